@@ -1,0 +1,78 @@
+// The contract between the DAG builder and the processors (one per input API). The builder makes a
+// BuildContext, runs each processor over it, and returns the Dag. Processors never throw on user
+// input: they record a condition through ctx.status and skip what is invalid.
+import type { KubeObject } from "../sources/types.ts";
+import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost } from "./types.ts";
+import type { ObjectRef, StatusRecorder, SubCondition } from "./status.ts";
+
+/** What processors read: the object cache, already filtered (ingress class, namespaces). */
+export interface DagInput {
+  ingresses(): KubeObject[];
+  httpProxies(): KubeObject[];
+  tlsCertificateDelegations(): KubeObject[];
+  service(namespace: string, name: string): KubeObject | undefined;
+  secret(namespace: string, name: string): KubeObject | undefined;
+}
+
+export interface DagOptions {
+  /** Ingress classes served; an Ingress with no class is served too (Contour's default). */
+  ingressClassNames: string[];
+  /** Namespaces root HTTPProxies may live in; empty means any. */
+  rootNamespaces: string[];
+  /** `namespace/name` of the fallback certificate Secret, if any. */
+  fallbackCertificate?: { namespace: string; name: string };
+  /** `namespace/name` of the client certificate presented to TLS upstreams, if any. */
+  upstreamClientCertificate?: { namespace: string; name: string };
+  /** ExternalName Services are refused unless this is set (and never to loopback/link-local). */
+  enableExternalNameService: boolean;
+  /** Clock for certificate expiry checks; tests pin it. */
+  now: () => Date;
+}
+
+/** A Service port resolved for a backend reference. */
+export interface ResolvedService extends ServicePortRef {
+  /** From `projectcontour.io/upstream-protocol.{h2,h2c,tls}` on the Service, if any. */
+  annotatedProtocol?: UpstreamProtocol;
+  externalName?: string;
+  /** From the `projectcontour.io/max-connections` family on the Service. */
+  circuitBreakers?: Cluster["circuitBreakers"];
+}
+
+export type Lookup<T> = { ok: T } | { error: SubCondition };
+
+export interface BuildContext {
+  readonly input: DagInput;
+  readonly options: DagOptions;
+  readonly status: StatusRecorder;
+  readonly dag: Dag;
+
+  /** The plaintext virtual host for an fqdn (created on first use); `source` is recorded on it. */
+  virtualHost(fqdn: string, source: ObjectRef): VirtualHost;
+  /** The TLS virtual host for an fqdn (created on first use, TLS 1.2–1.3, no secret yet). */
+  secureVirtualHost(fqdn: string, source: ObjectRef): SecureVirtualHost;
+
+  /** Resolves a Service port by number or name in `namespace`; errors are ServiceUnresolvedReference. */
+  lookupService(namespace: string, name: string, port: number | string): Lookup<ResolvedService>;
+
+  /** Interns a cluster: equal settings give the same Cluster object and name. Adds it to dag.clusters. */
+  cluster(settings: Omit<Cluster, "name" | "edsServiceName">): Cluster;
+
+  /**
+   * A validated TLS Secret (type kubernetes.io/tls, PEM parses, key matches certificate, not expired),
+   * enforcing TLSCertificateDelegation when the Secret is in another namespace than `from`.
+   * Adds it to dag.secrets.
+   */
+  lookupTlsSecret(namespace: string, name: string, from: ObjectRef): Lookup<Secret>;
+  /** As lookupTlsSecret but without the delegation check: for the fallback certificate only. */
+  lookupTlsSecretUnchecked(namespace: string, name: string): Lookup<Secret>;
+  /** A CA bundle (`ca.crt`) from a Secret, for client or upstream validation. */
+  lookupCaSecret(namespace: string, name: string, from: ObjectRef): Lookup<Secret>;
+  /** A CRL (`crl.pem`) from a Secret. */
+  lookupCrlSecret(namespace: string, name: string, from: ObjectRef): Lookup<Secret>;
+
+  /** undefined when `regex` is valid RE2 within the size bound, else why not. */
+  checkRegex(regex: string): string | undefined;
+}
+
+/** A processor reads one input API from ctx.input and writes into ctx.dag, recording status. */
+export type Processor = (ctx: BuildContext) => void;

@@ -1,0 +1,82 @@
+// Conditions the DAG builder records on source objects. Processors never throw on user input: they
+// record an error or warning here, naming the objects involved, and skip what is invalid.
+// Shape follows Contour's HTTPProxy status (currentStatus, description, a Valid condition with
+// errors and warnings), which the status writer turns into each kind's own status.
+
+export interface ObjectRef {
+  kind: string; // "Ingress", "HTTPProxy", "Service", "Secret", "TLSCertificateDelegation"
+  namespace: string;
+  name: string;
+}
+
+export const refKey = (ref: ObjectRef): string => `${ref.kind} ${ref.namespace}/${ref.name}`;
+
+/** One error or warning: a machine-readable type and reason, a message a user can act on. */
+export interface SubCondition {
+  type: string; // Contour's error types: "IncludeError", "ServiceError", "TLSError", "VirtualHostError", "RouteError", …
+  reason: string; // stable, CamelCase: "IncludeCreatesCycle", "ServiceUnresolvedReference", "SecretNotValid", …
+  message: string; // names the objects: "include creates an include cycle: roots/parent -> roots/child -> roots/parent"
+}
+
+export type CurrentStatus = "valid" | "invalid" | "orphaned";
+
+export interface ObjectStatus {
+  ref: ObjectRef;
+  generation?: number;
+  currentStatus: CurrentStatus;
+  description: string;
+  errors: SubCondition[];
+  warnings: SubCondition[];
+}
+
+/**
+ * Collects conditions during one build. An object with any error is invalid; one marked orphaned
+ * and without errors is orphaned; otherwise valid. Descriptions follow Contour:
+ * "Valid HTTPProxy", "At least one error present, see Errors for details", "this HTTPProxy is not
+ * part of a delegation chain from a root HTTPProxy".
+ */
+export class StatusRecorder {
+  readonly #statuses = new Map<string, ObjectStatus>();
+
+  /** Registers an object so it gets a status even if nothing is wrong with it. */
+  track(ref: ObjectRef, generation?: number): ObjectStatus {
+    const key = refKey(ref);
+    let status = this.#statuses.get(key);
+    if (!status) {
+      status = { ref, generation, currentStatus: "valid", description: `Valid ${ref.kind}`, errors: [], warnings: [] };
+      this.#statuses.set(key, status);
+    } else if (generation !== undefined) {
+      status.generation = generation;
+    }
+    return status;
+  }
+
+  error(ref: ObjectRef, condition: SubCondition): void {
+    const status = this.track(ref);
+    if (!status.errors.some((e) => e.reason === condition.reason && e.message === condition.message)) status.errors.push(condition);
+    status.currentStatus = "invalid";
+    status.description = "At least one error present, see Errors for details";
+  }
+
+  warning(ref: ObjectRef, condition: SubCondition): void {
+    const status = this.track(ref);
+    if (!status.warnings.some((e) => e.reason === condition.reason && e.message === condition.message)) status.warnings.push(condition);
+  }
+
+  orphaned(ref: ObjectRef, message: string): void {
+    const status = this.track(ref);
+    if (status.errors.length > 0) return;
+    status.currentStatus = "orphaned";
+    status.description = message;
+    if (!status.errors.some((e) => e.reason === "Orphaned")) status.errors.push({ type: "Orphaned", reason: "Orphaned", message });
+  }
+
+  get(ref: ObjectRef): ObjectStatus | undefined {
+    return this.#statuses.get(refKey(ref));
+  }
+
+  /** All statuses, sorted by key so output is deterministic. */
+  all(): ObjectStatus[] {
+    return [...this.#statuses.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s);
+  }
+}

@@ -1,0 +1,316 @@
+// The routing DAG: what every input API (Ingress, HTTPProxy, later Gateway API) is reduced to, and
+// all the translator (src/envoy/) reads. Plain data, no Envoy types: processors fill it, the
+// translator turns it into Envoy v3 resources. Modelled on Contour's internal/dag.
+import type { ObjectRef, StatusRecorder } from "./status.ts";
+
+/** The Kubernetes Service port a route sends to. */
+export interface ServicePortRef {
+  namespace: string;
+  name: string; // Service name
+  port: number; // Service port number
+  portName: string; // Service port name ("" when unnamed)
+  targetPort?: number | string;
+}
+
+export type UpstreamProtocol = "http1" | "h2" | "h2c" | "tls";
+
+export type LoadBalancerStrategy = "RoundRobin" | "WeightedLeastRequest" | "Random" | "Cookie" | "RequestHash";
+
+export interface RequestHashPolicy {
+  headerName?: string;
+  queryParameterName?: string;
+  hashSourceIP?: boolean;
+  terminal?: boolean;
+}
+
+export interface HealthCheckPolicy {
+  path: string;
+  host?: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  unhealthyThresholdCount: number;
+  healthyThresholdCount: number;
+  expectedStatuses?: Array<{ start: number; end: number }>;
+}
+
+export interface TcpHealthCheckPolicy {
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  unhealthyThresholdCount: number;
+  healthyThresholdCount: number;
+}
+
+/** Upstream TLS validation: a CA bundle (PEM) and the subject names to accept. */
+export interface UpstreamValidation {
+  caSecret: Secret;
+  subjectNames: string[];
+}
+
+export interface CircuitBreakers {
+  maxConnections?: number;
+  maxPendingRequests?: number;
+  maxRequests?: number;
+  maxRetries?: number;
+  perHostMaxConnections?: number;
+}
+
+/**
+ * One upstream cluster. Two routes sending to the same Service port with the same settings share
+ * one Cluster: `name` is derived from everything that changes the Envoy Cluster.
+ */
+export interface Cluster {
+  /** Envoy cluster name: `namespace/service/port/hash` (hash of the settings, 10 hex chars). */
+  name: string;
+  /** The EDS service name shared by clusters of one Service port: `namespace/service/portName-or-port`. */
+  edsServiceName: string;
+  service: ServicePortRef;
+  protocol: UpstreamProtocol;
+  /** ExternalName Services become STRICT_DNS clusters of this host instead of EDS. */
+  externalName?: string;
+  loadBalancer: LoadBalancerStrategy;
+  healthCheck?: HealthCheckPolicy;
+  tcpHealthCheck?: TcpHealthCheckPolicy;
+  validation?: UpstreamValidation;
+  /** SNI sent to a TLS upstream. */
+  sni?: string;
+  circuitBreakers?: CircuitBreakers;
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** Client certificate presented to TLS upstreams (Contour's envoy-client-certificate). */
+  clientCertificate?: Secret;
+}
+
+export interface HeaderValue {
+  name: string;
+  value: string; // passed to Envoy as data; `%` already escaped by the processor
+}
+
+export interface HeadersPolicy {
+  set: HeaderValue[];
+  add: HeaderValue[];
+  remove: string[];
+  hostRewrite?: string;
+}
+
+/** A weighted backend of a route. */
+export interface WeightedCluster {
+  cluster: Cluster;
+  weight: number;
+  requestHeaders?: HeadersPolicy;
+  responseHeaders?: HeadersPolicy;
+  cookieRewrites?: CookieRewritePolicy[];
+}
+
+export type PathMatch =
+  | { kind: "prefix"; value: string; segment: boolean } // segment: `/foo` matches `/foo` and `/foo/bar`, not `/foobar`
+  | { kind: "exact"; value: string }
+  | { kind: "regex"; value: string };
+
+export interface HeaderMatch {
+  name: string;
+  match:
+    | { kind: "present" }
+    | { kind: "notpresent" }
+    | { kind: "exact"; value: string; ignoreCase?: boolean }
+    | { kind: "contains"; value: string; ignoreCase?: boolean }
+    | { kind: "regex"; value: string };
+  invert?: boolean; // notexact, notcontains
+}
+
+export interface QueryParamMatch {
+  name: string;
+  match:
+    | { kind: "exact"; value: string; ignoreCase?: boolean }
+    | { kind: "prefix"; value: string; ignoreCase?: boolean }
+    | { kind: "suffix"; value: string; ignoreCase?: boolean }
+    | { kind: "contains"; value: string; ignoreCase?: boolean }
+    | { kind: "regex"; value: string }
+    | { kind: "present" };
+}
+
+export interface TimeoutPolicy {
+  /** Response timeout in ms; 0 disables the timeout ("infinity"); undefined keeps Envoy's default. */
+  responseMs?: number;
+  idleMs?: number;
+  idleConnectionMs?: number;
+}
+
+export interface RetryPolicy {
+  retryOn: string[]; // Envoy retry_on conditions: "5xx", "gateway-error", "reset", …
+  numRetries: number;
+  perTryTimeoutMs?: number;
+  retriableStatusCodes?: number[];
+}
+
+export interface MirrorPolicy {
+  cluster: Cluster;
+  weightPercent: number; // 0–100
+}
+
+export interface CookieRewritePolicy {
+  name: string;
+  pathRewrite?: string;
+  domainRewrite?: string;
+  secure?: boolean;
+  sameSite?: "Strict" | "Lax" | "None";
+}
+
+export interface PathRewrite {
+  /** Replace the matched prefix with this. */
+  prefixReplacement?: string;
+  /** Replace the whole path. */
+  fullReplacement?: string;
+}
+
+export interface Redirect {
+  scheme?: "http" | "https";
+  hostname?: string;
+  port?: number;
+  path?: string;
+  prefix?: string;
+  statusCode: 301 | 302 | 303 | 307 | 308;
+}
+
+export interface DirectResponse {
+  statusCode: number;
+  body?: string;
+}
+
+export interface InternalRedirectPolicy {
+  maxInternalRedirects?: number;
+  redirectResponseCodes: number[];
+  allowCrossSchemeRedirect: "Always" | "Never" | "SafeOnly";
+  denyRepeatedRouteRedirect?: boolean;
+}
+
+/** One route of a virtual host. Exactly one of clusters, redirect, directResponse is the action. */
+export interface Route {
+  pathMatch: PathMatch;
+  headerMatches: HeaderMatch[];
+  queryParamMatches: QueryParamMatch[];
+  clusters: WeightedCluster[];
+  redirect?: Redirect;
+  directResponse?: DirectResponse;
+  /** Plain-HTTP route of a TLS virtual host: answer with a 301 to https instead of routing. */
+  httpsRedirect?: boolean;
+  websocket?: boolean;
+  timeout?: TimeoutPolicy;
+  retry?: RetryPolicy;
+  mirrors: MirrorPolicy[];
+  requestHeaders?: HeadersPolicy;
+  responseHeaders?: HeadersPolicy;
+  pathRewrite?: PathRewrite;
+  internalRedirect?: InternalRedirectPolicy;
+  cookieRewrites?: CookieRewritePolicy[];
+  requestHashPolicies?: RequestHashPolicy[];
+  /** Cookie load balancing (sticky sessions). */
+  cookieHash?: boolean;
+  /** The object that produced this route: NACKs and validation failures are reported on it. */
+  source: ObjectRef;
+}
+
+export interface CorsPolicy {
+  allowOrigin: string[]; // "*" or exact origins; regexes were RE2-checked by the processor
+  allowOriginRegex?: boolean[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAge?: string; // Envoy form, seconds
+  allowCredentials: boolean;
+  allowPrivateNetwork?: boolean;
+}
+
+export interface LocalRateLimitPolicy {
+  maxTokens: number;
+  tokensPerFill: number;
+  fillIntervalMs: number;
+  responseStatusCode?: number;
+  responseHeaders?: HeaderValue[];
+}
+
+export interface IpFilterRule {
+  cidr: string; // "10.0.0.0/8", "2001:db8::/32"
+  remote: boolean; // match the remote address (true) or the direct peer (false)
+}
+
+export interface IpFilterPolicy {
+  allow: boolean; // true: allow-list, false: deny-list
+  rules: IpFilterRule[];
+}
+
+/** A plaintext (port 8080) virtual host. `name` is the fqdn, `*` for the default catch-all. */
+export interface VirtualHost {
+  name: string;
+  routes: Route[];
+  cors?: CorsPolicy;
+  rateLimit?: LocalRateLimitPolicy;
+  ipFilter?: IpFilterPolicy;
+  /** The objects that produced this virtual host (several Ingresses may share a host). */
+  sources: ObjectRef[];
+}
+
+/** A TLS Secret, validated by the processor that referenced it. */
+export interface Secret {
+  /** Envoy SDS name: `namespace/name/hash-of-content` (so rotated content is a new resource). */
+  name: string;
+  ref: ObjectRef;
+  /** PEM. For a CA-only secret, `certificateChain` holds the CA bundle and privateKey is empty. */
+  certificateChain: string;
+  privateKey: string;
+  /** Present on CA secrets and CRL secrets used for validation. */
+  kind: "tls" | "ca" | "crl";
+}
+
+export interface DownstreamValidation {
+  caSecret?: Secret;
+  skipClientCertValidation: boolean;
+  optionalClientCertificate: boolean;
+  crlSecret?: Secret;
+  crlOnlyVerifyLeafCert?: boolean;
+  forwardClientCertificate?: {
+    subject: boolean;
+    cert: boolean;
+    chain: boolean;
+    dns: boolean;
+    uri: boolean;
+  };
+}
+
+export type TlsVersion = "1.2" | "1.3";
+
+export interface TcpProxy {
+  clusters: WeightedCluster[];
+}
+
+/** A TLS (port 8443) virtual host: its own filter chain, matched by SNI. */
+export interface SecureVirtualHost extends VirtualHost {
+  secret?: Secret; // absent only for passthrough
+  minTlsVersion: TlsVersion;
+  maxTlsVersion: TlsVersion;
+  /** TLS passthrough: no termination, SNI-routed straight to tcpProxy. */
+  passthrough: boolean;
+  tcpProxy?: TcpProxy;
+  downstreamValidation?: DownstreamValidation;
+  /** Serve the fallback certificate to clients that send no SNI. */
+  fallbackCertificate?: boolean;
+}
+
+/** A listener port on Envoy. */
+export interface Listener {
+  name: "ingress_http" | "ingress_https";
+  address: string;
+  port: number;
+}
+
+/** The whole DAG of one build. Maps are keyed by fqdn (lower-case; `*` for the default host). */
+export interface Dag {
+  virtualHosts: Map<string, VirtualHost>;
+  secureVirtualHosts: Map<string, SecureVirtualHost>;
+  /** Every cluster any route, mirror or tcpProxy uses, by cluster name. */
+  clusters: Map<string, Cluster>;
+  /** Every secret a secure virtual host or cluster uses, by SDS name. */
+  secrets: Map<string, Secret>;
+  /** Fallback certificate, when configured and used by at least one virtual host. */
+  fallbackSecret?: Secret;
+  status: StatusRecorder;
+}

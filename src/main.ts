@@ -1,0 +1,14 @@
+// The agent's entry point: the citty root command. Subcommands live in src/cli/, one file each,
+// loaded lazily so `agent --version` does not load the xDS server.
+import { defineCommand, runMain } from "citty";
+import { version } from "./version.ts";
+
+const main = defineCommand({
+  meta: { name: "agent", version, description: "isobar: Kubernetes routing objects in, Envoy xDS out" },
+  subCommands: {
+    serve: () => import("./cli/serve.ts").then((m) => m.default),
+    xds: () => import("./cli/xds.ts").then((m) => m.default),
+  },
+});
+
+await runMain(main);

@@ -1,0 +1,266 @@
+// The Envoy API types, loaded from the descriptor that build.ts compiles from proto/ and that the
+// binary embeds. The one strict way to turn a plain object into a protobuf message: an unknown or
+// misspelled field, or an enum name that does not exist, throws instead of vanishing.
+import protobuf from "protobufjs";
+import descriptor from "./generated/descriptor.json" with { type: "json" };
+
+export const root: protobuf.Root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
+root.resolveAll();
+
+const typeCache = new Map<string, protobuf.Type>();
+
+/** The message type for a full name (`envoy.config.cluster.v3.Cluster`) or a type URL. */
+export function lookupType(name: string): protobuf.Type {
+  const full = name.startsWith("type.googleapis.com/") ? name.slice("type.googleapis.com/".length) : name;
+  let type = typeCache.get(full);
+  if (!type) {
+    type = root.lookupType(full);
+    typeCache.set(full, type);
+  }
+  return type;
+}
+
+export const typeUrl = (fullName: string): string => `type.googleapis.com/${fullName}`;
+
+export class StrictProtoError extends Error {
+  override name = "StrictProtoError";
+}
+
+/** A JSON-form `google.protobuf.Any`, as our translators write it: `{"@type": url, ...fields}`. */
+export interface AnyJson {
+  "@type": string;
+  [field: string]: unknown;
+}
+
+/**
+ * Checks a plain object against a message type, recursively: every key must be a field of the type
+ * (proto field name, snake_case), every enum a known name or number, every nested Any a known type.
+ * Throws StrictProtoError naming the path of the first mistake.
+ */
+export function checkStrict(type: protobuf.Type, value: unknown, path: string = type.name): void {
+  if (type.fullName === ".google.protobuf.Any") {
+    checkAny(value, path);
+    return;
+  }
+  if (isWellKnownScalar(type.fullName)) return; // Duration "1s", Struct, wrappers: fromObject judges them
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new StrictProtoError(`${path}: expected an object for ${type.fullName.slice(1)}`);
+  }
+  for (const [key, fieldValue] of Object.entries(value as Record<string, unknown>)) {
+    const field = type.fields[key];
+    if (!field) throw new StrictProtoError(`${path}.${key}: no such field in ${type.fullName.slice(1)}`);
+    if (fieldValue === undefined || fieldValue === null) continue;
+    field.resolve();
+    if (field.map) {
+      if (typeof fieldValue !== "object") throw new StrictProtoError(`${path}.${key}: expected a map`);
+      for (const [k, v] of Object.entries(fieldValue as Record<string, unknown>)) checkValue(field, v, `${path}.${key}[${k}]`);
+    } else if (field.repeated) {
+      if (!Array.isArray(fieldValue)) throw new StrictProtoError(`${path}.${key}: expected a list`);
+      fieldValue.forEach((v, i) => checkValue(field, v, `${path}.${key}[${i}]`));
+    } else {
+      checkValue(field, fieldValue, `${path}.${key}`);
+    }
+  }
+}
+
+function checkValue(field: protobuf.Field, value: unknown, path: string): void {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) checkStrict(resolved, value, path);
+  else if (resolved instanceof protobuf.Enum) {
+    const known = typeof value === "number" ? Object.values(resolved.values).includes(value) : typeof value === "string" && value in resolved.values;
+    if (!known) throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a value of ${resolved.fullName.slice(1)}`);
+  }
+}
+
+function checkAny(value: unknown, path: string): void {
+  if (value === null || typeof value !== "object") throw new StrictProtoError(`${path}: expected an Any`);
+  const { "@type": url, ...rest } = value as Record<string, unknown>;
+  if (typeof url !== "string") throw new StrictProtoError(`${path}: an Any needs "@type"`);
+  let inner: protobuf.Type;
+  try {
+    inner = lookupType(url);
+  } catch {
+    throw new StrictProtoError(`${path}: unknown type ${url}`);
+  }
+  checkStrict(inner, rest, `${path}<${inner.name}>`);
+}
+
+const wellKnownScalars = new Set([
+  ".google.protobuf.Duration",
+  ".google.protobuf.Timestamp",
+  ".google.protobuf.Struct",
+  ".google.protobuf.Value",
+  ".google.protobuf.ListValue",
+  ".google.protobuf.BoolValue",
+  ".google.protobuf.UInt32Value",
+  ".google.protobuf.UInt64Value",
+  ".google.protobuf.Int32Value",
+  ".google.protobuf.Int64Value",
+  ".google.protobuf.DoubleValue",
+  ".google.protobuf.FloatValue",
+  ".google.protobuf.StringValue",
+  ".google.protobuf.BytesValue",
+  ".google.protobuf.Empty",
+]);
+
+function isWellKnownScalar(fullName: string): boolean {
+  return wellKnownScalars.has(fullName);
+}
+
+/**
+ * Converts our JSON form into what protobufjs `fromObject` expects: Anys become
+ * `{type_url, value: bytes}`, Durations "1.5s" become `{seconds, nanos}`, wrappers `5` become
+ * `{value: 5}`, Structs become fields. Runs after checkStrict, so shapes are already right.
+ */
+function toProtobufjsObject(type: protobuf.Type, value: unknown): unknown {
+  switch (type.fullName) {
+    case ".google.protobuf.Any": {
+      const { "@type": url, ...rest } = value as AnyJson;
+      return { type_url: url, value: encodeStrict(url, rest) };
+    }
+    case ".google.protobuf.Duration":
+      return typeof value === "string" ? parseDuration(value) : value;
+    case ".google.protobuf.Struct":
+      return structFromJson(value as Record<string, unknown>);
+    case ".google.protobuf.Value":
+      return valueFromJson(value);
+  }
+  if (type.fullName.startsWith(".google.protobuf.") && type.fullName.endsWith("Value") && type.fields.value) {
+    return value !== null && typeof value === "object" ? value : { value };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, fieldValue] of Object.entries(value as Record<string, unknown>)) {
+    if (fieldValue === undefined || fieldValue === null) continue;
+    const field = type.fields[key]!;
+    const resolved = field.resolvedType;
+    if (!(resolved instanceof protobuf.Type)) {
+      out[key] = fieldValue;
+      continue;
+    }
+    if (field.map) {
+      out[key] = Object.fromEntries(Object.entries(fieldValue as object).map(([k, v]) => [k, toProtobufjsObject(resolved, v)]));
+    } else if (field.repeated) {
+      out[key] = (fieldValue as unknown[]).map((v) => toProtobufjsObject(resolved, v));
+    } else {
+      out[key] = toProtobufjsObject(resolved, fieldValue);
+    }
+  }
+  return out;
+}
+
+/** Parses a proto3 JSON duration ("1s", "0.250s", "-2s"). Throws on anything else. */
+export function parseDuration(text: string): { seconds: number; nanos: number } {
+  const match = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(text);
+  if (!match) throw new StrictProtoError(`bad duration ${JSON.stringify(text)}: want e.g. "1.5s"`);
+  const sign = match[1] ? -1 : 1;
+  const seconds = Number(match[2]) * sign;
+  const nanos = match[3] ? Number(match[3].padEnd(9, "0")) * sign : 0;
+  return { seconds, nanos };
+}
+
+function structFromJson(value: Record<string, unknown>): unknown {
+  return { fields: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, valueFromJson(v)])) };
+}
+
+function valueFromJson(value: unknown): unknown {
+  if (value === null) return { null_value: 0 };
+  if (typeof value === "number") return { number_value: value };
+  if (typeof value === "string") return { string_value: value };
+  if (typeof value === "boolean") return { bool_value: value };
+  if (Array.isArray(value)) return { list_value: { values: value.map(valueFromJson) } };
+  return { struct_value: structFromJson(value as Record<string, unknown>) };
+}
+
+/** Strictly checks and builds a message of `type` from our JSON form. */
+export function buildMessage(type: string | protobuf.Type, value: object): protobuf.Message {
+  const messageType = typeof type === "string" ? lookupType(type) : type;
+  checkStrict(messageType, value);
+  return messageType.fromObject(toProtobufjsObject(messageType, value) as Record<string, unknown>);
+}
+
+/** Strictly checks and encodes a message of `type` from our JSON form. */
+export function encodeStrict(type: string | protobuf.Type, value: object): Uint8Array {
+  const messageType = typeof type === "string" ? lookupType(type) : type;
+  return messageType.encode(buildMessage(messageType, value)).finish();
+}
+
+/**
+ * Decodes bytes of a message type back to our JSON form (proto field names, enums as names,
+ * Anys expanded with "@type", durations as "Ns"). Used by `agent xds`, tests and debug views.
+ */
+export function decodeToJson(type: string | protobuf.Type, bytes: Uint8Array): Record<string, unknown> {
+  const messageType = typeof type === "string" ? lookupType(type) : type;
+  return messageToJson(messageType, messageType.decode(bytes));
+}
+
+/** Converts a decoded message to our JSON form (see decodeToJson). */
+export function messageToJson(type: protobuf.Type, message: protobuf.Message): Record<string, unknown> {
+  const object = type.toObject(message, { enums: String, longs: Number, bytes: String, defaults: false, oneofs: false });
+  return fromProtobufjsObject(type, object) as Record<string, unknown>;
+}
+
+function fromProtobufjsObject(type: protobuf.Type, value: unknown): unknown {
+  switch (type.fullName) {
+    case ".google.protobuf.Any": {
+      const any = value as { type_url?: string; value?: string };
+      const url = any.type_url ?? "";
+      let inner: protobuf.Type;
+      try {
+        inner = lookupType(url);
+      } catch {
+        return { "@type": url, value: any.value };
+      }
+      const bytes = Uint8Array.from(atob(any.value ?? ""), (c) => c.charCodeAt(0));
+      return { "@type": url, ...decodeToJson(inner, bytes) };
+    }
+    case ".google.protobuf.Duration": {
+      const d = value as { seconds?: number; nanos?: number };
+      const total = (d.seconds ?? 0) + (d.nanos ?? 0) / 1e9;
+      return `${Number(total.toFixed(9))}s`;
+    }
+    case ".google.protobuf.Struct":
+      return structToJson(value as { fields?: Record<string, unknown> });
+  }
+  if (type.fullName.startsWith(".google.protobuf.") && type.fullName.endsWith("Value") && type.fields.value) {
+    return (value as { value?: unknown }).value ?? defaultOfWrapper(type);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, fieldValue] of Object.entries(value as Record<string, unknown>)) {
+    const field = type.fields[key];
+    const resolved = field?.resolvedType;
+    if (!field || !(resolved instanceof protobuf.Type)) {
+      out[key] = fieldValue;
+      continue;
+    }
+    if (field.map) {
+      out[key] = Object.fromEntries(Object.entries(fieldValue as object).map(([k, v]) => [k, fromProtobufjsObject(resolved, v)]));
+    } else if (field.repeated) {
+      out[key] = (fieldValue as unknown[]).map((v) => fromProtobufjsObject(resolved, v));
+    } else {
+      out[key] = fromProtobufjsObject(resolved, fieldValue);
+    }
+  }
+  return out;
+}
+
+function defaultOfWrapper(type: protobuf.Type): unknown {
+  const fieldType = type.fields.value!.type;
+  if (fieldType === "bool") return false;
+  if (fieldType === "string") return "";
+  if (fieldType === "bytes") return "";
+  return 0;
+}
+
+function structToJson(struct: { fields?: Record<string, unknown> }): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(struct.fields ?? {}).map(([k, v]) => [k, valueToJson(v)]));
+}
+
+function valueToJson(value: unknown): unknown {
+  const v = value as Record<string, unknown>;
+  if ("string_value" in v) return v.string_value;
+  if ("number_value" in v) return v.number_value;
+  if ("bool_value" in v) return v.bool_value;
+  if ("struct_value" in v) return structToJson(v.struct_value as { fields?: Record<string, unknown> });
+  if ("list_value" in v) return ((v.list_value as { values?: unknown[] }).values ?? []).map(valueToJson);
+  return null;
+}
