@@ -1,0 +1,142 @@
+// `agent xds`: an xDS client for people, like `contour cli`. Connects to an xDS server, subscribes to one
+// resource type, ACKs what it receives and prints each response as JSON; `--watch` keeps printing updates.
+import { readFileSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
+import { defineCommand } from "citty";
+import { connectXds, resolveTypeUrl, responseToJson, xdsTypes, type XdsClient, type XdsResponse } from "../xds/client.ts";
+
+/** A failure at the command's boundary: one line on stderr and this exit code (2: bad flags, 1: runtime). */
+export class XdsCommandError extends Error {
+  constructor(
+    message: string,
+    readonly code: 1 | 2,
+  ) {
+    super(message);
+  }
+}
+
+export interface XdsCommandFlags {
+  server: string;
+  nodeId: string;
+  nodeCluster: string;
+  type: string;
+  names: string[];
+  delta: boolean;
+  ads: boolean;
+  watch: boolean;
+  output: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+  timeout: string;
+}
+
+/** Parses "5s", "500ms" or "5" (seconds) into milliseconds. */
+export function parseTimeout(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim());
+  if (!match) throw new XdsCommandError(`bad --timeout ${JSON.stringify(text)}: want e.g. 5s or 500ms`, 2);
+  const value = Number(match[1]);
+  return match[2] === "ms" ? value : value * 1000;
+}
+
+/** TLS credentials from the three files, or insecure when none is given; some but not all is an error. */
+export function channelCredentials(flags: Pick<XdsCommandFlags, "caFile" | "certFile" | "keyFile">): grpc.ChannelCredentials {
+  const files = [flags.caFile, flags.certFile, flags.keyFile];
+  const given = files.filter((f) => f !== undefined && f !== "").length;
+  if (given === 0) return grpc.credentials.createInsecure();
+  if (given !== 3) throw new XdsCommandError("--ca-file, --cert-file and --key-file go together: give all three or none", 2);
+  const read = (flag: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new XdsCommandError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 2);
+    }
+  };
+  return grpc.credentials.createSsl(read("--ca-file", flags.caFile!), read("--key-file", flags.keyFile!), read("--cert-file", flags.certFile!));
+}
+
+/** Runs the command: prints responses to `print` until done. Throws XdsCommandError on failure. */
+export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string) => void): Promise<void> {
+  const typeUrl = resolveTypeUrl(flags.type);
+  if (!typeUrl) throw new XdsCommandError(`unknown --type ${JSON.stringify(flags.type)}: want one of ${Object.keys(xdsTypes).join(", ")} or a type URL`, 2);
+  if (flags.output !== "json" && flags.output !== "pretty") throw new XdsCommandError(`bad --output ${JSON.stringify(flags.output)}: want json or pretty`, 2);
+  const timeoutMs = parseTimeout(flags.timeout);
+  const credentials = channelCredentials(flags);
+  const channelOptions: grpc.ChannelOptions = flags.serverName ? { "grpc.ssl_target_name_override": flags.serverName } : {};
+
+  const format = (response: XdsResponse) => JSON.stringify(responseToJson(response), null, flags.output === "pretty" ? 2 : undefined);
+  const client: XdsClient = connectXds(flags.server, {
+    node: { id: flags.nodeId, cluster: flags.nodeCluster },
+    subscriptions: [{ typeUrl, names: flags.names }],
+    delta: flags.delta,
+    ads: flags.ads,
+    credentials,
+    channelOptions,
+  });
+  try {
+    await client.waitForReady(timeoutMs);
+    if (!flags.watch) {
+      print(format(await withTimeout(client.next(), timeoutMs, `no response from ${flags.server} within ${timeoutMs / 1000}s`)));
+      return;
+    }
+    for (;;) print(format(await client.next()));
+  } catch (error) {
+    throw error instanceof XdsCommandError ? error : new XdsCommandError((error as Error).message, 1);
+  } finally {
+    client.close();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new XdsCommandError(message, 1)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export default defineCommand({
+  meta: { name: "xds", description: "Fetch or watch resources from an xDS server and print them as JSON" },
+  args: {
+    names: { type: "positional", required: false, description: "Resource names (none: wildcard, for LDS and CDS)" },
+    server: { type: "string", default: "127.0.0.1:8001", description: "xDS server address (host:port)" },
+    "node-id": { type: "string", default: "agent-xds", description: "Node id sent to the server" },
+    "node-cluster": { type: "string", default: "", description: "Node cluster sent to the server" },
+    type: { type: "string", default: "lds", description: "Resource type: lds, rds, cds, eds, sds or a type URL" },
+    delta: { type: "boolean", default: false, description: "Use delta xDS instead of state-of-the-world" },
+    ads: { type: "boolean", default: true, description: "Use the aggregated service (--no-ads: the per-type service)" },
+    watch: { type: "boolean", default: false, description: "Keep printing updates instead of exiting after the first response" },
+    output: { type: "string", default: "json", description: "json (one response per line) or pretty" },
+    "ca-file": { type: "string", description: "CA certificate (PEM) to verify the server" },
+    "cert-file": { type: "string", description: "Client certificate (PEM)" },
+    "key-file": { type: "string", description: "Client private key (PEM)" },
+    "server-name": { type: "string", description: "TLS server name to verify instead of the address's host" },
+    timeout: { type: "string", default: "5s", description: "How long to wait to connect, and for the first response" },
+  },
+  async run({ args }) {
+    const flags: XdsCommandFlags = {
+      server: args.server,
+      nodeId: args["node-id"],
+      nodeCluster: args["node-cluster"],
+      type: args.type,
+      names: args._.map(String),
+      delta: args.delta,
+      ads: args.ads,
+      watch: args.watch,
+      output: args.output,
+      caFile: args["ca-file"],
+      certFile: args["cert-file"],
+      keyFile: args["key-file"],
+      serverName: args["server-name"],
+      timeout: args.timeout,
+    };
+    try {
+      await runXdsCommand(flags, (line) => process.stdout.write(`${line}\n`));
+    } catch (error) {
+      if (!(error instanceof XdsCommandError)) throw error;
+      process.stderr.write(`agent xds: ${error.message}\n`);
+      process.exitCode = error.code;
+    }
+  },
+});

@@ -1,0 +1,287 @@
+// An xDS client: one state-of-the-world or delta stream (ADS or a per-type service) that subscribes to
+// resources, ACKs (or NACKs) every response and hands each one to its caller, still encoded until asked.
+// Used by `agent xds`, by tests against our own server, and by the benchmark's simulated clients.
+import { Buffer } from "node:buffer";
+import * as grpc from "@grpc/grpc-js";
+import protobuf from "protobufjs";
+import { decodeToJson, lookupType, typeUrl } from "./registry.ts";
+import { version } from "../version.ts";
+
+/** Short names of the resource types, as `agent xds --type` takes them. */
+export const xdsTypes = {
+  lds: typeUrl("envoy.config.listener.v3.Listener"),
+  rds: typeUrl("envoy.config.route.v3.RouteConfiguration"),
+  cds: typeUrl("envoy.config.cluster.v3.Cluster"),
+  eds: typeUrl("envoy.config.endpoint.v3.ClusterLoadAssignment"),
+  sds: typeUrl("envoy.extensions.transport_sockets.tls.v3.Secret"),
+} as const;
+
+export type XdsTypeName = keyof typeof xdsTypes;
+
+/** The per-type discovery services, by resource type URL: `[service, sotw method, delta method]`. */
+const perTypeServices: Record<string, [string, string, string]> = {
+  [xdsTypes.lds]: ["envoy.service.listener.v3.ListenerDiscoveryService", "StreamListeners", "DeltaListeners"],
+  [xdsTypes.rds]: ["envoy.service.route.v3.RouteDiscoveryService", "StreamRoutes", "DeltaRoutes"],
+  [xdsTypes.cds]: ["envoy.service.cluster.v3.ClusterDiscoveryService", "StreamClusters", "DeltaClusters"],
+  [xdsTypes.eds]: ["envoy.service.endpoint.v3.EndpointDiscoveryService", "StreamEndpoints", "DeltaEndpoints"],
+  [xdsTypes.sds]: ["envoy.service.secret.v3.SecretDiscoveryService", "StreamSecrets", "DeltaSecrets"],
+};
+const adsService = "envoy.service.discovery.v3.AggregatedDiscoveryService";
+
+const DiscoveryRequest = lookupType("envoy.service.discovery.v3.DiscoveryRequest");
+const DiscoveryResponse = lookupType("envoy.service.discovery.v3.DiscoveryResponse");
+const DeltaDiscoveryRequest = lookupType("envoy.service.discovery.v3.DeltaDiscoveryRequest");
+const DeltaDiscoveryResponse = lookupType("envoy.service.discovery.v3.DeltaDiscoveryResponse");
+const resourceWrapperUrl = typeUrl("envoy.service.discovery.v3.Resource");
+
+/** A short type name (`cds`) or a full type URL to the type URL; undefined when it is neither. */
+export function resolveTypeUrl(nameOrUrl: string): string | undefined {
+  if (nameOrUrl in xdsTypes) return xdsTypes[nameOrUrl as XdsTypeName];
+  return Object.values(xdsTypes).find((url) => url === nameOrUrl || url.endsWith(`/${nameOrUrl}`));
+}
+
+/** The gRPC method path a stream uses: ADS, or the per-type service of its one type. */
+export function methodPath(options: { ads: boolean; delta: boolean; typeUrl?: string }): string {
+  if (options.ads) return `/${adsService}/${options.delta ? "DeltaAggregatedResources" : "StreamAggregatedResources"}`;
+  const service = options.typeUrl ? perTypeServices[options.typeUrl] : undefined;
+  if (!service) throw new Error(`no per-type discovery service for ${options.typeUrl ?? "(no type)"}`);
+  return `/${service[0]}/${options.delta ? service[2] : service[1]}`;
+}
+
+export interface XdsNode {
+  id: string;
+  cluster?: string;
+}
+
+/** What to subscribe to: a type, and names (none: wildcard, for the types where that means anything). */
+export interface XdsSubscription {
+  typeUrl: string;
+  names?: string[];
+}
+
+/** One resource of a response, still encoded. */
+export interface XdsResource {
+  name: string;
+  /** The resource's own version (delta); empty in state-of-the-world. */
+  version: string;
+  typeUrl: string;
+  value: Uint8Array;
+}
+
+/** One response as received: the envelope decoded, the resources still bytes. */
+export interface XdsResponse {
+  delta: boolean;
+  typeUrl: string;
+  nonce: string;
+  /** `version_info` (state-of-the-world) or `system_version_info` (delta). */
+  version: string;
+  resources: XdsResource[];
+  /** Delta only: names the server removed. */
+  removed: string[];
+  /** The message's encoded size: what this response cost on the wire, without gRPC framing. */
+  size: number;
+  /** The encoded message, for `responseToJson`. */
+  message: Uint8Array;
+}
+
+export interface XdsClientOptions {
+  node: XdsNode;
+  subscriptions: XdsSubscription[];
+  /** Delta xDS instead of state-of-the-world. */
+  delta?: boolean;
+  /** The aggregated service (default), or the per-type service of the single subscription. */
+  ads?: boolean;
+  credentials?: grpc.ChannelCredentials;
+  channelOptions?: grpc.ChannelOptions;
+  /** Delta only: versions already held, sent on the first request (a reconnect). */
+  initialResourceVersions?: Record<string, string>;
+  /** Decide per response: an error message NACKs it, undefined ACKs it. Default: ACK everything. */
+  judge?: (response: XdsResponse) => string | undefined;
+  /** Called for every response, after it was ACKed or NACKed. */
+  onResponse?: (response: XdsResponse) => void;
+  /** Called once when the stream ends with an error (a status other than OK, or a cancel we did not ask for). */
+  onError?: (error: Error) => void;
+}
+
+export interface XdsClient {
+  /** The next response not yet taken; rejects when the stream has ended. */
+  next(): Promise<XdsResponse>;
+  /** Changes the names of one type: sotw sends the full new list, delta the difference. */
+  subscribe(typeUrl: string, names: string[]): void;
+  /** Resolves when the channel is connected; rejects after `timeoutMs` (`cannot connect ...`). */
+  waitForReady(timeoutMs: number): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Opens one xDS stream to `address` (host:port) and subscribes at once. Every response is ACKed
+ * (or NACKed, see `judge`) before it is handed on. The stream is not re-established when it ends.
+ */
+export function connectXds(address: string, options: XdsClientOptions): XdsClient {
+  const delta = options.delta ?? false;
+  const ads = options.ads ?? true;
+  if (!ads && options.subscriptions.length !== 1) throw new Error("a per-type stream carries exactly one resource type");
+  const client = new grpc.Client(address, options.credentials ?? grpc.credentials.createInsecure(), options.channelOptions);
+  const path = methodPath({ ads, delta, typeUrl: options.subscriptions[0]?.typeUrl });
+  const requestType = delta ? DeltaDiscoveryRequest : DiscoveryRequest;
+  const call = client.makeBidiStreamRequest(
+    path,
+    (request: protobuf.Message) => Buffer.from(requestType.encode(request).finish()),
+    (bytes: Buffer) => bytes,
+  );
+
+  const names = new Map<string, string[]>(); // sotw: the current list per type, for ACKs
+  const versions = new Map<string, string>(); // sotw: the last ACKed version per type
+  const queue: XdsResponse[] = [];
+  const waiters: Array<{ resolve: (r: XdsResponse) => void; reject: (e: Error) => void }> = [];
+  let ended: Error | undefined;
+  let closing = false;
+  let nodeSent = false;
+
+  function send(fields: Record<string, unknown>): void {
+    if (ended) return;
+    const withNode = nodeSent ? fields : { ...fields, node: nodeMessage(options.node) };
+    nodeSent = true;
+    call.write(requestType.fromObject(withNode));
+  }
+
+  function request(typeUrl: string, extra: Record<string, unknown>): void {
+    if (delta) send({ type_url: typeUrl, ...extra });
+    else send({ type_url: typeUrl, resource_names: names.get(typeUrl) ?? [], version_info: versions.get(typeUrl) ?? "", ...extra });
+  }
+
+  for (const [index, subscription] of options.subscriptions.entries()) {
+    names.set(subscription.typeUrl, subscription.names ?? []);
+    const initial = index === 0 && options.initialResourceVersions ? { initial_resource_versions: options.initialResourceVersions } : {};
+    if (delta) request(subscription.typeUrl, { resource_names_subscribe: subscription.names ?? [], ...initial });
+    else request(subscription.typeUrl, {});
+  }
+
+  call.on("data", (bytes: Buffer) => {
+    const response = delta ? readDeltaResponse(bytes) : readResponse(bytes);
+    const error = options.judge?.(response);
+    if (error === undefined) {
+      if (!delta) versions.set(response.typeUrl, response.version);
+      request(response.typeUrl, { response_nonce: response.nonce });
+    } else {
+      request(response.typeUrl, { response_nonce: response.nonce, error_detail: { code: grpc.status.INVALID_ARGUMENT, message: error } });
+    }
+    options.onResponse?.(response);
+    const waiter = waiters.shift();
+    if (waiter) waiter.resolve(response);
+    else if (!options.onResponse) queue.push(response);
+  });
+  call.on("error", (error: grpc.ServiceError) => {
+    if (closing && error.code === grpc.status.CANCELLED) return finish(new Error("stream closed"));
+    const failure = new Error(`xDS stream to ${address} failed: ${error.details || error.message}`);
+    options.onError?.(failure);
+    finish(failure);
+  });
+  call.on("end", () => finish(new Error("stream ended by the server")));
+
+  function finish(error: Error): void {
+    if (ended) return;
+    ended = error;
+    for (const waiter of waiters.splice(0)) waiter.reject(error);
+    client.close();
+  }
+
+  return {
+    next() {
+      const response = queue.shift();
+      if (response) return Promise.resolve(response);
+      if (ended) return Promise.reject(ended);
+      return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+    },
+    subscribe(typeUrl, newNames) {
+      const old = names.get(typeUrl) ?? [];
+      names.set(typeUrl, newNames);
+      if (!delta) return request(typeUrl, { response_nonce: "" });
+      const subscribe = newNames.filter((n) => !old.includes(n));
+      const unsubscribe = old.filter((n) => !newNames.includes(n));
+      request(typeUrl, { resource_names_subscribe: subscribe, resource_names_unsubscribe: unsubscribe });
+    },
+    waitForReady(timeoutMs) {
+      return new Promise((resolve, reject) => {
+        client.waitForReady(Date.now() + timeoutMs, (error) => {
+          if (error) reject(new Error(`cannot connect to ${address} within ${timeoutMs / 1000}s`));
+          else resolve();
+        });
+      });
+    },
+    close() {
+      closing = true;
+      call.cancel();
+      finish(new Error("stream closed"));
+    },
+  };
+}
+
+function nodeMessage(node: XdsNode): Record<string, unknown> {
+  return { id: node.id, cluster: node.cluster ?? "", user_agent_name: "isobar-agent-xds", user_agent_version: version };
+}
+
+interface AnyMessage {
+  type_url: string;
+  value: Uint8Array;
+}
+
+function readResponse(bytes: Buffer): XdsResponse {
+  const message = DiscoveryResponse.decode(bytes) as unknown as { version_info: string; resources: AnyMessage[]; type_url: string; nonce: string };
+  const resources = message.resources.map((any) => unwrapResource(any, ""));
+  return { delta: false, typeUrl: message.type_url, nonce: message.nonce, version: message.version_info, resources, removed: [], size: bytes.length, message: bytes };
+}
+
+function readDeltaResponse(bytes: Buffer): XdsResponse {
+  const message = DeltaDiscoveryResponse.decode(bytes) as unknown as {
+    system_version_info: string;
+    resources: Array<{ name: string; version: string; resource?: AnyMessage }>;
+    type_url: string;
+    removed_resources: string[];
+    nonce: string;
+  };
+  const resources = message.resources.map((r) => ({
+    name: r.name,
+    version: r.version,
+    typeUrl: r.resource?.type_url ?? message.type_url,
+    value: r.resource?.value ?? new Uint8Array(),
+  }));
+  return {
+    delta: true,
+    typeUrl: message.type_url,
+    nonce: message.nonce,
+    version: message.system_version_info,
+    resources,
+    removed: message.removed_resources,
+    size: bytes.length,
+    message: bytes,
+  };
+}
+
+/** A sotw resource Any: either the resource itself or an `envoy.service.discovery.v3.Resource` wrapping it. */
+function unwrapResource(any: AnyMessage, version: string): XdsResource {
+  if (any.type_url === resourceWrapperUrl) {
+    const wrapper = lookupType(resourceWrapperUrl).decode(any.value) as unknown as { name: string; version: string; resource?: AnyMessage };
+    return { name: wrapper.name, version: wrapper.version, typeUrl: wrapper.resource?.type_url ?? "", value: wrapper.resource?.value ?? new Uint8Array() };
+  }
+  return { name: resourceName(any.value), version, typeUrl: any.type_url, value: any.value };
+}
+
+/**
+ * The name of an encoded Listener, RouteConfiguration, Cluster, ClusterLoadAssignment or Secret: field 1
+ * in all five, read without decoding the rest (the benchmark's clients read thousands per second).
+ */
+export function resourceName(value: Uint8Array): string {
+  const reader = protobuf.Reader.create(value);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag === ((1 << 3) | 2)) return reader.string();
+    reader.skipType(tag & 7);
+  }
+  return "";
+}
+
+/** A response in our JSON form (proto field names, Anys expanded), as `agent xds` prints it. */
+export function responseToJson(response: XdsResponse): Record<string, unknown> {
+  return decodeToJson(response.delta ? DeltaDiscoveryResponse : DiscoveryResponse, response.message);
+}
