@@ -8,6 +8,7 @@ const main = defineCommand({
   subCommands: {
     serve: () => import("./cli/serve.ts").then((m) => m.default),
     xds: () => import("./cli/xds.ts").then((m) => m.default),
+    certs: () => import("./cli/certs.ts").then((m) => m.default),
   },
 });
 

@@ -1,0 +1,141 @@
+// `agent certs`: the CA and the mTLS certificates between the agent and Envoy — init, issue,
+// rotate, inspect. Parses flags and calls src/certs/; no logic of its own.
+import { join } from "node:path";
+import { defineCommand } from "citty";
+import { stringify } from "yaml";
+import { writeFilesAtomically, identityFiles } from "../certs/files.ts";
+import { formatInspection, inspectPaths } from "../certs/inspect.ts";
+import { certSetFiles, certSetSecrets, createCertSet, loadCa, planRotation } from "../certs/layout.ts";
+import { issueLeaf, keyAlgorithms, type KeyAlgorithm } from "../certs/x509.ts";
+import { CliError, choiceFlag, intFlag, listFlag, runCommand } from "./errors.ts";
+
+const common = {
+  "key-algorithm": { type: "string", default: "ecdsa-p256", description: `key type: ${keyAlgorithms.join(", ")}` },
+  "leaf-days": { type: "string", default: "90", description: "lifetime of leaf certificates, in days" },
+  overwrite: { type: "boolean", default: false, description: "replace existing files" },
+} as const;
+
+const init = defineCommand({
+  meta: { name: "init", description: "create a CA, the agent's server certificate and Envoy's client certificate" },
+  args: {
+    out: { type: "string", description: "directory for PEM files (default: certs)" },
+    format: { type: "string", default: "files", description: "files (PEM in --out) or secrets (Kubernetes Secret YAML on stdout or --out file)" },
+    namespace: { type: "string", default: "projectcontour", description: "the agent's namespace (for SANs and Secrets)" },
+    "service-name": { type: "string", default: "isobar", description: "the agent's Service name (SANs: name, name.ns, name.ns.svc, name.ns.svc.cluster.local)" },
+    "dns-name": { type: "string", description: "extra DNS SANs for the agent (repeatable, comma-separated)" },
+    "ip-address": { type: "string", description: "IP SANs for the agent (repeatable, comma-separated)" },
+    "ca-days": { type: "string", default: "3650", description: "lifetime of the CA, in days" },
+    "agent-secret": { type: "string", default: "isobarcert", description: "Secret name for the agent's certificate" },
+    "envoy-secret": { type: "string", default: "envoycert", description: "Secret name for Envoy's certificate" },
+    "ca-secret": { type: "string", default: "isobar-ca", description: "Secret name for the CA (keeps its key for rotation)" },
+    ...common,
+  },
+  run: ({ args }) =>
+    runCommand(async () => {
+      const format = choiceFlag("format", args.format, ["files", "secrets"] as const);
+      const set = await createCertSet({
+        namespace: args.namespace,
+        serviceName: args["service-name"],
+        extraDnsNames: listFlag(args["dns-name"]),
+        ipAddresses: listFlag(args["ip-address"]),
+        keyAlgorithm: choiceFlag("key-algorithm", args["key-algorithm"], keyAlgorithms),
+        caDays: intFlag("ca-days", args["ca-days"], 1, 36500),
+        leafDays: intFlag("leaf-days", args["leaf-days"], 1, 3650),
+      });
+      if (format === "files") {
+        const out = args.out ?? "certs";
+        writeFilesAtomically(certSetFiles(out, set), { overwrite: args.overwrite });
+        process.stdout.write(`wrote CA, agent (server) and envoy (client) certificates to ${out}/ (keys 0600)\n`);
+        return;
+      }
+      const secrets = certSetSecrets(set, { namespace: args.namespace, agentSecret: args["agent-secret"], envoySecret: args["envoy-secret"], caSecret: args["ca-secret"] });
+      const yaml = secrets.map((s) => stringify(s)).join("---\n");
+      if (args.out) {
+        writeFilesAtomically([{ path: args.out, content: yaml, mode: 0o600 }], { overwrite: args.overwrite });
+        process.stdout.write(`wrote ${secrets.length} Secrets to ${args.out} (0600)\n`);
+      } else {
+        process.stdout.write(yaml);
+      }
+    }),
+});
+
+const issue = defineCommand({
+  meta: { name: "issue", description: "issue another leaf certificate from an existing CA directory" },
+  args: {
+    dir: { type: "string", default: "certs", description: "the certificates directory (with ca.crt and ca.key)" },
+    name: { type: "string", required: true, description: "the leaf's name: its folder under --dir and its common name" },
+    usage: { type: "string", default: "client", description: "server, client or both" },
+    "dns-name": { type: "string", description: "DNS SANs (repeatable, comma-separated)" },
+    "ip-address": { type: "string", description: "IP SANs (repeatable, comma-separated)" },
+    ...common,
+  },
+  run: ({ args }) =>
+    runCommand(async () => {
+      if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(args.name)) throw new CliError(`--name must be a DNS label-like name, got ${JSON.stringify(args.name)}`);
+      const { current, bundlePem } = await loadCa(args.dir);
+      const pair = await issueLeaf(current, {
+        commonName: args.name,
+        usage: choiceFlag("usage", args.usage, ["server", "client", "both"] as const),
+        dnsNames: listFlag(args["dns-name"]),
+        ipAddresses: listFlag(args["ip-address"]),
+        keyAlgorithm: choiceFlag("key-algorithm", args["key-algorithm"], keyAlgorithms),
+        validityDays: intFlag("leaf-days", args["leaf-days"], 1, 3650),
+      });
+      writeFilesAtomically(identityFiles(join(args.dir, args.name), pair, bundlePem), { overwrite: args.overwrite });
+      process.stdout.write(`wrote ${join(args.dir, args.name)}/{ca.crt,tls.crt,tls.key}\n`);
+    }),
+});
+
+const rotate = defineCommand({
+  meta: { name: "rotate", description: "renew leaves before they expire; roll the CA over with both CAs trusted during the overlap" },
+  args: {
+    dir: { type: "string", default: "certs", description: "the certificates directory" },
+    "before-days": { type: "string", default: "30", description: "renew leaves with fewer days left than this" },
+    force: { type: "boolean", default: false, description: "renew every leaf now" },
+    "rotate-ca": { type: "boolean", default: false, description: "start a CA rollover: new CA, new leaves, old CA still trusted" },
+    "finish-ca-rollover": { type: "boolean", default: false, description: "stop trusting every CA but the current one" },
+    identities: { type: "string", default: "agent,envoy", description: "the leaves to look at (folders under --dir)" },
+    "ca-days": { type: "string", default: "3650", description: "lifetime of a new CA, in days" },
+    "key-algorithm": common["key-algorithm"],
+    "leaf-days": common["leaf-days"],
+  },
+  run: ({ args }) =>
+    runCommand(async () => {
+      if (args["rotate-ca"] && args["finish-ca-rollover"]) throw new CliError("--rotate-ca and --finish-ca-rollover cannot be given together");
+      const plan = await planRotation(args.dir, {
+        beforeDays: intFlag("before-days", args["before-days"], 0, 3650),
+        force: args.force,
+        rotateCa: args["rotate-ca"],
+        finishRollover: args["finish-ca-rollover"],
+        keyAlgorithm: choiceFlag("key-algorithm", args["key-algorithm"], keyAlgorithms) as KeyAlgorithm,
+        caDays: intFlag("ca-days", args["ca-days"], 1, 36500),
+        leafDays: intFlag("leaf-days", args["leaf-days"], 1, 3650),
+        identities: listFlag(args.identities),
+      });
+      if (plan.files.length > 0) writeFilesAtomically(plan.files, { overwrite: true });
+      process.stdout.write(`${plan.actions.join("\n")}\n`);
+    }),
+});
+
+const inspect = defineCommand({
+  meta: { name: "inspect", description: "show certificates and check their chain; exit 1 when any is expired, invalid or expiring soon" },
+  args: {
+    paths: { type: "positional", required: false, description: "certificate files or a certificates directory (default: certs)" },
+    "ca-file": { type: "string", description: "CA bundle to check single files against" },
+    "warn-days": { type: "string", default: "30", description: "exit non-zero when a certificate has fewer days left than this" },
+    output: { type: "string", default: "text", description: "text or json" },
+  },
+  run: ({ args }) =>
+    runCommand(async () => {
+      const output = choiceFlag("output", args.output, ["text", "json"] as const);
+      const paths = listFlag(args._.length > 0 ? args._ : (args.paths ?? "certs"));
+      const results = await inspectPaths(paths, { caFile: args["ca-file"], warnDays: intFlag("warn-days", args["warn-days"], 0, 36500) });
+      process.stdout.write(output === "json" ? `${JSON.stringify(results, null, 2)}\n` : `${formatInspection(results)}\n`);
+      return results.some((r) => r.status !== "ok") ? 1 : 0;
+    }),
+});
+
+export default defineCommand({
+  meta: { name: "certs", description: "create, issue, rotate and inspect the certificates between the agent and Envoy" },
+  subCommands: { init, issue, rotate, inspect },
+});

@@ -1,0 +1,42 @@
+// The one error type at the CLI boundary: a message for one line on stderr and an exit code
+// (2: bad flags or input, 1: the operation failed). Commands throw it; `runCommand` prints it.
+export class CliError extends Error {
+  override name = "CliError";
+  constructor(
+    message: string,
+    readonly code: 1 | 2 = 2,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs a command body; a CliError (or any error) becomes one line on stderr and a non-zero exit. */
+export async function runCommand(body: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await body();
+    if (typeof code === "number" && code !== 0) process.exit(code);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`agent: ${message.split("\n")[0]}\n`);
+    process.exit(error instanceof CliError ? error.code : 1);
+  }
+}
+
+/** A flag that may be repeated or comma-separated: `--dns-name a --dns-name b,c` → [a, b, c]. */
+export function listFlag(value: unknown): string[] {
+  const values = Array.isArray(value) ? value : value === undefined || value === "" ? [] : [value];
+  return values.flatMap((v) => String(v).split(",")).map((v) => v.trim()).filter((v) => v !== "");
+}
+
+/** A whole number flag within bounds, else a CliError naming the flag. */
+export function intFlag(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min || number > max) throw new CliError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return number;
+}
+
+/** One of the given choices, else a CliError naming the flag and the choices. */
+export function choiceFlag<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
+  if (!choices.includes(value as T)) throw new CliError(`--${name} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
+  return value as T;
+}
