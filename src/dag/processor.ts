@@ -38,7 +38,11 @@ export interface ResolvedService extends ServicePortRef {
   circuitBreakers?: Cluster["circuitBreakers"];
 }
 
-export type Lookup<T> = { ok: T } | { error: SubCondition };
+/**
+ * The result of a lookup. `cause` is the bare reason without the condition's prefix (Contour's
+ * wording, e.g. `service "ns/name" not found`), for processors that phrase their own message.
+ */
+export type Lookup<T> = { ok: T } | { error: SubCondition; cause?: string };
 
 export interface BuildContext {
   readonly input: DagInput;
@@ -69,6 +73,12 @@ export interface BuildContext {
   lookupCaSecret(namespace: string, name: string, from: ObjectRef): Lookup<Secret>;
   /** A CRL (`crl.pem`) from a Secret. */
   lookupCrlSecret(namespace: string, name: string, from: ObjectRef): Lookup<Secret>;
+
+  /**
+   * The client certificate presented to TLS upstreams (options.upstreamClientCertificate), looked
+   * up once per build without a delegation check; undefined when not configured.
+   */
+  upstreamClientCertificate(): Lookup<Secret> | undefined;
 
   /** undefined when `regex` is valid RE2 within the size bound, else why not. */
   checkRegex(regex: string): string | undefined;

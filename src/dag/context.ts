@@ -1,0 +1,164 @@
+// The BuildContext every processor writes through: virtual hosts created on first use, Service and
+// Secret lookups that enforce Contour's rules (ports, ExternalName, delegation, certificate checks),
+// and cluster interning so equal upstream settings share one Envoy cluster.
+import { createHash } from "node:crypto";
+import type { BuildContext, DagInput, DagOptions, Lookup, ResolvedService } from "./processor.ts";
+import { refKey, StatusRecorder } from "./status.ts";
+import type { ObjectRef } from "./status.ts";
+import type { Cluster, Dag, SecureVirtualHost, Secret, VirtualHost } from "./types.ts";
+import { resolveService } from "./services.ts";
+import { delegationPermitted, validateSecret } from "./secrets.ts";
+import { checkRe2 } from "../xds/regex.ts";
+
+/** An empty DAG with a fresh status recorder. */
+export function emptyDag(): Dag {
+  return {
+    virtualHosts: new Map(),
+    secureVirtualHosts: new Map(),
+    clusters: new Map(),
+    secrets: new Map(),
+    status: new StatusRecorder(),
+  };
+}
+
+function addSource(sources: ObjectRef[], source: ObjectRef): void {
+  const key = refKey(source);
+  if (!sources.some((s) => refKey(s) === key)) sources.push(source);
+}
+
+/**
+ * JSON with sorted keys, Secrets replaced by their SDS name (which already hashes their content):
+ * the identity of a cluster's settings.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const record = v as Record<string, unknown>;
+    if (typeof record.certificateChain === "string" && typeof record.name === "string" && typeof record.kind === "string") {
+      return `secret:${record.name}`;
+    }
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(record).sort()) if (record[key] !== undefined) sorted[key] = record[key];
+    return sorted;
+  });
+}
+
+type SecretKind = Secret["kind"];
+
+const secretErrorText: Record<SecretKind, string> = { tls: "Secret", ca: "CA Secret", crl: "CRL Secret" };
+
+/** A BuildContext over `input` writing into `dag` (a fresh one unless given). */
+export function createBuildContext(input: DagInput, options: DagOptions & { dag?: Dag }): BuildContext {
+  const dag = options.dag ?? emptyDag();
+  const now = options.now();
+  const clustersBySettings = new Map<string, Cluster>();
+  const secretLookups = new Map<string, Lookup<Secret>>();
+  let clientCertificate: Lookup<Secret> | undefined;
+  let clientCertificateDone = false;
+
+  function lookupSecret(kind: SecretKind, namespace: string, name: string, from: ObjectRef | undefined): Lookup<Secret> {
+    const key = `${namespace}/${name}`;
+    if (from && !delegationPermitted(input, { namespace, name }, from.namespace)) {
+      const cause = "certificate delegation not permitted";
+      const message =
+        kind === "tls" ? `Spec.VirtualHost.TLS Secret "${key}" certificate delegation not permitted` : `${secretErrorText[kind]} "${key}" ${cause}`;
+      return { error: { type: "TLSError", reason: "DelegationNotPermitted", message }, cause };
+    }
+    const cacheKey = `${kind} ${key}`;
+    const known = secretLookups.get(cacheKey);
+    if (known) return known;
+    const object = input.secret(namespace, name);
+    const checked = object ? validateSecret(object, kind, now) : { error: "Secret not found" };
+    let result: Lookup<Secret>;
+    if ("ok" in checked) {
+      dag.secrets.set(checked.ok.name, checked.ok);
+      result = checked;
+    } else {
+      const message =
+        kind === "tls" ? `Spec.VirtualHost.TLS Secret "${key}" is invalid: ${checked.error}` : `${secretErrorText[kind]} "${key}" is invalid: ${checked.error}`;
+      const cause = kind === "tls" ? checked.error : `invalid ${secretErrorText[kind]} "${key}": ${checked.error}`;
+      result = { error: { type: "TLSError", reason: "SecretNotValid", message }, cause };
+    }
+    secretLookups.set(cacheKey, result);
+    return result;
+  }
+
+  const context: BuildContext = {
+    input,
+    options,
+    status: dag.status,
+    dag,
+
+    virtualHost(fqdn: string, source: ObjectRef): VirtualHost {
+      const name = fqdn.toLowerCase();
+      let vhost = dag.virtualHosts.get(name);
+      if (!vhost) {
+        vhost = { name, routes: [], sources: [] };
+        dag.virtualHosts.set(name, vhost);
+      }
+      addSource(vhost.sources, source);
+      return vhost;
+    },
+
+    secureVirtualHost(fqdn: string, source: ObjectRef): SecureVirtualHost {
+      const name = fqdn.toLowerCase();
+      let vhost = dag.secureVirtualHosts.get(name);
+      if (!vhost) {
+        vhost = { name, routes: [], sources: [], minTlsVersion: "1.2", maxTlsVersion: "1.3", passthrough: false };
+        dag.secureVirtualHosts.set(name, vhost);
+      }
+      addSource(vhost.sources, source);
+      return vhost;
+    },
+
+    lookupService(namespace: string, name: string, port: number | string): Lookup<ResolvedService> {
+      return resolveService(input, { namespace, name, port }, { enableExternalNameService: options.enableExternalNameService });
+    },
+
+    cluster(settings: Omit<Cluster, "name" | "edsServiceName">): Cluster {
+      const canonical = canonicalJson(settings);
+      const known = clustersBySettings.get(canonical);
+      if (known) return known;
+      const { namespace, name, port, portName } = settings.service;
+      const hash = createHash("sha256").update(canonical).digest("hex").slice(0, 10);
+      const cluster: Cluster = {
+        ...settings,
+        name: `${namespace}/${name}/${port}/${hash}`,
+        edsServiceName: `${namespace}/${name}/${portName || port}`,
+      };
+      clustersBySettings.set(canonical, cluster);
+      dag.clusters.set(cluster.name, cluster);
+      return cluster;
+    },
+
+    lookupTlsSecret(namespace: string, name: string, from: ObjectRef): Lookup<Secret> {
+      return lookupSecret("tls", namespace, name, from);
+    },
+
+    lookupTlsSecretUnchecked(namespace: string, name: string): Lookup<Secret> {
+      return lookupSecret("tls", namespace, name, undefined);
+    },
+
+    lookupCaSecret(namespace: string, name: string, from: ObjectRef): Lookup<Secret> {
+      return lookupSecret("ca", namespace, name, from);
+    },
+
+    lookupCrlSecret(namespace: string, name: string, from: ObjectRef): Lookup<Secret> {
+      return lookupSecret("crl", namespace, name, from);
+    },
+
+    upstreamClientCertificate(): Lookup<Secret> | undefined {
+      if (!clientCertificateDone) {
+        clientCertificateDone = true;
+        const ref = options.upstreamClientCertificate;
+        if (ref) clientCertificate = lookupSecret("tls", ref.namespace, ref.name, undefined);
+      }
+      return clientCertificate;
+    },
+
+    checkRegex(regex: string): string | undefined {
+      return checkRe2(regex);
+    },
+  };
+  return context;
+}

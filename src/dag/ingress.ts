@@ -1,0 +1,280 @@
+// The Ingress processor (networking.k8s.io/v1): TLS hosts from spec.tls, one route per rule path on
+// the plaintext and TLS virtual hosts, the default backend as `*` `/`, and Contour's annotations.
+// Semantics follow Contour's ingress_processor.go, with one deliberate difference: a host and path
+// claimed by two Ingresses is served by the oldest (creationTimestamp, then namespace/name) and both
+// get a condition, where Contour lets the last one processed override silently.
+import type { KubeObject } from "../sources/types.ts";
+import { parseIngressPolicy } from "./ingress-policy.ts";
+import type { IngressPolicy } from "./ingress-policy.ts";
+import type { BuildContext } from "./processor.ts";
+import type { ObjectRef } from "./status.ts";
+import type { Cluster, PathMatch, Route, Secret } from "./types.ts";
+
+interface IngressBackend {
+  service?: { name?: string; port?: { number?: number; name?: string } };
+  resource?: { kind?: string; name?: string };
+}
+
+interface IngressPath {
+  path?: string;
+  pathType?: string;
+  backend?: IngressBackend;
+}
+
+interface IngressRule {
+  host?: string;
+  http?: { paths?: IngressPath[] };
+}
+
+interface IngressSpec {
+  defaultBackend?: IngressBackend;
+  tls?: Array<{ hosts?: string[]; secretName?: string }>;
+  rules?: IngressRule[];
+}
+
+/** Who serves a host and path, to detect the same path claimed twice. */
+interface PathClaim {
+  ref: ObjectRef;
+}
+
+/** Who set the certificate of a TLS host. */
+interface TlsClaim {
+  ref: ObjectRef;
+  secret: Secret;
+}
+
+const hostPattern = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function ingressRef(ingress: KubeObject): ObjectRef {
+  return { kind: "Ingress", namespace: ingress.metadata.namespace ?? "", name: ingress.metadata.name };
+}
+
+const ingressName = (ref: ObjectRef): string => `Ingress "${ref.namespace}/${ref.name}"`;
+
+/** Oldest first (creationTimestamp), then namespace/name: the order that decides duplicates. */
+export function sortIngresses(ingresses: KubeObject[]): KubeObject[] {
+  const key = (i: KubeObject): [number, string] => {
+    const created = Date.parse(i.metadata.creationTimestamp ?? "");
+    return [Number.isNaN(created) ? 0 : created, `${i.metadata.namespace ?? ""}/${i.metadata.name}`];
+  };
+  return [...ingresses].sort((a, b) => {
+    const [ta, na] = key(a);
+    const [tb, nb] = key(b);
+    return ta !== tb ? ta - tb : na < nb ? -1 : na > nb ? 1 : 0;
+  });
+}
+
+/** Adds every served Ingress to the DAG; problems become conditions on the Ingress. */
+export function ingressProcessor(ctx: BuildContext): void {
+  const ingresses = sortIngresses(ctx.input.ingresses());
+  const policies = new Map<KubeObject, IngressPolicy>();
+  for (const ingress of ingresses) {
+    ctx.status.track(ingressRef(ingress), ingress.metadata.generation);
+    policies.set(ingress, parseIngressPolicy(ctx, ingress));
+  }
+  // TLS first, so every Ingress's routes for a host reach its secure virtual host whichever
+  // Ingress carried the certificate.
+  const tlsClaims = new Map<string, TlsClaim>();
+  for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, policy: policies.get(ingress) as IngressPolicy });
+  const pathClaims = new Map<string, PathClaim>();
+  for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, policy: policies.get(ingress) as IngressPolicy });
+}
+
+function secretRefOf(ingress: KubeObject, secretName: string): { namespace: string; name: string } {
+  const slash = secretName.indexOf("/");
+  if (slash > 0) return { namespace: secretName.slice(0, slash), name: secretName.slice(slash + 1) };
+  const annotated = ingress.metadata.annotations?.["projectcontour.io/tls-cert-namespace"];
+  return { namespace: annotated || (ingress.metadata.namespace ?? ""), name: secretName };
+}
+
+function addTlsHosts(ctx: BuildContext, ingress: KubeObject, options: { claims: Map<string, TlsClaim>; policy: IngressPolicy }): void {
+  const { claims, policy } = options;
+  const ref = ingressRef(ingress);
+  const spec = (ingress.spec ?? {}) as IngressSpec;
+  for (const [i, tls] of (spec.tls ?? []).entries()) {
+    const field = `spec.tls[${i}]`;
+    if (!tls.secretName) {
+      ctx.status.warning(ref, { type: "TLSError", reason: "SecretNotSpecified", message: `${field} has no secretName; its hosts are served without TLS` });
+      continue;
+    }
+    const secretRef = secretRefOf(ingress, tls.secretName);
+    const key = `${secretRef.namespace}/${secretRef.name}`;
+    const lookup = ctx.lookupTlsSecret(secretRef.namespace, secretRef.name, ref);
+    if ("error" in lookup) {
+      const why = lookup.error.reason === "DelegationNotPermitted" ? "certificate delegation not permitted" : `is invalid: ${lookup.cause ?? lookup.error.message}`;
+      ctx.status.error(ref, { type: "TLSError", reason: lookup.error.reason, message: `${field} Secret "${key}" ${why}` });
+      continue;
+    }
+    for (const rawHost of tls.hosts ?? []) {
+      const host = rawHost.trim().toLowerCase();
+      if (!hostPattern.test(host)) {
+        ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field} host "${rawHost}" is not a valid DNS name` });
+        continue;
+      }
+      const claim = claims.get(host);
+      if (claim && claim.secret.name !== lookup.ok.name) {
+        const message = `host "${host}" has TLS Secrets from ${ingressName(claim.ref)} and ${ingressName(ref)}; the older, ${ingressName(claim.ref)}, is used`;
+        ctx.status.warning(claim.ref, { type: "TLSError", reason: "DuplicateTLSHost", message });
+        ctx.status.error(ref, { type: "TLSError", reason: "DuplicateTLSHost", message });
+        continue;
+      }
+      const vhost = ctx.secureVirtualHost(host, ref);
+      if (claim) continue;
+      claims.set(host, { ref, secret: lookup.ok });
+      vhost.secret = lookup.ok;
+      vhost.minTlsVersion = policy.minTlsVersion;
+      vhost.maxTlsVersion = policy.maxTlsVersion;
+    }
+  }
+}
+
+/** The rules of an Ingress, with the default backend first as a `*` rule for `/`. */
+function rulesOf(spec: IngressSpec): Array<{ rule: IngressRule; field: string }> {
+  const rules = (spec.rules ?? []).map((rule, i) => ({ rule, field: `spec.rules[${i}]` }));
+  if (spec.defaultBackend) rules.unshift({ rule: { http: { paths: [{ backend: spec.defaultBackend }] } }, field: "spec.defaultBackend" });
+  return rules;
+}
+
+function addRules(ctx: BuildContext, ingress: KubeObject, options: { claims: Map<string, PathClaim>; policy: IngressPolicy }): void {
+  const { claims, policy } = options;
+  const ref = ingressRef(ingress);
+  const spec = (ingress.spec ?? {}) as IngressSpec;
+  for (const { rule, field } of rulesOf(spec)) {
+    const host = (rule.host ?? "").trim().toLowerCase() || "*";
+    if (host !== "*" && !hostPattern.test(host)) {
+      ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field}.host "${rule.host}" is not a valid DNS name` });
+      continue;
+    }
+    for (const [j, path] of (rule.http?.paths ?? []).entries()) {
+      const pathField = field === "spec.defaultBackend" ? field : `${field}.http.paths[${j}]`;
+      addPath(ctx, { ingress, ref, policy, host, path, field: pathField, claims });
+    }
+  }
+}
+
+interface PathInput {
+  ingress: KubeObject;
+  ref: ObjectRef;
+  policy: IngressPolicy;
+  host: string;
+  path: IngressPath;
+  field: string;
+  claims: Map<string, PathClaim>;
+}
+
+/** The route match for an Ingress path, or why there is none. */
+export function ingressPathMatch(ctx: BuildContext, path: string, pathType: string): { ok: PathMatch } | { error: { reason: string; message: string } } {
+  switch (pathType) {
+    case "Exact":
+    case "Prefix": {
+      if (!path.startsWith("/")) return { error: { reason: "PathNotValid", message: `path "${path}" must begin with "/"` } };
+      if (pathType === "Exact") return { ok: { kind: "exact", value: path } };
+      // "/" matches everything; otherwise /foo/ and /foo both match /foo and /foo/bar.
+      if (path === "/") return { ok: { kind: "prefix", value: "/", segment: false } };
+      const trimmed = path.replace(/\/+$/, "");
+      return { ok: { kind: "prefix", value: trimmed === "" ? "/" : trimmed, segment: trimmed !== "" } };
+    }
+    case "ImplementationSpecific": {
+      // Contour: a path that looks like a regex is one; anything else is a plain string prefix.
+      if (/[\^+*[\]%]/.test(path)) {
+        const why = ctx.checkRegex(path);
+        if (why) return { error: { reason: "RegexNotValid", message: `path "${path}": ${why}` } };
+        return { ok: { kind: "regex", value: path } };
+      }
+      return { ok: { kind: "prefix", value: path, segment: false } };
+    }
+    default:
+      return { error: { reason: "PathTypeNotValid", message: `path type "${pathType}" is not one of Exact, Prefix, ImplementationSpecific` } };
+  }
+}
+
+function describeMatch(match: PathMatch): string {
+  const kind = match.kind === "exact" ? "Exact" : match.kind === "regex" ? "regex" : match.segment ? "Prefix" : "prefix";
+  return `${kind} "${match.value}"`;
+}
+
+function addPath(ctx: BuildContext, input: PathInput): void {
+  const { ref, policy, host, path, field } = input;
+  const rawPath = path.path === undefined || path.path === "" ? "/" : path.path;
+  const matched = ingressPathMatch(ctx, rawPath, path.pathType ?? "ImplementationSpecific");
+  if ("error" in matched) {
+    ctx.status.error(ref, { type: "RouteError", reason: matched.error.reason, message: `${field}: ${matched.error.message}` });
+    return;
+  }
+  const where = `host "${host}" path ${describeMatch(matched.ok)}`;
+  const claimKey = `${host}\u0000${matched.ok.kind}\u0000${matched.ok.value}\u0000${matched.ok.kind === "prefix" && matched.ok.segment}`;
+  const claim = input.claims.get(claimKey);
+  if (claim) {
+    reportDuplicate(ctx, where, claim.ref, ref);
+    return;
+  }
+  input.claims.set(claimKey, { ref });
+
+  const route: Route = {
+    pathMatch: matched.ok,
+    headerMatches: [],
+    queryParamMatches: [],
+    clusters: [],
+    mirrors: [],
+    source: ref,
+  };
+  const cluster = backendCluster(ctx, input, where);
+  if (cluster) route.clusters.push({ cluster, weight: 1 });
+  else route.directResponse = { statusCode: 503 };
+  if (policy.websocketPaths.has(rawPath)) route.websocket = true;
+  if (policy.timeout) route.timeout = policy.timeout;
+  if (policy.retry) route.retry = policy.retry;
+
+  if (policy.tlsRequired || policy.httpAllowed) {
+    const plain: Route = policy.tlsRequired ? { ...route, httpsRedirect: true } : { ...route };
+    ctx.virtualHost(host, ref).routes.push(plain);
+  }
+  if (host !== "*" && ctx.dag.secureVirtualHosts.has(host)) ctx.secureVirtualHost(host, ref).routes.push({ ...route });
+}
+
+function reportDuplicate(ctx: BuildContext, where: string, winner: ObjectRef, loser: ObjectRef): void {
+  if (winner.namespace === loser.namespace && winner.name === loser.name) {
+    ctx.status.warning(loser, { type: "RouteError", reason: "DuplicatePath", message: `${where} is defined more than once in this Ingress; the first definition is used` });
+    return;
+  }
+  const message = `${where} is defined by both ${ingressName(winner)} and ${ingressName(loser)}; the older, ${ingressName(winner)}, serves it`;
+  ctx.status.warning(winner, { type: "RouteError", reason: "DuplicatePath", message });
+  ctx.status.error(loser, { type: "RouteError", reason: "DuplicatePath", message });
+}
+
+/** The cluster a path's backend sends to, or undefined (with a condition) when it cannot resolve. */
+function backendCluster(ctx: BuildContext, input: PathInput, where: string): Cluster | undefined {
+  const { ref, path, field } = input;
+  const service = path.backend?.service;
+  if (!service?.name) {
+    const what = path.backend?.resource ? `resource backend (${path.backend.resource.kind ?? "unknown kind"}) is not supported` : "no service backend";
+    ctx.status.error(ref, { type: "ServiceError", reason: "BackendNotSupported", message: `${field} (${where}): ${what}; the route answers 503` });
+    return undefined;
+  }
+  const port = service.port?.name || service.port?.number;
+  if (port === undefined) {
+    ctx.status.error(ref, { type: "ServiceError", reason: "ServiceUnresolvedReference", message: `${field} (${where}): service "${ref.namespace}/${service.name}" has no port; the route answers 503` });
+    return undefined;
+  }
+  const lookup = ctx.lookupService(ref.namespace, service.name, port);
+  if ("error" in lookup) {
+    const cause = lookup.cause ?? lookup.error.message;
+    ctx.status.error(ref, { type: "ServiceError", reason: lookup.error.reason, message: `${field} (${where}): unresolved service reference: ${cause}; the route answers 503` });
+    return undefined;
+  }
+  const { annotatedProtocol, externalName, circuitBreakers, ...servicePort } = lookup.ok;
+  const protocol = annotatedProtocol ?? "http1";
+  const settings: Omit<Cluster, "name" | "edsServiceName"> = { service: servicePort, protocol, loadBalancer: "RoundRobin" };
+  if (externalName !== undefined) settings.externalName = externalName;
+  if (circuitBreakers) settings.circuitBreakers = circuitBreakers;
+  if (protocol === "tls" && externalName) settings.sni = externalName;
+  if (protocol === "tls") {
+    const clientCertificate = ctx.upstreamClientCertificate();
+    if (clientCertificate && "ok" in clientCertificate) settings.clientCertificate = clientCertificate.ok;
+    else if (clientCertificate) {
+      const cause = clientCertificate.cause ?? clientCertificate.error.message;
+      ctx.status.error(ref, { type: "TLSError", reason: "SecretNotValid", message: `upstream client certificate Secret is invalid: ${cause}` });
+    }
+  }
+  return ctx.cluster(settings);
+}

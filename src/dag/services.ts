@@ -1,0 +1,133 @@
+// Resolving a backend reference to a Service port: the port by number or name, the upstream
+// protocol and circuit breakers from the Service's annotations, and the ExternalName rules (off
+// unless enabled, never to this host or its link-local neighbours: GHSA-5ph6-qq5x-7jwc).
+import { isIP } from "node:net";
+import type { KubeObject } from "../sources/types.ts";
+import { parseCircuitBreakers, parseUpstreamProtocols } from "./annotations.ts";
+import type { DagInput, Lookup, ResolvedService } from "./processor.ts";
+
+interface ServicePortSpec {
+  name?: string;
+  port?: number;
+  protocol?: string;
+  targetPort?: number | string;
+}
+
+interface ServiceSpec {
+  type?: string;
+  externalName?: string;
+  ports?: ServicePortSpec[];
+}
+
+export interface ServiceLookupOptions {
+  enableExternalNameService: boolean;
+}
+
+function unresolved(cause: string): { error: { type: string; reason: string; message: string }; cause: string } {
+  return {
+    error: { type: "ServiceError", reason: "ServiceUnresolvedReference", message: `Spec.Routes unresolved service reference: ${cause}` },
+    cause,
+  };
+}
+
+/**
+ * Resolves `namespace/name` and a port (number, numeric text or port name) against the Service's
+ * spec.ports. Errors carry Contour's wording (`service "ns/name" not found`, `port "x" on service
+ * "ns/name" not matched`) in `cause`, and in `error.message` after "Spec.Routes unresolved service
+ * reference: ".
+ */
+export function resolveService(
+  input: DagInput,
+  ref: { namespace: string; name: string; port: number | string },
+  options: ServiceLookupOptions,
+): Lookup<ResolvedService> {
+  const key = `${ref.namespace}/${ref.name}`;
+  const service = input.service(ref.namespace, ref.name);
+  if (!service) return unresolved(`service "${key}" not found`);
+  const spec = (service.spec ?? {}) as ServiceSpec;
+  const wanted = typeof ref.port === "string" && /^\d+$/.test(ref.port) ? Number(ref.port) : ref.port;
+  const port = (spec.ports ?? []).find((p) => (typeof wanted === "number" ? p.port === wanted : p.name === wanted && wanted !== ""));
+  if (!port || typeof port.port !== "number") return unresolved(`port "${String(ref.port)}" on service "${key}" not matched`);
+  if (port.protocol !== undefined && port.protocol !== "" && port.protocol !== "TCP") {
+    return unresolved(`unsupported service protocol "${port.protocol}"`);
+  }
+  const externalName = externalNameOf(service);
+  if (externalName !== undefined) {
+    const refused = refuseExternalName(key, externalName, options);
+    if (refused) return unresolved(refused);
+  }
+  const protocols = parseUpstreamProtocols(service.metadata.annotations);
+  const annotatedProtocol = protocols.get(port.name ?? "") ?? protocols.get(String(port.port));
+  const { circuitBreakers } = parseCircuitBreakers(service.metadata.annotations);
+  const resolved: ResolvedService = {
+    namespace: ref.namespace,
+    name: ref.name,
+    port: port.port,
+    portName: port.name ?? "",
+  };
+  if (port.targetPort !== undefined) resolved.targetPort = port.targetPort;
+  if (annotatedProtocol) resolved.annotatedProtocol = annotatedProtocol;
+  if (externalName !== undefined) resolved.externalName = externalName;
+  if (circuitBreakers) resolved.circuitBreakers = circuitBreakers;
+  return { ok: resolved };
+}
+
+function externalNameOf(service: KubeObject): string | undefined {
+  const spec = (service.spec ?? {}) as ServiceSpec;
+  if (spec.type !== "ExternalName") return undefined;
+  return (spec.externalName ?? "").trim().toLowerCase().replace(/\.$/, "");
+}
+
+const localHostNames = new Set(["localhost", "localhost.localdomain", "local.projectcontour.io", "ip6-localhost", "ip6-loopback"]);
+
+/** Why an ExternalName Service may not be used, or undefined when it may. */
+function refuseExternalName(key: string, externalName: string, options: ServiceLookupOptions): string | undefined {
+  if (!options.enableExternalNameService) {
+    return `${key} is an ExternalName service, these are not currently enabled. See the config.enableExternalNameService config file setting`;
+  }
+  if (externalName === "") return `${key} is an ExternalName service with an empty externalName`;
+  if (localHostNames.has(externalName) || externalName.endsWith(".localhost")) {
+    return `${key} is an ExternalName service that points to localhost, this is not allowed`;
+  }
+  if (isForbiddenAddress(externalName)) {
+    return `${key} is an ExternalName service that points to a loopback, link-local or unspecified address, this is not allowed`;
+  }
+  return undefined;
+}
+
+/** Loopback, link-local and unspecified IPv4/IPv6 addresses (also IPv4-mapped IPv6). */
+export function isForbiddenAddress(host: string): boolean {
+  const address = host.replace(/^\[|\]$/g, "").toLowerCase();
+  const family = isIP(address);
+  if (family === 4) return forbiddenV4(address);
+  if (family !== 6) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (mapped) return forbiddenV4(mapped[1] as string);
+  const groups = expandV6(address);
+  if (groups.every((g) => g === 0)) return true; // ::
+  if (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return true; // ::1
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const high = groups[6] as number;
+    return forbiddenV4(`${high >> 8}.${high & 255}.0.0`);
+  }
+  return ((groups[0] as number) & 0xffc0) === 0xfe80; // fe80::/10
+}
+
+function forbiddenV4(address: string): boolean {
+  const [a, b] = address.split(".").map(Number);
+  return a === 127 || a === 0 || (a === 169 && b === 254);
+}
+
+function expandV6(address: string): number[] {
+  let text = address;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = (v4[1] as string).split(".").map(Number) as [number, number, number, number];
+    text = text.slice(0, -(v4[1] as string).length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split("::") as [string, string | undefined];
+  const headGroups = head === "" ? [] : head.split(":");
+  const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
+  const fill = tail === undefined ? [] : new Array<string>(8 - headGroups.length - tailGroups.length).fill("0");
+  return [...headGroups, ...fill, ...tailGroups].map((g) => Number.parseInt(g, 16));
+}
