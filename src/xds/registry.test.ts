@@ -47,6 +47,12 @@ describe("strict build", () => {
     );
   });
 
+  test("Struct values survive the round trip", () => {
+    const layer = { name: "static", static_layer: { n: 1000, s: "x", b: true, nested: { list: [1, "two", null] } } };
+    const type = "envoy.config.bootstrap.v3.RuntimeLayer";
+    expect(decodeToJson(type, encodeStrict(type, layer))).toEqual(layer);
+  });
+
   test("a bad duration throws", () => {
     expect(() => buildMessage(CLUSTER, { name: "x", connect_timeout: "5 seconds" })).toThrow("bad duration");
   });

@@ -162,13 +162,14 @@ function structFromJson(value: Record<string, unknown>): unknown {
   return { fields: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, valueFromJson(v)])) };
 }
 
+// protobufjs defines google.protobuf.Value itself, with camelCase field names.
 function valueFromJson(value: unknown): unknown {
-  if (value === null) return { null_value: 0 };
-  if (typeof value === "number") return { number_value: value };
-  if (typeof value === "string") return { string_value: value };
-  if (typeof value === "boolean") return { bool_value: value };
-  if (Array.isArray(value)) return { list_value: { values: value.map(valueFromJson) } };
-  return { struct_value: structFromJson(value as Record<string, unknown>) };
+  if (value === null) return { nullValue: 0 };
+  if (typeof value === "number") return { numberValue: value };
+  if (typeof value === "string") return { stringValue: value };
+  if (typeof value === "boolean") return { boolValue: value };
+  if (Array.isArray(value)) return { listValue: { values: value.map(valueFromJson) } };
+  return { structValue: structFromJson(value as Record<string, unknown>) };
 }
 
 /** Strictly checks and builds a message of `type` from our JSON form. */
@@ -257,10 +258,10 @@ function structToJson(struct: { fields?: Record<string, unknown> }): Record<stri
 
 function valueToJson(value: unknown): unknown {
   const v = value as Record<string, unknown>;
-  if ("string_value" in v) return v.string_value;
-  if ("number_value" in v) return v.number_value;
-  if ("bool_value" in v) return v.bool_value;
-  if ("struct_value" in v) return structToJson(v.struct_value as { fields?: Record<string, unknown> });
-  if ("list_value" in v) return ((v.list_value as { values?: unknown[] }).values ?? []).map(valueToJson);
+  if ("stringValue" in v) return v.stringValue;
+  if ("numberValue" in v) return v.numberValue;
+  if ("boolValue" in v) return v.boolValue;
+  if ("structValue" in v) return structToJson(v.structValue as { fields?: Record<string, unknown> });
+  if ("listValue" in v) return ((v.listValue as { values?: unknown[] }).values ?? []).map(valueToJson);
   return null;
 }
