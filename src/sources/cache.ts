@@ -1,0 +1,270 @@
+// The object cache: what the sources saw, filtered (ingress class, namespaces) and slimmed (no
+// managedFields, no last-applied annotation, no Secrets but TLS and Opaque). It is the DAG builder's
+// input, and `apply` tells the pipeline whether a change can affect the output at all: a Secret or
+// Service nobody names cannot, an EndpointSlice affects only endpoints. Reference counts are kept
+// incrementally per referring object, so applying one event never rescans the cache.
+import type { DagInput } from "../dag/processor.ts";
+import { servesIngressClass } from "./ingress-class.ts";
+import { objectReferences, secretReference, serviceReference, type ReferenceKey } from "./references.ts";
+import { watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "./types.ts";
+
+export interface ObjectCacheOptions {
+  /** Ingress classes served (see ingress-class.ts); empty means Contour's default. */
+  ingressClassNames: string[];
+  /** Only objects in these namespaces are kept; empty or absent means every namespace. */
+  watchNamespaces?: string[];
+  /** Secrets the configuration names directly: always referenced. */
+  fallbackCertificate?: { namespace: string; name: string };
+  upstreamClientCertificate?: { namespace: string; name: string };
+}
+
+export interface ApplyResult {
+  /** The change can alter the DAG (and so listeners, routes, clusters, secrets). */
+  affectsDag: boolean;
+  /** The change can alter load assignments. */
+  affectsEndpoints: boolean;
+  /** `namespace/service` of the load assignments an EndpointSlice change touches. */
+  endpointServices?: string[];
+}
+
+export interface ObjectCache extends DagInput {
+  apply(event: SourceEvent): ApplyResult;
+  /** Applies a batch; the result is true where any event's result is. */
+  applyAll(events: readonly SourceEvent[]): ApplyResult;
+  /** The EndpointSlices labelled `kubernetes.io/service-name: serviceName` in `namespace`, by name. */
+  endpointSlices(namespace: string, serviceName: string): KubeObject[];
+  endpointSlicesAll(): KubeObject[];
+  /** `namespace/service` of every Service that has EndpointSlices, sorted. */
+  endpointSliceServices(): string[];
+  services(): KubeObject[];
+  secrets(): KubeObject[];
+  /** Whether an Ingress, HTTPProxy, delegation or the configuration names this Secret or Service. */
+  isReferenced(kind: "Secret" | "Service", namespace: string, name: string): boolean;
+  /** Objects held per kind, for metrics and debug output. */
+  counts(): Record<string, number>;
+}
+
+export const serviceNameLabel = "kubernetes.io/service-name";
+export const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
+export const keptSecretTypes: readonly string[] = ["kubernetes.io/tls", "Opaque"];
+
+type StoredKind = "Ingress" | "HTTPProxy" | "TLSCertificateDelegation" | "Service" | "Secret" | "EndpointSlice";
+const storedKinds: readonly StoredKind[] = [
+  "Ingress",
+  "HTTPProxy",
+  "TLSCertificateDelegation",
+  "Service",
+  "Secret",
+  "EndpointSlice",
+];
+
+const apiVersionOf = new Map<string, string>(
+  watchedKinds.map((k) => [k.kind, k.group === "" ? k.version : `${k.group}/${k.version}`]),
+);
+
+const nothing: ApplyResult = { affectsDag: false, affectsEndpoints: false };
+
+/** A copy without managedFields and the last-applied annotation; the input is never mutated. */
+export function slimObject(object: KubeObject): KubeObject {
+  const metadata = object.metadata as ObjectMeta & { managedFields?: unknown };
+  const annotations = metadata.annotations;
+  const hasLastApplied = annotations !== undefined && lastAppliedAnnotation in annotations;
+  if (metadata.managedFields === undefined && !hasLastApplied) return object;
+  const { managedFields: _dropped, ...rest } = metadata;
+  const slimMetadata: ObjectMeta = rest;
+  if (hasLastApplied && annotations !== undefined) {
+    const { [lastAppliedAnnotation]: _applied, ...kept } = annotations;
+    slimMetadata.annotations = kept;
+  }
+  return { ...object, metadata: slimMetadata };
+}
+
+/** Structural equality of JSON-shaped values. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+  }
+  const aRecord = a as Record<string, unknown>;
+  const bRecord = b as Record<string, unknown>;
+  const aKeys = Object.keys(aRecord).filter((k) => aRecord[k] !== undefined);
+  const bKeys = Object.keys(bRecord).filter((k) => bRecord[k] !== undefined);
+  return aKeys.length === bKeys.length && aKeys.every((k) => deepEqual(aRecord[k], bRecord[k]));
+}
+
+function unchanged(previous: KubeObject, next: KubeObject): boolean {
+  const before = previous.metadata.resourceVersion;
+  const after = next.metadata.resourceVersion;
+  if (before !== undefined && after !== undefined) return before === after;
+  return deepEqual(previous, next);
+}
+
+function sliceServiceKey(slice: KubeObject): string | undefined {
+  const service = slice.metadata.labels?.[serviceNameLabel];
+  return service ? `${slice.metadata.namespace}/${service}` : undefined;
+}
+
+function byKey(a: [string, KubeObject], b: [string, KubeObject]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
+  const namespaces = options.watchNamespaces?.length ? new Set(options.watchNamespaces) : undefined;
+  const stores = new Map<StoredKind, Map<string, KubeObject>>(storedKinds.map((k) => [k, new Map()]));
+  const sortedCache = new Map<StoredKind, KubeObject[]>();
+  const referenceCounts = new Map<ReferenceKey, number>();
+  const referencesBy = new Map<string, ReferenceKey[]>(); // `Kind ns/name` of the referrer → what it names
+  const slicesByService = new Map<string, Map<string, KubeObject>>();
+
+  function count(key: ReferenceKey, delta: number): void {
+    const next = (referenceCounts.get(key) ?? 0) + delta;
+    if (next > 0) referenceCounts.set(key, next);
+    else referenceCounts.delete(key);
+  }
+  for (const pinned of [options.fallbackCertificate, options.upstreamClientCertificate]) {
+    if (pinned) count(secretReference(pinned.namespace, pinned.name), 1);
+  }
+
+  function setReferences(referrer: string, next: ReferenceKey[]): void {
+    const previous = referencesBy.get(referrer);
+    if (previous) for (const key of previous) count(key, -1);
+    for (const key of next) count(key, 1);
+    if (next.length > 0) referencesBy.set(referrer, next);
+    else referencesBy.delete(referrer);
+  }
+
+  function indexSlice(slice: KubeObject, key: string, add: boolean): string | undefined {
+    const service = sliceServiceKey(slice);
+    if (service === undefined) return undefined;
+    let slices = slicesByService.get(service);
+    if (add) {
+      if (!slices) slicesByService.set(service, (slices = new Map()));
+      slices.set(key, slice);
+    } else if (slices) {
+      slices.delete(key);
+      if (slices.size === 0) slicesByService.delete(service);
+    }
+    return service;
+  }
+
+  /** What storing `next` (or removing, when undefined) under `key` means for the output. */
+  function store(kind: StoredKind, key: string, previous: KubeObject | undefined, next: KubeObject | undefined) {
+    const objects = stores.get(kind)!;
+    if (next) objects.set(key, next);
+    else objects.delete(key);
+    sortedCache.delete(kind);
+    const name = key.slice(kind.length + 1);
+    const namespace = name.slice(0, name.indexOf("/"));
+    const objectName = name.slice(name.indexOf("/") + 1);
+    switch (kind) {
+      case "Ingress":
+      case "HTTPProxy":
+      case "TLSCertificateDelegation":
+        setReferences(key, next ? objectReferences(next) : []);
+        return { affectsDag: true, affectsEndpoints: false };
+      case "Service":
+        return { affectsDag: referenceCounts.has(serviceReference(namespace, objectName)), affectsEndpoints: false };
+      case "Secret":
+        return { affectsDag: referenceCounts.has(secretReference(namespace, objectName)), affectsEndpoints: false };
+      case "EndpointSlice": {
+        const services = new Set<string>();
+        const sliceKey = name;
+        if (previous) {
+          const service = indexSlice(previous, sliceKey, false);
+          if (service) services.add(service);
+        }
+        if (next) {
+          const service = indexSlice(next, sliceKey, true);
+          if (service) services.add(service);
+        }
+        return services.size === 0
+          ? nothing
+          : { affectsDag: false, affectsEndpoints: true, endpointServices: [...services].sort() };
+      }
+    }
+  }
+
+  /** Whether an upserted object belongs in the cache at all (class, Secret type). */
+  function wanted(kind: StoredKind, object: KubeObject): boolean {
+    if (kind === "Ingress" || kind === "HTTPProxy") return servesIngressClass(object, options.ingressClassNames);
+    if (kind === "Secret") {
+      const type = object.type;
+      return type === undefined || (typeof type === "string" && keptSecretTypes.includes(type));
+    }
+    return true;
+  }
+
+  function apply(event: SourceEvent): ApplyResult {
+    const raw = event.object;
+    if (!raw || typeof raw !== "object" || !raw.metadata?.name) return nothing;
+    const kind = raw.kind as StoredKind;
+    if (!stores.has(kind) || apiVersionOf.get(kind) !== raw.apiVersion) return nothing;
+    const namespace = raw.metadata.namespace || "default";
+    if (namespaces && !namespaces.has(namespace)) return nothing;
+    const key = `${kind} ${namespace}/${raw.metadata.name}`;
+    const previous = stores.get(kind)!.get(key);
+    if (event.type === "delete" || !wanted(kind, raw)) {
+      return previous ? store(kind, key, previous, undefined) : nothing;
+    }
+    let object = slimObject(raw);
+    if (object.metadata.namespace !== namespace) object = { ...object, metadata: { ...object.metadata, namespace } };
+    if (previous && unchanged(previous, object)) return nothing;
+    return store(kind, key, previous, object);
+  }
+
+  function sorted(kind: StoredKind): KubeObject[] {
+    let list = sortedCache.get(kind);
+    if (!list) {
+      list = [...stores.get(kind)!].sort(byKey).map(([, object]) => object);
+      sortedCache.set(kind, list);
+    }
+    return list;
+  }
+
+  function lookup(kind: StoredKind, namespace: string, name: string): KubeObject | undefined {
+    return stores.get(kind)!.get(`${kind} ${namespace}/${name}`);
+  }
+
+  return {
+    apply,
+    applyAll(events) {
+      let affectsDag = false;
+      let affectsEndpoints = false;
+      const services = new Set<string>();
+      for (const event of events) {
+        const result = apply(event);
+        affectsDag ||= result.affectsDag;
+        affectsEndpoints ||= result.affectsEndpoints;
+        for (const service of result.endpointServices ?? []) services.add(service);
+      }
+      return services.size > 0
+        ? { affectsDag, affectsEndpoints, endpointServices: [...services].sort() }
+        : { affectsDag, affectsEndpoints };
+    },
+    ingresses: () => sorted("Ingress"),
+    httpProxies: () => sorted("HTTPProxy"),
+    tlsCertificateDelegations: () => sorted("TLSCertificateDelegation"),
+    services: () => sorted("Service"),
+    secrets: () => sorted("Secret"),
+    service: (namespace, name) => lookup("Service", namespace, name),
+    secret: (namespace, name) => lookup("Secret", namespace, name),
+    endpointSlices(namespace, serviceName) {
+      const slices = slicesByService.get(`${namespace}/${serviceName}`);
+      if (!slices) return [];
+      return [...slices].sort(byKey).map(([, slice]) => slice);
+    },
+    endpointSlicesAll: () => sorted("EndpointSlice"),
+    endpointSliceServices: () => [...slicesByService.keys()].sort(),
+    isReferenced(kind, namespace, name) {
+      const key = kind === "Secret" ? secretReference(namespace, name) : serviceReference(namespace, name);
+      return referenceCounts.has(key);
+    },
+    counts() {
+      const counts: Record<string, number> = {};
+      for (const [kind, objects] of stores) counts[kind] = objects.size;
+      return counts;
+    },
+  };
+}

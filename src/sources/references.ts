@@ -1,0 +1,104 @@
+// The Secrets and Services an object names, so the object cache can tell whether a change to a Secret or
+// Service can affect the output. Reads raw objects defensively: user input may have any shape.
+import type { KubeObject } from "./types.ts";
+
+/** `Secret ns/name` or `Service ns/name`: the key reference counts are kept under. */
+export type ReferenceKey = string;
+
+export function secretReference(namespace: string, name: string): ReferenceKey {
+  return `Secret ${namespace}/${name}`;
+}
+
+export function serviceReference(namespace: string, name: string): ReferenceKey {
+  return `Service ${namespace}/${name}`;
+}
+
+/** The annotation Contour reads for the namespace of an Ingress's TLS Secrets (delegation). */
+export const tlsCertNamespaceAnnotation = "projectcontour.io/tls-cert-namespace";
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** A Secret named as `name` or `namespace/name` (the latter for TLS certificate delegation). */
+function secretByName(refs: Set<ReferenceKey>, defaultNamespace: string, name: string | undefined): void {
+  if (name === undefined) return;
+  const slash = name.indexOf("/");
+  if (slash > 0 && slash < name.length - 1) {
+    refs.add(secretReference(name.slice(0, slash), name.slice(slash + 1)));
+  } else {
+    refs.add(secretReference(defaultNamespace, name));
+  }
+}
+
+function ingressBackend(refs: Set<ReferenceKey>, namespace: string, backend: unknown): void {
+  const service = record(record(backend)?.service);
+  const name = text(service?.name);
+  if (name !== undefined) refs.add(serviceReference(namespace, name));
+}
+
+function ingressReferences(object: KubeObject, namespace: string, refs: Set<ReferenceKey>): void {
+  const spec = record(object.spec);
+  if (spec === undefined) return;
+  const tlsNamespace = text(object.metadata.annotations?.[tlsCertNamespaceAnnotation]) ?? namespace;
+  for (const tls of list(spec.tls)) secretByName(refs, tlsNamespace, text(record(tls)?.secretName));
+  ingressBackend(refs, namespace, spec.defaultBackend);
+  for (const rule of list(spec.rules)) {
+    for (const path of list(record(record(rule)?.http)?.paths)) ingressBackend(refs, namespace, record(path)?.backend);
+  }
+}
+
+function proxyServices(refs: Set<ReferenceKey>, namespace: string, services: unknown): void {
+  for (const entry of list(services)) {
+    const service = record(entry);
+    const name = text(service?.name);
+    if (name !== undefined) refs.add(serviceReference(namespace, name));
+    secretByName(refs, namespace, text(record(service?.validation)?.caSecret));
+  }
+}
+
+function httpProxyReferences(object: KubeObject, namespace: string, refs: Set<ReferenceKey>): void {
+  const spec = record(object.spec);
+  if (spec === undefined) return;
+  const tls = record(record(spec.virtualhost)?.tls);
+  secretByName(refs, namespace, text(tls?.secretName));
+  const clientValidation = record(tls?.clientValidation);
+  secretByName(refs, namespace, text(clientValidation?.caSecret));
+  secretByName(refs, namespace, text(clientValidation?.crlSecret));
+  for (const route of list(spec.routes)) proxyServices(refs, namespace, record(route)?.services);
+  proxyServices(refs, namespace, record(spec.tcpproxy)?.services);
+}
+
+function delegationReferences(object: KubeObject, namespace: string, refs: Set<ReferenceKey>): void {
+  for (const delegation of list(record(object.spec)?.delegations)) {
+    secretByName(refs, namespace, text(record(delegation)?.secretName));
+  }
+}
+
+/** Every Secret and Service the object names; empty for kinds that name none. */
+export function objectReferences(object: KubeObject): ReferenceKey[] {
+  const namespace = object.metadata.namespace ?? "default";
+  const refs = new Set<ReferenceKey>();
+  switch (object.kind) {
+    case "Ingress":
+      ingressReferences(object, namespace, refs);
+      break;
+    case "HTTPProxy":
+      httpProxyReferences(object, namespace, refs);
+      break;
+    case "TLSCertificateDelegation":
+      delegationReferences(object, namespace, refs);
+      break;
+  }
+  return [...refs];
+}
