@@ -1,0 +1,151 @@
+// What the sotw and delta stream handlers share: the server context (store, NACK log, response
+// cache, events), the stream registry that makes vanished clients disappear without a trace, and the
+// choice of the resources one client is sent.
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
+import type { Buffer } from "node:buffer";
+import { consola } from "consola";
+import type { NackLog } from "./nacks.ts";
+import type { CachedResource, SnapshotStore } from "./snapshot.ts";
+import { createBodyCache } from "./server-wire.ts";
+import { resourceTypes, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
+
+export const log = consola.withTag("xds");
+
+/** What happens on the server, for tests, metrics and debug views. */
+export interface XdsEvent {
+  kind: "open" | "close" | "request" | "ack" | "nack" | "stale" | "response";
+  stream: number;
+  delta: boolean;
+  typeUrl?: string;
+  nodeId?: string;
+  nonce?: string;
+  version?: string;
+  resourceNames?: string[];
+  removed?: string[];
+}
+
+export interface ServerContext {
+  store: SnapshotStore;
+  nacks: NackLog;
+  cache: ReturnType<typeof createBodyCache>;
+  emit(event: XdsEvent): void;
+  /** Registers an open stream; returns its id and the function that forgets it. */
+  register(close: () => void): { id: number; forget: () => void };
+}
+
+export function createServerContext(store: SnapshotStore, nacks: NackLog) {
+  const listeners = new Set<(event: XdsEvent) => void>();
+  const open = new Map<number, () => void>();
+  let nextId = 1;
+  const context: ServerContext = {
+    store,
+    nacks,
+    cache: createBodyCache(),
+    emit(event) {
+      for (const listener of listeners) listener(event);
+    },
+    register(close) {
+      const id = nextId++;
+      open.set(id, close);
+      return { id, forget: () => open.delete(id) };
+    },
+  };
+  return {
+    context,
+    streams: () => open.size,
+    /** Ends every open stream (server shutdown). */
+    closeAll: () => [...open.values()].forEach((close) => close()),
+    on(listener: (event: XdsEvent) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/**
+ * Wires a gRPC stream's lifecycle: requests go to `onRequest`, store changes to `onChange`, and
+ * whatever way the stream ends (client end, cancel, error, server close) the subscription is dropped.
+ */
+export function attachStream<Request>(
+  call: ServerDuplexStream<Request, Buffer>,
+  context: ServerContext,
+  handlers: { delta: boolean; onRequest(request: Request): void; onChange(changed: Set<string>): void },
+): number {
+  let done = false;
+  const { id, forget } = context.register(() => finish(true));
+  const unsubscribe = context.store.subscribe((changed) => {
+    if (!done) handlers.onChange(changed);
+  });
+  function finish(endCall: boolean) {
+    if (done) return;
+    done = true;
+    unsubscribe();
+    forget();
+    context.emit({ kind: "close", stream: id, delta: handlers.delta });
+    if (endCall && !call.cancelled) call.end();
+  }
+  call.on("data", (request: Request) => {
+    if (done) return;
+    try {
+      handlers.onRequest(request);
+    } catch (error) {
+      log.error(`xDS stream ${id}: ${(error as Error).message}`);
+      finish(false);
+      call.emit("error", { code: status.INTERNAL, details: "internal error" });
+    }
+  });
+  call.on("end", () => finish(true));
+  call.on("cancelled", () => finish(false));
+  call.on("error", () => finish(false));
+  call.on("close", () => finish(false));
+  context.emit({ kind: "open", stream: id, delta: handlers.delta });
+  return id;
+}
+
+/** Resolves a request's type_url against the service it arrived on; undefined for a type not served. */
+export function requestType(
+  call: ServerDuplexStream<unknown, Buffer>,
+  typeUrl: string | undefined,
+  fixedTypeUrl: string | undefined,
+): ResourceTypeInfo | undefined {
+  const url = typeUrl || fixedTypeUrl || "";
+  if (fixedTypeUrl && url !== fixedTypeUrl) {
+    call.emit("error", { code: status.INVALID_ARGUMENT, details: `this service serves ${fixedTypeUrl}, not ${url}` });
+    return undefined;
+  }
+  const info = typeInfo(url);
+  if (!info) log.debug(`ignoring a request for ${url || "(no type)"}, a type the agent does not serve`);
+  return info;
+}
+
+/**
+ * The resources of a type one client may be sent: all (wildcard) or those of `names` that exist,
+ * narrowed by the store's per-node view. `whole` says the result is the type's full content.
+ */
+export function selectResources(
+  store: SnapshotStore,
+  node: NodeInfo,
+  info: ResourceTypeInfo,
+  subscription: { wildcard: boolean; names: Set<string> },
+): { resources: CachedResource[]; whole: boolean } {
+  const all = store.resources(info.typeUrl);
+  let names: string[];
+  if (subscription.wildcard) {
+    if (!store.hasNodeView) return { resources: [...all.values()], whole: true };
+    names = [...all.keys()];
+  } else {
+    names = [...subscription.names].filter((name) => all.has(name));
+  }
+  const visible = store.visibleNames(node, info.typeUrl, names);
+  return { resources: visible.map((name) => all.get(name)!), whole: false };
+}
+
+/** A key identifying exactly which resource versions a response carries (for the body cache). */
+export function contentKey(resources: CachedResource[]): string {
+  return resources.map((r) => `${r.name}@${r.version}`).join("\n");
+}
+
+export const pushOrder: readonly string[] = resourceTypes.map((info) => info.typeUrl);
+
+export const anonymousNode: NodeInfo = { id: "", cluster: "" };

@@ -1,0 +1,151 @@
+// Delta (incremental) xDS streams, ADS and per-type. Per type a stream knows the version of every
+// resource the client holds (from `initial_resource_versions` on reconnect, then from what it was
+// sent), so a response carries only what changed and names what was removed. Each response is
+// acknowledged by its own nonce; a NACKed resource version is not sent again.
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import type { Buffer } from "node:buffer";
+import {
+  anonymousNode,
+  attachStream,
+  contentKey,
+  pushOrder,
+  requestType,
+  selectResources,
+  type ServerContext,
+} from "./server-common.ts";
+import { deltaBody, nodeInfo, withNonce, type DeltaRequest } from "./server-wire.ts";
+import type { NodeInfo, ResourceTypeInfo } from "./types.ts";
+
+interface DeltaTypeState {
+  info: ResourceTypeInfo;
+  wildcard: boolean;
+  names: Set<string>;
+  /** The version of each resource the client holds. */
+  known: Map<string, string>;
+  /** Responses not yet acknowledged, by nonce: their version and the names they carried. */
+  pending: Map<string, { version: string; names: string[] }>;
+}
+
+const maxPending = 32;
+
+/** Serves one delta stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
+export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>, context: ServerContext, fixedTypeUrl?: string): void {
+  const { store } = context;
+  let node: NodeInfo = anonymousNode;
+  let nodeSeen = false;
+  let nonceCounter = 0;
+  const states = new Map<string, DeltaTypeState>();
+
+  const stream = attachStream(call, context, {
+    delta: true,
+    onRequest(request) {
+      if (!nodeSeen && request.node) {
+        node = nodeInfo(request.node) ?? anonymousNode;
+        nodeSeen = true;
+      }
+      const info = requestType(call, request.type_url, fixedTypeUrl);
+      if (!info) return;
+      const subscribe = request.resource_names_subscribe ?? [];
+      const unsubscribe = request.resource_names_unsubscribe ?? [];
+      const nonce = request.response_nonce ?? "";
+      let state = states.get(info.typeUrl);
+      const first = !state;
+      if (!state) {
+        // LDS/CDS: a first request naming nothing is a (legacy) wildcard subscription.
+        const wildcard = (info.wildcard && subscribe.length === 0) || subscribe.includes("*");
+        const known = new Map(Object.entries(request.initial_resource_versions ?? {}));
+        state = { info, wildcard, names: new Set(), known, pending: new Map() };
+        states.set(info.typeUrl, state);
+      }
+      context.emit({ kind: "request", stream, delta: true, typeUrl: info.typeUrl, nodeId: node.id, nonce, resourceNames: subscribe, removed: unsubscribe });
+      if (nonce !== "") judgeResponse(state, nonce, request);
+      const subscribed = updateSubscription(state, subscribe, unsubscribe, first);
+      if (first || subscribed) respond(state, first);
+    },
+    onChange(changed) {
+      for (const typeUrl of pushOrder) {
+        const state = states.get(typeUrl);
+        if (state && changed.has(typeUrl)) respond(state, false);
+      }
+    },
+  });
+
+  function judgeResponse(state: DeltaTypeState, nonce: string, request: DeltaRequest) {
+    const typeUrl = state.info.typeUrl;
+    const response = state.pending.get(nonce);
+    if (!response) {
+      context.emit({ kind: "stale", stream, delta: true, typeUrl, nodeId: node.id, nonce });
+      return;
+    }
+    // Nonces are increasing numbers: answering one answers every older one too.
+    for (const pendingNonce of state.pending.keys()) if (Number(pendingNonce) <= Number(nonce)) state.pending.delete(pendingNonce);
+    const event = { stream, delta: true, typeUrl, nodeId: node.id, nonce, version: response.version, resourceNames: response.names };
+    if (request.error_detail) {
+      context.nacks.record({
+        time: new Date(),
+        nodeId: node.id,
+        cluster: node.cluster,
+        typeUrl,
+        version: response.version,
+        resourceNames: response.names,
+        errorDetail: { code: request.error_detail.code ?? 0, message: request.error_detail.message ?? "" },
+        delta: true,
+      });
+      context.emit({ kind: "nack", ...event });
+    } else {
+      context.emit({ kind: "ack", ...event });
+    }
+  }
+
+  function respond(state: DeltaTypeState, initial: boolean) {
+    if (!store.published) return;
+    const { info, known } = state;
+    const typeUrl = info.typeUrl;
+    const version = store.version(typeUrl);
+    const { resources, whole } = selectResources(store, node, info, state);
+    const updates = resources.filter((r) => known.get(r.name) !== r.version);
+    const all = store.resources(typeUrl);
+    const visible = whole ? undefined : new Set(resources.map((r) => r.name));
+    const removed: string[] = [];
+    for (const name of known.keys()) if (!(visible ? visible.has(name) : all.has(name))) removed.push(name);
+    // A wildcard client is answered at once even when there is nothing, so it can finish starting.
+    if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return;
+    for (const r of updates) known.set(r.name, r.version);
+    for (const name of removed) known.delete(name);
+    const key = `d:${whole && updates.length === resources.length ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`;
+    const body = context.cache.get(typeUrl, version, key, () => deltaBody(typeUrl, version, updates, removed));
+    const nonce = String(++nonceCounter);
+    const names = updates.map((r) => r.name);
+    state.pending.set(nonce, { version, names: [...names, ...removed] });
+    if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
+    call.write(withNonce(body, nonce));
+    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: node.id, nonce, version, resourceNames: names, removed });
+  }
+}
+
+/** Applies subscribe/unsubscribe; "*" turns wildcard on or off. Returns whether names were added. */
+function updateSubscription(state: DeltaTypeState, subscribe: string[], unsubscribe: string[], first: boolean): boolean {
+  let added = false;
+  for (const name of subscribe) {
+    if (name === "*") {
+      added ||= !state.wildcard;
+      state.wildcard = true;
+    } else if (!state.names.has(name)) {
+      state.names.add(name);
+      // A name subscribed after the start is sent even if the client says it had it before.
+      if (!first) state.known.delete(name);
+      added = true;
+    }
+  }
+  for (const name of unsubscribe) {
+    if (name === "*") state.wildcard = false;
+    else state.names.delete(name);
+  }
+  // The client forgets what it unsubscribed from: it is sent again if subscribed again.
+  if (unsubscribe.length > 0) {
+    for (const name of state.known.keys()) {
+      if (!state.wildcard && !state.names.has(name)) state.known.delete(name);
+    }
+  }
+  return added;
+}

@@ -1,0 +1,150 @@
+// State-of-the-world xDS streams (ADS and the per-type LDS/RDS/CDS/EDS/SDS services). Per type a
+// stream tracks the client's subscription, the latest nonce it was sent and what it holds, so that
+// an ACK or NACK is judged against the newest response only, LDS and CDS always get their full set,
+// RDS/EDS/SDS only the resources the client does not have yet, and a NACKed version is never resent.
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import type { Buffer } from "node:buffer";
+import {
+  anonymousNode,
+  attachStream,
+  contentKey,
+  pushOrder,
+  requestType,
+  selectResources,
+  type ServerContext,
+} from "./server-common.ts";
+import { nodeInfo, sotwBody, withNonce, type SotwRequest } from "./server-wire.ts";
+import type { CachedResource } from "./snapshot.ts";
+import type { NodeInfo, ResourceTypeInfo } from "./types.ts";
+
+interface SotwTypeState {
+  info: ResourceTypeInfo;
+  wildcard: boolean;
+  /** Wildcard because the first request named nothing (LDS/CDS): stays so while names stay empty. */
+  legacyWildcard: boolean;
+  names: Set<string>;
+  /** The latest response sent for this type: only a request carrying its nonce is an ACK or NACK. */
+  nonce: string;
+  version: string;
+  sentNames: string[];
+  /** LDS/CDS: what the last full response held, so an identical one is never pushed again. */
+  sentKey: string | undefined;
+  /** RDS/EDS/SDS: the version of each resource the client was sent. */
+  sent: Map<string, string>;
+}
+
+/** Serves one sotw stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
+export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, context: ServerContext, fixedTypeUrl?: string): void {
+  const { store } = context;
+  let node: NodeInfo = anonymousNode;
+  let nodeSeen = false;
+  let nonceCounter = 0;
+  const states = new Map<string, SotwTypeState>();
+
+  const stream = attachStream(call, context, {
+    delta: false,
+    onRequest(request) {
+      if (!nodeSeen && request.node) {
+        node = nodeInfo(request.node) ?? anonymousNode;
+        nodeSeen = true;
+      }
+      const info = requestType(call, request.type_url, fixedTypeUrl);
+      if (!info) return;
+      const names = request.resource_names ?? [];
+      const nonce = request.response_nonce ?? "";
+      let state = states.get(info.typeUrl);
+      const first = !state;
+      if (!state) {
+        state = { info, wildcard: false, legacyWildcard: false, names: new Set(), nonce: "", version: "", sentNames: [], sentKey: undefined, sent: new Map() };
+        states.set(info.typeUrl, state);
+      }
+      const event = { stream, delta: false, typeUrl: info.typeUrl, nodeId: node.id, nonce, version: request.version_info ?? "" };
+      context.emit({ kind: "request", ...event, resourceNames: names });
+      if (nonce !== "") judgeResponse(state, nonce, request, event);
+      const subscriptionChanged = updateSubscription(state, names, first);
+      // An empty nonce starts (or restarts) the type on this stream: the client holds nothing we know of.
+      if (nonce === "") {
+        state.sent.clear();
+        state.sentKey = undefined;
+      }
+      if (nonce === "" || subscriptionChanged) respond(state, true);
+    },
+    onChange(changed) {
+      for (const typeUrl of pushOrder) {
+        const state = states.get(typeUrl);
+        if (state && changed.has(typeUrl)) respond(state, false);
+      }
+    },
+  });
+
+  function judgeResponse(state: SotwTypeState, nonce: string, request: SotwRequest, event: { stream: number; delta: boolean }) {
+    if (nonce !== state.nonce) {
+      context.emit({ kind: "stale", ...event, typeUrl: state.info.typeUrl, nonce });
+      return;
+    }
+    if (request.error_detail) {
+      context.nacks.record({
+        time: new Date(),
+        nodeId: node.id,
+        cluster: node.cluster,
+        typeUrl: state.info.typeUrl,
+        version: state.version,
+        resourceNames: state.sentNames,
+        errorDetail: { code: request.error_detail.code ?? 0, message: request.error_detail.message ?? "" },
+        delta: false,
+      });
+      context.emit({ kind: "nack", ...event, typeUrl: state.info.typeUrl, nonce, version: state.version, resourceNames: state.sentNames });
+    } else {
+      context.emit({ kind: "ack", ...event, typeUrl: state.info.typeUrl, nonce, version: state.version });
+    }
+  }
+
+  function respond(state: SotwTypeState, requested: boolean) {
+    if (!store.published) return;
+    const { info } = state;
+    const version = store.version(info.typeUrl);
+    const { resources, whole } = selectResources(store, node, info, state);
+    if (info.wildcard) {
+      // LDS and CDS: every response is the client's whole set; what is missing from it was removed.
+      const key = whole ? `*${version}` : contentKey(resources);
+      if (!requested && key === state.sentKey) return;
+      state.sentKey = key;
+      send(state, version, resources, key);
+      return;
+    }
+    const present = new Set(resources.map((r) => r.name));
+    for (const name of state.sent.keys()) if (!present.has(name)) state.sent.delete(name);
+    const missing = resources.filter((r) => state.sent.get(r.name) !== r.version);
+    if (missing.length === 0) return;
+    for (const r of missing) state.sent.set(r.name, r.version);
+    send(state, version, missing, missing.length === resources.length && whole ? "*" : contentKey(missing));
+  }
+
+  function send(state: SotwTypeState, version: string, resources: CachedResource[], key: string) {
+    const typeUrl = state.info.typeUrl;
+    const body = context.cache.get(typeUrl, version, `s:${key}`, () => sotwBody(typeUrl, version, resources));
+    const nonce = String(++nonceCounter);
+    state.nonce = nonce;
+    state.version = version;
+    state.sentNames = resources.map((r) => r.name);
+    call.write(withNonce(body, nonce));
+    context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: node.id, nonce, version, resourceNames: state.sentNames });
+  }
+}
+
+/**
+ * Applies the names of a sotw request. LDS/CDS: a first request naming nothing is a wildcard
+ * subscription, kept while later requests name nothing; "*" subscribes to everything for any type.
+ * Returns whether the subscription changed.
+ */
+function updateSubscription(state: SotwTypeState, names: string[], first: boolean): boolean {
+  const legacy = state.info.wildcard && names.length === 0 && (first || state.legacyWildcard);
+  const wildcard = legacy || names.includes("*");
+  const named = new Set(names.filter((name) => name !== "*"));
+  const changed = first || wildcard !== state.wildcard || named.size !== state.names.size || [...named].some((n) => !state.names.has(n));
+  state.legacyWildcard = legacy;
+  state.wildcard = wildcard;
+  state.names = named;
+  if (!wildcard) for (const name of state.sent.keys()) if (!named.has(name)) state.sent.delete(name);
+  return changed;
+}
