@@ -1,0 +1,134 @@
+import { describe, expect, test } from "bun:test";
+import { jsonErrorOffset, parseManifest } from "./manifest-parse.ts";
+
+const names = (text: string, file = "m.yaml") =>
+  parseManifest(text, file).objects.map(({ object, line }) => `${object.kind} ${object.metadata.namespace ?? "-"}/${object.metadata.name}@${line}`);
+
+describe("parseManifest", () => {
+  test("multi-document YAML, with empty documents and comments, one object per document with its line", () => {
+    const text = [
+      "# leading comment",
+      "apiVersion: v1",
+      "kind: Service",
+      "metadata: {name: web}",
+      "---",
+      "---",
+      "apiVersion: v1",
+      "kind: Secret",
+      "metadata:",
+      "  name: cert",
+      "  namespace: certs",
+      "---",
+      "",
+    ].join("\n");
+    expect(names(text)).toEqual(["Service default/web@2", "Secret certs/cert@7"]);
+    expect(parseManifest(text, "m.yaml").problems).toEqual([]);
+  });
+
+  test("List kinds are expanded into their items, each with its own line", () => {
+    const text = [
+      "apiVersion: v1",
+      "kind: List",
+      "items:",
+      "  - apiVersion: v1",
+      "    kind: Service",
+      "    metadata: {name: a}",
+      "  - apiVersion: v1",
+      "    kind: Service",
+      "    metadata: {name: b, namespace: other}",
+      "---",
+      "apiVersion: v1",
+      "kind: ServiceList",
+      "items:",
+      "  - {apiVersion: v1, kind: Service, metadata: {name: c}}",
+    ].join("\n");
+    expect(names(text)).toEqual(["Service default/a@4", "Service other/b@7", "Service default/c@14"]);
+  });
+
+  test("cluster-scoped kinds get no default namespace", () => {
+    const text = "apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: contour}\n";
+    expect(names(text)).toEqual(["IngressClass -/contour@1"]);
+  });
+
+  test("JSON files: one object, a List, or an array", () => {
+    const one = JSON.stringify({ apiVersion: "v1", kind: "Service", metadata: { name: "a" } });
+    const list = JSON.stringify({ apiVersion: "v1", kind: "List", items: [JSON.parse(one), { ...JSON.parse(one), metadata: { name: "b" } }] });
+    const array = JSON.stringify([JSON.parse(one)]);
+    expect(names(one, "a.json")).toEqual(["Service default/a@undefined"]);
+    expect(names(list, "l.json")).toEqual(["Service default/a@undefined", "Service default/b@undefined"]);
+    expect(names(array, "x.JSON")).toEqual(["Service default/a@undefined"]);
+  });
+
+  test("a YAML syntax error fails the whole file, reported with path, line and column", () => {
+    const text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: v1\nkind: [Service\nmetadata: }\n";
+    const parsed = parseManifest(text, "dir/bad.yaml");
+    expect(parsed.failed).toBe(true);
+    expect(parsed.objects).toEqual([]);
+    expect(parsed.problems).toHaveLength(1);
+    const [problem] = parsed.problems;
+    expect(problem!.file).toBe("dir/bad.yaml");
+    expect(problem!.line).toBe(7);
+    expect(problem!.message).toStartWith("dir/bad.yaml:7:");
+    expect(problem!.message).toContain("does not parse");
+  });
+
+  test("a JSON syntax error names the file and the line", () => {
+    const parsed = parseManifest('{\n  "apiVersion": "v1",\n  "kind": }\n', "bad.json");
+    expect(parsed.failed).toBe(true);
+    expect(parsed.problems[0]!.line).toBe(3);
+    expect(parsed.problems[0]!.message).toStartWith("bad.json:3");
+  });
+
+  test("objects without apiVersion, kind or metadata.name are problems with document and line; the rest is kept", () => {
+    const text = [
+      "apiVersion: v1",
+      "kind: Service",
+      "metadata: {name: good}",
+      "---",
+      "kind: Service",
+      "metadata: {name: no-version}",
+      "---",
+      "apiVersion: v1",
+      "kind: Service",
+      "metadata: {namespace: x}",
+      "---",
+      "just a string",
+      "---",
+      "apiVersion: v1",
+      "kind: List",
+      "items:",
+      "  - {apiVersion: v1, metadata: {name: no-kind}}",
+    ].join("\n");
+    const parsed = parseManifest(text, "m.yaml");
+    expect(parsed.failed).toBe(false);
+    expect(parsed.objects.map((o) => o.object.metadata.name)).toEqual(["good"]);
+    expect(parsed.problems.map((p) => p.message)).toEqual([
+      "m.yaml:5: document 2: object has no apiVersion",
+      "m.yaml:8: document 3: object has no metadata.name",
+      "m.yaml:12: document 4: not an object",
+      "m.yaml:17: document 5, item 1: object has no kind",
+    ]);
+  });
+
+  test("jsonErrorOffset agrees with JSON.parse on what is valid, and points at the first error", () => {
+    const valid = ['{"a": [1, -2.5e3, true, false, null, "x\\"y\\u0041"]}', "[]", " {} ", '"s"', "0"];
+    for (const text of valid) {
+      expect(() => JSON.parse(text)).not.toThrow();
+      expect(jsonErrorOffset(text)).toBeUndefined();
+    }
+    const invalid: [string, number][] = [
+      ['{"a": 1,}', 8],
+      ["[1 2]", 3],
+      ['{"a" 1}', 5],
+      ["{'a': 1}", 1],
+      ["[01]", 2],
+      ['{"a": tru}', 6],
+      ['"open', 5],
+      ["{} x", 3],
+    ];
+    for (const [text, offset] of invalid) {
+      expect(() => JSON.parse(text)).toThrow();
+      expect(jsonErrorOffset(text)).toBe(offset);
+    }
+  });
+});

@@ -1,0 +1,229 @@
+// Parsing one manifest file into Kubernetes objects: multi-document YAML or JSON, `List` kinds expanded,
+// every object checked for apiVersion, kind and metadata.name, namespaced kinds defaulted to "default".
+// Problems carry the file and line so a user can find them; a file with a syntax error yields none of
+// its objects (`failed`), an invalid object is skipped alone.
+import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from "yaml";
+import { watchedKinds, type KubeObject, type SourceProblem } from "./types.ts";
+
+export interface ParsedObject {
+  object: KubeObject;
+  /** 1-based line where the object starts, when known. */
+  line?: number;
+}
+
+export interface ParsedManifest {
+  objects: ParsedObject[];
+  problems: SourceProblem[];
+  /** The file does not parse at all: none of its objects can be trusted. */
+  failed: boolean;
+}
+
+export const manifestSourceName = "manifests";
+
+/** Kinds that live outside namespaces: they get no default namespace. */
+export const clusterScopedKinds: ReadonlySet<string> = new Set([
+  ...watchedKinds.filter((k) => "clusterScoped" in k && k.clusterScoped).map((k) => k.kind),
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "GatewayClass",
+  "ClusterIssuer",
+  "PersistentVolume",
+  "StorageClass",
+  "PriorityClass",
+  "Node",
+  "APIService",
+  "ValidatingWebhookConfiguration",
+  "MutatingWebhookConfiguration",
+]);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isListKind(value: Record<string, unknown>): boolean {
+  return typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items);
+}
+
+function where(file: string, line: number | undefined): string {
+  return line === undefined ? file : `${file}:${line}`;
+}
+
+/** Checks one candidate object; returns the object (namespace defaulted) or why it is not one. */
+function toObject(value: unknown): KubeObject | string {
+  if (!isRecord(value)) return "not an object";
+  const missing: string[] = [];
+  if (typeof value.apiVersion !== "string" || value.apiVersion === "") missing.push("apiVersion");
+  if (typeof value.kind !== "string" || value.kind === "") missing.push("kind");
+  const metadata = value.metadata;
+  if (!isRecord(metadata) || typeof metadata.name !== "string" || metadata.name === "") missing.push("metadata.name");
+  if (missing.length > 0) return `object has no ${missing.join(", ")}`;
+  const object = value as KubeObject;
+  if (!clusterScopedKinds.has(object.kind) && !object.metadata.namespace) {
+    return { ...object, metadata: { ...object.metadata, namespace: "default" } };
+  }
+  return object;
+}
+
+interface Candidate {
+  value: unknown;
+  line?: number;
+  label: string; // "document 2" or "document 1, item 3"
+}
+
+function collect(manifest: ParsedManifest, file: string, candidates: Candidate[]): void {
+  for (const candidate of candidates) {
+    const object = toObject(candidate.value);
+    if (typeof object === "string") {
+      manifest.problems.push({
+        source: manifestSourceName,
+        file,
+        line: candidate.line,
+        message: `${where(file, candidate.line)}: ${candidate.label}: ${object}`,
+      });
+    } else {
+      manifest.objects.push(candidate.line === undefined ? { object } : { object, line: candidate.line });
+    }
+  }
+}
+
+/** Where a node starts, as a 1-based line. */
+function nodeLine(lines: LineCounter, node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range ? lines.linePos(range[0]).line : undefined;
+}
+
+function yamlCandidates(doc: Document, index: number, lines: LineCounter): Candidate[] {
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (value === null || value === undefined) return []; // an empty document, e.g. a trailing `---`
+  const label = `document ${index + 1}`;
+  const line = nodeLine(lines, doc.contents);
+  if (!isRecord(value) || !isListKind(value)) return [{ value, line, label }];
+  const itemsNode = isMap(doc.contents) ? doc.contents.get("items", true) : undefined;
+  const itemNodes = isSeq(itemsNode) ? itemsNode.items : [];
+  return (value.items as unknown[]).map((item, i) => ({
+    value: item,
+    line: nodeLine(lines, itemNodes[i]) ?? line,
+    label: `${label}, item ${i + 1}`,
+  }));
+}
+
+function syntaxProblem(file: string, line: number | undefined, column: number | undefined, reason: string) {
+  const position = line === undefined ? file : `${file}:${line}${column === undefined ? "" : `:${column}`}`;
+  return { source: manifestSourceName, file, line, message: `${position}: does not parse: ${reason}` };
+}
+
+function parseYaml(text: string, file: string): ParsedManifest {
+  const manifest: ParsedManifest = { objects: [], problems: [], failed: false };
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true });
+  const documents = Array.isArray(docs) ? docs : [];
+  for (const doc of documents) {
+    const error = doc.errors[0];
+    if (error) {
+      const position = error.linePos?.[0];
+      const reason = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+      manifest.problems.push(syntaxProblem(file, position?.line, position?.col, reason));
+      return { objects: [], problems: manifest.problems, failed: true };
+    }
+  }
+  documents.forEach((doc, index) => collect(manifest, file, yamlCandidates(doc, index, lines)));
+  return manifest;
+}
+
+/** The offset of the first JSON syntax error: JSON.parse names no position on every runtime. */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const fail = (): never => {
+    throw i;
+  };
+  const space = () => {
+    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+  };
+  const literal = (word: string) => (text.startsWith(word, i) ? (i += word.length) : fail());
+  const string = () => {
+    i++;
+    for (;;) {
+      if (i >= text.length || text.charCodeAt(i) < 0x20) fail();
+      if (text[i] === "\\") i += 2;
+      else if (text[i++] === '"') return;
+    }
+  };
+  const number = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  const value = (): void => {
+    space();
+    const c = text[i];
+    if (c === "{" || c === "[") {
+      const close = c === "{" ? "}" : "]";
+      i++;
+      space();
+      if (text[i] === close) return void i++;
+      for (;;) {
+        if (c === "{") {
+          space();
+          if (text[i] !== '"') fail();
+          string();
+          space();
+          if (text[i] !== ":") fail();
+          i++;
+        }
+        value();
+        space();
+        if (text[i] === ",") i++;
+        else if (text[i] === close) return void i++;
+        else fail();
+      }
+    } else if (c === '"') string();
+    else if (c === "t") literal("true");
+    else if (c === "f") literal("false");
+    else if (c === "n") literal("null");
+    else {
+      number.lastIndex = i;
+      if (!number.test(text)) fail();
+      i = number.lastIndex;
+    }
+  };
+  try {
+    value();
+    space();
+    if (i < text.length) fail();
+    return undefined;
+  } catch (offset) {
+    if (typeof offset === "number") return Math.min(offset, text.length);
+    throw offset;
+  }
+}
+
+function parseJson(text: string, file: string): ParsedManifest {
+  const manifest: ParsedManifest = { objects: [], problems: [], failed: false };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const offset = jsonErrorOffset(text);
+    let line: number | undefined;
+    let column: number | undefined;
+    if (offset !== undefined) {
+      const before = text.slice(0, offset);
+      line = before.split("\n").length;
+      column = offset - before.lastIndexOf("\n");
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    return { objects: [], problems: [syntaxProblem(file, line, column, reason)], failed: true };
+  }
+  const values = Array.isArray(value) ? value : [value];
+  values.forEach((entry, index) => {
+    const label = Array.isArray(value) ? `element ${index + 1}` : "document 1";
+    const candidates: Candidate[] =
+      isRecord(entry) && isListKind(entry)
+        ? (entry.items as unknown[]).map((item, i) => ({ value: item, label: `${label}, item ${i + 1}` }))
+        : [{ value: entry, label }];
+    collect(manifest, file, candidates);
+  });
+  return manifest;
+}
+
+/** Parses one file's text; `file` names it in problems. JSON when the name ends in `.json`. */
+export function parseManifest(text: string, file: string): ParsedManifest {
+  return file.toLowerCase().endsWith(".json") ? parseJson(text, file) : parseYaml(text, file);
+}
