@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
-import { connectXds, resolveTypeUrl, responseToJson, xdsTypes, type XdsClient, type XdsResponse } from "../xds/client.ts";
+import { connectXds, resolveTypeUrl, responseToJson, tlsChannel, xdsTypes, type XdsClient, type XdsResponse } from "../xds/client.ts";
 
 /** A failure at the command's boundary: one line on stderr and this exit code (2: bad flags, 1: runtime). */
 export class XdsCommandError extends Error {
@@ -40,11 +40,13 @@ export function parseTimeout(text: string): number {
   return match[2] === "ms" ? value : value * 1000;
 }
 
-/** TLS credentials from the three files, or insecure when none is given; some but not all is an error. */
-export function channelCredentials(flags: Pick<XdsCommandFlags, "caFile" | "certFile" | "keyFile">): grpc.ChannelCredentials {
+/** TLS from the three files, or insecure when none is given; some but not all is an error. */
+export function channelCredentials(
+  flags: Pick<XdsCommandFlags, "caFile" | "certFile" | "keyFile" | "serverName"> & { server?: string },
+): { credentials: grpc.ChannelCredentials; channelOptions: grpc.ChannelOptions } {
   const files = [flags.caFile, flags.certFile, flags.keyFile];
   const given = files.filter((f) => f !== undefined && f !== "").length;
-  if (given === 0) return grpc.credentials.createInsecure();
+  if (given === 0) return { credentials: grpc.credentials.createInsecure(), channelOptions: {} };
   if (given !== 3) throw new XdsCommandError("--ca-file, --cert-file and --key-file go together: give all three or none", 2);
   const read = (flag: string, path: string) => {
     try {
@@ -53,17 +55,20 @@ export function channelCredentials(flags: Pick<XdsCommandFlags, "caFile" | "cert
       throw new XdsCommandError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 2);
     }
   };
-  return grpc.credentials.createSsl(read("--ca-file", flags.caFile!), read("--key-file", flags.keyFile!), read("--cert-file", flags.certFile!));
+  const material = { ca: read("--ca-file", flags.caFile!), certificate: read("--cert-file", flags.certFile!), privateKey: read("--key-file", flags.keyFile!) };
+  return tlsChannel(flags.server ?? "", material, { serverName: flags.serverName });
 }
 
-/** Runs the command: prints responses to `print` until done. Throws XdsCommandError on failure. */
-export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string) => void): Promise<void> {
+/**
+ * Runs the command: prints responses to `print` until done (the first response, or with `watch` until
+ * the stream ends or `signal` aborts). Throws XdsCommandError on failure.
+ */
+export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string) => void, options: { signal?: AbortSignal } = {}): Promise<void> {
   const typeUrl = resolveTypeUrl(flags.type);
   if (!typeUrl) throw new XdsCommandError(`unknown --type ${JSON.stringify(flags.type)}: want one of ${Object.keys(xdsTypes).join(", ")} or a type URL`, 2);
   if (flags.output !== "json" && flags.output !== "pretty") throw new XdsCommandError(`bad --output ${JSON.stringify(flags.output)}: want json or pretty`, 2);
   const timeoutMs = parseTimeout(flags.timeout);
-  const credentials = channelCredentials(flags);
-  const channelOptions: grpc.ChannelOptions = flags.serverName ? { "grpc.ssl_target_name_override": flags.serverName } : {};
+  const { credentials, channelOptions } = channelCredentials(flags);
 
   const format = (response: XdsResponse) => JSON.stringify(responseToJson(response), null, flags.output === "pretty" ? 2 : undefined);
   const client: XdsClient = connectXds(flags.server, {
@@ -80,8 +85,10 @@ export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string
       print(format(await withTimeout(client.next(), timeoutMs, `no response from ${flags.server} within ${timeoutMs / 1000}s`)));
       return;
     }
-    for (;;) print(format(await client.next()));
+    options.signal?.addEventListener("abort", () => client.close(), { once: true });
+    while (!options.signal?.aborted) print(format(await client.next()));
   } catch (error) {
+    if (options.signal?.aborted) return;
     throw error instanceof XdsCommandError ? error : new XdsCommandError((error as Error).message, 1);
   } finally {
     client.close();

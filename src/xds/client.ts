@@ -2,18 +2,21 @@
 // resources, ACKs (or NACKs) every response and hands each one to its caller, still encoded until asked.
 // Used by `agent xds`, by tests against our own server, and by the benchmark's simulated clients.
 import { Buffer } from "node:buffer";
+import { isIP } from "node:net";
+import { checkServerIdentity } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { decodeToJson, lookupType, typeUrl } from "./registry.ts";
+import { TypeUrls } from "./types.ts";
 import { version } from "../version.ts";
 
 /** Short names of the resource types, as `agent xds --type` takes them. */
 export const xdsTypes = {
-  lds: typeUrl("envoy.config.listener.v3.Listener"),
-  rds: typeUrl("envoy.config.route.v3.RouteConfiguration"),
-  cds: typeUrl("envoy.config.cluster.v3.Cluster"),
-  eds: typeUrl("envoy.config.endpoint.v3.ClusterLoadAssignment"),
-  sds: typeUrl("envoy.extensions.transport_sockets.tls.v3.Secret"),
+  lds: TypeUrls.listener,
+  rds: TypeUrls.route,
+  cds: TypeUrls.cluster,
+  eds: TypeUrls.endpoint,
+  sds: TypeUrls.secret,
 } as const;
 
 export type XdsTypeName = keyof typeof xdsTypes;
@@ -75,7 +78,10 @@ export interface XdsResponse {
   nonce: string;
   /** `version_info` (state-of-the-world) or `system_version_info` (delta). */
   version: string;
+  /** The resources, still encoded; empty when the client was opened with `envelopeOnly`. */
   resources: XdsResource[];
+  /** How many resources the response carried. */
+  resourceCount: number;
   /** Delta only: names the server removed. */
   removed: string[];
   /** The message's encoded size: what this response cost on the wire, without gRPC framing. */
@@ -95,6 +101,11 @@ export interface XdsClientOptions {
   channelOptions?: grpc.ChannelOptions;
   /** Delta only: versions already held, sent on the first request (a reconnect). */
   initialResourceVersions?: Record<string, string>;
+  /**
+   * Read only the envelope (type, nonce, version, resource count, removed names), not the resources:
+   * enough to ACK, and cheap enough for a benchmark's thousand simulated clients in one process.
+   */
+  envelopeOnly?: boolean;
   /** Decide per response: an error message NACKs it, undefined ACKs it. Default: ACK everything. */
   judge?: (response: XdsResponse) => string | undefined;
   /** Called for every response, after it was ACKed or NACKed. */
@@ -158,7 +169,7 @@ export function connectXds(address: string, options: XdsClientOptions): XdsClien
   }
 
   call.on("data", (bytes: Buffer) => {
-    const response = delta ? readDeltaResponse(bytes) : readResponse(bytes);
+    const response = options.envelopeOnly ? readEnvelope(bytes, delta) : delta ? readDeltaResponse(bytes) : readResponse(bytes);
     const error = options.judge?.(response);
     if (error === undefined) {
       if (!delta) versions.set(response.typeUrl, response.version);
@@ -217,6 +228,38 @@ export function connectXds(address: string, options: XdsClientOptions): XdsClien
   };
 }
 
+export interface TlsMaterial {
+  ca: Uint8Array;
+  certificate: Uint8Array;
+  privateKey: Uint8Array;
+}
+
+/**
+ * Credentials and channel options for a TLS connection with a client certificate. The server's name
+ * is checked against `serverName`, or the address's host. Bun's tls.connect refuses an IP address as
+ * SNI (Node only warns), which grpc-js sends for an IP target: there the IP is checked against the
+ * certificate's IP SANs by our own identity check, and SNI carries a placeholder name instead.
+ */
+export function tlsChannel(address: string, material: TlsMaterial, options: { serverName?: string } = {}): { credentials: grpc.ChannelCredentials; channelOptions: grpc.ChannelOptions } {
+  const ca = Buffer.from(material.ca);
+  const key = Buffer.from(material.privateKey);
+  const certificate = Buffer.from(material.certificate);
+  if (options.serverName) {
+    return { credentials: grpc.credentials.createSsl(ca, key, certificate), channelOptions: { "grpc.ssl_target_name_override": options.serverName } };
+  }
+  const host = hostOf(address);
+  if (isIP(host) === 0 || !("bun" in process.versions)) return { credentials: grpc.credentials.createSsl(ca, key, certificate), channelOptions: {} };
+  const credentials = grpc.credentials.createSsl(ca, key, certificate, { checkServerIdentity: (_placeholder, peer) => checkServerIdentity(host, peer) });
+  return { credentials, channelOptions: { "grpc.ssl_target_name_override": "xds.invalid" } };
+}
+
+function hostOf(address: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  if (bracketed) return bracketed[1]!;
+  const colon = address.lastIndexOf(":");
+  return colon > 0 && address.indexOf(":") === colon ? address.slice(0, colon) : address;
+}
+
 function nodeMessage(node: XdsNode): Record<string, unknown> {
   return { id: node.id, cluster: node.cluster ?? "", user_agent_name: "isobar-agent-xds", user_agent_version: version };
 }
@@ -229,7 +272,17 @@ interface AnyMessage {
 function readResponse(bytes: Buffer): XdsResponse {
   const message = DiscoveryResponse.decode(bytes) as unknown as { version_info: string; resources: AnyMessage[]; type_url: string; nonce: string };
   const resources = message.resources.map((any) => unwrapResource(any, ""));
-  return { delta: false, typeUrl: message.type_url, nonce: message.nonce, version: message.version_info, resources, removed: [], size: bytes.length, message: bytes };
+  return {
+    delta: false,
+    typeUrl: message.type_url,
+    nonce: message.nonce,
+    version: message.version_info,
+    resources,
+    resourceCount: resources.length,
+    removed: [],
+    size: bytes.length,
+    message: bytes,
+  };
 }
 
 function readDeltaResponse(bytes: Buffer): XdsResponse {
@@ -252,10 +305,33 @@ function readDeltaResponse(bytes: Buffer): XdsResponse {
     nonce: message.nonce,
     version: message.system_version_info,
     resources,
+    resourceCount: resources.length,
     removed: message.removed_resources,
     size: bytes.length,
     message: bytes,
   };
+}
+
+/**
+ * Reads a DiscoveryResponse or DeltaDiscoveryResponse's top-level fields without decoding a resource.
+ * Both put version in field 1, resources in 2, type_url in 4 and nonce in 5; delta's removed names are 6.
+ */
+function readEnvelope(bytes: Buffer, delta: boolean): XdsResponse {
+  const reader = protobuf.Reader.create(bytes);
+  const response: XdsResponse = { delta, typeUrl: "", nonce: "", version: "", resources: [], resourceCount: 0, removed: [], size: bytes.length, message: bytes };
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    if (field === 1 && (tag & 7) === 2) response.version = reader.string();
+    else if (field === 4 && (tag & 7) === 2) response.typeUrl = reader.string();
+    else if (field === 5 && (tag & 7) === 2) response.nonce = reader.string();
+    else if (field === 6 && delta && (tag & 7) === 2) response.removed.push(reader.string());
+    else {
+      if (field === 2) response.resourceCount++;
+      reader.skipType(tag & 7);
+    }
+  }
+  return response;
 }
 
 /** A sotw resource Any: either the resource itself or an `envoy.service.discovery.v3.Resource` wrapping it. */
