@@ -115,6 +115,8 @@ export interface HeaderMatch {
     | { kind: "contains"; value: string; ignoreCase?: boolean }
     | { kind: "regex"; value: string };
   invert?: boolean; // notexact, notcontains
+  /** With invert: a missing header counts as the empty string (so `notcontains: x` matches it). */
+  treatMissingAsEmpty?: boolean;
 }
 
 export interface QueryParamMatch {
@@ -205,6 +207,10 @@ export interface Route {
   requestHashPolicies?: RequestHashPolicy[];
   /** Cookie load balancing (sticky sessions). */
   cookieHash?: boolean;
+  /** Per-route local rate limit (HTTPProxy routes[].rateLimitPolicy.local). */
+  rateLimit?: LocalRateLimitPolicy;
+  /** Per-route IP allow/deny filter (HTTPProxy routes[].ipAllowPolicy / ipDenyPolicy). */
+  ipFilter?: IpFilterPolicy;
   /** The object that produced this route: NACKs and validation failures are reported on it. */
   source: ObjectRef;
 }

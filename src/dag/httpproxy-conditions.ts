@@ -1,0 +1,191 @@
+// HTTPProxy match conditions (prefix/exact/regex, header, queryParameter): Contour's validity rules
+// and how conditions concatenate down an include chain into one route match.
+import type { HeaderMatch, PathMatch, QueryParamMatch } from "./types.ts";
+import { bool, rec, str, type Rec } from "./httpproxy-spec.ts";
+
+export type CheckRegex = (regex: string) => string | undefined;
+
+/** Contour's pathMatchConditionsValid: at most one of prefix/exact/regex, each starting with `/`. */
+export function pathConditionsProblem(conds: Rec[], checkRegex: CheckRegex): string | undefined {
+  let count = 0;
+  for (const cond of conds) {
+    const prefix = str(cond.prefix);
+    const exact = str(cond.exact);
+    const regex = str(cond.regex);
+    if (prefix !== "") {
+      count++;
+      if (prefix[0] !== "/") return `prefix conditions must start with /, ${prefix} was supplied`;
+    }
+    if (exact !== "") {
+      count++;
+      if (exact[0] !== "/") return `exact conditions must start with /, ${exact} was supplied`;
+    }
+    if (regex !== "") {
+      count++;
+      if (regex[0] !== "/") return `regex conditions must start with /, ${regex} was supplied`;
+      const problem = checkRegex(regex);
+      if (problem !== undefined) return `supplied regex: ${regex} invalid. error: ${problem}`;
+    }
+  }
+  return count > 1 ? "more than one prefix, exact or regex is not allowed in a condition block" : undefined;
+}
+
+/** Includes may only carry prefix (and header/queryParameter) conditions. */
+export function includeConditionsProblem(conds: Rec[]): string | undefined {
+  for (const cond of conds) {
+    if (str(cond.exact) !== "") return "exact conditions are not allowed in includes block";
+    if (str(cond.regex) !== "") return "regex conditions are not allowed in includes block";
+  }
+  return undefined;
+}
+
+/** Contour's headerMatchConditionsValid over the merged conditions of a route. */
+export function headerConditionsProblem(conds: Rec[], checkRegex: CheckRegex): string | undefined {
+  const seen = new Set<string>();
+  const exactNames = new Set<string>();
+  const key = (name: string, kind: string, value = ""): string => JSON.stringify([name, kind, value]);
+  for (const cond of conds) {
+    const header = rec(cond.header);
+    if (!header) continue;
+    const name = str(header.name).toLowerCase();
+    const exact = str(header.exact);
+    const notexact = str(header.notexact);
+    const contains = str(header.contains);
+    const notcontains = str(header.notcontains);
+    const regex = str(header.regex);
+    if (bool(header.present)) {
+      if (seen.has(key(name, "notpresent"))) return "cannot specify contradictory 'present' and 'notpresent' conditions for the same route and header";
+      seen.add(key(name, "present"));
+    } else if (bool(header.notpresent)) {
+      if (seen.has(key(name, "present"))) return "cannot specify contradictory 'present' and 'notpresent' conditions for the same route and header";
+      seen.add(key(name, "notpresent"));
+    } else if (exact !== "") {
+      if (exactNames.has(name)) return "cannot specify duplicate header 'exact match' conditions in the same route";
+      exactNames.add(name);
+      if (seen.has(key(name, "notexact", exact))) return "cannot specify contradictory 'exact' and 'notexact' conditions for the same route and header";
+      seen.add(key(name, "exact", exact));
+    } else if (notexact !== "") {
+      if (seen.has(key(name, "exact", notexact))) return "cannot specify contradictory 'exact' and 'notexact' conditions for the same route and header";
+      seen.add(key(name, "notexact", notexact));
+    } else if (contains !== "") {
+      if (seen.has(key(name, "notcontains", contains))) return "cannot specify contradictory 'contains' and 'notcontains' conditions for the same route and header";
+      seen.add(key(name, "contains", contains));
+    } else if (notcontains !== "") {
+      if (seen.has(key(name, "contains", notcontains))) return "cannot specify contradictory 'contains' and 'notcontains' conditions for the same route and header";
+      seen.add(key(name, "notcontains", notcontains));
+    } else if (regex !== "") {
+      if (checkRegex(regex) !== undefined) return "invalid regular expression specified for 'regex' condition";
+    }
+  }
+  return undefined;
+}
+
+/** Contour's queryParameterMatchConditionsValid. */
+export function queryConditionsProblem(conds: Rec[], checkRegex: CheckRegex): string | undefined {
+  const exactNames = new Set<string>();
+  for (const cond of conds) {
+    const query = rec(cond.queryParameter);
+    if (!query) continue;
+    const set = ["exact", "prefix", "suffix", "regex", "contains"].filter((f) => str(query[f]) !== "");
+    if (bool(query.present)) set.push("present");
+    if (set.length === 0) return "must specify at least one query parameter condition";
+    if (set.length > 1) return "cannot specify more than one condition in the same match condition branch";
+    const name = str(query.name).toLowerCase();
+    if (str(query.exact) !== "") {
+      if (exactNames.has(name)) return "cannot specify duplicate query parameter 'exact match' conditions in the same route";
+      exactNames.add(name);
+    }
+    if (str(query.regex) !== "" && checkRegex(str(query.regex)) !== undefined) {
+      return "invalid regular expression specified for 'regex' condition";
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Concatenates the path conditions of a chain (include prefixes, then the route's own) into one
+ * match, as Contour's mergePathMatchConditions: any regex makes it a regex, else the last
+ * condition decides prefix or exact; repeated slashes collapse; nothing at all is prefix `/`.
+ */
+export function mergePath(conds: Rec[]): PathMatch {
+  let merged = "";
+  let isRegex = false;
+  let last: "prefix" | "exact" | "regex" | undefined;
+  for (const cond of conds) {
+    const prefix = str(cond.prefix);
+    const exact = str(cond.exact);
+    const regex = str(cond.regex);
+    if (prefix !== "") {
+      merged += prefix;
+    } else if (exact !== "") {
+      merged += exact;
+    } else if (regex !== "") {
+      merged += regex;
+      isRegex = true;
+    }
+    last = prefix !== "" ? "prefix" : exact !== "" ? "exact" : regex !== "" ? "regex" : undefined;
+  }
+  merged = merged.replace(/\/\/+/g, "/");
+  if (merged === "" || conds.length === 0) return { kind: "prefix", value: "/", segment: false };
+  if (isRegex) return { kind: "regex", value: merged };
+  if (last === "exact") return { kind: "exact", value: merged };
+  return { kind: "prefix", value: merged, segment: false };
+}
+
+export function mergeHeaders(conds: Rec[]): HeaderMatch[] {
+  const out: HeaderMatch[] = [];
+  for (const cond of conds) {
+    const h = rec(cond.header);
+    if (!h) continue;
+    const name = str(h.name);
+    const ignoreCase = bool(h.ignoreCase) || undefined;
+    const treatMissingAsEmpty = bool(h.treatMissingAsEmpty) || undefined;
+    if (bool(h.present)) out.push({ name, match: { kind: "present" } });
+    else if (bool(h.notpresent)) out.push({ name, match: { kind: "notpresent" } });
+    else if (str(h.contains) !== "") out.push({ name, match: { kind: "contains", value: str(h.contains), ignoreCase } });
+    else if (str(h.notcontains) !== "") {
+      out.push({ name, match: { kind: "contains", value: str(h.notcontains), ignoreCase }, invert: true, treatMissingAsEmpty });
+    } else if (str(h.exact) !== "") out.push({ name, match: { kind: "exact", value: str(h.exact), ignoreCase } });
+    else if (str(h.notexact) !== "") {
+      out.push({ name, match: { kind: "exact", value: str(h.notexact), ignoreCase }, invert: true, treatMissingAsEmpty });
+    } else if (str(h.regex) !== "") out.push({ name, match: { kind: "regex", value: str(h.regex) } });
+  }
+  return out.map(stripUndefined);
+}
+
+export function mergeQueryParams(conds: Rec[]): QueryParamMatch[] {
+  const out: QueryParamMatch[] = [];
+  for (const cond of conds) {
+    const q = rec(cond.queryParameter);
+    if (!q) continue;
+    const name = str(q.name);
+    const ignoreCase = bool(q.ignoreCase) || undefined;
+    if (str(q.exact) !== "") out.push({ name, match: stripUndefined({ kind: "exact", value: str(q.exact), ignoreCase }) });
+    else if (str(q.prefix) !== "") out.push({ name, match: stripUndefined({ kind: "prefix", value: str(q.prefix), ignoreCase }) });
+    else if (str(q.suffix) !== "") out.push({ name, match: stripUndefined({ kind: "suffix", value: str(q.suffix), ignoreCase }) });
+    else if (str(q.regex) !== "") out.push({ name, match: { kind: "regex", value: str(q.regex) } });
+    else if (str(q.contains) !== "") out.push({ name, match: stripUndefined({ kind: "contains", value: str(q.contains), ignoreCase }) });
+    else if (bool(q.present)) out.push({ name, match: { kind: "present" } });
+  }
+  return out;
+}
+
+/**
+ * The identity of an include's conditions for duplicate detection, or undefined for the lone `/`
+ * (or empty) condition set, which Contour never counts as a duplicate.
+ */
+export function includeConditionsKey(conds: Rec[]): string | undefined {
+  const path = mergePath(conds);
+  const headers = mergeHeaders(conds).map((h) => JSON.stringify(h)).sort();
+  const queries = mergeQueryParams(conds).map((q) => JSON.stringify(q)).sort();
+  if (path.value === "/" && headers.length === 0 && queries.length === 0) return undefined;
+  return JSON.stringify([path.value, headers, queries]);
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as Array<keyof T>) {
+    if (value[key] === undefined) delete value[key];
+    else if (typeof value[key] === "object" && value[key] !== null) stripUndefined(value[key] as object);
+  }
+  return value;
+}

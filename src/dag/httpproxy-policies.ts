@@ -1,0 +1,342 @@
+// HTTPProxy route and service policies read into DAG form, with Contour's validation and error
+// wording: header policies (names validated, values `%`-escaped), cookie rewrites, timeouts,
+// retries, load balancing, health checks, redirects, direct and internal-redirect responses.
+// Each returns the value or an error string; the caller records it with Contour's reason.
+import type {
+  CookieRewritePolicy,
+  DirectResponse,
+  HeadersPolicy,
+  HealthCheckPolicy,
+  InternalRedirectPolicy,
+  LoadBalancerStrategy,
+  Redirect,
+  RequestHashPolicy,
+  RetryPolicy,
+  TcpHealthCheckPolicy,
+  TimeoutPolicy,
+} from "./types.ts";
+import {
+  bool,
+  canonicalHeaderKey,
+  headerNameProblem,
+  num,
+  nums,
+  parseGoDuration,
+  parseTimeout,
+  quote,
+  rec,
+  recs,
+  str,
+  strs,
+  type Rec,
+} from "./httpproxy-spec.ts";
+
+export type Result<T> = { ok: T } | { error: string };
+
+/** Envoy variables a header value may use; every other `%` is escaped so it reaches Envoy as data. */
+const envoyVariables = [
+  "DOWNSTREAM_REMOTE_ADDRESS",
+  "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT",
+  "DOWNSTREAM_LOCAL_ADDRESS",
+  "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT",
+  "DOWNSTREAM_LOCAL_PORT",
+  "DOWNSTREAM_LOCAL_URI_SAN",
+  "DOWNSTREAM_PEER_URI_SAN",
+  "DOWNSTREAM_LOCAL_SUBJECT",
+  "DOWNSTREAM_PEER_SUBJECT",
+  "DOWNSTREAM_PEER_ISSUER",
+  "DOWNSTREAM_TLS_SESSION_ID",
+  "DOWNSTREAM_TLS_CIPHER",
+  "DOWNSTREAM_TLS_VERSION",
+  "DOWNSTREAM_PEER_FINGERPRINT_256",
+  "DOWNSTREAM_PEER_FINGERPRINT_1",
+  "DOWNSTREAM_PEER_SERIAL",
+  "DOWNSTREAM_PEER_CERT",
+  "DOWNSTREAM_PEER_CERT_V_START",
+  "DOWNSTREAM_PEER_CERT_V_END",
+  "HOSTNAME",
+  "PROTOCOL",
+  "UPSTREAM_REMOTE_ADDRESS",
+  "RESPONSE_FLAGS",
+  "RESPONSE_CODE_DETAILS",
+];
+
+/**
+ * Escapes `%` in a header value (Envoy reads `%VAR%` as a command) except for Contour's dynamic
+ * headers (replaced by their value), a fixed list of Envoy variables and `%REQ(header)%`.
+ */
+export function escapeHeaderValue(value: string, dynamic: Record<string, string>): string {
+  if (!value.includes("%")) return value;
+  let escaped = value.replaceAll("%", "%%");
+  for (const [name, replacement] of Object.entries(dynamic)) {
+    escaped = escaped.replaceAll(`%%${name}%%`, replacement.replaceAll("%", "%%"));
+  }
+  for (const name of envoyVariables) escaped = escaped.replaceAll(`%%${name}%%`, `%${name}%`);
+  return escaped.replace(/%(%REQ\(:?[\w-]+(\?:?[\w-]+)?\)(:\d+)?%)%/g, "$1");
+}
+
+// Envoy rejects header values with these; refuse them here with a message rather than a NACK.
+const badHeaderValue = /[\r\n\0]/;
+
+/** Contour's headersPolicyRoute: `set` and `remove`, Host only as a (request) host rewrite. */
+export function headersPolicy(policy: unknown, allowHostRewrite: boolean, dynamic: Record<string, string>): Result<HeadersPolicy | undefined> {
+  const p = rec(policy);
+  if (!p) return { ok: undefined };
+  const set = new Map<string, string>();
+  let hostRewrite: string | undefined;
+  for (const entry of recs(p.set)) {
+    const key = canonicalHeaderKey(str(entry.name));
+    if (set.has(key) || (key === "Host" && hostRewrite !== undefined)) return { error: `duplicate header addition: ${quote(key)}` };
+    const value = str(entry.value);
+    if (badHeaderValue.test(value)) return { error: `invalid set header value for ${quote(key)}: must not contain CR, LF or NUL` };
+    if (key === "Host") {
+      if (!allowHostRewrite) return { error: `rewriting ${quote(key)} header is not supported` };
+      hostRewrite = value;
+      continue;
+    }
+    const problem = headerNameProblem(key);
+    if (problem) return { error: `invalid set header ${quote(key)}: ${problem}` };
+    set.set(key, escapeHeaderValue(value, dynamic));
+  }
+  const remove = new Set<string>();
+  for (const entry of strs(p.remove)) {
+    const key = canonicalHeaderKey(entry);
+    if (remove.has(key)) return { error: `duplicate header removal: ${quote(key)}` };
+    const problem = headerNameProblem(key);
+    if (problem) return { error: `invalid remove header ${quote(key)}: ${problem}` };
+    remove.add(key);
+  }
+  const result: HeadersPolicy = {
+    set: [...set].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, value]) => ({ name, value })),
+    add: [],
+    remove: [...remove].sort(),
+  };
+  if (hostRewrite !== undefined) result.hostRewrite = hostRewrite;
+  return { ok: result };
+}
+
+const cookieName = /^[^()<>@,;:\\"/[\]?={} \t\x7f\x00-\x1f]+$/;
+const cookiePath = /^[^;\x7f\x00-\x1f]+$/;
+const cookieDomain = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$/;
+
+/** Contour's cookieRewritePolicies; names and values are checked against the CRD's patterns and passed as data. */
+export function cookieRewrites(policies: unknown): Result<CookieRewritePolicy[] | undefined> {
+  const out: CookieRewritePolicy[] = [];
+  const names = new Set<string>();
+  for (const p of recs(policies)) {
+    const name = str(p.name);
+    if (names.has(name)) return { error: `duplicate cookie rewrite rule for cookie ${quote(name)}` };
+    names.add(name);
+    if (!cookieName.test(name)) return { error: `invalid cookie name ${quote(name)}` };
+    const policy: CookieRewritePolicy = { name };
+    const pathRewrite = rec(p.pathRewrite);
+    if (pathRewrite) {
+      const value = str(pathRewrite.value);
+      if (!cookiePath.test(value)) return { error: `invalid path rewrite ${quote(value)} for cookie ${quote(name)}` };
+      policy.pathRewrite = value;
+    }
+    const domainRewrite = rec(p.domainRewrite);
+    if (domainRewrite) {
+      const value = str(domainRewrite.value);
+      if (!cookieDomain.test(value)) return { error: `invalid domain rewrite ${quote(value)} for cookie ${quote(name)}` };
+      policy.domainRewrite = value;
+    }
+    if (typeof p.secure === "boolean") policy.secure = p.secure;
+    const sameSite = str(p.sameSite);
+    if (sameSite === "Strict" || sameSite === "Lax" || sameSite === "None") policy.sameSite = sameSite;
+    else if (p.sameSite !== undefined) return { error: `invalid sameSite ${quote(sameSite)} for cookie ${quote(name)}` };
+    if (Object.keys(policy).length === 1) return { error: `no attributes rewritten for cookie ${quote(name)}` };
+    out.push(policy);
+  }
+  return { ok: out.length > 0 ? out : undefined };
+}
+
+/** Contour's timeoutPolicy: response and idle on the route, idleConnection on the cluster. */
+export function timeoutPolicy(policy: unknown): Result<{ route?: TimeoutPolicy; idleConnectionMs?: number }> {
+  const p = rec(policy);
+  if (!p) return { ok: {} };
+  const fields = [
+    ["response", "response"],
+    ["idle", "idle"],
+    ["idleConnection", "idle connection"],
+  ] as const;
+  const parsed: Array<number | undefined> = [];
+  for (const [field, label] of fields) {
+    const setting = parseTimeout(str(p[field]));
+    if (typeof setting === "string") return { error: `error parsing ${label} timeout: ${setting}` };
+    parsed.push(setting.kind === "default" ? undefined : setting.kind === "disabled" ? 0 : setting.ms);
+  }
+  const [responseMs, idleMs, idleConnectionMs] = parsed;
+  const route: TimeoutPolicy = {};
+  if (responseMs !== undefined) route.responseMs = responseMs;
+  if (idleMs !== undefined) route.idleMs = idleMs;
+  const out: { route?: TimeoutPolicy; idleConnectionMs?: number } = {};
+  if (Object.keys(route).length > 0) out.route = route;
+  if (idleConnectionMs !== undefined) out.idleConnectionMs = idleConnectionMs;
+  return { ok: out };
+}
+
+/** Contour's retryPolicy: count -1 → 0, 0/absent → 1; an unparsable perTryTimeout keeps Envoy's default. */
+export function retryPolicy(policy: unknown): RetryPolicy | undefined {
+  const p = rec(policy);
+  if (!p) return undefined;
+  const count = num(p.count);
+  const retryOn = strs(p.retryOn);
+  const out: RetryPolicy = { retryOn: retryOn.length > 0 ? retryOn : ["5xx"], numRetries: count === -1 ? 0 : count <= 0 ? 1 : Math.floor(count) };
+  const perTry = parseGoDuration(str(p.perTryTimeout));
+  if (typeof perTry === "number" && perTry > 0) out.perTryTimeoutMs = perTry;
+  const codes = nums(p.retriableStatusCodes);
+  if (codes.length > 0) out.retriableStatusCodes = codes;
+  return out;
+}
+
+export interface LoadBalancing {
+  strategy: LoadBalancerStrategy;
+  requestHashPolicies?: RequestHashPolicy[];
+  cookieHash?: boolean;
+  /** Contour's IgnoredField warnings (SpecError). */
+  warnings: string[];
+}
+
+/** The strategy named, or RoundRobin for none or an unknown one (Contour's loadBalancerPolicy). */
+export function lbStrategy(policy: unknown): LoadBalancerStrategy {
+  const strategy = str(rec(policy)?.strategy);
+  return strategy === "WeightedLeastRequest" || strategy === "Random" || strategy === "Cookie" || strategy === "RequestHash" ? strategy : "RoundRobin";
+}
+
+/** Contour's loadBalancerRequestHashPolicies: invalid hash policies are ignored with a warning. */
+export function loadBalancing(policy: unknown): LoadBalancing {
+  const strategy = lbStrategy(policy);
+  if (strategy === "Cookie") return { strategy, cookieHash: true, warnings: [] };
+  if (strategy !== "RequestHash") return { strategy, warnings: [] };
+  const warnings: string[] = [];
+  const hashes: RequestHashPolicy[] = [];
+  const headers = new Set<string>();
+  const params = new Set<string>();
+  let sourceIp = false;
+  for (const hp of recs(rec(policy)?.requestHashPolicies)) {
+    const headerOptions = rec(hp.headerHashOptions);
+    const queryOptions = rec(hp.queryParameterHashOptions);
+    const set = (bool(hp.hashSourceIP) ? 1 : 0) + (headerOptions ? 1 : 0) + (queryOptions ? 1 : 0);
+    if (set !== 1) {
+      warnings.push("ignoring invalid request hash policy, must set exactly one of hashSourceIP or headerHashOptions or queryParameterHashOptions");
+      continue;
+    }
+    const hash: RequestHashPolicy = {};
+    if (bool(hp.terminal)) hash.terminal = true;
+    if (bool(hp.hashSourceIP)) {
+      if (sourceIp) {
+        warnings.push("ignoring invalid request hash policy, hashSourceIP specified multiple times");
+        continue;
+      }
+      sourceIp = true;
+      hash.hashSourceIP = true;
+    }
+    if (headerOptions) {
+      const name = canonicalHeaderKey(str(headerOptions.headerName));
+      const problem = headerNameProblem(name);
+      if (problem) {
+        warnings.push(`ignoring invalid header hash policy options with invalid header name ${quote(name)}: ${problem}`);
+        continue;
+      }
+      if (headers.has(name)) {
+        warnings.push(`ignoring invalid header hash policy options with duplicated header name ${name}`);
+        continue;
+      }
+      headers.add(name);
+      hash.headerName = name;
+    }
+    if (queryOptions) {
+      const name = str(queryOptions.parameterName).toLowerCase();
+      if (name === "") {
+        warnings.push("ignoring invalid query parameter hash policy options with an invalid empty query parameter name");
+        continue;
+      }
+      if (params.has(name)) {
+        warnings.push(`ignoring invalid query parameter hash policy options with duplicated query parameter name ${name}`);
+        continue;
+      }
+      params.add(name);
+      hash.queryParameterName = name;
+    }
+    hashes.push(hash);
+  }
+  if (hashes.length === 0) {
+    warnings.push("ignoring invalid request hash policy options, setting load balancer strategy to default RoundRobin");
+    return { strategy: "RoundRobin", warnings };
+  }
+  return { strategy, requestHashPolicies: hashes, warnings };
+}
+
+/** Contour's defaults for health checks: 5 s interval, 2 s timeout, 3 unhealthy, 2 healthy. */
+function counts(p: Rec): Omit<TcpHealthCheckPolicy, never> {
+  return {
+    intervalSeconds: num(p.intervalSeconds) > 0 ? num(p.intervalSeconds) : 5,
+    timeoutSeconds: num(p.timeoutSeconds) > 0 ? num(p.timeoutSeconds) : 2,
+    unhealthyThresholdCount: num(p.unhealthyThresholdCount) > 0 ? num(p.unhealthyThresholdCount) : 3,
+    healthyThresholdCount: num(p.healthyThresholdCount) > 0 ? num(p.healthyThresholdCount) : 2,
+  };
+}
+
+export function httpHealthCheck(policy: unknown): Result<HealthCheckPolicy | undefined> {
+  const p = rec(policy);
+  if (!p) return { ok: undefined };
+  const path = str(p.path);
+  if (path === "" || /[\r\n\0]/.test(path)) return { error: `invalid health check path ${quote(path)}` };
+  const out: HealthCheckPolicy = { path, ...counts(p) };
+  const host = str(p.host);
+  if (host !== "") out.host = host;
+  const ranges: Array<{ start: number; end: number }> = [];
+  for (const r of recs(p.expectedStatuses)) {
+    const start = num(r.start);
+    const end = num(r.end);
+    if (start < 100 || start >= 600 || end <= start || end > 600) {
+      return { error: `invalid expected status range [${start}, ${end}): must be within [100, 600) with end greater than start` };
+    }
+    ranges.push({ start, end });
+  }
+  if (ranges.length > 0) out.expectedStatuses = ranges;
+  return { ok: out };
+}
+
+export function tcpHealthCheck(policy: unknown): TcpHealthCheckPolicy | undefined {
+  const p = rec(policy);
+  return p ? counts(p) : undefined;
+}
+
+/** Contour's redirectRoutePolicy (302 is the CRD default status). */
+export function redirectPolicy(policy: unknown): Result<Redirect | undefined> {
+  const p = rec(policy);
+  if (!p) return { ok: undefined };
+  if (p.path !== undefined && p.prefix !== undefined) return { error: "cannot specify both redirect path and redirect prefix" };
+  const status = num(p.statusCode);
+  const out: Redirect = { statusCode: status === 301 ? 301 : 302 };
+  const scheme = str(p.scheme);
+  if (scheme === "http" || scheme === "https") out.scheme = scheme;
+  if (str(p.hostname) !== "") out.hostname = str(p.hostname);
+  if (num(p.port) > 0) out.port = num(p.port);
+  if (p.path !== undefined) out.path = str(p.path);
+  if (p.prefix !== undefined) out.prefix = str(p.prefix);
+  return { ok: out };
+}
+
+export function directResponsePolicy(policy: unknown): DirectResponse | undefined {
+  const p = rec(policy);
+  if (!p) return undefined;
+  const out: DirectResponse = { statusCode: num(p.statusCode) };
+  if (typeof p.body === "string" && p.body !== "") out.body = p.body;
+  return out;
+}
+
+export function internalRedirect(policy: unknown): InternalRedirectPolicy | undefined {
+  const p = rec(policy);
+  if (!p) return undefined;
+  const cross = str(p.allowCrossSchemeRedirect);
+  const out: InternalRedirectPolicy = {
+    redirectResponseCodes: nums(p.redirectResponseCodes),
+    allowCrossSchemeRedirect: cross === "Always" || cross === "SafeOnly" ? cross : "Never",
+  };
+  if (num(p.maxInternalRedirects) > 0) out.maxInternalRedirects = num(p.maxInternalRedirects);
+  if (bool(p.denyRepeatedRouteRedirect)) out.denyRepeatedRouteRedirect = true;
+  return out;
+}

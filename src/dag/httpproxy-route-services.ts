@@ -1,0 +1,64 @@
+// The services of one HTTPProxy route: weighted backends (with their own header and cookie
+// policies) and at most one mirror, as Contour builds them.
+import type { BuildContext } from "./processor.ts";
+import type { ObjectRef } from "./status.ts";
+import type { MirrorPolicy, WeightedCluster } from "./types.ts";
+import { cookieRewrites, headersPolicy } from "./httpproxy-policies.ts";
+import { serviceCluster, type ClusterSettings } from "./httpproxy-services.ts";
+import { ErrorType, addError, bool, num, str, type Rec } from "./httpproxy-spec.ts";
+
+/**
+ * Resolves a route's services, or undefined when an error drops the proxy's routes. Services whose
+ * Service is missing are left out (the route answers 503 when none is left). Weights: all absent
+ * means an equal split; otherwise a service without a weight gets none of the traffic.
+ */
+export function routeServices(
+  ctx: BuildContext,
+  ref: ObjectRef,
+  services: Rec[],
+  settings: ClusterSettings,
+): { clusters: WeightedCluster[]; mirrors: MirrorPolicy[] } | undefined {
+  const clusters: WeightedCluster[] = [];
+  const mirrors: MirrorPolicy[] = [];
+  for (const service of services) {
+    const dynamic = { CONTOUR_NAMESPACE: ref.namespace, CONTOUR_SERVICE_NAME: str(service.name), CONTOUR_SERVICE_PORT: String(num(service.port)) };
+    const reqHP = headersPolicy(service.requestHeadersPolicy, true, dynamic);
+    const hostRewrite = "ok" in reqHP ? reqHP.ok?.hostRewrite : undefined;
+    const result = serviceCluster(ctx, ref, service, { ...settings, serviceHostRewrite: hostRewrite }, {
+      unresolvedType: ErrorType.service,
+      unresolvedPrefix: "Spec.Routes",
+    });
+    if ("fatal" in result) return undefined;
+    if ("skip" in result) continue;
+    if ("error" in reqHP) {
+      addError(ctx, ref, ErrorType.service, "RequestHeadersPolicyInvalid", `${reqHP.error} on request headers`);
+      return undefined;
+    }
+    const respHP = headersPolicy(service.responseHeadersPolicy, false, dynamic);
+    if ("error" in respHP) {
+      addError(ctx, ref, ErrorType.service, "ResponseHeadersPolicyInvalid", `${respHP.error} on response headers`);
+      return undefined;
+    }
+    const cookies = cookieRewrites(service.cookieRewritePolicies);
+    if ("error" in cookies) {
+      addError(ctx, ref, ErrorType.route, "CookieRewritePoliciesInvalid", `${cookies.error} on service cookie rewrite rules`);
+      return undefined;
+    }
+    const weight = Math.max(0, Math.floor(num(service.weight)));
+    if (bool(service.mirror)) {
+      if (mirrors.length > 0) {
+        addError(ctx, ref, ErrorType.service, "OnlyOneMirror", "only one service per route may be nominated as mirror");
+        return undefined;
+      }
+      mirrors.push({ cluster: result.ok, weightPercent: weight === 0 ? 100 : Math.min(100, weight) });
+      continue;
+    }
+    const backend: WeightedCluster = { cluster: result.ok, weight };
+    if (reqHP.ok) backend.requestHeaders = reqHP.ok;
+    if (respHP.ok) backend.responseHeaders = respHP.ok;
+    if (cookies.ok) backend.cookieRewrites = cookies.ok;
+    clusters.push(backend);
+  }
+  if (clusters.every((c) => c.weight === 0)) for (const c of clusters) c.weight = 1;
+  return { clusters, mirrors };
+}

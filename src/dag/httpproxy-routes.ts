@@ -1,0 +1,277 @@
+// The routes of one HTTPProxy root: follows `includes` across namespaces (conditions concatenated
+// down the chain), detects cycles, missing and root includes and duplicate include conditions, and
+// turns each `routes[]` entry into a DAG Route, as Contour's computeRoutes does.
+import type { KubeObject } from "../sources/types.ts";
+import type { BuildContext } from "./processor.ts";
+import type { ObjectRef } from "./status.ts";
+import type { HeaderMatch, Route } from "./types.ts";
+import {
+  headerConditionsProblem,
+  includeConditionsKey,
+  includeConditionsProblem,
+  mergeHeaders,
+  mergePath,
+  mergeQueryParams,
+  pathConditionsProblem,
+  queryConditionsProblem,
+} from "./httpproxy-conditions.ts";
+import {
+  cookieRewrites,
+  directResponsePolicy,
+  headersPolicy,
+  httpHealthCheck,
+  internalRedirect,
+  loadBalancing,
+  redirectPolicy,
+  retryPolicy,
+  timeoutPolicy,
+} from "./httpproxy-policies.ts";
+import { routeServices } from "./httpproxy-route-services.ts";
+import { ErrorType, addError, addWarning, bool, proxyKey, proxyRef, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
+import { ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
+
+/** State shared by one processor run. */
+export interface Walk {
+  ctx: BuildContext;
+  /** Every HTTPProxy by `namespace/name`. */
+  proxies: Map<string, KubeObject>;
+  /** Non-root proxies reached through an include from a processed root: not orphaned. */
+  reached: Set<string>;
+}
+
+/** What the routes of a root inherit from its virtual host. */
+export interface RootContext {
+  /** Lower-cased fqdn; a `*.domain` wildcard adds a one-label :authority match to every route. */
+  fqdn: string;
+  /** The virtual host terminates TLS: plaintext routes redirect to https unless permitInsecure. */
+  enforceTls: boolean;
+}
+
+const acmeChallenge = "/.well-known/acme-challenge";
+
+/** Contour's wildcardDomainHeaderMatch: Envoy's `*.` matches several labels; this pins it to one. */
+function wildcardMatch(fqdn: string): HeaderMatch {
+  const suffix = fqdn.slice(1).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return { name: ":authority", match: { kind: "regex", value: `^[a-z0-9]([-a-z0-9]*[a-z0-9])?${suffix}(:[0-9]+)?$` } };
+}
+
+/** The conditions of an include or route, and whether they are a list at all. */
+function conditionsOf(item: Rec): Rec[] {
+  return recs(item.conditions);
+}
+
+/** Routes of `proxy` and everything it includes, with `conditions` inherited from the includers. */
+export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, conditions: Rec[], visited: KubeObject[]): Route[] {
+  const { ctx } = walk;
+  const ref = proxyRef(proxy);
+  const key = proxyKey(ref.namespace, ref.name);
+  if (visited.some((v) => proxyKey(proxyRef(v).namespace, proxyRef(v).name) === key)) {
+    const path = [...visited, proxy].map((p) => proxyKey(proxyRef(p).namespace, proxyRef(p).name)).join(" -> ");
+    addError(ctx, ref, ErrorType.include, "IncludeCreatesCycle", `include creates an include cycle: ${path}`);
+    return [];
+  }
+  const chain = [...visited, proxy];
+  const spec = specOf(proxy);
+  const routes: Route[] = [];
+  const seenIncludes = new Set<string>();
+  for (const include of recs(spec.includes)) {
+    const namespace = str(include.namespace) || ref.namespace;
+    const name = str(include.name);
+    const includeConds = conditionsOf(include);
+    const pathProblem = includeConditionsProblem(includeConds) ?? pathConditionsProblem(includeConds, ctx.checkRegex.bind(ctx));
+    if (pathProblem) {
+      addError(ctx, ref, ErrorType.include, "PathMatchConditionsNotValid", `include: ${pathProblem}`);
+      continue;
+    }
+    const headerProblem = headerConditionsProblem(includeConds, ctx.checkRegex.bind(ctx));
+    if (headerProblem) {
+      addError(ctx, ref, ErrorType.route, "HeaderMatchConditionsNotValid", headerProblem);
+      continue;
+    }
+    const queryProblem = queryConditionsProblem(includeConds, ctx.checkRegex.bind(ctx));
+    if (queryProblem) {
+      addError(ctx, ref, ErrorType.route, "QueryParameterMatchConditionsNotValid", queryProblem);
+      continue;
+    }
+    const condKey = includeConditionsKey(includeConds);
+    if (condKey !== undefined) {
+      if (seenIncludes.has(condKey)) {
+        addError(ctx, ref, ErrorType.include, "DuplicateMatchConditions", "duplicate conditions defined on an include");
+        continue;
+      }
+      seenIncludes.add(condKey);
+    }
+    const included = walk.proxies.get(proxyKey(namespace, name));
+    if (!included) {
+      addError(ctx, ref, ErrorType.include, "IncludeNotFound", `include ${namespace}/${name} not found`);
+      routes.push(...badGateway([...conditions, ...includeConds], ref));
+      continue;
+    }
+    if (rec(specOf(included).virtualhost)) {
+      addError(ctx, ref, ErrorType.include, "RootIncludesRoot", `root httpproxy cannot include another root httpproxy (${namespace}/${name})`);
+      routes.push(...badGateway([...conditions, ...includeConds], ref));
+      continue;
+    }
+    walk.reached.add(proxyKey(namespace, name));
+    routes.push(...computeRoutes(walk, root, included, [...conditions, ...includeConds], chain));
+  }
+  for (const route of recs(spec.routes)) {
+    const built = buildRoute(walk, root, ref, route, conditions);
+    if (built === undefined) return [];
+    routes.push(...built);
+  }
+  return expandPrefixMatches(routes);
+}
+
+/** Contour answers 502 on the conditions of an include that leads nowhere. */
+function badGateway(conds: Rec[], source: ObjectRef): Route[] {
+  if (conds.length === 0) return [];
+  return [{ ...matchOf(conds), clusters: [], mirrors: [], directResponse: { statusCode: 502 }, source }];
+}
+
+function matchOf(conds: Rec[]): Pick<Route, "pathMatch" | "headerMatches" | "queryParamMatches"> {
+  return { pathMatch: mergePath(conds), headerMatches: mergeHeaders(conds), queryParamMatches: mergeQueryParams(conds) };
+}
+
+/** One `routes[]` entry, or undefined when an error drops every route of the proxy (as Contour). */
+function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, inherited: Rec[]): Route[] | undefined {
+  const { ctx } = walk;
+  const fail = (type: string, reason: string, message: string): undefined => {
+    addError(ctx, ref, type, reason, message);
+    return undefined;
+  };
+  const actions = (recs(route.services).length > 0 ? 1 : 0) + (rec(route.requestRedirectPolicy) ? 1 : 0) + (rec(route.directResponsePolicy) ? 1 : 0);
+  if (actions !== 1) {
+    return fail(ErrorType.route, "RouteActionCountNotValid", "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy");
+  }
+  const own = conditionsOf(route);
+  const checkRegex = ctx.checkRegex.bind(ctx);
+  const pathProblem = pathConditionsProblem(own, checkRegex);
+  if (pathProblem) return fail(ErrorType.route, "PathMatchConditionsNotValid", `route: ${pathProblem}`);
+  const conds = [...inherited, ...own];
+  const headerProblem = headerConditionsProblem(conds, checkRegex);
+  if (headerProblem) return fail(ErrorType.route, "HeaderMatchConditionsNotValid", headerProblem);
+  const queryProblem = queryConditionsProblem(conds, checkRegex);
+  if (queryProblem) return fail(ErrorType.route, "QueryParameterMatchConditionsNotValid", queryProblem);
+  const match = matchOf(conds);
+  if (match.pathMatch.kind === "regex") {
+    const problem = checkRegex(match.pathMatch.value);
+    if (problem) return fail(ErrorType.route, "PathMatchConditionsNotValid", `route: supplied regex: ${match.pathMatch.value} invalid. error: ${problem}`);
+  }
+  const dynamic = { CONTOUR_NAMESPACE: ref.namespace };
+  const reqHP = headersPolicy(route.requestHeadersPolicy, true, dynamic);
+  if ("error" in reqHP) return fail(ErrorType.route, "RequestHeadersPolicyInvalid", `${reqHP.error} on request headers`);
+  const respHP = headersPolicy(route.responseHeadersPolicy, false, dynamic);
+  if ("error" in respHP) return fail(ErrorType.route, "ResponseHeaderPolicyInvalid", `${respHP.error} on response headers`);
+  const cookies = cookieRewrites(route.cookieRewritePolicies);
+  if ("error" in cookies) return fail(ErrorType.route, "CookieRewritePoliciesInvalid", `${cookies.error} on route cookie rewrite rules`);
+  const timeouts = timeoutPolicy(route.timeoutPolicy);
+  if ("error" in timeouts) return fail(ErrorType.route, "TimeoutPolicyNotValid", `route.timeoutPolicy failed to parse: ${timeouts.error}`);
+  const rateLimit = localRateLimit(route.rateLimitPolicy);
+  if ("error" in rateLimit) return fail(ErrorType.route, "RateLimitPolicyNotValid", `route.rateLimitPolicy is invalid: ${rateLimit.error}`);
+  const lb = loadBalancing(route.loadBalancerPolicy);
+  for (const warning of lb.warnings) addWarning(ctx, ref, ErrorType.spec, "IgnoredField", warning);
+  const redirect = redirectPolicy(route.requestRedirectPolicy);
+  if ("error" in redirect) return fail(ErrorType.route, "RequestRedirectPolicy", `route.requestRedirectPolicy is invalid: ${redirect.error}`);
+  const direct = directResponsePolicy(route.directResponsePolicy);
+  if (direct && (direct.statusCode < 200 || direct.statusCode > 599)) {
+    return fail(ErrorType.route, "DirectResponsePolicyNotValid", `route.directResponsePolicy is invalid: statusCode ${direct.statusCode} must be between 200 and 599`);
+  }
+  const out: Route = { ...match, clusters: [], mirrors: [], source: ref };
+  const redirectsToHttps = root.enforceTls && !bool(route.permitInsecure) && !isAcmeChallenge(out);
+  if (redirectsToHttps) out.httpsRedirect = true;
+  if (bool(route.enableWebsockets)) out.websocket = true;
+  if (timeouts.ok.route) out.timeout = timeouts.ok.route;
+  const retry = retryPolicy(route.retryPolicy);
+  if (retry) out.retry = retry;
+  if (reqHP.ok) out.requestHeaders = reqHP.ok;
+  if (respHP.ok) out.responseHeaders = respHP.ok;
+  if (cookies.ok) out.cookieRewrites = cookies.ok;
+  if (rateLimit.ok) out.rateLimit = rateLimit.ok;
+  if (lb.requestHashPolicies) out.requestHashPolicies = lb.requestHashPolicies;
+  if (lb.cookieHash) out.cookieHash = true;
+  if (redirect.ok) out.redirect = redirect.ok;
+  if (direct) out.directResponse = direct;
+  const internal = internalRedirect(route.internalRedirectPolicy);
+  if (internal) out.internalRedirect = internal;
+  if (!applyPrefixReplacements(walk, ref, route, out)) return undefined;
+  const health = httpHealthCheck(route.healthCheckPolicy);
+  if ("error" in health) return fail(ErrorType.route, "HealthCheckPolicyInvalid", health.error);
+  const services = routeServices(ctx, ref, recs(route.services), {
+    loadBalancer: lb.strategy,
+    healthCheck: health.ok,
+    idleTimeoutMs: timeouts.ok.idleConnectionMs,
+    routeHostRewrite: reqHP.ok?.hostRewrite,
+  });
+  if (!services) return undefined;
+  out.clusters = services.clusters;
+  out.mirrors = services.mirrors;
+  if (out.clusters.length === 0 && !out.redirect && !out.directResponse) out.directResponse = { statusCode: 503 };
+  if (root.fqdn.startsWith("*.")) out.headerMatches = [...out.headerMatches, wildcardMatch(root.fqdn)];
+  const filter = ipFilter(route.ipAllowPolicy, route.ipDenyPolicy);
+  if (filter.errors.length > 0) {
+    for (const [reason, message] of filter.errors) addError(ctx, ref, ErrorType.ipFilter, reason, message);
+    return undefined;
+  }
+  if (filter.filter) out.ipFilter = filter.filter;
+  return [out];
+}
+
+function isAcmeChallenge(route: Route): boolean {
+  return route.pathMatch.kind !== "regex" && route.pathMatch.value.startsWith(acmeChallenge);
+}
+
+/** pathRewritePolicy.replacePrefix: the replacement for the route's prefix, else the default one. */
+function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: Rec, out: Route): boolean {
+  const replacements = recs(rec(route.pathRewritePolicy)?.replacePrefix);
+  if (replacements.length === 0) return true;
+  if (out.pathMatch.kind !== "prefix") {
+    addError(walk.ctx, ref, ErrorType.prefixReplace, "MustHavePrefix", "cannot specify prefix replacements without a prefix condition");
+    return false;
+  }
+  const seen = new Set<string>();
+  for (const r of replacements) {
+    const prefix = str(r.prefix);
+    if (seen.has(prefix)) {
+      if (prefix !== "") addError(walk.ctx, ref, ErrorType.prefixReplace, "DuplicateReplacement", `duplicate replacement prefix '${prefix}'`);
+      else addError(walk.ctx, ref, ErrorType.prefixReplace, "AmbiguousReplacement", "ambiguous prefix replacement");
+      return false;
+    }
+    seen.add(prefix);
+  }
+  const routing = out.pathMatch.value;
+  const chosen = replacements.find((r) => str(r.prefix) !== "" && str(r.prefix) === routing) ?? replacements.find((r) => str(r.prefix) === "");
+  if (chosen) out.pathRewrite = { prefixReplacement: str(chosen.replacement) };
+  return true;
+}
+
+/**
+ * Contour's expandPrefixMatches: a prefix rewrite on `/foo` alone would turn `/foo/v1` into `//v1`
+ * with replacement `/`; so a lone rewritten prefix becomes two routes, `/foo` and `/foo/`.
+ */
+function expandPrefixMatches(routes: Route[]): Route[] {
+  const out: Route[] = [];
+  const groups = new Map<string, Route[]>();
+  for (const route of routes) {
+    if (route.pathMatch.kind !== "prefix") {
+      out.push(route);
+      continue;
+    }
+    const prefix = route.pathMatch.value === "/" ? "/" : route.pathMatch.value.replace(/\/+$/, "");
+    const group = groups.get(prefix);
+    if (group) group.push(route);
+    else groups.set(prefix, [route]);
+  }
+  for (const [prefix, group] of groups) {
+    out.push(...group);
+    const only = group[0];
+    if (group.length !== 1 || !only || only.pathMatch.kind !== "prefix" || only.pathMatch.value === "/") continue;
+    const rewrite = only.pathRewrite?.prefixReplacement;
+    if (rewrite === undefined) continue;
+    const trimmed = rewrite.replace(/\/+$/, "");
+    only.pathMatch = { kind: "prefix", value: prefix, segment: false };
+    only.pathRewrite = { prefixReplacement: trimmed === "" ? "/" : trimmed };
+    out.push({ ...only, pathMatch: { kind: "prefix", value: `${prefix}/`, segment: false }, pathRewrite: { prefixReplacement: `${trimmed}/` } });
+  }
+  return out;
+}

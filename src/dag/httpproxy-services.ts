@@ -1,0 +1,117 @@
+// HTTPProxy services (routes[].services and tcpproxy.services) resolved to interned DAG clusters:
+// Service port, upstream protocol, upstream TLS validation, the upstream client certificate, with
+// Contour's reasons (ServicePortInvalid, ServiceUnresolvedReference, UnsupportedProtocol, …).
+import type { BuildContext, ResolvedService } from "./processor.ts";
+import type { ObjectRef } from "./status.ts";
+import type { Cluster, HealthCheckPolicy, LoadBalancerStrategy, Secret, TcpHealthCheckPolicy, UpstreamProtocol, UpstreamValidation } from "./types.ts";
+import { ErrorType, addError, namespacedName, num, quote, rec, str, strs, type Rec } from "./httpproxy-spec.ts";
+
+/** What a service's cluster shares with its route (or tcpproxy). */
+export interface ClusterSettings {
+  loadBalancer: LoadBalancerStrategy;
+  healthCheck?: HealthCheckPolicy;
+  tcpHealthCheck?: TcpHealthCheckPolicy;
+  idleTimeoutMs?: number;
+  /** Host rewrite from the route's request headers policy: becomes the SNI to TLS upstreams. */
+  routeHostRewrite?: string;
+  /** Host rewrite from the service's own request headers policy (takes precedence). */
+  serviceHostRewrite?: string;
+}
+
+/** `ok`: the cluster; `skip`: this service is left out (the route goes on); `fatal`: the proxy's routes are dropped. */
+export type ServiceResult = { ok: Cluster } | { skip: true } | { fatal: true };
+
+function protocolOf(service: Rec, resolved: ResolvedService): UpstreamProtocol | string {
+  if (service.protocol === undefined || service.protocol === null) return resolved.annotatedProtocol ?? "http1";
+  const protocol = str(service.protocol);
+  return protocol === "h2" || protocol === "h2c" || protocol === "tls" ? protocol : `unsupported protocol: ${protocol}`;
+}
+
+function upstreamValidation(ctx: BuildContext, ref: ObjectRef, service: Rec, validation: Rec): UpstreamValidation | undefined {
+  const caName = namespacedName(str(validation.caSecret), ref.namespace);
+  const caText = `${caName.namespace}/${caName.name}`;
+  const failure = (cause: string): undefined => {
+    addError(ctx, ref, ErrorType.service, "TLSUpstreamValidation", `Service [${str(service.name)}:${num(service.port)}] TLS upstream validation policy error: ${cause}`);
+    return undefined;
+  };
+  const subjectName = str(validation.subjectName);
+  const subjectNames = strs(validation.subjectNames);
+  if (subjectName === "" && subjectNames.length === 0) return failure("missing subject alternative name");
+  if (subjectName !== "" && subjectNames.length > 0 && subjectNames[0] !== subjectName) {
+    return failure(`first entry of SubjectNames (${subjectNames[0]}) does not match SubjectName (${subjectName})`);
+  }
+  const ca = ctx.lookupCaSecret(caName.namespace, caName.name, ref);
+  if ("error" in ca) {
+    if (ca.error.reason === "DelegationNotPermitted") {
+      addError(ctx, ref, ErrorType.tls, "CACertificateNotDelegated", `service.UpstreamValidation.CACertificate Secret ${quote(caText)} is not configured for certificate delegation`);
+      return undefined;
+    }
+    return failure(ca.cause ?? ca.error.message);
+  }
+  return { caSecret: ca.ok, subjectNames: subjectNames.length > 0 ? subjectNames : [subjectName] };
+}
+
+/**
+ * Resolves one service of a route or tcpproxy into an interned cluster, recording Contour's
+ * conditions on `ref`. `unresolvedPrefix` is "Spec.Routes" or "Spec.TCPProxy".
+ */
+export function serviceCluster(
+  ctx: BuildContext,
+  ref: ObjectRef,
+  service: Rec,
+  settings: ClusterSettings,
+  options: { unresolvedType: string; unresolvedPrefix: string },
+): ServiceResult {
+  const name = str(service.name);
+  const port = num(service.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    addError(ctx, ref, ErrorType.service, "ServicePortInvalid", `service ${quote(name)}: port must be in the range 1-65535`);
+    return { fatal: true };
+  }
+  const lookup = ctx.lookupService(ref.namespace, name, port);
+  if ("error" in lookup) {
+    addError(ctx, ref, options.unresolvedType, "ServiceUnresolvedReference", `${options.unresolvedPrefix} unresolved service reference: ${lookup.cause ?? lookup.error.message}`);
+    return options.unresolvedPrefix === "Spec.TCPProxy" ? { fatal: true } : { skip: true };
+  }
+  const resolved = lookup.ok;
+  const protocol = protocolOf(service, resolved);
+  if (protocol !== "http1" && protocol !== "h2" && protocol !== "h2c" && protocol !== "tls") {
+    addError(ctx, ref, ErrorType.service, "UnsupportedProtocol", protocol);
+    return { fatal: true };
+  }
+  const settingsOut: Omit<Cluster, "name" | "edsServiceName"> = {
+    service: { namespace: resolved.namespace, name: resolved.name, port: resolved.port, portName: resolved.portName },
+    protocol,
+    loadBalancer: settings.loadBalancer,
+  };
+  if (resolved.targetPort !== undefined) settingsOut.service.targetPort = resolved.targetPort;
+  if (resolved.externalName !== undefined) settingsOut.externalName = resolved.externalName;
+  if (resolved.circuitBreakers !== undefined) settingsOut.circuitBreakers = resolved.circuitBreakers;
+  if (settings.healthCheck) settingsOut.healthCheck = settings.healthCheck;
+  if (settings.tcpHealthCheck) settingsOut.tcpHealthCheck = settings.tcpHealthCheck;
+  if (settings.idleTimeoutMs !== undefined) settingsOut.idleTimeoutMs = settings.idleTimeoutMs;
+  const validation = rec(service.validation);
+  if ((protocol === "tls" || protocol === "h2") && validation) {
+    const uv = upstreamValidation(ctx, ref, service, validation);
+    if (!uv) return { fatal: true };
+    settingsOut.validation = uv;
+  }
+  const sni = settings.serviceHostRewrite || settings.routeHostRewrite || resolved.externalName;
+  if (sni) settingsOut.sni = sni;
+  if (protocol === "tls" || protocol === "h2") {
+    const client = clientCertificate(ctx, ref);
+    if (client === "error") return { fatal: true };
+    if (client) settingsOut.clientCertificate = client;
+  }
+  return { ok: ctx.cluster(settingsOut) };
+}
+
+function clientCertificate(ctx: BuildContext, ref: ObjectRef): Secret | undefined | "error" {
+  const lookup = ctx.upstreamClientCertificate();
+  if (!lookup) return undefined;
+  if ("ok" in lookup) return lookup.ok;
+  const configured = ctx.options.upstreamClientCertificate;
+  const text = configured ? `${configured.namespace}/${configured.name}` : "";
+  addError(ctx, ref, ErrorType.tls, "SecretNotValid", `tls.envoy-client-certificate Secret ${quote(text)} is invalid: ${lookup.cause ?? lookup.error.message}`);
+  return "error";
+}

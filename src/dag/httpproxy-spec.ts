@@ -1,0 +1,153 @@
+// Reading HTTPProxy objects defensively (manifests never went through the CRD's schema, so any
+// field may have any shape), Contour's status condition types, and the small parsers Contour's
+// messages depend on (Go durations, `namespace/name` references).
+import type { KubeObject } from "../sources/types.ts";
+import type { BuildContext } from "./processor.ts";
+import type { ObjectRef } from "./status.ts";
+
+export type Rec = Record<string, unknown>;
+
+/** Contour's condition types (apis/projectcontour/v1 ConditionType*). */
+export const ErrorType = {
+  include: "IncludeError",
+  virtualHost: "VirtualHostError",
+  rootNamespace: "RootNamespaceError",
+  spec: "SpecError",
+  tls: "TLSError",
+  tcpProxy: "TCPProxyError",
+  tcpProxyInclude: "TCPProxyIncludeError",
+  service: "ServiceError",
+  route: "RouteError",
+  cors: "CORSError",
+  ipFilter: "IPFilterError",
+  prefixReplace: "PrefixReplaceError",
+} as const;
+
+export const orphanedMessage = "this HTTPProxy is not part of a delegation chain from a root HTTPProxy";
+
+export function isRec(value: unknown): value is Rec {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A nested object, or undefined when absent or not an object. */
+export function rec(value: unknown): Rec | undefined {
+  return isRec(value) ? value : undefined;
+}
+
+/** The objects of a list; anything else reads as an empty list. */
+export function recs(value: unknown): Rec[] {
+  return Array.isArray(value) ? value.filter(isRec) : [];
+}
+
+export function str(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+export function strs(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+export function num(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : 0;
+}
+
+export function nums(value: unknown): number[] {
+  return Array.isArray(value) ? value.filter((v): v is number => typeof v === "number" && Number.isFinite(v)) : [];
+}
+
+export function bool(value: unknown): boolean {
+  return value === true;
+}
+
+export function isBlank(value: string): boolean {
+  return value.trim() === "";
+}
+
+/** Go's %q for the plain strings our messages quote. */
+export function quote(value: string): string {
+  return JSON.stringify(value);
+}
+
+export function proxyRef(proxy: KubeObject): ObjectRef {
+  return { kind: "HTTPProxy", namespace: proxy.metadata.namespace ?? "default", name: proxy.metadata.name };
+}
+
+export function proxyKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export function specOf(proxy: KubeObject): Rec {
+  return rec(proxy.spec) ?? {};
+}
+
+/** `name` or `namespace/name` (Contour's k8s.NamespacedNameFrom). */
+export function namespacedName(value: string, defaultNamespace: string): { namespace: string; name: string } {
+  const slash = value.indexOf("/");
+  if (slash < 0) return { namespace: defaultNamespace, name: value };
+  return { namespace: value.slice(0, slash), name: value.slice(slash + 1) };
+}
+
+/** Records an error sub-condition on a proxy (and makes it invalid). */
+export function addError(ctx: BuildContext, ref: ObjectRef, type: string, reason: string, message: string): void {
+  ctx.status.error(ref, { type, reason, message });
+}
+
+export function addWarning(ctx: BuildContext, ref: ObjectRef, type: string, reason: string, message: string): void {
+  ctx.status.warning(ref, { type, reason, message });
+}
+
+const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration, in milliseconds; a string with Go's error text when it does not parse. */
+export function parseGoDuration(input: string): number | string {
+  const invalid = `time: invalid duration ${quote(input)}`;
+  let rest = input;
+  let sign = 1;
+  if (rest.startsWith("-") || rest.startsWith("+")) {
+    if (rest[0] === "-") sign = -1;
+    rest = rest.slice(1);
+  }
+  if (rest === "0") return 0;
+  if (rest === "") return invalid;
+  let total = 0;
+  const part = /^([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)?/;
+  while (rest !== "") {
+    const m = part.exec(rest);
+    const value = m?.[1] ?? "";
+    if (!m || value === "" || value === ".") return invalid;
+    const unit = m[2];
+    if (unit === undefined) return `time: missing unit in duration ${quote(input)}`;
+    total += Number(value) * (unitMs[unit] ?? 0);
+    rest = rest.slice(m[0].length);
+  }
+  return sign * total;
+}
+
+/** Contour's timeout.Parse: "" is Envoy's default, "infinity"/"infinite" disables, else a duration. */
+export type TimeoutSetting = { kind: "default" } | { kind: "disabled" } | { kind: "duration"; ms: number };
+
+export function parseTimeout(input: string): TimeoutSetting | string {
+  if (input === "") return { kind: "default" };
+  if (input === "infinity" || input === "infinite") return { kind: "disabled" };
+  const ms = parseGoDuration(input);
+  if (typeof ms === "string") return ms;
+  if (ms < 0) return `invalid timeout ${quote(input)}`;
+  return ms === 0 ? { kind: "disabled" } : { kind: "duration", ms };
+}
+
+/** Go's http.CanonicalHeaderKey: `x-foo-bar` → `X-Foo-Bar`; names with invalid characters stay as they are. */
+export function canonicalHeaderKey(name: string): string {
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) return name;
+  return name
+    .split("-")
+    .map((word) => (word === "" ? word : word[0]!.toUpperCase() + word.slice(1).toLowerCase()))
+    .join("-");
+}
+
+const headerNameMessage =
+  "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')";
+
+/** Kubernetes' validation.IsHTTPHeaderName, formatted as Go prints its []string result; undefined when valid. */
+export function headerNameProblem(name: string): string | undefined {
+  return /^[-A-Za-z0-9]+$/.test(name) ? undefined : `[${headerNameMessage}]`;
+}

@@ -1,0 +1,192 @@
+// The HTTPProxy processor (projectcontour.io/v1): root proxies become virtual hosts, their include
+// trees become routes, and every HTTPProxy gets Contour's status (valid, invalid with reasons, or
+// orphaned). TLSCertificateDelegation is enforced through BuildContext.lookupTlsSecret.
+import type { KubeObject } from "../sources/types.ts";
+import type { Processor } from "./processor.ts";
+import type { ObjectRef } from "./status.ts";
+import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, TcpProxy } from "./types.ts";
+import { computeRoutes, type Walk } from "./httpproxy-routes.ts";
+import { ErrorType, addError, isBlank, orphanedMessage, proxyKey, proxyRef, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
+import { processTcpProxy } from "./httpproxy-tcpproxy.ts";
+import { tlsSetup, type TlsSetup } from "./httpproxy-tls.ts";
+import { corsPolicy, ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
+
+const label = "[a-z0-9_]([-a-z0-9_]*[a-z0-9_])?";
+const fqdnPattern = new RegExp(`^(\\*\\.)?${label}(\\.${label})*\\.?$`);
+
+export const httpProxyProcessor: Processor = (ctx) => {
+  const walk: Walk = { ctx, proxies: new Map(), reached: new Set() };
+  const candidates = new Map<string, KubeObject[]>();
+  const nonRoots: KubeObject[] = [];
+  const sorted = [...ctx.input.httpProxies()].sort((a, b) => compareKeys(keyOf(a), keyOf(b)));
+  for (const proxy of sorted) {
+    ctx.status.track(proxyRef(proxy), proxy.metadata.generation);
+    walk.proxies.set(keyOf(proxy), proxy);
+  }
+  for (const proxy of sorted) {
+    const virtualhost = rec(specOf(proxy).virtualhost);
+    if (!virtualhost) {
+      nonRoots.push(proxy);
+      continue;
+    }
+    const fqdn = rootFqdn(walk, proxy, virtualhost);
+    if (fqdn === undefined) continue;
+    const claimants = candidates.get(fqdn);
+    if (claimants) claimants.push(proxy);
+    else candidates.set(fqdn, [proxy]);
+  }
+  for (const [fqdn, claimants] of [...candidates].sort(([a], [b]) => compareKeys(a, b))) {
+    const [only] = claimants;
+    if (only && claimants.length === 1) {
+      processRoot(walk, only, fqdn);
+      continue;
+    }
+    // Nothing is first-come: every claimant of a contested fqdn is invalid until one gives it up.
+    const names = claimants.map(keyOf).sort(compareKeys).join(", ");
+    for (const proxy of claimants) {
+      addError(ctx, proxyRef(proxy), ErrorType.virtualHost, "DuplicateVhost", `fqdn "${fqdn}" is used in multiple HTTPProxies: ${names}`);
+    }
+  }
+  for (const proxy of nonRoots) {
+    if (!walk.reached.has(keyOf(proxy))) ctx.status.orphaned(proxyRef(proxy), orphanedMessage);
+  }
+};
+
+function keyOf(proxy: KubeObject): string {
+  const ref = proxyRef(proxy);
+  return proxyKey(ref.namespace, ref.name);
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The lower-cased fqdn a root claims, or undefined (with the error recorded) when it may not claim one. */
+function rootFqdn(walk: Walk, proxy: KubeObject, virtualhost: Rec): string | undefined {
+  const { ctx } = walk;
+  const ref = proxyRef(proxy);
+  const fqdn = str(virtualhost.fqdn).toLowerCase();
+  if (isBlank(fqdn)) {
+    addError(ctx, ref, ErrorType.virtualHost, "FQDNNotSpecified", "Spec.VirtualHost.Fqdn must be specified");
+    return undefined;
+  }
+  if (fqdn.slice(fqdn.startsWith("*.") ? 2 : 0).includes("*")) {
+    addError(ctx, ref, ErrorType.virtualHost, "WildCardNotAllowed", `Spec.VirtualHost.Fqdn "${str(virtualhost.fqdn)}" cannot use wildcards`);
+    return undefined;
+  }
+  if (!fqdnPattern.test(fqdn) || fqdn.length > 253) {
+    addError(ctx, ref, ErrorType.virtualHost, "FQDNNotValid", `Spec.VirtualHost.Fqdn "${str(virtualhost.fqdn)}" is not a valid hostname`);
+    return undefined;
+  }
+  // Checked before the fqdn is claimed: a proxy outside the root namespaces must not be able to
+  // take a host away from a legitimate root by claiming it too.
+  const roots = ctx.options.rootNamespaces;
+  if (roots.length > 0 && !roots.includes(ref.namespace)) {
+    addError(ctx, ref, ErrorType.rootNamespace, "RootProxyNotAllowedInNamespace", "root HTTPProxy cannot be defined in this namespace");
+    return undefined;
+  }
+  return fqdn;
+}
+
+interface VhostPolicies {
+  cors?: CorsPolicy;
+  rateLimit?: LocalRateLimitPolicy;
+  ipFilter?: IpFilterPolicy;
+}
+
+function processRoot(walk: Walk, proxy: KubeObject, fqdn: string): void {
+  const { ctx } = walk;
+  const ref = proxyRef(proxy);
+  const spec = specOf(proxy);
+  const virtualhost = rec(spec.virtualhost) ?? {};
+  const hasTcpProxy = rec(spec.tcpproxy) !== undefined;
+  if (recs(spec.routes).length === 0 && recs(spec.includes).length === 0 && !hasTcpProxy) {
+    addError(ctx, ref, ErrorType.spec, "NothingDefined", "HTTPProxy.Spec must have at least one Route, Include, or a TCPProxy");
+    return;
+  }
+  if (recs(virtualhost.ipAllowPolicy).length > 0 && recs(virtualhost.ipDenyPolicy).length > 0) {
+    addError(ctx, ref, ErrorType.ipFilter, "IncompatibleIPAddressFilters", "Spec.VirtualHost.IPAllowFilterPolicy and Spec.VirtualHost.IPDepnyFilterPolicy cannot both be defined.");
+    return;
+  }
+  let tls: TlsSetup | undefined;
+  const tlsSpec = rec(virtualhost.tls);
+  if (tlsSpec) {
+    tls = tlsSetup(ctx, ref, tlsSpec);
+    if (!tls) return;
+  }
+  let tcpProxy: TcpProxy | undefined;
+  if (hasTcpProxy) {
+    if (!tls) {
+      addError(ctx, ref, ErrorType.tcpProxy, "TLSMustBeConfigured", "Spec.TCPProxy requires that either Spec.TLS.Passthrough or Spec.TLS.SecretName be set");
+      return;
+    }
+    tcpProxy = processTcpProxy(walk, proxy, []);
+    if (!tcpProxy) return;
+  } else if (tls?.passthrough) {
+    addError(ctx, ref, ErrorType.tls, "TLSConfigNotValid", "Spec.VirtualHost.TLS passthrough requires Spec.TCPProxy to be set");
+    return;
+  }
+  const routes = computeRoutes(walk, { fqdn, enforceTls: tls !== undefined }, proxy, [], []);
+  const policies = vhostPolicies(walk, ref, virtualhost);
+  if (!policies) return;
+  if (routes.length > 0) {
+    const insecure = ctx.virtualHost(fqdn, ref);
+    insecure.routes.push(...routes);
+    applyPolicies(insecure, policies);
+  }
+  if (!tls) return;
+  if (!tcpProxy && routes.length === 0) return;
+  const secure = ctx.secureVirtualHost(fqdn, ref);
+  secure.passthrough = tls.passthrough;
+  secure.minTlsVersion = tls.minTlsVersion;
+  secure.maxTlsVersion = tls.maxTlsVersion;
+  if (tls.secret) secure.secret = tls.secret;
+  if (tls.downstreamValidation) secure.downstreamValidation = tls.downstreamValidation;
+  if (tls.fallbackSecret) {
+    secure.fallbackCertificate = true;
+    ctx.dag.fallbackSecret = tls.fallbackSecret;
+  }
+  if (tcpProxy) {
+    secure.tcpProxy = tcpProxy;
+    return;
+  }
+  // The same routes serve HTTPS; only their plaintext copies redirect.
+  secure.routes.push(...routes.map(withoutHttpsRedirect));
+  applyPolicies(secure, policies);
+}
+
+function withoutHttpsRedirect(route: Route): Route {
+  if (!route.httpsRedirect) return route;
+  const { httpsRedirect: _, ...rest } = route;
+  return rest;
+}
+
+function vhostPolicies(walk: Walk, ref: ObjectRef, virtualhost: Rec): VhostPolicies | undefined {
+  const { ctx } = walk;
+  const out: VhostPolicies = {};
+  const cors = corsPolicy(virtualhost.corsPolicy, ctx.checkRegex.bind(ctx));
+  if ("error" in cors) {
+    addError(ctx, ref, ErrorType.cors, "PolicyDidNotParse", `Spec.VirtualHost.CORSPolicy: ${cors.error}`);
+    return undefined;
+  }
+  if (cors.ok) out.cors = cors.ok;
+  const rateLimit = localRateLimit(virtualhost.rateLimitPolicy);
+  if ("error" in rateLimit) {
+    addError(ctx, ref, ErrorType.virtualHost, "RateLimitPolicyNotValid", `Spec.VirtualHost.RateLimitPolicy is invalid: ${rateLimit.error}`);
+    return undefined;
+  }
+  if (rateLimit.ok) out.rateLimit = rateLimit.ok;
+  const filter = ipFilter(virtualhost.ipAllowPolicy, virtualhost.ipDenyPolicy);
+  if (filter.errors.length > 0) {
+    for (const [reason, message] of filter.errors) addError(ctx, ref, ErrorType.ipFilter, reason, message);
+    return undefined;
+  }
+  if (filter.filter) out.ipFilter = filter.filter;
+  return out;
+}
+
+function applyPolicies(vhost: { cors?: CorsPolicy; rateLimit?: LocalRateLimitPolicy; ipFilter?: IpFilterPolicy }, policies: VhostPolicies): void {
+  if (policies.cors) vhost.cors = policies.cors;
+  if (policies.rateLimit) vhost.rateLimit = policies.rateLimit;
+  if (policies.ipFilter) vhost.ipFilter = policies.ipFilter;
+}
