@@ -1,0 +1,36 @@
+// The benchmark's xDS server process: publishes the bench snapshot, serves it, and on command publishes
+// the next generation (one changed virtual host, one changed load assignment) or reports its memory.
+//   bun bench/xds-server.ts <size>
+import { consola } from "consola";
+import { createSnapshotStore } from "../src/xds/snapshot.ts";
+import { startXdsServer } from "../src/xds/server.ts";
+import { emit, serveCommands } from "./child.ts";
+import { benchResources } from "./xds-snapshot.ts";
+
+consola.level = 1; // warnings and errors only: stdout carries the protocol
+const size = Number(process.argv[2] ?? 1000);
+const store = createSnapshotStore();
+let generation = 0;
+const publishStart = performance.now();
+store.publish(benchResources(size, generation));
+const publishMs = performance.now() - publishStart;
+const server = await startXdsServer({ store, address: "127.0.0.1", port: 0 });
+
+serveCommands(async (command) => {
+  switch (command.cmd) {
+    case "change": {
+      generation++;
+      const start = performance.now();
+      store.publish(benchResources(size, generation));
+      const end = performance.now();
+      return { event: "changed", generation, publishMs: end - start, publishedAt: performance.timeOrigin + end };
+    }
+    case "memory":
+      return { event: "memory", ...process.memoryUsage(), streams: server.streams() };
+    case "exit":
+      await server.close();
+      process.exit(0);
+  }
+  return { event: "error", message: `unknown command ${String(command.cmd)}` };
+});
+emit({ event: "ready", port: server.port, publishMs });
