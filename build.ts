@@ -3,13 +3,15 @@
 //   bun run build.ts              descriptor + compiled binary (dist/agent)
 //   bun run build.ts descriptor   only src/xds/generated/descriptor.json (tests need it)
 //   bun run build.ts vendor       re-vendor proto/ from the pinned @grpc/grpc-js-xds package
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import protobuf from "protobufjs";
+import { type ExtractedRules, extractValidateRules } from "./src/xds/validate-rules-extract.ts";
 
 const here = import.meta.dir;
 const protoDir = join(here, "proto");
 const descriptorPath = join(here, "src/xds/generated/descriptor.json");
+const validateRulesPath = join(here, "src/xds/generated/validate-rules.json");
 const xdsPackage = join(here, "node_modules/@grpc/grpc-js-xds");
 const upstreamDirs = ["deps/envoy-api", "deps/xds", "deps/googleapis", "deps/protoc-gen-validate"];
 
@@ -118,9 +120,34 @@ export function buildDescriptor(): void {
   const json = JSON.stringify(root.toJSON({ keepComments: false }));
   const newest = Math.max(...rootProtos.map((p) => statSync(join(protoDir, p)).mtimeMs));
   mkdirSync(dirname(descriptorPath), { recursive: true });
+  writeValidateRules();
   if (existsSync(descriptorPath) && readFileSync(descriptorPath, "utf8") === json && statSync(descriptorPath).mtimeMs >= newest) return;
   writeFileSync(descriptorPath, json);
   console.log(`descriptor: ${(json.length / 1024).toFixed(0)} KiB -> ${descriptorPath}`);
+}
+
+/**
+ * protobufjs loses some validate rules (empty aggregates such as `duration = {gt {}}`, repeated keys
+ * such as `in: "a" in: "b"`), so the validator reads them from the .proto sources: every file in
+ * proto/, parsed by src/xds/validate-rules-extract.ts, into generated/validate-rules.json.
+ */
+function writeValidateRules(): void {
+  const all: ExtractedRules = { fields: {}, requiredOneofs: [] };
+  const files = (readdirSync(protoDir, { recursive: true }) as string[]).filter((f) => f.endsWith(".proto")).sort();
+  for (const file of files) {
+    let extracted: ExtractedRules;
+    try {
+      extracted = extractValidateRules(readFileSync(join(protoDir, file), "utf8"));
+    } catch (error) {
+      throw new Error(`proto/${file}: ${(error as Error).message}`);
+    }
+    Object.assign(all.fields, extracted.fields);
+    all.requiredOneofs.push(...extracted.requiredOneofs);
+  }
+  const json = JSON.stringify(all);
+  if (existsSync(validateRulesPath) && readFileSync(validateRulesPath, "utf8") === json) return;
+  writeFileSync(validateRulesPath, json);
+  console.log(`validate rules: ${Object.keys(all.fields).length} fields, ${all.requiredOneofs.length} oneofs -> ${validateRulesPath}`);
 }
 
 async function compile(): Promise<void> {
