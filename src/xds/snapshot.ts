@@ -45,6 +45,8 @@ export interface SnapshotStore {
   visibleNames(node: NodeInfo, typeUrl: string, names: string[]): string[];
   /** True when a node view is installed (callers may then skip the whole-type fast paths). */
   readonly hasNodeView: boolean;
+  /** How many subscribers are registered (one per open xDS stream): a leak shows here. */
+  subscriberCount(): number;
 }
 
 export class SnapshotInconsistentError extends Error {
@@ -127,6 +129,7 @@ export function createSnapshotStore(): SnapshotStore {
     get hasNodeView() {
       return nodeView !== undefined;
     },
+    subscriberCount: () => listeners.size,
   };
 }
 
@@ -144,7 +147,7 @@ function buildTypeMap(
     const { "@type": _type, ...json } = raw as Record<string, unknown>;
     const name = json[info.nameField];
     if (typeof name !== "string" || name === "") {
-      problems.push(`a ${info.short} resource has no ${info.nameField}`);
+      problems.push(`${info.short} resource without a ${info.nameField}`);
       continue;
     }
     if (out.has(name)) {

@@ -1,0 +1,156 @@
+import { describe, expect, test } from "bun:test";
+import { createSnapshotStore, SnapshotInconsistentError } from "./snapshot.ts";
+import { lookupType } from "./registry.ts";
+import { emptyResourceSet, TypeUrls, type ResourceSet } from "./types.ts";
+import { edsCluster, listener, loadAssignment, resourceSet, route, secret } from "../../test/helpers/xds-resources.ts";
+
+function inconsistency(set: ResourceSet): string[] {
+  const store = createSnapshotStore();
+  try {
+    store.publish(set);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SnapshotInconsistentError);
+    return (error as SnapshotInconsistentError).dangling;
+  }
+  throw new Error("publish accepted an inconsistent set");
+}
+
+describe("snapshot store", () => {
+  test("serves nothing before the first publish, then every type with a version", () => {
+    const store = createSnapshotStore();
+    expect(store.published).toBe(false);
+    expect(store.version(TypeUrls.cluster)).toBe("");
+    const result = store.publish(resourceSet(2));
+    expect(store.published).toBe(true);
+    expect(result.changedTypes).toEqual(new Set(Object.values(TypeUrls)));
+    expect(store.version(TypeUrls.cluster)).toMatch(/^[0-9a-f]{16}$/);
+    expect([...store.resources(TypeUrls.endpoint).keys()]).toEqual(["cluster-0", "cluster-1"]);
+  });
+
+  test("encodes each resource once: unchanged resources keep their version and their bytes", () => {
+    const store = createSnapshotStore();
+    store.publish(resourceSet(2));
+    const before = store.resources(TypeUrls.cluster);
+    const set = resourceSet(2);
+    set.clusters[1] = edsCluster("cluster-1", { timeout: "2s" });
+    const result = store.publish(set);
+    const after = store.resources(TypeUrls.cluster);
+    expect(after.get("cluster-0")!.bytes).toBe(before.get("cluster-0")!.bytes);
+    expect(after.get("cluster-0")!.version).toBe(before.get("cluster-0")!.version);
+    expect(after.get("cluster-1")!.version).not.toBe(before.get("cluster-1")!.version);
+    expect(result.changedTypes).toEqual(new Set([TypeUrls.cluster]));
+    const decoded = lookupType(TypeUrls.cluster).decode(after.get("cluster-1")!.bytes) as unknown as { connect_timeout: { seconds: number } };
+    expect(Number(decoded.connect_timeout.seconds)).toBe(2);
+  });
+
+  test("a resource's version is a hash of its content, not of how its JSON was written", () => {
+    const a = createSnapshotStore();
+    const b = createSnapshotStore();
+    a.publish({ ...emptyResourceSet(), clusters: [{ name: "c", type: "STATIC", connect_timeout: "1s" }] });
+    b.publish({ ...emptyResourceSet(), clusters: [{ connect_timeout: "1s", type: "STATIC", name: "c" }] });
+    expect(a.resources(TypeUrls.cluster).get("c")!.version).toBe(b.resources(TypeUrls.cluster).get("c")!.version);
+    expect(a.version(TypeUrls.cluster)).toBe(b.version(TypeUrls.cluster));
+  });
+
+  test("refuses a listener naming a route config that does not exist", () => {
+    const set = resourceSet(1);
+    set.routes = [];
+    expect(inconsistency(set)).toEqual(["LDS listener-0 names route config route-0, which does not exist"]);
+  });
+
+  test("refuses an EDS cluster without its load assignment, by service_name or by name", () => {
+    const set = resourceSet(2);
+    set.clusters.push({ name: "svc", type: "EDS", eds_cluster_config: { service_name: "svc/eds", eds_config: { ads: {} } } });
+    set.endpoints.pop();
+    expect(inconsistency(set)).toEqual([
+      "CDS cluster-1 names EDS load assignment cluster-1, which does not exist",
+      "CDS svc names EDS load assignment svc/eds, which does not exist",
+    ]);
+  });
+
+  test("refuses an SDS secret that does not exist; accepts it once published alongside", () => {
+    const set = resourceSet(1);
+    set.listeners = [listener("listener-0", "route-0", { secret: "tls/cert" })];
+    expect(inconsistency(set)).toEqual(["LDS listener-0 names SDS secret tls/cert, which does not exist"]);
+    set.secrets = [secret("tls/cert")];
+    expect(createSnapshotStore().publish(set).changedTypes.has(TypeUrls.secret)).toBe(true);
+  });
+
+  test("refuses duplicate names, nameless resources and unknown fields", () => {
+    const set = resourceSet(1);
+    set.clusters.push(edsCluster("cluster-0"));
+    set.routes.push({ virtual_hosts: [] });
+    set.secrets.push({ name: "s", tls_certificat: {} });
+    expect(inconsistency(set)).toEqual([
+      "CDS resource cluster-0 appears twice",
+      "RDS resource without a name",
+      expect.stringContaining("SDS resource s does not encode: Secret.tls_certificat: no such field"),
+    ]);
+  });
+
+  test("publishing is atomic: a refused set leaves the previous one in place and tells nobody", () => {
+    const store = createSnapshotStore();
+    store.publish(resourceSet(2));
+    const version = store.version(TypeUrls.cluster);
+    let notified = 0;
+    store.subscribe(() => notified++);
+    const bad = resourceSet(3);
+    bad.endpoints = [];
+    expect(() => store.publish(bad)).toThrow(SnapshotInconsistentError);
+    expect(store.version(TypeUrls.cluster)).toBe(version);
+    expect(store.resources(TypeUrls.cluster).size).toBe(2);
+    expect(notified).toBe(0);
+  });
+
+  test("subscribers hear which types changed, and stop hearing once unsubscribed", () => {
+    const store = createSnapshotStore();
+    const heard: string[][] = [];
+    const stop = store.subscribe((changed) => heard.push([...changed]));
+    store.publish(resourceSet(1));
+    store.publish(resourceSet(1));
+    const set = resourceSet(1, { routeDomain: "example.com" });
+    store.publish(set);
+    expect(store.subscriberCount()).toBe(1);
+    stop();
+    expect(store.subscriberCount()).toBe(0);
+    store.publish(resourceSet(2));
+    expect(heard.length).toBe(2);
+    expect(new Set(heard[0])).toEqual(new Set(Object.values(TypeUrls)));
+    expect(heard[1]).toEqual([TypeUrls.route]);
+  });
+
+  test("updateEndpoints changes only the named load assignments", () => {
+    const store = createSnapshotStore();
+    store.publish({ ...resourceSet(2), endpoints: [...resourceSet(2).endpoints, loadAssignment("spare")] });
+    const clusterVersion = store.version(TypeUrls.cluster);
+    const before = store.resources(TypeUrls.endpoint);
+    const heard: string[][] = [];
+    store.subscribe((changed) => heard.push([...changed]));
+    store.updateEndpoints([loadAssignment("cluster-1", [9001, 9002])], ["spare"]);
+    const after = store.resources(TypeUrls.endpoint);
+    expect(heard).toEqual([[TypeUrls.endpoint]]);
+    expect(store.version(TypeUrls.cluster)).toBe(clusterVersion);
+    expect(after.get("cluster-0")).toBe(before.get("cluster-0")!);
+    expect(after.get("cluster-1")!.version).not.toBe(before.get("cluster-1")!.version);
+    expect(after.has("spare")).toBe(false);
+    expect(() => store.updateEndpoints([], ["cluster-0"])).toThrow("CDS cluster-0 names EDS load assignment cluster-0, which does not exist");
+    expect(store.resources(TypeUrls.endpoint).has("cluster-0")).toBe(true);
+  });
+
+  test("a node view narrows the names a node may see", () => {
+    const store = createSnapshotStore();
+    store.publish(resourceSet(3));
+    const all = [...store.resources(TypeUrls.cluster).keys()];
+    expect(store.visibleNames({ id: "a", cluster: "" }, TypeUrls.cluster, all)).toEqual(all);
+    store.setNodeView((node, typeUrl, names) => (typeUrl === TypeUrls.cluster && node.id === "a" ? names.filter((n) => n !== "cluster-1") : undefined));
+    expect(store.hasNodeView).toBe(true);
+    expect(store.visibleNames({ id: "a", cluster: "" }, TypeUrls.cluster, all)).toEqual(["cluster-0", "cluster-2"]);
+    expect(store.visibleNames({ id: "b", cluster: "" }, TypeUrls.cluster, all)).toEqual(all);
+  });
+
+  test("route configs referenced only by other listeners are not required", () => {
+    const set = resourceSet(1);
+    set.routes.push(route("unused", "cluster-0"));
+    expect(createSnapshotStore().publish(set).versions[TypeUrls.route]).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
