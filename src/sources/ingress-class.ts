@@ -1,9 +1,9 @@
 // Which Ingresses and HTTPProxies this agent serves, by ingress class, with Contour's semantics.
 // Shared by the object cache (which drops what is not ours) and anyone who needs to explain why.
 //
-// Contour (docs "k8s Ingress Resource Support", internal/ingressclass): the class of an object is the
-// `kubernetes.io/ingress.class` annotation (or the older `projectcontour.io/ingress.class`) when set,
-// else `spec.ingressClassName`: the annotation takes precedence. With no class names configured,
+// Contour (docs "k8s Ingress Resource Support", internal/ingressclass): the class of an object is its
+// class annotation when set (`projectcontour.io/ingress.class`, then `kubernetes.io/ingress.class`, in
+// Contour's order), else `spec.ingressClassName`: the annotation takes precedence. With no class names configured,
 // Contour serves objects whose class is unset or "contour"; with names configured, only exact matches.
 //
 // One deliberate difference: when the configured names include "contour", objects with no class are
@@ -13,7 +13,7 @@ import type { KubeObject } from "./types.ts";
 
 export const defaultIngressClassName = "contour";
 
-export const ingressClassAnnotations = ["kubernetes.io/ingress.class", "projectcontour.io/ingress.class"] as const;
+export const ingressClassAnnotations = ["projectcontour.io/ingress.class", "kubernetes.io/ingress.class"] as const;
 
 /** The class an object asks for: annotation first, then spec.ingressClassName; undefined when none. */
 export function objectIngressClass(object: KubeObject): string | undefined {
