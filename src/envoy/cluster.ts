@@ -1,0 +1,134 @@
+// Envoy Clusters from the DAG: EDS clusters (endpoints arrive separately, by edsServiceName),
+// STRICT_DNS clusters for ExternalName Services, and the static `envoy-admin` cluster that the
+// stats/ready listener forwards to over Envoy's admin unix socket.
+import type { Cluster, LoadBalancerStrategy } from "../dag/types.ts";
+import { adsConfigSource, any, duration, type JsonObject } from "./common.ts";
+import { tlsTransportSocket, upstreamTlsContext } from "./tls.ts";
+
+export const ADMIN_CLUSTER = "envoy-admin";
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
+
+const HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+const lbPolicies: Record<LoadBalancerStrategy, string> = {
+  RoundRobin: "ROUND_ROBIN",
+  WeightedLeastRequest: "LEAST_REQUEST",
+  Random: "RANDOM",
+  Cookie: "RING_HASH",
+  RequestHash: "RING_HASH",
+};
+
+/** The Envoy Cluster for a DAG cluster. */
+export function cluster(source: Cluster): JsonObject {
+  const service = source.service;
+  const out: JsonObject = {
+    name: source.name,
+    alt_stat_name: `${service.namespace}_${service.name}_${service.port}`,
+  };
+  if (source.externalName) {
+    out.type = "STRICT_DNS";
+    out.load_assignment = {
+      cluster_name: source.name,
+      endpoints: [
+        {
+          locality: {},
+          lb_endpoints: [{ endpoint: { address: { socket_address: { address: source.externalName, port_value: service.port } } } }],
+        },
+      ],
+    };
+  } else {
+    out.type = "EDS";
+    out.eds_cluster_config = { eds_config: adsConfigSource(), service_name: source.edsServiceName };
+  }
+  out.connect_timeout = duration(source.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  out.lb_policy = lbPolicies[source.loadBalancer];
+  // Contour disables panic mode: unhealthy endpoints are never sent traffic.
+  out.common_lb_config = { healthy_panic_threshold: { value: 0 } };
+
+  const protocolOptions = httpProtocolOptions(source);
+  if (protocolOptions) out.typed_extension_protocol_options = { [HTTP_PROTOCOL_OPTIONS]: protocolOptions };
+
+  const healthChecks = healthCheck(source);
+  if (healthChecks) {
+    out.health_checks = [healthChecks];
+    out.ignore_health_on_host_removal = true;
+  }
+  const breakers = circuitBreakers(source);
+  if (breakers) out.circuit_breakers = breakers;
+
+  if (source.protocol === "tls" || source.protocol === "h2") {
+    out.transport_socket = tlsTransportSocket(
+      upstreamTlsContext({
+        sni: source.sni ?? source.externalName,
+        alpn: source.protocol === "h2" ? ["h2"] : [],
+        validation: source.validation,
+        clientCertificate: source.clientCertificate,
+      }),
+    );
+  }
+  return out;
+}
+
+/** HTTP/2 for h2 and h2c upstreams, and the upstream idle timeout; none for plain HTTP/1.1 defaults. */
+function httpProtocolOptions(source: Cluster): JsonObject | undefined {
+  const http2 = source.protocol === "h2" || source.protocol === "h2c";
+  if (!http2 && source.idleTimeoutMs === undefined) return undefined;
+  const options: JsonObject = {
+    explicit_http_config: http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+  };
+  if (source.idleTimeoutMs !== undefined) options.common_http_protocol_options = { idle_timeout: duration(source.idleTimeoutMs) };
+  return any(HTTP_PROTOCOL_OPTIONS, options);
+}
+
+function healthCheck(source: Cluster): JsonObject | undefined {
+  const http = source.healthCheck;
+  if (http) {
+    const check: JsonObject = { path: http.path, host: http.host || "contour-envoy-healthcheck" };
+    if (http.expectedStatuses?.length) check.expected_statuses = http.expectedStatuses.map((r) => ({ start: r.start, end: r.end }));
+    return {
+      timeout: duration(http.timeoutSeconds * 1000),
+      interval: duration(http.intervalSeconds * 1000),
+      unhealthy_threshold: http.unhealthyThresholdCount,
+      healthy_threshold: http.healthyThresholdCount,
+      http_health_check: check,
+    };
+  }
+  const tcp = source.tcpHealthCheck;
+  if (tcp) {
+    return {
+      timeout: duration(tcp.timeoutSeconds * 1000),
+      interval: duration(tcp.intervalSeconds * 1000),
+      unhealthy_threshold: tcp.unhealthyThresholdCount,
+      healthy_threshold: tcp.healthyThresholdCount,
+      tcp_health_check: {},
+    };
+  }
+  return undefined;
+}
+
+function circuitBreakers(source: Cluster): JsonObject | undefined {
+  const limits = source.circuitBreakers;
+  if (!limits) return undefined;
+  const thresholds: JsonObject = {};
+  if (limits.maxConnections !== undefined) thresholds.max_connections = limits.maxConnections;
+  if (limits.maxPendingRequests !== undefined) thresholds.max_pending_requests = limits.maxPendingRequests;
+  if (limits.maxRequests !== undefined) thresholds.max_requests = limits.maxRequests;
+  if (limits.maxRetries !== undefined) thresholds.max_retries = limits.maxRetries;
+  const out: JsonObject = {};
+  if (Object.keys(thresholds).length > 0) out.thresholds = [thresholds];
+  if (limits.perHostMaxConnections !== undefined) out.per_host_thresholds = [{ max_connections: limits.perHostMaxConnections }];
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The static cluster reaching Envoy's admin interface on its unix socket. */
+export function adminCluster(socketPath: string): JsonObject {
+  return {
+    name: ADMIN_CLUSTER,
+    type: "STATIC",
+    connect_timeout: "0.25s",
+    load_assignment: {
+      cluster_name: ADMIN_CLUSTER,
+      endpoints: [{ locality: {}, lb_endpoints: [{ endpoint: { address: { pipe: { path: socketPath } } } }] }],
+    },
+  };
+}

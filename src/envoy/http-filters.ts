@@ -1,0 +1,179 @@
+// The HTTP filter chain of every HTTP connection manager, and the per-virtual-host configuration of
+// the filters that only some hosts use (CORS, local rate limits, IP allow/deny lists, cookie
+// rewriting). Filters a listener's hosts never use are left out; the router is always last.
+import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, VirtualHost } from "../dag/types.ts";
+import { any, duration, enumName, type JsonObject } from "./common.ts";
+import { COOKIE_REWRITE_SCRIPT, hasCookieRewrites } from "./cookie-rewrite.ts";
+
+/** Filter names: typed_per_filter_config and route metadata are keyed by them. */
+export const filterNames = {
+  compressor: "envoy.filters.http.compressor",
+  grpcWeb: "envoy.filters.http.grpc_web",
+  cors: "envoy.filters.http.cors",
+  localRateLimit: "envoy.filters.http.local_ratelimit",
+  rbac: "envoy.filters.http.rbac",
+  lua: "envoy.filters.http.lua",
+  router: "envoy.filters.http.router",
+} as const;
+
+/** Contour's compressible content types: Envoy's defaults plus gRPC-Web's. */
+const compressibleContentTypes = [
+  "text/html",
+  "text/plain",
+  "text/css",
+  "application/javascript",
+  "application/x-javascript",
+  "text/javascript",
+  "text/x-javascript",
+  "text/ecmascript",
+  "text/js",
+  "text/jscript",
+  "text/x-js",
+  "application/ecmascript",
+  "application/x-json",
+  "application/xml",
+  "application/json",
+  "image/svg+xml",
+  "text/xml",
+  "application/xhtml+xml",
+  "application/grpc-web",
+  "application/grpc-web+proto",
+  "application/grpc-web+json",
+  "application/grpc-web+thrift",
+  "application/grpc-web-text",
+  "application/grpc-web-text+proto",
+  "application/grpc-web-text+thrift",
+];
+
+/** The filters the hosts of one connection manager need. */
+export interface FilterNeeds {
+  cors: boolean;
+  localRateLimit: boolean;
+  rbac: boolean;
+  cookieRewrite: boolean;
+}
+
+/** What the given virtual hosts use. */
+export function filterNeeds(virtualHosts: Iterable<VirtualHost>): FilterNeeds {
+  const needs: FilterNeeds = { cors: false, localRateLimit: false, rbac: false, cookieRewrite: false };
+  for (const vhost of virtualHosts) {
+    if (vhost.cors) needs.cors = true;
+    if (vhost.rateLimit) needs.localRateLimit = true;
+    if (vhost.ipFilter) needs.rbac = true;
+    for (const route of vhost.routes) {
+      if (route.rateLimit) needs.localRateLimit = true;
+      if (route.ipFilter) needs.rbac = true;
+      if (hasCookieRewrites(route)) needs.cookieRewrite = true;
+    }
+  }
+  return needs;
+}
+
+/** The ordered HTTP filters of a connection manager, router last. */
+export function httpFilters(needs: FilterNeeds): JsonObject[] {
+  const filters: JsonObject[] = [
+    {
+      name: filterNames.compressor,
+      typed_config: any("envoy.extensions.filters.http.compressor.v3.Compressor", {
+        compressor_library: { name: "gzip", typed_config: any("envoy.extensions.compression.gzip.compressor.v3.Gzip") },
+        response_direction_config: { common_config: { content_type: compressibleContentTypes } },
+      }),
+    },
+    { name: filterNames.grpcWeb, typed_config: any("envoy.extensions.filters.http.grpc_web.v3.GrpcWeb") },
+  ];
+  if (needs.cors) filters.push({ name: filterNames.cors, typed_config: any("envoy.extensions.filters.http.cors.v3.Cors") });
+  if (needs.localRateLimit) {
+    // No token bucket here: the filter does nothing until a virtual host configures one.
+    filters.push({
+      name: filterNames.localRateLimit,
+      typed_config: any("envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit", { stat_prefix: "http" }),
+    });
+  }
+  if (needs.rbac) {
+    // No rules here: every request passes unless a virtual host sets its own.
+    filters.push({ name: filterNames.rbac, typed_config: any("envoy.extensions.filters.http.rbac.v3.RBAC") });
+  }
+  if (needs.cookieRewrite) {
+    filters.push({
+      name: filterNames.lua,
+      typed_config: any("envoy.extensions.filters.http.lua.v3.Lua", { default_source_code: { inline_string: COOKIE_REWRITE_SCRIPT } }),
+    });
+  }
+  filters.push({ name: filterNames.router, typed_config: any("envoy.extensions.filters.http.router.v3.Router") });
+  return filters;
+}
+
+/** The typed_per_filter_config of a virtual host: its CORS, rate limit and IP filter settings. */
+export function virtualHostFilterConfig(vhost: VirtualHost): JsonObject | undefined {
+  const config: JsonObject = {};
+  if (vhost.cors) config[filterNames.cors] = corsPolicy(vhost.cors);
+  if (vhost.rateLimit) config[filterNames.localRateLimit] = localRateLimit(vhost.rateLimit, `vhost.${vhost.name}`);
+  if (vhost.ipFilter) config[filterNames.rbac] = ipFilter(vhost.ipFilter);
+  return Object.keys(config).length > 0 ? config : undefined;
+}
+
+/** The typed_per_filter_config of a route: its own rate limit and IP filter, over its host's. */
+export function routeFilterConfig(route: Route, vhostName: string): JsonObject | undefined {
+  const config: JsonObject = {};
+  if (route.rateLimit) config[filterNames.localRateLimit] = localRateLimit(route.rateLimit, `vhost.${vhostName}`);
+  if (route.ipFilter) config[filterNames.rbac] = ipFilter(route.ipFilter);
+  return Object.keys(config).length > 0 ? config : undefined;
+}
+
+/** A CORS policy for the cors filter (per virtual host), as Contour writes it. */
+export function corsPolicy(cors: CorsPolicy): JsonObject {
+  const policy: JsonObject = {
+    allow_origin_string_match: cors.allowOrigin.map((origin, i) =>
+      cors.allowOriginRegex?.[i] ? { safe_regex: { regex: origin } } : { exact: origin, ignore_case: true },
+    ),
+    allow_credentials: cors.allowCredentials,
+  };
+  if (cors.allowMethods.length > 0) policy.allow_methods = cors.allowMethods.join(",");
+  if (cors.allowHeaders.length > 0) policy.allow_headers = cors.allowHeaders.join(",");
+  if (cors.exposeHeaders.length > 0) policy.expose_headers = cors.exposeHeaders.join(",");
+  if (cors.maxAge !== undefined) policy.max_age = cors.maxAge;
+  if (cors.allowPrivateNetwork !== undefined) policy.allow_private_network_access = cors.allowPrivateNetwork;
+  return any("envoy.extensions.filters.http.cors.v3.CorsPolicy", policy);
+}
+
+/** A local rate limit (per virtual host): enabled and enforced for every request it sees. */
+export function localRateLimit(limit: LocalRateLimitPolicy, statPrefix: string): JsonObject {
+  const always = (runtimeKey: string) => ({ default_value: { numerator: 100, denominator: "HUNDRED" }, runtime_key: runtimeKey });
+  const config: JsonObject = {
+    stat_prefix: statPrefix,
+    token_bucket: {
+      max_tokens: limit.maxTokens,
+      tokens_per_fill: limit.tokensPerFill,
+      fill_interval: duration(limit.fillIntervalMs),
+    },
+    filter_enabled: always("local_rate_limit_enabled"),
+    filter_enforced: always("local_rate_limit_enforced"),
+  };
+  if (limit.responseStatusCode !== undefined) config.status = { code: enumName("envoy.type.v3.StatusCode", limit.responseStatusCode) };
+  if (limit.responseHeaders?.length) {
+    config.response_headers_to_add = [...limit.responseHeaders]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((h) => ({ header: { key: h.name, value: h.value }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" }));
+  }
+  return any("envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit", config);
+}
+
+/** An IP allow or deny list (per virtual host) as an RBAC policy. */
+export function ipFilter(filter: IpFilterPolicy): JsonObject {
+  const principals: JsonObject[] = filter.rules.map((rule) => {
+    const [address = "", length] = rule.cidr.split("/");
+    // A bare address is a single host: an absent prefix_len would mean 0, which matches everyone.
+    const range = { address_prefix: address, prefix_len: length !== undefined ? Number(length) : address.includes(":") ? 128 : 32 };
+    return rule.remote ? { remote_ip: range } : { direct_remote_ip: range };
+  });
+  // Envoy wants at least one principal: an empty allow-list admits no one, an empty deny-list no one is refused.
+  if (principals.length === 0) principals.push({ not_id: { any: true } });
+  return any("envoy.extensions.filters.http.rbac.v3.RBACPerRoute", {
+    rbac: {
+      rules: {
+        action: filter.allow ? "ALLOW" : "DENY",
+        policies: { "ip-rules": { permissions: [{ any: true }], principals } },
+      },
+    },
+  });
+}

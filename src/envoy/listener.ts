@@ -1,0 +1,215 @@
+// Envoy Listeners in Contour's shape: `ingress_http` (one HTTP connection manager over RDS),
+// `ingress_https` (TLS inspector, one filter chain per SNI name, certificates by SDS, TLS
+// passthrough and TCP proxying, a fallback-certificate chain for clients without SNI) and
+// `stats-health`, which exposes only /ready and /stats of Envoy's admin interface.
+import type { DownstreamValidation, SecureVirtualHost, TcpProxy, VirtualHost } from "../dag/types.ts";
+import type { Secret } from "../dag/types.ts";
+import { ADMIN_CLUSTER } from "./cluster.ts";
+import { adsConfigSource, any, duration, type JsonObject, socketAddress, sortedBy } from "./common.ts";
+import { filterNeeds, filterNames, httpFilters } from "./http-filters.ts";
+import { FALLBACK_ROUTE_CONFIG, HTTP_ROUTE_CONFIG, secureRouteConfigName } from "./route.ts";
+import { downstreamTlsContext, tlsTransportSocket } from "./tls.ts";
+
+export const HTTP_LISTENER = "ingress_http";
+export const HTTPS_LISTENER = "ingress_https";
+export const STATS_LISTENER = "stats-health";
+
+const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const TCP_PROXY = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+
+/** Connection manager settings shared by every listener (Contour's defaults). */
+export interface ListenerSettings {
+  address: string;
+  accessLog: boolean;
+  connectionIdleTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  /** 0 disables the request timeout (Envoy's and Contour's default). */
+  requestTimeoutMs: number;
+  delayedCloseTimeoutMs: number;
+  drainTimeoutMs: number;
+  mergeSlashes: boolean;
+}
+
+/** Envoy's stream access logger to stdout, in Envoy's default format. */
+export function accessLogs(settings: ListenerSettings): JsonObject[] | undefined {
+  if (!settings.accessLog) return undefined;
+  return [{ name: "envoy.access_loggers.stdout", typed_config: any("envoy.extensions.access_loggers.stream.v3.StdoutAccessLog") }];
+}
+
+interface HcmOptions {
+  routeConfigName: string;
+  statPrefix: string;
+  virtualHosts: VirtualHost[];
+  forwardClientCertificate?: DownstreamValidation["forwardClientCertificate"];
+}
+
+/** An HTTP connection manager network filter that takes its routes from RDS over ADS. */
+export function httpConnectionManager(options: HcmOptions, settings: ListenerSettings): JsonObject {
+  const hcm: JsonObject = {
+    stat_prefix: options.statPrefix,
+    rds: { route_config_name: options.routeConfigName, config_source: adsConfigSource() },
+    http_filters: httpFilters(filterNeeds(options.virtualHosts)),
+    common_http_protocol_options: { idle_timeout: duration(settings.connectionIdleTimeoutMs) },
+    // HTTP/1.0 clients that send a Host header are served (Contour #537).
+    http_protocol_options: { accept_http_10: true },
+    stream_idle_timeout: duration(settings.streamIdleTimeoutMs),
+    request_timeout: duration(settings.requestTimeoutMs),
+    drain_timeout: duration(settings.drainTimeoutMs),
+    delayed_close_timeout: duration(settings.delayedCloseTimeoutMs),
+    use_remote_address: true,
+    normalize_path: true,
+    merge_slashes: settings.mergeSlashes,
+    strip_trailing_host_dot: true,
+    preserve_external_request_id: true,
+  };
+  const logs = accessLogs(settings);
+  if (logs) hcm.access_log = logs;
+  const forward = options.forwardClientCertificate;
+  if (forward) {
+    hcm.forward_client_cert_details = "SANITIZE_SET";
+    hcm.set_current_client_cert_details = {
+      subject: forward.subject,
+      cert: forward.cert,
+      chain: forward.chain,
+      dns: forward.dns,
+      uri: forward.uri,
+    };
+  }
+  return { name: "envoy.filters.network.http_connection_manager", typed_config: any(HCM, hcm) };
+}
+
+/** A tcp_proxy network filter to the given weighted clusters (zero weights dropped, as Contour). */
+export function tcpProxyFilter(statPrefix: string, proxy: TcpProxy, settings: ListenerSettings): JsonObject {
+  // Contour's idle timeout for proxied TCP: long-lived connections are the point (Contour #1074).
+  const config: JsonObject = { stat_prefix: statPrefix, idle_timeout: "9001s" };
+  const weighted = proxy.clusters.filter((c) => c.weight > 0);
+  const keep = weighted.length > 0 ? weighted : proxy.clusters;
+  const sorted = sortedBy(keep, (c) => c.cluster.name);
+  if (sorted.length === 1) config.cluster = sorted[0]!.cluster.name;
+  else config.weighted_clusters = { clusters: sorted.map((c) => ({ name: c.cluster.name, weight: c.weight > 0 ? c.weight : 1 })) };
+  const logs = accessLogs(settings);
+  if (logs) config.access_log = logs;
+  return { name: "envoy.filters.network.tcp_proxy", typed_config: any(TCP_PROXY, config) };
+}
+
+/** The `ingress_http` listener. */
+export function httpListener(port: number, virtualHosts: VirtualHost[], settings: ListenerSettings): JsonObject {
+  return {
+    name: HTTP_LISTENER,
+    address: socketAddress(settings.address, port),
+    filter_chains: [
+      {
+        filters: [
+          httpConnectionManager({ routeConfigName: HTTP_ROUTE_CONFIG, statPrefix: HTTP_LISTENER, virtualHosts }, settings),
+        ],
+      },
+    ],
+  };
+}
+
+/** Whether a TLS virtual host gets a filter chain: it must route somewhere, and terminate with a certificate or pass through. */
+export function servesSecureVirtualHost(vhost: SecureVirtualHost): boolean {
+  if (vhost.passthrough) return vhost.tcpProxy !== undefined;
+  return vhost.secret !== undefined && (vhost.tcpProxy !== undefined || vhost.routes.length > 0);
+}
+
+/** The TLS virtual hosts whose routes the fallback certificate serves to clients without SNI. */
+export function fallbackVirtualHosts(vhosts: Iterable<SecureVirtualHost>): SecureVirtualHost[] {
+  // A host that validates client certificates is never reachable without its own SNI chain.
+  return sortedBy(vhosts, (vh) => vh.name).filter(
+    (vh) => vh.fallbackCertificate && !vh.passthrough && !vh.tcpProxy && !vh.downstreamValidation && servesSecureVirtualHost(vh),
+  );
+}
+
+/** The filter chain of one TLS virtual host, matched by SNI. */
+export function secureFilterChain(vhost: SecureVirtualHost, settings: ListenerSettings): JsonObject {
+  const chain: JsonObject = { name: secureRouteConfigName(vhost.name), filter_chain_match: { server_names: [vhost.name] } };
+  if (vhost.passthrough) {
+    chain.filters = [tcpProxyFilter(HTTPS_LISTENER, vhost.tcpProxy!, settings)];
+    return chain;
+  }
+  const tcp = vhost.tcpProxy;
+  chain.transport_socket = tlsTransportSocket(
+    downstreamTlsContext({
+      secret: vhost.secret!,
+      minVersion: vhost.minTlsVersion,
+      maxVersion: vhost.maxTlsVersion,
+      alpn: tcp ? [] : ["h2", "http/1.1"],
+      validation: vhost.downstreamValidation,
+    }),
+  );
+  chain.filters = tcp
+    ? [tcpProxyFilter(HTTPS_LISTENER, tcp, settings)]
+    : [
+        httpConnectionManager(
+          {
+            routeConfigName: secureRouteConfigName(vhost.name),
+            statPrefix: HTTPS_LISTENER,
+            virtualHosts: [vhost],
+            forwardClientCertificate: vhost.downstreamValidation?.forwardClientCertificate,
+          },
+          settings,
+        ),
+      ];
+  return chain;
+}
+
+/** The filter chain for clients without SNI (or an unknown one): the fallback certificate. */
+export function fallbackFilterChain(secret: Secret, vhosts: SecureVirtualHost[], settings: ListenerSettings): JsonObject {
+  return {
+    name: "fallback-certificate",
+    filter_chain_match: { transport_protocol: "tls" },
+    transport_socket: tlsTransportSocket(downstreamTlsContext({ secret, minVersion: "1.2", maxVersion: "1.3", alpn: ["h2", "http/1.1"] })),
+    filters: [httpConnectionManager({ routeConfigName: FALLBACK_ROUTE_CONFIG, statPrefix: HTTPS_LISTENER, virtualHosts: vhosts }, settings)],
+  };
+}
+
+/** The `ingress_https` listener, or undefined when no TLS virtual host is served. */
+export function httpsListener(
+  port: number,
+  vhosts: { secure: SecureVirtualHost[]; fallbackSecret?: Secret },
+  settings: ListenerSettings,
+): JsonObject | undefined {
+  const served = sortedBy(vhosts.secure, (vh) => vh.name).filter(servesSecureVirtualHost);
+  const chains = served.map((vh) => secureFilterChain(vh, settings));
+  const fallback = fallbackVirtualHosts(served);
+  if (vhosts.fallbackSecret && fallback.length > 0) chains.push(fallbackFilterChain(vhosts.fallbackSecret, fallback, settings));
+  if (chains.length === 0) return undefined;
+  return {
+    name: HTTPS_LISTENER,
+    address: socketAddress(settings.address, port),
+    listener_filters: [
+      { name: "envoy.filters.listener.tls_inspector", typed_config: any("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector") },
+    ],
+    filter_chains: chains,
+  };
+}
+
+/** The `stats-health` listener: GET /ready (exact) and /stats (prefix) go to Envoy's admin; the rest is 404. */
+export function statsListener(port: number, settings: ListenerSettings): JsonObject {
+  const hcm = {
+    stat_prefix: "stats",
+    route_config: {
+      name: STATS_LISTENER,
+      virtual_hosts: [
+        {
+          name: "backend",
+          domains: ["*"],
+          routes: [
+            { match: { path: "/ready" }, route: { cluster: ADMIN_CLUSTER } },
+            { match: { prefix: "/stats" }, route: { cluster: ADMIN_CLUSTER } },
+            { match: { prefix: "/" }, direct_response: { status: 404 } },
+          ],
+        },
+      ],
+    },
+    http_filters: [{ name: filterNames.router, typed_config: any("envoy.extensions.filters.http.router.v3.Router") }],
+    normalize_path: true,
+    merge_slashes: true,
+  };
+  return {
+    name: STATS_LISTENER,
+    address: socketAddress(settings.address, port),
+    filter_chains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: any(HCM, hcm) }] }],
+  };
+}

@@ -1,0 +1,111 @@
+// Test helpers for the translator: small DAG objects built by hand (no builder involved) and one
+// check that a resource is what Envoy would accept — the strict proto path, plus Envoy's own
+// validation rules when src/xds/validate.ts is present. Used by the src/envoy tests only.
+import { existsSync } from "node:fs";
+import type { Cluster, Dag, Route, SecureVirtualHost, Secret, VirtualHost, WeightedCluster } from "../dag/types.ts";
+import { StatusRecorder, type ObjectRef } from "../dag/status.ts";
+import { encodeStrict } from "../xds/registry.ts";
+
+export const testRef = (name = "app", kind = "HTTPProxy", namespace = "default"): ObjectRef => ({ kind, namespace, name });
+
+/** A DAG cluster for Service `namespace/name` port 80, EDS name `namespace/name/http`. */
+export function testCluster(name = "echo", overrides: Partial<Cluster> = {}): Cluster {
+  const namespace = overrides.service?.namespace ?? "default";
+  return {
+    name: `${namespace}/${name}/80/da39a3ee5e`,
+    edsServiceName: `${namespace}/${name}/http`,
+    service: { namespace, name, port: 80, portName: "http", targetPort: 8080 },
+    protocol: "http1",
+    loadBalancer: "RoundRobin",
+    ...overrides,
+  };
+}
+
+export function weighted(cluster: Cluster, weight = 1, extra: Partial<WeightedCluster> = {}): WeightedCluster {
+  return { cluster, weight, ...extra };
+}
+
+/** A prefix route (segment-wise) to one cluster. */
+export function testRoute(prefix = "/", overrides: Partial<Route> = {}): Route {
+  return {
+    pathMatch: { kind: "prefix", value: prefix, segment: true },
+    headerMatches: [],
+    queryParamMatches: [],
+    clusters: [weighted(testCluster())],
+    mirrors: [],
+    source: testRef(),
+    ...overrides,
+  };
+}
+
+export function testVirtualHost(name: string, routes: Route[], overrides: Partial<VirtualHost> = {}): VirtualHost {
+  return { name, routes, sources: [testRef()], ...overrides };
+}
+
+export function testSecret(name = "default/tls/0123456789", kind: Secret["kind"] = "tls"): Secret {
+  const [namespace = "default", secretName = "tls"] = name.split("/");
+  return {
+    name,
+    ref: { kind: "Secret", namespace, name: secretName },
+    certificateChain: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    privateKey: kind === "tls" ? "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n" : "",
+    kind,
+  };
+}
+
+export function testSecureVirtualHost(name: string, routes: Route[], overrides: Partial<SecureVirtualHost> = {}): SecureVirtualHost {
+  return {
+    ...testVirtualHost(name, routes),
+    secret: testSecret(),
+    minTlsVersion: "1.2",
+    maxTlsVersion: "1.3",
+    passthrough: false,
+    ...overrides,
+  };
+}
+
+/** A DAG holding the given hosts, with every cluster and secret they use registered. */
+export function testDag(hosts: { plain?: VirtualHost[]; secure?: SecureVirtualHost[]; fallbackSecret?: Secret }): Dag {
+  const dag: Dag = {
+    virtualHosts: new Map((hosts.plain ?? []).map((vh) => [vh.name, vh])),
+    secureVirtualHosts: new Map((hosts.secure ?? []).map((vh) => [vh.name, vh])),
+    clusters: new Map(),
+    secrets: new Map(),
+    fallbackSecret: hosts.fallbackSecret,
+    status: new StatusRecorder(),
+  };
+  for (const vh of [...(hosts.plain ?? []), ...(hosts.secure ?? [])]) {
+    for (const route of vh.routes) for (const wc of [...route.clusters, ...route.mirrors]) dag.clusters.set(wc.cluster.name, wc.cluster);
+  }
+  for (const vh of hosts.secure ?? []) {
+    for (const wc of vh.tcpProxy?.clusters ?? []) dag.clusters.set(wc.cluster.name, wc.cluster);
+    if (vh.secret) dag.secrets.set(vh.secret.name, vh.secret);
+  }
+  return dag;
+}
+
+type Validator = (typeUrl: string, resource: object) => Array<{ path: string; message: string }>;
+let validator: Validator | undefined | null = null;
+
+async function loadValidator(): Promise<Validator | undefined> {
+  if (validator !== null) return validator;
+  const path = new URL("../xds/validate.ts", import.meta.url);
+  validator = existsSync(path) ? ((await import(path.href)) as { validateResource: Validator }).validateResource : undefined;
+  return validator;
+}
+
+/**
+ * Throws unless the resource encodes on the strict path and, when the validator exists, passes
+ * Envoy's validation rules. Returns the resource for chaining.
+ */
+export async function expectEnvoyAccepts<T extends object>(type: string, resource: T): Promise<T> {
+  encodeStrict(type, resource);
+  const validate = await loadValidator();
+  if (validate) {
+    const errors = validate(type, resource);
+    if (errors.length > 0) {
+      throw new Error(`${type} fails Envoy's validation: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+    }
+  }
+  return resource;
+}

@@ -1,0 +1,113 @@
+// TLS contexts for Envoy: the downstream context of an `ingress_https` filter chain (certificate by
+// SDS, protocol versions, ALPN, client certificate validation) and the upstream context of a cluster
+// that speaks TLS to its endpoints. Certificates and CA bundles always travel by SDS, by the DAG
+// Secret's name; only a CRL is inlined, because Envoy takes one SDS validation context per chain.
+import type { DownstreamValidation, Secret, TlsVersion, UpstreamValidation } from "../dag/types.ts";
+import { adsConfigSource, any, type JsonObject } from "./common.ts";
+
+const DOWNSTREAM = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+const UPSTREAM = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+
+/** Contour's default TLS 1.2 cipher suites (TLS 1.3 suites are not configurable in Envoy). */
+export const defaultCipherSuites = [
+  "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]",
+  "[ECDHE-RSA-AES128-GCM-SHA256|ECDHE-RSA-CHACHA20-POLY1305]",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+];
+
+const tlsProtocols: Record<TlsVersion, string> = { "1.2": "TLSv1_2", "1.3": "TLSv1_3" };
+
+/** A reference to a secret served over SDS on the ADS stream. */
+export function sdsSecretConfig(name: string): JsonObject {
+  return { name, sds_config: adsConfigSource() };
+}
+
+/** A transport socket of the TLS kind around a TLS context (an Any). */
+export function tlsTransportSocket(context: JsonObject): JsonObject {
+  return { name: "envoy.transport_sockets.tls", typed_config: context };
+}
+
+export interface DownstreamTlsOptions {
+  secret: Secret;
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+  /** ALPN offered to clients; none for a TCP proxy behind TLS. */
+  alpn: string[];
+  validation?: DownstreamValidation;
+}
+
+/** The DownstreamTlsContext (as an Any) of a terminating filter chain. */
+export function downstreamTlsContext(options: DownstreamTlsOptions): JsonObject {
+  const tlsParams: JsonObject = {
+    tls_minimum_protocol_version: tlsProtocols[options.minVersion],
+    tls_maximum_protocol_version: tlsProtocols[options.maxVersion],
+  };
+  // Cipher suites only apply to TLS 1.2; Envoy rejects a list for a 1.3-only context.
+  if (options.minVersion === "1.2") tlsParams.cipher_suites = defaultCipherSuites;
+  const common: JsonObject = {
+    tls_params: tlsParams,
+    tls_certificate_sds_secret_configs: [sdsSecretConfig(options.secret.name)],
+  };
+  const context: JsonObject = { common_tls_context: common };
+  const validation = options.validation;
+  if (validation && (validation.caSecret || validation.skipClientCertValidation)) {
+    Object.assign(common, clientValidation(validation));
+    context.require_client_certificate = !validation.optionalClientCertificate;
+  }
+  if (options.alpn.length > 0) common.alpn_protocols = options.alpn;
+  return any(DOWNSTREAM, context);
+}
+
+/** The validation part of a CommonTlsContext for client certificates. */
+function clientValidation(validation: DownstreamValidation): JsonObject {
+  const inline: JsonObject = {};
+  if (validation.skipClientCertValidation) inline.trust_chain_verification = "ACCEPT_UNTRUSTED";
+  if (validation.crlSecret) {
+    inline.crl = { inline_string: validation.crlSecret.certificateChain };
+    if (validation.crlOnlyVerifyLeafCert) inline.only_verify_leaf_cert_crl = true;
+  }
+  if (!validation.caSecret) return { validation_context: inline };
+  return {
+    combined_validation_context: {
+      default_validation_context: inline,
+      validation_context_sds_secret_config: sdsSecretConfig(validation.caSecret.name),
+    },
+  };
+}
+
+export interface UpstreamTlsOptions {
+  sni?: string;
+  alpn: string[];
+  validation?: UpstreamValidation;
+  clientCertificate?: Secret;
+}
+
+/** The UpstreamTlsContext (as an Any) of a cluster whose endpoints speak TLS. */
+export function upstreamTlsContext(options: UpstreamTlsOptions): JsonObject {
+  const common: JsonObject = {};
+  if (options.clientCertificate) common.tls_certificate_sds_secret_configs = [sdsSecretConfig(options.clientCertificate.name)];
+  if (options.validation) {
+    const subjectNames = [...new Set(options.validation.subjectNames)].sort();
+    common.combined_validation_context = {
+      default_validation_context:
+        subjectNames.length > 0
+          ? { match_typed_subject_alt_names: subjectNames.map((name) => ({ san_type: "DNS", matcher: { exact: name } })) }
+          : {},
+      validation_context_sds_secret_config: sdsSecretConfig(options.validation.caSecret.name),
+    };
+  }
+  if (options.alpn.length > 0) common.alpn_protocols = options.alpn;
+  const context: JsonObject = { common_tls_context: common };
+  if (options.sni) context.sni = options.sni;
+  return any(UPSTREAM, context);
+}
+
+/** Every secret a downstream validation or upstream TLS setting refers to, for the SDS resources. */
+export function validationSecrets(validation: DownstreamValidation | UpstreamValidation | undefined): Secret[] {
+  if (!validation) return [];
+  const secrets: Secret[] = [];
+  if (validation.caSecret) secrets.push(validation.caSecret);
+  if ("crlSecret" in validation && validation.crlSecret) secrets.push(validation.crlSecret);
+  return secrets;
+}
