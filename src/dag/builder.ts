@@ -2,12 +2,13 @@
 // then HTTPProxy), then a final pass that drops what no listener can reach (virtual hosts without
 // routes, clusters and secrets nothing uses) so the translator sees exactly what is served.
 import { createBuildContext } from "./context.ts";
+import { httpProxyProcessor } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
 import type { BuildContext, DagInput, DagOptions, Processor } from "./processor.ts";
 import type { Cluster, Dag, Route, Secret, VirtualHost } from "./types.ts";
 
 /** The processors buildDag runs when none are given, in order. */
-export const defaultProcessors: readonly Processor[] = [ingressProcessor];
+export const defaultProcessors: readonly Processor[] = [ingressProcessor, httpProxyProcessor];
 
 /** Runs `processors` (default: Ingress, HTTPProxy) over `input` and returns the pruned DAG. */
 export function buildDag(input: DagInput, options: DagOptions, processors: readonly Processor[] = defaultProcessors): Dag {

@@ -19,14 +19,15 @@ export interface IngressPolicy {
   maxTlsVersion: TlsVersion;
 }
 
-function refOf(ingress: KubeObject): ObjectRef {
+/** The status reference of an Ingress. */
+export function ingressRef(ingress: KubeObject): ObjectRef {
   return { kind: "Ingress", namespace: ingress.metadata.namespace ?? "", name: ingress.metadata.name };
 }
 
 /** Reads an Ingress's annotations, recording a warning (reason AnnotationNotValid) for each bad value. */
 export function parseIngressPolicy(ctx: BuildContext, ingress: KubeObject): IngressPolicy {
   const annotations = ingress.metadata.annotations;
-  const ref = refOf(ingress);
+  const ref = ingressRef(ingress);
   const warn = (name: string, why: string, fallback: string): void => {
     ctx.status.warning(ref, { type: "AnnotationError", reason: "AnnotationNotValid", message: `annotation ${name}: ${why}; ${fallback}` });
   };

@@ -4,7 +4,7 @@
 // claimed by two Ingresses is served by the oldest (creationTimestamp, then namespace/name) and both
 // get a condition, where Contour lets the last one processed override silently.
 import type { KubeObject } from "../sources/types.ts";
-import { parseIngressPolicy } from "./ingress-policy.ts";
+import { ingressRef, parseIngressPolicy } from "./ingress-policy.ts";
 import type { IngressPolicy } from "./ingress-policy.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
@@ -44,10 +44,6 @@ interface TlsClaim {
 }
 
 const hostPattern = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-export function ingressRef(ingress: KubeObject): ObjectRef {
-  return { kind: "Ingress", namespace: ingress.metadata.namespace ?? "", name: ingress.metadata.name };
-}
 
 const ingressName = (ref: ObjectRef): string => `Ingress "${ref.namespace}/${ref.name}"`;
 

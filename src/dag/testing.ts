@@ -123,3 +123,18 @@ export async function selfSignedCertificate(
 export function tlsSecret(namespace: string, name: string, cert: TestCertificate): KubeObject {
   return secret(namespace, name, { "tls.crt": cert.certificate, "tls.key": cert.privateKey });
 }
+
+/** A CRL (PEM) issued by a fresh self-signed CA, revoking serial "02". */
+export async function testCrl(): Promise<string> {
+  const keys = (await crypto.subtle.generateKey(ecdsa, true, ["sign", "verify"])) as CryptoKeyPair;
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: "CN=test-ca",
+    thisUpdate: new Date("2026-01-01T00:00:00Z"),
+    nextUpdate: new Date("2027-01-01T00:00:00Z"),
+    signingAlgorithm: ecdsa,
+    signingKey: keys.privateKey,
+    entries: [{ serialNumber: "02", revocationDate: new Date("2026-02-01T00:00:00Z") }],
+  });
+  // "X509 CRL" is the PEM label OpenSSL/BoringSSL (and so Envoy) read; the library writes "CRL".
+  return x509.PemConverter.encode(crl.rawData, "X509 CRL");
+}
