@@ -250,28 +250,23 @@ function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: Rec, out: Ro
  * with replacement `/`; so a lone rewritten prefix becomes two routes, `/foo` and `/foo/`.
  */
 function expandPrefixMatches(routes: Route[]): Route[] {
-  const out: Route[] = [];
-  const groups = new Map<string, Route[]>();
+  const trimmedPrefix = (route: Route): string | undefined =>
+    route.pathMatch.kind !== "prefix" ? undefined : route.pathMatch.value === "/" ? "/" : route.pathMatch.value.replace(/\/+$/, "");
+  const groupSizes = new Map<string, number>();
   for (const route of routes) {
-    if (route.pathMatch.kind !== "prefix") {
-      out.push(route);
-      continue;
-    }
-    const prefix = route.pathMatch.value === "/" ? "/" : route.pathMatch.value.replace(/\/+$/, "");
-    const group = groups.get(prefix);
-    if (group) group.push(route);
-    else groups.set(prefix, [route]);
+    const prefix = trimmedPrefix(route);
+    if (prefix !== undefined) groupSizes.set(prefix, (groupSizes.get(prefix) ?? 0) + 1);
   }
-  for (const [prefix, group] of groups) {
-    out.push(...group);
-    const only = group[0];
-    if (group.length !== 1 || !only || only.pathMatch.kind !== "prefix" || only.pathMatch.value === "/") continue;
-    const rewrite = only.pathRewrite?.prefixReplacement;
-    if (rewrite === undefined) continue;
+  const out: Route[] = [];
+  for (const route of routes) {
+    out.push(route);
+    const prefix = trimmedPrefix(route);
+    const rewrite = route.pathRewrite?.prefixReplacement;
+    if (prefix === undefined || prefix === "/" || rewrite === undefined || groupSizes.get(prefix) !== 1) continue;
     const trimmed = rewrite.replace(/\/+$/, "");
-    only.pathMatch = { kind: "prefix", value: prefix, segment: false };
-    only.pathRewrite = { prefixReplacement: trimmed === "" ? "/" : trimmed };
-    out.push({ ...only, pathMatch: { kind: "prefix", value: `${prefix}/`, segment: false }, pathRewrite: { prefixReplacement: `${trimmed}/` } });
+    route.pathMatch = { kind: "prefix", value: prefix, segment: false };
+    route.pathRewrite = { prefixReplacement: trimmed === "" ? "/" : trimmed };
+    out.push({ ...route, pathMatch: { kind: "prefix", value: `${prefix}/`, segment: false }, pathRewrite: { prefixReplacement: `${trimmed}/` } });
   }
   return out;
 }
