@@ -5,6 +5,7 @@
 // incrementally per referring object, so applying one event never rescans the cache.
 import type { DagInput } from "../dag/processor.ts";
 import { servesIngressClass } from "./ingress-class.ts";
+import { keptSecretTypes } from "./kube-transform.ts";
 import { objectReferences, secretReference, serviceReference, type ReferenceKey } from "./references.ts";
 import { watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "./types.ts";
 
@@ -46,7 +47,6 @@ export interface ObjectCache extends DagInput {
 
 export const serviceNameLabel = "kubernetes.io/service-name";
 export const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
-export const keptSecretTypes: readonly string[] = ["kubernetes.io/tls", "Opaque"];
 
 type StoredKind = "Ingress" | "HTTPProxy" | "TLSCertificateDelegation" | "Service" | "Secret" | "EndpointSlice";
 const storedKinds: readonly StoredKind[] = [
@@ -65,7 +65,7 @@ const apiVersionOf = new Map<string, string>(
 const nothing: ApplyResult = { affectsDag: false, affectsEndpoints: false };
 
 /** A copy without managedFields and the last-applied annotation; the input is never mutated. */
-export function slimObject(object: KubeObject): KubeObject {
+export function withoutManagedFields(object: KubeObject): KubeObject {
   const metadata = object.metadata as ObjectMeta & { managedFields?: unknown };
   const annotations = metadata.annotations;
   const hasLastApplied = annotations !== undefined && lastAppliedAnnotation in annotations;
@@ -191,7 +191,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     if (kind === "Ingress" || kind === "HTTPProxy") return servesIngressClass(object, options.ingressClassNames);
     if (kind === "Secret") {
       const type = object.type;
-      return type === undefined || (typeof type === "string" && keptSecretTypes.includes(type));
+      return type === undefined || (typeof type === "string" && keptSecretTypes.has(type));
     }
     return true;
   }
@@ -208,7 +208,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     if (event.type === "delete" || !wanted(kind, raw)) {
       return previous ? store(kind, key, previous, undefined) : nothing;
     }
-    let object = slimObject(raw);
+    let object = withoutManagedFields(raw);
     if (object.metadata.namespace !== namespace) object = { ...object, metadata: { ...object.metadata, namespace } };
     if (previous && unchanged(previous, object)) return nothing;
     return store(kind, key, previous, object);

@@ -131,4 +131,11 @@ describe("parseManifest", () => {
       expect(jsonErrorOffset(text)).toBe(offset);
     }
   });
+
+  test("a Secret's stringData becomes base64 data, as the API server stores it", () => {
+    const text = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {a: eA==, b: eA==}\nstringData: {b: hello, c: \"é\"}\n";
+    const [parsed] = parseManifest(text, "s.yaml").objects;
+    expect(parsed!.object.data).toEqual({ a: "eA==", b: "aGVsbG8=", c: "w6k=" });
+    expect(parsed!.object.stringData).toBeUndefined();
+  });
 });

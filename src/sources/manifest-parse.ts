@@ -2,6 +2,7 @@
 // every object checked for apiVersion, kind and metadata.name, namespaced kinds defaulted to "default".
 // Problems carry the file and line so a user can find them; a file with a syntax error yields none of
 // its objects (`failed`), an invalid object is skipped alone.
+import { Buffer } from "node:buffer";
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from "yaml";
 import { watchedKinds, type KubeObject, type SourceProblem } from "./types.ts";
 
@@ -58,11 +59,22 @@ function toObject(value: unknown): KubeObject | string {
   const metadata = value.metadata;
   if (!isRecord(metadata) || typeof metadata.name !== "string" || metadata.name === "") missing.push("metadata.name");
   if (missing.length > 0) return `object has no ${missing.join(", ")}`;
-  const object = value as KubeObject;
+  let object = value as KubeObject;
   if (!clusterScopedKinds.has(object.kind) && !object.metadata.namespace) {
-    return { ...object, metadata: { ...object.metadata, namespace: "default" } };
+    object = { ...object, metadata: { ...object.metadata, namespace: "default" } };
   }
-  return object;
+  return object.kind === "Secret" ? withStringData(object) : object;
+}
+
+/** What the API server does with a Secret's `stringData`: base64 into `data`, winning over it. */
+function withStringData(secret: KubeObject): KubeObject {
+  const { stringData, ...rest } = secret;
+  if (!isRecord(stringData)) return secret;
+  const data: Record<string, unknown> = isRecord(secret.data) ? { ...secret.data } : {};
+  for (const [key, value] of Object.entries(stringData)) {
+    if (typeof value === "string") data[key] = Buffer.from(value, "utf8").toString("base64");
+  }
+  return { ...rest, data };
 }
 
 interface Candidate {
