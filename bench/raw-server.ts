@@ -53,8 +53,11 @@ serveCommands((command) => {
       for (const stream of streams) for (const message of changeMessages) stream.write(message);
       return { event: "changed", startedAt };
     }
-    case "memory":
-      return { event: "memory", ...process.memoryUsage(), streams: streams.size };
+    case "memory": {
+      const before = process.memoryUsage();
+      Bun.gc(true);
+      return { event: "memory", ...before, rssAfterGc: process.memoryUsage().rss, streams: streams.size };
+    }
     case "exit":
       server.forceShutdown();
       process.exit(0);

@@ -1,16 +1,19 @@
-// `npm run bench -- <name> [options]`: runs one benchmark scenario. Each scenario is a module with
+// `npm run bench -- <name|all> [options]`: runs benchmark scenarios. Each scenario is a module with
 // `run(argv)`; `--smoke` (or `--size smoke`, or BENCH_SIZE=smoke) runs it at a small size for CI.
 const scenarios: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   xds: () => import("./xds.ts"),
 };
 
 const [scenario, ...argv] = process.argv.slice(2);
-const load = scenario ? scenarios[scenario] : undefined;
-if (!load) {
-  console.error(`usage: npm run bench -- <${Object.keys(scenarios).join("|")}> [--smoke]`);
+const chosen = scenario === "all" ? Object.keys(scenarios) : scenario && scenario in scenarios ? [scenario] : [];
+if (chosen.length === 0) {
+  console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), "all"].join("|")}> [--smoke]`);
   process.exit(2);
 }
-await (await load()).run(argv);
+for (const name of chosen) {
+  console.error(`== bench ${name}`);
+  await (await scenarios[name]!()).run(argv);
+}
 process.exit(0);
 
 export {};

@@ -11,8 +11,9 @@ consola.level = 1; // warnings and errors only: stdout carries the protocol
 const size = Number(process.argv[2] ?? 1000);
 const store = createSnapshotStore();
 let generation = 0;
+const initial = benchResources(size, generation);
 const publishStart = performance.now();
-store.publish(benchResources(size, generation));
+store.publish(initial);
 const publishMs = performance.now() - publishStart;
 const server = await startXdsServer({ store, address: "127.0.0.1", port: 0 });
 
@@ -20,13 +21,18 @@ serveCommands(async (command) => {
   switch (command.cmd) {
     case "change": {
       generation++;
+      const next = benchResources(size, generation);
       const start = performance.now();
-      store.publish(benchResources(size, generation));
+      store.publish(next);
       const end = performance.now();
       return { event: "changed", generation, publishMs: end - start, publishedAt: performance.timeOrigin + end };
     }
-    case "memory":
-      return { event: "memory", ...process.memoryUsage(), streams: server.streams() };
+    case "memory": {
+      // RSS as it stands (the storm's peak may still be held by the allocator), then after a full GC.
+      const before = process.memoryUsage();
+      Bun.gc(true);
+      return { event: "memory", ...before, rssAfterGc: process.memoryUsage().rss, streams: server.streams() };
+    }
     case "exit":
       await server.close();
       process.exit(0);

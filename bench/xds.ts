@@ -37,7 +37,11 @@ interface ModeResult {
   /** From the end of the publish in the server process until the last client had the change. */
   changeFanOutMs: number;
   changeBytesPerClient: { eds: number; rds: number; other: number };
+  /** The server process with every client connected and ACKed: RSS, RSS after a full GC, JS heap, buffers. */
   serverRssMiB: number;
+  serverRssAfterGcMiB: number;
+  serverHeapUsedMiB: number;
+  serverArrayBuffersMiB: number;
   rawServerRssMiB: number;
 }
 
@@ -150,7 +154,10 @@ async function runXdsMode(mode: "delta" | "sotw", sizes: Sizes): Promise<Omit<Mo
       rds: Math.round(changeBytes.rds / sizes.clients),
       other: Math.round(changeBytes.other / sizes.clients),
     },
-    serverRssMiB: round((memory.rss as number) / 2 ** 20),
+    serverRssMiB: mib(memory.rss),
+    serverRssAfterGcMiB: mib(memory.rssAfterGc),
+    serverHeapUsedMiB: mib(memory.heapUsed),
+    serverArrayBuffersMiB: mib(memory.arrayBuffers),
     stormMessages,
     changeMessages,
   };
@@ -196,7 +203,11 @@ async function runRaw(sizes: Sizes, stormMessages: number[], changeMessages: num
   for (const call of calls) call.cancel();
   for (const client of clients) client.close();
   await server.stop();
-  return { stormMs: round(stormMs), changeMs: round(changeMs), rssMiB: round((memory.rss as number) / 2 ** 20) };
+  return { stormMs: round(stormMs), changeMs: round(changeMs), rssMiB: mib(memory.rss) };
+}
+
+function mib(bytes: unknown): number {
+  return round(Number(bytes) / 2 ** 20);
 }
 
 function round(value: number): number {
@@ -224,6 +235,8 @@ function printTable(results: ModeResult[]): void {
     "change EDS B/client": r.changeBytesPerClient.eds,
     "change RDS B/client": r.changeBytesPerClient.rds,
     "server RSS MiB": r.serverRssMiB,
+    "after GC": r.serverRssAfterGcMiB,
+    "raw RSS": r.rawServerRssMiB,
   }));
   console.table(rows);
 }
