@@ -7,7 +7,7 @@ import type { Buffer } from "node:buffer";
 import { consola } from "consola";
 import type { NackLog } from "./nacks.ts";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
-import { createBodyCache } from "./server-wire.ts";
+import { createBodyCache, nodeInfo } from "./server-wire.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
 
 export const log = consola.withTag("xds");
@@ -63,19 +63,30 @@ export function createServerContext(store: SnapshotStore, nacks: NackLog) {
   };
 }
 
+/** One open stream as its handler sees it: its id, the client's node, a source of nonces. */
+export interface StreamSession {
+  readonly id: number;
+  readonly node: NodeInfo;
+  nextNonce(): string;
+}
+
 /**
- * Wires a gRPC stream's lifecycle: requests go to `onRequest`, store changes to `onChange`, and
- * whatever way the stream ends (client end, cancel, error, server close) the subscription is dropped.
+ * Wires a gRPC stream's lifecycle: notes the client's node (sent on the first request only), hands
+ * each request for a served type to `onRequest`, each changed type to `onPush` in push order (CDS,
+ * EDS, LDS, RDS, SDS), and whatever way the stream ends (client end, cancel, error, keepalive,
+ * server close) drops its subscription to the store.
  */
-export function attachStream<Request>(
+export function openStream<Request extends { node?: unknown; type_url?: string }>(
   call: ServerDuplexStream<Request, Buffer>,
   context: ServerContext,
-  handlers: { delta: boolean; onRequest(request: Request): void; onChange(changed: Set<string>): void },
-): number {
+  handlers: { delta: boolean; fixedTypeUrl?: string; onRequest(request: Request, info: ResourceTypeInfo): void; onPush(typeUrl: string): void },
+): StreamSession {
   let done = false;
+  let node: NodeInfo | undefined;
+  let nonce = 0;
   const { id, forget } = context.register(() => finish(true));
   const unsubscribe = context.store.subscribe((changed) => {
-    if (!done) handlers.onChange(changed);
+    for (const typeUrl of pushOrder) if (!done && changed.has(typeUrl)) handlers.onPush(typeUrl);
   });
   function finish(endCall: boolean) {
     if (done) return;
@@ -88,7 +99,9 @@ export function attachStream<Request>(
   call.on("data", (request: Request) => {
     if (done) return;
     try {
-      handlers.onRequest(request);
+      node ??= nodeInfo(request.node as Parameters<typeof nodeInfo>[0]);
+      const info = requestType(call, request.type_url, handlers.fixedTypeUrl);
+      if (info) handlers.onRequest(request, info);
     } catch (error) {
       log.error(`xDS stream ${id}: ${(error as Error).message}`);
       finish(false);
@@ -100,11 +113,17 @@ export function attachStream<Request>(
   call.on("error", () => finish(false));
   call.on("close", () => finish(false));
   context.emit({ kind: "open", stream: id, delta: handlers.delta });
-  return id;
+  return {
+    id,
+    get node() {
+      return node ?? anonymousNode;
+    },
+    nextNonce: () => String(++nonce),
+  };
 }
 
 /** Resolves a request's type_url against the service it arrived on; undefined for a type not served. */
-export function requestType(
+function requestType(
   call: ServerDuplexStream<unknown, Buffer>,
   typeUrl: string | undefined,
   fixedTypeUrl: string | undefined,
@@ -146,6 +165,6 @@ export function contentKey(resources: CachedResource[]): string {
   return resources.map((r) => `${r.name}@${r.version}`).join("\n");
 }
 
-export const pushOrder: readonly string[] = resourceTypes.map((info) => info.typeUrl);
+const pushOrder: readonly string[] = resourceTypes.map((info) => info.typeUrl);
 
-export const anonymousNode: NodeInfo = { id: "", cluster: "" };
+const anonymousNode: NodeInfo = { id: "", cluster: "" };

@@ -4,17 +4,9 @@
 // acknowledged by its own nonce; a NACKed resource version is not sent again.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import {
-  anonymousNode,
-  attachStream,
-  contentKey,
-  pushOrder,
-  requestType,
-  selectResources,
-  type ServerContext,
-} from "./server-common.ts";
+import { contentKey, openStream, selectResources, type ServerContext } from "./server-common.ts";
 import { deltaBody, nodeInfo, withNonce, type DeltaRequest } from "./server-wire.ts";
-import type { NodeInfo, ResourceTypeInfo } from "./types.ts";
+import type { ResourceTypeInfo } from "./types.ts";
 
 interface DeltaTypeState {
   info: ResourceTypeInfo;
@@ -31,20 +23,12 @@ const maxPending = 32;
 /** Serves one delta stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
 export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>, context: ServerContext, fixedTypeUrl?: string): void {
   const { store } = context;
-  let node: NodeInfo = anonymousNode;
-  let nodeSeen = false;
-  let nonceCounter = 0;
   const states = new Map<string, DeltaTypeState>();
 
-  const stream = attachStream(call, context, {
+  const session = openStream(call, context, {
+    fixedTypeUrl,
     delta: true,
-    onRequest(request) {
-      if (!nodeSeen && request.node) {
-        node = nodeInfo(request.node) ?? anonymousNode;
-        nodeSeen = true;
-      }
-      const info = requestType(call, request.type_url, fixedTypeUrl);
-      if (!info) return;
+    onRequest(request, info) {
       const subscribe = request.resource_names_subscribe ?? [];
       const unsubscribe = request.resource_names_unsubscribe ?? [];
       const nonce = request.response_nonce ?? "";
@@ -57,34 +41,33 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>,
         state = { info, wildcard, names: new Set(), known, pending: new Map() };
         states.set(info.typeUrl, state);
       }
-      context.emit({ kind: "request", stream, delta: true, typeUrl: info.typeUrl, nodeId: node.id, nonce, resourceNames: subscribe, removed: unsubscribe });
+      context.emit({ kind: "request", stream, delta: true, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, resourceNames: subscribe, removed: unsubscribe });
       if (nonce !== "") judgeResponse(state, nonce, request);
       const subscribed = updateSubscription(state, subscribe, unsubscribe, first);
       if (first || subscribed) respond(state, first);
     },
-    onChange(changed) {
-      for (const typeUrl of pushOrder) {
-        const state = states.get(typeUrl);
-        if (state && changed.has(typeUrl)) respond(state, false);
-      }
+    onPush(typeUrl) {
+      const state = states.get(typeUrl);
+      if (state) respond(state, false);
     },
   });
+  const stream = session.id;
 
   function judgeResponse(state: DeltaTypeState, nonce: string, request: DeltaRequest) {
     const typeUrl = state.info.typeUrl;
     const response = state.pending.get(nonce);
     if (!response) {
-      context.emit({ kind: "stale", stream, delta: true, typeUrl, nodeId: node.id, nonce });
+      context.emit({ kind: "stale", stream, delta: true, typeUrl, nodeId: session.node.id, nonce });
       return;
     }
     // Nonces are increasing numbers: answering one answers every older one too.
     for (const pendingNonce of state.pending.keys()) if (Number(pendingNonce) <= Number(nonce)) state.pending.delete(pendingNonce);
-    const event = { stream, delta: true, typeUrl, nodeId: node.id, nonce, version: response.version, resourceNames: response.names };
+    const event = { stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version: response.version, resourceNames: response.names };
     if (request.error_detail) {
       context.nacks.record({
         time: new Date(),
-        nodeId: node.id,
-        cluster: node.cluster,
+        nodeId: session.node.id,
+        cluster: session.node.cluster,
         typeUrl,
         version: response.version,
         resourceNames: response.names,
@@ -102,7 +85,7 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>,
     const { info, known } = state;
     const typeUrl = info.typeUrl;
     const version = store.version(typeUrl);
-    const { resources, whole } = selectResources(store, node, info, state);
+    const { resources, whole } = selectResources(store, session.node, info, state);
     const updates = resources.filter((r) => known.get(r.name) !== r.version);
     const all = store.resources(typeUrl);
     const visible = whole ? undefined : new Set(resources.map((r) => r.name));
@@ -114,12 +97,12 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>,
     for (const name of removed) known.delete(name);
     const key = `d:${whole && updates.length === resources.length ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`;
     const body = context.cache.get(typeUrl, version, key, () => deltaBody(typeUrl, version, updates, removed));
-    const nonce = String(++nonceCounter);
+    const nonce = session.nextNonce();
     const names = updates.map((r) => r.name);
     state.pending.set(nonce, { version, names: [...names, ...removed] });
     if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
     call.write(withNonce(body, nonce));
-    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: node.id, nonce, version, resourceNames: names, removed });
+    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: names, removed });
   }
 }
 

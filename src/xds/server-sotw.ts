@@ -4,18 +4,10 @@
 // RDS/EDS/SDS only the resources the client does not have yet, and a NACKed version is never resent.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import {
-  anonymousNode,
-  attachStream,
-  contentKey,
-  pushOrder,
-  requestType,
-  selectResources,
-  type ServerContext,
-} from "./server-common.ts";
-import { nodeInfo, sotwBody, withNonce, type SotwRequest } from "./server-wire.ts";
+import { contentKey, openStream, selectResources, type ServerContext } from "./server-common.ts";
+import { sotwBody, withNonce, type SotwRequest } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
-import type { NodeInfo, ResourceTypeInfo } from "./types.ts";
+import type { ResourceTypeInfo } from "./types.ts";
 
 interface SotwTypeState {
   info: ResourceTypeInfo;
@@ -36,20 +28,12 @@ interface SotwTypeState {
 /** Serves one sotw stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
 export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, context: ServerContext, fixedTypeUrl?: string): void {
   const { store } = context;
-  let node: NodeInfo = anonymousNode;
-  let nodeSeen = false;
-  let nonceCounter = 0;
   const states = new Map<string, SotwTypeState>();
 
-  const stream = attachStream(call, context, {
+  const session = openStream(call, context, {
+    fixedTypeUrl,
     delta: false,
-    onRequest(request) {
-      if (!nodeSeen && request.node) {
-        node = nodeInfo(request.node) ?? anonymousNode;
-        nodeSeen = true;
-      }
-      const info = requestType(call, request.type_url, fixedTypeUrl);
-      if (!info) return;
+    onRequest(request, info) {
       const names = request.resource_names ?? [];
       const nonce = request.response_nonce ?? "";
       let state = states.get(info.typeUrl);
@@ -58,7 +42,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, c
         state = { info, wildcard: false, legacyWildcard: false, names: new Set(), nonce: "", version: "", sentNames: [], sentKey: undefined, sent: new Map() };
         states.set(info.typeUrl, state);
       }
-      const event = { stream, delta: false, typeUrl: info.typeUrl, nodeId: node.id, nonce, version: request.version_info ?? "" };
+      const event = { stream, delta: false, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, version: request.version_info ?? "" };
       context.emit({ kind: "request", ...event, resourceNames: names });
       if (nonce !== "") judgeResponse(state, nonce, request, event);
       const subscriptionChanged = updateSubscription(state, names, first);
@@ -69,13 +53,12 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, c
       }
       if (nonce === "" || subscriptionChanged) respond(state, true);
     },
-    onChange(changed) {
-      for (const typeUrl of pushOrder) {
-        const state = states.get(typeUrl);
-        if (state && changed.has(typeUrl)) respond(state, false);
-      }
+    onPush(typeUrl) {
+      const state = states.get(typeUrl);
+      if (state) respond(state, false);
     },
   });
+  const stream = session.id;
 
   function judgeResponse(state: SotwTypeState, nonce: string, request: SotwRequest, event: { stream: number; delta: boolean }) {
     if (nonce !== state.nonce) {
@@ -85,8 +68,8 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, c
     if (request.error_detail) {
       context.nacks.record({
         time: new Date(),
-        nodeId: node.id,
-        cluster: node.cluster,
+        nodeId: session.node.id,
+        cluster: session.node.cluster,
         typeUrl: state.info.typeUrl,
         version: state.version,
         resourceNames: state.sentNames,
@@ -103,7 +86,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, c
     if (!store.published) return;
     const { info } = state;
     const version = store.version(info.typeUrl);
-    const { resources, whole } = selectResources(store, node, info, state);
+    const { resources, whole } = selectResources(store, session.node, info, state);
     if (info.wildcard) {
       // LDS and CDS: every response is the client's whole set; what is missing from it was removed.
       const key = whole ? `*${version}` : contentKey(resources);
@@ -123,12 +106,12 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, c
   function send(state: SotwTypeState, version: string, resources: CachedResource[], key: string) {
     const typeUrl = state.info.typeUrl;
     const body = context.cache.get(typeUrl, version, `s:${key}`, () => sotwBody(typeUrl, version, resources));
-    const nonce = String(++nonceCounter);
+    const nonce = session.nextNonce();
     state.nonce = nonce;
     state.version = version;
     state.sentNames = resources.map((r) => r.name);
     call.write(withNonce(body, nonce));
-    context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: node.id, nonce, version, resourceNames: state.sentNames });
+    context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: state.sentNames });
   }
 }
 
