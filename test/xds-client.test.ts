@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { channelCredentials, runXdsCommand, XdsCommandError, type XdsCommandFlags } from "../src/cli/xds.ts";
+import { CliError } from "../src/cli/errors.ts";
+import { channelCredentials, runXdsCommand, type XdsCommandFlags } from "../src/cli/xds.ts";
 import { createCa, issueLeaf } from "../src/certs/x509.ts";
 import { connectXds, resolveTypeUrl, responseToJson, xdsTypes, type XdsResponse } from "../src/xds/client.ts";
 import { createSnapshotStore } from "../src/xds/snapshot.ts";
@@ -95,6 +96,19 @@ describe("client library", () => {
     expect(second.size).toBeLessThan(first.size);
   });
 
+  for (const delta of [false, true]) {
+    test(`${delta ? "delta" : "sotw"}: subscribing to one more name brings it`, async () => {
+      const eds = connectXds(address, { node: { id: "t4" }, delta, subscriptions: [{ typeUrl: xdsTypes.eds, names: ["default/a"] }] });
+      expect(names(await eds.next())).toEqual(["default/a"]);
+      eds.subscribe(xdsTypes.eds, ["default/a", "default/b"]);
+      const next = await eds.next();
+      eds.close();
+      // Delta sends only the new name; state-of-the-world may resend both, and must include the new one.
+      if (delta) expect(names(next)).toEqual(["default/b"]);
+      else expect(names(next)).toContain("default/b");
+    });
+  }
+
   test("a NACK chosen by judge reaches the server's NACK log", async () => {
     const nacked = new Promise<unknown>((resolve) => server.nacks.on((nack: unknown) => resolve(nack)));
     const cds = connectXds(address, {
@@ -176,9 +190,9 @@ describe("agent xds", () => {
       } catch (error) {
         caught = error;
       }
-      expect(caught).toBeInstanceOf(XdsCommandError);
-      expect((caught as XdsCommandError).code).toBe(2);
-      expect((caught as XdsCommandError).message).toBe("--ca-file, --cert-file and --key-file go together: give all three or none");
+      expect(caught).toBeInstanceOf(CliError);
+      expect((caught as CliError).code).toBe(2);
+      expect((caught as CliError).message).toBe("--ca-file, --cert-file and --key-file go together: give all three or none");
     }
   });
 
@@ -186,11 +200,11 @@ describe("agent xds", () => {
     const main = join(import.meta.dir, "../src/main.ts");
     const usage = Bun.spawn([process.execPath, main, "xds", "--server", address, "--cert-file", "x.pem"], { stdout: "pipe", stderr: "pipe" });
     expect(await usage.exited).toBe(2);
-    expect((await new Response(usage.stderr).text()).trim().split("\n")).toEqual(["agent xds: --ca-file, --cert-file and --key-file go together: give all three or none"]);
+    expect((await new Response(usage.stderr).text()).trim().split("\n")).toEqual(["agent: --ca-file, --cert-file and --key-file go together: give all three or none"]);
 
     const down = Bun.spawn([process.execPath, main, "xds", "--server", "127.0.0.1:1", "--timeout", "200ms"], { stdout: "pipe", stderr: "pipe" });
     expect(await down.exited).toBe(1);
-    expect((await new Response(down.stderr).text()).trim()).toBe("agent xds: cannot connect to 127.0.0.1:1 within 0.2s");
+    expect((await new Response(down.stderr).text()).trim()).toBe("agent: cannot connect to 127.0.0.1:1 within 0.2s");
   });
 
   test("with all three files: TLS with the client certificate against a server that requires one", async () => {
@@ -216,7 +230,7 @@ describe("agent xds", () => {
 
         // The same server refuses a client without a certificate: the handshake never completes.
         const bare = runXdsCommand(flags({ server: `127.0.0.1:${tlsServer.port}`, timeout: "300ms" }), () => {});
-        await expect(bare).rejects.toThrow(XdsCommandError);
+        await expect(bare).rejects.toThrow(CliError);
       } finally {
         await tlsServer.close();
       }

@@ -3,17 +3,8 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
+import { choiceFlag, CliError, runCommand } from "./errors.ts";
 import { connectXds, resolveTypeUrl, responseToJson, tlsChannel, xdsTypes, type XdsClient, type XdsResponse } from "../xds/client.ts";
-
-/** A failure at the command's boundary: one line on stderr and this exit code (2: bad flags, 1: runtime). */
-export class XdsCommandError extends Error {
-  constructor(
-    message: string,
-    readonly code: 1 | 2,
-  ) {
-    super(message);
-  }
-}
 
 export interface XdsCommandFlags {
   server: string;
@@ -35,7 +26,7 @@ export interface XdsCommandFlags {
 /** Parses "5s", "500ms" or "5" (seconds) into milliseconds. */
 export function parseTimeout(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim());
-  if (!match) throw new XdsCommandError(`bad --timeout ${JSON.stringify(text)}: want e.g. 5s or 500ms`, 2);
+  if (!match) throw new CliError(`bad --timeout ${JSON.stringify(text)}: want e.g. 5s or 500ms`, 2);
   const value = Number(match[1]);
   return match[2] === "ms" ? value : value * 1000;
 }
@@ -47,12 +38,12 @@ export function channelCredentials(
   const files = [flags.caFile, flags.certFile, flags.keyFile];
   const given = files.filter((f) => f !== undefined && f !== "").length;
   if (given === 0) return { credentials: grpc.credentials.createInsecure(), channelOptions: {} };
-  if (given !== 3) throw new XdsCommandError("--ca-file, --cert-file and --key-file go together: give all three or none", 2);
+  if (given !== 3) throw new CliError("--ca-file, --cert-file and --key-file go together: give all three or none", 2);
   const read = (flag: string, path: string) => {
     try {
       return readFileSync(path);
     } catch (error) {
-      throw new XdsCommandError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 2);
+      throw new CliError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 2);
     }
   };
   const material = { ca: read("--ca-file", flags.caFile!), certificate: read("--cert-file", flags.certFile!), privateKey: read("--key-file", flags.keyFile!) };
@@ -61,12 +52,12 @@ export function channelCredentials(
 
 /**
  * Runs the command: prints responses to `print` until done (the first response, or with `watch` until
- * the stream ends or `signal` aborts). Throws XdsCommandError on failure.
+ * the stream ends or `signal` aborts). Throws CliError on failure.
  */
 export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string) => void, options: { signal?: AbortSignal } = {}): Promise<void> {
   const typeUrl = resolveTypeUrl(flags.type);
-  if (!typeUrl) throw new XdsCommandError(`unknown --type ${JSON.stringify(flags.type)}: want one of ${Object.keys(xdsTypes).join(", ")} or a type URL`, 2);
-  if (flags.output !== "json" && flags.output !== "pretty") throw new XdsCommandError(`bad --output ${JSON.stringify(flags.output)}: want json or pretty`, 2);
+  if (!typeUrl) throw new CliError(`unknown --type ${JSON.stringify(flags.type)}: want one of ${Object.keys(xdsTypes).join(", ")} or a type URL`, 2);
+  choiceFlag("output", flags.output, ["json", "pretty"]);
   const timeoutMs = parseTimeout(flags.timeout);
   const { credentials, channelOptions } = channelCredentials(flags);
 
@@ -89,7 +80,7 @@ export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string
     while (!options.signal?.aborted) print(format(await client.next()));
   } catch (error) {
     if (options.signal?.aborted) return;
-    throw error instanceof XdsCommandError ? error : new XdsCommandError((error as Error).message, 1);
+    throw error instanceof CliError ? error : new CliError((error as Error).message, 1);
   } finally {
     client.close();
   }
@@ -98,7 +89,7 @@ export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new XdsCommandError(message, 1)), ms);
+    timer = setTimeout(() => reject(new CliError(message, 1)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -138,12 +129,6 @@ export default defineCommand({
       serverName: args["server-name"],
       timeout: args.timeout,
     };
-    try {
-      await runXdsCommand(flags, (line) => process.stdout.write(`${line}\n`));
-    } catch (error) {
-      if (!(error instanceof XdsCommandError)) throw error;
-      process.stderr.write(`agent xds: ${error.message}\n`);
-      process.exitCode = error.code;
-    }
+    await runCommand(() => runXdsCommand(flags, (line) => process.stdout.write(`${line}\n`)));
   },
 });

@@ -143,6 +143,7 @@ export function connectXds(address: string, options: XdsClientOptions): XdsClien
 
   const names = new Map<string, string[]>(); // sotw: the current list per type, for ACKs
   const versions = new Map<string, string>(); // sotw: the last ACKed version per type
+  const nonces = new Map<string, string>(); // the last nonce received per type
   const queue: XdsResponse[] = [];
   const waiters: Array<{ resolve: (r: XdsResponse) => void; reject: (e: Error) => void }> = [];
   let ended: Error | undefined;
@@ -170,6 +171,7 @@ export function connectXds(address: string, options: XdsClientOptions): XdsClien
 
   call.on("data", (bytes: Buffer) => {
     const response = options.envelopeOnly ? readEnvelope(bytes, delta) : delta ? readDeltaResponse(bytes) : readResponse(bytes);
+    nonces.set(response.typeUrl, response.nonce);
     const error = options.judge?.(response);
     if (error === undefined) {
       if (!delta) versions.set(response.typeUrl, response.version);
@@ -207,7 +209,7 @@ export function connectXds(address: string, options: XdsClientOptions): XdsClien
     subscribe(typeUrl, newNames) {
       const old = names.get(typeUrl) ?? [];
       names.set(typeUrl, newNames);
-      if (!delta) return request(typeUrl, { response_nonce: "" });
+      if (!delta) return request(typeUrl, { response_nonce: nonces.get(typeUrl) ?? "" });
       const subscribe = newNames.filter((n) => !old.includes(n));
       const unsubscribe = old.filter((n) => !newNames.includes(n));
       request(typeUrl, { resource_names_subscribe: subscribe, resource_names_unsubscribe: unsubscribe });
