@@ -1,0 +1,98 @@
+import { describe, expect, test } from "bun:test";
+import type { KubeObject } from "../sources/types.ts";
+import { resourceTypes } from "./common.ts";
+import { edsTargets, edsTargetsByService, loadAssignmentFor, loadAssignments } from "./endpoint.ts";
+import { expectEnvoyAccepts, testCluster } from "./testing.ts";
+
+type J = Record<string, any>;
+
+function slice(service: string, name: string, spec: { ports: unknown[]; endpoints: unknown[]; addressType?: string }): KubeObject {
+  return {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: { namespace: "default", name, labels: { "kubernetes.io/service-name": service } },
+    addressType: spec.addressType ?? "IPv4",
+    ports: spec.ports,
+    endpoints: spec.endpoints,
+  };
+}
+
+function lookup(slices: KubeObject[]) {
+  return (namespace: string, service: string) =>
+    slices.filter((s) => s.metadata.namespace === namespace && s.metadata.labels?.["kubernetes.io/service-name"] === service);
+}
+
+describe("load assignments", () => {
+  test("ready endpoints only, grouped by zone with locality always set, sorted, duplicates merged", async () => {
+    const slices = [
+      slice("echo", "echo-b", {
+        ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+        endpoints: [
+          { addresses: ["10.0.0.3"], conditions: { ready: true }, zone: "zone-b" },
+          { addresses: ["10.0.0.1"], conditions: { ready: true }, zone: "zone-a" },
+          { addresses: ["10.0.0.9"], conditions: { ready: false }, zone: "zone-a" },
+        ],
+      }),
+      slice("echo", "echo-a", {
+        ports: [{ name: "http", port: 8080 }],
+        endpoints: [
+          { addresses: ["10.0.0.2"], zone: "zone-a" }, // no conditions: ready
+          { addresses: ["10.0.0.1"], conditions: { ready: true }, zone: "zone-a" },
+          { addresses: ["10.0.0.4"], conditions: {} },
+        ],
+      }),
+    ];
+    const assignment = (await expectEnvoyAccepts(resourceTypes.endpoints, loadAssignmentFor(testCluster("echo"), lookup(slices)))) as J;
+    const address = (ip: string) => ({ endpoint: { address: { socket_address: { address: ip, port_value: 8080 } } } });
+    expect(assignment).toEqual({
+      cluster_name: "default/echo/http",
+      endpoints: [
+        { locality: { zone: "" }, lb_endpoints: [address("10.0.0.4")] },
+        { locality: { zone: "zone-a" }, lb_endpoints: [address("10.0.0.1"), address("10.0.0.2")] },
+        { locality: { zone: "zone-b" }, lb_endpoints: [address("10.0.0.3")] },
+      ],
+    });
+  });
+
+  test("port by the Service port's name; an unnamed slice port takes a numeric targetPort; other ports and FQDN slices skipped", () => {
+    const named = slice("svc", "a", { ports: [{ name: "metrics", port: 9090 }, { name: "http", port: 8080 }], endpoints: [{ addresses: ["10.0.0.1"] }] });
+    const target = { edsServiceName: "default/svc/http", service: { namespace: "default", name: "svc", port: 80, portName: "http" } };
+    const ports = (a: J) => a.endpoints.flatMap((l: J) => l.lb_endpoints.map((e: J) => e.endpoint.address.socket_address.port_value));
+    expect(ports(loadAssignmentFor(target, lookup([named])))).toEqual([8080]);
+
+    const unnamedSlice = slice("svc", "b", { ports: [{ port: 3000 }], endpoints: [{ addresses: ["10.0.0.2"] }] });
+    const unnamedTarget = { edsServiceName: "default/svc/80", service: { namespace: "default", name: "svc", port: 80, portName: "", targetPort: 3000 } };
+    expect(ports(loadAssignmentFor(unnamedTarget, lookup([unnamedSlice])))).toEqual([3000]);
+
+    const unknownPort = { ...target, service: { ...target.service, portName: "grpc" } };
+    expect(loadAssignmentFor(unknownPort, lookup([named])).endpoints).toEqual([]);
+
+    const fqdn = slice("svc", "c", { addressType: "FQDN", ports: [{ name: "http", port: 80 }], endpoints: [{ addresses: ["example.com"] }] });
+    expect(loadAssignmentFor(target, lookup([fqdn])).endpoints).toEqual([]);
+  });
+
+  test("one empty assignment per EDS name with no endpoints; ExternalName clusters have none; shared EDS names once", async () => {
+    const clusters = [
+      testCluster("echo"),
+      testCluster("echo", { name: "default/echo/80/other", loadBalancer: "Random" }),
+      testCluster("gone"),
+      testCluster("ext", { externalName: "example.com" }),
+    ];
+    const assignments = loadAssignments(clusters, () => []);
+    expect(assignments).toEqual([
+      { cluster_name: "default/echo/http", endpoints: [] },
+      { cluster_name: "default/gone/http", endpoints: [] },
+    ]);
+    for (const a of assignments) await expectEnvoyAccepts(resourceTypes.endpoints, a);
+    expect(edsTargets(clusters).map((t) => t.edsServiceName)).toEqual(["default/echo/http", "default/gone/http"]);
+    expect([...edsTargetsByService(clusters).keys()]).toEqual(["default/echo", "default/gone"]);
+  });
+
+  test("the fast path gives the same assignment as the full computation", () => {
+    const slices = [slice("echo", "e", { ports: [{ name: "http", port: 8080 }], endpoints: [{ addresses: ["10.1.0.1"], zone: "z" }] })];
+    const clusters = [testCluster("echo"), testCluster("other")];
+    const full = loadAssignments(clusters, lookup(slices));
+    const fast = edsTargetsByService(clusters).get("default/echo")!.map((t) => loadAssignmentFor(t, lookup(slices)));
+    expect(JSON.stringify(fast)).toBe(JSON.stringify(full.filter((a) => a.cluster_name === "default/echo/http")));
+  });
+});
