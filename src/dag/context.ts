@@ -27,20 +27,24 @@ function addSource(sources: ObjectRef[], source: ObjectRef): void {
 }
 
 /**
- * JSON with sorted keys, Secrets replaced by their SDS name (which already hashes their content):
- * the identity of a cluster's settings.
+ * JSON with sorted keys, undefined fields left out, Secrets replaced by their SDS name (which
+ * already hashes their content): the identity of a cluster's settings. Hand-written because it
+ * runs once per route and JSON.stringify with a replacer is several times slower.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
-    const record = v as Record<string, unknown>;
-    if (typeof record.certificateChain === "string" && typeof record.name === "string" && typeof record.kind === "string") {
-      return `secret:${record.name}`;
-    }
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(record).sort()) if (record[key] !== undefined) sorted[key] = record[key];
-    return sorted;
-  });
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+  const record = value as Record<string, unknown>;
+  if (typeof record.certificateChain === "string" && typeof record.name === "string" && typeof record.kind === "string") {
+    return JSON.stringify(`secret:${record.name}`);
+  }
+  let out = "";
+  for (const key of Object.keys(record).sort()) {
+    const field = record[key];
+    if (field === undefined || typeof field === "function") continue;
+    out += `${out === "" ? "" : ","}${JSON.stringify(key)}:${canonicalJson(field)}`;
+  }
+  return `{${out}}`;
 }
 
 type SecretKind = Secret["kind"];

@@ -227,6 +227,16 @@ describe("upstream settings from the Service", () => {
     expect(grpc?.clientCertificate).toBeUndefined();
     expect([...dag.secrets.values()].map((s) => s.ref.name)).toEqual(["client"]);
   });
+
+  test("a missing client certificate is an error on every Ingress with a TLS upstream; routes still serve", () => {
+    const svc = service("default", "secure", { ports: [{ name: "https", port: 443 }], annotations: { "projectcontour.io/upstream-protocol.tls": "443" } });
+    const uses = (name: string) => ingress("default", name, { rules: [rule(`${name}.com`, [["/", "Prefix", "secure", 443]])] });
+    const dag = build([svc, uses("a"), uses("b")], { upstreamClientCertificate: { namespace: "infra", name: "client" } });
+    const error = { type: "TLSError", reason: "SecretNotValid", message: "upstream client certificate Secret is invalid: Secret not found" };
+    expect(status(dag, "a").errors).toEqual([error]);
+    expect(status(dag, "b").errors).toEqual([error]);
+    expect(routes(dag, "b.com")[0]?.clusters[0]?.cluster.clientCertificate).toBeUndefined();
+  });
 });
 
 describe("TLS", () => {

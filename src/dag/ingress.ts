@@ -49,15 +49,12 @@ const ingressName = (ref: ObjectRef): string => `Ingress "${ref.namespace}/${ref
 
 /** Oldest first (creationTimestamp), then namespace/name: the order that decides duplicates. */
 export function sortIngresses(ingresses: KubeObject[]): KubeObject[] {
-  const key = (i: KubeObject): [number, string] => {
-    const created = Date.parse(i.metadata.creationTimestamp ?? "");
-    return [Number.isNaN(created) ? 0 : created, `${i.metadata.namespace ?? ""}/${i.metadata.name}`];
-  };
-  return [...ingresses].sort((a, b) => {
-    const [ta, na] = key(a);
-    const [tb, nb] = key(b);
-    return ta !== tb ? ta - tb : na < nb ? -1 : na > nb ? 1 : 0;
+  const keyed = ingresses.map((ingress) => {
+    const created = Date.parse(ingress.metadata.creationTimestamp ?? "");
+    return { ingress, created: Number.isNaN(created) ? 0 : created, name: `${ingress.metadata.namespace ?? ""}/${ingress.metadata.name}` };
   });
+  keyed.sort((a, b) => (a.created !== b.created ? a.created - b.created : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return keyed.map((k) => k.ingress);
 }
 
 /** Adds every served Ingress to the DAG; problems become conditions on the Ingress. */
@@ -73,7 +70,8 @@ export function ingressProcessor(ctx: BuildContext): void {
   const tlsClaims = new Map<string, TlsClaim>();
   for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, policy: policies.get(ingress) as IngressPolicy });
   const pathClaims = new Map<string, PathClaim>();
-  for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, policy: policies.get(ingress) as IngressPolicy });
+  const backends = new Map<string, Cluster>();
+  for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, policy: policies.get(ingress) as IngressPolicy });
 }
 
 function secretRefOf(ingress: KubeObject, secretName: string): { namespace: string; name: string } {
@@ -131,8 +129,8 @@ function rulesOf(spec: IngressSpec): Array<{ rule: IngressRule; field: string }>
   return rules;
 }
 
-function addRules(ctx: BuildContext, ingress: KubeObject, options: { claims: Map<string, PathClaim>; policy: IngressPolicy }): void {
-  const { claims, policy } = options;
+function addRules(ctx: BuildContext, ingress: KubeObject, options: { claims: Map<string, PathClaim>; backends: Map<string, Cluster>; policy: IngressPolicy }): void {
+  const { claims, backends, policy } = options;
   const ref = ingressRef(ingress);
   const spec = (ingress.spec ?? {}) as IngressSpec;
   for (const { rule, field } of rulesOf(spec)) {
@@ -143,7 +141,7 @@ function addRules(ctx: BuildContext, ingress: KubeObject, options: { claims: Map
     }
     for (const [j, path] of (rule.http?.paths ?? []).entries()) {
       const pathField = field === "spec.defaultBackend" ? field : `${field}.http.paths[${j}]`;
-      addPath(ctx, { ingress, ref, policy, host, path, field: pathField, claims });
+      addPath(ctx, { ingress, ref, policy, host, path, field: pathField, claims, backends });
     }
   }
 }
@@ -156,6 +154,8 @@ interface PathInput {
   path: IngressPath;
   field: string;
   claims: Map<string, PathClaim>;
+  /** Clusters already made in this build, by namespace, Service and port as written. */
+  backends: Map<string, Cluster>;
 }
 
 /** The route match for an Ingress path, or why there is none. */
@@ -252,6 +252,12 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
     ctx.status.error(ref, { type: "ServiceError", reason: "ServiceUnresolvedReference", message: `${field} (${where}): service "${ref.namespace}/${service.name}" has no port; the route answers 503` });
     return undefined;
   }
+  const cacheKey = `${ref.namespace}\u0000${service.name}\u0000${port}`;
+  const known = input.backends.get(cacheKey);
+  if (known) {
+    if (known.protocol === "tls") checkClientCertificate(ctx, ref);
+    return known;
+  }
   const lookup = ctx.lookupService(ref.namespace, service.name, port);
   if ("error" in lookup) {
     const cause = lookup.cause ?? lookup.error.message;
@@ -265,12 +271,20 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
   if (circuitBreakers) settings.circuitBreakers = circuitBreakers;
   if (protocol === "tls" && externalName) settings.sni = externalName;
   if (protocol === "tls") {
-    const clientCertificate = ctx.upstreamClientCertificate();
-    if (clientCertificate && "ok" in clientCertificate) settings.clientCertificate = clientCertificate.ok;
-    else if (clientCertificate) {
-      const cause = clientCertificate.cause ?? clientCertificate.error.message;
-      ctx.status.error(ref, { type: "TLSError", reason: "SecretNotValid", message: `upstream client certificate Secret is invalid: ${cause}` });
-    }
+    const clientCertificate = checkClientCertificate(ctx, ref);
+    if (clientCertificate) settings.clientCertificate = clientCertificate;
   }
-  return ctx.cluster(settings);
+  const cluster = ctx.cluster(settings);
+  input.backends.set(cacheKey, cluster);
+  return cluster;
+}
+
+/** The configured upstream client certificate, recording an error on `ref` when it is invalid. */
+function checkClientCertificate(ctx: BuildContext, ref: ObjectRef): Secret | undefined {
+  const clientCertificate = ctx.upstreamClientCertificate();
+  if (!clientCertificate) return undefined;
+  if ("ok" in clientCertificate) return clientCertificate.ok;
+  const cause = clientCertificate.cause ?? clientCertificate.error.message;
+  ctx.status.error(ref, { type: "TLSError", reason: "SecretNotValid", message: `upstream client certificate Secret is invalid: ${cause}` });
+  return undefined;
 }
