@@ -168,3 +168,48 @@ export function contentKey(resources: CachedResource[]): string {
 const pushOrder: readonly string[] = resourceTypes.map((info) => info.typeUrl);
 
 const anonymousNode: NodeInfo = { id: "", cluster: "" };
+
+/**
+ * The version of each resource of one type that a client holds. A client that holds exactly a type's
+ * whole content (every wildcard client, every client subscribed to all names) shares the store's map
+ * of that moment instead of keeping a copy: a thousand clients cost one map, not a thousand.
+ */
+export interface KnownVersions {
+  get(name: string): string | undefined;
+  set(name: string, version: string): void;
+  delete(name: string): void;
+  names(): string[];
+  clear(): void;
+  /** The client now holds exactly `resources` (an immutable snapshot map). */
+  rebase(resources: Map<string, CachedResource>): void;
+}
+
+export function createKnownVersions(initial: Record<string, string> = {}): KnownVersions {
+  let base: Map<string, CachedResource> | undefined;
+  // Overrides of `base`: a version, or null for "not held".
+  const own = new Map<string, string | null>(Object.entries(initial));
+  return {
+    get(name) {
+      const override = own.get(name);
+      return override === undefined ? base?.get(name)?.version : (override ?? undefined);
+    },
+    set: (name, version) => void own.set(name, version),
+    delete(name) {
+      if (base?.has(name)) own.set(name, null);
+      else own.delete(name);
+    },
+    names() {
+      const names = base ? [...base.keys()].filter((name) => !own.has(name)) : [];
+      for (const [name, version] of own) if (version !== null) names.push(name);
+      return names;
+    },
+    clear() {
+      base = undefined;
+      own.clear();
+    },
+    rebase(resources) {
+      base = resources;
+      own.clear();
+    },
+  };
+}

@@ -4,7 +4,7 @@
 // acknowledged by its own nonce; a NACKed resource version is not sent again.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { contentKey, openStream, selectResources, type ServerContext } from "./server-common.ts";
+import { contentKey, createKnownVersions, openStream, selectResources, type KnownVersions, type ServerContext } from "./server-common.ts";
 import { deltaBody, nodeInfo, withNonce, type DeltaRequest } from "./server-wire.ts";
 import type { ResourceTypeInfo } from "./types.ts";
 
@@ -13,7 +13,7 @@ interface DeltaTypeState {
   wildcard: boolean;
   names: Set<string>;
   /** The version of each resource the client holds. */
-  known: Map<string, string>;
+  known: KnownVersions;
   /** Responses not yet acknowledged, by nonce: their version and the names they carried. */
   pending: Map<string, { version: string; names: string[] }>;
 }
@@ -37,7 +37,7 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>,
       if (!state) {
         // LDS/CDS: a first request naming nothing is a (legacy) wildcard subscription.
         const wildcard = (info.wildcard && subscribe.length === 0) || subscribe.includes("*");
-        const known = new Map(Object.entries(request.initial_resource_versions ?? {}));
+        const known = createKnownVersions(request.initial_resource_versions ?? {});
         state = { info, wildcard, names: new Set(), known, pending: new Map() };
         states.set(info.typeUrl, state);
       }
@@ -90,11 +90,14 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>,
     const all = store.resources(typeUrl);
     const visible = whole ? undefined : new Set(resources.map((r) => r.name));
     const removed: string[] = [];
-    for (const name of known.keys()) if (!(visible ? visible.has(name) : all.has(name))) removed.push(name);
+    for (const name of known.names()) if (!(visible ? visible.has(name) : all.has(name))) removed.push(name);
     // A wildcard client is answered at once even when there is nothing, so it can finish starting.
     if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return;
-    for (const r of updates) known.set(r.name, r.version);
-    for (const name of removed) known.delete(name);
+    if (!store.hasNodeView && resources.length === all.size) known.rebase(all);
+    else {
+      for (const r of updates) known.set(r.name, r.version);
+      for (const name of removed) known.delete(name);
+    }
     const key = `d:${whole && updates.length === resources.length ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`;
     const body = context.cache.get(typeUrl, version, key, () => deltaBody(typeUrl, version, updates, removed));
     const nonce = session.nextNonce();
@@ -126,7 +129,7 @@ function updateSubscription(state: DeltaTypeState, subscribe: string[], unsubscr
   }
   // The client forgets what it unsubscribed from: it is sent again if subscribed again.
   if (unsubscribe.length > 0) {
-    for (const name of state.known.keys()) {
+    for (const name of state.known.names()) {
       if (!state.wildcard && !state.names.has(name)) state.known.delete(name);
     }
   }

@@ -4,7 +4,7 @@
 // RDS/EDS/SDS only the resources the client does not have yet, and a NACKed version is never resent.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { contentKey, openStream, selectResources, type ServerContext } from "./server-common.ts";
+import { contentKey, createKnownVersions, openStream, selectResources, type KnownVersions, type ServerContext } from "./server-common.ts";
 import { sotwBody, withNonce, type SotwRequest } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
 import type { ResourceTypeInfo } from "./types.ts";
@@ -22,7 +22,7 @@ interface SotwTypeState {
   /** LDS/CDS: what the last full response held, so an identical one is never pushed again. */
   sentKey: string | undefined;
   /** RDS/EDS/SDS: the version of each resource the client was sent. */
-  sent: Map<string, string>;
+  sent: KnownVersions;
 }
 
 /** Serves one sotw stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
@@ -39,7 +39,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, c
       let state = states.get(info.typeUrl);
       const first = !state;
       if (!state) {
-        state = { info, wildcard: false, legacyWildcard: false, names: new Set(), nonce: "", version: "", sentNames: [], sentKey: undefined, sent: new Map() };
+        state = { info, wildcard: false, legacyWildcard: false, names: new Set(), nonce: "", version: "", sentNames: [], sentKey: undefined, sent: createKnownVersions() };
         states.set(info.typeUrl, state);
       }
       const event = { stream, delta: false, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, version: request.version_info ?? "" };
@@ -95,11 +95,14 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, c
       send(state, version, resources, key);
       return;
     }
-    const present = new Set(resources.map((r) => r.name));
-    for (const name of state.sent.keys()) if (!present.has(name)) state.sent.delete(name);
+    // Removals are not signalled for these types; forgetting them makes them sent again if they return.
+    const all = store.resources(info.typeUrl);
+    const present = whole ? all : new Set(resources.map((r) => r.name));
+    for (const name of state.sent.names()) if (!present.has(name)) state.sent.delete(name);
     const missing = resources.filter((r) => state.sent.get(r.name) !== r.version);
     if (missing.length === 0) return;
-    for (const r of missing) state.sent.set(r.name, r.version);
+    if (!store.hasNodeView && resources.length === all.size) state.sent.rebase(all);
+    else for (const r of missing) state.sent.set(r.name, r.version);
     send(state, version, missing, missing.length === resources.length && whole ? "*" : contentKey(missing));
   }
 
@@ -128,6 +131,6 @@ function updateSubscription(state: SotwTypeState, names: string[], first: boolea
   state.legacyWildcard = legacy;
   state.wildcard = wildcard;
   state.names = named;
-  if (!wildcard) for (const name of state.sent.keys()) if (!named.has(name)) state.sent.delete(name);
+  if (!wildcard) for (const name of state.sent.names()) if (!named.has(name)) state.sent.delete(name);
   return changed;
 }

@@ -1,0 +1,86 @@
+import { describe, expect, test } from "bun:test";
+import { Buffer } from "node:buffer";
+import { createKnownVersions } from "./server-common.ts";
+import { createBodyCache, deltaBody, DeltaDiscoveryResponse, DiscoveryResponse, sotwBody, withNonce } from "./server-wire.ts";
+import { createSnapshotStore } from "./snapshot.ts";
+import { TypeUrls } from "./types.ts";
+import { resourceSet } from "../../test/helpers/xds-resources.ts";
+
+function clusters() {
+  const store = createSnapshotStore();
+  store.publish(resourceSet(3));
+  return store.resources(TypeUrls.cluster);
+}
+
+describe("response wire encoding", () => {
+  test("a sotw body plus nonce is the DiscoveryResponse protobufjs would encode", () => {
+    const resources = [...clusters().values()];
+    const ours = withNonce(sotwBody(TypeUrls.cluster, "v1", resources), "7");
+    const reference = DiscoveryResponse.encode(
+      DiscoveryResponse.fromObject({
+        version_info: "v1",
+        resources: resources.map((r) => ({ type_url: TypeUrls.cluster, value: r.bytes })),
+        type_url: TypeUrls.cluster,
+        nonce: "7",
+      }),
+    ).finish();
+    expect(DiscoveryResponse.toObject(DiscoveryResponse.decode(ours))).toEqual(DiscoveryResponse.toObject(DiscoveryResponse.decode(reference)));
+    // protobufjs writes fields in number order; ours appends the nonce last. Same bytes otherwise.
+    expect(ours.length).toBe(reference.length);
+  });
+
+  test("a delta body carries name, version and resource of each, and the removed names", () => {
+    const resources = [...clusters().values()].slice(0, 2);
+    const decoded = DeltaDiscoveryResponse.toObject(DeltaDiscoveryResponse.decode(withNonce(deltaBody(TypeUrls.cluster, "sys", resources, ["gone", "also-gone"]), "3"))) as {
+      system_version_info: string;
+      nonce: string;
+      type_url: string;
+      resources: { name: string; version: string; resource: { type_url: string; value: Uint8Array } }[];
+      removed_resources: string[];
+    };
+    expect(decoded.system_version_info).toBe("sys");
+    expect(decoded.nonce).toBe("3");
+    expect(decoded.type_url).toBe(TypeUrls.cluster);
+    expect(decoded.removed_resources).toEqual(["gone", "also-gone"]);
+    expect(decoded.resources.map((r) => [r.name, r.version, r.resource.type_url])).toEqual(resources.map((r) => [r.name, r.version, TypeUrls.cluster]));
+    expect(Buffer.from(decoded.resources[0]!.resource.value).equals(Buffer.from(resources[0]!.bytes))).toBe(true);
+  });
+
+  test("each resource's fragment is built once and reused by every later response", () => {
+    const resources = [...clusters().values()];
+    sotwBody(TypeUrls.cluster, "v1", resources);
+    const fragment = resources[0]!.wire!.sotw;
+    sotwBody(TypeUrls.cluster, "v2", resources);
+    expect(resources[0]!.wire!.sotw).toBe(fragment!);
+  });
+
+  test("the body cache shares a body per type version and key, and forgets old versions", () => {
+    const cache = createBodyCache(2);
+    let builds = 0;
+    const build = () => (builds++, Buffer.from([builds]));
+    const a = cache.get(TypeUrls.cluster, "v1", "k", build);
+    expect(cache.get(TypeUrls.cluster, "v1", "k", build)).toBe(a);
+    cache.get(TypeUrls.cluster, "v2", "k", build);
+    expect(cache.get(TypeUrls.cluster, "v1", "k", build)).not.toBe(a);
+    expect(builds).toBe(3);
+  });
+});
+
+describe("known versions", () => {
+  test("a client holding a whole snapshot shares it; its own changes override it", () => {
+    const all = clusters();
+    const known = createKnownVersions({ extra: "x" });
+    expect(known.names()).toEqual(["extra"]);
+    known.rebase(all);
+    expect(known.names()).toEqual(["cluster-0", "cluster-1", "cluster-2"]);
+    expect(known.get("cluster-1")).toBe(all.get("cluster-1")!.version);
+    known.set("cluster-1", "mine");
+    known.delete("cluster-2");
+    known.set("new", "n");
+    expect(known.get("cluster-1")).toBe("mine");
+    expect(known.get("cluster-2")).toBeUndefined();
+    expect(known.names().sort()).toEqual(["cluster-0", "cluster-1", "new"]);
+    known.clear();
+    expect(known.names()).toEqual([]);
+  });
+});
