@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import type { Cluster, Dag, Route, SecureVirtualHost, Secret, VirtualHost, WeightedCluster } from "../dag/types.ts";
 import { StatusRecorder, type ObjectRef } from "../dag/status.ts";
 import { encodeStrict } from "../xds/registry.ts";
+import type { ResourceSet } from "../xds/types.ts";
 
 export const testRef = (name = "app", kind = "HTTPProxy", namespace = "default"): ObjectRef => ({ kind, namespace, name });
 
@@ -85,20 +86,41 @@ export function testDag(hosts: { plain?: VirtualHost[]; secure?: SecureVirtualHo
 }
 
 type Validator = (typeUrl: string, resource: object) => Array<{ path: string; message: string }>;
-let validator: Validator | undefined | null = null;
+type SnapshotValidator = (set: ResourceSet) => { rejected: Array<{ typeUrl: string; name: string; errors: Array<{ path: string; message: string }> }> };
+interface ValidateModule {
+  validateResource: Validator;
+  validateSnapshot: SnapshotValidator;
+}
+let validateModule: ValidateModule | undefined | null = null;
+
+async function loadValidateModule(): Promise<ValidateModule | undefined> {
+  if (validateModule !== null) return validateModule;
+  const path = new URL("../xds/validate.ts", import.meta.url);
+  validateModule = existsSync(path) ? ((await import(path.href)) as ValidateModule) : undefined;
+  return validateModule;
+}
 
 async function loadValidator(): Promise<Validator | undefined> {
-  if (validator !== null) return validator;
-  const path = new URL("../xds/validate.ts", import.meta.url);
-  validator = existsSync(path) ? ((await import(path.href)) as { validateResource: Validator }).validateResource : undefined;
-  return validator;
+  return (await loadValidateModule())?.validateResource;
+}
+
+/** Throws unless the snapshot validator (when present) accepts the whole set, consistency included. */
+export async function expectSnapshotAccepted(set: ResourceSet): Promise<void> {
+  const module = await loadValidateModule();
+  if (!module) return;
+  const { rejected } = module.validateSnapshot(set);
+  if (rejected.length > 0) {
+    const text = rejected.map((r) => `${r.typeUrl} ${r.name}: ${r.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+    throw new Error(`snapshot rejected: ${text.join(" | ")}`);
+  }
 }
 
 /**
  * Throws unless the resource encodes on the strict path and, when the validator exists, passes
  * Envoy's validation rules. Returns the resource for chaining.
  */
-export async function expectEnvoyAccepts<T extends object>(type: string, resource: T): Promise<T> {
+export async function expectEnvoyAccepts<T extends object>(type: string, resource: T | undefined): Promise<T> {
+  if (resource === undefined) throw new Error(`expected a ${type}, got nothing`);
   encodeStrict(type, resource);
   const validate = await loadValidator();
   if (validate) {

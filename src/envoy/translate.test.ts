@@ -5,6 +5,7 @@ import { loadAssignments } from "./endpoint.ts";
 import { translate } from "./translate.ts";
 import {
   expectEnvoyAccepts,
+  expectSnapshotAccepted,
   testCluster,
   testDag,
   testRoute,
@@ -66,6 +67,11 @@ describe("translate", () => {
     for (const assignment of loadAssignments(richDag().clusters.values(), () => [])) {
       await expectEnvoyAccepts(resourceTypes.endpoints, assignment);
     }
+  });
+
+  test("the whole set, with its load assignments, passes the snapshot validator (when present) untouched", async () => {
+    const dag = richDag();
+    await expectSnapshotAccepted({ ...translate(dag), endpoints: loadAssignments(dag.clusters.values(), () => []) });
   });
 
   test("deterministic: the same DAG, built in any order, gives byte-identical JSON", () => {
