@@ -108,7 +108,14 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { maxSockets?:
     const { headers, agent } = await currentCredentials();
     const transport = secure ? https : http;
     return new Promise((resolve, reject) => {
-      const req = transport.request(target, { method, agent, headers: { Accept: "application/json", ...headers, ...extraHeaders }, signal });
+      // Aborting through the request's `signal` option makes Bun destroy the TLS socket with an
+      // error nobody listens to (an uncaught AbortError): abort by destroying the request instead.
+      const req = transport.request(target, { method, agent, headers: { Accept: "application/json", ...headers, ...extraHeaders } });
+      const abort = () => req.destroy(new Error("aborted"));
+      if (signal?.aborted) abort();
+      signal?.addEventListener("abort", abort, { once: true });
+      req.on("close", () => signal?.removeEventListener("abort", abort));
+      req.on("socket", guardSocket);
       req.on("response", (res) => resolve({ req, res }));
       req.on("error", (error) => reject(transportError(method, target, error)));
       req.end(body);
@@ -200,6 +207,15 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { maxSockets?:
   }
 
   return { server, request, stream, close };
+}
+
+const guarded = new WeakSet<object>();
+
+/** A pooled socket's late errors (after its request settled) are answered by the request, not thrown. */
+function guardSocket(socket: import("node:net").Socket): void {
+  if (guarded.has(socket)) return;
+  guarded.add(socket);
+  socket.on("error", () => {});
 }
 
 function transportError(method: string, target: URL, error: Error): KubeApiError {

@@ -45,7 +45,8 @@ export interface HandlerState {
   logBodies: boolean;
   uninstalledGroups: Set<string>;
   bookmarkIntervalMs: number;
-  openWatches: Set<{ close(): void; group: string }>;
+  openWatches: Set<{ close(): void; bookmark(): void; group: string }>;
+  onRequest?: (entry: LoggedRequest) => void;
 }
 
 interface Route {
@@ -106,6 +107,7 @@ export function createHandler(state: HandlerState) {
       const json = JSON.stringify(body);
       res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(json) });
       res.end(json);
+      state.onRequest?.(entry);
     }
     function fail(status: number, message: string, reason = reasons[status] ?? "Unknown"): void {
       send(status, statusBody(status, reason, message));
@@ -239,10 +241,15 @@ export function createHandler(state: HandlerState) {
     }
     entry.status = 200;
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
+    state.onRequest?.(entry);
     let sent = 0;
     let closed = false;
     const apiVersion = apiVersionOf(resource);
-    const handle = { group: resource.group, close };
+    const bookmarksAllowed = query.allowWatchBookmarks === "true";
+    const handle = { group: resource.group, close, bookmark };
+    function bookmark(): void {
+      if (bookmarksAllowed) write("BOOKMARK", { kind: resource.kind, apiVersion, metadata: { resourceVersion: String(state.store.resourceVersion()) } });
+    }
     function close(): void {
       if (closed) return;
       closed = true;
@@ -276,14 +283,12 @@ export function createHandler(state: HandlerState) {
       if (tripFault()) return;
       res.write(JSON.stringify({ type, object }) + "\n");
       sent++;
+      tripFault();
     }
     const unsubscribe = state.store.subscribe((event) => {
       if (matches(event)) write(event.type, event.object);
     });
-    const bookmarks =
-      query.allowWatchBookmarks === "true" && state.bookmarkIntervalMs > 0
-        ? setInterval(() => write("BOOKMARK", { kind: resource.kind, apiVersion, metadata: { resourceVersion: String(state.store.resourceVersion()) } }), state.bookmarkIntervalMs)
-        : undefined;
+    const bookmarks = bookmarksAllowed && state.bookmarkIntervalMs > 0 ? setInterval(bookmark, state.bookmarkIntervalMs) : undefined;
     const timeout = query.timeoutSeconds ? setTimeout(close, Number(query.timeoutSeconds) * 1000) : undefined;
     state.openWatches.add(handle);
     req.socket.on("close", close);

@@ -46,6 +46,10 @@ export interface FakeApiServer extends CredentialFiles {
   /** Ends every open watch, as an API server restart or watch timeout does. */
   closeWatches(): void;
   openWatchCount(): number;
+  /** Sends a BOOKMARK (the current resourceVersion) on every open watch that allows them. */
+  sendBookmarks(): void;
+  /** Resolves with the first request logged from index `since` on (default: from now) that matches. */
+  waitForRequest(predicate: (request: LoggedRequest) => boolean, since?: number): Promise<LoggedRequest>;
   close(): Promise<void>;
 }
 
@@ -62,6 +66,14 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     uninstalledGroups: new Set(),
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
     openWatches: new Set(),
+  };
+  const waiters: { predicate: (request: LoggedRequest) => boolean; resolve: (request: LoggedRequest) => void }[] = [];
+  state.onRequest = (entry) => {
+    for (const waiter of [...waiters]) {
+      if (!waiter.predicate(entry)) continue;
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(entry);
+    }
   };
   const handle = createHandler(state);
   const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -109,6 +121,14 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       for (const watch of [...state.openWatches]) watch.close();
     },
     openWatchCount: () => state.openWatches.size,
+    sendBookmarks() {
+      for (const watch of [...state.openWatches]) watch.bookmark();
+    },
+    waitForRequest(predicate, since = state.log.length) {
+      const found = state.log.slice(since).find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve) => waiters.push({ predicate, resolve }));
+    },
     async close() {
       for (const watch of [...state.openWatches]) watch.close();
       for (const socket of sockets) socket.destroy();

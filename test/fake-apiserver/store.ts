@@ -70,7 +70,7 @@ export function createStore(options: { managedFields?: boolean } = {}): Store {
     object.kind = resource.kind;
     object.metadata.resourceVersion = String(current);
     if (options.managedFields !== false) {
-      (object.metadata as Record<string, unknown>).managedFields = [
+      (object.metadata as unknown as Record<string, unknown>).managedFields = [
         { manager: "kubectl", operation: "Update", apiVersion: object.apiVersion, time: new Date().toISOString(), fieldsType: "FieldsV1", fieldsV1: { "f:metadata": {} } },
       ];
     }

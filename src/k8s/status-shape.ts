@@ -1,0 +1,111 @@
+// The status each kind carries, computed from the DAG's ObjectStatus: HTTPProxy in Contour's shape
+// (currentStatus, description, loadBalancer, one Valid condition with errors and warnings), Ingress
+// as status.loadBalancer.ingress. Also the comparison that decides whether a write is needed: equal
+// when all that differs is lastTransitionTime (which is kept while the condition's status holds).
+import type { ObjectStatus, SubCondition } from "../dag/status.ts";
+import type { KubeObject } from "../sources/types.ts";
+
+export interface LoadBalancerAddress {
+  ip?: string;
+  hostname?: string;
+}
+
+interface DetailedCondition {
+  type: "Valid";
+  status: "True" | "False";
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: "Valid" | "ErrorPresent" | "Orphaned";
+  message: string;
+  errors?: { type: string; status: "True"; reason: string; message: string }[];
+  warnings?: { type: string; status: "True"; reason: string; message: string }[];
+}
+
+/** RFC 3339 to the second, as metav1.Time serializes. */
+export function kubeTime(date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+function subConditions(list: SubCondition[]) {
+  return list.map(({ type, reason, message }) => ({ type, status: "True" as const, reason, message }));
+}
+
+/**
+ * The desired status of `object` (as it is now) given the DAG's verdict, or undefined when this
+ * writer has nothing to say (an Ingress while the load balancer address is unknown).
+ */
+export function desiredStatus(object: KubeObject, status: ObjectStatus, options: { loadBalancer?: LoadBalancerAddress; now: Date }): Record<string, unknown> | undefined {
+  const ingress = options.loadBalancer && (options.loadBalancer.ip || options.loadBalancer.hostname) ? [pickAddress(options.loadBalancer)] : undefined;
+  if (object.kind === "Ingress") return ingress ? { loadBalancer: { ingress } } : undefined;
+  if (object.kind !== "HTTPProxy") return undefined;
+  const valid = status.currentStatus === "valid";
+  const conditionStatus = valid ? "True" : "False";
+  const existing = existingCondition(object);
+  const condition: DetailedCondition = {
+    type: "Valid",
+    status: conditionStatus,
+    observedGeneration: status.generation ?? object.metadata.generation,
+    lastTransitionTime: existing?.status === conditionStatus && typeof existing.lastTransitionTime === "string" ? existing.lastTransitionTime : kubeTime(options.now),
+    reason: valid ? "Valid" : status.currentStatus === "orphaned" ? "Orphaned" : "ErrorPresent",
+    message: valid ? "Valid HTTPProxy" : status.description,
+  };
+  if (condition.observedGeneration === undefined) delete condition.observedGeneration;
+  if (status.errors.length > 0) condition.errors = subConditions(status.errors);
+  if (status.warnings.length > 0) condition.warnings = subConditions(status.warnings);
+  const result: Record<string, unknown> = { currentStatus: status.currentStatus, description: status.description, conditions: [condition] };
+  // Only a valid root (one with a virtual host) is reachable through the load balancer.
+  const spec = object.spec as { virtualhost?: unknown } | undefined;
+  if (ingress && valid && spec?.virtualhost) result.loadBalancer = { ingress };
+  return result;
+}
+
+function pickAddress(address: LoadBalancerAddress): LoadBalancerAddress {
+  return address.ip ? { ip: address.ip } : { hostname: address.hostname };
+}
+
+function existingCondition(object: KubeObject): { status?: string; lastTransitionTime?: unknown } | undefined {
+  const conditions = (object.status as { conditions?: unknown } | undefined)?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  return conditions.find((c): c is { type: string; status?: string } => typeof c === "object" && c !== null && (c as { type?: unknown }).type === "Valid");
+}
+
+/** True when `existing` already says what `desired` says (lastTransitionTime and empty objects aside). */
+export function statusEqual(existing: unknown, desired: Record<string, unknown>): boolean {
+  const current = existing && typeof existing === "object" ? (existing as Record<string, unknown>) : {};
+  // Keys this writer does not own (other controllers' fields) are ignored: only compare ours.
+  const picked: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(desired), ...(ownedKeys(desired))])) picked[key] = current[key];
+  return canonical(picked) === canonical(desired);
+}
+
+/** HTTPProxy owns loadBalancer even when it has none to report (it must be cleared). */
+function ownedKeys(desired: Record<string, unknown>): string[] {
+  return "currentStatus" in desired ? ["loadBalancer"] : [];
+}
+
+/** The merge patch that turns `existing` into `desired` for the keys this writer owns. */
+export function statusPatch(existing: unknown, desired: Record<string, unknown>): Record<string, unknown> {
+  const current = existing && typeof existing === "object" ? (existing as Record<string, unknown>) : {};
+  const patch: Record<string, unknown> = { ...desired };
+  for (const key of ownedKeys(desired)) if (!(key in desired) && current[key] !== undefined) patch[key] = null;
+  return patch;
+}
+
+/** JSON with sorted keys, without lastTransitionTime, empty objects and undefined. */
+function canonical(value: unknown): string {
+  return JSON.stringify(normalize(value)) ?? "null";
+}
+
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalize);
+  if (!value || typeof value !== "object") return value;
+  const result: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    if (key === "lastTransitionTime") continue;
+    const inner = normalize((value as Record<string, unknown>)[key]);
+    if (inner === undefined || inner === null) continue;
+    if (typeof inner === "object" && !Array.isArray(inner) && Object.keys(inner).length === 0) continue;
+    result[key] = inner;
+  }
+  return result;
+}

@@ -1,0 +1,220 @@
+// Writes the DAG's verdicts to Kubernetes as status, only while this replica leads. Each update()
+// replaces what is queued (the newest verdict per object wins); writes run concurrently with a
+// bound, through the status subresource (merge patch carrying the resourceVersion the verdict was
+// computed against), are skipped when the object already carries the desired status, and after a
+// 409 are recomputed against a fresh read and retried. Losing leadership drops the queue at once.
+import type { KubeConfig } from "@kubernetes/client-node";
+import { consola, type ConsolaInstance } from "consola";
+import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
+import { refKey } from "../dag/status.ts";
+import type { KubeObject } from "../sources/types.ts";
+import { type KubeClient, KubeApiError, createKubeClient, objectPath } from "./client.ts";
+import { type LoadBalancerAddress, desiredStatus, statusEqual, statusPatch } from "./status-shape.ts";
+
+export type { LoadBalancerAddress } from "./status-shape.ts";
+
+/** The current object (from the source's cache) for a status's ref, or undefined if it is gone. */
+export type ObjectLookup = (ref: ObjectRef) => KubeObject | undefined;
+
+export interface StatusWriterOptions {
+  kubeConfig?: KubeConfig;
+  /** A client to share (tests, benchmarks); otherwise one is made from kubeConfig. */
+  client?: KubeClient;
+  /** Writes in flight at once; default 20. */
+  concurrency?: number;
+  /** --ingress-status-address, or a function reading the Envoy Service's address. */
+  loadBalancer?: LoadBalancerAddress | (() => LoadBalancerAddress | undefined);
+  isLeader: () => boolean;
+  logger?: ConsolaInstance;
+  now?: () => Date;
+  /** Attempts per object on conflicts and transient errors; default 5. */
+  maxAttempts?: number;
+}
+
+export interface StatusWriterStats {
+  written: number;
+  skipped: number;
+  conflicts: number;
+  failed: number;
+  dropped: number;
+}
+
+export interface StatusWriter {
+  /** The DAG's statuses from one build; `objects` finds each object's current state. */
+  update(statuses: ObjectStatus[], objects: ObjectLookup): void;
+  /** Re-queues the last update (call on becoming leader, or when the load balancer address changes). */
+  resync(): void;
+  /** Resolves once nothing is queued or in flight. */
+  idle(): Promise<void>;
+  stats(): StatusWriterStats;
+  /** Drops the queue and waits for in-flight writes. */
+  stop(): Promise<void>;
+}
+
+interface Pending {
+  status: ObjectStatus;
+  objects: ObjectLookup;
+}
+
+interface Written {
+  desired: string;
+  before?: string;
+  after?: string;
+}
+
+const resources: Record<string, { group: string; version: string; plural: string }> = {
+  Ingress: { group: "networking.k8s.io", version: "v1", plural: "ingresses" },
+  HTTPProxy: { group: "projectcontour.io", version: "v1", plural: "httpproxies" },
+};
+
+export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
+  const logger = options.logger ?? consola.withTag("status");
+  const concurrency = options.concurrency ?? 20;
+  const maxAttempts = options.maxAttempts ?? 5;
+  const now = options.now ?? (() => new Date());
+  if (!options.client && !options.kubeConfig) throw new Error("status writer: kubeConfig or client is required");
+  const client = options.client ?? createKubeClient(options.kubeConfig!, { maxSockets: concurrency });
+  const queue = new Map<string, Pending>();
+  const inFlight = new Set<string>();
+  /** What this writer last wrote per object, so a cache that has not seen the write yet does not cause another. */
+  const written = new Map<string, Written>();
+  const stats: StatusWriterStats = { written: 0, skipped: 0, conflicts: 0, failed: 0, dropped: 0 };
+  let workers = 0;
+  let last: { statuses: ObjectStatus[]; objects: ObjectLookup } | undefined;
+  let stopped = false;
+  let idleWaiters: (() => void)[] = [];
+
+  function loadBalancer(): LoadBalancerAddress | undefined {
+    return typeof options.loadBalancer === "function" ? options.loadBalancer() : options.loadBalancer;
+  }
+
+  function update(statuses: ObjectStatus[], objects: ObjectLookup): void {
+    last = { statuses, objects };
+    if (stopped || !options.isLeader()) return;
+    const keys = new Set<string>();
+    for (const status of statuses) {
+      if (!resources[status.ref.kind]) continue;
+      const key = refKey(status.ref);
+      keys.add(key);
+      queue.set(key, { status, objects });
+    }
+    for (const key of written.keys()) if (!keys.has(key)) written.delete(key);
+    pump();
+  }
+
+  function pump(): void {
+    while (workers < concurrency && next() !== undefined) {
+      workers++;
+      void work().finally(() => {
+        workers--;
+        if (workers === 0 && (queue.size === 0 || stopped)) {
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const resolve of waiters) resolve();
+        }
+      });
+    }
+  }
+
+  function next(): [string, Pending] | undefined {
+    for (const entry of queue) if (!inFlight.has(entry[0])) return entry;
+    return undefined;
+  }
+
+  async function work(): Promise<void> {
+    for (let entry = next(); entry; entry = next()) {
+      if (stopped || !options.isLeader()) {
+        stats.dropped += queue.size;
+        queue.clear();
+        return;
+      }
+      const [key, pending] = entry;
+      queue.delete(key);
+      inFlight.add(key);
+      try {
+        await write(key, pending);
+      } finally {
+        inFlight.delete(key);
+      }
+    }
+  }
+
+  async function write(key: string, pending: Pending): Promise<void> {
+    const { status } = pending;
+    const resource = resources[status.ref.kind]!;
+    const path = objectPath(resource, status.ref.namespace, status.ref.name);
+    let object = pending.objects(status.ref);
+    for (let attempt = 1; object; attempt++) {
+      const desired = desiredStatus(object, status, { loadBalancer: loadBalancer(), now: now() });
+      if (!desired || statusEqual(object.status, desired)) {
+        stats.skipped++;
+        return;
+      }
+      const desiredKey = JSON.stringify(desired, (k, v) => (k === "lastTransitionTime" ? undefined : v));
+      const memo = written.get(key);
+      const version = object.metadata.resourceVersion;
+      if (memo && memo.desired === desiredKey && (version === memo.before || version === memo.after)) {
+        stats.skipped++;
+        return;
+      }
+      if (attempt > 1 && !options.isLeader()) {
+        stats.dropped++;
+        return;
+      }
+      try {
+        const result = await client.request<KubeObject>("PATCH", `${path}/status`, {
+          body: { metadata: { resourceVersion: version }, status: statusPatch(object.status, desired) },
+          contentType: "application/merge-patch+json",
+        });
+        written.set(key, { desired: desiredKey, before: version, after: result?.metadata?.resourceVersion });
+        stats.written++;
+        return;
+      } catch (error) {
+        const failure = error instanceof KubeApiError ? error : new KubeApiError(String(error), 0);
+        if (failure.statusCode === 404) {
+          stats.skipped++;
+          return;
+        }
+        if (attempt >= maxAttempts) {
+          stats.failed++;
+          logger.warn(`status of ${key} not written after ${attempt} attempts: ${failure.message}`);
+          return;
+        }
+        if (failure.statusCode === 409) stats.conflicts++;
+        else await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt + (failure.retryAfterSeconds ?? 0) * 1000)));
+        // Recompute against what the server holds now.
+        try {
+          object = await client.request<KubeObject>("GET", path);
+          object.kind = status.ref.kind;
+        } catch (readError) {
+          if (readError instanceof KubeApiError && readError.statusCode === 404) object = undefined;
+          else if (attempt + 1 >= maxAttempts) {
+            stats.failed++;
+            logger.warn(`status of ${key} not written: ${(readError as Error).message}`);
+            return;
+          }
+        }
+      }
+    }
+    stats.skipped++;
+  }
+
+  return {
+    update,
+    resync() {
+      if (last) update(last.statuses, last.objects);
+    },
+    idle() {
+      if (workers === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    stats: () => ({ ...stats }),
+    async stop() {
+      stopped = true;
+      stats.dropped += queue.size;
+      queue.clear();
+      if (workers > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      if (!options.client) client.close();
+    },
+  };
+}
