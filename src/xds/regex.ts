@@ -19,17 +19,23 @@ export interface CheckRe2Options {
   maxProgramSize?: number;
 }
 
-const verdicts = new Map<string, string | undefined>();
+// Verdicts by size bound, then by regex: a route config repeats the same regexes many times.
+const verdicts = new Map<number, Map<string, string | undefined>>();
 const verdictCacheLimit = 10_000;
 
 /** Undefined when `regex` is valid RE2 within the size bound, else why it is not. */
 export function checkRe2(regex: string, options: CheckRe2Options = {}): string | undefined {
   const maxProgramSize = options.maxProgramSize ?? defaultMaxProgramSize;
-  const key = `${maxProgramSize}\u0000${regex}`;
-  if (verdicts.has(key)) return verdicts.get(key);
+  let known = verdicts.get(maxProgramSize);
+  if (!known) {
+    known = new Map();
+    verdicts.set(maxProgramSize, known);
+  }
+  const cached = known.get(regex);
+  if (cached !== undefined || known.has(regex)) return cached;
   const verdict = judge(regex, maxProgramSize);
-  if (verdicts.size >= verdictCacheLimit) verdicts.clear();
-  verdicts.set(key, verdict);
+  if (known.size >= verdictCacheLimit) known.clear();
+  known.set(regex, verdict);
   return verdict;
 }
 

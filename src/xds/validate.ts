@@ -1,0 +1,310 @@
+// Checks a generated Envoy resource against the rules Envoy itself enforces before it accepts it:
+// the protoc-gen-validate annotations of its protos (complete, from generated/validate-rules.json,
+// which build.ts extracts from proto/), recursively, into the typed configs of every Any, plus RE2
+// for every regex Envoy compiles. Validators are compiled once per message type into closures.
+import protobuf from "protobufjs";
+import rulesJson from "./generated/validate-rules.json" with { type: "json" };
+import { type CheckRe2Options, checkRe2 } from "./regex.ts";
+import { lookupType } from "./registry.ts";
+import type { ExtractedRules, RuleObject } from "./validate-rules-extract.ts";
+import { type Check, compileAnyTypeRules, compileDuration, compileEnum, compileScalar, fail, type ValidationError } from "./validate-scalar.ts";
+
+export type { ValidationError } from "./validate-scalar.ts";
+export { validateSnapshot, type RejectedResource, type SnapshotValidation } from "./validate-snapshot.ts";
+
+export interface ValidateOptions {
+  /** Largest RE2 program accepted in a regex (Envoy's `re2.max_program_size.error_level`, 100 by default). */
+  maxRegexProgramSize?: number;
+}
+
+const extracted = rulesJson as unknown as ExtractedRules;
+const requiredOneofs = new Set(extracted.requiredOneofs);
+
+/** The fields whose value Envoy compiles as an RE2 regex. */
+const re2Fields = new Set(["envoy.type.matcher.v3.RegexMatcher.regex", "xds.type.matcher.v3.RegexMatcher.regex"]);
+
+/**
+ * Marker entries the walk leaves among the errors to record what a resource points at, so that
+ * they get their full path on the way up exactly like errors do. Never returned as errors.
+ */
+export const referenceRules = { secret: "@ref.secret", routeConfig: "@ref.route_config" } as const;
+
+const wrapperKinds: Record<string, string> = {
+  ".google.protobuf.DoubleValue": "double",
+  ".google.protobuf.FloatValue": "float",
+  ".google.protobuf.Int64Value": "int64",
+  ".google.protobuf.UInt64Value": "uint64",
+  ".google.protobuf.Int32Value": "int32",
+  ".google.protobuf.UInt32Value": "uint32",
+  ".google.protobuf.BoolValue": "bool",
+  ".google.protobuf.StringValue": "string",
+  ".google.protobuf.BytesValue": "bytes",
+};
+
+type MessageCheck = (value: Record<string, unknown>, errors: ValidationError[], isAny: boolean) => void;
+
+let re2Options: CheckRe2Options = {};
+
+/** Puts the errors from index `from` on under `segment` (a field name or `[i]`). */
+export function nestErrors(errors: ValidationError[], from: number, segment: string): void {
+  for (let i = from; i < errors.length; i++) {
+    const error = errors[i]!;
+    const path = error.path;
+    error.path = path === "" ? segment : path.charCodeAt(0) === 91 ? segment + path : `${segment}.${path}`;
+  }
+}
+
+const messageChecks = new Map<string, MessageCheck>();
+
+function messageCheck(type: protobuf.Type): MessageCheck {
+  const existing = messageChecks.get(type.fullName);
+  if (existing) return existing;
+  let compiled: MessageCheck | undefined;
+  // Recursive types (a matcher holding matchers) meet this forwarder while they compile.
+  messageChecks.set(type.fullName, (value, errors, isAny) => compiled!(value, errors, isAny));
+  compiled = compileMessage(type);
+  messageChecks.set(type.fullName, compiled);
+  return compiled;
+}
+
+function requiredRule(rules: RuleObject | undefined): string | undefined {
+  for (const kind of ["message", "duration", "timestamp", "any"]) {
+    if ((rules?.[kind] as RuleObject | undefined)?.required === true) return `${kind}.required`;
+  }
+  return undefined;
+}
+
+function compileMessage(type: protobuf.Type): MessageCheck {
+  const typeName = type.fullName.slice(1);
+  const present: Record<string, Check | null> = Object.create(null);
+  // A field left out holds its default, and proto3 applies the rules to it (min_len to "", …):
+  // that verdict never changes, so it is computed here once.
+  const absent: Array<{ name: string; errors: ValidationError[] }> = [];
+  for (const field of type.fieldsArray) {
+    field.resolve();
+    const rules = extracted.fields[`${typeName}.${field.name}`];
+    const sensitive = field.options?.["(udpa.annotations.sensitive)"] === true;
+    const check = compileField(field, rules, sensitive, `${typeName}.${field.name}`);
+    present[field.name] = check ?? null;
+    if (field.partOf || !rules) continue; // oneof members and proto3 `optional` fields are checked only when set
+    const required = requiredRule(rules);
+    const defaultErrors: ValidationError[] = [];
+    if (required) fail(defaultErrors, required, "is required");
+    else if (check && field.map) check({}, defaultErrors);
+    else if (check && field.repeated) check([], defaultErrors);
+    else if (check && !(field.resolvedType instanceof protobuf.Type)) check(defaultOf(field), defaultErrors);
+    if (defaultErrors.length > 0) absent.push({ name: field.name, errors: defaultErrors });
+  }
+  const oneofs = type.oneofsArray
+    .filter((oneof) => !(oneof.fieldsArray.length === 1 && oneof.name === `_${oneof.fieldsArray[0]!.name}`))
+    .map((oneof) => ({ name: oneof.name, members: oneof.fieldsArray.map((f) => f.name), required: requiredOneofs.has(`${typeName}.${oneof.name}`) }));
+  const hook = referenceHooks[typeName];
+
+  return (value, errors, isAny) => {
+    for (const key in value) {
+      const fieldValue = value[key];
+      if (fieldValue === undefined || fieldValue === null) continue;
+      const check = present[key];
+      if (check === null) continue;
+      if (check === undefined) {
+        if (!(isAny && key === "@type")) errors.push({ path: key, rule: "field.known", message: `no such field in ${typeName}` });
+        continue;
+      }
+      const before = errors.length;
+      check(fieldValue, errors);
+      if (errors.length > before) nestErrors(errors, before, key);
+    }
+    for (const { name, errors: defaults } of absent) {
+      if (value[name] !== undefined && value[name] !== null) continue;
+      for (const error of defaults) errors.push({ path: error.path === "" ? name : `${name}.${error.path}`, rule: error.rule, message: error.message });
+    }
+    for (const oneof of oneofs) {
+      let set = 0;
+      for (const member of oneof.members) if (value[member] !== undefined && value[member] !== null) set++;
+      if (set === 0 && oneof.required) errors.push({ path: "", rule: "oneof.required", message: `one of ${oneof.members.join(", ")} is required (oneof ${oneof.name})` });
+      if (set > 1) errors.push({ path: "", rule: "oneof.single", message: `only one of ${oneof.members.join(", ")} may be set (oneof ${oneof.name})` });
+    }
+    hook?.(value, errors);
+  };
+}
+
+function defaultOf(field: protobuf.FieldBase): unknown {
+  if (field.resolvedType instanceof protobuf.Enum) return 0;
+  if (field.type === "string" || field.type === "bytes") return "";
+  if (field.type === "bool") return false;
+  return 0;
+}
+
+// Where a resource names another xDS resource: an SDS secret (only when fetched over SDS, i.e. with
+// sds_config; without it Envoy looks in its bootstrap's static secrets) and an RDS route config.
+const referenceHooks: Record<string, (value: Record<string, unknown>, errors: ValidationError[]) => void> = {
+  "envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig": (value, errors) => {
+    if (typeof value.name === "string" && value.sds_config) errors.push({ path: "name", rule: referenceRules.secret, message: value.name });
+  },
+  "envoy.extensions.filters.network.http_connection_manager.v3.Rds": (value, errors) => {
+    if (typeof value.route_config_name === "string") errors.push({ path: "route_config_name", rule: referenceRules.routeConfig, message: value.route_config_name });
+  },
+};
+
+function compileField(field: protobuf.FieldBase, rules: RuleObject | undefined, sensitive: boolean, fullName: string): Check | undefined {
+  if (field.map) return compileMap(field as protobuf.MapField, rules?.map as RuleObject | undefined, sensitive, fullName);
+  if (!field.repeated) return compileValue(field, rules, sensitive, fullName);
+  const repeated = rules?.repeated as RuleObject | undefined;
+  const item = compileValue(field, repeated?.items as RuleObject | undefined, sensitive, fullName);
+  if (!repeated && !item) return undefined;
+  const { min_items: minItems, max_items: maxItems, unique, ignore_empty: ignoreEmpty } = (repeated ?? {}) as Record<string, number | boolean | undefined>;
+  for (const key of Object.keys(repeated ?? {})) {
+    if (!["min_items", "max_items", "unique", "items", "ignore_empty"].includes(key)) throw new Error(`validate rule repeated.${key} (${fullName}) is not supported`);
+  }
+  return (value, errors) => {
+    if (!Array.isArray(value)) return fail(errors, "repeated.type", "expected a list");
+    if (ignoreEmpty && value.length === 0) return;
+    if (minItems !== undefined && value.length < (minItems as number)) {
+      fail(errors, "repeated.min_items", minItems === 1 ? "must not be empty" : `must have at least ${minItems} items, got ${value.length}`);
+    }
+    if (maxItems !== undefined && value.length > (maxItems as number)) fail(errors, "repeated.max_items", `must have at most ${maxItems} items, got ${value.length}`);
+    if (unique && new Set(value).size !== value.length) fail(errors, "repeated.unique", "items must be unique");
+    if (!item) return;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v === undefined || v === null) continue;
+      const before = errors.length;
+      item(v, errors);
+      if (errors.length > before) nestErrors(errors, before, `[${i}]`);
+    }
+  };
+}
+
+function compileMap(field: protobuf.MapField, rules: RuleObject | undefined, sensitive: boolean, fullName: string): Check | undefined {
+  for (const key of Object.keys(rules ?? {})) {
+    if (!["min_pairs", "max_pairs", "keys", "values", "no_sparse", "ignore_empty"].includes(key)) throw new Error(`validate rule map.${key} (${fullName}) is not supported`);
+  }
+  const keyRules = (rules?.keys as RuleObject | undefined)?.[field.keyType] as RuleObject | undefined;
+  const keyCheck = compileScalar(field.keyType, keyRules, false);
+  const valueCheck = compileValue(field, rules?.values as RuleObject | undefined, sensitive, fullName);
+  if (!rules && !valueCheck) return undefined;
+  const { min_pairs: minPairs, max_pairs: maxPairs, ignore_empty: ignoreEmpty } = (rules ?? {}) as Record<string, number | boolean | undefined>;
+  const numericKeys = field.keyType !== "string" && field.keyType !== "bool";
+  return (value, errors) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return fail(errors, "map.type", "expected a map");
+    const keys = Object.keys(value);
+    if (ignoreEmpty && keys.length === 0) return;
+    if (minPairs !== undefined && keys.length < (minPairs as number)) fail(errors, "map.min_pairs", `must have at least ${minPairs} entries, got ${keys.length}`);
+    if (maxPairs !== undefined && keys.length > (maxPairs as number)) fail(errors, "map.max_pairs", `must have at most ${maxPairs} entries, got ${keys.length}`);
+    for (const key of keys) {
+      const before = errors.length;
+      keyCheck?.(numericKeys ? Number(key) : key, errors);
+      const entry = (value as Record<string, unknown>)[key];
+      if (valueCheck && entry !== undefined && entry !== null) valueCheck(entry, errors);
+      if (errors.length > before) nestErrors(errors, before, `[${JSON.stringify(key)}]`);
+    }
+  };
+}
+
+function compileValue(field: protobuf.FieldBase, rules: RuleObject | undefined, sensitive: boolean, fullName: string): Check | undefined {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Enum) return compileEnum(resolved, rules?.enum as RuleObject | undefined);
+  if (resolved instanceof protobuf.Type) {
+    const messageRules = rules?.message as RuleObject | undefined;
+    for (const key of Object.keys(messageRules ?? {})) if (key !== "required" && key !== "skip") throw new Error(`validate rule message.${key} (${fullName}) is not supported`);
+    if (resolved.fullName === ".google.protobuf.Any") {
+      const typeRules = compileAnyTypeRules(rules?.any as RuleObject | undefined);
+      return (value, errors) => checkAny(value, errors, typeRules);
+    }
+    if (resolved.fullName === ".google.protobuf.Duration") return compileDuration(rules?.duration as RuleObject | undefined);
+    const wrapped = wrapperKinds[resolved.fullName];
+    if (wrapped) {
+      const inner = compileScalar(wrapped, rules?.[wrapped] as RuleObject | undefined, sensitive);
+      if (!inner) return undefined;
+      return (value, errors) => inner(value !== null && typeof value === "object" && "value" in value ? (value as { value: unknown }).value : value, errors);
+    }
+    if (resolved.fullName.startsWith(".google.protobuf.")) {
+      const timestamp = rules?.timestamp as RuleObject | undefined;
+      for (const key of Object.keys(timestamp ?? {})) if (key !== "required") throw new Error(`validate rule timestamp.${key} (${fullName}) is not supported`);
+      return undefined; // Timestamp, Struct, Value, Empty: nothing to check inside
+    }
+    if (messageRules?.skip === true) return undefined;
+    const check = messageCheck(resolved);
+    const name = resolved.fullName.slice(1);
+    return (value, errors) => {
+      if (value === null || typeof value !== "object" || Array.isArray(value)) return fail(errors, "message.type", `expected an object for ${name}`);
+      check(value as Record<string, unknown>, errors, false);
+    };
+  }
+  const scalar = compileScalar(field.type, rules?.[field.type] as RuleObject | undefined, sensitive);
+  if (!re2Fields.has(fullName)) return scalar;
+  return (value, errors) => {
+    scalar?.(value, errors);
+    if (typeof value !== "string" || value === "") return;
+    const reason = checkRe2(value, re2Options);
+    if (reason) fail(errors, "re2", reason);
+  };
+}
+
+const anyTargets = new Map<string, MessageCheck | null | undefined>();
+
+function anyTarget(url: string): MessageCheck | null | undefined {
+  if (anyTargets.has(url)) return anyTargets.get(url);
+  let target: MessageCheck | null | undefined;
+  try {
+    const type = lookupType(url);
+    target = type.fullName.startsWith(".google.protobuf.") ? null : messageCheck(type);
+  } catch {
+    target = undefined;
+  }
+  anyTargets.set(url, target);
+  return target;
+}
+
+function checkAny(value: unknown, errors: ValidationError[], typeRules: ((url: string, errors: ValidationError[]) => void) | undefined): void {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return fail(errors, "any.type", "expected an Any");
+  const url = (value as Record<string, unknown>)["@type"];
+  if (typeof url !== "string") return fail(errors, "any.type", 'an Any needs "@type"');
+  typeRules?.(url, errors);
+  const target = anyTarget(url);
+  if (target === undefined) return fail(errors, "any.type", `unknown type ${url}`);
+  target?.(value as Record<string, unknown>, errors, true);
+}
+
+// By the name the caller used: protobufjs computes `fullName` anew on every read.
+const resourceChecks = new Map<string, MessageCheck>();
+
+/** What one resource names in other xDS types, each with its path in the resource. */
+export interface ResourceReference {
+  kind: "secret" | "routeConfig";
+  name: string;
+  path: string;
+}
+
+/** Validates a resource and collects its references to other resources in the same walk. */
+export function inspectResource(
+  typeUrlOrTypeName: string,
+  resource: object,
+  options: ValidateOptions = {},
+): { errors: ValidationError[]; references: ResourceReference[] } {
+  let check = resourceChecks.get(typeUrlOrTypeName);
+  if (!check) {
+    check = messageCheck(lookupType(typeUrlOrTypeName));
+    resourceChecks.set(typeUrlOrTypeName, check);
+  }
+  const all: ValidationError[] = [];
+  re2Options = { maxProgramSize: options.maxRegexProgramSize };
+  check(resource as Record<string, unknown>, all, false);
+  const errors: ValidationError[] = [];
+  const references: ResourceReference[] = [];
+  for (const entry of all) {
+    if (entry.rule === referenceRules.secret) references.push({ kind: "secret", name: entry.message, path: entry.path });
+    else if (entry.rule === referenceRules.routeConfig) references.push({ kind: "routeConfig", name: entry.message, path: entry.path });
+    else errors.push(entry);
+  }
+  return { errors, references };
+}
+
+/**
+ * Everything Envoy would reject in `resource` (our JSON form, see registry.ts) of the given type
+ * (type URL or full name): one entry per broken rule, with the path of the offending value. Empty
+ * when the resource is valid. Throws only for a type that is not in the descriptor.
+ */
+export function validateResource(typeUrlOrTypeName: string, resource: object, options: ValidateOptions = {}): ValidationError[] {
+  return inspectResource(typeUrlOrTypeName, resource, options).errors;
+}
