@@ -91,7 +91,10 @@ describe("generated/validate-rules.json", () => {
           if (!key.startsWith("(validate.rules).")) continue;
           const found = ruleAt(extracted.fields[`${type.fullName.slice(1)}.${field.name}`], key.slice("(validate.rules).".length).split("."));
           if (Array.isArray(found)) expect(found).toContain(value as RuleValue);
-          else expect({ field: `${type.fullName}.${field.name}`, key, value: found }).toEqual({ field: `${type.fullName}.${field.name}`, key, value: value as RuleValue });
+          else {
+            const where = `${type.fullName}.${field.name} ${key}`;
+            expect({ where, value: found as unknown }).toEqual({ where, value: value as unknown });
+          }
           compared++;
         }
       }
