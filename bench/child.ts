@@ -15,8 +15,11 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** Runtime flags for the child, from BENCH_CHILD_FLAGS (e.g. "--cpu-prof-md --cpu-prof-dir=/tmp/prof"). */
+const childFlags = (process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter((flag) => flag !== "");
+
 export function startChild(script: string, args: string[]): Child {
-  const child: ChildProcess = spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  const child: ChildProcess = spawn(process.execPath, [...childFlags, script, ...args], { stdio: ["pipe", "pipe", "inherit"] });
   const waiting: Array<(event: Record<string, unknown>) => void> = [];
   const lines = createInterface({ input: child.stdout! });
   lines.on("line", (line) => {

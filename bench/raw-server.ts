@@ -56,7 +56,8 @@ serveCommands((command) => {
     case "memory": {
       const before = process.memoryUsage();
       Bun.gc(true);
-      return { event: "memory", ...before, rssAfterGc: process.memoryUsage().rss, streams: streams.size };
+      const cpu = process.cpuUsage();
+      return { event: "memory", ...before, rssAfterGc: process.memoryUsage().rss, cpuMs: (cpu.user + cpu.system) / 1000, streams: streams.size };
     }
     case "exit":
       server.forceShutdown();

@@ -31,7 +31,8 @@ serveCommands(async (command) => {
       // RSS as it stands (the storm's peak may still be held by the allocator), then after a full GC.
       const before = process.memoryUsage();
       Bun.gc(true);
-      return { event: "memory", ...before, rssAfterGc: process.memoryUsage().rss, streams: server.streams() };
+      const cpu = process.cpuUsage();
+      return { event: "memory", ...before, rssAfterGc: process.memoryUsage().rss, cpuMs: (cpu.user + cpu.system) / 1000, streams: server.streams() };
     }
     case "exit":
       await server.close();

@@ -43,6 +43,9 @@ interface ModeResult {
   serverHeapUsedMiB: number;
   serverArrayBuffersMiB: number;
   rawServerRssMiB: number;
+  /** CPU time the server process had used when every client had ACKed (start-up, publish and storm). */
+  serverCpuMs: number;
+  rawServerCpuMs: number;
 }
 
 /** Waits for `done` to reach `count`; after `limitMs` rejects with how many got there. */
@@ -63,7 +66,7 @@ function countdown(count: number, limitMs: number, what: string): { tick(): void
   return { tick: () => tick(), done };
 }
 
-async function runXdsMode(mode: "delta" | "sotw", sizes: Sizes): Promise<Omit<ModeResult, "stormRawMs" | "changeRawMs" | "rawServerRssMiB"> & { stormMessages: number[]; changeMessages: number[] }> {
+async function runXdsMode(mode: "delta" | "sotw", sizes: Sizes): Promise<Omit<ModeResult, "stormRawMs" | "changeRawMs" | "rawServerRssMiB" | "rawServerCpuMs"> & { stormMessages: number[]; changeMessages: number[] }> {
   const server = startChild(join(here, "xds-server.ts"), [String(sizes.resources)]);
   const ready = await server.ready;
   const address = `127.0.0.1:${ready.port as number}`;
@@ -158,13 +161,14 @@ async function runXdsMode(mode: "delta" | "sotw", sizes: Sizes): Promise<Omit<Mo
     serverRssAfterGcMiB: mib(memory.rssAfterGc),
     serverHeapUsedMiB: mib(memory.heapUsed),
     serverArrayBuffersMiB: mib(memory.arrayBuffers),
+    serverCpuMs: round(memory.cpuMs as number),
     stormMessages,
     changeMessages,
   };
 }
 
 /** The ceiling: the same message sizes written to the same number of raw gRPC streams. */
-async function runRaw(sizes: Sizes, stormMessages: number[], changeMessages: number[]): Promise<{ stormMs: number; changeMs: number; rssMiB: number }> {
+async function runRaw(sizes: Sizes, stormMessages: number[], changeMessages: number[]): Promise<{ stormMs: number; changeMs: number; rssMiB: number; cpuMs: number }> {
   const server = startChild(join(here, "raw-server.ts"), [JSON.stringify({ storm: stormMessages, change: changeMessages })]);
   const ready = await server.ready;
   const address = `127.0.0.1:${ready.port as number}`;
@@ -203,7 +207,7 @@ async function runRaw(sizes: Sizes, stormMessages: number[], changeMessages: num
   for (const call of calls) call.cancel();
   for (const client of clients) client.close();
   await server.stop();
-  return { stormMs: round(stormMs), changeMs: round(changeMs), rssMiB: mib(memory.rss) };
+  return { stormMs: round(stormMs), changeMs: round(changeMs), rssMiB: mib(memory.rss), cpuMs: round(memory.cpuMs as number) };
 }
 
 function mib(bytes: unknown): number {
@@ -269,7 +273,7 @@ export async function run(argv: string[]): Promise<void> {
     console.error(`xds bench: ${mode}, ${sizes.clients} clients, ${sizes.resources} resources per type`);
     const { stormMessages, changeMessages, ...xds } = await runXdsMode(mode, sizes);
     const raw = await runRaw(sizes, stormMessages, changeMessages);
-    results.push({ ...xds, stormRawMs: raw.stormMs, changeRawMs: raw.changeMs, rawServerRssMiB: raw.rssMiB });
+    results.push({ ...xds, stormRawMs: raw.stormMs, changeRawMs: raw.changeMs, rawServerRssMiB: raw.rssMiB, rawServerCpuMs: raw.cpuMs });
   }
   printTable(results);
   const out = join(here, "results", `xds-${sizes.label}.json`);
