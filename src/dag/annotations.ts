@@ -7,7 +7,17 @@ export type Parsed<T> = { ok: T } | { error: string };
 
 /** The value of `projectcontour.io/<name>` on an object, if set. */
 export function contourAnnotation(annotations: Record<string, string> | undefined, name: string): string | undefined {
-  return annotations?.[`projectcontour.io/${name}`];
+  return annotationValue(annotations, `projectcontour.io/${name}`);
+}
+
+/**
+ * An annotation's value as text. Kubernetes only stores strings, but an unquoted YAML value in a
+ * manifest file (`num-retries: 3`) arrives as a number or boolean.
+ */
+export function annotationValue(annotations: Record<string, string> | undefined, key: string): string | undefined {
+  const value: unknown = annotations?.[key];
+  if (value === undefined || value === null) return undefined;
+  return typeof value === "string" ? value : String(value);
 }
 
 const durationUnitsMs: Record<string, number> = {

@@ -2,7 +2,7 @@
 // websocket paths and TLS versions. A value that does not parse is a warning on the Ingress and
 // the default applies, so a typo in one annotation never takes the Ingress down.
 import type { KubeObject } from "../sources/types.ts";
-import { contourAnnotation, parseGoDuration, parseNumRetries, parseRetryOn, parseTimeout, parseTlsVersion, parseWebsocketRoutes } from "./annotations.ts";
+import { annotationValue, contourAnnotation, parseGoDuration, parseNumRetries, parseRetryOn, parseTimeout, parseTlsVersion, parseWebsocketRoutes } from "./annotations.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { RetryPolicy, TimeoutPolicy, TlsVersion } from "./types.ts";
@@ -32,8 +32,8 @@ export function parseIngressPolicy(ctx: BuildContext, ingress: KubeObject): Ingr
     ctx.status.warning(ref, { type: "AnnotationError", reason: "AnnotationNotValid", message: `annotation ${name}: ${why}; ${fallback}` });
   };
   const policy: IngressPolicy = {
-    httpAllowed: annotations?.["kubernetes.io/ingress.allow-http"] !== "false",
-    tlsRequired: annotations?.["ingress.kubernetes.io/force-ssl-redirect"] === "true",
+    httpAllowed: annotationValue(annotations, "kubernetes.io/ingress.allow-http") !== "false",
+    tlsRequired: annotationValue(annotations, "ingress.kubernetes.io/force-ssl-redirect") === "true",
     websocketPaths: parseWebsocketRoutes(annotations),
     minTlsVersion: "1.2",
     maxTlsVersion: "1.3",

@@ -4,33 +4,14 @@
 // claimed by two Ingresses is served by the oldest (creationTimestamp, then namespace/name) and both
 // get a condition, where Contour lets the last one processed override silently.
 import type { KubeObject } from "../sources/types.ts";
+import { contourAnnotation } from "./annotations.ts";
 import { ingressRef, parseIngressPolicy } from "./ingress-policy.ts";
 import type { IngressPolicy } from "./ingress-policy.ts";
+import { readIngressSpec } from "./ingress-spec.ts";
+import type { IngressPath, IngressRule, IngressSpec } from "./ingress-spec.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { Cluster, PathMatch, Route, Secret } from "./types.ts";
-
-interface IngressBackend {
-  service?: { name?: string; port?: { number?: number; name?: string } };
-  resource?: { kind?: string; name?: string };
-}
-
-interface IngressPath {
-  path?: string;
-  pathType?: string;
-  backend?: IngressBackend;
-}
-
-interface IngressRule {
-  host?: string;
-  http?: { paths?: IngressPath[] };
-}
-
-interface IngressSpec {
-  defaultBackend?: IngressBackend;
-  tls?: Array<{ hosts?: string[]; secretName?: string }>;
-  rules?: IngressRule[];
-}
 
 /** Who serves a host and path, to detect the same path claimed twice. */
 interface PathClaim {
@@ -60,32 +41,34 @@ export function sortIngresses(ingresses: KubeObject[]): KubeObject[] {
 /** Adds every served Ingress to the DAG; problems become conditions on the Ingress. */
 export function ingressProcessor(ctx: BuildContext): void {
   const ingresses = sortIngresses(ctx.input.ingresses());
-  const policies = new Map<KubeObject, IngressPolicy>();
+  const read = new Map<KubeObject, { spec: IngressSpec; policy: IngressPolicy }>();
   for (const ingress of ingresses) {
-    ctx.status.track(ingressRef(ingress), ingress.metadata.generation);
-    policies.set(ingress, parseIngressPolicy(ctx, ingress));
+    const ref = ingressRef(ingress);
+    ctx.status.track(ref, ingress.metadata.generation);
+    const { spec, problems } = readIngressSpec(ingress.spec);
+    for (const problem of problems) ctx.status.error(ref, { type: "SpecError", reason: "SpecNotValid", message: `${problem}; the field is ignored` });
+    read.set(ingress, { spec, policy: parseIngressPolicy(ctx, ingress) });
   }
   // TLS first, so every Ingress's routes for a host reach its secure virtual host whichever
   // Ingress carried the certificate.
   const tlsClaims = new Map<string, TlsClaim>();
-  for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, policy: policies.get(ingress) as IngressPolicy });
+  for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, ...(read.get(ingress) as { spec: IngressSpec; policy: IngressPolicy }) });
   const pathClaims = new Map<string, PathClaim>();
   const backends = new Map<string, Cluster>();
-  for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, policy: policies.get(ingress) as IngressPolicy });
+  for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, ...(read.get(ingress) as { spec: IngressSpec; policy: IngressPolicy }) });
 }
 
 function secretRefOf(ingress: KubeObject, secretName: string): { namespace: string; name: string } {
   const slash = secretName.indexOf("/");
   if (slash > 0) return { namespace: secretName.slice(0, slash), name: secretName.slice(slash + 1) };
-  const annotated = ingress.metadata.annotations?.["projectcontour.io/tls-cert-namespace"];
+  const annotated = contourAnnotation(ingress.metadata.annotations, "tls-cert-namespace");
   return { namespace: annotated || (ingress.metadata.namespace ?? ""), name: secretName };
 }
 
-function addTlsHosts(ctx: BuildContext, ingress: KubeObject, options: { claims: Map<string, TlsClaim>; policy: IngressPolicy }): void {
-  const { claims, policy } = options;
+function addTlsHosts(ctx: BuildContext, ingress: KubeObject, options: { claims: Map<string, TlsClaim>; spec: IngressSpec; policy: IngressPolicy }): void {
+  const { claims, spec, policy } = options;
   const ref = ingressRef(ingress);
-  const spec = (ingress.spec ?? {}) as IngressSpec;
-  for (const [i, tls] of (spec.tls ?? []).entries()) {
+  for (const [i, tls] of spec.tls.entries()) {
     const field = `spec.tls[${i}]`;
     if (!tls.secretName) {
       ctx.status.warning(ref, { type: "TLSError", reason: "SecretNotSpecified", message: `${field} has no secretName; its hosts are served without TLS` });
@@ -99,7 +82,7 @@ function addTlsHosts(ctx: BuildContext, ingress: KubeObject, options: { claims: 
       ctx.status.error(ref, { type: "TLSError", reason: lookup.error.reason, message: `${field} Secret "${key}" ${why}` });
       continue;
     }
-    for (const rawHost of tls.hosts ?? []) {
+    for (const rawHost of tls.hosts) {
       const host = rawHost.trim().toLowerCase();
       if (!hostPattern.test(host)) {
         ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field} host "${rawHost}" is not a valid DNS name` });
@@ -124,22 +107,25 @@ function addTlsHosts(ctx: BuildContext, ingress: KubeObject, options: { claims: 
 
 /** The rules of an Ingress, with the default backend first as a `*` rule for `/`. */
 function rulesOf(spec: IngressSpec): Array<{ rule: IngressRule; field: string }> {
-  const rules = (spec.rules ?? []).map((rule, i) => ({ rule, field: `spec.rules[${i}]` }));
-  if (spec.defaultBackend) rules.unshift({ rule: { http: { paths: [{ backend: spec.defaultBackend }] } }, field: "spec.defaultBackend" });
+  const rules = spec.rules.map((rule, i) => ({ rule, field: `spec.rules[${i}]` }));
+  if (spec.defaultBackend) rules.unshift({ rule: { paths: [{ backend: spec.defaultBackend }] }, field: "spec.defaultBackend" });
   return rules;
 }
 
-function addRules(ctx: BuildContext, ingress: KubeObject, options: { claims: Map<string, PathClaim>; backends: Map<string, Cluster>; policy: IngressPolicy }): void {
-  const { claims, backends, policy } = options;
+function addRules(
+  ctx: BuildContext,
+  ingress: KubeObject,
+  options: { claims: Map<string, PathClaim>; backends: Map<string, Cluster>; spec: IngressSpec; policy: IngressPolicy },
+): void {
+  const { claims, backends, spec, policy } = options;
   const ref = ingressRef(ingress);
-  const spec = (ingress.spec ?? {}) as IngressSpec;
   for (const { rule, field } of rulesOf(spec)) {
     const host = (rule.host ?? "").trim().toLowerCase() || "*";
     if (host !== "*" && !hostPattern.test(host)) {
       ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field}.host "${rule.host}" is not a valid DNS name` });
       continue;
     }
-    for (const [j, path] of (rule.http?.paths ?? []).entries()) {
+    for (const [j, path] of rule.paths.entries()) {
       const pathField = field === "spec.defaultBackend" ? field : `${field}.http.paths[${j}]`;
       addPath(ctx, { ingress, ref, policy, host, path, field: pathField, claims, backends });
     }
@@ -243,11 +229,11 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
   const { ref, path, field } = input;
   const service = path.backend?.service;
   if (!service?.name) {
-    const what = path.backend?.resource ? `resource backend (${path.backend.resource.kind ?? "unknown kind"}) is not supported` : "no service backend";
+    const what = path.backend?.resource ? `resource backend (${path.backend.resource.kind}) is not supported` : "no service backend";
     ctx.status.error(ref, { type: "ServiceError", reason: "BackendNotSupported", message: `${field} (${where}): ${what}; the route answers 503` });
     return undefined;
   }
-  const port = service.port?.name || service.port?.number;
+  const port = service.port;
   if (port === undefined) {
     ctx.status.error(ref, { type: "ServiceError", reason: "ServiceUnresolvedReference", message: `${field} (${where}): service "${ref.namespace}/${service.name}" has no port; the route answers 503` });
     return undefined;

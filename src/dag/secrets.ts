@@ -174,9 +174,12 @@ export function delegationPermitted(input: DagInput, secret: { namespace: string
   if (secret.namespace === targetNamespace) return true;
   for (const delegation of input.tlsCertificateDelegations()) {
     if (delegation.metadata.namespace !== secret.namespace) continue;
-    for (const entry of (delegation.spec as DelegationSpec | undefined)?.delegations ?? []) {
+    const entries = (delegation.spec as DelegationSpec | undefined)?.delegations;
+    if (!Array.isArray(entries)) continue;
+    for (const entry of entries) {
+      if (typeof entry !== "object" || entry === null) continue;
       if (entry.secretName !== secret.name && entry.secretName !== "*") continue;
-      const targets = entry.targetNamespaces ?? [];
+      const targets = Array.isArray(entry.targetNamespaces) ? entry.targetNamespaces : [];
       if (targets.includes("*") || targets.includes(targetNamespace)) return true;
     }
   }

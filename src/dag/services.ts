@@ -46,7 +46,8 @@ export function resolveService(
   if (!service) return unresolved(`service "${key}" not found`);
   const spec = (service.spec ?? {}) as ServiceSpec;
   const wanted = typeof ref.port === "string" && /^\d+$/.test(ref.port) ? Number(ref.port) : ref.port;
-  const port = (spec.ports ?? []).find((p) => (typeof wanted === "number" ? p.port === wanted : p.name === wanted && wanted !== ""));
+  const ports = Array.isArray(spec.ports) ? spec.ports.filter((p) => typeof p === "object" && p !== null) : [];
+  const port = ports.find((p) => (typeof wanted === "number" ? p.port === wanted : p.name === wanted && wanted !== ""));
   if (!port || typeof port.port !== "number") return unresolved(`port "${String(ref.port)}" on service "${key}" not matched`);
   if (port.protocol !== undefined && port.protocol !== "" && port.protocol !== "TCP") {
     return unresolved(`unsupported service protocol "${port.protocol}"`);
@@ -75,7 +76,7 @@ export function resolveService(
 function externalNameOf(service: KubeObject): string | undefined {
   const spec = (service.spec ?? {}) as ServiceSpec;
   if (spec.type !== "ExternalName") return undefined;
-  return (spec.externalName ?? "").trim().toLowerCase().replace(/\.$/, "");
+  return (typeof spec.externalName === "string" ? spec.externalName : "").trim().toLowerCase().replace(/\.$/, "");
 }
 
 const localHostNames = new Set(["localhost", "localhost.localdomain", "local.projectcontour.io", "ip6-localhost", "ip6-loopback"]);
