@@ -111,7 +111,7 @@ describe("route order (Contour's sortRoutes)", () => {
 });
 
 describe("actions", () => {
-  test("a single simple cluster is a plain cluster; several are weighted with a total", async () => {
+  test("a single simple cluster is a plain cluster; several are weighted (Envoy sums the weights)", async () => {
     const a = testCluster("a");
     const b = testCluster("b");
     const config = await acceptedHttpConfig([
@@ -126,7 +126,6 @@ describe("actions", () => {
         { name: a.name, weight: 70 },
         { name: b.name, weight: 30 },
       ],
-      total_weight: 100,
     });
     // All weights zero: evenly spread, as Contour.
     expect(byPath("/zero").route.weighted_clusters.clusters.map((c: J) => c.weight)).toEqual([1, 1]);

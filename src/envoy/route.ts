@@ -179,7 +179,8 @@ function weightedClusters(route: Route): JsonObject {
     if (wc.requestHeaders?.hostRewrite) out.host_rewrite_literal = wc.requestHeaders.hostRewrite;
     return out;
   });
-  return { clusters: weights, total_weight: total === 0 ? clusters.length : total };
+  // No total_weight: it is deprecated (Envoy warns, and in time refuses); Envoy uses the sum.
+  return { clusters: weights };
 }
 
 function retryPolicy(retry: NonNullable<Route["retry"]>): JsonObject {

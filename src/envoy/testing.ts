@@ -1,10 +1,11 @@
 // Test helpers for the translator: small DAG objects built by hand (no builder involved) and one
-// check that a resource is what Envoy would accept — the strict proto path, plus Envoy's own
-// validation rules when src/xds/validate.ts is present. Used by the src/envoy tests only.
+// check that a resource is what Envoy would accept — the strict proto path, no deprecated fields,
+// plus Envoy's own validation rules when src/xds/validate.ts is present. Used by the src/envoy tests only.
 import { existsSync } from "node:fs";
 import type { Cluster, Dag, Route, SecureVirtualHost, Secret, VirtualHost, WeightedCluster } from "../dag/types.ts";
 import { StatusRecorder, type ObjectRef } from "../dag/status.ts";
-import { encodeStrict } from "../xds/registry.ts";
+import protobuf from "protobufjs";
+import { encodeStrict, lookupType } from "../xds/registry.ts";
 import type { ResourceSet } from "../xds/types.ts";
 
 export const testRef = (name = "app", kind = "HTTPProxy", namespace = "default"): ObjectRef => ({ kind, namespace, name });
@@ -115,6 +116,28 @@ export async function expectSnapshotAccepted(set: ResourceSet): Promise<void> {
   }
 }
 
+/** Paths of the deprecated fields a resource uses (the descriptor keeps no enum value options): Envoy warns on them, and in time refuses them. */
+export function deprecatedFields(type: protobuf.Type, value: unknown, path = ""): string[] {
+  if (value === null || typeof value !== "object") return [];
+  if (type.fullName === ".google.protobuf.Any") {
+    const { "@type": url, ...rest } = value as Record<string, unknown>;
+    return deprecatedFields(lookupType(String(url)), rest, path);
+  }
+  if (type.fullName.startsWith(".google.protobuf.")) return [];
+  const found: string[] = [];
+  for (const [key, fieldValue] of Object.entries(value as Record<string, unknown>)) {
+    const field = type.fields[key];
+    if (!field || fieldValue === undefined) continue;
+    const fieldPath = path ? `${path}.${key}` : key;
+    if (field.options?.deprecated) found.push(fieldPath);
+    field.resolve();
+    const resolved = field.resolvedType;
+    const items = field.map ? Object.values(fieldValue as object) : field.repeated ? (fieldValue as unknown[]) : [fieldValue];
+    if (resolved instanceof protobuf.Type) for (const item of items) found.push(...deprecatedFields(resolved, item, fieldPath));
+  }
+  return found;
+}
+
 /**
  * Throws unless the resource encodes on the strict path and, when the validator exists, passes
  * Envoy's validation rules. Returns the resource for chaining.
@@ -122,6 +145,8 @@ export async function expectSnapshotAccepted(set: ResourceSet): Promise<void> {
 export async function expectEnvoyAccepts<T extends object>(type: string, resource: T | undefined): Promise<T> {
   if (resource === undefined) throw new Error(`expected a ${type}, got nothing`);
   encodeStrict(type, resource);
+  const deprecated = deprecatedFields(lookupType(type), resource);
+  if (deprecated.length > 0) throw new Error(`${type} uses deprecated fields: ${deprecated.join(", ")}`);
   const validate = await loadValidator();
   if (validate) {
     const errors = validate(type, resource);
