@@ -308,6 +308,16 @@ describe("TLS", () => {
     expect(routes(dag, "foo.com", true)).toHaveLength(1);
   });
 
+  test("force-ssl-redirect with allow-http: false still redirects plain HTTP (Contour)", () => {
+    const dag = build([
+      web,
+      tlsSecret("default", "tls", cert),
+      tlsIngress({ "ingress.kubernetes.io/force-ssl-redirect": "true", "kubernetes.io/ingress.allow-http": "false" }),
+    ]);
+    expect(routes(dag, "foo.com").map((r) => r.httpsRedirect)).toEqual([true]);
+    expect(routes(dag, "foo.com", true)).toHaveLength(1);
+  });
+
   test("tls-minimum-protocol-version, and a bad value falls back with a warning", () => {
     const dag = build([web, tlsSecret("default", "tls", cert), tlsIngress({ "projectcontour.io/tls-minimum-protocol-version": "1.3" })]);
     expect(dag.secureVirtualHosts.get("foo.com")?.minTlsVersion).toBe("1.3");
