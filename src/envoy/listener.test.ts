@@ -14,6 +14,7 @@ const settings: ListenerSettings = {
   delayedCloseTimeoutMs: 1000,
   drainTimeoutMs: 5000,
   mergeSlashes: true,
+  numTrustedHops: 0,
 };
 
 const hcmOf = (chain: J): J => chain.filters[0].typed_config;
@@ -28,6 +29,7 @@ describe("ingress_http", () => {
     expect(hcm.rds).toEqual({ route_config_name: "ingress_http", config_source: { ads: {}, resource_api_version: "V3" } });
     expect(hcm.stat_prefix).toBe("ingress_http");
     expect(hcm.use_remote_address).toBe(true);
+    expect(hcm.xff_num_trusted_hops).toBeUndefined();
     expect(hcm.normalize_path).toBe(true);
     expect(hcm.merge_slashes).toBe(true);
     expect(hcm.common_http_protocol_options).toEqual({ idle_timeout: "60s" });
@@ -57,6 +59,11 @@ describe("ingress_http", () => {
     // The script is a constant: nothing from the host ends up in it.
     const lua = hcm.http_filters.find((f: J) => f.name === "envoy.filters.http.lua");
     expect(lua.typed_config.default_source_code.inline_string).not.toContain("\"s\"");
+  });
+
+  test("trusted hops in front of Envoy", async () => {
+    const listener = (await expectEnvoyAccepts(LISTENER, httpListener(8080, [], { ...settings, numTrustedHops: 2 }))) as J;
+    expect(hcmOf(listener.filter_chains[0]).xff_num_trusted_hops).toBe(2);
   });
 
   test("an IPv6 any address listens on IPv4 too", async () => {

@@ -28,6 +28,8 @@ export interface ListenerSettings {
   delayedCloseTimeoutMs: number;
   drainTimeoutMs: number;
   mergeSlashes: boolean;
+  /** Proxies in front of Envoy trusted to set X-Forwarded-For (0). */
+  numTrustedHops: number;
 }
 
 /** Envoy's stream access logger to stdout, in Envoy's default format. */
@@ -62,6 +64,7 @@ export function httpConnectionManager(options: HcmOptions, settings: ListenerSet
     strip_trailing_host_dot: true,
     preserve_external_request_id: true,
   };
+  if (settings.numTrustedHops > 0) hcm.xff_num_trusted_hops = settings.numTrustedHops;
   const logs = accessLogs(settings);
   if (logs) hcm.access_log = logs;
   const forward = options.forwardClientCertificate;

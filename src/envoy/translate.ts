@@ -33,6 +33,8 @@ export interface TranslateOptions {
   drainTimeoutMs?: number;
   /** Merge adjacent slashes in paths before routing (true). */
   mergeSlashes?: boolean;
+  /** Proxies in front of Envoy trusted to set X-Forwarded-For (0). */
+  numTrustedHops?: number;
 }
 
 /** The resources of one translation, each list sorted by name. */
@@ -56,6 +58,7 @@ export const defaultTranslateOptions: Required<TranslateOptions> = {
   delayedCloseTimeoutMs: 1_000,
   drainTimeoutMs: 5_000,
   mergeSlashes: true,
+  numTrustedHops: 0,
 };
 
 /** Translates a DAG into Envoy resources (everything but load assignments). */
@@ -70,6 +73,7 @@ export function translate(dag: Dag, options: TranslateOptions = {}): Translation
     delayedCloseTimeoutMs: opts.delayedCloseTimeoutMs,
     drainTimeoutMs: opts.drainTimeoutMs,
     mergeSlashes: opts.mergeSlashes,
+    numTrustedHops: opts.numTrustedHops,
   };
   const secure = sortedBy(dag.secureVirtualHosts.values(), (vh) => vh.name);
   const served = secure.filter(servesSecureVirtualHost);
