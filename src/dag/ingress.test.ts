@@ -154,6 +154,19 @@ describe("duplicate host and path", () => {
     expect(reversed.virtualHosts.get("foo.com")).toEqual(dag.virtualHosts.get("foo.com") as NonNullable<ReturnType<typeof dag.virtualHosts.get>>);
   });
 
+  test("two default backends collide on * / (named as a Prefix)", () => {
+    const backend = { service: { name: "web", port: { number: 80 } } };
+    const dag = build([web, ingress("default", "a", { defaultBackend: backend }), ingress("default", "b", { defaultBackend: backend })]);
+    expect(routes(dag, "*")).toHaveLength(1);
+    expect(status(dag, "b").errors).toEqual([
+      {
+        type: "RouteError",
+        reason: "DuplicatePath",
+        message: 'host "*" path Prefix "/" is defined by both Ingress "default/a" and Ingress "default/b"; the older, Ingress "default/a", serves it',
+      },
+    ]);
+  });
+
   test("Prefix /x and Exact /x are different paths", () => {
     const dag = build([
       web,

@@ -171,7 +171,8 @@ export function ingressPathMatch(ctx: BuildContext, path: string, pathType: stri
 }
 
 function describeMatch(match: PathMatch): string {
-  const kind = match.kind === "exact" ? "Exact" : match.kind === "regex" ? "regex" : match.segment ? "Prefix" : "prefix";
+  // A string prefix of "/" matches what a Prefix "/" does: name it as the user most likely wrote it.
+  const kind = match.kind === "exact" ? "Exact" : match.kind === "regex" ? "regex" : match.segment || match.value === "/" ? "Prefix" : "prefix";
   return `${kind} "${match.value}"`;
 }
 
