@@ -9,6 +9,7 @@ const main = defineCommand({
     serve: () => import("./cli/serve.ts").then((m) => m.default),
     xds: () => import("./cli/xds.ts").then((m) => m.default),
     certs: () => import("./cli/certs.ts").then((m) => m.default),
+    bootstrap: () => import("./cli/bootstrap.ts").then((m) => m.default),
   },
 });
 

@@ -17,9 +17,10 @@ export class CertFileError extends Error {
 
 /**
  * Writes every file or none. Refuses (before writing anything) when a target exists and
- * `overwrite` is false. Directories are created 0700.
+ * `overwrite` is false. Directories are created 0700 unless `dirMode` says otherwise (a bootstrap
+ * read by Envoy running as another user needs 0755).
  */
-export function writeFilesAtomically(files: FileToWrite[], options: { overwrite: boolean }): void {
+export function writeFilesAtomically(files: FileToWrite[], options: { overwrite: boolean; dirMode?: number }): void {
   if (!options.overwrite) {
     const existing = files.filter((f) => existsSync(f.path)).map((f) => f.path);
     if (existing.length > 0) throw new CertFileError(`refusing to overwrite ${existing.join(", ")} (use --overwrite)`);
@@ -28,7 +29,7 @@ export function writeFilesAtomically(files: FileToWrite[], options: { overwrite:
   const written: string[] = [];
   try {
     for (const file of files) {
-      mkdirSync(dirname(file.path), { recursive: true, mode: 0o700 });
+      mkdirSync(dirname(file.path), { recursive: true, mode: options.dirMode ?? 0o700 });
       const temporary = file.path + suffix;
       writeFileSync(temporary, file.content, { mode: file.mode, flag: "wx" });
       chmodSync(temporary, file.mode); // the umask may have narrowed or the file system widened it

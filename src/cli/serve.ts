@@ -1,23 +1,79 @@
-// `agent serve`: runs the xDS server (see src/serve.ts) until SIGINT or SIGTERM, then closes it
-// gracefully. Parses flags and calls; nothing else.
+// `agent serve`: the control plane. Watches a manifest directory (or Kubernetes), builds Envoy
+// configuration on every change and serves it over xDS until SIGINT or SIGTERM. Parses flags and
+// calls startAgent (src/agent.ts); nothing else.
 import { defineCommand } from "citty";
 import { consola, LogLevels } from "consola";
-import { runServe, untilSignal } from "../serve.ts";
-import { choiceFlag, intFlag, runCommand } from "./errors.ts";
+import { startAgent } from "../agent.ts";
+import { untilSignal } from "../serve.ts";
+import { CliError, choiceFlag, intFlag, listFlag, runCommand } from "./errors.ts";
 
 const logLevels = ["silent", "error", "warn", "info", "debug", "trace"] as const;
 
+/** "100ms", "1.5s" or a bare number of milliseconds. */
+export function durationFlag(name: string, value: unknown): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(String(value).trim());
+  if (!match) throw new CliError(`--${name} must be a duration like 100ms or 2s, got ${JSON.stringify(value)}`);
+  return match[2] === "s" ? Number(match[1]) * 1000 : Number(match[1]);
+}
+
+/** "namespace/name" of a Secret, or undefined when not given. */
+export function secretRefFlag(name: string, value: unknown): { namespace: string; name: string } | undefined {
+  if (value === undefined || value === "") return undefined;
+  const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(String(value));
+  if (!match) throw new CliError(`--${name} must be namespace/name, got ${JSON.stringify(value)}`);
+  return { namespace: match[1]!, name: match[3]! };
+}
+
 export default defineCommand({
-  meta: { name: "serve", description: "serve Envoy configuration over xDS (ADS sotw and delta, per-type services)" },
+  meta: { name: "serve", description: "build Envoy configuration from Kubernetes objects and serve it over xDS (ADS sotw and delta, per-type, SDS)" },
   args: {
     address: { type: "string", default: "127.0.0.1", description: "address the xDS server binds" },
     port: { type: "string", default: "8001", description: "xDS port (0: any free port)" },
+    manifests: { type: "string", description: "serve the manifests (YAML/JSON) in this directory, watched for changes" },
+    "ingress-class-name": { type: "string", description: "ingress classes to serve (repeatable, comma-separated; default: no class or \"contour\")" },
+    "root-namespaces": { type: "string", description: "namespaces where root HTTPProxies may live (default: all)" },
+    "watch-namespaces": { type: "string", description: "only read objects in these namespaces (default: all)" },
+    "fallback-certificate": { type: "string", description: "namespace/name of the Secret served to TLS clients without SNI" },
+    "upstream-client-certificate": { type: "string", description: "namespace/name of the client certificate Envoy presents to TLS upstreams" },
+    "enable-external-name-service": { type: "boolean", default: false, description: "allow routes to ExternalName Services (never to loopback or link-local)" },
+    holdoff: { type: "string", default: "100ms", description: "quiet time before a rebuild" },
+    "max-holdoff": { type: "string", default: "500ms", description: "longest a rebuild waits after the first change" },
+    "http-port": { type: "string", default: "8080", description: "Envoy's HTTP listener port" },
+    "https-port": { type: "string", default: "8443", description: "Envoy's HTTPS listener port" },
+    "stats-port": { type: "string", default: "8002", description: "Envoy's /ready and /stats listener port" },
+    "envoy-admin-socket": { type: "string", default: "/admin/admin.sock", description: "Envoy's admin unix socket (the stats listener forwards to it)" },
     "log-level": { type: "string", default: "info", description: `one of ${logLevels.join(", ")}` },
   },
   run: ({ args }) =>
     runCommand(async () => {
       consola.level = LogLevels[choiceFlag("log-level", args["log-level"], logLevels)];
-      const agent = await runServe({ address: args.address, port: intFlag("port", args.port, 0, 65535) });
+      const holdoffMs = durationFlag("holdoff", args.holdoff);
+      const maxDelayMs = durationFlag("max-holdoff", args["max-holdoff"]);
+      if (maxDelayMs < holdoffMs) throw new CliError("--max-holdoff must not be shorter than --holdoff");
+      const agent = await startAgent({
+        address: args.address,
+        port: intFlag("port", args.port, 0, 65535),
+        manifests: args.manifests,
+        watchNamespaces: listFlag(args["watch-namespaces"]),
+        holdoffMs,
+        maxDelayMs,
+        dag: {
+          ingressClassNames: listFlag(args["ingress-class-name"]),
+          rootNamespaces: listFlag(args["root-namespaces"]),
+          fallbackCertificate: secretRefFlag("fallback-certificate", args["fallback-certificate"]),
+          upstreamClientCertificate: secretRefFlag("upstream-client-certificate", args["upstream-client-certificate"]),
+          enableExternalNameService: args["enable-external-name-service"],
+          now: () => new Date(),
+        },
+        translate: {
+          httpPort: intFlag("http-port", args["http-port"], 1, 65535),
+          httpsPort: intFlag("https-port", args["https-port"], 1, 65535),
+          statsPort: intFlag("stats-port", args["stats-port"], 1, 65535),
+          adminSocketPath: args["envoy-admin-socket"],
+        },
+      });
+      const where = `${args.address}:${agent.server.port}`;
+      consola.withTag("serve").info(`look at what is served: agent xds --server ${where} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
       await untilSignal();
       await agent.close();
     }),

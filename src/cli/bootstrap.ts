@@ -1,0 +1,62 @@
+// `agent bootstrap [PATH]`: writes Envoy's bootstrap JSON (and, with Envoy's certificate files,
+// the SDS resource files it points at). Parses flags and calls src/envoy/bootstrap.ts.
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+import { defineCommand } from "citty";
+import { writeFilesAtomically } from "../certs/files.ts";
+import { type BootstrapOptions, type XdsMode, bootstrapConfig, checkBootstrapOptions, sdsResourceFiles } from "../envoy/bootstrap.ts";
+import { checkBootstrap } from "../envoy/bootstrap-check.ts";
+import { CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
+
+export default defineCommand({
+  meta: { name: "bootstrap", description: "write Envoy's bootstrap JSON to PATH (or stdout with -)" },
+  args: {
+    path: { type: "positional", required: false, description: "output file, or - for stdout (default -)" },
+    "xds-address": { type: "string", default: "127.0.0.1", description: "the agent's address: an IP, or a DNS name in split mode (never localhost)" },
+    "xds-port": { type: "string", default: "8001", description: "the agent's xDS port" },
+    "xds-mode": { type: "string", default: "delta", description: "delta (delta ADS), sotw (state-of-the-world ADS) or per-type" },
+    "admin-address": { type: "string", default: "/admin/admin.sock", description: "Envoy admin unix socket path (never an IP)" },
+    "node-id": { type: "string", description: "Envoy's node id (default: $POD_NAME, else the hostname)" },
+    "node-cluster": { type: "string", description: "Envoy's node cluster (default: $POD_NAMESPACE/envoy, else envoy)" },
+    "envoy-ca-file": { type: "string", description: "CA bundle that signed the agent's certificate (with cert and key: mTLS)" },
+    "envoy-cert-file": { type: "string", description: "Envoy's client certificate" },
+    "envoy-key-file": { type: "string", description: "Envoy's client key" },
+    "xds-server-name": { type: "string", default: "isobar", description: "the SAN pinned on the agent's certificate, also sent as SNI" },
+    "resources-dir": { type: "string", description: "where the SDS resource files go (default: resources/ beside PATH)" },
+    overwrite: { type: "boolean", default: true, description: "replace existing files (use --no-overwrite to refuse)" },
+  },
+  run: ({ args }) =>
+    runCommand(async () => {
+      const path = args.path ?? "-";
+      const tlsFiles = [args["envoy-ca-file"], args["envoy-cert-file"], args["envoy-key-file"]];
+      const given = tlsFiles.filter((f) => f !== undefined && f !== "").length;
+      if (given !== 0 && given !== 3) throw new CliError("--envoy-ca-file, --envoy-cert-file and --envoy-key-file go together: give all three or none");
+      const resourcesDir = args["resources-dir"] ?? (path === "-" ? "/config/resources" : join(dirname(path), "resources"));
+      const options: BootstrapOptions = {
+        xdsAddress: args["xds-address"],
+        xdsPort: intFlag("xds-port", args["xds-port"], 1, 65535),
+        mode: choiceFlag("xds-mode", args["xds-mode"], ["delta", "sotw", "per-type"] as const) as XdsMode,
+        adminSocketPath: args["admin-address"],
+        nodeId: args["node-id"] ?? process.env.POD_NAME ?? hostname(),
+        nodeCluster: args["node-cluster"] ?? (process.env.POD_NAMESPACE ? `${process.env.POD_NAMESPACE}/envoy` : "envoy"),
+        tls: given === 3 ? { caFile: args["envoy-ca-file"]!, certFile: args["envoy-cert-file"]!, keyFile: args["envoy-key-file"]!, serverName: args["xds-server-name"], resourcesDir } : undefined,
+      };
+      try {
+        checkBootstrapOptions(options);
+      } catch (error) {
+        throw new CliError((error as Error).message);
+      }
+      const config = bootstrapConfig(options);
+      const sds = options.tls ? sdsResourceFiles(options.tls) : [];
+      checkBootstrap(config, sds);
+      const json = `${JSON.stringify(config, null, 2)}\n`;
+      const files = sds.map(({ file, content }) => ({ path: file, content: `${JSON.stringify(content, null, 2)}\n`, mode: 0o644 }));
+      if (path === "-") {
+        if (files.length > 0) writeFilesAtomically(files, { overwrite: args.overwrite, dirMode: 0o755 });
+        process.stdout.write(json);
+      } else {
+        writeFilesAtomically([{ path, content: json, mode: 0o644 }, ...files], { overwrite: args.overwrite, dirMode: 0o755 });
+        process.stderr.write(`wrote ${path}${files.length > 0 ? ` and ${files.length} SDS files in ${resourcesDir}` : ""}\n`);
+      }
+    }),
+});

@@ -1,0 +1,148 @@
+// The live pipeline: source events → object cache → (debounce) → full build → snapshot store, and
+// the endpoint fast path (an EndpointSlice change recomputes only its load assignments, never
+// waiting for a rebuild). Nothing is published before every source has synced once; a build that
+// fails or is inconsistent is logged and the last good snapshot keeps being served.
+import { consola } from "consola";
+import { edsTargetsByService, loadAssignmentFor, type EdsTarget } from "../envoy/endpoint.ts";
+import type { ObjectCache } from "../sources/cache.ts";
+import { createDebouncer } from "../sources/debounce.ts";
+import type { SourceEvent, SourceHandler, SourceProblem } from "../sources/types.ts";
+import type { SnapshotStore } from "../xds/snapshot.ts";
+import { TypeUrls } from "../xds/types.ts";
+import { validateResource } from "../xds/validate.ts";
+import { buildResources, type BuildOptions, type BuildResult } from "./build.ts";
+
+const log = consola.withTag("pipeline");
+
+export interface PipelineOptions extends BuildOptions {
+  holdoffMs: number;
+  maxDelayMs: number;
+  /** The names of the sources that must sync before the first build. */
+  sources: string[];
+}
+
+export interface BuildEvent {
+  result: BuildResult;
+  /** Type URLs whose content changed with this publish (empty when nothing did). */
+  changedTypes: Set<string>;
+}
+
+export interface EndpointsEvent {
+  services: string[];
+  changed: number;
+}
+
+export interface Pipeline {
+  /** The handler one source feeds; `name` is one of options.sources. */
+  handlerFor(name: string): SourceHandler;
+  /** Every source synced and the first snapshot published. */
+  readonly ready: boolean;
+  readonly lastBuild: BuildResult | undefined;
+  /** The last 100 source problems (a file that does not parse, a watch that failed), newest last. */
+  problems(): SourceProblem[];
+  onBuild(listener: (event: BuildEvent) => void): () => void;
+  onEndpoints(listener: (event: EndpointsEvent) => void): () => void;
+  /** Runs a pending rebuild now; resolves when it is done. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createPipeline(store: SnapshotStore, cache: ObjectCache, options: PipelineOptions): Pipeline {
+  const unsynced = new Set(options.sources);
+  const buildListeners = new Set<(event: BuildEvent) => void>();
+  const endpointListeners = new Set<(event: EndpointsEvent) => void>();
+  const problems: SourceProblem[] = [];
+  let lastBuild: BuildResult | undefined;
+  let targetsByService = new Map<string, EdsTarget[]>();
+  let ready = false;
+
+  const rebuild = () => {
+    if (unsynced.size > 0) return;
+    let result: BuildResult;
+    try {
+      result = buildResources(cache, options);
+    } catch (error) {
+      log.error(`build failed, still serving the last good snapshot: ${(error as Error).message}`);
+      return;
+    }
+    let changedTypes = new Set<string>();
+    try {
+      changedTypes = store.publish(result.resources).changedTypes;
+    } catch (error) {
+      log.error(`snapshot not published, still serving the last good one: ${(error as Error).message}`);
+      return;
+    }
+    lastBuild = result;
+    targetsByService = edsTargetsByService(result.dag.clusters.values());
+    if (!ready) log.info(`first snapshot published: ${summary(result)}`);
+    else if (changedTypes.size > 0) log.debug(`snapshot published: ${summary(result)}`);
+    ready = true;
+    for (const rejected of result.rejected) log.warn(`left out ${rejected.typeUrl.split(".").pop()} ${rejected.name}: ${rejected.errors[0]?.message ?? "invalid"}`);
+    for (const listener of buildListeners) listener({ result, changedTypes });
+  };
+
+  const debouncer = createDebouncer({ holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, run: rebuild });
+
+  const updateEndpoints = (services: string[]) => {
+    if (!ready) return;
+    const changed: object[] = [];
+    for (const service of services) {
+      for (const target of targetsByService.get(service) ?? []) {
+        const assignment = loadAssignmentFor(target, (namespace, name) => cache.endpointSlices(namespace, name));
+        const errors = validateResource(TypeUrls.endpoint, assignment);
+        if (errors.length > 0) log.warn(`load assignment ${target.edsServiceName} left unchanged: ${errors[0]!.path}: ${errors[0]!.message}`);
+        else changed.push(assignment);
+      }
+    }
+    if (changed.length === 0) return;
+    store.updateEndpoints(changed);
+    for (const listener of endpointListeners) listener({ services, changed: changed.length });
+  };
+
+  const onEvents = (events: SourceEvent[]) => {
+    const result = cache.applyAll(events);
+    if (result.affectsDag) debouncer.trigger();
+    else if (result.affectsEndpoints && result.endpointServices) updateEndpoints(result.endpointServices);
+  };
+
+  return {
+    handlerFor(name) {
+      return {
+        onEvents,
+        onSynced() {
+          if (!unsynced.delete(name)) return;
+          log.debug(`source ${name} synced`);
+          if (unsynced.size === 0) void debouncer.flush().then(() => (ready ? undefined : rebuild()));
+        },
+        onProblem(problem) {
+          problems.push(problem);
+          if (problems.length > 100) problems.shift();
+          log.warn(problem.message);
+        },
+      };
+    },
+    get ready() {
+      return ready;
+    },
+    get lastBuild() {
+      return lastBuild;
+    },
+    problems: () => [...problems],
+    onBuild(listener) {
+      buildListeners.add(listener);
+      return () => buildListeners.delete(listener);
+    },
+    onEndpoints(listener) {
+      endpointListeners.add(listener);
+      return () => endpointListeners.delete(listener);
+    },
+    flush: () => debouncer.flush(),
+    stop: () => debouncer.stop(),
+  };
+}
+
+function summary(result: BuildResult): string {
+  const r = result.resources;
+  const invalid = result.statuses.filter((s) => s.currentStatus !== "valid").length;
+  return `${r.listeners.length} listeners, ${r.routes.length} route configs, ${r.clusters.length} clusters, ${r.endpoints.length} load assignments, ${r.secrets.length} secrets; ${result.statuses.length} objects (${invalid} not valid) in ${result.timings.total.toFixed(0)} ms`;
+}
