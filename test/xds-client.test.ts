@@ -109,6 +109,21 @@ describe("client library", () => {
     });
   }
 
+  test("delta reconnect: with the versions it holds, the client is sent only what differs", async () => {
+    const first = connectXds(address, { node: { id: "t5" }, delta: true, subscriptions: [{ typeUrl: xdsTypes.eds, names: ["default/a", "default/b"] }] });
+    const held = Object.fromEntries((await first.next()).resources.map((r) => [r.name, r.version]));
+    first.close();
+    const again = connectXds(address, {
+      node: { id: "t5" },
+      delta: true,
+      subscriptions: [{ typeUrl: xdsTypes.eds, names: ["default/a", "default/b"], initialVersions: { ...held, "default/b": "stale" } }],
+    });
+    const response = await again.next();
+    again.close();
+    expect(names(response)).toEqual(["default/b"]);
+    expect(response.resources[0]!.version).toBe(held["default/b"]!);
+  });
+
   test("a NACK chosen by judge reaches the server's NACK log", async () => {
     const nacked = new Promise<unknown>((resolve) => server.nacks.on((nack: unknown) => resolve(nack)));
     const cds = connectXds(address, {

@@ -60,6 +60,8 @@ export interface XdsNode {
 export interface XdsSubscription {
   typeUrl: string;
   names?: string[];
+  /** Delta only: versions already held (a reconnect), so the server sends only what differs. */
+  initialVersions?: Record<string, string>;
 }
 
 /** One resource of a response, still encoded. */
@@ -99,8 +101,6 @@ export interface XdsClientOptions {
   ads?: boolean;
   credentials?: grpc.ChannelCredentials;
   channelOptions?: grpc.ChannelOptions;
-  /** Delta only: versions already held, sent on the first request (a reconnect). */
-  initialResourceVersions?: Record<string, string>;
   /**
    * Read only the envelope (type, nonce, version, resource count, removed names), not the resources:
    * enough to ACK, and cheap enough for a benchmark's thousand simulated clients in one process.
@@ -162,9 +162,9 @@ export function connectXds(address: string, options: XdsClientOptions): XdsClien
     else send({ type_url: typeUrl, resource_names: names.get(typeUrl) ?? [], version_info: versions.get(typeUrl) ?? "", ...extra });
   }
 
-  for (const [index, subscription] of options.subscriptions.entries()) {
+  for (const subscription of options.subscriptions) {
     names.set(subscription.typeUrl, subscription.names ?? []);
-    const initial = index === 0 && options.initialResourceVersions ? { initial_resource_versions: options.initialResourceVersions } : {};
+    const initial = subscription.initialVersions ? { initial_resource_versions: subscription.initialVersions } : {};
     if (delta) request(subscription.typeUrl, { resource_names_subscribe: subscription.names ?? [], ...initial });
     else request(subscription.typeUrl, {});
   }
