@@ -115,6 +115,19 @@ describe("cluster", () => {
       cluster(testCluster("x", { tcpHealthCheck: { intervalSeconds: 10, timeoutSeconds: 1, unhealthyThresholdCount: 2, healthyThresholdCount: 1 } })),
     )) as J;
     expect(tcp.health_checks[0].tcp_health_check).toEqual({});
+
+    // Zero settings take Contour's defaults; an HTTP/2 upstream is checked over HTTP/2.
+    const h2 = (await expectEnvoyAccepts(
+      CLUSTER,
+      cluster(testCluster("x", { protocol: "h2c", healthCheck: { path: "/", intervalSeconds: 0, timeoutSeconds: 0, unhealthyThresholdCount: 0, healthyThresholdCount: 0 } })),
+    )) as J;
+    expect(h2.health_checks[0]).toEqual({
+      timeout: "2s",
+      interval: "5s",
+      unhealthy_threshold: 3,
+      healthy_threshold: 2,
+      http_health_check: { path: "/", host: "contour-envoy-healthcheck", codec_client_type: "HTTP2" },
+    });
   });
 
   test("an ExternalName Service is a STRICT_DNS cluster with its load assignment inline", async () => {

@@ -1,7 +1,7 @@
 // Envoy Clusters from the DAG: EDS clusters (endpoints arrive separately, by edsServiceName),
 // STRICT_DNS clusters for ExternalName Services, and the static `envoy-admin` cluster that the
 // stats/ready listener forwards to over Envoy's admin unix socket.
-import type { Cluster, LoadBalancerStrategy } from "../dag/types.ts";
+import type { Cluster, LoadBalancerStrategy, TcpHealthCheckPolicy } from "../dag/types.ts";
 import { adsConfigSource, any, duration, type JsonObject } from "./common.ts";
 import { tlsTransportSocket, upstreamTlsContext } from "./tls.ts";
 
@@ -80,29 +80,29 @@ function httpProtocolOptions(source: Cluster): JsonObject | undefined {
   return any(HTTP_PROTOCOL_OPTIONS, options);
 }
 
+/** Contour's health check defaults, for settings left at zero (Envoy requires them all). */
+const healthCheckDefaults = { timeoutSeconds: 2, intervalSeconds: 5, unhealthyThresholdCount: 3, healthyThresholdCount: 2 };
+
+function healthCheckTiming(policy: TcpHealthCheckPolicy): JsonObject {
+  const or = (value: number, fallback: number) => (value > 0 ? value : fallback);
+  return {
+    timeout: duration(or(policy.timeoutSeconds, healthCheckDefaults.timeoutSeconds) * 1000),
+    interval: duration(or(policy.intervalSeconds, healthCheckDefaults.intervalSeconds) * 1000),
+    unhealthy_threshold: or(policy.unhealthyThresholdCount, healthCheckDefaults.unhealthyThresholdCount),
+    healthy_threshold: or(policy.healthyThresholdCount, healthCheckDefaults.healthyThresholdCount),
+  };
+}
+
 function healthCheck(source: Cluster): JsonObject | undefined {
   const http = source.healthCheck;
   if (http) {
     const check: JsonObject = { path: http.path, host: http.host || "contour-envoy-healthcheck" };
     if (http.expectedStatuses?.length) check.expected_statuses = http.expectedStatuses.map((r) => ({ start: r.start, end: r.end }));
-    return {
-      timeout: duration(http.timeoutSeconds * 1000),
-      interval: duration(http.intervalSeconds * 1000),
-      unhealthy_threshold: http.unhealthyThresholdCount,
-      healthy_threshold: http.healthyThresholdCount,
-      http_health_check: check,
-    };
+    // An HTTP/2-only upstream answers only HTTP/2 health checks.
+    if (source.protocol === "h2" || source.protocol === "h2c") check.codec_client_type = "HTTP2";
+    return { ...healthCheckTiming(http), http_health_check: check };
   }
-  const tcp = source.tcpHealthCheck;
-  if (tcp) {
-    return {
-      timeout: duration(tcp.timeoutSeconds * 1000),
-      interval: duration(tcp.intervalSeconds * 1000),
-      unhealthy_threshold: tcp.unhealthyThresholdCount,
-      healthy_threshold: tcp.healthyThresholdCount,
-      tcp_health_check: {},
-    };
-  }
+  if (source.tcpHealthCheck) return { ...healthCheckTiming(source.tcpHealthCheck), tcp_health_check: {} };
   return undefined;
 }
 
