@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { encodeStrict } from "./registry.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
-import { findReferences } from "./references.ts";
+import { findReferences, type References } from "./references.ts";
 
 /** One resource as served: its bytes are shared by every client that receives this version. */
 export interface CachedResource {
@@ -15,6 +15,8 @@ export interface CachedResource {
   readonly json: object;
   /** The JSON text's hash, to skip re-encoding unchanged input. */
   readonly jsonHash: string;
+  /** The names it points at in other types, found once per version. */
+  refs?: References;
   /** Wire fragments built from `bytes` on first use (see server-wire.ts), shared by all clients. */
   wire?: { sotw?: Uint8Array; delta?: Uint8Array };
 }
@@ -180,7 +182,7 @@ function findDangling(maps: TypeMaps): string[] {
   const has = (typeUrl: string, name: string) => maps.get(typeUrl)!.has(name);
   for (const info of resourceTypes) {
     for (const resource of maps.get(info.typeUrl)!.values()) {
-      const refs = findReferences(info.typeUrl, resource.json);
+      const refs = (resource.refs ??= findReferences(info.typeUrl, resource.json));
       for (const route of refs.routes) {
         if (!has(typeUrlOf("routes"), route)) problems.push(`${info.short} ${resource.name} names route config ${route}, which does not exist`);
       }
