@@ -62,7 +62,7 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
 
   function lookupSecret(kind: SecretKind, namespace: string, name: string, from: ObjectRef | undefined): Lookup<Secret> {
     const key = `${namespace}/${name}`;
-    if (from && !delegationPermitted(input, { namespace, name }, from.namespace)) {
+    if (from && !delegationPermitted(input, { namespace, name, targetNamespace: from.namespace })) {
       const cause = "certificate delegation not permitted";
       const message =
         kind === "tls" ? `Spec.VirtualHost.TLS Secret "${key}" certificate delegation not permitted` : `${secretErrorText[kind]} "${key}" ${cause}`;
@@ -72,7 +72,7 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
     const known = secretLookups.get(cacheKey);
     if (known) return known;
     const object = input.secret(namespace, name);
-    const checked = object ? validateSecret(object, kind, now) : { error: "Secret not found" };
+    const checked = object ? validateSecret(object, { kind, now }) : { error: "Secret not found" };
     let result: Lookup<Secret>;
     if ("ok" in checked) {
       dag.secrets.set(checked.ok.name, checked.ok);

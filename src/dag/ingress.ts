@@ -145,7 +145,7 @@ interface PathInput {
 }
 
 /** The route match for an Ingress path, or why there is none. */
-export function ingressPathMatch(ctx: BuildContext, path: string, pathType: string): { ok: PathMatch } | { error: { reason: string; message: string } } {
+function ingressPathMatch(ctx: BuildContext, path: string, pathType: string): { ok: PathMatch } | { error: { reason: string; message: string } } {
   switch (pathType) {
     case "Exact":
     case "Prefix": {

@@ -152,7 +152,8 @@ function toSecret(secret: KubeObject, kind: Secret["kind"], parsed: ParsedSecret
 export type SecretCheck = { ok: Secret } | { error: string };
 
 /** Validates a Secret for the given use: "tls" (certificate and key), "ca" (`ca.crt`) or "crl" (`crl.pem`). */
-export function validateSecret(secret: KubeObject, kind: Secret["kind"], now: Date): SecretCheck {
+export function validateSecret(secret: KubeObject, options: { kind: Secret["kind"]; now: Date }): SecretCheck {
+  const { kind, now } = options;
   const result =
     kind === "tls" ? cached(tlsCache, secret, checkTls) : kind === "ca" ? cached(caCache, secret, checkCa) : cached(crlCache, secret, checkCrl);
   if ("error" in result) return result;
@@ -170,7 +171,8 @@ interface DelegationSpec {
  * TLSCertificateDelegation in the Secret's namespace delegates that Secret (or "*") to the target
  * namespace (or "*").
  */
-export function delegationPermitted(input: DagInput, secret: { namespace: string; name: string }, targetNamespace: string): boolean {
+export function delegationPermitted(input: DagInput, secret: { namespace: string; name: string; targetNamespace: string }): boolean {
+  const { targetNamespace } = secret;
   if (secret.namespace === targetNamespace) return true;
   for (const delegation of input.tlsCertificateDelegations()) {
     if (delegation.metadata.namespace !== secret.namespace) continue;
