@@ -1,0 +1,76 @@
+// Golden tests: each folder under test/testdata/ holds `input.yaml` (Kubernetes objects) and the
+// expected output of one full build as JSON: listeners, routes, clusters, endpoints, secrets (Envoy
+// resources as served) and status (every object's conditions), plus `rejected.json` when the
+// validator left anything out. An optional `options.json` sets DagOptions (`rootNamespaces`,
+// `fallbackCertificate`, `ingressClassNames`, `enableExternalNameService`).
+// `UPDATE_GOLDEN=1 bun test test/golden.test.ts` rewrites the outputs and deletes stale ones.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { DagOptions } from "../src/dag/processor.ts";
+import { buildResources } from "../src/pipeline/build.ts";
+import { createObjectCache } from "../src/sources/cache.ts";
+import { loadManifests } from "../src/sources/manifests.ts";
+import { encodeStrict } from "../src/xds/registry.ts";
+import { resourceTypes } from "../src/xds/types.ts";
+
+const root = join(import.meta.dir, "testdata");
+const update = process.env.UPDATE_GOLDEN === "1";
+/** Every golden is built at this instant, so certificate expiry is reproducible. */
+export const goldenNow = new Date("2026-11-22T00:00:00Z");
+const outputs = ["listeners", "routes", "clusters", "endpoints", "secrets", "status", "rejected"] as const;
+
+const cases = readdirSync(root, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(join(root, entry.name, "input.yaml")))
+  .map((entry) => entry.name)
+  .sort();
+
+describe("golden", () => {
+  test("there are golden cases", () => {
+    expect(cases.length).toBeGreaterThan(0);
+  });
+
+  for (const name of cases) {
+    test(name, async () => {
+      const dir = join(root, name);
+      const loaded = await loadManifests(join(dir, "input.yaml"));
+      expect(loaded.problems.map((p) => p.message)).toEqual([]);
+      const extra = existsSync(join(dir, "options.json")) ? (JSON.parse(readFileSync(join(dir, "options.json"), "utf8")) as Partial<DagOptions>) : {};
+      const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, ...extra };
+      const cache = createObjectCache({ ingressClassNames: dagOptions.ingressClassNames, fallbackCertificate: dagOptions.fallbackCertificate, upstreamClientCertificate: dagOptions.upstreamClientCertificate });
+      cache.applyAll(loaded.objects.map(({ object }) => ({ type: "upsert" as const, object })));
+      const result = buildResources(cache, { dag: dagOptions });
+
+      // Whatever is published must encode strictly: the goldens never show a resource Envoy can't parse.
+      for (const info of resourceTypes) for (const resource of result.resources[info.kind]) encodeStrict(info.typeUrl, resource);
+
+      const actual: Record<(typeof outputs)[number], unknown> = {
+        ...result.resources,
+        status: result.statuses,
+        rejected: result.rejected,
+      };
+      for (const output of outputs) {
+        const file = join(dir, `${output}.json`);
+        const value = actual[output];
+        const empty = Array.isArray(value) && value.length === 0 && (output === "rejected" || output === "secrets");
+        if (update) {
+          if (empty) rmSync(file, { force: true });
+          else writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+          continue;
+        }
+        const expected = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : empty ? value : undefined;
+        expect({ output, value: JSON.parse(JSON.stringify(value)) }).toEqual({ output, value: expected });
+      }
+    });
+  }
+
+  test("deterministic: the same input builds byte-identical output", async () => {
+    const build = async () => {
+      const loaded = await loadManifests(join(root, cases[0]!, "input.yaml"));
+      const cache = createObjectCache({ ingressClassNames: [] });
+      cache.applyAll(loaded.objects.reverse().map(({ object }) => ({ type: "upsert" as const, object })));
+      return JSON.stringify(buildResources(cache, { dag: { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow } }).resources);
+    };
+    expect(await build()).toBe(await build());
+  });
+});
