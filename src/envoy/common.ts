@@ -54,9 +54,3 @@ export function compareStrings(a: string, b: string): number {
 export function sortedBy<T>(items: Iterable<T>, key: (item: T) => string): T[] {
   return [...items].sort((a, b) => compareStrings(key(a), key(b)));
 }
-
-/** Drops keys whose value is undefined, so the JSON form never carries them. */
-export function compact<T extends JsonObject>(object: T): T {
-  for (const key of Object.keys(object)) if (object[key] === undefined) delete object[key];
-  return object;
-}

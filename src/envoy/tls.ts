@@ -102,12 +102,3 @@ export function upstreamTlsContext(options: UpstreamTlsOptions): JsonObject {
   if (options.sni) context.sni = options.sni;
   return any(UPSTREAM, context);
 }
-
-/** Every secret a downstream validation or upstream TLS setting refers to, for the SDS resources. */
-export function validationSecrets(validation: DownstreamValidation | UpstreamValidation | undefined): Secret[] {
-  if (!validation) return [];
-  const secrets: Secret[] = [];
-  if (validation.caSecret) secrets.push(validation.caSecret);
-  if ("crlSecret" in validation && validation.crlSecret) secrets.push(validation.crlSecret);
-  return secrets;
-}
