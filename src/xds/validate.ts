@@ -74,55 +74,89 @@ function requiredRule(rules: RuleObject | undefined): string | undefined {
   return undefined;
 }
 
+interface FieldSlot {
+  check: Check | null;
+  /** Bit of this field among those whose absence is an error (0: none). */
+  absentBit: number;
+  /** Bit of this field's oneof (0: not in a oneof). */
+  oneofBit: number;
+}
+
+interface OneofInfo {
+  bit: number;
+  name: string;
+  members: string;
+}
+
 function compileMessage(type: protobuf.Type): MessageCheck {
   const typeName = type.fullName.slice(1);
-  const present: Record<string, Check | null> = Object.create(null);
+  const slots: Record<string, FieldSlot> = Object.create(null);
+  const oneofs = type.oneofsArray.filter((oneof) => !(oneof.fieldsArray.length === 1 && oneof.name === `_${oneof.fieldsArray[0]!.name}`));
+  if (oneofs.length > 30) throw new Error(`${typeName}: more than 30 oneofs`);
+  const oneofBits = new Map(oneofs.map((oneof, i) => [oneof.name, 1 << i]));
+  const oneofInfo = new Map<number, OneofInfo>(oneofs.map((oneof, i) => [1 << i, { bit: 1 << i, name: oneof.name, members: oneof.fieldsArray.map((f) => f.name).join(", ") }]));
+  const required = oneofs.filter((oneof) => requiredOneofs.has(`${typeName}.${oneof.name}`)).map((oneof) => oneofInfo.get(oneofBits.get(oneof.name)!)!);
+  const requiredMask = required.reduce((mask, oneof) => mask | oneof.bit, 0);
   // A field left out holds its default, and proto3 applies the rules to it (min_len to "", …):
   // that verdict never changes, so it is computed here once.
-  const absent: Array<{ name: string; errors: ValidationError[] }> = [];
+  const absent: Array<{ name: string; bit: number; errors: ValidationError[] }> = [];
   for (const field of type.fieldsArray) {
     field.resolve();
     const rules = extracted.fields[`${typeName}.${field.name}`];
     const sensitive = field.options?.["(udpa.annotations.sensitive)"] === true;
     const check = compileField(field, rules, sensitive, `${typeName}.${field.name}`);
-    present[field.name] = check ?? null;
+    const slot: FieldSlot = { check: check ?? null, absentBit: 0, oneofBit: field.partOf ? (oneofBits.get(field.partOf.name) ?? 0) : 0 };
+    slots[field.name] = slot;
     if (field.partOf || !rules) continue; // oneof members and proto3 `optional` fields are checked only when set
-    const required = requiredRule(rules);
+    const requiredBy = requiredRule(rules);
     const defaultErrors: ValidationError[] = [];
-    if (required) fail(defaultErrors, required, "is required");
+    if (requiredBy) fail(defaultErrors, requiredBy, "is required");
     else if (check && field.map) check({}, defaultErrors);
     else if (check && field.repeated) check([], defaultErrors);
     else if (check && !(field.resolvedType instanceof protobuf.Type)) check(defaultOf(field), defaultErrors);
-    if (defaultErrors.length > 0) absent.push({ name: field.name, errors: defaultErrors });
+    if (defaultErrors.length === 0) continue;
+    if (absent.length >= 30) throw new Error(`${typeName}: more than 30 fields with rules on their default`);
+    slot.absentBit = 1 << absent.length;
+    absent.push({ name: field.name, bit: slot.absentBit, errors: defaultErrors });
   }
-  const oneofs = type.oneofsArray
-    .filter((oneof) => !(oneof.fieldsArray.length === 1 && oneof.name === `_${oneof.fieldsArray[0]!.name}`))
-    .map((oneof) => ({ name: oneof.name, members: oneof.fieldsArray.map((f) => f.name), required: requiredOneofs.has(`${typeName}.${oneof.name}`) }));
+  const absentMask = absent.reduce((mask, field) => mask | field.bit, 0);
   const hook = referenceHooks[typeName];
 
+  // Hot path: one pass over the keys present; which fields and oneofs were seen is kept in bit
+  // masks, so nothing is looked up for what is absent unless something is missing.
   return (value, errors, isAny) => {
+    let seenFields = 0;
+    let seenOneofs = 0;
     for (const key in value) {
       const fieldValue = value[key];
       if (fieldValue === undefined || fieldValue === null) continue;
-      const check = present[key];
-      if (check === null) continue;
-      if (check === undefined) {
+      const slot = slots[key];
+      if (slot === undefined) {
         if (!(isAny && key === "@type")) errors.push({ path: key, rule: "field.known", message: `no such field in ${typeName}` });
         continue;
       }
+      seenFields |= slot.absentBit;
+      if (slot.oneofBit !== 0) {
+        if ((seenOneofs & slot.oneofBit) !== 0) {
+          const oneof = oneofInfo.get(slot.oneofBit)!;
+          errors.push({ path: "", rule: "oneof.single", message: `only one of ${oneof.members} may be set (oneof ${oneof.name})` });
+        }
+        seenOneofs |= slot.oneofBit;
+      }
+      const check = slot.check;
+      if (check === null) continue;
       const before = errors.length;
       check(fieldValue, errors);
       if (errors.length > before) nestErrors(errors, before, key);
     }
-    for (const { name, errors: defaults } of absent) {
-      if (value[name] !== undefined && value[name] !== null) continue;
-      for (const error of defaults) errors.push({ path: error.path === "" ? name : `${name}.${error.path}`, rule: error.rule, message: error.message });
+    if (seenFields !== absentMask) {
+      for (const field of absent) {
+        if ((seenFields & field.bit) !== 0) continue;
+        for (const error of field.errors) errors.push({ path: error.path === "" ? field.name : `${field.name}.${error.path}`, rule: error.rule, message: error.message });
+      }
     }
-    for (const oneof of oneofs) {
-      let set = 0;
-      for (const member of oneof.members) if (value[member] !== undefined && value[member] !== null) set++;
-      if (set === 0 && oneof.required) errors.push({ path: "", rule: "oneof.required", message: `one of ${oneof.members.join(", ")} is required (oneof ${oneof.name})` });
-      if (set > 1) errors.push({ path: "", rule: "oneof.single", message: `only one of ${oneof.members.join(", ")} may be set (oneof ${oneof.name})` });
+    if ((seenOneofs & requiredMask) !== requiredMask) {
+      for (const oneof of required) if ((seenOneofs & oneof.bit) === 0) errors.push({ path: "", rule: "oneof.required", message: `one of ${oneof.members} is required (oneof ${oneof.name})` });
     }
     hook?.(value, errors);
   };
