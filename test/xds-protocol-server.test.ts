@@ -83,6 +83,27 @@ describe("xDS server", () => {
     proxy.close();
   });
 
+  test("a client that does not keep up gets the latest state once it drains, not every version", async () => {
+    xds = await startTestXds(resourceSet(1));
+    const client = connectRaw(xds.server.port);
+    clients.push(client);
+    const stream = client.delta();
+    stream.send({ node: { id: "slow" }, type_url: TypeUrls.endpoint, resource_names_subscribe: ["cluster-0"] });
+    await stream.next();
+    // Synchronous updates: the stream's write buffer fills before any write can complete.
+    const updates = 100;
+    for (let i = 1; i <= updates; i++) xds.store.updateEndpoints([loadAssignment("cluster-0", [10_000 + i])]);
+    const latest = xds.store.version(TypeUrls.endpoint);
+    let received = 0;
+    let last;
+    do {
+      last = await stream.next();
+      received++;
+    } while (last.system_version_info !== latest);
+    expect(received).toBeLessThan(updates);
+    expect(last.resources[0]!.resource).toMatchObject({ endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { port_value: 10_000 + updates } } } }] }] });
+  });
+
   test("close ends every stream with OK and stops listening", async () => {
     xds = await startTestXds(resourceSet(1));
     const client = connectRaw(xds.server.port);

@@ -7,6 +7,7 @@ import type { Buffer } from "node:buffer";
 import { consola } from "consola";
 import type { NackLog } from "./nacks.ts";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
+import { peerIdentity } from "./peer.ts";
 import { createBodyCache, nodeInfo } from "./server-wire.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
 
@@ -85,8 +86,23 @@ export function openStream<Request extends { node?: unknown; type_url?: string }
   let node: NodeInfo | undefined;
   let nonce = 0;
   const { id, forget } = context.register(() => finish(true));
+  // Split mode: the client certificate says who the node is, whatever node id it claims.
+  const identity = peerIdentity(call);
+  // Pushes wait while the client does not read (its write buffer is full); once it drains, each
+  // waiting type is pushed once, from the state of that moment, instead of queueing every version.
+  const waiting = new Set<string>();
+  const push = () => {
+    for (const typeUrl of pushOrder) {
+      if (done || call.writableNeedDrain) return;
+      if (waiting.delete(typeUrl)) handlers.onPush(typeUrl);
+    }
+  };
+  call.on("drain", push);
   const unsubscribe = context.store.subscribe((changed) => {
-    for (const typeUrl of pushOrder) if (!done && changed.has(typeUrl)) handlers.onPush(typeUrl);
+    // A node view may change what a client sees in a type that did not change itself (secrets of a
+    // changed listener): then every type is re-diffed, and only real differences are sent.
+    for (const typeUrl of context.store.hasNodeView ? pushOrder : changed) waiting.add(typeUrl);
+    push();
   });
   function finish(endCall: boolean) {
     if (done) return;
@@ -99,7 +115,7 @@ export function openStream<Request extends { node?: unknown; type_url?: string }
   call.on("data", (request: Request) => {
     if (done) return;
     try {
-      node ??= nodeInfo(request.node as Parameters<typeof nodeInfo>[0]);
+      node ??= withIdentity(nodeInfo(request.node as Parameters<typeof nodeInfo>[0]), identity);
       const info = requestType(call, request.type_url, handlers.fixedTypeUrl);
       if (info) handlers.onRequest(request, info);
     } catch (error) {
@@ -116,7 +132,7 @@ export function openStream<Request extends { node?: unknown; type_url?: string }
   return {
     id,
     get node() {
-      return node ?? anonymousNode;
+      return node ?? withIdentity(anonymousNode, identity);
     },
     nextNonce: () => String(++nonce),
   };
@@ -168,6 +184,10 @@ export function contentKey(resources: CachedResource[]): string {
 const pushOrder: readonly string[] = resourceTypes.map((info) => info.typeUrl);
 
 const anonymousNode: NodeInfo = { id: "", cluster: "" };
+
+function withIdentity<T extends NodeInfo | undefined>(node: T, identity: string | undefined): T {
+  return node === undefined || identity === undefined ? node : { ...node, identity };
+}
 
 /**
  * The version of each resource of one type that a client holds. A client that holds exactly a type's
