@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { TypeUrls } from "../src/xds/types.ts";
 import { perTypePaths, type DeltaRequestInit, type DeltaResponse, type RawStream } from "./helpers/ads-client.ts";
-import { edsCluster, loadAssignment, resourceSet } from "./helpers/xds-resources.ts";
+import { edsCluster, listener, loadAssignment, resourceSet, secret } from "./helpers/xds-resources.ts";
 import { startTestXds, type TestXds } from "./helpers/xds-server.ts";
 
 const node = { id: "envoy-d", cluster: "edge" };
@@ -184,6 +184,30 @@ describe("delta ADS", () => {
     const order = [];
     for (let i = 0; i < 4; i++) order.push((await stream.next()).type_url);
     expect(order).toEqual([TypeUrls.cluster, TypeUrls.endpoint, TypeUrls.listener, TypeUrls.route]);
+  });
+});
+
+describe("delta with a node view", () => {
+  test("a view that changes with another type's change pushes what the node may now see", async () => {
+    const set = resourceSet(1);
+    set.secrets = [secret("a"), secret("b")];
+    xds = await startTestXds(set);
+    // Which secrets a node sees follows the listener: the SDS scoping of a later stage, in small.
+    let allowed = ["a"];
+    xds.store.setNodeView((n, typeUrl, names) => (typeUrl === TypeUrls.secret ? names.filter((name) => allowed.includes(name)) : undefined));
+    const stream = xds.client.delta();
+    const first = await ask(stream, { type_url: TypeUrls.secret, resource_names_subscribe: ["a", "b"] });
+    expect(first.names).toEqual(["a"]);
+    await acked(stream, first);
+    allowed = ["a", "b"];
+    xds.store.publish({ ...set, listeners: [listener("listener-0", "route-0", { port: 9443 })] });
+    const widened = await stream.next();
+    expect(widened).toMatchObject({ type_url: TypeUrls.secret, names: ["b"], removed_resources: [] });
+    await acked(stream, widened);
+    allowed = ["b"];
+    xds.store.publish(set);
+    const narrowed = await stream.next();
+    expect(narrowed).toMatchObject({ type_url: TypeUrls.secret, names: [], removed_resources: ["a"] });
   });
 });
 

@@ -1,10 +1,8 @@
 // The record of NACKs: every response a client rejected, with who rejected what and why. Kept in a
 // bounded ring for the rest of the program (status, metrics, debug), announced to listeners, and
 // logged with names and the reason only, never resource bodies.
-import { consola } from "consola";
+import { consola, type ConsolaInstance } from "consola";
 import { typeInfo } from "./types.ts";
-
-const log = consola.withTag("xds");
 
 export interface NackRecord {
   time: Date;
@@ -27,8 +25,9 @@ export interface NackLog {
   on(listener: (nack: NackRecord) => void): () => void;
 }
 
-export function createNackLog(options: { capacity?: number } = {}): NackLog {
+export function createNackLog(options: { capacity?: number; logger?: ConsolaInstance } = {}): NackLog {
   const capacity = options.capacity ?? 256;
+  const log = options.logger ?? consola.withTag("xds");
   const ring: NackRecord[] = [];
   const listeners = new Set<(nack: NackRecord) => void>();
   return {
