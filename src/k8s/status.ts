@@ -67,6 +67,14 @@ const resources: Record<string, { group: string; version: string; plural: string
   HTTPProxy: { group: "projectcontour.io", version: "v1", plural: "httpproxies" },
 };
 
+/** An ObjectLookup over the object cache's Ingresses and HTTPProxies, indexed once per call. */
+export function lookupFromCache(cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[] }): ObjectLookup {
+  const index = new Map<string, KubeObject>();
+  for (const object of cache.ingresses()) index.set(`Ingress ${object.metadata.namespace}/${object.metadata.name}`, object);
+  for (const object of cache.httpProxies()) index.set(`HTTPProxy ${object.metadata.namespace}/${object.metadata.name}`, object);
+  return (ref) => index.get(refKey(ref));
+}
+
 export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
   const logger = options.logger ?? consola.withTag("status");
   const concurrency = options.concurrency ?? 20;

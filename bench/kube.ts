@@ -1,0 +1,184 @@
+// `npm run bench -- kube`: the Kubernetes source, pipeline and status writer against the fake API
+// server (a child process, over HTTPS with its CA), at 10k Ingresses with their Services and
+// EndpointSlices, 5k TLS Secrets, 5k large unrelated Opaque Secrets and 1k Helm releases. The agent
+// side runs in its own child process too (this file with `agent`), twice: with the unrelated Secrets
+// and without them, so their RSS cost is a difference of two clean processes.
+// Results: bench/results/kube-<size>.json and a printed table.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { emit, startChild } from "./child.ts";
+
+const here = import.meta.dirname;
+
+export interface KubeBenchOptions {
+  smoke: boolean;
+  size?: number;
+}
+
+interface AgentRun {
+  /** From starting the source until every kind was listed. */
+  syncMs: number;
+  /** From starting the source until the first snapshot was published. */
+  firstSnapshotMs: number;
+  buildMs: number;
+  /** Status written on every object the build reported on (from the first snapshot). */
+  statusMs: number;
+  statusWritten: number;
+  statusSkipped: number;
+  statusFailed: number;
+  baselineRssMiB: number;
+  peakRssMiB: number;
+  /** After the status pass, its watch events absorbed, and a full GC. */
+  steadyRssMiB: number;
+  steadyHeapUsedMiB: number;
+  objects: Record<string, number>;
+}
+
+const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+
+/** The agent side, in a child process: source → cache → pipeline → snapshot; then the status writer. */
+async function agentMain(kubeconfigPath: string): Promise<void> {
+  const { createKubernetesSource } = await import("../src/sources/kubernetes.ts");
+  const { createObjectCache } = await import("../src/sources/cache.ts");
+  const { createSnapshotStore } = await import("../src/xds/snapshot.ts");
+  const { createPipeline } = await import("../src/pipeline/run.ts");
+  const { createStatusWriter, lookupFromCache } = await import("../src/k8s/status.ts");
+  const { loadKubeConfig } = await import("../src/k8s/kubeconfig.ts");
+  const { consola, LogLevels } = await import("consola");
+  consola.level = LogLevels.error;
+  Bun.gc(true);
+  const baseline = process.memoryUsage().rss;
+  let peak = baseline;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+
+  const { kubeConfig } = loadKubeConfig({ kubeconfig: kubeconfigPath });
+  const cache = createObjectCache({ ingressClassNames: [] });
+  const store = createSnapshotStore();
+  const pipeline = createPipeline(store, cache, {
+    dag: { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date() },
+    holdoffMs: 100,
+    maxDelayMs: 500,
+    sources: ["kubernetes"],
+  });
+  const source = createKubernetesSource({ kubeConfig });
+  const start = performance.now();
+  let syncMs = 0;
+  const firstBuild = new Promise<import("../src/pipeline/run.ts").BuildEvent>((resolve) => {
+    const off = pipeline.onBuild((event) => {
+      off();
+      resolve(event);
+    });
+  });
+  const handler = pipeline.handlerFor("kubernetes");
+  await source.start({
+    ...handler,
+    onSynced() {
+      syncMs = performance.now() - start;
+      handler.onSynced();
+    },
+  });
+  const { result } = await firstBuild;
+  const firstSnapshotMs = performance.now() - start;
+
+  const writer = createStatusWriter({ kubeConfig, isLeader: () => true, loadBalancer: { ip: "192.0.2.10" } });
+  const statusStart = performance.now();
+  writer.update(result.statuses, lookupFromCache(cache));
+  await writer.idle();
+  const statusMs = performance.now() - statusStart;
+  const stats = writer.stats();
+  // Let the watch deliver the status changes (and any rebuild they cause) before measuring.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  await pipeline.flush();
+  clearInterval(sampler);
+  Bun.gc(true);
+  const memory = process.memoryUsage();
+  const run: AgentRun = {
+    syncMs: Math.round(syncMs),
+    firstSnapshotMs: Math.round(firstSnapshotMs),
+    buildMs: Math.round(result.timings.total),
+    statusMs: Math.round(statusMs),
+    statusWritten: stats.written,
+    statusSkipped: stats.skipped,
+    statusFailed: stats.failed,
+    baselineRssMiB: mib(baseline),
+    peakRssMiB: mib(Math.max(peak, memory.rss)),
+    steadyRssMiB: mib(memory.rss),
+    steadyHeapUsedMiB: mib(memory.heapUsed),
+    objects: cache.counts(),
+  };
+  await writer.stop();
+  await source.stop();
+  await pipeline.stop();
+  emit({ event: "done", ...run });
+  process.exit(0);
+}
+
+async function agentRun(kubeconfigPath: string): Promise<AgentRun> {
+  const agent = startChild(join(here, "kube.ts"), ["agent", kubeconfigPath]);
+  const { event: _event, ...run } = await agent.ready;
+  return run as unknown as AgentRun;
+}
+
+/** Runs the scenario; `argv` as from `npm run bench -- kube [--smoke] [--size N]`, or options. */
+export async function run(input: string[] | KubeBenchOptions = []): Promise<object> {
+  const options: KubeBenchOptions = Array.isArray(input) ? parseOptions(input) : input;
+  const apps = options.size ?? (options.smoke ? 200 : 10_000);
+  const label = options.smoke && options.size === undefined ? "smoke" : String(apps);
+  const dataset = { apps, tlsSecrets: apps / 2, unrelatedSecrets: apps / 2, unrelatedKiB: 16, helmReleases: apps / 10 };
+  const server = startChild(join(here, "..", "test", "fake-apiserver", "serve.ts"), [dataset.apps, dataset.tlsSecrets, dataset.unrelatedSecrets, dataset.unrelatedKiB, dataset.helmReleases].map(String));
+  const ready = await server.ready;
+  const kubeconfigPath = ready.kubeconfigPath as string;
+  try {
+    const withUnrelated = await agentRun(kubeconfigPath);
+    const written = await server.request({ cmd: "statusCount" });
+    await server.request({ cmd: "deleteUnrelated" });
+    const withoutUnrelated = await agentRun(kubeconfigPath);
+    const result = {
+      scenario: "kube",
+      size: label,
+      dataset,
+      serverObjects: ready.counts,
+      ingressesWithStatus: written.withStatus,
+      statusWrites: written.statusWrites,
+      withUnrelated,
+      withoutUnrelated,
+      unrelatedSecretsCostMiB: Math.round((withUnrelated.steadyRssMiB - withoutUnrelated.steadyRssMiB) * 10) / 10,
+    };
+    mkdirSync(join(here, "results"), { recursive: true });
+    writeFileSync(join(here, "results", `kube-${label}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    printTable(result);
+    return result;
+  } finally {
+    await server.stop();
+  }
+}
+
+function parseOptions(argv: string[]): KubeBenchOptions {
+  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean" }, size: { type: "string" } }, allowPositionals: true, strict: false });
+  const smoke = values.smoke === true || values.size === "smoke" || process.env.BENCH_SIZE === "smoke";
+  const size = typeof values.size === "string" && values.size !== "smoke" ? Number(values.size) : undefined;
+  return { smoke, size };
+}
+
+function printTable(result: { size: string; withUnrelated: AgentRun; withoutUnrelated: AgentRun; unrelatedSecretsCostMiB: number; ingressesWithStatus: unknown }): void {
+  const rows: [string, string, string][] = [
+    ["sync (every kind listed)", `${result.withUnrelated.syncMs} ms`, `${result.withoutUnrelated.syncMs} ms`],
+    ["first snapshot", `${result.withUnrelated.firstSnapshotMs} ms`, `${result.withoutUnrelated.firstSnapshotMs} ms`],
+    ["  of which the build", `${result.withUnrelated.buildMs} ms`, `${result.withoutUnrelated.buildMs} ms`],
+    ["status pass", `${result.withUnrelated.statusMs} ms (${result.withUnrelated.statusWritten} written)`, `${result.withoutUnrelated.statusMs} ms (${result.withoutUnrelated.statusSkipped} skipped)`],
+    ["RSS baseline", `${result.withUnrelated.baselineRssMiB} MiB`, `${result.withoutUnrelated.baselineRssMiB} MiB`],
+    ["RSS peak", `${result.withUnrelated.peakRssMiB} MiB`, `${result.withoutUnrelated.peakRssMiB} MiB`],
+    ["RSS steady (after GC)", `${result.withUnrelated.steadyRssMiB} MiB`, `${result.withoutUnrelated.steadyRssMiB} MiB`],
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length));
+  console.log(`\nkube (${result.size})              with unrelated Secrets | without`);
+  for (const [name, a, b] of rows) console.log(`${name.padEnd(width)}  ${a.padEnd(28)} ${b}`);
+  console.log(`unrelated Secrets cost (steady RSS difference): ${result.unrelatedSecretsCostMiB} MiB; Ingresses with status: ${String(result.ingressesWithStatus)}\n`);
+}
+
+if (import.meta.main && process.argv[2] === "agent") await agentMain(process.argv[3]!);
+else if (import.meta.main) {
+  await run(process.argv.slice(2));
+  process.exit(0);
+}
