@@ -201,8 +201,9 @@ function compileBool(rules: RuleObject): Check {
  * The check of one scalar value of proto type `kind` (`string`, `uint32`, `bool` …) under the PGV
  * rules for that kind; undefined when there is nothing to check.
  */
-export function compileScalar(kind: string, rules: RuleObject | undefined, sensitive: boolean): Check | undefined {
+export function compileScalar(kind: string, rules: RuleObject | undefined, options: { sensitive?: boolean } = {}): Check | undefined {
   if (!rules) return undefined;
+  const sensitive = options.sensitive === true;
   if (kind === "string") return compileString(rules, sensitive);
   if (kind === "bytes") return compileBytes(rules);
   if (kind === "bool") return compileBool(rules);

@@ -27,7 +27,7 @@ const re2Fields = new Set(["envoy.type.matcher.v3.RegexMatcher.regex", "xds.type
  * Marker entries the walk leaves among the errors to record what a resource points at, so that
  * they get their full path on the way up exactly like errors do. Never returned as errors.
  */
-export const referenceRules = { secret: "@ref.secret", routeConfig: "@ref.route_config" } as const;
+const referenceRules = { secret: "@ref.secret", routeConfig: "@ref.route_config" } as const;
 
 const wrapperKinds: Record<string, string> = {
   ".google.protobuf.DoubleValue": "double",
@@ -46,7 +46,7 @@ type MessageCheck = (value: Record<string, unknown>, errors: ValidationError[], 
 let re2Options: CheckRe2Options = {};
 
 /** Puts the errors from index `from` on under `segment` (a field name or `[i]`). */
-export function nestErrors(errors: ValidationError[], from: number, segment: string): void {
+function nestErrors(errors: ValidationError[], from: number, segment: string): void {
   for (let i = from; i < errors.length; i++) {
     const error = errors[i]!;
     const path = error.path;
@@ -214,7 +214,7 @@ function compileMap(field: protobuf.MapField, rules: RuleObject | undefined, sen
     if (!["min_pairs", "max_pairs", "keys", "values", "no_sparse", "ignore_empty"].includes(key)) throw new Error(`validate rule map.${key} (${fullName}) is not supported`);
   }
   const keyRules = (rules?.keys as RuleObject | undefined)?.[field.keyType] as RuleObject | undefined;
-  const keyCheck = compileScalar(field.keyType, keyRules, false);
+  const keyCheck = compileScalar(field.keyType, keyRules);
   const valueCheck = compileValue(field, rules?.values as RuleObject | undefined, sensitive, fullName);
   if (!rules && !valueCheck) return undefined;
   const { min_pairs: minPairs, max_pairs: maxPairs, ignore_empty: ignoreEmpty } = (rules ?? {}) as Record<string, number | boolean | undefined>;
@@ -248,7 +248,7 @@ function compileValue(field: protobuf.FieldBase, rules: RuleObject | undefined, 
     if (resolved.fullName === ".google.protobuf.Duration") return compileDuration(rules?.duration as RuleObject | undefined);
     const wrapped = wrapperKinds[resolved.fullName];
     if (wrapped) {
-      const inner = compileScalar(wrapped, rules?.[wrapped] as RuleObject | undefined, sensitive);
+      const inner = compileScalar(wrapped, rules?.[wrapped] as RuleObject | undefined, { sensitive });
       if (!inner) return undefined;
       return (value, errors) => inner(value !== null && typeof value === "object" && "value" in value ? (value as { value: unknown }).value : value, errors);
     }
@@ -265,7 +265,7 @@ function compileValue(field: protobuf.FieldBase, rules: RuleObject | undefined, 
       check(value as Record<string, unknown>, errors, false);
     };
   }
-  const scalar = compileScalar(field.type, rules?.[field.type] as RuleObject | undefined, sensitive);
+  const scalar = compileScalar(field.type, rules?.[field.type] as RuleObject | undefined, { sensitive });
   if (!re2Fields.has(fullName)) return scalar;
   return (value, errors) => {
     scalar?.(value, errors);
