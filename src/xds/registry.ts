@@ -1,8 +1,13 @@
 // The Envoy API types, loaded from the descriptor that build.ts compiles from proto/ and that the
 // binary embeds. The one strict way to turn a plain object into a protobuf message: an unknown or
 // misspelled field, or an enum name that does not exist, throws instead of vanishing.
+import Long from "long";
 import protobuf from "protobufjs";
 import descriptor from "./generated/descriptor.json" with { type: "json" };
+
+// protobufjs finds `long` through a dynamic require that a bundled binary cannot follow: hand it over.
+protobuf.util.Long = Long;
+protobuf.configure();
 
 export const root: protobuf.Root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
 root.resolveAll();
