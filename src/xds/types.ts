@@ -32,6 +32,8 @@ export interface NodeInfo {
   cluster: string;
   metadata?: Record<string, unknown>;
   userAgentName?: string;
+  /** The verified client certificate's identity (split mode, see peer.ts); absent on plaintext streams. */
+  identity?: string;
 }
 
 export interface ResourceTypeInfo {
