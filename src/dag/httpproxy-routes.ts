@@ -4,7 +4,8 @@
 import type { KubeObject } from "../sources/types.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
-import type { HeaderMatch, Route } from "./types.ts";
+import type { Route } from "./types.ts";
+import { wildcardAuthorityMatch } from "./wildcard.ts";
 import {
   headerConditionsProblem,
   includeConditionsKey,
@@ -48,12 +49,6 @@ export interface RootContext {
 }
 
 const acmeChallenge = "/.well-known/acme-challenge";
-
-/** Contour's wildcardDomainHeaderMatch: Envoy's `*.` matches several labels; this pins it to one. */
-function wildcardMatch(fqdn: string): HeaderMatch {
-  const suffix = fqdn.slice(1).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return { name: ":authority", match: { kind: "regex", value: `^[a-z0-9]([-a-z0-9]*[a-z0-9])?${suffix}(:[0-9]+)?$` } };
-}
 
 /** The conditions of an include or route, and whether they are a list at all. */
 function conditionsOf(item: Rec): Rec[] {
@@ -207,7 +202,7 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   out.clusters = services.clusters;
   out.mirrors = services.mirrors;
   if (out.clusters.length === 0 && !out.redirect && !out.directResponse) out.directResponse = { statusCode: 503 };
-  if (root.fqdn.startsWith("*.")) out.headerMatches = [...out.headerMatches, wildcardMatch(root.fqdn)];
+  if (root.fqdn.startsWith("*.")) out.headerMatches = [...out.headerMatches, wildcardAuthorityMatch(root.fqdn)];
   const filter = ipFilter(route.ipAllowPolicy, route.ipDenyPolicy);
   if (filter.errors.length > 0) {
     for (const [reason, message] of filter.errors) addError(ctx, ref, ErrorType.ipFilter, reason, message);

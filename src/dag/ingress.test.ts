@@ -104,6 +104,16 @@ describe("rules, hosts and paths", () => {
     expect(status(dag, "a").errors).toEqual([{ type: "VirtualHostError", reason: "HostNotValid", message: 'spec.rules[1].host "foo.*.com" is not a valid DNS name' }]);
   });
 
+  test("routes on a wildcard host match exactly one more label, as the Ingress spec says", () => {
+    const dag = build([web, ingress("default", "a", { rules: [rule("*.foo.com", [["/", "Prefix", "web", 80]]), rule("bar.foo.com", [["/", "Prefix", "web", 80]])] })]);
+    const [match] = routes(dag, "*.foo.com")[0]?.headerMatches ?? [];
+    expect(match).toEqual({ name: ":authority", match: { kind: "regex", value: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.foo\\.com(:[0-9]+)?$" } });
+    const authority = new RegExp((match?.match as { value: string }).value);
+    expect(["bar.foo.com", "bar.foo.com:8080"].map((h) => authority.test(h))).toEqual([true, true]);
+    expect(["baz.bar.foo.com", "foo.com", "barfoo.com"].map((h) => authority.test(h))).toEqual([false, false, false]);
+    expect(routes(dag, "bar.foo.com")[0]?.headerMatches).toEqual([]);
+  });
+
   test("a rule without a host and the default backend go to the * virtual host", () => {
     const dag = build([web, ingress("default", "a", { defaultBackend: { service: { name: "web", port: { name: "http" } } }, rules: [rule(undefined, [["/api", "Prefix", "web", 80]])] })]);
     expect([...dag.virtualHosts.keys()]).toEqual(["*"]);

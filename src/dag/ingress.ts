@@ -12,6 +12,7 @@ import type { IngressPath, IngressRule, IngressSpec } from "./ingress-spec.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { Cluster, PathMatch, Route, Secret } from "./types.ts";
+import { wildcardAuthorityMatch } from "./wildcard.ts";
 
 /** Who serves a host and path, to detect the same path claimed twice. */
 interface PathClaim {
@@ -201,6 +202,7 @@ function addPath(ctx: BuildContext, input: PathInput): void {
     mirrors: [],
     source: ref,
   };
+  if (host.startsWith("*.")) route.headerMatches.push(wildcardAuthorityMatch(host));
   const cluster = backendCluster(ctx, input, where);
   if (cluster) route.clusters.push({ cluster, weight: 1 });
   else route.directResponse = { statusCode: 503 };
