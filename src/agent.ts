@@ -9,6 +9,7 @@ import { createObjectCache, type ObjectCache } from "./sources/cache.ts";
 import { createManifestSource } from "./sources/manifests.ts";
 import type { Source } from "./sources/types.ts";
 import type { KeepaliveOptions } from "./xds/server.ts";
+import { scopeSecrets } from "./xds/sds-scope.ts";
 import { createSnapshotStore } from "./xds/snapshot.ts";
 
 export interface AgentOptions {
@@ -42,6 +43,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     upstreamClientCertificate: options.dag.upstreamClientCertificate,
   });
   const store = createSnapshotStore();
+  // Each node is sent only the secrets its own listeners and clusters reference (issue 6, SDS scoping).
+  store.setNodeView(scopeSecrets(store));
   const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name) });
   // With no source at all, serve an empty snapshot; otherwise nothing until every source synced.
   const serving = await runServe({ address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive, store: sources.length === 0 ? undefined : store });

@@ -145,7 +145,7 @@ export async function loadServerTls(files: TlsFiles, options: { reloadIntervalMs
 
   const timer = setInterval(() => {
     reloading ??= reload().finally(() => (reloading = undefined));
-  }, options.reloadIntervalMs ?? 5_000);
+  }, Math.max(100, options.reloadIntervalMs ?? 5_000));
   (timer as { unref?: () => void }).unref?.();
 
   const tls: ServerTls = {

@@ -4,6 +4,7 @@
 import { defineCommand } from "citty";
 import { consola, LogLevels } from "consola";
 import { startAgent } from "../agent.ts";
+import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-server.ts";
 import { untilSignal } from "../serve.ts";
 import { CliError, choiceFlag, intFlag, listFlag, runCommand } from "./errors.ts";
 
@@ -43,6 +44,11 @@ export default defineCommand({
     "stats-port": { type: "string", default: "8002", description: "Envoy's /ready and /stats listener port" },
     "envoy-admin-socket": { type: "string", default: "/admin/admin.sock", description: "Envoy's admin unix socket (the stats listener forwards to it)" },
     "log-level": { type: "string", default: "info", description: `one of ${logLevels.join(", ")}` },
+    "ca-file": { type: "string", description: "CA bundle (PEM) client certificates must chain to (env ISOBAR_CA_FILE); with --cert-file and --key-file: mTLS, TLS 1.3" },
+    "cert-file": { type: "string", description: "the agent's server certificate (PEM) (env ISOBAR_CERT_FILE)" },
+    "key-file": { type: "string", description: "the agent's private key (PEM) (env ISOBAR_KEY_FILE)" },
+    "tls-reload-interval": { type: "string", default: "5s", description: "how often the TLS files are re-read (rotation without restart)" },
+    insecure: { type: "boolean", default: false, description: "allow serving without TLS on an address other than loopback" },
   },
   run: ({ args }) =>
     runCommand(async () => {
@@ -50,9 +56,14 @@ export default defineCommand({
       const holdoffMs = durationFlag("holdoff", args.holdoff);
       const maxDelayMs = durationFlag("max-holdoff", args["max-holdoff"]);
       if (maxDelayMs < holdoffMs) throw new CliError("--max-holdoff must not be shorter than --holdoff");
+      const tlsFiles = resolveTlsFiles({ caFile: args["ca-file"], certFile: args["cert-file"], keyFile: args["key-file"] });
+      checkBindAddress(args.address, { tls: tlsFiles !== undefined, insecure: args.insecure });
+      const reloadIntervalMs = durationFlag("tls-reload-interval", args["tls-reload-interval"]);
+      const tls = tlsFiles && (await loadServerTls(tlsFiles, { reloadIntervalMs }));
       const agent = await startAgent({
         address: args.address,
         port: intFlag("port", args.port, 0, 65535),
+        credentials: tls?.credentials,
         manifests: args.manifests,
         watchNamespaces: listFlag(args["watch-namespaces"]),
         holdoffMs,
@@ -76,5 +87,6 @@ export default defineCommand({
       consola.withTag("serve").info(`look at what is served: agent xds --server ${where} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
       await untilSignal();
       await agent.close();
+      tls?.close();
     }),
 });
