@@ -1,5 +1,6 @@
 // Certificates for the agent's mTLS with Envoy: a CA, server and client leaves, issued with
 // @peculiar/x509 on WebCrypto (works the same on Bun, Deno and Node). PEM in, PEM out; no files here.
+import type { Extension } from "@peculiar/x509"; // types only: erased, so load order is x509-lib's
 import { x509 } from "./x509-lib.ts";
 
 const subtle = globalThis.crypto.subtle;
@@ -122,7 +123,7 @@ export async function issueLeaf(ca: PemPair, options: LeafOptions): Promise<PemP
   const extendedUsages = options.usage === "server" ? [x509.ExtendedKeyUsage.serverAuth] : options.usage === "client" ? [x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth];
   const keyUsage = keys.privateKey.algorithm.name === "ECDSA" ? x509.KeyUsageFlags.digitalSignature : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
   const names = [...(options.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })), ...(options.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value }))];
-  const extensions: x509.Extension[] = [
+  const extensions: Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(keyUsage, true),
     new x509.ExtendedKeyUsageExtension(extendedUsages, false),

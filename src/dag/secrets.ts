@@ -4,6 +4,7 @@
 // object, so an unchanged Secret is parsed once however many rebuilds see it.
 import { Buffer } from "node:buffer";
 import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
+import type { X509Certificate } from "@peculiar/x509"; // types only: erased, so load order is x509-lib's
 import { x509 } from "../certs/x509-lib.ts";
 import type { KubeObject } from "../sources/types.ts";
 import type { DagInput } from "./processor.ts";
@@ -44,10 +45,10 @@ function pemBlocks(text: string): Array<{ type: string; der: ArrayBuffer }> | st
   }
 }
 
-function parseCertificates(text: string): x509.X509Certificate[] | string {
+function parseCertificates(text: string): X509Certificate[] | string {
   const blocks = pemBlocks(text);
   if (typeof blocks === "string") return blocks;
-  const certificates: x509.X509Certificate[] = [];
+  const certificates: X509Certificate[] = [];
   for (const block of blocks) {
     if (block.type !== "CERTIFICATE") return `unexpected block type '${block.type}'`;
     try {
@@ -85,7 +86,7 @@ function checkTls(secret: KubeObject): Checked {
   } catch (error) {
     return { error: `invalid TLS private key: ${(error as Error).message}` };
   }
-  const leaf = certificates[0] as x509.X509Certificate;
+  const leaf = certificates[0] as X509Certificate;
   if (!publicKeyDer.equals(Buffer.from(leaf.publicKey.rawData))) {
     return { error: "TLS private key does not match the certificate's public key" };
   }
