@@ -55,6 +55,8 @@ export const rootProtos = [
   "envoy/extensions/load_balancing_policies/random/v3/random.proto",
   "envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto",
   "envoy/extensions/clusters/aggregate/v3/cluster.proto",
+  "envoy/extensions/internal_redirect/safe_cross_scheme/v3/safe_cross_scheme_config.proto",
+  "envoy/extensions/internal_redirect/previous_routes/v3/previous_routes_config.proto",
   "envoy/config/rbac/v3/rbac.proto",
   "envoy/service/status/v3/csds.proto",
   "envoy/type/matcher/v3/string.proto",

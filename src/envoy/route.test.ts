@@ -214,6 +214,23 @@ describe("actions", () => {
     });
   });
 
+  test("internal redirects: SafeOnly and denyRepeatedRouteRedirect become Envoy's predicates", async () => {
+    const config = await acceptedHttpConfig([
+      testRoute("/", { internalRedirect: { redirectResponseCodes: [302], allowCrossSchemeRedirect: "SafeOnly", denyRepeatedRouteRedirect: true } }),
+      testRoute("/never", { internalRedirect: { redirectResponseCodes: [], allowCrossSchemeRedirect: "Never" } }),
+    ]);
+    const [never, safe] = config.virtual_hosts[0].routes;
+    expect(safe.route.internal_redirect_policy).toEqual({
+      redirect_response_codes: [302],
+      allow_cross_scheme_redirect: true,
+      predicates: [
+        { name: "envoy.internal_redirect_predicates.safe_cross_scheme", typed_config: { "@type": "type.googleapis.com/envoy.extensions.internal_redirect.safe_cross_scheme.v3.SafeCrossSchemeConfig" } },
+        { name: "envoy.internal_redirect_predicates.previous_routes", typed_config: { "@type": "type.googleapis.com/envoy.extensions.internal_redirect.previous_routes.v3.PreviousRoutesConfig" } },
+      ],
+    });
+    expect(never.route.internal_redirect_policy).toEqual({});
+  });
+
   test("header policies: set overwrites, add appends, values passed through unescaped again, host rewrite", async () => {
     const a = testCluster("a");
     const b = testCluster("b");

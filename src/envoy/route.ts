@@ -3,7 +3,7 @@
 // `ingress_fallbackcert` for clients without SNI. A TLS host's route configuration answers 421 to
 // any other :authority, so a client cannot pick one host's certificate rules and reach another.
 import type { HeaderValue, HeadersPolicy, Redirect, Route, SecureVirtualHost, VirtualHost, WeightedCluster } from "../dag/types.ts";
-import { compareStrings, duration, type JsonObject, sortedBy } from "./common.ts";
+import { any, compareStrings, duration, type JsonObject, sortedBy } from "./common.ts";
 import { cookieRewriteMarker, cookieRewriteMetadata, hasCookieRewrites } from "./cookie-rewrite.ts";
 import { routeFilterConfig, virtualHostFilterConfig } from "./http-filters.ts";
 import { routeMatch, sortRoutes } from "./route-match.ts";
@@ -209,14 +209,23 @@ function hashPolicy(route: Route): JsonObject[] {
 }
 
 /**
- * Contour's internal redirect policy. "SafeOnly" (and denyRepeatedRouteRedirect) need Envoy's
- * predicate extensions, which we do not vendor: SafeOnly degrades to the stricter "Never".
+ * Contour's internal redirect policy. "SafeOnly" allows cross-scheme redirects only from http to
+ * https (Envoy's safe_cross_scheme predicate); denyRepeatedRouteRedirect refuses a redirect back to
+ * a route already visited (previous_routes).
  */
 function internalRedirectPolicy(policy: NonNullable<Route["internalRedirect"]>): JsonObject {
   const out: JsonObject = {};
   if (policy.maxInternalRedirects !== undefined) out.max_internal_redirects = policy.maxInternalRedirects;
   if (policy.redirectResponseCodes.length > 0) out.redirect_response_codes = [...policy.redirectResponseCodes].sort((a, b) => a - b);
-  if (policy.allowCrossSchemeRedirect === "Always") out.allow_cross_scheme_redirect = true;
+  if (policy.allowCrossSchemeRedirect !== "Never") out.allow_cross_scheme_redirect = true;
+  const predicates: JsonObject[] = [];
+  if (policy.allowCrossSchemeRedirect === "SafeOnly") {
+    predicates.push({ name: "envoy.internal_redirect_predicates.safe_cross_scheme", typed_config: any("envoy.extensions.internal_redirect.safe_cross_scheme.v3.SafeCrossSchemeConfig") });
+  }
+  if (policy.denyRepeatedRouteRedirect) {
+    predicates.push({ name: "envoy.internal_redirect_predicates.previous_routes", typed_config: any("envoy.extensions.internal_redirect.previous_routes.v3.PreviousRoutesConfig") });
+  }
+  if (predicates.length > 0) out.predicates = predicates;
   return out;
 }
 
