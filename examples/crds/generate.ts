@@ -1,0 +1,374 @@
+// Writes the CustomResourceDefinitions for HTTPProxy and TLSCertificateDelegation
+// (projectcontour.io/v1) next to this file, so the agent can run in a cluster without Contour
+// installed. The OpenAPI schemas accept what Contour's CRDs accept (same fields, enums, patterns
+// and bounds; the extension-backed features isobar does not serve are accepted as free-form).
+// Run: ./node_modules/.bin/bun run examples/crds/generate.ts
+import { writeFileSync } from "node:fs";
+import { stringify } from "yaml";
+
+type Schema = Record<string, unknown>;
+
+const str = (description: string, extra: Schema = {}): Schema => ({ type: "string", description, ...extra });
+const bool = (description: string): Schema => ({ type: "boolean", description });
+const int = (description: string, extra: Schema = {}): Schema => ({ type: "integer", description, ...extra });
+const obj = (description: string, properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema => ({
+  type: "object",
+  description,
+  properties,
+  ...(required.length > 0 ? { required } : {}),
+  ...extra,
+});
+const arr = (description: string, items: Schema, extra: Schema = {}): Schema => ({ type: "array", description, items, ...extra });
+/** Features backed by Contour extension services (external auth, JWT, global rate limit): accepted, not interpreted. */
+const freeForm = (description: string): Schema => ({ type: "object", description, "x-kubernetes-preserve-unknown-fields": true });
+
+const duration = "^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|infinity|infinite)$";
+const durationNoInfinity = "^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+)$";
+const hostname = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+const headerToken = "^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$";
+
+const headerValue = obj("A header name/value pair.", { name: str("Header name.", { minLength: 1 }), value: str("Header value.", { minLength: 1 }) }, ["name", "value"]);
+const headersPolicy = obj("How headers are managed during forwarding.", {
+  set: arr("Headers set (replaced) on the request or response.", headerValue),
+  remove: arr("Header names removed.", { type: "string" }),
+});
+const cookieRewritePolicy = obj(
+  "Rewrites attributes of a Set-Cookie header.",
+  {
+    name: str("Name of the cookie to rewrite.", { minLength: 1, maxLength: 4096, pattern: '^[^()<>@,;:\\\\"\\/[\\]?={} \\t\\x7f\\x00-\\x1f]+$' }),
+    pathRewrite: obj("Rewrites the Path attribute.", { value: str("Path value.", { minLength: 1, maxLength: 4096, pattern: "^[^;\\x7f\\x00-\\x1f]+$" }) }, ["value"]),
+    domainRewrite: obj("Rewrites the Domain attribute.", { value: str("Domain value.", { minLength: 1, maxLength: 4096, pattern: "^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$" }) }, ["value"]),
+    secure: bool("Sets or clears the Secure attribute."),
+    sameSite: str("Sets the SameSite attribute.", { enum: ["Strict", "Lax", "None"] }),
+  },
+  ["name"],
+);
+const headerMatch = obj(
+  "A header condition; exactly one matcher.",
+  {
+    name: str("Header name (case-insensitive)."),
+    present: bool("The header is present."),
+    notpresent: bool("The header is absent."),
+    contains: str("The header value contains this string."),
+    notcontains: str("The header value does not contain this string."),
+    ignoreCase: bool("Compare values case-insensitively (exact, notexact, contains, notcontains)."),
+    exact: str("The header value equals this string."),
+    notexact: str("The header value does not equal this string."),
+    regex: str("The header value matches this RE2 regular expression."),
+    treatMissingAsEmpty: bool("With notcontains/notexact: a missing header counts as the empty string."),
+  },
+  ["name"],
+);
+const queryMatch = obj(
+  "A query parameter condition; exactly one matcher.",
+  {
+    name: str("Query parameter name.", { minLength: 1 }),
+    exact: str("The value equals this string."),
+    prefix: str("The value starts with this string."),
+    suffix: str("The value ends with this string."),
+    regex: str("The value matches this RE2 regular expression."),
+    contains: str("The value contains this string."),
+    ignoreCase: bool("Compare case-insensitively (exact, prefix, suffix, contains)."),
+    present: bool("The parameter is present."),
+  },
+  ["name"],
+);
+const matchCondition = obj("A routing condition, applied on top of those of the including proxies.", {
+  prefix: str("Path prefix."),
+  exact: str("Exact path (routes only)."),
+  regex: str("Path RE2 regular expression (routes only)."),
+  header: headerMatch,
+  queryParameter: queryMatch,
+});
+const loadBalancerPolicy = obj("Load balancing policy.", {
+  strategy: str("RoundRobin (default), WeightedLeastRequest, Random, Cookie or RequestHash."),
+  requestHashPolicies: arr(
+    "Request attributes hashed with the RequestHash strategy.",
+    obj("One hashed attribute; exactly one of headerHashOptions, queryParameterHashOptions, hashSourceIP.", {
+      terminal: bool("Skip later hash policies when this one produced a hash."),
+      headerHashOptions: obj("Hash a header.", { headerName: str("Header name.", { minLength: 1 }) }),
+      queryParameterHashOptions: obj("Hash a query parameter.", { parameterName: str("Parameter name.", { minLength: 1 }) }),
+      hashSourceIP: bool("Hash the client address."),
+    }),
+  ),
+});
+const upstreamValidation = obj(
+  "How the backend's certificate is verified.",
+  {
+    caSecret: str("Secret (`name` or `namespace/name`, delegated) holding ca.crt."),
+    subjectName: str("Name expected in the certificate's subjectAltName.", { minLength: 1 }),
+    subjectNames: arr("Names accepted in subjectAltName; the first must equal subjectName.", { type: "string" }, { maxItems: 8 }),
+  },
+  ["caSecret", "subjectName"],
+  { "x-kubernetes-validations": [{ message: "subjectNames[0] must equal subjectName if set", rule: "has(self.subjectNames) ? self.subjectNames[0] == self.subjectName : true" }] },
+);
+const healthCounts = {
+  intervalSeconds: int("Seconds between health checks.", { format: "int64" }),
+  timeoutSeconds: int("Seconds to wait for a health check response.", { format: "int64" }),
+  unhealthyThresholdCount: int("Failed checks before a host is unhealthy.", { format: "int64", minimum: 0 }),
+  healthyThresholdCount: int("Passed checks before a host is healthy.", { format: "int64", minimum: 0 }),
+};
+const service = obj(
+  "A Kubernetes Service to send traffic to.",
+  {
+    name: str("Service name (in the proxy's namespace)."),
+    port: int("Service port number.", { minimum: 1, maximum: 65535 }),
+    healthPort: int("Port for health checks, if not the service port.", { minimum: 1, maximum: 65535 }),
+    protocol: str("Upstream protocol, overriding the Service annotations.", { enum: ["h2", "h2c", "tls"] }),
+    weight: int("Relative share of the route's traffic.", { format: "int64", minimum: 0 }),
+    validation: upstreamValidation,
+    mirror: bool("Receive a read-only mirror of the traffic."),
+    requestHeadersPolicy: headersPolicy,
+    responseHeadersPolicy: headersPolicy,
+    cookieRewritePolicies: arr("Set-Cookie rewrites for this service.", cookieRewritePolicy),
+    slowStartPolicy: obj(
+      "Slow start for new endpoints.",
+      {
+        window: str("Duration of the slow start window.", { pattern: durationNoInfinity }),
+        aggression: str("Traffic increase rate (decimal).", { pattern: "^([0-9]+([.][0-9]+)?|[.][0-9]+)$" }),
+        minimumWeightPercent: int("Minimum weight percentage.", { format: "int32", minimum: 0, maximum: 100 }),
+      },
+      ["window"],
+    ),
+  },
+  ["name", "port"],
+);
+const ipFilter = arr(
+  "IP filter rules.",
+  obj("One rule.", { source: str("Match the direct peer or the remote (X-Forwarded-For) address.", { enum: ["Peer", "Remote"] }), cidr: str("Address or CIDR.") }, ["cidr", "source"]),
+);
+const localRateLimit = obj(
+  "Local (per Envoy) rate limit.",
+  {
+    requests: int("Requests per unit of time.", { format: "int32", minimum: 1 }),
+    unit: str("Unit of time.", { enum: ["second", "minute", "hour"] }),
+    burst: int("Extra requests allowed in a burst.", { format: "int32" }),
+    responseStatusCode: int("Status of rate-limited responses (429 by default).", { format: "int32", minimum: 200, maximum: 599 }),
+    responseHeadersToAdd: arr("Headers added to rate-limited responses.", headerValue),
+  },
+  ["requests", "unit"],
+);
+const rateLimitPolicy = obj("Rate limiting.", { local: localRateLimit, global: freeForm("Global rate limit (needs a rate limit service).") });
+const route = obj("A route of the virtual host.", {
+  conditions: arr("Routing conditions.", matchCondition),
+  services: arr("Services to proxy to.", service),
+  enableWebsockets: bool("Allow WebSocket upgrades."),
+  permitInsecure: bool("Serve plaintext HTTP even though the virtual host has TLS."),
+  authPolicy: freeForm("External authorization policy."),
+  timeoutPolicy: obj("Timeouts.", {
+    response: str("Timeout for the whole response.", { pattern: duration }),
+    idle: str("Idle timeout of a stream.", { pattern: duration }),
+    idleConnection: str("Idle timeout of an upstream connection.", { pattern: duration }),
+  }),
+  retryPolicy: obj("Retries.", {
+    count: int("Maximum retries (default 1; -1 disables).", { format: "int64", minimum: -1 }),
+    perTryTimeout: str("Timeout of each attempt.", { pattern: duration }),
+    retryOn: arr("Retry conditions.", {
+      type: "string",
+      enum: ["5xx", "gateway-error", "reset", "connect-failure", "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"],
+    }),
+    retriableStatusCodes: arr("Status codes retried with retriable-status-codes.", { type: "integer", format: "int32" }),
+  }),
+  healthCheckPolicy: obj(
+    "HTTP health checks of the route's services.",
+    {
+      path: str("Path requested."),
+      host: str("Host header of health check requests."),
+      ...healthCounts,
+      expectedStatuses: arr(
+        "Status ranges counted as healthy (default 200-299).",
+        obj("A half-open range [start, end).", { start: int("First status.", { format: "int64", minimum: 100, maximum: 599 }), end: int("One past the last status.", { format: "int64", minimum: 101, maximum: 600 }) }, ["start", "end"]),
+      ),
+    },
+    ["path"],
+  ),
+  loadBalancerPolicy,
+  pathRewritePolicy: obj("Path rewriting after routing.", {
+    replacePrefix: arr(
+      "Prefix replacements.",
+      obj("One replacement.", { prefix: str("The routed prefix replaced (all when absent).", { minLength: 1 }), replacement: str("The replacement.", { minLength: 1 }) }, ["replacement"]),
+    ),
+  }),
+  requestHeadersPolicy: headersPolicy,
+  responseHeadersPolicy: headersPolicy,
+  cookieRewritePolicies: arr("Set-Cookie rewrites.", cookieRewritePolicy),
+  rateLimitPolicy,
+  requestRedirectPolicy: obj("Answer with a redirect.", {
+    scheme: str("Scheme of the redirect.", { enum: ["http", "https"] }),
+    hostname: str("Host of the redirect.", { minLength: 1, maxLength: 253, pattern: hostname }),
+    port: int("Port of the redirect.", { format: "int32", minimum: 1, maximum: 65535 }),
+    statusCode: int("Redirect status.", { enum: [301, 302], default: 302 }),
+    path: str("Replace the whole path.", { pattern: "^\\/.*$" }),
+    prefix: str("Replace the matched prefix.", { pattern: "^\\/.*$" }),
+  }),
+  directResponsePolicy: obj("Answer directly.", { statusCode: int("Response status.", { minimum: 200, maximum: 599 }), body: str("Response body.") }, ["statusCode"]),
+  internalRedirectPolicy: obj("Follow upstream redirects inside Envoy.", {
+    maxInternalRedirects: int("Maximum redirects followed.", { format: "int32" }),
+    redirectResponseCodes: arr("Statuses treated as redirects (302 by default).", { type: "integer", format: "int32", enum: [301, 302, 303, 307, 308] }, { maxItems: 5 }),
+    allowCrossSchemeRedirect: str("Follow redirects to another scheme.", { enum: ["Always", "Never", "SafeOnly"], default: "Never" }),
+    denyRepeatedRouteRedirect: bool("Refuse a redirect back to an already visited route."),
+  }),
+  jwtVerificationPolicy: freeForm("JWT verification policy."),
+  ipAllowPolicy: ipFilter,
+  ipDenyPolicy: ipFilter,
+});
+const tls = obj("TLS of the virtual host.", {
+  secretName: str("Secret (`name` or `namespace/name`, delegated) with the certificate."),
+  minimumProtocolVersion: str("Minimum TLS version (1.2 by default)."),
+  maximumProtocolVersion: str("Maximum TLS version (1.3 by default)."),
+  passthrough: bool("Pass the TLS connection through to the tcpproxy services."),
+  clientValidation: obj("Client certificate validation.", {
+    caSecret: str("Secret with ca.crt for client certificates.", { minLength: 1 }),
+    skipClientCertValidation: bool("Request a client certificate but do not verify it."),
+    optionalClientCertificate: bool("Verify a client certificate when one is sent, allow none."),
+    forwardClientCertificate: obj("Details forwarded in X-Forwarded-Client-Cert.", {
+      subject: bool("Subject."),
+      cert: bool("The certificate (PEM, URL-encoded)."),
+      chain: bool("The chain."),
+      dns: bool("DNS SANs."),
+      uri: bool("URI SANs."),
+    }),
+    crlSecret: str("Secret with crl.pem.", { minLength: 1 }),
+    onlyVerifyLeafCertCrl: bool("Check only the leaf certificate against the CRL."),
+  }),
+  enableFallbackCertificate: bool("Serve the fallback certificate to clients without SNI."),
+});
+const virtualhost = obj(
+  "Makes the proxy a root: the host it serves.",
+  {
+    fqdn: str("Fully qualified domain name; a leading `*.` for one-label wildcards.", { pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" }),
+    tls,
+    authorization: freeForm("External authorization server."),
+    corsPolicy: obj(
+      "CORS.",
+      {
+        allowCredentials: bool("Allow credentials."),
+        allowPrivateNetwork: bool("Allow private network access."),
+        allowOrigin: arr("Allowed origins: `*`, exact origins or RE2 regexes.", { type: "string" }, { minItems: 1 }),
+        allowMethods: arr("Allowed methods.", { type: "string", pattern: "^[^\\s]+$" }, { minItems: 1 }),
+        allowHeaders: arr("Allowed request headers.", { type: "string", pattern: headerToken }),
+        exposeHeaders: arr("Exposed response headers.", { type: "string", pattern: headerToken }),
+        maxAge: str("How long a preflight result may be cached.", { pattern: "^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|0)$" }),
+      },
+      ["allowMethods", "allowOrigin"],
+    ),
+    rateLimitPolicy,
+    jwtProviders: arr("JWT providers.", freeForm("A JWT provider.")),
+    ipAllowPolicy: ipFilter,
+    ipDenyPolicy: ipFilter,
+  },
+  ["fqdn"],
+);
+const tcpInclude = obj("The proxy whose tcpproxy is used.", { name: str("Proxy name."), namespace: str("Proxy namespace (the same by default).") }, ["name"]);
+const tcpproxy = obj("Proxies TCP connections of a TLS virtual host.", {
+  loadBalancerPolicy,
+  services: arr("Services to proxy to.", service),
+  include: tcpInclude,
+  includes: tcpInclude,
+  healthCheckPolicy: obj("TCP health checks.", {
+    intervalSeconds: int("Seconds between checks.", { format: "int64" }),
+    timeoutSeconds: int("Seconds to wait.", { format: "int64" }),
+    unhealthyThresholdCount: int("Failed checks before unhealthy.", { format: "int32" }),
+    healthyThresholdCount: int("Passed checks before healthy.", { format: "int32" }),
+  }),
+});
+const subCondition = obj("An error or warning.", { type: str("Error type."), status: str("True or False."), reason: str("Machine-readable reason."), message: str("What is wrong, naming the objects.") }, ["message", "reason", "status", "type"]);
+const detailedCondition = obj(
+  "A condition with error and warning sub-conditions.",
+  {
+    type: str("Condition type (Valid)."),
+    status: str("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
+    reason: str("Reason."),
+    message: str("Message."),
+    observedGeneration: int("Generation the condition was computed for.", { format: "int64", minimum: 0 }),
+    lastTransitionTime: str("When the status last changed.", { format: "date-time" }),
+    errors: arr("Errors.", subCondition),
+    warnings: arr("Warnings.", subCondition),
+  },
+  ["lastTransitionTime", "message", "reason", "status", "type"],
+);
+
+function crd(options: { kind: string; plural: string; singular: string; shortNames?: string[]; spec: Schema; status: Schema; columns?: Schema[]; description: string }): Schema {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${options.plural}.projectcontour.io` },
+    spec: {
+      group: "projectcontour.io",
+      names: { kind: options.kind, listKind: `${options.kind}List`, plural: options.plural, singular: options.singular, ...(options.shortNames ? { shortNames: options.shortNames } : {}) },
+      scope: "Namespaced",
+      versions: [
+        {
+          name: "v1",
+          served: true,
+          storage: true,
+          ...(options.columns ? { additionalPrinterColumns: options.columns } : {}),
+          subresources: { status: {} },
+          schema: {
+            openAPIV3Schema: obj(options.description, {
+              apiVersion: str("APIVersion of this representation of an object."),
+              kind: str("Kind of this object."),
+              metadata: { type: "object" },
+              spec: options.spec,
+              status: options.status,
+            }, ["metadata", "spec"]),
+          },
+        },
+      ],
+    },
+  };
+}
+
+const httpProxy = crd({
+  kind: "HTTPProxy",
+  plural: "httpproxies",
+  singular: "httpproxy",
+  shortNames: ["proxy", "proxies"],
+  description: "HTTPProxy routes HTTP and TLS traffic for a host, with delegation across namespaces.",
+  spec: obj("The routing of the proxy.", {
+    virtualhost,
+    routes: arr("Routes.", route),
+    tcpproxy,
+    includes: arr(
+      "Other proxies whose routes are served under these conditions.",
+      obj("An included proxy.", { name: str("Proxy name."), namespace: str("Proxy namespace (the same by default)."), conditions: arr("Conditions prepended to the included routes.", matchCondition) }, ["name"]),
+    ),
+    ingressClassName: str("The ingress class that should serve this proxy."),
+  }),
+  status: obj("Set by the agent.", {
+    currentStatus: str("valid, invalid or orphaned."),
+    description: str("Summary of the status."),
+    conditions: arr("Conditions (one of type Valid).", detailedCondition),
+    loadBalancer: freeForm("Addresses of the load balancer serving the proxy."),
+  }),
+  columns: [
+    { name: "FQDN", type: "string", jsonPath: ".spec.virtualhost.fqdn", description: "Fully qualified domain name" },
+    { name: "TLS Secret", type: "string", jsonPath: ".spec.virtualhost.tls.secretName", description: "Secret with TLS credentials" },
+    { name: "Status", type: "string", jsonPath: ".status.currentStatus", description: "The current status of the HTTPProxy" },
+    { name: "Status Description", type: "string", jsonPath: ".status.description", description: "Description of the current status" },
+  ],
+});
+
+const delegationCrd = crd({
+  kind: "TLSCertificateDelegation",
+  plural: "tlscertificatedelegations",
+  singular: "tlscertificatedelegation",
+  shortNames: ["tlscerts"],
+  description: "TLSCertificateDelegation lets proxies in other namespaces use Secrets of this namespace.",
+  spec: obj(
+    "The delegated Secrets.",
+    {
+      delegations: arr(
+        "One entry per Secret.",
+        obj("A Secret and the namespaces it is delegated to.", { secretName: str("Secret name."), targetNamespaces: arr("Namespaces allowed to use it; `*` for all.", { type: "string" }) }, ["secretName", "targetNamespaces"]),
+      ),
+    },
+    ["delegations"],
+  ),
+  status: obj("Set by the agent.", { conditions: arr("Conditions.", detailedCondition) }),
+});
+
+const header = (what: string) => `# ${what} (projectcontour.io/v1), compatible with Contour's.\n# Generated by examples/crds/generate.ts; edit that file and run it again.\n`;
+const here = new URL(".", import.meta.url).pathname;
+writeFileSync(`${here}httpproxy.yaml`, header("CustomResourceDefinition for HTTPProxy") + stringify(httpProxy, { lineWidth: 0 }));
+writeFileSync(`${here}tlscertificatedelegation.yaml`, header("CustomResourceDefinition for TLSCertificateDelegation") + stringify(delegationCrd, { lineWidth: 0 }));
