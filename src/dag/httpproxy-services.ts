@@ -4,7 +4,7 @@
 import type { BuildContext, ResolvedService } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { Cluster, HealthCheckPolicy, LoadBalancerStrategy, Secret, TcpHealthCheckPolicy, UpstreamProtocol, UpstreamValidation } from "./types.ts";
-import { ErrorType, addError, namespacedName, num, quote, rec, str, strs, type Rec } from "./httpproxy-spec.ts";
+import { ErrorType, addError, addWarning, namespacedName, num, quote, rec, str, strs, type Rec } from "./httpproxy-spec.ts";
 
 /** What a service's cluster shares with its route (or tcpproxy). */
 export interface ClusterSettings {
@@ -74,6 +74,9 @@ export function serviceCluster(
     return options.unresolvedPrefix === "Spec.TCPProxy" ? { fatal: true } : { skip: true };
   }
   const resolved = lookup.ok;
+  for (const problem of resolved.annotationProblems ?? []) {
+    addWarning(ctx, ref, ErrorType.service, "AnnotationNotValid", `service ${quote(name)}: annotation ${problem}; it is ignored`);
+  }
   const protocol = protocolOf(service, resolved);
   if (protocol !== "http1" && protocol !== "h2" && protocol !== "h2c" && protocol !== "tls") {
     addError(ctx, ref, ErrorType.service, "UnsupportedProtocol", protocol);

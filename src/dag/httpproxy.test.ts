@@ -15,6 +15,16 @@ describe("roots", () => {
     expect(statusOf(dag, "roots", "home")).toMatchObject({ currentStatus: "valid", description: "Valid HTTPProxy", errors: [], generation: 1 });
   });
 
+  test("a Service annotation that does not parse is a warning; the route still serves", () => {
+    const sloppy = service("roots", "app", { annotations: { "projectcontour.io/max-pending-requests": "-1" } });
+    const dag = build([simpleRoot("roots", "home", "home.example.com"), sloppy]);
+    expect(routesOf(dag, "home.example.com")[0]?.clusters.map((c) => c.cluster.service.name)).toEqual(["app"]);
+    expect(statusOf(dag, "roots", "home")).toMatchObject({ currentStatus: "valid", errors: [] });
+    expect(statusOf(dag, "roots", "home")?.warnings).toEqual([
+      { type: "ServiceError", reason: "AnnotationNotValid", message: 'service "app": annotation projectcontour.io/max-pending-requests: "-1" is not an unsigned integer; it is ignored' },
+    ]);
+  });
+
   test("fqdn is required", () => {
     const dag = build([proxy("roots", "a", { virtualhost: {}, routes: [{ services: [{ name: "app", port: 80 }] }] })]);
     expect(statusOf(dag, "roots", "a")?.errors).toEqual([

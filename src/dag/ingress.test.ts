@@ -251,6 +251,22 @@ describe("upstream settings from the Service", () => {
     expect([...dag.secrets.values()].map((s) => s.ref.name)).toEqual(["client"]);
   });
 
+  test("a Service annotation that does not parse is a warning on every Ingress using it; the route serves", () => {
+    const svc = service("default", "web", { ports: [{ name: "http", port: 80 }], annotations: { "projectcontour.io/max-connections": "lots", "projectcontour.io/max-requests": "9" } });
+    const dag = build([svc, ingress("default", "a", { rules: [rule("foo.com", [["/", "Prefix", "web", 80]])] }), ingress("default", "b", { rules: [rule("bar.com", [["/", "Prefix", "web", 80]])] })]);
+    expect(routes(dag, "foo.com")[0]?.clusters[0]?.cluster.circuitBreakers).toEqual({ maxRequests: 9 });
+    for (const [name, host] of [["a", "foo.com"], ["b", "bar.com"]] as const) {
+      expect(status(dag, name).errors).toEqual([]);
+      expect(status(dag, name).warnings).toEqual([
+        {
+          type: "ServiceError",
+          reason: "AnnotationNotValid",
+          message: `spec.rules[0].http.paths[0] (host "${host}" path Prefix "/"): service "default/web" annotation projectcontour.io/max-connections: "lots" is not an unsigned integer; it is ignored`,
+        },
+      ]);
+    }
+  });
+
   test("a missing client certificate is an error on every Ingress with a TLS upstream; routes still serve", () => {
     const svc = service("default", "secure", { ports: [{ name: "https", port: 443 }], annotations: { "projectcontour.io/upstream-protocol.tls": "443" } });
     const uses = (name: string) => ingress("default", name, { rules: [rule(`${name}.com`, [["/", "Prefix", "secure", 443]])] });

@@ -19,6 +19,12 @@ interface PathClaim {
   ref: ObjectRef;
 }
 
+/** A cluster already made for a Service port, and what was wrong with that Service's annotations. */
+interface Backend {
+  cluster: Cluster;
+  annotationProblems: string[];
+}
+
 /** Who set the certificate of a TLS host. */
 interface TlsClaim {
   ref: ObjectRef;
@@ -55,7 +61,7 @@ export function ingressProcessor(ctx: BuildContext): void {
   const tlsClaims = new Map<string, TlsClaim>();
   for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, ...(read.get(ingress) as { spec: IngressSpec; policy: IngressPolicy }) });
   const pathClaims = new Map<string, PathClaim>();
-  const backends = new Map<string, Cluster>();
+  const backends = new Map<string, Backend>();
   for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, ...(read.get(ingress) as { spec: IngressSpec; policy: IngressPolicy }) });
 }
 
@@ -116,7 +122,7 @@ function rulesOf(spec: IngressSpec): Array<{ rule: IngressRule; field: string }>
 function addRules(
   ctx: BuildContext,
   ingress: KubeObject,
-  options: { claims: Map<string, PathClaim>; backends: Map<string, Cluster>; spec: IngressSpec; policy: IngressPolicy },
+  options: { claims: Map<string, PathClaim>; backends: Map<string, Backend>; spec: IngressSpec; policy: IngressPolicy },
 ): void {
   const { claims, backends, spec, policy } = options;
   const ref = ingressRef(ingress);
@@ -142,7 +148,7 @@ interface PathInput {
   field: string;
   claims: Map<string, PathClaim>;
   /** Clusters already made in this build, by namespace, Service and port as written. */
-  backends: Map<string, Cluster>;
+  backends: Map<string, Backend>;
 }
 
 /** The route match for an Ingress path, or why there is none. */
@@ -244,8 +250,9 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
   const cacheKey = `${ref.namespace}\u0000${service.name}\u0000${port}`;
   const known = input.backends.get(cacheKey);
   if (known) {
-    if (known.protocol === "tls") checkClientCertificate(ctx, ref);
-    return known;
+    warnServiceAnnotations(ctx, input, { where, name: service.name, problems: known.annotationProblems });
+    if (known.cluster.protocol === "tls") checkClientCertificate(ctx, ref);
+    return known.cluster;
   }
   const lookup = ctx.lookupService(ref.namespace, service.name, port);
   if ("error" in lookup) {
@@ -253,7 +260,8 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
     ctx.status.error(ref, { type: "ServiceError", reason: lookup.error.reason, message: `${field} (${where}): unresolved service reference: ${cause}; the route answers 503` });
     return undefined;
   }
-  const { annotatedProtocol, externalName, circuitBreakers, ...servicePort } = lookup.ok;
+  const { annotatedProtocol, externalName, circuitBreakers, annotationProblems, ...servicePort } = lookup.ok;
+  warnServiceAnnotations(ctx, input, { where, name: service.name, problems: annotationProblems ?? [] });
   const protocol = annotatedProtocol ?? "http1";
   const settings: Omit<Cluster, "name" | "edsServiceName"> = { service: servicePort, protocol, loadBalancer: "RoundRobin" };
   if (externalName !== undefined) settings.externalName = externalName;
@@ -264,8 +272,16 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
     if (clientCertificate) settings.clientCertificate = clientCertificate;
   }
   const cluster = ctx.cluster(settings);
-  input.backends.set(cacheKey, cluster);
+  input.backends.set(cacheKey, { cluster, annotationProblems: annotationProblems ?? [] });
   return cluster;
+}
+
+/** A warning on the Ingress for each Service annotation that did not parse (the default applies). */
+function warnServiceAnnotations(ctx: BuildContext, input: PathInput, options: { where: string; name: string; problems: string[] }): void {
+  for (const problem of options.problems) {
+    const message = `${input.field} (${options.where}): service "${input.ref.namespace}/${options.name}" annotation ${problem}; it is ignored`;
+    ctx.status.warning(input.ref, { type: "ServiceError", reason: "AnnotationNotValid", message });
+  }
 }
 
 /** The configured upstream client certificate, recording an error on `ref` when it is invalid. */

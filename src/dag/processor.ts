@@ -36,6 +36,8 @@ export interface ResolvedService extends ServicePortRef {
   externalName?: string;
   /** From the `projectcontour.io/max-connections` family on the Service. */
   circuitBreakers?: Cluster["circuitBreakers"];
+  /** Service annotations that did not parse and were ignored (`projectcontour.io/<name>: why`), for a warning. */
+  annotationProblems?: string[];
 }
 
 /**

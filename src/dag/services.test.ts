@@ -33,6 +33,7 @@ describe("resolveService", () => {
         targetPort: 8080,
         annotatedProtocol: "h2c",
         circuitBreakers: { maxConnections: 100, perHostMaxConnections: 7 },
+        annotationProblems: ['projectcontour.io/max-retries: "nope" is not an unsigned integer'],
       },
     });
   });

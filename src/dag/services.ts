@@ -59,7 +59,7 @@ export function resolveService(
   }
   const protocols = parseUpstreamProtocols(service.metadata.annotations);
   const annotatedProtocol = protocols.get(port.name ?? "") ?? protocols.get(String(port.port));
-  const { circuitBreakers } = parseCircuitBreakers(service.metadata.annotations);
+  const { circuitBreakers, invalid } = parseCircuitBreakers(service.metadata.annotations);
   const resolved: ResolvedService = {
     namespace: ref.namespace,
     name: ref.name,
@@ -70,6 +70,7 @@ export function resolveService(
   if (annotatedProtocol) resolved.annotatedProtocol = annotatedProtocol;
   if (externalName !== undefined) resolved.externalName = externalName;
   if (circuitBreakers) resolved.circuitBreakers = circuitBreakers;
+  if (invalid.length > 0) resolved.annotationProblems = invalid;
   return { ok: resolved };
 }
 
