@@ -17,7 +17,7 @@ describe("parsers", () => {
   test("Go durations and Contour timeouts", () => {
     expect(parseGoDuration("1h2m3.5s")).toBe(3_723_500);
     expect(parseGoDuration("250ms")).toBe(250);
-    expect(parseGoDuration("10")).toBe('time: missing unit in duration "10"');
+    expect(parseGoDuration("10")).toBe('time: invalid duration "10"');
     expect(parseGoDuration("abc")).toBe('time: invalid duration "abc"');
     expect(parseTimeout("")).toEqual({ kind: "default" });
     expect(parseTimeout("infinity")).toEqual({ kind: "disabled" });

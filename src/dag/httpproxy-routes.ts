@@ -55,17 +55,16 @@ function conditionsOf(item: Rec): Rec[] {
   return recs(item.conditions);
 }
 
-/** Routes of `proxy` and everything it includes, with `conditions` inherited from the includers. */
-export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, conditions: Rec[], visited: KubeObject[]): Route[] {
+/** Routes of `proxy` and everything it includes, with `conditions` inherited from the includers (`visited`: their `namespace/name`). */
+export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, conditions: Rec[], visited: string[]): Route[] {
   const { ctx } = walk;
   const ref = proxyRef(proxy);
   const key = proxyKey(ref.namespace, ref.name);
-  if (visited.some((v) => proxyKey(proxyRef(v).namespace, proxyRef(v).name) === key)) {
-    const path = [...visited, proxy].map((p) => proxyKey(proxyRef(p).namespace, proxyRef(p).name)).join(" -> ");
-    addError(ctx, ref, ErrorType.include, "IncludeCreatesCycle", `include creates an include cycle: ${path}`);
+  if (visited.includes(key)) {
+    addError(ctx, ref, ErrorType.include, "IncludeCreatesCycle", `include creates an include cycle: ${[...visited, key].join(" -> ")}`);
     return [];
   }
-  const chain = [...visited, proxy];
+  const chain = [...visited, key];
   const spec = specOf(proxy);
   const routes: Route[] = [];
   const seenIncludes = new Set<string>();

@@ -2,6 +2,7 @@
 // field may have any shape), Contour's status condition types, and the small parsers Contour's
 // messages depend on (Go durations, `namespace/name` references).
 import type { KubeObject } from "../sources/types.ts";
+import { parseGoDuration as parseDuration } from "./annotations.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 
@@ -96,31 +97,10 @@ export function addWarning(ctx: BuildContext, ref: ObjectRef, type: string, reas
   ctx.status.warning(ref, { type, reason, message });
 }
 
-const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** Go's time.ParseDuration, in milliseconds; a string with Go's error text when it does not parse. */
 export function parseGoDuration(input: string): number | string {
-  const invalid = `time: invalid duration ${quote(input)}`;
-  let rest = input;
-  let sign = 1;
-  if (rest.startsWith("-") || rest.startsWith("+")) {
-    if (rest[0] === "-") sign = -1;
-    rest = rest.slice(1);
-  }
-  if (rest === "0") return 0;
-  if (rest === "") return invalid;
-  let total = 0;
-  const part = /^([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)?/;
-  while (rest !== "") {
-    const m = part.exec(rest);
-    const value = m?.[1] ?? "";
-    if (!m || value === "" || value === ".") return invalid;
-    const unit = m[2];
-    if (unit === undefined) return `time: missing unit in duration ${quote(input)}`;
-    total += Number(value) * (unitMs[unit] ?? 0);
-    rest = rest.slice(m[0].length);
-  }
-  return sign * total;
+  const parsed = parseDuration(input);
+  return "ok" in parsed ? parsed.ok : `time: ${parsed.error}`;
 }
 
 /** Contour's timeout.Parse: "" is Envoy's default, "infinity"/"infinite" disables, else a duration. */

@@ -18,10 +18,12 @@ export const httpProxyProcessor: Processor = (ctx) => {
   const walk: Walk = { ctx, proxies: new Map(), reached: new Set() };
   const candidates = new Map<string, KubeObject[]>();
   const nonRoots: KubeObject[] = [];
-  const sorted = [...ctx.input.httpProxies()].sort((a, b) => compareKeys(keyOf(a), keyOf(b)));
-  for (const proxy of sorted) {
+  const keyed = ctx.input.httpProxies().map((proxy) => ({ key: keyOf(proxy), proxy }));
+  keyed.sort((a, b) => compareKeys(a.key, b.key));
+  const sorted = keyed.map((k) => k.proxy);
+  for (const { key, proxy } of keyed) {
     ctx.status.track(proxyRef(proxy), proxy.metadata.generation);
-    walk.proxies.set(keyOf(proxy), proxy);
+    walk.proxies.set(key, proxy);
   }
   for (const proxy of sorted) {
     const virtualhost = rec(specOf(proxy).virtualhost);
