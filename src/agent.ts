@@ -3,6 +3,8 @@
 import type { ServerCredentials } from "@grpc/grpc-js";
 import type { DagOptions } from "./dag/processor.ts";
 import type { TranslateOptions } from "./envoy/translate.ts";
+import type { LeaderElector } from "./k8s/leader.ts";
+import { startObservability, type Observability, type ObserveOptions } from "./observe/observe.ts";
 import { createPipeline, type Pipeline } from "./pipeline/run.ts";
 import { runServe, type RunningAgent } from "./serve.ts";
 import { createObjectCache, type ObjectCache } from "./sources/cache.ts";
@@ -26,12 +28,17 @@ export interface AgentOptions {
   watchNamespaces?: string[];
   holdoffMs: number;
   maxDelayMs: number;
+  /** Metrics/health and debug servers (none when absent; the process metrics are fed either way). */
+  observe?: ObserveOptions;
+  /** Leader election for the status writer: its state is a metric, and close() releases the Lease. */
+  leaderElection?: Pick<LeaderElector, "isLeader" | "stop">;
 }
 
 export interface Agent extends RunningAgent {
   cache: ObjectCache;
   pipeline: Pipeline;
   sources: Source[];
+  observe: Observability;
 }
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
@@ -46,18 +53,27 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   // Each node is sent only the secrets its own listeners and clusters reference (issue 6, SDS scoping).
   store.setNodeView(scopeSecrets(store));
   const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name) });
+  // Before the sources start, so /readyz says 503 while they sync.
+  const observe = await startObservability({ pipeline, store, sources: sources.length }, options.observe ?? {});
+  if (options.leaderElection) observe.metrics.observeLeader(options.leaderElection.isLeader);
   // With no source at all, serve an empty snapshot; otherwise nothing until every source synced.
   const serving = await runServe({ address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive, store: sources.length === 0 ? undefined : store });
+  observe.attachXds(serving.server);
   for (const source of sources) await source.start(pipeline.handlerFor(source.name));
   return {
     ...serving,
     cache,
     pipeline,
     sources,
+    observe,
+    // Shutdown order: not ready, no more input, end the xDS streams (new ones refused, forced after
+    // graceMs) while the Lease is released, then the metrics and debug servers.
     async close(graceMs) {
+      observe.draining();
       await Promise.all(sources.map((s) => s.stop()));
       await pipeline.stop();
-      await serving.close(graceMs);
+      await Promise.all([serving.close(graceMs), options.leaderElection?.stop()]);
+      await observe.close();
     },
   };
 }

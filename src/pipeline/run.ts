@@ -37,6 +37,8 @@ export interface Pipeline {
   handlerFor(name: string): SourceHandler;
   /** Every source synced and the first snapshot published. */
   readonly ready: boolean;
+  /** The sources that have not synced yet (readiness reasons). */
+  unsynced(): string[];
   readonly lastBuild: BuildResult | undefined;
   /** The last 100 source problems (a file that does not parse, a watch that failed), newest last. */
   problems(): SourceProblem[];
@@ -124,6 +126,7 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
     get ready() {
       return ready;
     },
+    unsynced: () => [...unsynced],
     get lastBuild() {
       return lastBuild;
     },

@@ -24,6 +24,8 @@ export interface XdsEvent {
   version?: string;
   resourceNames?: string[];
   removed?: string[];
+  /** On "response": the bytes written (metrics). */
+  bytes?: number;
 }
 
 export interface ServerContext {
@@ -128,7 +130,8 @@ export function openStream<Request extends { node?: unknown; type_url?: string }
   call.on("cancelled", () => finish(false));
   call.on("error", () => finish(false));
   call.on("close", () => finish(false));
-  context.emit({ kind: "open", stream: id, delta: handlers.delta });
+  // A per-type service's stream names its type on open (metrics tell ADS from per-type by it).
+  context.emit({ kind: "open", stream: id, delta: handlers.delta, typeUrl: handlers.fixedTypeUrl });
   return {
     id,
     get node() {

@@ -104,8 +104,9 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>,
     const names = updates.map((r) => r.name);
     state.pending.set(nonce, { version, names: [...names, ...removed] });
     if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
-    call.write(withNonce(body, nonce));
-    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: names, removed });
+    const message = withNonce(body, nonce);
+    call.write(message);
+    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: names, removed, bytes: message.length });
   }
 }
 

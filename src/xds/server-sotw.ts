@@ -113,8 +113,9 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, c
     state.nonce = nonce;
     state.version = version;
     state.sentNames = resources.map((r) => r.name);
-    call.write(withNonce(body, nonce));
-    context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: state.sentNames });
+    const message = withNonce(body, nonce);
+    call.write(message);
+    context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: state.sentNames, bytes: message.length });
   }
 }
 
