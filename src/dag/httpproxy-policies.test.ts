@@ -184,6 +184,17 @@ describe("route policies", () => {
     expect(errorsOf(withRoutes([{ services: svc, healthCheckPolicy: { path: "/h", expectedStatuses: [{ start: 300, end: 200 }] } }]))?.[0]?.reason).toBe("HealthCheckPolicyInvalid");
   });
 
+  test("a route requiring a JWT provider fails closed; a route global rate limit is ignored with a warning", () => {
+    expect(errorsOf(withRoutes([{ services: svc, jwtVerificationPolicy: { require: "idp" } }]))).toEqual([
+      { type: "JWTVerificationError", reason: "JWTProviderNotDefined", message: 'Route references an undefined JWT provider "idp"' },
+    ]);
+    const global = withRoutes([{ services: svc, rateLimitPolicy: { global: { descriptors: [] } } }]);
+    expect(warningsOf(global)).toEqual([
+      { type: "SpecError", reason: "IgnoredField", message: 'ignoring field "Spec.Routes.RateLimitPolicy.Global"; no global rate limit service is configured' },
+    ]);
+    expect(routesOf(global, "r.example.com")).toHaveLength(1);
+  });
+
   test("route rate limit and IP filters", () => {
     const dag = withRoutes([{ services: svc, rateLimitPolicy: { local: { requests: 5, unit: "second" } }, ipDenyPolicy: [{ cidr: "192.0.2.0/24", source: "Peer" }] }]);
     expect(only(dag).rateLimit).toEqual({ maxTokens: 5, tokensPerFill: 5, fillIntervalMs: 1000 });

@@ -28,7 +28,7 @@ import {
   timeoutPolicy,
 } from "./httpproxy-policies.ts";
 import { routeServices } from "./httpproxy-route-services.ts";
-import { ErrorType, addError, addWarning, bool, proxyKey, proxyRef, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
+import { ErrorType, addError, addWarning, bool, proxyKey, proxyRef, quote, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
 import { ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
 
 /** State shared by one processor run. */
@@ -163,6 +163,12 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   if ("error" in timeouts) return fail(ErrorType.route, "TimeoutPolicyNotValid", `route.timeoutPolicy failed to parse: ${timeouts.error}`);
   const rateLimit = localRateLimit(route.rateLimitPolicy);
   if ("error" in rateLimit) return fail(ErrorType.route, "RateLimitPolicyNotValid", `route.rateLimitPolicy is invalid: ${rateLimit.error}`);
+  if (rec(rec(route.rateLimitPolicy)?.global)) {
+    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", 'ignoring field "Spec.Routes.RateLimitPolicy.Global"; no global rate limit service is configured');
+  }
+  // No JWT providers can exist here (the virtual host refuses them): a route that requires one fails closed.
+  const requiredJwt = str(rec(route.jwtVerificationPolicy)?.require);
+  if (requiredJwt !== "") return fail("JWTVerificationError", "JWTProviderNotDefined", `Route references an undefined JWT provider ${quote(requiredJwt)}`);
   const lb = loadBalancing(route.loadBalancerPolicy);
   for (const warning of lb.warnings) addWarning(ctx, ref, ErrorType.spec, "IgnoredField", warning);
   const redirect = redirectPolicy(route.requestRedirectPolicy);

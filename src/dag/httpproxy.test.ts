@@ -102,6 +102,34 @@ describe("roots", () => {
     ]);
   });
 
+  test("external authorization and JWT verification fail closed; a global rate limit is ignored with a warning", async () => {
+    const { selfSignedCertificate, tlsSecret } = await import("./testing.ts");
+    const tls = tlsSecret("roots", "tls", await selfSignedCertificate("x.example.com"));
+    const root = (virtualhost: Record<string, unknown>) =>
+      proxy("roots", "x", { virtualhost: { fqdn: "x.example.com", ...virtualhost }, routes: [{ services: [{ name: "app", port: 80 }] }] });
+    const cases: Array<[Record<string, unknown>, { type: string; reason: string; message: string }]> = [
+      [{ authorization: { extensionRef: { name: "authz", namespace: "auth" } } },
+        { type: "AuthError", reason: "AuthNotPermitted", message: "Spec.VirtualHost.Authorization.ExtensionServiceRef can only be defined for root HTTPProxies that terminate TLS" }],
+      [{ tls: { secretName: "tls" }, authorization: { extensionRef: { name: "authz", namespace: "auth" } } },
+        { type: "AuthError", reason: "ExtensionServiceNotFound", message: 'Spec.Virtualhost.Authorization.ServiceRef extension service "auth/authz" not found' }],
+      [{ jwtProviders: [{ name: "p", remoteJWKS: { uri: "https://idp/jwks" } }] },
+        { type: "JWTVerificationError", reason: "JWTVerificationNotPermitted", message: "Spec.VirtualHost.JWTProviders can only be defined for root HTTPProxies that terminate TLS" }],
+      [{ tls: { secretName: "tls" }, jwtProviders: [{ name: "p", remoteJWKS: { uri: "https://idp/jwks" } }] },
+        { type: "JWTVerificationError", reason: "JWTVerificationNotSupported", message: "Spec.VirtualHost.JWTProviders: JWT verification is not supported by this control plane" }],
+    ];
+    for (const [virtualhost, error] of cases) {
+      const dag = build([root(virtualhost), app("roots"), tls]);
+      expect(statusOf(dag, "roots", "x")?.errors).toEqual([error]);
+      expect(dag.virtualHosts.size + dag.secureVirtualHosts.size).toBe(0);
+    }
+    const global = build([root({ rateLimitPolicy: { global: { descriptors: [] } } }), app("roots")]);
+    expect(statusOf(global, "roots", "x")).toMatchObject({
+      currentStatus: "valid",
+      warnings: [{ type: "SpecError", reason: "IgnoredField", message: 'ignoring field "Spec.VirtualHost.RateLimitPolicy.Global"; no global rate limit service is configured' }],
+    });
+    expect(routesOf(global, "x.example.com")).toHaveLength(1);
+  });
+
   test("virtual host policies: CORS, local rate limit, IP filters", () => {
     const dag = build([
       proxy("roots", "p", {

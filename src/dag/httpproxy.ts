@@ -6,7 +6,7 @@ import type { Processor } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, TcpProxy } from "./types.ts";
 import { computeRoutes, type Walk } from "./httpproxy-routes.ts";
-import { ErrorType, addError, isBlank, orphanedMessage, proxyKey, proxyRef, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
+import { ErrorType, addError, addWarning, isBlank, orphanedMessage, proxyKey, proxyRef, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
 import { processTcpProxy } from "./httpproxy-tcpproxy.ts";
 import { tlsSetup, type TlsSetup } from "./httpproxy-tls.ts";
 import { corsPolicy, ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
@@ -106,6 +106,7 @@ function processRoot(walk: Walk, proxy: KubeObject, fqdn: string): void {
     addError(ctx, ref, ErrorType.spec, "NothingDefined", "HTTPProxy.Spec must have at least one Route, Include, or a TCPProxy");
     return;
   }
+  if (!extensionsSupported(walk, ref, virtualhost)) return;
   if (recs(virtualhost.ipAllowPolicy).length > 0 && recs(virtualhost.ipDenyPolicy).length > 0) {
     addError(ctx, ref, ErrorType.ipFilter, "IncompatibleIPAddressFilters", "Spec.VirtualHost.IPAllowFilterPolicy and Spec.VirtualHost.IPDepnyFilterPolicy cannot both be defined.");
     return;
@@ -155,6 +156,39 @@ function processRoot(walk: Walk, proxy: KubeObject, fqdn: string): void {
   // The same routes serve HTTPS; only their plaintext copies redirect.
   secure.routes.push(...routes.map(withoutHttpsRedirect));
   applyPolicies(secure, policies);
+}
+
+/**
+ * External authorization and JWT verification need extension services isobar does not run. They
+ * fail closed: a root that asks for them is invalid rather than served unprotected. A global rate
+ * limit only loosens nothing, so it is ignored with a warning.
+ */
+function extensionsSupported(walk: Walk, ref: ObjectRef, virtualhost: Rec): boolean {
+  const { ctx } = walk;
+  const tls = rec(virtualhost.tls);
+  const terminatesTls = tls !== undefined && !isBlank(str(tls.secretName));
+  if (recs(virtualhost.jwtProviders).length > 0) {
+    if (!terminatesTls) {
+      addError(ctx, ref, "JWTVerificationError", "JWTVerificationNotPermitted", "Spec.VirtualHost.JWTProviders can only be defined for root HTTPProxies that terminate TLS");
+    } else {
+      addError(ctx, ref, "JWTVerificationError", "JWTVerificationNotSupported", "Spec.VirtualHost.JWTProviders: JWT verification is not supported by this control plane");
+    }
+    return false;
+  }
+  const extension = rec(rec(virtualhost.authorization)?.extensionRef);
+  if (extension && str(extension.name) !== "") {
+    if (!tls) {
+      addError(ctx, ref, "AuthError", "AuthNotPermitted", "Spec.VirtualHost.Authorization.ExtensionServiceRef can only be defined for root HTTPProxies that terminate TLS");
+    } else {
+      const name = `${str(extension.namespace) || ref.namespace}/${str(extension.name)}`;
+      addError(ctx, ref, "AuthError", "ExtensionServiceNotFound", `Spec.Virtualhost.Authorization.ServiceRef extension service "${name}" not found`);
+    }
+    return false;
+  }
+  if (rec(rec(virtualhost.rateLimitPolicy)?.global)) {
+    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", 'ignoring field "Spec.VirtualHost.RateLimitPolicy.Global"; no global rate limit service is configured');
+  }
+  return true;
 }
 
 function withoutHttpsRedirect(route: Route): Route {
