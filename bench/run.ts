@@ -2,6 +2,8 @@
 // `run(argv)`; `--smoke` (or `--size smoke`, or BENCH_SIZE=smoke) runs it at a small size for CI.
 const scenarios: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   xds: () => import("./xds.ts"),
+  rebuild: () => import("./rebuild.ts"),
+  httpproxy: () => import("./httpproxy.ts"),
 };
 
 const [scenario, ...argv] = process.argv.slice(2);

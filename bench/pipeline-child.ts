@@ -1,0 +1,107 @@
+// The agent side of the pipeline benchmarks (rebuild.ts, httpproxy.ts), in its own process so its
+// RSS and heap are its own. Two modes:
+//   bun bench/pipeline-child.ts build '<spec>'  full rebuilds and encoding alone, one JSON result, exit
+//   bun bench/pipeline-child.ts serve '<spec>'  the real agent (startAgent) fed by an in-memory source;
+//                                               answers `change`, `memory` and `exit` commands (child.ts)
+// spec: {"fixture": "ingress"|"httpproxy", "size": N, "runs": R, "holdoffMs": H}
+import { consola, LogLevels } from "consola";
+import type { KubeObject, Source, SourceEvent, SourceHandler } from "../src/sources/types.ts";
+import { emit, serveCommands } from "./child.ts";
+import { measureBuilds } from "./pipeline-measure.ts";
+import * as fixtures from "./fixtures.ts";
+
+export interface ChildSpec {
+  fixture: "ingress" | "httpproxy";
+  /** Ingresses, or HTTPProxy namespaces (10 proxies each). */
+  size: number;
+  /** Warm runs (build mode). */
+  runs?: number;
+  holdoffMs?: number;
+}
+
+export interface ChangeCommand {
+  cmd: "change";
+  kind: "ingress" | "slice" | "proxy";
+  index: number;
+  generation: number;
+}
+
+function changedObject(spec: ChildSpec, change: ChangeCommand): KubeObject {
+  if (spec.fixture === "ingress") {
+    const namespaces = fixtures.ingressNamespaces({ ingresses: spec.size });
+    return change.kind === "slice" ? fixtures.ingressEndpointSlice(change.index, namespaces, change.generation) : fixtures.ingress(change.index, namespaces, change.generation);
+  }
+  return change.kind === "slice" ? fixtures.httpProxyEndpointSlice(change.index, change.generation) : fixtures.httpProxyLeaf(change.index, spec.size, change.generation);
+}
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
+async function serve(spec: ChildSpec): Promise<void> {
+  const { startAgent } = await import("../src/agent.ts");
+  const { TypeUrls } = await import("../src/xds/types.ts");
+  let handler: SourceHandler | undefined;
+  const generated = fixtures.generateCluster(spec.fixture, spec.size);
+  const source: Source = {
+    name: "bench",
+    async start(h) {
+      handler = h;
+      h.onEvents(generated.map((object): SourceEvent => ({ type: "upsert", object })));
+      h.onSynced();
+    },
+    async stop() {},
+  };
+  const started = performance.now();
+  const agent = await startAgent({ address: "127.0.0.1", port: 0, sources: [source], dag: fixtures.benchDagOptions, holdoffMs: spec.holdoffMs ?? 100, maxDelayMs: 500 });
+  if (!agent.pipeline.ready) await new Promise<void>((resolve) => { const off = agent.pipeline.onBuild(() => (off(), resolve())); });
+  const firstSnapshotMs = performance.now() - started;
+  generated.length = 0;
+
+  serveCommands(async (command) => {
+    switch (command.cmd) {
+      case "change": {
+        const change = command as unknown as ChangeCommand;
+        const event: SourceEvent = { type: "upsert", object: changedObject(spec, change) };
+        const done = new Promise<Record<string, unknown>>((resolve) => {
+          if (change.kind === "slice") {
+            const off = agent.pipeline.onEndpoints((e) => (off(), resolve({ publishedAt: epochNow(), changed: e.changed })));
+          } else {
+            const off = agent.pipeline.onBuild((e) => (off(), resolve({ publishedAt: epochNow(), timings: e.result.timings, changedTypes: [...e.changedTypes] })));
+          }
+        });
+        const appliedAt = epochNow();
+        handler!.onEvents([event]);
+        return { event: "changed", appliedAt, ...(await done) };
+      }
+      case "memory": {
+        const before = process.memoryUsage();
+        Bun.gc(true);
+        return { event: "memory", rss: before.rss, heapUsed: before.heapUsed, rssAfterGc: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024, streams: agent.server.streams() };
+      }
+      case "exit":
+        await agent.close(100);
+        process.exit(0);
+    }
+    return { event: "error", message: `unknown command ${String(command.cmd)}` };
+  });
+  const store = agent.store;
+  emit({
+    event: "ready",
+    port: agent.server.port,
+    firstSnapshotMs,
+    buildTimings: agent.pipeline.lastBuild?.timings,
+    edsNames: [...store.resources(TypeUrls.endpoint).keys()],
+    routeNames: [...store.resources(TypeUrls.route).keys()],
+    counts: Object.fromEntries([TypeUrls.listener, TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint].map((url) => [url.slice(url.lastIndexOf(".") + 1), store.resources(url).size])),
+  });
+}
+
+if (import.meta.main) {
+  consola.level = LogLevels.warn;
+  const [mode, specText] = process.argv.slice(2);
+  const spec = JSON.parse(specText ?? "{}") as ChildSpec;
+  if (mode === "build") {
+    emit({ event: "done", ...(await measureBuilds(spec)) });
+    process.exit(0);
+  } else if (mode === "serve") await serve(spec);
+  else throw new Error(`unknown mode ${mode}: want build or serve`);
+}

@@ -1,0 +1,181 @@
+// Change-to-client latency of the real agent (pipeline-child.ts serve: startAgent, the pipeline with
+// its debounce, the snapshot store and the xDS server) to N delta ADS clients in this process, each
+// its own TCP connection. One changed object at a time: the time from the child applying it to the
+// cache until the last client has the response that carries it, with the child's own breakdown
+// (applied → published, published → last client) and what each client received, per type.
+import { join } from "node:path";
+import type * as grpc from "@grpc/grpc-js";
+import { connectXds, xdsTypes, type XdsClient, type XdsResponse } from "../src/xds/client.ts";
+import { startChild } from "./child.ts";
+import type { ChangeCommand, ChildSpec } from "./pipeline-child.ts";
+
+const here = import.meta.dirname;
+const ownConnection: grpc.ChannelOptions = { "grpc.use_local_subchannel_pool": 1, "grpc.max_receive_message_length": 256 * 1024 * 1024 };
+const epochNow = () => performance.timeOrigin + performance.now();
+
+export interface ChangeSample {
+  kind: ChangeCommand["kind"];
+  /** Applied to the cache → the last client has it. */
+  totalMs: number;
+  /** totalMs minus the holdoff (DAG changes; endpoint changes do not wait). */
+  afterHoldoffMs: number;
+  /** Applied → published by the pipeline (holdoff, rebuild, publish; or the endpoint fast path). */
+  publishMs: number;
+  /** Published → the last client has it. */
+  fanOutMs: number;
+  /** The rebuild's stage timings (DAG changes). */
+  buildTimings?: Record<string, number>;
+  /** Per client (all clients the same): resources and protobuf bytes received for this change, per type. */
+  resourcesPerClient: Record<string, number>;
+  bytesPerClient: Record<string, number>;
+}
+
+export interface LatencyResult {
+  clients: number;
+  holdoffMs: number;
+  firstSnapshotMs: number;
+  firstBuildTimings: Record<string, number>;
+  counts: Record<string, number>;
+  /** From opening the N clients until every one holds the full set. */
+  stormMs: number;
+  fullSetBytesPerClient: number;
+  samples: ChangeSample[];
+  serverRss: number;
+  serverRssAfterGc: number;
+  serverMaxRss: number;
+}
+
+export interface LatencyPlan {
+  clients: number;
+  holdoffMs: number;
+  /** The changes, in order; each waits until every client has the previous one. */
+  changes: Array<Omit<ChangeCommand, "cmd" | "generation">>;
+}
+
+const shortType: Record<string, string> = { [xdsTypes.lds]: "lds", [xdsTypes.rds]: "rds", [xdsTypes.cds]: "cds", [xdsTypes.eds]: "eds", [xdsTypes.sds]: "sds" };
+
+export async function measureLatency(spec: ChildSpec, plan: LatencyPlan): Promise<LatencyResult> {
+  process.env.CONSOLA_LEVEL ??= "1";
+  const child = startChild(join(here, "pipeline-child.ts"), ["serve", JSON.stringify({ ...spec, holdoffMs: plan.holdoffMs })]);
+  const ready = await child.ready;
+  const address = `127.0.0.1:${ready.port as number}`;
+  const edsNames = ready.edsNames as string[];
+  const routeNames = ready.routeNames as string[];
+  const counts = ready.counts as Record<string, number>;
+  const full = { cds: counts.Cluster ?? 0, eds: edsNames.length, lds: counts.Listener ?? 0, rds: routeNames.length };
+
+  let phase: "storm" | "change" = "storm";
+  let waitingFor = "rds";
+  let remaining = plan.clients;
+  let lastAt = 0;
+  let wake = () => {};
+  const received = { resources: {} as Record<string, number>, bytes: {} as Record<string, number> };
+  let fullSetBytes = 0;
+  const clients: XdsClient[] = [];
+  const resetters: Array<() => void> = [];
+  const stormStart = performance.now();
+  for (let index = 0; index < plan.clients; index++) {
+    const have = { cds: 0, eds: 0, lds: 0, rds: 0, sds: 0 } as Record<string, number>;
+    let done = false;
+    const onResponse = (response: XdsResponse) => {
+      const type = shortType[response.typeUrl] ?? "other";
+      if (phase === "storm") {
+        fullSetBytes += response.size;
+        have[type] = (have[type] ?? 0) + response.resourceCount;
+        if (!done && have.cds! >= full.cds && have.eds! >= full.eds && have.lds! >= full.lds && have.rds! >= full.rds) {
+          done = true;
+          if (--remaining === 0) wake();
+        }
+        return;
+      }
+      received.resources[type] = (received.resources[type] ?? 0) + response.resourceCount;
+      received.bytes[type] = (received.bytes[type] ?? 0) + response.size;
+      if (type === waitingFor && response.resourceCount > 0 && !done) {
+        done = true;
+        lastAt = epochNow();
+        if (--remaining === 0) wake();
+      }
+    };
+    resetters.push(() => (done = false));
+    clients.push(
+      connectXds(address, {
+        node: { id: `bench-${index}`, cluster: "bench" },
+        delta: true,
+        envelopeOnly: true,
+        channelOptions: ownConnection,
+        subscriptions: [
+          { typeUrl: xdsTypes.cds },
+          { typeUrl: xdsTypes.eds, names: edsNames },
+          { typeUrl: xdsTypes.lds },
+          { typeUrl: xdsTypes.rds, names: routeNames },
+        ],
+        onResponse,
+        onError: (error) => console.error(`client ${index}: ${error.message}`),
+      }),
+    );
+  }
+  const limitMs = 120_000 + plan.clients * 200;
+  await until(limitMs, "connect storm", (resolve) => (wake = resolve));
+  const stormMs = performance.now() - stormStart;
+  const memory = await child.request({ cmd: "memory" });
+
+  const samples: ChangeSample[] = [];
+  phase = "change";
+  let generation = 0;
+  for (const change of plan.changes) {
+    generation++;
+    for (const reset of resetters) reset();
+    received.resources = {};
+    received.bytes = {};
+    remaining = plan.clients;
+    waitingFor = change.kind === "slice" ? "eds" : "rds";
+    const all = until(limitMs, `${change.kind} change`, (resolve) => (wake = resolve));
+    const answer = await child.request({ cmd: "change", ...change, generation });
+    await all;
+    // Let anything else the change caused arrive before counting it (and before the next change).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const appliedAt = answer.appliedAt as number;
+    const publishedAt = answer.publishedAt as number;
+    const totalMs = lastAt - appliedAt;
+    samples.push({
+      kind: change.kind,
+      totalMs,
+      afterHoldoffMs: change.kind === "slice" ? totalMs : totalMs - plan.holdoffMs,
+      publishMs: publishedAt - appliedAt,
+      fanOutMs: lastAt - publishedAt,
+      buildTimings: answer.timings as Record<string, number> | undefined,
+      resourcesPerClient: perClient(received.resources, plan.clients),
+      bytesPerClient: perClient(received.bytes, plan.clients),
+    });
+  }
+  for (const client of clients) client.close();
+  await child.stop();
+  return {
+    clients: plan.clients,
+    holdoffMs: plan.holdoffMs,
+    firstSnapshotMs: ready.firstSnapshotMs as number,
+    firstBuildTimings: ready.buildTimings as Record<string, number>,
+    counts,
+    stormMs,
+    fullSetBytesPerClient: Math.round(fullSetBytes / plan.clients),
+    samples,
+    serverRss: memory.rss as number,
+    serverRssAfterGc: memory.rssAfterGc as number,
+    serverMaxRss: memory.maxRss as number,
+  };
+}
+
+function perClient(totals: Record<string, number>, clients: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(totals).map(([type, total]) => [type, Math.round((total / clients) * 10) / 10]));
+}
+
+/** A promise `arm` resolves, rejected after `limitMs`. */
+function until(limitMs: number, what: string, arm: (resolve: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: not every client within ${limitMs / 1000}s`)), limitMs);
+    arm(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,190 @@
+// The build-mode measurements of pipeline-child.ts: full rebuilds of a generated cluster (DAG,
+// translate, endpoints, validate, and the publish that encodes every resource into a fresh snapshot
+// store), a rebuild into the live store (unchanged input: hashing, no encoding), and protobuf
+// encoding alone of the same resources, the ceiling: encodeStrict, and protobufjs fromObject+encode
+// on its own object form. Times in ms, memory in bytes; the first run and the warm runs apart.
+import { heapStats } from "bun:jsc";
+import protobuf from "protobufjs";
+import { buildResources, type BuildResult } from "../src/pipeline/build.ts";
+import { createObjectCache, type ObjectCache } from "../src/sources/cache.ts";
+import { encodeStrict, lookupType } from "../src/xds/registry.ts";
+import { createSnapshotStore, type SnapshotStore } from "../src/xds/snapshot.ts";
+import { resourceTypes, type ResourceSet } from "../src/xds/types.ts";
+import type { ChildSpec } from "./pipeline-child.ts";
+import { benchDagOptions, generateCluster } from "./fixtures.ts";
+
+export interface RebuildRun {
+  dagMs: number;
+  translateMs: number;
+  endpointsMs: number;
+  validateMs: number;
+  /** dag + translate + endpoints + validate (+ owners and rejections), as buildResources returns. */
+  buildMs: number;
+  /** The store's publish: hash, encode and consistency check of every resource. */
+  publishMs: number;
+  totalMs: number;
+  /** Collecting every object's status (dag.status.all()), timed apart. */
+  statusAllMs: number;
+  rssDelta: number;
+  heapDelta: number;
+  /** The process after the run, result still held. */
+  rss: number;
+}
+
+export interface EncodeRun {
+  encodeStrictMs: number;
+  fromObjectEncodeMs: number;
+  encodeOnlyMs: number;
+  bytes: number;
+  resources: number;
+  heapDelta: number;
+}
+
+export interface BuildMeasurements {
+  objects: Record<string, number>;
+  resources: Record<string, number>;
+  statuses: number;
+  notValid: number;
+  rejected: number;
+  /** After loading the cache, with a full GC. */
+  baselineRss: number;
+  baselineHeap: number;
+  first: RebuildRun;
+  warm: RebuildRun[];
+  /** Rebuild into the live store with unchanged input (what a rebuild costs once warm). */
+  liveRepublish: RebuildRun[];
+  encodeFirst: EncodeRun;
+  encodeWarm: EncodeRun[];
+  /** Peak RSS of the whole process (getrusage). */
+  maxRss: number;
+  /** With the cache and one snapshot held, after a full GC. */
+  steadyRss: number;
+  steadyHeap: number;
+}
+
+/** The JS heap now (process.memoryUsage().heapUsed is only refreshed once per event loop turn in Bun). */
+function heap(): number {
+  return heapStats().heapSize;
+}
+
+function gc(): void {
+  Bun.gc(true);
+}
+
+function rebuild(cache: ObjectCache, store: SnapshotStore): { run: RebuildRun; result: BuildResult } {
+  gc();
+  const before = { rss: process.memoryUsage.rss(), heap: heap() };
+  const start = performance.now();
+  const result = buildResources(cache, { dag: benchDagOptions });
+  const built = performance.now();
+  store.publish(result.resources);
+  const end = performance.now();
+  const after = { rss: process.memoryUsage.rss(), heap: heap() };
+  const statusStart = performance.now();
+  result.dag.status.all();
+  const statusAllMs = performance.now() - statusStart;
+  const t = result.timings;
+  return {
+    result,
+    run: {
+      dagMs: t.dag,
+      translateMs: t.translate,
+      endpointsMs: t.endpoints,
+      validateMs: t.validate,
+      buildMs: built - start,
+      publishMs: end - built,
+      totalMs: end - start,
+      statusAllMs,
+      rssDelta: after.rss - before.rss,
+      heapDelta: after.heap - before.heap,
+      rss: after.rss,
+    },
+  };
+}
+
+interface Prepared {
+  type: protobuf.Type;
+  typeUrl: string;
+  json: object;
+  plain: Record<string, unknown>;
+  message: protobuf.Message;
+}
+
+/** Each resource as our JSON form (for encodeStrict) and as protobufjs's own object form and message. */
+function prepare(set: ResourceSet, store: SnapshotStore): Prepared[] {
+  const prepared: Prepared[] = [];
+  for (const info of resourceTypes) {
+    const type = lookupType(info.typeUrl);
+    const cached = store.resources(info.typeUrl);
+    for (const raw of set[info.kind] ?? []) {
+      const { "@type": _type, ...json } = raw as Record<string, unknown>;
+      const bytes = cached.get(json[info.nameField] as string)!.bytes;
+      const message = type.decode(bytes);
+      prepared.push({ type, typeUrl: info.typeUrl, json, plain: type.toObject(message, { longs: Number }), message });
+    }
+  }
+  return prepared;
+}
+
+function encodeAlone(prepared: Prepared[]): EncodeRun {
+  gc();
+  const heapBefore = heap();
+  let bytes = 0;
+  let start = performance.now();
+  for (const p of prepared) bytes += encodeStrict(p.type, p.json).length;
+  const encodeStrictMs = performance.now() - start;
+  start = performance.now();
+  for (const p of prepared) p.type.encode(p.type.fromObject(p.plain)).finish();
+  const fromObjectEncodeMs = performance.now() - start;
+  start = performance.now();
+  for (const p of prepared) p.type.encode(p.message).finish();
+  const encodeOnlyMs = performance.now() - start;
+  return { encodeStrictMs, fromObjectEncodeMs, encodeOnlyMs, bytes, resources: prepared.length, heapDelta: heap() - heapBefore };
+}
+
+export async function measureBuilds(spec: ChildSpec): Promise<BuildMeasurements> {
+  const runs = spec.runs ?? 5;
+  const cache = createObjectCache({ ingressClassNames: [] });
+  cache.applyAll(generateCluster(spec.fixture, spec.size).map((object) => ({ type: "upsert" as const, object })));
+  gc();
+  const baseline = { rss: process.memoryUsage.rss(), heapUsed: heap() };
+
+  const first = rebuild(cache, createSnapshotStore()).run;
+  const warm: RebuildRun[] = [];
+  let store = createSnapshotStore();
+  let last = rebuild(cache, store);
+  warm.push(last.run);
+  for (let i = 1; i < runs; i++) {
+    store = createSnapshotStore();
+    last = rebuild(cache, store);
+    warm.push(last.run);
+  }
+  const liveRepublish: RebuildRun[] = [];
+  for (let i = 0; i < runs; i++) liveRepublish.push(rebuild(cache, store).run);
+
+  const { result } = last;
+  const prepared = prepare(result.resources, store);
+  const encodeFirst = encodeAlone(prepared);
+  const encodeWarm: EncodeRun[] = [];
+  for (let i = 0; i < runs; i++) encodeWarm.push(encodeAlone(prepared));
+  prepared.length = 0;
+  gc();
+  const steady = { rss: process.memoryUsage.rss(), heapUsed: heap() };
+  return {
+    objects: cache.counts(),
+    resources: Object.fromEntries(Object.entries(result.resources).map(([kind, list]) => [kind, (list as object[]).length])),
+    statuses: result.statuses.length,
+    notValid: result.statuses.filter((s) => s.currentStatus !== "valid").length,
+    rejected: result.rejected.length,
+    baselineRss: baseline.rss,
+    baselineHeap: baseline.heapUsed,
+    first,
+    warm,
+    liveRepublish,
+    encodeFirst,
+    encodeWarm,
+    maxRss: process.resourceUsage().maxRSS * 1024,
+    steadyRss: steady.rss,
+    steadyHeap: steady.heapUsed,
+  };
+}

@@ -1,0 +1,142 @@
+// Summaries of the pipeline benchmarks (rebuild.ts, httpproxy.ts): medians of the warm runs, the
+// first run, ratios to encoding alone, latency medians; and the shared command-line options.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startChild } from "./child.ts";
+import type { ChildSpec } from "./pipeline-child.ts";
+import type { LatencyResult } from "./pipeline-latency.ts";
+import type { BuildMeasurements, RebuildRun } from "./pipeline-measure.ts";
+
+export interface PipelineBenchOptions {
+  smoke: boolean;
+  sizes: number[];
+  clients: number;
+  runs: number;
+  holdoffMs: number;
+  /** How many times each change kind is measured. */
+  changes: number;
+  latency: boolean;
+  label: string;
+}
+
+export function parseOptions(argv: string[], defaults: { sizes: number[]; smokeSizes: number[] }): PipelineBenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      smoke: { type: "boolean", default: false },
+      size: { type: "string" },
+      clients: { type: "string" },
+      runs: { type: "string" },
+      holdoff: { type: "string" },
+      changes: { type: "string" },
+      "no-latency": { type: "boolean", default: false },
+    },
+  });
+  const smoke = values.smoke || values.size === "smoke" || process.env.BENCH_SIZE === "smoke";
+  const sizes = values.size !== undefined && values.size !== "smoke" ? values.size.split(",").map(Number) : smoke ? defaults.smokeSizes : defaults.sizes;
+  if (!sizes.every((size) => Number.isInteger(size) && size > 0)) throw new Error(`--size wants positive integers (comma separated), got ${values.size}`);
+  const options = {
+    smoke,
+    sizes,
+    clients: Number(values.clients ?? (smoke ? 5 : 100)),
+    runs: Number(values.runs ?? (smoke ? 2 : 5)),
+    holdoffMs: Number(values.holdoff ?? 100),
+    changes: Number(values.changes ?? (smoke ? 2 : 5)),
+    latency: !values["no-latency"],
+  };
+  const label = smoke && values.size === undefined ? "smoke" : sizes.join("-");
+  return { ...options, label };
+}
+
+export async function measureBuildsInChild(spec: ChildSpec): Promise<BuildMeasurements> {
+  process.env.CONSOLA_LEVEL ??= "1";
+  const child = startChild(join(import.meta.dirname, "pipeline-child.ts"), ["build", JSON.stringify(spec)]);
+  const { event: _event, ...result } = await child.ready;
+  return result as unknown as BuildMeasurements;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+export const mib = (bytes: number) => round(bytes / 2 ** 20);
+
+function medianRun(runs: RebuildRun[]): Record<string, number> {
+  const keys = Object.keys(runs[0]!) as Array<keyof RebuildRun>;
+  return Object.fromEntries(keys.map((key) => [key, key === "rss" || key.endsWith("Delta") ? mib(median(runs.map((r) => r[key]))) : round(median(runs.map((r) => r[key])))]));
+}
+
+function runFigures(run: RebuildRun): Record<string, number> {
+  return Object.fromEntries(Object.entries(run).map(([key, value]) => [key, key === "rss" || key.endsWith("Delta") ? mib(value) : round(value)]));
+}
+
+/** The build figures: first and warm (median) full rebuilds, live republish, encoding alone, ratios, memory. */
+export function summarizeBuild(m: BuildMeasurements) {
+  const warm = medianRun(m.warm);
+  const encodeWarm = {
+    encodeStrictMs: round(median(m.encodeWarm.map((e) => e.encodeStrictMs))),
+    fromObjectEncodeMs: round(median(m.encodeWarm.map((e) => e.fromObjectEncodeMs))),
+    encodeOnlyMs: round(median(m.encodeWarm.map((e) => e.encodeOnlyMs))),
+  };
+  return {
+    objects: m.objects,
+    resources: m.resources,
+    encodedBytes: m.encodeFirst.bytes,
+    statuses: m.statuses,
+    notValid: m.notValid,
+    rejected: m.rejected,
+    first: runFigures(m.first),
+    warm,
+    warmRuns: m.warm.map((r) => round(r.totalMs)),
+    liveRepublish: medianRun(m.liveRepublish),
+    encodeFirst: { encodeStrictMs: round(m.encodeFirst.encodeStrictMs), fromObjectEncodeMs: round(m.encodeFirst.fromObjectEncodeMs), encodeOnlyMs: round(m.encodeFirst.encodeOnlyMs) },
+    encodeWarm,
+    ratios: {
+      warmRebuildVsFromObjectEncode: round(warm.totalMs! / encodeWarm.fromObjectEncodeMs, 2),
+      warmRebuildVsEncodeStrict: round(warm.totalMs! / encodeWarm.encodeStrictMs, 2),
+      firstRebuildVsFirstFromObjectEncode: round(m.first.totalMs / m.encodeFirst.fromObjectEncodeMs, 2),
+    },
+    memory: { baselineRssMiB: mib(m.baselineRss), baselineHeapMiB: mib(m.baselineHeap), firstRebuildRssDeltaMiB: mib(m.first.rssDelta), firstRebuildHeapDeltaMiB: mib(m.first.heapDelta), maxRssMiB: mib(m.maxRss), steadyRssMiB: mib(m.steadyRss), steadyHeapMiB: mib(m.steadyHeap) },
+  };
+}
+
+/** Latency medians per change kind, with every sample kept. */
+export function summarizeLatency(l: LatencyResult) {
+  const kinds = [...new Set(l.samples.map((s) => s.kind))];
+  const byKind = Object.fromEntries(
+    kinds.map((kind) => {
+      const samples = l.samples.filter((s) => s.kind === kind);
+      const med = (pick: (s: (typeof samples)[number]) => number) => round(median(samples.map(pick)));
+      return [
+        kind,
+        {
+          afterHoldoffMs: med((s) => s.afterHoldoffMs),
+          totalMs: med((s) => s.totalMs),
+          publishMs: med((s) => s.publishMs),
+          fanOutMs: med((s) => s.fanOutMs),
+          rebuildMs: samples[0]?.buildTimings ? med((s) => s.buildTimings?.total ?? 0) : undefined,
+          samplesAfterHoldoffMs: samples.map((s) => round(s.afterHoldoffMs)),
+          resourcesPerClient: samples.at(-1)?.resourcesPerClient,
+          bytesPerClient: samples.at(-1)?.bytesPerClient,
+        },
+      ];
+    }),
+  );
+  return {
+    clients: l.clients,
+    holdoffMs: l.holdoffMs,
+    counts: l.counts,
+    firstSnapshotMs: round(l.firstSnapshotMs),
+    stormMs: round(l.stormMs),
+    fullSetBytesPerClient: l.fullSetBytesPerClient,
+    serverRssMiB: mib(l.serverRss),
+    serverRssAfterGcMiB: mib(l.serverRssAfterGc),
+    serverMaxRssMiB: mib(l.serverMaxRss),
+    changes: byKind,
+    samples: l.samples,
+  };
+}

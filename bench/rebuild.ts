@@ -1,0 +1,88 @@
+// `npm run bench -- rebuild`: generated clusters of Ingresses (one host and three paths each, a
+// Service and an EndpointSlice of three endpoints each), default 1k and 10k. Per size, two child
+// processes: one times full rebuilds (DAG, translate, endpoints, validate, and the publish that
+// encodes every resource into a fresh snapshot store; first run and warm median) against protobuf
+// encoding alone of the same resources; one runs the real agent with N delta clients and measures one
+// changed Ingress and one changed EndpointSlice until every client has it.
+// Results: bench/results/rebuild-<size>.json and a printed table. See bench/README.md.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { measureLatency } from "./pipeline-latency.ts";
+import { measureBuildsInChild, parseOptions, summarizeBuild, summarizeLatency, type PipelineBenchOptions } from "./pipeline-report.ts";
+
+const here = import.meta.dirname;
+
+type Summary = { size: number; build: ReturnType<typeof summarizeBuild>; latency?: ReturnType<typeof summarizeLatency> };
+
+export async function runPipelineScenario(name: string, fixture: "ingress" | "httpproxy", options: PipelineBenchOptions, describe: (size: number) => string): Promise<Summary[]> {
+  const results: Summary[] = [];
+  for (const size of options.sizes) {
+    console.error(`${name} bench: ${describe(size)}: full rebuilds (${options.runs} warm runs)`);
+    const build = summarizeBuild(await measureBuildsInChild({ fixture, size, runs: options.runs }));
+    let latency: Summary["latency"];
+    if (options.latency) {
+      console.error(`${name} bench: ${describe(size)}: agent with ${options.clients} delta clients, ${options.changes} changes of each kind`);
+      const changes = Array.from({ length: options.changes }, (_, i) => [
+        { kind: fixture === "ingress" ? ("ingress" as const) : ("proxy" as const), index: (i * 7919) % size },
+        { kind: "slice" as const, index: (i * 104729 + 1) % size },
+      ]).flat();
+      latency = summarizeLatency(await measureLatency({ fixture, size }, { clients: options.clients, holdoffMs: options.holdoffMs, changes }));
+    }
+    results.push({ size, build, latency });
+  }
+  return results;
+}
+
+export function writeResults(name: string, options: PipelineBenchOptions, results: Summary[], extra: Record<string, unknown> = {}): void {
+  const out = join(here, "results", `${name}-${options.label}.json`);
+  mkdirSync(join(here, "results"), { recursive: true });
+  const header = { bench: name, date: new Date().toISOString(), runtime: `bun ${process.versions.bun ?? "?"}`, cores: navigator.hardwareConcurrency, ...extra };
+  writeFileSync(out, `${JSON.stringify({ ...header, options, results }, null, 2)}\n`);
+  console.error(`wrote ${out}`);
+}
+
+export function printRows(title: string, rows: Array<[string, ...string[]]>): void {
+  const width = Math.max(...rows.map((r) => r[0].length));
+  console.log(`\n${title}`);
+  for (const [label, ...values] of rows) console.log(`${label.padEnd(width)}  ${values.map((v) => v.padEnd(16)).join(" ")}`);
+}
+
+function printTable(results: Summary[]): void {
+  const col = (pick: (s: Summary) => string) => results.map(pick);
+  const change = (s: Summary, kind: string) => s.latency?.changes[kind];
+  printRows("rebuild (Ingress)", [
+    ["Ingresses", ...col((s) => String(s.size))],
+    ["full rebuild warm (median) ms", ...col((s) => `${s.build.warm.totalMs}`)],
+    ["  dag / translate / endpoints", ...col((s) => `${s.build.warm.dagMs} / ${s.build.warm.translateMs} / ${s.build.warm.endpointsMs}`)],
+    ["  validate / publish+encode", ...col((s) => `${s.build.warm.validateMs} / ${s.build.warm.publishMs}`)],
+    ["full rebuild first ms", ...col((s) => `${s.build.first.totalMs}`)],
+    ["rebuild into live store ms", ...col((s) => `${s.build.liveRepublish.totalMs}`)],
+    ["encode alone: fromObject+encode ms", ...col((s) => `${s.build.encodeWarm.fromObjectEncodeMs} (first ${s.build.encodeFirst.fromObjectEncodeMs})`)],
+    ["encode alone: encodeStrict ms", ...col((s) => `${s.build.encodeWarm.encodeStrictMs}`)],
+    ["rebuild / fromObject+encode", ...col((s) => `${s.build.ratios.warmRebuildVsFromObjectEncode}×`)],
+    ["rebuild / encodeStrict", ...col((s) => `${s.build.ratios.warmRebuildVsEncodeStrict}×`)],
+    ["encoded MiB", ...col((s) => `${Math.round((s.build.encodedBytes / 2 ** 20) * 100) / 100}`)],
+    ["RSS cache loaded / max / steady MiB", ...col((s) => `${s.build.memory.baselineRssMiB} / ${s.build.memory.maxRssMiB} / ${s.build.memory.steadyRssMiB}`)],
+    ["first rebuild RSS / heap delta MiB", ...col((s) => `${s.build.memory.firstRebuildRssDeltaMiB} / ${s.build.memory.firstRebuildHeapDeltaMiB}`)],
+    ["warm rebuild RSS / heap delta MiB", ...col((s) => `${s.build.warm.rssDelta} / ${s.build.warm.heapDelta}`)],
+    ["clients", ...col((s) => String(s.latency?.clients ?? "-"))],
+    ["Ingress change after holdoff ms", ...col((s) => `${change(s, "ingress")?.afterHoldoffMs ?? "-"}`)],
+    ["  publish(incl. holdoff) / fan-out", ...col((s) => `${change(s, "ingress")?.publishMs ?? "-"} / ${change(s, "ingress")?.fanOutMs ?? "-"}`)],
+    ["  per client: resources / bytes", ...col((s) => `${JSON.stringify(change(s, "ingress")?.resourcesPerClient ?? {})} / ${JSON.stringify(change(s, "ingress")?.bytesPerClient ?? {})}`)],
+    ["EndpointSlice change ms", ...col((s) => `${change(s, "slice")?.totalMs ?? "-"}`)],
+    ["  per client: resources / bytes", ...col((s) => `${JSON.stringify(change(s, "slice")?.resourcesPerClient ?? {})} / ${JSON.stringify(change(s, "slice")?.bytesPerClient ?? {})}`)],
+    ["agent RSS with clients (after GC) MiB", ...col((s) => `${s.latency?.serverRssMiB ?? "-"} (${s.latency?.serverRssAfterGcMiB ?? "-"})`)],
+  ]);
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const options = parseOptions(argv, { sizes: [1000, 10_000], smokeSizes: [100] });
+  const results = await runPipelineScenario("rebuild", "ingress", options, (size) => `${size} Ingresses`);
+  printTable(results);
+  writeResults("rebuild", options, results, { targets: { fullRebuildMs: 1000, vsEncodeAlone: 4, rssMiB: 500, ingressAfterHoldoffMs: 50, sliceMs: 20 } });
+}
+
+if (import.meta.main) {
+  await run(process.argv.slice(2));
+  process.exit(0);
+}
