@@ -1,7 +1,11 @@
 // The agent's entry point: the citty root command. Subcommands live in src/cli/, one file each,
 // loaded lazily so `agent --version` does not load the xDS server.
 import { defineCommand, runMain } from "citty";
+import { installLogging } from "./observe/log.ts";
 import { version } from "./version.ts";
+
+// Before any subcommand module creates its tagged loggers (consola copies settings into each).
+installLogging();
 
 const main = defineCommand({
   meta: { name: "agent", version, description: "isobar: Kubernetes routing objects in, Envoy xDS out" },

@@ -2,13 +2,13 @@
 // configuration on every change and serves it over xDS until SIGINT or SIGTERM. Parses flags and
 // calls startAgent (src/agent.ts); nothing else.
 import { defineCommand } from "citty";
-import { consola, LogLevels } from "consola";
+import { consola } from "consola";
 import { startAgent } from "../agent.ts";
 import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-server.ts";
+import { observeArgs, observeFlags } from "../observe/flags.ts";
+import { shutdownAndExit } from "../observe/lifecycle.ts";
 import { untilSignal } from "../serve.ts";
-import { CliError, choiceFlag, intFlag, listFlag, runCommand } from "./errors.ts";
-
-const logLevels = ["silent", "error", "warn", "info", "debug", "trace"] as const;
+import { CliError, intFlag, listFlag, runCommand } from "./errors.ts";
 
 /** "100ms", "1.5s" or a bare number of milliseconds. */
 export function durationFlag(name: string, value: unknown): number {
@@ -43,16 +43,16 @@ export default defineCommand({
     "https-port": { type: "string", default: "8443", description: "Envoy's HTTPS listener port" },
     "stats-port": { type: "string", default: "8002", description: "Envoy's /ready and /stats listener port" },
     "envoy-admin-socket": { type: "string", default: "/admin/admin.sock", description: "Envoy's admin unix socket (the stats listener forwards to it)" },
-    "log-level": { type: "string", default: "info", description: `one of ${logLevels.join(", ")}` },
     "ca-file": { type: "string", description: "CA bundle (PEM) client certificates must chain to (env ISOBAR_CA_FILE); with --cert-file and --key-file: mTLS, TLS 1.3" },
     "cert-file": { type: "string", description: "the agent's server certificate (PEM) (env ISOBAR_CERT_FILE)" },
     "key-file": { type: "string", description: "the agent's private key (PEM) (env ISOBAR_KEY_FILE)" },
     "tls-reload-interval": { type: "string", default: "5s", description: "how often the TLS files are re-read (rotation without restart)" },
     insecure: { type: "boolean", default: false, description: "allow serving without TLS on an address other than loopback" },
+    ...observeArgs,
   },
   run: ({ args }) =>
     runCommand(async () => {
-      consola.level = LogLevels[choiceFlag("log-level", args["log-level"], logLevels)];
+      const { observe, shutdownGraceMs } = observeFlags(args);
       const holdoffMs = durationFlag("holdoff", args.holdoff);
       const maxDelayMs = durationFlag("max-holdoff", args["max-holdoff"]);
       if (maxDelayMs < holdoffMs) throw new CliError("--max-holdoff must not be shorter than --holdoff");
@@ -64,6 +64,7 @@ export default defineCommand({
         address: args.address,
         port: intFlag("port", args.port, 0, 65535),
         credentials: tls?.credentials,
+        observe,
         manifests: args.manifests,
         watchNamespaces: listFlag(args["watch-namespaces"]),
         holdoffMs,
@@ -86,7 +87,9 @@ export default defineCommand({
       const where = `${args.address}:${agent.server.port}`;
       consola.withTag("serve").info(`look at what is served: agent xds --server ${where} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
       await untilSignal();
-      await agent.close();
-      tls?.close();
+      await shutdownAndExit(async () => {
+        await agent.close(shutdownGraceMs);
+        tls?.close();
+      }, { graceMs: shutdownGraceMs });
     }),
 });

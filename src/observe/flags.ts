@@ -1,0 +1,43 @@
+// The flags `agent serve` takes for the observe stage: metrics/health and debug addresses, log level
+// and format, shutdown grace. Parsed here so the command only spreads them in and passes the result.
+// Defaults follow Contour: metrics and health on 0.0.0.0:8000 (Prometheus and the kubelet scrape
+// them from outside the pod), debug on 127.0.0.1:6060 only.
+import { CliError, choiceFlag, intFlag } from "../cli/errors.ts";
+import { checkDebugAddress } from "./http.ts";
+import { configureLogs, logLevelNames, type LogFormat } from "./log.ts";
+import type { ObserveOptions } from "./observe.ts";
+
+const logFormats: readonly LogFormat[] = ["auto", "text", "json"];
+
+export const observeArgs = {
+  "metrics-address": { type: "string", default: "0.0.0.0", description: "address of /metrics, /healthz and /readyz" },
+  "metrics-port": { type: "string", default: "8000", description: "port of /metrics, /healthz and /readyz (0: any free port)" },
+  debug: { type: "boolean", default: true, description: "serve /debug/dag, /debug/xds, /debug/nacks, /debug/status (--no-debug: off)" },
+  "debug-address": { type: "string", default: "127.0.0.1", description: "address of the debug views: loopback only (kubectl port-forward)" },
+  "debug-port": { type: "string", default: "6060", description: "port of the debug views (0: any free port)" },
+  "log-level": { type: "string", default: "info", description: `one of ${logLevelNames.join(", ")}` },
+  "log-format": { type: "string", default: "auto", description: "text, json, or auto (text on a terminal, JSON lines otherwise)" },
+  "shutdown-grace": { type: "string", default: "10s", description: "on SIGTERM, how long xDS streams get to finish before they are cut" },
+} as const;
+
+/** "100ms", "1.5s" or a bare number of milliseconds. */
+function milliseconds(name: string, value: unknown): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(String(value).trim());
+  if (!match) throw new CliError(`--${name} must be a duration like 500ms or 10s, got ${JSON.stringify(value)}`);
+  return match[2] === "s" ? Number(match[1]) * 1000 : Number(match[1]);
+}
+
+type ObserveArgs = { [K in keyof typeof observeArgs]: (typeof observeArgs)[K]["type"] extends "boolean" ? boolean : string };
+
+/** Checks the flags, applies the log settings, and returns what startAgent and the shutdown take. */
+export function observeFlags(args: ObserveArgs): { observe: ObserveOptions; shutdownGraceMs: number } {
+  configureLogs({ level: choiceFlag("log-level", args["log-level"], logLevelNames), format: choiceFlag("log-format", args["log-format"], logFormats) });
+  if (args.debug) checkDebugAddress(args["debug-address"]);
+  return {
+    observe: {
+      metricsAddress: { address: args["metrics-address"], port: intFlag("metrics-port", args["metrics-port"], 0, 65535) },
+      ...(args.debug ? { debugAddress: { address: args["debug-address"], port: intFlag("debug-port", args["debug-port"], 0, 65535) } } : {}),
+    },
+    shutdownGraceMs: milliseconds("shutdown-grace", args["shutdown-grace"]),
+  };
+}
