@@ -98,6 +98,15 @@ describe("rules, hosts and paths", () => {
     ]);
   });
 
+  test("an Exact or Prefix path with a query or fragment is refused: it could never match", () => {
+    const dag = build([web, ingress("default", "a", { rules: [rule("foo.com", [["/a?b=1", "Prefix", "web", 80], ["/b#top", "Exact", "web", 80], ["/c", "Prefix", "web", 80]])] })]);
+    expect(routes(dag, "foo.com").map((r) => r.pathMatch.value)).toEqual(["/c"]);
+    expect(status(dag, "a").errors).toEqual([
+      { type: "RouteError", reason: "PathNotValid", message: 'spec.rules[0].http.paths[0]: path "/a?b=1" must not contain "?" or "#"' },
+      { type: "RouteError", reason: "PathNotValid", message: 'spec.rules[0].http.paths[1]: path "/b#top" must not contain "?" or "#"' },
+    ]);
+  });
+
   test("wildcard hosts are carried by name; invalid hosts are refused", () => {
     const dag = build([web, ingress("default", "a", { rules: [rule("*.foo.com", [["/", "Prefix", "web", 80]]), rule("foo.*.com", [["/", "Prefix", "web", 80]])] })]);
     expect([...dag.virtualHosts.keys()]).toEqual(["*.foo.com"]);

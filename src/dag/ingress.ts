@@ -157,6 +157,9 @@ function ingressPathMatch(ctx: BuildContext, path: string, pathType: string): { 
     case "Exact":
     case "Prefix": {
       if (!path.startsWith("/")) return { error: { reason: "PathNotValid", message: `path "${path}" must begin with "/"` } };
+      // Envoy matches the path without its query string, so such a path could never match (and
+      // Envoy refuses `?` and `#` in a segment prefix).
+      if (/[?#]/.test(path)) return { error: { reason: "PathNotValid", message: `path "${path}" must not contain "?" or "#"` } };
       if (pathType === "Exact") return { ok: { kind: "exact", value: path } };
       // "/" matches everything; otherwise /foo/ and /foo both match /foo and /foo/bar.
       if (path === "/") return { ok: { kind: "prefix", value: "/", segment: false } };
