@@ -71,6 +71,17 @@ describe("load assignments", () => {
     expect(loadAssignmentFor(target, lookup([fqdn])).endpoints).toEqual([]);
   });
 
+  test("addresses that are not IP literals and ports out of range are skipped: Envoy would reject the whole assignment", async () => {
+    const odd = slice("echo", "odd", {
+      ports: [{ name: "http", port: 8080 }],
+      endpoints: [{ addresses: ["", "not-an-ip", "10.0.0.1", "fd00::1", 7] }],
+    });
+    const assignment = (await expectEnvoyAccepts(resourceTypes.endpoints, loadAssignmentFor(testCluster("echo"), lookup([odd])))) as J;
+    expect(assignment.endpoints[0].lb_endpoints.map((e: J) => e.endpoint.address.socket_address.address)).toEqual(["10.0.0.1", "fd00::1"]);
+    const badPort = slice("echo", "bad-port", { ports: [{ name: "http", port: 0 }], endpoints: [{ addresses: ["10.0.0.2"] }] });
+    expect(loadAssignmentFor(testCluster("echo"), lookup([badPort])).endpoints).toEqual([]);
+  });
+
   test("one empty assignment per EDS name with no endpoints; ExternalName clusters have none; shared EDS names once", async () => {
     const clusters = [
       testCluster("echo"),

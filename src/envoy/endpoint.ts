@@ -1,6 +1,7 @@
 // ClusterLoadAssignments from EndpointSlices: one per EDS service name (a Service port), with the
 // ready endpoints grouped by zone. Runs apart from the DAG: an EndpointSlice change recomputes
 // only the load assignments of that Service (loadAssignmentFor), never waiting for a rebuild.
+import { isIP } from "node:net";
 import type { Cluster, ServicePortRef } from "../dag/types.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { compareStrings, type JsonObject } from "./common.ts";
@@ -60,13 +61,15 @@ export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSli
     const addressType = slice.addressType as string | undefined;
     if (addressType === "FQDN") continue; // Envoy's EDS takes IP addresses only
     const port = resolvePort(target.service, (slice.ports as SlicePort[] | null | undefined) ?? []);
-    if (port === undefined) continue;
+    if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) continue;
     for (const endpoint of (slice.endpoints as SliceEndpoint[] | null | undefined) ?? []) {
       if (endpoint.conditions?.ready === false) continue;
       const zone = endpoint.zone ?? "";
       let endpoints = byZone.get(zone);
       if (!endpoints) byZone.set(zone, (endpoints = new Map()));
       for (const address of endpoint.addresses ?? []) {
+        // Envoy takes only IP literals here; anything else would have it reject the whole assignment.
+        if (typeof address !== "string" || isIP(address) === 0) continue;
         // The same address in two slices (during a slice split) is one endpoint.
         endpoints.set(`${address}|${port}`, {
           endpoint: { address: { socket_address: { address, port_value: port } } },
