@@ -1,0 +1,321 @@
+// NACK feedback: when an xDS client rejects a resource, find the part that was bad (a resource, or
+// one virtual host of a route config), put a condition on the objects behind it, and serve its last
+// good content instead while the built content stays the rejected one, so every other change keeps
+// flowing. Contour only logs NACKs; one bad object then freezes every later update of that type.
+//
+// Policy (one misbehaving client must not censor config for everyone forever):
+// - The first NACK quarantines, but only the exact content it rejected, and only while that content
+//   is what the agent currently serves (a NACK of content already replaced changes nothing).
+// - A quarantine ends when the built content changes (the new content is tried), when the resource
+//   or virtual host disappears, after `holdMs` (default 5 min: the content is tried once more), or
+//   when another client ACKs that same content.
+// - A NACK of content another client has ACKed does not quarantine: the content is served, the
+//   NACK is logged, and that node's NACKs do not quarantine anything for `holdMs` ("distrusted").
+// - Last good content: the last version of the resource that was served and replaced without
+//   being NACKed. With none, the part is left out; a substituted resource naming what no longer
+//   exists is left out too, and so is what names a resource that was left out (nack-substitute.ts).
+// Which resources of a NACKed response were bad: the only one; else those the error message names
+// (by name, or grpc's "resource index N"); else those that changed since that client's last ACK of
+// the type; else all of them. In a route config, virtual hosts named in the message are the parts.
+import { consola, type ConsolaInstance } from "consola";
+import type { ObjectRef } from "../dag/status.ts";
+import type { NackRecord } from "../xds/nacks.ts";
+import type { XdsEvent } from "../xds/server-common.ts";
+import type { CachedResource, SnapshotStore } from "../xds/snapshot.ts";
+import { TypeUrls, typeInfo } from "../xds/types.ts";
+import type { BuildResult } from "./build.ts";
+import { contentText, resourceKind, substituteQuarantined, type LeftOut, type QuarantinedPart } from "./nack-substitute.ts";
+
+export interface Quarantine extends QuarantinedPart {
+  /** The resource's served version that was rejected. */
+  version: string;
+  nodeId: string;
+  /** Envoy's error_detail.message. */
+  error: string;
+  since: Date;
+  expiresAt: number;
+}
+
+export interface NackFeedbackOptions {
+  /** How long a quarantine holds before the content is tried again (default 5 min). */
+  holdMs?: number;
+  /** How many versions of each type are remembered to resolve a NACK's version (default 32). */
+  historySize?: number;
+  logger?: ConsolaInstance;
+  now?: () => number;
+}
+
+export interface NackFeedback {
+  /** Applies the quarantines to a fresh build (resources and conditions); the pipeline publishes the result. */
+  apply(result: BuildResult): BuildResult;
+  /** Feeds one NACK (NackLog.on). */
+  nack(record: NackRecord): void;
+  /** Feeds the xDS server's events (ACKs, responses, closed streams). */
+  event(event: XdsEvent): void;
+  /** Called when the quarantines changed and a rebuild should apply them; returns the stop function. */
+  onChange(listener: () => void): () => void;
+  quarantined(): Quarantine[];
+  stop(): void;
+}
+
+const maxMessage = 300;
+const maxRemembered = 4096;
+
+export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOptions = {}): NackFeedback {
+  const holdMs = options.holdMs ?? 5 * 60_000;
+  const historySize = options.historySize ?? 32;
+  const log = options.logger ?? consola.withTag("nack-feedback");
+  const now = options.now ?? Date.now;
+  const history = new Map<string, Map<string, Map<string, CachedResource>>>();
+  const served = new Map<string, Map<string, CachedResource>>();
+  const lastGood = new Map<string, object>();
+  const nacked = new Set<string>();
+  const acked = new Map<string, Set<string>>();
+  const lastAck = new Map<string, string>();
+  const responses = new Map<string, { nonce: string; names: string[] }>();
+  const distrusted = new Map<string, number>();
+  const quarantines = new Map<string, Quarantine>();
+  const listeners = new Set<() => void>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const remember = <K, V>(map: Map<K, V> | Set<K>, key: K, value?: V) => {
+    if (map instanceof Set) map.add(key);
+    else map.set(key, value as V);
+    if (map.size > maxRemembered) map.delete(map.keys().next().value as K);
+  };
+  const changed = () => {
+    schedule();
+    for (const listener of [...listeners]) listener();
+  };
+
+  function record(typeUrl: string): void {
+    const current = store.resources(typeUrl);
+    const before = served.get(typeUrl);
+    for (const [name, resource] of before ?? []) {
+      if (current.get(name)?.version === resource.version) continue;
+      const key = `${typeUrl} ${name}`;
+      if (!nacked.has(`${key} ${resource.version}`)) lastGood.set(key, resource.json);
+      if (!current.has(name) && ![...quarantines.values()].some((q) => q.typeUrl === typeUrl && q.name === name)) lastGood.delete(key);
+    }
+    served.set(typeUrl, current);
+    let versions = history.get(typeUrl);
+    if (!versions) history.set(typeUrl, (versions = new Map()));
+    versions.delete(store.version(typeUrl));
+    versions.set(store.version(typeUrl), current);
+    if (versions.size > historySize) versions.delete(versions.keys().next().value!);
+  }
+  if (store.published) for (const typeUrl of Object.values(TypeUrls)) record(typeUrl);
+  const unsubscribe = store.subscribe((types) => types.forEach(record));
+
+  function schedule(): void {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (quarantines.size === 0) return;
+    const next = Math.min(...[...quarantines.values()].map((q) => q.expiresAt));
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (expire()) changed();
+      else schedule();
+    }, Math.max(0, next - now()));
+    (timer as { unref?: () => void }).unref?.();
+  }
+
+  function expire(): boolean {
+    let any = false;
+    for (const [key, quarantine] of quarantines) {
+      if (quarantine.expiresAt > now()) continue;
+      quarantines.delete(key);
+      log.info(`quarantine of ${describe(quarantine)} ended after ${holdMs} ms: trying it again`);
+      any = true;
+    }
+    return any;
+  }
+
+  function nack(nack: NackRecord): void {
+    const sent = history.get(nack.typeUrl)?.get(nack.version);
+    if (!typeInfo(nack.typeUrl) || !sent) {
+      log.debug(`NACK of ${nack.typeUrl} version ${nack.version} from ${nack.nodeId}: that version is no longer known`);
+      return;
+    }
+    const distrust = distrusted.get(nack.nodeId);
+    let added = false;
+    for (const name of badResources(nack, sent, history.get(nack.typeUrl)!.get(lastAck.get(`${nack.nodeId} ${nack.typeUrl}`) ?? ""))) {
+      const resource = sent.get(name)!;
+      const key = `${nack.typeUrl} ${name} ${resource.version}`;
+      remember(nacked, key);
+      const current = store.resources(nack.typeUrl).get(name);
+      const acceptedBy = [...(acked.get(key) ?? [])].filter((node) => node !== nack.nodeId);
+      if (acceptedBy.length > 0) {
+        log.warn(`node ${nack.nodeId} rejected ${resourceKind(nack.typeUrl)} ${name}, which node ${acceptedBy[0]} accepted: not quarantined, and that node's NACKs are not trusted for ${holdMs} ms`);
+        distrusted.set(nack.nodeId, now() + holdMs);
+        continue;
+      }
+      if (distrust !== undefined && distrust > now()) {
+        log.warn(`node ${nack.nodeId} rejected ${resourceKind(nack.typeUrl)} ${name}; its NACKs are not trusted now: not quarantined`);
+        continue;
+      }
+      for (const part of badParts(nack, resource)) {
+        const currentPart = current && (part.virtualHost === undefined ? (current.version === resource.version ? part.content : undefined) : virtualHostText(current.json, part.virtualHost));
+        if (currentPart !== part.content) continue; // no longer served: nothing to hold back
+        const quarantine: Quarantine = { ...part, version: resource.version, nodeId: nack.nodeId, error: nack.errorDetail.message, since: new Date(now()), expiresAt: now() + holdMs };
+        quarantines.set(`${part.typeUrl} ${part.name} ${part.virtualHost ?? ""}`, quarantine);
+        log.warn(`quarantined ${describe(quarantine)} after a NACK from node ${nack.nodeId}: serving its last good version`);
+        added = true;
+      }
+    }
+    if (added) changed();
+  }
+
+  function event(event: XdsEvent): void {
+    const streamKey = `${event.stream} ${event.typeUrl}`;
+    if (event.kind === "close") {
+      for (const key of responses.keys()) if (key.startsWith(`${event.stream} `)) responses.delete(key);
+    } else if (event.kind === "response" && !event.delta && event.typeUrl) {
+      responses.set(streamKey, { nonce: event.nonce ?? "", names: event.resourceNames ?? [] });
+    } else if (event.kind === "ack" && event.typeUrl && event.version !== undefined) {
+      const names = event.delta ? event.resourceNames : responses.get(streamKey)?.nonce === event.nonce ? responses.get(streamKey)!.names : undefined;
+      onAck(event.nodeId ?? "", event.typeUrl, event.version, names ?? []);
+    }
+  }
+
+  function onAck(nodeId: string, typeUrl: string, version: string, names: string[]): void {
+    remember(lastAck, `${nodeId} ${typeUrl}`, version);
+    const sent = history.get(typeUrl)?.get(version);
+    if (!sent) return;
+    let lifted = false;
+    for (const name of names) {
+      const resource = sent.get(name);
+      if (!resource) continue;
+      const key = `${typeUrl} ${name} ${resource.version}`;
+      const nodes = acked.get(key) ?? new Set<string>();
+      nodes.add(nodeId);
+      remember(acked, key, nodes);
+      for (const [qkey, quarantine] of quarantines) {
+        if (quarantine.typeUrl !== typeUrl || quarantine.name !== name || quarantine.version !== resource.version || quarantine.nodeId === nodeId) continue;
+        quarantines.delete(qkey);
+        distrusted.set(quarantine.nodeId, now() + holdMs);
+        log.warn(`node ${nodeId} accepted ${describe(quarantine)}, which node ${quarantine.nodeId} rejected: quarantine lifted`);
+        lifted = true;
+      }
+    }
+    if (lifted) changed();
+  }
+
+  function apply(result: BuildResult): BuildResult {
+    if (expire()) schedule();
+    if (quarantines.size === 0) return result;
+    const substitution = substituteQuarantined(result.resources, {
+      quarantines: [...quarantines.values()],
+      lastGood: (typeUrl, name) => lastGood.get(`${typeUrl} ${name}`),
+    });
+    for (const quarantine of substitution.released) {
+      quarantines.delete(`${quarantine.typeUrl} ${quarantine.name} ${quarantine.virtualHost ?? ""}`);
+      log.info(`quarantine of ${describe(quarantine)} ended: its content changed or it is gone`);
+    }
+    if (substitution.released.length > 0) schedule();
+    for (const quarantine of substitution.held) {
+      const message = `Envoy rejected ${resourceKind(quarantine.typeUrl)} ${JSON.stringify(quarantine.name)}: ${truncate(quarantine.error)}`;
+      for (const ref of ownersOf(result, quarantine)) result.dag.status.error(ref, { type: "EnvoyConfigError", reason: "ResourceNacked", message });
+    }
+    for (const left of substitution.leftOut) reportLeftOut(result, left);
+    return { ...result, resources: substitution.resources, statuses: result.dag.status.all() };
+  }
+
+  function reportLeftOut(result: BuildResult, left: LeftOut): void {
+    const what = `${resourceKind(left.typeUrl)} ${JSON.stringify(left.name)}${left.virtualHost === undefined ? "" : ` virtual host ${JSON.stringify(left.virtualHost)}`}`;
+    log.warn(`left out ${what}: ${left.reason}`);
+    // A quarantined part already carries its ResourceNacked condition; report only what it dragged along.
+    if (left.reason.startsWith("no earlier version")) return;
+    const message = `${what} is not served: it ${left.reason}`;
+    for (const ref of ownersOf(result, left)) result.dag.status.error(ref, { type: "EnvoyConfigError", reason: "NackedDependency", message });
+  }
+
+  return {
+    apply,
+    nack,
+    event,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    quarantined: () => [...quarantines.values()],
+    stop() {
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      listeners.clear();
+    },
+  };
+}
+
+/** Wires a NACK feedback between the xDS server and the pipeline (agent.ts, tests). Returns the stop function. */
+export function connectNackFeedback(
+  feedback: NackFeedback,
+  parts: { server: { nacks: { on(listener: (nack: NackRecord) => void): () => void }; on(listener: (event: XdsEvent) => void): () => void }; pipeline: { rebuild(): void } },
+): () => void {
+  const stops = [parts.server.nacks.on((nack) => feedback.nack(nack)), parts.server.on((event) => feedback.event(event)), feedback.onChange(() => parts.pipeline.rebuild())];
+  return () => stops.forEach((stop) => stop());
+}
+
+/** The names of a NACKed response that were bad (see the module header). */
+export function badResources(nack: NackRecord, sent: Map<string, CachedResource>, ackedBefore: Map<string, CachedResource> | undefined): string[] {
+  const names = nack.resourceNames.filter((name) => sent.has(name));
+  if (names.length <= 1) return names;
+  const message = nack.errorDetail.message;
+  const named = new Set<string>();
+  for (const match of message.matchAll(/resource index (\d+)/g)) {
+    const name = nack.resourceNames[Number(match[1])];
+    if (name !== undefined && sent.has(name)) named.add(name);
+  }
+  for (const name of names) if (mentions(message, name)) named.add(name);
+  if (named.size > 0) return [...named];
+  if (ackedBefore) {
+    const changed = names.filter((name) => ackedBefore.get(name)?.version !== sent.get(name)!.version);
+    if (changed.length > 0) return changed;
+  }
+  return names;
+}
+
+/** The quarantined parts of one bad resource: the virtual hosts the message names, else the whole. */
+function badParts(nack: NackRecord, resource: CachedResource): QuarantinedPart[] {
+  if (nack.typeUrl === TypeUrls.route) {
+    const vhosts = ((resource.json as { virtual_hosts?: Array<{ name?: string }> }).virtual_hosts ?? []).filter(
+      (vhost) => typeof vhost.name === "string" && (nack.errorDetail.message.includes(`virtual_hosts[${vhost.name}]`) || mentions(nack.errorDetail.message, vhost.name)),
+    );
+    if (vhosts.length > 0) return vhosts.map((vhost) => ({ typeUrl: nack.typeUrl, name: resource.name, virtualHost: vhost.name!, content: contentText(vhost) }));
+  }
+  return [{ typeUrl: nack.typeUrl, name: resource.name, content: contentText(resource.json) }];
+}
+
+function virtualHostText(json: object, name: string): string | undefined {
+  const vhost = ((json as { virtual_hosts?: Array<{ name?: string }> }).virtual_hosts ?? []).find((v) => v.name === name);
+  return vhost && contentText(vhost);
+}
+
+/** Whether `text` names `name` as a whole word (not as part of a longer name). */
+function mentions(text: string, name: string): boolean {
+  if (name === "") return false;
+  const nameChar = /[A-Za-z0-9_.\/:*-]/;
+  for (let at = text.indexOf(name); at >= 0; at = text.indexOf(name, at + 1)) {
+    const before = text[at - 1];
+    const after = text[at + name.length];
+    if ((before === undefined || !nameChar.test(before)) && (after === undefined || !nameChar.test(after))) return true;
+  }
+  return false;
+}
+
+function ownersOf(result: BuildResult, part: { typeUrl: string; name: string; virtualHost?: string }): ObjectRef[] {
+  if (part.virtualHost !== undefined) {
+    const refs = result.owners.ofVirtualHost(part.virtualHost);
+    if (refs.length > 0) return refs;
+  }
+  return result.owners.of(part.typeUrl, part.name);
+}
+
+function describe(part: { typeUrl: string; name: string; virtualHost?: string }): string {
+  return `${resourceKind(part.typeUrl)} ${part.name}${part.virtualHost === undefined ? "" : ` (virtual host ${part.virtualHost})`}`;
+}
+
+function truncate(message: string): string {
+  return message.length > maxMessage ? `${message.slice(0, maxMessage - 1)}…` : message;
+}

@@ -1,0 +1,250 @@
+// NACK feedback end to end: Kubernetes objects → object cache → the real pipeline (DAG, translator,
+// validator, NACK feedback) → snapshot store → xDS server → a real @grpc/grpc-js-xds client making
+// RPCs to local echo servers. The route config the pipeline builds (ingress_http) is the one the
+// client routes by; the only thing added for it is an api_listener named after the client's target
+// (the pipeline's socket listeners are for Envoy, a proxyless client asks for a listener by name).
+// An Ingress whose Prefix path becomes path_separated_prefix, which grpc-js-xds rejects, is added:
+// the NACK is recorded, the Ingress says why, its virtual host is left out, later changes to another
+// object still reach the client, and fixing the Ingress clears the condition.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import * as grpc from "@grpc/grpc-js";
+import type { ObjectStatus } from "../src/dag/status.ts";
+import { connectNackFeedback, createNackFeedback, type NackFeedback } from "../src/pipeline/nack-feedback.ts";
+import { createPipeline, type BuildEvent, type Pipeline } from "../src/pipeline/run.ts";
+import { createObjectCache } from "../src/sources/cache.ts";
+import type { KubeObject, SourceHandler } from "../src/sources/types.ts";
+import type { NackRecord } from "../src/xds/nacks.ts";
+import type { XdsEvent } from "../src/xds/server-common.ts";
+import { startXdsServer } from "../src/xds/server.ts";
+import { createSnapshotStore, type SnapshotStore } from "../src/xds/snapshot.ts";
+import { TypeUrls } from "../src/xds/types.ts";
+
+const TARGET = "echo.test";
+const ECHO_PATH = "/isobar.test.Echo/Say";
+const identity = (bytes: Buffer) => bytes;
+
+async function startEchoServer(name: string): Promise<{ port: number; server: grpc.Server }> {
+  const server = new grpc.Server();
+  const method = { path: ECHO_PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
+  server.addService({ Say: method }, { Say: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from(name)) });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  return { port, server };
+}
+
+const meta = (name: string, extra: object = {}) => ({ name, namespace: "default", generation: 1, ...extra });
+
+function service(name: string, port: number): KubeObject[] {
+  return [
+    { apiVersion: "v1", kind: "Service", metadata: meta(name), spec: { ports: [{ name: "grpc", port: 80, targetPort: "grpc" }] } },
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: meta(`${name}-1`, { labels: { "kubernetes.io/service-name": name } }),
+      addressType: "IPv4",
+      ports: [{ name: "grpc", port }],
+      endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true }, zone: "local" }],
+    },
+  ];
+}
+
+/** Calls with `x-target: b` go to echo-b, the rest to `fallback`. */
+function echoProxy(fallback: string): KubeObject {
+  return {
+    apiVersion: "projectcontour.io/v1",
+    kind: "HTTPProxy",
+    metadata: meta("echo"),
+    spec: {
+      virtualhost: { fqdn: TARGET },
+      routes: [
+        { conditions: [{ header: { name: "x-target", exact: "b" } }], services: [{ name: "echo-b", port: 80 }] },
+        { services: [{ name: fallback, port: 80 }] },
+      ],
+    },
+  };
+}
+
+/** A Prefix path other than "/" becomes path_separated_prefix, which grpc-js-xds does not support. */
+function badIngress(pathType: "Prefix" | "Exact"): KubeObject {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: meta("bad"),
+    spec: { rules: [{ host: "bad.test", http: { paths: [{ path: "/api", pathType, backend: { service: { name: "echo-c", port: { number: 80 } } } }] } }] },
+  };
+}
+
+/** The proxyless client's listener: an api_listener that routes by the pipeline's ingress_http. */
+const apiListener = {
+  name: TARGET,
+  api_listener: {
+    api_listener: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+      stat_prefix: "echo",
+      rds: { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: "ingress_http" },
+      http_filters: [{ name: "router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
+    },
+  },
+};
+
+function withLocalityWeights(assignment: object): object {
+  const { endpoints = [], ...rest } = assignment as { endpoints?: object[] };
+  return { ...rest, endpoints: endpoints.map((locality) => ({ load_balancing_weight: 1, ...locality })) };
+}
+
+let store: SnapshotStore;
+let xds: Awaited<ReturnType<typeof startXdsServer>>;
+let pipeline: Pipeline;
+let feedback: NackFeedback;
+let disconnect: () => void;
+let handler: SourceHandler;
+let client: grpc.Client;
+const echo: Record<string, Awaited<ReturnType<typeof startEchoServer>>> = {};
+
+function say(target?: string): Promise<string> {
+  const metadata = new grpc.Metadata();
+  if (target) metadata.set("x-target", target);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(ECHO_PATH, identity, identity, Buffer.alloc(0), metadata, { deadline: Date.now() + 2000 }, (error, reply) => {
+      resolve(error ? `error:${grpc.status[error.code]}` : String(reply));
+    });
+  });
+}
+
+/** Repeats RPCs until one answers `want` (the client applies config silently); gives up after 200. */
+async function until(want: string, target?: string): Promise<string> {
+  let got = "";
+  for (let attempt = 0; attempt < 200; attempt++) {
+    got = await say(target);
+    if (got === want) return got;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return got;
+}
+
+function nextBuild(matches: (event: BuildEvent) => boolean): Promise<BuildEvent> {
+  return new Promise((resolve) => {
+    const stop = pipeline.onBuild((event) => {
+      if (!matches(event)) return;
+      stop();
+      resolve(event);
+    });
+  });
+}
+
+function nextXdsEvent(matches: (event: XdsEvent) => boolean): Promise<XdsEvent> {
+  return new Promise((resolve) => {
+    const stop = xds.on((event) => {
+      if (!matches(event)) return;
+      stop();
+      resolve(event);
+    });
+  });
+}
+
+const statusOf = (event: BuildEvent, kind: string, name: string): ObjectStatus | undefined =>
+  event.result.statuses.find((s) => s.ref.kind === kind && s.ref.name === name && s.ref.namespace === "default");
+
+const servedVirtualHosts = () => ((store.resources(TypeUrls.route).get("ingress_http")?.json as { virtual_hosts?: Array<{ name: string }> }).virtual_hosts ?? []).map((v) => v.name);
+
+function upsert(...objects: KubeObject[]): void {
+  handler.onEvents(objects.map((object) => ({ type: "upsert" as const, object })));
+}
+
+beforeAll(async () => {
+  for (const name of ["echo-a", "echo-b", "echo-c"]) echo[name] = await startEchoServer(name);
+  store = createSnapshotStore();
+  // The pipeline publishes through this: its set plus the proxyless client's listener, and locality
+  // weights (gRPC ignores a locality without one; Envoy needs none).
+  const forGrpc = Object.create(store) as SnapshotStore;
+  forGrpc.publish = (set) => store.publish({ ...set, listeners: [...set.listeners, apiListener], endpoints: set.endpoints.map(withLocalityWeights) });
+  feedback = createNackFeedback(store, { holdMs: 10 * 60_000 });
+  const cache = createObjectCache({ ingressClassNames: [] });
+  pipeline = createPipeline(forGrpc, cache, {
+    dag: { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date() },
+    holdoffMs: 5,
+    maxDelayMs: 50,
+    sources: ["test"],
+    beforePublish: feedback.apply,
+  });
+  xds = await startXdsServer({ store, address: "127.0.0.1", port: 0 });
+  disconnect = connectNackFeedback(feedback, { server: xds, pipeline });
+  handler = pipeline.handlerFor("test");
+  const first = nextBuild(() => true);
+  upsert(...service("echo-a", echo["echo-a"]!.port), ...service("echo-b", echo["echo-b"]!.port), ...service("echo-c", echo["echo-c"]!.port), echoProxy("echo-a"));
+  handler.onSynced();
+  await first;
+  // Per-channel bootstrap: this client has its own xDS client, whatever else runs in the process.
+  const bootstrap = {
+    xds_servers: [{ server_uri: `127.0.0.1:${xds.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
+    node: { id: "nack-feedback-client", cluster: "e2e", locality: {} },
+  };
+  const { register } = await import("@grpc/grpc-js-xds");
+  register();
+  client = new grpc.Client(`xds:///${TARGET}`, grpc.credentials.createInsecure(), { "grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config": JSON.stringify(bootstrap) });
+});
+
+afterAll(async () => {
+  client?.close();
+  disconnect?.();
+  feedback?.stop();
+  await pipeline?.stop();
+  await xds?.close();
+  for (const server of Object.values(echo)) server.server.forceShutdown();
+});
+
+test("RPCs follow the routes the pipeline built", async () => {
+  expect(await until("echo-a")).toBe("echo-a");
+  expect(await say("b")).toBe("echo-b");
+});
+
+test("a rejected virtual host is NACKed, its Ingress says why, it is left out, and later changes still reach the client", async () => {
+  const nacked = new Promise<NackRecord>((resolve) => xds.nacks.on(resolve));
+  const quarantined = nextBuild((event) => statusOf(event, "Ingress", "bad")?.errors.some((e) => e.reason === "ResourceNacked") ?? false);
+  upsert(badIngress("Prefix"));
+
+  // (a) the NACK is recorded, naming the route config and the virtual host
+  const nack = await nacked;
+  expect(nack.typeUrl).toBe(TypeUrls.route);
+  expect(nack.resourceNames).toEqual(["ingress_http"]);
+  expect(nack.errorDetail.message).toContain("virtual_hosts[bad.test]");
+  expect(xds.nacks.recent()).toContainEqual(nack);
+
+  // (b) the Ingress behind that virtual host carries the error Envoy returned; the HTTPProxy does not
+  const event = await quarantined;
+  const status = statusOf(event, "Ingress", "bad")!;
+  expect(status.currentStatus).toBe("invalid");
+  expect(status.errors).toContainEqual({ type: "EnvoyConfigError", reason: "ResourceNacked", message: `Envoy rejected RouteConfiguration "ingress_http": ${nack.errorDetail.message}` });
+  expect(nack.errorDetail.message).toBe(
+    "xDS response validation errors: [resource index 0: RouteConfiguration message validation failed: [virtual_hosts[bad.test].routes[].match: unsupported path_specifier: path_separated_prefix]]",
+  );
+  expect(statusOf(event, "HTTPProxy", "echo")?.currentStatus).toBe("valid");
+  expect(feedback.quarantined().map((q) => [q.name, q.virtualHost, q.nodeId])).toEqual([["ingress_http", "bad.test", "nack-feedback-client"]]);
+  // bad.test had no earlier version: the virtual host is left out of what is served
+  expect(servedVirtualHosts()).toEqual([TARGET]);
+
+  // (c) an unrelated change to the HTTPProxy still reaches the client (the rejected vhost would
+  // otherwise make it reject every later ingress_http)
+  const acked = nextXdsEvent((e) => e.kind === "ack" && e.typeUrl === TypeUrls.route);
+  upsert(echoProxy("echo-c"));
+  expect(await until("echo-c")).toBe("echo-c");
+  expect(await say("b")).toBe("echo-b");
+  await acked;
+  expect(xds.nacks.recent()).toHaveLength(1);
+});
+
+test("fixing the object clears the condition and its virtual host is served again", async () => {
+  const fixed = nextBuild((event) => statusOf(event, "Ingress", "bad")?.currentStatus === "valid");
+  const acked = nextXdsEvent((e) => e.kind === "ack" && e.typeUrl === TypeUrls.route);
+  upsert(badIngress("Exact"));
+  const event = await fixed;
+  expect(statusOf(event, "Ingress", "bad")!.errors).toEqual([]);
+  expect(feedback.quarantined()).toEqual([]);
+  expect(servedVirtualHosts()).toEqual(["bad.test", TARGET]);
+  await acked;
+  expect(xds.nacks.recent()).toHaveLength(1);
+  // and traffic still flows by the current routes
+  expect(await say()).toBe("echo-c");
+  expect(await say("b")).toBe("echo-b");
+});
