@@ -19,6 +19,8 @@ export interface PipelineOptions extends BuildOptions {
   maxDelayMs: number;
   /** The names of the sources that must sync before the first build. */
   sources: string[];
+  /** Adjusts each build before it is published (NACK feedback: quarantined resources, their conditions). */
+  beforePublish?: (result: BuildResult) => BuildResult;
 }
 
 export interface BuildEvent {
@@ -44,6 +46,8 @@ export interface Pipeline {
   problems(): SourceProblem[];
   onBuild(listener: (event: BuildEvent) => void): () => void;
   onEndpoints(listener: (event: EndpointsEvent) => void): () => void;
+  /** Schedules a rebuild (debounced) though no source changed: what may be served did (NACK feedback). */
+  rebuild(): void;
   /** Runs a pending rebuild now; resolves when it is done. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -63,6 +67,7 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
     let result: BuildResult;
     try {
       result = buildResources(cache, options);
+      if (options.beforePublish) result = options.beforePublish(result);
     } catch (error) {
       log.error(`build failed, still serving the last good snapshot: ${(error as Error).message}`);
       return;
@@ -139,6 +144,7 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
       endpointListeners.add(listener);
       return () => endpointListeners.delete(listener);
     },
+    rebuild: () => debouncer.trigger(),
     flush: () => debouncer.flush(),
     stop: () => debouncer.stop(),
   };
