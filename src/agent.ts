@@ -5,6 +5,7 @@ import type { DagOptions } from "./dag/processor.ts";
 import type { TranslateOptions } from "./envoy/translate.ts";
 import type { LeaderElector } from "./k8s/leader.ts";
 import { startObservability, type Observability, type ObserveOptions } from "./observe/observe.ts";
+import { connectNackFeedback, createNackFeedback, type NackFeedback } from "./pipeline/nack-feedback.ts";
 import { createPipeline, type Pipeline } from "./pipeline/run.ts";
 import { runServe, type RunningAgent } from "./serve.ts";
 import { createObjectCache, type ObjectCache } from "./sources/cache.ts";
@@ -37,6 +38,8 @@ export interface AgentOptions {
 export interface Agent extends RunningAgent {
   cache: ObjectCache;
   pipeline: Pipeline;
+  /** What clients NACKed and is held back (issue 7, NACK feedback). */
+  feedback: NackFeedback;
   sources: Source[];
   observe: Observability;
 }
@@ -52,18 +55,22 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const store = createSnapshotStore();
   // Each node is sent only the secrets its own listeners and clusters reference (issue 6, SDS scoping).
   store.setNodeView(scopeSecrets(store));
-  const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name) });
+  // A resource clients NACK is held back (its last good version served) and its objects say why.
+  const feedback = createNackFeedback(store);
+  const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name), beforePublish: feedback.apply });
   // Before the sources start, so /readyz says 503 while they sync.
   const observe = await startObservability({ pipeline, store, sources: sources.length }, options.observe ?? {});
   if (options.leaderElection) observe.metrics.observeLeader(options.leaderElection.isLeader);
   // With no source at all, serve an empty snapshot; otherwise nothing until every source synced.
   const serving = await runServe({ address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive, store: sources.length === 0 ? undefined : store });
   observe.attachXds(serving.server);
+  const disconnectFeedback = connectNackFeedback(feedback, { server: serving.server, pipeline });
   for (const source of sources) await source.start(pipeline.handlerFor(source.name));
   return {
     ...serving,
     cache,
     pipeline,
+    feedback,
     sources,
     observe,
     // Shutdown order: not ready, no more input, end the xDS streams (new ones refused, forced after
@@ -72,6 +79,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       observe.draining();
       await Promise.all(sources.map((s) => s.stop()));
       await pipeline.stop();
+      disconnectFeedback();
+      feedback.stop();
       await Promise.all([serving.close(graceMs), options.leaderElection?.stop()]);
       await observe.close();
     },
