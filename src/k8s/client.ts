@@ -122,6 +122,19 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { maxSockets?:
     });
   }
 
+  /**
+   * A pooled keep-alive connection the server closed while idle fails before any answer ("socket
+   * hang up"): nothing was processed, so one retry on a fresh connection is safe.
+   */
+  async function openRetrying(method: string, target: URL, body: string | undefined, headers: Record<string, string>, signal?: AbortSignal) {
+    try {
+      return await open(method, target, body, headers, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      return await open(method, target, body, headers, signal);
+    }
+  }
+
   async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const target = url(path, options.query);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -132,7 +145,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { maxSockets?:
     }
     const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const { res } = await open(method, target, body, headers, signal);
+    const { res } = await openRetrying(method, target, body, headers, signal);
     const chunks: Buffer[] = [];
     await new Promise<void>((resolve, reject) => {
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -148,7 +161,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { maxSockets?:
 
   async function stream(path: string, options: StreamOptions): Promise<void> {
     const target = url(path, options.query);
-    const { req, res } = await open("GET", target, undefined, {}, options.signal);
+    const { req, res } = await openRetrying("GET", target, undefined, {}, options.signal);
     const status = res.statusCode ?? 0;
     if (status !== 200) {
       const chunks: Buffer[] = [];
