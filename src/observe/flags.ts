@@ -20,8 +20,8 @@ export const observeArgs = {
   "shutdown-grace": { type: "string", default: "10s", description: "on SIGTERM, how long xDS streams get to finish before they are cut" },
 } as const;
 
-/** "100ms", "1.5s" or a bare number of milliseconds. */
-function milliseconds(name: string, value: unknown): number {
+/** "100ms", "1.5s" or a bare number of milliseconds, else a CliError naming the flag. */
+export function milliseconds(name: string, value: unknown): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(String(value).trim());
   if (!match) throw new CliError(`--${name} must be a duration like 500ms or 10s, got ${JSON.stringify(value)}`);
   return match[2] === "s" ? Number(match[1]) * 1000 : Number(match[1]);

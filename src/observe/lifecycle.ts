@@ -11,15 +11,17 @@ const log = consola.withTag("serve");
 export const shutdownMarginMs = 2_000;
 
 /** Runs `close`, bounded by `graceMs` + margin, then exits the process with code 0. */
-export async function shutdownAndExit(close: () => Promise<void>, options: { graceMs: number; exit?: (code: number) => void }): Promise<void> {
+export async function shutdownAndExit(close: () => Promise<void>, options: { graceMs: number; marginMs?: number; exit?: (code: number) => void }): Promise<void> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
+  const boundMs = options.graceMs + (options.marginMs ?? shutdownMarginMs);
+  let exited = false;
   const started = performance.now();
   const watchdog = setTimeout(() => {
-    log.warn(`shutdown did not finish within ${Math.round((options.graceMs + shutdownMarginMs) / 1000)}s, exiting now`);
+    exited = true;
+    log.warn(`shutdown did not finish within ${(boundMs / 1000).toFixed(1)}s, exiting now`);
     flushLogs();
     exit(0);
-  }, options.graceMs + shutdownMarginMs);
-  (watchdog as { unref?: () => void }).unref?.();
+  }, boundMs);
   try {
     await close();
     log.info(`stopped in ${Math.round(performance.now() - started)} ms`);
@@ -28,6 +30,7 @@ export async function shutdownAndExit(close: () => Promise<void>, options: { gra
   } finally {
     clearTimeout(watchdog);
   }
+  if (exited) return;
   flushLogs();
   exit(0);
 }

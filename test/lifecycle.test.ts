@@ -1,0 +1,142 @@
+// Graceful shutdown: `agent serve` in a child process with a connected xDS client gets SIGTERM and
+// exits 0, ending the stream; in-process, startAgent's close goes not-ready → xDS closed and the
+// Lease released → metrics server closed. `agent envoy shutdown` drains a fake Envoy admin socket.
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startAgent } from "../src/agent.ts";
+import { createMetrics } from "../src/observe/metrics.ts";
+import { connectXds } from "../src/xds/client.ts";
+import { TypeUrls } from "../src/xds/types.ts";
+import { fakeEnvoyAdmin } from "./helpers/fake-envoy-admin.ts";
+
+const root = join(import.meta.dir, "..");
+const quickstart = join(root, "examples/quickstart");
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** `bun src/main.ts ARGS` with JSON logs, read line by line. */
+function spawnAgent(args: string[]) {
+  const child = Bun.spawn([process.execPath, "src/main.ts", ...args], { cwd: root, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const lines: Array<{ msg: string; component?: string; level: string }> = [];
+  const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let pending = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      pending += chunk;
+      const parts = pending.split("\n");
+      pending = parts.pop()!;
+      for (const text of parts) {
+        if (!text.startsWith("{")) continue;
+        const line = JSON.parse(text) as { msg: string; level: string };
+        lines.push(line);
+        for (const waiter of [...waiters]) {
+          const match = waiter.pattern.exec(line.msg);
+          if (match) {
+            waiters.splice(waiters.indexOf(waiter), 1);
+            waiter.resolve(match);
+          }
+        }
+      }
+    }
+  };
+  const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  return {
+    child,
+    lines,
+    pumped,
+    waitFor(pattern: RegExp): Promise<RegExpExecArray> {
+      for (const line of lines) {
+        const match = pattern.exec(line.msg);
+        if (match) return Promise.resolve(match);
+      }
+      return new Promise((resolve) => waiters.push({ pattern, resolve }));
+    },
+  };
+}
+
+test("SIGTERM with a connected client: the stream ends, the servers close, exit code 0", async () => {
+  const agent = spawnAgent(["serve", "--manifests", quickstart, "--port", "0", "--metrics-address", "127.0.0.1", "--metrics-port", "0", "--debug-port", "0", "--shutdown-grace", "3s", "--log-format", "json"]);
+  const xdsPort = Number((await agent.waitFor(/xDS server listening on 127\.0\.0\.1:(\d+)/))[1]);
+  const metricsPort = Number((await agent.waitFor(/metrics and health on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+  await agent.waitFor(/first snapshot published/);
+  expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
+
+  const client = connectXds(`127.0.0.1:${xdsPort}`, { node: { id: "lifecycle" }, subscriptions: [{ typeUrl: TypeUrls.cluster }] });
+  expect((await client.next()).resourceCount).toBeGreaterThan(0);
+  const streamEnded = client.next().then(
+    () => "response",
+    (error: Error) => error.message,
+  );
+
+  agent.child.kill("SIGTERM");
+  expect(await agent.child.exited).toBe(0);
+  await agent.pumped;
+  expect(await streamEnded).toBe("stream ended by the server");
+  const order = agent.lines.map((l) => l.msg).filter((m) => /SIGTERM received|xDS server stopped|stopped in \d+ ms/.test(m));
+  expect(order.map((m) => m.replace(/\d+ ms/, "N ms"))).toEqual(["SIGTERM received, shutting down", "xDS server stopped", "stopped in N ms"]);
+  expect(await fetch(`http://127.0.0.1:${metricsPort}/healthz`).then(() => "answered", () => "refused")).toBe("refused");
+  client.close();
+}, 30_000);
+
+test("close order: not ready first, then xDS ended while the Lease is released, then the metrics server", async () => {
+  const steps: string[] = [];
+  const agent = await startAgent({
+    address: "127.0.0.1",
+    port: 0,
+    manifests: quickstart,
+    holdoffMs: 5,
+    maxDelayMs: 20,
+    dag: { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date() },
+    observe: { metricsAddress: { address: "127.0.0.1", port: 0 }, metrics: createMetrics() },
+    leaderElection: {
+      isLeader: () => true,
+      async stop() {
+        const readyz = await fetch(`http://127.0.0.1:${agent.observe.metricsPort}/readyz`);
+        steps.push(`lease released (readyz ${readyz.status} ${(await readyz.text()).trim()})`);
+      },
+    },
+  });
+  await agent.pipeline.flush();
+  const metrics = `http://127.0.0.1:${agent.observe.metricsPort}/metrics`;
+  expect(await fetch(metrics).then((r) => r.text())).toContain("isobar_leader 1");
+  const client = connectXds(`127.0.0.1:${agent.server.port}`, { node: { id: "order" }, subscriptions: [{ typeUrl: TypeUrls.listener }] });
+  await client.next();
+  const ended = client.next().catch(() => steps.push("xDS stream ended"));
+  await agent.close(1000);
+  await ended;
+  steps.push(await fetch(metrics).then(() => "metrics answered", () => "metrics closed"));
+  expect(steps.toSorted()).toEqual(["lease released (readyz 503 shutting down)", "metrics closed", "xDS stream ended"].toSorted());
+  expect(steps.at(-1)).toBe("metrics closed");
+  client.close();
+});
+
+test("agent envoy shutdown fails the health check and waits for the connections to drain, exit 0", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "isobar-envoy-shutdown-"));
+  dirs.push(dir);
+  const socket = join(dir, "admin.sock");
+  const fake = await fakeEnvoyAdmin(socket, [3, 2, 0]);
+  try {
+    const run = spawnAgent(["envoy", "shutdown", "--admin-address", socket, "--check-interval", "10ms", "--drain-timeout", "10s", "--log-format", "json"]);
+    expect(await run.child.exited).toBe(0);
+    await run.pumped;
+    expect(fake.requests[0]).toBe("POST /healthcheck/fail");
+    expect(fake.requests.length).toBe(4);
+    expect(run.lines.map((l) => l.msg)).toEqual([
+      "Envoy's health check now fails: no new connections are sent to it",
+      "6 open connections, waiting for at most 0",
+      "4 open connections, waiting for at most 0",
+      "0 open connections (at most 0 wanted): drained",
+    ]);
+  } finally {
+    await new Promise<void>((resolve) => fake.server.close(() => resolve()));
+  }
+});
+
+test("agent envoy shutdown exits 0 even when Envoy is already gone", async () => {
+  const run = spawnAgent(["envoy", "shutdown", "--admin-address", "/nonexistent/admin.sock", "--log-format", "json"]);
+  expect(await run.child.exited).toBe(0);
+  await run.pumped;
+  expect(run.lines[0]?.msg).toStartWith("Envoy's admin socket /nonexistent/admin.sock does not answer");
+});
