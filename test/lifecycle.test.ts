@@ -22,9 +22,10 @@ function spawnAgent(args: string[]) {
   const lines: Array<{ msg: string; component?: string; level: string }> = [];
   const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
   const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
     let pending = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      pending += chunk;
+    for await (const chunk of stream) {
+      pending += decoder.decode(chunk, { stream: true });
       const parts = pending.split("\n");
       pending = parts.pop()!;
       for (const text of parts) {
