@@ -295,7 +295,7 @@ function virtualHostText(json: object, name: string): string | undefined {
 /** Whether `text` names `name` as a whole word (not as part of a longer name). */
 function mentions(text: string, name: string): boolean {
   if (name === "") return false;
-  const nameChar = /[A-Za-z0-9_.\/:*-]/;
+  const nameChar = /[A-Za-z0-9_.\/-]/;
   for (let at = text.indexOf(name); at >= 0; at = text.indexOf(name, at + 1)) {
     const before = text[at - 1];
     const after = text[at + name.length];
