@@ -16,7 +16,7 @@ export function corsPolicy(policy: unknown, checkRegex: (re: string) => string |
     if (origin === "*" || isExactOrigin(origin)) {
       allowOrigin.push(origin);
       allowOriginRegex.push(false);
-    } else if (checkRegex(origin) === undefined) {
+    } else if (origin !== "" && checkRegex(origin) === undefined) {
       allowOrigin.push(origin);
       allowOriginRegex.push(true);
     } else {

@@ -168,6 +168,10 @@ describe("roots", () => {
         { type: "CORSError", reason: "PolicyDidNotParse", message: 'Spec.VirtualHost.CORSPolicy: invalid allowed origin "(?=x)": allowed origin is invalid exact match and invalid regex match' },
       ],
       [
+        { corsPolicy: { allowOrigin: ["https://a.example.com", ""], allowMethods: ["GET"] } },
+        { type: "CORSError", reason: "PolicyDidNotParse", message: 'Spec.VirtualHost.CORSPolicy: invalid allowed origin "": allowed origin is invalid exact match and invalid regex match' },
+      ],
+      [
         { rateLimitPolicy: { local: { requests: 0, unit: "second" } } },
         { type: "VirtualHostError", reason: "RateLimitPolicyNotValid", message: "Spec.VirtualHost.RateLimitPolicy is invalid: invalid requests value 0 in local rate limit policy" },
       ],
