@@ -6,7 +6,6 @@
 // (leader, status writes, certificates) are collected at scrape time from functions given here.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CertificateDaysLeft } from "../certs/tls-server.ts";
-import { certificateDaysLeft } from "../certs/tls-server.ts";
 import type { StatusWriterStats } from "../k8s/status.ts";
 
 /** The buckets of rebuild and push-to-ACK latencies, in seconds (1 ms to 10 s). */
@@ -15,7 +14,7 @@ const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 export interface MetricsOptions {
   /** Also collect the standard process_* and nodejs_* metrics (the process default does). */
   processMetrics?: boolean;
-  /** The serving certificates to report; default: every loaded xDS server TLS (certs/tls-server.ts). */
+  /** The serving certificates to report (certificateDaysLeft of certs/tls-server.ts); see observeCertificates. */
   certificates?: () => CertificateDaysLeft[];
 }
 
@@ -25,7 +24,7 @@ export function createMetrics(options: MetricsOptions = {}) {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const certificates = options.certificates ?? (() => certificateDaysLeft());
+  let certificates = options.certificates;
   let leaderState: (() => boolean) | undefined;
   let statusStats: (() => StatusWriterStats) | undefined;
 
@@ -67,6 +66,10 @@ export function createMetrics(options: MetricsOptions = {}) {
     observeLeader(isLeader: () => boolean): void {
       leaderState = isLeader;
     },
+    /** Call with the certificates to report (certs/tls-server.ts certificateDaysLeft); read at scrape time. */
+    observeCertificates(list: () => CertificateDaysLeft[]): void {
+      certificates = list;
+    },
     /** Call with the status writer's stats; the counters are read at scrape time. */
     observeStatusWriter(stats: () => StatusWriterStats): void {
       statusStats = stats;
@@ -104,7 +107,7 @@ export function createMetrics(options: MetricsOptions = {}) {
     registers,
     collect() {
       this.reset();
-      for (const cert of certificates()) this.set({ file: cert.file, subject: cert.subject }, cert.daysLeft);
+      for (const cert of certificates?.() ?? []) this.set({ file: cert.file, subject: cert.subject }, cert.daysLeft);
     },
   });
   return instruments;

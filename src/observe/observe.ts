@@ -2,6 +2,7 @@
 // debug server before the sources start, so /readyz answers 503 while they sync, feeds the metrics
 // from the pipeline and the xDS server, and closes both servers on shutdown.
 import { consola } from "consola";
+import { certificateDaysLeft } from "../certs/tls-server.ts";
 import type { Pipeline } from "../pipeline/run.ts";
 import type { XdsServer } from "../xds/server.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
@@ -36,6 +37,8 @@ export interface Observability {
 /** Starts the observe servers for one agent. */
 export async function startObservability(agent: { pipeline: Pipeline; store: SnapshotStore; sources: number }, options: ObserveOptions): Promise<Observability> {
   const metrics = options.metrics ?? defaultMetrics();
+  // The process's metrics report the process's serving certificates (mTLS for xDS).
+  if (!options.metrics) metrics.observeCertificates(certificateDaysLeft);
   const stops = [instrumentPipeline(metrics, agent.pipeline, agent.store)];
   let server: XdsServer | undefined;
   let shuttingDown = false;

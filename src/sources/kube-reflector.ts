@@ -6,6 +6,7 @@
 // is not installed) counts as listed-empty and is retried.
 import type { KubeClient } from "../k8s/client.ts";
 import { KubeApiError, collectionPath } from "../k8s/client.ts";
+import { metrics } from "../observe/metrics.ts";
 import type { KubeObject, SourceEvent } from "./types.ts";
 import { objectKey } from "./types.ts";
 
@@ -207,6 +208,7 @@ export function startReflector(options: ReflectorOptions): Reflector {
       progressed = false;
       try {
         if (!position) {
+          if (synced) metrics.informerRelists.inc({ kind: resource.kind });
           position = await list();
           if (stopped) return;
           lastProblem = "";
@@ -220,6 +222,7 @@ export function startReflector(options: ReflectorOptions): Reflector {
         else if (attempt++ > 1) await sleep(delay(attempt));
       } catch (error) {
         if (stopped) return;
+        metrics.informerRestarts.inc({ kind: resource.kind });
         const failure = error instanceof KubeApiError ? error : new KubeApiError(String(error), 0);
         if (progressed) attempt = 0;
         if (failure.statusCode === 410) {
