@@ -43,8 +43,22 @@ export function isLoopbackAddress(address: string): boolean {
   const host = address.replace(/^\[|\]$/g, "").toLowerCase();
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) return host === "::1" || /^(0{0,4}:){0,5}:?(0{0,4}:)?0*1$/.test(host) || /^::ffff:127\./.test(host);
+  if (isIP(host) === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
+    if (mapped) return mapped[1]!.startsWith("127.");
+    const groups = expandIpv6(host);
+    return groups.slice(0, 7).every((group) => group === 0) && groups[7] === 1;
+  }
   return false;
+}
+
+/** The eight 16-bit groups of an IPv6 address without an embedded IPv4 part. */
+function expandIpv6(address: string): number[] {
+  const [head = "", tail] = address.split("::");
+  const parse = (part: string) => (part === "" ? [] : part.split(":").map((group) => Number.parseInt(group, 16)));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
 }
 
 /** Plaintext xDS is served on loopback only, unless the operator says `--insecure`. */
