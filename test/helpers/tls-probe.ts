@@ -40,7 +40,7 @@ export function probeTls(port: number, options: { ca: string; cert?: string; key
       result.accepted = true;
       finish();
     });
-    socket.on("error", (error) => {
+    socket.on("error", (error: Error) => {
       result.error = error.message;
       finish();
     });
