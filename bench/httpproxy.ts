@@ -5,7 +5,7 @@
 // (and one EndpointSlice) delivered to N delta clients by the real agent.
 // Results: bench/results/httpproxy-<namespaces>.json and a printed table. See bench/README.md.
 import { parseOptions } from "./pipeline-report.ts";
-import { printRows, runPipelineScenario, writeResults } from "./rebuild.ts";
+import { breakdown, printRows, runPipelineScenario, writeResults } from "./rebuild.ts";
 
 export async function run(argv: string[]): Promise<void> {
   const options = parseOptions(argv, { sizes: [1000], smokeSizes: [10] });
@@ -29,8 +29,10 @@ export async function run(argv: string[]): Promise<void> {
     ["clients", ...col((s) => String(s.latency?.clients ?? "-"))],
     ["leaf proxy change after holdoff ms", ...col((s) => `${leaf(s)?.afterHoldoffMs ?? "-"}`)],
     ["  publish(incl. holdoff) / fan-out", ...col((s) => `${leaf(s)?.publishMs ?? "-"} / ${leaf(s)?.fanOutMs ?? "-"}`)],
+    ["  wait/build/store/notify/deliver", ...col((s) => breakdown(leaf(s)?.breakdown))],
     ["  per client: resources / bytes", ...col((s) => `${JSON.stringify(leaf(s)?.resourcesPerClient ?? {})} / ${JSON.stringify(leaf(s)?.bytesPerClient ?? {})}`)],
     ["EndpointSlice change ms", ...col((s) => `${slice(s)?.totalMs ?? "-"}`)],
+    ["  wait/build/store/notify/deliver", ...col((s) => breakdown(slice(s)?.breakdown))],
     ["agent RSS with clients (after GC) MiB", ...col((s) => `${s.latency?.serverRssMiB ?? "-"} (${s.latency?.serverRssAfterGcMiB ?? "-"})`)],
   ]);
   writeResults("httpproxy", options, results, { targets: { fullRebuildMs: 1500, rssMiB: 600, leafAfterHoldoffMs: 50 } });

@@ -6,6 +6,7 @@
 // spec: {"fixture": "ingress"|"httpproxy", "size": N, "runs": R, "holdoffMs": H}
 import { consola, LogLevels } from "consola";
 import type { KubeObject, Source, SourceEvent, SourceHandler } from "../src/sources/types.ts";
+import type { SnapshotStore } from "../src/xds/snapshot.ts";
 import { emit, serveCommands } from "./child.ts";
 import { measureBuilds } from "./pipeline-measure.ts";
 import * as fixtures from "./fixtures.ts";
@@ -55,6 +56,7 @@ async function serve(spec: ChildSpec): Promise<void> {
   if (!agent.pipeline.ready) await new Promise<void>((resolve) => { const off = agent.pipeline.onBuild(() => (off(), resolve())); });
   const firstSnapshotMs = performance.now() - started;
   generated.length = 0;
+  const marks = instrumentStore(agent.store);
 
   serveCommands(async (command) => {
     switch (command.cmd) {
@@ -63,9 +65,9 @@ async function serve(spec: ChildSpec): Promise<void> {
         const event: SourceEvent = { type: "upsert", object: changedObject(spec, change) };
         const done = new Promise<Record<string, unknown>>((resolve) => {
           if (change.kind === "slice") {
-            const off = agent.pipeline.onEndpoints((e) => (off(), resolve({ publishedAt: epochNow(), changed: e.changed })));
+            const off = agent.pipeline.onEndpoints((e) => (off(), resolve({ publishedAt: epochNow(), changed: e.changed, ...marks })));
           } else {
-            const off = agent.pipeline.onBuild((e) => (off(), resolve({ publishedAt: epochNow(), timings: e.result.timings, changedTypes: [...e.changedTypes] })));
+            const off = agent.pipeline.onBuild((e) => (off(), resolve({ publishedAt: epochNow(), timings: e.result.timings, changedTypes: [...e.changedTypes], ...marks })));
           }
         });
         const appliedAt = epochNow();
@@ -93,6 +95,28 @@ async function serve(spec: ChildSpec): Promise<void> {
     routeNames: [...store.resources(TypeUrls.route).keys()],
     counts: Object.fromEntries([TypeUrls.listener, TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint].map((url) => [url.slice(url.lastIndexOf(".") + 1), store.resources(url).size])),
   });
+}
+
+/**
+ * Times the store's publish and updateEndpoints from outside: start, the moment the new state is
+ * committed (a listener registered before any xDS stream's, so it runs first), and the end, after
+ * every stream's listener has diffed and written its response (synchronous in the store's commit).
+ */
+function instrumentStore(store: SnapshotStore): { startAt: number; committedAt: number; endAt: number } {
+  const marks = { startAt: 0, committedAt: 0, endAt: 0 };
+  store.subscribe(() => (marks.committedAt = epochNow()));
+  for (const method of ["publish", "updateEndpoints"] as const) {
+    const original = store[method].bind(store) as (...args: unknown[]) => unknown;
+    (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      marks.startAt = epochNow();
+      try {
+        return original(...args);
+      } finally {
+        marks.endAt = epochNow();
+      }
+    };
+  }
+  return marks;
 }
 
 if (import.meta.main) {

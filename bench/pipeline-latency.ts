@@ -23,6 +23,13 @@ export interface ChangeSample {
   publishMs: number;
   /** Published → the last client has it. */
   fanOutMs: number;
+  /**
+   * Where the time went, in order: waiting (applied → rebuild start: the holdoff and timer slack;
+   * DAG changes), the rebuild, the store (publish or updateEndpoints until the new state is committed:
+   * hashing, encoding, consistency), notify (the xDS streams' synchronous diff and write of every
+   * client's response), deliver (until the last client has read it).
+   */
+  breakdown: { waitMs: number; buildMs: number; storeMs: number; notifyMs: number; deliverMs: number };
   /** The rebuild's stage timings (DAG changes). */
   buildTimings?: Record<string, number>;
   /** Per client (all clients the same): resources and protobuf bytes received for this change, per type. */
@@ -137,12 +144,15 @@ export async function measureLatency(spec: ChildSpec, plan: LatencyPlan): Promis
     const appliedAt = answer.appliedAt as number;
     const publishedAt = answer.publishedAt as number;
     const totalMs = lastAt - appliedAt;
+    const [startAt, committedAt, endAt] = [answer.startAt, answer.committedAt, answer.endAt] as number[];
+    const buildMs = (answer.timings as { total?: number } | undefined)?.total ?? 0;
     samples.push({
       kind: change.kind,
       totalMs,
       afterHoldoffMs: change.kind === "slice" ? totalMs : totalMs - plan.holdoffMs,
       publishMs: publishedAt - appliedAt,
       fanOutMs: lastAt - publishedAt,
+      breakdown: { waitMs: startAt! - buildMs - appliedAt, buildMs, storeMs: committedAt! - startAt!, notifyMs: endAt! - committedAt!, deliverMs: lastAt - endAt! },
       buildTimings: answer.timings as Record<string, number> | undefined,
       resourcesPerClient: perClient(received.resources, plan.clients),
       bytesPerClient: perClient(received.bytes, plan.clients),

@@ -118,7 +118,7 @@ export function summarizeLatency(l: LatencyResult) {
           totalMs: med((s) => s.totalMs),
           publishMs: med((s) => s.publishMs),
           fanOutMs: med((s) => s.fanOutMs),
-          rebuildMs: samples[0]?.buildTimings ? med((s) => s.buildTimings?.total ?? 0) : undefined,
+          breakdown: Object.fromEntries(Object.keys(samples[0]!.breakdown).map((key) => [key, med((s) => s.breakdown[key as keyof typeof s.breakdown])])),
           samplesAfterHoldoffMs: samples.map((s) => round(s.afterHoldoffMs)),
           resourcesPerClient: samples.at(-1)?.resourcesPerClient,
           bytesPerClient: samples.at(-1)?.bytesPerClient,

@@ -47,6 +47,10 @@ export function printRows(title: string, rows: Array<[string, ...string[]]>): vo
   for (const [label, ...values] of rows) console.log(`${label.padEnd(width)}  ${values.map((v) => v.padEnd(16)).join(" ")}`);
 }
 
+export function breakdown(figures: Record<string, number> | undefined): string {
+  return figures ? Object.values(figures).join(" / ") : "-";
+}
+
 function printTable(results: Summary[]): void {
   const col = (pick: (s: Summary) => string) => results.map(pick);
   const change = (s: Summary, kind: string) => s.latency?.changes[kind];
@@ -68,8 +72,10 @@ function printTable(results: Summary[]): void {
     ["clients", ...col((s) => String(s.latency?.clients ?? "-"))],
     ["Ingress change after holdoff ms", ...col((s) => `${change(s, "ingress")?.afterHoldoffMs ?? "-"}`)],
     ["  publish(incl. holdoff) / fan-out", ...col((s) => `${change(s, "ingress")?.publishMs ?? "-"} / ${change(s, "ingress")?.fanOutMs ?? "-"}`)],
+    ["  wait/build/store/notify/deliver", ...col((s) => breakdown(change(s, "ingress")?.breakdown))],
     ["  per client: resources / bytes", ...col((s) => `${JSON.stringify(change(s, "ingress")?.resourcesPerClient ?? {})} / ${JSON.stringify(change(s, "ingress")?.bytesPerClient ?? {})}`)],
     ["EndpointSlice change ms", ...col((s) => `${change(s, "slice")?.totalMs ?? "-"}`)],
+    ["  wait/build/store/notify/deliver", ...col((s) => breakdown(change(s, "slice")?.breakdown))],
     ["  per client: resources / bytes", ...col((s) => `${JSON.stringify(change(s, "slice")?.resourcesPerClient ?? {})} / ${JSON.stringify(change(s, "slice")?.bytesPerClient ?? {})}`)],
     ["agent RSS with clients (after GC) MiB", ...col((s) => `${s.latency?.serverRssMiB ?? "-"} (${s.latency?.serverRssAfterGcMiB ?? "-"})`)],
   ]);
