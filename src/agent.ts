@@ -14,6 +14,7 @@ import type { Source } from "./sources/types.ts";
 import type { KeepaliveOptions } from "./xds/server.ts";
 import { scopeSecrets } from "./xds/sds-scope.ts";
 import { createSnapshotStore } from "./xds/snapshot.ts";
+import { emptyResourceSet } from "./xds/types.ts";
 
 export interface AgentOptions {
   address: string;
@@ -62,7 +63,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const observe = await startObservability({ pipeline, store, sources: sources.length }, options.observe ?? {});
   if (options.leaderElection) observe.metrics.observeLeader(options.leaderElection.isLeader);
   // With no source at all, serve an empty snapshot; otherwise nothing until every source synced.
-  const serving = await runServe({ address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive, store: sources.length === 0 ? undefined : store });
+  if (sources.length === 0) store.publish(emptyResourceSet());
+  const serving = await runServe({ address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive, store });
   observe.attachXds(serving.server);
   const disconnectFeedback = connectNackFeedback(feedback, { server: serving.server, pipeline });
   for (const source of sources) await source.start(pipeline.handlerFor(source.name));

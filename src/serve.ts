@@ -27,7 +27,8 @@ export interface RunningAgent {
 
 export async function runServe(options: ServeOptions): Promise<RunningAgent> {
   const store = options.store ?? createSnapshotStore();
-  if (!store.published) store.publish(emptyResourceSet());
+  // A given store is served as it is: unpublished, clients wait until its first publish.
+  if (!options.store) store.publish(emptyResourceSet());
   const server = await startXdsServer({ store, address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive });
   return { store, server, close: (graceMs) => server.close(graceMs) };
 }

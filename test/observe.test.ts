@@ -93,10 +93,19 @@ describe("health", () => {
     expect(before.status).toBe(503);
     expect(before.text).toContain("waiting for sources to sync: gate");
     expect((await get(`${debugBase}/debug/dag`)).status).toBe(503);
+    // Nothing is served before every source synced: a client connecting now waits, then gets it all.
+    expect(agent.store.published).toBe(false);
+    const early = connectXds(`127.0.0.1:${agent.server.port}`, { node: { id: "early" }, subscriptions: [{ typeUrl: TypeUrls.cluster }] });
+    const first = early.next();
+    await nextEvent((e) => e.kind === "request" && e.nodeId === "early");
 
     const built = nextBuild();
     gate.handler().onSynced();
     await built;
+    expect((await first).resourceCount).toBe(agent.store.resources(TypeUrls.cluster).size);
+    const closed = nextEvent((e) => e.kind === "close");
+    early.close();
+    await closed;
     const after = await get(`${base}/readyz`);
     expect(after.status).toBe(200);
     expect(after.text).toBe("ok\n");
