@@ -47,12 +47,7 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): { kubeConfig: K
   } else if (env.KUBECONFIG) {
     const files = env.KUBECONFIG.split(process.platform === "win32" ? ";" : ":").filter((f) => f && existsSync(f));
     if (files.length === 0) throw new KubeConfigError(`no file named in KUBECONFIG exists: ${env.KUBECONFIG}`);
-    kubeConfig.loadFromFile(files[0]!);
-    for (const file of files.slice(1)) {
-      const more = new KubeConfig();
-      more.loadFromFile(file);
-      kubeConfig.mergeConfig(more, false);
-    }
+    mergeFiles(kubeConfig, files);
     origin = "env";
   } else if (existsSync(join(options.home ?? homedir(), ".kube", "config"))) {
     kubeConfig.loadFromFile(join(options.home ?? homedir(), ".kube", "config"));
@@ -70,6 +65,29 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): { kubeConfig: K
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new KubeConfigError(`kubeconfig has no cluster for context ${kubeConfig.getCurrentContext() || "(none)"}`);
   return { kubeConfig, origin };
+}
+
+/**
+ * Merges kubeconfig files as kubectl does: the first file to name a cluster, user or context wins
+ * (client-node's mergeConfig throws on a duplicate name instead), and the first current-context set.
+ */
+function mergeFiles(kubeConfig: KubeConfig, files: string[]): void {
+  const configs = files.map((file) => {
+    const config = new KubeConfig();
+    config.loadFromFile(file);
+    return config;
+  });
+  const firstByName = <T extends { name: string }>(lists: T[][]): T[] => {
+    const seen = new Map<string, T>();
+    for (const item of lists.flat()) if (!seen.has(item.name)) seen.set(item.name, item);
+    return [...seen.values()];
+  };
+  kubeConfig.loadFromOptions({
+    clusters: firstByName(configs.map((c) => c.getClusters())),
+    users: firstByName(configs.map((c) => c.getUsers())),
+    contexts: firstByName(configs.map((c) => c.getContexts())),
+    currentContext: configs.map((c) => c.getCurrentContext()).find((name) => name),
+  });
 }
 
 /** In-cluster credentials as client-go builds them: the token file is re-read as it rotates. */
