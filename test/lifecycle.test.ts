@@ -9,53 +9,12 @@ import { startAgent } from "../src/agent.ts";
 import { createMetrics } from "../src/observe/metrics.ts";
 import { connectXds } from "../src/xds/client.ts";
 import { TypeUrls } from "../src/xds/types.ts";
+import { spawnAgent } from "./helpers/agent-process.ts";
 import { fakeEnvoyAdmin } from "./helpers/fake-envoy-admin.ts";
 
-const root = join(import.meta.dir, "..");
-const quickstart = join(root, "examples/quickstart");
+const quickstart = join(import.meta.dir, "../examples/quickstart");
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-/** `bun src/main.ts ARGS` with JSON logs, read line by line. */
-function spawnAgent(args: string[]) {
-  const child = Bun.spawn([process.execPath, "src/main.ts", ...args], { cwd: root, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const lines: Array<{ msg: string; component?: string; level: string }> = [];
-  const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    let pending = "";
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
-      const parts = pending.split("\n");
-      pending = parts.pop()!;
-      for (const text of parts) {
-        if (!text.startsWith("{")) continue;
-        const line = JSON.parse(text) as { msg: string; level: string };
-        lines.push(line);
-        for (const waiter of [...waiters]) {
-          const match = waiter.pattern.exec(line.msg);
-          if (match) {
-            waiters.splice(waiters.indexOf(waiter), 1);
-            waiter.resolve(match);
-          }
-        }
-      }
-    }
-  };
-  const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  return {
-    child,
-    lines,
-    pumped,
-    waitFor(pattern: RegExp): Promise<RegExpExecArray> {
-      for (const line of lines) {
-        const match = pattern.exec(line.msg);
-        if (match) return Promise.resolve(match);
-      }
-      return new Promise((resolve) => waiters.push({ pattern, resolve }));
-    },
-  };
-}
 
 test("SIGTERM with a connected client: the stream ends, the servers close, exit code 0", async () => {
   const agent = spawnAgent(["serve", "--manifests", quickstart, "--port", "0", "--metrics-address", "127.0.0.1", "--metrics-port", "0", "--debug-port", "0", "--shutdown-grace", "3s", "--log-format", "json"]);

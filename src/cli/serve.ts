@@ -53,6 +53,8 @@ export default defineCommand({
   run: ({ args }) =>
     runCommand(async () => {
       const { observe, shutdownGraceMs } = observeFlags(args);
+      // From here on SIGTERM means a graceful stop, even while starting (then it stops right after).
+      const signal = untilSignal();
       const holdoffMs = durationFlag("holdoff", args.holdoff);
       const maxDelayMs = durationFlag("max-holdoff", args["max-holdoff"]);
       if (maxDelayMs < holdoffMs) throw new CliError("--max-holdoff must not be shorter than --holdoff");
@@ -86,7 +88,7 @@ export default defineCommand({
       });
       const where = `${args.address}:${agent.server.port}`;
       consola.withTag("serve").info(`look at what is served: agent xds --server ${where} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
-      await untilSignal();
+      await signal;
       await shutdownAndExit(async () => {
         await agent.close(shutdownGraceMs);
         tls?.close();
