@@ -14,6 +14,7 @@ const main = defineCommand({
     xds: () => import("./cli/xds.ts").then((m) => m.default),
     certs: () => import("./cli/certs.ts").then((m) => m.default),
     bootstrap: () => import("./cli/bootstrap.ts").then((m) => m.default),
+    validate: () => import("./cli/validate.ts").then((m) => m.default),
     envoy: () => import("./cli/envoy.ts").then((m) => m.default),
   },
 });
