@@ -55,7 +55,8 @@ interface Credentials {
 const credentialsTtlMs = 30_000;
 
 /** A client for the current context of `kubeConfig`. */
-export function createKubeClient(kubeConfig: KubeConfig, options: { maxSockets?: number } = {}): KubeClient {
+export function createKubeClient(kubeConfig: KubeConfig, options: { maxSockets?: number; userAgent?: string } = {}): KubeClient {
+  const userAgent = options.userAgent ?? "isobar";
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new KubeApiError("kubeconfig has no current cluster", 0);
   const server = cluster.server.replace(/\/+$/, "");
@@ -110,7 +111,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { maxSockets?:
     return new Promise((resolve, reject) => {
       // Aborting through the request's `signal` option makes Bun destroy the TLS socket with an
       // error nobody listens to (an uncaught AbortError): abort by destroying the request instead.
-      const req = transport.request(target, { method, agent, headers: { Accept: "application/json", ...headers, ...extraHeaders } });
+      const req = transport.request(target, { method, agent, headers: { Accept: "application/json", "User-Agent": userAgent, ...headers, ...extraHeaders } });
       const abort = () => req.destroy(new Error("aborted"));
       if (signal?.aborted) abort();
       signal?.addEventListener("abort", abort, { once: true });

@@ -34,6 +34,7 @@ export interface LoggedRequest {
   subresource?: string;
   status: number;
   contentType?: string;
+  userAgent?: string;
   body?: unknown;
 }
 
@@ -100,7 +101,7 @@ export function createHandler(state: HandlerState) {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");
-    const entry: LoggedRequest = { method: req.method ?? "GET", path: url.pathname, query, verb: "unknown", status: 0, contentType: req.headers["content-type"] };
+    const entry: LoggedRequest = { method: req.method ?? "GET", path: url.pathname, query, verb: "unknown", status: 0, contentType: req.headers["content-type"], userAgent: req.headers["user-agent"] };
     state.log.push(entry);
     function send(status: number, body: unknown): void {
       entry.status = status;

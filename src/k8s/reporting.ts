@@ -1,0 +1,90 @@
+// Status reporting wired to the pipeline: every build's statuses go to the status writer, which
+// writes only while this replica holds the leader-election Lease (or always, with leader election
+// disabled for a single replica). Becoming leader re-sends the last build's statuses.
+import { hostname } from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { consola, type ConsolaInstance } from "consola";
+import type { ObjectStatus } from "../dag/status.ts";
+import type { KubeObject } from "../sources/types.ts";
+import { type KubeClient, createKubeClient } from "./client.ts";
+import { type LeaderElector, startLeaderElection } from "./leader.ts";
+import { type LoadBalancerAddress, type StatusWriter, createStatusWriter, lookupFromCache } from "./status.ts";
+
+export interface LeaderElectionSettings {
+  namespace: string;
+  name: string;
+  /** Default: hostname (the pod name) plus a random suffix, unique per process. */
+  identity?: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+}
+
+export interface StatusReportingOptions {
+  kubeConfig?: KubeConfig;
+  client?: KubeClient;
+  /** The pipeline's build events (src/pipeline/run.ts). */
+  pipeline: { onBuild(listener: (event: { result: { statuses: ObjectStatus[] } }) => void): () => void };
+  /** The object cache, to find each object's current version. */
+  cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[] };
+  loadBalancer?: LoadBalancerAddress | (() => LoadBalancerAddress | undefined);
+  /** false: --disable-leader-election, this replica always writes. */
+  leaderElection: LeaderElectionSettings | false;
+  concurrency?: number;
+  logger?: ConsolaInstance;
+  /** Told when this replica starts or stops leading (after the writer was told). */
+  onStartedLeading?: () => void;
+  onStoppedLeading?: () => void;
+}
+
+export interface StatusReporting {
+  writer: StatusWriter;
+  elector?: LeaderElector;
+  isLeader(): boolean;
+  /** Stops writing (queued writes dropped, in-flight ones finish), then releases the Lease. */
+  stop(): Promise<void>;
+}
+
+export function defaultIdentity(): string {
+  return `${hostname()}_${crypto.randomUUID()}`;
+}
+
+export function startStatusReporting(options: StatusReportingOptions): StatusReporting {
+  const logger = options.logger ?? consola.withTag("status");
+  if (!options.client && !options.kubeConfig) throw new Error("status reporting: kubeConfig or client is required");
+  const concurrency = options.concurrency ?? 20;
+  const client = options.client ?? createKubeClient(options.kubeConfig!, { maxSockets: concurrency + 2 });
+  let elector: LeaderElector | undefined;
+  const isLeader = () => (options.leaderElection === false ? true : (elector?.isLeader() ?? false));
+  const writer = createStatusWriter({ client, concurrency, loadBalancer: options.loadBalancer, isLeader, logger });
+  if (options.leaderElection !== false) {
+    const settings = options.leaderElection;
+    elector = startLeaderElection({
+      client,
+      namespace: settings.namespace,
+      name: settings.name,
+      identity: settings.identity ?? defaultIdentity(),
+      leaseDurationSeconds: settings.leaseDurationSeconds,
+      renewDeadlineSeconds: settings.renewDeadlineSeconds,
+      retryPeriodSeconds: settings.retryPeriodSeconds,
+      logger: options.logger ?? consola.withTag("leader"),
+      onStartedLeading() {
+        writer.resync();
+        options.onStartedLeading?.();
+      },
+      onStoppedLeading: () => options.onStoppedLeading?.(),
+    });
+  }
+  const off = options.pipeline.onBuild(({ result }) => writer.update(result.statuses, lookupFromCache(options.cache)));
+  return {
+    writer,
+    elector,
+    isLeader,
+    async stop() {
+      off();
+      await writer.stop();
+      await elector?.stop();
+      if (!options.client) client.close();
+    },
+  };
+}
