@@ -64,7 +64,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   if (options.leaderElection) observe.metrics.observeLeader(options.leaderElection.isLeader);
   // With no source at all, serve an empty snapshot; otherwise nothing until every source synced.
   if (sources.length === 0) store.publish(emptyResourceSet());
-  const serving = await runServe({ address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive, store });
+  const serving = await runServe({ address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive, store }).catch(async (error: unknown) => {
+    await observe.close();
+    throw error;
+  });
   observe.attachXds(serving.server);
   const disconnectFeedback = connectNackFeedback(feedback, { server: serving.server, pipeline });
   for (const source of sources) await source.start(pipeline.handlerFor(source.name));
