@@ -3,7 +3,7 @@
 import type { ServerCredentials } from "@grpc/grpc-js";
 import type { DagOptions } from "./dag/processor.ts";
 import type { TranslateOptions } from "./envoy/translate.ts";
-import type { LeaderElector } from "./k8s/leader.ts";
+import type { StatusWriterStats } from "./k8s/status.ts";
 import { startObservability, type Observability, type ObserveOptions } from "./observe/observe.ts";
 import { connectNackFeedback, createNackFeedback, type NackFeedback } from "./pipeline/nack-feedback.ts";
 import { createPipeline, type Pipeline } from "./pipeline/run.ts";
@@ -32,8 +32,6 @@ export interface AgentOptions {
   maxDelayMs: number;
   /** Metrics/health and debug servers (none when absent; the process metrics are fed either way). */
   observe?: ObserveOptions;
-  /** Leader election for the status writer: its state is a metric, and close() releases the Lease. */
-  leaderElection?: Pick<LeaderElector, "isLeader" | "stop">;
 }
 
 export interface Agent extends RunningAgent {
@@ -43,6 +41,17 @@ export interface Agent extends RunningAgent {
   feedback: NackFeedback;
   sources: Source[];
   observe: Observability;
+  /**
+   * Hands the agent the status reporting started on its pipeline (src/k8s/reporting.ts): leader state
+   * and status writes become metrics, and close() stops it (releasing the Lease) with the xDS server.
+   */
+  attachStatusReporting(reporting: StatusReportingHandle): void;
+}
+
+export interface StatusReportingHandle {
+  isLeader(): boolean;
+  writer?: { stats(): StatusWriterStats };
+  stop(): Promise<void>;
 }
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
@@ -61,7 +70,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name), beforePublish: feedback.apply });
   // Before the sources start, so /readyz says 503 while they sync.
   const observe = await startObservability({ pipeline, store, sources: sources.length }, options.observe ?? {});
-  if (options.leaderElection) observe.metrics.observeLeader(options.leaderElection.isLeader);
   // With no source at all, serve an empty snapshot; otherwise nothing until every source synced.
   if (sources.length === 0) store.publish(emptyResourceSet());
   const serving = await runServe({ address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive, store }).catch(async (error: unknown) => {
@@ -69,6 +77,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     throw error;
   });
   observe.attachXds(serving.server);
+  let reporting: StatusReportingHandle | undefined;
   const disconnectFeedback = connectNackFeedback(feedback, { server: serving.server, pipeline });
   for (const source of sources) await source.start(pipeline.handlerFor(source.name));
   return {
@@ -78,6 +87,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     feedback,
     sources,
     observe,
+    attachStatusReporting(handle) {
+      reporting = handle;
+      observe.metrics.observeLeader(handle.isLeader);
+      if (handle.writer) observe.metrics.observeStatusWriter(handle.writer.stats);
+    },
     // Shutdown order: not ready, no more input, end the xDS streams (new ones refused, forced after
     // graceMs) while the Lease is released, then the metrics and debug servers.
     async close(graceMs) {
@@ -86,7 +100,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await pipeline.stop();
       disconnectFeedback();
       feedback.stop();
-      await Promise.all([serving.close(graceMs), options.leaderElection?.stop()]);
+      await Promise.all([serving.close(graceMs), reporting?.stop()]);
       await observe.close();
     },
   };

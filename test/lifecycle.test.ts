@@ -50,17 +50,20 @@ test("close order: not ready first, then xDS ended while the Lease is released, 
     maxDelayMs: 20,
     dag: { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date() },
     observe: { metricsAddress: { address: "127.0.0.1", port: 0 }, metrics: createMetrics() },
-    leaderElection: {
-      isLeader: () => true,
-      async stop() {
-        const readyz = await fetch(`http://127.0.0.1:${agent.observe.metricsPort}/readyz`);
-        steps.push(`lease released (readyz ${readyz.status} ${(await readyz.text()).trim()})`);
-      },
+  });
+  agent.attachStatusReporting({
+    isLeader: () => true,
+    writer: { stats: () => ({ written: 2, skipped: 0, conflicts: 0, failed: 0, dropped: 0 }) },
+    async stop() {
+      const readyz = await fetch(`http://127.0.0.1:${agent.observe.metricsPort}/readyz`);
+      steps.push(`lease released (readyz ${readyz.status} ${(await readyz.text()).trim()})`);
     },
   });
   await agent.pipeline.flush();
   const metrics = `http://127.0.0.1:${agent.observe.metricsPort}/metrics`;
-  expect(await fetch(metrics).then((r) => r.text())).toContain("isobar_leader 1");
+  const scraped = await fetch(metrics).then((r) => r.text());
+  expect(scraped).toContain("isobar_leader 1");
+  expect(scraped).toContain('isobar_status_writes_total{result="written"} 2');
   const client = connectXds(`127.0.0.1:${agent.server.port}`, { node: { id: "order" }, subscriptions: [{ typeUrl: TypeUrls.listener }] });
   await client.next();
   const ended = client.next().catch(() => steps.push("xDS stream ended"));
