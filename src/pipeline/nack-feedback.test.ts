@@ -92,6 +92,21 @@ test("a NACKed cluster is held back: its last good version is served and its own
   expect(feedback!.quarantined()).toEqual([]);
 });
 
+test("when the last good version served in its place is rejected too, the resource is left out", () => {
+  const { store, publish, nack, changes } = setup();
+  publish(set({ clusters: [cluster("shop", "RANDOM"), cluster("web")] }));
+  publish(set({ clusters: [cluster("shop", "MAGLEV"), cluster("web")] }));
+  nack(TypeUrls.cluster, ["shop"], "unsupported lb_policy: MAGLEV");
+  publish(set({ clusters: [cluster("shop", "MAGLEV"), cluster("web")] }));
+  expect(served(store, TypeUrls.cluster, "shop")?.lb_policy).toBe("RANDOM");
+  nack(TypeUrls.cluster, ["shop"], "unsupported lb_policy: RANDOM");
+  expect(changes).toHaveLength(2);
+  const result = publish(set({ clusters: [cluster("shop", "MAGLEV"), cluster("web")] }));
+  expect([...store.resources(TypeUrls.cluster).keys()]).toEqual(["web"]);
+  // The condition names the content the user wrote, not the fallback.
+  expect(result.statuses.find((s) => s.ref.name === "shop")!.errors.map((e) => e.message)).toEqual(['Envoy rejected Cluster "shop": unsupported lb_policy: MAGLEV']);
+});
+
 test("a NACKed resource with no earlier version is left out; one that disappears leaves quarantine", () => {
   const { store, publish, nack } = setup();
   publish(set({ clusters: [cluster("web")] }));

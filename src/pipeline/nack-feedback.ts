@@ -12,8 +12,11 @@
 // - A NACK of content another client has ACKed does not quarantine: the content is served, the
 //   NACK is logged, and that node's NACKs do not quarantine anything for `holdMs` ("distrusted").
 // - Last good content: the last version of the resource that was served and replaced without
-//   being NACKed. With none, the part is left out; a substituted resource naming what no longer
-//   exists is left out too, and so is what names a resource that was left out (nack-substitute.ts).
+//   being NACKed. With none (or when that one is NACKed too), the part is left out; a substituted
+//   resource naming what no longer exists is left out too, and so is what names a resource that
+//   was left out (nack-substitute.ts).
+// - The endpoint fast path publishes load assignments without a build: their new content is new
+//   content, tried again like any other.
 // Which resources of a NACKed response were bad: the only one; else those the error message names
 // (by name, or grpc's "resource index N"); else those that changed since that client's last ACK of
 // the type; else all of them. In a route config, virtual hosts named in the message are the parts.
@@ -75,6 +78,10 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
   const responses = new Map<string, { nonce: string; names: string[] }>();
   const distrusted = new Map<string, number>();
   const quarantines = new Map<string, Quarantine>();
+  // Last good contents that were served in place of a quarantined part and rejected too.
+  const rejectedGood = new Set<string>();
+  // What the last build left out, so each is logged once, not on every rebuild.
+  let reported = new Set<string>();
   const listeners = new Set<() => void>();
   let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -157,8 +164,17 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
       for (const part of badParts(nack, resource)) {
         const currentPart = current && (part.virtualHost === undefined ? (current.version === resource.version ? part.content : undefined) : virtualHostText(current.json, part.virtualHost));
         if (currentPart !== part.content) continue; // no longer served: nothing to hold back
+        const held = partKey(part);
+        const existing = quarantines.get(held);
+        if (existing && existing.content !== part.content) {
+          // What was rejected is the last good content served in its place: leave the part out.
+          remember(rejectedGood, `${held}\u0000${part.content}`);
+          log.warn(`node ${nack.nodeId} rejected the last good version of ${describe(part)} too: leaving it out`);
+          added = true;
+          continue;
+        }
         const quarantine: Quarantine = { ...part, version: resource.version, nodeId: nack.nodeId, error: nack.errorDetail.message, since: new Date(now()), expiresAt: now() + holdMs };
-        quarantines.set(`${part.typeUrl} ${part.name} ${part.virtualHost ?? ""}`, quarantine);
+        quarantines.set(held, quarantine);
         log.warn(`quarantined ${describe(quarantine)} after a NACK from node ${nack.nodeId}: serving its last good version`);
         added = true;
       }
@@ -203,13 +219,17 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
 
   function apply(result: BuildResult): BuildResult {
     if (expire()) schedule();
-    if (quarantines.size === 0) return result;
+    if (quarantines.size === 0) {
+      reported = new Set();
+      return result;
+    }
     const substitution = substituteQuarantined(result.resources, {
       quarantines: [...quarantines.values()],
       lastGood: (typeUrl, name) => lastGood.get(`${typeUrl} ${name}`),
+      rejected: (part) => rejectedGood.has(`${partKey(part)}\u0000${part.content}`),
     });
     for (const quarantine of substitution.released) {
-      quarantines.delete(`${quarantine.typeUrl} ${quarantine.name} ${quarantine.virtualHost ?? ""}`);
+      quarantines.delete(partKey(quarantine));
       log.info(`quarantine of ${describe(quarantine)} ended: its content changed or it is gone`);
     }
     if (substitution.released.length > 0) schedule();
@@ -217,17 +237,22 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
       const message = `Envoy rejected ${resourceKind(quarantine.typeUrl)} ${JSON.stringify(quarantine.name)}: ${truncate(quarantine.error)}`;
       for (const ref of ownersOf(result, quarantine)) result.dag.status.error(ref, { type: "EnvoyConfigError", reason: "ResourceNacked", message });
     }
-    for (const left of substitution.leftOut) reportLeftOut(result, left);
+    const leftOut = new Set<string>();
+    for (const left of substitution.leftOut) leftOut.add(reportLeftOut(result, left, reported));
+    reported = leftOut;
     return { ...result, resources: substitution.resources, statuses: result.dag.status.all() };
   }
 
-  function reportLeftOut(result: BuildResult, left: LeftOut): void {
+  /** Logs (once) and records what was left out; returns its log line as its key. */
+  function reportLeftOut(result: BuildResult, left: LeftOut, alreadyLogged: Set<string>): string {
     const what = `${resourceKind(left.typeUrl)} ${JSON.stringify(left.name)}${left.virtualHost === undefined ? "" : ` virtual host ${JSON.stringify(left.virtualHost)}`}`;
-    log.warn(`left out ${what}: ${left.reason}`);
+    const line = `left out ${what}: ${left.reason}`;
+    if (!alreadyLogged.has(line)) log.warn(line);
     // A quarantined part already carries its ResourceNacked condition; report only what it dragged along.
-    if (left.reason.startsWith("no earlier version")) return;
+    if (left.reason.startsWith("no earlier version")) return line;
     const message = `${what} is not served: it ${left.reason}`;
     for (const ref of ownersOf(result, left)) result.dag.status.error(ref, { type: "EnvoyConfigError", reason: "NackedDependency", message });
+    return line;
   }
 
   return {
@@ -303,6 +328,8 @@ function mentions(text: string, name: string): boolean {
   }
   return false;
 }
+
+const partKey = (part: { typeUrl: string; name: string; virtualHost?: string }) => `${part.typeUrl} ${part.name} ${part.virtualHost ?? ""}`;
 
 function ownersOf(result: BuildResult, part: { typeUrl: string; name: string; virtualHost?: string }): ObjectRef[] {
   if (part.virtualHost !== undefined) {

@@ -55,7 +55,12 @@ export const resourceKind = (typeUrl: string): string => typeUrl.slice(typeUrl.l
  */
 export function substituteQuarantined<Q extends QuarantinedPart>(
   set: ResourceSet,
-  options: { quarantines: Q[]; lastGood(typeUrl: string, name: string): object | undefined },
+  options: {
+    quarantines: Q[];
+    lastGood(typeUrl: string, name: string): object | undefined;
+    /** Whether this last good content (of the whole resource, or of the virtual host) was rejected too. */
+    rejected?(part: QuarantinedPart): boolean;
+  },
 ): Substitution<Q> {
   const out: ResourceSet = { listeners: [...set.listeners], routes: [...set.routes], clusters: [...set.clusters], endpoints: [...set.endpoints], secrets: [...set.secrets] };
   const held: Q[] = [];
@@ -74,6 +79,8 @@ export function substituteQuarantined<Q extends QuarantinedPart>(
       continue;
     }
     const resource = list[index]!;
+    const usable = (json: Json | undefined): Json | undefined =>
+      json && options.rejected?.({ typeUrl: quarantine.typeUrl, name: quarantine.name, virtualHost: quarantine.virtualHost, content: contentText(json) }) ? undefined : json;
     const good = options.lastGood(quarantine.typeUrl, quarantine.name) as Json | undefined;
     if (quarantine.virtualHost === undefined) {
       if (contentText(resource) !== quarantine.content) {
@@ -81,12 +88,12 @@ export function substituteQuarantined<Q extends QuarantinedPart>(
         continue;
       }
       held.push(quarantine);
-      if (good) {
-        list[index] = good;
+      if (usable(good)) {
+        list[index] = good!;
         substituted.add(partKey(quarantine.typeUrl, quarantine.name));
       } else {
         list.splice(index, 1);
-        leftOut.push({ typeUrl: quarantine.typeUrl, name: quarantine.name, reason: "no earlier version of it was served" });
+        leftOut.push({ typeUrl: quarantine.typeUrl, name: quarantine.name, reason: good ? "no earlier version of it was accepted" : "no earlier version of it was served" });
       }
       continue;
     }
@@ -97,7 +104,7 @@ export function substituteQuarantined<Q extends QuarantinedPart>(
       continue;
     }
     held.push(quarantine);
-    const goodVhost = ((good?.virtual_hosts as Json[] | undefined) ?? []).find((v) => v.name === quarantine.virtualHost);
+    const goodVhost = usable(((good?.virtual_hosts as Json[] | undefined) ?? []).find((v) => v.name === quarantine.virtualHost));
     const nextVhosts = [...vhosts];
     if (goodVhost) {
       nextVhosts[vhostIndex] = goodVhost;
