@@ -12,7 +12,7 @@ import { createObjectCache, type ObjectCache } from "./sources/cache.ts";
 import { createManifestSource } from "./sources/manifests.ts";
 import type { Source } from "./sources/types.ts";
 import type { KeepaliveOptions } from "./xds/server.ts";
-import { scopeSecrets } from "./xds/sds-scope.ts";
+import { installSdsScope } from "./xds/sds-scope.ts";
 import { createSnapshotStore } from "./xds/snapshot.ts";
 import { emptyResourceSet } from "./xds/types.ts";
 
@@ -64,7 +64,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   });
   const store = createSnapshotStore();
   // Each node is sent only the secrets its own listeners and clusters reference (issue 6, SDS scoping).
-  store.setNodeView(scopeSecrets(store));
+  installSdsScope(store);
   // A resource clients NACK is held back (its last good version served) and its objects say why.
   const feedback = createNackFeedback(store);
   const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name), beforePublish: feedback.apply });

@@ -19,6 +19,7 @@ let dir: string;
 let ca: PemPair;
 let tls: ServerTls;
 let server: XdsServer;
+let store: ReturnType<typeof createSnapshotStore>;
 const seen: NodeInfo[] = [];
 
 /** Tenant "a" sees listener https-a, tenant "b" https-b: chosen by the certificate's identity. */
@@ -36,14 +37,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, "tls.crt"), serverPair.certificatePem);
   writeFileSync(join(dir, "tls.key"), serverPair.privateKeyPem, { mode: 0o600 });
   tls = await loadServerTls({ caFile: join(dir, "ca.crt"), certFile: join(dir, "tls.crt"), keyFile: join(dir, "tls.key") });
-  const store = createSnapshotStore();
-  store.publish({
-    listeners: [listener("https-a", "route-a", { port: 8443, secret: "cert-a" }), listener("https-b", "route-b", { port: 8444, secret: "cert-b" })],
-    routes: [route("route-a", "upstream"), route("route-b", "upstream")],
-    clusters: [edsCluster("upstream")],
-    endpoints: [loadAssignment("upstream")],
-    secrets: ["cert-a", "cert-b", "unreferenced"].map(secret),
-  });
+  store = createSnapshotStore();
+  store.publish(resources(["cert-a", "cert-b"]));
   store.setNodeView(scopeSecrets(store, byTenant));
   server = await startXdsServer({ store, address: "127.0.0.1", port: 0, credentials: tls.credentials });
 });
@@ -72,6 +67,17 @@ async function clientWith(commonName: string, options: { delta: boolean; names: 
 }
 
 const names = (response: XdsResponse) => response.resources.map((r) => r.name).sort();
+
+/** Listener https-a fetches `secretA` over SDS, https-b fetches cert-b; three secrets exist. */
+function resources([secretA, secretB]: [string, string]) {
+  return {
+    listeners: [listener("https-a", "route-a", { port: 8443, secret: secretA }), listener("https-b", "route-b", { port: 8444, secret: secretB })],
+    routes: [route("route-a", "upstream"), route("route-b", "upstream")],
+    clusters: [edsCluster("upstream")],
+    endpoints: [loadAssignment("upstream")],
+    secrets: ["cert-a", "cert-b", "unreferenced"].map(secret),
+  };
+}
 
 describe("SDS scope over mTLS", () => {
   for (const delta of [false, true]) {
@@ -104,4 +110,18 @@ describe("SDS scope over mTLS", () => {
       }
     });
   }
+
+  test("a secret becomes visible when a listener in the node's view starts to reference it, though the secret did not change", async () => {
+    const client = await clientWith("a", { delta: true, names: ["unreferenced", "cert-a"] });
+    try {
+      expect(names(await client.next())).toEqual(["cert-a"]);
+      store.publish(resources(["unreferenced", "cert-b"]));
+      const response = await client.next();
+      expect(names(response)).toEqual(["unreferenced"]);
+      expect(response.removed).toEqual(["cert-a"]);
+    } finally {
+      client.close();
+      store.publish(resources(["cert-a", "cert-b"]));
+    }
+  });
 });

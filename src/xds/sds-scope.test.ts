@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { nodeIdentity } from "./peer.ts";
-import { scopeSecrets } from "./sds-scope.ts";
+import { installSdsScope, scopeSecrets } from "./sds-scope.ts";
 import { createSnapshotStore, type NodeView } from "./snapshot.ts";
 import { TypeUrls, type NodeInfo, type ResourceSet } from "./types.ts";
 import { edsCluster, listener, loadAssignment, route, secret } from "../../test/helpers/xds-resources.ts";
@@ -81,6 +81,19 @@ describe("SDS scope", () => {
     next.listeners[1] = listener("https-b", "route-b", { port: 8444, secret: "unreferenced" });
     store.publish(next);
     expect(store.visibleNames(b, TypeUrls.secret, ["cert-b", "unreferenced"])).toEqual(["unreferenced"]);
+  });
+
+  test("installed alone it scopes SDS only; with a base view, the base's types too", () => {
+    const store = createSnapshotStore();
+    store.publish(set());
+    installSdsScope(store);
+    expect(Object.values(TypeUrls).filter((typeUrl) => store.viewScopes(typeUrl))).toEqual([TypeUrls.secret]);
+    expect(store.visibleNames(node("a"), TypeUrls.secret, allSecrets)).toEqual(["cert-a", "cert-b", "client-a", "ca-a"]);
+    installSdsScope(store, { base: byTenant, baseTypes: [TypeUrls.listener, TypeUrls.cluster] });
+    expect(Object.values(TypeUrls).filter((typeUrl) => store.viewScopes(typeUrl))).toEqual([TypeUrls.listener, TypeUrls.cluster, TypeUrls.secret]);
+    expect(store.visibleNames(node("a"), TypeUrls.secret, allSecrets)).toEqual(["cert-a", "client-a", "ca-a"]);
+    installSdsScope(store, { base: byTenant });
+    expect(Object.values(TypeUrls).every((typeUrl) => store.viewScopes(typeUrl))).toBe(true);
   });
 
   test("a base view may narrow secrets further", () => {

@@ -8,6 +8,16 @@ import { TypeUrls, type NodeInfo } from "./types.ts";
 const scopedBy = [TypeUrls.listener, TypeUrls.cluster] as const;
 
 /**
+ * Installs SDS scoping as the store's node view. Without `base` only SDS is narrowed, so every other
+ * type keeps the server's whole-type fast paths; with one, the types `base` narrows (`baseTypes`,
+ * default all) are narrowed too.
+ */
+export function installSdsScope(store: SnapshotStore, options: { base?: NodeView; baseTypes?: readonly string[] } = {}): void {
+  const types = options.base ? (options.baseTypes ? [...new Set([...options.baseTypes, TypeUrls.secret])] : undefined) : [TypeUrls.secret];
+  store.setNodeView(scopeSecrets(store, options.base), { types });
+}
+
+/**
  * A node view that narrows SDS to the secrets referenced by what `base` lets the node see of
  * listeners and clusters (everything when `base` is absent or answers undefined). Other types are
  * left to `base`. `base` must depend only on the node and the names it is given (key it on

@@ -102,8 +102,8 @@ export function openStream<Request extends { node?: unknown; type_url?: string }
   call.on("drain", push);
   const unsubscribe = context.store.subscribe((changed) => {
     // A node view may change what a client sees in a type that did not change itself (secrets of a
-    // changed listener): then every type is re-diffed, and only real differences are sent.
-    for (const typeUrl of context.store.hasNodeView ? pushOrder : changed) waiting.add(typeUrl);
+    // changed listener): then every type it scopes is re-diffed, and only real differences are sent.
+    for (const typeUrl of pushOrder) if (changed.has(typeUrl) || context.store.viewScopes(typeUrl)) waiting.add(typeUrl);
     push();
   });
   function finish(endCall: boolean) {
@@ -170,7 +170,7 @@ export function selectResources(
   const all = store.resources(info.typeUrl);
   let names: string[];
   if (subscription.wildcard) {
-    if (!store.hasNodeView) return { resources: [...all.values()], whole: true };
+    if (!store.viewScopes(info.typeUrl)) return { resources: [...all.values()], whole: true };
     names = [...all.keys()];
   } else {
     names = [...subscription.names].filter((name) => all.has(name));

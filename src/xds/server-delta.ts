@@ -93,7 +93,7 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>,
     for (const name of known.names()) if (!(visible ? visible.has(name) : all.has(name))) removed.push(name);
     // A wildcard client is answered at once even when there is nothing, so it can finish starting.
     if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return;
-    if (!store.hasNodeView && resources.length === all.size) known.rebase(all);
+    if (!store.viewScopes(typeUrl) && resources.length === all.size) known.rebase(all);
     else {
       for (const r of updates) known.set(r.name, r.version);
       for (const name of removed) known.delete(name);

@@ -101,7 +101,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, c
     for (const name of state.sent.names()) if (!present.has(name)) state.sent.delete(name);
     const missing = resources.filter((r) => state.sent.get(r.name) !== r.version);
     if (missing.length === 0) return;
-    if (!store.hasNodeView && resources.length === all.size) state.sent.rebase(all);
+    if (!store.viewScopes(info.typeUrl) && resources.length === all.size) state.sent.rebase(all);
     else for (const r of missing) state.sent.set(r.name, r.version);
     send(state, version, missing, missing.length === resources.length && whole ? "*" : contentKey(missing));
   }

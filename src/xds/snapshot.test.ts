@@ -146,6 +146,20 @@ describe("snapshot store", () => {
     expect(store.hasNodeView).toBe(true);
     expect(store.visibleNames({ id: "a", cluster: "" }, TypeUrls.cluster, all)).toEqual(["cluster-0", "cluster-2"]);
     expect(store.visibleNames({ id: "b", cluster: "" }, TypeUrls.cluster, all)).toEqual(all);
+    expect(store.viewScopes(TypeUrls.cluster)).toBe(true);
+  });
+
+  test("a node view limited to some types leaves the others whole", () => {
+    const store = createSnapshotStore();
+    store.publish(resourceSet(3));
+    const all = [...store.resources(TypeUrls.cluster).keys()];
+    expect(store.viewScopes(TypeUrls.cluster)).toBe(false);
+    store.setNodeView((_node, _typeUrl, names) => names.slice(0, 1), { types: [TypeUrls.secret] });
+    expect(store.hasNodeView).toBe(true);
+    expect(store.viewScopes(TypeUrls.secret)).toBe(true);
+    expect(store.viewScopes(TypeUrls.cluster)).toBe(false);
+    expect(store.visibleNames({ id: "a", cluster: "" }, TypeUrls.cluster, all)).toEqual(all);
+    expect(store.visibleNames({ id: "a", cluster: "" }, TypeUrls.secret, ["s1", "s2"])).toEqual(["s1"]);
   });
 
   test("route configs referenced only by other listeners are not required", () => {

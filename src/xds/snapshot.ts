@@ -41,12 +41,17 @@ export interface SnapshotStore {
   resources(typeUrl: string): Map<string, CachedResource>;
   /** Called after every change with the type URLs that changed. Returns the unsubscribe function. */
   subscribe(listener: (changedTypes: Set<string>) => void): () => void;
-  /** Installs the hook deciding which resource names one node may see; default: all. */
-  setNodeView(view: NodeView): void;
+  /**
+   * Installs the hook deciding which resource names one node may see; default: all. `types` lists the
+   * types it narrows (default: every type); the others keep the whole-type fast paths.
+   */
+  setNodeView(view: NodeView, options?: { types?: readonly string[] }): void;
   /** The names of `names` that `node` may see, in their given order. */
   visibleNames(node: NodeInfo, typeUrl: string, names: string[]): string[];
   /** True when a node view is installed (callers may then skip the whole-type fast paths). */
   readonly hasNodeView: boolean;
+  /** True when the installed node view narrows `typeUrl` (what one client sees of it may differ from the whole). */
+  viewScopes(typeUrl: string): boolean;
   /** How many subscribers are registered (one per open xDS stream): a leak shows here. */
   subscriberCount(): number;
 }
@@ -67,6 +72,7 @@ export function createSnapshotStore(): SnapshotStore {
   const listeners = new Set<(changedTypes: Set<string>) => void>();
   let published = false;
   let nodeView: NodeView | undefined;
+  let viewTypes: Set<string> | undefined; // undefined: the view narrows every type
 
   function commit(next: TypeMaps, forceAll: boolean): Set<string> {
     const changed = new Set<string>();
@@ -118,11 +124,12 @@ export function createSnapshotStore(): SnapshotStore {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    setNodeView(view) {
+    setNodeView(view, options = {}) {
       nodeView = view;
+      viewTypes = options.types ? new Set(options.types) : undefined;
     },
     visibleNames(node, typeUrl, names) {
-      if (!nodeView) return names;
+      if (!nodeView || (viewTypes && !viewTypes.has(typeUrl))) return names;
       const allowed = nodeView(node, typeUrl, names);
       if (!allowed) return names;
       const allowedSet = new Set(allowed);
@@ -131,6 +138,7 @@ export function createSnapshotStore(): SnapshotStore {
     get hasNodeView() {
       return nodeView !== undefined;
     },
+    viewScopes: (typeUrl) => nodeView !== undefined && (!viewTypes || viewTypes.has(typeUrl)),
     subscriberCount: () => listeners.size,
   };
 }
