@@ -87,7 +87,8 @@ export default defineCommand({
         },
       });
       const where = `${args.address}:${agent.server.port}`;
-      consola.withTag("serve").info(`look at what is served: agent xds --server ${where} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
+      const clientTls = tls ? " --ca-file CA --cert-file CLIENT_CERT --key-file CLIENT_KEY" : "";
+      consola.withTag("serve").info(`look at what is served: agent xds --server ${where}${clientTls} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
       await signal;
       await shutdownAndExit(async () => {
         await agent.close(shutdownGraceMs);
