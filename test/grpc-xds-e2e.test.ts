@@ -8,34 +8,9 @@ import { createSnapshotStore } from "../src/xds/snapshot.ts";
 import { startXdsServer } from "../src/xds/server.ts";
 import type { NackRecord } from "../src/xds/nacks.ts";
 import { TypeUrls, type ResourceSet } from "../src/xds/types.ts";
+import { say as sayEcho, sayUntil, startEchoServer } from "./helpers/grpc-echo.ts";
 
 const NODE_ID = "grpc-e2e-client";
-const ECHO_PATH = "/isobar.test.Echo/Say";
-const identity = (bytes: Buffer) => bytes;
-
-/** A gRPC echo server that answers every call with its own name. */
-async function startEchoServer(name: string): Promise<{ port: number; server: grpc.Server }> {
-  const server = new grpc.Server();
-  server.addService(
-    {
-      Say: {
-        path: ECHO_PATH,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: identity,
-        requestDeserialize: identity,
-        responseSerialize: identity,
-        responseDeserialize: identity,
-      },
-    },
-    { Say: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from(name)) },
-  );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
-  return { port, server };
-}
-
 function listener(): object {
   return {
     name: "echo",
@@ -107,30 +82,8 @@ function resources(options: { fallback: string; clusterC?: object }): ResourceSe
   };
 }
 
-/** One RPC; resolves to the name of the echo server that answered, or to the gRPC error's code name. */
-function say(target?: string): Promise<string> {
-  const metadata = new grpc.Metadata();
-  if (target) metadata.set("x-target", target);
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(ECHO_PATH, identity, identity, Buffer.alloc(0), metadata, { deadline: Date.now() + 2000 }, (error, reply) => {
-      resolve(error ? `error:${grpc.status[error.code]}` : String(reply));
-    });
-  });
-}
-
-/**
- * Repeats RPCs until one answers `want`: the client applies a new snapshot asynchronously and tells
- * nobody, so the first RPC that lands on the new config is the event. Gives up after 200 tries.
- */
-async function until(want: string, target?: string): Promise<string> {
-  let got = "";
-  for (let attempt = 0; attempt < 200; attempt++) {
-    got = await say(target);
-    if (got === want) return got;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return got;
-}
+const say = (target?: string) => sayEcho(client, target);
+const until = (want: string, target?: string) => sayUntil(client, { want, target });
 
 beforeAll(async () => {
   [echoA, echoB, echoC] = await Promise.all([startEchoServer("echo-a"), startEchoServer("echo-b"), startEchoServer("echo-c")]);

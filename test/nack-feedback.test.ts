@@ -8,6 +8,7 @@
 // object still reach the client, and fixing the Ingress clears the condition.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
+import { say, sayUntil, startEchoServer } from "./helpers/grpc-echo.ts";
 import type { ObjectStatus } from "../src/dag/status.ts";
 import { connectNackFeedback, createNackFeedback, type NackFeedback } from "../src/pipeline/nack-feedback.ts";
 import { createPipeline, type BuildEvent, type Pipeline } from "../src/pipeline/run.ts";
@@ -20,19 +21,6 @@ import { createSnapshotStore, type SnapshotStore } from "../src/xds/snapshot.ts"
 import { TypeUrls } from "../src/xds/types.ts";
 
 const TARGET = "echo.test";
-const ECHO_PATH = "/isobar.test.Echo/Say";
-const identity = (bytes: Buffer) => bytes;
-
-async function startEchoServer(name: string): Promise<{ port: number; server: grpc.Server }> {
-  const server = new grpc.Server();
-  const method = { path: ECHO_PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
-  server.addService({ Say: method }, { Say: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from(name)) });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
-  return { port, server };
-}
-
 const meta = (name: string, extra: object = {}) => ({ name, namespace: "default", generation: 1, ...extra });
 
 function service(name: string, port: number): KubeObject[] {
@@ -102,46 +90,21 @@ let handler: SourceHandler;
 let client: grpc.Client;
 const echo: Record<string, Awaited<ReturnType<typeof startEchoServer>>> = {};
 
-function say(target?: string): Promise<string> {
-  const metadata = new grpc.Metadata();
-  if (target) metadata.set("x-target", target);
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(ECHO_PATH, identity, identity, Buffer.alloc(0), metadata, { deadline: Date.now() + 2000 }, (error, reply) => {
-      resolve(error ? `error:${grpc.status[error.code]}` : String(reply));
-    });
-  });
-}
+const call = (target?: string) => say(client, target);
+const until = (want: string, target?: string) => sayUntil(client, { want, target });
 
-/** Repeats RPCs until one answers `want` (the client applies config silently); gives up after 200. */
-async function until(want: string, target?: string): Promise<string> {
-  let got = "";
-  for (let attempt = 0; attempt < 200; attempt++) {
-    got = await say(target);
-    if (got === want) return got;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return got;
-}
-
-function nextBuild(matches: (event: BuildEvent) => boolean): Promise<BuildEvent> {
+/** The first event from `on` that `matches`; stops listening then. */
+function next<E>(on: (listener: (event: E) => void) => () => void, matches: (event: E) => boolean): Promise<E> {
   return new Promise((resolve) => {
-    const stop = pipeline.onBuild((event) => {
+    const stop = on((event) => {
       if (!matches(event)) return;
       stop();
       resolve(event);
     });
   });
 }
-
-function nextXdsEvent(matches: (event: XdsEvent) => boolean): Promise<XdsEvent> {
-  return new Promise((resolve) => {
-    const stop = xds.on((event) => {
-      if (!matches(event)) return;
-      stop();
-      resolve(event);
-    });
-  });
-}
+const nextBuild = (matches: (event: BuildEvent) => boolean) => next(pipeline.onBuild, matches);
+const nextXdsEvent = (matches: (event: XdsEvent) => boolean) => next(xds.on, matches);
 
 const statusOf = (event: BuildEvent, kind: string, name: string): ObjectStatus | undefined =>
   event.result.statuses.find((s) => s.ref.kind === kind && s.ref.name === name && s.ref.namespace === "default");
@@ -196,7 +159,7 @@ afterAll(async () => {
 
 test("RPCs follow the routes the pipeline built", async () => {
   expect(await until("echo-a")).toBe("echo-a");
-  expect(await say("b")).toBe("echo-b");
+  expect(await call("b")).toBe("echo-b");
 });
 
 test("a rejected virtual host is NACKed, its Ingress says why, it is left out, and later changes still reach the client", async () => {
@@ -229,7 +192,7 @@ test("a rejected virtual host is NACKed, its Ingress says why, it is left out, a
   const acked = nextXdsEvent((e) => e.kind === "ack" && e.typeUrl === TypeUrls.route);
   upsert(echoProxy("echo-c"));
   expect(await until("echo-c")).toBe("echo-c");
-  expect(await say("b")).toBe("echo-b");
+  expect(await call("b")).toBe("echo-b");
   await acked;
   expect(xds.nacks.recent()).toHaveLength(1);
 });
@@ -245,6 +208,6 @@ test("fixing the object clears the condition and its virtual host is served agai
   await acked;
   expect(xds.nacks.recent()).toHaveLength(1);
   // and traffic still flows by the current routes
-  expect(await say()).toBe("echo-c");
-  expect(await say("b")).toBe("echo-b");
+  expect(await call()).toBe("echo-c");
+  expect(await call("b")).toBe("echo-b");
 });
