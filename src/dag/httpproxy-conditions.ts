@@ -1,7 +1,7 @@
 // HTTPProxy match conditions (prefix/exact/regex, header, queryParameter): Contour's validity rules
 // and how conditions concatenate down an include chain into one route match.
 import type { HeaderMatch, PathMatch, QueryParamMatch } from "./types.ts";
-import { bool, rec, str, type Rec } from "./httpproxy-spec.ts";
+import { bool, quote, rec, str, type Rec } from "./httpproxy-spec.ts";
 
 export type CheckRegex = (regex: string) => string | undefined;
 
@@ -47,6 +47,7 @@ export function headerConditionsProblem(conds: Rec[], checkRegex: CheckRegex): s
   for (const cond of conds) {
     const header = rec(cond.header);
     if (!header) continue;
+    if (!usableName(str(header.name))) return `invalid header name ${quote(str(header.name))}: it must be non-empty, without NUL, CR or LF`;
     const name = str(header.name).toLowerCase();
     const exact = str(header.exact);
     const notexact = str(header.notexact);
@@ -80,12 +81,18 @@ export function headerConditionsProblem(conds: Rec[], checkRegex: CheckRegex): s
   return undefined;
 }
 
+/** A header or query parameter name Envoy accepts in a matcher (Contour's CRD already requires one). */
+function usableName(name: string): boolean {
+  return name !== "" && !/[\0\r\n]/.test(name);
+}
+
 /** Contour's queryParameterMatchConditionsValid. */
 export function queryConditionsProblem(conds: Rec[], checkRegex: CheckRegex): string | undefined {
   const exactNames = new Set<string>();
   for (const cond of conds) {
     const query = rec(cond.queryParameter);
     if (!query) continue;
+    if (!usableName(str(query.name))) return `invalid query parameter name ${quote(str(query.name))}: it must be non-empty, without NUL, CR or LF`;
     const set = ["exact", "prefix", "suffix", "regex", "contains"].filter((f) => str(query[f]) !== "");
     if (bool(query.present)) set.push("present");
     if (set.length === 0) return "must specify at least one query parameter condition";

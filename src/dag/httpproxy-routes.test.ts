@@ -93,6 +93,9 @@ describe("route conditions", () => {
       [[{ queryParameter: { name: "q", exact: "1", prefix: "2" } }], "QueryParameterMatchConditionsNotValid", "cannot specify more than one condition in the same match condition branch"],
       [[{ queryParameter: { name: "q", exact: "1" } }, { queryParameter: { name: "Q", exact: "2" } }], "QueryParameterMatchConditionsNotValid", "cannot specify duplicate query parameter 'exact match' conditions in the same route"],
       [[{ queryParameter: { name: "q", regex: "a\\1" } }], "QueryParameterMatchConditionsNotValid", "invalid regular expression specified for 'regex' condition"],
+      [[{ header: { name: "", present: true } }], "HeaderMatchConditionsNotValid", 'invalid header name "": it must be non-empty, without NUL, CR or LF'],
+      [[{ header: { name: "x\ny", exact: "1" } }], "HeaderMatchConditionsNotValid", 'invalid header name "x\\ny": it must be non-empty, without NUL, CR or LF'],
+      [[{ queryParameter: { name: "", exact: "1" } }], "QueryParameterMatchConditionsNotValid", 'invalid query parameter name "": it must be non-empty, without NUL, CR or LF'],
     ];
     for (const [conditions, reason, message] of cases) {
       const dag = withRoutes([{ services: [to()] }, { conditions, services: [to()] }]);
