@@ -3,7 +3,8 @@
 // unchanged, retried on conflict, and only while leading.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver/index.ts";
-import { createStatusWriter, type StatusWriter } from "../src/k8s/status.ts";
+import { createStatusWriter, parseStatusAddresses, type StatusWriter } from "../src/k8s/status.ts";
+import { startStatusReporting } from "../src/k8s/reporting.ts";
 import { createKubeClient, type KubeClient } from "../src/k8s/client.ts";
 import { loadKubeConfig } from "../src/k8s/kubeconfig.ts";
 import { StatusRecorder, type ObjectRef } from "../src/dag/status.ts";
@@ -211,5 +212,38 @@ describe("status writer", () => {
     expect(paths).toHaveLength(60);
     expect(writer.stats()).toMatchObject({ written: 60, failed: 0 });
     expect(most).toBe(8);
+  });
+
+  test("--ingress-status-address: IPs and hostnames, comma-separated", () => {
+    expect(parseStatusAddresses("192.0.2.1, lb.example.com,2001:db8::1")).toEqual([{ ip: "192.0.2.1" }, { hostname: "lb.example.com" }, { ip: "2001:db8::1" }]);
+  });
+
+  test("reporting: every build's statuses are written, with the Envoy Service's address, re-sent when it changes", async () => {
+    api.create({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "web", namespace: "default" }, spec: {} });
+    const envoy: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "envoy", namespace: "isobar-system" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } };
+    api.create(envoy);
+    const listeners = new Set<(event: { result: { statuses: ReturnType<StatusRecorder["all"]> } }) => void>();
+    const pipeline = { onBuild: (listener: (event: { result: { statuses: ReturnType<StatusRecorder["all"]> } }) => void) => (listeners.add(listener), () => listeners.delete(listener)) };
+    const cache = { ingresses: () => api.list("Ingress"), httpProxies: () => [] };
+    const reporting = startStatusReporting({ client, pipeline, cache, envoyService: { namespace: "isobar-system", name: "envoy" }, leaderElection: false, logger: quiet });
+    try {
+      for (const listener of listeners) listener({ result: { statuses: verdicts((r) => track(r, "Ingress", "web")) } });
+      await reporting.writer.idle();
+      expect(statusWrites()).toHaveLength(0); // no address yet
+      const addressed = api.waitForRequest((r) => r.verb === "patch" && r.subresource === "status");
+      api.setStatus("Service", "isobar-system", "envoy", { loadBalancer: { ingress: [{ ip: "203.0.113.7" }] } });
+      await addressed;
+      await reporting.writer.idle();
+      expect(api.get("Ingress", "default", "web")!.status).toEqual({ loadBalancer: { ingress: [{ ip: "203.0.113.7" }] } });
+      const moved = api.waitForRequest((r) => r.verb === "patch" && r.subresource === "status");
+      api.setStatus("Service", "isobar-system", "envoy", { loadBalancer: { ingress: [{ hostname: "lb.example.com" }] } });
+      await moved;
+      await reporting.writer.idle();
+      expect(api.get("Ingress", "default", "web")!.status).toEqual({ loadBalancer: { ingress: [{ hostname: "lb.example.com" }] } });
+      // Each written once, against the object as it is now (no conflict on a stale version).
+      expect(statusWrites().map((r) => r.status)).toEqual([200, 200]);
+    } finally {
+      await reporting.stop();
+    }
   });
 });

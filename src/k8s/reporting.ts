@@ -8,7 +8,9 @@ import type { ObjectStatus } from "../dag/status.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { type KubeClient, createKubeClient } from "./client.ts";
 import { type LeaderElector, startLeaderElection } from "./leader.ts";
-import { type LoadBalancerAddress, type StatusWriter, createStatusWriter, lookupFromCache } from "./status.ts";
+import { slimObject } from "../sources/kube-transform.ts";
+import { type Reflector, startReflector } from "../sources/kube-reflector.ts";
+import { type LoadBalancerAddress, type LoadBalancerSetting, type StatusWriter, createStatusWriter, lookupFromCache, serviceAddresses } from "./status.ts";
 
 export interface LeaderElectionSettings {
   namespace: string;
@@ -27,7 +29,10 @@ export interface StatusReportingOptions {
   pipeline: { onBuild(listener: (event: { result: { statuses: ObjectStatus[] } }) => void): () => void };
   /** The object cache, to find each object's current version. */
   cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[] };
-  loadBalancer?: LoadBalancerAddress | (() => LoadBalancerAddress | undefined);
+  /** --ingress-status-address: fixed addresses; wins over envoyService. */
+  loadBalancer?: LoadBalancerSetting;
+  /** The Envoy Service whose load balancer address goes into status, watched for changes. */
+  envoyService?: { namespace: string; name: string };
   /** false: --disable-leader-election, this replica always writes. */
   leaderElection: LeaderElectionSettings | false;
   concurrency?: number;
@@ -56,7 +61,31 @@ export function startStatusReporting(options: StatusReportingOptions): StatusRep
   const client = options.client ?? createKubeClient(options.kubeConfig!, { maxSockets: concurrency + 2 });
   let elector: LeaderElector | undefined;
   const isLeader = () => (options.leaderElection === false ? true : (elector?.isLeader() ?? false));
-  const writer = createStatusWriter({ client, concurrency, loadBalancer: options.loadBalancer, isLeader, logger });
+  let envoyAddresses: LoadBalancerAddress[] | undefined;
+  const loadBalancer: LoadBalancerSetting | undefined = options.loadBalancer ?? (options.envoyService ? () => envoyAddresses : undefined);
+  const writer = createStatusWriter({ client, concurrency, loadBalancer, isLeader, logger });
+  const envoyWatch = options.loadBalancer === undefined && options.envoyService ? watchEnvoyService(options.envoyService) : undefined;
+
+  /** Follows the Envoy Service's address; a change re-sends every status. */
+  function watchEnvoyService(service: { namespace: string; name: string }): Reflector {
+    return startReflector({
+      client,
+      resource: { group: "", version: "v1", kind: "Service", plural: "services" },
+      namespace: service.namespace,
+      fieldSelector: `metadata.name=${service.name}`,
+      transform: (object) => slimObject(object, "v1", "Service"),
+      onEvents(events) {
+        const last = events.at(-1)!;
+        const next = last.type === "upsert" ? serviceAddresses(last.object) : undefined;
+        if (JSON.stringify(next) === JSON.stringify(envoyAddresses)) return;
+        envoyAddresses = next;
+        logger.info(`load balancer address of ${service.namespace}/${service.name}: ${next ? next.map((a) => a.ip ?? a.hostname).join(", ") : "none"}`);
+        writer.resync(lookupFromCache(options.cache));
+      },
+      onSynced() {},
+      onProblem: ({ message }) => logger.warn(`Envoy Service ${service.namespace}/${service.name}: ${message}`),
+    });
+  }
   if (options.leaderElection !== false) {
     const settings = options.leaderElection;
     elector = startLeaderElection({
@@ -69,7 +98,7 @@ export function startStatusReporting(options: StatusReportingOptions): StatusRep
       retryPeriodSeconds: settings.retryPeriodSeconds,
       logger: options.logger ?? consola.withTag("leader"),
       onStartedLeading() {
-        writer.resync();
+        writer.resync(lookupFromCache(options.cache));
         options.onStartedLeading?.();
       },
       onStoppedLeading: () => options.onStoppedLeading?.(),
@@ -82,6 +111,7 @@ export function startStatusReporting(options: StatusReportingOptions): StatusRep
     isLeader,
     async stop() {
       off();
+      await envoyWatch?.stop();
       await writer.stop();
       await elector?.stop();
       if (!options.client) client.close();

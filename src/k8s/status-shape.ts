@@ -2,6 +2,7 @@
 // (currentStatus, description, loadBalancer, one Valid condition with errors and warnings), Ingress
 // as status.loadBalancer.ingress. Also the comparison that decides whether a write is needed: equal
 // when all that differs is lastTransitionTime (which is kept while the condition's status holds).
+import { isIP } from "node:net";
 import type { ObjectStatus, SubCondition } from "../dag/status.ts";
 import type { KubeObject } from "../sources/types.ts";
 
@@ -34,8 +35,9 @@ function subConditions(list: SubCondition[]) {
  * The desired status of `object` (as it is now) given the DAG's verdict, or undefined when this
  * writer has nothing to say (an Ingress while the load balancer address is unknown).
  */
-export function desiredStatus(object: KubeObject, status: ObjectStatus, options: { loadBalancer?: LoadBalancerAddress; now: Date }): Record<string, unknown> | undefined {
-  const ingress = options.loadBalancer && (options.loadBalancer.ip || options.loadBalancer.hostname) ? [pickAddress(options.loadBalancer)] : undefined;
+export function desiredStatus(object: KubeObject, status: ObjectStatus, options: { loadBalancer?: LoadBalancerAddress[]; now: Date }): Record<string, unknown> | undefined {
+  const addresses = (options.loadBalancer ?? []).filter((a) => a.ip || a.hostname).map(pickAddress);
+  const ingress = addresses.length > 0 ? addresses : undefined;
   if (object.kind === "Ingress") return ingress ? { loadBalancer: { ingress } } : undefined;
   if (object.kind !== "HTTPProxy") return undefined;
   const valid = status.currentStatus === "valid";
@@ -61,6 +63,29 @@ export function desiredStatus(object: KubeObject, status: ObjectStatus, options:
 
 function pickAddress(address: LoadBalancerAddress): LoadBalancerAddress {
   return address.ip ? { ip: address.ip } : { hostname: address.hostname };
+}
+
+/** --ingress-status-address: comma-separated IPs or hostnames. */
+export function parseStatusAddresses(text: string): LoadBalancerAddress[] {
+  return text
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")
+    .map((part) => (isIP(part) ? { ip: part } : { hostname: part }));
+}
+
+/**
+ * The addresses a Service is reached at from outside, as Contour reads the Envoy Service: a
+ * LoadBalancer's status.loadBalancer.ingress, an ExternalName's name; none for other types.
+ */
+export function serviceAddresses(service: KubeObject | undefined): LoadBalancerAddress[] | undefined {
+  const spec = service?.spec as { type?: string; externalName?: string } | undefined;
+  if (!service || !spec) return undefined;
+  if (spec.type === "ExternalName" && spec.externalName) return [{ hostname: spec.externalName }];
+  if (spec.type !== "LoadBalancer") return undefined;
+  const ingress = (service.status as { loadBalancer?: { ingress?: LoadBalancerAddress[] } } | undefined)?.loadBalancer?.ingress ?? [];
+  const addresses = ingress.filter((a) => a.ip || a.hostname).map(pickAddress);
+  return addresses.length > 0 ? addresses : undefined;
 }
 
 function existingCondition(object: KubeObject): { status?: string; lastTransitionTime?: unknown } | undefined {

@@ -12,6 +12,11 @@ import { type KubeClient, KubeApiError, createKubeClient, objectPath } from "./c
 import { type LoadBalancerAddress, desiredStatus, statusEqual, statusPatch } from "./status-shape.ts";
 
 export type { LoadBalancerAddress } from "./status-shape.ts";
+export { parseStatusAddresses, serviceAddresses } from "./status-shape.ts";
+
+type Addresses = LoadBalancerAddress | LoadBalancerAddress[];
+/** Fixed addresses, or a function giving the current ones (undefined while unknown). */
+export type LoadBalancerSetting = Addresses | (() => Addresses | undefined);
 
 /** The current object (from the source's cache) for a status's ref, or undefined if it is gone. */
 export type ObjectLookup = (ref: ObjectRef) => KubeObject | undefined;
@@ -23,7 +28,7 @@ export interface StatusWriterOptions {
   /** Writes in flight at once; default 20. */
   concurrency?: number;
   /** --ingress-status-address, or a function reading the Envoy Service's address. */
-  loadBalancer?: LoadBalancerAddress | (() => LoadBalancerAddress | undefined);
+  loadBalancer?: LoadBalancerSetting;
   isLeader: () => boolean;
   logger?: ConsolaInstance;
   now?: () => Date;
@@ -42,8 +47,12 @@ export interface StatusWriterStats {
 export interface StatusWriter {
   /** The DAG's statuses from one build; `objects` finds each object's current state. */
   update(statuses: ObjectStatus[], objects: ObjectLookup): void;
-  /** Re-queues the last update (call on becoming leader, or when the load balancer address changes). */
-  resync(): void;
+  /**
+   * Re-queues the last update's statuses (on becoming leader, or when the load balancer address
+   * changes), finding objects through `objects` when given: a fresh lookup avoids a conflict per
+   * object the last one saw at an older version.
+   */
+  resync(objects?: ObjectLookup): void;
   /** Resolves once nothing is queued or in flight. */
   idle(): Promise<void>;
   stats(): StatusWriterStats;
@@ -92,8 +101,9 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
   let stopped = false;
   let idleWaiters: (() => void)[] = [];
 
-  function loadBalancer(): LoadBalancerAddress | undefined {
-    return typeof options.loadBalancer === "function" ? options.loadBalancer() : options.loadBalancer;
+  function loadBalancer(): LoadBalancerAddress[] | undefined {
+    const current = typeof options.loadBalancer === "function" ? options.loadBalancer() : options.loadBalancer;
+    return current === undefined ? undefined : Array.isArray(current) ? current : [current];
   }
 
   function update(statuses: ObjectStatus[], objects: ObjectLookup): void {
@@ -209,8 +219,8 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
 
   return {
     update,
-    resync() {
-      if (last) update(last.statuses, last.objects);
+    resync(objects) {
+      if (last) update(last.statuses, objects ?? last.objects);
     },
     idle() {
       if (workers === 0) return Promise.resolve();

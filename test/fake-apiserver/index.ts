@@ -35,6 +35,8 @@ export interface FakeApiServer extends CredentialFiles {
   create(object: KubeObject): KubeObject;
   /** Replaces an object (status kept for kinds with a status subresource); conditional if it carries a resourceVersion. */
   update(object: KubeObject): KubeObject;
+  /** Writes an object's status, as its controller would through the status subresource. */
+  setStatus(kind: string, namespace: string | undefined, name: string, status: unknown): KubeObject;
   delete(kind: string, namespace: string | undefined, name: string): KubeObject;
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined;
   list(kind: string, namespace?: string): KubeObject[];
@@ -104,6 +106,12 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     update(object) {
       const resource = resourceByKind(object.kind);
       return store.update(resource, object, { keepStatus: resource.hasStatus });
+    },
+    setStatus(kind, namespace, name, status) {
+      const resource = resourceByKind(kind);
+      const current = store.get(resource, namespace, name);
+      if (!current) throw new Error(`fake API server: no ${kind} ${namespace}/${name}`);
+      return store.update(resource, { ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status }, { statusOnly: true });
     },
     delete: (kind, namespace, name) => store.delete(resourceByKind(kind), namespace, name),
     get: (kind, namespace, name) => store.get(resourceByKind(kind), namespace, name),

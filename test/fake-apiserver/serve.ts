@@ -5,7 +5,6 @@
 import { emit, serveCommands } from "../../bench/child.ts";
 import { generateDataset } from "./dataset.ts";
 import { startFakeApiServer } from "./index.ts";
-import { resourceByKind } from "./resources.ts";
 
 const [apps, tlsSecrets, unrelatedSecrets, unrelatedKiB, helmReleases] = process.argv.slice(2).map(Number) as [number, number, number, number, number];
 const api = await startFakeApiServer({ logBodies: false, bookmarkIntervalMs: 60_000 });
@@ -29,7 +28,7 @@ serveCommands((command) => {
         }
       }
       for (const kind of ["Ingress", "HTTPProxy"]) {
-        for (const object of api.list(kind)) if (object.status !== undefined) api.store.update(resourceByKind(kind), { ...object, status: {} }, { statusOnly: true });
+        for (const object of api.list(kind)) if (object.status !== undefined) api.setStatus(kind, object.metadata.namespace, object.metadata.name, {});
       }
       api.compact();
       api.requests.length = 0;
