@@ -105,7 +105,8 @@ test("an invalid object or a file that does not parse: exit 1, and the JSON name
   const { code, stdout } = await agent(["validate", invalidDir, "--output", "json"]);
   expect(code).toBe(1);
   const report = JSON.parse(stdout);
-  expect(Object.keys(report)).toEqual(["valid", "objects", "rejected", "problems"]);
+  expect(Object.keys(report)).toEqual(["valid", "objects", "rejected", "problems", "ignored"]);
+  expect(report.ignored).toEqual([]);
   expect(report.valid).toBe(false);
   expect(report.objects.map((o: { kind: string; name: string; currentStatus: string }) => [o.kind, o.name, o.currentStatus])).toEqual([
     ["HTTPProxy", "app", "valid"],
@@ -135,6 +136,22 @@ test("files may be named one by one; text output of an invalid object shows its 
   expect(stdout).toContain('  error    ServiceError/ServiceUnresolvedReference: spec.rules[0].http.paths[0] (host "broken.example.com" path Prefix "/")');
   // The Secret is not among the files: the TLS Ingress says so.
   expect(stdout).toContain("Ingress quickstart/secure  invalid");
+});
+
+test("flags mean what they mean for serve: root namespaces, ingress classes", async () => {
+  const rooted = await agent(["validate", validDir, "--root-namespaces", "other"]);
+  expect(rooted.code).toBe(1);
+  expect(rooted.stdout).toContain("HTTPProxy quickstart/app  invalid");
+  expect(rooted.stdout).toContain("  error    RootNamespaceError/RootProxyNotAllowedInNamespace: root HTTPProxy cannot be defined in this namespace\n");
+  const classed = await agent(["validate", validDir, "--ingress-class-name", "other", "--output", "json"]);
+  expect(classed.code).toBe(0);
+  const report = JSON.parse(classed.stdout);
+  const reason = "its ingress class is not one this agent serves (see --ingress-class-name)";
+  expect(report.objects).toEqual([]);
+  expect(report.ignored).toEqual([
+    { kind: "HTTPProxy", namespace: "quickstart", name: "app", reason },
+    { kind: "Ingress", namespace: "quickstart", name: "secure", reason },
+  ]);
 });
 
 test("bad flags and missing paths: exit 2 with one line on stderr", async () => {

@@ -17,6 +17,7 @@ export function formatText(report: ValidationReport, options: { color: boolean; 
     for (const error of object.errors) lines.push(`  ${paint("red", "error")}    ${error.type}/${error.reason}: ${error.message}`);
     for (const warning of object.warnings) lines.push(`  ${paint("yellow", "warning")}  ${warning.type}/${warning.reason}: ${warning.message}`);
   }
+  for (const object of report.ignored) lines.push(`${paint("bold", `${object.kind} ${refName(object)}`)}  ${paint("dim", "ignored")}: ${object.reason}`);
   if (report.rejected.length > 0) {
     lines.push("", paint("bold", "Left out of the configuration (Envoy would reject it):"));
     for (const rejected of report.rejected) {
@@ -61,10 +62,11 @@ export function formatJson(report: ValidationReport, options: { routes: boolean 
     })),
     rejected: report.rejected,
     problems: report.problems,
+    ignored: report.ignored,
     ...(options.routes ? { routes: report.routes.map((r) => ({ scheme: r.scheme, host: r.host, match: r.match, backend: r.backend, weight: r.weight })) } : {}),
   };
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
 const condition = (c: { type: string; reason: string; message: string }) => ({ type: c.type, reason: c.reason, message: c.message });
-const refName = (o: ObjectReport) => (o.namespace ? `${o.namespace}/${o.name}` : o.name);
+const refName = (o: { namespace: string; name: string }) => (o.namespace ? `${o.namespace}/${o.name}` : o.name);

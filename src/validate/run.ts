@@ -28,6 +28,8 @@ export interface ValidationReport {
   objects: ObjectReport[];
   rejected: Array<{ kind: string; name: string; partial: boolean; errors: Array<{ path: string; message: string }> }>;
   problems: Array<{ message: string; file?: string; line?: number }>;
+  /** Ingresses and HTTPProxies the agent would not serve (another ingress class): no status, not an error. */
+  ignored: Array<{ kind: string; namespace: string; name: string; reason: string }>;
   routes: RouteRow[];
   /** True when every object is valid and every file parsed. */
   valid: boolean;
@@ -78,14 +80,22 @@ export async function validateManifests(paths: string[], options: ValidateOption
       ...(origin?.line === undefined ? {} : { line: origin.line }),
     };
   });
+  const judged = new Set(objects.map((o) => `${o.kind} ${o.namespace}/${o.name}`));
+  const ignored = events
+    .map((event) => event.object)
+    .filter((object) => routingKinds.has(object.kind) && !judged.has(`${object.kind} ${object.metadata.namespace ?? ""}/${object.metadata.name}`))
+    .map((object) => ({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name, reason: "its ingress class is not one this agent serves (see --ingress-class-name)" }));
   return {
     objects,
     rejected: result.rejected.map(rejectedReport),
     problems: problems.map((p) => ({ message: p.message, ...(p.file === undefined ? {} : { file: p.file }), ...(p.line === undefined ? {} : { line: p.line }) })),
+    ignored,
     routes: routeTable(result.resources, result.dag),
     valid: problems.length === 0 && objects.every((o) => o.currentStatus === "valid"),
   };
 }
+
+const routingKinds = new Set(["Ingress", "HTTPProxy"]);
 
 function rejectedReport(rejected: RejectedResource): ValidationReport["rejected"][number] {
   return {
