@@ -2,9 +2,8 @@
 // hook: fail its health check over the admin socket, wait for connections to drain, exit 0.
 import { defineCommand } from "citty";
 import { drainEnvoy } from "../observe/envoy-drain.ts";
-import { milliseconds } from "../observe/flags.ts";
 import { configureLogs, type LogFormat } from "../observe/log.ts";
-import { choiceFlag, intFlag, runCommand } from "./errors.ts";
+import { choiceFlag, durationFlag, intFlag, runCommand } from "./errors.ts";
 
 const logFormats: readonly LogFormat[] = ["auto", "text", "json"];
 
@@ -25,8 +24,8 @@ const shutdown = defineCommand({
       configureLogs({ level: "info", format: choiceFlag("log-format", args["log-format"], logFormats), repeatWindowMs: 0 });
       await drainEnvoy(args["admin-address"], {
         minOpenConnections: intFlag("min-open-connections", args["min-open-connections"], 0),
-        drainTimeoutMs: milliseconds("drain-timeout", args["drain-timeout"]),
-        checkIntervalMs: milliseconds("check-interval", args["check-interval"]),
+        drainTimeoutMs: durationFlag("drain-timeout", args["drain-timeout"]),
+        checkIntervalMs: durationFlag("check-interval", args["check-interval"]),
       });
     }),
 });

@@ -40,3 +40,10 @@ export function choiceFlag<T extends string>(name: string, value: unknown, choic
   if (!choices.includes(value as T)) throw new CliError(`--${name} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
   return value as T;
 }
+
+/** "100ms", "1.5s", or a bare number in `bareUnit`; else a CliError naming the flag. */
+export function durationFlag(name: string, value: unknown, bareUnit: "ms" | "s" = "ms"): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(String(value).trim());
+  if (!match) throw new CliError(`--${name} must be a duration like 500ms or 10s, got ${JSON.stringify(value)}`);
+  return (match[2] ?? bareUnit) === "s" ? Number(match[1]) * 1000 : Number(match[1]);
+}

@@ -8,14 +8,7 @@ import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-s
 import { observeArgs, observeFlags } from "../observe/flags.ts";
 import { shutdownAndExit } from "../observe/lifecycle.ts";
 import { untilSignal } from "../serve.ts";
-import { CliError, intFlag, listFlag, runCommand } from "./errors.ts";
-
-/** "100ms", "1.5s" or a bare number of milliseconds. */
-export function durationFlag(name: string, value: unknown): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(String(value).trim());
-  if (!match) throw new CliError(`--${name} must be a duration like 100ms or 2s, got ${JSON.stringify(value)}`);
-  return match[2] === "s" ? Number(match[1]) * 1000 : Number(match[1]);
-}
+import { CliError, durationFlag, intFlag, listFlag, runCommand } from "./errors.ts";
 
 /** "namespace/name" of a Secret, or undefined when not given. */
 export function secretRefFlag(name: string, value: unknown): { namespace: string; name: string } | undefined {

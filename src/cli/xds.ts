@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
-import { choiceFlag, CliError, runCommand } from "./errors.ts";
+import { choiceFlag, CliError, durationFlag, runCommand } from "./errors.ts";
 import { connectXds, resolveTypeUrl, responseToJson, tlsChannel, xdsTypes, type XdsClient, type XdsResponse } from "../xds/client.ts";
 
 export interface XdsCommandFlags {
@@ -21,14 +21,6 @@ export interface XdsCommandFlags {
   keyFile?: string;
   serverName?: string;
   timeout: string;
-}
-
-/** Parses "5s", "500ms" or "5" (seconds) into milliseconds. */
-export function parseTimeout(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim());
-  if (!match) throw new CliError(`bad --timeout ${JSON.stringify(text)}: want e.g. 5s or 500ms`, 2);
-  const value = Number(match[1]);
-  return match[2] === "ms" ? value : value * 1000;
 }
 
 /** TLS from the three files, or insecure when none is given; some but not all is an error. */
@@ -58,7 +50,7 @@ export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string
   const typeUrl = resolveTypeUrl(flags.type);
   if (!typeUrl) throw new CliError(`unknown --type ${JSON.stringify(flags.type)}: want one of ${Object.keys(xdsTypes).join(", ")} or a type URL`, 2);
   choiceFlag("output", flags.output, ["json", "pretty"]);
-  const timeoutMs = parseTimeout(flags.timeout);
+  const timeoutMs = durationFlag("timeout", flags.timeout, "s");
   const { credentials, channelOptions } = channelCredentials(flags);
 
   const format = (response: XdsResponse) => JSON.stringify(responseToJson(response), null, flags.output === "pretty" ? 2 : undefined);

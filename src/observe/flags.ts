@@ -2,7 +2,7 @@
 // and format, shutdown grace. Parsed here so the command only spreads them in and passes the result.
 // Defaults follow Contour: metrics and health on 0.0.0.0:8000 (Prometheus and the kubelet scrape
 // them from outside the pod), debug on 127.0.0.1:6060 only.
-import { CliError, choiceFlag, intFlag } from "../cli/errors.ts";
+import { choiceFlag, durationFlag, intFlag } from "../cli/errors.ts";
 import { checkDebugAddress } from "./http.ts";
 import { configureLogs, logLevelNames, type LogFormat } from "./log.ts";
 import type { ObserveOptions } from "./observe.ts";
@@ -20,13 +20,6 @@ export const observeArgs = {
   "shutdown-grace": { type: "string", default: "10s", description: "on SIGTERM, how long xDS streams get to finish before they are cut" },
 } as const;
 
-/** "100ms", "1.5s" or a bare number of milliseconds, else a CliError naming the flag. */
-export function milliseconds(name: string, value: unknown): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(String(value).trim());
-  if (!match) throw new CliError(`--${name} must be a duration like 500ms or 10s, got ${JSON.stringify(value)}`);
-  return match[2] === "s" ? Number(match[1]) * 1000 : Number(match[1]);
-}
-
 type ObserveArgs = { [K in keyof typeof observeArgs]: (typeof observeArgs)[K]["type"] extends "boolean" ? boolean : string };
 
 /** Checks the flags, applies the log settings, and returns what startAgent and the shutdown take. */
@@ -38,6 +31,6 @@ export function observeFlags(args: ObserveArgs): { observe: ObserveOptions; shut
       metricsAddress: { address: args["metrics-address"], port: intFlag("metrics-port", args["metrics-port"], 0, 65535) },
       ...(args.debug ? { debugAddress: { address: args["debug-address"], port: intFlag("debug-port", args["debug-port"], 0, 65535) } } : {}),
     },
-    shutdownGraceMs: milliseconds("shutdown-grace", args["shutdown-grace"]),
+    shutdownGraceMs: durationFlag("shutdown-grace", args["shutdown-grace"]),
   };
 }
