@@ -157,14 +157,14 @@ export async function loadServerTls(files: TlsFiles, options: { reloadIntervalMs
     return true;
   }
 
-  const timer = setInterval(() => {
-    reloading ??= reload().finally(() => (reloading = undefined));
-  }, Math.max(100, options.reloadIntervalMs ?? 5_000));
+  // One read at a time: a slow read is not overtaken by the next tick.
+  const reloadOnce = () => (reloading ??= reload().finally(() => (reloading = undefined)));
+  const timer = setInterval(reloadOnce, Math.max(100, options.reloadIntervalMs ?? 5_000));
   (timer as { unref?: () => void }).unref?.();
 
   const tls: ServerTls = {
     credentials,
-    reload: () => (reloading ??= reload().finally(() => (reloading = undefined))),
+    reload: reloadOnce,
     certificateDaysLeft: (now = new Date()) =>
       current.certificates.map(({ file, certificate }) => {
         const summary = summarize(certificate, now);
