@@ -62,7 +62,18 @@ export interface NackFeedback {
 }
 
 const maxMessage = 300;
-const maxRemembered = 4096;
+const maxRemembered = 65_536;
+
+/** An ACKed response: the type's resources at its version, and the names it carried. */
+interface AckedResponse {
+  sent: Map<string, CachedResource>;
+  names: string[];
+}
+
+/** Whether the ACKed response carried `name` at `version` (a response of the whole type carries every name). */
+function holds(ack: AckedResponse, name: string, version: string): boolean {
+  return ack.sent.get(name)?.version === version && (ack.names.length === ack.sent.size || ack.names.includes(name));
+}
 
 export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOptions = {}): NackFeedback {
   const holdMs = options.holdMs ?? 5 * 60_000;
@@ -73,8 +84,8 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
   const served = new Map<string, Map<string, CachedResource>>();
   const lastGood = new Map<string, object>();
   const nacked = new Set<string>();
-  const acked = new Map<string, Set<string>>();
-  const lastAck = new Map<string, string>();
+  // Per type, each node's latest ACKed response: O(1) per ACK, however many resources it carried.
+  const acks = new Map<string, Map<string, AckedResponse>>();
   const responses = new Map<string, { nonce: string; names: string[] }>();
   const distrusted = new Map<string, number>();
   const quarantines = new Map<string, Quarantine>();
@@ -145,15 +156,15 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
       return;
     }
     const distrust = distrusted.get(nack.nodeId);
+    const typeAcks = acks.get(nack.typeUrl);
     let added = false;
-    for (const name of badResources(nack, sent, history.get(nack.typeUrl)!.get(lastAck.get(`${nack.nodeId} ${nack.typeUrl}`) ?? ""))) {
+    for (const name of badResources(nack, sent, typeAcks?.get(nack.nodeId)?.sent)) {
       const resource = sent.get(name)!;
-      const key = `${nack.typeUrl} ${name} ${resource.version}`;
-      remember(nacked, key);
+      remember(nacked, `${nack.typeUrl} ${name} ${resource.version}`);
       const current = store.resources(nack.typeUrl).get(name);
-      const acceptedBy = [...(acked.get(key) ?? [])].filter((node) => node !== nack.nodeId);
-      if (acceptedBy.length > 0) {
-        log.warn(`node ${nack.nodeId} rejected ${resourceKind(nack.typeUrl)} ${name}, which node ${acceptedBy[0]} accepted: not quarantined, and that node's NACKs are not trusted for ${holdMs} ms`);
+      const acceptedBy = [...(typeAcks ?? [])].find(([node, ack]) => node !== nack.nodeId && holds(ack, name, resource.version))?.[0];
+      if (acceptedBy !== undefined) {
+        log.warn(`node ${nack.nodeId} rejected ${resourceKind(nack.typeUrl)} ${name}, which node ${acceptedBy} accepted: not quarantined, and that node's NACKs are not trusted for ${holdMs} ms`);
         distrusted.set(nack.nodeId, now() + holdMs);
         continue;
       }
@@ -195,24 +206,20 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
   }
 
   function onAck(nodeId: string, typeUrl: string, version: string, names: string[]): void {
-    remember(lastAck, `${nodeId} ${typeUrl}`, version);
     const sent = history.get(typeUrl)?.get(version);
     if (!sent) return;
+    let typeAcks = acks.get(typeUrl);
+    if (!typeAcks) acks.set(typeUrl, (typeAcks = new Map()));
+    const ack: AckedResponse = { sent, names };
+    typeAcks.delete(nodeId);
+    remember(typeAcks, nodeId, ack);
     let lifted = false;
-    for (const name of names) {
-      const resource = sent.get(name);
-      if (!resource) continue;
-      const key = `${typeUrl} ${name} ${resource.version}`;
-      const nodes = acked.get(key) ?? new Set<string>();
-      nodes.add(nodeId);
-      remember(acked, key, nodes);
-      for (const [qkey, quarantine] of quarantines) {
-        if (quarantine.typeUrl !== typeUrl || quarantine.name !== name || quarantine.version !== resource.version || quarantine.nodeId === nodeId) continue;
-        quarantines.delete(qkey);
-        distrusted.set(quarantine.nodeId, now() + holdMs);
-        log.warn(`node ${nodeId} accepted ${describe(quarantine)}, which node ${quarantine.nodeId} rejected: quarantine lifted`);
-        lifted = true;
-      }
+    for (const [key, quarantine] of quarantines) {
+      if (quarantine.typeUrl !== typeUrl || quarantine.nodeId === nodeId || !holds(ack, quarantine.name, quarantine.version)) continue;
+      quarantines.delete(key);
+      distrusted.set(quarantine.nodeId, now() + holdMs);
+      log.warn(`node ${nodeId} accepted ${describe(quarantine)}, which node ${quarantine.nodeId} rejected: quarantine lifted`);
+      lifted = true;
     }
     if (lifted) changed();
   }
