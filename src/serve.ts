@@ -46,3 +46,13 @@ export function untilSignal(): Promise<string> {
     process.on("SIGTERM", onSignal);
   });
 }
+
+/**
+ * A long-running server must not die of one stray error in a callback: Envoys keep the last
+ * snapshot they got, but a crash loop would stop every update. Log it (name and message only) and
+ * keep serving; the metrics and logs make it visible.
+ */
+export function keepServingOnStrayErrors(): void {
+  process.on("unhandledRejection", (reason) => log.error(`unhandled rejection, still serving: ${reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)}`));
+  process.on("uncaughtException", (error) => log.error(`uncaught exception, still serving: ${error.name}: ${error.message}`));
+}

@@ -7,7 +7,7 @@ import { startAgent } from "../agent.ts";
 import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-server.ts";
 import { observeArgs, observeFlags } from "../observe/flags.ts";
 import { shutdownAndExit } from "../observe/lifecycle.ts";
-import { untilSignal } from "../serve.ts";
+import { keepServingOnStrayErrors, untilSignal } from "../serve.ts";
 import { CliError, durationFlag, intFlag, listFlag, runCommand } from "./errors.ts";
 
 /** "namespace/name" of a Secret, or undefined when not given. */
@@ -48,6 +48,7 @@ export default defineCommand({
       const { observe, shutdownGraceMs } = observeFlags(args);
       // From here on SIGTERM means a graceful stop, even while starting (then it stops right after).
       const signal = untilSignal();
+      keepServingOnStrayErrors();
       const holdoffMs = durationFlag("holdoff", args.holdoff);
       const maxDelayMs = durationFlag("max-holdoff", args["max-holdoff"]);
       if (maxDelayMs < holdoffMs) throw new CliError("--max-holdoff must not be shorter than --holdoff");
