@@ -27,6 +27,9 @@ interface AgentRun {
   statusWritten: number;
   statusSkipped: number;
   statusFailed: number;
+  /** Full rebuilds the status writes' own watch events caused (status-only changes). */
+  rebuildsDuringStatus: number;
+  rebuildsAfterStatus: number;
   baselineRssMiB: number;
   peakRssMiB: number;
   /** Right after the first snapshot, after a full GC. */
@@ -87,10 +90,13 @@ async function agentMain(kubeconfigPath: string): Promise<void> {
   const afterSnapshot = process.memoryUsage();
 
   const writer = createStatusWriter({ kubeConfig, isLeader: () => true, loadBalancer: { ip: "192.0.2.10" } });
+  let rebuilds = 0;
+  pipeline.onBuild(() => rebuilds++);
   const statusStart = performance.now();
   writer.update(result.statuses, lookupFromCache(cache));
   await writer.idle();
   const statusMs = performance.now() - statusStart;
+  const rebuildsDuringStatus = rebuilds;
   const stats = writer.stats();
   // Let the watch deliver the status changes (and any rebuild they cause) before measuring.
   await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -106,6 +112,8 @@ async function agentMain(kubeconfigPath: string): Promise<void> {
     statusWritten: stats.written,
     statusSkipped: stats.skipped,
     statusFailed: stats.failed,
+    rebuildsDuringStatus,
+    rebuildsAfterStatus: rebuilds - rebuildsDuringStatus,
     baselineRssMiB: mib(baseline),
     peakRssMiB: mib(Math.max(peak, memory.rss)),
     firstSnapshotRssMiB: mib(afterSnapshot.rss),
