@@ -135,9 +135,13 @@ async function agentRun(kubeconfigPath: string): Promise<AgentRun> {
   return run as unknown as AgentRun;
 }
 
-/** Runs the scenario; `argv` as from `npm run bench -- kube [--smoke] [--size N]`, or options. */
-export async function run(input: string[] | KubeBenchOptions = []): Promise<object> {
-  const options: KubeBenchOptions = Array.isArray(input) ? parseOptions(input) : input;
+/** The scenario as bench/run.ts calls it: `npm run bench -- kube [--smoke] [--size N]`. */
+export async function run(argv: string[] = []): Promise<void> {
+  await runKube(parseOptions(argv));
+}
+
+/** Runs the scenario; writes bench/results/kube-<size>.json, prints a table, returns the result. */
+export async function runKube(options: KubeBenchOptions): Promise<object> {
   const apps = options.size ?? (options.smoke ? 200 : 10_000);
   const label = options.smoke && options.size === undefined ? "smoke" : String(apps);
   const dataset = { apps, tlsSecrets: apps / 2, unrelatedSecrets: apps / 2, unrelatedKiB: 16, helmReleases: apps / 10 };
