@@ -18,6 +18,8 @@ export interface ChildSpec {
   /** Warm runs (build mode). */
   runs?: number;
   holdoffMs?: number;
+  /** Diagnostic: serve without the SDS-scoping node view startAgent installs (every stream then diffs only changed types). */
+  withoutNodeView?: boolean;
 }
 
 export interface ChangeCommand {
@@ -57,6 +59,7 @@ async function serve(spec: ChildSpec): Promise<void> {
   const firstSnapshotMs = performance.now() - started;
   generated.length = 0;
   const marks = instrumentStore(agent.store);
+  if (spec.withoutNodeView) agent.store.setNodeView(undefined as unknown as Parameters<SnapshotStore["setNodeView"]>[0]);
 
   serveCommands(async (command) => {
     switch (command.cmd) {

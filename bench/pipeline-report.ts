@@ -16,6 +16,8 @@ export interface PipelineBenchOptions {
   /** How many times each change kind is measured. */
   changes: number;
   latency: boolean;
+  /** Diagnostic: the agent without its SDS-scoping node view. */
+  withoutNodeView: boolean;
   label: string;
 }
 
@@ -30,6 +32,7 @@ export function parseOptions(argv: string[], defaults: { sizes: number[]; smokeS
       holdoff: { type: "string" },
       changes: { type: "string" },
       "no-latency": { type: "boolean", default: false },
+      "without-node-view": { type: "boolean", default: false },
     },
   });
   const smoke = values.smoke || values.size === "smoke" || process.env.BENCH_SIZE === "smoke";
@@ -43,8 +46,9 @@ export function parseOptions(argv: string[], defaults: { sizes: number[]; smokeS
     holdoffMs: Number(values.holdoff ?? 100),
     changes: Number(values.changes ?? (smoke ? 2 : 5)),
     latency: !values["no-latency"],
+    withoutNodeView: values["without-node-view"],
   };
-  const label = smoke && values.size === undefined ? "smoke" : sizes.join("-");
+  const label = `${smoke && values.size === undefined ? "smoke" : sizes.join("-")}${options.withoutNodeView ? "-without-node-view" : ""}`;
   return { ...options, label };
 }
 

@@ -26,7 +26,7 @@ export async function runPipelineScenario(name: string, fixture: "ingress" | "ht
         { kind: fixture === "ingress" ? ("ingress" as const) : ("proxy" as const), index: (i * 7919) % size },
         { kind: "slice" as const, index: (i * 104729 + 1) % size },
       ]).flat();
-      latency = summarizeLatency(await measureLatency({ fixture, size }, { clients: options.clients, holdoffMs: options.holdoffMs, changes }));
+      latency = summarizeLatency(await measureLatency({ fixture, size, withoutNodeView: options.withoutNodeView }, { clients: options.clients, holdoffMs: options.holdoffMs, changes }));
     }
     results.push({ size, build, latency });
   }
