@@ -110,7 +110,12 @@ describe("fake API server", () => {
 
   test("a wrong token is 401; a switched-off group is 404; a Lease is created once", async () => {
     const { kubeConfig } = loadKubeConfig({ kubeconfig: api.kubeconfigPath });
-    kubeConfig.getCurrentUser()!.token = "wrong";
+    kubeConfig.loadFromOptions({
+      clusters: kubeConfig.getClusters(),
+      contexts: kubeConfig.getContexts(),
+      users: [{ name: "fake", token: "wrong" }],
+      currentContext: kubeConfig.getCurrentContext(),
+    });
     const stranger = createKubeClient(kubeConfig);
     expect((await failure(stranger.request("GET", "/api/v1/services"))).statusCode).toBe(401);
     stranger.close();
