@@ -153,8 +153,26 @@ describe("object cache: what affects the output", () => {
     expect(cache.apply(upsert(ingress("site", { defaultBackend: backend("web") })))).toEqual(nothing);
     cache.apply(upsert(service("web", "default", "7")));
     expect(cache.apply(upsert({ ...service("web", "default", "7"), spec: { ports: [] } }))).toEqual(nothing);
-    expect(cache.apply(upsert(service("web", "default", "8"))).affectsDag).toBe(true);
+    // A new resourceVersion with the same content (a resync, our own status write) changes nothing…
+    expect(cache.apply(upsert(service("web", "default", "8")))).toEqual(nothing);
+    // …a new resourceVersion with new content does.
+    expect(cache.apply(upsert({ ...service("web", "default", "9"), spec: { ports: [{ port: 81 }] } })).affectsDag).toBe(true);
     expect(cache.apply(remove(ingress("never-seen", {})))).toEqual(nothing);
+  });
+});
+
+describe("object cache: the agent's own status writes", () => {
+  test("a change of status and resourceVersion only is stored but affects nothing; a spec change still does", () => {
+    const cache = createObjectCache({ ingressClassNames: [] });
+    cache.apply(upsert(ingress("site", { defaultBackend: backend("web") }, { resourceVersion: "1", generation: 1 })));
+    const withStatus = { ...ingress("site", { defaultBackend: backend("web") }, { resourceVersion: "2", generation: 1 }), status: { loadBalancer: { ingress: [{ ip: "192.0.2.1" }] } } };
+    expect(cache.apply(upsert(withStatus))).toEqual(nothing);
+    expect(cache.ingresses()[0]!.status).toEqual(withStatus.status); // the status writer sees what it wrote
+    expect(cache.ingresses()[0]!.metadata.resourceVersion).toBe("2");
+    const respec = { ...ingress("site", { defaultBackend: backend("other") }, { resourceVersion: "3", generation: 2 }), status: withStatus.status };
+    expect(cache.apply(upsert(respec)).affectsDag).toBe(true);
+    const relabel = { ...respec, metadata: { ...respec.metadata, resourceVersion: "4", labels: { team: "a" } } };
+    expect(cache.apply(upsert(relabel)).affectsDag).toBe(true);
   });
 });
 

@@ -101,6 +101,18 @@ function unchanged(previous: KubeObject, next: KubeObject): boolean {
   return deepEqual(previous, next);
 }
 
+/**
+ * True when only what the agent itself writes changed: `status` and the resourceVersion that
+ * came with it. Our own status writes come back as watch events; they must not rebuild the DAG.
+ */
+function onlyStatusChanged(previous: KubeObject, next: KubeObject): boolean {
+  const { status: _before, metadata: beforeMeta, ...beforeRest } = previous;
+  const { status: _after, metadata: afterMeta, ...afterRest } = next;
+  const { resourceVersion: _rvBefore, ...beforeMetadata } = beforeMeta;
+  const { resourceVersion: _rvAfter, ...afterMetadata } = afterMeta;
+  return deepEqual(beforeRest, afterRest) && deepEqual(beforeMetadata, afterMetadata);
+}
+
 function sliceServiceKey(slice: KubeObject): string | undefined {
   const service = slice.metadata.labels?.[serviceNameLabel];
   return service ? `${slice.metadata.namespace}/${service}` : undefined;
@@ -211,6 +223,11 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     let object = withoutManagedFields(raw);
     if (object.metadata.namespace !== namespace) object = { ...object, metadata: { ...object.metadata, namespace } };
     if (previous && unchanged(previous, object)) return nothing;
+    if (previous && onlyStatusChanged(previous, object)) {
+      stores.get(kind)!.set(key, object); // kept current for the status writer; the output cannot change
+      sortedCache.delete(kind);
+      return nothing;
+    }
     return store(kind, key, previous, object);
   }
 
