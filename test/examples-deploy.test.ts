@@ -84,9 +84,7 @@ describe.each(["colocated", "split"])("examples/%s", (folder) => {
   test("`agent serve` knows every flag passed to it", () => {
     const known = new Set(Object.keys((serve as { args: Record<string, unknown> }).args));
     const unknown = new Set(agentRuns(load(folder), "serve").flatMap((c) => flagNames(c.args!)).filter((flag) => !known.has(flag)));
-    // Issue 4's Kubernetes flags, as examples/rbac/README.md documents them, are not wired into
-    // `agent serve` yet: this list must shrink to [] when they are.
-    expect([...unknown].sort()).toEqual(["incluster", "leader-election-name", "leader-election-namespace"]);
+    expect([...unknown].sort()).toEqual([]);
   });
 });
 

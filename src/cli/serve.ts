@@ -4,6 +4,8 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { startAgent } from "../agent.ts";
+import { connectKubernetes, type KubernetesConnection } from "../k8s/connect.ts";
+import { KubeConfigError } from "../k8s/kubeconfig.ts";
 import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-server.ts";
 import { observeArgs, observeFlags } from "../observe/flags.ts";
 import { shutdownAndExit } from "../observe/lifecycle.ts";
@@ -16,6 +18,27 @@ export function secretRefFlag(name: string, value: unknown): { namespace: string
   const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(String(value));
   if (!match) throw new CliError(`--${name} must be namespace/name, got ${JSON.stringify(value)}`);
   return { namespace: match[1]!, name: match[3]! };
+}
+
+/** The cluster connection, unless only --manifests was given; a bad kubeconfig is a one-line error. */
+function kubernetesFlags(args: Record<string, unknown>, watchNamespaces: string[]): KubernetesConnection | undefined {
+  const asked = args.kubeconfig !== undefined || args.context !== undefined || args.incluster === true;
+  if (args.manifests !== undefined && !asked) return undefined;
+  const envoyService = args["envoy-service-name"] ? { namespace: String(args["envoy-service-namespace"] ?? "isobar-system"), name: String(args["envoy-service-name"]) } : undefined;
+  try {
+    return connectKubernetes({
+      kubeconfig: args.kubeconfig as string | undefined,
+      context: args.context as string | undefined,
+      inCluster: args.incluster === true,
+      watchNamespaces,
+      statusAddress: args["ingress-status-address"] as string | undefined,
+      envoyService,
+      leaderElection: args["disable-leader-election"] === true ? false : { namespace: args["leader-election-namespace"] as string | undefined, name: String(args["leader-election-name"]) },
+    });
+  } catch (error) {
+    if (error instanceof KubeConfigError) throw new CliError(`${error.message} (or serve a directory with --manifests DIR)`);
+    throw error;
+  }
 }
 
 export default defineCommand({
@@ -41,6 +64,15 @@ export default defineCommand({
     "key-file": { type: "string", description: "the agent's private key (PEM) (env ISOBAR_KEY_FILE)" },
     "tls-reload-interval": { type: "string", default: "5s", description: "how often the TLS files are re-read (rotation without restart)" },
     insecure: { type: "boolean", default: false, description: "allow serving without TLS on an address other than loopback" },
+    kubeconfig: { type: "string", description: "watch the cluster of this kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster); used unless only --manifests is given" },
+    context: { type: "string", description: "the kubeconfig context to use" },
+    incluster: { type: "boolean", default: false, description: "use the pod's service account even if a kubeconfig exists" },
+    "leader-election-namespace": { type: "string", description: "namespace of the Lease (default: the agent's namespace, else isobar-system)" },
+    "leader-election-name": { type: "string", default: "isobar-leader", description: "name of the coordination.k8s.io Lease; only its holder writes status" },
+    "disable-leader-election": { type: "boolean", default: false, description: "write status without a Lease (a single replica only)" },
+    "ingress-status-address": { type: "string", description: "load balancer addresses written to Ingress and HTTPProxy status (IPs or hostnames, comma-separated)" },
+    "envoy-service-namespace": { type: "string", description: "namespace of the Envoy Service whose load balancer address goes into status" },
+    "envoy-service-name": { type: "string", description: "name of that Envoy Service" },
     ...observeArgs,
   },
   run: ({ args }) =>
@@ -56,13 +88,16 @@ export default defineCommand({
       checkBindAddress(args.address, { tls: tlsFiles !== undefined, insecure: args.insecure });
       const reloadIntervalMs = durationFlag("tls-reload-interval", args["tls-reload-interval"]);
       const tls = tlsFiles && (await loadServerTls(tlsFiles, { reloadIntervalMs }));
+      const watchNamespaces = listFlag(args["watch-namespaces"]);
+      const kubernetes = kubernetesFlags(args, watchNamespaces);
       const agent = await startAgent({
         address: args.address,
         port: intFlag("port", args.port, 0, 65535),
         credentials: tls?.credentials,
         observe,
         manifests: args.manifests,
-        watchNamespaces: listFlag(args["watch-namespaces"]),
+        sources: kubernetes ? [kubernetes.source] : [],
+        watchNamespaces,
         holdoffMs,
         maxDelayMs,
         dag: {
@@ -80,6 +115,7 @@ export default defineCommand({
           adminSocketPath: args["envoy-admin-socket"],
         },
       });
+      if (kubernetes) agent.attachStatusReporting(kubernetes.startReporting(agent));
       const where = `${args.address}:${agent.server.port}`;
       const clientTls = tls ? " --ca-file CA --cert-file CLIENT_CERT --key-file CLIENT_KEY" : "";
       consola.withTag("serve").info(`look at what is served: agent xds --server ${where}${clientTls} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);

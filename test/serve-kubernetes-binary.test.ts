@@ -1,0 +1,73 @@
+// The compiled agent against a cluster, as a user runs it from a laptop: `dist/agent serve
+// --kubeconfig FILE` against the fake API server over HTTPS with its own CA. Objects created in the
+// cluster reach an xDS client; the leader writes Ingress status with the configured address; an
+// object changed in the cluster changes what is served.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver/index.ts";
+import { ensureAgentBinary, runAgent, startServe, type RunningBinary } from "./helpers/agent-binary.ts";
+import type { KubeObject } from "../src/sources/types.ts";
+
+let api: FakeApiServer;
+let agent: RunningBinary & { port: number };
+
+const service: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "shop" }, spec: { ports: [{ name: "http", port: 80, targetPort: 8080 }] } };
+const slice: KubeObject = {
+  apiVersion: "discovery.k8s.io/v1",
+  kind: "EndpointSlice",
+  metadata: { name: "web-1", namespace: "shop", labels: { "kubernetes.io/service-name": "web" } },
+  addressType: "IPv4",
+  ports: [{ name: "http", port: 8080 }],
+  endpoints: [{ addresses: ["10.9.0.1"], conditions: { ready: true } }],
+};
+const ingress = (host: string): KubeObject => ({
+  apiVersion: "networking.k8s.io/v1",
+  kind: "Ingress",
+  metadata: { name: "web", namespace: "shop" },
+  spec: { rules: [{ host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { name: "http" } } } }] } }] },
+});
+
+async function xds(type: string, ...names: string[]): Promise<string> {
+  const run = await runAgent(["xds", "--server", `127.0.0.1:${agent.port}`, "--type", type, "--timeout", "5s", ...names]);
+  expect(run.code).toBe(0);
+  return run.stdout;
+}
+
+beforeAll(async () => {
+  await ensureAgentBinary();
+  api = await startFakeApiServer();
+  for (const object of [service, slice, ingress("shop.example.com")]) api.create(object);
+  agent = await startServe(["--kubeconfig", api.kubeconfigPath, "--ingress-status-address", "192.0.2.10", "--leader-election-namespace", "isobar-system", "--holdoff", "20ms"]);
+  await agent.waitForLine(/first snapshot published/);
+}, 60_000);
+
+afterAll(async () => {
+  expect(await agent?.stop()).toBe(0);
+  await api?.close();
+});
+
+describe("agent serve --kubeconfig (compiled binary, fake API server over HTTPS)", () => {
+  test("the cluster's objects are served over xDS", async () => {
+    expect(await xds("rds", "ingress_http")).toContain("shop.example.com");
+    expect(await xds("eds", "shop/web/http")).toContain("10.9.0.1");
+  });
+
+  test("the leader writes the Ingress status with the configured address", async () => {
+    await api.waitForRequest((r) => r.method === "PATCH" && r.path.includes("/ingresses/web/status"), 0);
+    const status = api.get("Ingress", "shop", "web")!.status as { loadBalancer?: { ingress?: Array<{ ip?: string }> } };
+    expect(status.loadBalancer?.ingress).toEqual([{ ip: "192.0.2.10" }]);
+    expect(api.requests.some((r) => r.path.includes("/leases") && (r.method === "POST" || r.method === "PUT"))).toBe(true);
+  }, 20_000);
+
+  test("a change in the cluster changes what is served", async () => {
+    const current = api.get("Ingress", "shop", "web")!;
+    api.update({ ...ingress("store.example.com"), metadata: { ...current.metadata } });
+    const deadline = Date.now() + 10_000;
+    let routes = "";
+    while (Date.now() < deadline) {
+      routes = await xds("rds", "ingress_http");
+      if (routes.includes("store.example.com")) break;
+    }
+    expect(routes).toContain("store.example.com");
+    expect(routes).not.toContain("shop.example.com");
+  }, 20_000);
+});
