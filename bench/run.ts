@@ -4,6 +4,7 @@ const scenarios: Record<string, () => Promise<{ run(argv: string[]): Promise<voi
   xds: () => import("./xds.ts"),
   rebuild: () => import("./rebuild.ts"),
   httpproxy: () => import("./httpproxy.ts"),
+  kube: () => import("./kube.ts"),
 };
 
 const [scenario, ...argv] = process.argv.slice(2);
