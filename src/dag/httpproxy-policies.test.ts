@@ -130,6 +130,13 @@ describe("route policies", () => {
     expect(errorsOf(dup)).toEqual([{ type: "PrefixReplaceError", reason: "DuplicateReplacement", message: "duplicate replacement prefix '/a'" }]);
     const ambiguous = withRoutes([{ services: svc, pathRewritePolicy: { replacePrefix: [{ replacement: "/b" }, { replacement: "/c" }] } }]);
     expect(errorsOf(ambiguous)).toEqual([{ type: "PrefixReplaceError", reason: "AmbiguousReplacement", message: "ambiguous prefix replacement" }]);
+    for (const replacement of ["x/y", "/a\nb"]) {
+      const bad = withRoutes([{ services: svc, pathRewritePolicy: { replacePrefix: [{ replacement }] } }]);
+      expect(errorsOf(bad)).toEqual([
+        { type: "PrefixReplaceError", reason: "ReplacementNotValid", message: `replacement ${JSON.stringify(replacement)} must begin with "/" and not contain CR, LF or NUL` },
+      ]);
+      expect(routesOf(bad, "r.example.com")).toEqual([]);
+    }
   });
 
   test("requestRedirectPolicy, directResponsePolicy and the one-action rule", () => {
@@ -144,6 +151,12 @@ describe("route policies", () => {
     expect(errorsOf(withRoutes([{ requestRedirectPolicy: { path: "/a", prefix: "/b" } }]))).toEqual([
       { type: "RouteError", reason: "RequestRedirectPolicy", message: "route.requestRedirectPolicy is invalid: cannot specify both redirect path and redirect prefix" },
     ]);
+    // Envoy would refuse these in the route config (they become the Location header).
+    expect(errorsOf(withRoutes([{ requestRedirectPolicy: { path: "/a\r\nSet-Cookie: x" } }]))).toEqual([
+      { type: "RouteError", reason: "RequestRedirectPolicy", message: 'route.requestRedirectPolicy is invalid: path "/a\\r\\nSet-Cookie: x" must begin with "/" and not contain CR, LF or NUL' },
+    ]);
+    expect(errorsOf(withRoutes([{ requestRedirectPolicy: { prefix: "new" } }]))?.[0]?.message).toBe('route.requestRedirectPolicy is invalid: prefix "new" must begin with "/" and not contain CR, LF or NUL');
+    expect(errorsOf(withRoutes([{ requestRedirectPolicy: { hostname: "a\u0000.com" } }]))?.[0]?.message).toBe('route.requestRedirectPolicy is invalid: hostname "a\\u0000.com" must not contain CR, LF or NUL');
     const both = withRoutes([{ services: svc, directResponsePolicy: { statusCode: 200 } }]);
     expect(errorsOf(both)).toEqual([
       { type: "RouteError", reason: "RouteActionCountNotValid", message: "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy" },

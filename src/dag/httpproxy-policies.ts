@@ -309,6 +309,13 @@ export function redirectPolicy(policy: unknown): Result<Redirect | undefined> {
   const p = rec(policy);
   if (!p) return { ok: undefined };
   if (p.path !== undefined && p.prefix !== undefined) return { error: "cannot specify both redirect path and redirect prefix" };
+  // What Contour's CRD patterns refuse and Envoy would reject (the values become response headers).
+  if (badHeaderValue.test(str(p.hostname))) return { error: `hostname ${quote(str(p.hostname))} must not contain CR, LF or NUL` };
+  for (const field of ["path", "prefix"] as const) {
+    if (p[field] === undefined) continue;
+    const value = str(p[field]);
+    if (!value.startsWith("/") || badHeaderValue.test(value)) return { error: `${field} ${quote(value)} must begin with "/" and not contain CR, LF or NUL` };
+  }
   const status = num(p.statusCode);
   const out: Redirect = { statusCode: status === 301 ? 301 : 302 };
   const scheme = str(p.scheme);

@@ -231,6 +231,11 @@ function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: Rec, out: Ro
   }
   const seen = new Set<string>();
   for (const r of replacements) {
+    const replacement = str(r.replacement);
+    if (!replacement.startsWith("/") || /[\r\n\0]/.test(replacement)) {
+      addError(walk.ctx, ref, ErrorType.prefixReplace, "ReplacementNotValid", `replacement ${quote(replacement)} must begin with "/" and not contain CR, LF or NUL`);
+      return false;
+    }
     const prefix = str(r.prefix);
     if (seen.has(prefix)) {
       if (prefix !== "") addError(walk.ctx, ref, ErrorType.prefixReplace, "DuplicateReplacement", `duplicate replacement prefix '${prefix}'`);
