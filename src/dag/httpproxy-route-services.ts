@@ -60,5 +60,22 @@ export function routeServices(
     clusters.push(backend);
   }
   if (clusters.every((c) => c.weight === 0)) for (const c of clusters) c.weight = 1;
+  const weightProblem = weightsProblem(clusters);
+  if (weightProblem) {
+    addError(ctx, ref, ErrorType.service, "WeightNotValid", `Spec.Routes ${weightProblem}`);
+    return undefined;
+  }
   return { clusters, mirrors };
+}
+
+const maxTotalWeight = 4294967295;
+
+/**
+ * Envoy adds up a route's cluster weights in 32 bits and refuses the whole route configuration
+ * (every host on the listener) when they overflow; Contour would let that through.
+ */
+export function weightsProblem(clusters: WeightedCluster[]): string | undefined {
+  const total = clusters.reduce((sum, c) => sum + c.weight, 0);
+  if (total <= maxTotalWeight) return undefined;
+  return `service weights add up to ${total}, more than ${maxTotalWeight}`;
 }

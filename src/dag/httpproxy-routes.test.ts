@@ -123,6 +123,14 @@ describe("services", () => {
     expect(weights).toEqual([["v1=1", "v2=1"], ["v1=90", "v2=10"], ["v1=100", "v2=0"]]);
   });
 
+  test("weights adding up past 32 bits are refused: Envoy would reject every host's routes", () => {
+    const fits = withRoutes([{ services: [{ ...to("v1"), weight: 4294967294 }, { ...to("v2"), weight: 1 }] }]);
+    expect(errorsOf(fits)).toEqual([]);
+    const dag = withRoutes([{ services: [{ ...to("v1"), weight: 4294967295 }, { ...to("v2"), weight: 1 }] }]);
+    expect(errorsOf(dag)).toEqual([{ type: "ServiceError", reason: "WeightNotValid", message: "Spec.Routes service weights add up to 4294967296, more than 4294967295" }]);
+    expect(routesOf(dag, "r.example.com")).toEqual([]);
+  });
+
   test("port by number, protocol h2/h2c/tls, and unsupported protocols", () => {
     const dag = withRoutes([
       { conditions: [{ prefix: "/h2" }], services: [{ ...to("v2", 443), protocol: "h2" }] },

@@ -4,6 +4,7 @@ import type { KubeObject } from "../sources/types.ts";
 import type { TcpProxy, WeightedCluster } from "./types.ts";
 import { lbStrategy, tcpHealthCheck } from "./httpproxy-policies.ts";
 import type { Walk } from "./httpproxy-routes.ts";
+import { weightsProblem } from "./httpproxy-route-services.ts";
 import { serviceCluster } from "./httpproxy-services.ts";
 import { ErrorType, addError, addWarning, num, proxyKey, proxyRef, quote, rec, recs, specOf, str } from "./httpproxy-spec.ts";
 
@@ -38,6 +39,11 @@ export function processTcpProxy(walk: Walk, proxy: KubeObject, visited: KubeObje
       if (!("ok" in result)) return undefined;
       // Envoy's TCP weighted clusters need a weight of at least 1: an absent weight counts as 1.
       clusters.push({ cluster: result.ok, weight: Math.max(1, Math.floor(num(service.weight))) });
+    }
+    const weightProblem = weightsProblem(clusters);
+    if (weightProblem) {
+      addError(ctx, ref, ErrorType.tcpProxy, "WeightNotValid", `Spec.TCPProxy ${weightProblem}`);
+      return undefined;
     }
     return { clusters };
   }

@@ -157,6 +157,12 @@ describe("tcpproxy", () => {
     ]);
     expect(secure.tcpProxy?.clusters[0]!.cluster.tcpHealthCheck).toEqual({ intervalSeconds: 7, timeoutSeconds: 2, unhealthyThresholdCount: 3, healthyThresholdCount: 2 });
     expect(dag.virtualHosts.size).toBe(0);
+
+    const heavy = build([root({ tls: { passthrough: true } }, { tcpproxy: { services: [{ name: "app", port: 80, weight: 4294967295 }, { name: "app", port: 80 }] } }), ...world([])]);
+    expect(heavy.secureVirtualHosts.get("s.example.com")?.tcpProxy).toBeUndefined();
+    expect(heavy.status.get({ kind: "HTTPProxy", namespace: "roots", name: "s" })?.errors).toEqual([
+      { type: "TCPProxyError", reason: "WeightNotValid", message: "Spec.TCPProxy service weights add up to 4294967296, more than 4294967295" },
+    ]);
   });
 
   test("terminated TLS with a tcpproxy keeps HTTP routes on the plaintext side only", () => {
