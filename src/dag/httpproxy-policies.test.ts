@@ -69,6 +69,8 @@ describe("route policies", () => {
       [{ requestHeadersPolicy: { remove: ["x", "x"] } }, "RequestHeadersPolicyInvalid", 'duplicate header removal: "X" on request headers'],
       [{ requestHeadersPolicy: { set: [{ name: "x", value: "a\r\nb: c" }] } }, "RequestHeadersPolicyInvalid", 'invalid set header value for "X": must not contain CR, LF or NUL on request headers'],
       [{ responseHeadersPolicy: { set: [{ name: "Host", value: "x" }] } }, "ResponseHeaderPolicyInvalid", 'rewriting "Host" header is not supported on response headers'],
+      // Escaping doubles each %: the limit (Envoy's) is on the value Envoy gets.
+      [{ requestHeadersPolicy: { set: [{ name: "x", value: "%".repeat(8193) }] } }, "RequestHeadersPolicyInvalid", 'set header value for "X" is longer than 16384 bytes on request headers'],
     ];
     for (const [policy, reason, message] of cases) {
       expect(errorsOf(withRoutes([{ services: svc, ...policy }]))).toEqual([{ type: "RouteError", reason, message }]);
@@ -155,6 +157,7 @@ describe("route policies", () => {
     expect(errorsOf(withRoutes([{ requestRedirectPolicy: { path: "/a\r\nSet-Cookie: x" } }]))).toEqual([
       { type: "RouteError", reason: "RequestRedirectPolicy", message: 'route.requestRedirectPolicy is invalid: path "/a\\r\\nSet-Cookie: x" must begin with "/" and not contain CR, LF or NUL' },
     ]);
+    expect(errorsOf(withRoutes([{ requestRedirectPolicy: { port: 99999 } }]))?.[0]?.message).toBe("route.requestRedirectPolicy is invalid: port 99999 must be in the range 1-65535");
     expect(errorsOf(withRoutes([{ requestRedirectPolicy: { prefix: "new" } }]))?.[0]?.message).toBe('route.requestRedirectPolicy is invalid: prefix "new" must begin with "/" and not contain CR, LF or NUL');
     expect(errorsOf(withRoutes([{ requestRedirectPolicy: { hostname: "a\u0000.com" } }]))?.[0]?.message).toBe('route.requestRedirectPolicy is invalid: hostname "a\\u0000.com" must not contain CR, LF or NUL');
     const both = withRoutes([{ services: svc, directResponsePolicy: { statusCode: 200 } }]);

@@ -77,6 +77,9 @@ export function escapeHeaderValue(value: string, dynamic: Record<string, string>
 
 // Envoy rejects header values with these; refuse them here with a message rather than a NACK.
 const badHeaderValue = /[\r\n\0]/;
+/** Envoy's HeaderValue.value limit. */
+const maxHeaderValueBytes = 16384;
+const headerBytes = new TextEncoder();
 
 /** Contour's headersPolicyRoute: `set` and `remove`, Host only as a (request) host rewrite. */
 export function headersPolicy(policy: unknown, allowHostRewrite: boolean, dynamic: Record<string, string>): Result<HeadersPolicy | undefined> {
@@ -96,7 +99,9 @@ export function headersPolicy(policy: unknown, allowHostRewrite: boolean, dynami
     }
     const problem = headerNameProblem(key);
     if (problem) return { error: `invalid set header ${quote(key)}: ${problem}` };
-    set.set(key, escapeHeaderValue(value, dynamic));
+    const escaped = escapeHeaderValue(value, dynamic);
+    if (headerBytes.encode(escaped).length > maxHeaderValueBytes) return { error: `set header value for ${quote(key)} is longer than ${maxHeaderValueBytes} bytes` };
+    set.set(key, escaped);
   }
   const remove = new Set<string>();
   for (const entry of strs(p.remove)) {
@@ -321,7 +326,10 @@ export function redirectPolicy(policy: unknown): Result<Redirect | undefined> {
   const scheme = str(p.scheme);
   if (scheme === "http" || scheme === "https") out.scheme = scheme;
   if (str(p.hostname) !== "") out.hostname = str(p.hostname);
-  if (num(p.port) > 0) out.port = num(p.port);
+  if (p.port !== undefined && num(p.port) !== 0) {
+    if (!Number.isInteger(num(p.port)) || num(p.port) < 1 || num(p.port) > 65535) return { error: `port ${num(p.port)} must be in the range 1-65535` };
+    out.port = num(p.port);
+  }
   if (p.path !== undefined) out.path = str(p.path);
   if (p.prefix !== undefined) out.prefix = str(p.prefix);
   return { ok: out };

@@ -66,8 +66,13 @@ export function localRateLimit(policy: unknown): Result<LocalRateLimitPolicy | u
   if (requests <= 0) return { error: `invalid requests value ${requests} in local rate limit policy` };
   const fillIntervalMs = units[str(local.unit)];
   if (fillIntervalMs === undefined) return { error: `invalid unit ${quote(str(local.unit))} in local rate limit policy` };
-  const out: LocalRateLimitPolicy = { maxTokens: requests + Math.max(0, num(local.burst)), tokensPerFill: requests, fillIntervalMs };
-  if (num(local.responseStatusCode) > 0) out.responseStatusCode = num(local.responseStatusCode);
+  const maxTokens = requests + Math.max(0, num(local.burst));
+  // Envoy's token bucket counts in 32 bits; past that the values would wrap (to 0: rejected).
+  if (maxTokens > 4294967295) return { error: `requests plus burst ${maxTokens} exceeds 4294967295 in local rate limit policy` };
+  const out: LocalRateLimitPolicy = { maxTokens, tokensPerFill: requests, fillIntervalMs };
+  const statusCode = num(local.responseStatusCode);
+  if (statusCode !== 0 && !(statusCode >= 400 && statusCode <= 599)) return { error: `invalid response status code ${statusCode} in local rate limit policy: must be in the 400-599 range` };
+  if (statusCode > 0) out.responseStatusCode = statusCode;
   const seen = new Set<string>();
   for (const header of recs(local.responseHeadersToAdd)) {
     const name = canonicalHeaderKey(str(header.name));

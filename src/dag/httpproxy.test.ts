@@ -176,6 +176,14 @@ describe("roots", () => {
         { type: "VirtualHostError", reason: "RateLimitPolicyNotValid", message: "Spec.VirtualHost.RateLimitPolicy is invalid: invalid requests value 0 in local rate limit policy" },
       ],
       [
+        { rateLimitPolicy: { local: { requests: 4294967295, burst: 1, unit: "second" } } },
+        { type: "VirtualHostError", reason: "RateLimitPolicyNotValid", message: "Spec.VirtualHost.RateLimitPolicy is invalid: requests plus burst 4294967296 exceeds 4294967295 in local rate limit policy" },
+      ],
+      [
+        { rateLimitPolicy: { local: { requests: 1, unit: "second", responseStatusCode: 99999 } } },
+        { type: "VirtualHostError", reason: "RateLimitPolicyNotValid", message: "Spec.VirtualHost.RateLimitPolicy is invalid: invalid response status code 99999 in local rate limit policy: must be in the 400-599 range" },
+      ],
+      [
         { rateLimitPolicy: { local: { requests: 1, unit: "day" } } },
         { type: "VirtualHostError", reason: "RateLimitPolicyNotValid", message: 'Spec.VirtualHost.RateLimitPolicy is invalid: invalid unit "day" in local rate limit policy' },
       ],
