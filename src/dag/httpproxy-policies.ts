@@ -94,6 +94,8 @@ export function headersPolicy(policy: unknown, allowHostRewrite: boolean, dynami
     if (badHeaderValue.test(value)) return { error: `invalid set header value for ${quote(key)}: must not contain CR, LF or NUL` };
     if (key === "Host") {
       if (!allowHostRewrite) return { error: `rewriting ${quote(key)} header is not supported` };
+      // The rewritten host is also the SNI of TLS upstreams, which TLS caps at 255 bytes.
+      if (headerBytes.encode(value).length > 255) return { error: `rewriting ${quote(key)} header to a value longer than 255 bytes is not supported` };
       hostRewrite = value;
       continue;
     }
