@@ -93,6 +93,8 @@ async function serve(spec: ChildSpec): Promise<void> {
     event: "ready",
     port: agent.server.port,
     firstSnapshotMs,
+    rss: process.memoryUsage.rss(),
+    maxRss: process.resourceUsage().maxRSS * 1024,
     buildTimings: agent.pipeline.lastBuild?.timings,
     edsNames: [...store.resources(TypeUrls.endpoint).keys()],
     routeNames: [...store.resources(TypeUrls.route).keys()],

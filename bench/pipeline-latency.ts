@@ -50,6 +50,9 @@ export interface LatencyResult {
   serverRss: number;
   serverRssAfterGc: number;
   serverMaxRss: number;
+  /** The agent after its first snapshot, before any client connected: RSS and peak RSS. */
+  firstSnapshotRss: number;
+  firstSnapshotMaxRss: number;
 }
 
 export interface LatencyPlan {
@@ -172,6 +175,8 @@ export async function measureLatency(spec: ChildSpec, plan: LatencyPlan): Promis
     serverRss: memory.rss as number,
     serverRssAfterGc: memory.rssAfterGc as number,
     serverMaxRss: memory.maxRss as number,
+    firstSnapshotRss: ready.rss as number,
+    firstSnapshotMaxRss: ready.maxRss as number,
   };
 }
 

@@ -55,7 +55,9 @@ export interface BuildMeasurements {
   liveRepublish: RebuildRun[];
   encodeFirst: EncodeRun;
   encodeWarm: EncodeRun[];
-  /** Peak RSS of the whole process (getrusage). */
+  /** Peak RSS of the whole process (getrusage), after the rebuilds (before encoding alone, whose prepared messages the bench holds). */
+  maxRssRebuilds: number;
+  /** Peak RSS at the end, including the bench's own encoding-alone data. */
   maxRss: number;
   /** With the cache and one snapshot held, after a full GC. */
   steadyRss: number;
@@ -162,6 +164,7 @@ export async function measureBuilds(spec: ChildSpec): Promise<BuildMeasurements>
   const liveRepublish: RebuildRun[] = [];
   for (let i = 0; i < runs; i++) liveRepublish.push(rebuild(cache, store).run);
 
+  const maxRssRebuilds = process.resourceUsage().maxRSS * 1024;
   const { result } = last;
   const prepared = prepare(result.resources, store);
   const encodeFirst = encodeAlone(prepared);
@@ -183,6 +186,7 @@ export async function measureBuilds(spec: ChildSpec): Promise<BuildMeasurements>
     liveRepublish,
     encodeFirst,
     encodeWarm,
+    maxRssRebuilds,
     maxRss: process.resourceUsage().maxRSS * 1024,
     steadyRss: steady.rss,
     steadyHeap: steady.heapUsed,

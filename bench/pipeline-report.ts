@@ -104,7 +104,7 @@ export function summarizeBuild(m: BuildMeasurements) {
       warmRebuildVsEncodeStrict: round(warm.totalMs! / encodeWarm.encodeStrictMs, 2),
       firstRebuildVsFirstFromObjectEncode: round(m.first.totalMs / m.encodeFirst.fromObjectEncodeMs, 2),
     },
-    memory: { baselineRssMiB: mib(m.baselineRss), baselineHeapMiB: mib(m.baselineHeap), firstRebuildRssDeltaMiB: mib(m.first.rssDelta), firstRebuildHeapDeltaMiB: mib(m.first.heapDelta), maxRssMiB: mib(m.maxRss), steadyRssMiB: mib(m.steadyRss), steadyHeapMiB: mib(m.steadyHeap) },
+    memory: { baselineRssMiB: mib(m.baselineRss), baselineHeapMiB: mib(m.baselineHeap), firstRebuildRssDeltaMiB: mib(m.first.rssDelta), firstRebuildHeapDeltaMiB: mib(m.first.heapDelta), firstRebuildRssMiB: mib(m.first.rss), maxRssRebuildsMiB: mib(m.maxRssRebuilds), maxRssMiB: mib(m.maxRss), steadyRssMiB: mib(m.steadyRss), steadyHeapMiB: mib(m.steadyHeap) },
   };
 }
 
@@ -140,6 +140,8 @@ export function summarizeLatency(l: LatencyResult) {
     serverRssMiB: mib(l.serverRss),
     serverRssAfterGcMiB: mib(l.serverRssAfterGc),
     serverMaxRssMiB: mib(l.serverMaxRss),
+    firstSnapshotRssMiB: mib(l.firstSnapshotRss),
+    firstSnapshotMaxRssMiB: mib(l.firstSnapshotMaxRss),
     changes: byKind,
     samples: l.samples,
   };
