@@ -1,12 +1,15 @@
 // `agent certs` as users run it, through the compiled binary: file modes, no overwriting and no
 // partial files, `inspect` exit codes on good, expiring and expired chains, and Debian's openssl
 // accepting what we issue for the purpose it was issued for (and refusing it for the other).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCa, issueLeaf } from "../src/certs/x509.ts";
 import { ensureAgentBinary, runAgent } from "./helpers/agent-binary.ts";
+
+// Spawns processes: on a loaded 2-core machine they take seconds to start.
+setDefaultTimeout(30_000);
 
 let dir: string;
 

@@ -2,7 +2,7 @@
 // `agent` invocation in them runs as written (bootstrap, certs init), the names line up (Secrets the
 // Job creates are the ones mounted, the agent certificate's SANs cover the address Envoy dials and
 // the SAN it pins), and `agent serve` knows every flag they pass.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,9 @@ import { parseAllDocuments } from "yaml";
 import serve from "../src/cli/serve.ts";
 import { parseCertificates, summarize } from "../src/certs/x509.ts";
 import { ensureAgentBinary, runAgent } from "./helpers/agent-binary.ts";
+
+// Spawns processes: on a loaded 2-core machine they take seconds to start.
+setDefaultTimeout(30_000);
 
 interface Container {
   name: string;

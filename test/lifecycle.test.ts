@@ -1,7 +1,7 @@
 // Graceful shutdown: `agent serve` in a child process with a connected xDS client gets SIGTERM and
 // exits 0, ending the stream; in-process, startAgent's close goes not-ready → xDS closed and the
 // Lease released → metrics server closed. `agent envoy shutdown` drains a fake Envoy admin socket.
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,9 @@ import { connectXds } from "../src/xds/client.ts";
 import { TypeUrls } from "../src/xds/types.ts";
 import { spawnAgent } from "./helpers/agent-process.ts";
 import { fakeEnvoyAdmin } from "./helpers/fake-envoy-admin.ts";
+
+// Spawns processes: on a loaded 2-core machine they take seconds to start.
+setDefaultTimeout(30_000);
 
 const quickstart = join(import.meta.dir, "../examples/quickstart");
 const dirs: string[] = [];

@@ -1,9 +1,12 @@
 // The manifest source must watch directories under Deno too (src/ runs on Bun and Deno): a smoke run
 // of test/manifests-deno/watch-smoke.ts in a Deno child process.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { afterEach, beforeEach, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+// Spawns processes: on a loaded 2-core machine they take seconds to start.
+setDefaultTimeout(30_000);
 
 let dir: string;
 beforeEach(() => {

@@ -2,7 +2,7 @@
 // server-side client-certificate checks silently off, so nothing here is trusted to the sources):
 // who is refused, who is served, rotation on disk without a restart and without dropping streams,
 // TLS 1.2 refused, and plaintext beyond loopback only with --insecure.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,9 @@ import { connectXds, tlsChannel, type XdsClient, type XdsResponse } from "../src
 import { TypeUrls } from "../src/xds/types.ts";
 import { ensureAgentBinary, runAgent, startServe, type RunningBinary } from "./helpers/agent-binary.ts";
 import { normalizeSerial, probeTls } from "./helpers/tls-probe.ts";
+
+// Spawns processes: on a loaded 2-core machine they take seconds to start.
+setDefaultTimeout(30_000);
 
 let dir: string;
 let certs: string;
@@ -174,7 +177,7 @@ describe("agent serve flags (compiled binary)", () => {
     expect(refused.stderr.trim().split("\n")).toEqual([
       "agent: refusing to serve xDS without TLS on 0.0.0.0: give --ca-file, --cert-file and --key-file, bind a loopback address, or pass --insecure",
     ]);
-    const insecure = await startServe(["--address", "0.0.0.0", "--insecure"]);
+    const insecure = await startServe(["--address", "0.0.0.0", "--insecure", "--manifests", manifests]);
     try {
       expect(insecure.output()).toContain("serving xDS WITHOUT TLS on 0.0.0.0 (--insecure)");
     } finally {
@@ -195,7 +198,7 @@ describe("agent serve flags (compiled binary)", () => {
 
   test("the TLS files from ISOBAR_CA_FILE, ISOBAR_CERT_FILE and ISOBAR_KEY_FILE: TLS on a non-loopback address", async () => {
     const env = { ISOBAR_CA_FILE: join(certs, "agent/ca.crt"), ISOBAR_CERT_FILE: join(certs, "agent/tls.crt"), ISOBAR_KEY_FILE: join(certs, "agent/tls.key") };
-    const served = await startServe(["--address", "0.0.0.0"], { env });
+    const served = await startServe(["--address", "0.0.0.0", "--manifests", manifests], { env });
     try {
       expect(served.output()).toContain("TLS loaded: serving CN=agent");
       expect((await probeTls(served.port, envoy())).accepted).toBe(true);

@@ -2,7 +2,7 @@
 // (loading, reloading, a half-written rotation, serving a TLS Secret over SDS), `certs init`,
 // `issue`, `rotate`, `inspect` and `bootstrap` with Envoy's key, all through the compiled binary.
 // Their stdout and stderr must hold no PEM block and no fragment of any private key, in any encoding.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,9 @@ import { createCa, issueLeaf } from "../src/certs/x509.ts";
 import { connectXds, responseToJson, tlsChannel } from "../src/xds/client.ts";
 import { TypeUrls } from "../src/xds/types.ts";
 import { ensureAgentBinary, runAgent, startServe } from "./helpers/agent-binary.ts";
+
+// Spawns processes: on a loaded 2-core machine they take seconds to start.
+setDefaultTimeout(30_000);
 
 let dir: string;
 const printed: Array<{ command: string; text: string }> = [];

@@ -1,8 +1,11 @@
 // The observe flags of `agent serve` in a child process: a debug address beyond loopback is refused
 // with one line and exit 2; --log-level debug reaches the loggers every module made at load time.
-import { expect, test } from "bun:test";
+import { expect, test, setDefaultTimeout } from "bun:test";
 import { join } from "node:path";
 import { spawnAgent } from "./helpers/agent-process.ts";
+
+// Spawns processes: on a loaded 2-core machine they take seconds to start.
+setDefaultTimeout(30_000);
 
 const quickstart = join(import.meta.dir, "../examples/quickstart");
 

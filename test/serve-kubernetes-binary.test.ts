@@ -2,10 +2,13 @@
 // --kubeconfig FILE` against the fake API server over HTTPS with its own CA. Objects created in the
 // cluster reach an xDS client; the leader writes Ingress status with the configured address; an
 // object changed in the cluster changes what is served.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver/index.ts";
 import { ensureAgentBinary, runAgent, startServe, type RunningBinary } from "./helpers/agent-binary.ts";
 import type { KubeObject } from "../src/sources/types.ts";
+
+// Spawns processes: on a loaded 2-core machine they take seconds to start.
+setDefaultTimeout(30_000);
 
 let api: FakeApiServer;
 let agent: RunningBinary & { port: number };

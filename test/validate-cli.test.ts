@@ -2,10 +2,13 @@
 // directory. Exit codes (0 valid, 1 invalid or unparsable, 2 bad flags or a missing path), the JSON
 // document's shape, the route table's rows for HTTP and HTTPS hosts, and once through the compiled
 // binary (built only when dist/agent is missing or older than the sources).
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+// Spawns processes: on a loaded 2-core machine they take seconds to start.
+setDefaultTimeout(30_000);
 
 const root = join(import.meta.dir, "..");
 const bun = join(root, "node_modules", ".bin", "bun");

@@ -1,6 +1,6 @@
 // The xDS client library and `agent xds` against our real server: state-of-the-world and delta
 // fetches over ADS and the per-type services, watching for updates, and the TLS flags.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,9 @@ import { connectXds, resolveTypeUrl, responseToJson, xdsTypes, type XdsResponse 
 import { createSnapshotStore } from "../src/xds/snapshot.ts";
 import { startXdsServer } from "../src/xds/server.ts";
 import type { ResourceSet } from "../src/xds/types.ts";
+
+// Spawns processes: on a loaded 2-core machine they take seconds to start.
+setDefaultTimeout(30_000);
 
 function cluster(name: string): object {
   return { name, type: "EDS", connect_timeout: "1s", eds_cluster_config: { service_name: name, eds_config: { ads: {}, resource_api_version: "V3" } } };
