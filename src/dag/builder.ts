@@ -1,10 +1,12 @@
 // Builds the routing DAG from the object cache: one BuildContext, the processors in order (Ingress,
-// then HTTPProxy), then a final pass that drops what no listener can reach (virtual hosts without
-// routes, clusters and secrets nothing uses) so the translator sees exactly what is served.
+// then HTTPProxy), then final passes that report routes another route with the same match shadows
+// and drop what no listener can reach (virtual hosts without routes, clusters and secrets nothing
+// uses) so the translator sees exactly what is served.
 import { createBuildContext } from "./context.ts";
 import { httpProxyProcessor } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
 import type { BuildContext, DagInput, DagOptions, Processor } from "./processor.ts";
+import { reportShadowedRoutes } from "./shadowed-routes.ts";
 import type { Cluster, Dag, Route, Secret, VirtualHost } from "./types.ts";
 
 /** The processors buildDag runs when none are given, in order. */
@@ -14,6 +16,7 @@ export const defaultProcessors: readonly Processor[] = [ingressProcessor, httpPr
 export function buildDag(input: DagInput, options: DagOptions, processors: readonly Processor[] = defaultProcessors): Dag {
   const ctx = createBuildContext(input, options);
   for (const processor of processors) processor(ctx);
+  reportShadowedRoutes(ctx);
   attachFallbackCertificate(ctx);
   prune(ctx.dag);
   return ctx.dag;
