@@ -58,6 +58,12 @@ function isExactOrigin(origin: string): boolean {
 
 const units: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000 };
 
+/** The 4xx and 5xx codes of Envoy's `envoy.type.v3.StatusCode`: the only ones a local rate limit may answer with. */
+const envoyErrorStatusCodes = new Set([
+  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 423, 424, 426, 428, 429, 431,
+  500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
+]);
+
 /** Contour's localRateLimitPolicy. A `global` policy needs a rate limit service isobar does not run. */
 export function localRateLimit(policy: unknown): Result<LocalRateLimitPolicy | undefined> {
   const local = rec(rec(policy)?.local);
@@ -71,7 +77,9 @@ export function localRateLimit(policy: unknown): Result<LocalRateLimitPolicy | u
   if (maxTokens > 4294967295) return { error: `requests plus burst ${maxTokens} exceeds 4294967295 in local rate limit policy` };
   const out: LocalRateLimitPolicy = { maxTokens, tokensPerFill: requests, fillIntervalMs };
   const statusCode = num(local.responseStatusCode);
-  if (statusCode !== 0 && !(statusCode >= 400 && statusCode <= 599)) return { error: `invalid response status code ${statusCode} in local rate limit policy: must be in the 400-599 range` };
+  if (statusCode !== 0 && !envoyErrorStatusCodes.has(statusCode)) {
+    return { error: `invalid response status code ${statusCode} in local rate limit policy: must be an HTTP error status Envoy knows (400-511)` };
+  }
   if (statusCode > 0) out.responseStatusCode = statusCode;
   const seen = new Set<string>();
   for (const header of recs(local.responseHeadersToAdd)) {

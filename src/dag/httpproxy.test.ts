@@ -181,7 +181,11 @@ describe("roots", () => {
       ],
       [
         { rateLimitPolicy: { local: { requests: 1, unit: "second", responseStatusCode: 99999 } } },
-        { type: "VirtualHostError", reason: "RateLimitPolicyNotValid", message: "Spec.VirtualHost.RateLimitPolicy is invalid: invalid response status code 99999 in local rate limit policy: must be in the 400-599 range" },
+        { type: "VirtualHostError", reason: "RateLimitPolicyNotValid", message: "Spec.VirtualHost.RateLimitPolicy is invalid: invalid response status code 99999 in local rate limit policy: must be an HTTP error status Envoy knows (400-511)" },
+      ],
+      [
+        { rateLimitPolicy: { local: { requests: 1, unit: "second", responseStatusCode: 430 } } },
+        { type: "VirtualHostError", reason: "RateLimitPolicyNotValid", message: "Spec.VirtualHost.RateLimitPolicy is invalid: invalid response status code 430 in local rate limit policy: must be an HTTP error status Envoy knows (400-511)" },
       ],
       [
         { rateLimitPolicy: { local: { requests: 1, unit: "day" } } },
