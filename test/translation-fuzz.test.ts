@@ -210,7 +210,7 @@ function worldArbitrary(cleanliness: number) {
     responseHeadersPolicy: headersPolicy,
     cookieRewritePolicies: fc.array(fc.record({ name: mostly(fc.constant("session"), fc.constantFrom("bad;name", "")), pathRewrite: fc.record({ value: oddText }), sameSite: mostly(fc.constant("Strict"), fc.constant("Weird")) }, { requiredKeys: ["name"] }), { maxLength: 1 }),
     internalRedirectPolicy: fc.record({ maxInternalRedirects: mostly(fc.constant(1), fc.constant(-1)), redirectResponseCodes: mostly(fc.constant([302]), fc.constant([200])), allowCrossSchemeRedirect: mostly(fc.constantFrom("Always", "SafeOnly"), fc.constant("Nope")) }, { requiredKeys: [] }),
-    rateLimitPolicy: fc.record({ local: fc.record({ requests: mostly(fc.constant(5), fc.constantFrom(0, 4294967295)), unit: mostly(fc.constant("second"), fc.constant("fortnight")), burst: fc.constantFrom(0, 3), responseStatusCode: mostly(fc.constantFrom(429, 503), fc.constantFrom(200, 99999)) }, { requiredKeys: ["requests", "unit"] }) }),
+    rateLimitPolicy: fc.record({ local: fc.record({ requests: mostly(fc.constant(5), fc.constantFrom(0, 4294967295)), unit: mostly(fc.constant("second"), fc.constant("fortnight")), burst: fc.constantFrom(0, 3), responseStatusCode: mostly(fc.constantFrom(429, 503), fc.constantFrom(200, 430, 99999)) }, { requiredKeys: ["requests", "unit"] }) }),
   };
 
   const routeArb = fc
