@@ -53,6 +53,20 @@ describe("strict build", () => {
     expect(decodeToJson(type, encodeStrict(type, layer))).toEqual(layer);
   });
 
+  test("an integer out of its type's range throws instead of wrapping", () => {
+    expect(() => buildMessage(CLUSTER, { name: "x", per_connection_buffer_limit_bytes: 4294967296 })).toThrow("is not a uint32");
+    expect(() => buildMessage(CLUSTER, { name: "x", per_connection_buffer_limit_bytes: -1 })).toThrow("is not a uint32");
+    expect(() => buildMessage(CLUSTER, { name: "x", per_connection_buffer_limit_bytes: 1.5 })).toThrow("is not a uint32");
+    expect(() => buildMessage(CLUSTER, { name: "x", circuit_breakers: { thresholds: [{ max_retries: 2 ** 32 }] } })).toThrow("is not a uint32");
+    expect(() => buildMessage("envoy.config.route.v3.RetryPolicy", { num_retries: 2 ** 32 })).toThrow("is not a uint32");
+    expect(decodeToJson(CLUSTER, encodeStrict(CLUSTER, { name: "x", per_connection_buffer_limit_bytes: 2 ** 32 - 1 }))).toEqual({ name: "x", per_connection_buffer_limit_bytes: 2 ** 32 - 1 });
+  });
+
+  test("a scalar of the wrong type throws", () => {
+    expect(() => buildMessage(CLUSTER, { name: 5 })).toThrow("is not a string");
+    expect(() => buildMessage(CLUSTER, { name: "x", respect_dns_ttl: "yes" })).toThrow("is not a bool");
+  });
+
   test("a bad duration throws", () => {
     expect(() => buildMessage(CLUSTER, { name: "x", connect_timeout: "5 seconds" })).toThrow("bad duration");
   });

@@ -47,7 +47,14 @@ export function checkStrict(type: protobuf.Type, value: unknown, path: string = 
     checkAny(value, path);
     return;
   }
-  if (isWellKnownScalar(type.fullName)) return; // Duration "1s", Struct, wrappers: fromObject judges them
+  if (isWellKnownScalar(type.fullName)) {
+    // Wrappers (UInt32Value 5, or {value: 5}) get their inner scalar checked; Duration, Struct: fromObject judges them.
+    const inner = type.fields.value;
+    if (type.fullName.endsWith("Value") && inner && !type.fullName.endsWith("ListValue") && type.fullName !== ".google.protobuf.Value") {
+      checkScalar(inner.type, value !== null && typeof value === "object" ? (value as { value?: unknown }).value : value, path);
+    }
+    return;
+  }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new StrictProtoError(`${path}: expected an object for ${type.fullName.slice(1)}`);
   }
@@ -74,6 +81,41 @@ function checkValue(field: protobuf.Field, value: unknown, path: string): void {
   else if (resolved instanceof protobuf.Enum) {
     const known = typeof value === "number" ? Object.values(resolved.values).includes(value) : typeof value === "string" && value in resolved.values;
     if (!known) throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a value of ${resolved.fullName.slice(1)}`);
+  } else {
+    checkScalar(field.type, value, path);
+  }
+}
+
+const integerRanges: Record<string, [number, number]> = {
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  sint32: [-(2 ** 31), 2 ** 31 - 1],
+  sfixed32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+  fixed32: [0, 2 ** 32 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  sint64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  sfixed64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+  fixed64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/**
+ * A scalar must have its type, and an integer must fit: protobufjs would silently wrap 2^32 to 0
+ * (a retry count of 0, a rate limit of 0 tokens) instead of refusing it.
+ */
+function checkScalar(type: string, value: unknown, path: string): void {
+  const range = integerRanges[type];
+  if (range) {
+    const number = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
+    if (typeof number !== "number" || !Number.isInteger(number) || number < range[0] || number > range[1]) {
+      throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a ${type} (whole number from ${range[0]} to ${range[1]})`);
+    }
+  } else if (type === "bool" && typeof value !== "boolean") {
+    throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a bool`);
+  } else if (type === "string" && typeof value !== "string") {
+    throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a string`);
+  } else if ((type === "double" || type === "float") && typeof value !== "number") {
+    throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a ${type}`);
   }
 }
 

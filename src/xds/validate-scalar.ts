@@ -202,13 +202,55 @@ function compileBool(rules: RuleObject): Check {
  * rules for that kind; undefined when there is nothing to check.
  */
 export function compileScalar(kind: string, rules: RuleObject | undefined, options: { sensitive?: boolean } = {}): Check | undefined {
-  if (!rules) return undefined;
-  const sensitive = options.sensitive === true;
+  const typed = compileType(kind, options.sensitive === true);
+  const ruled = rules ? compileRules(kind, rules, options.sensitive === true) : undefined;
+  if (!typed || !ruled) return typed ?? ruled;
+  return (value, errors) => {
+    const before = errors.length;
+    typed(value, errors);
+    if (errors.length === before) ruled(value, errors);
+  };
+}
+
+function compileRules(kind: string, rules: RuleObject, sensitive: boolean): Check {
   if (kind === "string") return compileString(rules, sensitive);
   if (kind === "bytes") return compileBytes(rules);
   if (kind === "bool") return compileBool(rules);
   if (numericKinds.has(kind)) return compileNumeric(kind, rules, sensitive);
   return unsupported(kind, Object.keys(rules)[0] ?? "");
+}
+
+const integerRanges: Record<string, [number, number]> = {
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  sint32: [-(2 ** 31), 2 ** 31 - 1],
+  sfixed32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+  fixed32: [0, 2 ** 32 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  sint64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  sfixed64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+  fixed64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/**
+ * Whatever the rules, a value must be of its field's type and an integer must fit it: encoding
+ * would otherwise wrap 2^32 to 0 (a retry count of 0, a rate limit of 0 tokens) without a word.
+ */
+function compileType(kind: string, sensitive: boolean): Check | undefined {
+  const range = integerRanges[kind];
+  if (range) {
+    return (value, errors) => {
+      const n = toNumber(value);
+      if (!Number.isInteger(n) || n < range[0] || n > range[1]) fail(errors, `${kind}.type`, `expected a whole number from ${range[0]} to ${range[1]}, got ${show(value, sensitive)}`);
+    };
+  }
+  if (kind === "double" || kind === "float") {
+    return (value, errors) => {
+      if (typeof value !== "number") fail(errors, `${kind}.type`, `expected a number, got ${show(value, sensitive)}`);
+    };
+  }
+  return undefined;
 }
 
 // ---- enums ---------------------------------------------------------------------------------------

@@ -371,3 +371,15 @@ describe("every regex Envoy compiles must be RE2", () => {
     expect(validateResource(RouteConfiguration, big, { maxRegexProgramSize: 1000 })).toEqual([]);
   });
 });
+
+describe("values must fit their field's type, rules or not", () => {
+  test("an integer past 32 bits is an error, not a silent wrap to 0", () => {
+    const route = { name: "r", virtual_hosts: [{ name: "h", domains: ["h"], routes: [{ match: { prefix: "/" }, route: { cluster: "c", retry_policy: { num_retries: 2 ** 32 } } }] }] };
+    expect(validateResource(TypeUrls.route, route)).toEqual([
+      { path: "virtual_hosts[0].routes[0].route.retry_policy.num_retries", rule: "uint32.type", message: "expected a whole number from 0 to 4294967295, got 4294967296" },
+    ]);
+    const cluster = { ...edsCluster("c"), per_connection_buffer_limit_bytes: -1 };
+    expect(validateResource(TypeUrls.cluster, cluster).map((e) => e.rule)).toEqual(["uint32.type"]);
+    expect(validateResource(TypeUrls.cluster, { ...edsCluster("c"), per_connection_buffer_limit_bytes: 2 ** 32 - 1 })).toEqual([]);
+  });
+});
