@@ -86,7 +86,8 @@ function checkValue(field: protobuf.Field, value: unknown, path: string): void {
   }
 }
 
-const integerRanges: Record<string, [number, number]> = {
+/** The values each protobuf integer type holds (64-bit ones as far as a JS number is exact). */
+export const integerRanges: Record<string, [number, number]> = {
   int32: [-(2 ** 31), 2 ** 31 - 1],
   sint32: [-(2 ** 31), 2 ** 31 - 1],
   sfixed32: [-(2 ** 31), 2 ** 31 - 1],

@@ -5,7 +5,7 @@
 // a new rule in the vendored protos fails the tests instead of being skipped.
 import type protobuf from "protobufjs";
 import { re2Matches } from "./regex.ts";
-import { parseDuration } from "./registry.ts";
+import { integerRanges, parseDuration } from "./registry.ts";
 import type { RuleObject, RuleValue } from "./validate-rules-extract.ts";
 
 export interface ValidationError {
@@ -220,18 +220,6 @@ function compileRules(kind: string, rules: RuleObject, sensitive: boolean): Chec
   return unsupported(kind, Object.keys(rules)[0] ?? "");
 }
 
-const integerRanges: Record<string, [number, number]> = {
-  int32: [-(2 ** 31), 2 ** 31 - 1],
-  sint32: [-(2 ** 31), 2 ** 31 - 1],
-  sfixed32: [-(2 ** 31), 2 ** 31 - 1],
-  uint32: [0, 2 ** 32 - 1],
-  fixed32: [0, 2 ** 32 - 1],
-  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  sint64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  sfixed64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  uint64: [0, Number.MAX_SAFE_INTEGER],
-  fixed64: [0, Number.MAX_SAFE_INTEGER],
-};
 
 /**
  * Whatever the rules, a value must be of its field's type and an integer must fit it: encoding

@@ -3,6 +3,7 @@
 // started as a server whose output is watched line by line.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { readLines } from "./lines.ts";
 import type { Subprocess } from "bun";
 
 const root = join(import.meta.dir, "../..");
@@ -63,17 +64,6 @@ export function startAgentBinary(args: string[], options: { env?: Record<string,
   const lines: string[] = [];
   const waiters = new Set<{ pattern: RegExp; after: number; resolve: (m: RegExpExecArray) => void; reject: (e: Error) => void }>();
   let exited: number | undefined;
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    let pending = "";
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
-      const parts = pending.split("\n");
-      pending = parts.pop()!;
-      for (const line of parts) addLine(line);
-    }
-    if (pending) addLine(pending);
-  };
   function addLine(line: string) {
     lines.push(line);
     for (const waiter of waiters) {
@@ -84,7 +74,7 @@ export function startAgentBinary(args: string[], options: { env?: Record<string,
       }
     }
   }
-  const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const pumped = readLines([child.stdout, child.stderr], addLine);
   void Promise.all([child.exited, pumped]).then(([code]) => {
     exited = code;
     for (const waiter of waiters) waiter.reject(new Error(`agent exited with ${code} before printing ${waiter.pattern}:\n${lines.join("\n")}`));

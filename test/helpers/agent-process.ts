@@ -1,6 +1,7 @@
 // `agent` from the sources in a child process (`bun src/main.ts`), its JSON log lines collected and
 // waited on by message: for tests of signals, exit codes and flags without building dist/agent.
 import { join } from "node:path";
+import { readLines } from "./lines.ts";
 
 const root = join(import.meta.dir, "../..");
 
@@ -9,28 +10,19 @@ export function spawnAgent(args: string[]) {
   const child = Bun.spawn([process.execPath, "src/main.ts", ...args], { cwd: root, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const lines: Array<{ msg: string; component?: string; level: string }> = [];
   const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    let pending = "";
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
-      const parts = pending.split("\n");
-      pending = parts.pop()!;
-      for (const text of parts) {
-        if (!text.startsWith("{")) continue;
-        const line = JSON.parse(text) as { msg: string; level: string };
-        lines.push(line);
-        for (const waiter of [...waiters]) {
-          const match = waiter.pattern.exec(line.msg);
-          if (match) {
-            waiters.splice(waiters.indexOf(waiter), 1);
-            waiter.resolve(match);
-          }
-        }
+  const onLine = (text: string) => {
+    if (!text.startsWith("{")) return;
+    const line = JSON.parse(text) as { msg: string; level: string };
+    lines.push(line);
+    for (const waiter of [...waiters]) {
+      const match = waiter.pattern.exec(line.msg);
+      if (match) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(match);
       }
     }
   };
-  const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const pumped = readLines([child.stdout, child.stderr], onLine);
   return {
     child,
     lines,
