@@ -76,11 +76,6 @@ const apiListener = {
   },
 };
 
-function withLocalityWeights(assignment: object): object {
-  const { endpoints = [], ...rest } = assignment as { endpoints?: object[] };
-  return { ...rest, endpoints: endpoints.map((locality) => ({ load_balancing_weight: 1, ...locality })) };
-}
-
 let store: SnapshotStore;
 let xds: Awaited<ReturnType<typeof startXdsServer>>;
 let pipeline: Pipeline;
@@ -118,10 +113,9 @@ function upsert(...objects: KubeObject[]): void {
 beforeAll(async () => {
   for (const name of ["echo-a", "echo-b", "echo-c"]) echo[name] = await startEchoServer(name);
   store = createSnapshotStore();
-  // The pipeline publishes through this: its set plus the proxyless client's listener, and locality
-  // weights (gRPC ignores a locality without one; Envoy needs none).
+  // The pipeline publishes through this: its set plus the proxyless client's listener.
   const forGrpc = Object.create(store) as SnapshotStore;
-  forGrpc.publish = (set) => store.publish({ ...set, listeners: [...set.listeners, apiListener], endpoints: set.endpoints.map(withLocalityWeights) });
+  forGrpc.publish = (set) => store.publish({ ...set, listeners: [...set.listeners, apiListener] });
   feedback = createNackFeedback(store, { holdMs: 10 * 60_000 });
   const cache = createObjectCache({ ingressClassNames: [] });
   pipeline = createPipeline(forGrpc, cache, {

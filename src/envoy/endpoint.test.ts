@@ -47,9 +47,9 @@ describe("load assignments", () => {
     expect(assignment).toEqual({
       cluster_name: "default/echo/http",
       endpoints: [
-        { locality: { zone: "" }, lb_endpoints: [address("10.0.0.4")] },
-        { locality: { zone: "zone-a" }, lb_endpoints: [address("10.0.0.1"), address("10.0.0.2")] },
-        { locality: { zone: "zone-b" }, lb_endpoints: [address("10.0.0.3")] },
+        { locality: { zone: "" }, lb_endpoints: [address("10.0.0.4")], load_balancing_weight: 1 },
+        { locality: { zone: "zone-a" }, lb_endpoints: [address("10.0.0.1"), address("10.0.0.2")], load_balancing_weight: 2 },
+        { locality: { zone: "zone-b" }, lb_endpoints: [address("10.0.0.3")], load_balancing_weight: 1 },
       ],
     });
   });

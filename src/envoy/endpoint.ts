@@ -84,7 +84,9 @@ export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSli
       .map((zone) => {
         const endpoints = byZone.get(zone)!;
         const keys = [...endpoints.keys()].sort(compareStrings);
-        return { locality: { zone }, lb_endpoints: keys.map((key) => endpoints.get(key)!) };
+        // The weight is the locality's endpoint count: Envoy ignores it unless locality-weighted
+        // balancing is on, but proxyless gRPC clients send nothing to a locality without one.
+        return { locality: { zone }, lb_endpoints: keys.map((key) => endpoints.get(key)!), load_balancing_weight: keys.length };
       })
       .filter((locality) => locality.lb_endpoints.length > 0),
   };
