@@ -55,13 +55,16 @@ function countdown(count: number, limitMs: number, what: string): { tick(): void
   const start = performance.now();
   const done = new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what}: only ${count - remaining}/${count} clients within ${limitMs / 1000}s`)), limitMs);
-    tick = () => {
-      if (--remaining === 0) {
-        clearTimeout(timer);
-        resolve(performance.now() - start);
-      }
+    const finish = () => {
+      clearTimeout(timer);
+      resolve(performance.now() - start);
     };
-    if (count === 0) tick();
+    tick = () => {
+      if (--remaining === 0) finish();
+    };
+    // A countdown of nothing (the placeholder before the change phase) is done at once; its timer
+    // must not fire later and fail the run.
+    if (count === 0) finish();
   });
   return { tick: () => tick(), done };
 }
