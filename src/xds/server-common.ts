@@ -3,12 +3,11 @@
 // choice of the resources one client is sent.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
-import type { Buffer } from "node:buffer";
 import { consola } from "consola";
 import type { NackLog } from "./nacks.ts";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
 import { peerIdentity } from "./peer.ts";
-import { createBodyCache, nodeInfo } from "./server-wire.ts";
+import { createBodyCache, nodeInfo, type OutgoingResponse } from "./server-wire.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
 
 export const log = consola.withTag("xds");
@@ -80,7 +79,7 @@ export interface StreamSession {
  * server close) drops its subscription to the store.
  */
 export function openStream<Request extends { node?: unknown; type_url?: string }>(
-  call: ServerDuplexStream<Request, Buffer>,
+  call: ServerDuplexStream<Request, OutgoingResponse>,
   context: ServerContext,
   handlers: { delta: boolean; fixedTypeUrl?: string; onRequest(request: Request, info: ResourceTypeInfo): void; onPush(typeUrl: string): void },
 ): StreamSession {
@@ -143,7 +142,7 @@ export function openStream<Request extends { node?: unknown; type_url?: string }
 
 /** Resolves a request's type_url against the service it arrived on; undefined for a type not served. */
 function requestType(
-  call: ServerDuplexStream<unknown, Buffer>,
+  call: ServerDuplexStream<unknown, OutgoingResponse>,
   typeUrl: string | undefined,
   fixedTypeUrl: string | undefined,
 ): ResourceTypeInfo | undefined {

@@ -5,7 +5,7 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
 import { contentKey, createKnownVersions, openStream, selectResources, type KnownVersions, type ServerContext } from "./server-common.ts";
-import { deltaBody, nodeInfo, withNonce, type DeltaRequest } from "./server-wire.ts";
+import { deltaBody, nodeInfo, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { ResourceTypeInfo } from "./types.ts";
 
 interface DeltaTypeState {
@@ -21,7 +21,7 @@ interface DeltaTypeState {
 const maxPending = 32;
 
 /** Serves one delta stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
-export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>, context: ServerContext, fixedTypeUrl?: string): void {
+export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, OutgoingResponse>, context: ServerContext, fixedTypeUrl?: string): void {
   const { store } = context;
   const states = new Map<string, DeltaTypeState>();
 
@@ -99,14 +99,14 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Buffer>,
       for (const name of removed) known.delete(name);
     }
     const key = `d:${whole && updates.length === resources.length ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`;
-    const body = context.cache.get(typeUrl, version, key, () => deltaBody(typeUrl, version, updates, removed));
+    const body: Buffer = context.cache.get(typeUrl, version, key, () => deltaBody(typeUrl, version, updates, removed));
     const nonce = session.nextNonce();
     const names = updates.map((r) => r.name);
     state.pending.set(nonce, { version, names: [...names, ...removed] });
     if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
-    const message = withNonce(body, nonce);
+    const message = responseWithNonce(body, nonce);
     call.write(message);
-    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: names, removed, bytes: message.length });
+    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: names, removed, bytes: message.byteLength });
   }
 }
 

@@ -5,7 +5,7 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
 import { contentKey, createKnownVersions, openStream, selectResources, type KnownVersions, type ServerContext } from "./server-common.ts";
-import { sotwBody, withNonce, type SotwRequest } from "./server-wire.ts";
+import { sotwBody, responseWithNonce, type SotwRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
 import type { ResourceTypeInfo } from "./types.ts";
 
@@ -26,7 +26,7 @@ interface SotwTypeState {
 }
 
 /** Serves one sotw stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
-export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, context: ServerContext, fixedTypeUrl?: string): void {
+export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingResponse>, context: ServerContext, fixedTypeUrl?: string): void {
   const { store } = context;
   const states = new Map<string, SotwTypeState>();
 
@@ -108,14 +108,14 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, Buffer>, c
 
   function send(state: SotwTypeState, version: string, resources: CachedResource[], key: string) {
     const typeUrl = state.info.typeUrl;
-    const body = context.cache.get(typeUrl, version, `s:${key}`, () => sotwBody(typeUrl, version, resources));
+    const body: Buffer = context.cache.get(typeUrl, version, `s:${key}`, () => sotwBody(typeUrl, version, resources));
     const nonce = session.nextNonce();
     state.nonce = nonce;
     state.version = version;
     state.sentNames = resources.map((r) => r.name);
-    const message = withNonce(body, nonce);
+    const message = responseWithNonce(body, nonce);
     call.write(message);
-    context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: state.sentNames, bytes: message.length });
+    context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: state.sentNames, bytes: message.byteLength });
   }
 }
 

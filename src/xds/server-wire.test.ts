@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { createKnownVersions } from "./server-common.ts";
-import { createBodyCache, deltaBody, DeltaDiscoveryResponse, DiscoveryResponse, sotwBody, withNonce } from "./server-wire.ts";
+import { createBodyCache, deltaBody, DeltaDiscoveryResponse, DiscoveryResponse, responseWithNonce, serializeResponse, sotwBody, withNonce } from "./server-wire.ts";
 import { createSnapshotStore } from "./snapshot.ts";
 import { TypeUrls } from "./types.ts";
 import { resourceSet } from "../../test/helpers/xds-resources.ts";
@@ -46,6 +46,19 @@ describe("response wire encoding", () => {
     expect(Buffer.from(decoded.resources[0]!.resource.value).equals(Buffer.from(resources[0]!.bytes))).toBe(true);
   });
 
+  test("a response with its nonce frames into exactly the bytes of body plus nonce, as grpc-js copies it", () => {
+    const body = sotwBody(TypeUrls.cluster, "v1", [...clusters().values()]);
+    const response = responseWithNonce(body, "12");
+    const joined = withNonce(body, "12");
+    expect(response.byteLength).toBe(joined.length);
+    // What grpc-js's serializeMessage does with what the method's serializer returns.
+    const message = serializeResponse(response);
+    const frame = Buffer.alloc(message.byteLength + 5);
+    message.copy(frame, 5);
+    expect(frame.subarray(5).equals(joined)).toBe(true);
+    expect(body.equals(sotwBody(TypeUrls.cluster, "v1", [...clusters().values()]))).toBe(true);
+  });
+
   test("each resource's fragment is built once and reused by every later response", () => {
     const resources = [...clusters().values()];
     sotwBody(TypeUrls.cluster, "v1", resources);
@@ -83,4 +96,5 @@ describe("known versions", () => {
     known.clear();
     expect(known.names()).toEqual([]);
   });
+
 });

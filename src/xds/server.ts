@@ -7,7 +7,7 @@ import { createNackLog, type NackLog } from "./nacks.ts";
 import { createServerContext, log, type ServerContext, type XdsEvent } from "./server-common.ts";
 import { serveDeltaStream } from "./server-delta.ts";
 import { serveSotwStream } from "./server-sotw.ts";
-import { decodeDeltaRequest, decodeSotwRequest } from "./server-wire.ts";
+import { decodeDeltaRequest, decodeSotwRequest, serializeResponse } from "./server-wire.ts";
 import type { SnapshotStore } from "./snapshot.ts";
 import { TypeUrls } from "./types.ts";
 
@@ -60,7 +60,7 @@ function bidiMethod(path: string, deserialize: (bytes: Buffer) => unknown) {
     responseStream: true,
     requestSerialize: passBytes,
     requestDeserialize: deserialize,
-    responseSerialize: passBytes,
+    responseSerialize: serializeResponse,
     responseDeserialize: passBytes,
   };
 }
