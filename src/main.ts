@@ -1,6 +1,7 @@
 // The agent's entry point: the citty root command. Subcommands live in src/cli/, one file each,
 // loaded lazily so `agent --version` does not load the xDS server.
 import { defineCommand, runMain } from "citty";
+import { argvProblem } from "./cli/argv.ts";
 import { installLogging } from "./observe/log.ts";
 import { version } from "./version.ts";
 
@@ -19,4 +20,12 @@ const main = defineCommand({
   },
 });
 
+const argv = process.argv.slice(2);
+if (!argv.includes("--help") && !argv.includes("-h")) {
+  const problem = await argvProblem(main, argv);
+  if (problem) {
+    process.stderr.write(`agent: ${problem}\n`);
+    process.exit(2);
+  }
+}
 await runMain(main);

@@ -1,0 +1,43 @@
+// The README's promise for every command: a bad flag (or an unknown command) is one line on stderr
+// and exit code 2, never citty's silent ignore or a usage dump; well-formed command lines still run.
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+
+const main = join(import.meta.dir, "../src/main.ts");
+
+async function agent(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { code, stdout, stderr };
+}
+
+test("an unknown flag on any command is one line on stderr and exit 2, before anything starts", async () => {
+  const cases: [string[], string][] = [
+    [["--bogus"], "agent: unknown flag --bogus for `agent` (see `agent --help`)\n"],
+    [["serve", "--manifests", "examples/quickstart", "--metric-port", "9000"], "agent: unknown flag --metric-port for `agent serve` (see `agent serve --help`)\n"],
+    [["xds", "--typ", "cds"], "agent: unknown flag --typ for `agent xds` (see `agent xds --help`)\n"],
+    [["validate", "examples/quickstart", "--route"], "agent: unknown flag --route for `agent validate` (see `agent validate --help`)\n"],
+    [["bootstrap", "-", "--xds-adress=10.0.0.1"], "agent: unknown flag --xds-adress for `agent bootstrap` (see `agent bootstrap --help`)\n"],
+    [["certs", "init", "--out", "/nonexistent/never-written", "--overwite"], "agent: unknown flag --overwite for `agent certs init` (see `agent certs init --help`)\n"],
+    [["envoy", "shutdown", "--drain", "1s"], "agent: unknown flag --drain for `agent envoy shutdown` (see `agent envoy shutdown --help`)\n"],
+  ];
+  for (const [args, stderr] of cases) expect({ args, ...(await agent(args)) }).toEqual({ args, code: 2, stdout: "", stderr });
+});
+
+test("an unknown command is one line naming the commands, exit 2", async () => {
+  expect(await agent(["serv"])).toEqual({ code: 2, stdout: "", stderr: 'agent: unknown command "serv" for `agent`: one of serve, xds, certs, bootstrap, validate, envoy\n' });
+  expect(await agent(["certs", "renew"])).toEqual({ code: 2, stdout: "", stderr: 'agent: unknown command "renew" for `agent certs`: one of init, issue, rotate, inspect\n' });
+});
+
+test("declared flags in every form still run: --flag value, --flag=value, --no-flag, -, --help", async () => {
+  const bootstrap = await agent(["bootstrap", "-", "--xds-mode=sotw", "--node-id", "n1", "--no-overwrite"]);
+  expect(bootstrap.code).toBe(0);
+  expect(JSON.parse(bootstrap.stdout).node.id).toBe("n1");
+  expect(JSON.parse(bootstrap.stdout).dynamic_resources.ads_config.api_type).toBe("GRPC");
+  const down = await agent(["xds", "--no-ads", "--type=cds", "--server", "127.0.0.1:1", "--timeout", "100ms"]);
+  expect(down).toEqual({ code: 1, stdout: "", stderr: "agent: cannot connect to 127.0.0.1:1 within 0.1s\n" });
+  const help = await agent(["serve", "--help"]);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain("--manifests");
+  expect((await agent(["--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+});
