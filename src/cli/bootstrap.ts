@@ -1,7 +1,7 @@
 // `agent bootstrap [PATH]`: writes Envoy's bootstrap JSON (and, with Envoy's certificate files,
 // the SDS resource files it points at). Parses flags and calls src/envoy/bootstrap.ts.
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { writeFilesAtomically } from "../certs/files.ts";
 import { type BootstrapOptions, type XdsMode, bootstrapConfig, checkBootstrapOptions, sdsResourceFiles } from "../envoy/bootstrap.ts";
@@ -31,7 +31,8 @@ export default defineCommand({
       const tlsFiles = [args["envoy-ca-file"], args["envoy-cert-file"], args["envoy-key-file"]];
       const given = tlsFiles.filter((f) => f !== undefined && f !== "").length;
       if (given !== 0 && given !== 3) throw new CliError("--envoy-ca-file, --envoy-cert-file and --envoy-key-file go together: give all three or none");
-      const resourcesDir = args["resources-dir"] ?? (path === "-" ? "/config/resources" : join(dirname(path), "resources"));
+      // Absolute: Envoy reads these paths from its own working directory, not from ours.
+      const resourcesDir = resolve(args["resources-dir"] ?? (path === "-" ? "/config/resources" : join(dirname(path), "resources")));
       const options: BootstrapOptions = {
         xdsAddress: args["xds-address"],
         xdsPort: intFlag("xds-port", args["xds-port"], 1, 65535),
@@ -39,7 +40,7 @@ export default defineCommand({
         adminSocketPath: args["admin-address"],
         nodeId: args["node-id"] ?? process.env.POD_NAME ?? hostname(),
         nodeCluster: args["node-cluster"] ?? (process.env.POD_NAMESPACE ? `${process.env.POD_NAMESPACE}/envoy` : "envoy"),
-        tls: given === 3 ? { caFile: args["envoy-ca-file"]!, certFile: args["envoy-cert-file"]!, keyFile: args["envoy-key-file"]!, serverName: args["xds-server-name"], resourcesDir } : undefined,
+        tls: given === 3 ? { caFile: resolve(args["envoy-ca-file"]!), certFile: resolve(args["envoy-cert-file"]!), keyFile: resolve(args["envoy-key-file"]!), serverName: args["xds-server-name"], resourcesDir } : undefined,
       };
       try {
         checkBootstrapOptions(options);
@@ -52,7 +53,10 @@ export default defineCommand({
       const json = `${JSON.stringify(config, null, 2)}\n`;
       const files = sds.map(({ file, content }) => ({ path: file, content: `${JSON.stringify(content, null, 2)}\n`, mode: 0o644 }));
       if (path === "-") {
-        if (files.length > 0) writeFilesAtomically(files, { overwrite: args.overwrite, dirMode: 0o755 });
+        if (files.length > 0) {
+          writeFilesAtomically(files, { overwrite: args.overwrite, dirMode: 0o755 });
+          process.stderr.write(`wrote ${files.length} SDS files in ${resourcesDir} (--resources-dir)\n`);
+        }
         process.stdout.write(json);
       } else {
         writeFilesAtomically([{ path, content: json, mode: 0o644 }, ...files], { overwrite: args.overwrite, dirMode: 0o755 });
