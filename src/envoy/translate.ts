@@ -91,8 +91,9 @@ export function translate(dag: Dag, options: TranslateOptions = {}): Translation
   ];
   if (fallback.length > 0) routes.push(fallbackRouteConfiguration(fallback));
 
-  const clusters = [...usedClusters(dag, served).map(cluster), adminCluster(opts.adminSocketPath)];
-  const secrets = usedSecrets(dag, served, fallback.length > 0).map(secret);
+  const used = usedClusters(dag, served);
+  const clusters = [...used.map(cluster), adminCluster(opts.adminSocketPath)];
+  const secrets = usedSecrets(dag, { secure: served, clusters: used, fallbackUsed: fallback.length > 0 }).map(secret);
 
   return { listeners: byName(listeners), routes: byName(routes), clusters: byName(clusters), secrets: byName(secrets) };
 }
@@ -111,7 +112,8 @@ function usedClusters(dag: Dag, secure: SecureVirtualHost[]): Cluster[] {
 }
 
 /** dag.secrets plus every secret a served listener or cluster refers to, so SDS names always resolve. */
-function usedSecrets(dag: Dag, secure: SecureVirtualHost[], fallbackUsed: boolean): Secret[] {
+function usedSecrets(dag: Dag, used: { secure: SecureVirtualHost[]; clusters: Cluster[]; fallbackUsed: boolean }): Secret[] {
+  const { secure, fallbackUsed } = used;
   const secrets = new Map(dag.secrets);
   const add = (s: Secret | undefined) => {
     if (s) secrets.set(s.name, s);
@@ -120,7 +122,7 @@ function usedSecrets(dag: Dag, secure: SecureVirtualHost[], fallbackUsed: boolea
     add(vhost.secret);
     add(vhost.downstreamValidation?.caSecret);
   }
-  for (const c of usedClusters(dag, secure)) {
+  for (const c of used.clusters) {
     add(c.validation?.caSecret);
     add(c.clientCertificate);
   }
