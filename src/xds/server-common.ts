@@ -7,6 +7,7 @@ import { consola } from "consola";
 import type { NackLog } from "./nacks.ts";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
 import { peerIdentity } from "./peer.ts";
+import { createNamePool, createPlanner, emptySnapshot, type NamePool, type Planner } from "./server-plan.ts";
 import { createBodyCache, nodeInfo, type OutgoingResponse } from "./server-wire.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
 
@@ -31,6 +32,10 @@ export interface ServerContext {
   store: SnapshotStore;
   nacks: NackLog;
   cache: ReturnType<typeof createBodyCache>;
+  /** Selections and snapshot differences shared by clients in the same state (server-plan.ts). */
+  planner: Planner;
+  /** Subscribed name sets shared by clients that subscribe to the same names. */
+  names: NamePool;
   emit(event: XdsEvent): void;
   /** Registers an open stream; returns its id and the function that forgets it. */
   register(close: () => void): { id: number; forget: () => void };
@@ -44,6 +49,8 @@ export function createServerContext(store: SnapshotStore, nacks: NackLog) {
     store,
     nacks,
     cache: createBodyCache(),
+    planner: createPlanner(store),
+    names: createNamePool(),
     emit(event) {
       for (const listener of listeners) listener(event);
     },
@@ -156,30 +163,8 @@ function requestType(
   return info;
 }
 
-/**
- * The resources of a type one client may be sent: all (wildcard) or those of `names` that exist,
- * narrowed by the store's per-node view. `whole` says the result is the type's full content.
- */
-export function selectResources(
-  store: SnapshotStore,
-  node: NodeInfo,
-  info: ResourceTypeInfo,
-  subscription: { wildcard: boolean; names: Set<string> },
-): { resources: CachedResource[]; whole: boolean } {
-  const all = store.resources(info.typeUrl);
-  let names: string[];
-  if (subscription.wildcard) {
-    if (!store.viewScopes(info.typeUrl)) return { resources: [...all.values()], whole: true };
-    names = [...all.keys()];
-  } else {
-    names = [...subscription.names].filter((name) => all.has(name));
-  }
-  const visible = store.visibleNames(node, info.typeUrl, names);
-  return { resources: visible.map((name) => all.get(name)!), whole: false };
-}
-
 /** A key identifying exactly which resource versions a response carries (for the body cache). */
-export function contentKey(resources: CachedResource[]): string {
+export function contentKey(resources: readonly CachedResource[]): string {
   return resources.map((r) => `${r.name}@${r.version}`).join("\n");
 }
 
@@ -204,6 +189,8 @@ export interface KnownVersions {
   clear(): void;
   /** The client now holds exactly `resources` (an immutable snapshot map). */
   rebase(resources: Map<string, CachedResource>): void;
+  /** The snapshot map the client holds exactly (`emptySnapshot` when nothing), or undefined when it holds versions of its own. */
+  exactBase(): Map<string, CachedResource> | undefined;
 }
 
 export function createKnownVersions(initial: Record<string, string> = {}): KnownVersions {
@@ -233,5 +220,6 @@ export function createKnownVersions(initial: Record<string, string> = {}): Known
       base = resources;
       own.clear();
     },
+    exactBase: () => (own.size === 0 ? (base ?? emptySnapshot) : undefined),
   };
 }

@@ -4,14 +4,17 @@
 // acknowledged by its own nonce; a NACKed resource version is not sent again.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { contentKey, createKnownVersions, openStream, selectResources, type KnownVersions, type ServerContext } from "./server-common.ts";
-import { deltaBody, nodeInfo, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
+import { contentKey, createKnownVersions, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
+import type { NamePool, Selection } from "./server-plan.ts";
+import { deltaBody, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
+import type { CachedResource } from "./snapshot.ts";
 import type { ResourceTypeInfo } from "./types.ts";
 
 interface DeltaTypeState {
   info: ResourceTypeInfo;
   wildcard: boolean;
-  names: Set<string>;
+  /** Subscribed names (interned: shared with clients subscribed to the same names; replaced, never changed). */
+  names: ReadonlySet<string>;
   /** The version of each resource the client holds. */
   known: KnownVersions;
   /** Responses not yet acknowledged, by nonce: their version and the names they carried. */
@@ -19,6 +22,7 @@ interface DeltaTypeState {
 }
 
 const maxPending = 32;
+const noNames: ReadonlySet<string> = new Set();
 
 /** Serves one delta stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
 export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, OutgoingResponse>, context: ServerContext, fixedTypeUrl?: string): void {
@@ -38,12 +42,12 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
         // LDS/CDS: a first request naming nothing is a (legacy) wildcard subscription.
         const wildcard = (info.wildcard && subscribe.length === 0) || subscribe.includes("*");
         const known = createKnownVersions(request.initial_resource_versions ?? {});
-        state = { info, wildcard, names: new Set(), known, pending: new Map() };
+        state = { info, wildcard, names: noNames, known, pending: new Map() };
         states.set(info.typeUrl, state);
       }
       context.emit({ kind: "request", stream, delta: true, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, resourceNames: subscribe, removed: unsubscribe });
       if (nonce !== "") judgeResponse(state, nonce, request);
-      const subscribed = updateSubscription(state, subscribe, unsubscribe, first);
+      const subscribed = updateSubscription(state, { subscribe, unsubscribe, first }, context.names);
       if (first || subscribed) respond(state, first);
     },
     onPush(typeUrl) {
@@ -85,48 +89,81 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     const { info, known } = state;
     const typeUrl = info.typeUrl;
     const version = store.version(typeUrl);
-    const { resources, whole } = selectResources(store, session.node, info, state);
+    const selection = context.planner.select(session.node, info, state);
+    // A client holding exactly a snapshot and subscribed to all of it is sent what every such client is.
+    const base = selection.whole ? known.exactBase() : undefined;
+    let response: { updates: readonly CachedResource[]; updateNames: string[]; removed: string[]; names: string[]; body: Buffer };
+    if (base) {
+      const diff = context.planner.diff(typeUrl, base);
+      if (diff.updates.length === 0 && diff.removed.length === 0 && !(initial && state.wildcard)) return;
+      known.rebase(diff.to);
+      response = { ...diff, body: (diff.deltaBody ??= deltaBody(typeUrl, version, diff.updates, diff.removed)) };
+    } else {
+      const own = ownResponse(state, selection, initial);
+      if (!own) return;
+      response = own;
+    }
+    const nonce = session.nextNonce();
+    state.pending.set(nonce, { version, names: response.names });
+    if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
+    const message = responseWithNonce(response.body, nonce);
+    call.write(message);
+    const { updateNames: resourceNames, removed } = response;
+    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames, removed, bytes: message.byteLength });
+  }
+
+  /** The general path: what this one client is missing and holds in excess, diffed on its own. */
+  function ownResponse(state: DeltaTypeState, selection: Selection, initial: boolean) {
+    const { info, known } = state;
+    const typeUrl = info.typeUrl;
+    const version = store.version(typeUrl);
+    const { resources, whole } = selection;
     const updates = resources.filter((r) => known.get(r.name) !== r.version);
     const all = store.resources(typeUrl);
     const visible = whole ? undefined : new Set(resources.map((r) => r.name));
     const removed: string[] = [];
     for (const name of known.names()) if (!(visible ? visible.has(name) : all.has(name))) removed.push(name);
     // A wildcard client is answered at once even when there is nothing, so it can finish starting.
-    if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return;
+    if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return undefined;
     if (!store.viewScopes(typeUrl) && resources.length === all.size) known.rebase(all);
     else {
       for (const r of updates) known.set(r.name, r.version);
       for (const name of removed) known.delete(name);
     }
     const key = `d:${whole && updates.length === resources.length ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`;
-    const body: Buffer = context.cache.get(typeUrl, version, key, () => deltaBody(typeUrl, version, updates, removed));
-    const nonce = session.nextNonce();
-    const names = updates.map((r) => r.name);
-    state.pending.set(nonce, { version, names: [...names, ...removed] });
-    if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
-    const message = responseWithNonce(body, nonce);
-    call.write(message);
-    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: names, removed, bytes: message.byteLength });
+    const body = context.cache.get(typeUrl, version, key, () => deltaBody(typeUrl, version, updates, removed));
+    const updateNames = updates.map((r) => r.name);
+    return { updates, updateNames, removed, names: [...updateNames, ...removed], body };
   }
 }
 
-/** Applies subscribe/unsubscribe; "*" turns wildcard on or off. Returns whether names were added. */
-function updateSubscription(state: DeltaTypeState, subscribe: string[], unsubscribe: string[], first: boolean): boolean {
+/**
+ * Applies subscribe/unsubscribe; "*" turns wildcard on or off. The name set is replaced, never changed
+ * in place (it may be shared with other clients). Returns whether names were added.
+ */
+function updateSubscription(state: DeltaTypeState, change: { subscribe: string[]; unsubscribe: string[]; first: boolean }, pool: NamePool): boolean {
+  const { subscribe, unsubscribe, first } = change;
   let added = false;
+  let fresh: Set<string> | undefined;
   for (const name of subscribe) {
     if (name === "*") {
       added ||= !state.wildcard;
       state.wildcard = true;
-    } else if (!state.names.has(name)) {
-      state.names.add(name);
+    } else if (!state.names.has(name) && !fresh?.has(name)) {
+      (fresh ??= new Set()).add(name);
       // A name subscribed after the start is sent even if the client says it had it before.
       if (!first) state.known.delete(name);
       added = true;
     }
   }
+  let dropped: Set<string> | undefined;
   for (const name of unsubscribe) {
     if (name === "*") state.wildcard = false;
-    else state.names.delete(name);
+    else if (state.names.has(name) || fresh?.has(name)) (dropped ??= new Set()).add(name);
+  }
+  if (fresh || dropped) {
+    const next = fresh ? [...state.names, ...fresh] : [...state.names];
+    state.names = pool.intern(dropped ? next.filter((name) => !dropped.has(name)) : next);
   }
   // The client forgets what it unsubscribed from: it is sent again if subscribed again.
   if (unsubscribe.length > 0) {

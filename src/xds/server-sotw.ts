@@ -4,9 +4,9 @@
 // RDS/EDS/SDS only the resources the client does not have yet, and a NACKed version is never resent.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { contentKey, createKnownVersions, openStream, selectResources, type KnownVersions, type ServerContext } from "./server-common.ts";
-import { sotwBody, responseWithNonce, type SotwRequest, type OutgoingResponse } from "./server-wire.ts";
-import type { CachedResource } from "./snapshot.ts";
+import { contentKey, createKnownVersions, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
+import { emptySnapshot, sameNames, sameOrder, type NamePool } from "./server-plan.ts";
+import { responseWithNonce, sotwBody, type OutgoingResponse, type SotwRequest } from "./server-wire.ts";
 import type { ResourceTypeInfo } from "./types.ts";
 
 interface SotwTypeState {
@@ -14,7 +14,8 @@ interface SotwTypeState {
   wildcard: boolean;
   /** Wildcard because the first request named nothing (LDS/CDS): stays so while names stay empty. */
   legacyWildcard: boolean;
-  names: Set<string>;
+  /** Subscribed names (interned: shared with clients subscribed to the same names; replaced, never changed). */
+  names: ReadonlySet<string>;
   /** The latest response sent for this type: only a request carrying its nonce is an ACK or NACK. */
   nonce: string;
   version: string;
@@ -24,6 +25,8 @@ interface SotwTypeState {
   /** RDS/EDS/SDS: the version of each resource the client was sent. */
   sent: KnownVersions;
 }
+
+const noNames: ReadonlySet<string> = new Set();
 
 /** Serves one sotw stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
 export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingResponse>, context: ServerContext, fixedTypeUrl?: string): void {
@@ -39,13 +42,13 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
       let state = states.get(info.typeUrl);
       const first = !state;
       if (!state) {
-        state = { info, wildcard: false, legacyWildcard: false, names: new Set(), nonce: "", version: "", sentNames: [], sentKey: undefined, sent: createKnownVersions() };
+        state = { info, wildcard: false, legacyWildcard: false, names: noNames, nonce: "", version: "", sentNames: [], sentKey: undefined, sent: createKnownVersions() };
         states.set(info.typeUrl, state);
       }
       const event = { stream, delta: false, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, version: request.version_info ?? "" };
       context.emit({ kind: "request", ...event, resourceNames: names });
       if (nonce !== "") judgeResponse(state, nonce, request, event);
-      const subscriptionChanged = updateSubscription(state, names, first);
+      const subscriptionChanged = updateSubscription(state, { names, first }, context.names);
       // An empty nonce starts (or restarts) the type on this stream: the client holds nothing we know of.
       if (nonce === "") {
         state.sent.clear();
@@ -85,53 +88,75 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
   function respond(state: SotwTypeState, requested: boolean) {
     if (!store.published) return;
     const { info } = state;
-    const version = store.version(info.typeUrl);
-    const { resources, whole } = selectResources(store, session.node, info, state);
+    const typeUrl = info.typeUrl;
+    const version = store.version(typeUrl);
+    const { resources, whole } = context.planner.select(session.node, info, state);
     if (info.wildcard) {
       // LDS and CDS: every response is the client's whole set; what is missing from it was removed.
       const key = whole ? `*${version}` : contentKey(resources);
       if (!requested && key === state.sentKey) return;
       state.sentKey = key;
-      send(state, version, resources, key);
+      if (whole) {
+        const all = context.planner.diff(typeUrl, emptySnapshot);
+        send(state, version, all.updateNames, (all.sotwBody ??= sotwBody(typeUrl, version, all.updates)));
+      } else {
+        send(state, version, resources.map((r) => r.name), context.cache.get(typeUrl, version, `s:${key}`, () => sotwBody(typeUrl, version, resources)));
+      }
+      return;
+    }
+    // A client holding exactly a snapshot and subscribed to all of it is sent what every such client is.
+    const base = whole ? state.sent.exactBase() : undefined;
+    if (base) {
+      const diff = context.planner.diff(typeUrl, base);
+      state.sent.rebase(diff.to);
+      if (diff.updates.length > 0) send(state, version, diff.updateNames, (diff.sotwBody ??= sotwBody(typeUrl, version, diff.updates)));
       return;
     }
     // Removals are not signalled for these types; forgetting them makes them sent again if they return.
-    const all = store.resources(info.typeUrl);
+    const all = store.resources(typeUrl);
     const present = whole ? all : new Set(resources.map((r) => r.name));
     for (const name of state.sent.names()) if (!present.has(name)) state.sent.delete(name);
     const missing = resources.filter((r) => state.sent.get(r.name) !== r.version);
     if (missing.length === 0) return;
-    if (!store.viewScopes(info.typeUrl) && resources.length === all.size) state.sent.rebase(all);
+    if (!store.viewScopes(typeUrl) && resources.length === all.size) state.sent.rebase(all);
     else for (const r of missing) state.sent.set(r.name, r.version);
-    send(state, version, missing, missing.length === resources.length && whole ? "*" : contentKey(missing));
+    const key = `s:${missing.length === resources.length && whole ? "*" : contentKey(missing)}`;
+    send(state, version, missing.map((r) => r.name), context.cache.get(typeUrl, version, key, () => sotwBody(typeUrl, version, missing)));
   }
 
-  function send(state: SotwTypeState, version: string, resources: CachedResource[], key: string) {
+  function send(state: SotwTypeState, version: string, names: string[], body: Buffer) {
     const typeUrl = state.info.typeUrl;
-    const body: Buffer = context.cache.get(typeUrl, version, `s:${key}`, () => sotwBody(typeUrl, version, resources));
     const nonce = session.nextNonce();
     state.nonce = nonce;
     state.version = version;
-    state.sentNames = resources.map((r) => r.name);
+    state.sentNames = names;
     const message = responseWithNonce(body, nonce);
     call.write(message);
-    context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: state.sentNames, bytes: message.byteLength });
+    context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: names, bytes: message.byteLength });
   }
 }
 
 /**
  * Applies the names of a sotw request. LDS/CDS: a first request naming nothing is a wildcard
  * subscription, kept while later requests name nothing; "*" subscribes to everything for any type.
- * Returns whether the subscription changed.
+ * The name set is replaced, never changed in place (it may be shared with other clients). Returns
+ * whether the subscription changed.
  */
-function updateSubscription(state: SotwTypeState, names: string[], first: boolean): boolean {
+function updateSubscription(state: SotwTypeState, change: { names: string[]; first: boolean }, pool: NamePool): boolean {
+  const { names, first } = change;
   const legacy = state.info.wildcard && names.length === 0 && (first || state.legacyWildcard);
-  const wildcard = legacy || names.includes("*");
-  const named = new Set(names.filter((name) => name !== "*"));
-  const changed = first || wildcard !== state.wildcard || named.size !== state.names.size || [...named].some((n) => !state.names.has(n));
+  const star = names.includes("*");
+  const wildcard = legacy || star;
+  const named = star ? names.filter((name) => name !== "*") : names;
+  let changed = first || wildcard !== state.wildcard;
+  // An ACK repeats the names it subscribed with: the same list in the same order costs no set at all.
+  if (!sameOrder(state.names, named)) {
+    const next = pool.intern([...new Set(named)]);
+    changed ||= !sameNames(next, state.names);
+    state.names = next;
+  }
   state.legacyWildcard = legacy;
   state.wildcard = wildcard;
-  state.names = named;
-  if (!wildcard) for (const name of state.sent.names()) if (!named.has(name)) state.sent.delete(name);
+  if (changed && !wildcard) for (const name of state.sent.names()) if (!state.names.has(name)) state.sent.delete(name);
   return changed;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { createKnownVersions } from "./server-common.ts";
+import { emptySnapshot } from "./server-plan.ts";
 import { createBodyCache, deltaBody, DeltaDiscoveryResponse, DiscoveryResponse, responseWithNonce, serializeResponse, sotwBody, withNonce } from "./server-wire.ts";
 import { createSnapshotStore } from "./snapshot.ts";
 import { TypeUrls } from "./types.ts";
@@ -97,4 +98,14 @@ describe("known versions", () => {
     expect(known.names()).toEqual([]);
   });
 
+  test("the exact snapshot held: empty when nothing, the base when no own versions, none otherwise", () => {
+    const all = clusters();
+    const known = createKnownVersions();
+    expect(known.exactBase()).toBe(emptySnapshot);
+    known.rebase(all);
+    expect(known.exactBase()).toBe(all);
+    known.delete("cluster-0");
+    expect(known.exactBase()).toBeUndefined();
+    expect(createKnownVersions({ had: "v" }).exactBase()).toBeUndefined();
+  });
 });

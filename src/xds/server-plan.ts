@@ -1,0 +1,157 @@
+// What a client is sent, computed once for every client in the same state instead of once per client.
+// A thousand Envoys usually subscribe to the same names and hold the same snapshot: they share one
+// interned name set, one selection of a type's resources per store version, and one difference (with
+// its encoded bodies) from the snapshot they hold to the current one. Clients in any other state (a
+// node view narrowing the type, a partial subscription, versions of their own) take the general path.
+import type { Buffer } from "node:buffer";
+import type { CachedResource, SnapshotStore } from "./snapshot.ts";
+import type { NodeInfo, ResourceTypeInfo } from "./types.ts";
+
+/** A type's resources one client may be sent. `whole`: exactly the type's current content. */
+export interface Selection {
+  readonly resources: readonly CachedResource[];
+  readonly whole: boolean;
+}
+
+/**
+ * What a client holding exactly the snapshot map `from` is missing of the current map `to`: the
+ * resources that are new or differ, and the names that are gone. Bodies are built once, on first use.
+ */
+export interface SnapshotDiff {
+  readonly to: Map<string, CachedResource>;
+  // Shared by every client sent this diff (and handed to event listeners): never changed after creation.
+  readonly updates: readonly CachedResource[];
+  readonly updateNames: string[];
+  readonly removed: string[];
+  /** `updateNames` then `removed`: what a response carrying this diff names. */
+  readonly names: string[];
+  deltaBody?: Buffer;
+  sotwBody?: Buffer;
+}
+
+/** The snapshot a client that holds nothing holds. */
+export const emptySnapshot: Map<string, CachedResource> = new Map();
+
+/**
+ * Subscribed name sets shared between clients: the same names in the same order give the same
+ * immutable set, so a thousand clients subscribed to a thousand load assignments keep one set. A set
+ * is forgotten once no client holds it.
+ */
+export interface NamePool {
+  intern(names: readonly string[]): ReadonlySet<string>;
+}
+
+export function createNamePool(): NamePool {
+  const pool = new Map<string, WeakRef<ReadonlySet<string>>>();
+  const cleanup = new FinalizationRegistry<string>((key) => {
+    if (pool.get(key)?.deref() === undefined) pool.delete(key);
+  });
+  return {
+    intern(names) {
+      const key = names.join("\u0000");
+      const found = pool.get(key)?.deref();
+      if (found && sameOrder(found, names)) return found;
+      const set: ReadonlySet<string> = new Set(names);
+      if (!found) {
+        pool.set(key, new WeakRef(set));
+        cleanup.register(set, key);
+      }
+      return set;
+    },
+  };
+}
+
+/** Whether `set` holds exactly `names`, in that order (a name holding the key's separator could collide). */
+export function sameOrder(set: ReadonlySet<string>, names: readonly string[]): boolean {
+  if (set.size !== names.length) return false;
+  let index = 0;
+  for (const name of set) if (name !== names[index++]) return false;
+  return true;
+}
+
+/** Whether two name sets hold the same names, in any order. */
+export function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const name of a) if (!b.has(name)) return false;
+  return true;
+}
+
+interface TypePlans {
+  all: Map<string, CachedResource>;
+  wildcard: Selection | undefined;
+  named: WeakMap<ReadonlySet<string>, Selection>;
+  diffs: WeakMap<Map<string, CachedResource>, SnapshotDiff>;
+}
+
+export interface Planner {
+  /**
+   * The resources of a type one client may be sent: all (wildcard) or those of `names` that exist,
+   * narrowed by the store's node view. Shared by every client with the same subscription while the
+   * type has no node view; the caller must not change it.
+   */
+  select(node: NodeInfo, info: ResourceTypeInfo, subscription: { wildcard: boolean; names: ReadonlySet<string> }): Selection;
+  /** The difference from the snapshot map `from` to the type's current content (shared, cached). */
+  diff(typeUrl: string, from: Map<string, CachedResource>): SnapshotDiff;
+}
+
+export function createPlanner(store: SnapshotStore): Planner {
+  const byType = new Map<string, TypePlans>();
+
+  function plansOf(typeUrl: string): TypePlans {
+    const all = store.resources(typeUrl);
+    let plans = byType.get(typeUrl);
+    if (!plans || plans.all !== all) {
+      plans = { all, wildcard: undefined, named: new WeakMap(), diffs: new WeakMap() };
+      byType.set(typeUrl, plans);
+    }
+    return plans;
+  }
+
+  return {
+    select(node, info, subscription) {
+      const scoped = store.viewScopes(info.typeUrl);
+      if (!scoped) {
+        const plans = plansOf(info.typeUrl);
+        if (subscription.wildcard) return (plans.wildcard ??= { resources: [...plans.all.values()], whole: true });
+        let selection = plans.named.get(subscription.names);
+        if (!selection) {
+          selection = selectNamed(plans.all, subscription.names);
+          plans.named.set(subscription.names, selection);
+        }
+        return selection;
+      }
+      const all = store.resources(info.typeUrl);
+      const names = subscription.wildcard ? [...all.keys()] : [...subscription.names].filter((name) => all.has(name));
+      const visible = store.visibleNames(node, info.typeUrl, names);
+      return { resources: visible.map((name) => all.get(name)!), whole: false };
+    },
+    diff(typeUrl, from) {
+      const plans = plansOf(typeUrl);
+      let diff = plans.diffs.get(from);
+      if (!diff) {
+        diff = diffSnapshots(from, plans.all);
+        plans.diffs.set(from, diff);
+      }
+      return diff;
+    },
+  };
+}
+
+function selectNamed(all: Map<string, CachedResource>, names: ReadonlySet<string>): Selection {
+  const resources: CachedResource[] = [];
+  for (const name of names) {
+    const resource = all.get(name);
+    if (resource) resources.push(resource);
+  }
+  return { resources, whole: resources.length === all.size };
+}
+
+function diffSnapshots(from: Map<string, CachedResource>, to: Map<string, CachedResource>): SnapshotDiff {
+  const updates: CachedResource[] = [];
+  for (const resource of to.values()) if (from.get(resource.name)?.version !== resource.version) updates.push(resource);
+  const removed: string[] = [];
+  for (const name of from.keys()) if (!to.has(name)) removed.push(name);
+  const updateNames = updates.map((r) => r.name);
+  return { to, updates, updateNames, removed, names: [...updateNames, ...removed] };
+}
