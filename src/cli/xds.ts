@@ -65,7 +65,9 @@ export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string
   try {
     await client.waitForReady(timeoutMs);
     if (!flags.watch) {
-      print(format(await withTimeout(client.next(), timeoutMs, `no response from ${flags.server} within ${timeoutMs / 1000}s`)));
+      const byName = flags.names.length === 0 && typeUrl !== xdsTypes.lds && typeUrl !== xdsTypes.cds;
+      const hint = byName ? ` (${flags.type} resources are sent by name: give their names, or '*' for all of them)` : "";
+      print(format(await withTimeout(client.next(), timeoutMs, `no response from ${flags.server} within ${timeoutMs / 1000}s${hint}`)));
       return;
     }
     options.signal?.addEventListener("abort", () => client.close(), { once: true });
@@ -89,7 +91,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 export default defineCommand({
   meta: { name: "xds", description: "Fetch or watch resources from an xDS server and print them as JSON" },
   args: {
-    names: { type: "positional", required: false, description: "Resource names (none: wildcard, for LDS and CDS)" },
+    names: { type: "positional", required: false, description: "Resource names (none: wildcard, for LDS and CDS; '*': every resource of the type)" },
     server: { type: "string", default: "127.0.0.1:8001", description: "xDS server address (host:port)" },
     "node-id": { type: "string", default: "agent-xds", description: "Node id sent to the server" },
     "node-cluster": { type: "string", default: "", description: "Node cluster sent to the server" },
