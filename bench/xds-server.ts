@@ -16,6 +16,12 @@ const publishStart = performance.now();
 store.publish(initial);
 const publishMs = performance.now() - publishStart;
 const server = await startXdsServer({ store, address: "127.0.0.1", port: 0 });
+// Subscribed before any stream: called first when a publish commits, so it marks the end of the
+// store's own work (encode, hash, consistency) and the start of the streams' writes.
+let notifiedAt = 0;
+store.subscribe(() => {
+  notifiedAt = performance.now();
+});
 
 serveCommands(async (command) => {
   switch (command.cmd) {
@@ -25,7 +31,7 @@ serveCommands(async (command) => {
       const start = performance.now();
       store.publish(next);
       const end = performance.now();
-      return { event: "changed", generation, publishMs: end - start, publishedAt: performance.timeOrigin + end };
+      return { event: "changed", generation, publishMs: end - start, storeMs: notifiedAt - start, publishedAt: performance.timeOrigin + end, notifiedAt: performance.timeOrigin + notifiedAt };
     }
     case "memory": {
       // RSS as it stands (the storm's peak may still be held by the allocator), then after a full GC.
