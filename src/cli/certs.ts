@@ -20,7 +20,7 @@ const init = defineCommand({
   args: {
     out: { type: "string", description: "directory for PEM files (default: certs)" },
     format: { type: "string", default: "files", description: "files (PEM in --out) or secrets (Kubernetes Secret YAML on stdout or --out file)" },
-    namespace: { type: "string", default: "projectcontour", description: "the agent's namespace (for SANs and Secrets)" },
+    namespace: { type: "string", default: "isobar-system", description: "the agent's namespace (for SANs and Secrets; the examples use isobar-system)" },
     "service-name": { type: "string", default: "isobar", description: "the agent's Service name (SANs: name, name.ns, name.ns.svc, name.ns.svc.cluster.local)" },
     "dns-name": { type: "string", description: "extra DNS SANs for the agent (repeatable, comma-separated)" },
     "ip-address": { type: "string", description: "IP SANs for the agent (repeatable, comma-separated)" },
