@@ -26,3 +26,17 @@ test("relative --envoy-*-file and --resources-dir become absolute paths; stdout 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("--xds-address must be an IP or a DNS name: a URL, host:port or a stray character is one line and exit 2", async () => {
+  for (const address of ["http://isobar", "isobar:8001", "bad name!"]) {
+    const child = Bun.spawn([process.execPath, main, "bootstrap", "-", "--xds-address", address], { stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect({ code, stdout, stderr }).toEqual({ code: 2, stdout: "", stderr: `agent: --xds-address must be an IP address or a DNS name, got ${JSON.stringify(address)}\n` });
+  }
+  for (const address of ["10.0.0.1", "fd00::1", "isobar.isobar-system.svc.cluster.local."]) {
+    const child = Bun.spawn([process.execPath, main, "bootstrap", "-", "--xds-address", address], { stdout: "pipe", stderr: "pipe" });
+    const [stdout, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    expect({ address, code }).toEqual({ address, code: 0 });
+    expect(JSON.parse(stdout).static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address).toBe(address);
+  }
+});

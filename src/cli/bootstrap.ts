@@ -1,5 +1,6 @@
 // `agent bootstrap [PATH]`: writes Envoy's bootstrap JSON (and, with Envoy's certificate files,
 // the SDS resource files it points at). Parses flags and calls src/envoy/bootstrap.ts.
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
@@ -42,6 +43,9 @@ export default defineCommand({
         nodeCluster: args["node-cluster"] ?? (process.env.POD_NAMESPACE ? `${process.env.POD_NAMESPACE}/envoy` : "envoy"),
         tls: given === 3 ? { caFile: resolve(args["envoy-ca-file"]!), certFile: resolve(args["envoy-cert-file"]!), keyFile: resolve(args["envoy-key-file"]!), serverName: args["xds-server-name"], resourcesDir } : undefined,
       };
+      if (isIP(options.xdsAddress) === 0 && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i.test(options.xdsAddress)) {
+        throw new CliError(`--xds-address must be an IP address or a DNS name, got ${JSON.stringify(options.xdsAddress)}`);
+      }
       try {
         checkBootstrapOptions(options);
       } catch (error) {
