@@ -41,3 +41,9 @@ test("declared flags in every form still run: --flag value, --flag=value, --no-f
   expect(help.stdout).toContain("--manifests");
   expect((await agent(["--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
 });
+
+test("serve --manifests on a path that is not a directory: one line, exit 2, nothing started", async () => {
+  for (const path of ["/nonexistent-isobar-audit", main]) {
+    expect(await agent(["serve", "--manifests", path, "--port", "0", "--metrics-port", "0", "--debug-port", "0"])).toEqual({ code: 2, stdout: "", stderr: `agent: --manifests ${path}: no such directory\n` });
+  }
+});

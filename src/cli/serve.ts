@@ -1,6 +1,7 @@
 // `agent serve`: the control plane. Watches a manifest directory (or Kubernetes), builds Envoy
 // configuration on every change and serves it over xDS until SIGINT or SIGTERM. Parses flags and
 // calls startAgent (src/agent.ts); nothing else.
+import { statSync } from "node:fs";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { startAgent } from "../agent.ts";
@@ -18,6 +19,14 @@ export function secretRefFlag(name: string, value: unknown): { namespace: string
   const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(String(value));
   if (!match) throw new CliError(`--${name} must be namespace/name, got ${JSON.stringify(value)}`);
   return { namespace: match[1]!, name: match[3]! };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The cluster connection, unless only --manifests was given; a bad kubeconfig is a one-line error. */
@@ -88,6 +97,7 @@ export default defineCommand({
       checkBindAddress(args.address, { tls: tlsFiles !== undefined, insecure: args.insecure });
       const reloadIntervalMs = durationFlag("tls-reload-interval", args["tls-reload-interval"]);
       const tls = tlsFiles && (await loadServerTls(tlsFiles, { reloadIntervalMs }));
+      if (args.manifests !== undefined && !isDirectory(args.manifests)) throw new CliError(`--manifests ${args.manifests}: no such directory`);
       const watchNamespaces = listFlag(args["watch-namespaces"]);
       const kubernetes = kubernetesFlags(args, watchNamespaces);
       const agent = await startAgent({
