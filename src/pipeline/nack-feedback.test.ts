@@ -3,7 +3,7 @@ import { createConsola } from "consola";
 import { StatusRecorder, type ObjectRef } from "../dag/status.ts";
 import type { Dag } from "../dag/types.ts";
 import type { NackRecord } from "../xds/nacks.ts";
-import { createSnapshotStore, type CachedResource } from "../xds/snapshot.ts";
+import { createSnapshotStore } from "../xds/snapshot.ts";
 import { emptyResourceSet, TypeUrls, type ResourceSet } from "../xds/types.ts";
 import type { BuildResult } from "./build.ts";
 import { badResources, createNackFeedback, type NackFeedback } from "./nack-feedback.ts";
@@ -142,6 +142,22 @@ test("only the virtual host a route config NACK names is held back; the other ke
   expect(result.statuses.map((s) => [s.ref.kind, s.errors[0]?.reason])).toEqual([["HTTPProxy", "ResourceNacked"]]);
 });
 
+test("a route config NACK of the version the served one replaced still holds back its unchanged virtual host; an older version's content is not kept", () => {
+  const { store, publish, nack } = setup();
+  const clusters = [cluster("shop"), cluster("web"), cluster("web2")];
+  publish(set({ clusters, routes: [routeConfig({ "shop.test": "shop", "other.test": "web" })] }));
+  const first = store.version(TypeUrls.route);
+  publish(set({ clusters, routes: [routeConfig({ "shop.test": "web2", "other.test": "web" })] }));
+  const second = store.version(TypeUrls.route);
+  const rejected = store.resources(TypeUrls.route).get("ingress_http")!.version;
+  publish(set({ clusters, routes: [routeConfig({ "shop.test": "web2", "other.test": "web2" })] }));
+  // shop.test is served unchanged since `second`, but `first` is two versions back: nothing is held.
+  nack(TypeUrls.route, ["ingress_http"], "virtual_hosts[shop.test]: bad", { version: first });
+  expect(feedback!.quarantined()).toEqual([]);
+  nack(TypeUrls.route, ["ingress_http"], "virtual_hosts[shop.test]: bad", { version: second });
+  expect(feedback!.quarantined().map((q) => [q.virtualHost, q.version])).toEqual([["shop.test", rejected]]);
+});
+
 test("a last good virtual host naming a cluster that no longer exists is left out and reported", () => {
   const { store, publish, nack } = setup();
   publish(set({ clusters: [cluster("shop"), cluster("web")], routes: [routeConfig({ "shop.test": "shop", "other.test": "web" })] }));
@@ -199,14 +215,13 @@ test("a quarantine ends after holdMs and the content is tried again", () => {
 });
 
 test("which resources of a NACKed response were bad", () => {
-  const resource = (name: string, version: string) => ({ name, version }) as CachedResource;
-  const sent = new Map([["a", resource("a", "1")], ["b", resource("b", "2")], ["c", resource("c", "3")]]);
+  const sent = new Map([["a", "1"], ["b", "2"], ["c", "3"]]);
   const record = (message: string, names = ["a", "b", "c"]): NackRecord => ({ time: new Date(), nodeId: "n", cluster: "", typeUrl: TypeUrls.cluster, version: "v", resourceNames: names, errorDetail: { code: 3, message }, delta: false });
   expect(badResources(record("anything", ["b"]), sent, undefined)).toEqual(["b"]);
   expect(badResources(record("xDS response validation errors: [resource index 2: unsupported]"), sent, undefined)).toEqual(["c"]);
   expect(badResources(record("Error adding/updating cluster(s) b: bad"), sent, undefined)).toEqual(["b"]);
   // "a" inside "ab" or "a.b" is not a mention of "a"
-  const before = new Map([["a", resource("a", "1")], ["b", resource("b", "1")], ["c", resource("c", "3")]]);
+  const before = new Map([["a", "1"], ["b", "1"], ["c", "3"]]);
   expect(badResources(record("cluster ab and a.b failed"), sent, before)).toEqual(["b"]);
   expect(badResources(record("failed"), sent, undefined)).toEqual(["a", "b", "c"]);
 });

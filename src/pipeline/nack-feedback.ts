@@ -17,6 +17,10 @@
 //   was left out (nack-substitute.ts).
 // - The endpoint fast path publishes load assignments without a build: their new content is new
 //   content, tried again like any other.
+// - What is remembered per type version is only its resources' names and versions (the last
+//   `historySize` versions of each type); content (JSON) is kept for the version served now and the
+//   one it replaced, per resource. A NACK of an older version of a resource therefore quarantines
+//   nothing: its whole content is no longer served, and its virtual hosts can no longer be told apart.
 // Which resources of a NACKed response were bad: the only one; else those the error message names
 // (by name, or grpc's "resource index N"); else those that changed since that client's last ACK of
 // the type; else all of them. In a route config, virtual hosts named in the message are the parts.
@@ -64,15 +68,24 @@ export interface NackFeedback {
 const maxMessage = 300;
 const maxRemembered = 65_536;
 
-/** An ACKed response: the type's resources at its version, and the names it carried. */
+/** One version of a type as sent: each resource's name → its version. */
+type SentVersions = ReadonlyMap<string, string>;
+
+/** An ACKed response: the type's resource versions at its version, and the names it carried. */
 interface AckedResponse {
-  sent: Map<string, CachedResource>;
+  sent: SentVersions;
   names: string[];
 }
 
 /** Whether the ACKed response carried `name` at `version` (a response of the whole type carries every name). */
 function holds(ack: AckedResponse, name: string, version: string): boolean {
-  return ack.sent.get(name)?.version === version && (ack.names.length === ack.sent.size || ack.names.includes(name));
+  return ack.sent.get(name) === version && (ack.names.length === ack.sent.size || ack.names.includes(name));
+}
+
+/** A resource version's content, as served or as replaced. */
+interface Content {
+  version: string;
+  json: object;
 }
 
 export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOptions = {}): NackFeedback {
@@ -80,8 +93,12 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
   const historySize = options.historySize ?? 32;
   const log = options.logger ?? consola.withTag("nack-feedback");
   const now = options.now ?? Date.now;
-  const history = new Map<string, Map<string, Map<string, CachedResource>>>();
+  // Names and versions only: keeping the CachedResources (JSON and bytes) of 32 versions held 32
+  // copies of a route config that changes on every rebuild (hundreds of MiB at 10k Ingresses).
+  const history = new Map<string, Map<string, SentVersions>>();
   const served = new Map<string, Map<string, CachedResource>>();
+  // Per `typeUrl name`: the content the served version replaced (the served one is in the store).
+  const replaced = new Map<string, Content>();
   const lastGood = new Map<string, object>();
   const nacked = new Set<string>();
   // Per type, each node's latest ACKed response: O(1) per ACK, however many resources it carried.
@@ -113,13 +130,19 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
       if (current.get(name)?.version === resource.version) continue;
       const key = `${typeUrl} ${name}`;
       if (!nacked.has(`${key} ${resource.version}`)) lastGood.set(key, resource.json);
-      if (!current.has(name) && ![...quarantines.values()].some((q) => q.typeUrl === typeUrl && q.name === name)) lastGood.delete(key);
+      if (current.has(name)) replaced.set(key, { version: resource.version, json: resource.json });
+      else {
+        replaced.delete(key);
+        if (![...quarantines.values()].some((q) => q.typeUrl === typeUrl && q.name === name)) lastGood.delete(key);
+      }
     }
     served.set(typeUrl, current);
     let versions = history.get(typeUrl);
     if (!versions) history.set(typeUrl, (versions = new Map()));
+    const sent = new Map<string, string>();
+    for (const [name, resource] of current) sent.set(name, resource.version);
     versions.delete(store.version(typeUrl));
-    versions.set(store.version(typeUrl), current);
+    versions.set(store.version(typeUrl), sent);
     if (versions.size > historySize) versions.delete(versions.keys().next().value!);
   }
   if (store.published) for (const typeUrl of Object.values(TypeUrls)) record(typeUrl);
@@ -159,10 +182,10 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
     const typeAcks = acks.get(nack.typeUrl);
     let added = false;
     for (const name of badResources(nack, sent, typeAcks?.get(nack.nodeId)?.sent)) {
-      const resource = sent.get(name)!;
-      remember(nacked, `${nack.typeUrl} ${name} ${resource.version}`);
+      const version = sent.get(name)!;
+      remember(nacked, `${nack.typeUrl} ${name} ${version}`);
       const current = store.resources(nack.typeUrl).get(name);
-      const acceptedBy = [...(typeAcks ?? [])].find(([node, ack]) => node !== nack.nodeId && holds(ack, name, resource.version))?.[0];
+      const acceptedBy = [...(typeAcks ?? [])].find(([node, ack]) => node !== nack.nodeId && holds(ack, name, version))?.[0];
       if (acceptedBy !== undefined) {
         log.warn(`node ${nack.nodeId} rejected ${resourceKind(nack.typeUrl)} ${name}, which node ${acceptedBy} accepted: not quarantined, and that node's NACKs are not trusted for ${holdMs} ms`);
         distrusted.set(nack.nodeId, now() + holdMs);
@@ -172,8 +195,12 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
         log.warn(`node ${nack.nodeId} rejected ${resourceKind(nack.typeUrl)} ${name}; its NACKs are not trusted now: not quarantined`);
         continue;
       }
-      for (const part of badParts(nack, resource)) {
-        const currentPart = current && (part.virtualHost === undefined ? (current.version === resource.version ? part.content : undefined) : virtualHostText(current.json, part.virtualHost));
+      // The rejected content: served now, or the version the served one replaced; older is not held.
+      const earlier = replaced.get(`${nack.typeUrl} ${name}`);
+      const json = current?.version === version ? current.json : earlier?.version === version ? earlier.json : undefined;
+      if (!current || !json) continue;
+      for (const part of badParts(nack, { name, version, json })) {
+        const currentPart = part.virtualHost === undefined ? (current.version === version ? part.content : undefined) : virtualHostText(current.json, part.virtualHost);
         if (currentPart !== part.content) continue; // no longer served: nothing to hold back
         const held = partKey(part);
         const existing = quarantines.get(held);
@@ -184,7 +211,7 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
           added = true;
           continue;
         }
-        const quarantine: Quarantine = { ...part, version: resource.version, nodeId: nack.nodeId, error: nack.errorDetail.message, since: new Date(now()), expiresAt: now() + holdMs };
+        const quarantine: Quarantine = { ...part, version, nodeId: nack.nodeId, error: nack.errorDetail.message, since: new Date(now()), expiresAt: now() + holdMs };
         quarantines.set(held, quarantine);
         log.warn(`quarantined ${describe(quarantine)} after a NACK from node ${nack.nodeId}: serving its last good version`);
         added = true;
@@ -290,7 +317,7 @@ export function connectNackFeedback(
 }
 
 /** The names of a NACKed response that were bad (see the module header). */
-export function badResources(nack: NackRecord, sent: Map<string, CachedResource>, ackedBefore: Map<string, CachedResource> | undefined): string[] {
+export function badResources(nack: NackRecord, sent: SentVersions, ackedBefore: SentVersions | undefined): string[] {
   const names = nack.resourceNames.filter((name) => sent.has(name));
   if (names.length <= 1) return names;
   const message = nack.errorDetail.message;
@@ -302,14 +329,14 @@ export function badResources(nack: NackRecord, sent: Map<string, CachedResource>
   for (const name of names) if (mentions(message, name)) named.add(name);
   if (named.size > 0) return [...named];
   if (ackedBefore) {
-    const changed = names.filter((name) => ackedBefore.get(name)?.version !== sent.get(name)!.version);
+    const changed = names.filter((name) => ackedBefore.get(name) !== sent.get(name));
     if (changed.length > 0) return changed;
   }
   return names;
 }
 
 /** The quarantined parts of one bad resource: the virtual hosts the message names, else the whole. */
-function badParts(nack: NackRecord, resource: CachedResource): QuarantinedPart[] {
+function badParts(nack: NackRecord, resource: { name: string } & Content): QuarantinedPart[] {
   if (nack.typeUrl === TypeUrls.route) {
     const vhosts = ((resource.json as { virtual_hosts?: Array<{ name?: string }> }).virtual_hosts ?? []).filter(
       (vhost) => typeof vhost.name === "string" && (nack.errorDetail.message.includes(`virtual_hosts[${vhost.name}]`) || mentions(nack.errorDetail.message, vhost.name)),
