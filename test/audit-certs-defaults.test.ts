@@ -29,3 +29,24 @@ test("certs init defaults: the agent's SANs name the isobar Service in isobar-sy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("certs inspect DIR covers leaves added with certs issue, checked against the CAs trusted now", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "isobar-audit-certs-"));
+  const certs = join(dir, "certs");
+  const status = async () => {
+    const run = await agent(["certs", "inspect", certs, "--output", "json"]);
+    return { code: run.code, leaves: JSON.parse(run.stdout).filter((c: { isCa: boolean }) => !c.isCa).map((c: { file: string; status: string }) => `${c.file.slice(certs.length + 1)} ${c.status}`) };
+  };
+  try {
+    expect((await agent(["certs", "init", "--out", certs])).code).toBe(0);
+    expect((await agent(["certs", "issue", "--dir", certs, "--name", "gateway", "--usage", "both"])).code).toBe(0);
+    expect(await status()).toEqual({ code: 0, leaves: ["agent/tls.crt ok", "envoy/tls.crt ok", "gateway/tls.crt ok"] });
+    // A CA rollover that renews only agent and envoy: once it is finished, gateway's certificate is
+    // signed by a CA nobody trusts any more (its own gateway/ca.crt still holds the old one).
+    expect((await agent(["certs", "rotate", "--dir", certs, "--rotate-ca"])).code).toBe(0);
+    expect((await agent(["certs", "rotate", "--dir", certs, "--finish-ca-rollover"])).code).toBe(0);
+    expect(await status()).toEqual({ code: 1, leaves: ["agent/tls.crt ok", "envoy/tls.crt ok", "gateway/tls.crt invalid"] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

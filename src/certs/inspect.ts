@@ -1,6 +1,6 @@
 // `agent certs inspect`: what a person needs to know about certificates on disk — subject, SANs,
 // validity, days left, whether each leaf chains to the CA bundle — and whether any needs action.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type CertificateSummary, parseCertificates, summarize, verifyChain } from "./x509.ts";
 
@@ -35,11 +35,15 @@ export async function inspectPaths(paths: string[], options: { caFile?: string; 
 function layoutFiles(dir: string): Array<{ file: string; caFile?: string }> {
   const caFile = existsSync(join(dir, "ca.crt")) ? join(dir, "ca.crt") : undefined;
   const files: Array<{ file: string; caFile?: string }> = caFile ? [{ file: caFile }] : [];
-  for (const name of ["agent", "envoy"]) {
+  // Every leaf folder: agent and envoy from `certs init`, and any added with `certs issue --name`.
+  const leaves = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  for (const name of leaves) {
     const leaf = join(dir, name, "tls.crt");
-    if (existsSync(leaf)) files.push({ file: leaf, caFile: existsSync(join(dir, name, "ca.crt")) ? join(dir, name, "ca.crt") : caFile });
+    // Checked against the directory's CA bundle, what every peer trusts now (a leaf left out of a CA
+    // rollover still chains to its own stale ca.crt), else against the leaf's own bundle.
+    if (existsSync(leaf)) files.push({ file: leaf, caFile: caFile ?? (existsSync(join(dir, name, "ca.crt")) ? join(dir, name, "ca.crt") : undefined) });
   }
-  if (files.length === 0) throw new Error(`${dir} holds no ca.crt, agent/tls.crt or envoy/tls.crt`);
+  if (files.length === 0) throw new Error(`${dir} holds no ca.crt and no NAME/tls.crt (agent, envoy, …)`);
   return files;
 }
 
