@@ -143,6 +143,12 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
  */
 function updateSubscription(state: DeltaTypeState, change: { subscribe: string[]; unsubscribe: string[]; first: boolean }, pool: NamePool): boolean {
   const { subscribe, unsubscribe, first } = change;
+  // The common start: names subscribed to nothing yet, often a long list shared with other clients.
+  if (state.names.size === 0 && unsubscribe.length === 0 && subscribe.length > 0 && !subscribe.includes("*")) {
+    state.names = pool.intern(subscribe);
+    if (!first) for (const name of state.names) state.known.delete(name);
+    return true;
+  }
   let added = false;
   let fresh: Set<string> | undefined;
   for (const name of subscribe) {

@@ -38,6 +38,7 @@ export const emptySnapshot: Map<string, CachedResource> = new Map();
  * is forgotten once no client holds it.
  */
 export interface NamePool {
+  /** The shared set of `names` (which must not change afterwards). */
   intern(names: readonly string[]): ReadonlySet<string>;
 }
 
@@ -46,19 +47,29 @@ export function createNamePool(): NamePool {
   const cleanup = new FinalizationRegistry<string>((key) => {
     if (pool.get(key)?.deref() === undefined) pool.delete(key);
   });
+  // A list decoded once and shared by many requests (server-wire.ts) finds its set without a key.
+  const byList = new WeakMap<readonly string[], ReadonlySet<string>>();
   return {
     intern(names) {
-      const key = names.join("\u0000");
-      const found = pool.get(key)?.deref();
-      if (found && sameOrder(found, names)) return found;
-      const set: ReadonlySet<string> = new Set(names);
-      if (!found) {
-        pool.set(key, new WeakRef(set));
-        cleanup.register(set, key);
-      }
+      const listed = byList.get(names);
+      if (listed) return listed;
+      const set = internByKey(names);
+      byList.set(names, set);
       return set;
     },
   };
+
+  function internByKey(names: readonly string[]): ReadonlySet<string> {
+    const key = names.join("\u0000");
+    const found = pool.get(key)?.deref();
+    if (found && sameOrder(found, names)) return found;
+    const set: ReadonlySet<string> = new Set(names);
+    if (!found) {
+      pool.set(key, new WeakRef(set));
+      cleanup.register(set, key);
+    }
+    return set;
+  }
 }
 
 /** Whether `set` holds exactly `names`, in that order (a name holding the key's separator could collide). */

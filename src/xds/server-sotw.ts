@@ -16,6 +16,8 @@ interface SotwTypeState {
   legacyWildcard: boolean;
   /** Subscribed names (interned: shared with clients subscribed to the same names; replaced, never changed). */
   names: ReadonlySet<string>;
+  /** The request's list `names` was last found equal to (decoded requests may share one array). */
+  namesList: readonly string[] | undefined;
   /** The latest response sent for this type: only a request carrying its nonce is an ACK or NACK. */
   nonce: string;
   version: string;
@@ -42,7 +44,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
       let state = states.get(info.typeUrl);
       const first = !state;
       if (!state) {
-        state = { info, wildcard: false, legacyWildcard: false, names: noNames, nonce: "", version: "", sentNames: [], sentKey: undefined, sent: createKnownVersions() };
+        state = { info, wildcard: false, legacyWildcard: false, names: noNames, namesList: undefined, nonce: "", version: "", sentNames: [], sentKey: undefined, sent: createKnownVersions() };
         states.set(info.typeUrl, state);
       }
       const event = { stream, delta: false, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, version: request.version_info ?? "" };
@@ -149,12 +151,14 @@ function updateSubscription(state: SotwTypeState, change: { names: string[]; fir
   const wildcard = legacy || star;
   const named = star ? names.filter((name) => name !== "*") : names;
   let changed = first || wildcard !== state.wildcard;
-  // An ACK repeats the names it subscribed with: the same list in the same order costs no set at all.
-  if (!sameOrder(state.names, named)) {
+  // An ACK repeats the names it subscribed with: the same list (often the very array, see
+  // server-wire.ts) in the same order costs no set at all.
+  if (named !== state.namesList && !sameOrder(state.names, named)) {
     const next = pool.intern([...new Set(named)]);
     changed ||= !sameNames(next, state.names);
     state.names = next;
   }
+  state.namesList = named;
   state.legacyWildcard = legacy;
   state.wildcard = wildcard;
   if (changed && !wildcard) for (const name of state.sent.names()) if (!state.names.has(name)) state.sent.delete(name);

@@ -2,7 +2,21 @@ import { describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { createKnownVersions } from "./server-common.ts";
 import { emptySnapshot } from "./server-plan.ts";
-import { createBodyCache, deltaBody, DeltaDiscoveryResponse, DiscoveryResponse, responseWithNonce, serializeResponse, sotwBody, withNonce } from "./server-wire.ts";
+import {
+  createBodyCache,
+  decodeDeltaRequest,
+  decodeSotwRequest,
+  deltaBody,
+  DeltaDiscoveryRequest,
+  DeltaDiscoveryResponse,
+  DiscoveryRequest,
+  DiscoveryResponse,
+  nodeInfo,
+  responseWithNonce,
+  serializeResponse,
+  sotwBody,
+  withNonce,
+} from "./server-wire.ts";
 import { createSnapshotStore } from "./snapshot.ts";
 import { TypeUrls } from "./types.ts";
 import { resourceSet } from "../../test/helpers/xds-resources.ts";
@@ -107,5 +121,38 @@ describe("known versions", () => {
     known.delete("cluster-0");
     expect(known.exactBase()).toBeUndefined();
     expect(createKnownVersions({ had: "v" }).exactBase()).toBeUndefined();
+  });
+});
+
+describe("request decoding", () => {
+  const names = Array.from({ length: 100 }, (_, i) => `default/service-${i}/80`);
+
+  test("a long name list decodes as protobufjs does, and equal lists share one array", () => {
+    const request = { type_url: TypeUrls.endpoint, resource_names_subscribe: names, response_nonce: "4", initial_resource_versions: { a: "1" }, node: { id: "n1" } };
+    const bytes = Buffer.from(DeltaDiscoveryRequest.encode(DeltaDiscoveryRequest.fromObject(request)).finish());
+    const first = decodeDeltaRequest(bytes);
+    const reference = DeltaDiscoveryRequest.toObject(DeltaDiscoveryRequest.decode(bytes));
+    expect(DeltaDiscoveryRequest.toObject(first as never)).toEqual(reference);
+    expect(first.resource_names_subscribe).toEqual(names);
+    const second = decodeDeltaRequest(Buffer.from(bytes));
+    expect(second.resource_names_subscribe).toBe(first.resource_names_subscribe!);
+    expect(nodeInfo(second.node)?.id).toBe("n1");
+    const other = decodeDeltaRequest(Buffer.from(DeltaDiscoveryRequest.encode(DeltaDiscoveryRequest.fromObject({ ...request, resource_names_subscribe: [...names].reverse() })).finish()));
+    expect(other.resource_names_subscribe).toEqual([...names].reverse());
+  });
+
+  test("a sotw ACK repeating its names shares the array; names split around other fields still decode", () => {
+    const ack = (nonce: string) => Buffer.from(DiscoveryRequest.encode(DiscoveryRequest.fromObject({ version_info: "v", resource_names: names, type_url: TypeUrls.endpoint, response_nonce: nonce })).finish());
+    const a = decodeSotwRequest(ack("1"));
+    const b = decodeSotwRequest(ack("2"));
+    expect(b.resource_names).toBe(a.resource_names!);
+    expect(b.response_nonce).toBe("2");
+    // Field 3 written in two runs around field 4: decoded by protobufjs as it comes.
+    const head = DiscoveryRequest.encode(DiscoveryRequest.fromObject({ resource_names: names.slice(0, 60) })).finish();
+    const middle = DiscoveryRequest.encode(DiscoveryRequest.fromObject({ type_url: TypeUrls.endpoint })).finish();
+    const tail = DiscoveryRequest.encode(DiscoveryRequest.fromObject({ resource_names: names.slice(60) })).finish();
+    const split = decodeSotwRequest(Buffer.concat([head, middle, tail]));
+    expect(split.resource_names).toEqual(names);
+    expect(split.type_url).toBe(TypeUrls.endpoint);
   });
 });

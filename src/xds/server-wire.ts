@@ -35,11 +35,97 @@ export interface DeltaRequest {
 }
 
 export function decodeSotwRequest(bytes: Buffer): SotwRequest {
-  return DiscoveryRequest.decode(bytes) as unknown as SotwRequest;
+  return decodeSharingNames(DiscoveryRequest, bytes, { field: 3, key: "resource_names" }) as unknown as SotwRequest;
 }
 
 export function decodeDeltaRequest(bytes: Buffer): DeltaRequest {
-  return DeltaDiscoveryRequest.decode(bytes) as unknown as DeltaRequest;
+  return decodeSharingNames(DeltaDiscoveryRequest, bytes, { field: 3, key: "resource_names_subscribe" }) as unknown as DeltaRequest;
+}
+
+/** Name lists shorter than this (bytes on the wire) are decoded as they come. */
+const sharedNamesMinBytes = 1024;
+/** Recently decoded long name lists, newest first. */
+const recentNames: { bytes: Buffer; names: string[] }[] = [];
+const recentNamesLimit = 16;
+
+/**
+ * Decodes a request whose repeated string field `field` may hold a long list of names: a thousand
+ * Envoys subscribe to the same thousand load assignments and a sotw ACK repeats them, so a list whose
+ * bytes equal a recent one is not decoded again but shares that one's array (and its strings), which
+ * the server then recognises as the same subscription at no cost. The array must not be changed.
+ */
+function decodeSharingNames(type: protobuf.Type, bytes: Buffer, options: { field: number; key: string }): protobuf.Message {
+  const span = repeatedFieldSpan(bytes, options.field);
+  if (!span || span.end - span.start < sharedNamesMinBytes) return type.decode(bytes);
+  const listed = bytes.subarray(span.start, span.end);
+  let entry = recentNames.find((recent) => recent.bytes.length === listed.length && recent.bytes.equals(listed));
+  if (!entry) {
+    entry = { bytes: Buffer.from(listed), names: decodeStrings(listed) };
+    recentNames.unshift(entry);
+    if (recentNames.length > recentNamesLimit) recentNames.pop();
+  }
+  const message = type.decode(Buffer.concat([bytes.subarray(0, span.start), bytes.subarray(span.end)]));
+  (message as unknown as Record<string, unknown>)[options.key] = entry.names;
+  return message;
+}
+
+/**
+ * Where the entries of a length-delimited field lie in a message's top level, when they are one
+ * contiguous run (as every encoder writes a repeated field); undefined otherwise or when unsure.
+ */
+function repeatedFieldSpan(bytes: Uint8Array, field: number): { start: number; end: number } | undefined {
+  let offset = 0;
+  let start = -1;
+  let end = -1;
+  while (offset < bytes.length) {
+    const tagStart = offset;
+    const tag = readVarint(bytes, offset);
+    if (!tag) return undefined;
+    offset = tag.next;
+    const wireType = tag.value & 7;
+    if (wireType === 0) {
+      const value = readVarint(bytes, offset);
+      if (!value) return undefined;
+      offset = value.next;
+    } else if (wireType === 1) offset += 8;
+    else if (wireType === 5) offset += 4;
+    else if (wireType === 2) {
+      const length = readVarint(bytes, offset);
+      if (!length) return undefined;
+      offset = length.next + length.value;
+    } else return undefined;
+    if (offset > bytes.length) return undefined;
+    if (Math.floor(tag.value / 8) === field && wireType === 2) {
+      if (start === -1) start = tagStart;
+      else if (end !== tagStart) return undefined;
+      end = offset;
+    }
+  }
+  return start === -1 ? undefined : { start, end };
+}
+
+function readVarint(bytes: Uint8Array, offset: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let index = offset; index < bytes.length && index < offset + 8; index++) {
+    const byte = bytes[index]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return { value, next: index + 1 };
+    scale *= 128;
+  }
+  return undefined;
+}
+
+/** The strings of a run of length-delimited entries of one field (as found by repeatedFieldSpan). */
+function decodeStrings(run: Buffer): string[] {
+  const names: string[] = [];
+  let offset = 0;
+  while (offset < run.length) {
+    const length = readVarint(run, readVarint(run, offset)!.next)!;
+    names.push(run.toString("utf8", length.next, length.next + length.value));
+    offset = length.next + length.value;
+  }
+  return names;
 }
 
 export function nodeInfo(node: protobuf.Message | undefined | null): NodeInfo | undefined {
