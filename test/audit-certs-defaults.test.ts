@@ -41,9 +41,14 @@ test("certs inspect DIR covers leaves added with certs issue, checked against th
     expect((await agent(["certs", "init", "--out", certs])).code).toBe(0);
     expect((await agent(["certs", "issue", "--dir", certs, "--name", "gateway", "--usage", "both"])).code).toBe(0);
     expect(await status()).toEqual({ code: 0, leaves: ["agent/tls.crt ok", "envoy/tls.crt ok", "gateway/tls.crt ok"] });
-    // A CA rollover that renews only agent and envoy: once it is finished, gateway's certificate is
-    // signed by a CA nobody trusts any more (its own gateway/ca.crt still holds the old one).
-    expect((await agent(["certs", "rotate", "--dir", certs, "--rotate-ca"])).code).toBe(0);
+    // certs rotate looks at every leaf folder by default: the rollover renews gateway too.
+    const rollover = await agent(["certs", "rotate", "--dir", certs, "--rotate-ca"]);
+    expect(rollover.stdout.split("\n").filter((l) => l.includes("renewed")).map((l) => l.split(":")[0])).toEqual(["agent", "envoy", "gateway"]);
+    expect((await agent(["certs", "rotate", "--dir", certs, "--finish-ca-rollover"])).code).toBe(0);
+    expect(await status()).toEqual({ code: 0, leaves: ["agent/tls.crt ok", "envoy/tls.crt ok", "gateway/tls.crt ok"] });
+    // A rollover limited to agent and envoy: once it is finished, gateway's certificate is signed by a
+    // CA nobody trusts any more (its own gateway/ca.crt still holds the old one).
+    expect((await agent(["certs", "rotate", "--dir", certs, "--rotate-ca", "--identities", "agent,envoy"])).code).toBe(0);
     expect((await agent(["certs", "rotate", "--dir", certs, "--finish-ca-rollover"])).code).toBe(0);
     expect(await status()).toEqual({ code: 1, leaves: ["agent/tls.crt ok", "envoy/tls.crt ok", "gateway/tls.crt invalid"] });
   } finally {

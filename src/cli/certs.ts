@@ -1,5 +1,6 @@
 // `agent certs`: the CA and the mTLS certificates between the agent and Envoy — init, issue,
 // rotate, inspect. Parses flags and calls src/certs/; no logic of its own.
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { stringify } from "yaml";
@@ -94,7 +95,7 @@ const rotate = defineCommand({
     force: { type: "boolean", default: false, description: "renew every leaf now" },
     "rotate-ca": { type: "boolean", default: false, description: "start a CA rollover: new CA, new leaves, old CA still trusted" },
     "finish-ca-rollover": { type: "boolean", default: false, description: "stop trusting every CA but the current one" },
-    identities: { type: "string", default: "agent,envoy", description: "the leaves to look at (folders under --dir)" },
+    identities: { type: "string", description: "the leaves to look at (folders under --dir; default: every folder holding a tls.crt)" },
     "ca-days": { type: "string", default: "3650", description: "lifetime of a new CA, in days" },
     "key-algorithm": common["key-algorithm"],
     "leaf-days": common["leaf-days"],
@@ -110,12 +111,24 @@ const rotate = defineCommand({
         keyAlgorithm: choiceFlag("key-algorithm", args["key-algorithm"], keyAlgorithms) as KeyAlgorithm,
         caDays: intFlag("ca-days", args["ca-days"], 1, 36500),
         leafDays: intFlag("leaf-days", args["leaf-days"], 1, 3650),
-        identities: listFlag(args.identities),
+        identities: args.identities === undefined ? leafFolders(args.dir) : listFlag(args.identities),
       });
       if (plan.files.length > 0) writeFilesAtomically(plan.files, { overwrite: true });
       process.stdout.write(`${plan.actions.join("\n")}\n`);
     }),
 });
+
+/** The leaf folders under a certificates directory: agent and envoy, and any from `certs issue`. */
+function leafFolders(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, "tls.crt")))
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
 
 const inspect = defineCommand({
   meta: { name: "inspect", description: "show certificates and check their chain; exit 1 when any is expired, invalid or expiring soon" },
