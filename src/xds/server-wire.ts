@@ -104,7 +104,7 @@ function repeatedFieldSpan(bytes: Uint8Array, field: number): { start: number; e
   return start === -1 ? undefined : { start, end };
 }
 
-function readVarint(bytes: Uint8Array, offset: number): { value: number; next: number } | undefined {
+export function readVarint(bytes: Uint8Array, offset: number): { value: number; next: number } | undefined {
   let value = 0;
   let scale = 1;
   for (let index = offset; index < bytes.length && index < offset + 8; index++) {
@@ -145,7 +145,7 @@ function varint(value: number): Uint8Array {
 }
 
 /** A length-delimited field (wire type 2): tag, length, payload. */
-function lengthDelimited(field: number, payload: Uint8Array): Buffer {
+export function lengthDelimited(field: number, payload: Uint8Array): Buffer {
   return Buffer.concat([varint((field << 3) | 2), varint(payload.length), payload]);
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createSnapshotStore, SnapshotInconsistentError } from "./snapshot.ts";
-import { lookupType } from "./registry.ts";
+import { encodeStrict, lookupType } from "./registry.ts";
 import { emptyResourceSet, TypeUrls, type ResourceSet } from "./types.ts";
 import { edsCluster, listener, loadAssignment, resourceSet, route, secret } from "../../test/helpers/xds-resources.ts";
 
@@ -50,6 +50,35 @@ describe("snapshot store", () => {
     b.publish({ ...emptyResourceSet(), clusters: [{ connect_timeout: "1s", type: "STATIC", name: "c" }] });
     expect(a.resources(TypeUrls.cluster).get("c")!.version).toBe(b.resources(TypeUrls.cluster).get("c")!.version);
     expect(a.version(TypeUrls.cluster)).toBe(b.version(TypeUrls.cluster));
+  });
+
+  test("a route config of many virtual hosts encodes to the bytes of encoding it whole, before and after one host changes", () => {
+    const store = createSnapshotStore();
+    const hosts = (timeout: string) =>
+      Array.from({ length: 40 }, (_, i) => ({ name: `vh-${i}`, domains: [`h${i}.example.com`], routes: [{ match: { prefix: "/" }, route: { cluster: "cluster-0", timeout: i === 7 ? timeout : "15s" } }] }));
+    const publish = (timeout: string) => {
+      const set = resourceSet(1);
+      const config = { name: "big", virtual_hosts: hosts(timeout), validate_clusters: false };
+      set.routes.push(config);
+      store.publish(set);
+      const bytes = store.resources(TypeUrls.route).get("big")!.bytes;
+      expect(Buffer.from(bytes).equals(Buffer.from(encodeStrict(TypeUrls.route, config)))).toBe(true);
+      return store.resources(TypeUrls.route).get("big")!;
+    };
+    const first = publish("1s");
+    const second = publish("2s");
+    expect(second.version).not.toBe(first.version);
+    // The 39 unchanged hosts are the same bytes, not encoded again.
+    const shared = [...second.entries!.values()].filter((bytes) => [...first.entries!.values()].includes(bytes));
+    expect(shared).toHaveLength(39);
+  });
+
+  test("a large resource with one entry that does not encode is refused, naming it", () => {
+    const set = resourceSet(1);
+    const virtual_hosts = Array.from({ length: 40 }, (_, i) => ({ name: `vh-${i}`, domains: [`h${i}`], routes: [] as object[] }));
+    (virtual_hosts[3] as Record<string, unknown>).domainz = ["typo"];
+    set.routes.push({ name: "big", virtual_hosts });
+    expect(inconsistency(set).join("\n")).toContain("RDS resource big does not encode");
   });
 
   test("refuses a listener naming a route config that does not exist", () => {

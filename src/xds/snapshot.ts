@@ -3,7 +3,10 @@
 // Each resource is encoded once per content; its version is a hash of its bytes, so an unchanged
 // resource keeps its version and bytes across publishes and a delta client is sent only what changed.
 import { createHash } from "node:crypto";
-import { encodeStrict } from "./registry.ts";
+import { Buffer } from "node:buffer";
+import type protobuf from "protobufjs";
+import { encodeStrict, lookupType } from "./registry.ts";
+import { lengthDelimited, readVarint } from "./server-wire.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
 import { findReferences, type References } from "./references.ts";
 
@@ -17,6 +20,8 @@ export interface CachedResource {
   readonly jsonHash: string;
   /** The names it points at in other types, found once per version. */
   refs?: References;
+  /** A large resource's entry encodings by their JSON text (see encodeResource), reused by its next version. */
+  readonly entries?: Map<string, Uint8Array>;
   /** Wire fragments built from `bytes` on first use (see server-wire.ts), shared by all clients. */
   wire?: { sotw?: Uint8Array; delta?: Uint8Array };
 }
@@ -170,18 +175,75 @@ function buildTypeMap(
       out.set(name, before);
       continue;
     }
-    let bytes: Uint8Array;
+    let encoded: ReturnType<typeof encodeResource>;
     try {
-      bytes = encodeStrict(info.typeUrl, json);
+      encoded = encodeResource(info, json, before);
     } catch (error) {
       problems.push(`${info.short} resource ${name} does not encode: ${(error as Error).message}`);
       continue;
     }
+    const { bytes, entries } = encoded;
     const version = hash(bytes);
     // Same bytes from differently written JSON: keep the old entry and its wire fragments.
-    out.set(name, before && before.version === version ? { ...before, jsonHash, json } : { name, version, bytes, json, jsonHash });
+    out.set(name, before && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries });
   }
   return out;
+}
+
+/** A resource with at least this many entries in a repeated message field is encoded entry by entry. */
+const entryEncodingMin = 32;
+
+/**
+ * Strictly encodes one resource. A large one (a route config of a thousand virtual hosts) is encoded
+ * entry by entry of its first repeated message field that long, reusing the previous version's bytes
+ * of every entry whose JSON is unchanged: one changed virtual host costs one virtual host's encoding.
+ * The bytes are the same as encoding the whole (protobufjs writes fields in number order; an entry
+ * nested or alone encodes alike).
+ */
+function encodeResource(info: ResourceTypeInfo, json: Record<string, unknown>, before: CachedResource | undefined): { bytes: Uint8Array; entries?: Map<string, Uint8Array> } {
+  const type = lookupType(info.typeUrl);
+  const field = type.fieldsArray.find((candidate) => {
+    const list = json[candidate.name];
+    return candidate.repeated && Array.isArray(list) && list.length >= entryEncodingMin && isMessageType(candidate.resolve().resolvedType);
+  });
+  if (!field) return { bytes: encodeStrict(type, json) };
+  const { [field.name]: list, ...rest } = json;
+  const head = encodeStrict(type, rest);
+  const entryType = field.resolvedType as protobuf.Type;
+  const entries = new Map<string, Uint8Array>();
+  const parts: Uint8Array[] = [];
+  for (const entry of list as object[]) {
+    const key = JSON.stringify(entry);
+    let bytes = entries.get(key) ?? before?.entries?.get(key);
+    bytes ??= lengthDelimited(field.id, encodeStrict(entryType, entry));
+    entries.set(key, bytes);
+    parts.push(bytes);
+  }
+  const at = fieldsBefore(head, field.id);
+  return { bytes: Buffer.concat([head.subarray(0, at), ...parts, head.subarray(at)]), entries };
+}
+
+function isMessageType(resolved: protobuf.ReflectionObject | null): boolean {
+  return resolved !== null && "fieldsArray" in resolved;
+}
+
+/** The length of the run of top-level fields numbered below `fieldId` at the start of `bytes`. */
+function fieldsBefore(bytes: Uint8Array, fieldId: number): number {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const tag = readVarint(bytes, offset)!;
+    if (Math.floor(tag.value / 8) > fieldId) return offset;
+    offset = tag.next;
+    const wireType = tag.value & 7;
+    if (wireType === 0) offset = readVarint(bytes, offset)!.next;
+    else if (wireType === 1) offset += 8;
+    else if (wireType === 5) offset += 4;
+    else {
+      const length = readVarint(bytes, offset)!;
+      offset = length.next + length.value;
+    }
+  }
+  return bytes.length;
 }
 
 /** Every name a resource points at that the set does not hold, as messages naming both ends. */
