@@ -89,22 +89,22 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 }
 
 export default defineCommand({
-  meta: { name: "xds", description: "Fetch or watch resources from an xDS server and print them as JSON" },
+  meta: { name: "xds", description: "fetch or watch resources from an xDS server and print them as JSON" },
   args: {
-    names: { type: "positional", required: false, description: "Resource names (none: wildcard, for LDS and CDS; '*': every resource of the type)" },
+    names: { type: "positional", required: false, description: "resource names (none: wildcard, for LDS and CDS; '*': every resource of the type)" },
     server: { type: "string", default: "127.0.0.1:8001", description: "xDS server address (host:port)" },
-    "node-id": { type: "string", default: "agent-xds", description: "Node id sent to the server" },
-    "node-cluster": { type: "string", default: "", description: "Node cluster sent to the server" },
-    type: { type: "string", default: "lds", description: "Resource type: lds, rds, cds, eds, sds or a type URL" },
-    delta: { type: "boolean", default: false, description: "Use delta xDS instead of state-of-the-world" },
-    ads: { type: "boolean", default: true, description: "Use the aggregated service (--no-ads: the per-type service)" },
-    watch: { type: "boolean", default: false, description: "Keep printing updates instead of exiting after the first response" },
+    "node-id": { type: "string", default: "agent-xds", description: "node id sent to the server" },
+    "node-cluster": { type: "string", default: "", description: "node cluster sent to the server" },
+    type: { type: "string", default: "lds", description: "resource type: lds, rds, cds, eds, sds or a type URL" },
+    delta: { type: "boolean", default: false, description: "use delta xDS instead of state-of-the-world" },
+    ads: { type: "boolean", default: true, description: "use the aggregated service (--no-ads: the per-type service)" },
+    watch: { type: "boolean", default: false, description: "keep printing updates instead of exiting after the first response" },
     output: { type: "string", default: "json", description: "json (one response per line) or pretty" },
     "ca-file": { type: "string", description: "CA certificate (PEM) to verify the server" },
-    "cert-file": { type: "string", description: "Client certificate (PEM)" },
-    "key-file": { type: "string", description: "Client private key (PEM)" },
+    "cert-file": { type: "string", description: "client certificate (PEM)" },
+    "key-file": { type: "string", description: "client private key (PEM)" },
     "server-name": { type: "string", description: "TLS server name to verify instead of the address's host" },
-    timeout: { type: "string", default: "5s", description: "How long to wait to connect, and for the first response" },
+    timeout: { type: "string", default: "5s", description: "how long to wait to connect, and for the first response" },
   },
   async run({ args }) {
     const flags: XdsCommandFlags = {
