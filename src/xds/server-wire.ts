@@ -78,33 +78,39 @@ function repeatedFieldSpan(bytes: Uint8Array, field: number): { start: number; e
   let start = -1;
   let end = -1;
   while (offset < bytes.length) {
-    const tagStart = offset;
-    const tag = readVarint(bytes, offset);
-    if (!tag) return undefined;
-    offset = tag.next;
-    const wireType = tag.value & 7;
-    if (wireType === 0) {
-      const value = readVarint(bytes, offset);
-      if (!value) return undefined;
-      offset = value.next;
-    } else if (wireType === 1) offset += 8;
-    else if (wireType === 5) offset += 4;
-    else if (wireType === 2) {
-      const length = readVarint(bytes, offset);
-      if (!length) return undefined;
-      offset = length.next + length.value;
-    } else return undefined;
-    if (offset > bytes.length) return undefined;
-    if (Math.floor(tag.value / 8) === field && wireType === 2) {
-      if (start === -1) start = tagStart;
-      else if (end !== tagStart) return undefined;
-      end = offset;
+    const next = readField(bytes, offset);
+    if (!next) return undefined;
+    if (next.field === field && next.wireType === 2) {
+      if (start === -1) start = offset;
+      else if (end !== offset) return undefined;
+      end = next.end;
     }
+    offset = next.end;
   }
   return start === -1 ? undefined : { start, end };
 }
 
-export function readVarint(bytes: Uint8Array, offset: number): { value: number; next: number } | undefined {
+/** The top-level field that starts at `offset`: its number, wire type and end; undefined when malformed or a group. */
+export function readField(bytes: Uint8Array, offset: number): { field: number; wireType: number; end: number } | undefined {
+  const tag = readVarint(bytes, offset);
+  if (!tag) return undefined;
+  const wireType = tag.value & 7;
+  let end: number;
+  if (wireType === 0) {
+    const value = readVarint(bytes, tag.next);
+    if (!value) return undefined;
+    end = value.next;
+  } else if (wireType === 1) end = tag.next + 8;
+  else if (wireType === 5) end = tag.next + 4;
+  else if (wireType === 2) {
+    const length = readVarint(bytes, tag.next);
+    if (!length) return undefined;
+    end = length.next + length.value;
+  } else return undefined;
+  return end > bytes.length ? undefined : { field: Math.floor(tag.value / 8), wireType, end };
+}
+
+function readVarint(bytes: Uint8Array, offset: number): { value: number; next: number } | undefined {
   let value = 0;
   let scale = 1;
   for (let index = offset; index < bytes.length && index < offset + 8; index++) {

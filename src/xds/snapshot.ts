@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "./registry.ts";
-import { lengthDelimited, readVarint } from "./server-wire.ts";
+import { lengthDelimited, readField } from "./server-wire.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
 import { findReferences, type References } from "./references.ts";
 
@@ -231,17 +231,10 @@ function isMessageType(resolved: protobuf.ReflectionObject | null): boolean {
 function fieldsBefore(bytes: Uint8Array, fieldId: number): number {
   let offset = 0;
   while (offset < bytes.length) {
-    const tag = readVarint(bytes, offset)!;
-    if (Math.floor(tag.value / 8) > fieldId) return offset;
-    offset = tag.next;
-    const wireType = tag.value & 7;
-    if (wireType === 0) offset = readVarint(bytes, offset)!.next;
-    else if (wireType === 1) offset += 8;
-    else if (wireType === 5) offset += 4;
-    else {
-      const length = readVarint(bytes, offset)!;
-      offset = length.next + length.value;
-    }
+    const next = readField(bytes, offset);
+    if (!next) throw new Error("cannot read the encoding it just wrote");
+    if (next.field > fieldId) return offset;
+    offset = next.end;
   }
   return bytes.length;
 }
