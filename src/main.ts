@@ -1,6 +1,6 @@
 // The agent's entry point: the citty root command. Subcommands live in src/cli/, one file each,
 // loaded lazily so `agent --version` does not load the xDS server.
-import { defineCommand, runMain } from "citty";
+import { defineCommand, renderUsage, runMain } from "citty";
 import { argvProblem } from "./cli/argv.ts";
 import { installLogging } from "./observe/log.ts";
 import { version } from "./version.ts";
@@ -28,4 +28,10 @@ if (!argv.includes("--help") && !argv.includes("-h")) {
     process.exit(2);
   }
 }
-await runMain(main);
+// citty colours its usage even when piped; plain text unless stdout is a terminal.
+await runMain(main, {
+  showUsage: async (command, parent) => {
+    const usage = await renderUsage(command, parent);
+    console.log(`${process.stdout.isTTY ? usage : usage.replace(/\u001b\[[0-9;]*m/g, "")}\n`);
+  },
+});

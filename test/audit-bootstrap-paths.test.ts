@@ -1,12 +1,15 @@
 // `agent bootstrap` with relative paths: Envoy resolves file paths from its own working directory,
 // so every path written into the bootstrap and its SDS files must be absolute; and when the
 // bootstrap goes to stdout, the SDS files written beside it are named on stderr, not written silently.
-import { expect, test } from "bun:test";
+import { expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const main = join(import.meta.dir, "../src/main.ts");
+
+// Spawns the agent from source: seconds each on a loaded 2-core machine.
+setDefaultTimeout(30_000);
 
 test("relative --envoy-*-file and --resources-dir become absolute paths; stdout mode names the SDS files it wrote", async () => {
   const dir = mkdtempSync(join(tmpdir(), "isobar-audit-bootstrap-"));

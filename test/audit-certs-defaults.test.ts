@@ -1,12 +1,15 @@
 // `agent certs init` with no flags issues the agent's certificate for the namespace every example and
 // `agent serve --leader-election-namespace` default to (isobar-system), so the SANs match the Service
 // Envoy dials without extra flags.
-import { expect, test } from "bun:test";
+import { expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const main = join(import.meta.dir, "../src/main.ts");
+
+// Spawns the agent from source: seconds each on a loaded 2-core machine.
+setDefaultTimeout(30_000);
 
 async function agent(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });

@@ -1,9 +1,12 @@
 // The README's promise for every command: a bad flag (or an unknown command) is one line on stderr
 // and exit code 2, never citty's silent ignore or a usage dump; well-formed command lines still run.
-import { expect, test } from "bun:test";
+import { expect, test, setDefaultTimeout } from "bun:test";
 import { join } from "node:path";
 
 const main = join(import.meta.dir, "../src/main.ts");
+
+// Spawns the agent from source: seconds each on a loaded 2-core machine.
+setDefaultTimeout(30_000);
 
 async function agent(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
@@ -39,6 +42,8 @@ test("declared flags in every form still run: --flag value, --flag=value, --no-f
   const help = await agent(["serve", "--help"]);
   expect(help.code).toBe(0);
   expect(help.stdout).toContain("--manifests");
+  expect(help.stdout).not.toContain("\u001b["); // piped: no colour codes
+  expect(help.stdout).toContain("USAGE agent serve [OPTIONS]");
   expect((await agent(["--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
 });
 
