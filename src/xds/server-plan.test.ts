@@ -21,6 +21,14 @@ describe("name pool", () => {
     expect(sameNames(pool.intern(["x"]), a)).toBe(false);
   });
 
+  test("a name listed twice counts once, and the list shares the set of the list without it", () => {
+    const pool = createNamePool();
+    const plain = pool.intern(["a", "b"]);
+    const doubled = pool.intern(["a", "b", "a"]);
+    expect(doubled).toBe(plain);
+    expect([...doubled]).toEqual(["a", "b"]);
+  });
+
   test("names holding the key separator do not collide with other lists", () => {
     const pool = createNamePool();
     const a = pool.intern(["a\u0000b", "c"]);

@@ -38,7 +38,7 @@ export const emptySnapshot: Map<string, CachedResource> = new Map();
  * is forgotten once no client holds it.
  */
 export interface NamePool {
-  /** The shared set of `names` (which must not change afterwards). */
+  /** The shared set of `names` (which must not change afterwards; a name listed twice counts once). */
   intern(names: readonly string[]): ReadonlySet<string>;
 }
 
@@ -53,7 +53,8 @@ export function createNamePool(): NamePool {
     intern(names) {
       const listed = byList.get(names);
       if (listed) return listed;
-      const set = internByKey(names);
+      const unique = new Set(names);
+      const set = internByKey(unique.size === names.length ? names : [...unique]);
       byList.set(names, set);
       return set;
     },

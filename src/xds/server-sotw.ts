@@ -154,7 +154,7 @@ function updateSubscription(state: SotwTypeState, change: { names: string[]; fir
   // An ACK repeats the names it subscribed with: the same list (often the very array, see
   // server-wire.ts) in the same order costs no set at all.
   if (named !== state.namesList && !sameOrder(state.names, named)) {
-    const next = pool.intern([...new Set(named)]);
+    const next = pool.intern(named);
     changed ||= !sameNames(next, state.names);
     state.names = next;
   }
