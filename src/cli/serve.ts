@@ -2,6 +2,7 @@
 // configuration on every change and serves it over xDS until SIGINT or SIGTERM. Parses flags and
 // calls startAgent (src/agent.ts); nothing else.
 import { statSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { startAgent } from "../agent.ts";
@@ -19,6 +20,16 @@ export function secretRefFlag(name: string, value: unknown): { namespace: string
   const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(String(value));
   if (!match) throw new CliError(`--${name} must be namespace/name, got ${JSON.stringify(value)}`);
   return { namespace: match[1]!, name: match[3]! };
+}
+
+/** gRPC's own messages through our logger (its default writes plain `E …` lines to stderr). */
+function routeGrpcLogs(): void {
+  const log = consola.withTag("grpc");
+  grpc.setLogger({
+    error: (message: unknown) => log.warn(String(message)),
+    info: (message: unknown) => log.debug(String(message)),
+    debug: (message: unknown) => log.trace(String(message)),
+  });
 }
 
 function isDirectory(path: string): boolean {
@@ -90,6 +101,7 @@ export default defineCommand({
       // From here on SIGTERM means a graceful stop, even while starting (then it stops right after).
       const signal = untilSignal();
       keepServingOnStrayErrors();
+      routeGrpcLogs();
       const holdoffMs = durationFlag("holdoff", args.holdoff);
       const maxDelayMs = durationFlag("max-holdoff", args["max-holdoff"]);
       if (maxDelayMs < holdoffMs) throw new CliError("--max-holdoff must not be shorter than --holdoff");
