@@ -70,3 +70,17 @@ test("serve on an xDS port in use: exit 1 naming EADDRINUSE; gRPC's own message 
     blocker.close();
   }
 });
+
+test("serve on a metrics or debug port in use: one line naming which port flag, exit 1", async () => {
+  const { createServer } = await import("node:net");
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = String((blocker.address() as { port: number }).port);
+    const base = ["serve", "--manifests", "examples/quickstart", "--port", "0", "--log-level", "silent"];
+    expect(await agent([...base, "--metrics-address", "127.0.0.1", "--metrics-port", port, "--debug-port", "0"])).toEqual({ code: 1, stdout: "", stderr: `agent: cannot listen for metrics and health (--metrics-port) on 127.0.0.1:${port}: address already in use\n` });
+    expect(await agent([...base, "--metrics-port", "0", "--debug-port", port])).toEqual({ code: 1, stdout: "", stderr: `agent: cannot listen for the debug views (--debug-port) on 127.0.0.1:${port}: address already in use\n` });
+  } finally {
+    blocker.close();
+  }
+});

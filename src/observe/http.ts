@@ -38,11 +38,15 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
   send(response, status, "application/json; charset=utf-8", `${JSON.stringify(value, null, 2)}\n`);
 }
 
-function listen(server: Server, address: string, port: number): Promise<HttpEndpoint> {
+function listen(server: Server, address: string, port: number, what: string): Promise<HttpEndpoint> {
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    const failed = (error: NodeJS.ErrnoException) => {
+      const reason = error.code === "EADDRINUSE" ? "address already in use" : error.code ?? error.message;
+      reject(new CliError(`cannot listen for ${what} on ${address}:${port}: ${reason}`, 1));
+    };
+    server.once("error", failed);
     server.listen(port, address, () => {
-      server.off("error", reject);
+      server.off("error", failed);
       const bound = server.address();
       resolve({
         port: typeof bound === "object" && bound ? bound.port : port,
@@ -95,7 +99,7 @@ export function startMetricsServer(options: MetricsServerOptions): Promise<HttpE
       }
     }),
   );
-  return listen(server, options.address, options.port);
+  return listen(server, options.address, options.port, "metrics and health (--metrics-port)");
 }
 
 export interface DebugSources {
@@ -142,5 +146,5 @@ export function startDebugServer(options: DebugServerOptions): Promise<HttpEndpo
       }
     }),
   );
-  return listen(server, options.address, options.port);
+  return listen(server, options.address, options.port, "the debug views (--debug-port)");
 }
