@@ -53,7 +53,7 @@ test("serve --manifests on a path that is not a directory: one line, exit 2, not
   }
 });
 
-test("serve on an xDS port in use: exit 1 naming EADDRINUSE; gRPC's own message comes through our JSON log, not as a bare `E …` line", async () => {
+test("serve on an xDS port in use: one line naming --port, exit 1; gRPC's own message comes through our JSON log, not as a bare `E …` line", async () => {
   const { createServer } = await import("node:net");
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
@@ -62,7 +62,7 @@ test("serve on an xDS port in use: exit 1 naming EADDRINUSE; gRPC's own message 
     const run = await agent(["serve", "--manifests", "examples/quickstart", "--port", port, "--metrics-port", "0", "--debug-port", "0", "--log-format", "json"]);
     expect(run.code).toBe(1);
     const lines = run.stderr.trim().split("\n");
-    expect(lines.at(-1)).toContain(`EADDRINUSE: address already in use 127.0.0.1:${port}`);
+    expect(lines.at(-1)).toBe(`agent: cannot listen for xDS (--port) on 127.0.0.1:${port}: address already in use`);
     expect(lines.at(-1)!.startsWith("agent: ")).toBe(true);
     for (const line of lines.slice(0, -1)) expect(JSON.parse(line)).toMatchObject({ level: expect.any(String), component: expect.any(String) });
     expect(lines.some((line) => line.includes('"component":"grpc"'))).toBe(true);

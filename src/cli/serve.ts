@@ -136,6 +136,10 @@ export default defineCommand({
           statsPort: intFlag("stats-port", args["stats-port"], 1, 65535),
           adminSocketPath: args["envoy-admin-socket"],
         },
+      }).catch((error: unknown) => {
+        // gRPC's bind error lists every address it tried; one line that names the flag instead.
+        if (!(error instanceof CliError) && /EADDRINUSE/.test(String((error as Error).message))) throw new CliError(`cannot listen for xDS (--port) on ${args.address}:${args.port}: address already in use`, 1);
+        throw error;
       });
       if (kubernetes) agent.attachStatusReporting(kubernetes.startReporting(agent));
       const where = `${args.address}:${agent.server.port}`;
