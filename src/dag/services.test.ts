@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { isForbiddenAddress, resolveService } from "./services.ts";
+import { inetAton, isForbiddenAddress, resolveService } from "./services.ts";
 import { fakeInput, service } from "./testing.ts";
 
 const off = { enableExternalNameService: false };
@@ -106,6 +106,13 @@ describe("ExternalName Services", () => {
 
 test("isForbiddenAddress", () => {
   expect(isForbiddenAddress("127.0.0.1")).toBe(true);
+  // inet_aton shorthands a resolver reads as addresses
+  for (const host of ["127.1", "2130706433", "0x7f.1", "0177.0.0.1", "127.0.1", "0", "169.254.1", "127.0.0.1."]) expect(isForbiddenAddress(host)).toBe(true);
+  for (const host of ["10.1", "167772161", "db.example.com", "1.example", "08.1"]) expect(isForbiddenAddress(host)).toBe(false);
+  expect(inetAton("127.1")).toBe("127.0.0.1");
+  expect(inetAton("2130706433")).toBe("127.0.0.1");
+  expect(inetAton("1.2.65535")).toBe("1.2.255.255");
+  expect(inetAton("256.1")).toBeUndefined();
   expect(isForbiddenAddress("169.254.0.1")).toBe(true);
   expect(isForbiddenAddress("0::0")).toBe(true);
   expect(isForbiddenAddress("0:0:0:0:0:0:0:1")).toBe(true);

@@ -99,7 +99,10 @@ function refuseExternalName(key: string, externalName: string, options: ServiceL
 
 /** Loopback, link-local and unspecified IPv4/IPv6 addresses (also IPv4-mapped IPv6). */
 export function isForbiddenAddress(host: string): boolean {
-  const address = host.replace(/^\[|\]$/g, "").toLowerCase();
+  const address = host.replace(/^\[|\]$/g, "").replace(/\.$/, "").toLowerCase();
+  // Resolvers read inet_aton's shorthands as addresses: 127.1, 2130706433, 0x7f.1 are loopback.
+  const shorthand = isIP(address) === 0 ? inetAton(address) : undefined;
+  if (shorthand) return forbiddenV4(shorthand);
   const family = isIP(address);
   if (family === 4) return forbiddenV4(address);
   if (family !== 6) return false;
@@ -113,6 +116,18 @@ export function isForbiddenAddress(host: string): boolean {
     return forbiddenV4(`${high >> 8}.${high & 255}.0.0`);
   }
   return ((groups[0] as number) & 0xffc0) === 0xfe80; // fe80::/10
+}
+
+/** The dotted quad inet_aton reads `text` as (1 to 4 parts, decimal, octal or hex), or undefined. */
+export function inetAton(text: string): string | undefined {
+  const parts = text.split(".");
+  if (parts.length > 4 || !parts.every((p) => /^(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$/.test(p))) return undefined;
+  const numbers = parts.map((p) => (p.startsWith("0x") ? Number.parseInt(p.slice(2), 16) : p.length > 1 && p.startsWith("0") ? Number.parseInt(p, 8) : Number(p)));
+  const last = numbers.pop()!;
+  if (numbers.some((n) => n > 255) || last >= 2 ** (8 * (4 - numbers.length))) return undefined;
+  let value = last;
+  numbers.forEach((n, i) => (value += n * 2 ** (8 * (3 - i))));
+  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join(".");
 }
 
 function forbiddenV4(address: string): boolean {
