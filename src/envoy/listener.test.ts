@@ -199,14 +199,14 @@ describe("ingress_https", () => {
 });
 
 describe("stats-health", () => {
-  test("exposes /ready (exact) and /stats (prefix) of envoy-admin, and 404 for the rest", async () => {
+  test("exposes GET /ready (exact) and GET /stats (prefix) of envoy-admin, and 404 for the rest (a POST too)", async () => {
     const listener = (await expectEnvoyAccepts(LISTENER, statsListener(8002, settings))) as J;
     expect(listener.name).toBe("stats-health");
     expect(listener.address.socket_address.port_value).toBe(8002);
     const routes = hcmOf(listener.filter_chains[0]).route_config.virtual_hosts[0].routes;
     expect(routes).toEqual([
-      { match: { path: "/ready" }, route: { cluster: "envoy-admin" } },
-      { match: { prefix: "/stats" }, route: { cluster: "envoy-admin" } },
+      { match: { path: "/ready", headers: [{ name: ":method", string_match: { exact: "GET" } }] }, route: { cluster: "envoy-admin" } },
+      { match: { prefix: "/stats", headers: [{ name: ":method", string_match: { exact: "GET" } }] }, route: { cluster: "envoy-admin" } },
       { match: { prefix: "/" }, direct_response: { status: 404 } },
     ]);
   });

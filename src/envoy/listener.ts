@@ -188,6 +188,8 @@ export function httpsListener(
   };
 }
 
+const getOnly = { name: ":method", string_match: { exact: "GET" } };
+
 /** The `stats-health` listener: GET /ready (exact) and /stats (prefix) go to Envoy's admin; the rest is 404. */
 export function statsListener(port: number, settings: ListenerSettings): JsonObject {
   const hcm = {
@@ -199,8 +201,9 @@ export function statsListener(port: number, settings: ListenerSettings): JsonObj
           name: "backend",
           domains: ["*"],
           routes: [
-            { match: { path: "/ready" }, route: { cluster: ADMIN_CLUSTER } },
-            { match: { prefix: "/stats" }, route: { cluster: ADMIN_CLUSTER } },
+            // Reads only: Envoy's admin changes state on POST (e.g. /stats/recentlookups/enable).
+            { match: { path: "/ready", headers: [getOnly] }, route: { cluster: ADMIN_CLUSTER } },
+            { match: { prefix: "/stats", headers: [getOnly] }, route: { cluster: ADMIN_CLUSTER } },
             { match: { prefix: "/" }, direct_response: { status: 404 } },
           ],
         },
