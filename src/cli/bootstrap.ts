@@ -4,10 +4,14 @@ import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
+import { consola } from "consola";
 import { writeFilesAtomically } from "../certs/files.ts";
 import { type BootstrapOptions, type XdsMode, bootstrapConfig, checkBootstrapOptions, sdsResourceFiles } from "../envoy/bootstrap.ts";
 import { checkBootstrap } from "../envoy/bootstrap-check.ts";
+import { logArgs, logFlags } from "../observe/flags.ts";
 import { CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
+
+const log = consola.withTag("bootstrap");
 
 export default defineCommand({
   meta: { name: "bootstrap", description: "write Envoy's bootstrap JSON to PATH (or stdout with -)" },
@@ -15,7 +19,7 @@ export default defineCommand({
     path: { type: "positional", required: false, description: "output file, or - for stdout (default -)" },
     "xds-address": { type: "string", default: "127.0.0.1", description: "the agent's address: an IP, or a DNS name in split mode (never localhost)" },
     "xds-port": { type: "string", default: "8001", description: "the agent's xDS port" },
-    "xds-mode": { type: "string", default: "delta", description: "delta (delta ADS), sotw (state-of-the-world ADS) or per-type" },
+    "xds-mode": { type: "string", default: "delta", description: "delta (delta ADS), sotw (state-of-the-world ADS) or per-type (then serve with --envoy-xds-mode per-type)" },
     "admin-address": { type: "string", default: "/admin/admin.sock", description: "Envoy admin unix socket path (never an IP)" },
     "node-id": { type: "string", description: "Envoy's node id (default: $POD_NAME, else the hostname)" },
     "node-cluster": { type: "string", description: "Envoy's node cluster (default: $POD_NAMESPACE/envoy, else envoy)" },
@@ -25,9 +29,11 @@ export default defineCommand({
     "xds-server-name": { type: "string", default: "isobar", description: "the SAN pinned on the agent's certificate, also sent as SNI" },
     "resources-dir": { type: "string", description: "where the SDS resource files go (default: resources/ beside PATH)" },
     overwrite: { type: "boolean", default: true, description: "replace existing files (use --no-overwrite to refuse)" },
+    ...logArgs,
   },
   run: ({ args }) =>
     runCommand(async () => {
+      logFlags(args, { toStderr: true });
       const path = args.path ?? "-";
       const tlsFiles = [args["envoy-ca-file"], args["envoy-cert-file"], args["envoy-key-file"]];
       const given = tlsFiles.filter((f) => f !== undefined && f !== "").length;
@@ -51,6 +57,8 @@ export default defineCommand({
       } catch (error) {
         throw new CliError((error as Error).message);
       }
+      const tls = options.tls ? `mTLS with ${options.tls.certFile} and ${options.tls.keyFile}, pinning ${options.tls.serverName}` : "plaintext";
+      log.debug(`node ${options.nodeId} (cluster ${options.nodeCluster}), xDS ${options.mode} to ${options.xdsAddress}:${options.xdsPort}, ${tls}`);
       const config = bootstrapConfig(options);
       const sds = options.tls ? sdsResourceFiles(options.tls) : [];
       checkBootstrap(config, sds);

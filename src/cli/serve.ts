@@ -12,7 +12,7 @@ import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-s
 import { observeArgs, observeFlags } from "../observe/flags.ts";
 import { shutdownAndExit } from "../observe/lifecycle.ts";
 import { keepServingOnStrayErrors, untilSignal } from "../serve.ts";
-import { CliError, durationFlag, intFlag, listFlag, runCommand } from "./errors.ts";
+import { choiceFlag, CliError, durationFlag, intFlag, listFlag, runCommand } from "./errors.ts";
 
 /** "namespace/name" of a Secret, or undefined when not given. */
 export function secretRefFlag(name: string, value: unknown): { namespace: string; name: string } | undefined {
@@ -79,6 +79,8 @@ export default defineCommand({
     "https-port": { type: "string", default: "8443", description: "Envoy's HTTPS listener port" },
     "stats-port": { type: "string", default: "8002", description: "Envoy's /ready and /stats listener port" },
     "envoy-admin-socket": { type: "string", default: "/admin/admin.sock", description: "Envoy's admin unix socket (the stats listener forwards to it)" },
+    "envoy-xds-mode": { type: "string", default: "ads", description: "how Envoys fetch RDS, EDS and SDS: ads (bootstraps with ADS, delta or sotw) or per-type (bootstraps for the per-type services: agent bootstrap --xds-mode per-type)" },
+    "envoy-xds-cluster": { type: "string", default: "isobar", description: "with --envoy-xds-mode per-type: the bootstrap's static cluster that reaches this agent" },
     "ca-file": { type: "string", description: "CA bundle (PEM) client certificates must chain to (env ISOBAR_CA_FILE); with --cert-file and --key-file: mTLS, TLS 1.3" },
     "cert-file": { type: "string", description: "the agent's server certificate (PEM) (env ISOBAR_CERT_FILE)" },
     "key-file": { type: "string", description: "the agent's private key (PEM) (env ISOBAR_KEY_FILE)" },
@@ -135,6 +137,8 @@ export default defineCommand({
           httpsPort: intFlag("https-port", args["https-port"], 1, 65535),
           statsPort: intFlag("stats-port", args["stats-port"], 1, 65535),
           adminSocketPath: args["envoy-admin-socket"],
+          xdsConfigSource:
+            choiceFlag("envoy-xds-mode", args["envoy-xds-mode"], ["ads", "per-type"] as const) === "ads" ? { kind: "ads" } : { kind: "per-type", cluster: args["envoy-xds-cluster"] },
         },
       }).catch((error: unknown) => {
         // gRPC's bind error lists every address it tried; one line that names the flag instead.

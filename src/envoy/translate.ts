@@ -7,6 +7,7 @@ import { compareStrings, type JsonObject, sortedBy } from "./common.ts";
 import { fallbackVirtualHosts, httpListener, httpsListener, type ListenerSettings, servesSecureVirtualHost, statsListener } from "./listener.ts";
 import { fallbackRouteConfiguration, httpRouteConfiguration, secureRouteConfiguration } from "./route.ts";
 import { secret } from "./secret.ts";
+import { withConfigSource, type XdsConfigSourceMode } from "./config-source.ts";
 
 export interface TranslateOptions {
   /** Plaintext listener port (8080). */
@@ -35,6 +36,8 @@ export interface TranslateOptions {
   mergeSlashes?: boolean;
   /** Proxies in front of Envoy trusted to set X-Forwarded-For (0). */
   numTrustedHops?: number;
+  /** Where Envoy fetches RDS, EDS and SDS: over ADS (the default bootstrap) or the per-type services. */
+  xdsConfigSource?: XdsConfigSourceMode;
 }
 
 /** The resources of one translation, each list sorted by name. */
@@ -59,6 +62,7 @@ export const defaultTranslateOptions: Required<TranslateOptions> = {
   drainTimeoutMs: 5_000,
   mergeSlashes: true,
   numTrustedHops: 0,
+  xdsConfigSource: { kind: "ads" },
 };
 
 /** Translates a DAG into Envoy resources (everything but load assignments). */
@@ -95,7 +99,12 @@ export function translate(dag: Dag, options: TranslateOptions = {}): Translation
   const clusters = [...used.map(cluster), adminCluster(opts.adminSocketPath)];
   const secrets = usedSecrets(dag, { secure: served, clusters: used, fallbackUsed: fallback.length > 0 }).map(secret);
 
-  return { listeners: byName(listeners), routes: byName(routes), clusters: byName(clusters), secrets: byName(secrets) };
+  return {
+    listeners: withConfigSource(byName(listeners), opts.xdsConfigSource),
+    routes: byName(routes),
+    clusters: withConfigSource(byName(clusters), opts.xdsConfigSource),
+    secrets: byName(secrets),
+  };
 }
 
 /** dag.clusters plus anything a route, mirror or TCP proxy names that the builder did not register. */
