@@ -6,6 +6,7 @@ import { defineCommand } from "citty";
 import { stat } from "node:fs/promises";
 import { formatJson, formatText } from "../validate/format.ts";
 import { validateManifests } from "../validate/run.ts";
+import { logArgs, logFlags } from "../observe/flags.ts";
 import { choiceFlag, CliError, listFlag, runCommand } from "./errors.ts";
 import { secretRefFlag } from "./serve.ts";
 
@@ -21,9 +22,11 @@ export default defineCommand({
     "root-namespaces": { type: "string", description: "namespaces where root HTTPProxies may live (default: all)" },
     "fallback-certificate": { type: "string", description: "namespace/name of the Secret served to TLS clients without SNI" },
     "enable-external-name-service": { type: "boolean", default: false, description: "allow routes to ExternalName Services (never to loopback or link-local)" },
+    ...logArgs,
   },
   run: ({ args }) =>
     runCommand(async () => {
+      logFlags(args, { toStderr: true });
       const output = choiceFlag("output", args.output, outputs);
       const paths = (args._ as unknown[]).map(String);
       if (paths.length === 0) throw new CliError("validate needs at least one manifest file or directory");

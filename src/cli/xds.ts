@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
+import { logArgs, logFlags } from "../observe/flags.ts";
 import { choiceFlag, CliError, durationFlag, runCommand } from "./errors.ts";
 import { connectXds, resolveTypeUrl, responseToJson, tlsChannel, xdsTypes, type XdsClient, type XdsResponse } from "../xds/client.ts";
 
@@ -105,6 +106,7 @@ export default defineCommand({
     "key-file": { type: "string", description: "client private key (PEM)" },
     "server-name": { type: "string", description: "TLS server name to verify instead of the address's host" },
     timeout: { type: "string", default: "5s", description: "how long to wait to connect, and for the first response" },
+    ...logArgs,
   },
   async run({ args }) {
     const flags: XdsCommandFlags = {
@@ -123,6 +125,9 @@ export default defineCommand({
       serverName: args["server-name"],
       timeout: args.timeout,
     };
-    await runCommand(() => runXdsCommand(flags, (line) => process.stdout.write(`${line}\n`)));
+    await runCommand(() => {
+      logFlags(args, { toStderr: true });
+      return runXdsCommand(flags, (line) => process.stdout.write(`${line}\n`));
+    });
   },
 });

@@ -1,5 +1,6 @@
 // The flags `agent serve` takes for the observe stage: metrics/health and debug addresses, log level
-// and format, shutdown grace. Parsed here so the command only spreads them in and passes the result.
+// and format (which every other command takes too), shutdown grace. Parsed here so the command only
+// spreads them in and passes the result.
 // Defaults follow Contour: metrics and health on 0.0.0.0:8000 (Prometheus and the kubelet scrape
 // them from outside the pod), debug on 127.0.0.1:6060 only.
 import { choiceFlag, durationFlag, intFlag } from "../cli/errors.ts";
@@ -9,14 +10,29 @@ import type { ObserveOptions } from "./observe.ts";
 
 const logFormats: readonly LogFormat[] = ["auto", "text", "json"];
 
+/** --log-level and --log-format: every command takes them (serve through observeArgs). */
+export const logArgs = {
+  "log-level": { type: "string", default: "info", description: `one of ${logLevelNames.join(", ")}` },
+  "log-format": { type: "string", default: "auto", description: "text, json, or auto (text on a terminal, JSON lines otherwise)" },
+} as const;
+
+/**
+ * Checks and applies --log-level and --log-format. `toStderr`: every line goes to stderr, for the
+ * commands whose stdout is their output (certs, bootstrap, validate, xds).
+ */
+export function logFlags(args: { "log-level": string; "log-format": string }, options: { toStderr?: boolean } = {}): void {
+  const level = choiceFlag("log-level", args["log-level"], logLevelNames);
+  const format = choiceFlag("log-format", args["log-format"], logFormats);
+  configureLogs(options.toStderr ? { level, format, stdout: process.stderr } : { level, format });
+}
+
 export const observeArgs = {
   "metrics-address": { type: "string", default: "0.0.0.0", description: "address of /metrics, /healthz and /readyz" },
   "metrics-port": { type: "string", default: "8000", description: "port of /metrics, /healthz and /readyz (0: any free port)" },
   debug: { type: "boolean", default: true, description: "serve /debug/dag, /debug/xds, /debug/nacks, /debug/status (--no-debug: off)" },
   "debug-address": { type: "string", default: "127.0.0.1", description: "address of the debug views: loopback only (kubectl port-forward)" },
   "debug-port": { type: "string", default: "6060", description: "port of the debug views (0: any free port)" },
-  "log-level": { type: "string", default: "info", description: `one of ${logLevelNames.join(", ")}` },
-  "log-format": { type: "string", default: "auto", description: "text, json, or auto (text on a terminal, JSON lines otherwise)" },
+  ...logArgs,
   "shutdown-grace": { type: "string", default: "10s", description: "on SIGTERM, how long xDS streams get to finish before they are cut" },
 } as const;
 
@@ -24,7 +40,7 @@ type ObserveArgs = { [K in keyof typeof observeArgs]: (typeof observeArgs)[K]["t
 
 /** Checks the flags, applies the log settings, and returns what startAgent and the shutdown take. */
 export function observeFlags(args: ObserveArgs): { observe: ObserveOptions; shutdownGraceMs: number } {
-  configureLogs({ level: choiceFlag("log-level", args["log-level"], logLevelNames), format: choiceFlag("log-format", args["log-format"], logFormats) });
+  logFlags(args);
   if (args.debug) checkDebugAddress(args["debug-address"]);
   return {
     observe: {

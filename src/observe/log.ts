@@ -142,7 +142,7 @@ export function installLogging(): void {
 }
 
 /** Applies --log-level and --log-format (after installLogging). */
-export function configureLogs(options: Pick<LogReporterOptions, "level" | "format" | "repeatWindowMs">): void {
+export function configureLogs(options: Pick<LogReporterOptions, "level" | "format" | "repeatWindowMs" | "stdout">): void {
   active?.close();
   active = createLogReporter(options);
 }
