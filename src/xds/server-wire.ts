@@ -90,36 +90,53 @@ function repeatedFieldSpan(bytes: Uint8Array, field: number): { start: number; e
   return start === -1 ? undefined : { start, end };
 }
 
-/** The top-level field that starts at `offset`: its number, wire type and end; undefined when malformed or a group. */
-export function readField(bytes: Uint8Array, offset: number): { field: number; wireType: number; end: number } | undefined {
-  const tag = readVarint(bytes, offset);
-  if (!tag) return undefined;
-  const wireType = tag.value & 7;
+/** What readField read: one object reused by every call, so a scan of a thousand fields allocates nothing. */
+const fieldRead = { field: 0, wireType: 0, payload: 0, end: 0 };
+
+/**
+ * Reads the top-level field that starts at `offset`: its number, wire type, where its payload starts
+ * and where it ends; undefined when malformed or a group. The answer is the same object on every call:
+ * read it before the next.
+ */
+export function readField(bytes: Uint8Array, offset: number): Readonly<typeof fieldRead> | undefined {
+  const next = readVarint(bytes, offset);
+  if (next < 0) return undefined;
+  const tag = varintValue;
+  const wireType = tag % 8;
+  let payload = next;
   let end: number;
-  if (wireType === 0) {
-    const value = readVarint(bytes, tag.next);
-    if (!value) return undefined;
-    end = value.next;
-  } else if (wireType === 1) end = tag.next + 8;
-  else if (wireType === 5) end = tag.next + 4;
+  if (wireType === 0) end = readVarint(bytes, next);
+  else if (wireType === 1) end = next + 8;
+  else if (wireType === 5) end = next + 4;
   else if (wireType === 2) {
-    const length = readVarint(bytes, tag.next);
-    if (!length) return undefined;
-    end = length.next + length.value;
+    payload = readVarint(bytes, next);
+    end = payload < 0 ? -1 : payload + varintValue;
   } else return undefined;
-  return end > bytes.length ? undefined : { field: Math.floor(tag.value / 8), wireType, end };
+  if (end < 0 || end > bytes.length) return undefined;
+  fieldRead.field = Math.floor(tag / 8);
+  fieldRead.wireType = wireType;
+  fieldRead.payload = payload;
+  fieldRead.end = end;
+  return fieldRead;
 }
 
-function readVarint(bytes: Uint8Array, offset: number): { value: number; next: number } | undefined {
+/** The value of the varint readVarint read last. */
+let varintValue = 0;
+
+/** Reads the varint at `offset` into varintValue; returns the offset after it, or -1 when malformed. */
+function readVarint(bytes: Uint8Array, offset: number): number {
   let value = 0;
   let scale = 1;
   for (let index = offset; index < bytes.length && index < offset + 8; index++) {
     const byte = bytes[index]!;
     value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return { value, next: index + 1 };
+    if (byte < 0x80) {
+      varintValue = value;
+      return index + 1;
+    }
     scale *= 128;
   }
-  return undefined;
+  return -1;
 }
 
 /** The strings of a run of length-delimited entries of one field (as found by repeatedFieldSpan). */
@@ -127,9 +144,9 @@ function decodeStrings(run: Buffer): string[] {
   const names: string[] = [];
   let offset = 0;
   while (offset < run.length) {
-    const length = readVarint(run, readVarint(run, offset)!.next)!;
-    names.push(run.toString("utf8", length.next, length.next + length.value));
-    offset = length.next + length.value;
+    const entry = readField(run, offset)!;
+    names.push(run.toString("utf8", entry.payload, entry.end));
+    offset = entry.end;
   }
   return names;
 }
