@@ -77,9 +77,18 @@ export function certSetFiles(dir: string, set: CertSet): FileToWrite[] {
   ];
 }
 
-/** Kubernetes Secrets (kubernetes.io/tls, cert-manager's layout) for a cert set, as objects. */
-export function certSetSecrets(set: CertSet, options: { namespace: string; agentSecret: string; envoySecret: string; caSecret: string }): object[] {
-  const secret = (name: string, data: Record<string, string>) => ({
+/** A Secret as `certSetSecrets` makes it: data values are base64. */
+export interface TlsSecret {
+  apiVersion: "v1";
+  kind: "Secret";
+  type: "kubernetes.io/tls";
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  data: Record<string, string>;
+}
+
+/** Kubernetes Secrets (kubernetes.io/tls, cert-manager's layout) for a cert set, as objects: the CA's first. */
+export function certSetSecrets(set: CertSet, options: { namespace: string; agentSecret: string; envoySecret: string; caSecret: string }): TlsSecret[] {
+  const secret = (name: string, data: Record<string, string>): TlsSecret => ({
     apiVersion: "v1",
     kind: "Secret",
     type: "kubernetes.io/tls",

@@ -3,24 +3,57 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
+import { consola } from "consola";
 import { stringify } from "yaml";
+import { writeSecretsToCluster, SecretWriteError } from "../certs/cluster.ts";
 import { writeFilesAtomically, identityFiles } from "../certs/files.ts";
 import { formatInspection, inspectPaths } from "../certs/inspect.ts";
-import { certSetFiles, certSetSecrets, createCertSet, loadCa, planRotation } from "../certs/layout.ts";
-import { issueLeaf, keyAlgorithms, type KeyAlgorithm } from "../certs/x509.ts";
+import { type CertSet, certSetFiles, certSetSecrets, createCertSet, loadCa, planRotation } from "../certs/layout.ts";
+import { issueLeaf, keyAlgorithms, parseCertificates, summarize, type KeyAlgorithm } from "../certs/x509.ts";
+import { createKubeClient } from "../k8s/client.ts";
+import { KubeConfigError, loadKubeConfig } from "../k8s/kubeconfig.ts";
+import { logArgs, logFlags } from "../observe/flags.ts";
 import { CliError, choiceFlag, intFlag, listFlag, runCommand } from "./errors.ts";
+
+const log = consola.withTag("certs");
 
 const common = {
   "key-algorithm": { type: "string", default: "ecdsa-p256", description: `key type: ${keyAlgorithms.join(", ")}` },
   "leaf-days": { type: "string", default: "90", description: "lifetime of leaf certificates, in days" },
-  overwrite: { type: "boolean", default: false, description: "replace existing files" },
+  overwrite: { type: "boolean", default: false, description: "replace existing files (with --format cluster: existing Secrets)" },
+  ...logArgs,
 } as const;
+
+/** A certificate for a debug line: subject, serial, expiry, SANs; never its key. */
+function describe(certificatePem: string): string {
+  const s = summarize(parseCertificates(certificatePem)[0]!);
+  return `${s.subject} (serial ${s.serialNumber}, until ${s.notAfter}${s.dnsNames.length + s.ipAddresses.length > 0 ? `, SANs ${[...s.dnsNames, ...s.ipAddresses].join(" ")}` : ""})`;
+}
+
+/** What a new cert set holds, for a debug line. */
+function describeCertSet(set: CertSet): string {
+  return [`CA ${describe(set.ca.certificatePem)}`, ...set.identities.map(({ spec, pair }) => `${spec.name} ${spec.usage} ${describe(pair.certificatePem)}`)].join("; ");
+}
+
+/** The cluster of --kubeconfig/--context/--incluster (or $KUBECONFIG, ~/.kube/config, the pod's). */
+function clusterClient(args: { kubeconfig?: string; context?: string; incluster: boolean }) {
+  if (args.incluster && (args.kubeconfig !== undefined || args.context !== undefined)) throw new CliError("--incluster uses the pod's service account: give it without --kubeconfig and --context");
+  try {
+    const { kubeConfig, origin } = loadKubeConfig({ kubeconfig: args.kubeconfig, context: args.context, inCluster: args.incluster });
+    const client = createKubeClient(kubeConfig, { userAgent: "isobar-certs" });
+    log.debug(`writing Secrets to ${client.server} (credentials: ${origin}${kubeConfig.getCurrentContext() ? `, context ${kubeConfig.getCurrentContext()}` : ""})`);
+    return client;
+  } catch (error) {
+    if (error instanceof KubeConfigError) throw new CliError(error.message);
+    throw error;
+  }
+}
 
 const init = defineCommand({
   meta: { name: "init", description: "create a CA, the agent's server certificate and Envoy's client certificate" },
   args: {
     out: { type: "string", description: "directory for PEM files (default: certs)" },
-    format: { type: "string", default: "files", description: "files (PEM in --out) or secrets (Kubernetes Secret YAML on stdout or --out file)" },
+    format: { type: "string", default: "files", description: "files (PEM in --out), secrets (Kubernetes Secret YAML on stdout or --out file) or cluster (the Secrets created through the Kubernetes API)" },
     namespace: { type: "string", default: "isobar-system", description: "the agent's namespace (for SANs and Secrets; the examples use isobar-system)" },
     "service-name": { type: "string", default: "isobar", description: "the agent's Service name (SANs: name, name.ns, name.ns.svc, name.ns.svc.cluster.local)" },
     "dns-name": { type: "string", description: "extra DNS SANs for the agent (repeatable, comma-separated)" },
@@ -29,11 +62,20 @@ const init = defineCommand({
     "agent-secret": { type: "string", default: "isobarcert", description: "Secret name for the agent's certificate" },
     "envoy-secret": { type: "string", default: "envoycert", description: "Secret name for Envoy's certificate" },
     "ca-secret": { type: "string", default: "isobar-ca", description: "Secret name for the CA (keeps its key for rotation)" },
+    kubeconfig: { type: "string", description: "with --format cluster: the kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)" },
+    context: { type: "string", description: "with --format cluster: the kubeconfig context to use" },
+    incluster: { type: "boolean", default: false, description: "with --format cluster: use the pod's service account" },
     ...common,
   },
   run: ({ args }) =>
     runCommand(async () => {
-      const format = choiceFlag("format", args.format, ["files", "secrets"] as const);
+      logFlags(args, { toStderr: true });
+      const format = choiceFlag("format", args.format, ["files", "secrets", "cluster"] as const);
+      const cluster = args.kubeconfig !== undefined || args.context !== undefined || args.incluster;
+      if (format !== "cluster" && cluster) throw new CliError("--kubeconfig, --context and --incluster go with --format cluster");
+      if (format === "cluster" && args.out !== undefined) throw new CliError("--out does not go with --format cluster: the Secrets are written to the cluster");
+      // Before the keys are made: a missing kubeconfig is found at once.
+      const client = format === "cluster" ? clusterClient(args) : undefined;
       const set = await createCertSet({
         namespace: args.namespace,
         serviceName: args["service-name"],
@@ -43,6 +85,7 @@ const init = defineCommand({
         caDays: intFlag("ca-days", args["ca-days"], 1, 36500),
         leafDays: intFlag("leaf-days", args["leaf-days"], 1, 3650),
       });
+      log.debug(`created ${describeCertSet(set)}`);
       if (format === "files") {
         const out = args.out ?? "certs";
         writeFilesAtomically(certSetFiles(out, set), { overwrite: args.overwrite });
@@ -50,6 +93,17 @@ const init = defineCommand({
         return;
       }
       const secrets = certSetSecrets(set, { namespace: args.namespace, agentSecret: args["agent-secret"], envoySecret: args["envoy-secret"], caSecret: args["ca-secret"] });
+      if (client) {
+        try {
+          const written = await writeSecretsToCluster(client, secrets, { overwrite: args.overwrite });
+          process.stdout.write(`${written.map((w) => `Secret ${w.name} ${w.action}`).join("\n")}\n`);
+        } catch (error) {
+          throw error instanceof SecretWriteError ? new CliError(error.message, 1) : error;
+        } finally {
+          client.close();
+        }
+        return;
+      }
       const yaml = secrets.map((s) => stringify(s)).join("---\n");
       if (args.out) {
         writeFilesAtomically([{ path: args.out, content: yaml, mode: 0o600 }], { overwrite: args.overwrite });
@@ -72,6 +126,7 @@ const issue = defineCommand({
   },
   run: ({ args }) =>
     runCommand(async () => {
+      logFlags(args, { toStderr: true });
       if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(args.name)) throw new CliError(`--name must be a DNS label-like name, got ${JSON.stringify(args.name)}`);
       const { current, bundlePem } = await loadCa(args.dir);
       const pair = await issueLeaf(current, {
@@ -82,6 +137,7 @@ const issue = defineCommand({
         keyAlgorithm: choiceFlag("key-algorithm", args["key-algorithm"], keyAlgorithms),
         validityDays: intFlag("leaf-days", args["leaf-days"], 1, 3650),
       });
+      log.debug(`issued ${describe(pair.certificatePem)} from CA ${describe(current.certificatePem)}`);
       writeFilesAtomically(identityFiles(join(args.dir, args.name), pair, bundlePem), { overwrite: args.overwrite });
       process.stdout.write(`wrote ${join(args.dir, args.name)}/{ca.crt,tls.crt,tls.key}\n`);
     }),
@@ -99,9 +155,11 @@ const rotate = defineCommand({
     "ca-days": { type: "string", default: "3650", description: "lifetime of a new CA, in days" },
     "key-algorithm": common["key-algorithm"],
     "leaf-days": common["leaf-days"],
+    ...logArgs,
   },
   run: ({ args }) =>
     runCommand(async () => {
+      logFlags(args, { toStderr: true });
       if (args["rotate-ca"] && args["finish-ca-rollover"]) throw new CliError("--rotate-ca and --finish-ca-rollover cannot be given together");
       const plan = await planRotation(args.dir, {
         beforeDays: intFlag("before-days", args["before-days"], 0, 3650),
@@ -113,6 +171,7 @@ const rotate = defineCommand({
         leafDays: intFlag("leaf-days", args["leaf-days"], 1, 3650),
         identities: args.identities === undefined ? leafFolders(args.dir) : listFlag(args.identities),
       });
+      log.debug(plan.files.length > 0 ? `writing ${plan.files.map((f) => f.path).join(", ")}` : "nothing to write");
       if (plan.files.length > 0) writeFilesAtomically(plan.files, { overwrite: true });
       process.stdout.write(`${plan.actions.join("\n")}\n`);
     }),
@@ -137,9 +196,11 @@ const inspect = defineCommand({
     "ca-file": { type: "string", description: "CA bundle to check single files against" },
     "warn-days": { type: "string", default: "30", description: "exit non-zero when a certificate has fewer days left than this" },
     output: { type: "string", default: "text", description: "text or json" },
+    ...logArgs,
   },
   run: ({ args }) =>
     runCommand(async () => {
+      logFlags(args, { toStderr: true });
       const output = choiceFlag("output", args.output, ["text", "json"] as const);
       const paths = listFlag(args._.length > 0 ? args._ : (args.paths ?? "certs"));
       const results = await inspectPaths(paths, { caFile: args["ca-file"], warnDays: intFlag("warn-days", args["warn-days"], 0, 36500) });
