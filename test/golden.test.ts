@@ -36,7 +36,7 @@ describe("golden", () => {
       const loaded = await loadManifests(join(dir, "input.yaml"));
       expect(loaded.problems.map((p) => p.message)).toEqual([]);
       const extra = existsSync(join(dir, "options.json")) ? (JSON.parse(readFileSync(join(dir, "options.json"), "utf8")) as Partial<DagOptions>) : {};
-      const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, ...extra };
+      const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, checkCrdSchema: true, ...extra };
       const cache = createObjectCache({ ingressClassNames: dagOptions.ingressClassNames, fallbackCertificate: dagOptions.fallbackCertificate, upstreamClientCertificate: dagOptions.upstreamClientCertificate });
       cache.applyAll(loaded.objects.map(({ object }) => ({ type: "upsert" as const, object })));
       const result = buildResources(cache, { dag: dagOptions });

@@ -2,6 +2,8 @@
 // (projectcontour.io/v1) next to this file, so the agent can run in a cluster without Contour
 // installed. The OpenAPI schemas accept what Contour's CRDs accept (same fields, enums, patterns
 // and bounds; the extension-backed features isobar does not serve are accepted as free-form).
+// Also writes src/dag/crd-schemas.json (the schemas without descriptions), which the agent embeds
+// to check manifests that never went through an API server (src/dag/crd-schema.ts).
 // Run: ./node_modules/.bin/bun run examples/crds/generate.ts
 import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
@@ -372,3 +374,17 @@ const header = (what: string) => `# ${what} (projectcontour.io/v1), compatible w
 const here = new URL(".", import.meta.url).pathname;
 writeFileSync(`${here}httpproxy.yaml`, header("CustomResourceDefinition for HTTPProxy") + stringify(httpProxy, { lineWidth: 0 }));
 writeFileSync(`${here}tlscertificatedelegation.yaml`, header("CustomResourceDefinition for TLSCertificateDelegation") + stringify(delegationCrd, { lineWidth: 0 }));
+
+/** The OpenAPI schema of a CRD without its descriptions: what the agent checks manifests against. */
+function checkedSchema(definition: Schema): Schema {
+  const versions = (definition.spec as { versions: Array<{ schema: { openAPIV3Schema: Schema } }> }).versions;
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(strip);
+    if (typeof value !== "object" || value === null) return value;
+    return Object.fromEntries(Object.entries(value).filter(([key]) => key !== "description").map(([key, v]) => [key, strip(v)]));
+  };
+  return strip(versions[0]!.schema.openAPIV3Schema) as Schema;
+}
+// Embedded in the binary (src/ never reads examples/ at run time): the same schemas, for manifest mode.
+const schemas = { HTTPProxy: checkedSchema(httpProxy), TLSCertificateDelegation: checkedSchema(delegationCrd) };
+writeFileSync(new URL("../../src/dag/crd-schemas.json", import.meta.url).pathname, `${JSON.stringify(schemas, null, 1)}\n`);

@@ -131,6 +131,7 @@ export default defineCommand({
           upstreamClientCertificate: secretRefFlag("upstream-client-certificate", args["upstream-client-certificate"]),
           enableExternalNameService: args["enable-external-name-service"],
           now: () => new Date(),
+          checkCrdSchema: args.manifests !== undefined,
         },
         translate: {
           httpPort: intFlag("http-port", args["http-port"], 1, 65535),

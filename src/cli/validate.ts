@@ -41,6 +41,7 @@ export default defineCommand({
           fallbackCertificate: secretRefFlag("fallback-certificate", args["fallback-certificate"]),
           enableExternalNameService: args["enable-external-name-service"],
           now: () => new Date(),
+          checkCrdSchema: true,
         },
       });
       const color = output === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;

@@ -30,6 +30,16 @@ export function pathConditionsProblem(conds: Rec[], checkRegex: CheckRegex): str
   return count > 1 ? "more than one prefix, exact or regex is not allowed in a condition block" : undefined;
 }
 
+/**
+ * A condition entry that matches on nothing (`{}`, or only empty strings) is refused: it is what a
+ * misspelled `prefx: /api` becomes once pruned, and it would make the route a catch-all.
+ */
+export function emptyConditionProblem(conds: Rec[], include: boolean): string | undefined {
+  const empty = conds.some((cond) => ["prefix", "exact", "regex"].every((f) => str(cond[f]) === "") && !rec(cond.header) && !rec(cond.queryParameter));
+  if (!empty) return undefined;
+  return include ? "condition must have prefix, header, or queryParameter" : "condition must have prefix, exact, regex, header, or queryParameter";
+}
+
 /** Includes may only carry prefix (and header/queryParameter) conditions. */
 export function includeConditionsProblem(conds: Rec[]): string | undefined {
   for (const cond of conds) {

@@ -7,6 +7,7 @@ import type { ObjectRef } from "./status.ts";
 import type { Route } from "./types.ts";
 import { wildcardAuthorityMatch } from "./wildcard.ts";
 import {
+  emptyConditionProblem,
   headerConditionsProblem,
   includeConditionsKey,
   includeConditionsProblem,
@@ -38,6 +39,8 @@ export interface Walk {
   proxies: Map<string, KubeObject>;
   /** Non-root proxies reached through an include from a processed root: not orphaned. */
   reached: Set<string>;
+  /** Proxies that fail the CRD schema (`namespace/name`): never served. */
+  schemaInvalid: Set<string>;
 }
 
 /** What the routes of a root inherit from its virtual host. */
@@ -72,7 +75,8 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
     const namespace = str(include.namespace) || ref.namespace;
     const name = str(include.name);
     const includeConds = conditionsOf(include);
-    const pathProblem = includeConditionsProblem(includeConds) ?? pathConditionsProblem(includeConds, ctx.checkRegex.bind(ctx));
+    const pathProblem =
+      emptyConditionProblem(includeConds, true) ?? includeConditionsProblem(includeConds) ?? pathConditionsProblem(includeConds, ctx.checkRegex.bind(ctx));
     if (pathProblem) {
       addError(ctx, ref, ErrorType.include, "PathMatchConditionsNotValid", `include: ${pathProblem}`);
       continue;
@@ -107,6 +111,11 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
       continue;
     }
     walk.reached.add(proxyKey(namespace, name));
+    if (walk.schemaInvalid.has(proxyKey(namespace, name))) {
+      // Its error is its own (SpecNotValid); its traffic is answered 502, never left to a broader route.
+      routes.push(...badGateway([...conditions, ...includeConds], ref));
+      continue;
+    }
     routes.push(...computeRoutes(walk, root, included, [...conditions, ...includeConds], chain));
   }
   for (const route of recs(spec.routes)) {
@@ -140,7 +149,7 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   }
   const own = conditionsOf(route);
   const checkRegex = ctx.checkRegex.bind(ctx);
-  const pathProblem = pathConditionsProblem(own, checkRegex);
+  const pathProblem = emptyConditionProblem(own, false) ?? pathConditionsProblem(own, checkRegex);
   if (pathProblem) return fail(ErrorType.route, "PathMatchConditionsNotValid", `route: ${pathProblem}`);
   const conds = [...inherited, ...own];
   const headerProblem = headerConditionsProblem(conds, checkRegex);

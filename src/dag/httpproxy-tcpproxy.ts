@@ -69,6 +69,10 @@ export function processTcpProxy(walk: Walk, proxy: KubeObject, visited: KubeObje
     addError(ctx, ref, ErrorType.tcpProxyInclude, "IncludeCreatesCycle", `include creates a cycle: ${path}`);
     return undefined;
   }
+  if (walk.schemaInvalid.has(destKey)) {
+    addError(ctx, ref, ErrorType.tcpProxyInclude, "IncludeNotValid", `include ${destKey} does not match the HTTPProxy schema (see its status)`);
+    return undefined;
+  }
   if (!rec(specOf(dest).tcpproxy)) {
     addError(ctx, proxyRef(dest), ErrorType.tcpProxy, "NothingDefined", "either services or inclusion must be specified");
     return undefined;

@@ -2,7 +2,8 @@
 // trees become routes, and every HTTPProxy gets Contour's status (valid, invalid with reasons, or
 // orphaned). TLSCertificateDelegation is enforced through BuildContext.lookupTlsSecret.
 import type { KubeObject } from "../sources/types.ts";
-import type { Processor } from "./processor.ts";
+import { crdSchemaErrors } from "./crd-schema.ts";
+import type { BuildContext, Processor } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, TcpProxy } from "./types.ts";
 import { computeRoutes, type Walk } from "./httpproxy-routes.ts";
@@ -15,7 +16,7 @@ const label = "[a-z0-9_]([-a-z0-9_]*[a-z0-9_])?";
 const fqdnPattern = new RegExp(`^(\\*\\.)?${label}(\\.${label})*\\.?$`);
 
 export const httpProxyProcessor: Processor = (ctx) => {
-  const walk: Walk = { ctx, proxies: new Map(), reached: new Set() };
+  const walk: Walk = { ctx, proxies: new Map(), reached: new Set(), schemaInvalid: new Set() };
   const candidates = new Map<string, KubeObject[]>();
   const nonRoots: KubeObject[] = [];
   const keyed = ctx.input.httpProxies().map((proxy) => ({ key: keyOf(proxy), proxy }));
@@ -24,8 +25,16 @@ export const httpProxyProcessor: Processor = (ctx) => {
   for (const { key, proxy } of keyed) {
     ctx.status.track(proxyRef(proxy), proxy.metadata.generation);
     walk.proxies.set(key, proxy);
+    if (ctx.options.checkCrdSchema && !schemaValid(ctx, proxyRef(proxy), proxy)) walk.schemaInvalid.add(key);
+  }
+  if (ctx.options.checkCrdSchema) {
+    for (const delegation of ctx.input.tlsCertificateDelegations()) {
+      const ref = { kind: "TLSCertificateDelegation", namespace: delegation.metadata.namespace ?? "default", name: delegation.metadata.name };
+      schemaValid(ctx, ref, delegation);
+    }
   }
   for (const proxy of sorted) {
+    if (walk.schemaInvalid.has(keyOf(proxy))) continue;
     const virtualhost = rec(specOf(proxy).virtualhost);
     if (!virtualhost) {
       nonRoots.push(proxy);
@@ -53,6 +62,16 @@ export const httpProxyProcessor: Processor = (ctx) => {
     if (!walk.reached.has(keyOf(proxy))) ctx.status.orphaned(proxyRef(proxy), orphanedMessage);
   }
 };
+
+/**
+ * Checks an object against its CRD schema, as the API server would have; each problem is an error
+ * naming the field (`spec.routes[0].conditions[0].prefx: field not declared in schema`).
+ */
+function schemaValid(ctx: BuildContext, ref: ObjectRef, object: KubeObject): boolean {
+  const errors = crdSchemaErrors(ref.kind === "HTTPProxy" ? "HTTPProxy" : "TLSCertificateDelegation", object);
+  for (const message of errors) addError(ctx, ref, ErrorType.spec, "SpecNotValid", message);
+  return errors.length === 0;
+}
 
 function keyOf(proxy: KubeObject): string {
   const ref = proxyRef(proxy);

@@ -27,6 +27,13 @@ export interface DagOptions {
   enableExternalNameService: boolean;
   /** Clock for certificate expiry checks; tests pin it. */
   now: () => Date;
+  /**
+   * Check HTTPProxy and TLSCertificateDelegation objects against our CRDs' OpenAPI schemas, as an
+   * API server would (an object that fails is invalid, SpecNotValid, and not served). On for
+   * manifests, which never went through an API server; off for objects a cluster already checked
+   * against the CRD installed there (which may be another version of Contour's).
+   */
+  checkCrdSchema?: boolean;
 }
 
 /** A Service port resolved for a backend reference. */
