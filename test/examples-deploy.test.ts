@@ -1,7 +1,8 @@
 // The deployment examples (examples/colocated, examples/split) hold together: the YAML parses, every
-// `agent` invocation in them runs as written (bootstrap, certs init), the names line up (Secrets the
-// Job creates are the ones mounted, the agent certificate's SANs cover the address Envoy dials and
-// the SAN it pins), and `agent serve` knows every flag they pass.
+// `agent` invocation in them runs as written (bootstrap, certs init against the fake API server), the
+// names line up (Secrets the Job creates are the ones mounted, the agent certificate's SANs cover the
+// address Envoy dials and the SAN it pins), the Job's Role authorizes every request it makes and
+// nothing more, and `agent serve` knows every flag they pass.
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { parseAllDocuments } from "yaml";
 import serve from "../src/cli/serve.ts";
 import { parseCertificates, summarize } from "../src/certs/x509.ts";
 import { ensureAgentBinary, runAgent } from "./helpers/agent-binary.ts";
+import { startFakeApiServer, type FakeApiServer, type LoggedRequest } from "./fake-apiserver/index.ts";
 
 // Spawns processes: on a loaded 2-core machine they take seconds to start.
 setDefaultTimeout(30_000);
@@ -20,10 +22,19 @@ interface Container {
   command?: string[];
   args?: string[];
 }
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
 interface KubeObject {
   kind: string;
   metadata: { name: string; namespace?: string };
-  spec?: { template?: { spec: { initContainers?: Container[]; containers: Container[]; volumes?: Array<{ name: string; secret?: { secretName: string } }> } } };
+  spec?: { template?: { spec: { serviceAccountName?: string; initContainers?: Container[]; containers: Container[]; volumes?: Array<{ name: string; secret?: { secretName: string } }> } } };
+  rules?: Rule[];
+  roleRef?: { kind: string; name: string };
+  subjects?: Array<{ kind: string; name: string; namespace?: string }>;
 }
 
 const examples = join(import.meta.dir, "../examples");
@@ -54,12 +65,44 @@ function relocate(args: string[], from: string, to: string): string[] {
   return args.map((arg) => arg.replace(from, to));
 }
 
+/** The rules bound to a ServiceAccount by the (Cluster)RoleBindings among `objects`, with their scope. */
+function grantsOf(objects: KubeObject[], account: { name: string; namespace: string }): Array<{ rules: Rule[]; namespace?: string }> {
+  return objects
+    .filter((o) => (o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") && o.subjects!.some((s) => s.kind === "ServiceAccount" && s.name === account.name && s.namespace === account.namespace))
+    .map((binding) => {
+      const role = objects.find((o) => o.kind === binding.roleRef!.kind && o.metadata.name === binding.roleRef!.name)!;
+      return { rules: role.rules!, namespace: binding.kind === "RoleBinding" ? binding.metadata.namespace : undefined };
+    });
+}
+
+/** Whether a request to the core API (Secrets here) is allowed by the grants, as the RBAC authorizer decides. */
+function allowed(grants: Array<{ rules: Rule[]; namespace?: string }>, request: LoggedRequest): boolean {
+  const [, namespace, name] = /^\/api\/v1\/namespaces\/([^/]+)\/[^/]+(?:\/([^/]+))?$/.exec(request.path) ?? [];
+  return grants.some(
+    (grant) =>
+      (grant.namespace === undefined || grant.namespace === namespace) &&
+      grant.rules.some(
+        (rule) =>
+          rule.apiGroups.includes("") &&
+          rule.resources.includes(request.plural!) &&
+          rule.verbs.includes(request.verb) &&
+          (!rule.resourceNames || (name !== undefined && rule.resourceNames.includes(decodeURIComponent(name)))),
+      ),
+  );
+}
+
+let api: FakeApiServer;
+
 beforeAll(async () => {
   await ensureAgentBinary();
   dir = mkdtempSync(join(tmpdir(), "isobar-examples-"));
+  api = await startFakeApiServer({ bookmarkIntervalMs: 0 });
 }, 120_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await api.close();
+});
 
 describe.each(["colocated", "split"])("examples/%s", (folder) => {
   test("parses; every agent container uses the placeholder image and `agent` as its command", () => {
@@ -95,10 +138,12 @@ describe("examples/split names line up", () => {
   test("the Job's certs init runs as written; its Secrets are the ones mounted; the SANs cover Envoy's --xds-address and pinned name", async () => {
     const objects = load("split");
     const [certs] = agentRuns(objects, "certs");
-    const secretsFile = join(dir, "secrets.yaml");
-    const run = await runAgent(relocate(certs!.args!, "/work/secrets.yaml", secretsFile));
+    // In the pod it reaches the API server with its service account; here the fake's kubeconfig.
+    expect(certs!.args).toContain("--incluster");
+    const run = await runAgent(certs!.args!.flatMap((arg) => (arg === "--incluster" ? ["--kubeconfig", api.kubeconfigPath] : [arg])));
+    expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    const secrets = parseAllDocuments(readFileSync(secretsFile, "utf8")).map((d) => d.toJS() as { metadata: { name: string; namespace: string }; data: Record<string, string> });
+    const secrets = api.list("Secret") as unknown as Array<{ metadata: { name: string; namespace: string }; data: Record<string, string> }>;
     expect(secrets.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).sort()).toEqual(["isobar-system/envoycert", "isobar-system/isobar-ca", "isobar-system/isobarcert"]);
 
     const mounted = (name: string) => objects.find((o) => o.metadata.name === name && o.kind !== "Service")!.spec!.template!.spec.volumes!.find((v) => v.secret)!.secret!.secretName;
@@ -113,5 +158,45 @@ describe("examples/split names line up", () => {
     expect(sans).toContain(flag("xds-server-name"));
     const service = objects.find((o) => o.kind === "Service" && o.metadata.name === "isobar")!;
     expect(`${service.metadata.name}.${service.metadata.namespace}`).toBe(flag("xds-address"));
+  });
+
+  test("the Job's Role allows every request its certs init makes (first run, refused re-run, --overwrite) in isobar-system only; the agent cannot write Secrets", async () => {
+    const objects = load("split");
+    const job = objects.find((o) => o.kind === "Job")!;
+    const account = { name: job.spec!.template!.spec.serviceAccountName!, namespace: job.metadata.namespace! };
+    expect(account).toEqual({ name: "isobar-certgen", namespace: "isobar-system" });
+    const grants = grantsOf(objects, account);
+    expect(grants.map((g) => g.namespace)).toEqual(["isobar-system"]);
+    for (const rule of grants.flatMap((g) => g.rules)) {
+      expect(rule.apiGroups).toEqual([""]);
+      expect(rule.resources).toEqual(["secrets"]);
+      expect([...rule.verbs, ...rule.resourceNames ?? []]).not.toContain("*");
+      for (const verb of rule.verbs) expect(["get", "create", "update"]).toContain(verb);
+    }
+
+    for (const name of ["isobar-ca", "isobarcert", "envoycert"]) if (api.get("Secret", "isobar-system", name)) api.delete("Secret", "isobar-system", name);
+    const since = api.requests.length;
+    const args = agentRuns(objects, "certs")[0]!.args!.flatMap((arg) => (arg === "--incluster" ? ["--kubeconfig", api.kubeconfigPath] : [arg]));
+    expect((await runAgent(args)).code).toBe(0);
+    expect((await runAgent(args)).code).toBe(1); // the Secrets exist: refused, nothing written
+    expect((await runAgent([...args, "--overwrite"])).code).toBe(0);
+    const made = api.requests.slice(since);
+    expect(new Set(made.map((r) => r.verb))).toEqual(new Set(["get", "create", "update"]));
+    expect(made.filter((r) => !allowed(grants, r)).map((r) => `${r.verb} ${r.path}`)).toEqual([]);
+    // Another Secret in the namespace, or these in another namespace, stay out of reach.
+    const probe = (verb: string, path: string) => allowed(grants, { method: "", path, query: {}, verb, plural: "secrets", status: 0 });
+    expect(probe("get", "/api/v1/namespaces/isobar-system/secrets/other")).toBe(false);
+    expect(probe("update", "/api/v1/namespaces/default/secrets/isobarcert")).toBe(false);
+    expect(probe("create", "/api/v1/namespaces/default/secrets")).toBe(false);
+
+    // The agent's ServiceAccount (examples/rbac) is not bound to the Job's Role, and holds no write on Secrets.
+    const rbac = readdirSync(join(examples, "rbac"))
+      .filter((f) => f.endsWith(".yaml"))
+      .flatMap((f) => parseAllDocuments(readFileSync(join(examples, "rbac", f), "utf8")).map((d) => d.toJS() as KubeObject));
+    const agentAccount = rbac.find((o) => o.kind === "ServiceAccount")!;
+    const agentGrants = grantsOf([...rbac, ...objects], { name: agentAccount.metadata.name, namespace: agentAccount.metadata.namespace! });
+    expect(agentGrants.length).toBeGreaterThan(0);
+    const secretVerbs = agentGrants.flatMap((g) => g.rules).filter((r) => r.resources.includes("secrets")).flatMap((r) => r.verbs);
+    expect(secretVerbs.sort()).toEqual(["get", "list", "watch"]);
   });
 });
