@@ -1,6 +1,7 @@
 // No key material in anything the agent prints: `serve` with TLS files at the most verbose level
-// (loading, reloading, a half-written rotation, serving a TLS Secret over SDS), `certs init`,
-// `issue`, `rotate`, `inspect` and `bootstrap` with Envoy's key, all through the compiled binary.
+// (loading, reloading, a half-written rotation, serving a TLS Secret over SDS), and at debug level
+// `certs init` (files, Secret YAML, and Secrets created through the fake API server), `issue`,
+// `rotate`, `inspect` and `bootstrap` with Envoy's key, all through the compiled binary.
 // Their stdout and stderr must hold no PEM block and no fragment of any private key, in any encoding.
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { createCa, issueLeaf } from "../src/certs/x509.ts";
 import { connectXds, responseToJson, tlsChannel } from "../src/xds/client.ts";
 import { TypeUrls } from "../src/xds/types.ts";
 import { ensureAgentBinary, runAgent, startServe } from "./helpers/agent-binary.ts";
+import { startFakeApiServer } from "./fake-apiserver/index.ts";
 
 // Spawns processes: on a loaded 2-core machine they take seconds to start.
 setDefaultTimeout(30_000);
@@ -17,7 +19,7 @@ setDefaultTimeout(30_000);
 let dir: string;
 const printed: Array<{ command: string; text: string }> = [];
 const keys = new Set<string>();
-const verbose = { CONSOLA_LEVEL: "5" };
+const debug = ["--log-level", "debug"];
 
 beforeAll(async () => {
   await ensureAgentBinary();
@@ -26,8 +28,9 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Runs the binary at debug level. */
 async function agent(args: string[]): Promise<number> {
-  const run = await runAgent(args, { env: verbose });
+  const run = await runAgent([...args, ...debug]);
   printed.push({ command: args.join(" "), text: `${run.stdout}\n${run.stderr}` });
   return run.code;
 }
@@ -98,13 +101,41 @@ describe("no key material in what the agent prints", () => {
     collectKeys(certs);
     expect(await agent(["certs", "inspect", certs, "--output", "json"])).toBe(0);
     expect(await agent(["certs", "inspect", certs])).toBe(0);
+    // Debug lines were written (JSON lines: stderr is not a terminal), and they name certificates.
+    const initDebug = printed.find((p) => p.command.startsWith("certs init --out"))!.text;
+    expect(initDebug).toContain('"level":"debug","component":"certs","msg":"created CA CN=isobar CA');
   }, 30_000);
+
+  test("certs init --format cluster against the fake API server: create, refuse, overwrite", async () => {
+    const api = await startFakeApiServer({ bookmarkIntervalMs: 0 });
+    try {
+      const init = ["certs", "init", "--format", "cluster", "--kubeconfig", api.kubeconfigPath, "--namespace", "isobar-system"];
+      const collectSecrets = () => {
+        for (const secret of api.list("Secret", "isobar-system") as unknown as Array<{ data: Record<string, string> }>) keys.add(Buffer.from(secret.data["tls.key"]!, "base64").toString("utf8"));
+      };
+      expect(await agent(init)).toBe(0);
+      collectSecrets();
+      expect(await agent(init)).toBe(1); // refused: the message names Secrets, not contents
+      expect(await agent([...init, "--overwrite"])).toBe(0);
+      collectSecrets();
+      api.injectFault({ verb: "update", plural: "secrets", fault: { type: "http", status: 500 } });
+      expect(await agent([...init, "--overwrite"])).toBe(1); // failed midway: names what was written
+      const runs = printed.filter((p) => p.command.includes("--format cluster"));
+      expect(runs).toHaveLength(4);
+      expect(runs[0]!.text).toContain('"component":"certs","msg":"Secret isobar-system/isobar-ca: absent"');
+      expect(runs[3]!.text).toContain("replacing Secret isobar-system/isobar-ca failed");
+    } finally {
+      await api.close();
+    }
+  });
 
   test("bootstrap with Envoy's certificate and key", async () => {
     const certs = join(dir, "certs");
     const flags = ["--xds-address", "isobar.projectcontour", "--envoy-ca-file", join(certs, "envoy/ca.crt"), "--envoy-cert-file", join(certs, "envoy/tls.crt"), "--envoy-key-file", join(certs, "envoy/tls.key")];
     expect(await agent(["bootstrap", join(dir, "envoy/envoy.json"), ...flags])).toBe(0);
     expect(await agent(["bootstrap", "-", "--resources-dir", join(dir, "envoy2"), ...flags])).toBe(0);
+    expect(printed.at(-1)!.text).toContain(`"component":"bootstrap","msg":"node `);
+    expect(printed.at(-1)!.text).toContain(join(certs, "envoy/tls.key"));
     // What Envoy reads on disk names the key file; it never carries the key.
     for (const file of readdirSync(join(dir, "envoy"), { recursive: true }) as string[]) {
       if (file.endsWith(".json")) printed.push({ command: `file ${file}`, text: readFileSync(join(dir, "envoy", file), "utf8") });
@@ -120,7 +151,7 @@ describe("no key material in what the agent prints", () => {
     keys.add(site.privateKeyPem);
     writeFileSync(join(manifests, "web.yaml"), tlsSecretManifest("web-tls", site));
     const tls = ["--ca-file", join(certs, "agent/ca.crt"), "--cert-file", join(certs, "agent/tls.crt"), "--key-file", join(certs, "agent/tls.key")];
-    const serve = await startServe(["--manifests", manifests, "--log-level", "trace", "--tls-reload-interval", "100ms", ...tls], { env: verbose });
+    const serve = await startServe(["--manifests", manifests, "--log-level", "trace", "--tls-reload-interval", "100ms", ...tls]);
     try {
       const material = {
         ca: readFileSync(join(certs, "envoy/ca.crt")),
@@ -155,8 +186,8 @@ describe("no key material in what the agent prints", () => {
   }, 30_000);
 
   test("none of it holds a PEM block or a fragment of any private key", () => {
-    expect(printed.length).toBeGreaterThan(10);
-    expect(keys.size).toBeGreaterThan(8);
+    expect(printed.length).toBeGreaterThan(14);
+    expect(keys.size).toBeGreaterThan(10);
     const leaks: string[] = [];
     const pieces = [...keys].flatMap((pem) => pem.split(/(?=-----BEGIN)/).filter((block) => block.includes("PRIVATE KEY")).flatMap(fragments));
     for (const { command, text } of printed) {
