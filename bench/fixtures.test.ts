@@ -35,15 +35,15 @@ describe("Ingress cluster", () => {
 
   test("the changed Ingress adds a path and changes only the route config; the changed slice only its load assignment", () => {
     const namespaces = ingressNamespaces({ ingresses: 30 });
-    const changed = objects.map((o) => (o.kind === "Ingress" && o.metadata.name === "app-7" ? ingress(7, namespaces, 1) : o));
+    const changed = objects.map((o) => (o.kind === "Ingress" && o.metadata.name === "app-7" ? ingress(7, { namespaces, generation: 1 }) : o));
     const after = routeConfig(changed);
     expect(after.http.virtual_hosts.find((vh) => vh.name === "app-7.bench.example.com")?.routes).toHaveLength(4);
     expect(after.result.resources.clusters).toEqual(result.resources.clusters);
     expect(after.result.resources.endpoints).toEqual(result.resources.endpoints);
 
     const cache = cacheOf(objects);
-    const applied = cache.apply({ type: "upsert", object: ingressEndpointSlice(7, namespaces, 1) });
-    expect(applied).toEqual({ affectsDag: false, affectsEndpoints: true, endpointServices: [`${ingress(7, namespaces).metadata.namespace}/app-7`] });
+    const applied = cache.apply({ type: "upsert", object: ingressEndpointSlice(7, { namespaces, generation: 1 }) });
+    expect(applied).toEqual({ affectsDag: false, affectsEndpoints: true, endpointServices: [`${ingress(7, { namespaces }).metadata.namespace}/app-7`] });
   });
 });
 
@@ -64,7 +64,7 @@ describe("HTTPProxy trees", () => {
   });
 
   test("the changed leaf changes only the route config; its slice is an endpoint change", () => {
-    const changed = objects.map((o) => (o.kind === "HTTPProxy" && o.metadata.name === "t2-a3" ? httpProxyLeaf(2, 6, 1) : o));
+    const changed = objects.map((o) => (o.kind === "HTTPProxy" && o.metadata.name === "t2-a3" ? httpProxyLeaf(2, { namespaces: 6, generation: 1 }) : o));
     const after = routeConfig(changed);
     expect(JSON.stringify(after.http)).not.toEqual(JSON.stringify(http));
     expect(after.result.resources.clusters).toEqual(result.resources.clusters);

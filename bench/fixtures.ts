@@ -36,7 +36,15 @@ function service(namespace: string, name: string, ports: Array<{ name: string; p
 }
 
 /** Three ready endpoints of `name`'s Service, in two zones; `generation` moves the last address. */
-export function endpointSlice(namespace: string, serviceName: string, seed: number, generation = 0): KubeObject {
+/** Where an object is and which generation of it: the fixtures' two-argument form. */
+export interface Version {
+  namespaces: number;
+  generation?: number;
+}
+
+export function endpointSlice(service: { namespace: string; name: string }, at: { seed: number; generation?: number }): KubeObject {
+  const { namespace, name: serviceName } = service;
+  const { seed, generation = 0 } = at;
   const base = `10.${(seed >> 16) & 255}.${(seed >> 8) & 255}`;
   const last = seed & 255;
   return {
@@ -58,7 +66,8 @@ function ingressNamespace(index: number, namespaces: number): string {
 }
 
 /** Ingress `index`: one host, three Prefix paths to its own Service; a later generation adds a fourth path. */
-export function ingress(index: number, namespaces: number, generation = 0): KubeObject {
+export function ingress(index: number, at: Version): KubeObject {
+  const { namespaces, generation = 0 } = at;
   const namespace = ingressNamespace(index, namespaces);
   const paths: string[] = [...ingressPaths];
   if (generation > 0) paths.push(`/changed-${generation}`);
@@ -87,16 +96,16 @@ export function ingressCluster(options: IngressClusterOptions): KubeObject[] {
   const objects: KubeObject[] = [];
   for (let i = 0; i < options.ingresses; i++) {
     const namespace = ingressNamespace(i, namespaces);
-    objects.push(ingress(i, namespaces));
+    objects.push(ingress(i, { namespaces }));
     objects.push(service(namespace, `app-${i}`, [{ name: "http", port: 80, targetPort: 8080 }]));
-    objects.push(endpointSlice(namespace, `app-${i}`, i));
+    objects.push(endpointSlice({ namespace, name: `app-${i}` }, { seed: i }));
   }
   return objects;
 }
 
 /** The EndpointSlice of Ingress `index`'s Service, at a later generation (one address moved). */
-export function ingressEndpointSlice(index: number, namespaces: number, generation: number): KubeObject {
-  return endpointSlice(ingressNamespace(index, namespaces), `app-${index}`, index, generation);
+export function ingressEndpointSlice(index: number, at: Version): KubeObject {
+  return endpointSlice({ namespace: ingressNamespace(index, at.namespaces), name: `app-${index}` }, { seed: index, generation: at.generation });
 }
 
 // HTTPProxy trees. Tree t (one per namespace) has its root in namespace t; the root includes three
@@ -124,7 +133,8 @@ function weighted(primary: string, secondary: string, weight: number): Array<Rec
 }
 
 /** The proxy of tree `tree` at `level` (0 root … 3 leaf) on `branch`; a later generation changes a leaf's header match. */
-export function httpProxy(tree: number, level: number, branch: string, namespaces: number, generation = 0): KubeObject {
+export function httpProxy(tree: number, at: Version & { level: number; branch: string }): KubeObject {
+  const { level, branch, namespaces, generation = 0 } = at;
   const namespace = treeNamespace(tree, level, namespaces);
   if (level === 0) {
     return proxyObject(namespace, `root-${tree}`, {
@@ -155,23 +165,23 @@ export function httpProxyCluster(options: HttpProxyClusterOptions): KubeObject[]
   const n = options.namespaces;
   const objects: KubeObject[] = [];
   for (let t = 0; t < n; t++) {
-    objects.push(httpProxy(t, 0, "", n));
-    for (const b of branches) for (let level = 1; level <= 3; level++) objects.push(httpProxy(t, level, b, n));
+    objects.push(httpProxy(t, { level: 0, branch: "", namespaces: n }));
+    for (const branch of branches) for (let level = 1; level <= 3; level++) objects.push(httpProxy(t, { level, branch, namespaces: n }));
     const namespace = namespaceName(t);
     proxyServices.forEach((name, i) => {
       objects.push(service(namespace, name, [{ name: "http", port: 80, targetPort: 8080 }]));
-      objects.push(endpointSlice(namespace, name, t * 3 + i));
+      objects.push(endpointSlice({ namespace, name }, { seed: t * 3 + i }));
     });
   }
   return objects;
 }
 
 /** The leaf proxy of tree `tree`, branch a, at a later generation (its first route's header value differs). */
-export function httpProxyLeaf(tree: number, namespaces: number, generation: number): KubeObject {
-  return httpProxy(tree, 3, "a", namespaces, generation);
+export function httpProxyLeaf(tree: number, at: Version): KubeObject {
+  return httpProxy(tree, { ...at, level: 3, branch: "a" });
 }
 
 /** The EndpointSlice of namespace `index`'s `web` Service, at a later generation. */
 export function httpProxyEndpointSlice(index: number, generation: number): KubeObject {
-  return endpointSlice(namespaceName(index), "web", index * 3, generation);
+  return endpointSlice({ namespace: namespaceName(index), name: "web" }, { seed: index * 3, generation });
 }

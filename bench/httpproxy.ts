@@ -9,7 +9,7 @@ import { breakdown, printRows, runPipelineScenario, writeResults } from "./rebui
 
 export async function run(argv: string[]): Promise<void> {
   const options = parseOptions(argv, { sizes: [1000], smokeSizes: [10] });
-  const results = await runPipelineScenario("httpproxy", "httpproxy", options, (size) => `${size * 10} HTTPProxies in ${size} namespaces`);
+  const results = await runPipelineScenario(options, { name: "httpproxy", fixture: "httpproxy", describe: (size) => `${size * 10} HTTPProxies in ${size} namespaces` });
   const col = (pick: (s: (typeof results)[number]) => string) => results.map(pick);
   const leaf = (s: (typeof results)[number]) => s.latency?.changes.proxy;
   const slice = (s: (typeof results)[number]) => s.latency?.changes.slice;
@@ -37,7 +37,7 @@ export async function run(argv: string[]): Promise<void> {
     ["  wait/build/store/notify/deliver", ...col((s) => breakdown(slice(s)?.breakdown))],
     ["agent RSS with clients (after GC) MiB", ...col((s) => `${s.latency?.serverRssMiB ?? "-"} (${s.latency?.serverRssAfterGcMiB ?? "-"})`)],
   ]);
-  writeResults("httpproxy", options, results, { targets: { fullRebuildMs: 1500, rssMiB: 600, leafAfterHoldoffMs: 50 } });
+  writeResults("httpproxy", { options, results, extra: { targets: { fullRebuildMs: 1500, rssMiB: 600, leafAfterHoldoffMs: 50 } } });
 }
 
 if (import.meta.main) {

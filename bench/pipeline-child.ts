@@ -32,9 +32,9 @@ export interface ChangeCommand {
 function changedObject(spec: ChildSpec, change: ChangeCommand): KubeObject {
   if (spec.fixture === "ingress") {
     const namespaces = fixtures.ingressNamespaces({ ingresses: spec.size });
-    return change.kind === "slice" ? fixtures.ingressEndpointSlice(change.index, namespaces, change.generation) : fixtures.ingress(change.index, namespaces, change.generation);
+    return change.kind === "slice" ? fixtures.ingressEndpointSlice(change.index, { namespaces, generation: change.generation }) : fixtures.ingress(change.index, { namespaces, generation: change.generation });
   }
-  return change.kind === "slice" ? fixtures.httpProxyEndpointSlice(change.index, change.generation) : fixtures.httpProxyLeaf(change.index, spec.size, change.generation);
+  return change.kind === "slice" ? fixtures.httpProxyEndpointSlice(change.index, change.generation) : fixtures.httpProxyLeaf(change.index, { namespaces: spec.size, generation: change.generation });
 }
 
 const epochNow = () => performance.timeOrigin + performance.now();

@@ -14,7 +14,9 @@ const here = import.meta.dirname;
 
 type Summary = { size: number; build: ReturnType<typeof summarizeBuild>; latency?: ReturnType<typeof summarizeLatency> };
 
-export async function runPipelineScenario(name: string, fixture: "ingress" | "httpproxy", options: PipelineBenchOptions, describe: (size: number) => string): Promise<Summary[]> {
+/** Per size: the build measurements and, unless --no-latency, the latency run; `describe` names a size in progress lines. */
+export async function runPipelineScenario(options: PipelineBenchOptions, scenario: { name: string; fixture: "ingress" | "httpproxy"; describe: (size: number) => string }): Promise<Summary[]> {
+  const { name, fixture, describe } = scenario;
   const results: Summary[] = [];
   for (const size of options.sizes) {
     console.error(`${name} bench: ${describe(size)}: full rebuilds (${options.runs} warm runs)`);
@@ -33,7 +35,8 @@ export async function runPipelineScenario(name: string, fixture: "ingress" | "ht
   return results;
 }
 
-export function writeResults(name: string, options: PipelineBenchOptions, results: Summary[], extra: Record<string, unknown> = {}): void {
+export function writeResults(name: string, written: { options: PipelineBenchOptions; results: Summary[]; extra?: Record<string, unknown> }): void {
+  const { options, results, extra = {} } = written;
   const out = join(here, "results", `${name}-${options.label}.json`);
   mkdirSync(join(here, "results"), { recursive: true });
   const header = { bench: name, date: new Date().toISOString(), runtime: `bun ${process.versions.bun ?? "?"}`, cores: navigator.hardwareConcurrency, ...extra };
@@ -85,9 +88,9 @@ function printTable(results: Summary[]): void {
 
 export async function run(argv: string[]): Promise<void> {
   const options = parseOptions(argv, { sizes: [1000, 10_000], smokeSizes: [100] });
-  const results = await runPipelineScenario("rebuild", "ingress", options, (size) => `${size} Ingresses`);
+  const results = await runPipelineScenario(options, { name: "rebuild", fixture: "ingress", describe: (size) => `${size} Ingresses` });
   printTable(results);
-  writeResults("rebuild", options, results, { targets: { fullRebuildMs: 1000, vsEncodeAlone: 4, rssMiB: 500, ingressAfterHoldoffMs: 50, sliceMs: 20 } });
+  writeResults("rebuild", { options, results, extra: { targets: { fullRebuildMs: 1000, vsEncodeAlone: 4, rssMiB: 500, ingressAfterHoldoffMs: 50, sliceMs: 20 } } });
 }
 
 if (import.meta.main) {
