@@ -2,7 +2,7 @@
 // API server's error texts, so a manifest that never went through an API server is held to what
 // a cluster would hold it to. Unknown fields are errors (the API server would prune them, which can
 // silently turn a misspelled `prefx: /api` into a catch-all), not warnings.
-import { re2Matches } from "../xds/regex.ts";
+import { RE2JS } from "re2js";
 
 /** The keywords of a structural schema this validator understands. */
 export interface StructuralSchema {
@@ -53,6 +53,8 @@ export function schemaErrors(value: unknown, schema: StructuralSchema, options: 
 
 type Report = (message: string) => void;
 
+const none: ReadonlySet<string> = new Set();
+
 function typeOf(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
@@ -75,7 +77,7 @@ function matchesType(value: unknown, schema: StructuralSchema): boolean {
   return actual === schema.type;
 }
 
-function check(value: unknown, schema: StructuralSchema, path: string, report: Report, skip: Set<string>): void {
+function check(value: unknown, schema: StructuralSchema, path: string, report: Report, skip: ReadonlySet<string>): void {
   if (value === null && schema.nullable) return;
   if (!matchesType(value, schema)) {
     const expected = schema["x-kubernetes-int-or-string"] ? "integer or string" : schema.type;
@@ -101,9 +103,21 @@ function checkString(value: string, schema: StructuralSchema, path: string, repo
   if (schema.maxLength !== undefined && length > schema.maxLength) {
     report(`${path}: Too long: may not be more than ${schema.maxLength} bytes`);
   }
-  if (schema.pattern !== undefined && !re2Matches(schema.pattern, value)) {
+  if (schema.pattern !== undefined && !patternMatches(schema.pattern, value)) {
     report(`${path}: Invalid value: ${shown(value)}: ${path} in body should match '${schema.pattern}'`);
   }
+}
+
+const compiledPatterns = new Map<string, RE2JS>();
+
+/** RE2 (as the API server's Go regexp), matching anywhere unless anchored; patterns compile once. */
+function patternMatches(pattern: string, value: string): boolean {
+  let compiled = compiledPatterns.get(pattern);
+  if (!compiled) {
+    compiled = RE2JS.compile(pattern);
+    compiledPatterns.set(pattern, compiled);
+  }
+  return compiled.test(value);
 }
 
 function checkNumber(value: number, schema: StructuralSchema, path: string, report: Report): void {
@@ -125,14 +139,14 @@ function checkArray(value: unknown[], schema: StructuralSchema, path: string, re
     report(`${path}: Too many: ${value.length}: must have at most ${schema.maxItems} items`);
   }
   if (!schema.items) return;
-  for (const [index, item] of value.entries()) check(item, schema.items, `${path}[${index}]`, report, new Set());
+  for (const [index, item] of value.entries()) check(item, schema.items, `${path}[${index}]`, report, none);
 }
 
 function childPath(path: string, key: string): string {
   return path === "" ? key : `${path}.${key}`;
 }
 
-function checkObject(value: Record<string, unknown>, schema: StructuralSchema, path: string, report: Report, skip: Set<string>): void {
+function checkObject(value: Record<string, unknown>, schema: StructuralSchema, path: string, report: Report, skip: ReadonlySet<string>): void {
   const keys = Object.keys(value);
   if (schema.minProperties !== undefined && keys.length < schema.minProperties) {
     report(`${path}: Invalid value: ${keys.length}: ${path} in body should have at least ${schema.minProperties} properties`);
@@ -150,9 +164,9 @@ function checkObject(value: Record<string, unknown>, schema: StructuralSchema, p
     const fieldPath = childPath(path, key);
     const property = Object.hasOwn(properties, key) ? properties[key] : undefined;
     if (property) {
-      check(value[key], property, fieldPath, report, new Set());
+      check(value[key], property, fieldPath, report, none);
     } else if (typeof schema.additionalProperties === "object") {
-      check(value[key], schema.additionalProperties, fieldPath, report, new Set());
+      check(value[key], schema.additionalProperties, fieldPath, report, none);
     } else if (schema.additionalProperties !== true && !preserve) {
       report(`${fieldPath}: field not declared in schema`);
     }
