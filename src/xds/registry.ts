@@ -39,98 +39,132 @@ export interface AnyJson {
 
 /**
  * Checks a plain object against a message type, recursively: every key must be a field of the type
- * (proto field name, snake_case), every enum a known name or number, every nested Any a known type.
- * Throws StrictProtoError naming the path of the first mistake.
+ * (proto field name, snake_case), every enum a known name or number, every nested Any a known type,
+ * every scalar of its type and range. Throws StrictProtoError naming the path of the first mistake.
+ * A checker is compiled once per message type; paths are only put together on the way out of an error.
  */
 export function checkStrict(type: protobuf.Type, value: unknown, path: string = type.name): void {
-  if (type.fullName === ".google.protobuf.Any") {
-    checkAny(value, path);
-    return;
+  try {
+    checkerFor(type)(value);
+  } catch (error) {
+    if (error instanceof StrictFailure) throw new StrictProtoError(`${path}${error.segments.reverse().join("")}: ${error.reason}`);
+    throw error;
   }
+}
+
+/** A mistake on its way out: each level adds its path segment (innermost first). */
+class StrictFailure extends Error {
+  readonly segments: string[] = [];
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+function failureAt(segment: string, reason: string): StrictFailure {
+  const failure = new StrictFailure(reason);
+  failure.segments.push(segment);
+  return failure;
+}
+
+function within<T>(segment: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof StrictFailure) error.segments.push(segment);
+    throw error;
+  }
+}
+
+type Checker = (value: unknown) => void;
+const checkers = new Map<protobuf.Type, Checker>();
+
+function checkerFor(type: protobuf.Type): Checker {
+  let checker = checkers.get(type);
+  if (!checker) {
+    checker = (value) => checkers.get(type)!(value); // placeholder while compiling recursive types
+    checkers.set(type, checker);
+    checker = compileChecker(type);
+    checkers.set(type, checker);
+  }
+  return checker;
+}
+
+function compileChecker(type: protobuf.Type): Checker {
+  if (type.fullName === ".google.protobuf.Any") return checkAny;
   if (isWellKnownScalar(type.fullName)) {
     // Wrappers (UInt32Value 5, or {value: 5}) get their inner scalar checked; Duration, Struct: fromObject judges them.
     const inner = type.fields.value;
     if (type.fullName.endsWith("Value") && inner && !type.fullName.endsWith("ListValue") && type.fullName !== ".google.protobuf.Value") {
-      checkScalar(inner.type, value !== null && typeof value === "object" ? (value as { value?: unknown }).value : value, path);
+      const scalar = inner.type;
+      return (value) => checkScalar(scalar, value !== null && typeof value === "object" ? (value as { value?: unknown }).value : value);
     }
-    return;
+    return () => undefined;
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new StrictProtoError(`${path}: expected an object for ${type.fullName.slice(1)}`);
-  }
-  for (const [key, fieldValue] of Object.entries(value as Record<string, unknown>)) {
-    const field = type.fields[key];
-    if (!field) throw new StrictProtoError(`${path}.${key}: no such field in ${type.fullName.slice(1)}`);
-    if (fieldValue === undefined || fieldValue === null) continue;
+  const typeName = type.fullName.slice(1);
+  const fields = new Map<string, { check: Checker; repeated: boolean; map: boolean }>();
+  for (const [name, field] of Object.entries(type.fields)) {
     field.resolve();
-    if (field.map) {
-      if (typeof fieldValue !== "object") throw new StrictProtoError(`${path}.${key}: expected a map`);
-      for (const [k, v] of Object.entries(fieldValue as Record<string, unknown>)) checkValue(field, v, `${path}.${key}[${k}]`);
-    } else if (field.repeated) {
-      if (!Array.isArray(fieldValue)) throw new StrictProtoError(`${path}.${key}: expected a list`);
-      fieldValue.forEach((v, i) => checkValue(field, v, `${path}.${key}[${i}]`));
-    } else {
-      checkValue(field, fieldValue, `${path}.${key}`);
-    }
+    fields.set(name, { check: valueChecker(field), repeated: field.repeated, map: field.map });
   }
+  return (value) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new StrictFailure(`expected an object for ${typeName}`);
+    for (const key in value as Record<string, unknown>) {
+      const fieldValue = (value as Record<string, unknown>)[key];
+      const field = fields.get(key);
+      if (!field) throw failureAt(`.${key}`, `no such field in ${typeName}`);
+      if (fieldValue === undefined || fieldValue === null) continue;
+      if (field.map) {
+        if (typeof fieldValue !== "object") throw failureAt(`.${key}`, "expected a map");
+        for (const k in fieldValue as Record<string, unknown>) within(`.${key}[${k}]`, () => field.check((fieldValue as Record<string, unknown>)[k]));
+      } else if (field.repeated) {
+        if (!Array.isArray(fieldValue)) throw failureAt(`.${key}`, "expected a list");
+        for (let i = 0; i < fieldValue.length; i++) {
+          const item = fieldValue[i];
+          try {
+            field.check(item);
+          } catch (error) {
+            if (error instanceof StrictFailure) error.segments.push(`.${key}[${i}]`);
+            throw error;
+          }
+        }
+      } else {
+        try {
+          field.check(fieldValue);
+        } catch (error) {
+          if (error instanceof StrictFailure) error.segments.push(`.${key}`);
+          throw error;
+        }
+      }
+    }
+  };
 }
 
-function checkValue(field: protobuf.Field, value: unknown, path: string): void {
+function valueChecker(field: protobuf.Field): Checker {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) checkStrict(resolved, value, path);
-  else if (resolved instanceof protobuf.Enum) {
-    const known = typeof value === "number" ? Object.values(resolved.values).includes(value) : typeof value === "string" && value in resolved.values;
-    if (!known) throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a value of ${resolved.fullName.slice(1)}`);
-  } else {
-    checkScalar(field.type, value, path);
+  if (resolved instanceof protobuf.Type) return (value) => checkerFor(resolved)(value);
+  if (resolved instanceof protobuf.Enum) {
+    const numbers = new Set(Object.values(resolved.values));
+    const enumName = resolved.fullName.slice(1);
+    return (value) => {
+      const known = typeof value === "number" ? numbers.has(value) : typeof value === "string" && value in resolved.values;
+      if (!known) throw new StrictFailure(`${JSON.stringify(value)} is not a value of ${enumName}`);
+    };
   }
+  const scalar = field.type;
+  return (value) => checkScalar(scalar, value);
 }
 
-/** The values each protobuf integer type holds (64-bit ones as far as a JS number is exact). */
-export const integerRanges: Record<string, [number, number]> = {
-  int32: [-(2 ** 31), 2 ** 31 - 1],
-  sint32: [-(2 ** 31), 2 ** 31 - 1],
-  sfixed32: [-(2 ** 31), 2 ** 31 - 1],
-  uint32: [0, 2 ** 32 - 1],
-  fixed32: [0, 2 ** 32 - 1],
-  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  sint64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  sfixed64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  uint64: [0, Number.MAX_SAFE_INTEGER],
-  fixed64: [0, Number.MAX_SAFE_INTEGER],
-};
-
-/**
- * A scalar must have its type, and an integer must fit: protobufjs would silently wrap 2^32 to 0
- * (a retry count of 0, a rate limit of 0 tokens) instead of refusing it.
- */
-function checkScalar(type: string, value: unknown, path: string): void {
-  const range = integerRanges[type];
-  if (range) {
-    const number = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
-    if (typeof number !== "number" || !Number.isInteger(number) || number < range[0] || number > range[1]) {
-      throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a ${type} (whole number from ${range[0]} to ${range[1]})`);
-    }
-  } else if (type === "bool" && typeof value !== "boolean") {
-    throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a bool`);
-  } else if (type === "string" && typeof value !== "string") {
-    throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a string`);
-  } else if ((type === "double" || type === "float") && typeof value !== "number") {
-    throw new StrictProtoError(`${path}: ${JSON.stringify(value)} is not a ${type}`);
-  }
-}
-
-function checkAny(value: unknown, path: string): void {
-  if (value === null || typeof value !== "object") throw new StrictProtoError(`${path}: expected an Any`);
+function checkAny(value: unknown): void {
+  if (value === null || typeof value !== "object") throw new StrictFailure("expected an Any");
   const { "@type": url, ...rest } = value as Record<string, unknown>;
-  if (typeof url !== "string") throw new StrictProtoError(`${path}: an Any needs "@type"`);
+  if (typeof url !== "string") throw new StrictFailure('an Any needs "@type"');
   let inner: protobuf.Type;
   try {
     inner = lookupType(url);
   } catch {
-    throw new StrictProtoError(`${path}: unknown type ${url}`);
+    throw new StrictFailure(`unknown type ${url}`);
   }
-  checkStrict(inner, rest, `${path}<${inner.name}>`);
+  within(`<${inner.name}>`, () => checkerFor(inner)(rest));
 }
 
 const wellKnownScalars = new Set([
@@ -155,45 +189,104 @@ function isWellKnownScalar(fullName: string): boolean {
   return wellKnownScalars.has(fullName);
 }
 
+/** The values each protobuf integer type holds (64-bit ones as far as a JS number is exact). */
+export const integerRanges: Record<string, [number, number]> = {
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  sint32: [-(2 ** 31), 2 ** 31 - 1],
+  sfixed32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+  fixed32: [0, 2 ** 32 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  sint64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  sfixed64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+  fixed64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/**
+ * A scalar must have its type, and an integer must fit: protobufjs would silently wrap 2^32 to 0
+ * (a retry count of 0, a rate limit of 0 tokens) instead of refusing it.
+ */
+function checkScalar(type: string, value: unknown): void {
+  const range = integerRanges[type];
+  if (range) {
+    const number = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
+    if (typeof number !== "number" || !Number.isInteger(number) || number < range[0] || number > range[1]) {
+      throw new StrictFailure(`${JSON.stringify(value)} is not a ${type} (whole number from ${range[0]} to ${range[1]})`);
+    }
+  } else if (type === "bool" && typeof value !== "boolean") {
+    throw new StrictFailure(`${JSON.stringify(value)} is not a bool`);
+  } else if (type === "string" && typeof value !== "string") {
+    throw new StrictFailure(`${JSON.stringify(value)} is not a string`);
+  } else if ((type === "double" || type === "float") && typeof value !== "number") {
+    throw new StrictFailure(`${JSON.stringify(value)} is not a ${type}`);
+  }
+}
+
 /**
  * Converts our JSON form into what protobufjs `fromObject` expects: Anys become
  * `{type_url, value: bytes}`, Durations "1.5s" become `{seconds, nanos}`, wrappers `5` become
  * `{value: 5}`, Structs become fields. Runs after checkStrict, so shapes are already right.
  */
 function toProtobufjsObject(type: protobuf.Type, value: unknown): unknown {
+  return converterFor(type)(value);
+}
+
+type Converter = (value: unknown) => unknown;
+const converters = new Map<protobuf.Type, Converter>();
+
+function converterFor(type: protobuf.Type): Converter {
+  let converter = converters.get(type);
+  if (!converter) {
+    converters.set(type, (value) => converters.get(type)!(value)); // placeholder while compiling recursive types
+    converter = compileConverter(type);
+    converters.set(type, converter);
+  }
+  return converter;
+}
+
+function compileConverter(type: protobuf.Type): Converter {
   switch (type.fullName) {
-    case ".google.protobuf.Any": {
-      const { "@type": url, ...rest } = value as AnyJson;
-      return { type_url: url, value: encodeStrict(url, rest) };
-    }
+    case ".google.protobuf.Any":
+      // The inner message was checked with its container: encode it without checking again.
+      return (value) => {
+        const { "@type": url, ...rest } = value as AnyJson;
+        const inner = lookupType(url);
+        return { type_url: url, value: inner.encode(inner.fromObject(converterFor(inner)(rest) as Record<string, unknown>)).finish() };
+      };
     case ".google.protobuf.Duration":
-      return typeof value === "string" ? parseDuration(value) : value;
+      return (value) => (typeof value === "string" ? parseDuration(value) : value);
     case ".google.protobuf.Struct":
-      return structFromJson(value as Record<string, unknown>);
+      return (value) => structFromJson(value as Record<string, unknown>);
     case ".google.protobuf.Value":
-      return valueFromJson(value);
+      return valueFromJson;
   }
   if (type.fullName.startsWith(".google.protobuf.") && type.fullName.endsWith("Value") && type.fields.value) {
-    return value !== null && typeof value === "object" ? value : { value };
+    return (value) => (value !== null && typeof value === "object" ? value : { value });
   }
-  const out: Record<string, unknown> = {};
-  for (const [key, fieldValue] of Object.entries(value as Record<string, unknown>)) {
-    if (fieldValue === undefined || fieldValue === null) continue;
-    const field = type.fields[key]!;
+  // Only message-typed fields need converting; scalars and enums pass through as they are.
+  const messageFields = new Map<string, { convert: Converter; repeated: boolean; map: boolean }>();
+  for (const [name, field] of Object.entries(type.fields)) {
+    field.resolve();
     const resolved = field.resolvedType;
-    if (!(resolved instanceof protobuf.Type)) {
-      out[key] = fieldValue;
-      continue;
-    }
-    if (field.map) {
-      out[key] = Object.fromEntries(Object.entries(fieldValue as object).map(([k, v]) => [k, toProtobufjsObject(resolved, v)]));
-    } else if (field.repeated) {
-      out[key] = (fieldValue as unknown[]).map((v) => toProtobufjsObject(resolved, v));
-    } else {
-      out[key] = toProtobufjsObject(resolved, fieldValue);
-    }
+    if (resolved instanceof protobuf.Type) messageFields.set(name, { convert: (v) => converterFor(resolved)(v), repeated: field.repeated, map: field.map });
   }
-  return out;
+  return (value) => {
+    const out: Record<string, unknown> = {};
+    for (const key in value as Record<string, unknown>) {
+      const fieldValue = (value as Record<string, unknown>)[key];
+      if (fieldValue === undefined || fieldValue === null) continue;
+      const field = messageFields.get(key);
+      if (!field) out[key] = fieldValue;
+      else if (field.map) {
+        const map: Record<string, unknown> = {};
+        for (const k in fieldValue as Record<string, unknown>) map[k] = field.convert((fieldValue as Record<string, unknown>)[k]);
+        out[key] = map;
+      } else if (field.repeated) out[key] = (fieldValue as unknown[]).map(field.convert);
+      else out[key] = field.convert(fieldValue);
+    }
+    return out;
+  };
 }
 
 /** Parses a proto3 JSON duration ("1s", "0.250s", "-2s"). Throws on anything else. */
