@@ -70,6 +70,30 @@ describe("clusters", () => {
     expect(one.name).toBe(two.name);
   });
 
+  test("the name is the hash of the canonical settings, whichever path finds the cluster", () => {
+    const caSecret = { name: "ns/ca/12345678", ref: { kind: "Secret", namespace: "ns", name: "ca" }, certificateChain: "PEM", privateKey: "", kind: "ca" as const };
+    const variants: Array<Omit<Cluster, "name" | "edsServiceName">> = [
+      settings(),
+      settings({ sni: "a|b", idleTimeoutMs: 5 }),
+      settings({ sni: "a", idleTimeoutMs: 5 }),
+      settings({ service: { namespace: "ns", name: "web", port: 80, portName: "http", targetPort: "80" } }),
+      settings({ service: { namespace: "ns", name: "web", port: 80, portName: "http", targetPort: 80 } }),
+      settings({ clientCertificate: caSecret }),
+      settings({ validation: { caSecret, subjectNames: ["x"] } }),
+      settings({ circuitBreakers: { maxConnections: 3 } }),
+    ];
+    const ctx = createBuildContext(fakeInput([]), testOptions());
+    const first = variants.map((v) => ctx.cluster(v));
+    expect(new Set(first.map((c) => c.name)).size).toBe(variants.length);
+    for (const [i, v] of variants.entries()) {
+      const hash = new Bun.CryptoHasher("sha256").update(canonicalJson(v)).digest("hex").slice(0, 10);
+      expect(first[i]!.name).toBe(`ns/web/80/${hash}`);
+      expect(ctx.cluster(structuredClone(v))).toBe(first[i]!);
+      expect(ctx.cluster({ ...v, externalName: undefined })).toBe(first[i]!);
+    }
+    expect(ctx.dag.clusters.size).toBe(variants.length);
+  });
+
   test("an unnamed port gives an EDS name with the port number", () => {
     const ctx = createBuildContext(fakeInput([]), testOptions());
     expect(ctx.cluster(settings({ service: { namespace: "ns", name: "web", port: 8080, portName: "" } })).edsServiceName).toBe("ns/web/8080");

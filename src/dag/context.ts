@@ -29,22 +29,101 @@ function addSource(sources: ObjectRef[], source: ObjectRef): void {
 /**
  * JSON with sorted keys, undefined fields left out, Secrets replaced by their SDS name (which
  * already hashes their content): the identity of a cluster's settings. Hand-written because it
- * runs once per route and JSON.stringify with a replacer is several times slower.
+ * runs once per distinct cluster and JSON.stringify with a replacer is several times slower.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (i > 0) out += ",";
+      out += item === undefined ? "null" : canonicalJson(item);
+    }
+    return `${out}]`;
+  }
   const record = value as Record<string, unknown>;
   if (typeof record.certificateChain === "string" && typeof record.name === "string" && typeof record.kind === "string") {
     return JSON.stringify(`secret:${record.name}`);
   }
+  const keys = Object.keys(record);
+  if (!isSorted(keys)) keys.sort();
   let out = "";
-  for (const key of Object.keys(record).sort()) {
+  for (const key of keys) {
     const field = record[key];
     if (field === undefined || typeof field === "function") continue;
-    out += `${out === "" ? "" : ","}${JSON.stringify(key)}:${canonicalJson(field)}`;
+    out += `${out === "" ? "" : ","}${quotedKey(key)}:${canonicalJson(field)}`;
   }
   return `{${out}}`;
+}
+
+function isSorted(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
+}
+
+// Field names repeat across every cluster: their JSON form is kept (bounded, names are few).
+const quotedKeys = new Map<string, string>();
+
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < 4096) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
+// The settings fields (and Service reference fields) the quick key spells out; settings with any
+// other field defined (health checks, upstream validation, circuit breakers) go by canonicalJson.
+const quickFields = new Set(["service", "protocol", "loadBalancer", "externalName", "sni", "connectTimeoutMs", "idleTimeoutMs", "clientCertificate"]);
+const quickServiceFields = new Set(["namespace", "name", "port", "portName", "targetPort"]);
+
+/** A scalar in the quick key: absent, a number or a length-prefixed string (undefined for anything else). */
+function quickPart(value: unknown): string | undefined {
+  if (value === undefined) return "-";
+  if (typeof value === "string") return `s${value.length}:${value}`;
+  if (typeof value === "number") return `n${value};`;
+  return undefined;
+}
+
+/**
+ * A cheap key for the common cluster settings: the few fields that matter, in a fixed order, each
+ * absent / number / length-prefixed string. Equal keys mean equal canonical JSON (the converse
+ * need not hold: a miss falls back to canonicalJson). Undefined when the settings hold anything
+ * else (then canonicalJson decides).
+ */
+function quickKey(settings: Omit<Cluster, "name" | "edsServiceName">): string | undefined {
+  const record = settings as unknown as Record<string, unknown>;
+  for (const key in record) if (record[key] !== undefined && !quickFields.has(key)) return undefined;
+  const service = settings.service as unknown as Record<string, unknown>;
+  if (service === null || typeof service !== "object") return undefined;
+  for (const key in service) if (service[key] !== undefined && !quickServiceFields.has(key)) return undefined;
+  const secret = settings.clientCertificate as unknown as Record<string, unknown> | undefined;
+  let secretPart = "-";
+  if (secret !== undefined) {
+    if (secret === null || typeof secret.certificateChain !== "string" || typeof secret.name !== "string" || typeof secret.kind !== "string") return undefined;
+    secretPart = `S${secret.name.length}:${secret.name}`;
+  }
+  const parts = [
+    quickPart(service.namespace),
+    quickPart(service.name),
+    quickPart(service.port),
+    quickPart(service.portName),
+    quickPart(service.targetPort),
+    quickPart(settings.protocol),
+    quickPart(settings.loadBalancer),
+    quickPart(settings.externalName),
+    quickPart(settings.sni),
+    quickPart(settings.connectTimeoutMs),
+    quickPart(settings.idleTimeoutMs),
+  ];
+  let key = secretPart;
+  for (const part of parts) {
+    if (part === undefined) return undefined;
+    key += part;
+  }
+  return key;
 }
 
 type SecretKind = Secret["kind"];
@@ -56,6 +135,8 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
   const dag = options.dag ?? emptyDag();
   const now = options.now();
   const clustersBySettings = new Map<string, Cluster>();
+  const clustersByQuickKey = new Map<string, Cluster>();
+  const serviceLookups = new Map<string, Lookup<ResolvedService>>();
   const secretLookups = new Map<string, Lookup<Secret>>();
   let clientCertificate: Lookup<Secret> | undefined;
   let clientCertificateDone = false;
@@ -116,13 +197,28 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
     },
 
     lookupService(namespace: string, name: string, port: number | string): Lookup<ResolvedService> {
-      return resolveService(input, { namespace, name, port }, { enableExternalNameService: options.enableExternalNameService });
+      // Pure over the input, asked once per route service: memoized for the build.
+      const key = `${typeof port === "number" ? "n" : "s"}${port}\u0000${namespace}\u0000${name}`;
+      let lookup = serviceLookups.get(key);
+      if (lookup === undefined) {
+        lookup = resolveService(input, { namespace, name, port }, { enableExternalNameService: options.enableExternalNameService });
+        serviceLookups.set(key, lookup);
+      }
+      return lookup;
     },
 
     cluster(settings: Omit<Cluster, "name" | "edsServiceName">): Cluster {
+      // Most calls repeat settings already seen (one per route service): the quick key finds them
+      // without sorting or hashing; the canonical JSON (and its hash, the name) only for new ones.
+      const quick = quickKey(settings);
+      const seen = quick === undefined ? undefined : clustersByQuickKey.get(quick);
+      if (seen) return seen;
       const canonical = canonicalJson(settings);
       const known = clustersBySettings.get(canonical);
-      if (known) return known;
+      if (known) {
+        if (quick !== undefined) clustersByQuickKey.set(quick, known);
+        return known;
+      }
       const { namespace, name, port, portName } = settings.service;
       const hash = createHash("sha256").update(canonical).digest("hex").slice(0, 10);
       const cluster: Cluster = {
@@ -131,6 +227,7 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
         edsServiceName: `${namespace}/${name}/${portName || port}`,
       };
       clustersBySettings.set(canonical, cluster);
+      if (quick !== undefined) clustersByQuickKey.set(quick, cluster);
       dag.clusters.set(cluster.name, cluster);
       return cluster;
     },
