@@ -75,6 +75,7 @@ describe("clusters", () => {
     const variants: Array<Omit<Cluster, "name" | "edsServiceName">> = [
       settings(),
       settings({ sni: "a|b", idleTimeoutMs: 5 }),
+      settings({ sni: "a\"\\u2028é\\\\", connectTimeoutMs: 2.5, externalName: "x.example.com" }),
       settings({ sni: "a", idleTimeoutMs: 5 }),
       settings({ service: { namespace: "ns", name: "web", port: 80, portName: "http", targetPort: "80" } }),
       settings({ service: { namespace: "ns", name: "web", port: 80, portName: "http", targetPort: 80 } }),
@@ -89,7 +90,7 @@ describe("clusters", () => {
       const hash = new Bun.CryptoHasher("sha256").update(canonicalJson(v)).digest("hex").slice(0, 10);
       expect(first[i]!.name).toBe(`ns/web/80/${hash}`);
       expect(ctx.cluster(structuredClone(v))).toBe(first[i]!);
-      expect(ctx.cluster({ ...v, externalName: undefined })).toBe(first[i]!);
+      expect(ctx.cluster({ ...v, healthCheck: undefined, sni: v.sni })).toBe(first[i]!);
     }
     expect(ctx.dag.clusters.size).toBe(variants.length);
   });

@@ -74,56 +74,64 @@ function quotedKey(key: string): string {
   return quoted;
 }
 
-// The settings fields (and Service reference fields) the quick key spells out; settings with any
+// The settings fields (and Service reference fields) commonSettingsJson writes; settings with any
 // other field defined (health checks, upstream validation, circuit breakers) go by canonicalJson.
-const quickFields = new Set(["service", "protocol", "loadBalancer", "externalName", "sni", "connectTimeoutMs", "idleTimeoutMs", "clientCertificate"]);
-const quickServiceFields = new Set(["namespace", "name", "port", "portName", "targetPort"]);
+const commonFields = new Set(["service", "protocol", "loadBalancer", "externalName", "sni", "connectTimeoutMs", "idleTimeoutMs", "clientCertificate"]);
+const commonServiceFields = new Set(["namespace", "name", "port", "portName", "targetPort"]);
 
-/** A scalar in the quick key: absent, a number or a length-prefixed string (undefined for anything else). */
-function quickPart(value: unknown): string | undefined {
-  if (value === undefined) return "-";
-  if (typeof value === "string") return `s${value.length}:${value}`;
-  if (typeof value === "number") return `n${value};`;
+/** JSON of a scalar as canonicalJson writes it, or undefined when it is not a string or number. */
+function scalarJson(value: unknown): string | undefined {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "null";
   return undefined;
 }
 
 /**
- * A cheap key for the common cluster settings: the few fields that matter, in a fixed order, each
- * absent / number / length-prefixed string. Equal keys mean equal canonical JSON (the converse
- * need not hold: a miss falls back to canonicalJson). Undefined when the settings hold anything
- * else (then canonicalJson decides).
+ * canonicalJson of the common cluster settings (only the fields in commonFields, scalars and a
+ * client certificate Secret), written field by field in sorted key order without recursion or
+ * sorting: the same text, several times cheaper. Undefined when the settings hold anything else
+ * (then canonicalJson writes it).
  */
-function quickKey(settings: Omit<Cluster, "name" | "edsServiceName">): string | undefined {
+function commonSettingsJson(settings: Omit<Cluster, "name" | "edsServiceName">): string | undefined {
   const record = settings as unknown as Record<string, unknown>;
-  for (const key in record) if (record[key] !== undefined && !quickFields.has(key)) return undefined;
+  for (const key in record) if (record[key] !== undefined && !commonFields.has(key)) return undefined;
   const service = settings.service as unknown as Record<string, unknown>;
-  if (service === null || typeof service !== "object") return undefined;
-  for (const key in service) if (service[key] !== undefined && !quickServiceFields.has(key)) return undefined;
+  if (service === null || typeof service !== "object" || Array.isArray(service)) return undefined;
+  for (const key in service) if (service[key] !== undefined && !commonServiceFields.has(key)) return undefined;
+  let out = "";
   const secret = settings.clientCertificate as unknown as Record<string, unknown> | undefined;
-  let secretPart = "-";
   if (secret !== undefined) {
     if (secret === null || typeof secret.certificateChain !== "string" || typeof secret.name !== "string" || typeof secret.kind !== "string") return undefined;
-    secretPart = `S${secret.name.length}:${secret.name}`;
+    out += `,"clientCertificate":${JSON.stringify(`secret:${secret.name}`)}`;
   }
-  const parts = [
-    quickPart(service.namespace),
-    quickPart(service.name),
-    quickPart(service.port),
-    quickPart(service.portName),
-    quickPart(service.targetPort),
-    quickPart(settings.protocol),
-    quickPart(settings.loadBalancer),
-    quickPart(settings.externalName),
-    quickPart(settings.sni),
-    quickPart(settings.connectTimeoutMs),
-    quickPart(settings.idleTimeoutMs),
+  const top: Array<[string, unknown]> = [
+    ["connectTimeoutMs", settings.connectTimeoutMs],
+    ["externalName", settings.externalName],
+    ["idleTimeoutMs", settings.idleTimeoutMs],
+    ["loadBalancer", settings.loadBalancer],
+    ["protocol", settings.protocol],
   ];
-  let key = secretPart;
-  for (const part of parts) {
-    if (part === undefined) return undefined;
-    key += part;
+  for (const [key, value] of top) {
+    if (value === undefined) continue;
+    const json = scalarJson(value);
+    if (json === undefined) return undefined;
+    out += `,"${key}":${json}`;
   }
-  return key;
+  let inner = "";
+  for (const key of ["name", "namespace", "port", "portName", "targetPort"]) {
+    const value = service[key];
+    if (value === undefined) continue;
+    const json = scalarJson(value);
+    if (json === undefined) return undefined;
+    inner += `,"${key}":${json}`;
+  }
+  out += `,"service":{${inner.slice(1)}}`;
+  if (settings.sni !== undefined) {
+    const json = scalarJson(settings.sni);
+    if (json === undefined) return undefined;
+    out += `,"sni":${json}`;
+  }
+  return `{${out.slice(1)}}`;
 }
 
 type SecretKind = Secret["kind"];
@@ -135,7 +143,6 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
   const dag = options.dag ?? emptyDag();
   const now = options.now();
   const clustersBySettings = new Map<string, Cluster>();
-  const clustersByQuickKey = new Map<string, Cluster>();
   const serviceLookups = new Map<string, Lookup<ResolvedService>>();
   const secretLookups = new Map<string, Lookup<Secret>>();
   let clientCertificate: Lookup<Secret> | undefined;
@@ -208,17 +215,11 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
     },
 
     cluster(settings: Omit<Cluster, "name" | "edsServiceName">): Cluster {
-      // Most calls repeat settings already seen (one per route service): the quick key finds them
-      // without sorting or hashing; the canonical JSON (and its hash, the name) only for new ones.
-      const quick = quickKey(settings);
-      const seen = quick === undefined ? undefined : clustersByQuickKey.get(quick);
-      if (seen) return seen;
-      const canonical = canonicalJson(settings);
+      // Called once per route service: the common settings are written without the generic
+      // recursion and sorting (same text), and hashed only for settings not seen yet.
+      const canonical = commonSettingsJson(settings) ?? canonicalJson(settings);
       const known = clustersBySettings.get(canonical);
-      if (known) {
-        if (quick !== undefined) clustersByQuickKey.set(quick, known);
-        return known;
-      }
+      if (known) return known;
       const { namespace, name, port, portName } = settings.service;
       const hash = createHash("sha256").update(canonical).digest("hex").slice(0, 10);
       const cluster: Cluster = {
@@ -227,7 +228,6 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
         edsServiceName: `${namespace}/${name}/${portName || port}`,
       };
       clustersBySettings.set(canonical, cluster);
-      if (quick !== undefined) clustersByQuickKey.set(quick, cluster);
       dag.clusters.set(cluster.name, cluster);
       return cluster;
     },
