@@ -79,16 +79,23 @@ function quotedKey(key: string): string {
 const commonFields = new Set(["service", "protocol", "loadBalancer", "externalName", "sni", "connectTimeoutMs", "idleTimeoutMs", "clientCertificate"]);
 const commonServiceFields = new Set(["namespace", "name", "port", "portName", "targetPort"]);
 
-/** JSON of a scalar as canonicalJson writes it, or undefined when it is not a string or number. */
-function scalarJson(value: unknown): string | undefined {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "null";
-  return undefined;
+// Strings JSON.stringify writes unchanged between quotes: printable ASCII but `"` and `\`.
+const plainJsonString = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+// Set by member() when a value is neither a string nor a number (commonSettingsJson then gives up).
+let memberRefused = false;
+
+/** `,"key":value` as canonicalJson writes a scalar member; "" for undefined. */
+function member(key: string, value: unknown): string {
+  if (value === undefined) return "";
+  if (typeof value === "string") return `,"${key}":${plainJsonString.test(value) ? `"${value}"` : JSON.stringify(value)}`;
+  if (typeof value === "number") return `,"${key}":${Number.isFinite(value) ? String(value) : "null"}`;
+  memberRefused = true;
+  return "";
 }
 
 /**
  * canonicalJson of the common cluster settings (only the fields in commonFields, scalars and a
- * client certificate Secret), written field by field in sorted key order without recursion or
+ * client certificate Secret), written member by member in sorted key order without recursion or
  * sorting: the same text, several times cheaper. Undefined when the settings hold anything else
  * (then canonicalJson writes it).
  */
@@ -98,40 +105,23 @@ function commonSettingsJson(settings: Omit<Cluster, "name" | "edsServiceName">):
   const service = settings.service as unknown as Record<string, unknown>;
   if (service === null || typeof service !== "object" || Array.isArray(service)) return undefined;
   for (const key in service) if (service[key] !== undefined && !commonServiceFields.has(key)) return undefined;
-  let out = "";
   const secret = settings.clientCertificate as unknown as Record<string, unknown> | undefined;
-  if (secret !== undefined) {
-    if (secret === null || typeof secret.certificateChain !== "string" || typeof secret.name !== "string" || typeof secret.kind !== "string") return undefined;
-    out += `,"clientCertificate":${JSON.stringify(`secret:${secret.name}`)}`;
+  if (secret !== undefined && (secret === null || typeof secret.certificateChain !== "string" || typeof secret.name !== "string" || typeof secret.kind !== "string")) {
+    return undefined;
   }
-  const top: Array<[string, unknown]> = [
-    ["connectTimeoutMs", settings.connectTimeoutMs],
-    ["externalName", settings.externalName],
-    ["idleTimeoutMs", settings.idleTimeoutMs],
-    ["loadBalancer", settings.loadBalancer],
-    ["protocol", settings.protocol],
-  ];
-  for (const [key, value] of top) {
-    if (value === undefined) continue;
-    const json = scalarJson(value);
-    if (json === undefined) return undefined;
-    out += `,"${key}":${json}`;
-  }
-  let inner = "";
-  for (const key of ["name", "namespace", "port", "portName", "targetPort"]) {
-    const value = service[key];
-    if (value === undefined) continue;
-    const json = scalarJson(value);
-    if (json === undefined) return undefined;
-    inner += `,"${key}":${json}`;
-  }
-  out += `,"service":{${inner.slice(1)}}`;
-  if (settings.sni !== undefined) {
-    const json = scalarJson(settings.sni);
-    if (json === undefined) return undefined;
-    out += `,"sni":${json}`;
-  }
-  return `{${out.slice(1)}}`;
+  memberRefused = false;
+  const inner =
+    member("name", service.name) + member("namespace", service.namespace) + member("port", service.port) + member("portName", service.portName) + member("targetPort", service.targetPort);
+  const out =
+    (secret === undefined ? "" : member("clientCertificate", `secret:${secret.name as string}`)) +
+    member("connectTimeoutMs", settings.connectTimeoutMs) +
+    member("externalName", settings.externalName) +
+    member("idleTimeoutMs", settings.idleTimeoutMs) +
+    member("loadBalancer", settings.loadBalancer) +
+    member("protocol", settings.protocol) +
+    `,"service":{${inner.slice(1)}}` +
+    member("sni", settings.sni);
+  return memberRefused ? undefined : `{${out.slice(1)}}`;
 }
 
 type SecretKind = Secret["kind"];
