@@ -166,6 +166,77 @@ describe("snapshot store", () => {
     expect(store.resources(TypeUrls.endpoint).has("cluster-0")).toBe(true);
   });
 
+  test("a type's version ignores resource order, changes with any resource, and comes back with the content", () => {
+    const store = createSnapshotStore();
+    const set = resourceSet(4);
+    store.publish(set);
+    const first = store.version(TypeUrls.endpoint);
+    store.publish({ ...set, endpoints: [...set.endpoints].reverse(), clusters: [...set.clusters].reverse() });
+    expect(store.version(TypeUrls.endpoint)).toBe(first);
+    const changed = { ...set, endpoints: set.endpoints.map((la, i) => (i === 2 ? loadAssignment("cluster-2", [9100]) : la)) };
+    expect(store.publish(changed).changedTypes).toEqual(new Set([TypeUrls.endpoint]));
+    const second = store.version(TypeUrls.endpoint);
+    expect(second).not.toBe(first);
+    store.publish(set);
+    expect(store.version(TypeUrls.endpoint)).toBe(first);
+    // Two names swapping their content is a change too (each resource's bytes hold its name).
+    const swapped = createSnapshotStore();
+    const a = { ...resourceSet(2), endpoints: [loadAssignment("cluster-0", [1]), loadAssignment("cluster-1", [2])] };
+    swapped.publish(a);
+    const before = swapped.version(TypeUrls.endpoint);
+    swapped.publish({ ...a, endpoints: [loadAssignment("cluster-0", [2]), loadAssignment("cluster-1", [1])] });
+    expect(swapped.version(TypeUrls.endpoint)).not.toBe(before);
+  });
+
+  test("updateEndpoints keeps the type's version equal to a full publish of the same content", () => {
+    const incremental = createSnapshotStore();
+    const set = { ...resourceSet(3), endpoints: [...resourceSet(3).endpoints, loadAssignment("spare")] };
+    incremental.publish(set);
+    incremental.updateEndpoints([loadAssignment("cluster-1", [9001]), loadAssignment("extra", [7])], ["spare"]);
+    const full = createSnapshotStore();
+    full.publish({ ...resourceSet(3), endpoints: [loadAssignment("extra", [7]), loadAssignment("cluster-2"), loadAssignment("cluster-1", [9001]), loadAssignment("cluster-0")] });
+    expect(incremental.version(TypeUrls.endpoint)).toBe(full.version(TypeUrls.endpoint));
+    expect(incremental.version(TypeUrls.cluster)).toBe(full.version(TypeUrls.cluster));
+    // The same content again changes nothing and tells nobody.
+    let heard = 0;
+    incremental.subscribe(() => heard++);
+    const version = incremental.version(TypeUrls.endpoint);
+    incremental.updateEndpoints([loadAssignment("cluster-1", [9001])]);
+    expect(incremental.version(TypeUrls.endpoint)).toBe(version);
+    expect(heard).toBe(0);
+  });
+
+  test("changedSince names what the last change of a type touched, only from the map it replaced", () => {
+    const store = createSnapshotStore();
+    store.publish({ ...resourceSet(3), endpoints: [...resourceSet(3).endpoints, loadAssignment("spare")] });
+    const clusters = store.resources(TypeUrls.cluster);
+    const before = store.resources(TypeUrls.endpoint);
+    store.updateEndpoints([loadAssignment("cluster-1", [9001])], ["spare"]);
+    expect(store.changedSince(TypeUrls.endpoint, before)).toEqual(["cluster-1", "spare"]);
+    expect(store.changedSince(TypeUrls.endpoint, store.resources(TypeUrls.endpoint))).toBeUndefined();
+    // A type the change did not touch keeps its very map.
+    expect(store.resources(TypeUrls.cluster)).toBe(clusters);
+    const afterUpdate = store.resources(TypeUrls.endpoint);
+    const set = resourceSet(3);
+    set.endpoints[1] = loadAssignment("cluster-1", [9001]);
+    set.endpoints.push(loadAssignment("new"));
+    store.publish(set);
+    expect(store.changedSince(TypeUrls.endpoint, afterUpdate)).toEqual(["new"]);
+    expect(store.changedSince(TypeUrls.endpoint, before)).toBeUndefined();
+    expect(store.resources(TypeUrls.cluster)).toBe(clusters);
+  });
+
+  test("a node view that names what it depends on is affected only by changes of those types", () => {
+    const store = createSnapshotStore();
+    expect(store.viewAffected(TypeUrls.secret, new Set([TypeUrls.listener]))).toBe(false);
+    store.setNodeView((_node, _typeUrl, names) => names, { types: [TypeUrls.secret], dependsOn: [TypeUrls.listener, TypeUrls.cluster] });
+    expect(store.viewAffected(TypeUrls.secret, new Set([TypeUrls.endpoint]))).toBe(false);
+    expect(store.viewAffected(TypeUrls.secret, new Set([TypeUrls.endpoint, TypeUrls.cluster]))).toBe(true);
+    expect(store.viewAffected(TypeUrls.cluster, new Set([TypeUrls.listener]))).toBe(false);
+    store.setNodeView((_node, _typeUrl, names) => names, { types: [TypeUrls.secret] });
+    expect(store.viewAffected(TypeUrls.secret, new Set([TypeUrls.endpoint]))).toBe(true);
+  });
+
   test("a node view narrows the names a node may see", () => {
     const store = createSnapshotStore();
     store.publish(resourceSet(3));

@@ -2,6 +2,8 @@
 // published atomically and only when it is consistent (nothing points at a name that does not exist).
 // Each resource is encoded once per content; its version is a hash of its bytes, so an unchanged
 // resource keeps its version and bytes across publishes and a delta client is sent only what changed.
+// A type's version is the XOR of its resources' versions, kept up to date on every insert and removal:
+// one changed load assignment costs the store O(1), not a pass over every name of every type.
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type protobuf from "protobufjs";
@@ -34,6 +36,13 @@ export interface PublishResult {
 
 export type NodeView = (node: NodeInfo, typeUrl: string, names: string[]) => string[] | undefined;
 
+/** The names one commit changed in a type (updated, added or removed), and the map it replaced. */
+interface TypeChange {
+  readonly from: Map<string, CachedResource>;
+  readonly to: Map<string, CachedResource>;
+  readonly names: readonly string[];
+}
+
 export interface SnapshotStore {
   /** Replaces every resource atomically; throws SnapshotInconsistentError (naming what dangles) instead. */
   publish(set: ResourceSet): PublishResult;
@@ -41,22 +50,37 @@ export interface SnapshotStore {
   updateEndpoints(changed: object[], removed?: string[]): void;
   /** False until the first publish: nothing is served before it. */
   readonly published: boolean;
-  /** The version of a type as a whole: a hash of its resources' names and versions ("" before publish). */
+  /**
+   * The version of a type as a whole ("" before publish): the XOR of its resources' versions (each a
+   * hash of bytes that include the resource's name), so it changes whenever any resource does.
+   */
   version(typeUrl: string): string;
+  /** A type's resources: an immutable snapshot map, replaced (never changed) by the next commit that changes the type. */
   resources(typeUrl: string): Map<string, CachedResource>;
+  /**
+   * The names whose resource differs (updated, added or removed) between the snapshot map `from` and
+   * the type's current one, when `from` is the map the current one replaced; undefined otherwise.
+   */
+  changedSince(typeUrl: string, from: Map<string, CachedResource>): readonly string[] | undefined;
   /** Called after every change with the type URLs that changed. Returns the unsubscribe function. */
   subscribe(listener: (changedTypes: Set<string>) => void): () => void;
   /**
    * Installs the hook deciding which resource names one node may see; default: all. `types` lists the
    * types it narrows (default: every type); the others keep the whole-type fast paths.
    */
-  setNodeView(view: NodeView, options?: { types?: readonly string[] }): void;
+  setNodeView(view: NodeView, options?: { types?: readonly string[]; dependsOn?: readonly string[] }): void;
   /** The names of `names` that `node` may see, in their given order. */
   visibleNames(node: NodeInfo, typeUrl: string, names: string[]): string[];
   /** True when a node view is installed (callers may then skip the whole-type fast paths). */
   readonly hasNodeView: boolean;
   /** True when the installed node view narrows `typeUrl` (what one client sees of it may differ from the whole). */
   viewScopes(typeUrl: string): boolean;
+  /**
+   * True when what a node sees of `typeUrl` may have changed though the type itself did not, because
+   * the types in `changed` did: the view narrows it and depends on one of them (`dependsOn` of
+   * setNodeView; any change when none was given).
+   */
+  viewAffected(typeUrl: string, changed: ReadonlySet<string>): boolean;
   /** How many subscribers are registered (one per open xDS stream): a leak shows here. */
   subscriberCount(): number;
 }
@@ -71,21 +95,44 @@ export class SnapshotInconsistentError extends Error {
 
 type TypeMaps = Map<string, Map<string, CachedResource>>;
 
+/** One type's next state, computed before anything is committed. */
+interface TypeUpdate {
+  map: Map<string, CachedResource>;
+  mix: Mix;
+  /** The names that differ from the current map (empty and `map` the current one when nothing does). */
+  names: string[];
+}
+
 export function createSnapshotStore(): SnapshotStore {
   let current: TypeMaps = new Map(resourceTypes.map((info) => [info.typeUrl, new Map()]));
   const versions = new Map<string, string>(resourceTypes.map((info) => [info.typeUrl, ""]));
+  const mixes = new Map<string, Mix>(resourceTypes.map((info) => [info.typeUrl, [0, 0]]));
+  const changes = new Map<string, TypeChange>();
   const listeners = new Set<(changedTypes: Set<string>) => void>();
   let published = false;
   let nodeView: NodeView | undefined;
   let viewTypes: Set<string> | undefined; // undefined: the view narrows every type
+  let viewDependsOn: Set<string> | undefined; // undefined: the view may depend on any type
 
-  function commit(next: TypeMaps, forceAll: boolean): Set<string> {
+  /** Commits the given types' next states (the others stay as they are) and tells the listeners. */
+  function commit(updates: Map<string, TypeUpdate>, forceAll: boolean): Set<string> {
     const changed = new Set<string>();
-    for (const info of resourceTypes) {
-      const resources = next.get(info.typeUrl)!;
-      const version = typeVersion(resources);
-      if (forceAll || version !== versions.get(info.typeUrl)) changed.add(info.typeUrl);
-      versions.set(info.typeUrl, version);
+    const next: TypeMaps = new Map(current);
+    for (const [typeUrl, update] of updates) {
+      const previous = current.get(typeUrl)!;
+      if (update.map === previous) continue;
+      const version = mixVersion(update.mix);
+      if (version !== versions.get(typeUrl)) changed.add(typeUrl);
+      versions.set(typeUrl, version);
+      mixes.set(typeUrl, update.mix);
+      next.set(typeUrl, update.map);
+      changes.set(typeUrl, { from: previous, to: update.map, names: update.names });
+    }
+    if (forceAll) {
+      for (const info of resourceTypes) {
+        changed.add(info.typeUrl);
+        if (versions.get(info.typeUrl) === "") versions.set(info.typeUrl, mixVersion(mixes.get(info.typeUrl)!));
+      }
     }
     current = next;
     published = true;
@@ -95,36 +142,46 @@ export function createSnapshotStore(): SnapshotStore {
 
   return {
     publish(set) {
-      const next: TypeMaps = new Map();
+      const updates = new Map<string, TypeUpdate>();
       const problems: string[] = [];
       for (const info of resourceTypes) {
-        next.set(info.typeUrl, buildTypeMap(info, set[info.kind] ?? [], current.get(info.typeUrl)!, problems));
+        const previous = current.get(info.typeUrl)!;
+        const { map, touched } = buildTypeMap(info, set[info.kind] ?? [], previous, problems);
+        updates.set(info.typeUrl, nextState(previous, mixes.get(info.typeUrl)!, { map, touched, removed: removedNames(previous, map, touched) }));
       }
-      problems.push(...findDangling(next));
+      problems.push(...findDangling(new Map([...updates].map(([typeUrl, update]) => [typeUrl, update.map]))));
       if (problems.length > 0) throw new SnapshotInconsistentError(problems);
-      const changedTypes = commit(next, !published);
+      const changedTypes = commit(updates, !published);
       return { changedTypes, versions: Object.fromEntries(versions) };
     },
     updateEndpoints(changed, removed = []) {
       if (!published) throw new SnapshotInconsistentError(["endpoints updated before the first publish"]);
       const info = typeInfo(endpointUrl)!;
       const previous = current.get(endpointUrl)!;
-      const endpoints = new Map(previous);
       const problems: string[] = [];
-      for (const name of removed) endpoints.delete(name);
-      const updated = buildTypeMap(info, changed, previous, problems);
-      for (const [name, resource] of updated) endpoints.set(name, resource);
+      const { map: updated, touched } = buildTypeMap(info, changed, previous, problems);
+      const gone = removed.filter((name) => previous.has(name) && !updated.has(name));
+      const endpoints = new Map(previous);
+      for (const name of gone) endpoints.delete(name);
+      for (const name of touched) endpoints.set(name, updated.get(name)!);
+      const update = nextState(previous, mixes.get(endpointUrl)!, { map: endpoints, touched, removed: gone });
       const next: TypeMaps = new Map(current);
-      next.set(endpointUrl, endpoints);
-      problems.push(...findDangling(next));
+      next.set(endpointUrl, update.map);
+      // Only a removal can leave a cluster dangling; otherwise only the new resources' own references are new.
+      if (gone.length > 0) problems.push(...findDangling(next));
+      else for (const name of touched) problems.push(...danglingOf(info, update.map.get(name)!, next));
       if (problems.length > 0) throw new SnapshotInconsistentError(problems);
-      commit(next, false);
+      commit(new Map([[endpointUrl, update]]), false);
     },
     get published() {
       return published;
     },
     version: (typeUrl) => versions.get(typeUrl) ?? "",
     resources: (typeUrl) => current.get(typeUrl) ?? new Map(),
+    changedSince(typeUrl, from) {
+      const change = changes.get(typeUrl);
+      return change && change.from === from && change.to === current.get(typeUrl) ? change.names : undefined;
+    },
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -132,6 +189,7 @@ export function createSnapshotStore(): SnapshotStore {
     setNodeView(view, options = {}) {
       nodeView = view;
       viewTypes = options.types ? new Set(options.types) : undefined;
+      viewDependsOn = options.dependsOn ? new Set(options.dependsOn) : undefined;
     },
     visibleNames(node, typeUrl, names) {
       if (!nodeView || (viewTypes && !viewTypes.has(typeUrl))) return names;
@@ -144,20 +202,78 @@ export function createSnapshotStore(): SnapshotStore {
       return nodeView !== undefined;
     },
     viewScopes: (typeUrl) => nodeView !== undefined && (!viewTypes || viewTypes.has(typeUrl)),
+    viewAffected(typeUrl, changed) {
+      if (nodeView === undefined || (viewTypes && !viewTypes.has(typeUrl))) return false;
+      if (!viewDependsOn) return true;
+      for (const type of changed) if (viewDependsOn.has(type)) return true;
+      return false;
+    },
     subscriberCount: () => listeners.size,
   };
 }
 
+/**
+ * A type's next state from its current map and mix: the mix updated by the touched and removed names
+ * only. When nothing was touched or removed the current map is kept, so every cache keyed on it holds.
+ */
+function nextState(
+  previous: Map<string, CachedResource>,
+  mix: Mix,
+  change: { map: Map<string, CachedResource>; touched: string[]; removed: string[] },
+): TypeUpdate {
+  const { map, touched, removed } = change;
+  if (touched.length === 0 && removed.length === 0 && map.size === previous.size) return { map: previous, mix, names: [] };
+  let [high, low] = mix;
+  const flip = (resource: CachedResource | undefined) => {
+    if (!resource) return;
+    const [h, l] = versionMix(resource.version);
+    high ^= h;
+    low ^= l;
+  };
+  for (const name of touched) {
+    flip(previous.get(name));
+    flip(map.get(name));
+  }
+  for (const name of removed) flip(previous.get(name));
+  return { map, mix: [high >>> 0, low >>> 0], names: [...touched, ...removed] };
+}
+
+/** The names of `previous` that `map` no longer holds (a pass over `previous` only when some are gone). */
+function removedNames(previous: Map<string, CachedResource>, map: Map<string, CachedResource>, touched: string[]): string[] {
+  let added = 0;
+  for (const name of touched) if (!previous.has(name)) added++;
+  if (map.size - added === previous.size) return [];
+  const removed: string[] = [];
+  for (const name of previous.keys()) if (!map.has(name)) removed.push(name);
+  return removed;
+}
+
+/** Two 32-bit halves of a 64-bit value; XORed over a type's resources. */
+type Mix = readonly [number, number];
+
+/** A resource's version (16 hex digits) as a mix. */
+function versionMix(version: string): Mix {
+  return [Number.parseInt(version.slice(0, 8), 16), Number.parseInt(version.slice(8, 16), 16)];
+}
+
+function mixVersion([high, low]: Mix): string {
+  return `${high.toString(16).padStart(8, "0")}${low.toString(16).padStart(8, "0")}`;
+}
+
 const endpointUrl: TypeUrl = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 
-/** Encodes the resources of one type, reusing the previous entry when the input is unchanged. */
+/**
+ * Encodes the resources of one type, reusing the previous entry when the input is unchanged.
+ * `touched`: the names whose entry is not the previous one (new, or changed in any way).
+ */
 function buildTypeMap(
   info: ResourceTypeInfo,
   input: object[],
   previous: Map<string, CachedResource>,
   problems: string[],
-): Map<string, CachedResource> {
+): { map: Map<string, CachedResource>; touched: string[] } {
   const out = new Map<string, CachedResource>();
+  const touched: string[] = [];
   for (const raw of input) {
     const { "@type": _type, ...json } = raw as Record<string, unknown>;
     const name = json[info.nameField];
@@ -175,6 +291,7 @@ function buildTypeMap(
       out.set(name, before);
       continue;
     }
+    touched.push(name);
     let encoded: ReturnType<typeof encodeResource>;
     try {
       encoded = encodeResource(info, json, before);
@@ -187,7 +304,7 @@ function buildTypeMap(
     // Same bytes from differently written JSON: keep the old entry and its wire fragments.
     out.set(name, before && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries });
   }
-  return out;
+  return { map: out, touched };
 }
 
 /** A resource with at least this many entries in a repeated message field is encoded entry by entry. */
@@ -242,33 +359,31 @@ function fieldsBefore(bytes: Uint8Array, fieldId: number): number {
 /** Every name a resource points at that the set does not hold, as messages naming both ends. */
 function findDangling(maps: TypeMaps): string[] {
   const problems: string[] = [];
-  const has = (typeUrl: string, name: string) => maps.get(typeUrl)!.has(name);
   for (const info of resourceTypes) {
-    for (const resource of maps.get(info.typeUrl)!.values()) {
-      const refs = (resource.refs ??= findReferences(info.typeUrl, resource.json));
-      for (const route of refs.routes) {
-        if (!has(typeUrlOf("routes"), route)) problems.push(`${info.short} ${resource.name} names route config ${route}, which does not exist`);
-      }
-      for (const eds of refs.endpoints) {
-        if (!has(endpointUrl, eds)) problems.push(`${info.short} ${resource.name} names EDS load assignment ${eds}, which does not exist`);
-      }
-      for (const secret of refs.secrets) {
-        if (!has(typeUrlOf("secrets"), secret)) problems.push(`${info.short} ${resource.name} names SDS secret ${secret}, which does not exist`);
-      }
-    }
+    for (const resource of maps.get(info.typeUrl)!.values()) problems.push(...danglingOf(info, resource, maps));
+  }
+  return problems;
+}
+
+/** The names one resource points at that `maps` does not hold. */
+function danglingOf(info: ResourceTypeInfo, resource: CachedResource, maps: TypeMaps): string[] {
+  const problems: string[] = [];
+  const has = (typeUrl: string, name: string) => maps.get(typeUrl)!.has(name);
+  const refs = (resource.refs ??= findReferences(info.typeUrl, resource.json));
+  for (const route of refs.routes) {
+    if (!has(typeUrlOf("routes"), route)) problems.push(`${info.short} ${resource.name} names route config ${route}, which does not exist`);
+  }
+  for (const eds of refs.endpoints) {
+    if (!has(endpointUrl, eds)) problems.push(`${info.short} ${resource.name} names EDS load assignment ${eds}, which does not exist`);
+  }
+  for (const secret of refs.secrets) {
+    if (!has(typeUrlOf("secrets"), secret)) problems.push(`${info.short} ${resource.name} names SDS secret ${secret}, which does not exist`);
   }
   return problems;
 }
 
 function typeUrlOf(kind: "routes" | "secrets"): string {
   return resourceTypes.find((info) => info.kind === kind)!.typeUrl;
-}
-
-/** A type's version: a hash over its names and resource versions, in name order. */
-function typeVersion(resources: Map<string, CachedResource>): string {
-  const digest = createHash("sha256");
-  for (const name of [...resources.keys()].sort()) digest.update(`${name}\u0000${resources.get(name)!.version}\u0000`);
-  return digest.digest("hex").slice(0, 16);
 }
 
 function hash(content: string | Uint8Array): string {
