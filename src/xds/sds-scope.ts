@@ -14,7 +14,8 @@ const scopedBy = [TypeUrls.listener, TypeUrls.cluster] as const;
  */
 export function installSdsScope(store: SnapshotStore, options: { base?: NodeView; baseTypes?: readonly string[] } = {}): void {
   const types = options.base ? (options.baseTypes ? [...new Set([...options.baseTypes, TypeUrls.secret])] : undefined) : [TypeUrls.secret];
-  store.setNodeView(scopeSecrets(store, options.base), { types });
+  // What a node sees of SDS follows the listeners and clusters; a base view only the node and names.
+  store.setNodeView(scopeSecrets(store, options.base), { types, dependsOn: scopedBy });
 }
 
 /**

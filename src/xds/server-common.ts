@@ -108,8 +108,9 @@ export function openStream<Request extends { node?: unknown; type_url?: string }
   call.on("drain", push);
   const unsubscribe = context.store.subscribe((changed) => {
     // A node view may change what a client sees in a type that did not change itself (secrets of a
-    // changed listener): then every type it scopes is re-diffed, and only real differences are sent.
-    for (const typeUrl of pushOrder) if (changed.has(typeUrl) || context.store.viewScopes(typeUrl)) waiting.add(typeUrl);
+    // changed listener): then every type it scopes is re-diffed when a type the view depends on changed
+    // (SDS scoping: not on an EDS-only change), and only real differences are sent.
+    for (const typeUrl of pushOrder) if (changed.has(typeUrl) || context.store.viewAffected(typeUrl, changed)) waiting.add(typeUrl);
     push();
   });
   function finish(endCall: boolean) {
