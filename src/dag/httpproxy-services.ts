@@ -82,6 +82,21 @@ export function serviceCluster(
     addError(ctx, ref, ErrorType.service, "UnsupportedProtocol", protocol);
     return { fatal: true };
   }
+  // The common case (no health check, no upstream TLS) is memoized per build on the resolved
+  // Service port (one object per port, lookups are memoized) and the few scalars that vary: the
+  // same Cluster ctx.cluster would return, without writing and looking up its settings again.
+  const sni = settings.serviceHostRewrite || settings.routeHostRewrite || resolved.externalName;
+  const memoizable = protocol !== "tls" && protocol !== "h2" && !settings.healthCheck && !settings.tcpHealthCheck;
+  const memoKey = memoizable ? `${protocol}|${settings.loadBalancer}|${settings.idleTimeoutMs ?? "-"}|${sni ?? ""}` : undefined;
+  let memo: Map<string, Cluster> | undefined;
+  if (memoKey !== undefined) {
+    let byResolved = clusterMemo.get(ctx);
+    if (!byResolved) clusterMemo.set(ctx, (byResolved = new WeakMap()));
+    memo = byResolved.get(resolved);
+    if (!memo) byResolved.set(resolved, (memo = new Map()));
+    const known = memo.get(memoKey);
+    if (known) return { ok: known };
+  }
   const settingsOut: Omit<Cluster, "name" | "edsServiceName"> = {
     service: { namespace: resolved.namespace, name: resolved.name, port: resolved.port, portName: resolved.portName },
     protocol,
@@ -99,15 +114,19 @@ export function serviceCluster(
     if (!uv) return { fatal: true };
     settingsOut.validation = uv;
   }
-  const sni = settings.serviceHostRewrite || settings.routeHostRewrite || resolved.externalName;
   if (sni) settingsOut.sni = sni;
   if (protocol === "tls" || protocol === "h2") {
     const client = clientCertificate(ctx, ref);
     if (client === "error") return { fatal: true };
     if (client) settingsOut.clientCertificate = client;
   }
-  return { ok: ctx.cluster(settingsOut) };
+  const cluster = ctx.cluster(settingsOut);
+  if (memo !== undefined && memoKey !== undefined) memo.set(memoKey, cluster);
+  return { ok: cluster };
 }
+
+/** Per build (context), per resolved Service port: clusters by the memo key of serviceCluster. */
+const clusterMemo = new WeakMap<BuildContext, WeakMap<ResolvedService, Map<string, Cluster>>>();
 
 function clientCertificate(ctx: BuildContext, ref: ObjectRef): Secret | undefined | "error" {
   const lookup = ctx.upstreamClientCertificate();
