@@ -53,7 +53,8 @@ export function includeConditionsProblem(conds: Rec[]): string | undefined {
 export function headerConditionsProblem(conds: Rec[], checkRegex: CheckRegex): string | undefined {
   const seen = new Set<string>();
   const exactNames = new Set<string>();
-  const key = (name: string, kind: string, value = ""): string => JSON.stringify([name, kind, value]);
+  // Length-prefixed name, a kind without spaces, the value last: equal keys, equal triples.
+  const key = (name: string, kind: string, value = ""): string => `${name.length} ${name} ${kind} ${value}`;
   for (const cond of conds) {
     const header = rec(cond.header);
     if (!header) continue;

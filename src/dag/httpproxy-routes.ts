@@ -264,6 +264,8 @@ function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: Rec, out: Ro
  * with replacement `/`; so a lone rewritten prefix becomes two routes, `/foo` and `/foo/`.
  */
 function expandPrefixMatches(routes: Route[]): Route[] {
+  // Runs at every level of an include tree: without a prefix rewrite there is nothing to expand.
+  if (!routes.some((route) => route.pathRewrite?.prefixReplacement !== undefined)) return routes;
   const trimmedPrefix = (route: Route): string | undefined =>
     route.pathMatch.kind !== "prefix" ? undefined : route.pathMatch.value === "/" ? "/" : route.pathMatch.value.replace(/\/+$/, "");
   const groupSizes = new Map<string, number>();

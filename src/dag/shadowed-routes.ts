@@ -13,6 +13,8 @@ const canonical = (items: Array<HeaderMatch | QueryParamMatch>): string[] => ite
 function matchKey(route: Route): string {
   const path = route.pathMatch;
   const kind = path.kind === "prefix" ? (path.segment && !path.value.endsWith("/") ? "segment" : "prefix") : path.kind;
+  // Most routes have no conditions: kind and path alone (a kind has no space; the value comes last).
+  if (route.headerMatches.length === 0 && route.queryParamMatches.length === 0) return `${kind} ${path.value}`;
   return JSON.stringify([kind, path.value, canonical(route.headerMatches), canonical(route.queryParamMatches)]);
 }
 
