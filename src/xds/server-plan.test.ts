@@ -3,7 +3,7 @@ import { createNamePool, createPlanner, emptySnapshot, sameNames, sameOrder } fr
 import { createSnapshotStore } from "./snapshot.ts";
 import { installSdsScope } from "./sds-scope.ts";
 import { TypeUrls, typeInfo } from "./types.ts";
-import { resourceSet } from "../../test/helpers/xds-resources.ts";
+import { loadAssignment, resourceSet } from "../../test/helpers/xds-resources.ts";
 
 const node = { id: "n", cluster: "c" };
 const eds = typeInfo(TypeUrls.endpoint)!;
@@ -77,6 +77,42 @@ describe("planner", () => {
     expect(diff.names).toEqual([...diff.updateNames, ...diff.removed]);
     expect(diff.to).toBe(store.resources(TypeUrls.endpoint));
     expect(planner.diff(TypeUrls.endpoint, before)).toBe(diff);
+  });
+
+  test("selections and differences carried over a store change equal those computed afresh", () => {
+    const store = createSnapshotStore();
+    store.publish({ ...resourceSet(4), endpoints: [...resourceSet(4).endpoints, loadAssignment("spare-0"), loadAssignment("spare-1")] });
+    const planner = createPlanner(store);
+    const pool = createNamePool();
+    const everything = pool.intern([...store.resources(TypeUrls.endpoint).keys()]);
+    const some = pool.intern(["cluster-1", "spare-0", "absent"]);
+    const steps: Array<() => void> = [
+      () => store.updateEndpoints([loadAssignment("cluster-1", [9001])]),
+      () => store.updateEndpoints([], ["spare-0"]),
+      () => store.updateEndpoints([loadAssignment("spare-0", [5])]),
+      () => store.updateEndpoints([loadAssignment("absent", [6]), loadAssignment("cluster-2", [7])], ["spare-1"]),
+      () => store.updateEndpoints([loadAssignment("cluster-2", [7])]),
+    ];
+    for (const names of [everything, some]) planner.select(node, eds, { wildcard: false, names });
+    for (const step of steps) {
+      const before = store.resources(TypeUrls.endpoint);
+      step();
+      const fresh = createPlanner(store);
+      for (const names of [everything, some]) {
+        const carried = planner.select(node, eds, { wildcard: false, names });
+        const computed = fresh.select(node, eds, { wildcard: false, names });
+        expect(carried.whole).toBe(computed.whole);
+        expect(carried.resources).toEqual(computed.resources);
+      }
+      const diff = planner.diff(TypeUrls.endpoint, before);
+      const expected = fresh.diff(TypeUrls.endpoint, new Map(before));
+      expect(new Set(diff.updateNames)).toEqual(new Set(expected.updateNames));
+      expect(new Set(diff.removed)).toEqual(new Set(expected.removed));
+      // The same resources (the same objects); their order within a response does not matter.
+      const byName = (list: readonly { name: string }[]) => [...list].sort((a, b) => a.name.localeCompare(b.name));
+      expect(byName(diff.updates)).toEqual(byName(expected.updates));
+      for (const resource of diff.updates) expect(resource).toBe(store.resources(TypeUrls.endpoint).get(resource.name)!);
+    }
   });
 
   test("a type narrowed by a node view is selected per client, never shared or whole", () => {

@@ -92,8 +92,16 @@ export function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boole
 interface TypePlans {
   all: Map<string, CachedResource>;
   wildcard: Selection | undefined;
-  named: WeakMap<ReadonlySet<string>, Selection>;
+  named: WeakMap<ReadonlySet<string>, NamedPlan>;
   diffs: WeakMap<Map<string, CachedResource>, SnapshotDiff>;
+  /** The plans of the map `all` replaced (one generation only): their selections carry forward. */
+  prior: TypePlans | undefined;
+}
+
+/** A selection by names, and how many of those names the type holds (whole when all of it). */
+interface NamedPlan {
+  selection: Selection;
+  present: number;
 }
 
 export interface Planner {
@@ -114,10 +122,30 @@ export function createPlanner(store: SnapshotStore): Planner {
     const all = store.resources(typeUrl);
     let plans = byType.get(typeUrl);
     if (!plans || plans.all !== all) {
-      plans = { all, wildcard: undefined, named: new WeakMap(), diffs: new WeakMap() };
+      if (plans) plans.prior = undefined;
+      plans = { all, wildcard: undefined, named: new WeakMap(), diffs: new WeakMap(), prior: plans };
       byType.set(typeUrl, plans);
     }
     return plans;
+  }
+
+  /**
+   * The plan for `names`, carried forward from the previous map's when the store knows what changed
+   * since (one changed load assignment does not make the next selection look up ten thousand names).
+   */
+  function namedPlan(typeUrl: string, plans: TypePlans, names: ReadonlySet<string>): NamedPlan {
+    const { all, prior } = plans;
+    const before = prior?.named.get(names);
+    const changed = before && store.changedSince(typeUrl, prior!.all);
+    let present: number;
+    if (before && changed) {
+      present = before.present;
+      for (const name of changed) if (names.has(name)) present += Number(all.has(name)) - Number(prior!.all.has(name));
+    } else {
+      present = 0;
+      for (const name of names) if (all.has(name)) present++;
+    }
+    return { present, selection: lazySelection(() => selectNamed(all, names), present === all.size) };
   }
 
   return {
@@ -126,12 +154,12 @@ export function createPlanner(store: SnapshotStore): Planner {
       if (!scoped) {
         const plans = plansOf(info.typeUrl);
         if (subscription.wildcard) return (plans.wildcard ??= { resources: [...plans.all.values()], whole: true });
-        let selection = plans.named.get(subscription.names);
-        if (!selection) {
-          selection = selectNamed(plans.all, subscription.names);
-          plans.named.set(subscription.names, selection);
+        let plan = plans.named.get(subscription.names);
+        if (!plan) {
+          plan = namedPlan(info.typeUrl, plans, subscription.names);
+          plans.named.set(subscription.names, plan);
         }
-        return selection;
+        return plan.selection;
       }
       const all = store.resources(info.typeUrl);
       const names = subscription.wildcard ? [...all.keys()] : [...subscription.names].filter((name) => all.has(name));
@@ -142,7 +170,8 @@ export function createPlanner(store: SnapshotStore): Planner {
       const plans = plansOf(typeUrl);
       let diff = plans.diffs.get(from);
       if (!diff) {
-        diff = diffSnapshots(from, plans.all);
+        const changed = store.changedSince(typeUrl, from);
+        diff = changed ? diffNames(from, plans.all, changed) : diffSnapshots(from, plans.all);
         plans.diffs.set(from, diff);
       }
       return diff;
@@ -150,13 +179,24 @@ export function createPlanner(store: SnapshotStore): Planner {
   };
 }
 
-function selectNamed(all: Map<string, CachedResource>, names: ReadonlySet<string>): Selection {
+/** A selection whose resources are listed on first use (the shared delta path needs only `whole`). */
+function lazySelection(list: () => CachedResource[], whole: boolean): Selection {
+  let resources: CachedResource[] | undefined;
+  return {
+    whole,
+    get resources() {
+      return (resources ??= list());
+    },
+  };
+}
+
+function selectNamed(all: Map<string, CachedResource>, names: ReadonlySet<string>): CachedResource[] {
   const resources: CachedResource[] = [];
   for (const name of names) {
     const resource = all.get(name);
     if (resource) resources.push(resource);
   }
-  return { resources, whole: resources.length === all.size };
+  return resources;
 }
 
 function diffSnapshots(from: Map<string, CachedResource>, to: Map<string, CachedResource>): SnapshotDiff {
@@ -164,6 +204,20 @@ function diffSnapshots(from: Map<string, CachedResource>, to: Map<string, Cached
   for (const resource of to.values()) if (from.get(resource.name)?.version !== resource.version) updates.push(resource);
   const removed: string[] = [];
   for (const name of from.keys()) if (!to.has(name)) removed.push(name);
+  const updateNames = updates.map((r) => r.name);
+  return { to, updates, updateNames, removed, names: [...updateNames, ...removed] };
+}
+
+/** The same difference when the store says which names changed from `from` to `to`: only those are looked at. */
+function diffNames(from: Map<string, CachedResource>, to: Map<string, CachedResource>, changed: readonly string[]): SnapshotDiff {
+  const updates: CachedResource[] = [];
+  const removed: string[] = [];
+  for (const name of changed) {
+    const resource = to.get(name);
+    if (resource) {
+      if (from.get(name)?.version !== resource.version) updates.push(resource);
+    } else if (from.has(name)) removed.push(name);
+  }
   const updateNames = updates.map((r) => r.name);
   return { to, updates, updateNames, removed, names: [...updateNames, ...removed] };
 }
