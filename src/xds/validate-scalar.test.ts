@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { type Check, compileDuration, compileScalar, type ValidationError } from "./validate-scalar.ts";
+import { type Check, compileDuration, compileScalar, patternMatcher, type ValidationError } from "./validate-scalar.ts";
+import { re2Matches } from "./regex.ts";
 
 function run(check: Check | undefined, value: unknown): ValidationError[] {
   const errors: ValidationError[] = [];
@@ -66,6 +67,15 @@ describe("protoc-gen-validate semantics", () => {
     const outside = compileDuration({ gt: { seconds: 10 }, lt: { seconds: 5 } });
     expect(run(outside, "11s")).toEqual([]);
     expect(rules(run(outside, "7s"))).toEqual(["duration.gt"]);
+  });
+
+  test("Envoy's string patterns give RE2's answer when run as JS regexes", () => {
+    const patterns = ["^[^?#]+[^?#/]$", "^[0-9a-zA-Z_\\-\\.~:]+$", "^[0-9a-zA-Z_\\-\\./~:]+$", "^a+$|^b$", "a.c"];
+    const inputs = ["", "/", "/a", "/a/", "/api", "/a?b", "/a#", "a\nb", "a\nb\n", "\n", "é/ü", "😀x", "x😀", "a-b.c~d:e_f", "a/b", "a b", "A9", "abc", "a\u2028c", "aaa", "b"];
+    for (const pattern of patterns) {
+      const matches = patternMatcher(pattern);
+      for (const input of inputs) expect([pattern, input, matches(input)]).toEqual([pattern, input, re2Matches(pattern, input)]);
+    }
   });
 
   test("a rule the validator does not implement fails when compiled, not silently", () => {

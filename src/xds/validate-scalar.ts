@@ -136,7 +136,10 @@ function compileString(rules: RuleObject, sensitive: boolean): Check {
   const maxBytes = r.max_bytes as number | undefined;
   if (maxBytes !== undefined) checks.push((t, e) => t.length * 3 > maxBytes && utf8Length(t) > maxBytes && fail(e, "string.max_bytes", `must be at most ${maxBytes} bytes long, got ${utf8Length(t)}`));
   const pattern = r.pattern as string | undefined;
-  if (pattern !== undefined) checks.push((t, e) => !re2Matches(pattern, t) && fail(e, "string.pattern", `${shown(t)} does not match the pattern ${JSON.stringify(pattern)}`));
+  if (pattern !== undefined) {
+    const matches = patternMatcher(pattern);
+    checks.push((t, e) => !matches(t) && fail(e, "string.pattern", `${shown(t)} does not match the pattern ${JSON.stringify(pattern)}`));
+  }
   if (r.prefix !== undefined) checks.push((t, e) => !t.startsWith(r.prefix as string) && fail(e, "string.prefix", `must start with ${JSON.stringify(r.prefix)}, got ${shown(t)}`));
   if (r.suffix !== undefined) checks.push((t, e) => !t.endsWith(r.suffix as string) && fail(e, "string.suffix", `must end with ${JSON.stringify(r.suffix)}, got ${shown(t)}`));
   if (r.contains !== undefined) checks.push((t, e) => !t.includes(r.contains as string) && fail(e, "string.contains", `must contain ${JSON.stringify(r.contains)}, got ${shown(t)}`));
@@ -164,6 +167,20 @@ function compileString(rules: RuleObject, sensitive: boolean): Check {
     if (ignoreEmpty && value === "") return;
     for (const check of checks) check(value, errors);
   };
+}
+
+// Anchored sequences of character classes of plain characters (all of Envoy's string.pattern rules
+// today, e.g. path_separated_prefix's `^[^?#]+[^?#/]$`) mean the same to a JS RegExp with the `u`
+// flag as to RE2 (`$` is the end of the text in both); those run natively, anything else in RE2.
+const classOnlyPattern = /^\^(?:\[\^?(?:[0-9A-Za-z_~:?#/-]|\\[-./])+\]\+?)+\$$/;
+
+/** Whether a string matches `pattern` somewhere, with RE2 semantics. */
+export function patternMatcher(pattern: string): (text: string) => boolean {
+  if (classOnlyPattern.test(pattern)) {
+    const regex = new RegExp(pattern, "u");
+    return (text) => regex.test(text);
+  }
+  return (text) => re2Matches(pattern, text);
 }
 
 // ---- bytes, bools --------------------------------------------------------------------------------
