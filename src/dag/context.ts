@@ -3,7 +3,7 @@
 // and cluster interning so equal upstream settings share one Envoy cluster.
 import { createHash } from "node:crypto";
 import type { BuildContext, DagInput, DagOptions, Lookup, ResolvedService } from "./processor.ts";
-import { refKey, StatusRecorder } from "./status.ts";
+import { StatusRecorder } from "./status.ts";
 import type { ObjectRef } from "./status.ts";
 import type { Cluster, Dag, SecureVirtualHost, Secret, VirtualHost } from "./types.ts";
 import { resolveService } from "./services.ts";
@@ -22,8 +22,10 @@ export function emptyDag(): Dag {
 }
 
 function addSource(sources: ObjectRef[], source: ObjectRef): void {
-  const key = refKey(source);
-  if (!sources.some((s) => refKey(s) === key)) sources.push(source);
+  // Field by field: the same answer as comparing refKeys (names hold no space or slash), without
+  // writing a key per source on every route.
+  for (const s of sources) if (s === source || (s.name === source.name && s.namespace === source.namespace && s.kind === source.kind)) return;
+  sources.push(source);
 }
 
 /**
