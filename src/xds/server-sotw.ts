@@ -92,16 +92,18 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     const { info } = state;
     const typeUrl = info.typeUrl;
     const version = store.version(typeUrl);
-    const { resources, whole } = context.planner.select(session.node, info, state);
+    const selection = context.planner.select(session.node, info, state);
+    const { whole } = selection;
     if (info.wildcard) {
       // LDS and CDS: every response is the client's whole set; what is missing from it was removed.
-      const key = whole ? `*${version}` : contentKey(resources);
+      const key = whole ? `*${version}` : contentKey(selection.resources);
       if (!requested && key === state.sentKey) return;
       state.sentKey = key;
       if (whole) {
         const all = context.planner.diff(typeUrl, emptySnapshot);
         send(state, version, all.updateNames, (all.sotwBody ??= sotwBody(typeUrl, version, all.updates)));
       } else {
+        const { resources } = selection;
         send(state, version, resources.map((r) => r.name), context.cache.get(typeUrl, version, `s:${key}`, () => sotwBody(typeUrl, version, resources)));
       }
       return;
@@ -115,6 +117,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
       return;
     }
     // Removals are not signalled for these types; forgetting them makes them sent again if they return.
+    const { resources } = selection;
     const all = store.resources(typeUrl);
     const present = whole ? all : new Set(resources.map((r) => r.name));
     for (const name of state.sent.names()) if (!present.has(name)) state.sent.delete(name);
