@@ -1,7 +1,7 @@
 // The BuildContext every processor writes through: virtual hosts created on first use, Service and
 // Secret lookups that enforce Contour's rules (ports, ExternalName, delegation, certificate checks),
 // and cluster interning so equal upstream settings share one Envoy cluster.
-import { createHash } from "node:crypto";
+import { hash as oneShotHash } from "node:crypto";
 import type { BuildContext, DagInput, DagOptions, Lookup, ResolvedService } from "./processor.ts";
 import { StatusRecorder } from "./status.ts";
 import type { ObjectRef } from "./status.ts";
@@ -213,7 +213,7 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
       const known = clustersBySettings.get(canonical);
       if (known) return known;
       const { namespace, name, port, portName } = settings.service;
-      const hash = createHash("sha256").update(canonical).digest("hex").slice(0, 10);
+      const hash = oneShotHash("sha256", canonical, "hex").slice(0, 10);
       const cluster: Cluster = {
         ...settings,
         name: `${namespace}/${name}/${port}/${hash}`,
