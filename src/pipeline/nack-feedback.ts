@@ -123,11 +123,17 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
     for (const listener of [...listeners]) listener();
   };
 
+  /** Per type, the name → version map of the version last recorded (the next one starts from it). */
+  const lastSent = new Map<string, Map<string, string>>();
+
   function record(typeUrl: string): void {
     const current = store.resources(typeUrl);
     const before = served.get(typeUrl);
-    for (const [name, resource] of before ?? []) {
-      if (current.get(name)?.version === resource.version) continue;
+    // The store names what changed since `before` (an EDS update touches one of 10k): walk only those.
+    const changedNames = before ? store.changedSince(typeUrl, before) : undefined;
+    for (const name of changedNames ?? before?.keys() ?? []) {
+      const resource = before!.get(name);
+      if (!resource || current.get(name)?.version === resource.version) continue;
       const key = `${typeUrl} ${name}`;
       if (!nacked.has(`${key} ${resource.version}`)) lastGood.set(key, resource.json);
       if (current.has(name)) replaced.set(key, { version: resource.version, json: resource.json });
@@ -139,8 +145,20 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
     served.set(typeUrl, current);
     let versions = history.get(typeUrl);
     if (!versions) history.set(typeUrl, (versions = new Map()));
-    const sent = new Map<string, string>();
-    for (const [name, resource] of current) sent.set(name, resource.version);
+    const previousSent = lastSent.get(typeUrl);
+    let sent: Map<string, string>;
+    if (changedNames && previousSent) {
+      sent = new Map(previousSent);
+      for (const name of changedNames) {
+        const resource = current.get(name);
+        if (resource) sent.set(name, resource.version);
+        else sent.delete(name);
+      }
+    } else {
+      sent = new Map<string, string>();
+      for (const [name, resource] of current) sent.set(name, resource.version);
+    }
+    lastSent.set(typeUrl, sent);
     versions.delete(store.version(typeUrl));
     versions.set(store.version(typeUrl), sent);
     if (versions.size > historySize) versions.delete(versions.keys().next().value!);
