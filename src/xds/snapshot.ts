@@ -4,7 +4,7 @@
 // resource keeps its version and bytes across publishes and a delta client is sent only what changed.
 // A type's version is the XOR of its resources' versions, kept up to date on every insert and removal:
 // one changed load assignment costs the store O(1), not a pass over every name of every type.
-import { createHash } from "node:crypto";
+import { hash as oneShotHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "./registry.ts";
@@ -386,6 +386,7 @@ function typeUrlOf(kind: "routes" | "secrets"): string {
   return resourceTypes.find((info) => info.kind === kind)!.typeUrl;
 }
 
+// The one-shot hash is about twice as fast as createHash for the many small inputs of a publish.
 function hash(content: string | Uint8Array): string {
-  return createHash("sha256").update(content).digest("hex").slice(0, 16);
+  return oneShotHash("sha256", content, "hex").slice(0, 16);
 }
