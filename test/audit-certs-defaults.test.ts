@@ -5,17 +5,13 @@ import { expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runSource } from "./helpers/agent-process.ts";
 
-const main = join(import.meta.dir, "../src/main.ts");
 
 // Spawns the agent from source: seconds each on a loaded 2-core machine.
 setDefaultTimeout(30_000);
 
-async function agent(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { code, stdout, stderr };
-}
+const agent = runSource;
 
 test("certs init defaults: the agent's SANs name the isobar Service in isobar-system; Secrets go to isobar-system", async () => {
   const dir = mkdtempSync(join(tmpdir(), "isobar-audit-certs-"));

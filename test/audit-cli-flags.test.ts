@@ -2,17 +2,14 @@
 // and exit code 2, never citty's silent ignore or a usage dump; well-formed command lines still run.
 import { expect, test, setDefaultTimeout } from "bun:test";
 import { join } from "node:path";
+import { runSource } from "./helpers/agent-process.ts";
 
-const main = join(import.meta.dir, "../src/main.ts");
 
 // Spawns the agent from source: seconds each on a loaded 2-core machine.
 setDefaultTimeout(30_000);
 
-async function agent(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn([process.execPath, main, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { code, stdout, stderr };
-}
+const agent = runSource;
+const main = join(import.meta.dir, "../src/main.ts");
 
 test("an unknown flag on any command is one line on stderr and exit 2, before anything starts", async () => {
   const cases: [string[], string][] = [

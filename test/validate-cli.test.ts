@@ -3,9 +3,10 @@
 // document's shape, the route table's rows for HTTP and HTTPS hosts, and once through the compiled
 // binary (built only when dist/agent is missing or older than the sources).
 import { afterAll, beforeAll, expect, test, setDefaultTimeout } from "bun:test";
-import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureAgentBinary } from "./helpers/agent-binary.ts";
 
 // Spawns processes: on a loaded 2-core machine they take seconds to start.
 setDefaultTimeout(30_000);
@@ -196,22 +197,8 @@ test("--routes: the route table for HTTP and HTTPS hosts, as JSON rows and as an
   });
 });
 
-/** The newest modification time of any file under `path`. */
-async function newest(path: string): Promise<number> {
-  const info = await stat(path);
-  if (!info.isDirectory()) return info.mtimeMs;
-  const entries = await readdir(path);
-  const times = await Promise.all(entries.filter((e) => e !== "generated").map((e) => newest(join(path, e))));
-  return Math.max(info.mtimeMs, ...times);
-}
-
 test("the compiled binary validates the same way", async () => {
-  const binary = join(root, "dist", "agent");
-  const built = await stat(binary).then((s) => s.mtimeMs).catch(() => 0);
-  if (built < (await newest(join(root, "src")))) {
-    const build = Bun.spawn([bun, "run", "build.ts"], { cwd: root, stdout: "ignore", stderr: "pipe" });
-    expect(await build.exited).toBe(0);
-  }
+  const binary = await ensureAgentBinary();
   const fromBinary = await agent(["validate", validDir, "--routes", "--output", "json"], { binary });
   expect(fromBinary.stderr).toBe("");
   expect(fromBinary.code).toBe(0);

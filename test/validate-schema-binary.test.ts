@@ -2,9 +2,10 @@
 // CRD schema is embedded in the binary (nothing read from examples/ at run time), so it exits 1 and
 // names the field. The binary is built only when dist/agent is missing or older than the sources.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureAgentBinary } from "./helpers/agent-binary.ts";
 
 // Spawns processes: on a loaded 2-core machine they take seconds to start.
 setDefaultTimeout(30_000);
@@ -39,22 +40,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The newest modification time of any file under `path`. */
-async function newest(path: string): Promise<number> {
-  const info = await stat(path);
-  if (!info.isDirectory()) return info.mtimeMs;
-  const entries = await readdir(path);
-  const times = await Promise.all(entries.filter((e) => e !== "generated").map((e) => newest(join(path, e))));
-  return Math.max(info.mtimeMs, ...times);
-}
-
 test("the compiled binary refuses a misspelled HTTPProxy field, naming it", async () => {
-  const binary = join(root, "dist", "agent");
-  const built = await stat(binary).then((s) => s.mtimeMs).catch(() => 0);
-  if (built < (await newest(join(root, "src")))) {
-    const build = Bun.spawn([bun, "run", "build.ts"], { cwd: root, stdout: "ignore", stderr: "pipe" });
-    expect(await build.exited).toBe(0);
-  }
+  const binary = await ensureAgentBinary();
   // Run from the temporary directory: the binary must not need the repository's files.
   const child = Bun.spawn([binary, "validate", join(dir, "typo.yaml")], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
