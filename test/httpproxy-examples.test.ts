@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { buildDag } from "../src/dag/builder.ts";
+import { schemaErrors, type StructuralSchema } from "../src/dag/schema.ts";
 import { fakeInput, testOptions } from "../src/dag/testing.ts";
 import { translate } from "../src/envoy/translate.ts";
 import { loadManifests } from "../src/sources/manifests.ts";
@@ -21,46 +22,9 @@ function schemaOf(file: string): Schema {
   return crd.spec.versions[0]!.schema.openAPIV3Schema;
 }
 
-/**
- * The OpenAPI v3 subset Kubernetes CRDs use: type, properties, required, items, enum, pattern,
- * bounds, preserve-unknown-fields. Unknown fields are reported (the API server would prune them
- * silently, which in an example is always a typo).
- */
-function validate(schema: Schema, value: unknown, path = ""): string[] {
-  const errors: string[] = [];
-  const type = schema.type as string | undefined;
-  if (type === "object") {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return [`${path}: not an object`];
-    const properties = (schema.properties ?? {}) as Record<string, Schema>;
-    for (const key of (schema.required ?? []) as string[]) if (!(key in value)) errors.push(`${path}.${key}: required`);
-    for (const [key, child] of Object.entries(value)) {
-      const sub = properties[key];
-      if (sub) errors.push(...validate(sub, child, `${path}.${key}`));
-      else if (!schema["x-kubernetes-preserve-unknown-fields"] && schema.properties) errors.push(`${path}.${key}: unknown field`);
-    }
-    return errors;
-  }
-  if (type === "array") {
-    if (!Array.isArray(value)) return [`${path}: not an array`];
-    if (typeof schema.minItems === "number" && value.length < schema.minItems) errors.push(`${path}: fewer than ${schema.minItems} items`);
-    if (typeof schema.maxItems === "number" && value.length > schema.maxItems) errors.push(`${path}: more than ${schema.maxItems} items`);
-    value.forEach((item, i) => errors.push(...validate(schema.items as Schema, item, `${path}[${i}]`)));
-    return errors;
-  }
-  if (type === "string" && typeof value !== "string") return [`${path}: not a string`];
-  if (type === "integer" && !Number.isInteger(value)) return [`${path}: not an integer`];
-  if (type === "boolean" && typeof value !== "boolean") return [`${path}: not a boolean`];
-  if (Array.isArray(schema.enum) && !schema.enum.includes(value)) errors.push(`${path}: ${JSON.stringify(value)} not in ${JSON.stringify(schema.enum)}`);
-  if (typeof value === "string") {
-    if (typeof schema.pattern === "string" && !new RegExp(schema.pattern, "u").test(value)) errors.push(`${path}: ${JSON.stringify(value)} does not match ${schema.pattern}`);
-    if (typeof schema.minLength === "number" && value.length < schema.minLength) errors.push(`${path}: shorter than ${schema.minLength}`);
-    if (typeof schema.maxLength === "number" && value.length > schema.maxLength) errors.push(`${path}: longer than ${schema.maxLength}`);
-  }
-  if (typeof value === "number") {
-    if (typeof schema.minimum === "number" && value < schema.minimum) errors.push(`${path}: below ${schema.minimum}`);
-    if (typeof schema.maximum === "number" && value > schema.maximum) errors.push(`${path}: above ${schema.maximum}`);
-  }
-  return errors;
+/** The schema check the agent itself runs (src/dag/schema.ts), with paths written `.spec.…`. */
+function validate(schema: Schema, value: unknown): string[] {
+  return schemaErrors(value, schema as StructuralSchema, { skip: ["metadata", "status"], maxErrors: 100 }).map((error) => `.${error}`);
 }
 
 const httpProxySchema = schemaOf("httpproxy.yaml");
@@ -120,7 +84,7 @@ describe("CRDs", () => {
     }
     expect(validate(httpProxySchema, proxy({ virtualhost: { fqdn: "*.example.com" }, routes: [{ services: [{ name: "a", port: 80, weight: 0 }] }] }))).toEqual([]);
     expect(validate(delegationSchema, { apiVersion: "projectcontour.io/v1", kind: "TLSCertificateDelegation", metadata: { name: "d" }, spec: { delegations: [{ secretName: "s" }] } })).toEqual([
-      ".spec.delegations[0].targetNamespaces: required",
+      ".spec.delegations[0].targetNamespaces: Required value",
     ]);
   });
 });
