@@ -142,7 +142,7 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
 
   function lookupSecret(kind: SecretKind, namespace: string, name: string, from: ObjectRef | undefined): Lookup<Secret> {
     const key = `${namespace}/${name}`;
-    if (from && !delegationPermitted(input, { namespace, name, targetNamespace: from.namespace })) {
+    if (from && !delegationPermitted(input, { namespace, name, targetNamespace: from.namespace, checkCrdSchema: options.checkCrdSchema })) {
       const cause = "certificate delegation not permitted";
       const message =
         kind === "tls" ? `Spec.VirtualHost.TLS Secret "${key}" certificate delegation not permitted` : `${secretErrorText[kind]} "${key}" ${cause}`;

@@ -150,6 +150,15 @@ describe("TLSCertificateDelegation", () => {
     expect(delegationPermitted(input, { namespace: "certs", name: "other", targetNamespace: "team-a" })).toBe(false);
   });
 
+  test("with the CRD schema checked (manifest mode), a delegation that fails it grants nothing", () => {
+    const bad = delegation("certs", "d", "wild", ["team-a"]);
+    (bad.spec as { delegations: Array<Record<string, unknown>> }).delegations[0]!.targetNamespace = "team-b"; // misspelled field
+    const input = fakeInput([bad]);
+    expect(delegationPermitted(input, { namespace: "certs", name: "wild", targetNamespace: "team-a", checkCrdSchema: true })).toBe(false);
+    expect(delegationPermitted(input, { namespace: "certs", name: "wild", targetNamespace: "team-a" })).toBe(true); // from a cluster: the API server judged it
+    expect(delegationPermitted(fakeInput([delegation("certs", "d", "wild", ["team-a"])]), { namespace: "certs", name: "wild", targetNamespace: "team-a", checkCrdSchema: true })).toBe(true);
+  });
+
   test("a delegation in another namespace than the Secret's does not count", () => {
     const input = fakeInput([delegation("team-a", "d", "wild", ["team-a"])]);
     expect(delegationPermitted(input, { namespace: "certs", name: "wild", targetNamespace: "team-a" })).toBe(false);

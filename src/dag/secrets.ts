@@ -6,6 +6,7 @@ import { Buffer } from "node:buffer";
 import { X509Certificate, createHash, createPrivateKey, createPublicKey } from "node:crypto";
 import { x509 } from "../certs/x509-lib.ts";
 import type { KubeObject } from "../sources/types.ts";
+import { crdSchemaErrors } from "./crd-schema.ts";
 import type { DagInput } from "./processor.ts";
 import type { Secret } from "./types.ts";
 
@@ -179,11 +180,13 @@ interface DelegationSpec {
  * TLSCertificateDelegation in the Secret's namespace delegates that Secret (or "*") to the target
  * namespace (or "*").
  */
-export function delegationPermitted(input: DagInput, secret: { namespace: string; name: string; targetNamespace: string }): boolean {
+export function delegationPermitted(input: DagInput, secret: { namespace: string; name: string; targetNamespace: string; checkCrdSchema?: boolean }): boolean {
   const { targetNamespace } = secret;
   if (secret.namespace === targetNamespace) return true;
   for (const delegation of input.tlsCertificateDelegations()) {
     if (delegation.metadata.namespace !== secret.namespace) continue;
+    // In manifest mode a delegation that fails its CRD's schema (it says so in its status) grants nothing.
+    if (secret.checkCrdSchema && crdSchemaErrors("TLSCertificateDelegation", delegation).length > 0) continue;
     const entries = (delegation.spec as DelegationSpec | undefined)?.delegations;
     if (!Array.isArray(entries)) continue;
     for (const entry of entries) {
