@@ -218,6 +218,21 @@ describe("status writer", () => {
     expect(parseStatusAddresses("192.0.2.1, lb.example.com,2001:db8::1")).toEqual([{ ip: "192.0.2.1" }, { hostname: "lb.example.com" }, { ip: "2001:db8::1" }]);
   });
 
+  test("reporting started after the pipeline's first build writes that build's statuses", async () => {
+    api.create({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "early", namespace: "default" }, spec: {} });
+    const pipeline = { onBuild: () => () => undefined, lastBuild: { statuses: verdicts((r) => track(r, "Ingress", "early")) } };
+    const cache = { ingresses: () => api.list("Ingress"), httpProxies: () => [] };
+    const written = api.waitForRequest((r) => r.verb === "patch" && r.subresource === "status");
+    const reporting = startStatusReporting({ client, pipeline, cache, loadBalancer: parseStatusAddresses("192.0.2.9"), leaderElection: false, logger: quiet });
+    try {
+      await written;
+      await reporting.writer.idle();
+      expect(api.get("Ingress", "default", "early")!.status).toEqual({ loadBalancer: { ingress: [{ ip: "192.0.2.9" }] } });
+    } finally {
+      await reporting.stop();
+    }
+  });
+
   test("reporting: every build's statuses are written, with the Envoy Service's address, re-sent when it changes", async () => {
     api.create({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "web", namespace: "default" }, spec: {} });
     const envoy: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "envoy", namespace: "isobar-system" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } };

@@ -26,7 +26,7 @@ export interface StatusReportingOptions {
   kubeConfig?: KubeConfig;
   client?: KubeClient;
   /** The pipeline's build events (src/pipeline/run.ts). */
-  pipeline: { onBuild(listener: (event: { result: { statuses: ObjectStatus[] } }) => void): () => void };
+  pipeline: { onBuild(listener: (event: { result: { statuses: ObjectStatus[] } }) => void): () => void; readonly lastBuild?: { statuses: ObjectStatus[] } };
   /** The object cache, to find each object's current version. */
   cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[] };
   /** --ingress-status-address: fixed addresses; wins over envoyService. */
@@ -105,6 +105,8 @@ export function startStatusReporting(options: StatusReportingOptions): StatusRep
     });
   }
   const off = options.pipeline.onBuild(({ result }) => writer.update(result.statuses, lookupFromCache(options.cache)));
+  // Started after the first build (the agent attaches reporting once it runs): begin from that build.
+  if (options.pipeline.lastBuild) writer.update(options.pipeline.lastBuild.statuses, lookupFromCache(options.cache));
   return {
     writer,
     elector,
