@@ -4,10 +4,9 @@
 // translated from the DAG passes Envoy's validation rules.
 import { beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { expectTranslationValid } from "../envoy/testing.ts";
 import { translate } from "../envoy/translate.ts";
 import type { KubeObject } from "../sources/types.ts";
-import { TypeUrls } from "../xds/types.ts";
-import { validateResource } from "../xds/validate.ts";
 import { build, proxy } from "./httpproxy-testing.ts";
 import { delegation, secret, selfSignedCertificate, service, tlsSecret, type TestCertificate } from "./testing.ts";
 import type { Dag } from "./types.ts";
@@ -161,16 +160,7 @@ function checkBuild(objects: KubeObject[], dag: Dag): void {
       expect(r.clusters.length > 0 || r.redirect !== undefined || r.directResponse !== undefined).toBe(true);
     }
   }
-  const out = translate(dag);
-  const kinds = [
-    [TypeUrls.listener, out.listeners],
-    [TypeUrls.route, out.routes],
-    [TypeUrls.cluster, out.clusters],
-    [TypeUrls.secret, out.secrets],
-  ] as const;
-  for (const [typeUrl, resources] of kinds) {
-    for (const resource of resources) expect({ name: resource.name, errors: validateResource(typeUrl, resource) }).toEqual({ name: resource.name, errors: [] });
-  }
+  expectTranslationValid(translate(dag));
 }
 
 // Well-formed trees: roots in `a` with distinct fqdns, each including some children of `b` on

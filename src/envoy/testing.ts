@@ -1,12 +1,13 @@
 // Test helpers for the translator: small DAG objects built by hand (no builder involved) and one
 // check that a resource is what Envoy would accept — the strict proto path, no deprecated fields,
 // plus Envoy's own validation rules when src/xds/validate.ts is present. Used by the src/envoy tests only.
-import { existsSync } from "node:fs";
 import type { Cluster, Dag, Route, SecureVirtualHost, Secret, VirtualHost, WeightedCluster } from "../dag/types.ts";
 import { StatusRecorder, type ObjectRef } from "../dag/status.ts";
 import protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "../xds/registry.ts";
-import type { ResourceSet } from "../xds/types.ts";
+import { TypeUrls, type ResourceSet } from "../xds/types.ts";
+import { validateResource, validateSnapshot } from "../xds/validate.ts";
+import type { Translation } from "./translate.ts";
 
 export const testRef = (name = "app", kind = "HTTPProxy", namespace = "default"): ObjectRef => ({ kind, namespace, name });
 
@@ -86,33 +87,28 @@ export function testDag(hosts: { plain?: VirtualHost[]; secure?: SecureVirtualHo
   return dag;
 }
 
-type Validator = (typeUrl: string, resource: object) => Array<{ path: string; message: string }>;
-type SnapshotValidator = (set: ResourceSet) => { rejected: Array<{ typeUrl: string; name: string; errors: Array<{ path: string; message: string }> }> };
-interface ValidateModule {
-  validateResource: Validator;
-  validateSnapshot: SnapshotValidator;
-}
-let validateModule: ValidateModule | undefined | null = null;
-
-async function loadValidateModule(): Promise<ValidateModule | undefined> {
-  if (validateModule !== null) return validateModule;
-  const path = new URL("../xds/validate.ts", import.meta.url);
-  validateModule = existsSync(path) ? ((await import(path.href)) as ValidateModule) : undefined;
-  return validateModule;
-}
-
-async function loadValidator(): Promise<Validator | undefined> {
-  return (await loadValidateModule())?.validateResource;
-}
-
-/** Throws unless the snapshot validator (when present) accepts the whole set, consistency included. */
+/** Throws unless the snapshot validator accepts the whole set, consistency included. */
 export async function expectSnapshotAccepted(set: ResourceSet): Promise<void> {
-  const module = await loadValidateModule();
-  if (!module) return;
-  const { rejected } = module.validateSnapshot(set);
+  const { rejected } = validateSnapshot(set);
   if (rejected.length > 0) {
     const text = rejected.map((r) => `${r.typeUrl} ${r.name}: ${r.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
     throw new Error(`snapshot rejected: ${text.join(" | ")}`);
+  }
+}
+
+/** Throws unless every resource of a translation passes Envoy's validation rules, naming the first that fails. */
+export function expectTranslationValid(translation: Translation): void {
+  const kinds = [
+    [TypeUrls.listener, translation.listeners],
+    [TypeUrls.route, translation.routes],
+    [TypeUrls.cluster, translation.clusters],
+    [TypeUrls.secret, translation.secrets],
+  ] as const;
+  for (const [typeUrl, resources] of kinds) {
+    for (const resource of resources) {
+      const errors = validateResource(typeUrl, resource);
+      if (errors.length > 0) throw new Error(`${String(resource.name)} fails Envoy's validation: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+    }
   }
 }
 
@@ -147,12 +143,7 @@ export async function expectEnvoyAccepts<T extends object>(type: string, resourc
   encodeStrict(type, resource);
   const deprecated = deprecatedFields(lookupType(type), resource);
   if (deprecated.length > 0) throw new Error(`${type} uses deprecated fields: ${deprecated.join(", ")}`);
-  const validate = await loadValidator();
-  if (validate) {
-    const errors = validate(type, resource);
-    if (errors.length > 0) {
-      throw new Error(`${type} fails Envoy's validation: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
-    }
-  }
+  const errors = validateResource(type, resource);
+  if (errors.length > 0) throw new Error(`${type} fails Envoy's validation: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
   return resource;
 }
