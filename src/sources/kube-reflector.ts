@@ -49,7 +49,7 @@ export interface Reflector {
 
 interface Known {
   resourceVersion: string;
-  stub: KubeObject;
+  tombstone: KubeObject;
 }
 
 /** Starts the loop; it runs until stop(). */
@@ -107,11 +107,11 @@ export function startReflector(options: ReflectorOptions): Reflector {
     if (deleted || !object) {
       if (!before) return undefined;
       known.delete(key);
-      return { type: "delete", object: object ?? before.stub, origin };
+      return { type: "delete", object: object ?? before.tombstone, origin };
     }
     const resourceVersion = object.metadata.resourceVersion ?? "";
     if (before && before.resourceVersion === resourceVersion) return undefined;
-    known.set(key, { resourceVersion, stub: stubOf(object) });
+    known.set(key, { resourceVersion, tombstone: tombstoneOf(object) });
     return { type: "upsert", object, origin };
   }
 
@@ -148,7 +148,7 @@ export function startReflector(options: ReflectorOptions): Reflector {
     for (const [key, entry] of known) {
       if (seen.has(key)) continue;
       known.delete(key);
-      events.push({ type: "delete", object: entry.stub, origin });
+      events.push({ type: "delete", object: entry.tombstone, origin });
     }
     if (events.length > 0) options.onEvents(events);
   }
@@ -259,7 +259,8 @@ export function startReflector(options: ReflectorOptions): Reflector {
   };
 }
 
-function stubOf(object: KubeObject): KubeObject {
+/** What a delete event carries when the object itself is gone (a re-list no longer lists it): its identity only. */
+function tombstoneOf(object: KubeObject): KubeObject {
   const { name, namespace, uid } = object.metadata;
   return { apiVersion: object.apiVersion, kind: object.kind, metadata: namespace === undefined ? { name, uid } : { name, namespace, uid } };
 }
