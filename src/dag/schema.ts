@@ -2,7 +2,7 @@
 // API server's error texts, so a manifest that never went through an API server is held to what
 // a cluster would hold it to. Unknown fields are errors (the API server would prune them, which can
 // silently turn a misspelled `prefx: /api` into a catch-all), not warnings.
-import { RE2JS } from "re2js";
+import { re2Matches } from "../xds/regex.ts"; // RE2, as the API server's Go regexp: matches anywhere unless anchored
 
 /** The keywords of a structural schema this validator understands. */
 export interface StructuralSchema {
@@ -103,21 +103,9 @@ function checkString(value: string, schema: StructuralSchema, path: string, repo
   if (schema.maxLength !== undefined && length > schema.maxLength) {
     report(`${path}: Too long: may not be more than ${schema.maxLength} bytes`);
   }
-  if (schema.pattern !== undefined && !patternMatches(schema.pattern, value)) {
+  if (schema.pattern !== undefined && !re2Matches(schema.pattern, value)) {
     report(`${path}: Invalid value: ${shown(value)}: ${path} in body should match '${schema.pattern}'`);
   }
-}
-
-const compiledPatterns = new Map<string, RE2JS>();
-
-/** RE2 (as the API server's Go regexp), matching anywhere unless anchored; patterns compile once. */
-function patternMatches(pattern: string, value: string): boolean {
-  let compiled = compiledPatterns.get(pattern);
-  if (!compiled) {
-    compiled = RE2JS.compile(pattern);
-    compiledPatterns.set(pattern, compiled);
-  }
-  return compiled.test(value);
 }
 
 function checkNumber(value: number, schema: StructuralSchema, path: string, report: Report): void {
