@@ -1,13 +1,12 @@
 // `agent bootstrap [PATH]`: writes Envoy's bootstrap JSON (and, with Envoy's certificate files,
-// the SDS resource files it points at). Parses flags and calls src/envoy/bootstrap.ts.
+// the SDS resource files it points at). Parses flags and calls src/envoy/bootstrap-files.ts.
 import { isIP } from "node:net";
-import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { writeFilesAtomically } from "../certs/files.ts";
-import { type BootstrapOptions, type XdsMode, bootstrapConfig, checkBootstrapOptions, sdsResourceFiles } from "../envoy/bootstrap.ts";
-import { checkBootstrap } from "../envoy/bootstrap-check.ts";
+import { type BootstrapOptions, type XdsMode, checkBootstrapOptions } from "../envoy/bootstrap.ts";
+import { bootstrapFiles, defaultNode } from "../envoy/bootstrap-files.ts";
 import { logArgs, logFlags } from "../observe/flags.ts";
 import { CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
 
@@ -45,8 +44,8 @@ export default defineCommand({
         xdsPort: intFlag("xds-port", args["xds-port"], 1, 65535),
         mode: choiceFlag("xds-mode", args["xds-mode"], ["delta", "sotw", "per-type"] as const) as XdsMode,
         adminSocketPath: args["admin-address"],
-        nodeId: args["node-id"] ?? process.env.POD_NAME ?? hostname(),
-        nodeCluster: args["node-cluster"] ?? (process.env.POD_NAMESPACE ? `${process.env.POD_NAMESPACE}/envoy` : "envoy"),
+        nodeId: args["node-id"] ?? defaultNode().nodeId,
+        nodeCluster: args["node-cluster"] ?? defaultNode().nodeCluster,
         tls: given === 3 ? { caFile: resolve(args["envoy-ca-file"]!), certFile: resolve(args["envoy-cert-file"]!), keyFile: resolve(args["envoy-key-file"]!), serverName: args["xds-server-name"], resourcesDir } : undefined,
       };
       if (isIP(options.xdsAddress) === 0 && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i.test(options.xdsAddress)) {
@@ -59,19 +58,15 @@ export default defineCommand({
       }
       const tls = options.tls ? `mTLS with ${options.tls.certFile} and ${options.tls.keyFile}, pinning ${options.tls.serverName}` : "plaintext";
       log.debug(`node ${options.nodeId} (cluster ${options.nodeCluster}), xDS ${options.mode} to ${options.xdsAddress}:${options.xdsPort}, ${tls}`);
-      const config = bootstrapConfig(options);
-      const sds = options.tls ? sdsResourceFiles(options.tls) : [];
-      checkBootstrap(config, sds);
-      const json = `${JSON.stringify(config, null, 2)}\n`;
-      const files = sds.map(({ file, content }) => ({ path: file, content: `${JSON.stringify(content, null, 2)}\n`, mode: 0o644 }));
+      const [bootstrap, ...files] = bootstrapFiles(options, path);
       if (path === "-") {
         if (files.length > 0) {
           writeFilesAtomically(files, { overwrite: args.overwrite, dirMode: 0o755 });
           process.stderr.write(`wrote ${files.length} SDS files in ${resourcesDir} (--resources-dir)\n`);
         }
-        process.stdout.write(json);
+        process.stdout.write(bootstrap!.content);
       } else {
-        writeFilesAtomically([{ path, content: json, mode: 0o644 }, ...files], { overwrite: args.overwrite, dirMode: 0o755 });
+        writeFilesAtomically([bootstrap!, ...files], { overwrite: args.overwrite, dirMode: 0o755 });
         process.stderr.write(`wrote ${path}${files.length > 0 ? ` and ${files.length} SDS files in ${resourcesDir}` : ""}\n`);
       }
     }),

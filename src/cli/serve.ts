@@ -1,7 +1,7 @@
 // `agent serve`: the control plane. Watches a manifest directory (or Kubernetes), builds Envoy
 // configuration on every change and serves it over xDS until SIGINT or SIGTERM. Parses flags and
 // calls startAgent (src/agent.ts); nothing else.
-import { statSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
 import { consola } from "consola";
@@ -12,6 +12,7 @@ import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-s
 import { observeArgs, observeFlags } from "../observe/flags.ts";
 import { shutdownAndExit } from "../observe/lifecycle.ts";
 import { keepServingOnStrayErrors, untilSignal } from "../serve.ts";
+import { sidecarArgs, sidecarFlags, sidecarStopBoundMs, startSidecar } from "../sidecar/sidecar.ts";
 import { choiceFlag, CliError, durationFlag, intFlag, listFlag, runCommand } from "./errors.ts";
 
 /** "namespace/name" of a Secret, or undefined when not given. */
@@ -78,7 +79,7 @@ export default defineCommand({
     "http-port": { type: "string", default: "8080", description: "Envoy's HTTP listener port" },
     "https-port": { type: "string", default: "8443", description: "Envoy's HTTPS listener port" },
     "stats-port": { type: "string", default: "8002", description: "Envoy's /ready and /stats listener port" },
-    "envoy-admin-socket": { type: "string", default: "/admin/admin.sock", description: "Envoy's admin unix socket (the stats listener forwards to it)" },
+    "envoy-admin-socket": { type: "string", default: "/admin/admin.sock", description: "Envoy's admin unix socket (the stats listener forwards to it); with --envoy, the private one of the agent's own Envoy" },
     "envoy-xds-mode": { type: "string", default: "ads", description: "how Envoys fetch RDS, EDS and SDS: ads (bootstraps with ADS, delta or sotw) or per-type (bootstraps for the per-type services: agent bootstrap --xds-mode per-type)" },
     "envoy-xds-cluster": { type: "string", default: "isobar", description: "with --envoy-xds-mode per-type: the bootstrap's static cluster that reaches this agent" },
     "ca-file": { type: "string", description: "CA bundle (PEM) client certificates must chain to (env ISOBAR_CA_FILE); with --cert-file and --key-file: mTLS, TLS 1.3" },
@@ -95,6 +96,7 @@ export default defineCommand({
     "ingress-status-address": { type: "string", description: "load balancer addresses written to Ingress and HTTPProxy status (IPs or hostnames, comma-separated)" },
     "envoy-service-namespace": { type: "string", description: "namespace of the Envoy Service whose load balancer address goes into status" },
     "envoy-service-name": { type: "string", description: "name of that Envoy Service" },
+    ...sidecarArgs,
     ...observeArgs,
   },
   run: ({ args }) =>
@@ -114,6 +116,8 @@ export default defineCommand({
       if (args.manifests !== undefined && !isDirectory(args.manifests)) throw new CliError(`--manifests ${args.manifests}: no such directory`);
       const watchNamespaces = listFlag(args["watch-namespaces"]);
       const kubernetes = kubernetesFlags(args, watchNamespaces);
+      const xdsConfigSource = choiceFlag("envoy-xds-mode", args["envoy-xds-mode"], ["ads", "per-type"] as const);
+      const sidecar = sidecarFlags(args, { tls: tlsFiles !== undefined, xdsCluster: args["envoy-xds-cluster"] });
       const agent = await startAgent({
         address: args.address,
         port: intFlag("port", args.port, 0, 65535),
@@ -137,11 +141,11 @@ export default defineCommand({
           httpPort: intFlag("http-port", args["http-port"], 1, 65535),
           httpsPort: intFlag("https-port", args["https-port"], 1, 65535),
           statsPort: intFlag("stats-port", args["stats-port"], 1, 65535),
-          adminSocketPath: args["envoy-admin-socket"],
-          xdsConfigSource:
-            choiceFlag("envoy-xds-mode", args["envoy-xds-mode"], ["ads", "per-type"] as const) === "ads" ? { kind: "ads" } : { kind: "per-type", cluster: args["envoy-xds-cluster"] },
+          adminSocketPath: sidecar?.adminSocket ?? args["envoy-admin-socket"],
+          xdsConfigSource: xdsConfigSource === "ads" ? { kind: "ads" } : { kind: "per-type", cluster: args["envoy-xds-cluster"] },
         },
       }).catch((error: unknown) => {
+        if (sidecar) rmSync(sidecar.dir, { recursive: true, force: true });
         // gRPC's bind error lists every address it tried; one line that names the flag instead.
         if (!(error instanceof CliError) && /EADDRINUSE/.test(String((error as Error).message))) throw new CliError(`cannot listen for xDS (--port) on ${args.address}:${args.port}: address already in use`, 1);
         throw error;
@@ -150,10 +154,14 @@ export default defineCommand({
       const where = `${args.address}:${agent.server.port}`;
       const clientTls = tls ? " --ca-file CA --cert-file CLIENT_CERT --key-file CLIENT_KEY" : "";
       consola.withTag("serve").info(`look at what is served: agent xds --server ${where}${clientTls} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
+      const ownEnvoy = sidecar && startSidecar(sidecar, { xdsAddress: args.address, xdsPort: agent.server.port, mode: xdsConfigSource === "ads" ? "delta" : "per-type", observe: agent.observe });
       await signal;
       await shutdownAndExit(async () => {
+        // Not ready first, then Envoy drained and stopped while it still gets its configuration.
+        agent.observe.draining();
+        await ownEnvoy?.stop();
         await agent.close(shutdownGraceMs);
         tls?.close();
-      }, { graceMs: shutdownGraceMs });
+      }, { graceMs: shutdownGraceMs + (sidecar ? sidecarStopBoundMs(sidecar) : 0) });
     }),
 });

@@ -38,17 +38,18 @@ export function openConnections(statsText: string): number {
   return total;
 }
 
-/** One request to the admin socket: status and body; rejects when the socket does not answer. */
-export function adminRequest(socketPath: string, path: string, method = "GET"): Promise<{ status: number; body: string }> {
+/** One request to the admin socket: status and body; rejects when the socket does not answer (within 5 s by default). */
+export function adminRequest(socketPath: string, path: string, options: { method?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method, timeout: 5_000 }, (response) => {
+    const req = request({ socketPath, path, method: options.method ?? "GET", timeout: timeoutMs }, (response) => {
       let body = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (body += chunk));
       response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
       response.on("error", reject);
     });
-    req.on("timeout", () => req.destroy(new Error(`no answer from ${socketPath} within 5s`)));
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${socketPath} within ${timeoutMs / 1000}s`)));
     req.on("error", reject);
     req.end();
   });
@@ -64,7 +65,7 @@ export async function drainEnvoy(adminSocket: string, options: DrainOptions = {}
   const intervalMs = options.checkIntervalMs ?? 5_000;
   let healthcheckFailed = false;
   try {
-    const failed = await adminRequest(adminSocket, "/healthcheck/fail", "POST");
+    const failed = await adminRequest(adminSocket, "/healthcheck/fail", { method: "POST" });
     healthcheckFailed = failed.status === 200;
     if (healthcheckFailed) log.info("Envoy's health check now fails: no new connections are sent to it");
     else log.warn(`POST /healthcheck/fail answered ${failed.status}; waiting for connections to drain anyway`);

@@ -77,7 +77,7 @@ export interface MetricsServerOptions {
   address: string;
   port: number;
   metrics: AgentMetrics;
-  readiness(): Readiness;
+  readiness(): Readiness | Promise<Readiness>;
 }
 
 /** /metrics (Prometheus text), /healthz (200 while the process runs), /readyz (200 once ready, else 503). */
@@ -91,7 +91,7 @@ export function startMetricsServer(options: MetricsServerOptions): Promise<HttpE
         case "/healthz":
           return send(response, 200, "text/plain; charset=utf-8", "ok\n");
         case "/readyz": {
-          const { ready, reason } = options.readiness();
+          const { ready, reason } = await options.readiness();
           return send(response, ready ? 200 : 503, "text/plain; charset=utf-8", `${reason}\n`);
         }
         default:

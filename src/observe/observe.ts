@@ -26,7 +26,10 @@ export interface Observability {
   /** Bound ports (undefined for a server not started). */
   metricsPort?: number;
   debugPort?: number;
-  readiness(): Readiness;
+  /** The agent's own readiness, then every added check's, in order: the first not ready answers. */
+  readiness(): Promise<Readiness>;
+  /** Adds a condition of readiness (the agent's own Envoy, with `serve --envoy`). */
+  addReadinessCheck(check: () => Promise<Readiness>): void;
   /** Starts observing the xDS server (it starts after the observe servers). */
   attachXds(server: XdsServer): void;
   /** /readyz answers 503 "shutting down" from now on. */
@@ -42,12 +45,22 @@ export async function startObservability(agent: { pipeline: Pipeline; store: Sna
   const stops = [instrumentPipeline(metrics, agent.pipeline, agent.store)];
   let server: XdsServer | undefined;
   let shuttingDown = false;
-  const readiness = (): Readiness => {
+  const checks: Array<() => Promise<Readiness>> = [];
+  const ownReadiness = (): Readiness => {
     if (shuttingDown) return { ready: false, reason: "shutting down" };
     // Without any source the agent serves an empty snapshot from the start.
     if (agent.pipeline.ready || agent.sources === 0) return { ready: true, reason: "ok" };
     const unsynced = agent.pipeline.unsynced();
     return { ready: false, reason: unsynced.length > 0 ? `waiting for sources to sync: ${unsynced.join(", ")}` : "no snapshot published yet" };
+  };
+  const readiness = async (): Promise<Readiness> => {
+    const own = ownReadiness();
+    if (!own.ready) return own;
+    for (const check of checks) {
+      const answer = await check();
+      if (!answer.ready) return answer;
+    }
+    return own;
   };
   const endpoints: HttpEndpoint[] = [];
   let metricsEndpoint: HttpEndpoint | undefined;
@@ -80,6 +93,9 @@ export async function startObservability(agent: { pipeline: Pipeline; store: Sna
     metricsPort: metricsEndpoint?.port,
     debugPort: debugEndpoint?.port,
     readiness,
+    addReadinessCheck(check) {
+      checks.push(check);
+    },
     attachXds(xds) {
       server = xds;
       stops.push(instrumentXds(metrics, xds));
