@@ -1,10 +1,12 @@
 // `agent serve --envoy` from the compiled binary with the real Envoy 1.40: the agent writes the
 // bootstrap into a private directory, starts Envoy, serves it, forwards its logs, restarts it when it
-// is killed, makes /readyz wait for it, and on SIGTERM drains it and stops it (exit 0, no Envoy left).
+// is killed, makes /readyz wait for it, and on SIGTERM drains it (an open client connection is waited
+// for until Envoy closes it) and stops it (exit 0, no Envoy left).
 // Envoy's answers come through its stats listener, which the agent serves over xDS and which forwards
 // to the private admin socket: an answer there proves Envoy runs on the agent's configuration.
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { Agent, request, type IncomingHttpHeaders } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { ensureAgentBinary, runAgent, startServe, type RunningBinary } from "../helpers/agent-binary.ts";
@@ -20,6 +22,18 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** GET / on drain.example.com through the given (keep-alive) agent. */
+function get(port: number, agent: Agent): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/", headers: { host: "drain.example.com" }, agent }, (response) => {
+      response.resume();
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 async function metricsPort(agent: RunningBinary): Promise<number> {
@@ -39,6 +53,15 @@ test("serve --envoy runs a real Envoy on its own bootstrap, restarts it when kil
   const manifests = join(scratch, "manifests");
   rmSync(manifests, { recursive: true, force: true });
   mkdirSync(manifests);
+  // One route, answered by Envoy itself (503: its Service does not exist), over keep-alive connections.
+  writeFileSync(join(manifests, "ingress.yaml"), `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: drain, namespace: default }
+spec:
+  rules:
+    - host: drain.example.com
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: nothing, port: { number: 80 } } } }] }
+`);
   const [httpPort, httpsPort, statsPort] = [await freePort(), await freePort(), await freePort()];
   const agent = await startServe(["--manifests", manifests, "--envoy", "--envoy-bin", envoyBinary(), "--envoy-log-level", "info", "--http-port", String(httpPort), "--https-port", String(httpsPort), "--stats-port", String(statsPort), "--log-format", "json"]);
   let stopped = false;
@@ -70,13 +93,25 @@ test("serve --envoy runs a real Envoy on its own bootstrap, restarts it when kil
     await eventually(async () => (await send(statsPort, "/ready")).body.trim() === "LIVE", { timeoutMs: 30_000, what: "the restarted Envoy serving its stats listener" });
     expect((await send(metrics, "/readyz")).status).toBe(200);
 
-    // SIGTERM: health check failed, drained, Envoy stopped, the directory removed, exit 0.
-    const code = await agent.stop();
+    // SIGTERM with a client connection open: Envoy's health check fails, the agent waits while the
+    // connection stays open, Envoy closes it after its next answer, then it is stopped; exit 0.
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await eventually(async () => {
+      const answer = await get(httpPort, keepAlive);
+      return answer.status === 503 && answer;
+    }, { what: "drain.example.com answered by Envoy" });
+    expect(first.headers.connection).not.toBe("close");
+    const stoppedAt = agent.lineCount();
+    const exit = agent.stop();
     stopped = true;
-    expect(code).toBe(0);
+    await agent.waitForLine(/"msg":"1 open connections, waiting for at most 0"/, { after: stoppedAt });
+    const last = await get(httpPort, keepAlive);
+    expect(last.headers.connection).toBe("close");
+    expect(await exit).toBe(0);
+    keepAlive.destroy();
     const output = agent.output();
     expect(output).toContain("Envoy's health check now fails");
-    expect(output).toContain("drained");
+    expect(output).toContain("0 open connections (at most 0 wanted): drained");
     expect(output).toContain('"msg":"Envoy stopped"');
     expect(output.indexOf("Envoy stopped")).toBeLessThan(output.indexOf("xDS server stopped"));
     expect(alive(restarted)).toBe(false);
