@@ -57,7 +57,7 @@ export function resolveEnvoyBinary(flag: string | undefined, env: Record<string,
  */
 export function sidecarFlags(args: Record<string, unknown>, serve: { tls: boolean; xdsCluster: string }): SidecarConfig | undefined {
   if (!args.envoy) {
-    for (const name of ["envoy-bin"] as const) if (args[name] !== undefined) throw new CliError(`--${name} needs --envoy`);
+    if (args["envoy-bin"] !== undefined) throw new CliError("--envoy-bin needs --envoy");
     return undefined;
   }
   if (serve.tls) throw new CliError("--envoy: the agent's own Envoy connects over loopback without TLS; not with --ca-file, --cert-file and --key-file");
