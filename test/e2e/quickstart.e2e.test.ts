@@ -68,11 +68,13 @@ beforeAll(async () => {
     stdout: "pipe",
     stderr: "pipe",
   });
-  void readLines([runner.stdout, runner.stderr], (line) => lines.push(line));
-  await eventually(() => {
-    if (runner.exitCode !== null) throw new Error(`the quickstart exited with ${runner.exitCode}:\n${lines.join("\n")}`);
-    return lines.includes("Ctrl-C stops everything.");
-  }, { timeoutMs: 60_000, what: "the quickstart's curl commands" });
+  const pumped = readLines([runner.stdout, runner.stderr], (line) => lines.push(line));
+  const exitedEarly = runner.exited.then(async (code) => {
+    await pumped;
+    throw new Error(`the quickstart exited with ${code}:\n${lines.join("\n")}`);
+  });
+  exitedEarly.catch(() => {});
+  await Promise.race([eventually(() => lines.includes("Ctrl-C stops everything."), { timeoutMs: 60_000, what: "the quickstart's curl commands" }), exitedEarly]);
   commands = lines.filter((line) => /^ {2}(curl|for) /.test(line)).map((line) => line.trim());
 }, 90_000);
 
