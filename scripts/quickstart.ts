@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { request } from "node:http";
+import { createServer } from "node:net";
 import { isAbsolute, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { backendSpecs, readManifests, removeClientCertificate, startBackends, tour, writeClientCertificate } from "./quickstart-backends.ts";
@@ -61,6 +62,15 @@ function readyz(port: number): Promise<{ status: number; body: string }> {
   });
 }
 
+/** Whether a port can be bound on every address (Envoy's listeners bind 0.0.0.0). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)));
+  });
+}
+
 /** Waits until the agent's /readyz says 200 (with --envoy: Envoy is LIVE too); false if the agent exits first. */
 async function untilReady(agent: ChildProcess, metricsPort: number): Promise<boolean> {
   let last = "";
@@ -85,6 +95,10 @@ if (!process.env.ENVOY_BIN && !existsSync(join(root, ".envoy/bin/envoy"))) say("
 const envoy = installEnvoy();
 if (!envoy.binary) say(`Envoy could not be installed (${envoy.problem}): running the agent alone, so nothing answers HTTP; it still serves xDS on 127.0.0.1:${flags["xds-port"]}`);
 
+// Envoy would only report a port in use as a rejected listener: say it here, before starting.
+for (const flag of ["http-port", "https-port", "stats-port"] as const) {
+  if (envoy.binary && !(await portFree(Number(flags[flag])))) fail(`port ${flags[flag]} (--${flag}) is in use; choose another: npm start -- --${flag} ${Number(flags[flag]) + 10000}`);
+}
 const specs = backendSpecs(objects);
 const backends = await startBackends(specs).catch((error: Error) => fail(error.message));
 say(`${specs.length} echo backends on 127.0.0.1 (${specs.map((s) => `${s.name} :${s.port}${s.grpc ? " gRPC" : ""}`).join(", ")})`);
