@@ -16,11 +16,11 @@ const log = consola.withTag("bootstrap");
 export default defineCommand({
   meta: { name: "bootstrap", description: "write Envoy's bootstrap JSON to PATH (or stdout with -)" },
   args: {
-    path: { type: "positional", required: false, description: "output file, or - for stdout (default -)" },
+    path: { type: "positional", required: false, description: "output file, or - for stdout (default: -)" },
     "xds-address": { type: "string", default: "127.0.0.1", description: "the agent's address: an IP, or a DNS name in split mode (never localhost)" },
     "xds-port": { type: "string", default: "8001", description: "the agent's xDS port" },
     "xds-mode": { type: "string", default: "delta", description: "delta (delta ADS), sotw (state-of-the-world ADS) or per-type (then serve with --envoy-xds-mode per-type)" },
-    "admin-address": { type: "string", default: "/admin/admin.sock", description: "Envoy admin unix socket path (never an IP)" },
+    "admin-address": { type: "string", default: "/admin/admin.sock", valueHint: "PATH", description: "Envoy's admin unix socket, an absolute path (never an IP)" },
     "node-id": { type: "string", description: "Envoy's node id (default: $POD_NAME, else the hostname)" },
     "node-cluster": { type: "string", description: "Envoy's node cluster (default: $POD_NAMESPACE/envoy, else envoy)" },
     "envoy-ca-file": { type: "string", description: "CA bundle that signed the agent's certificate (with cert and key: mTLS)" },
@@ -28,7 +28,7 @@ export default defineCommand({
     "envoy-key-file": { type: "string", description: "Envoy's client key" },
     "xds-server-name": { type: "string", default: "isobar", description: "the SAN pinned on the agent's certificate, also sent as SNI" },
     "resources-dir": { type: "string", description: "where the SDS resource files go (default: resources/ beside PATH)" },
-    overwrite: { type: "boolean", default: true, description: "replace existing files (use --no-overwrite to refuse)" },
+    overwrite: { type: "boolean", default: true, description: "replace existing files" },
     ...logArgs,
   },
   run: ({ args }) =>

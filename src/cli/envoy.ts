@@ -13,10 +13,10 @@ const shutdown = defineCommand({
     description: "preStop hook: fail Envoy's health check, then wait until its open connections drain (or the timeout); always exits 0",
   },
   args: {
-    "admin-address": { type: "string", default: "/admin/admin.sock", description: "Envoy's admin unix socket" },
+    "admin-address": { type: "string", default: "/admin/admin.sock", valueHint: "PATH", description: "Envoy's admin unix socket" },
     "min-open-connections": { type: "string", default: "0", description: "stop waiting once this many connections or fewer are open" },
-    "drain-timeout": { type: "string", default: "60s", description: "stop waiting after this long" },
-    "check-interval": { type: "string", default: "5s", description: "time between two looks at Envoy's stats" },
+    "drain-timeout": { type: "string", default: "60s", valueHint: "DURATION", description: "stop waiting after this long" },
+    "check-interval": { type: "string", default: "5s", valueHint: "DURATION", description: "time between two looks at Envoy's stats" },
     "log-format": { type: "string", default: "auto", description: "text, json, or auto (text on a terminal, JSON lines otherwise)" },
   },
   run: ({ args }) =>

@@ -41,9 +41,18 @@ export function choiceFlag<T extends string>(name: string, value: unknown, choic
   return value as T;
 }
 
-/** "100ms", "1.5s", or a bare number in `bareUnit`; else a CliError naming the flag. */
-export function durationFlag(name: string, value: unknown, bareUnit: "ms" | "s" = "ms"): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(String(value).trim());
-  if (!match) throw new CliError(`--${name} must be a duration like 500ms or 10s, got ${JSON.stringify(value)}`);
-  return (match[2] ?? bareUnit) === "s" ? Number(match[1]) * 1000 : Number(match[1]);
+const durationUnits = { ms: 1, s: 1000, m: 60_000 } as const;
+
+/**
+ * A duration flag in milliseconds: a number and its unit, ms, s or m ("100ms", "1.5s", "2m"). A bare
+ * number is an error for every duration flag (it meant milliseconds for one flag and seconds for
+ * another), as in Contour's Go durations.
+ */
+export function durationFlag(name: string, value: unknown): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(String(value).trim());
+  if (!match) {
+    const bare = /^\d+(\.\d+)?$/.test(String(value).trim()) ? ": give a unit, ms, s or m" : "";
+    throw new CliError(`--${name} must be a duration like 500ms, 10s or 2m, got ${JSON.stringify(value)}${bare}`);
+  }
+  return Number(match[1]) * durationUnits[match[2] as keyof typeof durationUnits];
 }

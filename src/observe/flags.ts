@@ -29,11 +29,11 @@ export function logFlags(args: { "log-level": string; "log-format": string }, op
 export const observeArgs = {
   "metrics-address": { type: "string", default: "0.0.0.0", description: "address of /metrics, /healthz and /readyz" },
   "metrics-port": { type: "string", default: "8000", description: "port of /metrics, /healthz and /readyz (0: any free port)" },
-  debug: { type: "boolean", default: true, description: "serve /debug/dag, /debug/xds, /debug/nacks, /debug/status (--no-debug: off)" },
+  debug: { type: "boolean", default: true, description: "serve /debug/dag, /debug/xds, /debug/nacks, /debug/status" },
   "debug-address": { type: "string", default: "127.0.0.1", description: "address of the debug views: loopback only (kubectl port-forward)" },
   "debug-port": { type: "string", default: "6060", description: "port of the debug views (0: any free port)" },
   ...logArgs,
-  "shutdown-grace": { type: "string", default: "10s", description: "on SIGTERM, how long xDS streams get to finish before they are cut" },
+  "shutdown-grace": { type: "string", default: "10s", valueHint: "DURATION", description: "on SIGTERM, how long xDS streams get to finish before they are cut" },
 } as const;
 
 type ObserveArgs = { [K in keyof typeof observeArgs]: (typeof observeArgs)[K]["type"] extends "boolean" ? boolean : string };
