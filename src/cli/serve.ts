@@ -73,6 +73,7 @@ export default defineCommand({
     "fallback-certificate": { type: "string", valueHint: "NS/NAME", description: "namespace/name of the Secret served to TLS clients without SNI" },
     "upstream-client-certificate": { type: "string", valueHint: "NS/NAME", description: "namespace/name of the client certificate Envoy presents to TLS upstreams" },
     "enable-external-name-service": { type: "boolean", default: false, description: "allow routes to ExternalName Services (never to loopback or link-local)" },
+    "allow-loopback-endpoints": { type: "boolean", default: false, description: "serve EndpointSlice addresses on loopback (127.0.0.0/8, ::1), for local development; other non-unicast addresses are never served" },
     holdoff: { type: "string", default: "100ms", valueHint: "DURATION", description: "quiet time before a rebuild" },
     "max-holdoff": { type: "string", default: "500ms", valueHint: "DURATION", description: "longest a rebuild waits after the first change" },
     "http-port": { type: "string", default: "8080", description: "Envoy's HTTP listener port" },
@@ -133,6 +134,7 @@ export default defineCommand({
           now: () => new Date(),
           checkCrdSchema: args.manifests !== undefined,
         },
+        endpoints: { allowLoopback: args["allow-loopback-endpoints"] },
         translate: {
           httpPort: intFlag("http-port", args["http-port"], 1, 65535),
           httpsPort: intFlag("https-port", args["https-port"], 1, 65535),
