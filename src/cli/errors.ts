@@ -35,6 +35,23 @@ export function intFlag(name: string, value: unknown, min: number, max = Number.
   return number;
 }
 
+/** A unix socket path flag: absolute (Envoy and the agent run in different directories), never an address. */
+export function socketPathFlag(name: string, value: unknown): string {
+  const path = String(value ?? "");
+  if (!path.startsWith("/") || path.includes("\0")) throw new CliError(`--${name} must be the absolute path of a unix socket, got ${JSON.stringify(path)}`);
+  return path;
+}
+
+/** Port flags that must differ (each is a listener of its own); the first clash is a CliError naming both. */
+export function distinctPortFlags(ports: Record<string, number>): void {
+  const seen = new Map<number, string>();
+  for (const [name, port] of Object.entries(ports)) {
+    const other = seen.get(port);
+    if (other !== undefined) throw new CliError(`--${name} ${port} is also --${other}: each Envoy listener needs its own port`);
+    seen.set(port, name);
+  }
+}
+
 /** One of the given choices, else a CliError naming the flag and the choices. */
 export function choiceFlag<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
   if (!choices.includes(value as T)) throw new CliError(`--${name} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);

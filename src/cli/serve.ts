@@ -12,7 +12,7 @@ import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-s
 import { observeArgs, observeFlags } from "../observe/flags.ts";
 import { shutdownAndExit } from "../observe/lifecycle.ts";
 import { keepServingOnStrayErrors, untilSignal } from "../serve.ts";
-import { choiceFlag, CliError, durationFlag, intFlag, listFlag, runCommand } from "./errors.ts";
+import { choiceFlag, CliError, distinctPortFlags, durationFlag, intFlag, listFlag, runCommand, socketPathFlag } from "./errors.ts";
 
 /** "namespace/name" of a Secret, or undefined when not given. */
 export function secretRefFlag(name: string, value: unknown): { namespace: string; name: string } | undefined {
@@ -105,6 +105,13 @@ export default defineCommand({
       const signal = untilSignal();
       keepServingOnStrayErrors();
       routeGrpcLogs();
+      const listenerPorts = {
+        "http-port": intFlag("http-port", args["http-port"], 1, 65535),
+        "https-port": intFlag("https-port", args["https-port"], 1, 65535),
+        "stats-port": intFlag("stats-port", args["stats-port"], 1, 65535),
+      };
+      distinctPortFlags(listenerPorts);
+      const adminSocketPath = socketPathFlag("envoy-admin-socket", args["envoy-admin-socket"]);
       const holdoffMs = durationFlag("holdoff", args.holdoff);
       const maxDelayMs = durationFlag("max-holdoff", args["max-holdoff"]);
       if (maxDelayMs < holdoffMs) throw new CliError("--max-holdoff must not be shorter than --holdoff");
@@ -136,10 +143,10 @@ export default defineCommand({
         },
         endpoints: { allowLoopback: args["allow-loopback-endpoints"] },
         translate: {
-          httpPort: intFlag("http-port", args["http-port"], 1, 65535),
-          httpsPort: intFlag("https-port", args["https-port"], 1, 65535),
-          statsPort: intFlag("stats-port", args["stats-port"], 1, 65535),
-          adminSocketPath: args["envoy-admin-socket"],
+          httpPort: listenerPorts["http-port"],
+          httpsPort: listenerPorts["https-port"],
+          statsPort: listenerPorts["stats-port"],
+          adminSocketPath,
           xdsConfigSource:
             choiceFlag("envoy-xds-mode", args["envoy-xds-mode"], ["ads", "per-type"] as const) === "ads" ? { kind: "ads" } : { kind: "per-type", cluster: args["envoy-xds-cluster"] },
         },
