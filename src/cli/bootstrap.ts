@@ -1,6 +1,5 @@
 // `agent bootstrap [PATH]`: writes Envoy's bootstrap JSON (and, with Envoy's certificate files,
 // the SDS resource files it points at). Parses flags and calls src/envoy/bootstrap.ts.
-import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
@@ -9,7 +8,7 @@ import { writeFilesAtomically } from "../certs/files.ts";
 import { type BootstrapOptions, type XdsMode, bootstrapConfig, checkBootstrapOptions, sdsResourceFiles } from "../envoy/bootstrap.ts";
 import { checkBootstrap } from "../envoy/bootstrap-check.ts";
 import { logArgs, logFlags } from "../observe/flags.ts";
-import { CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
+import { addressFlag, CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
 
 const log = consola.withTag("bootstrap");
 
@@ -41,7 +40,7 @@ export default defineCommand({
       // Absolute: Envoy reads these paths from its own working directory, not from ours.
       const resourcesDir = resolve(args["resources-dir"] ?? (path === "-" ? "/config/resources" : join(dirname(path), "resources")));
       const options: BootstrapOptions = {
-        xdsAddress: args["xds-address"],
+        xdsAddress: addressFlag("xds-address", args["xds-address"]),
         xdsPort: intFlag("xds-port", args["xds-port"], 1, 65535),
         mode: choiceFlag("xds-mode", args["xds-mode"], ["delta", "sotw", "per-type"] as const) as XdsMode,
         adminSocketPath: args["admin-address"],
@@ -49,9 +48,6 @@ export default defineCommand({
         nodeCluster: args["node-cluster"] ?? (process.env.POD_NAMESPACE ? `${process.env.POD_NAMESPACE}/envoy` : "envoy"),
         tls: given === 3 ? { caFile: resolve(args["envoy-ca-file"]!), certFile: resolve(args["envoy-cert-file"]!), keyFile: resolve(args["envoy-key-file"]!), serverName: args["xds-server-name"], resourcesDir } : undefined,
       };
-      if (isIP(options.xdsAddress) === 0 && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i.test(options.xdsAddress)) {
-        throw new CliError(`--xds-address must be an IP address or a DNS name, got ${JSON.stringify(options.xdsAddress)}`);
-      }
       try {
         checkBootstrapOptions(options);
       } catch (error) {

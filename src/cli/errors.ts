@@ -1,5 +1,7 @@
 // The one error type at the CLI boundary: a message for one line on stderr and an exit code
 // (2: bad flags or input, 1: the operation failed). Commands throw it; `runCommand` prints it.
+import { parseAddress } from "../address.ts";
+
 export class CliError extends Error {
   override name = "CliError";
   constructor(
@@ -33,6 +35,14 @@ export function intFlag(name: string, value: unknown, min: number, max = Number.
   const number = Number(value);
   if (!Number.isInteger(number) || number < min || number > max) throw new CliError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return number;
+}
+
+/** An address flag (an IP, `[IPv6]`, or a host name) without brackets, else a CliError naming the flag. */
+export function addressFlag(name: string, value: unknown): string {
+  const parsed = parseAddress(String(value ?? ""));
+  const zone = "error" in parsed && parsed.error === "zone" ? " (a zone index such as %lo is not supported)" : "";
+  if ("error" in parsed) throw new CliError(`--${name} must be an IP address or a DNS name${zone}, got ${JSON.stringify(String(value ?? ""))}`);
+  return parsed.ok;
 }
 
 /** A unix socket path flag: absolute (Envoy and the agent run in different directories), never an address. */

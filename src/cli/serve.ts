@@ -12,7 +12,8 @@ import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-s
 import { observeArgs, observeFlags } from "../observe/flags.ts";
 import { shutdownAndExit } from "../observe/lifecycle.ts";
 import { keepServingOnStrayErrors, untilSignal } from "../serve.ts";
-import { choiceFlag, CliError, distinctPortFlags, durationFlag, intFlag, listFlag, runCommand, socketPathFlag } from "./errors.ts";
+import { hostPort } from "../address.ts";
+import { addressFlag, choiceFlag, CliError, distinctPortFlags, durationFlag, intFlag, listFlag, runCommand, socketPathFlag } from "./errors.ts";
 
 /** "namespace/name" of a Secret, or undefined when not given. */
 export function secretRefFlag(name: string, value: unknown): { namespace: string; name: string } | undefined {
@@ -116,14 +117,15 @@ export default defineCommand({
       const maxDelayMs = durationFlag("max-holdoff", args["max-holdoff"]);
       if (maxDelayMs < holdoffMs) throw new CliError("--max-holdoff must not be shorter than --holdoff");
       const tlsFiles = resolveTlsFiles({ caFile: args["ca-file"], certFile: args["cert-file"], keyFile: args["key-file"] });
-      checkBindAddress(args.address, { tls: tlsFiles !== undefined, insecure: args.insecure });
+      const address = addressFlag("address", args.address);
+      checkBindAddress(address, { tls: tlsFiles !== undefined, insecure: args.insecure });
       const reloadIntervalMs = durationFlag("tls-reload-interval", args["tls-reload-interval"]);
       const tls = tlsFiles && (await loadServerTls(tlsFiles, { reloadIntervalMs }));
       if (args.manifests !== undefined && !isDirectory(args.manifests)) throw new CliError(`--manifests ${args.manifests}: no such directory`);
       const watchNamespaces = listFlag(args["watch-namespaces"]);
       const kubernetes = kubernetesFlags(args, watchNamespaces);
       const agent = await startAgent({
-        address: args.address,
+        address,
         port: intFlag("port", args.port, 0, 65535),
         credentials: tls?.credentials,
         observe,
@@ -152,11 +154,11 @@ export default defineCommand({
         },
       }).catch((error: unknown) => {
         // gRPC's bind error lists every address it tried; one line that names the flag instead.
-        if (!(error instanceof CliError) && /EADDRINUSE/.test(String((error as Error).message))) throw new CliError(`cannot listen for xDS (--port) on ${args.address}:${args.port}: address already in use`, 1);
+        if (!(error instanceof CliError) && /EADDRINUSE/.test(String((error as Error).message))) throw new CliError(`cannot listen for xDS (--port) on ${hostPort(address, args.port)}: address already in use`, 1);
         throw error;
       });
       if (kubernetes) agent.attachStatusReporting(kubernetes.startReporting(agent));
-      const where = `${args.address}:${agent.server.port}`;
+      const where = hostPort(address, agent.server.port);
       const clientTls = tls ? " --ca-file CA --cert-file CLIENT_CERT --key-file CLIENT_KEY" : "";
       consola.withTag("serve").info(`look at what is served: agent xds --server ${where}${clientTls} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
       await signal;

@@ -3,7 +3,7 @@
 // spreads them in and passes the result.
 // Defaults follow Contour: metrics and health on 0.0.0.0:8000 (Prometheus and the kubelet scrape
 // them from outside the pod), debug on 127.0.0.1:6060 only.
-import { choiceFlag, durationFlag, intFlag } from "../cli/errors.ts";
+import { addressFlag, choiceFlag, durationFlag, intFlag } from "../cli/errors.ts";
 import { checkDebugAddress } from "./http.ts";
 import { configureLogs, logLevelNames, type LogFormat } from "./log.ts";
 import type { ObserveOptions } from "./observe.ts";
@@ -41,11 +41,13 @@ type ObserveArgs = { [K in keyof typeof observeArgs]: (typeof observeArgs)[K]["t
 /** Checks the flags, applies the log settings, and returns what startAgent and the shutdown take. */
 export function observeFlags(args: ObserveArgs): { observe: ObserveOptions; shutdownGraceMs: number } {
   logFlags(args);
-  if (args.debug) checkDebugAddress(args["debug-address"]);
+  const metricsAddress = addressFlag("metrics-address", args["metrics-address"]);
+  const debugAddress = addressFlag("debug-address", args["debug-address"]);
+  if (args.debug) checkDebugAddress(debugAddress);
   return {
     observe: {
-      metricsAddress: { address: args["metrics-address"], port: intFlag("metrics-port", args["metrics-port"], 0, 65535) },
-      ...(args.debug ? { debugAddress: { address: args["debug-address"], port: intFlag("debug-port", args["debug-port"], 0, 65535) } } : {}),
+      metricsAddress: { address: metricsAddress, port: intFlag("metrics-port", args["metrics-port"], 0, 65535) },
+      ...(args.debug ? { debugAddress: { address: debugAddress, port: intFlag("debug-port", args["debug-port"], 0, 65535) } } : {}),
     },
     shutdownGraceMs: durationFlag("shutdown-grace", args["shutdown-grace"]),
   };
