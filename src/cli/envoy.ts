@@ -14,7 +14,7 @@ const shutdown = defineCommand({
   },
   args: {
     "admin-address": { type: "string", default: "/admin/admin.sock", valueHint: "PATH", description: "Envoy's admin unix socket, an absolute path" },
-    "min-open-connections": { type: "string", default: "0", description: "stop waiting once this many connections or fewer are open" },
+    "min-open-connections": { type: "string", default: "0", valueHint: "N", description: "stop waiting once this many connections or fewer are open" },
     "drain-timeout": { type: "string", default: "60s", valueHint: "DURATION", description: "stop waiting after this long" },
     "check-interval": { type: "string", default: "5s", valueHint: "DURATION", description: "time between two looks at Envoy's stats" },
     "log-format": { type: "string", default: "auto", description: "text, json, or auto (text on a terminal, JSON lines otherwise)" },

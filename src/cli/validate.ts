@@ -16,7 +16,7 @@ export default defineCommand({
   meta: { name: "validate", description: "check manifests offline as `agent serve` would build them: each object's status, and with --routes the route table" },
   args: {
     paths: { type: "positional", required: false, description: "manifest files or directories (YAML/JSON)" },
-    output: { type: "string", default: "text", description: "text or json" },
+    output: { type: "string", default: "text", valueHint: "FORMAT", description: "text or json" },
     routes: { type: "boolean", default: false, description: "also print the route table (host, match, backend, weight)" },
     "ingress-class-name": { type: "string", description: "ingress classes to serve (repeatable, comma-separated; default: no class or \"contour\")" },
     "root-namespaces": { type: "string", description: "namespaces where root HTTPProxies may live (default: all)" },
