@@ -92,6 +92,7 @@ export async function renderHelp(command: AnyCommand, path: string, width = help
   }
   const rows = options.map(([name, def]) => optionRow(name, def));
   rows.push(["--help", "show this help"]);
+  if (meta.version) rows.push(["--version", "print the version"]);
   out.push("", "OPTIONS", ...table(rows, width));
   if (options.some(([, def]) => (def as { valueHint?: string }).valueHint === "DURATION")) {
     out.push("", ...wrap("DURATION is a number with its unit: ms, s or m (100ms, 1.5s, 2m); a bare number is an error.", width));
