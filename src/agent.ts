@@ -2,6 +2,7 @@
 // `agent serve` parses flags into AgentOptions and calls startAgent; tests call it directly.
 import type { ServerCredentials } from "@grpc/grpc-js";
 import type { DagOptions } from "./dag/processor.ts";
+import type { EndpointPolicy } from "./envoy/endpoint.ts";
 import type { TranslateOptions } from "./envoy/translate.ts";
 import type { StatusWriterStats } from "./k8s/status.ts";
 import { startObservability, type Observability, type ObserveOptions } from "./observe/observe.ts";
@@ -27,6 +28,8 @@ export interface AgentOptions {
   sources?: Source[];
   dag: DagOptions;
   translate?: TranslateOptions;
+  /** Which EndpointSlice addresses are served (default: unicast addresses of other hosts only). */
+  endpoints?: EndpointPolicy;
   watchNamespaces?: string[];
   holdoffMs: number;
   maxDelayMs: number;
@@ -67,7 +70,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   installSdsScope(store);
   // A resource clients NACK is held back (its last good version served) and its objects say why.
   const feedback = createNackFeedback(store);
-  const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name), beforePublish: feedback.apply });
+  const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, endpoints: options.endpoints, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name), beforePublish: feedback.apply });
   // Before the sources start, so /readyz says 503 while they sync.
   const observe = await startObservability({ pipeline, store, sources: sources.length }, options.observe ?? {});
   // With no source at all, serve an empty snapshot; otherwise nothing until every source synced.

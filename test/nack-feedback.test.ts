@@ -120,6 +120,8 @@ beforeAll(async () => {
   const cache = createObjectCache({ ingressClassNames: [] });
   pipeline = createPipeline(forGrpc, cache, {
     dag: { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date() },
+    // The echo backends run on this machine: loopback endpoints are served only when allowed.
+    endpoints: { allowLoopback: true },
     holdoffMs: 5,
     maxDelayMs: 50,
     sources: ["test"],

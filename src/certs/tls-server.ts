@@ -4,11 +4,11 @@
 // established streams. Also the bind-address rule (no plaintext beyond loopback unless --insecure).
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { consola } from "consola";
 import { CliError } from "../cli/errors.ts";
+import { ipScope } from "../dag/ip-scope.ts";
 import { keyMatchesCertificate, parseCertificates, summarize } from "./x509.ts";
 
 const log = consola.withTag("tls");
@@ -41,24 +41,7 @@ export function resolveTlsFiles(flags: Partial<TlsFiles>, env: Record<string, st
 /** True for 127.0.0.0/8, ::1, an IPv4-mapped loopback and `localhost`. */
 export function isLoopbackAddress(address: string): boolean {
   const host = address.replace(/^\[|\]$/g, "").toLowerCase();
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
-    if (mapped) return mapped[1]!.startsWith("127.");
-    const groups = expandIpv6(host);
-    return groups.slice(0, 7).every((group) => group === 0) && groups[7] === 1;
-  }
-  return false;
-}
-
-/** The eight 16-bit groups of an IPv6 address without an embedded IPv4 part. */
-function expandIpv6(address: string): number[] {
-  const [head = "", tail] = address.split("::");
-  const parse = (part: string) => (part === "" ? [] : part.split(":").map((group) => Number.parseInt(group, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return host === "localhost" || ipScope(host) === "loopback";
 }
 
 /** Plaintext xDS is served on loopback only, unless the operator says `--insecure`. */

@@ -1,6 +1,5 @@
 // `agent bootstrap [PATH]`: writes Envoy's bootstrap JSON (and, with Envoy's certificate files,
 // the SDS resource files it points at). Parses flags and calls src/envoy/bootstrap-files.ts.
-import { isIP } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { consola } from "consola";
@@ -8,18 +7,18 @@ import { writeFilesAtomically } from "../certs/files.ts";
 import { type BootstrapOptions, type XdsMode, checkBootstrapOptions } from "../envoy/bootstrap.ts";
 import { bootstrapFiles, defaultNode } from "../envoy/bootstrap-files.ts";
 import { logArgs, logFlags } from "../observe/flags.ts";
-import { CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
+import { addressFlag, CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
 
 const log = consola.withTag("bootstrap");
 
 export default defineCommand({
   meta: { name: "bootstrap", description: "write Envoy's bootstrap JSON to PATH (or stdout with -)" },
   args: {
-    path: { type: "positional", required: false, description: "output file, or - for stdout (default -)" },
+    path: { type: "positional", required: false, description: "output file, or - for stdout (default: -)" },
     "xds-address": { type: "string", default: "127.0.0.1", description: "the agent's address: an IP, or a DNS name in split mode (never localhost)" },
     "xds-port": { type: "string", default: "8001", description: "the agent's xDS port" },
     "xds-mode": { type: "string", default: "delta", description: "delta (delta ADS), sotw (state-of-the-world ADS) or per-type (then serve with --envoy-xds-mode per-type)" },
-    "admin-address": { type: "string", default: "/admin/admin.sock", description: "Envoy admin unix socket path (never an IP)" },
+    "admin-address": { type: "string", default: "/admin/admin.sock", valueHint: "PATH", description: "Envoy's admin unix socket, an absolute path (never an IP)" },
     "node-id": { type: "string", description: "Envoy's node id (default: $POD_NAME, else the hostname)" },
     "node-cluster": { type: "string", description: "Envoy's node cluster (default: $POD_NAMESPACE/envoy, else envoy)" },
     "envoy-ca-file": { type: "string", description: "CA bundle that signed the agent's certificate (with cert and key: mTLS)" },
@@ -27,7 +26,7 @@ export default defineCommand({
     "envoy-key-file": { type: "string", description: "Envoy's client key" },
     "xds-server-name": { type: "string", default: "isobar", description: "the SAN pinned on the agent's certificate, also sent as SNI" },
     "resources-dir": { type: "string", description: "where the SDS resource files go (default: resources/ beside PATH)" },
-    overwrite: { type: "boolean", default: true, description: "replace existing files (use --no-overwrite to refuse)" },
+    overwrite: { type: "boolean", default: true, description: "replace existing files" },
     ...logArgs,
   },
   run: ({ args }) =>
@@ -40,7 +39,7 @@ export default defineCommand({
       // Absolute: Envoy reads these paths from its own working directory, not from ours.
       const resourcesDir = resolve(args["resources-dir"] ?? (path === "-" ? "/config/resources" : join(dirname(path), "resources")));
       const options: BootstrapOptions = {
-        xdsAddress: args["xds-address"],
+        xdsAddress: addressFlag("xds-address", args["xds-address"]),
         xdsPort: intFlag("xds-port", args["xds-port"], 1, 65535),
         mode: choiceFlag("xds-mode", args["xds-mode"], ["delta", "sotw", "per-type"] as const) as XdsMode,
         adminSocketPath: args["admin-address"],
@@ -48,9 +47,6 @@ export default defineCommand({
         nodeCluster: args["node-cluster"] ?? defaultNode().nodeCluster,
         tls: given === 3 ? { caFile: resolve(args["envoy-ca-file"]!), certFile: resolve(args["envoy-cert-file"]!), keyFile: resolve(args["envoy-key-file"]!), serverName: args["xds-server-name"], resourcesDir } : undefined,
       };
-      if (isIP(options.xdsAddress) === 0 && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i.test(options.xdsAddress)) {
-        throw new CliError(`--xds-address must be an IP address or a DNS name, got ${JSON.stringify(options.xdsAddress)}`);
-      }
       try {
         checkBootstrapOptions(options);
       } catch (error) {

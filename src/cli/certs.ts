@@ -52,7 +52,7 @@ function clusterClient(args: { kubeconfig?: string; context?: string; incluster:
 const init = defineCommand({
   meta: { name: "init", description: "create a CA, the agent's server certificate and Envoy's client certificate" },
   args: {
-    out: { type: "string", description: "directory for PEM files (default: certs)" },
+    out: { type: "string", valueHint: "PATH", description: "directory for PEM files (default: certs), or with --format secrets the file for the YAML" },
     format: { type: "string", default: "files", description: "files (PEM in --out), secrets (Kubernetes Secret YAML on stdout or --out file) or cluster (the Secrets created through the Kubernetes API)" },
     namespace: { type: "string", default: "isobar-system", description: "the agent's namespace (for SANs and Secrets; the examples use isobar-system)" },
     "service-name": { type: "string", default: "isobar", description: "the agent's Service name (SANs: name, name.ns, name.ns.svc, name.ns.svc.cluster.local)" },
@@ -195,7 +195,7 @@ const inspect = defineCommand({
     paths: { type: "positional", required: false, description: "certificate files or a certificates directory (default: certs)" },
     "ca-file": { type: "string", description: "CA bundle to check single files against" },
     "warn-days": { type: "string", default: "30", description: "exit non-zero when a certificate has fewer days left than this" },
-    output: { type: "string", default: "text", description: "text or json" },
+    output: { type: "string", default: "text", valueHint: "FORMAT", description: "text or json" },
     ...logArgs,
   },
   run: ({ args }) =>

@@ -9,6 +9,7 @@ import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, TcpProxy 
 import { computeRoutes, type Walk } from "./httpproxy-routes.ts";
 import { ErrorType, addError, addWarning, isBlank, orphanedMessage, proxyKey, proxyRef, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
 import { processTcpProxy } from "./httpproxy-tcpproxy.ts";
+import { hostLengthProblem, quoteBounded } from "./limits.ts";
 import { tlsSetup, type TlsSetup } from "./httpproxy-tls.ts";
 import { corsPolicy, ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
 
@@ -92,11 +93,12 @@ function rootFqdn(walk: Walk, proxy: KubeObject, virtualhost: Rec): string | und
     return undefined;
   }
   if (fqdn.slice(fqdn.startsWith("*.") ? 2 : 0).includes("*")) {
-    addError(ctx, ref, ErrorType.virtualHost, "WildCardNotAllowed", `Spec.VirtualHost.Fqdn "${str(virtualhost.fqdn)}" cannot use wildcards`);
+    addError(ctx, ref, ErrorType.virtualHost, "WildCardNotAllowed", `Spec.VirtualHost.Fqdn ${quoteBounded(str(virtualhost.fqdn))} cannot use wildcards`);
     return undefined;
   }
-  if (!fqdnPattern.test(fqdn) || fqdn.length > 253) {
-    addError(ctx, ref, ErrorType.virtualHost, "FQDNNotValid", `Spec.VirtualHost.Fqdn "${str(virtualhost.fqdn)}" is not a valid hostname`);
+  const tooLong = hostLengthProblem(fqdn);
+  if (!fqdnPattern.test(fqdn) || tooLong) {
+    addError(ctx, ref, ErrorType.virtualHost, "FQDNNotValid", `Spec.VirtualHost.Fqdn ${quoteBounded(str(virtualhost.fqdn))} is not a valid hostname${tooLong ? `: ${tooLong}` : ""}`);
     return undefined;
   }
   // Checked before the fqdn is claimed: a proxy outside the root namespaces must not be able to

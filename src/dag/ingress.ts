@@ -6,6 +6,7 @@
 import type { KubeObject } from "../sources/types.ts";
 import { contourAnnotation } from "./annotations.ts";
 import { ingressRef, parseIngressPolicy } from "./ingress-policy.ts";
+import { hostLengthProblem, pathLengthProblem, quoteBounded } from "./limits.ts";
 import type { IngressPolicy } from "./ingress-policy.ts";
 import { readIngressSpec } from "./ingress-spec.ts";
 import type { IngressPath, IngressRule, IngressSpec } from "./ingress-spec.ts";
@@ -32,6 +33,13 @@ interface TlsClaim {
 }
 
 const hostPattern = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why an Ingress host is not an RFC 1123 subdomain (`*.` wildcard allowed), or undefined. */
+function hostProblem(host: string): string | undefined {
+  if (!hostPattern.test(host)) return "is not a valid DNS name";
+  const tooLong = hostLengthProblem(host);
+  return tooLong && `is not a valid DNS name: ${tooLong}`;
+}
 
 const ingressName = (ref: ObjectRef): string => `Ingress "${ref.namespace}/${ref.name}"`;
 
@@ -91,8 +99,9 @@ function addTlsHosts(ctx: BuildContext, ingress: KubeObject, options: { claims: 
     }
     for (const rawHost of tls.hosts) {
       const host = rawHost.trim().toLowerCase();
-      if (!hostPattern.test(host)) {
-        ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field} host "${rawHost}" is not a valid DNS name` });
+      const problem = hostProblem(host);
+      if (problem) {
+        ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field} host ${quoteBounded(rawHost)} ${problem}` });
         continue;
       }
       const claim = claims.get(host);
@@ -128,8 +137,9 @@ function addRules(
   const ref = ingressRef(ingress);
   for (const { rule, field } of rulesOf(spec)) {
     const host = (rule.host ?? "").trim().toLowerCase() || "*";
-    if (host !== "*" && !hostPattern.test(host)) {
-      ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field}.host "${rule.host}" is not a valid DNS name` });
+    const problem = host === "*" ? undefined : hostProblem(host);
+    if (problem) {
+      ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field}.host ${quoteBounded(rule.host ?? "")} ${problem}` });
       continue;
     }
     for (const [j, path] of rule.paths.entries()) {
@@ -153,6 +163,8 @@ interface PathInput {
 
 /** The route match for an Ingress path, or why there is none. */
 function ingressPathMatch(ctx: BuildContext, path: string, pathType: string): { ok: PathMatch } | { error: { reason: string; message: string } } {
+  const tooLong = pathLengthProblem(path);
+  if (tooLong) return { error: { reason: "PathNotValid", message: `path ${quoteBounded(path)} is ${tooLong}` } };
   switch (pathType) {
     case "Exact":
     case "Prefix": {

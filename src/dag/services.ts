@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import type { KubeObject } from "../sources/types.ts";
 import { parseCircuitBreakers, parseUpstreamProtocols } from "./annotations.ts";
+import { ipScope } from "./ip-scope.ts";
 import type { DagInput, Lookup, ResolvedService } from "./processor.ts";
 
 interface ServicePortSpec {
@@ -101,21 +102,8 @@ function refuseExternalName(key: string, externalName: string, options: ServiceL
 export function isForbiddenAddress(host: string): boolean {
   const address = host.replace(/^\[|\]$/g, "").replace(/\.$/, "").toLowerCase();
   // Resolvers read inet_aton's shorthands as addresses: 127.1, 2130706433, 0x7f.1 are loopback.
-  const shorthand = isIP(address) === 0 ? inetAton(address) : undefined;
-  if (shorthand) return forbiddenV4(shorthand);
-  const family = isIP(address);
-  if (family === 4) return forbiddenV4(address);
-  if (family !== 6) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
-  if (mapped) return forbiddenV4(mapped[1] as string);
-  const groups = expandV6(address);
-  if (groups.every((g) => g === 0)) return true; // ::
-  if (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return true; // ::1
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    const high = groups[6] as number;
-    return forbiddenV4(`${high >> 8}.${high & 255}.0.0`);
-  }
-  return ((groups[0] as number) & 0xffc0) === 0xfe80; // fe80::/10
+  const scope = ipScope(isIP(address) === 0 ? (inetAton(address) ?? address) : address);
+  return scope === "loopback" || scope === "unspecified" || scope === "link-local";
 }
 
 /** The dotted quad inet_aton reads `text` as (1 to 4 parts, decimal, octal or hex), or undefined. */
@@ -128,23 +116,4 @@ export function inetAton(text: string): string | undefined {
   let value = last;
   numbers.forEach((n, i) => (value += n * 2 ** (8 * (3 - i))));
   return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join(".");
-}
-
-function forbiddenV4(address: string): boolean {
-  const [a, b] = address.split(".").map(Number);
-  return a === 127 || a === 0 || (a === 169 && b === 254);
-}
-
-function expandV6(address: string): number[] {
-  let text = address;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = (v4[1] as string).split(".").map(Number) as [number, number, number, number];
-    text = text.slice(0, -(v4[1] as string).length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split("::") as [string, string | undefined];
-  const headGroups = head === "" ? [] : head.split(":");
-  const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
-  const fill = tail === undefined ? [] : new Array<string>(8 - headGroups.length - tailGroups.length).fill("0");
-  return [...headGroups, ...fill, ...tailGroups].map((g) => Number.parseInt(g, 16));
 }

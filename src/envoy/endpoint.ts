@@ -1,7 +1,9 @@
 // ClusterLoadAssignments from EndpointSlices: one per EDS service name (a Service port), with the
 // ready endpoints grouped by zone. Runs apart from the DAG: an EndpointSlice change recomputes
 // only the load assignments of that Service (loadAssignmentFor), never waiting for a rebuild.
-import { isIP } from "node:net";
+// Only unicast IP addresses of other hosts are served (loopback too when the policy allows it, for
+// local development); what is left out is reported, naming the slice, never dropped silently.
+import { ipScope } from "../dag/ip-scope.ts";
 import type { Cluster, ServicePortRef } from "../dag/types.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { compareStrings, type JsonObject } from "./common.ts";
@@ -27,6 +29,36 @@ interface SliceEndpoint {
   zone?: string;
 }
 
+/** Which EndpointSlice addresses may be served beyond other hosts' unicast addresses. */
+export interface EndpointPolicy {
+  /** Loopback addresses (127.0.0.0/8, ::1): `agent serve --allow-loopback-endpoints`, for local development. */
+  allowLoopback?: boolean;
+}
+
+/** An endpoint or port of a slice that is not served, and why: reported on the slice's Service. */
+export interface EndpointProblem {
+  service: { namespace: string; name: string };
+  slice: string;
+  reason: "AddressNotValid" | "AddressNotAllowed" | "PortOutOfRange";
+  message: string;
+}
+
+export interface EndpointOptions {
+  policy?: EndpointPolicy;
+  /** Called for every address or port left out. */
+  report?: (problem: EndpointProblem) => void;
+}
+
+/** Why an EndpointSlice address is not served, or undefined when it is. */
+export function refuseEndpointAddress(address: unknown, policy: EndpointPolicy = {}): { reason: EndpointProblem["reason"]; why: string } | undefined {
+  // Envoy takes only IP literals here; anything else would have it reject the whole assignment.
+  const scope = typeof address === "string" ? ipScope(address) : undefined;
+  if (scope === undefined) return { reason: "AddressNotValid", why: "is not an IP address" };
+  if (scope === "unicast" || (scope === "loopback" && policy.allowLoopback)) return undefined;
+  const hint = scope === "loopback" ? " (agent serve --allow-loopback-endpoints serves loopback, for local development)" : "";
+  return { reason: "AddressNotAllowed", why: `is a${scope === "unspecified" ? "n" : ""} ${scope} address, not a unicast address of another host${hint}` };
+}
+
 /** The distinct EDS targets of the given clusters (ExternalName clusters have none), sorted by name. */
 export function edsTargets(clusters: Iterable<Cluster>): EdsTarget[] {
   const byName = new Map<string, EdsTarget>();
@@ -50,26 +82,36 @@ export function edsTargetsByService(clusters: Iterable<Cluster>): Map<string, Ed
 }
 
 /** A load assignment for every EDS target of the clusters; empty ones included, so none is missing. */
-export function loadAssignments(clusters: Iterable<Cluster>, endpointSlices: EndpointSliceLookup): JsonObject[] {
-  return edsTargets(clusters).map((target) => loadAssignmentFor(target, endpointSlices));
+export function loadAssignments(clusters: Iterable<Cluster>, endpointSlices: EndpointSliceLookup, options: EndpointOptions = {}): JsonObject[] {
+  return edsTargets(clusters).map((target) => loadAssignmentFor(target, endpointSlices, options));
 }
 
 /** The ClusterLoadAssignment of one EDS target from its Service's EndpointSlices. */
-export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSliceLookup): JsonObject {
+export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSliceLookup, options: EndpointOptions = {}): JsonObject {
   const byZone = new Map<string, Map<string, JsonObject>>();
-  for (const slice of endpointSlices(target.service.namespace, target.service.name)) {
+  const { namespace, name } = target.service;
+  for (const slice of endpointSlices(namespace, name)) {
     const addressType = slice.addressType as string | undefined;
     if (addressType === "FQDN") continue; // Envoy's EDS takes IP addresses only
+    const sliceName = `${namespace}/${String((slice.metadata as { name?: unknown } | undefined)?.name ?? "")}`;
+    const report = (reason: EndpointProblem["reason"], message: string) => options.report?.({ service: { namespace, name }, slice: sliceName, reason, message: `EndpointSlice ${sliceName}: ${message}` });
     const port = resolvePort(target.service, (slice.ports as SlicePort[] | null | undefined) ?? []);
-    if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+    if (port === undefined || port === null) continue;
+    if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+      report("PortOutOfRange", `port ${JSON.stringify(port)} is not a port from 1 to 65535: its endpoints are not served`);
+      continue;
+    }
     for (const endpoint of (slice.endpoints as SliceEndpoint[] | null | undefined) ?? []) {
       if (endpoint.conditions?.ready === false) continue;
       const zone = endpoint.zone ?? "";
       let endpoints = byZone.get(zone);
       if (!endpoints) byZone.set(zone, (endpoints = new Map()));
       for (const address of endpoint.addresses ?? []) {
-        // Envoy takes only IP literals here; anything else would have it reject the whole assignment.
-        if (typeof address !== "string" || isIP(address) === 0) continue;
+        const refused = refuseEndpointAddress(address, options.policy);
+        if (refused) {
+          report(refused.reason, `address ${JSON.stringify(address)} ${refused.why}: not served`);
+          continue;
+        }
         // The same address in two slices (during a slice split) is one endpoint.
         endpoints.set(`${address}|${port}`, {
           endpoint: { address: { socket_address: { address, port_value: port } } },
@@ -96,7 +138,7 @@ export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSli
  * The endpoint port for a Service port: the slice port of the same name (both unnamed counts), or,
  * when the slice's port is unnamed and the Service's targetPort is a number, that number.
  */
-function resolvePort(service: ServicePortRef, ports: SlicePort[]): number | undefined {
+function resolvePort(service: ServicePortRef, ports: SlicePort[]): unknown {
   const tcp = ports.filter((p) => (p.protocol ?? "TCP") === "TCP");
   const named = tcp.find((p) => (p.name ?? "") === service.portName);
   if (named?.port !== undefined) return named.port;

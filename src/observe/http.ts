@@ -3,6 +3,7 @@
 // /debug/dag, /debug/xds, /debug/nacks and /debug/status, and binds loopback only (127.0.0.1:6060):
 // it shows the whole routing state, so it is reached through `kubectl port-forward`, never a Service.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { hostPort } from "../address.ts";
 import { isLoopbackAddress } from "../certs/tls-server.ts";
 import { CliError } from "../cli/errors.ts";
 import type { ObjectStatus } from "../dag/status.ts";
@@ -42,7 +43,7 @@ function listen(server: Server, address: string, port: number, what: string): Pr
   return new Promise((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
       const reason = error.code === "EADDRINUSE" ? "address already in use" : error.code ?? error.message;
-      reject(new CliError(`cannot listen for ${what} on ${address}:${port}: ${reason}`, 1));
+      reject(new CliError(`cannot listen for ${what} on ${hostPort(address, port)}: ${reason}`, 1));
     };
     server.once("error", failed);
     server.listen(port, address, () => {

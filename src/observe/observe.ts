@@ -1,6 +1,7 @@
 // The observe stage as startAgent uses it: starts the metrics/health server and (when asked) the
 // debug server before the sources start, so /readyz answers 503 while they sync, feeds the metrics
 // from the pipeline and the xDS server, and closes both servers on shutdown.
+import { hostPort } from "../address.ts";
 import { consola } from "consola";
 import { certificateDaysLeft } from "../certs/tls-server.ts";
 import type { Pipeline } from "../pipeline/run.ts";
@@ -111,6 +112,3 @@ export async function startObservability(agent: { pipeline: Pipeline; store: Sna
   };
 }
 
-function hostPort(address: string, port: number): string {
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
-}

@@ -34,6 +34,7 @@ function build(resources: ResourceSet): BuildResult {
       ofVirtualHost: (fqdn) => (fqdn === "shop.test" ? [proxy] : fqdn === "other.test" ? [other] : []),
     },
     statuses: [],
+    endpointProblems: [],
     timings: { dag: 0, translate: 0, endpoints: 0, validate: 0, total: 0 },
   };
 }

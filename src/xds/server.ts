@@ -1,6 +1,7 @@
 // The xDS gRPC server: ADS (state-of-the-world and delta) and the per-type LDS/RDS/CDS/EDS/SDS
 // services in both variants, all serving one snapshot store. Service definitions are built from the
 // embedded descriptor's types; responses are pre-assembled bytes (see server-wire.ts).
+import { hostPort } from "../address.ts";
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
 import { createNackLog, type NackLog } from "./nacks.ts";
@@ -98,11 +99,10 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
   const registry = createServerContext(options.store, nacks);
   addServices(server, registry.context);
   const credentials = options.credentials ?? ServerCredentials.createInsecure();
-  const host = options.address.includes(":") ? `[${options.address}]` : options.address;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(hostPort(options.address, options.port), credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
   });
-  log.info(`xDS server listening on ${options.address}:${port}`);
+  log.info(`xDS server listening on ${hostPort(options.address, port)}`);
   let closing: Promise<void> | undefined;
   return {
     port,
