@@ -23,6 +23,7 @@ beforeAll(async () => {
     manifests: dir,
     holdoffMs: 20,
     maxDelayMs: 100,
+    endpoints: { allowLoopback: true },
     dag: { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date() },
   });
 });
