@@ -261,3 +261,36 @@ ${slices.join("")}`;
 }
 
 export { agentPath };
+
+/** Every `{ name, sds_config }` reference in a piece of Envoy config: the SDS secrets it fetches. */
+export function sdsReferences(config: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(config)) for (const item of config) sdsReferences(item, into);
+  else if (config && typeof config === "object") {
+    const record = config as Record<string, unknown>;
+    if (typeof record.name === "string" && record.sds_config) into.add(record.name);
+    for (const value of Object.values(record)) sdsReferences(value, into);
+  }
+  return into;
+}
+
+export interface EnvoySecrets {
+  /** The secrets Envoy holds (active or warming), by name. */
+  held: string[];
+  /** The secrets its dynamic listeners and clusters (from the agent) reference. */
+  referencedByDynamic: string[];
+  /** The secrets its bootstrap references (the xDS mTLS files in split mode). */
+  referencedByBootstrap: string[];
+}
+
+/** What Envoy's /config_dump says about secrets: held, and referenced by what it was sent or booted with. */
+export async function envoySecrets(envoy: EnvoyProcess): Promise<EnvoySecrets> {
+  const dump = await envoy.configDump();
+  const byType = (suffix: string) => dump.configs.find((c) => String(c["@type"]).endsWith(suffix)) ?? {};
+  const listeners = byType("ListenersConfigDump") as { dynamic_listeners?: Array<{ active_state?: unknown; warming_state?: unknown }> };
+  const clusters = byType("ClustersConfigDump") as { dynamic_active_clusters?: unknown[]; dynamic_warming_clusters?: unknown[]; static_clusters?: unknown[] };
+  const secrets = byType("SecretsConfigDump") as { dynamic_active_secrets?: Array<{ name: string }>; dynamic_warming_secrets?: Array<{ name: string }>; static_secrets?: Array<{ name: string }> };
+  const dynamic = sdsReferences([listeners.dynamic_listeners ?? [], clusters.dynamic_active_clusters ?? [], clusters.dynamic_warming_clusters ?? []]);
+  const bootstrap = sdsReferences([byType("BootstrapConfigDump"), clusters.static_clusters ?? []]);
+  const held = [...(secrets.dynamic_active_secrets ?? []), ...(secrets.dynamic_warming_secrets ?? []), ...(secrets.static_secrets ?? [])].map((s) => s.name);
+  return { held: [...new Set(held)].sort(), referencedByDynamic: [...dynamic].sort(), referencedByBootstrap: [...bootstrap].sort() };
+}

@@ -1,0 +1,186 @@
+// Certificates and TLS clients for the real-Envoy TLS tests: CAs, server and client leaves (issued
+// by src/certs/x509.ts, the code `agent certs` uses), CRLs, the Kubernetes Secrets that carry them,
+// a TLS echo backend (for passthrough), and a raw HTTP/1.1-over-TLS client that reports which
+// certificate the server presented, with or without SNI.
+import { createServer } from "node:https";
+import { connect } from "node:tls";
+import { createCa, issueLeaf, parseCertificates, type PemPair } from "../../src/certs/x509.ts";
+import { x509 } from "../../src/certs/x509-lib.ts";
+
+export type { PemPair } from "../../src/certs/x509.ts";
+
+export function testCa(commonName: string): Promise<PemPair> {
+  return createCa({ commonName, validityDays: 30 });
+}
+
+export function serverCertificate(ca: PemPair, dnsNames: string[]): Promise<PemPair> {
+  return issueLeaf(ca, { commonName: dnsNames[0]!, dnsNames, usage: "server", validityDays: 7 });
+}
+
+export function clientCertificate(ca: PemPair, commonName: string): Promise<PemPair> {
+  return issueLeaf(ca, { commonName, usage: "client", validityDays: 7 });
+}
+
+/** The serial of a PEM certificate as hex, the way a CRL entry names it. */
+export function serialOf(certificatePem: string): string {
+  return parseCertificates(certificatePem)[0]!.serialNumber;
+}
+
+/** A CRL signed by `ca` revoking the given certificates (PEM). */
+export async function crlFor(ca: PemPair, revoked: string[]): Promise<string> {
+  const caCertificate = parseCertificates(ca.certificatePem)[0]!;
+  const der = x509.PemConverter.decode(ca.privateKeyPem)[0]!;
+  const signingKey = await crypto.subtle.importKey("pkcs8", der, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const now = Date.now();
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: caCertificate.subject,
+    thisUpdate: new Date(now - 3600_000),
+    nextUpdate: new Date(now + 7 * 86_400_000),
+    signingKey,
+    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" } as EcdsaParams,
+    entries: revoked.map((pem) => ({ serialNumber: serialOf(pem), revocationDate: new Date(now - 60_000), reason: x509.X509CrlReason.keyCompromise })),
+    extensions: [await x509.AuthorityKeyIdentifierExtension.create(caCertificate.publicKey)],
+  });
+  // The library labels the block "CRL"; OpenSSL, BoringSSL and Contour read "X509 CRL".
+  return x509.PemConverter.encode(crl.rawData, "X509 CRL");
+}
+
+function secretYaml(namespace: string, name: string, type: string, data: Record<string, string>): string {
+  const fields = Object.entries(data)
+    .map(([key, value]) => `  ${key}: |\n${value.trim().split("\n").map((line) => `    ${line}`).join("\n")}`)
+    .join("\n");
+  return `apiVersion: v1\nkind: Secret\nmetadata: { name: ${name}, namespace: ${namespace} }\ntype: ${type}\nstringData:\n${fields}\n`;
+}
+
+/** A kubernetes.io/tls Secret holding a certificate (followed by its CA) and its key. */
+export function tlsSecret(namespace: string, name: string, pair: PemPair, ca?: PemPair): string {
+  const chain = ca ? `${pair.certificatePem.trim()}\n${ca.certificatePem.trim()}` : pair.certificatePem;
+  return secretYaml(namespace, name, "kubernetes.io/tls", { "tls.crt": chain, "tls.key": pair.privateKeyPem });
+}
+
+/** An Opaque Secret with `ca.crt`: a CA bundle for client certificate validation. */
+export function caSecret(namespace: string, name: string, ca: PemPair): string {
+  return secretYaml(namespace, name, "Opaque", { "ca.crt": ca.certificatePem });
+}
+
+/** An Opaque Secret with `crl.pem`. */
+export function crlSecret(namespace: string, name: string, crlPem: string): string {
+  return secretYaml(namespace, name, "Opaque", { "crl.pem": crlPem });
+}
+
+export interface TlsExchange {
+  /** The server certificate's common name and DNS SANs, when the handshake got that far. */
+  serverName?: string;
+  dnsNames?: string[];
+  protocol?: string;
+  status?: number;
+  body?: string;
+  /** Why the exchange failed (handshake refused, connection reset, closed without an answer). */
+  error?: string;
+}
+
+export interface TlsRequestOptions {
+  /** The SNI name; none when absent (the client connects to an IP). */
+  servername?: string;
+  /** The Host header (default: the SNI name). */
+  host?: string;
+  path?: string;
+  ca: string | string[];
+  cert?: string;
+  key?: string;
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+}
+
+/** One HTTP/1.1 GET over TLS to 127.0.0.1:port: which certificate the server showed, and its answer. */
+export function tlsRequest(port: number, options: TlsRequestOptions): Promise<TlsExchange> {
+  return new Promise((resolve) => {
+    const socket = connect({
+      host: "127.0.0.1",
+      port,
+      servername: options.servername,
+      ca: options.ca,
+      cert: options.cert,
+      key: options.key,
+      minVersion: options.minVersion,
+      maxVersion: options.maxVersion,
+      ALPNProtocols: ["http/1.1"],
+      rejectUnauthorized: true,
+      // Without SNI there is no name to check the certificate against (the chain is still verified);
+      // the test looks at which certificate it was.
+      ...(options.servername === undefined ? { checkServerIdentity: () => undefined } : {}),
+    });
+    const result: TlsExchange = {};
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString("utf8");
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      if (status) {
+        result.status = Number(status[1]);
+        const split = text.indexOf("\r\n\r\n");
+        const body = text.slice(split + 4);
+        result.body = /\r\ntransfer-encoding: chunked\r\n/i.test(text.slice(0, split + 2)) ? unchunk(body) : body;
+      } else if (!result.error) {
+        result.error = "closed without an HTTP answer";
+      }
+      resolve(result);
+    };
+    socket.setTimeout(5000, () => {
+      result.error ??= "timed out";
+      finish();
+    });
+    socket.on("secureConnect", () => {
+      const peer = socket.getPeerCertificate();
+      result.protocol = socket.getProtocol() ?? undefined;
+      result.serverName = Array.isArray(peer.subject?.CN) ? peer.subject.CN[0] : peer.subject?.CN;
+      result.dnsNames = (peer.subjectaltname ?? "").split(/,\s*/).filter((s) => s.startsWith("DNS:")).map((s) => s.slice(4));
+      const host = options.host ?? options.servername ?? "localhost";
+      socket.write(`GET ${options.path ?? "/"} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+    });
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", (error: Error) => {
+      result.error ??= error.message;
+      finish();
+    });
+    socket.on("end", finish);
+    socket.on("close", finish);
+  });
+}
+
+/** The body of a chunked HTTP/1.1 message. */
+function unchunk(body: string): string {
+  let out = "";
+  let rest = body;
+  for (;;) {
+    const lineEnd = rest.indexOf("\r\n");
+    const size = Number.parseInt(rest.slice(0, lineEnd), 16);
+    if (!(size > 0)) return out;
+    out += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+    rest = rest.slice(lineEnd + 2 + size + 2);
+  }
+}
+
+export interface TlsEcho {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** An HTTPS backend on 127.0.0.1 that answers its name, the SNI it was asked for and the Host. */
+export function startTlsEcho(name: string, pair: PemPair): Promise<TlsEcho> {
+  const server = createServer({ cert: pair.certificatePem, key: pair.privateKeyPem }, (request, response) => {
+    const sni = (request.socket as import("node:tls").TLSSocket).servername || undefined;
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(`${JSON.stringify({ backend: name, sni, host: request.headers.host, path: request.url })}\n`);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      resolve({ port, close: () => new Promise((done) => server.close(() => done())) });
+    });
+  });
+}
