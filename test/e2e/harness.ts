@@ -3,7 +3,7 @@
 // 127.0.0.1 that answer who they are and what they received. Tests write manifests, send real
 // requests through Envoy and assert on what the backends saw. A missing Envoy fails, never skips.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer as netServer } from "node:net";
@@ -131,6 +131,8 @@ export interface EnvoyOptions {
   /** Extra `agent bootstrap` flags (e.g. the mTLS files). */
   bootstrapArgs?: string[];
   dir?: string;
+  /** Changes the written bootstrap before Envoy reads it (e.g. to take a certificate away). */
+  edit?: (bootstrap: Record<string, unknown>) => void;
 }
 
 /** Writes a bootstrap with `agent bootstrap` and starts a real Envoy on it. */
@@ -141,6 +143,11 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
   const bootstrapPath = join(dir, "bootstrap.json");
   const written = await runAgent(["bootstrap", bootstrapPath, "--xds-port", String(options.xdsPort), "--xds-mode", options.xdsMode ?? "delta", "--admin-address", adminSocket, "--node-id", options.nodeId ?? `envoy-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, ...(options.bootstrapArgs ?? [])]);
   if (written.code !== 0) throw new Error(`agent bootstrap failed: ${written.stderr}`);
+  if (options.edit) {
+    const bootstrap = JSON.parse(readFileSync(bootstrapPath, "utf8")) as Record<string, unknown>;
+    options.edit(bootstrap);
+    writeFileSync(bootstrapPath, JSON.stringify(bootstrap));
+  }
   const child = Bun.spawn([envoyBinary(), "-c", bootstrapPath, "--use-dynamic-base-id", "--log-level", "warning", "--drain-time-s", "1", "--parent-shutdown-time-s", "2"], { cwd: dir, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const lines: string[] = [];
   const pumped = readLines([child.stdout, child.stderr], (line) => lines.push(line));
@@ -186,6 +193,12 @@ export interface Stack {
   /** Writes (or replaces) one manifest file in the served directory. */
   write(file: string, yaml: string): void;
   remove(file: string): void;
+  /**
+   * Another Envoy on the same agent (its own directory, admin socket and node id; `bootstrapArgs`
+   * e.g. its own mTLS files), stopped with the stack. Ready with the stack's listeners unless
+   * `listeners` says otherwise (`[]`: only started, for an Envoy that must get nothing).
+   */
+  addEnvoy(options?: { bootstrapArgs?: string[]; nodeId?: string; listeners?: string[]; edit?: (bootstrap: Record<string, unknown>) => void }): Promise<EnvoyProcess>;
   stop(): Promise<void>;
 }
 
@@ -220,6 +233,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await agent.stop();
     throw new Error(`${(error as Error).message}\n--- agent\n${agent.output().split("\n").slice(-20).join("\n")}\n--- envoy\n${envoy.output().split("\n").slice(-20).join("\n")}`);
   }
+  const others: EnvoyProcess[] = [];
   return {
     dir,
     agent,
@@ -229,7 +243,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     statsPort,
     write: (file, yaml) => writeFileSync(join(manifestDir, file), yaml),
     remove: (file) => rmSync(join(manifestDir, file), { force: true }),
+    async addEnvoy(extra = {}) {
+      const otherDir = join(dir, `envoy-${others.length + 2}`);
+      mkdirSync(otherDir);
+      const other = await startEnvoy({ xdsPort: agent.port, xdsMode: options.xdsMode, bootstrapArgs: extra.bootstrapArgs ?? options.bootstrapArgs, nodeId: extra.nodeId, dir: otherDir, edit: extra.edit });
+      others.push(other);
+      const listeners = extra.listeners ?? options.listeners ?? ["ingress_http"];
+      if (listeners.length > 0) await other.ready(listeners);
+      return other;
+    },
     async stop() {
+      await Promise.all(others.map((other) => other.stop()));
       await envoy.stop();
       await agent.stop();
       rmSync(dir, { recursive: true, force: true });
