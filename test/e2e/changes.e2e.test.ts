@@ -1,7 +1,7 @@
 // Changes through a real Envoy: an edited, an added and a removed Ingress and HTTPProxy, and an
 // EndpointSlice moving a Service to another backend, are each served, while a request loop to an
 // unrelated host keeps getting its answer from its own backend with no error at any moment.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 
 let stack: Stack;
@@ -74,67 +74,79 @@ const backendOf = async (host: string) => {
 
 beforeAll(async () => {
   for (const name of ["steady", "one", "two", "m1", "m2"]) backends[name] = await startEcho(name);
-  stack = await startStack({
-    manifests: {
-      "services.yaml": ["steady", "one", "two"].map((name) => serviceFor("changes", name, [backends[name]!])).join("---\n"),
-      "moving.yaml": serviceFor("changes", "moving", [backends.m1!]),
-      "steady.yaml": ingress("steady", "steady.changes.test", "steady"),
-      "edited-ingress.yaml": ingress("edited", "edited-ingress.changes.test", "one"),
-      "edited-proxy.yaml": httpProxy("edited", "edited-proxy.changes.test", "one"),
-      "removed-ingress.yaml": ingress("removed", "removed-ingress.changes.test", "one"),
-      "removed-proxy.yaml": httpProxy("removed", "removed-proxy.changes.test", "one"),
-      "moving-route.yaml": ingress("moving", "moving.changes.test", "moving"),
-    },
-  });
-  await eventually(async () => (await backendOf("steady.changes.test")) === "steady", { what: "the steady host served" });
-}, 60_000);
+});
 
 afterAll(async () => {
-  await stack?.stop();
   await Promise.all(Object.values(backends).map((backend) => backend.close()));
 });
 
-test("an edited Ingress is served", async () => {
-  expect(await backendOf("edited-ingress.changes.test")).toBe("one");
-  await duringLoop(() => stack.write("edited-ingress.yaml", ingress("edited", "edited-ingress.changes.test", "two")), async () => (await backendOf("edited-ingress.changes.test")) === "two", "the edited Ingress served");
-});
+// The same changes with each way an Envoy can fetch its configuration.
+for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
+  describe(`xDS ${xdsMode}`, () => {
+    beforeAll(async () => {
+      stack = await startStack({
+        xdsMode,
+        manifests: {
+          "services.yaml": ["steady", "one", "two"].map((name) => serviceFor("changes", name, [backends[name]!])).join("---\n"),
+          "moving.yaml": serviceFor("changes", "moving", [backends.m1!]),
+          "steady.yaml": ingress("steady", "steady.changes.test", "steady"),
+          "edited-ingress.yaml": ingress("edited", "edited-ingress.changes.test", "one"),
+          "edited-proxy.yaml": httpProxy("edited", "edited-proxy.changes.test", "one"),
+          "removed-ingress.yaml": ingress("removed", "removed-ingress.changes.test", "one"),
+          "removed-proxy.yaml": httpProxy("removed", "removed-proxy.changes.test", "one"),
+          "moving-route.yaml": ingress("moving", "moving.changes.test", "moving"),
+        },
+      });
+      await eventually(async () => (await backendOf("steady.changes.test")) === "steady", { what: "the steady host served" });
+    }, 60_000);
 
-test("an edited HTTPProxy is served", async () => {
-  expect(await backendOf("edited-proxy.changes.test")).toBe("one");
-  await duringLoop(() => stack.write("edited-proxy.yaml", httpProxy("edited", "edited-proxy.changes.test", "two")), async () => (await backendOf("edited-proxy.changes.test")) === "two", "the edited HTTPProxy served");
-});
+    afterAll(async () => {
+      await stack?.stop();
+    });
 
-test("an added Ingress is served", async () => {
-  expect(await backendOf("added-ingress.changes.test")).toBe(404);
-  await duringLoop(() => stack.write("added-ingress.yaml", ingress("added", "added-ingress.changes.test", "two")), async () => (await backendOf("added-ingress.changes.test")) === "two", "the added Ingress served");
-});
+    test("an edited Ingress is served", async () => {
+      expect(await backendOf("edited-ingress.changes.test")).toBe("one");
+      await duringLoop(() => stack.write("edited-ingress.yaml", ingress("edited", "edited-ingress.changes.test", "two")), async () => (await backendOf("edited-ingress.changes.test")) === "two", "the edited Ingress served");
+    });
 
-test("an added HTTPProxy whose CORS policy changes the listener's filters is served", async () => {
-  expect(await backendOf("added-proxy.changes.test")).toBe(404);
-  const cors = ", corsPolicy: { allowOrigin: ['https://origin.example'], allowMethods: [GET] }";
-  const listenerUpdates = await stack.envoy.stat("listener_manager.lds.update_success");
-  await duringLoop(() => stack.write("added-proxy.yaml", httpProxy("added", "added-proxy.changes.test", "two", cors)), async () => {
-    const answer = await send(stack.httpPort, "/", { host: "added-proxy.changes.test", headers: { origin: "https://origin.example" } });
-    return answer.status === 200 && answer.json().backend === "two" && answer.headers["access-control-allow-origin"] === "https://origin.example";
-  }, "the added HTTPProxy served with CORS");
-  expect(await stack.envoy.stat("listener_manager.lds.update_success")).toBeGreaterThan(listenerUpdates!);
-});
+    test("an edited HTTPProxy is served", async () => {
+      expect(await backendOf("edited-proxy.changes.test")).toBe("one");
+      await duringLoop(() => stack.write("edited-proxy.yaml", httpProxy("edited", "edited-proxy.changes.test", "two")), async () => (await backendOf("edited-proxy.changes.test")) === "two", "the edited HTTPProxy served");
+    });
 
-test("a removed Ingress and a removed HTTPProxy are no longer served", async () => {
-  expect(await backendOf("removed-ingress.changes.test")).toBe("one");
-  expect(await backendOf("removed-proxy.changes.test")).toBe("one");
-  await duringLoop(() => stack.remove("removed-ingress.yaml"), async () => (await backendOf("removed-ingress.changes.test")) === 404, "the removed Ingress gone");
-  await duringLoop(() => stack.remove("removed-proxy.yaml"), async () => (await backendOf("removed-proxy.changes.test")) === 404, "the removed HTTPProxy gone");
-});
+    test("an added Ingress is served", async () => {
+      expect(await backendOf("added-ingress.changes.test")).toBe(404);
+      await duringLoop(() => stack.write("added-ingress.yaml", ingress("added", "added-ingress.changes.test", "two")), async () => (await backendOf("added-ingress.changes.test")) === "two", "the added Ingress served");
+    });
 
-test("an endpoint change moves a Service's traffic to its new backend", async () => {
-  expect(await backendOf("moving.changes.test")).toBe("m1");
-  // The Service stays as it was; only its EndpointSlice now names the other backend.
-  const service = serviceFor("changes", "moving", [backends.m1!]).split("\n---\n")[0]!;
-  const slice = serviceFor("changes", "moving", [backends.m2!]).split("\n---\n")[1]!;
-  await duringLoop(() => stack.write("moving.yaml", `${service}\n---\n${slice}`), async () => (await backendOf("moving.changes.test")) === "m2", "the new endpoint served");
-  // Once moved, it stays moved: the old backend gets nothing more.
-  const before = backends.m1!.received.length;
-  for (let i = 0; i < 5; i++) expect(await backendOf("moving.changes.test")).toBe("m2");
-  expect(backends.m1!.received.length).toBe(before);
-});
+    test("an added HTTPProxy whose CORS policy changes the listener's filters is served", async () => {
+      expect(await backendOf("added-proxy.changes.test")).toBe(404);
+      const cors = ", corsPolicy: { allowOrigin: ['https://origin.example'], allowMethods: [GET] }";
+      const listenerUpdates = await stack.envoy.stat("listener_manager.lds.update_success");
+      await duringLoop(() => stack.write("added-proxy.yaml", httpProxy("added", "added-proxy.changes.test", "two", cors)), async () => {
+        const answer = await send(stack.httpPort, "/", { host: "added-proxy.changes.test", headers: { origin: "https://origin.example" } });
+        return answer.status === 200 && answer.json().backend === "two" && answer.headers["access-control-allow-origin"] === "https://origin.example";
+      }, "the added HTTPProxy served with CORS");
+      expect(await stack.envoy.stat("listener_manager.lds.update_success")).toBeGreaterThan(listenerUpdates!);
+    });
+
+    test("a removed Ingress and a removed HTTPProxy are no longer served", async () => {
+      expect(await backendOf("removed-ingress.changes.test")).toBe("one");
+      expect(await backendOf("removed-proxy.changes.test")).toBe("one");
+      await duringLoop(() => stack.remove("removed-ingress.yaml"), async () => (await backendOf("removed-ingress.changes.test")) === 404, "the removed Ingress gone");
+      await duringLoop(() => stack.remove("removed-proxy.yaml"), async () => (await backendOf("removed-proxy.changes.test")) === 404, "the removed HTTPProxy gone");
+    });
+
+    test("an endpoint change moves a Service's traffic to its new backend", async () => {
+      expect(await backendOf("moving.changes.test")).toBe("m1");
+      // The Service stays as it was; only its EndpointSlice now names the other backend.
+      const service = serviceFor("changes", "moving", [backends.m1!]).split("\n---\n")[0]!;
+      const slice = serviceFor("changes", "moving", [backends.m2!]).split("\n---\n")[1]!;
+      await duringLoop(() => stack.write("moving.yaml", `${service}\n---\n${slice}`), async () => (await backendOf("moving.changes.test")) === "m2", "the new endpoint served");
+      // Once moved, it stays moved: the old backend gets nothing more.
+      const before = backends.m1!.received.length;
+      for (let i = 0; i < 5; i++) expect(await backendOf("moving.changes.test")).toBe("m2");
+      expect(backends.m1!.received.length).toBe(before);
+    });
+  });
+}

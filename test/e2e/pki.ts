@@ -141,7 +141,11 @@ export function tlsRequest(port: number, options: TlsRequestOptions): Promise<Tl
       const host = options.host ?? options.servername ?? "localhost";
       socket.write(`GET ${options.path ?? "/"} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
     });
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      // Done once the answer is whole: no waiting for the server's delayed close.
+      if (responseComplete(Buffer.concat(chunks).toString("utf8"))) finish();
+    });
     socket.on("error", (error: Error) => {
       result.error ??= error.message;
       finish();
@@ -149,6 +153,16 @@ export function tlsRequest(port: number, options: TlsRequestOptions): Promise<Tl
     socket.on("end", finish);
     socket.on("close", finish);
   });
+}
+
+/** Whether an HTTP/1.1 response (headers and a content-length or chunked body) has fully arrived. */
+function responseComplete(text: string): boolean {
+  const split = text.indexOf("\r\n\r\n");
+  if (split < 0) return false;
+  const head = text.slice(0, split);
+  const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+  if (length) return Buffer.byteLength(text.slice(split + 4)) >= Number(length[1]);
+  return /\r\ntransfer-encoding: chunked/i.test(head) && text.endsWith("\r\n0\r\n\r\n");
 }
 
 /** The body of a chunked HTTP/1.1 message. */

@@ -7,6 +7,7 @@ import { envoySecrets, serviceFor, startEcho, startStack, type EchoBackend, type
 import { caSecret, clientCertificate, crlFor, crlSecret, serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
 
 let stack: Stack;
+let manifests: Record<string, string>;
 let a: EchoBackend;
 let b: EchoBackend;
 let passBackend: TlsEcho;
@@ -48,22 +49,19 @@ beforeAll(async () => {
     caSecret("tls", "unused-ca", foreignCa),
     crlSecret("tls", "client-crl", await crlFor(clientCa, [clients.revoked.certificatePem])),
   ];
-  stack = await startStack({
-    listeners: ["ingress_http", "ingress_https"],
-    serveArgs: ["--fallback-certificate", "tls/fallback-cert"],
-    manifests: {
-      "secrets.yaml": secrets.join("---\n"),
-      "services.yaml": [serviceFor("tls", "a", [a]), serviceFor("tls", "b", [b]), serviceFor("tls", "pass", [passBackend], { port: 443 })].join("---\n"),
-      "proxies.yaml": [
-        proxy("a", "a.tls.test", "{ secretName: a-cert }", routeTo("a")),
-        proxy("b", "b.tls.test", "{ secretName: b-cert, enableFallbackCertificate: true }", routeTo("b")),
-        proxy("v13", "v13.tls.test", '{ secretName: v13-cert, minimumProtocolVersion: "1.3" }', routeTo("a")),
-        proxy("v12", "v12.tls.test", '{ secretName: v12-cert, maximumProtocolVersion: "1.2" }', routeTo("a")),
-        proxy("mtls", "mtls.tls.test", "{ secretName: mtls-cert, clientValidation: { caSecret: client-ca, crlSecret: client-crl } }", routeTo("a")),
-        proxy("pass", "pass.tls.test", "{ passthrough: true }", "  tcpproxy:\n    services: [{ name: pass, port: 443 }]\n"),
-        proxy("tcp", "tcp.tls.test", "{ secretName: tcp-cert }", "  tcpproxy:\n    services: [{ name: b, port: 80 }]\n"),
-      ].join(""),
-      "ingress.yaml": `apiVersion: networking.k8s.io/v1
+  manifests = {
+    "secrets.yaml": secrets.join("---\n"),
+    "services.yaml": [serviceFor("tls", "a", [a]), serviceFor("tls", "b", [b]), serviceFor("tls", "pass", [passBackend], { port: 443 })].join("---\n"),
+    "proxies.yaml": [
+      proxy("a", "a.tls.test", "{ secretName: a-cert }", routeTo("a")),
+      proxy("b", "b.tls.test", "{ secretName: b-cert, enableFallbackCertificate: true }", routeTo("b")),
+      proxy("v13", "v13.tls.test", '{ secretName: v13-cert, minimumProtocolVersion: "1.3" }', routeTo("a")),
+      proxy("v12", "v12.tls.test", '{ secretName: v12-cert, maximumProtocolVersion: "1.2" }', routeTo("a")),
+      proxy("mtls", "mtls.tls.test", "{ secretName: mtls-cert, clientValidation: { caSecret: client-ca, crlSecret: client-crl } }", routeTo("a")),
+      proxy("pass", "pass.tls.test", "{ passthrough: true }", "  tcpproxy:\n    services: [{ name: pass, port: 443 }]\n"),
+      proxy("tcp", "tcp.tls.test", "{ secretName: tcp-cert }", "  tcpproxy:\n    services: [{ name: b, port: 80 }]\n"),
+    ].join(""),
+    "ingress.yaml": `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: { name: ing, namespace: tls }
 spec:
@@ -72,134 +70,145 @@ spec:
     - host: ing.tls.test
       http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: b, port: { number: 80 } } } }] }
 `,
-    },
-  });
-}, 90_000);
+  };
+}, 30_000);
 
 afterAll(async () => {
-  await stack?.stop();
   await Promise.all([a?.close(), b?.close(), passBackend?.close()]);
 });
 
 const https = (servername: string | undefined, extra: Partial<Parameters<typeof tlsRequest>[1]> = {}) =>
   tlsRequest(stack.httpsPort, { servername, ca: serverCa.certificatePem, ...extra });
 
-describe("SNI", () => {
-  test("each virtual host presents its own certificate and routes to its own backend", async () => {
-    for (const [host, backend] of [["a.tls.test", "a"], ["b.tls.test", "b"], ["ing.tls.test", "b"]] as const) {
-      const answer = await https(host, { path: "/sni" });
-      expect(answer.error).toBeUndefined();
-      expect(answer.serverName).toBe(host);
-      expect(answer.dnsNames).toEqual([host]);
-      expect(answer.status).toBe(200);
-      expect(JSON.parse(answer.body!)).toMatchObject({ backend, host, path: "/sni" });
-    }
-  });
+// The same checks with each way an Envoy can fetch its configuration (SDS on ADS or on its own stream).
+for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
+  describe(`xDS ${xdsMode}`, () => {
+    beforeAll(async () => {
+      stack = await startStack({ xdsMode, manifests, listeners: ["ingress_http", "ingress_https"], serveArgs: ["--fallback-certificate", "tls/fallback-cert"] });
+    }, 60_000);
 
-  test("a Host other than the SNI name is answered 421 Misdirected Request", async () => {
-    const answer = await https("a.tls.test", { host: "b.tls.test" });
-    expect(answer.serverName).toBe("a.tls.test");
-    expect(answer.status).toBe(421);
-    expect(a.received.some((r) => r.host === "b.tls.test")).toBe(false);
-    expect(b.received.some((r) => r.host === "b.tls.test" && r.path === "/")).toBe(false);
-  });
+    afterAll(async () => {
+      await stack?.stop();
+    });
 
-  test("an unknown SNI name gets no certificate", async () => {
-    const answer = await https("nobody.tls.test");
-    expect(answer.status).toBeUndefined();
-    expect(answer.serverName).toBeUndefined();
-    expect(answer.error).toBeDefined();
-  });
-});
+    describe("SNI", () => {
+      test("each virtual host presents its own certificate and routes to its own backend", async () => {
+        for (const [host, backend] of [["a.tls.test", "a"], ["b.tls.test", "b"], ["ing.tls.test", "b"]] as const) {
+          const answer = await https(host, { path: "/sni" });
+          expect(answer.error).toBeUndefined();
+          expect(answer.serverName).toBe(host);
+          expect(answer.dnsNames).toEqual([host]);
+          expect(answer.status).toBe(200);
+          expect(JSON.parse(answer.body!)).toMatchObject({ backend, host, path: "/sni" });
+        }
+      });
 
-describe("protocol versions", () => {
-  test("minimumProtocolVersion 1.3 refuses a TLS 1.2 client and serves a TLS 1.3 one", async () => {
-    const old = await https("v13.tls.test", { maxVersion: "TLSv1.2" });
-    expect(old.status).toBeUndefined();
-    expect(old.error).toBeDefined();
-    const current = await https("v13.tls.test", { minVersion: "TLSv1.3" });
-    expect(current.protocol).toBe("TLSv1.3");
-    expect(current.status).toBe(200);
-  });
+      test("a Host other than the SNI name is answered 421 Misdirected Request", async () => {
+        const answer = await https("a.tls.test", { host: "b.tls.test" });
+        expect(answer.serverName).toBe("a.tls.test");
+        expect(answer.status).toBe(421);
+        expect(a.received.some((r) => r.host === "b.tls.test")).toBe(false);
+        expect(b.received.some((r) => r.host === "b.tls.test" && r.path === "/")).toBe(false);
+      });
 
-  test("maximumProtocolVersion 1.2 refuses a TLS 1.3-only client and serves TLS 1.2", async () => {
-    const newer = await https("v12.tls.test", { minVersion: "TLSv1.3" });
-    expect(newer.status).toBeUndefined();
-    expect(newer.error).toBeDefined();
-    const capped = await https("v12.tls.test");
-    expect(capped.protocol).toBe("TLSv1.2");
-    expect(capped.status).toBe(200);
-  });
+      test("an unknown SNI name gets no certificate", async () => {
+        const answer = await https("nobody.tls.test");
+        expect(answer.status).toBeUndefined();
+        expect(answer.serverName).toBeUndefined();
+        expect(answer.error).toBeDefined();
+      });
+    });
 
-  test("without a setting, TLS 1.2 and 1.3 are both served", async () => {
-    expect((await https("a.tls.test", { maxVersion: "TLSv1.2" })).protocol).toBe("TLSv1.2");
-    expect((await https("a.tls.test")).protocol).toBe("TLSv1.3");
-  });
-});
+    describe("protocol versions", () => {
+      test("minimumProtocolVersion 1.3 refuses a TLS 1.2 client and serves a TLS 1.3 one", async () => {
+        const old = await https("v13.tls.test", { maxVersion: "TLSv1.2" });
+        expect(old.status).toBeUndefined();
+        expect(old.error).toBeDefined();
+        const current = await https("v13.tls.test", { minVersion: "TLSv1.3" });
+        expect(current.protocol).toBe("TLSv1.3");
+        expect(current.status).toBe(200);
+      });
 
-describe("client certificate validation", () => {
-  test("a certificate from the CA is accepted", async () => {
-    const answer = await https("mtls.tls.test", { cert: clients.valid.certificatePem, key: clients.valid.privateKeyPem });
-    expect(answer.error).toBeUndefined();
-    expect(answer.status).toBe(200);
-  });
+      test("maximumProtocolVersion 1.2 refuses a TLS 1.3-only client and serves TLS 1.2", async () => {
+        const newer = await https("v12.tls.test", { minVersion: "TLSv1.3" });
+        expect(newer.status).toBeUndefined();
+        expect(newer.error).toBeDefined();
+        const capped = await https("v12.tls.test");
+        expect(capped.protocol).toBe("TLSv1.2");
+        expect(capped.status).toBe(200);
+      });
 
-  test("no certificate, one from another CA and a revoked one are refused", async () => {
-    const refusedBefore = a.received.length;
-    for (const client of [undefined, clients.foreign, clients.revoked]) {
-      const answer = await https("mtls.tls.test", client ? { cert: client.certificatePem, key: client.privateKeyPem } : {});
-      expect(answer.status).toBeUndefined();
-      expect(answer.error).toBeDefined();
-    }
-    expect(a.received.length).toBe(refusedBefore);
-  });
+      test("without a setting, TLS 1.2 and 1.3 are both served", async () => {
+        expect((await https("a.tls.test", { maxVersion: "TLSv1.2" })).protocol).toBe("TLSv1.2");
+        expect((await https("a.tls.test")).protocol).toBe("TLSv1.3");
+      });
+    });
 
-  test("a host without client validation asks for no certificate", async () => {
-    expect((await https("a.tls.test")).status).toBe(200);
-  });
-});
+    describe("client certificate validation", () => {
+      test("a certificate from the CA is accepted", async () => {
+        const answer = await https("mtls.tls.test", { cert: clients.valid.certificatePem, key: clients.valid.privateKeyPem });
+        expect(answer.error).toBeUndefined();
+        expect(answer.status).toBe(200);
+      });
 
-describe("fallback certificate", () => {
-  test("a client without SNI gets the fallback certificate and reaches a host that enabled it", async () => {
-    const answer = await https(undefined, { host: "b.tls.test", path: "/nosni" });
-    expect(answer.serverName).toBe("fallback.tls.test");
-    expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body!)).toMatchObject({ backend: "b", host: "b.tls.test", path: "/nosni" });
-  });
+      test("no certificate, one from another CA and a revoked one are refused", async () => {
+        const refusedBefore = a.received.length;
+        for (const client of [undefined, clients.foreign, clients.revoked]) {
+          const answer = await https("mtls.tls.test", client ? { cert: client.certificatePem, key: client.privateKeyPem } : {});
+          expect(answer.status).toBeUndefined();
+          expect(answer.error).toBeDefined();
+        }
+        expect(a.received.length).toBe(refusedBefore);
+      });
 
-  test("a host that did not enable the fallback is not reachable without SNI", async () => {
-    const answer = await https(undefined, { host: "a.tls.test" });
-    expect(answer.serverName).toBe("fallback.tls.test");
-    expect(answer.status).toBe(404);
-  });
-});
+      test("a host without client validation asks for no certificate", async () => {
+        expect((await https("a.tls.test")).status).toBe(200);
+      });
+    });
 
-describe("passthrough and TCP proxying", () => {
-  test("passthrough: the backend terminates TLS with its own certificate and sees the SNI", async () => {
-    const answer = await tlsRequest(stack.httpsPort, { servername: "pass.tls.test", ca: passCa.certificatePem, path: "/through" });
-    expect(answer.error).toBeUndefined();
-    expect(answer.serverName).toBe("pass.tls.test");
-    expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body!)).toMatchObject({ backend: "passthrough", sni: "pass.tls.test", path: "/through" });
-  });
+    describe("fallback certificate", () => {
+      test("a client without SNI gets the fallback certificate and reaches a host that enabled it", async () => {
+        const answer = await https(undefined, { host: "b.tls.test", path: "/nosni" });
+        expect(answer.serverName).toBe("fallback.tls.test");
+        expect(answer.status).toBe(200);
+        expect(JSON.parse(answer.body!)).toMatchObject({ backend: "b", host: "b.tls.test", path: "/nosni" });
+      });
 
-  test("tcpproxy: Envoy terminates TLS and forwards the bytes to the backend", async () => {
-    const before = b.received.length;
-    const answer = await https("tcp.tls.test", { path: "/raw", host: "anything.example" });
-    expect(answer.serverName).toBe("tcp.tls.test");
-    expect(answer.status).toBe(200);
-    // No HTTP routing in between: the backend gets the request as sent, Host included.
-    expect(JSON.parse(answer.body!)).toMatchObject({ backend: "b", host: "anything.example", path: "/raw" });
-    expect(b.received.length).toBe(before + 1);
-  });
-});
+      test("a host that did not enable the fallback is not reachable without SNI", async () => {
+        const answer = await https(undefined, { host: "a.tls.test" });
+        expect(answer.serverName).toBe("fallback.tls.test");
+        expect(answer.status).toBe(404);
+      });
+    });
 
-describe("SDS scoping", () => {
-  test("Envoy holds exactly the secrets its listeners and clusters use, and no other Secret of the input", async () => {
-    const secrets = await envoySecrets(stack.envoy);
-    expect(secrets.referencedByBootstrap).toEqual([]);
-    expect(secrets.held).toEqual(secrets.referencedByDynamic);
-    const inputNames = secrets.held.map((name) => name.split("/").slice(0, 2).join("/")).sort();
-    expect(inputNames).toEqual(["tls/a-cert", "tls/b-cert", "tls/client-ca", "tls/fallback-cert", "tls/ing-cert", "tls/mtls-cert", "tls/tcp-cert", "tls/v12-cert", "tls/v13-cert"]);
+    describe("passthrough and TCP proxying", () => {
+      test("passthrough: the backend terminates TLS with its own certificate and sees the SNI", async () => {
+        const answer = await tlsRequest(stack.httpsPort, { servername: "pass.tls.test", ca: passCa.certificatePem, path: "/through" });
+        expect(answer.error).toBeUndefined();
+        expect(answer.serverName).toBe("pass.tls.test");
+        expect(answer.status).toBe(200);
+        expect(JSON.parse(answer.body!)).toMatchObject({ backend: "passthrough", sni: "pass.tls.test", path: "/through" });
+      });
+
+      test("tcpproxy: Envoy terminates TLS and forwards the bytes to the backend", async () => {
+        const before = b.received.length;
+        const answer = await https("tcp.tls.test", { path: "/raw", host: "anything.example" });
+        expect(answer.serverName).toBe("tcp.tls.test");
+        expect(answer.status).toBe(200);
+        // No HTTP routing in between: the backend gets the request as sent, Host included.
+        expect(JSON.parse(answer.body!)).toMatchObject({ backend: "b", host: "anything.example", path: "/raw" });
+        expect(b.received.length).toBe(before + 1);
+      });
+    });
+
+    describe("SDS scoping", () => {
+      test("Envoy holds exactly the secrets its listeners and clusters use, and no other Secret of the input", async () => {
+        const secrets = await envoySecrets(stack.envoy);
+        expect(secrets.referencedByBootstrap).toEqual([]);
+        expect(secrets.held).toEqual(secrets.referencedByDynamic);
+        const inputNames = secrets.held.map((name) => name.split("/").slice(0, 2).join("/")).sort();
+        expect(inputNames).toEqual(["tls/a-cert", "tls/b-cert", "tls/client-ca", "tls/fallback-cert", "tls/ing-cert", "tls/mtls-cert", "tls/tcp-cert", "tls/v12-cert", "tls/v13-cert"]);
+      });
+    });
   });
-});
+}
