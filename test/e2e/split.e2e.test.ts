@@ -3,7 +3,7 @@
 // Envoy without a client certificate gets nothing. `agent certs rotate` (leaves, then a CA rollover
 // and its end) while everything runs: Envoys keep receiving updates on the same connection, nobody
 // restarts, and each Envoy holds only the secrets its own listeners and clusters use.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,112 +64,121 @@ async function stillRunning(envoy: EnvoyProcess): Promise<boolean> {
   return (await Promise.race([envoy.exited.then(() => false), Bun.sleep(1).then(() => true)])) === true;
 }
 
-beforeAll(async () => {
-  certs = mkdtempSync(join(tmpdir(), "isobar-split-certs-"));
-  for (const args of [["certs", "init", "--out", certs, "--overwrite"], ["certs", "issue", "--dir", certs, "--name", "envoy-b", "--usage", "client"]]) {
-    const run = await runAgent(args);
-    if (run.code !== 0) throw new Error(`agent ${args.join(" ")}: ${run.stderr}`);
-  }
-  echo = await startEcho("echo");
-  const siteCa = await testCa("e2e split site CA");
-  stack = await startStack({
-    listeners: ["ingress_http", "ingress_https"],
-    serveArgs: ["--ca-file", join(certs, "agent/ca.crt"), "--cert-file", join(certs, "agent/tls.crt"), "--key-file", join(certs, "agent/tls.key"), "--tls-reload-interval", "200ms"],
-    bootstrapArgs: mtlsArgs("envoy"),
-    manifests: {
-      "services.yaml": serviceFor("split", "echo", [echo]),
-      "secrets.yaml": [tlsSecret("split", "site-cert", await serverCertificate(siteCa, ["site.split.test"])), tlsSecret("split", "unused-cert", await serverCertificate(siteCa, ["unused.split.test"]))].join("---\n"),
-      "site.yaml": `apiVersion: projectcontour.io/v1
+const siteProxy = `apiVersion: projectcontour.io/v1
 kind: HTTPProxy
 metadata: { name: site, namespace: split }
 spec:
   virtualhost: { fqdn: site.split.test, tls: { secretName: site-cert } }
   routes: [{ services: [{ name: echo, port: 80 }] }]
-`,
-      "step.yaml": ingress("step-0.split.test"),
-    },
+`;
+
+// Every way an Envoy can fetch its configuration rides on the same mTLS connection to the agent.
+for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
+  describe(`xDS ${xdsMode}`, () => {
+    beforeAll(async () => {
+      certs = mkdtempSync(join(tmpdir(), "isobar-split-certs-"));
+      for (const args of [["certs", "init", "--out", certs, "--overwrite"], ["certs", "issue", "--dir", certs, "--name", "envoy-b", "--usage", "client"]]) {
+        const run = await runAgent(args);
+        if (run.code !== 0) throw new Error(`agent ${args.join(" ")}: ${run.stderr}`);
+      }
+      echo = await startEcho("echo");
+      const siteCa = await testCa("e2e split site CA");
+      stack = await startStack({
+        xdsMode,
+        listeners: ["ingress_http", "ingress_https"],
+        serveArgs: ["--ca-file", join(certs, "agent/ca.crt"), "--cert-file", join(certs, "agent/tls.crt"), "--key-file", join(certs, "agent/tls.key"), "--tls-reload-interval", "200ms"],
+        bootstrapArgs: mtlsArgs("envoy"),
+        manifests: {
+          "services.yaml": serviceFor("split", "echo", [echo]),
+          "secrets.yaml": [tlsSecret("split", "site-cert", await serverCertificate(siteCa, ["site.split.test"])), tlsSecret("split", "unused-cert", await serverCertificate(siteCa, ["unused.split.test"]))].join("---\n"),
+          "site.yaml": siteProxy,
+          "step.yaml": ingress("step-0.split.test"),
+        },
+      });
+      envoyB = await stack.addEnvoy({ bootstrapArgs: mtlsArgs("envoy-b"), listeners: ["ingress_http", "ingress_https"] });
+      // The same files as Envoy's, minus its client certificate.
+      noCertificate = await stack.addEnvoy({
+        bootstrapArgs: mtlsArgs("envoy"),
+        listeners: [],
+        edit: (bootstrap) => {
+          const cluster = (bootstrap.static_resources as { clusters: Array<{ transport_socket: { typed_config: { common_tls_context: Record<string, unknown> } } }> }).clusters[0]!;
+          delete cluster.transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs;
+        },
+      });
+    }, 90_000);
+
+    afterAll(async () => {
+      await stack?.stop();
+      await echo?.close();
+      if (certs) rmSync(certs, { recursive: true, force: true });
+    });
+
+    test("Envoys with client certificates from `certs init` and `certs issue` get their configuration over mTLS", async () => {
+      await servedEverywhere("step-0.split.test");
+      for (const envoy of [stack.envoy, envoyB]) expect(await envoy.stat("listener_manager.lds.update_success")).toBeGreaterThan(0);
+    });
+
+    test("an Envoy without a client certificate gets nothing", async () => {
+      // It tried (more than once: Envoy retries a refused xDS connection) and was refused each time.
+      await eventually(async () => ((await xdsConnections(noCertificate)) ?? 0) >= 2, { what: "the certificate-less Envoy retrying" });
+      expect(await noCertificate.stat("listener_manager.lds.update_success")).toBe(0);
+        expect(await noCertificate.stat("cluster_manager.cds.update_success")).toBe(0);
+      const dump = await noCertificate.configDump();
+      const listeners = dump.configs.find((c) => String(c["@type"]).endsWith("ListenersConfigDump")) as { dynamic_listeners?: unknown[] };
+      const clusters = dump.configs.find((c) => String(c["@type"]).endsWith("ClustersConfigDump")) as { dynamic_active_clusters?: unknown[] };
+      expect(listeners.dynamic_listeners ?? []).toEqual([]);
+      expect(clusters.dynamic_active_clusters ?? []).toEqual([]);
+      expect((await envoySecrets(noCertificate)).referencedByDynamic).toEqual([]);
+    });
+
+    test("each Envoy, on its own client certificate, holds exactly the secrets its listeners and clusters use", async () => {
+      for (const envoy of [stack.envoy, envoyB]) {
+        const secrets = await envoySecrets(envoy);
+        expect(secrets.referencedByBootstrap).toEqual(["isobar_xds_tls_certificate", "isobar_xds_validation_context"]);
+        expect(secrets.held).toEqual([...secrets.referencedByDynamic, ...secrets.referencedByBootstrap].sort());
+        expect(secrets.referencedByDynamic.map((name) => name.split("/").slice(0, 2).join("/"))).toEqual(["split/site-cert"]);
+      }
+    });
+
+    test("`certs rotate`: leaves, then a CA rollover and its end, while both run; updates keep flowing, nobody restarts", async () => {
+      const agentPid = stack.agent.process.pid;
+      const connections = [await xdsConnections(stack.envoy), await xdsConnections(envoyB)];
+      const oldEnvoyCertificate = { cert: read("envoy/tls.crt"), key: read("envoy/tls.key") };
+      const steps: Array<{ args: string[]; host: string; newLeaves: boolean }> = [
+        { args: ["--force"], host: "step-1.split.test", newLeaves: true },
+        { args: ["--rotate-ca"], host: "step-2.split.test", newLeaves: true },
+        { args: ["--finish-ca-rollover"], host: "step-3.split.test", newLeaves: false },
+      ];
+      for (const step of steps) {
+        const before = normalizeSerial(serialOf(read("agent/tls.crt")));
+        const run = await runAgent(["certs", "rotate", "--dir", certs, ...step.args]);
+        expect(run.code).toBe(0);
+        const agentSerial = normalizeSerial(serialOf(read("agent/tls.crt")));
+        expect(agentSerial === before).toBe(!step.newLeaves);
+        // The agent re-reads its files: new handshakes see the new certificate and the new trust.
+        await eventually(async () => {
+          const probe = await probeTls(stack.agent.port, { ca: read("envoy/ca.crt"), cert: read("envoy/tls.crt"), key: read("envoy/tls.key") });
+          return probe.accepted && probe.serverSerial === agentSerial;
+        }, { what: `the agent serving its ${step.args[0]} certificate` });
+        // Each Envoy re-reads its certificate through the bootstrap's SDS files.
+        for (const [envoy, identity] of [[stack.envoy, "envoy"], [envoyB, "envoy-b"]] as const) {
+          const serial = normalizeSerial(serialOf(read(`${identity}/tls.crt`)));
+          await eventually(async () => (await loadedSerials(envoy)).includes(serial), { what: `${identity} loading its rotated certificate` });
+        }
+        stack.write("step.yaml", ingress(step.host));
+        await servedEverywhere(step.host);
+      }
+      // Nobody restarted or reconnected: the same agent process, the same Envoy processes, one xDS connection each.
+      expect(stack.agent.process.pid).toBe(agentPid);
+      expect(stack.agent.process.exitCode).toBeNull();
+      expect(await stillRunning(stack.envoy)).toBe(true);
+      expect(await stillRunning(envoyB)).toBe(true);
+      expect([await xdsConnections(stack.envoy), await xdsConnections(envoyB)]).toEqual(connections);
+      // After the rollover ended, a certificate of the old CA is refused; a new Envoy on the rotated files is served.
+      const stale = await probeTls(stack.agent.port, { ca: read("envoy/ca.crt"), ...oldEnvoyCertificate });
+      expect(stale.accepted).toBe(false);
+      const fresh = await stack.addEnvoy({ bootstrapArgs: mtlsArgs("envoy") });
+      await eventually(async () => (await domainsOf(fresh)).includes("step-3.split.test"), { what: "a new Envoy on the rotated files served" });
+    }, 60_000);
   });
-  envoyB = await stack.addEnvoy({ bootstrapArgs: mtlsArgs("envoy-b"), listeners: ["ingress_http", "ingress_https"] });
-  // The same files as Envoy's, minus its client certificate.
-  noCertificate = await stack.addEnvoy({
-    bootstrapArgs: mtlsArgs("envoy"),
-    listeners: [],
-    edit: (bootstrap) => {
-      const cluster = (bootstrap.static_resources as { clusters: Array<{ transport_socket: { typed_config: { common_tls_context: Record<string, unknown> } } }> }).clusters[0]!;
-      delete cluster.transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs;
-    },
-  });
-}, 90_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await echo?.close();
-  if (certs) rmSync(certs, { recursive: true, force: true });
-});
-
-test("Envoys with client certificates from `certs init` and `certs issue` get their configuration over mTLS", async () => {
-  await servedEverywhere("step-0.split.test");
-  for (const envoy of [stack.envoy, envoyB]) expect(await envoy.stat("control_plane.connected_state")).toBe(1);
-});
-
-test("an Envoy without a client certificate gets nothing", async () => {
-  // It tried (more than once: Envoy retries a refused xDS connection) and was refused each time.
-  await eventually(async () => ((await xdsConnections(noCertificate)) ?? 0) >= 2, { what: "the certificate-less Envoy retrying" });
-  expect(await noCertificate.stat("control_plane.connected_state")).toBe(0);
-  const dump = await noCertificate.configDump();
-  const listeners = dump.configs.find((c) => String(c["@type"]).endsWith("ListenersConfigDump")) as { dynamic_listeners?: unknown[] };
-  const clusters = dump.configs.find((c) => String(c["@type"]).endsWith("ClustersConfigDump")) as { dynamic_active_clusters?: unknown[] };
-  expect(listeners.dynamic_listeners ?? []).toEqual([]);
-  expect(clusters.dynamic_active_clusters ?? []).toEqual([]);
-  expect((await envoySecrets(noCertificate)).referencedByDynamic).toEqual([]);
-});
-
-test("each Envoy, on its own client certificate, holds exactly the secrets its listeners and clusters use", async () => {
-  for (const envoy of [stack.envoy, envoyB]) {
-    const secrets = await envoySecrets(envoy);
-    expect(secrets.referencedByBootstrap).toEqual(["isobar_xds_tls_certificate", "isobar_xds_validation_context"]);
-    expect(secrets.held).toEqual([...secrets.referencedByDynamic, ...secrets.referencedByBootstrap].sort());
-    expect(secrets.referencedByDynamic.map((name) => name.split("/").slice(0, 2).join("/"))).toEqual(["split/site-cert"]);
-  }
-});
-
-test("`certs rotate`: leaves, then a CA rollover and its end, while both run; updates keep flowing, nobody restarts", async () => {
-  const agentPid = stack.agent.process.pid;
-  const connections = [await xdsConnections(stack.envoy), await xdsConnections(envoyB)];
-  const oldEnvoyCertificate = { cert: read("envoy/tls.crt"), key: read("envoy/tls.key") };
-  const steps: Array<{ args: string[]; host: string; newLeaves: boolean }> = [
-    { args: ["--force"], host: "step-1.split.test", newLeaves: true },
-    { args: ["--rotate-ca"], host: "step-2.split.test", newLeaves: true },
-    { args: ["--finish-ca-rollover"], host: "step-3.split.test", newLeaves: false },
-  ];
-  for (const step of steps) {
-    const before = normalizeSerial(serialOf(read("agent/tls.crt")));
-    const run = await runAgent(["certs", "rotate", "--dir", certs, ...step.args]);
-    expect(run.code).toBe(0);
-    const agentSerial = normalizeSerial(serialOf(read("agent/tls.crt")));
-    expect(agentSerial === before).toBe(!step.newLeaves);
-    // The agent re-reads its files: new handshakes see the new certificate and the new trust.
-    await eventually(async () => {
-      const probe = await probeTls(stack.agent.port, { ca: read("envoy/ca.crt"), cert: read("envoy/tls.crt"), key: read("envoy/tls.key") });
-      return probe.accepted && probe.serverSerial === agentSerial;
-    }, { what: `the agent serving its ${step.args[0]} certificate` });
-    // Each Envoy re-reads its certificate through the bootstrap's SDS files.
-    for (const [envoy, identity] of [[stack.envoy, "envoy"], [envoyB, "envoy-b"]] as const) {
-      const serial = normalizeSerial(serialOf(read(`${identity}/tls.crt`)));
-      await eventually(async () => (await loadedSerials(envoy)).includes(serial), { what: `${identity} loading its rotated certificate` });
-    }
-    stack.write("step.yaml", ingress(step.host));
-    await servedEverywhere(step.host);
-  }
-  // Nobody restarted or reconnected: the same agent process, the same Envoy processes, one xDS connection each.
-  expect(stack.agent.process.pid).toBe(agentPid);
-  expect(stack.agent.process.exitCode).toBeNull();
-  expect(await stillRunning(stack.envoy)).toBe(true);
-  expect(await stillRunning(envoyB)).toBe(true);
-  expect([await xdsConnections(stack.envoy), await xdsConnections(envoyB)]).toEqual(connections);
-  // After the rollover ended, a certificate of the old CA is refused; a new Envoy on the rotated files is served.
-  const stale = await probeTls(stack.agent.port, { ca: read("envoy/ca.crt"), ...oldEnvoyCertificate });
-  expect(stale.accepted).toBe(false);
-  const fresh = await stack.addEnvoy({ bootstrapArgs: mtlsArgs("envoy") });
-  await eventually(async () => (await domainsOf(fresh)).includes("step-3.split.test"), { what: "a new Envoy on the rotated files served" });
-}, 60_000);
+}
