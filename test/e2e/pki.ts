@@ -72,6 +72,8 @@ export interface TlsExchange {
   /** The server certificate's common name and DNS SANs, when the handshake got that far. */
   serverName?: string;
   dnsNames?: string[];
+  /** Its serial, as hex without leading zeros, upper case. */
+  serial?: string;
   protocol?: string;
   status?: number;
   body?: string;
@@ -90,6 +92,9 @@ export interface TlsRequestOptions {
   key?: string;
   minVersion?: "TLSv1.2" | "TLSv1.3";
   maxVersion?: "TLSv1.2" | "TLSv1.3";
+  headers?: Record<string, string>;
+  /** Accept a certificate for another name (the chain is still verified): to see which one a server picks. */
+  anyName?: boolean;
 }
 
 /** One HTTP/1.1 GET over TLS to 127.0.0.1:port: which certificate the server showed, and its answer. */
@@ -108,7 +113,7 @@ export function tlsRequest(port: number, options: TlsRequestOptions): Promise<Tl
       rejectUnauthorized: true,
       // Without SNI there is no name to check the certificate against (the chain is still verified);
       // the test looks at which certificate it was.
-      ...(options.servername === undefined ? { checkServerIdentity: () => undefined } : {}),
+      ...(options.servername === undefined || options.anyName ? { checkServerIdentity: () => undefined } : {}),
     });
     const result: TlsExchange = {};
     const chunks: Buffer[] = [];
@@ -137,9 +142,11 @@ export function tlsRequest(port: number, options: TlsRequestOptions): Promise<Tl
       const peer = socket.getPeerCertificate();
       result.protocol = socket.getProtocol() ?? undefined;
       result.serverName = Array.isArray(peer.subject?.CN) ? peer.subject.CN[0] : peer.subject?.CN;
+      result.serial = peer.serialNumber?.replace(/:/g, "").replace(/^0+/, "").toUpperCase();
       result.dnsNames = (peer.subjectaltname ?? "").split(/,\s*/).filter((s) => s.startsWith("DNS:")).map((s) => s.slice(4));
       const host = options.host ?? options.servername ?? "localhost";
-      socket.write(`GET ${options.path ?? "/"} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+      const extra = Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+      socket.write(`GET ${options.path ?? "/"} HTTP/1.1\r\nhost: ${host}\r\n${extra}connection: close\r\n\r\n`);
     });
     socket.on("data", (chunk: Buffer) => {
       chunks.push(chunk);
