@@ -4,7 +4,7 @@
 // holds exactly the secrets its listeners and clusters use, none of the others in the input.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { normalizeSerial } from "../helpers/tls-probe.ts";
-import { envoySecrets, eventually, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
+import { envoySecrets, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 import { caSecret, clientCertificate, crlFor, crlSecret, serialOf, serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
 
 let stack: Stack;
@@ -69,7 +69,7 @@ beforeAll(async () => {
     ].join(""),
     "ingress.yaml": `apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: { name: ing, namespace: tls }
+metadata: { name: ing, namespace: tls, annotations: { projectcontour.io/tls-minimum-protocol-version: "1.3" } }
 spec:
   tls: [{ hosts: [ing.tls.test], secretName: ing-cert }]
   rules:
@@ -118,6 +118,12 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
         }
       });
 
+      test("plain HTTP to a TLS virtual host is redirected to HTTPS", async () => {
+        const answer = await send(stack.httpPort, "/page?q=1", { host: "a.tls.test" });
+        expect(answer.status).toBe(301);
+        expect(answer.headers.location).toBe("https://a.tls.test/page?q=1");
+      });
+
       test("a Host other than the SNI name is answered 421 Misdirected Request", async () => {
         const seen = a.received.length + b.received.length;
         const answer = await https("a.tls.test", { host: "b.tls.test" });
@@ -142,6 +148,11 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
         const current = await https("v13.tls.test", { minVersion: "TLSv1.3" });
         expect(current.protocol).toBe("TLSv1.3");
         expect(current.status).toBe(200);
+      });
+
+      test("an Ingress with the tls-minimum-protocol-version annotation 1.3 refuses a TLS 1.2 client", async () => {
+        expect((await https("ing.tls.test", { maxVersion: "TLSv1.2" })).status).toBeUndefined();
+        expect((await https("ing.tls.test")).protocol).toBe("TLSv1.3");
       });
 
       test("maximumProtocolVersion 1.2 refuses a TLS 1.3-only client and serves TLS 1.2", async () => {
