@@ -265,7 +265,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 export function serviceFor(namespace: string, name: string, backends: Array<Pick<EchoBackend, "port">>, options: { port?: number; annotations?: Record<string, string>; appProtocol?: string } = {}): string {
   const servicePort = options.port ?? 80;
   const targetPort = backends[0]?.port ?? 1;
-  const annotations = options.annotations ? `\n  annotations: ${JSON.stringify(options.annotations)}` : "";
+  // Inside the flow mapping of metadata: on the same line (JSON is flow YAML).
+  const annotations = options.annotations ? `, annotations: ${JSON.stringify(options.annotations)}` : "";
   const appProtocol = options.appProtocol ? `, appProtocol: ${options.appProtocol}` : "";
   // One EndpointSlice per backend port (a slice has one port list for all its endpoints).
   const slices = backends.map((backend, index) => `---

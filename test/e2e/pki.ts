@@ -2,8 +2,7 @@
 // by src/certs/x509.ts, the code `agent certs` uses), CRLs, the Kubernetes Secrets that carry them,
 // a TLS echo backend (for passthrough), and a raw HTTP/1.1-over-TLS client that reports which
 // certificate the server presented, with or without SNI.
-import { createServer } from "node:https";
-import { connect } from "node:tls";
+import { connect, createServer as createTlsServer } from "node:tls";
 import { createCa, issueLeaf, parseCertificates, type PemPair } from "../../src/certs/x509.ts";
 import { x509 } from "../../src/certs/x509-lib.ts";
 
@@ -187,21 +186,42 @@ function unchunk(body: string): string {
 
 export interface TlsEcho {
   port: number;
+  /** How many HTTP requests it answered. */
+  requests(): number;
   close(): Promise<void>;
 }
 
-/** An HTTPS backend on 127.0.0.1 that answers its name, the SNI it was asked for and the Host. */
-export function startTlsEcho(name: string, pair: PemPair): Promise<TlsEcho> {
-  const server = createServer({ cert: pair.certificatePem, key: pair.privateKeyPem }, (request, response) => {
-    const sni = (request.socket as import("node:tls").TLSSocket).servername || undefined;
-    response.writeHead(200, { "content-type": "application/json" });
-    response.end(`${JSON.stringify({ backend: name, sni, host: request.headers.host, path: request.url })}\n`);
+/**
+ * An HTTPS backend on 127.0.0.1 that answers its name, the SNI it was asked for, the Host and path,
+ * and (with `askClientCertificate`) the common name of the client certificate it was shown, if any.
+ * Plain node:tls with one HTTP/1.1 answer per connection: Bun's https server does not expose the
+ * peer certificate.
+ */
+export function startTlsEcho(name: string, pair: PemPair, options: { askClientCertificate?: boolean } = {}): Promise<TlsEcho> {
+  const asked = options.askClientCertificate === true;
+  let requests = 0;
+  // Asked, not required: the test looks at what was presented.
+  const server = createTlsServer({ cert: pair.certificatePem, key: pair.privateKeyPem, requestCert: asked, rejectUnauthorized: false }, (socket) => {
+    let head = "";
+    socket.setEncoding("utf8");
+    socket.on("error", () => {});
+    socket.on("data", (chunk: string) => {
+      head += chunk;
+      if (!head.includes("\r\n\r\n")) return;
+      requests++;
+      const [method, path] = head.split(" ");
+      const host = /\r\nhost: *([^\r]*)/i.exec(head)?.[1];
+      const peer = asked ? socket.getPeerCertificate() : undefined;
+      const client = peer?.subject ? (Array.isArray(peer.subject.CN) ? peer.subject.CN[0] : peer.subject.CN) : undefined;
+      const body = `${JSON.stringify({ backend: name, sni: socket.servername || undefined, method, host, path, client })}\n`;
+      socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as { port: number };
-      resolve({ port, close: () => new Promise((done) => server.close(() => done())) });
+      resolve({ port, requests: () => requests, close: () => new Promise((done) => server.close(() => done())) });
     });
   });
 }

@@ -12,6 +12,7 @@ let manifests: Record<string, string>;
 let a: EchoBackend;
 let b: EchoBackend;
 let passBackend: TlsEcho;
+let upstreamBackend: TlsEcho;
 let serverCa: PemPair;
 let passCa: PemPair;
 const clients: Record<"valid" | "revoked" | "foreign", PemPair> = {} as never;
@@ -40,6 +41,7 @@ beforeAll(async () => {
   clients.revoked = await clientCertificate(clientCa, "revoked-client");
   clients.foreign = await clientCertificate(foreignCa, "foreign-client");
   passBackend = await startTlsEcho("passthrough", await serverCertificate(passCa, ["pass.tls.test"]));
+  upstreamBackend = await startTlsEcho("upstream", await serverCertificate(passCa, ["secure.tls.svc"]), { askClientCertificate: true });
   const hosts = ["a", "b", "v13", "v12", "mtls", "optional", "skip", "tcp", "ing", "fallback"];
   const certs = await Promise.all(hosts.map((host) => serverCertificate(serverCa, [`${host}.tls.test`])));
   const unused = await serverCertificate(serverCa, ["unused.tls.test"]);
@@ -50,12 +52,14 @@ beforeAll(async () => {
     caSecret("tls", "client-ca", clientCa),
     caSecret("tls", "unused-ca", foreignCa),
     crlSecret("tls", "client-crl", await crlFor(clientCa, [clients.revoked.certificatePem])),
+    caSecret("tls", "upstream-ca", passCa),
+    tlsSecret("tls", "upstream-client", await clientCertificate(clientCa, "upstream-client")),
   ];
   manifests = {
     // a-cert on its own, so that a test can replace it.
     "a-cert.yaml": tlsSecret("tls", "a-cert", certs[0]!),
     "secrets.yaml": secrets.join("---\n"),
-    "services.yaml": [serviceFor("tls", "a", [a]), serviceFor("tls", "b", [b]), serviceFor("tls", "pass", [passBackend], { port: 443 })].join("---\n"),
+    "services.yaml": [serviceFor("tls", "a", [a]), serviceFor("tls", "b", [b]), serviceFor("tls", "pass", [passBackend], { port: 443 }), serviceFor("tls", "secure", [upstreamBackend], { port: 443, annotations: { "projectcontour.io/upstream-protocol.tls": "443" } })].join("---\n"),
     "proxies.yaml": [
       proxy("a", "a.tls.test", "{ secretName: a-cert }", routeTo("a")),
       proxy("b", "b.tls.test", "{ secretName: b-cert, enableFallbackCertificate: true }", routeTo("b")),
@@ -64,6 +68,17 @@ beforeAll(async () => {
       proxy("mtls", "mtls.tls.test", "{ secretName: mtls-cert, clientValidation: { caSecret: client-ca, crlSecret: client-crl } }", routeTo("a")),
       proxy("optional", "optional.tls.test", "{ secretName: optional-cert, clientValidation: { caSecret: client-ca, optionalClientCertificate: true, forwardClientCertificate: { subject: true, dns: true } } }", routeTo("a")),
       proxy("skip", "skip.tls.test", "{ secretName: skip-cert, clientValidation: { skipClientCertValidation: true, forwardClientCertificate: { subject: true } } }", routeTo("a")),
+      `apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata: { name: upstream, namespace: tls }
+spec:
+  virtualhost: { fqdn: upstream.tls.test }
+  routes:
+    - conditions: [{ prefix: /wrong-name }]
+      services: [{ name: secure, port: 443, validation: { caSecret: upstream-ca, subjectName: other.tls.svc } }]
+    - services: [{ name: secure, port: 443, validation: { caSecret: upstream-ca, subjectName: secure.tls.svc } }]
+---
+`,
       proxy("pass", "pass.tls.test", "{ passthrough: true }", "  tcpproxy:\n    services: [{ name: pass, port: 443 }]\n"),
       proxy("tcp", "tcp.tls.test", "{ secretName: tcp-cert }", "  tcpproxy:\n    services: [{ name: b, port: 80 }]\n"),
     ].join(""),
@@ -89,7 +104,7 @@ spec:
 }, 30_000);
 
 afterAll(async () => {
-  await Promise.all([a?.close(), b?.close(), passBackend?.close()]);
+  await Promise.all([a?.close(), b?.close(), passBackend?.close(), upstreamBackend?.close()]);
 });
 
 const https = (servername: string | undefined, extra: Partial<Parameters<typeof tlsRequest>[1]> = {}) =>
@@ -99,7 +114,7 @@ const https = (servername: string | undefined, extra: Partial<Parameters<typeof 
 for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
   describe(`xDS ${xdsMode}`, () => {
     beforeAll(async () => {
-      stack = await startStack({ xdsMode, manifests, listeners: ["ingress_http", "ingress_https"], serveArgs: ["--fallback-certificate", "tls/fallback-cert"] });
+      stack = await startStack({ xdsMode, manifests, listeners: ["ingress_http", "ingress_https"], serveArgs: ["--fallback-certificate", "tls/fallback-cert", "--upstream-client-certificate", "tls/upstream-client"] });
     }, 60_000);
 
     afterAll(async () => {
@@ -253,6 +268,18 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
       });
     });
 
+    describe("TLS to the upstream", () => {
+      test("Envoy validates the backend against the route's CA and presents the configured client certificate", async () => {
+        const answer = await send(stack.httpPort, "/secure", { host: "upstream.tls.test" });
+        expect(answer.status).toBe(200);
+        expect(answer.json<{ backend: string; path: string; client?: string }>()).toMatchObject({ backend: "upstream", path: "/secure", client: "upstream-client" });
+        // A backend whose certificate does not carry the subject name the route asks for is refused.
+        const answered = upstreamBackend.requests();
+        expect((await send(stack.httpPort, "/wrong-name", { host: "upstream.tls.test" })).status).toBe(503);
+        expect(upstreamBackend.requests()).toBe(answered);
+      });
+    });
+
     describe("certificate rotation", () => {
       test("a Secret given a new certificate is served on new connections, and the old one is dropped", async () => {
         const before = await https("a.tls.test");
@@ -272,7 +299,7 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
         expect(secrets.referencedByBootstrap).toEqual([]);
         expect(secrets.held).toEqual(secrets.referencedByDynamic);
         const inputNames = secrets.held.map((name) => name.split("/").slice(0, 2).join("/")).sort();
-        expect(inputNames).toEqual(["tls/a-cert", "tls/b-cert", "tls/client-ca", "tls/fallback-cert", "tls/ing-cert", "tls/mtls-cert", "tls/optional-cert", "tls/skip-cert", "tls/tcp-cert", "tls/v12-cert", "tls/v13-cert", "tls/wild-cert"]);
+        expect(inputNames).toEqual(["tls/a-cert", "tls/b-cert", "tls/client-ca", "tls/fallback-cert", "tls/ing-cert", "tls/mtls-cert", "tls/optional-cert", "tls/skip-cert", "tls/tcp-cert", "tls/upstream-ca", "tls/upstream-client", "tls/v12-cert", "tls/v13-cert", "tls/wild-cert"]);
       });
     });
   });
