@@ -2,6 +2,7 @@
 // by src/certs/x509.ts, the code `agent certs` uses), CRLs, the Kubernetes Secrets that carry them,
 // a TLS echo backend (for passthrough), and a raw HTTP/1.1-over-TLS client that reports which
 // certificate the server presented, with or without SNI.
+import { connect as connectH2 } from "node:http2";
 import { connect, createServer as createTlsServer } from "node:tls";
 import { createCa, issueLeaf, parseCertificates, type PemPair } from "../../src/certs/x509.ts";
 import { x509 } from "../../src/certs/x509-lib.ts";
@@ -181,6 +182,32 @@ function unchunk(body: string): string {
     if (!(size > 0)) return out;
     out += rest.slice(lineEnd + 2, lineEnd + 2 + size);
     rest = rest.slice(lineEnd + 2 + size + 2);
+  }
+}
+
+/** GETs over one HTTP/2 connection (ALPN h2) with the given SNI: each request's :authority and answer. */
+export async function h2Requests(port: number, options: { servername: string; ca: string; requests: Array<{ authority: string; path: string }> }): Promise<Array<{ status: number; body: string }>> {
+  const session = connectH2(`https://127.0.0.1:${port}`, { servername: options.servername, ca: options.ca });
+  try {
+    const answers: Array<{ status: number; body: string }> = [];
+    for (const { authority, path } of options.requests) {
+      answers.push(
+        await new Promise((resolve, reject) => {
+          const stream = session.request({ ":method": "GET", ":path": path, ":authority": authority, ":scheme": "https" });
+          let status = 0;
+          let body = "";
+          stream.setEncoding("utf8");
+          stream.on("response", (headers) => (status = Number(headers[":status"])));
+          stream.on("data", (chunk: string) => (body += chunk));
+          stream.on("end", () => resolve({ status, body }));
+          stream.on("error", reject);
+          stream.end();
+        }),
+      );
+    }
+    return answers;
+  } finally {
+    session.close();
   }
 }
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { normalizeSerial } from "../helpers/tls-probe.ts";
 import { envoySecrets, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
-import { caSecret, clientCertificate, crlFor, crlSecret, serialOf, serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
+import { caSecret, clientCertificate, crlFor, crlSecret, h2Requests, serialOf, serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
 
 let stack: Stack;
 let manifests: Record<string, string>;
@@ -145,6 +145,17 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
         expect(answer.serverName).toBe("a.tls.test");
         expect(answer.status).toBe(421);
         expect(a.received.length + b.received.length).toBe(seen);
+      });
+
+      test("HTTP/2 (ALPN h2): the SNI host is served, another :authority on the same connection is 421", async () => {
+        const [own, other] = await h2Requests(stack.httpsPort, {
+          servername: "a.tls.test",
+          ca: serverCa.certificatePem,
+          requests: [{ authority: "a.tls.test", path: "/h2" }, { authority: "b.tls.test", path: "/h2" }],
+        });
+        expect(own!.status).toBe(200);
+        expect(JSON.parse(own!.body)).toMatchObject({ backend: "a", host: "a.tls.test", path: "/h2" });
+        expect(other!.status).toBe(421);
       });
 
       test("a wildcard TLS host presents its wildcard certificate for any name under it", async () => {
