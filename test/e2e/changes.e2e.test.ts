@@ -2,10 +2,13 @@
 // EndpointSlice moving a Service to another backend, are each served, while a request loop to an
 // unrelated host keeps getting its answer from its own backend with no error at any moment.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { tlsRequest, serverCertificate, testCa, tlsSecret, type PemPair } from "./pki.ts";
 import { eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 
 let stack: Stack;
 const backends: Record<string, EchoBackend> = {};
+let siteCa: PemPair;
+let siteSecret: string;
 
 function ingress(name: string, host: string, service: string): string {
   return `apiVersion: networking.k8s.io/v1
@@ -74,6 +77,8 @@ const backendOf = async (host: string) => {
 
 beforeAll(async () => {
   for (const name of ["steady", "one", "two", "m1", "m2"]) backends[name] = await startEcho(name);
+  siteCa = await testCa("e2e changes CA");
+  siteSecret = tlsSecret("changes", "secure-cert", await serverCertificate(siteCa, ["secure.changes.test"]));
 });
 
 afterAll(async () => {
@@ -135,6 +140,16 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
       expect(await backendOf("removed-proxy.changes.test")).toBe("one");
       await duringLoop(() => stack.remove("removed-ingress.yaml"), async () => (await backendOf("removed-ingress.changes.test")) === 404, "the removed Ingress gone");
       await duringLoop(() => stack.remove("removed-proxy.yaml"), async () => (await backendOf("removed-proxy.changes.test")) === 404, "the removed HTTPProxy gone");
+    });
+
+    test("the first TLS host adds the HTTPS listener, and removing it removes the listener", async () => {
+      const secure = () => tlsRequest(stack.httpsPort, { servername: "secure.changes.test", ca: siteCa.certificatePem });
+      expect((await secure()).status).toBeUndefined();
+      await duringLoop(() => stack.write("secure.yaml", `${siteSecret}---\n${httpProxy("secure", "secure.changes.test", "two", ", tls: { secretName: secure-cert }")}`), async () => {
+        const answer = await secure();
+        return answer.status === 200 && JSON.parse(answer.body!).backend === "two";
+      }, "the TLS host served over HTTPS");
+      await duringLoop(() => stack.remove("secure.yaml"), async () => (await secure()).status === undefined, "the HTTPS listener gone");
     });
 
     test("an endpoint change moves a Service's traffic to its new backend", async () => {
