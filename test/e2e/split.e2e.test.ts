@@ -4,7 +4,7 @@
 // and its end) while everything runs: Envoys keep receiving updates on the same connection, nobody
 // restarts, and each Envoy holds only the secrets its own listeners and clusters use.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runAgent } from "../helpers/agent-binary.ts";
@@ -138,6 +138,28 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
         expect(secrets.held).toEqual([...secrets.referencedByDynamic, ...secrets.referencedByBootstrap].sort());
         expect(secrets.referencedByDynamic.map((name) => name.split("/").slice(0, 2).join("/"))).toEqual(["split/site-cert"]);
       }
+    });
+
+    test("certificates mounted as a Kubernetes Secret volume are reloaded when the kubelet swaps them", async () => {
+      // The kubelet's layout: files are symlinks through `..data`, which is swapped to a new
+      // timestamped directory in one rename; the files themselves never change in place.
+      const volume = join(certs, "envoy-volume");
+      const project = async (version: number) => {
+        const run = await runAgent(["certs", "issue", "--dir", certs, "--name", "envoy-projected", "--usage", "client", "--overwrite"]);
+        expect(run.code).toBe(0);
+        const data = join(volume, `..${version}`);
+        mkdirSync(data, { recursive: true });
+        for (const file of ["ca.crt", "tls.crt", "tls.key"]) copyFileSync(join(certs, "envoy-projected", file), join(data, file));
+        symlinkSync(`..${version}`, join(volume, "..data_tmp"));
+        renameSync(join(volume, "..data_tmp"), join(volume, "..data"));
+        return normalizeSerial(serialOf(read("envoy-projected/tls.crt")));
+      };
+      const first = await project(1);
+      for (const file of ["ca.crt", "tls.crt", "tls.key"]) symlinkSync(join("..data", file), join(volume, file));
+      const envoy = await stack.addEnvoy({ bootstrapArgs: ["--envoy-ca-file", join(volume, "ca.crt"), "--envoy-cert-file", join(volume, "tls.crt"), "--envoy-key-file", join(volume, "tls.key")] });
+      expect(await loadedSerials(envoy)).toContain(first);
+      const second = await project(2);
+      await eventually(async () => (await loadedSerials(envoy)).includes(second), { what: "Envoy reloading the swapped Secret volume" });
     });
 
     test("`certs rotate`: leaves, then a CA rollover and its end, while both run; updates keep flowing, nobody restarts", async () => {
