@@ -16,7 +16,10 @@ let stack: Stack;
 let echo: EchoBackend;
 let envoyB: EnvoyProcess;
 let noCertificate: EnvoyProcess;
+let foreignCertificate: EnvoyProcess;
 let certs: string;
+/** Beside the certificates directory, so that `certs rotate` does not take these for its leaves. */
+let scratch: string;
 
 const mtlsArgs = (identity: string) => ["--envoy-ca-file", join(certs, identity, "ca.crt"), "--envoy-cert-file", join(certs, identity, "tls.crt"), "--envoy-key-file", join(certs, identity, "tls.key")];
 const read = (path: string) => readFileSync(join(certs, path), "utf8");
@@ -77,6 +80,7 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
   describe(`xDS ${xdsMode}`, () => {
     beforeAll(async () => {
       certs = mkdtempSync(join(tmpdir(), "isobar-split-certs-"));
+      scratch = mkdtempSync(join(tmpdir(), "isobar-split-scratch-"));
       for (const args of [["certs", "init", "--out", certs, "--overwrite"], ["certs", "issue", "--dir", certs, "--name", "envoy-b", "--usage", "client"]]) {
         const run = await runAgent(args);
         if (run.code !== 0) throw new Error(`agent ${args.join(" ")}: ${run.stderr}`);
@@ -95,6 +99,14 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
           "step.yaml": ingress("step-0.split.test"),
         },
       });
+      // A client certificate from another `certs init`: right format, wrong CA.
+      const foreign = join(scratch, "foreign");
+      const init = await runAgent(["certs", "init", "--out", foreign]);
+      if (init.code !== 0) throw new Error(`agent certs init: ${init.stderr}`);
+      foreignCertificate = await stack.addEnvoy({
+        bootstrapArgs: ["--envoy-ca-file", join(certs, "envoy/ca.crt"), "--envoy-cert-file", join(foreign, "envoy/tls.crt"), "--envoy-key-file", join(foreign, "envoy/tls.key")],
+        listeners: [],
+      });
       envoyB = await stack.addEnvoy({ bootstrapArgs: mtlsArgs("envoy-b"), listeners: ["ingress_http", "ingress_https"] });
       // The same files as Envoy's, minus its client certificate.
       noCertificate = await stack.addEnvoy({
@@ -110,7 +122,7 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
     afterAll(async () => {
       await stack?.stop();
       await echo?.close();
-      if (certs) rmSync(certs, { recursive: true, force: true });
+      for (const dir of [certs, scratch]) if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     test("Envoys with client certificates from `certs init` and `certs issue` get their configuration over mTLS", async () => {
@@ -118,17 +130,19 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
       for (const envoy of [stack.envoy, envoyB]) expect(await envoy.stat("listener_manager.lds.update_success")).toBeGreaterThan(0);
     });
 
-    test("an Envoy without a client certificate gets nothing", async () => {
-      // It tried (more than once: Envoy retries a refused xDS connection) and was refused each time.
-      await eventually(async () => ((await xdsConnections(noCertificate)) ?? 0) >= 2, { what: "the certificate-less Envoy retrying" });
-      expect(await noCertificate.stat("listener_manager.lds.update_success")).toBe(0);
-        expect(await noCertificate.stat("cluster_manager.cds.update_success")).toBe(0);
-      const dump = await noCertificate.configDump();
-      const listeners = dump.configs.find((c) => String(c["@type"]).endsWith("ListenersConfigDump")) as { dynamic_listeners?: unknown[] };
-      const clusters = dump.configs.find((c) => String(c["@type"]).endsWith("ClustersConfigDump")) as { dynamic_active_clusters?: unknown[] };
-      expect(listeners.dynamic_listeners ?? []).toEqual([]);
-      expect(clusters.dynamic_active_clusters ?? []).toEqual([]);
-      expect((await envoySecrets(noCertificate)).referencedByDynamic).toEqual([]);
+    test("an Envoy without a client certificate, or with one from another CA, gets nothing", async () => {
+      for (const envoy of [noCertificate, foreignCertificate]) {
+        // It tried (more than once: Envoy retries a refused xDS connection) and was refused each time.
+        await eventually(async () => ((await xdsConnections(envoy)) ?? 0) >= 2, { what: "a refused Envoy retrying" });
+        expect(await envoy.stat("listener_manager.lds.update_success")).toBe(0);
+        expect(await envoy.stat("cluster_manager.cds.update_success")).toBe(0);
+        const dump = await envoy.configDump();
+        const listeners = dump.configs.find((c) => String(c["@type"]).endsWith("ListenersConfigDump")) as { dynamic_listeners?: unknown[] };
+        const clusters = dump.configs.find((c) => String(c["@type"]).endsWith("ClustersConfigDump")) as { dynamic_active_clusters?: unknown[] };
+        expect(listeners.dynamic_listeners ?? []).toEqual([]);
+        expect(clusters.dynamic_active_clusters ?? []).toEqual([]);
+        expect((await envoySecrets(envoy)).referencedByDynamic).toEqual([]);
+      }
     });
 
     test("each Envoy, on its own client certificate, holds exactly the secrets its listeners and clusters use", async () => {
@@ -143,7 +157,7 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
     test("certificates mounted as a Kubernetes Secret volume are reloaded when the kubelet swaps them", async () => {
       // The kubelet's layout: files are symlinks through `..data`, which is swapped to a new
       // timestamped directory in one rename; the files themselves never change in place.
-      const volume = join(certs, "envoy-volume");
+      const volume = join(scratch, "envoy-volume");
       const project = async (version: number) => {
         const run = await runAgent(["certs", "issue", "--dir", certs, "--name", "envoy-projected", "--usage", "client", "--overwrite"]);
         expect(run.code).toBe(0);
