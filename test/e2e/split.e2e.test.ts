@@ -17,6 +17,7 @@ let echo: EchoBackend;
 let envoyB: EnvoyProcess;
 let noCertificate: EnvoyProcess;
 let foreignCertificate: EnvoyProcess;
+let wrongServerName: EnvoyProcess;
 let certs: string;
 /** Beside the certificates directory, so that `certs rotate` does not take these for its leaves. */
 let scratch: string;
@@ -107,6 +108,8 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
         bootstrapArgs: ["--envoy-ca-file", join(certs, "envoy/ca.crt"), "--envoy-cert-file", join(foreign, "envoy/tls.crt"), "--envoy-key-file", join(foreign, "envoy/tls.key")],
         listeners: [],
       });
+      // Envoy checks the agent too: a bootstrap pinning a name the agent's certificate does not carry.
+      wrongServerName = await stack.addEnvoy({ bootstrapArgs: [...mtlsArgs("envoy"), "--xds-server-name", "not-the-agent"], listeners: [] });
       envoyB = await stack.addEnvoy({ bootstrapArgs: mtlsArgs("envoy-b"), listeners: ["ingress_http", "ingress_https"] });
       // The same files as Envoy's, minus its client certificate.
       noCertificate = await stack.addEnvoy({
@@ -130,8 +133,8 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
       for (const envoy of [stack.envoy, envoyB]) expect(await envoy.stat("listener_manager.lds.update_success")).toBeGreaterThan(0);
     });
 
-    test("an Envoy without a client certificate, or with one from another CA, gets nothing", async () => {
-      for (const envoy of [noCertificate, foreignCertificate]) {
+    test("an Envoy without a client certificate, or with one from another CA, or pinning another agent name, gets nothing", async () => {
+      for (const envoy of [noCertificate, foreignCertificate, wrongServerName]) {
         // It tried (more than once: Envoy retries a refused xDS connection) and was refused each time.
         await eventually(async () => ((await xdsConnections(envoy)) ?? 0) >= 2, { what: "a refused Envoy retrying" });
         expect(await envoy.stat("listener_manager.lds.update_success")).toBe(0);
