@@ -2,7 +2,11 @@
 // by src/certs/x509.ts, the code `agent certs` uses), CRLs, the Kubernetes Secrets that carry them,
 // a TLS echo backend (for passthrough), and a raw HTTP/1.1-over-TLS client that reports which
 // certificate the server presented, with or without SNI.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as connectH2 } from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, createServer as createTlsServer } from "node:tls";
 import { createCa, issueLeaf, parseCertificates, type PemPair } from "../../src/certs/x509.ts";
 import { x509 } from "../../src/certs/x509-lib.ts";
@@ -66,6 +70,52 @@ export function caSecret(namespace: string, name: string, ca: PemPair): string {
 /** An Opaque Secret with `crl.pem`. */
 export function crlSecret(namespace: string, name: string, crlPem: string): string {
   return secretYaml(namespace, name, "Opaque", { "crl.pem": crlPem });
+}
+
+export interface OpensslServerCertificates {
+  /** Self-signed, RSA 2048 with a PKCS#1 ("RSA PRIVATE KEY") key. */
+  rsa: PemPair;
+  /** Self-signed, P-256 with a SEC1 key preceded by an "EC PARAMETERS" block (`openssl ecparam -genkey`). */
+  ecParameters: PemPair;
+  /** A leaf issued by an intermediate CA: certificatePem is leaf + intermediate; trust `root`. */
+  chain: PemPair;
+  root: string;
+}
+
+/**
+ * Server certificates in the shapes openssl (and tools built on it) write, for `<name>.<domain>`
+ * with name rsa, ecp and chain. Needs the openssl command.
+ */
+export function opensslServerCertificates(domain: string): OpensslServerCertificates {
+  const dir = mkdtempSync(join(tmpdir(), "isobar-openssl-"));
+  const openssl = (...args: string[]) => {
+    const run = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${run.stderr || run.error?.message}`);
+  };
+  const san = (name: string) => ["-addext", `subjectAltName=DNS:${name}.${domain}`];
+  try {
+    openssl("genrsa", "-traditional", "-out", "rsa.key", "2048");
+    openssl("req", "-x509", "-new", "-key", "rsa.key", "-subj", `/CN=rsa.${domain}`, ...san("rsa"), "-days", "2", "-out", "rsa.crt");
+    openssl("ecparam", "-name", "prime256v1", "-genkey", "-out", "ecp.key");
+    openssl("req", "-x509", "-new", "-key", "ecp.key", "-subj", `/CN=ecp.${domain}`, ...san("ecp"), "-days", "2", "-out", "ecp.crt");
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    openssl("req", "-x509", ...ec, "-keyout", "root.key", "-out", "root.crt", "-subj", "/CN=e2e openssl root", "-days", "3", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    openssl("req", "-new", ...ec, "-keyout", "inter.key", "-out", "inter.csr", "-subj", "/CN=e2e openssl intermediate");
+    writeFileSync(join(dir, "inter.ext"), "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n");
+    openssl("x509", "-req", "-in", "inter.csr", "-CA", "root.crt", "-CAkey", "root.key", "-CAcreateserial", "-out", "inter.crt", "-days", "3", "-extfile", "inter.ext");
+    openssl("req", "-new", ...ec, "-keyout", "chain.key", "-out", "chain.csr", "-subj", `/CN=chain.${domain}`);
+    writeFileSync(join(dir, "leaf.ext"), `subjectAltName=DNS:chain.${domain}\nextendedKeyUsage=serverAuth\n`);
+    openssl("x509", "-req", "-in", "chain.csr", "-CA", "inter.crt", "-CAkey", "inter.key", "-CAcreateserial", "-out", "chain.crt", "-days", "2", "-extfile", "leaf.ext");
+    const read = (file: string) => readFileSync(join(dir, file), "utf8");
+    return {
+      rsa: { certificatePem: read("rsa.crt"), privateKeyPem: read("rsa.key") },
+      ecParameters: { certificatePem: read("ecp.crt"), privateKeyPem: read("ecp.key") },
+      chain: { certificatePem: `${read("chain.crt").trim()}\n${read("inter.crt")}`, privateKeyPem: read("chain.key") },
+      root: read("root.crt"),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface TlsExchange {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { normalizeSerial } from "../helpers/tls-probe.ts";
 import { envoySecrets, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
-import { caSecret, clientCertificate, crlFor, crlSecret, h2Requests, serialOf, serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
+import { caSecret, clientCertificate, crlFor, crlSecret, h2Requests, opensslServerCertificates, type OpensslServerCertificates, serialOf, serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
 
 let stack: Stack;
 let manifests: Record<string, string>;
@@ -14,6 +14,7 @@ let b: EchoBackend;
 let passBackend: TlsEcho;
 let upstreamBackend: TlsEcho;
 let serverCa: PemPair;
+let openssl: OpensslServerCertificates;
 let passCa: PemPair;
 const clients: Record<"valid" | "revoked" | "foreign", PemPair> = {} as never;
 
@@ -45,10 +46,14 @@ beforeAll(async () => {
   const hosts = ["a", "b", "v13", "v12", "mtls", "optional", "skip", "tcp", "ing", "fallback"];
   const certs = await Promise.all(hosts.map((host) => serverCertificate(serverCa, [`${host}.tls.test`])));
   const unused = await serverCertificate(serverCa, ["unused.tls.test"]);
+  openssl = opensslServerCertificates("tls.test");
   const secrets = [
     ...hosts.map((host, index) => tlsSecret("tls", `${host}-cert`, certs[index]!)).slice(1),
     tlsSecret("tls", "unused-cert", unused),
     tlsSecret("tls", "wild-cert", await serverCertificate(serverCa, ["*.wild.tls.test"])),
+    tlsSecret("tls", "rsa-cert", openssl.rsa),
+    tlsSecret("tls", "ecp-cert", openssl.ecParameters),
+    tlsSecret("tls", "chain-cert", openssl.chain),
     caSecret("tls", "client-ca", clientCa),
     caSecret("tls", "unused-ca", foreignCa),
     crlSecret("tls", "client-crl", await crlFor(clientCa, [clients.revoked.certificatePem])),
@@ -79,6 +84,7 @@ spec:
     - services: [{ name: secure, port: 443, validation: { caSecret: upstream-ca, subjectName: secure.tls.svc } }]
 ---
 `,
+      ...["rsa", "ecp", "chain"].map((name) => proxy(name, `${name}.tls.test`, `{ secretName: ${name}-cert }`, routeTo("a"))),
       proxy("pass", "pass.tls.test", "{ passthrough: true }", "  tcpproxy:\n    services: [{ name: pass, port: 443 }]\n"),
       proxy("tcp", "tcp.tls.test", "{ secretName: tcp-cert }", "  tcpproxy:\n    services: [{ name: b, port: 80 }]\n"),
     ].join(""),
@@ -156,6 +162,17 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
         expect(own!.status).toBe(200);
         expect(JSON.parse(own!.body)).toMatchObject({ backend: "a", host: "a.tls.test", path: "/h2" });
         expect(other!.status).toBe(421);
+      });
+
+      test("certificates as openssl writes them: an RSA PKCS#1 key, an EC key after EC PARAMETERS, a chain through an intermediate", async () => {
+        const cases = [["rsa", openssl.rsa.certificatePem], ["ecp", openssl.ecParameters.certificatePem], ["chain", openssl.root]] as const;
+        for (const [name, trusted] of cases) {
+          for (const maxVersion of ["TLSv1.2", "TLSv1.3"] as const) {
+            const answer = await tlsRequest(stack.httpsPort, { servername: `${name}.tls.test`, ca: trusted, maxVersion });
+            expect(answer.error).toBeUndefined();
+            expect(answer.status).toBe(200);
+          }
+        }
       });
 
       test("a wildcard TLS host presents its wildcard certificate for any name under it", async () => {
@@ -310,7 +327,7 @@ for (const xdsMode of ["delta", "sotw", "per-type"] as const) {
         expect(secrets.referencedByBootstrap).toEqual([]);
         expect(secrets.held).toEqual(secrets.referencedByDynamic);
         const inputNames = secrets.held.map((name) => name.split("/").slice(0, 2).join("/")).sort();
-        expect(inputNames).toEqual(["tls/a-cert", "tls/b-cert", "tls/client-ca", "tls/fallback-cert", "tls/ing-cert", "tls/mtls-cert", "tls/optional-cert", "tls/skip-cert", "tls/tcp-cert", "tls/upstream-ca", "tls/upstream-client", "tls/v12-cert", "tls/v13-cert", "tls/wild-cert"]);
+        expect(inputNames).toEqual(["tls/a-cert", "tls/b-cert", "tls/chain-cert", "tls/client-ca", "tls/ecp-cert", "tls/fallback-cert", "tls/ing-cert", "tls/mtls-cert", "tls/optional-cert", "tls/rsa-cert", "tls/skip-cert", "tls/tcp-cert", "tls/upstream-ca", "tls/upstream-client", "tls/v12-cert", "tls/v13-cert", "tls/wild-cert"]);
       });
     });
   });
