@@ -8,6 +8,7 @@ import { connect as connectH2 } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, createServer as createTlsServer } from "node:tls";
+import { normalizeSerial } from "../helpers/tls-probe.ts";
 import { createCa, issueLeaf, parseCertificates, type PemPair } from "../../src/certs/x509.ts";
 import { x509 } from "../../src/certs/x509-lib.ts";
 
@@ -192,8 +193,8 @@ export function tlsRequest(port: number, options: TlsRequestOptions): Promise<Tl
       const peer = socket.getPeerCertificate();
       result.protocol = socket.getProtocol() ?? undefined;
       result.serverName = Array.isArray(peer.subject?.CN) ? peer.subject.CN[0] : peer.subject?.CN;
-      result.serial = peer.serialNumber?.replace(/:/g, "").replace(/^0+/, "").toUpperCase();
-      result.dnsNames = (peer.subjectaltname ?? "").split(/,\s*/).filter((s) => s.startsWith("DNS:")).map((s) => s.slice(4));
+      result.serial = peer.serialNumber ? normalizeSerial(peer.serialNumber) : undefined;
+      result.dnsNames = String(peer.subjectaltname ?? "").split(/,\s*/).filter((entry: string) => entry.startsWith("DNS:")).map((entry: string) => entry.slice(4));
       const host = options.host ?? options.servername ?? "localhost";
       const extra = Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join("");
       socket.write(`GET ${options.path ?? "/"} HTTP/1.1\r\nhost: ${host}\r\n${extra}connection: close\r\n\r\n`);
