@@ -135,6 +135,9 @@ export interface EnvoyOptions {
   edit?: (bootstrap: Record<string, unknown>) => void;
 }
 
+/** Envoy's words when a listener port picked by freePort() was taken by someone else meanwhile. */
+const portTaken = /cannot bind .*Address already in use/;
+
 /** Writes a bootstrap with `agent bootstrap` and starts a real Envoy on it. */
 export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
   await ensureAgentBinary();
@@ -157,14 +160,22 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
     exited,
     output: () => lines.join("\n"),
     async ready(listeners = []) {
-      await eventually(async () => {
-        if (child.exitCode !== null) throw new Error(`envoy exited with ${child.exitCode}:\n${lines.slice(-30).join("\n")}`);
+      // A dead Envoy or a taken port ends the wait at once (eventually() would retry a throw until its timeout).
+      const hopeless = () => {
+        if (child.exitCode !== null) return `envoy exited with ${child.exitCode}:\n${lines.slice(-30).join("\n")}`;
+        const taken = lines.find((line) => portTaken.test(line));
+        return taken ? `envoy could not bind a listener port: ${taken}` : undefined;
+      };
+      const outcome = await eventually<{ reason?: string }>(async () => {
+        const reason = hopeless();
+        if (reason) return { reason };
         const state = await admin(adminSocket, "/ready").catch(() => undefined);
         if (state?.body.trim() !== "LIVE") return false;
-        if (listeners.length === 0) return true;
+        if (listeners.length === 0) return {};
         const active = (await admin(adminSocket, "/listeners?format=json")).body;
-        return listeners.every((name) => active.includes(`"${name}"`));
+        return listeners.every((name) => active.includes(`"${name}"`)) && {};
       }, { timeoutMs: 20_000, what: `envoy ready with listeners ${listeners.join(", ")}` });
+      if (outcome.reason) throw new Error(outcome.reason);
     },
     async configDump(query = "") {
       return JSON.parse((await admin(adminSocket, `/config_dump${query}`)).body);
@@ -212,8 +223,12 @@ export interface StackOptions {
   listeners?: string[];
 }
 
-/** The compiled agent on a manifest directory plus one real Envoy connected to it, ready. */
-export async function startStack(options: StackOptions): Promise<Stack> {
+/**
+ * The compiled agent on a manifest directory plus one real Envoy connected to it, ready. Other
+ * processes on the machine may take a port between freePort() and Envoy's bind: then the whole stack
+ * starts again on new ports (at most three times).
+ */
+export async function startStack(options: StackOptions, attempt = 1): Promise<Stack> {
   await ensureAgentBinary();
   envoyBinary();
   const dir = mkdtempSync(join(tmpdir(), "isobar-e2e-"));
@@ -231,6 +246,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   } catch (error) {
     await envoy.stop();
     await agent.stop();
+    if (attempt < 3 && portTaken.test(envoy.output())) {
+      rmSync(dir, { recursive: true, force: true });
+      return startStack(options, attempt + 1);
+    }
     throw new Error(`${(error as Error).message}\n--- agent\n${agent.output().split("\n").slice(-20).join("\n")}\n--- envoy\n${envoy.output().split("\n").slice(-20).join("\n")}`);
   }
   const others: EnvoyProcess[] = [];
