@@ -49,6 +49,7 @@ function requestLoop() {
     }
   })();
   return {
+    count: () => count,
     async stop() {
       running = false;
       await done;
@@ -57,17 +58,17 @@ function requestLoop() {
   };
 }
 
-/** Runs `change` with the loop going, waits until `served` holds, then checks the loop saw no error. */
+/** Runs `change` with the loop going (requests before it, during it and after it landed), then checks the loop saw no error. */
 async function duringLoop(change: () => void, served: () => Promise<boolean>, what: string): Promise<void> {
   const loop = requestLoop();
-  await Bun.sleep(100);
+  await eventually(() => loop.count() >= 5, { what: "the request loop going" });
   change();
   await eventually(served, { what });
-  // A few more rounds after the change landed, so a late listener drain would show too.
-  await Bun.sleep(300);
-  const { count, failures } = await loop.stop();
+  // More rounds after the change landed, so a late listener drain would show too.
+  const landed = loop.count();
+  await eventually(() => loop.count() >= landed + 20, { what: "the request loop going on after the change" });
+  const { failures } = await loop.stop();
   expect(failures).toEqual([]);
-  expect(count).toBeGreaterThan(10);
 }
 
 const backendOf = async (host: string) => {
