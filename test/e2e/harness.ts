@@ -3,7 +3,7 @@
 // 127.0.0.1 that answer who they are and what they received. Tests write manifests, send real
 // requests through Envoy and assert on what the backends saw. A missing Envoy fails, never skips.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer as netServer } from "node:net";
@@ -131,7 +131,12 @@ export interface EnvoyOptions {
   /** Extra `agent bootstrap` flags (e.g. the mTLS files). */
   bootstrapArgs?: string[];
   dir?: string;
+  /** Changes the written bootstrap before Envoy reads it (e.g. to take a certificate away). */
+  edit?: (bootstrap: Record<string, unknown>) => void;
 }
+
+/** Envoy's words when a listener port picked by freePort() was taken by someone else meanwhile. */
+const portTaken = /cannot bind .*Address already in use/;
 
 /** Writes a bootstrap with `agent bootstrap` and starts a real Envoy on it. */
 export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
@@ -141,6 +146,11 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
   const bootstrapPath = join(dir, "bootstrap.json");
   const written = await runAgent(["bootstrap", bootstrapPath, "--xds-port", String(options.xdsPort), "--xds-mode", options.xdsMode ?? "delta", "--admin-address", adminSocket, "--node-id", options.nodeId ?? `envoy-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, ...(options.bootstrapArgs ?? [])]);
   if (written.code !== 0) throw new Error(`agent bootstrap failed: ${written.stderr}`);
+  if (options.edit) {
+    const bootstrap = JSON.parse(readFileSync(bootstrapPath, "utf8")) as Record<string, unknown>;
+    options.edit(bootstrap);
+    writeFileSync(bootstrapPath, JSON.stringify(bootstrap));
+  }
   const child = Bun.spawn([envoyBinary(), "-c", bootstrapPath, "--use-dynamic-base-id", "--log-level", "warning", "--drain-time-s", "1", "--parent-shutdown-time-s", "2"], { cwd: dir, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const lines: string[] = [];
   const pumped = readLines([child.stdout, child.stderr], (line) => lines.push(line));
@@ -150,14 +160,22 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
     exited,
     output: () => lines.join("\n"),
     async ready(listeners = []) {
-      await eventually(async () => {
-        if (child.exitCode !== null) throw new Error(`envoy exited with ${child.exitCode}:\n${lines.slice(-30).join("\n")}`);
+      // A dead Envoy or a taken port ends the wait at once (eventually() would retry a throw until its timeout).
+      const hopeless = () => {
+        if (child.exitCode !== null) return `envoy exited with ${child.exitCode}:\n${lines.slice(-30).join("\n")}`;
+        const taken = lines.find((line) => portTaken.test(line));
+        return taken ? `envoy could not bind a listener port: ${taken}` : undefined;
+      };
+      const outcome = await eventually<{ reason?: string }>(async () => {
+        const reason = hopeless();
+        if (reason) return { reason };
         const state = await admin(adminSocket, "/ready").catch(() => undefined);
         if (state?.body.trim() !== "LIVE") return false;
-        if (listeners.length === 0) return true;
+        if (listeners.length === 0) return {};
         const active = (await admin(adminSocket, "/listeners?format=json")).body;
-        return listeners.every((name) => active.includes(`"${name}"`));
+        return listeners.every((name) => active.includes(`"${name}"`)) && {};
       }, { timeoutMs: 20_000, what: `envoy ready with listeners ${listeners.join(", ")}` });
+      if (outcome.reason) throw new Error(outcome.reason);
     },
     async configDump(query = "") {
       return JSON.parse((await admin(adminSocket, `/config_dump${query}`)).body);
@@ -186,6 +204,12 @@ export interface Stack {
   /** Writes (or replaces) one manifest file in the served directory. */
   write(file: string, yaml: string): void;
   remove(file: string): void;
+  /**
+   * Another Envoy on the same agent (its own directory, admin socket and node id; `bootstrapArgs`
+   * e.g. its own mTLS files), stopped with the stack. Ready with the stack's listeners unless
+   * `listeners` says otherwise (`[]`: only started, for an Envoy that must get nothing).
+   */
+  addEnvoy(options?: { bootstrapArgs?: string[]; nodeId?: string; listeners?: string[]; edit?: (bootstrap: Record<string, unknown>) => void }): Promise<EnvoyProcess>;
   stop(): Promise<void>;
 }
 
@@ -199,8 +223,12 @@ export interface StackOptions {
   listeners?: string[];
 }
 
-/** The compiled agent on a manifest directory plus one real Envoy connected to it, ready. */
-export async function startStack(options: StackOptions): Promise<Stack> {
+/**
+ * The compiled agent on a manifest directory plus one real Envoy connected to it, ready. Other
+ * processes on the machine may take a port between freePort() and Envoy's bind: then the whole stack
+ * starts again on new ports (at most three times).
+ */
+export async function startStack(options: StackOptions, attempt = 1): Promise<Stack> {
   await ensureAgentBinary();
   envoyBinary();
   const dir = mkdtempSync(join(tmpdir(), "isobar-e2e-"));
@@ -218,8 +246,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   } catch (error) {
     await envoy.stop();
     await agent.stop();
+    if (attempt < 3 && portTaken.test(envoy.output())) {
+      rmSync(dir, { recursive: true, force: true });
+      return startStack(options, attempt + 1);
+    }
     throw new Error(`${(error as Error).message}\n--- agent\n${agent.output().split("\n").slice(-20).join("\n")}\n--- envoy\n${envoy.output().split("\n").slice(-20).join("\n")}`);
   }
+  const others: EnvoyProcess[] = [];
   return {
     dir,
     agent,
@@ -229,7 +262,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     statsPort,
     write: (file, yaml) => writeFileSync(join(manifestDir, file), yaml),
     remove: (file) => rmSync(join(manifestDir, file), { force: true }),
+    async addEnvoy(extra = {}) {
+      const otherDir = join(dir, `envoy-${others.length + 2}`);
+      mkdirSync(otherDir);
+      const other = await startEnvoy({ xdsPort: agent.port, xdsMode: options.xdsMode, bootstrapArgs: extra.bootstrapArgs ?? options.bootstrapArgs, nodeId: extra.nodeId, dir: otherDir, edit: extra.edit });
+      others.push(other);
+      const listeners = extra.listeners ?? options.listeners ?? ["ingress_http"];
+      if (listeners.length > 0) await other.ready(listeners);
+      return other;
+    },
     async stop() {
+      await Promise.all(others.map((other) => other.stop()));
       await envoy.stop();
       await agent.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -241,7 +284,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 export function serviceFor(namespace: string, name: string, backends: Array<Pick<EchoBackend, "port">>, options: { port?: number; annotations?: Record<string, string>; appProtocol?: string } = {}): string {
   const servicePort = options.port ?? 80;
   const targetPort = backends[0]?.port ?? 1;
-  const annotations = options.annotations ? `\n  annotations: ${JSON.stringify(options.annotations)}` : "";
+  // Inside the flow mapping of metadata: on the same line (JSON is flow YAML).
+  const annotations = options.annotations ? `, annotations: ${JSON.stringify(options.annotations)}` : "";
   const appProtocol = options.appProtocol ? `, appProtocol: ${options.appProtocol}` : "";
   // One EndpointSlice per backend port (a slice has one port list for all its endpoints).
   const slices = backends.map((backend, index) => `---
@@ -261,3 +305,36 @@ ${slices.join("")}`;
 }
 
 export { agentPath };
+
+/** Every `{ name, sds_config }` reference in a piece of Envoy config: the SDS secrets it fetches. */
+export function sdsReferences(config: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(config)) for (const item of config) sdsReferences(item, into);
+  else if (config && typeof config === "object") {
+    const record = config as Record<string, unknown>;
+    if (typeof record.name === "string" && record.sds_config) into.add(record.name);
+    for (const value of Object.values(record)) sdsReferences(value, into);
+  }
+  return into;
+}
+
+export interface EnvoySecrets {
+  /** The secrets Envoy holds (active or warming), by name. */
+  held: string[];
+  /** The secrets its dynamic listeners and clusters (from the agent) reference. */
+  referencedByDynamic: string[];
+  /** The secrets its bootstrap references (the xDS mTLS files in split mode). */
+  referencedByBootstrap: string[];
+}
+
+/** What Envoy's /config_dump says about secrets: held, and referenced by what it was sent or booted with. */
+export async function envoySecrets(envoy: EnvoyProcess): Promise<EnvoySecrets> {
+  const dump = await envoy.configDump();
+  const byType = (suffix: string) => dump.configs.find((c) => String(c["@type"]).endsWith(suffix)) ?? {};
+  const listeners = byType("ListenersConfigDump") as { dynamic_listeners?: Array<{ active_state?: unknown; warming_state?: unknown }> };
+  const clusters = byType("ClustersConfigDump") as { dynamic_active_clusters?: unknown[]; dynamic_warming_clusters?: unknown[]; static_clusters?: unknown[] };
+  const secrets = byType("SecretsConfigDump") as { dynamic_active_secrets?: Array<{ name: string }>; dynamic_warming_secrets?: Array<{ name: string }>; static_secrets?: Array<{ name: string }> };
+  const dynamic = sdsReferences([listeners.dynamic_listeners ?? [], clusters.dynamic_active_clusters ?? [], clusters.dynamic_warming_clusters ?? []]);
+  const bootstrap = sdsReferences([byType("BootstrapConfigDump"), clusters.static_clusters ?? []]);
+  const held = [...(secrets.dynamic_active_secrets ?? []), ...(secrets.dynamic_warming_secrets ?? []), ...(secrets.static_secrets ?? [])].map((s) => s.name);
+  return { held: [...new Set(held)].sort(), referencedByDynamic: [...dynamic].sort(), referencedByBootstrap: [...bootstrap].sort() };
+}
