@@ -4,9 +4,9 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import { consola } from "consola";
-import type { NackLog } from "./nacks.ts";
+import type { NackLog, NackRecord } from "./nacks.ts";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
-import { peerIdentity } from "./peer.ts";
+import { nodeIdentity, peerIdentity } from "./peer.ts";
 import { createNamePool, createPlanner, emptySnapshot, type NamePool, type Planner } from "./server-plan.ts";
 import { createBodyCache, nodeInfo, type OutgoingResponse } from "./server-wire.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
@@ -145,6 +145,31 @@ export function openStream<Request extends { node?: unknown; type_url?: string }
       return node ?? withIdentity(anonymousNode, identity);
     },
     nextNonce: () => String(++nonce),
+  };
+}
+
+/**
+ * A NACK as recorded: on an mTLS stream the node is who its certificate says, whatever id it claims
+ * (the claim is kept beside it for the logs).
+ */
+export function nackRecord(
+  session: StreamSession,
+  fields: Pick<NackRecord, "typeUrl" | "version" | "resourceNames" | "rejected" | "delta"> & { error: { code?: number; message?: string } },
+): NackRecord {
+  const { node } = session;
+  const nodeId = nodeIdentity(node);
+  return {
+    time: new Date(),
+    stream: session.id,
+    nodeId,
+    ...(nodeId === node.id ? {} : { claimedNodeId: node.id }),
+    cluster: node.cluster,
+    typeUrl: fields.typeUrl,
+    version: fields.version,
+    resourceNames: fields.resourceNames,
+    rejected: fields.rejected,
+    errorDetail: { code: fields.error.code ?? 0, message: fields.error.message ?? "" },
+    delta: fields.delta,
   };
 }
 

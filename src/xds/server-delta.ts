@@ -1,10 +1,12 @@
 // Delta (incremental) xDS streams, ADS and per-type. Per type a stream knows the version of every
 // resource the client holds (from `initial_resource_versions` on reconnect, then from what it was
 // sent), so a response carries only what changed and names what was removed. Each response is
-// acknowledged by its own nonce; a NACKed resource version is not sent again.
+// acknowledged by its own nonce; a NACKed resource version is not sent again (to that stream: a NACK
+// changes nothing another stream is sent). The client keeps the version it held before.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { contentKey, createKnownVersions, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
+import { badResources } from "./nacks.ts";
+import { contentKey, createKnownVersions, nackRecord, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
 import type { NamePool, Selection } from "./server-plan.ts";
 import { deltaBody, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
@@ -17,8 +19,8 @@ interface DeltaTypeState {
   names: ReadonlySet<string>;
   /** The version of each resource the client holds. */
   known: KnownVersions;
-  /** Responses not yet acknowledged, by nonce: their version and the names they carried. */
-  pending: Map<string, { version: string; names: string[] }>;
+  /** Responses not yet acknowledged, by nonce: their version, the names they carried and the resources updated. */
+  pending: Map<string, { version: string; names: string[]; updates: readonly CachedResource[] }>;
 }
 
 const maxPending = 32;
@@ -68,16 +70,8 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     for (const pendingNonce of state.pending.keys()) if (Number(pendingNonce) <= Number(nonce)) state.pending.delete(pendingNonce);
     const event = { stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version: response.version, resourceNames: response.names };
     if (request.error_detail) {
-      context.nacks.record({
-        time: new Date(),
-        nodeId: session.node.id,
-        cluster: session.node.cluster,
-        typeUrl,
-        version: response.version,
-        resourceNames: response.names,
-        errorDetail: { code: request.error_detail.code ?? 0, message: request.error_detail.message ?? "" },
-        delta: true,
-      });
+      const rejected = badResources(response.updates.map((r) => ({ name: r.name, version: r.version })), request.error_detail.message ?? "");
+      context.nacks.record(nackRecord(session, { typeUrl, version: response.version, resourceNames: response.names, rejected, error: request.error_detail, delta: true }));
       context.emit({ kind: "nack", ...event });
     } else {
       context.emit({ kind: "ack", ...event });
@@ -104,7 +98,7 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
       response = own;
     }
     const nonce = session.nextNonce();
-    state.pending.set(nonce, { version, names: response.names });
+    state.pending.set(nonce, { version, names: response.names, updates: response.updates });
     if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
     const message = responseWithNonce(response.body, nonce);
     call.write(message);
