@@ -111,16 +111,36 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
     on: registry.on,
     close(graceMs = 5_000) {
       closing ??= new Promise<void>((resolve) => {
+        let force: ReturnType<typeof setTimeout> | undefined;
+        const stopped = (message: string) => {
+          if (force === undefined) return;
+          clearTimeout(force);
+          force = undefined;
+          log.info(message);
+          resolve();
+        };
         // xDS streams never end on their own: end them, let the clients go, then force what is left.
         registry.closeAll();
-        const force = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          log.info("xDS server stopped");
-          resolve();
-        });
+        force = setTimeout(() => {
+          cutConnections(server);
+          stopped(`xDS server stopped: connections still open after the ${graceMs} ms grace period were cut`);
+        }, graceMs);
+        server.tryShutdown(() => stopped("xDS server stopped"));
       });
       return closing;
     },
   };
+}
+
+/**
+ * Ends every connection now. grpc-js's forceShutdown destroys each HTTP/2 session, but a session whose
+ * writes wait on a client that stopped reading (its receive window full) keeps its socket open, and
+ * then tryShutdown never calls back: the sockets are destroyed too. The sessions are grpc-js's own
+ * (`sessions`, @grpc/grpc-js 1.14), read before forceShutdown forgets them.
+ */
+function cutConnections(server: Server): void {
+  const sessions = (server as unknown as { sessions?: Map<{ socket?: { destroy(): void } | null }, unknown> }).sessions;
+  const open = sessions ? [...sessions.keys()] : [];
+  server.forceShutdown();
+  for (const session of open) session.socket?.destroy();
 }
