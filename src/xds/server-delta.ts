@@ -6,9 +6,9 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
 import { badResources } from "./nacks.ts";
-import { contentKey, createKnownVersions, nackRecord, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
+import { contentKey, createKnownVersions, nackRecord, openStream, subscriptionLimit, type KnownVersions, type ServerContext } from "./server-common.ts";
 import type { NamePool, Selection } from "./server-plan.ts";
-import { deltaBody, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
+import { deltaBody, maxSubscribedNames, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
 import type { ResourceTypeInfo } from "./types.ts";
 
@@ -50,6 +50,8 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
       context.emit({ kind: "request", stream, delta: true, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, resourceNames: subscribe, removed: unsubscribe });
       if (nonce !== "") judgeResponse(state, nonce, request);
       const subscribed = updateSubscription(state, { subscribe, unsubscribe, first }, context.names);
+      // Subscriptions add up over a delta stream: the limit holds for the sum too.
+      if (state.names.size > maxSubscribedNames) return session.refuse(subscriptionLimit(info, state.names.size));
       if (first || subscribed) respond(state, first);
     },
     onPush(typeUrl) {

@@ -7,7 +7,7 @@ import { createNackLog, type NackLog } from "./nacks.ts";
 import { createServerContext, log, type ServerContext, type XdsEvent } from "./server-common.ts";
 import { serveDeltaStream } from "./server-delta.ts";
 import { serveSotwStream } from "./server-sotw.ts";
-import { decodeDeltaRequest, decodeSotwRequest, serializeResponse } from "./server-wire.ts";
+import { createRequestDecoder, serializeResponse, type RequestDecoder } from "./server-wire.ts";
 import type { SnapshotStore } from "./snapshot.ts";
 import { TypeUrls } from "./types.ts";
 
@@ -65,11 +65,11 @@ function bidiMethod(path: string, deserialize: (bytes: Buffer) => unknown) {
   };
 }
 
-function addServices(server: Server, context: ServerContext): void {
+function addServices(server: Server, context: ServerContext, decoder: RequestDecoder): void {
   for (const { service, sotw, delta, typeUrl } of services) {
     const definition = {
-      [sotw]: bidiMethod(`/${service}/${sotw}`, decodeSotwRequest),
-      [delta]: bidiMethod(`/${service}/${delta}`, decodeDeltaRequest),
+      [sotw]: bidiMethod(`/${service}/${sotw}`, decoder.sotw),
+      [delta]: bidiMethod(`/${service}/${delta}`, decoder.delta),
     } as unknown as ServiceDefinition;
     const implementation: UntypedServiceImplementation = {
       [sotw]: (call: Parameters<typeof serveSotwStream>[0]) => serveSotwStream(call, context, typeUrl),
@@ -95,8 +95,10 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
     "grpc.enable_channelz": 0,
   });
   const nacks = options.nacks ?? createNackLog();
-  const registry = createServerContext(options.store, nacks);
-  addServices(server, registry.context);
+  const decoder = createRequestDecoder();
+  // With no stream open, nothing is left to share the name lists kept for sharing with: drop them.
+  const registry = createServerContext(options.store, nacks, { onIdle: decoder.forget });
+  addServices(server, registry.context, decoder);
   const credentials = options.credentials ?? ServerCredentials.createInsecure();
   const host = options.address.includes(":") ? `[${options.address}]` : options.address;
   const port = await new Promise<number>((resolve, reject) => {
