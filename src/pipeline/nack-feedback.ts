@@ -3,8 +3,9 @@
 // reads Envoy's error on the object that caused it. Contour only logs NACKs.
 //
 // What anyone is served is never changed here: a NACK is one client's word, and a client can claim
-// any node id. The xDS server holds the rejected version back from the stream that rejected it only
-// (server-sotw.ts, server-delta.ts); every other client keeps being sent what is built.
+// any node id. The xDS server holds the rejected version (or virtual host, route-holdback.ts) back
+// from the stream that rejected it only (server-sotw.ts, server-delta.ts); every other client keeps
+// being sent what is built.
 //
 // A rejection is reported while its stream is open and the rejected content is still what is built:
 // a change of the content (the new content is tried), the resource or virtual host disappearing, or

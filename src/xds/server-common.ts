@@ -7,6 +7,7 @@ import { consola } from "consola";
 import type { NackLog, NackRecord } from "./nacks.ts";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
 import { nodeIdentity, peerIdentity } from "./peer.ts";
+import { createVariantCache, type VariantCache } from "./route-holdback.ts";
 import { createNamePool, createPlanner, emptySnapshot, type NamePool, type Planner } from "./server-plan.ts";
 import { createBodyCache, maxSubscribedNames, nodeInfo, type OutgoingResponse } from "./server-wire.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
@@ -36,6 +37,8 @@ export interface ServerContext {
   planner: Planner;
   /** Subscribed name sets shared by clients that subscribe to the same names. */
   names: NamePool;
+  /** Route configurations with virtual hosts held back from the clients that rejected them (route-holdback.ts). */
+  variants: VariantCache;
   emit(event: XdsEvent): void;
   /** Registers an open stream; returns its id and the function that forgets it. */
   register(close: () => void): { id: number; forget: () => void };
@@ -51,6 +54,7 @@ export function createServerContext(store: SnapshotStore, nacks: NackLog, option
     cache: createBodyCache(),
     planner: createPlanner(store),
     names: createNamePool(),
+    variants: createVariantCache(),
     emit(event) {
       for (const listener of listeners) listener(event);
     },

@@ -5,15 +5,17 @@
 // A NACK changes what that stream is sent, nothing else: RDS/EDS/SDS are not resent what the client
 // holds (the rejected version included); LDS/CDS, always sent whole, carry the client's last accepted
 // version of a rejected resource in its place (or leave it out when it never accepted one) until
-// the built content changes.
+// the built content changes; a route config NACK naming virtual hosts holds back those virtual hosts
+// only (route-holdback.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
 import { badResources } from "./nacks.ts";
+import { createRouteHoldback } from "./route-holdback.ts";
 import { contentKey, createKnownVersions, nackRecord, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
 import { emptySnapshot, sameNames, sameOrder, type NamePool } from "./server-plan.ts";
 import { responseWithNonce, sotwBody, type OutgoingResponse, type SotwRequest } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
-import type { ResourceTypeInfo } from "./types.ts";
+import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
 
 /** The resources one LDS/CDS response carried: a store map (whole) or a list (shared, never copied). */
 type Carried = ReadonlyMap<string, CachedResource> | readonly CachedResource[];
@@ -57,6 +59,8 @@ const noNames: ReadonlySet<string> = new Set();
 export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingResponse>, context: ServerContext, fixedTypeUrl?: string): void {
   const { store } = context;
   const states = new Map<string, SotwTypeState>();
+  // Virtual hosts this client rejected, replaced in what it is sent (it alone).
+  const routes = createRouteHoldback(context.variants);
 
   const session = openStream(call, context, {
     fixedTypeUrl,
@@ -90,16 +94,22 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
 
   function judgeResponse(state: SotwTypeState, nonce: string, request: SotwRequest, event: { stream: number; delta: boolean }) {
     if (nonce !== state.nonce) {
+      // Not an ACK of the newest response, but the client did accept that older one.
+      if (state.info.typeUrl === TypeUrls.route && !request.error_detail) routes.acked(nonce, false);
       context.emit({ kind: "stale", ...event, typeUrl: state.info.typeUrl, nonce });
       return;
     }
     if (request.error_detail) {
-      const rejected = rejectedResources(state, request.error_detail.message ?? "");
+      const message = request.error_detail.message ?? "";
+      const rejected = rejectedResources(state, message);
       context.nacks.record(nackRecord(session, { typeUrl: state.info.typeUrl, version: state.version, resourceNames: state.sentNames, rejected, error: request.error_detail, delta: false }));
       if (state.info.wildcard) hold(state, rejected);
       context.emit({ kind: "nack", ...event, typeUrl: state.info.typeUrl, nonce, version: state.version, resourceNames: state.sentNames });
+      // Held virtual hosts: the route config without them is sent at once.
+      if (state.info.typeUrl === TypeUrls.route && routes.nacked(nonce, rejected, message)) respond(state, false);
     } else {
       state.accepted = state.inFlight;
+      if (state.info.typeUrl === TypeUrls.route) routes.acked(nonce, false);
       context.emit({ kind: "ack", ...event, typeUrl: state.info.typeUrl, nonce, version: state.version });
     }
   }
@@ -149,29 +159,31 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
       return;
     }
     // A client holding exactly a snapshot and subscribed to all of it is sent what every such client is.
-    const base = whole ? state.sent.exactBase() : undefined;
+    const holding = typeUrl === TypeUrls.route && routes.active;
+    const base = whole && !holding ? state.sent.exactBase() : undefined;
     if (base) {
       const diff = context.planner.diff(typeUrl, base);
       state.sent.rebase(diff.to);
-      if (diff.updates.length > 0) send(state, version, diff.updateNames, (diff.sotwBody ??= sotwBody(typeUrl, version, diff.updates)));
+      if (diff.updates.length > 0) send(state, version, diff.updateNames, (diff.sotwBody ??= sotwBody(typeUrl, version, diff.updates)), diff.updates);
       return;
     }
     // Removals are not signalled for these types; forgetting them makes them sent again if they return.
-    const { resources } = selection;
+    const resources = holding ? selection.resources.map(routes.view) : selection.resources;
     const all = store.resources(typeUrl);
     const present = whole ? all : new Set(resources.map((r) => r.name));
     for (const name of state.sent.names()) if (!present.has(name)) state.sent.delete(name);
     const missing = resources.filter((r) => state.sent.get(r.name) !== r.version);
     if (missing.length === 0) return;
-    if (!store.viewScopes(typeUrl) && resources.length === all.size) state.sent.rebase(all);
+    if (!holding && !store.viewScopes(typeUrl) && resources.length === all.size) state.sent.rebase(all);
     else for (const r of missing) state.sent.set(r.name, r.version);
-    const key = `s:${missing.length === resources.length && whole ? "*" : contentKey(missing)}`;
-    send(state, version, missing.map((r) => r.name), context.cache.get(typeUrl, version, key, () => sotwBody(typeUrl, version, missing)));
+    const key = `s:${missing.length === resources.length && whole && !holding ? "*" : contentKey(missing)}`;
+    send(state, version, missing.map((r) => r.name), context.cache.get(typeUrl, version, key, () => sotwBody(typeUrl, version, missing)), missing);
   }
 
-  function send(state: SotwTypeState, version: string, names: string[], body: Buffer) {
+  function send(state: SotwTypeState, version: string, names: string[], body: Buffer, resources?: readonly CachedResource[]) {
     const typeUrl = state.info.typeUrl;
     const nonce = session.nextNonce();
+    if (typeUrl === TypeUrls.route && resources) routes.sent(nonce, resources);
     state.nonce = nonce;
     state.version = version;
     state.sentNames = names;
