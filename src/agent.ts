@@ -40,7 +40,7 @@ export interface AgentOptions {
 export interface Agent extends RunningAgent {
   cache: ObjectCache;
   pipeline: Pipeline;
-  /** What clients NACKed and is held back (issue 7, NACK feedback). */
+  /** What clients NACKed, reported on the objects behind it (issue 7, NACK feedback; per client since issue 10). */
   feedback: NackFeedback;
   sources: Source[];
   observe: Observability;
@@ -68,7 +68,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const store = createSnapshotStore();
   // Each node is sent only the secrets its own listeners and clusters reference (issue 6, SDS scoping).
   installSdsScope(store);
-  // A resource clients NACK is held back (its last good version served) and its objects say why.
+  // A NACKed resource's objects say why (the xDS server holds it back from the client that rejected it only).
   const feedback = createNackFeedback(store);
   const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, endpoints: options.endpoints, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name), beforePublish: feedback.apply });
   // Before the sources start, so /readyz says 503 while they sync.

@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
 import { logArgs, logFlags } from "../observe/flags.ts";
 import { choiceFlag, CliError, durationFlag, runCommand } from "./errors.ts";
+import { privateKeyProblem } from "../certs/x509.ts";
 import { connectXds, resolveTypeUrl, responseToJson, tlsChannel, xdsTypes, type XdsClient, type XdsResponse } from "../xds/client.ts";
 
 export interface XdsCommandFlags {
@@ -40,6 +41,8 @@ export function channelCredentials(
     }
   };
   const material = { ca: read("--ca-file", flags.caFile!), certificate: read("--cert-file", flags.certFile!), privateKey: read("--key-file", flags.keyFile!) };
+  const keyProblem = privateKeyProblem(material.privateKey.toString("utf8"));
+  if (keyProblem) throw new CliError(`--key-file ${flags.keyFile} ${keyProblem}`, 2);
   return tlsChannel(flags.server ?? "", material, { serverName: flags.serverName });
 }
 
