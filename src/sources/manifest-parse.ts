@@ -1,9 +1,11 @@
 // Parsing one manifest file into Kubernetes objects: multi-document YAML or JSON, `List` kinds expanded,
 // every object checked for apiVersion, kind and metadata.name, namespaced kinds defaulted to "default".
-// Problems carry the file and line so a user can find them; a file with a syntax error yields none of
-// its objects (`failed`), an invalid object is skipped alone.
+// Problems carry the file and line so a user can find them; a file with a syntax error (or an alias,
+// depth or value that cannot become JSON) yields none of its objects (`failed`), an invalid object is
+// skipped alone. Nothing here throws on what a file holds, and no message quotes a file's content.
 import { Buffer } from "node:buffer";
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from "yaml";
+import { DocumentRefused, documentToJson, maxNestingDepth, yamlErrorReason } from "./manifest-yaml.ts";
 import { watchedKinds, type KubeObject, type SourceProblem } from "./types.ts";
 
 export interface ParsedObject {
@@ -105,8 +107,7 @@ function nodeLine(lines: LineCounter, node: unknown): number | undefined {
   return range ? lines.linePos(range[0]).line : undefined;
 }
 
-function yamlCandidates(doc: Document, index: number, lines: LineCounter): Candidate[] {
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+function yamlCandidates(doc: Document, value: unknown, index: number, lines: LineCounter): Candidate[] {
   if (value === null || value === undefined) return []; // an empty document, e.g. a trailing `---`
   const label = `document ${index + 1}`;
   const line = nodeLine(lines, doc.contents);
@@ -125,21 +126,40 @@ function syntaxProblem(file: string, line: number | undefined, column: number | 
   return { source: manifestSourceName, file, line, message: `${position}: does not parse: ${reason}` };
 }
 
+function failedFile(file: string, line: number | undefined, column: number | undefined, reason: string): ParsedManifest {
+  return { objects: [], problems: [syntaxProblem(file, line, column, reason)], failed: true };
+}
+
 function parseYaml(text: string, file: string): ParsedManifest {
   const manifest: ParsedManifest = { objects: [], problems: [], failed: false };
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true });
-  const documents = Array.isArray(docs) ? docs : [];
+  let documents: Document[];
+  try {
+    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true });
+    documents = Array.isArray(docs) ? docs : [];
+  } catch (error) {
+    // The parser recurses: a file nested many thousand levels deep exhausts the stack.
+    return failedFile(file, undefined, undefined, error instanceof RangeError ? `nested deeper than ${maxNestingDepth} levels` : "the YAML parser failed");
+  }
   for (const doc of documents) {
     const error = doc.errors[0];
     if (error) {
       const position = error.linePos?.[0];
-      const reason = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-      manifest.problems.push(syntaxProblem(file, position?.line, position?.col, reason));
-      return { objects: [], problems: manifest.problems, failed: true };
+      return failedFile(file, position?.line, position?.col, yamlErrorReason(error));
     }
   }
-  documents.forEach((doc, index) => collect(manifest, file, yamlCandidates(doc, index, lines)));
+  const values: unknown[] = [];
+  for (const doc of documents) {
+    try {
+      values.push(documentToJson(doc));
+    } catch (error) {
+      if (!(error instanceof DocumentRefused)) throw error;
+      const offset = (error.node as { range?: [number, number, number] } | null)?.range?.[0] ?? (doc.range?.[0] ?? 0);
+      const { line, col } = lines.linePos(offset);
+      return failedFile(file, line, col, error.message);
+    }
+  }
+  documents.forEach((doc, index) => collect(manifest, file, yamlCandidates(doc, values[index], index, lines)));
   return manifest;
 }
 
@@ -206,13 +226,34 @@ export function jsonErrorOffset(text: string): number | undefined {
   }
 }
 
+/** What is wrong at `offset`, quoting at most one punctuation character (never a word: it may be a token). */
+function jsonReason(text: string, offset: number | undefined): string {
+  if (offset === undefined) return "invalid JSON";
+  if (offset >= text.length) return "invalid JSON: unexpected end of input";
+  const char = text[offset]!;
+  return /^[{}[\],:"]$/.test(char) ? `invalid JSON: unexpected "${char}"` : "invalid JSON: unexpected character";
+}
+
+/** Whether a parsed JSON value nests deeper than `limit` (recursing no deeper than that). */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (limit === 0) return true;
+  return Object.values(value).some((child) => deeperThan(child, limit - 1));
+}
+
 function parseJson(text: string, file: string): ParsedManifest {
   const manifest: ParsedManifest = { objects: [], problems: [], failed: false };
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    const offset = jsonErrorOffset(text);
+  } catch {
+    // The runtime's message quotes the text ("Unexpected identifier "ghp_…""): only the position is kept.
+    let offset: number | undefined;
+    try {
+      offset = jsonErrorOffset(text);
+    } catch {
+      offset = undefined; // nested too deep for the checker's stack
+    }
     let line: number | undefined;
     let column: number | undefined;
     if (offset !== undefined) {
@@ -220,9 +261,9 @@ function parseJson(text: string, file: string): ParsedManifest {
       line = before.split("\n").length;
       column = offset - before.lastIndexOf("\n");
     }
-    const reason = error instanceof Error ? error.message : String(error);
-    return { objects: [], problems: [syntaxProblem(file, line, column, reason)], failed: true };
+    return failedFile(file, line, column, jsonReason(text, offset));
   }
+  if (deeperThan(value, maxNestingDepth)) return failedFile(file, undefined, undefined, `nested deeper than ${maxNestingDepth} levels`);
   const values = Array.isArray(value) ? value : [value];
   values.forEach((entry, index) => {
     const label = Array.isArray(value) ? `element ${index + 1}` : "document 1";
