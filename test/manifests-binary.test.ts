@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureAgentBinary, startServe, type RunningBinary } from "./helpers/agent-binary.ts";
+import { ensureAgentBinary, runAgent, startServe, type RunningBinary } from "./helpers/agent-binary.ts";
 import { eventually } from "./e2e/harness.ts";
 
 const quickstart = join(import.meta.dir, "../examples/quickstart");
@@ -214,5 +214,18 @@ describe("agent serve --manifests and symbolic links", () => {
     const { hosts } = await snapshot(served);
     expect(hosts).toContain("fresh.example.com");
     expect(hosts).not.toContain("typo.example.com");
+  }, 60_000);
+
+  test("agent validate: the same links are not followed, and a token named on the command line is not echoed", async () => {
+    const dir = quickstartCopy();
+    const outside = tempDir("isobar-outside-");
+    const token = "ghp_Zq8xR2vN5tL0pK7wY3mB9cF1dH6jS4aE2uI";
+    writeFileSync(join(outside, "token.json"), `${token}\n`);
+    symlinkSync(join(outside, "token.json"), join(dir, "token.json"));
+    const run = await runAgent(["validate", dir]);
+    expect(run.stdout + run.stderr).toContain(`${join(dir, "token.json")}: a symbolic link to ${join(outside, "token.json")}, outside the manifest directory; not followed`);
+    const named = await runAgent(["validate", join(outside, "token.json")]);
+    expect(named.stdout + named.stderr).toContain(`${join(outside, "token.json")}:1:1: does not parse: invalid JSON: unexpected character`);
+    for (const output of [run.stdout, run.stderr, named.stdout, named.stderr]) expect(output).not.toContain(token.slice(0, 8));
   }, 60_000);
 });
