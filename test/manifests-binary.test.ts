@@ -5,6 +5,7 @@
 // partial one; symbolic links out of the directory are not followed.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { Buffer } from "node:buffer";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureAgentBinary, runAgent, startServe, type RunningBinary } from "./helpers/agent-binary.ts";
@@ -229,3 +230,43 @@ describe("agent serve --manifests and symbolic links", () => {
     for (const output of [run.stdout, run.stderr, named.stdout, named.stderr]) expect(output).not.toContain(token.slice(0, 8));
   }, 60_000);
 });
+
+describe("agent serve --manifests: big files", () => {
+  async function rssMiB(served: Served): Promise<number> {
+    const metrics = await (await fetch(`http://127.0.0.1:${served.metricsPort}/metrics`)).text();
+    return Number(/^process_resident_memory_bytes (\S+)$/m.exec(metrics)![1]) / (1024 * 1024);
+  }
+
+  test("a file over 16 MiB is refused by name without being read; memory returns near its baseline after a big file is removed", async () => {
+    const dir = quickstartCopy();
+    const served = await serve(dir);
+    await served.agent.waitForLine(/first snapshot published/);
+    const baseline = await rssMiB(served);
+
+    const huge = join(dir, "huge.yaml");
+    writeFileSync(huge, Buffer.alloc(50 * 1024 * 1024, "a: b\n"));
+    await served.agent.waitForLine(/huge\.yaml: 52428800 bytes, over the 16 MiB limit for a manifest file; not read/);
+    expect(await rssMiB(served)).toBeLessThan(baseline + 100);
+    unlinkSync(huge);
+
+    // 4 MiB of Services and, last, an Ingress: once its host is served the whole file was read.
+    const services = [];
+    for (let i = 0; services.length * 200 < 4 * 1024 * 1024; i++) {
+      services.push(`apiVersion: v1\nkind: Service\nmetadata:\n  name: s${i}\n  namespace: big\n  labels: {app: web-${i}, tier: frontend}\nspec:\n  ports: [{name: http, port: 80, targetPort: 8080}]\n---\n`);
+    }
+    const big = join(dir, "big.yaml");
+    writeFileSync(big, services.join("") + typoIngress.replaceAll("typo", "big").replace("{name: big, port", "{name: echo, port").replace("---", ""));
+    await eventually(async () => (await snapshot(served)).hosts.includes("big.example.com"), { what: "big.example.com served", timeoutMs: 120_000, intervalMs: 500 });
+    const loaded = await rssMiB(served);
+    unlinkSync(big);
+    await eventually(async () => !(await snapshot(served)).hosts.includes("big.example.com"), { what: "big.example.com gone", timeoutMs: 60_000 });
+    // Garbage is returned to the system when the runtime gets to it: wait for that, with a generous bound.
+    const after = await eventually(async () => {
+      const rss = await rssMiB(served);
+      return rss < baseline + 50 ? rss : undefined;
+    }, { what: `RSS back under ${baseline.toFixed(0)} + 50 MiB (loaded: ${loaded.toFixed(0)} MiB)`, timeoutMs: 90_000, intervalMs: 1000 });
+    expect(after).toBeLessThan(baseline + 50);
+    console.log(`RSS: ${baseline.toFixed(0)} MiB at start, ${loaded.toFixed(0)} MiB with 4 MiB of Services, ${after.toFixed(0)} MiB after it was removed`);
+  }, 300_000);
+});
+

@@ -4,7 +4,7 @@
 // depth or value that cannot become JSON) yields none of its objects (`failed`), an invalid object is
 // skipped alone. Nothing here throws on what a file holds, and no message quotes a file's content.
 import { Buffer } from "node:buffer";
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from "yaml";
+import { Composer, isMap, isSeq, LineCounter, Parser, type Document } from "yaml";
 import { DocumentRefused, documentToJson, maxNestingDepth, yamlErrorReason } from "./manifest-yaml.ts";
 import { watchedKinds, type KubeObject, type SourceProblem } from "./types.ts";
 
@@ -130,36 +130,41 @@ function failedFile(file: string, line: number | undefined, column: number | und
   return { objects: [], problems: [syntaxProblem(file, line, column, reason)], failed: true };
 }
 
-function parseYaml(text: string, file: string): ParsedManifest {
+/**
+ * Parses a YAML stream one document at a time (yielding after each): a document's syntax tree is
+ * dropped once it is converted, so a big file never holds every tree at once, and a caller can let
+ * other work run between documents.
+ */
+function* parseYaml(text: string, file: string): Generator<void, ParsedManifest> {
   const manifest: ParsedManifest = { objects: [], problems: [], failed: false };
   const lines = new LineCounter();
-  let documents: Document[];
+  const candidates: Candidate[] = [];
+  let index = 0;
   try {
-    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true });
-    documents = Array.isArray(docs) ? docs : [];
+    for (const doc of new Composer().compose(new Parser(lines.addNewLine).parse(text))) {
+      const error = doc.errors[0];
+      if (error) {
+        const { line, col } = lines.linePos(error.pos[0]);
+        return failedFile(file, line, col, yamlErrorReason(error));
+      }
+      let value: unknown;
+      try {
+        value = documentToJson(doc);
+      } catch (refused) {
+        if (!(refused instanceof DocumentRefused)) throw refused;
+        const offset = (refused.node as { range?: [number, number, number] } | null)?.range?.[0] ?? doc.range?.[0] ?? 0;
+        const { line, col } = lines.linePos(offset);
+        return failedFile(file, line, col, refused.message);
+      }
+      candidates.push(...yamlCandidates(doc, value, index++, lines));
+      yield;
+    }
   } catch (error) {
     // The parser recurses: a file nested many thousand levels deep exhausts the stack.
-    return failedFile(file, undefined, undefined, error instanceof RangeError ? `nested deeper than ${maxNestingDepth} levels` : "the YAML parser failed");
+    if (error instanceof RangeError) return failedFile(file, undefined, undefined, `nested deeper than ${maxNestingDepth} levels`);
+    throw error;
   }
-  for (const doc of documents) {
-    const error = doc.errors[0];
-    if (error) {
-      const position = error.linePos?.[0];
-      return failedFile(file, position?.line, position?.col, yamlErrorReason(error));
-    }
-  }
-  const values: unknown[] = [];
-  for (const doc of documents) {
-    try {
-      values.push(documentToJson(doc));
-    } catch (error) {
-      if (!(error instanceof DocumentRefused)) throw error;
-      const offset = (error.node as { range?: [number, number, number] } | null)?.range?.[0] ?? (doc.range?.[0] ?? 0);
-      const { line, col } = lines.linePos(offset);
-      return failedFile(file, line, col, error.message);
-    }
-  }
-  documents.forEach((doc, index) => collect(manifest, file, yamlCandidates(doc, values[index], index, lines)));
+  collect(manifest, file, candidates);
   return manifest;
 }
 
@@ -276,7 +281,29 @@ function parseJson(text: string, file: string): ParsedManifest {
   return manifest;
 }
 
+function* parseSteps(text: string, file: string): Generator<void, ParsedManifest> {
+  return file.toLowerCase().endsWith(".json") ? parseJson(text, file) : yield* parseYaml(text, file);
+}
+
 /** Parses one file's text; `file` names it in problems. JSON when the name ends in `.json`. */
 export function parseManifest(text: string, file: string): ParsedManifest {
-  return file.toLowerCase().endsWith(".json") ? parseJson(text, file) : parseYaml(text, file);
+  const steps = parseSteps(text, file);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** parseManifest, giving the event loop a turn every `sliceMs` (a big file must not stall xDS). */
+export async function parseManifestAsync(text: string, file: string, sliceMs = 20): Promise<ParsedManifest> {
+  const steps = parseSteps(text, file);
+  let since = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - since > sliceMs) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      since = performance.now();
+    }
+  }
 }

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { sep } from "node:path";
 import { deepEqual } from "./cache.ts";
-import { manifestSourceName, parseManifest, type ParsedManifest } from "./manifest-parse.ts";
+import { manifestSourceName, parseManifestAsync, type ParsedManifest } from "./manifest-parse.ts";
 import { maxManifestFileBytes, readBounded, walk, type FoundFile } from "./manifest-walk.ts";
 import { kindKey, type KubeObject, type SourceEvent, type SourceProblem } from "./types.ts";
 
@@ -73,9 +73,9 @@ export function createManifestState(root: string, options: ManifestStateOptions 
   let directories: string[] = [];
 
   /** Parses one file's text; an unexpected failure is that file's problem, never the scan's. */
-  function parse(text: string, path: string): ParsedManifest {
+  async function parse(text: string, path: string): Promise<ParsedManifest> {
     try {
-      return parseManifest(text, path);
+      return await parseManifestAsync(text, path);
     } catch (error) {
       const name = error instanceof Error ? error.name : typeof error;
       return { objects: [], problems: [problem(path, `${path}: does not parse (${name})`)], failed: true };
@@ -116,7 +116,7 @@ export function createManifestState(root: string, options: ManifestStateOptions 
       previous.stamp = found.stamp;
       return undefined;
     }
-    const parsed = parse(new TextDecoder().decode(bytes), path);
+    const parsed = await parse(new TextDecoder().decode(bytes), path);
     problems.push(...parsed.problems);
     if (parsed.failed) return unusable(digest);
     const fileDefinitions = new Map<string, Definition>();
