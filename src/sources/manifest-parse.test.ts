@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { jsonErrorOffset, parseManifest } from "./manifest-parse.ts";
+import { jsonErrorOffset, parseManifest, parseManifestAsync } from "./manifest-parse.ts";
 
 const names = (text: string, file = "m.yaml") =>
   parseManifest(text, file).objects.map(({ object, line }) => `${object.kind} ${object.metadata.namespace ?? "-"}/${object.metadata.name}@${line}`);
@@ -227,5 +227,15 @@ describe("parseManifest", () => {
       for (const problem of parsed.problems) expect(problem.message).not.toContain(token.slice(4, 12));
     }
     expect(parseManifest(`${token}\n`, "token.json").problems.map((p) => p.message)).toEqual(["token.json:1:1: does not parse: invalid JSON: unexpected character"]);
+  });
+});
+
+describe("parseManifestAsync", () => {
+  test("the same result as parseManifest; rejects once its signal aborts (a source stopping mid-file)", async () => {
+    const text = Array.from({ length: 50 }, (_, i) => `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}}\n`).join("---\n");
+    expect(await parseManifestAsync(text, "m.yaml")).toEqual(parseManifest(text, "m.yaml"));
+    const stopping = new AbortController();
+    stopping.abort();
+    await expect(parseManifestAsync(text, "m.yaml", { signal: stopping.signal })).rejects.toThrow();
   });
 });

@@ -294,14 +294,18 @@ export function parseManifest(text: string, file: string): ParsedManifest {
   }
 }
 
-/** parseManifest, giving the event loop a turn every `sliceMs` (a big file must not stall xDS). */
-export async function parseManifestAsync(text: string, file: string, sliceMs = 20): Promise<ParsedManifest> {
+/** Every 20 ms a parse gives the event loop a turn: a big file must not stall xDS. */
+const parseSliceMs = 20;
+
+/** parseManifest, giving the event loop a turn every 20 ms; rejects once `signal` aborts (shutdown). */
+export async function parseManifestAsync(text: string, file: string, options: { signal?: AbortSignal } = {}): Promise<ParsedManifest> {
   const steps = parseSteps(text, file);
   let since = performance.now();
   for (;;) {
+    options.signal?.throwIfAborted();
     const step = steps.next();
     if (step.done) return step.value;
-    if (performance.now() - since > sliceMs) {
+    if (performance.now() - since > parseSliceMs) {
       await new Promise((resolve) => setTimeout(resolve, 0));
       since = performance.now();
     }

@@ -42,6 +42,8 @@ export interface ManifestState {
 export interface ManifestStateOptions {
   /** The largest file read, in bytes (default maxManifestFileBytes, 16 MiB). */
   maxFileBytes?: number;
+  /** Aborted when the source stops: a scan in the middle of a big file rejects instead of finishing it. */
+  signal?: AbortSignal;
 }
 
 function duplicateProblem(key: string, kept: Definition, ignored: Definition): SourceProblem {
@@ -75,8 +77,9 @@ export function createManifestState(root: string, options: ManifestStateOptions 
   /** Parses one file's text; an unexpected failure is that file's problem, never the scan's. */
   async function parse(text: string, path: string): Promise<ParsedManifest> {
     try {
-      return await parseManifestAsync(text, path);
+      return await parseManifestAsync(text, path, { signal: options.signal });
     } catch (error) {
+      if (options.signal?.aborted) throw error;
       const name = error instanceof Error ? error.name : typeof error;
       return { objects: [], problems: [problem(path, `${path}: does not parse (${name})`)], failed: true };
     }

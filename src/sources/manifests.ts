@@ -34,7 +34,8 @@ async function requirePath(path: string): Promise<void> {
 export function createManifestSource(dir: string, options: ManifestSourceOptions = {}): Source {
   const coalesceMs = options.coalesceMs ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 2000;
-  const state = createManifestState(dir);
+  const stopping = new AbortController();
+  const state = createManifestState(dir, { signal: stopping.signal });
   const hinted = new Set<string>();
   let synced = false;
   let lastFailure: string | undefined;
@@ -107,6 +108,7 @@ export function createManifestSource(dir: string, options: ManifestSourceOptions
     },
     async stop() {
       stopped = true;
+      stopping.abort();
       watcher?.close();
       watcher = undefined;
       if (poll !== undefined) clearInterval(poll);
