@@ -52,7 +52,14 @@ export async function startObservability(agent: { pipeline: Pipeline; store: Sna
     // Without any source the agent serves an empty snapshot from the start.
     if (agent.pipeline.ready || agent.sources === 0) return { ready: true, reason: "ok" };
     const unsynced = agent.pipeline.unsynced();
-    return { ready: false, reason: unsynced.length > 0 ? `waiting for sources to sync: ${unsynced.join(", ")}` : "no snapshot published yet" };
+    if (unsynced.length === 0) return { ready: false, reason: "no snapshot published yet" };
+    // A source that cannot sync says why through its newest problem (a directory it cannot read).
+    const problems = agent.pipeline.problems();
+    const why = unsynced.map((name) => {
+      const newest = problems.findLast((problem) => problem.source === name);
+      return newest ? `${name} (${newest.message})` : name;
+    });
+    return { ready: false, reason: `waiting for sources to sync: ${why.join(", ")}` };
   };
   const readiness = async (): Promise<Readiness> => {
     const own = ownReadiness();
