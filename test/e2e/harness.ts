@@ -77,7 +77,9 @@ export interface SendOptions {
 /** One HTTP/1.1 request to 127.0.0.1:port with the given Host, over TLS when `tls` is set. */
 export function send(port: number, path: string, options: SendOptions = {}): Promise<HttpResponse> {
   const host = options.host ?? "localhost";
-  const common = { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { host, ...options.headers }, agent: false as const };
+  // A body is framed by its length (node sends a DELETE's or OPTIONS' body unframed otherwise).
+  const length = options.body === undefined ? {} : { "content-length": String(Buffer.byteLength(options.body)) };
+  const common = { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { host, ...length, ...options.headers }, agent: false as const };
   return new Promise((resolve, reject) => {
     const onResponse = (response: import("node:http").IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -238,10 +240,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 /** A Service `namespace/name` with one port and an EndpointSlice pointing at the given local backends. */
-export function serviceFor(namespace: string, name: string, backends: Array<Pick<EchoBackend, "port">>, options: { port?: number; annotations?: Record<string, string>; appProtocol?: string } = {}): string {
+export function serviceFor(namespace: string, name: string, backends: Array<Pick<EchoBackend, "port">>, options: { port?: number; portName?: string; annotations?: Record<string, string>; appProtocol?: string } = {}): string {
   const servicePort = options.port ?? 80;
+  const portName = options.portName ?? "http";
   const targetPort = backends[0]?.port ?? 1;
-  const annotations = options.annotations ? `\n  annotations: ${JSON.stringify(options.annotations)}` : "";
+  const annotations = options.annotations ? `, annotations: ${JSON.stringify(options.annotations)}` : "";
   const appProtocol = options.appProtocol ? `, appProtocol: ${options.appProtocol}` : "";
   // One EndpointSlice per backend port (a slice has one port list for all its endpoints).
   const slices = backends.map((backend, index) => `---
@@ -249,14 +252,14 @@ apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata: { name: ${name}-${index}, namespace: ${namespace}, labels: { kubernetes.io/service-name: ${name} } }
 addressType: IPv4
-ports: [{ name: http, port: ${backend.port}, protocol: TCP${appProtocol} }]
+ports: [{ name: ${portName}, port: ${backend.port}, protocol: TCP${appProtocol} }]
 endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
 `);
   return `apiVersion: v1
 kind: Service
 metadata: { name: ${name}, namespace: ${namespace}${annotations} }
 spec:
-  ports: [{ name: http, port: ${servicePort}, targetPort: ${targetPort}, protocol: TCP${appProtocol} }]
+  ports: [{ name: ${portName}, port: ${servicePort}, targetPort: ${targetPort}, protocol: TCP${appProtocol} }]
 ${slices.join("")}`;
 }
 
