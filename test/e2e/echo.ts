@@ -74,7 +74,8 @@ export function startEcho(name: string, options: EchoOptions = {}): Promise<Echo
           response.writeHead(status, { "content-type": "text/plain", "x-backend": name });
           return void response.end(`${name} failing on purpose\n`);
         }
-        response.writeHead(200, { "content-type": "application/json", "x-backend": name });
+        // x-powered-by as many web frameworks send it: something for response header rules to remove.
+        response.writeHead(200, { "content-type": "application/json", "x-backend": name, "x-powered-by": "isobar-echo" });
         response.end(`${JSON.stringify(reply)}\n`);
       };
       if (delayMs > 0) setTimeout(answer, delayMs);
