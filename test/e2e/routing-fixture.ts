@@ -195,6 +195,9 @@ stringData:
     - conditions: [{ prefix: /retried }]
       retryPolicy: { count: 2, perTryTimeout: 2s, retryOn: [5xx] }
       services: [{ name: flaky, port: 80 }]
+    - conditions: [{ prefix: /status }]
+      retryPolicy: { count: 1, retryOn: [retriable-status-codes], retriableStatusCodes: [418] }
+      services: [{ name: flaky, port: 80 }]
     - conditions: [{ prefix: /once }]
       services: [{ name: flaky, port: 80 }]`,
     ),
@@ -224,7 +227,7 @@ spec:
   virtualhost:
     fqdn: cors.routing.test
     corsPolicy:
-      allowOrigin: ["https://app.routing.test"]
+      allowOrigin: ["https://app.routing.test", 'https://[a-z]+\\.partner\\.test']
       allowMethods: [GET, PUT]
       allowHeaders: [x-token]
       exposeHeaders: [x-backend]
@@ -241,6 +244,28 @@ spec:
       services: [{ name: a, port: 80 }]
     - services: [{ name: a, port: 80 }]`,
     ),
+    `---
+apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata: { name: guarded, namespace: ${ns} }
+spec:
+  virtualhost:
+    fqdn: guarded.routing.test
+    rateLimitPolicy: { local: { requests: 2, unit: hour, responseStatusCode: 503, responseHeadersToAdd: [{ name: x-limited, value: "yes" }] } }
+    ipDenyPolicy: [{ source: Peer, cidr: 10.0.0.0/8 }]
+  routes:
+    - services: [{ name: a, port: 80 }]
+---
+apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata: { name: walled, namespace: ${ns} }
+spec:
+  virtualhost:
+    fqdn: walled.routing.test
+    ipAllowPolicy: [{ source: Remote, cidr: 10.0.0.0/8 }]
+  routes:
+    - services: [{ name: a, port: 80 }]
+`,
     proxy(
       "ipfilter",
       `  routes:
@@ -267,6 +292,11 @@ spec:
       loadBalancerPolicy:
         strategy: RequestHash
         requestHashPolicies: [{ headerHashOptions: { headerName: x-user } }]
+      services: [{ name: sticky, port: 80 }]
+    - conditions: [{ prefix: /query }]
+      loadBalancerPolicy:
+        strategy: RequestHash
+        requestHashPolicies: [{ queryParameterHashOptions: { parameterName: user } }]
       services: [{ name: sticky, port: 80 }]
     - services: [{ name: sticky, port: 80 }]`,
     ),

@@ -131,11 +131,15 @@ for (const mode of modes) {
       expect(response.headers["x-backend"]).toBeUndefined();
     });
 
-    test("retries: a backend that fails twice answers on the third try; without a retry policy the failure is passed on", async () => {
+    test("retries: a backend that fails twice answers on the third try, a retriable status code is retried; without a retry policy the failure is passed on", async () => {
       backends.flaky.failNext(2);
       const path = `/retried/${mode}`;
       expect(await backendOf("retry", path)).toBe("flaky");
       expect(backends.flaky.received.filter((r) => r.path === path)).toHaveLength(3);
+      backends.flaky.failNext(1, 418);
+      const status = `/status/${mode}`;
+      expect(await backendOf("retry", status)).toBe("flaky");
+      expect(backends.flaky.received.filter((r) => r.path === status)).toHaveLength(2);
       backends.flaky.failNext(1);
       const once = `/once/${mode}`;
       expect((await get("retry", once)).status).toBe(503);
@@ -174,6 +178,8 @@ for (const mode of modes) {
       const simple = await get("cors", "/items", { headers: { origin: "https://app.routing.test" } });
       expect(simple.headers["access-control-allow-origin"]).toBe("https://app.routing.test");
       expect(simple.headers["access-control-expose-headers"]).toBe("x-backend");
+      const partner = await get("cors", "/items", { method: "OPTIONS", headers: { origin: "https://shop.partner.test", "access-control-request-method": "GET" } });
+      expect(partner.headers["access-control-allow-origin"]).toBe("https://shop.partner.test");
       const stranger = await get("cors", "/items", { method: "OPTIONS", headers: { origin: "https://evil.routing.test", "access-control-request-method": "PUT" } });
       expect(stranger.headers["access-control-allow-origin"]).toBeUndefined();
     });
@@ -185,11 +191,21 @@ for (const mode of modes) {
       expect((await get("ratelimit", "/free")).status).toBe(200);
     });
 
-    test("IP allow and deny lists", async () => {
+    test("virtual host local rate limit: the third request gets the configured status and header", async () => {
+      const responses = [];
+      for (let i = 0; i < 3; i++) responses.push(await get("guarded", `/any/${i}`));
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 503]);
+      expect(responses[2]!.headers["x-limited"]).toBe("yes");
+    });
+
+    test("IP allow and deny lists, per route and per virtual host", async () => {
       expect(await backendOf("ipfilter", "/allowed")).toBe("a");
       expect(await backendOf("ipfilter", "/elsewhere-only")).toBe("<403>");
       expect(await backendOf("ipfilter", "/denied")).toBe("<403>");
       expect(await backendOf("ipfilter", "/not-denied")).toBe("a");
+      expect(await backendOf("walled", "/")).toBe("<403>");
+      // Remote is the client address Envoy trusts: with no trusted hops, a forged X-Forwarded-For changes nothing.
+      expect(await backendOf("walled", "/", { headers: { "x-forwarded-for": "10.1.2.3" } })).toBe("<403>");
     });
 
     test("cookie affinity: the cookie Envoy sets keeps a client on one backend", async () => {
@@ -206,7 +222,7 @@ for (const mode of modes) {
       expect(fresh.size).toBeGreaterThan(1);
     });
 
-    test("header hash affinity: one x-user value always reaches the same backend", async () => {
+    test("request hash affinity: one x-user header (or ?user=) value always reaches the same backend", async () => {
       for (const user of ["alice", "bob", "carol"]) {
         const seen = new Set<string>();
         for (let i = 0; i < 10; i++) seen.add(await backendOf("affinity", "/header", { headers: { "x-user": user } }));
@@ -215,6 +231,9 @@ for (const mode of modes) {
       const users = new Set<string>();
       for (let i = 0; i < 30; i++) users.add(await backendOf("affinity", "/header", { headers: { "x-user": `user-${i}` } }));
       expect(users.size).toBeGreaterThan(1);
+      const byQuery = new Set<string>();
+      for (let i = 0; i < 10; i++) byQuery.add(await backendOf("affinity", `/query?user=dave&i=${i}`));
+      expect(byQuery.size).toBe(1);
       // The route without a policy round-robins over the same three endpoints.
       const roundRobin = new Set<string>();
       for (let i = 0; i < 6; i++) roundRobin.add(await backendOf("affinity", "/other"));
