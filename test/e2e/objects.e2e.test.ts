@@ -142,6 +142,7 @@ spec:
         paths:
           - { path: /exact, pathType: Exact, backend: { service: { name: web, port: { number: 80 } } } }
           - { path: /pre, pathType: Prefix, backend: { service: { name: flaky, port: { number: 80 } } } }
+          - { path: "/item/[0-9]+$", pathType: ImplementationSpecific, backend: { service: { name: web, port: { number: 80 } } } }
           - { path: /, pathType: Prefix, backend: { service: { name: slow, port: { number: 80 } } } }
 ---
 apiVersion: networking.k8s.io/v1
@@ -246,12 +247,15 @@ for (const mode of modes) {
       expect((await get("dup.objects.test", "/")).status).toBe(404);
     });
 
-    test("Ingress path types: Exact, segment-wise Prefix", async () => {
+    test("Ingress path types: Exact, segment-wise Prefix, ImplementationSpecific regex", async () => {
       expect(await backendOf("paths.ingress.test", "/exact")).toBe("web/web");
       expect(await backendOf("paths.ingress.test", "/exact/more")).toBe("web/slow");
       expect(await backendOf("paths.ingress.test", "/pre")).toBe("web/flaky");
       expect(await backendOf("paths.ingress.test", "/pre/x")).toBe("web/flaky");
       expect(await backendOf("paths.ingress.test", "/prefix")).toBe("web/slow");
+      // ImplementationSpecific with regex characters is a regex, as in Contour.
+      expect(await backendOf("paths.ingress.test", "/item/42")).toBe("web/web");
+      expect(await backendOf("paths.ingress.test", "/item/42x")).toBe("web/slow");
     });
 
     test("Ingress annotations: retries, response timeout, WebSocket routes", async () => {

@@ -124,6 +124,19 @@ stringData:
     - services: [{ name: a, port: 80 }]`,
     ),
     proxy(
+      "negate",
+      `  routes:
+    - conditions: [{ header: { name: x-env, notexact: prod, treatMissingAsEmpty: true } }]
+      services: [{ name: b, port: 80 }]
+    - conditions: [{ header: { name: x-team, notcontains: ops } }, { prefix: /ops }]
+      services: [{ name: c, port: 80 }]
+    - conditions: [{ queryParameter: { name: tag, prefix: ab, ignoreCase: true } }, { prefix: /q }]
+      services: [{ name: b, port: 80 }]
+    - conditions: [{ queryParameter: { name: debug, present: true } }, { prefix: /q }]
+      services: [{ name: c, port: 80 }]
+    - services: [{ name: a, port: 80 }]`,
+    ),
+    proxy(
       "weights",
       `  routes:
     - services:

@@ -66,6 +66,20 @@ for (const mode of modes) {
       }
     });
 
+    test("negated header conditions (a missing header matches only with treatMissingAsEmpty) and query prefix/present conditions", async () => {
+      expect(await backendOf("negate", "/", { headers: { "x-env": "prod" } })).toBe("a");
+      expect(await backendOf("negate", "/", { headers: { "x-env": "dev" } })).toBe("b");
+      expect(await backendOf("negate", "/")).toBe("b");
+      const prod = { "x-env": "prod" };
+      expect(await backendOf("negate", "/ops", { headers: { ...prod, "x-team": "devops" } })).toBe("a");
+      expect(await backendOf("negate", "/ops", { headers: { ...prod, "x-team": "web" } })).toBe("c");
+      // Without treatMissingAsEmpty a negated condition needs the header present (Envoy's and Contour's default).
+      expect(await backendOf("negate", "/ops", { headers: prod })).toBe("a");
+      expect(await backendOf("negate", "/q?tag=ABC", { headers: prod })).toBe("b");
+      expect(await backendOf("negate", "/q?tag=xab", { headers: prod })).toBe("a");
+      expect(await backendOf("negate", "/q?debug", { headers: prod })).toBe("c");
+    });
+
     test("weights: 80/20 over 200 requests, a's share within ±12 points (over 4 standard deviations); weight 0 gets nothing", async () => {
       const counts: Record<string, number> = {};
       for (let i = 0; i < 200; i++) {
