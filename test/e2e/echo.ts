@@ -43,8 +43,8 @@ export interface EchoBackend {
   failNext(count: number, status?: number): void;
   /** Delay every answer by this many milliseconds (0 to stop). */
   delay(ms: number): void;
-  /** Answer every request for exactly `path` with `status` (undefined: echo it again). */
-  answerPath(path: string, status: number | undefined): void;
+  /** Answer every request for exactly `path` with `status` and `headers` (status undefined: echo it again). */
+  answerPath(path: string, status: number | undefined, headers?: Record<string, string>): void;
   close(): Promise<void>;
 }
 
@@ -54,7 +54,7 @@ const websocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 export function startEcho(name: string, options: EchoOptions = {}): Promise<EchoBackend> {
   const protocol = options.protocol ?? "http1";
   const received: EchoReply[] = [];
-  const pathStatus = new Map<string, number>();
+  const pathStatus = new Map<string, { status: number; headers: Record<string, string> }>();
   let failures = 0;
   let failStatus = 503;
   let delayMs = 0;
@@ -69,13 +69,16 @@ export function startEcho(name: string, options: EchoOptions = {}): Promise<Echo
       const answer = () => {
         const fixed = pathStatus.get(reply.path);
         if (failures > 0 || fixed !== undefined) {
-          const status = fixed ?? failStatus;
+          const status = fixed?.status ?? failStatus;
           if (fixed === undefined) failures--;
-          response.writeHead(status, { "content-type": "text/plain", "x-backend": name });
-          return void response.end(`${name} failing on purpose\n`);
+          response.writeHead(status, { "content-type": "text/plain", "x-backend": name, ...fixed?.headers });
+          return void response.end(`${name} answering ${status} on purpose\n`);
         }
         // x-powered-by as many web frameworks send it: something for response header rules to remove.
-        response.writeHead(200, { "content-type": "application/json", "x-backend": name, "x-powered-by": "isobar-echo" });
+        // `x-echo-set-cookie: <cookie>` comes back as Set-Cookie, for cookie rewrite rules.
+        const setCookie = request.headers["x-echo-set-cookie"];
+        const cookies = typeof setCookie === "string" ? { "set-cookie": setCookie } : {};
+        response.writeHead(200, { "content-type": "application/json", "x-backend": name, "x-powered-by": "isobar-echo", ...cookies });
         response.end(`${JSON.stringify(reply)}\n`);
       };
       if (delayMs > 0) setTimeout(answer, delayMs);
@@ -124,9 +127,9 @@ export function startEcho(name: string, options: EchoOptions = {}): Promise<Echo
         delay(ms) {
           delayMs = ms;
         },
-        answerPath(path, status) {
+        answerPath(path, status, headers = {}) {
           if (status === undefined) pathStatus.delete(path);
-          else pathStatus.set(path, status);
+          else pathStatus.set(path, { status, headers });
         },
         close: () =>
           new Promise((done) => {

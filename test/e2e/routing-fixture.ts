@@ -177,7 +177,32 @@ stringData:
       services: [{ name: a, port: 80 }]
     - conditions: [{ prefix: /host }]
       requestHeadersPolicy: { set: [{ name: Host, value: internal.backend.test }] }
-      services: [{ name: a, port: 80 }]`,
+      services: [{ name: a, port: 80 }]
+    - conditions: [{ prefix: /service-host }]
+      services:
+        - name: b
+          port: 80
+          requestHeadersPolicy: { set: [{ name: Host, value: b.backend.test }] }`,
+    ),
+    proxy(
+      "cookies",
+      `  routes:
+    - cookieRewritePolicies:
+        - { name: session, pathRewrite: { value: /app }, domainRewrite: { value: cookies.routing.test }, secure: true, sameSite: Strict }
+      services:
+        - name: a
+          port: 80
+          cookieRewritePolicies: [{ name: prefs, sameSite: Lax }]`,
+    ),
+    proxy(
+      "internal",
+      `  routes:
+    - conditions: [{ prefix: /follow }]
+      internalRedirectPolicy: { maxInternalRedirects: 2, redirectResponseCodes: [302] }
+      services: [{ name: b, port: 80 }]
+    - conditions: [{ prefix: /target }]
+      services: [{ name: c, port: 80 }]
+    - services: [{ name: b, port: 80 }]`,
     ),
     proxy(
       "headers",
@@ -219,6 +244,9 @@ stringData:
       `  routes:
     - conditions: [{ prefix: /short }]
       timeoutPolicy: { response: 300ms }
+      services: [{ name: slow, port: 80 }]
+    - conditions: [{ prefix: /per-try }]
+      retryPolicy: { count: 1, perTryTimeout: 200ms, retryOn: [5xx] }
       services: [{ name: slow, port: 80 }]
     - conditions: [{ prefix: /long }]
       timeoutPolicy: { response: 10s }

@@ -127,6 +127,8 @@ for (const mode of modes) {
       const host = (await get("rewrite", "/host/x")).json();
       expect(host.host).toBe("internal.backend.test");
       expect(host.path).toBe("/host/x");
+      const serviceHost = (await get("rewrite", "/service-host")).json();
+      expect({ backend: serviceHost.backend, host: serviceHost.host }).toEqual({ backend: "b", host: "b.backend.test" });
     });
 
     test("request and response headers: set, replace, remove, literal %, %CONTOUR_*% and Envoy variables", async () => {
@@ -145,6 +147,28 @@ for (const mode of modes) {
       expect(response.headers["x-backend"]).toBeUndefined();
     });
 
+    test("cookie rewrites: Set-Cookie attributes rewritten per route and per service, other cookies untouched", async () => {
+      const session = await get("cookies", "/", { headers: { "x-echo-set-cookie": "session=abc; Path=/; Domain=backend.internal" } });
+      // Attributes in any order: a cookie's meaning does not depend on it.
+      const attributes = (response: HttpResponse) => (response.headers["set-cookie"] ?? []).map((cookie) => cookie.split("; ").sort());
+      expect(attributes(session)).toEqual([["Domain=cookies.routing.test", "Path=/app", "SameSite=Strict", "Secure", "session=abc"]]);
+      const prefs = await get("cookies", "/", { headers: { "x-echo-set-cookie": "prefs=dark; Path=/" } });
+      expect(attributes(prefs)).toEqual([["Path=/", "SameSite=Lax", "prefs=dark"]]);
+      const other = await get("cookies", "/", { headers: { "x-echo-set-cookie": "other=1; Path=/x" } });
+      expect(other.headers["set-cookie"]).toEqual(["other=1; Path=/x"]);
+    });
+
+    test("internal redirects: Envoy follows the backend's 302 to another route", async () => {
+      backends.b.answerPath(`/follow/${mode}`, 302, { location: `http://internal.routing.test/target/${mode}` });
+      const followed = await get("internal", `/follow/${mode}`);
+      expect(answeredBy(followed)).toBe("c");
+      expect(followed.json().path).toBe(`/target/${mode}`);
+      backends.b.answerPath(`/plain/${mode}`, 302, { location: `http://internal.routing.test/target/${mode}` });
+      const passed = await get("internal", `/plain/${mode}`);
+      expect(passed.status).toBe(302);
+      expect(passed.headers.location).toBe(`http://internal.routing.test/target/${mode}`);
+    });
+
     test("retries: a backend that fails twice answers on the third try, a retriable status code is retried; without a retry policy the failure is passed on", async () => {
       backends.flaky.failNext(2);
       const path = `/retried/${mode}`;
@@ -160,11 +184,15 @@ for (const mode of modes) {
       expect(backends.flaky.received.filter((r) => r.path === once)).toHaveLength(1);
     });
 
-    test("timeouts: a backend slower than the route's response timeout gives 504; a longer timeout waits", async () => {
+    test("timeouts: a backend slower than the route's response or per-try timeout gives 504; a longer timeout waits", async () => {
       backends.slow.delay(1000);
       try {
         const short = await get("timeout", "/short");
         expect(short.status).toBe(504);
+        // 200 ms per try, one retry: two tries reach the backend, then 504.
+        const perTry = `/per-try/${mode}`;
+        expect((await get("timeout", perTry)).status).toBe(504);
+        expect(backends.slow.received.filter((r) => r.path === perTry)).toHaveLength(2);
         expect(await backendOf("timeout", "/long")).toBe("slow");
       } finally {
         backends.slow.delay(0);
