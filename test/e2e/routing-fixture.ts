@@ -104,7 +104,9 @@ stringData:
     - conditions: [{ exact: /exact }]
       services: [{ name: b, port: 80 }]
     - conditions: [{ regex: "/re/[0-9]+" }]
-      services: [{ name: c, port: 80 }]`,
+      services: [{ name: c, port: 80 }]
+    - conditions: [{ regex: '/digits/\\d{2,3}(/[a-z]+)?' }]
+      services: [{ name: b, port: 80 }]`,
     ),
     proxy(
       "match",
@@ -165,7 +167,7 @@ stringData:
       "direct",
       `  routes:
     - conditions: [{ prefix: /teapot }]
-      directResponsePolicy: { statusCode: 418, body: "short and stout" }
+      directResponsePolicy: { statusCode: 418, body: "short and stout, 100% %HOSTNAME% tea" }
     - conditions: [{ prefix: /empty }]
       directResponsePolicy: { statusCode: 204 }`,
     ),
@@ -215,7 +217,10 @@ stringData:
           - { name: x-namespace, value: "%CONTOUR_NAMESPACE%" }
           - { name: x-peer, value: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%" }
           - { name: x-copied, value: "%REQ(x-source)%" }
-        remove: [x-secret]
+          - { name: X-Upper-Case, value: "%%" }
+          - { name: x-odd, value: "%unknown% 50%off% %" }
+          - { name: x-mixed, value: "%CONTOUR_NAMESPACE%/%HOSTNAME%/%REQ(:authority)%" }
+        remove: [x-secret, X-Secret-Upper]
       responseHeadersPolicy:
         set:
           - { name: x-served-by, value: "isobar 100%" }

@@ -1,6 +1,7 @@
 // Routing through a real Envoy, once per xDS mode (delta ADS, state-of-the-world ADS, per-type
 // services): one stack per mode, every HTTPProxy routing feature asserted on real responses.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { hostname } from "node:os";
 import { grpcCall, websocketUpgrade } from "./clients.ts";
 import { admin, eventually, send, startStack, type HttpResponse, type Stack } from "./harness.ts";
 import { routingManifests, startRoutingBackends, type RoutingBackends } from "./routing-fixture.ts";
@@ -43,6 +44,14 @@ for (const mode of modes) {
       expect(await backendOf("paths", "/re/123")).toBe("c");
       expect(await backendOf("paths", "/re/12a")).toBe("<404>");
       expect(await backendOf("paths", "/elsewhere")).toBe("<404>");
+      expect(await backendOf("paths", "/digits/42")).toBe("b");
+      expect(await backendOf("paths", "/digits/4242")).toBe("<404>");
+      expect(await backendOf("paths", "/digits/123/abc")).toBe("b");
+      // Paths are normalized before matching (dot segments, repeated slashes); a trailing dot on the host is dropped.
+      const normalized = (await get("paths", "/pre/../exact")).json();
+      expect({ backend: normalized.backend, path: normalized.path }).toEqual({ backend: "b", path: "/exact" });
+      expect(await backendOf("paths", "//exact")).toBe("b");
+      expect(answeredBy(await send(stack.httpPort, "/exact", { host: "paths.routing.test." }))).toBe("b");
       const echoed = (await get("paths", "/pre/q?x=1")).json();
       expect(echoed.path).toBe("/pre/q?x=1");
       expect(echoed.host).toBe("paths.routing.test");
@@ -115,7 +124,7 @@ for (const mode of modes) {
     test("direct responses", async () => {
       const teapot = await get("direct", "/teapot");
       expect(teapot.status).toBe(418);
-      expect(teapot.body).toBe("short and stout");
+      expect(teapot.body).toBe("short and stout, 100% %HOSTNAME% tea");
       const empty = await get("direct", "/empty");
       expect(empty.status).toBe(204);
       expect(empty.body).toBe("");
@@ -132,7 +141,7 @@ for (const mode of modes) {
     });
 
     test("request and response headers: set, replace, remove, literal %, %CONTOUR_*% and Envoy variables", async () => {
-      const response = await get("headers", "/", { headers: { "x-replaced": "theirs", "x-secret": "s3cret", "x-source": "from-client" } });
+      const response = await get("headers", "/", { headers: { "x-replaced": "theirs", "x-secret": "s3cret", "x-secret-upper": "s3cret", "x-source": "from-client" } });
       expect(response.status).toBe(200);
       const seen = response.json().headers;
       expect(seen["x-added"]).toBe("hello");
@@ -142,7 +151,11 @@ for (const mode of modes) {
       expect(seen["x-service"]).toBe("a:80");
       expect(seen["x-peer"]).toBe("127.0.0.1");
       expect(seen["x-copied"]).toBe("from-client");
+      expect(seen["x-upper-case"]).toBe("%%");
+      expect(seen["x-odd"]).toBe("%unknown% 50%off% %");
+      expect(seen["x-mixed"]).toBe(`routing/${hostname()}/headers.routing.test`);
       expect(seen["x-secret"]).toBeUndefined();
+      expect(seen["x-secret-upper"]).toBeUndefined();
       expect(response.headers["x-served-by"]).toBe("isobar 100%");
       expect(response.headers["x-backend"]).toBeUndefined();
     });
