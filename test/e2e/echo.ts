@@ -22,6 +22,8 @@ export interface EchoReply {
   httpVersion: string;
   /** The request arrived over TLS. */
   tls: boolean;
+  /** The SNI the client sent (TLS only; false when none). */
+  sni?: string | false;
 }
 
 export type EchoProtocol = "http1" | "h2c" | "tls" | "h2";
@@ -64,7 +66,8 @@ export function startEcho(name: string, options: EchoOptions = {}): Promise<Echo
     request.on("end", () => {
       const host = request.headers.host ?? String(request.headers[":authority"] ?? "");
       const tls = "encrypted" in request.socket && request.socket.encrypted === true;
-      const reply: EchoReply = { backend: name, method: request.method ?? "", path: request.url ?? "", host, headers: request.headers, body: Buffer.concat(chunks).toString("utf8"), httpVersion: request.httpVersion, tls };
+      const sni = tls ? (request.socket as import("node:tls").TLSSocket).servername : undefined;
+      const reply: EchoReply = { backend: name, method: request.method ?? "", path: request.url ?? "", host, headers: request.headers, body: Buffer.concat(chunks).toString("utf8"), httpVersion: request.httpVersion, tls, sni };
       received.push(reply);
       const answer = () => {
         const fixed = pathStatus.get(reply.path);

@@ -359,6 +359,9 @@ spec:
       services: [{ name: h2c, port: 80, protocol: h2c }]
     - conditions: [{ prefix: /tls-verified }]
       services: [{ name: tls, port: 443, validation: { caSecret: upstream-ca, subjectName: upstream.routing.test } }]
+    - conditions: [{ prefix: /tls-sni }]
+      requestHeadersPolicy: { set: [{ name: Host, value: upstream.routing.test }] }
+      services: [{ name: tls, port: 443, validation: { caSecret: upstream-ca, subjectName: upstream.routing.test } }]
     - conditions: [{ prefix: /tls-wrong-name }]
       services: [{ name: tls, port: 443, validation: { caSecret: upstream-ca, subjectName: someone-else.routing.test } }]
     - conditions: [{ prefix: /tls }]

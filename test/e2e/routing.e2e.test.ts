@@ -306,7 +306,7 @@ for (const mode of modes) {
       expect(backends.checked[2]!.received.filter((r) => r.path !== "/healthz")).toEqual([]);
     });
 
-    test("h2c, TLS and h2 upstreams; TLS validation by CA and subject name", async () => {
+    test("h2c, TLS and h2 upstreams; TLS validation by CA and subject name; SNI from a Host rewrite", async () => {
       const h2c = (await get("upstreams", "/h2c")).json();
       expect({ backend: h2c.backend, httpVersion: h2c.httpVersion, tls: h2c.tls }).toEqual({ backend: "h2c", httpVersion: "2.0", tls: false });
       const tls = (await get("upstreams", "/tls")).json();
@@ -315,6 +315,10 @@ for (const mode of modes) {
       expect({ backend: h2.backend, httpVersion: h2.httpVersion, tls: h2.tls }).toEqual({ backend: "h2", httpVersion: "2.0", tls: true });
       expect(await backendOf("upstreams", "/tls-verified")).toBe("tls");
       expect(await backendOf("upstreams", "/tls-wrong-name")).toBe("<503>");
+      // A rewritten Host is also the SNI Envoy sends (as Contour); without one, Envoy sends none.
+      const sni = (await get("upstreams", "/tls-sni")).json();
+      expect({ backend: sni.backend, host: sni.host, sni: sni.sni }).toEqual({ backend: "tls", host: "upstream.routing.test", sni: "upstream.routing.test" });
+      expect(tls.sni).toBe(false);
     });
 
     test("a gRPC backend over HTTP/2", async () => {
