@@ -22,8 +22,8 @@ export interface EchoReply {
   httpVersion: string;
   /** The request arrived over TLS. */
   tls: boolean;
-  /** The SNI the client sent (TLS only; false when none). */
-  sni?: string | false;
+  /** The SNI the client sent (TLS only; false or null when none). */
+  sni?: string | false | null;
 }
 
 export type EchoProtocol = "http1" | "h2c" | "tls" | "h2";

@@ -86,6 +86,9 @@ export function routingManifests(backends: RoutingBackends): Record<string, stri
     // The TLS upstream by Contour's Service annotation, h2 by the HTTPProxy service's protocol.
     serviceFor(ns, "tls", [b.tls], { port: 443, portName: "https", annotations: { "projectcontour.io/upstream-protocol.tls": "443" } }),
     serviceFor(ns, "h2", [b.h2], { port: 443, portName: "https" }),
+    // The same upstreams declared by the port's appProtocol instead.
+    serviceFor(ns, "h2c-app", [b.h2c], { appProtocol: "kubernetes.io/h2c" }),
+    serviceFor(ns, "tls-app", [b.tls], { port: 443, portName: "https", appProtocol: "https" }),
     serviceFor(ns, "grpc", [b.grpc], { port: 9000, portName: "grpc", annotations: { "projectcontour.io/upstream-protocol.h2c": "grpc" } }),
   ].join("---\n");
   const caSecret = `apiVersion: v1
@@ -355,6 +358,10 @@ spec:
     proxy(
       "upstreams",
       `  routes:
+    - conditions: [{ prefix: /h2c-app }]
+      services: [{ name: h2c-app, port: 80 }]
+    - conditions: [{ prefix: /tls-app }]
+      services: [{ name: tls-app, port: 443 }]
     - conditions: [{ prefix: /h2c }]
       services: [{ name: h2c, port: 80, protocol: h2c }]
     - conditions: [{ prefix: /tls-verified }]

@@ -306,13 +306,17 @@ for (const mode of modes) {
       expect(backends.checked[2]!.received.filter((r) => r.path !== "/healthz")).toEqual([]);
     });
 
-    test("h2c, TLS and h2 upstreams; TLS validation by CA and subject name; SNI from a Host rewrite", async () => {
+    test("h2c, TLS and h2 upstreams (by protocol, annotation or appProtocol); TLS validation by CA and subject name; SNI from a Host rewrite", async () => {
       const h2c = (await get("upstreams", "/h2c")).json();
       expect({ backend: h2c.backend, httpVersion: h2c.httpVersion, tls: h2c.tls }).toEqual({ backend: "h2c", httpVersion: "2.0", tls: false });
       const tls = (await get("upstreams", "/tls")).json();
       expect({ backend: tls.backend, httpVersion: tls.httpVersion, tls: tls.tls }).toEqual({ backend: "tls", httpVersion: "1.1", tls: true });
       const h2 = (await get("upstreams", "/h2")).json();
       expect({ backend: h2.backend, httpVersion: h2.httpVersion, tls: h2.tls }).toEqual({ backend: "h2", httpVersion: "2.0", tls: true });
+      const h2cApp = (await get("upstreams", "/h2c-app")).json();
+      expect({ backend: h2cApp.backend, httpVersion: h2cApp.httpVersion }).toEqual({ backend: "h2c", httpVersion: "2.0" });
+      const tlsApp = (await get("upstreams", "/tls-app")).json();
+      expect({ backend: tlsApp.backend, tls: tlsApp.tls }).toEqual({ backend: "tls", tls: true });
       expect(await backendOf("upstreams", "/tls-verified")).toBe("tls");
       expect(await backendOf("upstreams", "/tls-wrong-name")).toBe("<503>");
       // A rewritten Host is also the SNI Envoy sends (as Contour); without one, Envoy sends none.
