@@ -253,6 +253,9 @@ stringData:
     - conditions: [{ prefix: /short }]
       timeoutPolicy: { response: 300ms }
       services: [{ name: slow, port: 80 }]
+    - conditions: [{ prefix: /idle }]
+      timeoutPolicy: { idle: 300ms }
+      services: [{ name: slow, port: 80 }]
     - conditions: [{ prefix: /per-try }]
       retryPolicy: { count: 1, perTryTimeout: 200ms, retryOn: [5xx] }
       services: [{ name: slow, port: 80 }]

@@ -52,6 +52,9 @@ for (const mode of modes) {
       expect({ backend: normalized.backend, path: normalized.path }).toEqual({ backend: "b", path: "/exact" });
       expect(await backendOf("paths", "//exact")).toBe("b");
       expect(answeredBy(await send(stack.httpPort, "/exact", { host: "paths.routing.test." }))).toBe("b");
+      // A Host with a port (what a browser or curl sends to a non-default port) and in upper case.
+      expect(answeredBy(await send(stack.httpPort, "/exact", { host: "paths.routing.test:8080" }))).toBe("b");
+      expect(answeredBy(await send(stack.httpPort, "/exact", { host: "PATHS.Routing.Test" }))).toBe("b");
       const echoed = (await get("paths", "/pre/q?x=1")).json();
       expect(echoed.path).toBe("/pre/q?x=1");
       expect(echoed.host).toBe("paths.routing.test");
@@ -197,11 +200,14 @@ for (const mode of modes) {
       expect(backends.flaky.received.filter((r) => r.path === once)).toHaveLength(1);
     });
 
-    test("timeouts: a backend slower than the route's response or per-try timeout gives 504; a longer timeout waits", async () => {
+    test("timeouts: a backend slower than the route's response or per-try timeout gives 504, so does the idle timeout; a longer timeout waits", async () => {
       backends.slow.delay(1000);
       try {
         const short = await get("timeout", "/short");
-        expect(short.status).toBe(504);
+        expect({ status: short.status, body: short.body }).toEqual({ status: 504, body: "upstream request timeout" });
+        // A stream idle for longer than the route's idle timeout before any response: Envoy 1.40 answers 504 "stream timeout".
+        const idle = await get("timeout", "/idle");
+        expect({ status: idle.status, body: idle.body }).toEqual({ status: 504, body: "stream timeout" });
         // 200 ms per try, one retry: two tries reach the backend, then 504.
         const perTry = `/per-try/${mode}`;
         expect((await get("timeout", perTry)).status).toBe(504);
