@@ -233,7 +233,10 @@ stringData:
           port: 80
           requestHeadersPolicy:
             set:
-              - { name: x-service, value: "%CONTOUR_SERVICE_NAME%:%CONTOUR_SERVICE_PORT%" }`,
+              - { name: x-service, value: "%CONTOUR_SERVICE_NAME%:%CONTOUR_SERVICE_PORT%" }
+          responseHeadersPolicy:
+            set:
+              - { name: x-served-from, value: "%CONTOUR_NAMESPACE%/%CONTOUR_SERVICE_NAME%" }`,
     ),
     proxy(
       "retry",
@@ -303,7 +306,7 @@ metadata: { name: guarded, namespace: ${ns} }
 spec:
   virtualhost:
     fqdn: guarded.routing.test
-    rateLimitPolicy: { local: { requests: 2, unit: hour, responseStatusCode: 503, responseHeadersToAdd: [{ name: x-limited, value: "yes" }] } }
+    rateLimitPolicy: { local: { requests: 2, unit: hour, responseStatusCode: 503, responseHeadersToAdd: [{ name: x-limited, value: "yes, 100%" }] } }
     ipDenyPolicy: [{ source: Peer, cidr: 10.0.0.0/8 }]
   routes:
     - services: [{ name: a, port: 80 }]

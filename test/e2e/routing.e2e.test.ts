@@ -160,6 +160,7 @@ for (const mode of modes) {
       expect(seen["x-secret"]).toBeUndefined();
       expect(seen["x-secret-upper"]).toBeUndefined();
       expect(response.headers["x-served-by"]).toBe("isobar 100%");
+      expect(response.headers["x-served-from"]).toBe("routing/a");
       expect(response.headers["x-backend"]).toBeUndefined();
     });
 
@@ -256,7 +257,7 @@ for (const mode of modes) {
       const responses = [];
       for (let i = 0; i < 3; i++) responses.push(await get("guarded", `/any/${i}`));
       expect(responses.map((r) => r.status)).toEqual([200, 200, 503]);
-      expect(responses[2]!.headers["x-limited"]).toBe("yes");
+      expect(responses[2]!.headers["x-limited"]).toBe("yes, 100%");
     });
 
     test("IP allow and deny lists, per route and per virtual host", async () => {
