@@ -80,6 +80,8 @@ export function routingManifests(backends: RoutingBackends): Record<string, stri
     serviceFor(ns, "mirror", [b.mirror]),
     serviceFor(ns, "flaky", [b.flaky]),
     serviceFor(ns, "slow", [b.slow]),
+    // The slow backend again, behind Contour's circuit breaker annotations: one request at a time, one waiting.
+    serviceFor(ns, "limited", [b.slow], { annotations: { "projectcontour.io/max-connections": "1", "projectcontour.io/max-pending-requests": "1", "projectcontour.io/max-requests": "1" } }),
     serviceFor(ns, "sticky", b.sticky),
     serviceFor(ns, "checked", b.checked),
     serviceFor(ns, "h2c", [b.h2c]),
@@ -262,6 +264,8 @@ stringData:
     - conditions: [{ prefix: /per-try }]
       retryPolicy: { count: 1, perTryTimeout: 200ms, retryOn: [5xx] }
       services: [{ name: slow, port: 80 }]
+    - conditions: [{ prefix: /limited }]
+      services: [{ name: limited, port: 80 }]
     - conditions: [{ prefix: /long }]
       timeoutPolicy: { response: 10s }
       services: [{ name: slow, port: 80 }]`,

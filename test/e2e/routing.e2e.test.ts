@@ -219,6 +219,21 @@ for (const mode of modes) {
       }
     });
 
+    test("circuit breakers from the Service's annotations: requests beyond one active and one pending overflow with 503", async () => {
+      backends.slow.delay(500);
+      try {
+        const responses = await Promise.all([0, 1, 2, 3, 4].map((i) => get("timeout", `/limited/${i}`)));
+        const statuses = responses.map((r) => r.status).sort();
+        expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
+        expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(2);
+        const overflowed = responses.filter((r) => r.status === 503);
+        expect(overflowed.length).toBeGreaterThanOrEqual(3);
+        for (const response of overflowed) expect(response.headers["x-envoy-overloaded"]).toBe("true");
+      } finally {
+        backends.slow.delay(0);
+      }
+    });
+
     test("WebSocket upgrade where the route enables it, refused where it does not", async () => {
       const upgraded = await websocketUpgrade(stack.httpPort, "/ws/chat", { host: "websocket.routing.test", message: "hello over ws" });
       expect(upgraded.status).toBe(101);
