@@ -183,7 +183,39 @@ spec:
           - { path: /ws, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }
           - { path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }
 `;
+  const classes = ["contour", "nginx"].map((ingressClass) => `---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: class-${ingressClass}, namespace: web }
+spec:
+  ingressClassName: ${ingressClass}
+  rules:
+    - host: ${ingressClass}.class.test
+      http:
+        paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: annotated-${ingressClass}
+  namespace: web
+  annotations: { kubernetes.io/ingress.class: ${ingressClass} }
+spec:
+  rules:
+    - host: annotated-${ingressClass}.class.test
+      http:
+        paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }]
+---
+apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata: { name: proxy-${ingressClass}, namespace: web }
+spec:
+  ingressClassName: ${ingressClass}
+  virtualhost: { fqdn: proxy-${ingressClass}.class.test }
+  routes: [{ services: [{ name: web, port: 80 }] }]
+`);
   return {
+    "classes.yaml": classes.join(""),
     "services.yaml": services.join("---\n"),
     "include.yaml": include,
     "mixed.yaml": mixed,
@@ -245,6 +277,11 @@ for (const mode of modes) {
       expect((await get("badschema.objects.test", "/")).status).toBe(404);
       // Two roots claiming one fqdn: neither is served (Contour's DuplicateVhost).
       expect((await get("dup.objects.test", "/")).status).toBe(404);
+    });
+
+    test("ingress classes: with no --ingress-class-name, objects of class contour are served and of another class are not", async () => {
+      for (const host of ["contour.class.test", "annotated-contour.class.test", "proxy-contour.class.test"]) expect(await backendOf(host, "/")).toBe("web/web");
+      for (const host of ["nginx.class.test", "annotated-nginx.class.test", "proxy-nginx.class.test"]) expect(await backendOf(host, "/")).toBe("<404>");
     });
 
     test("Ingress path types: Exact, segment-wise Prefix, ImplementationSpecific regex", async () => {
