@@ -52,6 +52,15 @@ spec:
       services: [{ name: docs, port: 80 }]
     - services: [{ name: team, port: 80 }]
 ---
+# A root outside the root namespaces (the stack runs with --root-namespaces roots,web): not served.
+apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata: { name: rogue, namespace: team-a }
+spec:
+  virtualhost: { fqdn: rogue.objects.test }
+  routes:
+    - services: [{ name: team, port: 80 }]
+---
 apiVersion: projectcontour.io/v1
 kind: HTTPProxy
 metadata: { name: beta, namespace: team-a }
@@ -233,7 +242,7 @@ for (const mode of modes) {
 
     beforeAll(async () => {
       for (const name of backendNames) backends.set(name, await startEcho(name));
-      stack = await startStack({ manifests: manifests(backends), xdsMode: mode });
+      stack = await startStack({ manifests: manifests(backends), xdsMode: mode, serveArgs: ["--root-namespaces", "roots,web"] });
     }, 60_000);
 
     afterAll(async () => {
@@ -256,6 +265,11 @@ for (const mode of modes) {
       expect(await backendOf("other.objects.test", "/shared/docs")).toBe("team-a/docs");
       expect(await backendOf("other.objects.test", "/shared")).toBe("team-a/team");
       expect(await backendOf("other.objects.test", "/team")).toBe("<404>");
+    });
+
+    test("root namespaces: a root HTTPProxy elsewhere is not served, while its namespace's included proxies are", async () => {
+      expect((await get("rogue.objects.test", "/")).status).toBe(404);
+      expect(await backendOf("site.objects.test", "/team")).toBe("team-a/team");
     });
 
     test("an include of a proxy that does not exist answers 502 on its conditions only", async () => {
