@@ -74,6 +74,14 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
+/** The xDS modes the agent serves an Envoy in; suites run their checks once per mode, one stack each. */
+export const xdsModes = ["delta", "sotw", "per-type"] as const;
+
+/** The echo backend that answered a 200, or `<status>` for any other answer (Envoy's own, a failing backend's). */
+export function answeredBy(response: HttpResponse): string {
+  return response.status === 200 ? response.json().backend : `<${response.status}>`;
+}
+
 /** One HTTP/1.1 request to 127.0.0.1:port with the given Host, over TLS when `tls` is set. */
 export function send(port: number, path: string, options: SendOptions = {}): Promise<HttpResponse> {
   const host = options.host ?? "localhost";

@@ -4,13 +4,7 @@
 // still answer), and Contour's Ingress annotations (retries, timeouts, WebSocket routes).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { websocketUpgrade } from "./clients.ts";
-import { send, serviceFor, startEcho, startStack, type EchoBackend, type HttpResponse, type Stack } from "./harness.ts";
-
-const modes = ["delta", "sotw", "per-type"] as const;
-
-function answeredBy(response: HttpResponse): string {
-  return response.status === 200 ? response.json().backend : `<${response.status}>`;
-}
+import { answeredBy, send, serviceFor, startEcho, startStack, xdsModes, type EchoBackend, type Stack } from "./harness.ts";
 
 const backendNames = ["roots/home", "team-a/team", "team-a/docs", "team-a/beta", "team-b/leaf", "web/web", "web/flaky", "web/slow"] as const;
 type BackendName = (typeof backendNames)[number];
@@ -233,7 +227,7 @@ spec:
   };
 }
 
-for (const mode of modes) {
+for (const mode of xdsModes) {
   describe(`Ingress and HTTPProxy objects over ${mode} xDS`, () => {
     let stack: Stack;
     const backends = new Map<BackendName, EchoBackend>();

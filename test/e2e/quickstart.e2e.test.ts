@@ -3,18 +3,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { eventually, send, startStack, type HttpResponse, type Stack } from "./harness.ts";
+import { answeredBy, eventually, send, startStack, xdsModes, type Stack } from "./harness.ts";
 import { localQuickstart, quickstartDir, type LocalQuickstart } from "./quickstart.ts";
 
-const modes = ["delta", "sotw", "per-type"] as const;
 // The quickstart's self-signed certificate for secure.example.com is its own CA.
 const secureCa = /tls\.crt: \|\n((?:\s+.*\n)+?)\s+tls\.key/.exec(readFileSync(join(quickstartDir, "tls-secret.yaml"), "utf8"))![1]!.replace(/^\s+/gm, "");
 
-function answeredBy(response: HttpResponse): string {
-  return response.status === 200 ? response.json().backend : `<${response.status}>`;
-}
-
-for (const mode of modes) {
+for (const mode of xdsModes) {
   describe(`the quickstart over ${mode} xDS`, () => {
     let stack: Stack;
     let quickstart: LocalQuickstart;

@@ -3,17 +3,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { hostname } from "node:os";
 import { grpcCall, websocketUpgrade } from "./clients.ts";
-import { admin, eventually, send, startStack, type HttpResponse, type Stack } from "./harness.ts";
+import { admin, answeredBy, eventually, send, startStack, xdsModes, type HttpResponse, type Stack } from "./harness.ts";
 import { routingManifests, startRoutingBackends, type RoutingBackends } from "./routing-fixture.ts";
 
-const modes = ["delta", "sotw", "per-type"] as const;
-
-/** The backend that answered, or `<status>` when Envoy answered itself. */
-function answeredBy(response: HttpResponse): string {
-  return response.status === 200 ? response.json().backend : `<${response.status}>`;
-}
-
-for (const mode of modes) {
+for (const mode of xdsModes) {
   describe(`routing over ${mode} xDS`, () => {
     let stack: Stack;
     let backends: RoutingBackends;
