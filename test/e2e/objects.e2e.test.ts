@@ -148,6 +148,17 @@ spec:
           - { path: "/item/[0-9]+$", pathType: ImplementationSpecific, backend: { service: { name: web, port: { number: 80 } } } }
           - { path: /, pathType: Prefix, backend: { service: { name: slow, port: { number: 80 } } } }
 ---
+# A second Ingress on the same host: its paths join the first one's.
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: paths-more, namespace: web }
+spec:
+  rules:
+    - host: paths.ingress.test
+      http:
+        paths:
+          - { path: /docs/, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }
+---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
@@ -292,12 +303,16 @@ for (const mode of xdsModes) {
       for (const host of ["nginx.class.test", "annotated-nginx.class.test", "proxy-nginx.class.test"]) expect(await backendOf(host, "/")).toBe("<404>");
     });
 
-    test("Ingress path types: Exact, segment-wise Prefix, ImplementationSpecific regex", async () => {
+    test("Ingress path types: Exact, segment-wise Prefix, ImplementationSpecific regex; two Ingresses on one host", async () => {
       expect(await backendOf("paths.ingress.test", "/exact")).toBe("web/web");
       expect(await backendOf("paths.ingress.test", "/exact/more")).toBe("web/slow");
       expect(await backendOf("paths.ingress.test", "/pre")).toBe("web/flaky");
       expect(await backendOf("paths.ingress.test", "/pre/x")).toBe("web/flaky");
       expect(await backendOf("paths.ingress.test", "/prefix")).toBe("web/slow");
+      // From the second Ingress on the host; a Prefix's trailing slash does not count.
+      expect(await backendOf("paths.ingress.test", "/docs")).toBe("web/web");
+      expect(await backendOf("paths.ingress.test", "/docs/guide")).toBe("web/web");
+      expect(await backendOf("paths.ingress.test", "/docsx")).toBe("web/slow");
       // ImplementationSpecific with regex characters is a regex, as in Contour.
       expect(await backendOf("paths.ingress.test", "/item/42")).toBe("web/web");
       expect(await backendOf("paths.ingress.test", "/item/42x")).toBe("web/slow");
