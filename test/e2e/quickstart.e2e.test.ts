@@ -3,11 +3,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
 import { answeredBy, eventually, send, startStack, xdsModes, type Stack } from "./harness.ts";
 import { localQuickstart, quickstartDir, type LocalQuickstart } from "./quickstart.ts";
 
 // The quickstart's self-signed certificate for secure.example.com is its own CA.
 const secureCa = /tls\.crt: \|\n((?:\s+.*\n)+?)\s+tls\.key/.exec(readFileSync(join(quickstartDir, "tls-secret.yaml"), "utf8"))![1]!.replace(/^\s+/gm, "");
+
+// The mtls.example.com example's certificates: its server CA (last in the served chain) and the client pair.
+const mtlsSecrets = new Map(
+  parseAllDocuments(readFileSync(join(quickstartDir, "httpproxy-mtls-secrets.yaml"), "utf8")).map((document) => {
+    const secret = document.toJS() as { metadata: { name: string }; stringData: Record<string, string> };
+    return [secret.metadata.name, secret.stringData] as const;
+  }),
+);
+const mtlsServerCa = `-----BEGIN CERTIFICATE-----${mtlsSecrets.get("mtls-example-tls")!["tls.crt"]!.split("-----BEGIN CERTIFICATE-----").at(-1)}`;
+const mtlsClient = mtlsSecrets.get("quickstart-client")!;
 
 for (const mode of xdsModes) {
   describe(`the quickstart over ${mode} xDS`, () => {
@@ -45,6 +56,19 @@ for (const mode of xdsModes) {
       const secure = await send(stack.httpsPort, "/account", { host: "secure.example.com", tls: { ca: secureCa } });
       expect(answeredBy(secure)).toBe("quickstart/echo");
       expect(answeredBy(await send(stack.httpsPort, "/ws", { host: "secure.example.com", tls: { ca: secureCa } }))).toBe("quickstart/echo-v2");
+    });
+
+    test("HTTPProxy mtls.example.com: a delegated certificate, client certificates required and forwarded, /status in plain HTTP", async () => {
+      const tls = { ca: mtlsServerCa, cert: mtlsClient["tls.crt"], key: mtlsClient["tls.key"] };
+      const secure = await send(stack.httpsPort, "/", { host: "mtls.example.com", tls });
+      expect(answeredBy(secure)).toBe("proxy-mtls/secure-app");
+      const forwarded = String(secure.json().headers["x-forwarded-client-cert"]);
+      // The example's client certificate has no DNS names, so only its subject is forwarded.
+      expect(forwarded).toContain('Subject="CN=quickstart-client"');
+      await expect(send(stack.httpsPort, "/", { host: "mtls.example.com", tls: { ca: mtlsServerCa } })).rejects.toThrow();
+      expect(await backendOf("mtls.example.com", "/status")).toBe("proxy-mtls/secure-app");
+      const plain = await get("mtls.example.com", "/");
+      expect({ status: plain.status, location: plain.headers.location }).toEqual({ status: 301, location: "https://mtls.example.com/" });
     });
 
     test("Ingress apps: a one-label wildcard host and the default backend for every other host", async () => {
