@@ -119,6 +119,14 @@ spec:
 ---
 apiVersion: projectcontour.io/v1
 kind: HTTPProxy
+metadata: { name: wild, namespace: roots }
+spec:
+  virtualhost: { fqdn: "*.wild.objects.test" }
+  routes:
+    - services: [{ name: home, port: 80 }]
+---
+apiVersion: projectcontour.io/v1
+kind: HTTPProxy
 metadata: { name: fine, namespace: roots }
 spec:
   virtualhost: { fqdn: fine.objects.test }
@@ -281,6 +289,13 @@ for (const mode of xdsModes) {
       expect((await get("site.objects.test", "/ghost/x")).status).toBe(502);
       expect(await backendOf("site.objects.test", "/ghosts")).toBe("<502>");
       expect(await backendOf("site.objects.test", "/elsewhere")).toBe("roots/home");
+    });
+
+    test("a wildcard fqdn matches one label, with or without a port in the Host", async () => {
+      expect(await backendOf("shop.wild.objects.test", "/")).toBe("roots/home");
+      expect(await backendOf("shop.wild.objects.test:8080", "/")).toBe("roots/home");
+      expect((await get("a.b.wild.objects.test", "/")).status).toBe(404);
+      expect((await get("wild.objects.test", "/")).status).toBe(404);
     });
 
     test("a missing Service: 503 on its route, the other routes and services still answer", async () => {
