@@ -329,7 +329,7 @@ spec:
       "ipfilter",
       `  routes:
     - conditions: [{ prefix: /allowed }]
-      ipAllowPolicy: [{ source: Peer, cidr: 127.0.0.1/32 }]
+      ipAllowPolicy: [{ source: Peer, cidr: "2001:db8::/32" }, { source: Peer, cidr: "::1" }, { source: Remote, cidr: 127.0.0.1 }]
       services: [{ name: a, port: 80 }]
     - conditions: [{ prefix: /elsewhere-only }]
       ipAllowPolicy: [{ source: Peer, cidr: 10.0.0.0/8 }]
