@@ -22,7 +22,7 @@ export interface ClusterSettings {
 export type ServiceResult = { ok: Cluster } | { skip: true } | { fatal: true };
 
 function protocolOf(service: Rec, resolved: ResolvedService): UpstreamProtocol | string {
-  if (service.protocol === undefined || service.protocol === null) return resolved.annotatedProtocol ?? "http1";
+  if (service.protocol === undefined || service.protocol === null) return resolved.serviceProtocol ?? "http1";
   const protocol = str(service.protocol);
   return protocol === "h2" || protocol === "h2c" || protocol === "tls" ? protocol : `unsupported protocol: ${protocol}`;
 }

@@ -275,9 +275,9 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
     ctx.status.error(ref, { type: "ServiceError", reason: lookup.error.reason, message: `${field} (${where}): unresolved service reference: ${cause}; the route answers 503` });
     return undefined;
   }
-  const { annotatedProtocol, externalName, circuitBreakers, annotationProblems, ...servicePort } = lookup.ok;
+  const { serviceProtocol, externalName, circuitBreakers, annotationProblems, ...servicePort } = lookup.ok;
   warnServiceAnnotations(ctx, input, { where, name: service.name, problems: annotationProblems ?? [] });
-  const protocol = annotatedProtocol ?? "http1";
+  const protocol = serviceProtocol ?? "http1";
   const settings: Omit<Cluster, "name" | "edsServiceName"> = { service: servicePort, protocol, loadBalancer: "RoundRobin" };
   if (externalName !== undefined) settings.externalName = externalName;
   if (circuitBreakers) settings.circuitBreakers = circuitBreakers;

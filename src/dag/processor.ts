@@ -38,8 +38,11 @@ export interface DagOptions {
 
 /** A Service port resolved for a backend reference. */
 export interface ResolvedService extends ServicePortRef {
-  /** From `projectcontour.io/upstream-protocol.{h2,h2c,tls}` on the Service, if any. */
-  annotatedProtocol?: UpstreamProtocol;
+  /**
+   * The port's `appProtocol` (`kubernetes.io/h2c` → h2c, `https` → tls; when set it alone decides, as
+   * in Contour), else `projectcontour.io/upstream-protocol.{h2,h2c,tls}` on the Service, if any.
+   */
+  serviceProtocol?: UpstreamProtocol;
   externalName?: string;
   /** From the `projectcontour.io/max-connections` family on the Service. */
   circuitBreakers?: Cluster["circuitBreakers"];

@@ -31,7 +31,7 @@ describe("resolveService", () => {
         port: 80,
         portName: "http",
         targetPort: 8080,
-        annotatedProtocol: "h2c",
+        serviceProtocol: "h2c",
         circuitBreakers: { maxConnections: 100, perHostMaxConnections: 7 },
         annotationProblems: ['projectcontour.io/max-retries: "nope" is not an unsigned integer'],
       },
@@ -43,7 +43,28 @@ describe("resolveService", () => {
     if (!("ok" in result)) throw new Error(result.error.message);
     expect(result.ok.port).toBe(443);
     expect(result.ok.portName).toBe("https");
-    expect(result.ok.annotatedProtocol).toBe("tls");
+    expect(result.ok.serviceProtocol).toBe("tls");
+  });
+
+  test("a port's appProtocol decides the protocol instead of the annotations (kubernetes.io/h2c, https; anything else is HTTP/1.1)", () => {
+    const annotations = { "projectcontour.io/upstream-protocol.h2c": "80,81,82" };
+    const declared = fakeInput([
+      service("ns", "app", {
+        ports: [
+          { name: "a", port: 80, appProtocol: "kubernetes.io/h2c" },
+          { name: "b", port: 81, appProtocol: "https" },
+          { name: "c", port: 82, appProtocol: "http" },
+          { name: "d", port: 83, appProtocol: "kubernetes.io/ws" },
+        ],
+        annotations,
+      }),
+    ]);
+    const protocolOf = (port: number) => {
+      const result = resolveService(declared, { namespace: "ns", name: "app", port }, off);
+      if (!("ok" in result)) throw new Error(result.error.message);
+      return result.ok.serviceProtocol;
+    };
+    expect([80, 81, 82, 83].map(protocolOf)).toEqual(["h2c", "tls", undefined, undefined]);
   });
 
   test("a numeric string is a port number", () => {

@@ -1,14 +1,16 @@
 // Resolving a backend reference to a Service port: the port by number or name, the upstream
-// protocol and circuit breakers from the Service's annotations, and the ExternalName rules (off
+// protocol (its appProtocol or the Service's annotations), circuit breakers from the annotations, and the ExternalName rules (off
 // unless enabled, never to this host or its link-local neighbours: GHSA-5ph6-qq5x-7jwc).
 import { isIP } from "node:net";
 import type { KubeObject } from "../sources/types.ts";
 import { parseCircuitBreakers, parseUpstreamProtocols } from "./annotations.ts";
 import { ipScope } from "./ip-scope.ts";
 import type { DagInput, Lookup, ResolvedService } from "./processor.ts";
+import type { UpstreamProtocol } from "./types.ts";
 
 interface ServicePortSpec {
   name?: string;
+  appProtocol?: string;
   port?: number;
   protocol?: string;
   targetPort?: number | string;
@@ -58,8 +60,7 @@ export function resolveService(
     const refused = refuseExternalName(key, externalName, options);
     if (refused) return unresolved(refused);
   }
-  const protocols = parseUpstreamProtocols(service.metadata.annotations);
-  const annotatedProtocol = protocols.get(port.name ?? "") ?? protocols.get(String(port.port));
+  const serviceProtocol = upstreamProtocol(service, port);
   const { circuitBreakers, invalid } = parseCircuitBreakers(service.metadata.annotations);
   const resolved: ResolvedService = {
     namespace: ref.namespace,
@@ -68,11 +69,21 @@ export function resolveService(
     portName: port.name ?? "",
   };
   if (port.targetPort !== undefined) resolved.targetPort = port.targetPort;
-  if (annotatedProtocol) resolved.annotatedProtocol = annotatedProtocol;
+  if (serviceProtocol) resolved.serviceProtocol = serviceProtocol;
   if (externalName !== undefined) resolved.externalName = externalName;
   if (circuitBreakers) resolved.circuitBreakers = circuitBreakers;
   if (invalid.length > 0) resolved.annotationProblems = invalid;
   return { ok: resolved };
+}
+
+// Contour's reading of a port's appProtocol: other values (http, kubernetes.io/ws, anything else) mean HTTP/1.1.
+const appProtocols: Record<string, UpstreamProtocol> = { "kubernetes.io/h2c": "h2c", https: "tls" };
+
+/** The port's appProtocol when it has one (then the annotations are not read, as in Contour), else the annotations. */
+function upstreamProtocol(service: KubeObject, port: ServicePortSpec): UpstreamProtocol | undefined {
+  if (typeof port.appProtocol === "string") return appProtocols[port.appProtocol];
+  const protocols = parseUpstreamProtocols(service.metadata.annotations);
+  return protocols.get(port.name ?? "") ?? protocols.get(String(port.port));
 }
 
 function externalNameOf(service: KubeObject): string | undefined {

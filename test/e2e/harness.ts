@@ -74,10 +74,20 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
+/** The xDS modes the agent serves an Envoy in; suites run their checks once per mode, one stack each. */
+export const xdsModes = ["delta", "sotw", "per-type"] as const;
+
+/** The echo backend that answered a 200, or `<status>` for any other answer (Envoy's own, a failing backend's). */
+export function answeredBy(response: HttpResponse): string {
+  return response.status === 200 ? response.json().backend : `<${response.status}>`;
+}
+
 /** One HTTP/1.1 request to 127.0.0.1:port with the given Host, over TLS when `tls` is set. */
 export function send(port: number, path: string, options: SendOptions = {}): Promise<HttpResponse> {
   const host = options.host ?? "localhost";
-  const common = { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { host, ...options.headers }, agent: false as const };
+  // A body is framed by its length (node sends a DELETE's or OPTIONS' body unframed otherwise).
+  const length = options.body === undefined ? {} : { "content-length": String(Buffer.byteLength(options.body)) };
+  const common = { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { host, ...length, ...options.headers }, agent: false as const };
   return new Promise((resolve, reject) => {
     const onResponse = (response: import("node:http").IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -281,8 +291,9 @@ export async function startStack(options: StackOptions, attempt = 1): Promise<St
 }
 
 /** A Service `namespace/name` with one port and an EndpointSlice pointing at the given local backends. */
-export function serviceFor(namespace: string, name: string, backends: Array<Pick<EchoBackend, "port">>, options: { port?: number; annotations?: Record<string, string>; appProtocol?: string } = {}): string {
+export function serviceFor(namespace: string, name: string, backends: Array<Pick<EchoBackend, "port">>, options: { port?: number; portName?: string; annotations?: Record<string, string>; appProtocol?: string } = {}): string {
   const servicePort = options.port ?? 80;
+  const portName = options.portName ?? "http";
   const targetPort = backends[0]?.port ?? 1;
   // Inside the flow mapping of metadata: on the same line (JSON is flow YAML).
   const annotations = options.annotations ? `, annotations: ${JSON.stringify(options.annotations)}` : "";
@@ -293,14 +304,14 @@ apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata: { name: ${name}-${index}, namespace: ${namespace}, labels: { kubernetes.io/service-name: ${name} } }
 addressType: IPv4
-ports: [{ name: http, port: ${backend.port}, protocol: TCP${appProtocol} }]
+ports: [{ name: ${portName}, port: ${backend.port}, protocol: TCP${appProtocol} }]
 endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
 `);
   return `apiVersion: v1
 kind: Service
 metadata: { name: ${name}, namespace: ${namespace}${annotations} }
 spec:
-  ports: [{ name: http, port: ${servicePort}, targetPort: ${targetPort}, protocol: TCP${appProtocol} }]
+  ports: [{ name: ${portName}, port: ${servicePort}, targetPort: ${targetPort}, protocol: TCP${appProtocol} }]
 ${slices.join("")}`;
 }
 
