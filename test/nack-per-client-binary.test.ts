@@ -10,27 +10,9 @@ import { tlsChannel } from "../src/xds/client.ts";
 import { TypeUrls } from "../src/xds/types.ts";
 import { connectRaw, type RawClient, type RawStream, type SotwRequestInit, type SotwResponse } from "./helpers/ads-client.ts";
 import { ensureAgentBinary, runAgent, startServe, type RunningBinary } from "./helpers/agent-binary.ts";
+import { serviceAndIngress } from "./helpers/service-ingress.ts";
 
 setDefaultTimeout(60_000);
-
-function serviceAndIngress(name: string): string {
-  return `apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: default }
-spec:
-  ports: [{ name: http, port: 80, targetPort: 8080 }]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: { name: ${name}, namespace: default }
-spec:
-  rules:
-    - host: ${name}.example.com
-      http:
-        paths:
-          - { path: /, pathType: Prefix, backend: { service: { name: ${name}, port: { number: 80 } } } }
-`;
-}
 
 type Sotw = RawStream<SotwRequestInit, SotwResponse>;
 
