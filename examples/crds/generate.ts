@@ -34,12 +34,14 @@ const headersPolicy = obj("How headers are managed during forwarding.", {
   set: arr("Headers set (replaced) on the request or response.", headerValue),
   remove: arr("Header names removed.", { type: "string" }),
 });
+// Control characters listed one by one, as Contour's CRD spells them (the same set as \x00-\x1f).
+const controls = Array.from({ length: 32 }, (_, i) => `\\x${i.toString(16).padStart(2, "0")}`).join("");
 const cookieRewritePolicy = obj(
   "Rewrites attributes of a Set-Cookie header.",
   {
-    name: str("Name of the cookie to rewrite.", { minLength: 1, maxLength: 4096, pattern: '^[^()<>@,;:\\\\"\\/[\\]?={} \\t\\x7f\\x00-\\x1f]+$' }),
-    pathRewrite: obj("Rewrites the Path attribute.", { value: str("Path value.", { minLength: 1, maxLength: 4096, pattern: "^[^;\\x7f\\x00-\\x1f]+$" }) }, ["value"]),
-    domainRewrite: obj("Rewrites the Domain attribute.", { value: str("Domain value.", { minLength: 1, maxLength: 4096, pattern: "^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$" }) }, ["value"]),
+    name: str("Name of the cookie to rewrite.", { minLength: 1, maxLength: 4096, pattern: `^[^()<>@,;:\\\\"\\/[\\]?={} \\t\\x7f${controls}]+$` }),
+    pathRewrite: obj("Rewrites the Path attribute.", { value: str("Path value.", { minLength: 1, maxLength: 4096, pattern: `^[^;\\x7f${controls}]+$` }) }, ["value"]),
+    domainRewrite: obj("Rewrites the Domain attribute.", { value: str("Domain value.", { minLength: 1, maxLength: 4096, pattern: hostname }) }, ["value"]),
     secure: bool("Sets or clears the Secure attribute."),
     sameSite: str("Sets the SameSite attribute.", { enum: ["Strict", "Lax", "None"] }),
   },
@@ -64,7 +66,7 @@ const headerMatch = obj(
 const queryMatch = obj(
   "A query parameter condition; exactly one matcher.",
   {
-    name: str("Query parameter name.", { minLength: 1 }),
+    name: str("Query parameter name."),
     exact: str("The value equals this string."),
     prefix: str("The value starts with this string."),
     suffix: str("The value ends with this string."),
@@ -88,8 +90,8 @@ const loadBalancerPolicy = obj("Load balancing policy.", {
     "Request attributes hashed with the RequestHash strategy.",
     obj("One hashed attribute; exactly one of headerHashOptions, queryParameterHashOptions, hashSourceIP.", {
       terminal: bool("Skip later hash policies when this one produced a hash."),
-      headerHashOptions: obj("Hash a header.", { headerName: str("Header name.", { minLength: 1 }) }),
-      queryParameterHashOptions: obj("Hash a query parameter.", { parameterName: str("Parameter name.", { minLength: 1 }) }),
+      headerHashOptions: obj("Hash a header.", { headerName: str("Header name.", { minLength: 1 }) }, ["headerName"]),
+      queryParameterHashOptions: obj("Hash a query parameter.", { parameterName: str("Parameter name.", { minLength: 1 }) }, ["parameterName"]),
       hashSourceIP: bool("Hash the client address."),
     }),
   ),
@@ -97,9 +99,9 @@ const loadBalancerPolicy = obj("Load balancing policy.", {
 const upstreamValidation = obj(
   "How the backend's certificate is verified.",
   {
-    caSecret: str("Secret (`name` or `namespace/name`, delegated) holding ca.crt."),
-    subjectName: str("Name expected in the certificate's subjectAltName.", { minLength: 1 }),
-    subjectNames: arr("Names accepted in subjectAltName; the first must equal subjectName.", { type: "string" }, { maxItems: 8 }),
+    caSecret: str("Secret (`name` or `namespace/name`, delegated) holding ca.crt.", { minLength: 1, maxLength: 317 }),
+    subjectName: str("Name expected in the certificate's subjectAltName.", { minLength: 1, maxLength: 250 }),
+    subjectNames: arr("Names accepted in subjectAltName; the first must equal subjectName.", { type: "string" }, { minItems: 1, maxItems: 8 }),
   },
   ["caSecret", "subjectName"],
   { "x-kubernetes-validations": [{ message: "subjectNames[0] must equal subjectName if set", rule: "has(self.subjectNames) ? self.subjectNames[0] == self.subjectName : true" }] },
@@ -114,7 +116,8 @@ const service = obj(
   "A Kubernetes Service to send traffic to.",
   {
     name: str("Service name (in the proxy's namespace)."),
-    port: int("Service port number.", { minimum: 1, maximum: 65535 }),
+    // Contour spells "at most 65535" as "below 65536".
+    port: int("Service port number.", { minimum: 1, maximum: 65536, exclusiveMaximum: true }),
     healthPort: int("Port for health checks, if not the service port.", { minimum: 1, maximum: 65535 }),
     protocol: str("Upstream protocol, overriding the Service annotations.", { enum: ["h2", "h2c", "tls"] }),
     weight: int("Relative share of the route's traffic.", { format: "int64", minimum: 0 }),
@@ -127,8 +130,8 @@ const service = obj(
       "Slow start for new endpoints.",
       {
         window: str("Duration of the slow start window.", { pattern: durationNoInfinity }),
-        aggression: str("Traffic increase rate (decimal).", { pattern: "^([0-9]+([.][0-9]+)?|[.][0-9]+)$" }),
-        minimumWeightPercent: int("Minimum weight percentage.", { format: "int32", minimum: 0, maximum: 100 }),
+        aggression: str("Traffic increase rate (decimal).", { default: "1.0", pattern: "^([0-9]+([.][0-9]+)?|[.][0-9]+)$" }),
+        minWeightPercent: int("Minimum weight percentage.", { format: "int32", default: 10, minimum: 0, maximum: 100 }),
       },
       ["window"],
     ),
@@ -145,29 +148,81 @@ const localRateLimit = obj(
     requests: int("Requests per unit of time.", { format: "int32", minimum: 1 }),
     unit: str("Unit of time.", { enum: ["second", "minute", "hour"] }),
     burst: int("Extra requests allowed in a burst.", { format: "int32" }),
-    responseStatusCode: int("Status of rate-limited responses (429 by default).", { format: "int32", minimum: 200, maximum: 599 }),
+    responseStatusCode: int("Status of rate-limited responses (429 by default).", { format: "int32", minimum: 400, maximum: 599 }),
     responseHeadersToAdd: arr("Headers added to rate-limited responses.", headerValue),
   },
   ["requests", "unit"],
 );
-const rateLimitPolicy = obj("Rate limiting.", { local: localRateLimit, global: freeForm("Global rate limit (needs a rate limit service).") });
+const globalRateLimit = obj("Global rate limit (needs a rate limit service).", {
+  disabled: bool("Disable the virtual host's global rate limit on this route."),
+  descriptors: arr(
+    "Descriptors sent to the rate limit service.",
+    obj(
+      "One descriptor.",
+      {
+        entries: arr(
+          "The entries of the descriptor.",
+          obj("One entry; exactly one kind.", {
+            genericKey: obj("A static key and value.", { key: str("Key (generic_key by default)."), value: str("Value.", { minLength: 1 }) }, ["value"]),
+            requestHeader: obj("A request header's value.", { headerName: str("Header name.", { minLength: 1 }), descriptorKey: str("Key.", { minLength: 1 }) }, ["descriptorKey", "headerName"]),
+            requestHeaderValueMatch: obj(
+              "A value when request headers match.",
+              {
+                headers: arr("Header conditions.", headerMatch, { minItems: 1 }),
+                value: str("Value.", { minLength: 1 }),
+                expectMatch: { type: "boolean", description: "Whether the headers must match (true) or not match.", default: true },
+              },
+              ["value"],
+            ),
+            remoteAddress: obj("The client address.", {}),
+          }),
+          { minItems: 1 },
+        ),
+      },
+      ["entries"],
+    ),
+    { minItems: 1 },
+  ),
+});
+const rateLimitPolicy = obj("Rate limiting.", { local: localRateLimit, global: globalRateLimit });
+const authPolicy = obj("Authorization settings of a route or virtual host.", {
+  disabled: bool("Skip external authorization."),
+  context: { type: "object", description: "Context sent to the authorization server.", additionalProperties: { type: "string" } },
+});
 const route = obj("A route of the virtual host.", {
   conditions: arr("Routing conditions.", matchCondition),
   services: arr("Services to proxy to.", service),
   enableWebsockets: bool("Allow WebSocket upgrades."),
   permitInsecure: bool("Serve plaintext HTTP even though the virtual host has TLS."),
-  authPolicy: freeForm("External authorization policy."),
+  authPolicy,
   timeoutPolicy: obj("Timeouts.", {
     response: str("Timeout for the whole response.", { pattern: duration }),
     idle: str("Idle timeout of a stream.", { pattern: duration }),
     idleConnection: str("Idle timeout of an upstream connection.", { pattern: duration }),
   }),
   retryPolicy: obj("Retries.", {
-    count: int("Maximum retries (default 1; -1 disables).", { format: "int64", minimum: -1 }),
+    count: int("Maximum retries (default 1; -1 disables).", { format: "int64", default: 1, minimum: -1 }),
     perTryTimeout: str("Timeout of each attempt.", { pattern: duration }),
     retryOn: arr("Retry conditions.", {
       type: "string",
-      enum: ["5xx", "gateway-error", "reset", "connect-failure", "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"],
+      enum: [
+        "5xx",
+        "gateway-error",
+        "reset",
+        "reset-before-request",
+        "connect-failure",
+        "envoy-ratelimited",
+        "retriable-4xx",
+        "refused-stream",
+        "retriable-status-codes",
+        "retriable-headers",
+        "http3-post-connect-failure",
+        "cancelled",
+        "deadline-exceeded",
+        "internal",
+        "resource-exhausted",
+        "unavailable",
+      ],
     }),
     retriableStatusCodes: arr("Status codes retried with retriable-status-codes.", { type: "integer", format: "int32" }),
   }),
@@ -179,7 +234,7 @@ const route = obj("A route of the virtual host.", {
       ...healthCounts,
       expectedStatuses: arr(
         "Status ranges counted as healthy (default 200-299).",
-        obj("A half-open range [start, end).", { start: int("First status.", { format: "int64", minimum: 100, maximum: 599 }), end: int("One past the last status.", { format: "int64", minimum: 101, maximum: 600 }) }, ["start", "end"]),
+        obj("A half-open range [start, end).", { start: int("First status.", { format: "int64", minimum: 100, maximum: 599 }), end: int("One past the last status.", { format: "int64", minimum: 101, maximum: 600 }) }, ["end", "start"]),
       ),
     },
     ["path"],
@@ -199,18 +254,18 @@ const route = obj("A route of the virtual host.", {
     scheme: str("Scheme of the redirect.", { enum: ["http", "https"] }),
     hostname: str("Host of the redirect.", { minLength: 1, maxLength: 253, pattern: hostname }),
     port: int("Port of the redirect.", { format: "int32", minimum: 1, maximum: 65535 }),
-    statusCode: int("Redirect status.", { enum: [301, 302], default: 302 }),
+    statusCode: int("Redirect status.", { format: "int32", enum: [301, 302, 303, 307, 308], default: 302 }),
     path: str("Replace the whole path.", { pattern: "^\\/.*$" }),
     prefix: str("Replace the matched prefix.", { pattern: "^\\/.*$" }),
   }),
   directResponsePolicy: obj("Answer directly.", { statusCode: int("Response status.", { minimum: 200, maximum: 599 }), body: str("Response body.") }, ["statusCode"]),
   internalRedirectPolicy: obj("Follow upstream redirects inside Envoy.", {
     maxInternalRedirects: int("Maximum redirects followed.", { format: "int32" }),
-    redirectResponseCodes: arr("Statuses treated as redirects (302 by default).", { type: "integer", format: "int32", enum: [301, 302, 303, 307, 308] }, { maxItems: 5 }),
+    redirectResponseCodes: arr("Statuses treated as redirects (302 by default).", { type: "integer", format: "int32", enum: [301, 302, 303, 307, 308] }),
     allowCrossSchemeRedirect: str("Follow redirects to another scheme.", { enum: ["Always", "Never", "SafeOnly"], default: "Never" }),
     denyRepeatedRouteRedirect: bool("Refuse a redirect back to an already visited route."),
   }),
-  jwtVerificationPolicy: freeForm("JWT verification policy."),
+  jwtVerificationPolicy: obj("JWT verification of the route.", { require: str("Provider whose JWTs are required."), disabled: bool("Skip JWT verification.") }),
   ipAllowPolicy: ipFilter,
   ipDenyPolicy: ipFilter,
 });
@@ -231,7 +286,7 @@ const tls = obj("TLS of the virtual host.", {
       uri: bool("URI SANs."),
     }),
     crlSecret: str("Secret with crl.pem.", { minLength: 1 }),
-    onlyVerifyLeafCertCrl: bool("Check only the leaf certificate against the CRL."),
+    crlOnlyVerifyLeafCert: bool("Check only the leaf certificate against the CRL."),
   }),
   enableFallbackCertificate: bool("Serve the fallback certificate to clients without SNI."),
 });
@@ -240,22 +295,60 @@ const virtualhost = obj(
   {
     fqdn: str("Fully qualified domain name; a leading `*.` for one-label wildcards.", { pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" }),
     tls,
-    authorization: freeForm("External authorization server."),
+    authorization: obj("External authorization server.", {
+      extensionRef: obj("The ExtensionService of the authorization server.", {
+        apiVersion: str("API version of the ExtensionService.", { minLength: 1 }),
+        namespace: str("Namespace.", { minLength: 1 }),
+        name: str("Name.", { minLength: 1 }),
+      }),
+      responseTimeout: str("Timeout of an authorization check.", { pattern: duration }),
+      failOpen: bool("Let requests through when the server does not answer."),
+      authPolicy,
+      withRequestBody: obj("Send the request body to the server.", {
+        maxRequestBytes: int("Bytes buffered.", { format: "int32", default: 1024, minimum: 1 }),
+        allowPartialMessage: bool("Send a partial body."),
+        packAsBytes: bool("Send the body as bytes."),
+      }),
+    }),
     corsPolicy: obj(
       "CORS.",
       {
         allowCredentials: bool("Allow credentials."),
         allowPrivateNetwork: bool("Allow private network access."),
         allowOrigin: arr("Allowed origins: `*`, exact origins or RE2 regexes.", { type: "string" }, { minItems: 1 }),
-        allowMethods: arr("Allowed methods.", { type: "string", pattern: "^[^\\s]+$" }, { minItems: 1 }),
-        allowHeaders: arr("Allowed request headers.", { type: "string", pattern: headerToken }),
-        exposeHeaders: arr("Exposed response headers.", { type: "string", pattern: headerToken }),
+        allowMethods: arr("Allowed methods.", { type: "string", pattern: headerToken }, { minItems: 1 }),
+        allowHeaders: arr("Allowed request headers.", { type: "string", pattern: headerToken }, { minItems: 1 }),
+        exposeHeaders: arr("Exposed response headers.", { type: "string", pattern: headerToken }, { minItems: 1 }),
         maxAge: str("How long a preflight result may be cached.", { pattern: "^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|0)$" }),
       },
       ["allowMethods", "allowOrigin"],
     ),
     rateLimitPolicy,
-    jwtProviders: arr("JWT providers.", freeForm("A JWT provider.")),
+    jwtProviders: arr(
+      "JWT providers.",
+      obj(
+        "A JWT provider.",
+        {
+          name: str("Provider name.", { minLength: 1 }),
+          issuer: str("Expected issuer."),
+          audiences: arr("Expected audiences.", { type: "string" }),
+          remoteJWKS: obj(
+            "Where the signing keys are fetched.",
+            {
+              uri: str("JWKS URI.", { minLength: 1 }),
+              timeout: str("Fetch timeout.", { pattern: durationNoInfinity }),
+              cacheDuration: str("How long keys are cached.", { pattern: durationNoInfinity }),
+              dnsLookupFamily: str("DNS family for the JWKS host.", { enum: ["auto", "v4", "v6"] }),
+              validation: upstreamValidation,
+            },
+            ["uri"],
+          ),
+          forwardJWT: bool("Forward the JWT to the backend."),
+          default: bool("Required on every route unless a route says otherwise."),
+        },
+        ["name", "remoteJWKS"],
+      ),
+    ),
     ipAllowPolicy: ipFilter,
     ipDenyPolicy: ipFilter,
   },
