@@ -6,11 +6,13 @@ import type { KubeObject } from "../sources/types.ts";
 import { parseCircuitBreakers, parseUpstreamProtocols } from "./annotations.ts";
 import { ipScope } from "./ip-scope.ts";
 import type { DagInput, Lookup, ResolvedService } from "./processor.ts";
+import type { UpstreamProtocol } from "./types.ts";
 
 interface ServicePortSpec {
   name?: string;
   port?: number;
   protocol?: string;
+  appProtocol?: string;
   targetPort?: number | string;
 }
 
@@ -58,8 +60,9 @@ export function resolveService(
     const refused = refuseExternalName(key, externalName, options);
     if (refused) return unresolved(refused);
   }
-  const protocols = parseUpstreamProtocols(service.metadata.annotations);
-  const annotatedProtocol = protocols.get(port.name ?? "") ?? protocols.get(String(port.port));
+  const fromAppProtocol = port.appProtocol === undefined || port.appProtocol === null ? undefined : appProtocolOf(port.appProtocol);
+  const protocols = fromAppProtocol ? undefined : parseUpstreamProtocols(service.metadata.annotations);
+  const annotatedProtocol = fromAppProtocol ? fromAppProtocol.protocol : (protocols!.get(port.name ?? "") ?? protocols!.get(String(port.port)));
   const { circuitBreakers, invalid } = parseCircuitBreakers(service.metadata.annotations);
   const resolved: ResolvedService = {
     namespace: ref.namespace,
@@ -72,7 +75,26 @@ export function resolveService(
   if (externalName !== undefined) resolved.externalName = externalName;
   if (circuitBreakers) resolved.circuitBreakers = circuitBreakers;
   if (invalid.length > 0) resolved.annotationProblems = invalid;
+  if (fromAppProtocol?.problem) resolved.appProtocolProblem = fromAppProtocol.problem;
   return { ok: resolved };
+}
+
+/** Contour's mapping of a Service port's appProtocol (which, when set, overrides the annotations). */
+const appProtocols: ReadonlyMap<string, UpstreamProtocol | undefined> = new Map([
+  ["kubernetes.io/h2c", "h2c"],
+  ["https", "tls"],
+  ["kubernetes.io/ws", undefined], // WebSockets are HTTP/1.1 upgrades
+  ["http", undefined],
+]);
+
+/** The upstream protocol of an appProtocol; a value Contour does not map is HTTP/1.1, with a problem to report. */
+export function appProtocolOf(appProtocol: unknown): { protocol?: UpstreamProtocol; problem?: string } {
+  const text = typeof appProtocol === "string" ? appProtocol : JSON.stringify(appProtocol);
+  if (appProtocols.has(text)) {
+    const protocol = appProtocols.get(text);
+    return protocol ? { protocol } : {};
+  }
+  return { problem: `appProtocol ${JSON.stringify(text)} is not supported (kubernetes.io/h2c, kubernetes.io/ws, http, https are); the port is spoken to as HTTP/1.1` };
 }
 
 function externalNameOf(service: KubeObject): string | undefined {
