@@ -88,6 +88,9 @@ export function serviceCluster(
     addError(ctx, ref, ErrorType.service, "UnsupportedProtocol", protocol);
     return { fatal: true };
   }
+  if (service.validation !== undefined && protocol !== "tls" && protocol !== "h2") {
+    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", `ignoring field validation of service ${quote(name)}: it verifies TLS upstreams, and this one is spoken to in cleartext (${protocol === "h2c" ? "HTTP/2" : "HTTP/1.1"})`);
+  }
   // The common case (no health check, no upstream TLS) is memoized per build on the resolved
   // Service port (one object per port, lookups are memoized) and the few scalars that vary: the
   // same Cluster ctx.cluster would return, without writing and looking up its settings again.
