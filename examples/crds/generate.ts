@@ -1,33 +1,15 @@
 // Writes the CustomResourceDefinitions for HTTPProxy and TLSCertificateDelegation
-// (projectcontour.io/v1) next to this file, so the agent can run in a cluster without Contour
-// installed. The OpenAPI schemas accept what Contour's CRDs accept (same fields, enums, patterns
-// and bounds; the extension-backed features isobar does not serve are accepted as free-form).
-// Also writes src/dag/crd-schemas.json (the schemas without descriptions), which the agent embeds
-// to check manifests that never went through an API server (src/dag/crd-schema.ts).
+// (projectcontour.io/v1), ContourConfiguration and ExtensionService (v1alpha1) next to this file,
+// so the agent can run in a cluster without Contour installed. Their schemas are Contour 1.33's
+// (same fields, types, enums, defaults, patterns and bounds; test/contour-crd-shape.test.ts checks
+// them field by field), in our own words. Also writes src/dag/crd-schemas.json (the HTTPProxy and
+// TLSCertificateDelegation schemas without descriptions), which the agent embeds to check
+// manifests that never went through an API server (src/dag/crd-schema.ts).
 // Run: ./node_modules/.bin/bun run examples/crds/generate.ts
 import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
-
-type Schema = Record<string, unknown>;
-
-const str = (description: string, extra: Schema = {}): Schema => ({ type: "string", description, ...extra });
-const bool = (description: string): Schema => ({ type: "boolean", description });
-const int = (description: string, extra: Schema = {}): Schema => ({ type: "integer", description, ...extra });
-const obj = (description: string, properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema => ({
-  type: "object",
-  description,
-  properties,
-  ...(required.length > 0 ? { required } : {}),
-  ...extra,
-});
-const arr = (description: string, items: Schema, extra: Schema = {}): Schema => ({ type: "array", description, items, ...extra });
-/** Features backed by Contour extension services (external auth, JWT, global rate limit): accepted, not interpreted. */
-const freeForm = (description: string): Schema => ({ type: "object", description, "x-kubernetes-preserve-unknown-fields": true });
-
-const duration = "^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|infinity|infinite)$";
-const durationNoInfinity = "^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+)$";
-const hostname = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
-const headerToken = "^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$";
+import { contourConfigurationCrd, extensionServiceCrd } from "./config-crds.ts";
+import { type Schema, str, bool, int, obj, arr, freeForm, duration, durationNoInfinity, hostname, headerToken, headerMatch, loadBalancerPolicy, upstreamValidation, globalRateLimit, authPolicy, authorizationServer, subCondition, detailedCondition, crd } from "./parts.ts";
 
 const headerValue = obj("A header name/value pair.", { name: str("Header name.", { minLength: 1 }), value: str("Header value.", { minLength: 1 }) }, ["name", "value"]);
 const headersPolicy = obj("How headers are managed during forwarding.", {
@@ -44,22 +26,6 @@ const cookieRewritePolicy = obj(
     domainRewrite: obj("Rewrites the Domain attribute.", { value: str("Domain value.", { minLength: 1, maxLength: 4096, pattern: hostname }) }, ["value"]),
     secure: bool("Sets or clears the Secure attribute."),
     sameSite: str("Sets the SameSite attribute.", { enum: ["Strict", "Lax", "None"] }),
-  },
-  ["name"],
-);
-const headerMatch = obj(
-  "A header condition; exactly one matcher.",
-  {
-    name: str("Header name (case-insensitive)."),
-    present: bool("The header is present."),
-    notpresent: bool("The header is absent."),
-    contains: str("The header value contains this string."),
-    notcontains: str("The header value does not contain this string."),
-    ignoreCase: bool("Compare values case-insensitively (exact, notexact, contains, notcontains)."),
-    exact: str("The header value equals this string."),
-    notexact: str("The header value does not equal this string."),
-    regex: str("The header value matches this RE2 regular expression."),
-    treatMissingAsEmpty: bool("With notcontains/notexact: a missing header counts as the empty string."),
   },
   ["name"],
 );
@@ -84,28 +50,6 @@ const matchCondition = obj("A routing condition, applied on top of those of the 
   header: headerMatch,
   queryParameter: queryMatch,
 });
-const loadBalancerPolicy = obj("Load balancing policy.", {
-  strategy: str("RoundRobin (default), WeightedLeastRequest, Random, Cookie or RequestHash."),
-  requestHashPolicies: arr(
-    "Request attributes hashed with the RequestHash strategy.",
-    obj("One hashed attribute; exactly one of headerHashOptions, queryParameterHashOptions, hashSourceIP.", {
-      terminal: bool("Skip later hash policies when this one produced a hash."),
-      headerHashOptions: obj("Hash a header.", { headerName: str("Header name.", { minLength: 1 }) }, ["headerName"]),
-      queryParameterHashOptions: obj("Hash a query parameter.", { parameterName: str("Parameter name.", { minLength: 1 }) }, ["parameterName"]),
-      hashSourceIP: bool("Hash the client address."),
-    }),
-  ),
-});
-const upstreamValidation = obj(
-  "How the backend's certificate is verified.",
-  {
-    caSecret: str("Secret (`name` or `namespace/name`, delegated) holding ca.crt.", { minLength: 1, maxLength: 317 }),
-    subjectName: str("Name expected in the certificate's subjectAltName.", { minLength: 1, maxLength: 250 }),
-    subjectNames: arr("Names accepted in subjectAltName; the first must equal subjectName.", { type: "string" }, { minItems: 1, maxItems: 8 }),
-  },
-  ["caSecret", "subjectName"],
-  { "x-kubernetes-validations": [{ message: "subjectNames[0] must equal subjectName if set", rule: "has(self.subjectNames) ? self.subjectNames[0] == self.subjectName : true" }] },
-);
 const healthCounts = {
   intervalSeconds: int("Seconds between health checks.", { format: "int64" }),
   timeoutSeconds: int("Seconds to wait for a health check response.", { format: "int64" }),
@@ -153,42 +97,7 @@ const localRateLimit = obj(
   },
   ["requests", "unit"],
 );
-const globalRateLimit = obj("Global rate limit (needs a rate limit service).", {
-  disabled: bool("Disable the virtual host's global rate limit on this route."),
-  descriptors: arr(
-    "Descriptors sent to the rate limit service.",
-    obj(
-      "One descriptor.",
-      {
-        entries: arr(
-          "The entries of the descriptor.",
-          obj("One entry; exactly one kind.", {
-            genericKey: obj("A static key and value.", { key: str("Key (generic_key by default)."), value: str("Value.", { minLength: 1 }) }, ["value"]),
-            requestHeader: obj("A request header's value.", { headerName: str("Header name.", { minLength: 1 }), descriptorKey: str("Key.", { minLength: 1 }) }, ["descriptorKey", "headerName"]),
-            requestHeaderValueMatch: obj(
-              "A value when request headers match.",
-              {
-                headers: arr("Header conditions.", headerMatch, { minItems: 1 }),
-                value: str("Value.", { minLength: 1 }),
-                expectMatch: { type: "boolean", description: "Whether the headers must match (true) or not match.", default: true },
-              },
-              ["value"],
-            ),
-            remoteAddress: obj("The client address.", {}),
-          }),
-          { minItems: 1 },
-        ),
-      },
-      ["entries"],
-    ),
-    { minItems: 1 },
-  ),
-});
 const rateLimitPolicy = obj("Rate limiting.", { local: localRateLimit, global: globalRateLimit });
-const authPolicy = obj("Authorization settings of a route or virtual host.", {
-  disabled: bool("Skip external authorization."),
-  context: { type: "object", description: "Context sent to the authorization server.", additionalProperties: { type: "string" } },
-});
 const route = obj("A route of the virtual host.", {
   conditions: arr("Routing conditions.", matchCondition),
   services: arr("Services to proxy to.", service),
@@ -295,21 +204,7 @@ const virtualhost = obj(
   {
     fqdn: str("Fully qualified domain name; a leading `*.` for one-label wildcards.", { pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" }),
     tls,
-    authorization: obj("External authorization server.", {
-      extensionRef: obj("The ExtensionService of the authorization server.", {
-        apiVersion: str("API version of the ExtensionService.", { minLength: 1 }),
-        namespace: str("Namespace.", { minLength: 1 }),
-        name: str("Name.", { minLength: 1 }),
-      }),
-      responseTimeout: str("Timeout of an authorization check.", { pattern: duration }),
-      failOpen: bool("Let requests through when the server does not answer."),
-      authPolicy,
-      withRequestBody: obj("Send the request body to the server.", {
-        maxRequestBytes: int("Bytes buffered.", { format: "int32", default: 1024, minimum: 1 }),
-        allowPartialMessage: bool("Send a partial body."),
-        packAsBytes: bool("Send the body as bytes."),
-      }),
-    }),
+    authorization: authorizationServer,
     corsPolicy: obj(
       "CORS.",
       {
@@ -367,53 +262,6 @@ const tcpproxy = obj("Proxies TCP connections of a TLS virtual host.", {
     healthyThresholdCount: int("Passed checks before healthy.", { format: "int32" }),
   }),
 });
-const subCondition = obj("An error or warning.", { type: str("Error type."), status: str("True or False."), reason: str("Machine-readable reason."), message: str("What is wrong, naming the objects.") }, ["message", "reason", "status", "type"]);
-const detailedCondition = obj(
-  "A condition with error and warning sub-conditions.",
-  {
-    type: str("Condition type (Valid)."),
-    status: str("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
-    reason: str("Reason."),
-    message: str("Message."),
-    observedGeneration: int("Generation the condition was computed for.", { format: "int64", minimum: 0 }),
-    lastTransitionTime: str("When the status last changed.", { format: "date-time" }),
-    errors: arr("Errors.", subCondition),
-    warnings: arr("Warnings.", subCondition),
-  },
-  ["lastTransitionTime", "message", "reason", "status", "type"],
-);
-
-function crd(options: { kind: string; plural: string; singular: string; shortNames?: string[]; spec: Schema; status: Schema; columns?: Schema[]; description: string }): Schema {
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `${options.plural}.projectcontour.io` },
-    spec: {
-      group: "projectcontour.io",
-      names: { kind: options.kind, listKind: `${options.kind}List`, plural: options.plural, singular: options.singular, ...(options.shortNames ? { shortNames: options.shortNames } : {}) },
-      scope: "Namespaced",
-      versions: [
-        {
-          name: "v1",
-          served: true,
-          storage: true,
-          ...(options.columns ? { additionalPrinterColumns: options.columns } : {}),
-          subresources: { status: {} },
-          schema: {
-            openAPIV3Schema: obj(options.description, {
-              apiVersion: str("APIVersion of this representation of an object."),
-              kind: str("Kind of this object."),
-              metadata: { type: "object" },
-              spec: options.spec,
-              status: options.status,
-            }, ["metadata", "spec"]),
-          },
-        },
-      ],
-    },
-  };
-}
-
 const httpProxy = crd({
   kind: "HTTPProxy",
   plural: "httpproxies",
@@ -463,10 +311,13 @@ const delegationCrd = crd({
   status: obj("Set by the agent.", { conditions: arr("Conditions.", detailedCondition) }),
 });
 
-const header = (what: string) => `# ${what} (projectcontour.io/v1), compatible with Contour's.\n# Generated by examples/crds/generate.ts; edit that file and run it again.\n`;
+const header = (what: string, version = "v1") => `# ${what} (projectcontour.io/${version}), compatible with Contour's.\n# Generated by examples/crds/generate.ts; edit that file and run it again.\n`;
 const here = new URL(".", import.meta.url).pathname;
 writeFileSync(`${here}httpproxy.yaml`, header("CustomResourceDefinition for HTTPProxy") + stringify(httpProxy, { lineWidth: 0 }));
 writeFileSync(`${here}tlscertificatedelegation.yaml`, header("CustomResourceDefinition for TLSCertificateDelegation") + stringify(delegationCrd, { lineWidth: 0 }));
+// Not served yet, and not embedded in the agent: in a cluster they let Contour's objects be applied as they are.
+writeFileSync(`${here}contourconfiguration.yaml`, header("CustomResourceDefinition for ContourConfiguration", "v1alpha1") + stringify(contourConfigurationCrd, { lineWidth: 0 }));
+writeFileSync(`${here}extensionservice.yaml`, header("CustomResourceDefinition for ExtensionService", "v1alpha1") + stringify(extensionServiceCrd, { lineWidth: 0 }));
 
 /** The OpenAPI schema of a CRD without its descriptions: what the agent checks manifests against. */
 function checkedSchema(definition: Schema): Schema {

@@ -56,3 +56,12 @@ export function schemaShape(schema: Schema, root: string): string[] {
   walk(schema, root);
   return lines.sort();
 }
+
+/** A CRD's identity (group, version, names, scope) and the shape of its storage version's spec. */
+export function crdShape(crd: Schema): string[] {
+  const spec = crd.spec as { group: string; names: Record<string, unknown>; scope: string; versions: Array<{ name: string; storage: boolean; schema: { openAPIV3Schema: { properties: { spec: Schema } } } }> };
+  const version = spec.versions.find((v) => v.storage)!;
+  const names = spec.names as { kind: string; listKind: string; plural: string; singular: string; shortNames?: string[] };
+  const identity = `crd ${spec.group}/${version.name} kind=${names.kind} listKind=${names.listKind} plural=${names.plural} singular=${names.singular} shortNames=${JSON.stringify(names.shortNames ?? [])} scope=${spec.scope}`;
+  return [identity, ...schemaShape(version.schema.openAPIV3Schema.properties.spec, "spec")];
+}
