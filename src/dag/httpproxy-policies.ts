@@ -336,6 +336,8 @@ export function tcpHealthCheck(policy: unknown): TcpHealthCheckPolicy | undefine
   return p ? counts(p) : undefined;
 }
 
+const redirectCodes: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
 /** Contour's redirectRoutePolicy (302 is the CRD default status). */
 export function redirectPolicy(policy: unknown): Result<Redirect | undefined> {
   const p = rec(policy);
@@ -349,7 +351,7 @@ export function redirectPolicy(policy: unknown): Result<Redirect | undefined> {
     if (!value.startsWith("/") || badHeaderValue.test(value)) return { error: `${field} ${quote(value)} must begin with "/" and not contain CR, LF or NUL` };
   }
   const status = num(p.statusCode);
-  const out: Redirect = { statusCode: status === 301 ? 301 : 302 };
+  const out: Redirect = { statusCode: redirectCodes.has(status) ? (status as Redirect["statusCode"]) : 302 };
   const scheme = str(p.scheme);
   if (scheme === "http" || scheme === "https") out.scheme = scheme;
   if (str(p.hostname) !== "") out.hostname = str(p.hostname);

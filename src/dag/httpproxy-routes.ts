@@ -180,9 +180,6 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   if ("error" in timeouts) return fail(ErrorType.route, "TimeoutPolicyNotValid", `route.timeoutPolicy failed to parse: ${timeouts.error}`);
   const rateLimit = localRateLimit(route.rateLimitPolicy);
   if ("error" in rateLimit) return fail(ErrorType.route, "RateLimitPolicyNotValid", `route.rateLimitPolicy is invalid: ${rateLimit.error}`);
-  if (rec(rec(route.rateLimitPolicy)?.global)) {
-    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", 'ignoring field "Spec.Routes.RateLimitPolicy.Global"; no global rate limit service is configured');
-  }
   // No JWT providers can exist here (the virtual host refuses them): a route that requires one fails closed.
   const requiredJwt = str(rec(route.jwtVerificationPolicy)?.require);
   if (requiredJwt !== "") return fail("JWTVerificationError", "JWTProviderNotDefined", `Route references an undefined JWT provider ${quote(requiredJwt)}`);

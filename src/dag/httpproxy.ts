@@ -9,6 +9,7 @@ import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, TcpProxy 
 import { computeRoutes, type Walk } from "./httpproxy-routes.ts";
 import { ErrorType, addError, addWarning, isBlank, orphanedMessage, proxyKey, proxyRef, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
 import { processTcpProxy } from "./httpproxy-tcpproxy.ts";
+import { warnUnimplementedFields } from "./httpproxy-unimplemented.ts";
 import { hostLengthProblem, quoteBounded } from "./limits.ts";
 import { tlsSetup, type TlsSetup } from "./httpproxy-tls.ts";
 import { corsPolicy, ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
@@ -36,6 +37,7 @@ export const httpProxyProcessor: Processor = (ctx) => {
   }
   for (const proxy of sorted) {
     if (walk.schemaInvalid.has(keyOf(proxy))) continue;
+    warnUnimplementedFields(ctx, proxyRef(proxy), specOf(proxy));
     const virtualhost = rec(specOf(proxy).virtualhost);
     if (!virtualhost) {
       nonRoots.push(proxy);
@@ -181,8 +183,8 @@ function processRoot(walk: Walk, proxy: KubeObject, fqdn: string): void {
 
 /**
  * External authorization and JWT verification need extension services isobar does not run. They
- * fail closed: a root that asks for them is invalid rather than served unprotected. A global rate
- * limit only loosens nothing, so it is ignored with a warning.
+ * fail closed: a root that asks for them is invalid rather than served unprotected. What only
+ * loosens nothing (a global rate limit) is ignored with a warning (httpproxy-unimplemented.ts).
  */
 function extensionsSupported(walk: Walk, ref: ObjectRef, virtualhost: Rec): boolean {
   const { ctx } = walk;
@@ -205,9 +207,6 @@ function extensionsSupported(walk: Walk, ref: ObjectRef, virtualhost: Rec): bool
       addError(ctx, ref, "AuthError", "ExtensionServiceNotFound", `Spec.Virtualhost.Authorization.ServiceRef extension service "${name}" not found`);
     }
     return false;
-  }
-  if (rec(rec(virtualhost.rateLimitPolicy)?.global)) {
-    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", 'ignoring field "Spec.VirtualHost.RateLimitPolicy.Global"; no global rate limit service is configured');
   }
   return true;
 }

@@ -23,7 +23,13 @@ interface PathClaim {
 /** A cluster already made for a Service port, and what was wrong with that Service's annotations. */
 interface Backend {
   cluster: Cluster;
-  annotationProblems: string[];
+  /** Warnings about the Service: what is wrong, and their reason. */
+  problems: ServiceProblem[];
+}
+
+interface ServiceProblem {
+  reason: "AnnotationNotValid" | "AppProtocolNotSupported";
+  text: string;
 }
 
 /** Who set the certificate of a TLS host. */
@@ -265,7 +271,7 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
   const cacheKey = `${ref.namespace}\u0000${service.name}\u0000${port}`;
   const known = input.backends.get(cacheKey);
   if (known) {
-    warnServiceAnnotations(ctx, input, { where, name: service.name, problems: known.annotationProblems });
+    warnServiceProblems(ctx, input, { where, name: service.name, problems: known.problems });
     if (known.cluster.protocol === "tls") checkClientCertificate(ctx, ref);
     return known.cluster;
   }
@@ -275,8 +281,10 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
     ctx.status.error(ref, { type: "ServiceError", reason: lookup.error.reason, message: `${field} (${where}): unresolved service reference: ${cause}; the route answers 503` });
     return undefined;
   }
-  const { serviceProtocol, externalName, circuitBreakers, annotationProblems, ...servicePort } = lookup.ok;
-  warnServiceAnnotations(ctx, input, { where, name: service.name, problems: annotationProblems ?? [] });
+  const { serviceProtocol, externalName, circuitBreakers, annotationProblems, appProtocolProblem, ...servicePort } = lookup.ok;
+  const problems: ServiceProblem[] = (annotationProblems ?? []).map((p) => ({ reason: "AnnotationNotValid", text: `annotation ${p}; it is ignored` }));
+  if (appProtocolProblem) problems.push({ reason: "AppProtocolNotSupported", text: appProtocolProblem });
+  warnServiceProblems(ctx, input, { where, name: service.name, problems });
   const protocol = serviceProtocol ?? "http1";
   const settings: Omit<Cluster, "name" | "edsServiceName"> = { service: servicePort, protocol, loadBalancer: "RoundRobin" };
   if (externalName !== undefined) settings.externalName = externalName;
@@ -287,15 +295,15 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
     if (clientCertificate) settings.clientCertificate = clientCertificate;
   }
   const cluster = ctx.cluster(settings);
-  input.backends.set(cacheKey, { cluster, annotationProblems: annotationProblems ?? [] });
+  input.backends.set(cacheKey, { cluster, problems });
   return cluster;
 }
 
-/** A warning on the Ingress for each Service annotation that did not parse (the default applies). */
-function warnServiceAnnotations(ctx: BuildContext, input: PathInput, options: { where: string; name: string; problems: string[] }): void {
+/** A warning on the Ingress for each Service annotation that did not parse (the default applies) and an unsupported appProtocol. */
+function warnServiceProblems(ctx: BuildContext, input: PathInput, options: { where: string; name: string; problems: ServiceProblem[] }): void {
   for (const problem of options.problems) {
-    const message = `${input.field} (${options.where}): service "${input.ref.namespace}/${options.name}" annotation ${problem}; it is ignored`;
-    ctx.status.warning(input.ref, { type: "ServiceError", reason: "AnnotationNotValid", message });
+    const message = `${input.field} (${options.where}): service "${input.ref.namespace}/${options.name}" ${problem.text}`;
+    ctx.status.warning(input.ref, { type: "ServiceError", reason: problem.reason, message });
   }
 }
 

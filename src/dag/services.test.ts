@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { inetAton, isForbiddenAddress, resolveService } from "./services.ts";
+import { appProtocolOf, inetAton, isForbiddenAddress, resolveService } from "./services.ts";
 import { fakeInput, service } from "./testing.ts";
 
 const off = { enableExternalNameService: false };
@@ -143,4 +143,32 @@ test("isForbiddenAddress", () => {
   expect(isForbiddenAddress("8.8.8.8")).toBe(false);
   expect(isForbiddenAddress("2001:db8::1")).toBe(false);
   expect(isForbiddenAddress("example.com")).toBe(false);
+});
+
+describe("appProtocol (Contour's mapping; when set, the upstream-protocol annotations are not read)", () => {
+  test("maps kubernetes.io/h2c, https, http and kubernetes.io/ws; anything else is HTTP/1.1 with a problem", () => {
+    expect(appProtocolOf("kubernetes.io/h2c")).toEqual({ protocol: "h2c" });
+    expect(appProtocolOf("https")).toEqual({ protocol: "tls" });
+    expect(appProtocolOf("http")).toEqual({});
+    expect(appProtocolOf("kubernetes.io/ws")).toEqual({});
+    expect(appProtocolOf("h2")).toEqual({ problem: 'appProtocol "h2" is not supported (kubernetes.io/h2c, kubernetes.io/ws, http, https are); the port is spoken to as HTTP/1.1' });
+  });
+
+  test("overrides the annotation for its port, and only for its port", () => {
+    const input = fakeInput([
+      service("ns", "grpc", {
+        ports: [
+          { name: "grpc", port: 50051, appProtocol: "kubernetes.io/h2c" },
+          { name: "web", port: 80, appProtocol: "http" },
+          { name: "other", port: 81 },
+        ],
+        annotations: { "projectcontour.io/upstream-protocol.tls": "50051,80,81" },
+      }),
+    ]);
+    const protocolOf = (port: number) => {
+      const lookup = resolveService(input, { namespace: "ns", name: "grpc", port }, off);
+      return "ok" in lookup ? (lookup.ok.serviceProtocol ?? "http1") : lookup.cause;
+    };
+    expect([protocolOf(50051), protocolOf(80), protocolOf(81)]).toEqual(["h2c", "http1", "tls"]);
+  });
 });

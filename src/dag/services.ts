@@ -1,5 +1,5 @@
 // Resolving a backend reference to a Service port: the port by number or name, the upstream
-// protocol (its appProtocol or the Service's annotations), circuit breakers from the annotations, and the ExternalName rules (off
+// protocol and circuit breakers from the Service's annotations, and the ExternalName rules (off
 // unless enabled, never to this host or its link-local neighbours: GHSA-5ph6-qq5x-7jwc).
 import { isIP } from "node:net";
 import type { KubeObject } from "../sources/types.ts";
@@ -10,9 +10,9 @@ import type { UpstreamProtocol } from "./types.ts";
 
 interface ServicePortSpec {
   name?: string;
-  appProtocol?: string;
   port?: number;
   protocol?: string;
+  appProtocol?: string;
   targetPort?: number | string;
 }
 
@@ -60,7 +60,9 @@ export function resolveService(
     const refused = refuseExternalName(key, externalName, options);
     if (refused) return unresolved(refused);
   }
-  const serviceProtocol = upstreamProtocol(service, port);
+  const fromAppProtocol = port.appProtocol === undefined || port.appProtocol === null ? undefined : appProtocolOf(port.appProtocol);
+  const protocols = fromAppProtocol ? undefined : parseUpstreamProtocols(service.metadata.annotations);
+  const serviceProtocol = fromAppProtocol ? fromAppProtocol.protocol : (protocols!.get(port.name ?? "") ?? protocols!.get(String(port.port)));
   const { circuitBreakers, invalid } = parseCircuitBreakers(service.metadata.annotations);
   const resolved: ResolvedService = {
     namespace: ref.namespace,
@@ -73,17 +75,26 @@ export function resolveService(
   if (externalName !== undefined) resolved.externalName = externalName;
   if (circuitBreakers) resolved.circuitBreakers = circuitBreakers;
   if (invalid.length > 0) resolved.annotationProblems = invalid;
+  if (fromAppProtocol?.problem) resolved.appProtocolProblem = fromAppProtocol.problem;
   return { ok: resolved };
 }
 
-// Contour's reading of a port's appProtocol: other values (http, kubernetes.io/ws, anything else) mean HTTP/1.1.
-const appProtocols: Record<string, UpstreamProtocol> = { "kubernetes.io/h2c": "h2c", https: "tls" };
+/** Contour's mapping of a Service port's appProtocol (which, when set, overrides the annotations). */
+const appProtocols: ReadonlyMap<string, UpstreamProtocol | undefined> = new Map([
+  ["kubernetes.io/h2c", "h2c"],
+  ["https", "tls"],
+  ["kubernetes.io/ws", undefined], // WebSockets are HTTP/1.1 upgrades
+  ["http", undefined],
+]);
 
-/** The port's appProtocol when it has one (then the annotations are not read, as in Contour), else the annotations. */
-function upstreamProtocol(service: KubeObject, port: ServicePortSpec): UpstreamProtocol | undefined {
-  if (typeof port.appProtocol === "string") return appProtocols[port.appProtocol];
-  const protocols = parseUpstreamProtocols(service.metadata.annotations);
-  return protocols.get(port.name ?? "") ?? protocols.get(String(port.port));
+/** The upstream protocol of an appProtocol; a value Contour does not map is HTTP/1.1, with a problem to report. */
+export function appProtocolOf(appProtocol: unknown): { protocol?: UpstreamProtocol; problem?: string } {
+  const text = typeof appProtocol === "string" ? appProtocol : JSON.stringify(appProtocol);
+  if (appProtocols.has(text)) {
+    const protocol = appProtocols.get(text);
+    return protocol ? { protocol } : {};
+  }
+  return { problem: `appProtocol ${JSON.stringify(text)} is not supported (kubernetes.io/h2c, kubernetes.io/ws, http, https are); the port is spoken to as HTTP/1.1` };
 }
 
 function externalNameOf(service: KubeObject): string | undefined {

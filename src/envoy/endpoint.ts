@@ -12,6 +12,8 @@ import { compareStrings, type JsonObject } from "./common.ts";
 export interface EdsTarget {
   edsServiceName: string;
   service: ServicePortRef;
+  /** Another port of the same Service that health checks go to. */
+  healthPort?: Cluster["healthPort"];
 }
 
 /** The EndpointSlices of a Service (`kubernetes.io/service-name` label), by namespace and name. */
@@ -64,7 +66,9 @@ export function edsTargets(clusters: Iterable<Cluster>): EdsTarget[] {
   const byName = new Map<string, EdsTarget>();
   for (const cluster of clusters) {
     if (cluster.externalName || byName.has(cluster.edsServiceName)) continue;
-    byName.set(cluster.edsServiceName, { edsServiceName: cluster.edsServiceName, service: cluster.service });
+    const target: EdsTarget = { edsServiceName: cluster.edsServiceName, service: cluster.service };
+    if (cluster.healthPort) target.healthPort = cluster.healthPort;
+    byName.set(cluster.edsServiceName, target);
   }
   return [...byName.values()].sort((a, b) => compareStrings(a.edsServiceName, b.edsServiceName));
 }
@@ -97,10 +101,13 @@ export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSli
     const report = (reason: EndpointProblem["reason"], message: string) => options.report?.({ service: { namespace, name }, slice: sliceName, reason, message: `EndpointSlice ${sliceName}: ${message}` });
     const port = resolvePort(target.service, (slice.ports as SlicePort[] | null | undefined) ?? []);
     if (port === undefined || port === null) continue;
-    if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    if (!validPort(port)) {
       report("PortOutOfRange", `port ${JSON.stringify(port)} is not a port from 1 to 65535: its endpoints are not served`);
       continue;
     }
+    // Contour: health checks go to the slice's port for the health port, when the slice has one.
+    const healthPort = target.healthPort ? resolvePort({ ...target.service, ...target.healthPort }, (slice.ports as SlicePort[] | null | undefined) ?? []) : undefined;
+    const healthCheckConfig = validPort(healthPort) ? { health_check_config: { port_value: healthPort } } : {};
     for (const endpoint of (slice.endpoints as SliceEndpoint[] | null | undefined) ?? []) {
       if (endpoint.conditions?.ready === false) continue;
       const zone = endpoint.zone ?? "";
@@ -114,7 +121,7 @@ export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSli
         }
         // The same address in two slices (during a slice split) is one endpoint.
         endpoints.set(`${address}|${port}`, {
-          endpoint: { address: { socket_address: { address, port_value: port } } },
+          endpoint: { address: { socket_address: { address, port_value: port } }, ...healthCheckConfig },
         });
       }
     }
@@ -132,6 +139,10 @@ export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSli
       })
       .filter((locality) => locality.lb_endpoints.length > 0),
   };
+}
+
+function validPort(port: unknown): port is number {
+  return typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535;
 }
 
 /**
