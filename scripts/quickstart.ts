@@ -2,7 +2,7 @@
 // starts the echo backends the quickstart's EndpointSlices point at (127.0.0.1, one port each), runs
 // the agent with its own Envoy (`serve --envoy`) on the manifests, and once Envoy is ready prints curl
 // commands that work as printed. Without Envoy the agent runs alone, and one line says so.
-// Run by bun: `bun scripts/quickstart.ts [--manifests DIR] [--http-port N] [--https-port N] …`.
+// Run by bun: `bun scripts/quickstart.ts [--manifests DIR] [--envoy-service-http-port N] [--envoy-service-https-port N] …`.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { request } from "node:http";
@@ -17,8 +17,8 @@ const { values: flags } = parseArgs({
   options: {
     manifests: { type: "string", default: join(root, "examples/quickstart") },
     agent: { type: "string", default: join(root, "dist/agent") },
-    "http-port": { type: "string", default: "8080" },
-    "https-port": { type: "string", default: "8443" },
+    "envoy-service-http-port": { type: "string", default: "8080" },
+    "envoy-service-https-port": { type: "string", default: "8443" },
     "stats-port": { type: "string", default: "8002" },
     "xds-port": { type: "string", default: "8001" },
     "metrics-port": { type: "string", default: "8000" },
@@ -96,7 +96,7 @@ const envoy = installEnvoy();
 if (!envoy.binary) say(`Envoy could not be installed (${envoy.problem}): running the agent alone, so nothing answers HTTP; it still serves xDS on 127.0.0.1:${flags["xds-port"]}`);
 
 // Envoy would only report a port in use as a rejected listener: say it here, before starting.
-for (const flag of ["http-port", "https-port", "stats-port"] as const) {
+for (const flag of ["envoy-service-http-port", "envoy-service-https-port", "stats-port"] as const) {
   if (envoy.binary && !(await portFree(Number(flags[flag])))) fail(`port ${flags[flag]} (--${flag}) is in use; choose another: npm start -- --${flag} ${Number(flags[flag]) + 10000}`);
 }
 const specs = backendSpecs(objects);
@@ -106,7 +106,7 @@ const client = writeClientCertificate(objects);
 
 const serveArgs = [
   "serve", "--manifests", manifests, "--allow-loopback-endpoints",
-  "--port", flags["xds-port"]!, "--http-port", flags["http-port"]!, "--https-port", flags["https-port"]!, "--stats-port", flags["stats-port"]!,
+  "--port", flags["xds-port"]!, "--envoy-service-http-port", flags["envoy-service-http-port"]!, "--envoy-service-https-port", flags["envoy-service-https-port"]!, "--stats-port", flags["stats-port"]!,
   "--metrics-address", "127.0.0.1", "--metrics-port", flags["metrics-port"]!, "--debug-port", flags["debug-port"]!,
   ...(envoy.binary ? ["--envoy", "--envoy-bin", envoy.binary] : []),
 ];
@@ -126,10 +126,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 if (await untilReady(agent, Number(flags["metrics-port"]))) {
   const caPath = join(manifests, "ca.pem");
-  const steps = tour({ httpPort: Number(flags["http-port"]), httpsPort: Number(flags["https-port"]), caFile: existsSync(caPath) ? typed(caPath) : undefined, client });
+  const steps = tour({ httpPort: Number(flags["envoy-service-http-port"]), httpsPort: Number(flags["envoy-service-https-port"]), caFile: existsSync(caPath) ? typed(caPath) : undefined, client });
   const lines = envoy.binary
     ? [
-        `Envoy answers on 127.0.0.1:${flags["http-port"]} (HTTP) and 127.0.0.1:${flags["https-port"]} (HTTPS), ready ${((performance.now() - started) / 1000).toFixed(1)} s after start. Try:`,
+        `Envoy answers on 127.0.0.1:${flags["envoy-service-http-port"]} (HTTP) and 127.0.0.1:${flags["envoy-service-https-port"]} (HTTPS), ready ${((performance.now() - started) / 1000).toFixed(1)} s after start. Try:`,
         "",
         ...steps.flatMap(([what, command]) => [`  # ${what}`, `  ${command}`]),
         "",

@@ -72,7 +72,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const feedback = createNackFeedback(store);
   const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, endpoints: options.endpoints, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name), beforePublish: feedback.apply });
   // Before the sources start, so /readyz says 503 while they sync.
-  const observe = await startObservability({ pipeline, store, sources: sources.length }, options.observe ?? {});
+  const observe = await startObservability({ pipeline, store, cache, sources: sources.length }, options.observe ?? {});
   // With no source at all, serve an empty snapshot; otherwise nothing until every source synced.
   if (sources.length === 0) store.publish(emptyResourceSet());
   const serving = await runServe({ address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive, store }).catch(async (error: unknown) => {

@@ -100,9 +100,9 @@ test("agent serve with a 1 MiB host in a manifest: the route config stays small 
 test("Envoy listener ports that clash, and an admin socket that is not an absolute path: one line, exit 2", async () => {
   const serve = ["serve", "--manifests", "examples/quickstart", "--port", "0", "--metrics-port", "0", "--debug-port", "0"];
   const cases: Array<[string[], string]> = [
-    [["--stats-port", "8080"], "--stats-port 8080 is also --http-port: each Envoy listener needs its own port"],
-    [["--https-port", "8080"], "--https-port 8080 is also --http-port: each Envoy listener needs its own port"],
-    [["--http-port", "9000", "--https-port", "9001", "--stats-port", "9001"], "--stats-port 9001 is also --https-port: each Envoy listener needs its own port"],
+    [["--stats-port", "8080"], "--stats-port 8080 is also --envoy-service-http-port: each Envoy listener needs its own port"],
+    [["--envoy-service-https-port", "8080"], "--envoy-service-https-port 8080 is also --envoy-service-http-port: each Envoy listener needs its own port"],
+    [["--envoy-service-http-port", "9000", "--envoy-service-https-port", "9001", "--stats-port", "9001"], "--stats-port 9001 is also --envoy-service-https-port: each Envoy listener needs its own port"],
     [["--envoy-admin-socket="], '--envoy-admin-socket must be the absolute path of a unix socket, got ""'],
     [["--envoy-admin-socket", "admin.sock"], '--envoy-admin-socket must be the absolute path of a unix socket, got "admin.sock"'],
     [["--envoy-admin-socket", "0.0.0.0:9901"], '--envoy-admin-socket must be the absolute path of a unix socket, got "0.0.0.0:9901"'],

@@ -2,7 +2,7 @@
 // exits 0, ending the stream; in-process, startAgent's close goes not-ready → xDS closed and the
 // Lease released → metrics server closed. `agent envoy shutdown` drains a fake Envoy admin socket.
 import { afterAll, expect, test, setDefaultTimeout } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -147,7 +147,10 @@ test("agent envoy shutdown fails the health check and waits for the connections 
       "6 open connections, waiting for at most 0",
       "4 open connections, waiting for at most 0",
       "0 open connections (at most 0 wanted): drained",
+      // For Contour's shutdown-manager, whose /shutdown (Envoy's own preStop hook) waits on it.
+      `created ${join(dir, "ok")}: shutdown is complete`,
     ]);
+    expect(existsSync(join(dir, "ok"))).toBe(true);
   } finally {
     await new Promise<void>((resolve) => fake.server.close(() => resolve()));
   }

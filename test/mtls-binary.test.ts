@@ -171,7 +171,7 @@ describe("agent serve flags (compiled binary)", () => {
     const run = await runAgent(["serve", "--port", "0", "--ca-file", join(certs, "agent/ca.crt")]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split("\n")).toEqual([
-      "agent: --ca-file, --cert-file and --key-file go together: give all three or none (missing --cert-file (ISOBAR_CERT_FILE), --key-file (ISOBAR_KEY_FILE))",
+      "agent: --ca-file, --cert-file and --key-file go together: give all three or none (missing --cert-file (ISOBAR_CERT_FILE, CONTOUR_CERT_FILE), --key-file (ISOBAR_KEY_FILE, CONTOUR_KEY_FILE))",
     ]);
     const unreadable = await runAgent(["serve", "--port", "0", "--ca-file", join(dir, "nope.crt"), "--cert-file", join(certs, "agent/tls.crt"), "--key-file", join(certs, "agent/tls.key")]);
     expect(unreadable.code).toBe(2);

@@ -81,7 +81,8 @@ export function certSetFiles(dir: string, set: CertSet): FileToWrite[] {
 export interface TlsSecret {
   apiVersion: "v1";
   kind: "Secret";
-  type: "kubernetes.io/tls";
+  /** kubernetes.io/tls; Opaque for a CA certificate alone (Contour's cacert). */
+  type: "kubernetes.io/tls" | "Opaque";
   metadata: { name: string; namespace: string; labels: Record<string, string> };
   data: Record<string, string>;
 }

@@ -34,7 +34,7 @@ describe("TLS flags", () => {
   test("some but not all: a usage error naming what is missing", () => {
     const error = cliError(() => resolveTlsFiles({ certFile: "crt" }, { ISOBAR_KEY_FILE: "key" }));
     expect(error.code).toBe(2);
-    expect(error.message).toBe("--ca-file, --cert-file and --key-file go together: give all three or none (missing --ca-file (ISOBAR_CA_FILE))");
+    expect(error.message).toBe("--ca-file, --cert-file and --key-file go together: give all three or none (missing --ca-file (ISOBAR_CA_FILE, CONTOUR_CAFILE))");
   });
 
   test("loopback addresses", () => {

@@ -23,18 +23,20 @@ export interface TlsFiles {
 
 /** The environment variables `agent serve` reads when the matching flag is absent. */
 export const tlsEnv = { caFile: "ISOBAR_CA_FILE", certFile: "ISOBAR_CERT_FILE", keyFile: "ISOBAR_KEY_FILE" } as const;
+/** Contour's names for them, read when ours are not set. */
+export const contourTlsEnv = { caFile: "CONTOUR_CAFILE", certFile: "CONTOUR_CERT_FILE", keyFile: "CONTOUR_KEY_FILE" } as const;
 
 /**
  * The TLS files from flags, else from the environment: all three or none (undefined).
  * Some but not all is a CliError naming what is missing.
  */
 export function resolveTlsFiles(flags: Partial<TlsFiles>, env: Record<string, string | undefined> = process.env): TlsFiles | undefined {
-  const pick = (key: keyof TlsFiles) => (flags[key] || env[tlsEnv[key]] || "").trim();
+  const pick = (key: keyof TlsFiles) => (flags[key] || env[tlsEnv[key]] || env[contourTlsEnv[key]] || "").trim();
   const files = { caFile: pick("caFile"), certFile: pick("certFile"), keyFile: pick("keyFile") };
   const missing = (Object.keys(files) as Array<keyof TlsFiles>).filter((key) => files[key] === "");
   if (missing.length === 3) return undefined;
   if (missing.length > 0) {
-    const flag = (key: keyof TlsFiles) => `--${key.replace("File", "-file")} (${tlsEnv[key]})`;
+    const flag = (key: keyof TlsFiles) => `--${key.replace("File", "-file")} (${tlsEnv[key]}, ${contourTlsEnv[key]})`;
     throw new CliError(`--ca-file, --cert-file and --key-file go together: give all three or none (missing ${missing.map(flag).join(", ")})`);
   }
   return files;

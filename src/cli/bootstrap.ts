@@ -4,9 +4,10 @@ import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { writeFilesAtomically } from "../certs/files.ts";
-import { type BootstrapOptions, type XdsMode, checkBootstrapOptions } from "../envoy/bootstrap.ts";
+import { type BootstrapOptions, type XdsMode, checkBootstrapOptions, dnsLookupFamilies } from "../envoy/bootstrap.ts";
 import { bootstrapFiles, defaultNode } from "../envoy/bootstrap-files.ts";
 import { logArgs, logFlags } from "../observe/flags.ts";
+import { bootstrapContourOnly, checkContourOnly, contourOnlyArgs } from "./contour-flags.ts";
 import { addressFlag, CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
 
 const log = consola.withTag("bootstrap");
@@ -21,19 +22,26 @@ export default defineCommand({
     "admin-address": { type: "string", default: "/admin/admin.sock", valueHint: "PATH", description: "Envoy's admin unix socket, an absolute path (never an IP)" },
     "node-id": { type: "string", description: "Envoy's node id (default: $POD_NAME, else the hostname)" },
     "node-cluster": { type: "string", description: "Envoy's node cluster (default: $POD_NAMESPACE/envoy, else envoy)" },
-    "envoy-ca-file": { type: "string", description: "CA bundle that signed the agent's certificate (with cert and key: mTLS)" },
-    "envoy-cert-file": { type: "string", description: "Envoy's client certificate" },
-    "envoy-key-file": { type: "string", description: "Envoy's client key" },
+    "envoy-ca-file": { type: "string", alias: "envoy-cafile", valueHint: "FILE", description: "CA bundle that signed the agent's certificate (with cert and key: mTLS) (env ENVOY_CAFILE)" },
+    "envoy-cert-file": { type: "string", valueHint: "FILE", description: "Envoy's client certificate (env ENVOY_CERT_FILE)" },
+    "envoy-key-file": { type: "string", valueHint: "FILE", description: "Envoy's client key (env ENVOY_KEY_FILE)" },
+    "dns-lookup-family": { type: "string", valueHint: "FAMILY", description: "how Envoy resolves a DNS name in --xds-address: v4, v6, auto or all (default: IPv4 preferred)" },
     "xds-server-name": { type: "string", default: "isobar", description: "the SAN pinned on the agent's certificate, also sent as SNI" },
     "resources-dir": { type: "string", description: "where the SDS resource files go (default: resources/ beside PATH)" },
     overwrite: { type: "boolean", default: true, description: "replace existing files" },
     ...logArgs,
+    ...contourOnlyArgs(bootstrapContourOnly),
   },
   run: ({ args }) =>
     runCommand(async () => {
       logFlags(args, { toStderr: true });
+      checkContourOnly(bootstrapContourOnly, args, log);
       const path = args.path ?? "-";
-      const tlsFiles = [args["envoy-ca-file"], args["envoy-cert-file"], args["envoy-key-file"]];
+      // Contour's environment variables stand in for absent flags, as in Contour.
+      const caFile = args["envoy-ca-file"] || process.env.ENVOY_CAFILE || undefined;
+      const certFile = args["envoy-cert-file"] || process.env.ENVOY_CERT_FILE || undefined;
+      const keyFile = args["envoy-key-file"] || process.env.ENVOY_KEY_FILE || undefined;
+      const tlsFiles = [caFile, certFile, keyFile];
       const given = tlsFiles.filter((f) => f !== undefined && f !== "").length;
       if (given !== 0 && given !== 3) throw new CliError("--envoy-ca-file, --envoy-cert-file and --envoy-key-file go together: give all three or none");
       // Absolute: Envoy reads these paths from its own working directory, not from ours.
@@ -45,7 +53,8 @@ export default defineCommand({
         adminSocketPath: args["admin-address"],
         nodeId: args["node-id"] ?? defaultNode().nodeId,
         nodeCluster: args["node-cluster"] ?? defaultNode().nodeCluster,
-        tls: given === 3 ? { caFile: resolve(args["envoy-ca-file"]!), certFile: resolve(args["envoy-cert-file"]!), keyFile: resolve(args["envoy-key-file"]!), serverName: args["xds-server-name"], resourcesDir } : undefined,
+        tls: given === 3 ? { caFile: resolve(caFile!), certFile: resolve(certFile!), keyFile: resolve(keyFile!), serverName: args["xds-server-name"], resourcesDir } : undefined,
+        dnsLookupFamily: args["dns-lookup-family"] === undefined ? undefined : dnsLookupFamilies[choiceFlag("dns-lookup-family", args["dns-lookup-family"], Object.keys(dnsLookupFamilies) as Array<keyof typeof dnsLookupFamilies>)],
       };
       try {
         checkBootstrapOptions(options);

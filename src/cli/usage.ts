@@ -1,6 +1,7 @@
 // `--help` for every command, rendered from the citty command definitions: fits the terminal's
 // width (80 columns when not a terminal), flags left-aligned and descriptions wrapped beside them,
-// a boolean that defaults to on shown once as `--[no-]flag`, defaults written one way, and the full
+// a boolean that defaults to on shown once as `--[no-]flag`, a flag's other spellings (Contour's)
+// before it (`--xds-port, --port PORT`), defaults written one way, and the full
 // command name (`agent certs init`) in every usage line. citty's own renderer pads every line to
 // the longest one and right-aligns the flags.
 import type { ArgDef, ArgsDef, SubCommandsDef } from "citty";
@@ -39,7 +40,8 @@ function table(rows: Array<[string, string]>, width: number): string[] {
   for (const [label, description] of rows) {
     const lines = wrap(description, Math.max(descriptionWidth, 20));
     const pad = " ".repeat(indent + column + gap);
-    if (label.length > column) out.push(`${" ".repeat(indent)}${label}`);
+    // A label too long for its column gets lines of its own (wrapped between spellings if need be).
+    if (label.length > column) for (const part of wrap(label, width - indent)) out.push(`${" ".repeat(indent)}${part}`);
     else out.push(`${" ".repeat(indent)}${label.padEnd(column + gap)}${lines.shift() ?? ""}`.trimEnd());
     for (const line of lines) out.push(`${pad}${line}`);
   }
@@ -51,13 +53,24 @@ function placeholder(name: string, def: ArgDef): string {
   return (def as { valueHint?: string }).valueHint ?? name.split("-").at(-1)!.toUpperCase();
 }
 
+/** The other spellings of a flag (Contour's), short ones first: `-d, ` or `--xds-port, `. */
+function aliasPrefix(def: ArgDef): string {
+  const alias = (def as { alias?: string | string[] }).alias;
+  const list = alias === undefined ? [] : Array.isArray(alias) ? alias : [alias];
+  return list
+    .sort((a, b) => a.length - b.length)
+    .map((a) => (a.length === 1 ? `-${a}, ` : `--${a}, `))
+    .join("");
+}
+
 function optionRow(name: string, def: ArgDef): [string, string] {
   const description = def.description ?? "";
+  const aliases = aliasPrefix(def);
   if (def.type === "boolean") {
     const on = def.default === true;
-    return [on ? `--[no-]${name}` : `--${name}`, on ? `${description} (default: on)` : description];
+    return [`${aliases}${on ? `--[no-]${name}` : `--${name}`}`, on ? `${description} (default: on)` : description];
   }
-  const label = `--${name} ${placeholder(name, def)}`;
+  const label = `${aliases}--${name} ${placeholder(name, def)}`;
   const value = def.default;
   const shown = value === undefined || value === "" ? "" : ` (default: ${String(value)})`;
   return [label, `${description}${(def as { required?: boolean }).required ? " (required)" : ""}${shown}`];
@@ -96,6 +109,9 @@ export async function renderHelp(command: AnyCommand, path: string, width = help
   out.push("", "OPTIONS", ...table(rows, width));
   if (options.some(([, def]) => (def as { valueHint?: string }).valueHint === "DURATION")) {
     out.push("", ...wrap("DURATION is a number with its unit: ms, s or m (100ms, 1.5s, 2m); a bare number is an error.", width));
+  }
+  if (options.some(([, def]) => (def as { alias?: unknown }).alias !== undefined)) {
+    out.push("", ...wrap("A flag listed with two spellings takes either: the first is Contour's, so Contour's deployment arguments work unchanged.", width));
   }
   if (commandNames.length > 0) out.push("", ...wrap(`Run \`${path} COMMAND --help\` for a command's flags.`, width));
   return `${out.join("\n")}\n`;

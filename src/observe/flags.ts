@@ -27,12 +27,13 @@ export function logFlags(args: { "log-level": string; "log-format": string }, op
 }
 
 export const observeArgs = {
-  "metrics-address": { type: "string", default: "0.0.0.0", description: "address of /metrics, /healthz and /readyz" },
-  "metrics-port": { type: "string", default: "8000", description: "port of /metrics, /healthz and /readyz (0: any free port)" },
-  debug: { type: "boolean", default: true, description: "serve /debug/dag, /debug/xds, /debug/nacks, /debug/status" },
-  "debug-address": { type: "string", default: "127.0.0.1", description: "address of the debug views: loopback only (kubectl port-forward)" },
-  "debug-port": { type: "string", default: "6060", description: "port of the debug views (0: any free port)" },
+  "metrics-address": { type: "string", alias: "http-address", default: "0.0.0.0", description: "address of /metrics, /healthz and /readyz" },
+  "metrics-port": { type: "string", alias: "http-port", default: "8000", description: "port of /metrics, /healthz and /readyz (0: any free port)" },
+  "debug-views": { type: "boolean", default: true, description: "serve /debug/dag, /debug/xds, /debug/nacks, /debug/status" },
+  "debug-address": { type: "string", alias: "debug-http-address", default: "127.0.0.1", description: "address of the debug views: loopback only (kubectl port-forward)" },
+  "debug-port": { type: "string", alias: "debug-http-port", default: "6060", description: "port of the debug views (0: any free port)" },
   ...logArgs,
+  debug: { type: "boolean", alias: "d", default: false, description: "debug logs: the same as --log-level debug (Contour's --debug)" },
   "shutdown-grace": { type: "string", default: "10s", valueHint: "DURATION", description: "on SIGTERM, how long xDS streams get to finish before they are cut" },
 } as const;
 
@@ -40,14 +41,15 @@ type ObserveArgs = { [K in keyof typeof observeArgs]: (typeof observeArgs)[K]["t
 
 /** Checks the flags, applies the log settings, and returns what startAgent and the shutdown take. */
 export function observeFlags(args: ObserveArgs): { observe: ObserveOptions; shutdownGraceMs: number } {
-  logFlags(args);
+  logFlags(args.debug ? { ...args, "log-level": "debug" } : args);
   const metricsAddress = addressFlag("metrics-address", args["metrics-address"]);
   const debugAddress = addressFlag("debug-address", args["debug-address"]);
-  if (args.debug) checkDebugAddress(debugAddress);
+  const debugViews = args["debug-views"];
+  if (debugViews) checkDebugAddress(debugAddress);
   return {
     observe: {
       metricsAddress: { address: metricsAddress, port: intFlag("metrics-port", args["metrics-port"], 0, 65535) },
-      ...(args.debug ? { debugAddress: { address: debugAddress, port: intFlag("debug-port", args["debug-port"], 0, 65535) } } : {}),
+      ...(debugViews ? { debugAddress: { address: debugAddress, port: intFlag("debug-port", args["debug-port"], 0, 65535) } } : {}),
     },
     shutdownGraceMs: durationFlag("shutdown-grace", args["shutdown-grace"]),
   };

@@ -5,6 +5,7 @@ import { hostPort } from "../address.ts";
 import { consola } from "consola";
 import { certificateDaysLeft } from "../certs/tls-server.ts";
 import type { Pipeline } from "../pipeline/run.ts";
+import type { ObjectCache } from "../sources/cache.ts";
 import type { XdsServer } from "../xds/server.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
 import { startDebugServer, startMetricsServer, type HttpEndpoint, type Readiness } from "./http.ts";
@@ -39,11 +40,11 @@ export interface Observability {
 }
 
 /** Starts the observe servers for one agent. */
-export async function startObservability(agent: { pipeline: Pipeline; store: SnapshotStore; sources: number }, options: ObserveOptions): Promise<Observability> {
+export async function startObservability(agent: { pipeline: Pipeline; store: SnapshotStore; cache: Pick<ObjectCache, "counts" | "httpProxies">; sources: number }, options: ObserveOptions): Promise<Observability> {
   const metrics = options.metrics ?? defaultMetrics();
   // The process's metrics report the process's serving certificates (mTLS for xDS).
   if (!options.metrics) metrics.observeCertificates(certificateDaysLeft);
-  const stops = [instrumentPipeline(metrics, agent.pipeline, agent.store)];
+  const stops = [instrumentPipeline(metrics, agent)];
   let server: XdsServer | undefined;
   let shuttingDown = false;
   const checks: Array<() => Promise<Readiness>> = [];

@@ -249,7 +249,7 @@ export async function startStack(options: StackOptions, attempt = 1): Promise<St
   const envoyDir = join(dir, "envoy");
   spawnSync("mkdir", ["-p", envoyDir]);
   const perType = options.xdsMode === "per-type" ? ["--envoy-xds-mode", "per-type"] : [];
-  const agent = await startServe(["--manifests", manifestDir, "--holdoff", "50ms", "--http-port", String(httpPort), "--https-port", String(httpsPort), "--stats-port", String(statsPort), "--envoy-admin-socket", join(envoyDir, "admin.sock"), "--allow-loopback-endpoints", ...perType, ...(options.serveArgs ?? [])]);
+  const agent = await startServe(["--manifests", manifestDir, "--holdoff", "50ms", "--envoy-service-http-port", String(httpPort), "--envoy-service-https-port", String(httpsPort), "--stats-port", String(statsPort), "--envoy-admin-socket", join(envoyDir, "admin.sock"), "--allow-loopback-endpoints", ...perType, ...(options.serveArgs ?? [])]);
   const envoy = await startEnvoy({ xdsPort: agent.port, xdsMode: options.xdsMode, bootstrapArgs: options.bootstrapArgs, dir: envoyDir });
   try {
     await envoy.ready(options.listeners ?? ["ingress_http"]);

@@ -60,7 +60,7 @@ beforeAll(async () => {
   }
   expect(ports.size).toBe(12);
   httpPort = await freePort();
-  const flags = { "http-port": httpPort, "https-port": await freePort(), "stats-port": await freePort(), "xds-port": await freePort(), "metrics-port": await freePort(), "debug-port": await freePort() };
+  const flags = { "envoy-service-http-port": httpPort, "envoy-service-https-port": await freePort(), "stats-port": await freePort(), "xds-port": await freePort(), "metrics-port": await freePort(), "debug-port": await freePort() };
   runner = Bun.spawn([process.execPath, join(root, "scripts/quickstart.ts"), "--manifests", manifests, ...Object.entries(flags).flatMap(([flag, port]) => [`--${flag}`, String(port)])], {
     cwd: scratch,
     env: { ...process.env, ENVOY_BIN: envoyBinary() },

@@ -63,7 +63,7 @@ spec:
       http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: nothing, port: { number: 80 } } } }] }
 `);
   const [httpPort, httpsPort, statsPort] = [await freePort(), await freePort(), await freePort()];
-  const agent = await startServe(["--manifests", manifests, "--envoy", "--envoy-bin", envoyBinary(), "--envoy-log-level", "info", "--http-port", String(httpPort), "--https-port", String(httpsPort), "--stats-port", String(statsPort), "--log-format", "json"]);
+  const agent = await startServe(["--manifests", manifests, "--envoy", "--envoy-bin", envoyBinary(), "--envoy-log-level", "info", "--envoy-service-http-port", String(httpPort), "--envoy-service-https-port", String(httpsPort), "--stats-port", String(statsPort), "--log-format", "json"]);
   let stopped = false;
   try {
     const started = await agent.waitForLine(/Envoy started \(pid (\d+)\): \S+ -c (\S+)\/bootstrap\.json --use-dynamic-base-id/);
