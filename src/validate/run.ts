@@ -103,7 +103,7 @@ export async function validateManifests(paths: string[], options: ValidateOption
 const ignoredReasons: Record<string, string> = {
   Ingress: "its ingress class is not one this agent serves (see --ingress-class-name)",
   HTTPProxy: "its ingress class is not one this agent serves (see --ingress-class-name)",
-  GatewayClass: "another controller's (see --gateway-controller-name)",
+  GatewayClass: "not served by this agent: another controller's (see --gateway-controller-name), or not the class of the Gateway of --gateway-ref",
   Gateway: "not served by this agent: another controller's GatewayClass, or not the Gateway of --gateway-ref",
 };
 const routingKinds = new Set(Object.keys(ignoredReasons));
