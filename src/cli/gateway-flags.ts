@@ -6,9 +6,9 @@ import { CliError } from "./errors.ts";
 export const gatewayArgs = {
   "gateway-controller-name": {
     type: "string",
-    default: defaultGatewayControllerName,
     valueHint: "NAME",
-    description: "serve GatewayClasses with this controllerName (the oldest one; Gateways of other controllers are left alone)",
+    // The default is spelled in the text, not as citty's "(default: …)", so the help can wrap it.
+    description: `serve GatewayClasses with this controllerName (the oldest one; Gateways of other controllers are left alone); default ${defaultGatewayControllerName}`,
   },
   "gateway-ref": {
     type: "string",
