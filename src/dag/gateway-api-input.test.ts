@@ -8,6 +8,8 @@ import { loadManifests } from "../sources/manifests.ts";
 import { createObjectCache } from "../sources/cache.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { validateManifests } from "../validate/run.ts";
+import { buildResources } from "../pipeline/build.ts";
+import { statusView } from "../observe/debug-views.ts";
 import type { DagOptions } from "./processor.ts";
 
 const dir = join(import.meta.dir, "..", "..", "test", "testdata", "gateway-api");
@@ -110,6 +112,13 @@ describe("Gateway API input from manifests", () => {
     // The schema-invalid class and Gateway are reported, never selected nor given conditions.
     expect(conditions("GatewayClass", "broken-class")).toBeUndefined();
     expect(conditions("Gateway", "broken")).toBeUndefined();
+  });
+
+  test("/debug/status shows the conditions the status writer writes", async () => {
+    const result = buildResources(await cacheOf("valid.yaml"), { dag });
+    const view = statusView(result.statuses) as Array<{ kind: string; name: string; conditions?: Array<{ type: string; status: string }> }>;
+    expect(view.find((s) => s.kind === "Gateway" && s.name === "web")?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(["Accepted=True", "Programmed=False"]);
+    expect(view.find((s) => s.kind === "HTTPRoute")?.conditions).toBeUndefined();
   });
 
   test("Gateways and classes of another controller get no status and are listed as ignored", async () => {
