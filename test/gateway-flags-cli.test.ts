@@ -8,7 +8,7 @@ import { runSource } from "./helpers/agent-process.ts";
 // Spawns the agent from source: seconds each on a loaded 2-core machine.
 setDefaultTimeout(60_000);
 
-const valid = join(import.meta.dir, "testdata", "gateway-api", "valid.yaml");
+const valid = join(import.meta.dir, "gateway-api-manifests", "valid.yaml");
 const serve = ["serve", "--manifests", join(import.meta.dir, "..", "examples", "quickstart"), "--port", "0", "--metrics-port", "0", "--debug-port", "0"];
 
 test("both flags are in --help of serve and validate", async () => {

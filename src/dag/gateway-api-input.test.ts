@@ -1,7 +1,7 @@
 // Gateway API objects from manifests: each kind at each accepted apiVersion lands in the object
 // cache typed, with the Secrets and Services it names counted as referenced; each kind with a
 // field its upstream CRD schema refuses is invalid, the error naming the file and the field; the
-// served GatewayClass and Gateway get their conditions (test/testdata/gateway-api/).
+// served GatewayClass and Gateway get their conditions (test/gateway-api-manifests/).
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { loadManifests } from "../sources/manifests.ts";
@@ -12,7 +12,7 @@ import { buildResources } from "../pipeline/build.ts";
 import { statusView } from "../observe/debug-views.ts";
 import type { DagOptions } from "./processor.ts";
 
-const dir = join(import.meta.dir, "..", "..", "test", "testdata", "gateway-api");
+const dir = join(import.meta.dir, "..", "..", "test", "gateway-api-manifests");
 const dag: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date("2026-01-01T00:00:00Z"), checkCrdSchema: true };
 
 async function cacheOf(file: string) {
