@@ -7,7 +7,7 @@
 import { gatewayApiBundleVersion, gatewayCrdSchemaErrors } from "./crd-schema.ts";
 import type { Gateway, GatewayApiObjects, GatewayClass } from "./gateway-api-types.ts";
 import { defaultGatewayControllerName, selectGateway, type GatewaySelection } from "./gateway-select.ts";
-import type { DagInput, DagOptions } from "./processor.ts";
+import type { BuildContext, DagOptions } from "./processor.ts";
 import type { KubeCondition, ObjectRef, StatusRecorder } from "./status.ts";
 
 /** What a Gateway API processor starts from. */
@@ -84,7 +84,8 @@ const notServed = (kind: string) => ({ type: "GatewayAPI", reason: "NotImplement
  * Gateway API objects at all. Classes and Gateways of other controllers are not checked, selected
  * or given any status.
  */
-export function gatewayApiInput(input: DagInput, options: DagOptions, status: StatusRecorder): GatewayApiInput | undefined {
+export function gatewayApiInput(ctx: Pick<BuildContext, "input" | "options" | "status">): GatewayApiInput | undefined {
+  const { input, options, status } = ctx;
   const all = input.gatewayApi?.();
   if (!all) return undefined;
   const check = options.checkCrdSchema === true;
