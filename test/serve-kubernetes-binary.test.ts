@@ -1,7 +1,8 @@
 // The compiled agent against a cluster, as a user runs it from a laptop: `dist/agent serve
 // --kubeconfig FILE` against the fake API server over HTTPS with its own CA. Objects created in the
 // cluster reach an xDS client; the leader writes Ingress status with the configured address; an
-// object changed in the cluster changes what is served.
+// object changed in the cluster changes what is served; the GatewayClass of --gateway-controller-name
+// and its Gateway get their status, another controller's do not.
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver/index.ts";
 import { ensureAgentBinary, runAgent, startServe, type RunningBinary } from "./helpers/agent-binary.ts";
@@ -29,6 +30,15 @@ const ingress = (host: string): KubeObject => ({
   spec: { rules: [{ host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { name: "http" } } } }] } }] },
 });
 
+const gatewayApi = "gateway.networking.k8s.io/v1";
+const listeners = [{ name: "http", port: 80, protocol: "HTTP" }];
+const gatewayObjects: KubeObject[] = [
+  { apiVersion: gatewayApi, kind: "GatewayClass", metadata: { name: "isobar" }, spec: { controllerName: "example.com/isobar" } },
+  { apiVersion: gatewayApi, kind: "GatewayClass", metadata: { name: "contour" }, spec: { controllerName: "projectcontour.io/gateway-controller" } },
+  { apiVersion: gatewayApi, kind: "Gateway", metadata: { name: "ours", namespace: "infra" }, spec: { gatewayClassName: "isobar", listeners } },
+  { apiVersion: gatewayApi, kind: "Gateway", metadata: { name: "theirs", namespace: "infra" }, spec: { gatewayClassName: "contour", listeners } },
+];
+
 async function xds(type: string, ...names: string[]): Promise<string> {
   const run = await runAgent(["xds", "--server", `127.0.0.1:${agent.port}`, "--type", type, "--timeout", "5s", ...names]);
   expect(run.code).toBe(0);
@@ -38,8 +48,8 @@ async function xds(type: string, ...names: string[]): Promise<string> {
 beforeAll(async () => {
   await ensureAgentBinary();
   api = await startFakeApiServer();
-  for (const object of [service, slice, ingress("shop.example.com")]) api.create(object);
-  agent = await startServe(["--kubeconfig", api.kubeconfigPath, "--ingress-status-address", "192.0.2.10", "--leader-election-namespace", "isobar-system", "--holdoff", "20ms"]);
+  for (const object of [service, slice, ingress("shop.example.com"), ...gatewayObjects]) api.create(object);
+  agent = await startServe(["--kubeconfig", api.kubeconfigPath, "--ingress-status-address", "192.0.2.10", "--leader-election-namespace", "isobar-system", "--holdoff", "20ms", "--gateway-controller-name", "example.com/isobar"]);
   await agent.waitForLine(/first snapshot published/);
 }, 60_000);
 
@@ -59,6 +69,17 @@ describe("agent serve --kubeconfig (compiled binary, fake API server over HTTPS)
     const status = api.get("Ingress", "shop", "web")!.status as { loadBalancer?: { ingress?: Array<{ ip?: string }> } };
     expect(status.loadBalancer?.ingress).toEqual([{ ip: "192.0.2.10" }]);
     expect(api.requests.some((r) => r.path.includes("/leases") && (r.method === "POST" || r.method === "PUT"))).toBe(true);
+  }, 20_000);
+
+  test("the leader writes the status of its GatewayClass and Gateway, and none on another controller's", async () => {
+    await api.waitForRequest((r) => r.method === "PATCH" && r.path.endsWith("/gateways/ours/status"), 0);
+    await api.waitForRequest((r) => r.method === "PATCH" && r.path.endsWith("/gatewayclasses/isobar/status"), 0);
+    const conditions = (kind: string, namespace: string | undefined, name: string) =>
+      ((api.get(kind, namespace, name)?.status as { conditions?: Array<{ type: string; status: string; reason: string }> } | undefined)?.conditions ?? []).map((c) => `${c.type}=${c.status} ${c.reason}`);
+    // No CRD object in this fake cluster: the bundle version is unknown, and the class says so.
+    expect(conditions("GatewayClass", undefined, "isobar")).toEqual(["Accepted=True Accepted", "SupportedVersion=False UnsupportedVersion"]);
+    expect(conditions("Gateway", "infra", "ours")).toEqual(["Accepted=True Accepted", "Programmed=False Pending"]);
+    expect(api.requests.filter((r) => r.method === "PATCH" && /contour|theirs/.test(r.path))).toEqual([]);
   }, 20_000);
 
   test("a change in the cluster changes what is served", async () => {

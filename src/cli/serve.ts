@@ -15,6 +15,7 @@ import { keepServingOnStrayErrors, untilSignal } from "../serve.ts";
 import { hostPort } from "../address.ts";
 import { sidecarArgs, sidecarFlags, sidecarStopBoundMs, startSidecar } from "../sidecar/sidecar.ts";
 import { checkContourOnly, contourOnlyArgs, serveContourOnly } from "./contour-flags.ts";
+import { gatewayArgs, gatewayFlags } from "./gateway-flags.ts";
 import { addressFlag, choiceFlag, CliError, distinctPortFlags, durationFlag, intFlag, listFlag, runCommand, socketPathFlag } from "./errors.ts";
 
 /** "namespace/name" of a Secret, or undefined when not given. */
@@ -131,6 +132,7 @@ export default defineCommand({
     "ingress-status-address": { type: "string", valueHint: "ADDRESSES", description: "load balancer addresses written to Ingress and HTTPProxy status (IPs or hostnames, comma-separated)" },
     "envoy-service-namespace": { type: "string", description: "namespace of the Envoy Service whose load balancer address goes into status" },
     "envoy-service-name": { type: "string", description: "name of that Envoy Service" },
+    ...gatewayArgs,
     ...sidecarArgs,
     ...observeArgs,
     ...contourOnlyArgs(serveContourOnly),
@@ -160,6 +162,7 @@ export default defineCommand({
       const reloadIntervalMs = durationFlag("tls-reload-interval", args["tls-reload-interval"]);
       const tls = tlsFiles && (await loadServerTls(tlsFiles, { reloadIntervalMs }));
       if (args.manifests !== undefined && !isDirectory(args.manifests)) throw new CliError(`--manifests ${args.manifests}: no such directory`);
+      const gateway = gatewayFlags(args);
       const watchNamespaces = listFlag(args["watch-namespaces"]);
       const kubernetes = kubernetesFlags(args, watchNamespaces);
       const xdsConfigSource = choiceFlag("envoy-xds-mode", args["envoy-xds-mode"], ["ads", "per-type"] as const);
@@ -182,6 +185,7 @@ export default defineCommand({
           enableExternalNameService: args["enable-external-name-service"],
           now: () => new Date(),
           checkCrdSchema: args.manifests !== undefined,
+          gateway: { ...gateway, bundleVersion: kubernetes?.gatewayApiBundleVersion },
         },
         endpoints: { allowLoopback: args["allow-loopback-endpoints"] },
         translate: {

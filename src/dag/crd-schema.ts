@@ -3,6 +3,7 @@
 // server would check them: manifests never went through one, and in a cluster the same rules hold.
 import type { KubeObject } from "../sources/types.ts";
 import schemas from "./crd-schemas.json" with { type: "json" };
+import gatewayApiSchemas from "./gateway-crd-schemas.json" with { type: "json" };
 import { schemaErrors, type StructuralSchema } from "./schema.ts";
 
 export type SchemaKind = "HTTPProxy" | "TLSCertificateDelegation";
@@ -24,3 +25,24 @@ export function crdSchemaErrors(kind: SchemaKind, object: KubeObject): string[] 
   cache.set(object, errors);
   return errors;
 }
+
+const byApiVersion = gatewayApiSchemas as unknown as Record<string, { bundleVersion: string; schema: StructuralSchema }>;
+const gatewayCache = new WeakMap<KubeObject, string[]>();
+
+/**
+ * The same for a Gateway API object, against the schema of its own apiVersion (the upstream CRDs
+ * vendored in examples/crds/gateway-api, embedded by its generate.ts); undefined for an apiVersion
+ * and kind no embedded CRD serves.
+ */
+export function gatewayCrdSchemaErrors(object: KubeObject): string[] | undefined {
+  const cached = gatewayCache.get(object);
+  if (cached) return cached;
+  const entry = byApiVersion[`${object.apiVersion} ${object.kind}`];
+  if (!entry) return undefined;
+  const errors = schemaErrors(object, entry.schema, { skip: ["metadata", "status"] });
+  gatewayCache.set(object, errors);
+  return errors;
+}
+
+/** The Gateway API release whose CRDs Contour 1.33 (and so this agent's processing) is built against. */
+export const gatewayApiBundleVersion = "v1.3.0";

@@ -2,6 +2,7 @@
 // BuildContext, runs each processor over it, and returns the Dag. Processors never throw on user
 // input: they record a condition through ctx.status and skip what is invalid.
 import type { KubeObject } from "../sources/types.ts";
+import type { GatewayApiObjects } from "./gateway-api-types.ts";
 import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost } from "./types.ts";
 import type { ObjectRef, StatusRecorder, SubCondition } from "./status.ts";
 
@@ -12,6 +13,8 @@ export interface DagInput {
   tlsCertificateDelegations(): KubeObject[];
   service(namespace: string, name: string): KubeObject | undefined;
   secret(namespace: string, name: string): KubeObject | undefined;
+  /** Gateway API objects and Namespaces (labels); absent where an input holds none (tests). */
+  gatewayApi?(): GatewayApiObjects;
 }
 
 export interface DagOptions {
@@ -34,6 +37,15 @@ export interface DagOptions {
    * against the CRD installed there (which may be another version of Contour's).
    */
   checkCrdSchema?: boolean;
+  /** Which Gateway API GatewayClass and Gateway this agent serves (gateway-select.ts). */
+  gateway?: {
+    /** --gateway-controller-name; default projectcontour.io/gateway-controller. */
+    controllerName?: string;
+    /** --gateway-ref NAMESPACE/NAME. */
+    gatewayRef?: { namespace: string; name: string };
+    /** The bundle version of the cluster's Gateway API CRDs, once read (undefined: unknown). */
+    bundleVersion?: () => string | undefined;
+  };
 }
 
 /** A Service port resolved for a backend reference. */

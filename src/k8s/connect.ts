@@ -25,6 +25,8 @@ export interface KubernetesOptions {
 
 export interface KubernetesConnection {
   source: Source;
+  /** The bundle version of the cluster's Gateway API CRDs, known once the source started. */
+  gatewayApiBundleVersion(): string | undefined;
   kubeConfig: KubeConfig;
   /** Starts writing status from the agent's builds; the handle goes to agent.attachStatusReporting. */
   startReporting(agent: { pipeline: Parameters<typeof startStatusReporting>[0]["pipeline"]; cache: Parameters<typeof startStatusReporting>[0]["cache"] }): StatusReportingHandle;
@@ -39,6 +41,7 @@ export function connectKubernetes(options: KubernetesOptions): KubernetesConnect
   return {
     source,
     kubeConfig,
+    gatewayApiBundleVersion: () => source.gatewayApiBundleVersion(),
     startReporting(agent) {
       const election = options.leaderElection;
       return startStatusReporting({

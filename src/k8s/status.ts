@@ -5,6 +5,7 @@
 // 409 are recomputed against a fresh read and retried. Losing leadership drops the queue at once.
 import type { KubeConfig } from "@kubernetes/client-node";
 import { consola, type ConsolaInstance } from "consola";
+import type { GatewayApiObjects } from "../dag/gateway-api-types.ts";
 import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
 import { refKey } from "../dag/status.ts";
 import type { KubeObject } from "../sources/types.ts";
@@ -74,13 +75,16 @@ interface Written {
 const resources: Record<string, { group: string; version: string; plural: string }> = {
   Ingress: { group: "networking.k8s.io", version: "v1", plural: "ingresses" },
   HTTPProxy: { group: "projectcontour.io", version: "v1", plural: "httpproxies" },
+  GatewayClass: { group: "gateway.networking.k8s.io", version: "v1", plural: "gatewayclasses" },
+  Gateway: { group: "gateway.networking.k8s.io", version: "v1", plural: "gateways" },
 };
 
-/** An ObjectLookup over the object cache's Ingresses and HTTPProxies, indexed once per call. */
-export function lookupFromCache(cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[] }): ObjectLookup {
+/** An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses and Gateways, indexed once per call. */
+export function lookupFromCache(cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[]; gatewayApi?(): GatewayApiObjects }): ObjectLookup {
   const index = new Map<string, KubeObject>();
-  for (const object of cache.ingresses()) index.set(`Ingress ${object.metadata.namespace}/${object.metadata.name}`, object);
-  for (const object of cache.httpProxies()) index.set(`HTTPProxy ${object.metadata.namespace}/${object.metadata.name}`, object);
+  const gatewayApi = cache.gatewayApi?.();
+  const objects: KubeObject[] = [...cache.ingresses(), ...cache.httpProxies(), ...((gatewayApi?.gatewayClasses ?? []) as KubeObject[]), ...((gatewayApi?.gateways ?? []) as KubeObject[])];
+  for (const object of objects) index.set(refKey({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name }), object);
   return (ref) => index.get(refKey(ref));
 }
 
