@@ -10,6 +10,8 @@ export const rootCommand = defineCommand({
     serve: () => import("./serve.ts").then((m) => m.default),
     xds: () => import("./xds.ts").then((m) => m.default),
     certs: () => import("./certs.ts").then((m) => m.default),
+    // Contour's name for it, so the certgen Job's `contour certgen --kube …` runs unchanged.
+    certgen: () => import("./certs.ts").then((m) => ({ ...m.default, meta: { name: "certgen", description: "Contour's name for `agent certs`: its certgen flags (--kube, --yaml, --pem, …)" } })),
     bootstrap: () => import("./bootstrap.ts").then((m) => m.default),
     validate: () => import("./validate.ts").then((m) => m.default),
     envoy: () => import("./envoy.ts").then((m) => m.default),
