@@ -94,6 +94,24 @@ describe("split: Contour's example Deployment and DaemonSet, args unchanged", ()
     mountSecret("envoycert", join(dir, "envoy/certs"));
   });
 
+  test("run again, it needs only what Contour's Role for the Job grants (create and update Secrets): kept without --overwrite, replaced with it", async () => {
+    const since = api.requests.length;
+    const tlsOf = () => (api.get("Secret", namespace, "envoycert") as unknown as { data: Record<string, string> }).data["tls.crt"];
+    const before = tlsOf();
+    const kept = await runAgent(inCluster(certgenArgs.filter((a) => a !== "--overwrite")), { env });
+    expect(kept).toMatchObject({ code: 0, stderr: "" });
+    expect(kept.stdout).toContain(`Secret ${namespace}/envoycert already exists: kept`);
+    expect(tlsOf()).toBe(before);
+    const replaced = await runAgent(inCluster(certgenArgs), { env });
+    expect(replaced).toMatchObject({ code: 0, stderr: "" });
+    expect(tlsOf()).not.toBe(before);
+    const made = api.requests.slice(since);
+    expect(new Set(made.map((r) => `${r.verb} ${r.plural}`))).toEqual(new Set(["create secrets", "update secrets"]));
+    // Put back what the next steps mount.
+    mountSecret("contourcert", join(dir, "contour/certs"));
+    mountSecret("envoycert", join(dir, "envoy/certs"));
+  });
+
   test("serve runs with the contour container's args: mTLS with the mounted Secret, the stock config file accepted", async () => {
     mkdirSync(join(dir, "contour/config"), { recursive: true });
     writeFileSync(join(dir, "contour/config/contour.yaml"), stockConfig);
