@@ -390,6 +390,20 @@ describe("TLS", () => {
     expect(status(dag, "b").errors).toEqual([{ type: "TLSError", reason: "DuplicateTLSHost", message }]);
   });
 
+  test("one Ingress giving one host two certificates: the last spec.tls entry is used, as in Contour, with a warning", () => {
+    const dag = build([
+      web,
+      tlsSecret("default", "tls", cert),
+      tlsSecret("default", "tls2", otherCert),
+      ingress("default", "a", { tls: [{ hosts: ["foo.com"], secretName: "tls" }, { hosts: ["foo.com"], secretName: "tls2" }], rules: [rule("foo.com", [["/", "Prefix", "web", 80]])] }),
+    ]);
+    expect(dag.secureVirtualHosts.get("foo.com")?.secret?.ref.name).toBe("tls2");
+    expect(status(dag, "a")).toMatchObject({
+      currentStatus: "valid",
+      warnings: [{ type: "TLSError", reason: "DuplicateTLSHost", message: 'host "foo.com" has TLS Secrets from more than one spec.tls entry of this Ingress; the last, spec.tls[1], is used' }],
+    });
+  });
+
   test("force-ssl-redirect: plain HTTP routes redirect, TLS routes serve", () => {
     const dag = build([web, tlsSecret("default", "tls", cert), tlsIngress({ "ingress.kubernetes.io/force-ssl-redirect": "true" })]);
     expect(routes(dag, "foo.com")[0]?.httpsRedirect).toBe(true);

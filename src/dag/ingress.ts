@@ -116,6 +116,13 @@ function addTlsHosts(ctx: BuildContext, ingress: KubeObject, options: { claims: 
         continue;
       }
       const claim = claims.get(host);
+      if (claim && sameObject(claim.ref, ref) && claim.secret.name !== lookup.ok.name) {
+        // As Contour: within one Ingress the last spec.tls entry naming the host sets its certificate.
+        ctx.status.warning(ref, { type: "TLSError", reason: "DuplicateTLSHost", message: `host "${host}" has TLS Secrets from more than one spec.tls entry of this Ingress; the last, ${field}, is used` });
+        claims.set(host, { ref, secret: lookup.ok });
+        ctx.secureVirtualHost(host, ref).secret = lookup.ok;
+        continue;
+      }
       if (claim && claim.secret.name !== lookup.ok.name) {
         const message = `host "${host}" has TLS Secrets from ${ingressName(claim.ref)} and ${ingressName(ref)}; the older, ${ingressName(claim.ref)}, is used`;
         ctx.status.warning(claim.ref, { type: "TLSError", reason: "DuplicateTLSHost", message });
