@@ -5,7 +5,8 @@
 // container with its preStop hook drains Envoy. The colocated shape is the same containers in one
 // pod: xDS on 127.0.0.1 without TLS. The args below are copied by hand from those files (v1.33.6);
 // only what the test machine needs changes: --incluster becomes the fake API server's kubeconfig,
-// the pod's mounts (/certs, /config, /admin) become directories here, and fixed ports become free ones.
+// the pod's mounts (/certs, /config, /admin) become directories here, and fixed ports become free
+// ones. (`agent certgen` is `agent certs` under Contour's name.)
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,9 +36,6 @@ const stockConfig = "disablePermitInsecure: false\ntls:\n  fallback-certificate:
 
 let api: FakeApiServer;
 let dir: string;
-
-/** `contour certgen` is `agent certs` (the binary is named differently; the flags are Contour's). */
-const asAgent = (args: string[]) => (args[0] === "certgen" ? ["certs", ...args.slice(1)] : args);
 
 /** Moves a pod's mount points under `dir`: `/certs/…` → `DIR/<pod>/certs/…`. */
 function mounted(args: string[], pod: string): string[] {
@@ -84,7 +82,7 @@ describe("split: Contour's example Deployment and DaemonSet, args unchanged", ()
   });
 
   test("the certgen Job makes Contour's compact Secrets: contourcert and envoycert, each with the CA", async () => {
-    const run = await runAgent(inCluster(asAgent(certgenArgs)), { env });
+    const run = await runAgent(inCluster(certgenArgs), { env });
     expect(run).toMatchObject({ code: 0, stderr: "" });
     const names = api.list("Secret", namespace).map((s) => s.metadata.name).sort();
     expect(names).toEqual(["contourcert", "envoycert"]);
@@ -92,6 +90,24 @@ describe("split: Contour's example Deployment and DaemonSet, args unchanged", ()
     // The server certificate covers Contour's Service name and the name `agent bootstrap` pins.
     const sans = summarize(parseCertificates(Buffer.from((api.get("Secret", namespace, "contourcert") as unknown as { data: Record<string, string> }).data["tls.crt"]!, "base64").toString("utf8"))[0]!).dnsNames;
     expect(sans).toEqual(expect.arrayContaining(["contour", `contour.${namespace}`, `contour.${namespace}.svc`, "isobar"]));
+    mountSecret("contourcert", join(dir, "contour/certs"));
+    mountSecret("envoycert", join(dir, "envoy/certs"));
+  });
+
+  test("run again, it needs only what Contour's Role for the Job grants (create and update Secrets): kept without --overwrite, replaced with it", async () => {
+    const since = api.requests.length;
+    const tlsOf = () => (api.get("Secret", namespace, "envoycert") as unknown as { data: Record<string, string> }).data["tls.crt"];
+    const before = tlsOf();
+    const kept = await runAgent(inCluster(certgenArgs.filter((a) => a !== "--overwrite")), { env });
+    expect(kept).toMatchObject({ code: 0, stderr: "" });
+    expect(kept.stdout).toContain(`Secret ${namespace}/envoycert already exists: kept`);
+    expect(tlsOf()).toBe(before);
+    const replaced = await runAgent(inCluster(certgenArgs), { env });
+    expect(replaced).toMatchObject({ code: 0, stderr: "" });
+    expect(tlsOf()).not.toBe(before);
+    const made = api.requests.slice(since);
+    expect(new Set(made.map((r) => `${r.verb} ${r.plural}`))).toEqual(new Set(["create secrets", "update secrets"]));
+    // Put back what the next steps mount.
     mountSecret("contourcert", join(dir, "contour/certs"));
     mountSecret("envoycert", join(dir, "envoy/certs"));
   });

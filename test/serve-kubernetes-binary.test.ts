@@ -95,3 +95,22 @@ describe("agent serve --kubeconfig (compiled binary, fake API server over HTTPS)
     expect(routes).not.toContain("shop.example.com");
   }, 20_000);
 });
+
+describe("without --ingress-status-address: Contour's default, the Service envoy in the agent's namespace", () => {
+  test("its load balancer address goes into Ingress status", async () => {
+    const cluster = await startFakeApiServer();
+    let defaulted: (RunningBinary & { port: number }) | undefined;
+    try {
+      for (const object of [service, slice, ingress("shop.example.com")]) cluster.create(object);
+      // The fake's kubeconfig names no namespace: the agent's namespace is then isobar-system.
+      cluster.create({ apiVersion: "v1", kind: "Service", metadata: { name: "envoy", namespace: "isobar-system" }, spec: { type: "LoadBalancer", ports: [{ name: "http", port: 80 }] } });
+      cluster.setStatus("Service", "isobar-system", "envoy", { loadBalancer: { ingress: [{ ip: "192.0.2.20" }] } });
+      defaulted = await startServe(["--kubeconfig", cluster.kubeconfigPath, "--disable-leader-election", "--holdoff", "20ms"]);
+      await cluster.waitForRequest((r) => r.method === "PATCH" && r.path.includes("/ingresses/web/status"), 0);
+      expect((cluster.get("Ingress", "shop", "web")!.status as { loadBalancer?: unknown }).loadBalancer).toEqual({ ingress: [{ ip: "192.0.2.20" }] });
+    } finally {
+      if (defaulted) expect(await defaulted.stop()).toBe(0);
+      await cluster.close();
+    }
+  }, 30_000);
+});

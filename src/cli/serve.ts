@@ -48,7 +48,7 @@ function isDirectory(path: string): boolean {
 function kubernetesFlags(args: Record<string, unknown>, watchNamespaces: string[]): KubernetesConnection | undefined {
   const asked = args.kubeconfig !== undefined || args.context !== undefined || args.incluster === true;
   if (args.manifests !== undefined && !asked) return undefined;
-  const envoyService = args["envoy-service-name"] ? { namespace: String(args["envoy-service-namespace"] ?? "isobar-system"), name: String(args["envoy-service-name"]) } : undefined;
+  const envoyService = args["envoy-service-name"] ? { namespace: args["envoy-service-namespace"] as string | undefined, name: String(args["envoy-service-name"]) } : undefined;
   try {
     return connectKubernetes({
       kubeconfig: args.kubeconfig as string | undefined,
@@ -130,8 +130,8 @@ export default defineCommand({
     "leader-election-retry-period": { type: "string", default: "2s", valueHint: "DURATION", description: "time between two tries to acquire or renew the Lease" },
     "disable-leader-election": { type: "boolean", default: false, description: "write status without a Lease (a single replica only)" },
     "ingress-status-address": { type: "string", valueHint: "ADDRESSES", description: "load balancer addresses written to Ingress and HTTPProxy status (IPs or hostnames, comma-separated)" },
-    "envoy-service-namespace": { type: "string", description: "namespace of the Envoy Service whose load balancer address goes into status" },
-    "envoy-service-name": { type: "string", description: "name of that Envoy Service" },
+    "envoy-service-namespace": { type: "string", description: "namespace of the Envoy Service whose load balancer address goes into status (default: the agent's namespace, else isobar-system)" },
+    "envoy-service-name": { type: "string", default: "envoy", description: "name of that Envoy Service, as Contour's default (\"\": none; --ingress-status-address overrides it)" },
     ...gatewayArgs,
     ...sidecarArgs,
     ...observeArgs,

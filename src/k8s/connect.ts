@@ -17,8 +17,8 @@ export interface KubernetesOptions {
   watchNamespaces?: string[];
   /** --ingress-status-address: fixed load balancer addresses for status ("192.0.2.1,lb.example.com"). */
   statusAddress?: string;
-  /** The Envoy Service whose load balancer address goes into status. */
-  envoyService?: { namespace: string; name: string };
+  /** The Envoy Service whose load balancer address goes into status (namespace: the agent's by default). */
+  envoyService?: { namespace?: string; name: string };
   /** false: --disable-leader-election (a single replica). */
   leaderElection: false | { namespace?: string; name: string; leaseDurationSeconds?: number; renewDeadlineSeconds?: number; retryPeriodSeconds?: number };
 }
@@ -44,13 +44,16 @@ export function connectKubernetes(options: KubernetesOptions): KubernetesConnect
     gatewayApiBundleVersion: () => source.gatewayApiBundleVersion(),
     startReporting(agent) {
       const election = options.leaderElection;
+      // As Contour: the Lease and the Envoy Service are in the agent's own namespace unless told otherwise.
+      const agentNamespace = currentNamespace(kubeConfig) ?? "isobar-system";
+      const envoyService = options.envoyService && { name: options.envoyService.name, namespace: options.envoyService.namespace ?? agentNamespace };
       return startStatusReporting({
         kubeConfig,
         pipeline: agent.pipeline,
         cache: agent.cache,
         loadBalancer: options.statusAddress ? parseStatusAddresses(options.statusAddress) : undefined,
-        envoyService: options.envoyService,
-        leaderElection: election === false ? false : { ...election, namespace: election.namespace ?? currentNamespace(kubeConfig) ?? "isobar-system" },
+        envoyService,
+        leaderElection: election === false ? false : { ...election, namespace: election.namespace ?? agentNamespace },
       });
     },
   };

@@ -137,6 +137,16 @@ export function statusPatch(existing: unknown, desired: Record<string, unknown>)
   return patch;
 }
 
+/** `existing` with `patch` applied at the top level (a null removes the key): the status an update (PUT) carries. */
+export function patchedStatus(existing: unknown, patch: Record<string, unknown>): Record<string, unknown> {
+  const status: Record<string, unknown> = existing && typeof existing === "object" ? { ...(existing as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete status[key];
+    else status[key] = value;
+  }
+  return status;
+}
+
 /** JSON with sorted keys, without lastTransitionTime, empty objects and undefined. */
 function canonical(value: unknown): string {
   return JSON.stringify(normalize(value)) ?? "null";

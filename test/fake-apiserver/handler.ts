@@ -179,7 +179,8 @@ export function createHandler(state: HandlerState) {
         case "update": {
           if (!body || body.metadata?.name !== name) return fail(400, "name in body does not match the URL", "BadRequest");
           body.metadata.namespace = namespace;
-          if (!body.metadata.resourceVersion) return fail(422, "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update", "Invalid");
+          // As the real API server: Secrets allow an unconditional update (no resourceVersion); the others here do not.
+          if (!body.metadata.resourceVersion && resource.plural !== "secrets") return fail(422, "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update", "Invalid");
           const status = subresource === "status";
           return send(200, state.store.update(resource, body, { statusOnly: status, keepStatus: !status && resource.hasStatus }));
         }
