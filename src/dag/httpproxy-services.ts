@@ -99,10 +99,8 @@ export function serviceCluster(
   const memoKey = memoizable ? `${protocol}|${settings.loadBalancer}|${settings.idleTimeoutMs ?? "-"}|${sni ?? ""}` : undefined;
   let memo: Map<string, Cluster> | undefined;
   if (memoKey !== undefined) {
-    let byResolved = clusterMemo.get(ctx);
-    if (!byResolved) clusterMemo.set(ctx, (byResolved = new WeakMap()));
-    memo = byResolved.get(resolved);
-    if (!memo) byResolved.set(resolved, (memo = new Map()));
+    memo = ctx.serviceClusters.get(resolved);
+    if (!memo) ctx.serviceClusters.set(resolved, (memo = new Map()));
     const known = memo.get(memoKey);
     if (known) return { ok: known };
   }
@@ -185,9 +183,6 @@ function slowStartOf(ctx: BuildContext, ref: ObjectRef, service: Rec, strategy: 
   if (!Number.isInteger(minWeightPercent) || minWeightPercent < 0 || minWeightPercent > 100) return fail(`minWeightPercent ${minWeightPercent} must be from 0 to 100 on slow start`);
   return { windowMs: window, aggression, minWeightPercent };
 }
-
-/** Per build (context), per resolved Service port: clusters by the memo key of serviceCluster. */
-const clusterMemo = new WeakMap<BuildContext, WeakMap<ResolvedService, Map<string, Cluster>>>();
 
 function clientCertificate(ctx: BuildContext, ref: ObjectRef): Secret | undefined | "error" {
   const lookup = ctx.upstreamClientCertificate();

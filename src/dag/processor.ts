@@ -2,6 +2,7 @@
 // BuildContext, runs each processor over it, and returns the Dag. Processors never throw on user
 // input: they record a condition through ctx.status and skip what is invalid.
 import type { KubeObject } from "../sources/types.ts";
+import type { DagCache } from "./cache.ts";
 import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost } from "./types.ts";
 import type { ObjectRef, StatusRecorder, SubCondition } from "./status.ts";
 
@@ -34,6 +35,11 @@ export interface DagOptions {
    * against the CRD installed there (which may be another version of Contour's).
    */
   checkCrdSchema?: boolean;
+  /**
+   * What builds remember of unchanged objects (schema errors, typed specs, parsed Secrets), held by
+   * whoever runs the builds; without one, each build starts from nothing.
+   */
+  cache?: DagCache;
 }
 
 /** A Service port resolved for a backend reference. */
@@ -60,6 +66,13 @@ export interface BuildContext {
   readonly options: DagOptions;
   readonly status: StatusRecorder;
   readonly dag: Dag;
+  /** options.cache, or one for this build alone. */
+  readonly cache: DagCache;
+  /**
+   * The clusters serviceCluster (httpproxy-services.ts) already made in this build, by resolved
+   * Service port and memo key: a shortcut past writing and interning equal settings again.
+   */
+  readonly serviceClusters: WeakMap<ResolvedService, Map<string, Cluster>>;
 
   /** The plaintext virtual host for an fqdn (created on first use); `source` is recorded on it. */
   virtualHost(fqdn: string, source: ObjectRef): VirtualHost;
