@@ -125,3 +125,34 @@ describe("readCrdSpec", () => {
     expect(readCrdSpec("HTTPProxy", "x")).toEqual({ spec: {}, problems: ["spec must be an object"] });
   });
 });
+
+describe("the HTTPProxy processor reads the typed spec", () => {
+  test("from a cluster (no schema check), a mistyped field is an error naming its path, and is ignored", async () => {
+    const { build, proxy, routesOf, statusOf } = await import("../src/dag/httpproxy-testing.ts");
+    const { service } = await import("../src/dag/testing.ts");
+    const root = proxy("apps", "root", {
+      virtualhost: { fqdn: "app.example.com" },
+      routes: [{ conditions: [{ prefix: "/api" }], enableWebsockets: "yes", services: [{ name: "app", port: 80, weight: "ten" }] }],
+    });
+    const dag = build([service("apps", "app"), root]);
+    expect(statusOf(dag, "apps", "root")?.errors).toEqual([
+      { type: "SpecError", reason: "SpecNotValid", message: "spec.routes[0].services[0].weight must be an integer; the field is ignored" },
+      { type: "SpecError", reason: "SpecNotValid", message: "spec.routes[0].enableWebsockets must be a boolean; the field is ignored" },
+    ]);
+    const [route] = routesOf(dag, "app.example.com");
+    expect(route?.websocket).toBeUndefined();
+    expect(route?.clusters.map((c) => c.weight)).toEqual([1]);
+  });
+
+  test("the same object is read once across builds sharing a cache", async () => {
+    const { build, proxy } = await import("../src/dag/httpproxy-testing.ts");
+    const { createDagCache } = await import("../src/dag/cache.ts");
+    const cache = createDagCache();
+    const root = proxy("apps", "root", { virtualhost: { fqdn: "app.example.com" }, routes: [{ services: [{ name: "app", port: 80 }] }] });
+    build([root], { cache });
+    const first = cache.specs.get(root);
+    build([root], { cache });
+    expect(first).toBeDefined();
+    expect(cache.specs.get(root)).toBe(first!);
+  });
+});
