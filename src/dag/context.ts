@@ -11,6 +11,7 @@ import { delegationPermitted, validateSecret } from "./secrets.ts";
 import { checkRe2 } from "../xds/regex.ts";
 import { createDagCache } from "./cache.ts";
 import { createClusterKeys, type ClusterSettings } from "./cluster-key.ts";
+import { createServiceClusterMemo } from "./service-cluster-memo.ts";
 
 export { canonicalJson } from "./cluster-key.ts";
 
@@ -81,7 +82,7 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
     status: dag.status,
     dag,
     cache,
-    serviceClusters: new WeakMap(),
+    serviceClusters: createServiceClusterMemo(),
 
     virtualHost(fqdn: string, source: ObjectRef): VirtualHost {
       const name = fqdn.toLowerCase();

@@ -98,13 +98,8 @@ export function serviceCluster(
   const sni = settings.serviceHostRewrite || settings.routeHostRewrite || resolved.externalName;
   const memoizable = protocol !== "tls" && protocol !== "h2" && !settings.healthCheck && !settings.tcpHealthCheck && !slowStart;
   const memoKey = memoizable ? `${protocol}|${settings.loadBalancer}|${settings.idleTimeoutMs ?? "-"}|${sni ?? ""}` : undefined;
-  let memo: Map<string, Cluster> | undefined;
-  if (memoKey !== undefined) {
-    memo = ctx.serviceClusters.get(resolved);
-    if (!memo) ctx.serviceClusters.set(resolved, (memo = new Map()));
-    const known = memo.get(memoKey);
-    if (known) return { ok: known };
-  }
+  const known = memoKey === undefined ? undefined : ctx.serviceClusters.get(resolved, memoKey);
+  if (known) return { ok: known };
   const settingsOut: Omit<Cluster, "name" | "edsServiceName"> = {
     service: { namespace: resolved.namespace, name: resolved.name, port: resolved.port, portName: resolved.portName },
     protocol,
@@ -131,7 +126,7 @@ export function serviceCluster(
     if (client) settingsOut.clientCertificate = client;
   }
   const cluster = ctx.cluster(settingsOut);
-  if (memo !== undefined && memoKey !== undefined) memo.set(memoKey, cluster);
+  if (memoKey !== undefined) ctx.serviceClusters.set(resolved, memoKey, cluster);
   return { ok: cluster };
 }
 

@@ -3,6 +3,7 @@
 // input: they record a condition through ctx.status and skip what is invalid.
 import type { KubeObject } from "../sources/types.ts";
 import type { DagCache } from "./cache.ts";
+import type { ServiceClusterMemo } from "./service-cluster-memo.ts";
 import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost } from "./types.ts";
 import type { ObjectRef, StatusRecorder, SubCondition } from "./status.ts";
 
@@ -68,11 +69,8 @@ export interface BuildContext {
   readonly dag: Dag;
   /** options.cache, or one for this build alone. */
   readonly cache: DagCache;
-  /**
-   * The clusters serviceCluster (httpproxy-services.ts) already made in this build, by resolved
-   * Service port and memo key: a shortcut past writing and interning equal settings again.
-   */
-  readonly serviceClusters: WeakMap<ResolvedService, Map<string, Cluster>>;
+  /** The clusters serviceCluster (httpproxy-services.ts) already made in this build. */
+  readonly serviceClusters: ServiceClusterMemo;
 
   /** The plaintext virtual host for an fqdn (created on first use); `source` is recorded on it. */
   virtualHost(fqdn: string, source: ObjectRef): VirtualHost;
