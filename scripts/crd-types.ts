@@ -4,13 +4,9 @@
 // so a field added to the schema is a field of the type, and a field of the type is in the schema.
 // Run: ./node_modules/.bin/bun run scripts/crd-types.ts
 import { writeFileSync } from "node:fs";
+import type { StructuralSchema } from "../src/dag/schema.ts";
 
-export interface SchemaNode {
-  type?: string;
-  properties?: Record<string, SchemaNode>;
-  items?: SchemaNode;
-  additionalProperties?: SchemaNode | boolean;
-}
+export type SchemaNode = StructuralSchema;
 
 /** Names for shapes the path alone names badly; every other shape is named after its field. */
 const names: Record<string, string> = {

@@ -93,14 +93,17 @@ describe("readCrdSpec", () => {
     test(`a well-typed ${kind} spec comes through unchanged, with no problems`, () => {
       fc.assert(
         fc.property(arbitraryOf(schemas[kind].properties!.spec!), (spec) => {
-          expect(readCrdSpec(kind, spec)).toEqual({ spec: spec as never, problems: [] });
+          const read = readCrdSpec(kind, spec);
+          expect(read).toEqual({ spec: spec as never, problems: [] });
+          // Nothing to leave out: the spec itself, not a copy.
+          if (spec !== undefined) expect(read.spec).toBe(spec as never);
         }),
         { numRuns: 200 },
       );
     });
   }
 
-  test("fields of the wrong type are left out and reported by path; unknown fields are dropped", () => {
+  test("fields of the wrong type are left out and reported by path (in the object's order); unknown fields are dropped", () => {
     const { spec, problems } = readCrdSpec("HTTPProxy", {
       virtualhost: { fqdn: 7, tls: "yes" },
       routes: [{ services: [{ name: "app", port: "80", weight: 2 }, "junk"], permitInsecure: "true", retryPolicy: { retryOn: ["5xx", 3] } }],
@@ -136,8 +139,8 @@ describe("the HTTPProxy processor reads the typed spec", () => {
     });
     const dag = build([service("apps", "app"), root]);
     expect(statusOf(dag, "apps", "root")?.errors).toEqual([
-      { type: "SpecError", reason: "SpecNotValid", message: "spec.routes[0].services[0].weight must be an integer; the field is ignored" },
       { type: "SpecError", reason: "SpecNotValid", message: "spec.routes[0].enableWebsockets must be a boolean; the field is ignored" },
+      { type: "SpecError", reason: "SpecNotValid", message: "spec.routes[0].services[0].weight must be an integer; the field is ignored" },
     ]);
     const [route] = routesOf(dag, "app.example.com");
     expect(route?.websocket).toBeUndefined();
@@ -154,5 +157,24 @@ describe("the HTTPProxy processor reads the typed spec", () => {
     build([root], { cache });
     expect(first).toBeDefined();
     expect(cache.specs.get(root)).toBe(first!);
+  });
+});
+
+describe("TLSCertificateDelegation read through readCrdSpec", () => {
+  test("from a cluster, a mistyped entry is an error on the delegation and grants nothing; the rest still delegates", async () => {
+    const { build } = await import("../src/dag/httpproxy-testing.ts");
+    const { delegation } = await import("../src/dag/testing.ts");
+    const good = delegation("certs", "d", "wild", ["team-a"]);
+    const mistyped = { ...delegation("certs", "e", "other", ["team-b"]), spec: { delegations: [{ secretName: "other", targetNamespaces: "team-b" }, { secretName: 7 }] } };
+    const dag = build([good, mistyped]);
+    expect(dag.status.get({ kind: "TLSCertificateDelegation", namespace: "certs", name: "d" })).toBeUndefined();
+    expect(dag.status.get({ kind: "TLSCertificateDelegation", namespace: "certs", name: "e" })?.errors).toEqual([
+      { type: "SpecError", reason: "SpecNotValid", message: "spec.delegations[0].targetNamespaces must be a list; the field is ignored" },
+      { type: "SpecError", reason: "SpecNotValid", message: "spec.delegations[1].secretName must be a string; the field is ignored" },
+    ]);
+    const { delegationPermitted } = await import("../src/dag/secrets.ts");
+    const { fakeInput } = await import("../src/dag/testing.ts");
+    expect(delegationPermitted(fakeInput([good, mistyped]), { namespace: "certs", name: "wild", targetNamespace: "team-a" })).toBe(true);
+    expect(delegationPermitted(fakeInput([good, mistyped]), { namespace: "certs", name: "other", targetNamespace: "team-b" })).toBe(false);
   });
 });

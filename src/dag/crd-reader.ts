@@ -5,13 +5,7 @@
 // field the schema does not know (a newer Contour's) is left out silently.
 import type { HTTPProxySpec, TLSCertificateDelegationSpec } from "./crd-types.ts";
 import schemas from "./crd-schemas.json" with { type: "json" };
-
-interface SchemaNode {
-  type?: string;
-  properties?: Record<string, SchemaNode>;
-  items?: SchemaNode;
-  additionalProperties?: SchemaNode | boolean;
-}
+import type { StructuralSchema as SchemaNode } from "./schema.ts";
 
 interface SpecOf {
   HTTPProxy: HTTPProxySpec;
@@ -21,8 +15,8 @@ interface SpecOf {
 export type CrdKind = keyof SpecOf;
 
 const specSchemas: Record<CrdKind, SchemaNode> = {
-  HTTPProxy: (schemas.HTTPProxy as SchemaNode).properties!.spec!,
-  TLSCertificateDelegation: (schemas.TLSCertificateDelegation as SchemaNode).properties!.spec!,
+  HTTPProxy: (schemas.HTTPProxy as unknown as SchemaNode).properties!.spec!,
+  TLSCertificateDelegation: (schemas.TLSCertificateDelegation as unknown as SchemaNode).properties!.spec!,
 };
 
 export interface ReadSpec<T> {
@@ -35,9 +29,15 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 
 const expected: Record<string, string> = { string: "a string", integer: "an integer", number: "a number", boolean: "a boolean", array: "a list", object: "an object" };
 
-/** `value` as `node` describes it; undefined (and a problem) when it has another type. */
+const absent = (value: unknown): boolean => value === undefined || value === null;
+
+/**
+ * `value` as `node` describes it; undefined (and a problem) when it has another type. Copy on
+ * write: a value with nothing to leave out is returned as it is, so reading a well-formed spec
+ * allocates nothing.
+ */
 function read(value: unknown, node: SchemaNode, path: string, problems: string[]): unknown {
-  if (value === undefined || value === null) return undefined;
+  if (absent(value)) return undefined;
   const fail = (): undefined => {
     problems.push(`${path} must be ${expected[node.type ?? ""] ?? node.type}`);
     return undefined;
@@ -51,35 +51,53 @@ function read(value: unknown, node: SchemaNode, path: string, problems: string[]
     case "integer":
     case "number":
       return typeof value === "number" && Number.isFinite(value) ? value : fail();
-    case "array": {
-      if (!Array.isArray(value)) return fail();
-      const out: unknown[] = [];
-      for (const [i, item] of value.entries()) {
-        const read_ = node.items ? read(item, node.items, `${path}[${i}]`, problems) : item;
-        if (read_ !== undefined) out.push(read_);
-      }
-      return out;
-    }
+    case "array":
+      return Array.isArray(value) ? readArray(value, node.items, path, problems) : fail();
     case "object": {
       if (!isRecord(value)) return fail();
-      const out: Record<string, unknown> = {};
-      if (node.properties) {
-        for (const [field, child] of Object.entries(node.properties)) {
-          const read_ = read(value[field], child, `${path}.${field}`, problems);
-          if (read_ !== undefined) out[field] = read_;
+      const fields = node.properties;
+      const values = typeof node.additionalProperties === "object" ? node.additionalProperties : undefined;
+      if (!fields && !values) return value;
+      let out: Record<string, unknown> | undefined;
+      for (const key in value) {
+        const item = value[key];
+        const child = fields ? (Object.hasOwn(fields, key) ? fields[key] : undefined) : values;
+        const read_ = child ? read(item, child, `${path}.${key}`, problems) : undefined;
+        if (read_ === item && read_ !== undefined) {
+          if (out) out[key] = read_;
+          continue;
         }
-        return out;
-      }
-      if (typeof node.additionalProperties !== "object") return value;
-      for (const [key, item] of Object.entries(value)) {
-        const read_ = read(item, node.additionalProperties, `${path}.${key}`, problems);
+        // Something to leave out or replace: from here on the value is copied.
+        if (!out) {
+          out = {};
+          for (const earlier in value) {
+            if (earlier === key) break;
+            out[earlier] = value[earlier];
+          }
+        }
         if (read_ !== undefined) out[key] = read_;
       }
-      return out;
+      return out ?? value;
     }
     default:
       return value;
   }
+}
+
+function readArray(value: unknown[], items: SchemaNode | undefined, path: string, problems: string[]): unknown[] {
+  if (!items) return value;
+  let out: unknown[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    const read_ = read(item, items, `${path}[${i}]`, problems);
+    if (read_ === item && read_ !== undefined) {
+      out?.push(read_);
+      continue;
+    }
+    out ??= value.slice(0, i);
+    if (read_ !== undefined) out.push(read_);
+  }
+  return out ?? value;
 }
 
 /** The spec of an object of `kind`, typed, and the fields that were not (always an object: `{}` when absent). */

@@ -10,6 +10,7 @@ import { computeRoutes, type Walk } from "./httpproxy-routes.ts";
 import type { VirtualHostSpec } from "./crd-types.ts";
 import { ErrorType, addError, addWarning, isBlank, orphanedMessage, proxyKey, proxyRef, readProxySpec, specOf } from "./httpproxy-spec.ts";
 import { processTcpProxy } from "./httpproxy-tcpproxy.ts";
+import { readDelegationSpec } from "./secrets.ts";
 import { warnUnimplementedFields } from "./httpproxy-unimplemented.ts";
 import { hostLengthProblem, quoteBounded } from "./limits.ts";
 import { tlsSetup, type TlsSetup } from "./httpproxy-tls.ts";
@@ -30,11 +31,10 @@ export const httpProxyProcessor: Processor = (ctx) => {
     walk.proxies.set(key, proxy);
     if (ctx.options.checkCrdSchema && !schemaValid(ctx, proxyRef(proxy), proxy)) walk.schemaInvalid.add(key);
   }
-  if (ctx.options.checkCrdSchema) {
-    for (const delegation of ctx.input.tlsCertificateDelegations()) {
-      const ref = { kind: "TLSCertificateDelegation", namespace: delegation.metadata.namespace ?? "default", name: delegation.metadata.name };
-      schemaValid(ctx, ref, delegation);
-    }
+  for (const delegation of ctx.input.tlsCertificateDelegations()) {
+    const ref = { kind: "TLSCertificateDelegation", namespace: delegation.metadata.namespace ?? "default", name: delegation.metadata.name };
+    if (ctx.options.checkCrdSchema && !schemaValid(ctx, ref, delegation)) continue;
+    for (const problem of readDelegationSpec(delegation, ctx.cache).problems) addError(ctx, ref, ErrorType.spec, "SpecNotValid", `${problem}; the field is ignored`);
   }
   for (const proxy of sorted) {
     if (walk.schemaInvalid.has(keyOf(proxy))) continue;

@@ -7,7 +7,8 @@ import { X509Certificate, createHash, createPrivateKey, createPublicKey } from "
 import { x509 } from "../certs/x509-lib.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { remembered, type CheckedSecret, type DagCache, type ParsedSecret } from "./cache.ts";
-import { readCrdSpec } from "./crd-reader.ts";
+import { readCrdSpec, type ReadSpec } from "./crd-reader.ts";
+import type { TLSCertificateDelegationSpec } from "./crd-types.ts";
 import { crdSchemaErrors } from "./crd-schema.ts";
 import type { DagInput } from "./processor.ts";
 import type { Secret } from "./types.ts";
@@ -155,6 +156,11 @@ export function validateSecret(secret: KubeObject, options: { kind: Secret["kind
   return { ok: toSecret(secret, kind, result.ok) };
 }
 
+/** The typed spec of a TLSCertificateDelegation and its mistyped fields (read once per object with a cache). */
+export function readDelegationSpec(delegation: KubeObject, cache?: DagCache): ReadSpec<TLSCertificateDelegationSpec> {
+  return remembered(cache?.specs, delegation, (d) => readCrdSpec("TLSCertificateDelegation", d.spec)) as ReadSpec<TLSCertificateDelegationSpec>;
+}
+
 /**
  * True when an object in `targetNamespace` may use Secret `namespace/name`: same namespace, or a
  * TLSCertificateDelegation in the Secret's namespace delegates that Secret (or "*") to the target
@@ -170,8 +176,7 @@ export function delegationPermitted(
     if (delegation.metadata.namespace !== secret.namespace) continue;
     // In manifest mode a delegation that fails its CRD's schema (it says so in its status) grants nothing.
     if (secret.checkCrdSchema && crdSchemaErrors("TLSCertificateDelegation", delegation, secret.cache).length > 0) continue;
-    const { spec } = remembered(secret.cache?.specs, delegation, (d) => readCrdSpec("TLSCertificateDelegation", d.spec)) as ReturnType<typeof readCrdSpec<"TLSCertificateDelegation">>;
-    for (const entry of spec.delegations ?? []) {
+    for (const entry of readDelegationSpec(delegation, secret.cache).spec.delegations ?? []) {
       if (entry.secretName !== secret.name && entry.secretName !== "*") continue;
       const targets = entry.targetNamespaces ?? [];
       if (targets.includes("*") || targets.includes(targetNamespace)) return true;
