@@ -178,3 +178,22 @@ describe("TLSCertificateDelegation read through readCrdSpec", () => {
     expect(delegationPermitted(fakeInput([good, mistyped]), { namespace: "certs", name: "other", targetNamespace: "team-b" })).toBe(false);
   });
 });
+
+describe("typed policies keep what absent, zero and negative fields meant", () => {
+  test("health check counts that are not positive take Contour's defaults", async () => {
+    const { httpHealthCheck, tcpHealthCheck } = await import("../src/dag/httpproxy-policies.ts");
+    const defaults = { intervalSeconds: 5, timeoutSeconds: 2, unhealthyThresholdCount: 3, healthyThresholdCount: 2 };
+    expect(tcpHealthCheck({})).toEqual(defaults);
+    expect(tcpHealthCheck({ intervalSeconds: 0, timeoutSeconds: -1, unhealthyThresholdCount: 0, healthyThresholdCount: -5 })).toEqual(defaults);
+    expect(httpHealthCheck({ path: "/h", intervalSeconds: 0, timeoutSeconds: 7 })).toEqual({ ok: { path: "/h", ...defaults, timeoutSeconds: 7 } });
+  });
+
+  test("retry counts: absent or 0 is one retry, -1 none, a fraction rounds down", async () => {
+    const { retryPolicy } = await import("../src/dag/httpproxy-policies.ts");
+    expect(retryPolicy({})).toEqual({ retryOn: ["5xx"], numRetries: 1 });
+    expect(retryPolicy({ count: 0 })?.numRetries).toBe(1);
+    expect(retryPolicy({ count: -1 })?.numRetries).toBe(0);
+    expect(retryPolicy({ count: 2.7, retryOn: ["reset"] })).toEqual({ retryOn: ["reset"], numRetries: 2 });
+    expect(retryPolicy(undefined)).toBeUndefined();
+  });
+});

@@ -303,10 +303,10 @@ const positiveOr = (value: number | undefined, fallback: number): number => (val
 
 function counts(p: TcpHealthCheckPolicySpec): Omit<TcpHealthCheckPolicy, never> {
   return {
-    intervalSeconds: p.intervalSeconds ?? 0 > 0 ? (p.intervalSeconds ?? 0) : 5,
-    timeoutSeconds: p.timeoutSeconds ?? 0 > 0 ? (p.timeoutSeconds ?? 0) : 2,
-    unhealthyThresholdCount: p.unhealthyThresholdCount ?? 0 > 0 ? (p.unhealthyThresholdCount ?? 0) : 3,
-    healthyThresholdCount: p.healthyThresholdCount ?? 0 > 0 ? (p.healthyThresholdCount ?? 0) : 2,
+    intervalSeconds: positiveOr(p.intervalSeconds, 5),
+    timeoutSeconds: positiveOr(p.timeoutSeconds, 2),
+    unhealthyThresholdCount: positiveOr(p.unhealthyThresholdCount, 3),
+    healthyThresholdCount: positiveOr(p.healthyThresholdCount, 2),
   };
 }
 
