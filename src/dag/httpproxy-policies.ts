@@ -211,11 +211,11 @@ export function retryPolicy(policy: RetryPolicySpec | undefined): RetryPolicy | 
   const p = policy;
   if (!p) return undefined;
   const count = p.count ?? 0;
-  const retryOn = p.retryOn ?? [];
+  const retryOn = [...(p.retryOn ?? [])];
   const out: RetryPolicy = { retryOn: retryOn.length > 0 ? retryOn : ["5xx"], numRetries: count === -1 ? 0 : count <= 0 ? 1 : Math.floor(count) };
   const perTry = parseGoDuration(p.perTryTimeout ?? "");
   if (typeof perTry === "number" && perTry > 0) out.perTryTimeoutMs = perTry;
-  const codes = p.retriableStatusCodes ?? [];
+  const codes = [...(p.retriableStatusCodes ?? [])];
   if (codes.length > 0) out.retriableStatusCodes = codes;
   return out;
 }
@@ -377,7 +377,7 @@ export function internalRedirect(policy: InternalRedirectPolicySpec | undefined)
   if (!p) return undefined;
   const cross = p.allowCrossSchemeRedirect ?? "";
   const out: InternalRedirectPolicy = {
-    redirectResponseCodes: (p.redirectResponseCodes ?? []),
+    redirectResponseCodes: [...(p.redirectResponseCodes ?? [])],
     allowCrossSchemeRedirect: cross === "Always" || cross === "SafeOnly" ? cross : "Never",
   };
   if ((p.maxInternalRedirects ?? 0) > 0) out.maxInternalRedirects = p.maxInternalRedirects ?? 0;

@@ -36,7 +36,7 @@ function upstreamValidation(ctx: BuildContext, ref: ObjectRef, service: ServiceS
     return undefined;
   };
   const subjectName = validation.subjectName ?? "";
-  const subjectNames = validation.subjectNames ?? [];
+  const subjectNames = [...(validation.subjectNames ?? [])];
   if (subjectName === "" && subjectNames.length === 0) return failure("missing subject alternative name");
   if (subjectName !== "" && subjectNames.length > 0 && subjectNames[0] !== subjectName) {
     return failure(`first entry of SubjectNames (${subjectNames[0]}) does not match SubjectName (${subjectName})`);

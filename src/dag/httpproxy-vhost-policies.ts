@@ -24,14 +24,15 @@ export function corsPolicy(policy: CorsPolicySpec | undefined, checkRegex: (re: 
       return { error: `invalid allowed origin ${quote(origin)}: allowed origin is invalid exact match and invalid regex match` };
     }
   }
-  const allowMethods = p.allowMethods ?? [];
+  const allowMethods = [...(p.allowMethods ?? [])];
   if (allowMethods.length === 0) return { error: "invalid allowed methods configuration with length 0" };
   const out: CorsPolicy = {
     allowOrigin,
     allowOriginRegex,
     allowMethods,
-    allowHeaders: (p.allowHeaders ?? []),
-    exposeHeaders: (p.exposeHeaders ?? []),
+    // Copies: the DAG never shares an array with the objects it was read from.
+    allowHeaders: [...(p.allowHeaders ?? [])],
+    exposeHeaders: [...(p.exposeHeaders ?? [])],
     allowCredentials: p.allowCredentials === true,
   };
   if (p.allowPrivateNetwork === true) out.allowPrivateNetwork = true;
