@@ -29,7 +29,8 @@ import {
   timeoutPolicy,
 } from "./httpproxy-policies.ts";
 import { routeHeadersProblems, routeServices } from "./httpproxy-route-services.ts";
-import { ErrorType, addError, addWarning, bool, proxyKey, proxyRef, quote, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
+import type { IncludeSpec, MatchConditionSpec, RouteSpec } from "./crd-types.ts";
+import { ErrorType, addError, addWarning, proxyKey, proxyRef, quote, specOf } from "./httpproxy-spec.ts";
 import { ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
 
 /** State shared by one processor run. */
@@ -54,12 +55,12 @@ export interface RootContext {
 const acmeChallenge = "/.well-known/acme-challenge";
 
 /** The conditions of an include or route, and whether they are a list at all. */
-function conditionsOf(item: Rec): Rec[] {
-  return recs(item.conditions);
+function conditionsOf(item: IncludeSpec | RouteSpec): MatchConditionSpec[] {
+  return item.conditions ?? [];
 }
 
 /** Routes of `proxy` and everything it includes, with `conditions` inherited from the includers (`visited`: their `namespace/name`). */
-export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, conditions: Rec[], visited: string[]): Route[] {
+export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, conditions: MatchConditionSpec[], visited: string[]): Route[] {
   const { ctx } = walk;
   const ref = proxyRef(proxy);
   const key = proxyKey(ref.namespace, ref.name);
@@ -68,12 +69,12 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
     return [];
   }
   const chain = [...visited, key];
-  const spec = specOf(proxy);
+  const spec = specOf(ctx, proxy);
   const routes: Route[] = [];
   const seenIncludes = new Set<string>();
-  for (const include of recs(spec.includes)) {
-    const namespace = str(include.namespace) || ref.namespace;
-    const name = str(include.name);
+  for (const include of spec.includes ?? []) {
+    const namespace = include.namespace || ref.namespace;
+    const name = include.name ?? "";
     const includeConds = conditionsOf(include);
     const pathProblem =
       emptyConditionProblem(includeConds, true) ?? includeConditionsProblem(includeConds) ?? pathConditionsProblem(includeConds, ctx.checkRegex.bind(ctx));
@@ -105,7 +106,7 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
       routes.push(...badGateway([...conditions, ...includeConds], ref));
       continue;
     }
-    if (rec(specOf(included).virtualhost)) {
+    if (specOf(ctx, included).virtualhost) {
       addError(ctx, ref, ErrorType.include, "RootIncludesRoot", `root httpproxy cannot include another root httpproxy (${namespace}/${name})`);
       routes.push(...badGateway([...conditions, ...includeConds], ref));
       continue;
@@ -118,7 +119,7 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
     }
     routes.push(...computeRoutes(walk, root, included, [...conditions, ...includeConds], chain));
   }
-  const ownRoutes = recs(spec.routes);
+  const ownRoutes = spec.routes ?? [];
   for (const [i, route] of ownRoutes.entries()) {
     const built = buildRoute(walk, root, ref, route, conditions);
     if (built === undefined) {
@@ -132,23 +133,23 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
 }
 
 /** Contour answers 502 on the conditions of an include that leads nowhere. */
-function badGateway(conds: Rec[], source: ObjectRef): Route[] {
+function badGateway(conds: MatchConditionSpec[], source: ObjectRef): Route[] {
   if (conds.length === 0) return [];
   return [{ ...matchOf(conds), clusters: [], mirrors: [], directResponse: { statusCode: 502 }, source }];
 }
 
-function matchOf(conds: Rec[]): Pick<Route, "pathMatch" | "headerMatches" | "queryParamMatches"> {
+function matchOf(conds: MatchConditionSpec[]): Pick<Route, "pathMatch" | "headerMatches" | "queryParamMatches"> {
   return { pathMatch: mergePath(conds), headerMatches: mergeHeaders(conds), queryParamMatches: mergeQueryParams(conds) };
 }
 
 /** One `routes[]` entry, or undefined when an error drops every route of the proxy (as Contour). */
-function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, inherited: Rec[]): Route[] | undefined {
+function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: RouteSpec, inherited: MatchConditionSpec[]): Route[] | undefined {
   const { ctx } = walk;
   const fail = (type: string, reason: string, message: string): undefined => {
     addError(ctx, ref, type, reason, message);
     return undefined;
   };
-  const actions = (recs(route.services).length > 0 ? 1 : 0) + (rec(route.requestRedirectPolicy) ? 1 : 0) + (rec(route.directResponsePolicy) ? 1 : 0);
+  const actions = ((route.services ?? []).length > 0 ? 1 : 0) + (route.requestRedirectPolicy ? 1 : 0) + (route.directResponsePolicy ? 1 : 0);
   if (actions !== 1) {
     return fail(ErrorType.route, "RouteActionCountNotValid", "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy");
   }
@@ -181,7 +182,7 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   const rateLimit = localRateLimit(route.rateLimitPolicy);
   if ("error" in rateLimit) return fail(ErrorType.route, "RateLimitPolicyNotValid", `route.rateLimitPolicy is invalid: ${rateLimit.error}`);
   // No JWT providers can exist here (the virtual host refuses them): a route that requires one fails closed.
-  const requiredJwt = str(rec(route.jwtVerificationPolicy)?.require);
+  const requiredJwt = route.jwtVerificationPolicy?.require ?? "";
   if (requiredJwt !== "") return fail("JWTVerificationError", "JWTProviderNotDefined", `Route references an undefined JWT provider ${quote(requiredJwt)}`);
   const lb = loadBalancing(route.loadBalancerPolicy);
   for (const warning of lb.warnings) addWarning(ctx, ref, ErrorType.spec, "IgnoredField", warning);
@@ -192,9 +193,9 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
     return fail(ErrorType.route, "DirectResponsePolicyNotValid", `route.directResponsePolicy is invalid: statusCode ${direct.statusCode} must be between 200 and 599`);
   }
   const out: Route = { ...match, clusters: [], mirrors: [], source: ref };
-  const redirectsToHttps = root.enforceTls && !bool(route.permitInsecure) && !isAcmeChallenge(out);
+  const redirectsToHttps = root.enforceTls && route.permitInsecure !== true && !isAcmeChallenge(out);
   if (redirectsToHttps) out.httpsRedirect = true;
-  if (bool(route.enableWebsockets)) out.websocket = true;
+  if (route.enableWebsockets === true) out.websocket = true;
   if (timeouts.ok.route) out.timeout = timeouts.ok.route;
   const retry = retryPolicy(route.retryPolicy);
   if (retry) out.retry = retry;
@@ -211,7 +212,7 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   if (!applyPrefixReplacements(walk, ref, route, out)) return undefined;
   const health = httpHealthCheck(route.healthCheckPolicy);
   if ("error" in health) return fail(ErrorType.route, "HealthCheckPolicyInvalid", health.error);
-  const services = routeServices(ctx, ref, recs(route.services), {
+  const services = routeServices(ctx, ref, route.services ?? [], {
     loadBalancer: lb.strategy,
     healthCheck: health.ok,
     idleTimeoutMs: timeouts.ok.idleConnectionMs,
@@ -236,8 +237,8 @@ function isAcmeChallenge(route: Route): boolean {
 }
 
 /** pathRewritePolicy.replacePrefix: the replacement for the route's prefix, else the default one. */
-function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: Rec, out: Route): boolean {
-  const replacements = recs(rec(route.pathRewritePolicy)?.replacePrefix);
+function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: RouteSpec, out: Route): boolean {
+  const replacements = route.pathRewritePolicy?.replacePrefix ?? [];
   if (replacements.length === 0) return true;
   if (out.pathMatch.kind !== "prefix") {
     addError(walk.ctx, ref, ErrorType.prefixReplace, "MustHavePrefix", "cannot specify prefix replacements without a prefix condition");
@@ -245,12 +246,12 @@ function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: Rec, out: Ro
   }
   const seen = new Set<string>();
   for (const r of replacements) {
-    const replacement = str(r.replacement);
+    const replacement = r.replacement ?? "";
     if (!replacement.startsWith("/") || /[\r\n\0]/.test(replacement)) {
       addError(walk.ctx, ref, ErrorType.prefixReplace, "ReplacementNotValid", `replacement ${quote(replacement)} must begin with "/" and not contain CR, LF or NUL`);
       return false;
     }
-    const prefix = str(r.prefix);
+    const prefix = r.prefix ?? "";
     if (seen.has(prefix)) {
       if (prefix !== "") addError(walk.ctx, ref, ErrorType.prefixReplace, "DuplicateReplacement", `duplicate replacement prefix '${prefix}'`);
       else addError(walk.ctx, ref, ErrorType.prefixReplace, "AmbiguousReplacement", "ambiguous prefix replacement");
@@ -259,8 +260,8 @@ function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: Rec, out: Ro
     seen.add(prefix);
   }
   const routing = out.pathMatch.value;
-  const chosen = replacements.find((r) => str(r.prefix) !== "" && str(r.prefix) === routing) ?? replacements.find((r) => str(r.prefix) === "");
-  if (chosen) out.pathRewrite = { prefixReplacement: str(chosen.replacement) };
+  const chosen = replacements.find((r) => (r.prefix ?? "") !== "" && r.prefix === routing) ?? replacements.find((r) => (r.prefix ?? "") === "");
+  if (chosen) out.pathRewrite = { prefixReplacement: chosen.replacement ?? "" };
   return true;
 }
 

@@ -3,6 +3,8 @@
 // input: they record a condition through ctx.status and skip what is invalid.
 import type { KubeObject } from "../sources/types.ts";
 import type { GatewayApiObjects } from "./gateway-api-types.ts";
+import type { DagCache } from "./cache.ts";
+import type { ServiceClusterMemo } from "./service-cluster-memo.ts";
 import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost } from "./types.ts";
 import type { ObjectRef, StatusRecorder, SubCondition } from "./status.ts";
 
@@ -46,6 +48,11 @@ export interface DagOptions {
     /** The bundle version of the cluster's Gateway API CRDs, once read (undefined: unknown). */
     bundleVersion?: () => string | undefined;
   };
+  /**
+   * What builds remember of unchanged objects (schema errors, typed specs, parsed Secrets), held by
+   * whoever runs the builds; without one, each build starts from nothing.
+   */
+  cache?: DagCache;
 }
 
 /** A Service port resolved for a backend reference. */
@@ -72,6 +79,10 @@ export interface BuildContext {
   readonly options: DagOptions;
   readonly status: StatusRecorder;
   readonly dag: Dag;
+  /** options.cache, or one for this build alone. */
+  readonly cache: DagCache;
+  /** The clusters serviceCluster (httpproxy-services.ts) already made in this build. */
+  readonly serviceClusters: ServiceClusterMemo;
 
   /** The plaintext virtual host for an fqdn (created on first use); `source` is recorded on it. */
   virtualHost(fqdn: string, source: ObjectRef): VirtualHost;
