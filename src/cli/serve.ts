@@ -14,7 +14,11 @@ import { shutdownAndExit } from "../observe/lifecycle.ts";
 import { keepServingOnStrayErrors, untilSignal } from "../serve.ts";
 import { hostPort } from "../address.ts";
 import { sidecarArgs, sidecarFlags, sidecarStopBoundMs, startSidecar } from "../sidecar/sidecar.ts";
+import { runtimeFromConfig } from "../envoy/bootstrap.ts";
+import { HTTP_LISTENER, HTTPS_LISTENER } from "../envoy/listener.ts";
+import { resolveValue } from "./argv.ts";
 import { checkContourOnly, contourOnlyArgs, serveContourOnly } from "./contour-flags.ts";
+import { serveConfiguration } from "./serve-config.ts";
 import { addressFlag, choiceFlag, CliError, distinctPortFlags, durationFlag, intFlag, listFlag, runCommand, socketPathFlag } from "./errors.ts";
 
 /** "namespace/name" of a Secret, or undefined when not given. */
@@ -131,12 +135,17 @@ export default defineCommand({
     "ingress-status-address": { type: "string", valueHint: "ADDRESSES", description: "load balancer addresses written to Ingress and HTTPProxy status (IPs or hostnames, comma-separated)" },
     "envoy-service-namespace": { type: "string", description: "namespace of the Envoy Service whose load balancer address goes into status" },
     "envoy-service-name": { type: "string", description: "name of that Envoy Service" },
+    "config-path": { type: "string", alias: "c", valueHint: "FILE", description: "Contour's configuration file (contour.yaml): its settings are the defaults flags override" },
+    "contour-config-name": { type: "string", valueHint: "NAME", description: "read the configuration from this ContourConfiguration (in $CONTOUR_NAMESPACE or the agent's namespace; with --manifests, from the directory) at startup" },
+    "accesslog-format": { type: "string", valueHint: "envoy|json", description: "Envoy's access log format (default: the configuration's, else envoy)" },
+    "use-proxy-protocol": { type: "boolean", description: "Envoy's listeners expect the PROXY protocol (v1 or v2) from the load balancer" },
     ...sidecarArgs,
     ...observeArgs,
     ...contourOnlyArgs(serveContourOnly),
   },
-  run: ({ args }) =>
+  run: ({ args, rawArgs, cmd }) =>
     runCommand(async () => {
+      const global = await serveConfiguration(args, rawArgs, (await resolveValue(cmd.args)) ?? {}, consola.withTag("serve"));
       const { observe, shutdownGraceMs } = observeFlags(args);
       checkContourOnly(serveContourOnly, args, consola.withTag("serve"));
       // From here on SIGTERM means a graceful stop, even while starting (then it stops right after).
@@ -182,6 +191,8 @@ export default defineCommand({
           enableExternalNameService: args["enable-external-name-service"],
           now: () => new Date(),
           checkCrdSchema: args.manifests !== undefined,
+          disablePermitInsecure: global.disablePermitInsecure,
+          globalHeaders: global.policy,
         },
         endpoints: { allowLoopback: args["allow-loopback-endpoints"] },
         translate: {
@@ -191,6 +202,7 @@ export default defineCommand({
           address: listenerAddress,
           adminSocketPath: sidecar?.adminSocket ?? adminSocketPath,
           xdsConfigSource: xdsConfigSource === "ads" ? { kind: "ads" } : { kind: "per-type", cluster: args["envoy-xds-cluster"] },
+          global,
         },
       }).catch((error: unknown) => {
         if (sidecar) rmSync(sidecar.dir, { recursive: true, force: true });
@@ -202,7 +214,7 @@ export default defineCommand({
       const where = hostPort(address, agent.server.port);
       const clientTls = tls ? " --ca-file CA --cert-file CLIENT_CERT --key-file CLIENT_KEY" : "";
       consola.withTag("serve").info(`look at what is served: agent xds --server ${where}${clientTls} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
-      const ownEnvoy = sidecar && startSidecar(sidecar, { xdsAddress: address, xdsPort: agent.server.port, mode: xdsConfigSource === "ads" ? "delta" : "per-type", observe: agent.observe });
+      const ownEnvoy = sidecar && startSidecar(sidecar, { xdsAddress: address, xdsPort: agent.server.port, mode: xdsConfigSource === "ads" ? "delta" : "per-type", observe: agent.observe, runtime: runtimeFromConfig(global.listener, [HTTP_LISTENER, HTTPS_LISTENER]) });
       await signal;
       await shutdownAndExit(async () => {
         // Not ready first, then Envoy drained and stopped while it still gets its configuration.

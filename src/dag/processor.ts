@@ -34,6 +34,16 @@ export interface DagOptions {
    * against the CRD installed there (which may be another version of Contour's).
    */
   checkCrdSchema?: boolean;
+  /** HTTPProxy routes' permitInsecure is ignored: plaintext requests to a TLS host always redirect (Contour's disablePermitInsecure). */
+  disablePermitInsecure?: boolean;
+  /** Contour's global header policies, on every HTTPProxy route (and Ingress route with applyToIngress). */
+  globalHeaders?: GlobalHeaderPolicies;
+}
+
+export interface GlobalHeaderPolicies {
+  requestHeaders: { set: Record<string, string>; remove: string[] };
+  responseHeaders: { set: Record<string, string>; remove: string[] };
+  applyToIngress: boolean;
 }
 
 /** A Service port resolved for a backend reference. */

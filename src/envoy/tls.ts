@@ -32,6 +32,8 @@ export interface DownstreamTlsOptions {
   secret: Secret;
   minVersion: TlsVersion;
   maxVersion: TlsVersion;
+  /** TLS 1.2 cipher suites; empty: Contour's defaults. */
+  cipherSuites?: string[];
   /** ALPN offered to clients; none for a TCP proxy behind TLS. */
   alpn: string[];
   validation?: DownstreamValidation;
@@ -44,7 +46,7 @@ export function downstreamTlsContext(options: DownstreamTlsOptions): JsonObject 
     tls_maximum_protocol_version: tlsProtocols[options.maxVersion],
   };
   // Cipher suites only apply to TLS 1.2; Envoy rejects a list for a 1.3-only context.
-  if (options.minVersion === "1.2") tlsParams.cipher_suites = defaultCipherSuites;
+  if (options.minVersion === "1.2") tlsParams.cipher_suites = options.cipherSuites?.length ? options.cipherSuites : defaultCipherSuites;
   const common: JsonObject = {
     tls_params: tlsParams,
     tls_certificate_sds_secret_configs: [sdsSecretConfig(options.secret.name)],

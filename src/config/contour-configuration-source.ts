@@ -1,0 +1,37 @@
+// Finding the ContourConfiguration `serve --contour-config-name NAME` names: in the manifest
+// directory (manifest mode), or from the API server in the agent's namespace (cluster mode), as
+// Contour reads it at startup.
+import type { KubeConfig } from "@kubernetes/client-node";
+import { createKubeClient, KubeApiError, objectPath } from "../k8s/client.ts";
+import { loadManifests } from "../sources/manifests.ts";
+import type { KubeObject } from "../sources/types.ts";
+import { ConfigError } from "./types.ts";
+
+export const contourConfigurationResource = { group: "projectcontour.io", version: "v1alpha1", plural: "contourconfigurations" };
+
+/** The namespace Contour reads its ContourConfiguration from: $CONTOUR_NAMESPACE, else the agent's own, else projectcontour. */
+export function contourConfigurationNamespace(own: string | undefined): string {
+  return process.env.CONTOUR_NAMESPACE || own || "projectcontour";
+}
+
+/** The ContourConfiguration named `name` among the manifests of `dir` (in `namespace` when several match). */
+export async function contourConfigurationFromManifests(dir: string, name: string, namespace: string | undefined): Promise<KubeObject> {
+  const { objects } = await loadManifests(dir);
+  const matching = objects.map((o) => o.object).filter((o) => o.kind === "ContourConfiguration" && o.metadata.name === name);
+  const found = matching.length === 1 ? matching[0] : matching.find((o) => o.metadata.namespace === namespace);
+  if (!found) throw new ConfigError(`no ContourConfiguration named ${JSON.stringify(name)} in ${dir}${matching.length > 1 ? ` in namespace ${namespace}` : ""}`);
+  return found;
+}
+
+/** The ContourConfiguration `namespace/name` from the API server. */
+export async function contourConfigurationFromCluster(kubeConfig: KubeConfig, namespace: string, name: string): Promise<KubeObject> {
+  const client = createKubeClient(kubeConfig);
+  try {
+    return await client.request<KubeObject>("GET", objectPath(contourConfigurationResource, namespace, name), { timeoutMs: 15_000 });
+  } catch (error) {
+    if (error instanceof KubeApiError && error.statusCode === 404) throw new ConfigError(`ContourConfiguration ${namespace}/${name} does not exist`);
+    throw new ConfigError(`cannot read ContourConfiguration ${namespace}/${name}: ${(error as Error).message}`);
+  } finally {
+    client.close();
+  }
+}
