@@ -127,7 +127,8 @@ function ingressListener(name: string, port: number, settings: ListenerSettings,
   if (limits.perConnectionBufferLimitBytes !== undefined) listener.per_connection_buffer_limit_bytes = limits.perConnectionBufferLimitBytes;
   const socketOptions: JsonObject[] = [];
   if (limits.socketOptions.tos > 0) socketOptions.push({ ...IP_TOS, int_value: limits.socketOptions.tos, state: "STATE_LISTENING" });
-  if (limits.socketOptions.trafficClass > 0) socketOptions.push({ ...IPV6_TCLASS, int_value: limits.socketOptions.trafficClass, state: "STATE_LISTENING" });
+  // IPV6_TCLASS cannot be set on an IPv4 socket (Envoy then fails the listener): IPv6 addresses only.
+  if (limits.socketOptions.trafficClass > 0 && settings.address.includes(":")) socketOptions.push({ ...IPV6_TCLASS, int_value: limits.socketOptions.trafficClass, state: "STATE_LISTENING" });
   if (socketOptions.length > 0) listener.socket_options = socketOptions;
   return listener;
 }
