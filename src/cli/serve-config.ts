@@ -68,6 +68,7 @@ export async function serveConfiguration(args: Args, argv: string[], argsDef: Ar
       const loaded = loadConfigFile(path);
       config = loaded.config;
       for (const [flag, value] of Object.entries(loaded.flags)) if (value !== undefined && !given.has(flag)) args[flag] = value;
+      for (const line of loaded.ignored) log.info(`${path}: ${line}`);
       log.info(`configuration from ${path}`);
     } else if (name) {
       config = await loadContourConfiguration(args, name);

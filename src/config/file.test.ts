@@ -78,8 +78,8 @@ listener:
   test("unknown keys, refused settings and bad values are one line naming the setting", () => {
     expect(fileError("timeout:\n  request-timeout: 1s\n")).toBe("unknown setting timeout");
     expect(fileError("timeouts:\n  request-timout: 1s\n")).toBe("unknown setting timeouts.request-timout");
-    expect(fileError("tracing:\n  extensionService: projectcontour/otel\n")).toBe("tracing is not implemented: tracing is not implemented");
-    expect(fileError("rateLimitService:\n  extensionService: a/b\n")).toBe("rateLimitService is not implemented: global rate limiting is not implemented");
+    expect(fileError("tracing:\n  extensionService: projectcontour/otel\n")).toBe("tracing is not implemented");
+    expect(fileError("rateLimitService:\n  extensionService: a/b\n")).toBe("rateLimitService is not implemented");
     expect(fileError("timeouts:\n  request-timeout: 30\n")).toBe('timeouts.request-timeout must be a string, got 30');
     expect(fileError("timeouts:\n  request-timeout: soon\n")).toBe('timeouts.request-timeout must be a duration such as "30s" or "1m30s" or "infinity", got "soon"');
     expect(fileError("timeouts:\n  connect-timeout: infinity\n")).toBe('timeouts.connect-timeout must be a duration such as "30s" or "1m30s", got "infinity"');

@@ -34,7 +34,7 @@ const fileShape: Shape = {
     "ecdh-curves": refused("Envoy's default curves are used"),
     "fallback-certificate": namespacedName,
     "envoy-client-certificate": namespacedName,
-    fingerprint: refused("TLS fingerprinting (JA3/JA4) is not implemented"),
+    fingerprint: refused(""),
   },
   disablePermitInsecure: true,
   disableAllowChunkedLength: true,
@@ -77,13 +77,13 @@ const fileShape: Shape = {
     "max-connections-per-listener": true,
     "max-connections-to-accept-per-socket-event": refused("Envoy's default is used"),
   },
-  rateLimitService: refused("global rate limiting is not implemented"),
-  globalExtAuth: refused("external authorization is not implemented"),
+  rateLimitService: refused(""),
+  globalExtAuth: refused(""),
   metrics: refused(`TLS and addresses for metrics: ${asFlag} (--http-address, --http-port)`),
-  tracing: refused("tracing is not implemented"),
+  tracing: refused(""),
   featureFlags: refused("isobar has no feature flags"),
-  omEnforcedHealthListener: refused("an overload-manager-enforced health listener is not implemented"),
-  "runtime-settings": refused("Envoy runtime settings are not implemented"),
+  omEnforcedHealthListener: refused(""),
+  "runtime-settings": refused(""),
 };
 
 /** Settings of the file that are serve flags too; serve applies them where no flag was given. */
@@ -96,6 +96,8 @@ export interface FileFlagSettings {
 export interface LoadedConfig {
   config: GlobalConfig;
   flags: FileFlagSettings;
+  /** Settings given that change nothing in isobar, each with why (logged, as the matching flags are). */
+  ignored: string[];
 }
 
 /** Reads and checks the configuration file at `path`; throws ConfigError with one line naming the file and the setting. */
@@ -177,7 +179,10 @@ export function configFromFile(document: unknown): LoadedConfig {
     maxConnectionsPerListener: r.count("listener.max-connections-per-listener"),
     maxRequestsPerIoCycle: r.count("listener.max-requests-per-io-cycle"),
   };
-  return { config, flags: { debug: r.bool("debug"), incluster: r.bool("incluster"), kubeconfig: r.string("kubeconfig") } };
+  const ignored = ["kubernetesClientQPS", "kubernetesClientBurst"]
+    .filter((key) => r.raw(key) !== undefined)
+    .map((key) => `${key} is ignored: isobar's Kubernetes client has no client-side rate limit`);
+  return { config, flags: { debug: r.bool("debug"), incluster: r.bool("incluster"), kubeconfig: r.string("kubeconfig") }, ignored };
 }
 
 /** Contour's default HTTP versions, matched without regard to case. */

@@ -33,7 +33,7 @@ export function checkShape(document: unknown, shape: Shape, prefix = ""): void {
     if (spec === undefined) throw new ConfigError(`unknown setting ${path}`);
     if (spec === true) continue;
     if ("refused" in spec && typeof spec.refused === "string") {
-      if (!isEmpty(value)) throw new ConfigError(`${path} is not implemented: ${spec.refused}`);
+      if (!isEmpty(value)) throw new ConfigError(`${path} is not implemented${spec.refused ? `: ${spec.refused}` : ""}`);
       continue;
     }
     checkShape(value, spec as Shape, path);
