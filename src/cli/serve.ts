@@ -6,6 +6,8 @@ import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { startAgent } from "../agent.ts";
+import type { DagOptions } from "../dag/processor.ts";
+import type { TranslateOptions } from "../envoy/translate.ts";
 import { connectKubernetes, type KubernetesConnection } from "../k8s/connect.ts";
 import { KubeConfigError } from "../k8s/kubeconfig.ts";
 import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-server.ts";
@@ -145,7 +147,8 @@ export default defineCommand({
   },
   run: ({ args, rawArgs, cmd }) =>
     runCommand(async () => {
-      const global = await serveConfiguration(args, rawArgs, (await resolveValue(cmd.args)) ?? {}, consola.withTag("serve"));
+      const configuration = await serveConfiguration(args, rawArgs, (await resolveValue(cmd.args)) ?? {}, consola.withTag("serve"));
+      const { global } = configuration;
       const { observe, shutdownGraceMs } = observeFlags(args);
       checkContourOnly(serveContourOnly, args, consola.withTag("serve"));
       // From here on SIGTERM means a graceful stop, even while starting (then it stops right after).
@@ -173,6 +176,26 @@ export default defineCommand({
       const kubernetes = kubernetesFlags(args, watchNamespaces);
       const xdsConfigSource = choiceFlag("envoy-xds-mode", args["envoy-xds-mode"], ["ads", "per-type"] as const);
       const sidecar = sidecarFlags(args, { tls: tlsFiles !== undefined, xdsCluster: args["envoy-xds-cluster"] });
+      const dag: DagOptions = {
+        ingressClassNames: listFlag(args["ingress-class-name"]),
+        rootNamespaces: listFlag(args["root-namespaces"]),
+        fallbackCertificate: secretRefFlag("fallback-certificate", args["fallback-certificate"]),
+        upstreamClientCertificate: secretRefFlag("upstream-client-certificate", args["upstream-client-certificate"]),
+        enableExternalNameService: args["enable-external-name-service"],
+        now: () => new Date(),
+        checkCrdSchema: args.manifests !== undefined,
+        disablePermitInsecure: global.disablePermitInsecure,
+        globalHeaders: global.policy,
+      };
+      const translate: TranslateOptions = {
+        httpPort: listenerPorts["envoy-service-http-port"],
+        httpsPort: listenerPorts["envoy-service-https-port"],
+        statsPort: listenerPorts["stats-port"],
+        address: listenerAddress,
+        adminSocketPath: sidecar?.adminSocket ?? adminSocketPath,
+        xdsConfigSource: xdsConfigSource === "ads" ? { kind: "ads" } : { kind: "per-type", cluster: args["envoy-xds-cluster"] },
+        global,
+      };
       const agent = await startAgent({
         address,
         port: intFlag("port", args.port, 0, 65535),
@@ -183,27 +206,9 @@ export default defineCommand({
         watchNamespaces,
         holdoffMs,
         maxDelayMs,
-        dag: {
-          ingressClassNames: listFlag(args["ingress-class-name"]),
-          rootNamespaces: listFlag(args["root-namespaces"]),
-          fallbackCertificate: secretRefFlag("fallback-certificate", args["fallback-certificate"]),
-          upstreamClientCertificate: secretRefFlag("upstream-client-certificate", args["upstream-client-certificate"]),
-          enableExternalNameService: args["enable-external-name-service"],
-          now: () => new Date(),
-          checkCrdSchema: args.manifests !== undefined,
-          disablePermitInsecure: global.disablePermitInsecure,
-          globalHeaders: global.policy,
-        },
+        dag,
         endpoints: { allowLoopback: args["allow-loopback-endpoints"] },
-        translate: {
-          httpPort: listenerPorts["envoy-service-http-port"],
-          httpsPort: listenerPorts["envoy-service-https-port"],
-          statsPort: listenerPorts["stats-port"],
-          address: listenerAddress,
-          adminSocketPath: sidecar?.adminSocket ?? adminSocketPath,
-          xdsConfigSource: xdsConfigSource === "ads" ? { kind: "ads" } : { kind: "per-type", cluster: args["envoy-xds-cluster"] },
-          global,
-        },
+        translate,
       }).catch((error: unknown) => {
         if (sidecar) rmSync(sidecar.dir, { recursive: true, force: true });
         // gRPC's bind error lists every address it tried; one line that names the flag instead.
@@ -211,6 +216,13 @@ export default defineCommand({
         throw error;
       });
       if (kubernetes) agent.attachStatusReporting(kubernetes.startReporting(agent));
+      // A later edit of the ContourConfiguration: its global settings apply on the next build.
+      const configWatch = configuration.watch?.((next) => {
+        translate.global = next;
+        dag.disablePermitInsecure = next.disablePermitInsecure;
+        dag.globalHeaders = next.policy;
+        agent.pipeline.rebuild();
+      });
       const where = hostPort(address, agent.server.port);
       const clientTls = tls ? " --ca-file CA --cert-file CLIENT_CERT --key-file CLIENT_KEY" : "";
       consola.withTag("serve").info(`look at what is served: agent xds --server ${where}${clientTls} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
@@ -219,6 +231,7 @@ export default defineCommand({
       await shutdownAndExit(async () => {
         // Not ready first, then Envoy drained and stopped while it still gets its configuration.
         agent.observe.draining();
+        configWatch?.stop();
         await ownEnvoy?.stop();
         await agent.close(shutdownGraceMs);
         tls?.close();

@@ -35,3 +35,14 @@ export async function contourConfigurationFromCluster(kubeConfig: KubeConfig, na
     client.close();
   }
 }
+
+/** Writes `condition` as the object's only condition (status subresource, merge patch). */
+export async function reportContourConfiguration(kubeConfig: KubeConfig, object: KubeObject, condition: Record<string, unknown>): Promise<void> {
+  const client = createKubeClient(kubeConfig);
+  try {
+    const path = objectPath(contourConfigurationResource, object.metadata.namespace, object.metadata.name);
+    await client.request("PATCH", `${path}/status`, { body: { status: { conditions: [condition] } }, contentType: "application/merge-patch+json", timeoutMs: 15_000 });
+  } finally {
+    client.close();
+  }
+}

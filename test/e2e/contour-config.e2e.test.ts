@@ -181,6 +181,24 @@ spec:
       });
       expect([answer.encoding, answer.header]).toEqual(["br", "from-crd"]);
       expect(JSON.parse(brotliDecompressSync(answer.bytes).toString("utf8")).backend).toBe("echo");
+
+      // A bad edit is reported naming the field, and the last good configuration keeps being served.
+      const edited = (policy: string) => `apiVersion: projectcontour.io/v1alpha1
+kind: ContourConfiguration
+metadata: { name: contour, namespace: projectcontour }
+spec:
+  envoy:
+    listener:
+      compression: { algorithm: brotli }
+  policy:
+${policy}
+`;
+      stack.write("contour-config.yaml", edited("    responseHeaders: { set: { x-config: bad } }\n    requestHeaderz: {}"));
+      await stack.agent.waitForLine(/ContourConfiguration projectcontour\/contour: unknown setting spec\.policy\.requestHeaderz; still serving the last good configuration/);
+      expect((await send(stack.httpPort, "/", { host: "plain.example.com" })).headers["x-config"]).toBe("from-crd");
+      // A good edit is applied without a restart.
+      stack.write("contour-config.yaml", edited("    responseHeaders: { set: { x-config: edited } }"));
+      await eventually(async () => (await send(stack.httpPort, "/", { host: "plain.example.com" })).headers["x-config"] === "edited", { what: "the edited ContourConfiguration served" });
     } finally {
       await stack.stop();
       await echo.close();
