@@ -3,7 +3,7 @@
 // them; fields isobar does not implement are refused by name when set.
 import { checkShape, Reader, refused, type Shape } from "./read.ts";
 import { type ClusterDnsLookupFamily, ConfigError, defaultGlobalConfig, type GlobalConfig, type ListenerAddress } from "./types.ts";
-import { circuitBreakers, httpVersions } from "./file.ts";
+import { circuitBreakers, httpVersions, upstreamTls } from "./file.ts";
 import { checkFormatString, cipherSuites, defaultJsonFields, headersPolicy, jsonFieldMap, secretName, tlsVersions } from "./values.ts";
 
 const asFlag = (flags: string) => `give it as serve flags (${flags})`;
@@ -55,7 +55,7 @@ const specShape: Shape = {
       maxRequestsPerConnection: true,
       "per-connection-buffer-limit-bytes": true,
       circuitBreakers: { maxConnections: true, maxPendingRequests: true, maxRequests: true, maxRetries: true, perHostMaxConnections: true },
-      upstreamTLS: refused("TLS versions and ciphers towards upstreams are Envoy's defaults"),
+      upstreamTLS: envoyTls,
     },
     network: { numTrustedHops: true, adminPort: refused("Envoy's admin listens on a unix socket only"), stripTrailingHostDot: true },
     omEnforcedHealth: refused(""),
@@ -121,6 +121,7 @@ export function configFromSpec(spec: unknown): GlobalConfig {
     maxRequestsPerConnection: r.count("spec.envoy.cluster.maxRequestsPerConnection"),
     perConnectionBufferLimitBytes: r.count("spec.envoy.cluster.per-connection-buffer-limit-bytes"),
     circuitBreakers: circuitBreakers(r, "spec.envoy.cluster.circuitBreakers", ["maxConnections", "maxPendingRequests", "maxRequests", "maxRetries", "perHostMaxConnections"]),
+    upstreamTls: upstreamTls(r, "spec.envoy.cluster.upstreamTLS", ["minimumProtocolVersion", "maximumProtocolVersion", "cipherSuites"]),
   };
   config.numTrustedHops = r.int("spec.envoy.network.numTrustedHops", 0, 4294967295) ?? 0;
   config.stripTrailingHostDot = r.bool("spec.envoy.network.stripTrailingHostDot") ?? config.stripTrailingHostDot;

@@ -88,6 +88,8 @@ listener:
     expect(fileError("accesslog-format-string: '%START_TIME% %NOPE%\\n'\n")).toBe("accesslog-format-string: unknown or unsupported command operator %NOPE%");
     expect(fileError("accesslog-format-string: '%START_TIME%'\n")).toBe("accesslog-format-string: an access log format must end in a newline");
     expect(fileError("tls:\n  minimum-protocol-version: '1.3'\n  maximum-protocol-version: '1.2'\n")).toBe("tls.minimum-protocol-version 1.3 is greater than tls.maximum-protocol-version 1.2");
+    expect(fileError("cluster:\n  upstream-tls:\n    ecdh-curves: [X25519]\n")).toBe("cluster.upstream-tls.ecdh-curves is not implemented: Envoy's default curves are used");
+    expect(fromFile("cluster:\n  upstream-tls:\n    minimum-protocol-version: '1.3'\n").cluster.upstreamTls).toEqual({ minVersion: "1.3", maxVersion: "1.3", cipherSuites: [] });
     expect(fileError("tls:\n  cipher-suites: [RC4-MD5]\n")).toBe('tls.cipher-suites: invalid TLS cipher suite "RC4-MD5"');
     expect(fileError("default-http-versions: [http/3]\n")).toBe('default-http-versions: invalid HTTP version "http/3" (http/1.1 or http/2)');
     expect(fileError("policy:\n  request-headers:\n    set: { host: x }\n")).toBe('policy.request-headers: rewriting "host" is not supported');

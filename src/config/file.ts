@@ -60,7 +60,7 @@ const fileShape: Shape = {
     "max-requests-per-connection": true,
     "per-connection-buffer-limit-bytes": true,
     "circuit-breakers": circuitBreakerKeys,
-    "upstream-tls": refused("TLS versions and ciphers towards upstreams are Envoy's defaults"),
+    "upstream-tls": { "minimum-protocol-version": true, "maximum-protocol-version": true, "cipher-suites": true, "ecdh-curves": refused("Envoy's default curves are used") },
   },
   network: {
     "num-trusted-hops": true,
@@ -167,6 +167,7 @@ export function configFromFile(document: unknown): LoadedConfig {
     maxRequestsPerConnection: r.count("cluster.max-requests-per-connection"),
     perConnectionBufferLimitBytes: r.count("cluster.per-connection-buffer-limit-bytes"),
     circuitBreakers: circuitBreakers(r, "cluster.circuit-breakers", ["max-connections", "max-pending-requests", "max-requests", "max-retries", "per-host-max-connections"]),
+    upstreamTls: upstreamTls(r, "cluster.upstream-tls", ["minimum-protocol-version", "maximum-protocol-version", "cipher-suites"]),
   };
   config.numTrustedHops = r.int("network.num-trusted-hops", 0, 4294967295) ?? 0;
   config.stripTrailingHostDot = r.bool("network.strip-trailing-host-dot") ?? config.stripTrailingHostDot;
@@ -198,4 +199,11 @@ export function circuitBreakers(r: Reader, path: string, keys: string[]): Global
   const limits = { maxConnections, maxPendingRequests, maxRequests, maxRetries, perHostMaxConnections };
   const given = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
   return Object.keys(given).length > 0 ? given : undefined;
+}
+
+/** TLS parameters towards upstreams, when the configuration gives any; `keys` are the form's spellings of min, max and ciphers. */
+export function upstreamTls(r: Reader, path: string, keys: [string, string, string]): GlobalConfig["cluster"]["upstreamTls"] {
+  const [min, max, ciphers] = keys.map((key) => `${path}.${key}`) as [string, string, string];
+  if (r.raw(min) === undefined && r.raw(max) === undefined && (r.strings(ciphers) ?? []).length === 0) return undefined;
+  return { ...tlsVersions(r, min, max), cipherSuites: cipherSuites(ciphers, r.strings(ciphers) ?? []) };
 }

@@ -66,6 +66,8 @@ export interface ClusterDefaults {
   circuitBreakers?: CircuitBreakers;
   maxRequestsPerConnection?: number;
   perConnectionBufferLimitBytes?: number;
+  /** TLS towards upstreams that speak TLS; absent: Envoy's defaults. */
+  upstreamTls?: { minVersion: TlsVersion; maxVersion: TlsVersion; cipherSuites: string[] };
 }
 
 /** An Envoy listener's address and port, when the configuration gives them (ContourConfiguration only). */

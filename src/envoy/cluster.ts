@@ -27,6 +27,7 @@ export interface ClusterDefaults {
   circuitBreakers?: CircuitBreakers;
   maxRequestsPerConnection?: number;
   perConnectionBufferLimitBytes?: number;
+  upstreamTls?: GlobalConfig["cluster"]["upstreamTls"];
 }
 
 export function clusterDefaults(global: GlobalConfig): ClusterDefaults {
@@ -92,6 +93,7 @@ export function cluster(source: Cluster, global: ClusterDefaults = defaults): Js
     out.transport_socket = tlsTransportSocket(
       upstreamTlsContext({
         sni: source.sni ?? source.externalName,
+        params: global.upstreamTls,
         alpn: source.protocol === "h2" ? ["h2"] : [],
         validation: source.validation,
         clientCertificate: source.clientCertificate,

@@ -80,6 +80,8 @@ function clientValidation(validation: DownstreamValidation): JsonObject {
 
 export interface UpstreamTlsOptions {
   sni?: string;
+  /** Versions and TLS 1.2 ciphers from the configuration; absent: Envoy's defaults. */
+  params?: { minVersion: TlsVersion; maxVersion: TlsVersion; cipherSuites: string[] };
   alpn: string[];
   validation?: UpstreamValidation;
   clientCertificate?: Secret;
@@ -88,6 +90,11 @@ export interface UpstreamTlsOptions {
 /** The UpstreamTlsContext (as an Any) of a cluster whose endpoints speak TLS. */
 export function upstreamTlsContext(options: UpstreamTlsOptions): JsonObject {
   const common: JsonObject = {};
+  if (options.params) {
+    const { minVersion, maxVersion, cipherSuites } = options.params;
+    common.tls_params = { tls_minimum_protocol_version: tlsProtocols[minVersion], tls_maximum_protocol_version: tlsProtocols[maxVersion] };
+    if (minVersion === "1.2" && cipherSuites.length > 0) (common.tls_params as JsonObject).cipher_suites = cipherSuites;
+  }
   if (options.clientCertificate) common.tls_certificate_sds_secret_configs = [sdsSecretConfig(options.clientCertificate.name)];
   if (options.validation) {
     const subjectNames = [...new Set(options.validation.subjectNames)].sort();

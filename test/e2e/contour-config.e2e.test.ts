@@ -252,7 +252,7 @@ describe("every setting of the golden configuration file, with a real Envoy", ()
       sockets.push(third.socket);
       expect(third.status).toBe("closed");
       const dump = JSON.stringify(await stack.envoy.configDump());
-      for (const fragment of ["envoy.resource_monitors.fixed_heap", "envoy.overload_actions.shrink_heap", '"envoy.resource_limits.listener.ingress_http.connection_limit":2', '"server_header_transformation":"APPEND_IF_ABSENT"', '"codec_type":"HTTP1"', "envoy.filters.listener.proxy_protocol"]) {
+      for (const fragment of ["envoy.resource_monitors.fixed_heap", "envoy.overload_actions.shrink_heap", '"envoy.resource_limits.listener.ingress_http.connection_limit":2', '"server_header_transformation":"APPEND_IF_ABSENT"', '"codec_type":"HTTP1"', "envoy.filters.listener.proxy_protocol", '"tls_minimum_protocol_version":"TLSv1_3"', '"dns_lookup_family":"V4_ONLY"', '"max_requests_per_connection":20', '"per_connection_buffer_limit_bytes":65536', '"max_connection_duration":"3600s"', '"name":"brotli"']) {
         expect(dump).toContain(fragment);
       }
     } finally {
