@@ -24,7 +24,7 @@ const specShape: Shape = {
       disableAllowChunkedLength: true,
       disableMergeSlashes: true,
       serverHeaderTransformation: true,
-      connectionBalancer: refused("Envoy's default connection balancing is used"),
+      connectionBalancer: true,
       maxRequestsPerConnection: true,
       "per-connection-buffer-limit-bytes": true,
       tls: envoyTls,
@@ -133,6 +133,7 @@ export function configFromSpec(spec: unknown): GlobalConfig {
     http2MaxConcurrentStreams: r.count(`${l}.httpMaxConcurrentStreams`),
     maxConnectionsPerListener: r.count(`${l}.maxConnectionsPerListener`),
     maxRequestsPerIoCycle: r.count(`${l}.maxRequestsPerIOCycle`),
+    connectionBalancer: r.choice(`${l}.connectionBalancer`, ["exact"] as const),
   };
   config.http = listenerAddress(r, "spec.envoy.http");
   config.https = listenerAddress(r, "spec.envoy.https");

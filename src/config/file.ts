@@ -68,14 +68,14 @@ const fileShape: Shape = {
     "strip-trailing-host-dot": true,
   },
   listener: {
-    "connection-balancer": refused("Envoy's default connection balancing is used"),
+    "connection-balancer": true,
     "max-requests-per-connection": true,
     "per-connection-buffer-limit-bytes": true,
     "socket-options": { tos: true, "traffic-class": true },
     "max-requests-per-io-cycle": true,
     "http2-max-concurrent-streams": true,
     "max-connections-per-listener": true,
-    "max-connections-to-accept-per-socket-event": refused("Envoy's default is used"),
+    "max-connections-to-accept-per-socket-event": true,
   },
   rateLimitService: refused(""),
   globalExtAuth: refused(""),
@@ -179,6 +179,8 @@ export function configFromFile(document: unknown): LoadedConfig {
     http2MaxConcurrentStreams: r.count("listener.http2-max-concurrent-streams"),
     maxConnectionsPerListener: r.count("listener.max-connections-per-listener"),
     maxRequestsPerIoCycle: r.count("listener.max-requests-per-io-cycle"),
+    maxConnectionsToAcceptPerSocketEvent: r.count("listener.max-connections-to-accept-per-socket-event"),
+    connectionBalancer: r.choice("listener.connection-balancer", ["exact"] as const),
   };
   const ignored = ["kubernetesClientQPS", "kubernetesClientBurst"]
     .filter((key) => r.raw(key) !== undefined)

@@ -58,6 +58,9 @@ export interface ListenerLimits {
   maxConnectionsPerListener?: number;
   /** Likewise a runtime key (http.max_requests_per_io_cycle). */
   maxRequestsPerIoCycle?: number;
+  maxConnectionsToAcceptPerSocketEvent?: number;
+  /** "exact": Envoy balances connections across worker threads exactly. */
+  connectionBalancer?: "exact";
 }
 
 export interface ClusterDefaults {

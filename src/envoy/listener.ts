@@ -125,6 +125,8 @@ function ingressListener(name: string, port: number, settings: ListenerSettings,
   const filters = limits.useProxyProtocol ? [{ name: "envoy.filters.listener.proxy_protocol", typed_config: any(PROXY_PROTOCOL) }, ...listenerFilters] : listenerFilters;
   if (filters.length > 0) listener.listener_filters = filters;
   if (limits.perConnectionBufferLimitBytes !== undefined) listener.per_connection_buffer_limit_bytes = limits.perConnectionBufferLimitBytes;
+  if (limits.maxConnectionsToAcceptPerSocketEvent !== undefined) listener.max_connections_to_accept_per_socket_event = limits.maxConnectionsToAcceptPerSocketEvent;
+  if (limits.connectionBalancer === "exact") listener.connection_balance_config = { exact_balance: {} };
   const socketOptions: JsonObject[] = [];
   if (limits.socketOptions.tos > 0) socketOptions.push({ ...IP_TOS, int_value: limits.socketOptions.tos, state: "STATE_LISTENING" });
   // IPV6_TCLASS cannot be set on an IPv4 socket (Envoy then fails the listener): IPv6 addresses only.
