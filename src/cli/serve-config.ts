@@ -7,7 +7,7 @@ import type { ConsolaInstance } from "consola";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { configFromObject } from "../config/contour-configuration.ts";
 import { type ContourConfigurationWatch, validCondition, watchContourConfiguration } from "../config/contour-configuration-watch.ts";
-import { contourConfigurationFromCluster, contourConfigurationFromManifests, contourConfigurationNamespace, reportContourConfiguration } from "../config/contour-configuration-source.ts";
+import { contourConfigurationFromCluster, contourConfigurationInManifests, contourConfigurationNamespace, reportContourConfiguration } from "../config/contour-configuration-source.ts";
 import { loadConfigFile } from "../config/file.ts";
 import { ConfigError, defaultGlobalConfig, type GlobalConfig } from "../config/types.ts";
 import { currentNamespace, KubeConfigError, loadKubeConfig } from "../k8s/kubeconfig.ts";
@@ -47,7 +47,7 @@ interface ContourConfigurationOrigin {
 
 function contourConfigurationOrigin(args: Args, name: string): ContourConfigurationOrigin {
   if (args.manifests !== undefined && args.kubeconfig === undefined && args.incluster !== true) {
-    return { read: () => contourConfigurationFromManifests(String(args.manifests), name, process.env.CONTOUR_NAMESPACE || undefined) };
+    return { read: contourConfigurationInManifests(String(args.manifests), name, process.env.CONTOUR_NAMESPACE || undefined) };
   }
   let kubeConfig: KubeConfig;
   try {

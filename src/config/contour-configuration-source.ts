@@ -14,13 +14,26 @@ export function contourConfigurationNamespace(own: string | undefined): string {
   return process.env.CONTOUR_NAMESPACE || own || "projectcontour";
 }
 
-/** The ContourConfiguration named `name` among the manifests of `dir` (in `namespace` when several match). */
-export async function contourConfigurationFromManifests(dir: string, name: string, namespace: string | undefined): Promise<KubeObject> {
-  const { objects } = await loadManifests(dir);
-  const matching = objects.map((o) => o.object).filter((o) => o.kind === "ContourConfiguration" && o.metadata.name === name);
-  const found = matching.length === 1 ? matching[0] : matching.find((o) => o.metadata.namespace === namespace);
-  if (!found) throw new ConfigError(`no ContourConfiguration named ${JSON.stringify(name)} in ${dir}${matching.length > 1 ? ` in namespace ${namespace}` : ""}`);
-  return found;
+async function findInManifests(path: string, name: string, namespace: string | undefined): Promise<{ object: KubeObject; file?: string; several: boolean } | undefined> {
+  const { objects } = await loadManifests(path);
+  const matching = objects.filter((o) => o.object.kind === "ContourConfiguration" && o.object.metadata.name === name);
+  const found = matching.length === 1 ? matching[0] : matching.find((o) => o.object.metadata.namespace === namespace);
+  return found ? { object: found.object, file: found.origin.file, several: matching.length > 1 } : undefined;
+}
+
+/**
+ * A reader of the ContourConfiguration named `name` among the manifests of `dir` (in `namespace`
+ * when several match). After the first read it re-reads only the file that held it, and the whole
+ * directory again when the object left that file.
+ */
+export function contourConfigurationInManifests(dir: string, name: string, namespace: string | undefined): () => Promise<KubeObject> {
+  let file: string | undefined;
+  return async () => {
+    const found = (file && (await findInManifests(file, name, namespace).catch(() => undefined))) || (await findInManifests(dir, name, namespace));
+    if (!found) throw new ConfigError(`no ContourConfiguration named ${JSON.stringify(name)} in ${dir}${namespace ? ` (namespace ${namespace} when several)` : ""}`);
+    file = found.several ? undefined : found.file;
+    return found.object;
+  };
 }
 
 /** The ContourConfiguration `namespace/name` from the API server. */
