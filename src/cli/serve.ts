@@ -226,6 +226,8 @@ export default defineCommand({
       const where = hostPort(address, agent.server.port);
       const clientTls = tls ? " --ca-file CA --cert-file CLIENT_CERT --key-file CLIENT_KEY" : "";
       consola.withTag("serve").info(`look at what is served: agent xds --server ${where}${clientTls} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
+      const runtimeKeys = Object.keys(runtimeFromConfig(global.listener, [HTTP_LISTENER, HTTPS_LISTENER]));
+      if (!sidecar && runtimeKeys.length > 0) consola.withTag("serve").warn(`the configuration sets Envoy runtime keys (${runtimeKeys.join(", ")}): Envoy reads them from its bootstrap, so write it with \`agent bootstrap --config-path\` and the same settings`);
       const ownEnvoy = sidecar && startSidecar(sidecar, { xdsAddress: address, xdsPort: agent.server.port, mode: xdsConfigSource === "ads" ? "delta" : "per-type", observe: agent.observe, runtime: runtimeFromConfig(global.listener, [HTTP_LISTENER, HTTPS_LISTENER]) });
       await signal;
       await shutdownAndExit(async () => {
