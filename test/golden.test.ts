@@ -2,11 +2,14 @@
 // expected output of one full build as JSON: listeners, routes, clusters, endpoints, secrets (Envoy
 // resources as served) and status (every object's conditions), plus `rejected.json` when the
 // validator left anything out. An optional `options.json` sets DagOptions (`rootNamespaces`,
-// `fallbackCertificate`, `ingressClassNames`, `enableExternalNameService`).
+// `fallbackCertificate`, `ingressClassNames`, `enableExternalNameService`), and an optional
+// `config.yaml` is Contour's configuration file (`serve --config-path`), applied as serve applies it.
 // `UPDATE_GOLDEN=1 bun test test/golden.test.ts` rewrites the outputs and deletes stale ones.
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadConfigFile } from "../src/config/file.ts";
+import { defaultGlobalConfig } from "../src/config/types.ts";
 import type { DagOptions } from "../src/dag/processor.ts";
 import { buildResources } from "../src/pipeline/build.ts";
 import { createObjectCache } from "../src/sources/cache.ts";
@@ -36,10 +39,18 @@ describe("golden", () => {
       const loaded = await loadManifests(join(dir, "input.yaml"));
       expect(loaded.problems.map((p) => p.message)).toEqual([]);
       const extra = existsSync(join(dir, "options.json")) ? (JSON.parse(readFileSync(join(dir, "options.json"), "utf8")) as Partial<DagOptions>) : {};
-      const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, checkCrdSchema: true, ...extra };
+      const global = existsSync(join(dir, "config.yaml")) ? loadConfigFile(join(dir, "config.yaml")).config : defaultGlobalConfig();
+      const fromConfig: Partial<DagOptions> = {
+        disablePermitInsecure: global.disablePermitInsecure,
+        globalHeaders: global.policy,
+        ...(global.fallbackCertificate ? { fallbackCertificate: global.fallbackCertificate } : {}),
+        ...(global.clientCertificate ? { upstreamClientCertificate: global.clientCertificate } : {}),
+        ...(global.enableExternalNameService !== undefined ? { enableExternalNameService: global.enableExternalNameService } : {}),
+      };
+      const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, checkCrdSchema: true, ...fromConfig, ...extra };
       const cache = createObjectCache({ ingressClassNames: dagOptions.ingressClassNames, fallbackCertificate: dagOptions.fallbackCertificate, upstreamClientCertificate: dagOptions.upstreamClientCertificate });
       cache.applyAll(loaded.objects.map(({ object }) => ({ type: "upsert" as const, object })));
-      const result = buildResources(cache, { dag: dagOptions });
+      const result = buildResources(cache, { dag: dagOptions, translate: { global } });
 
       // Whatever is published must encode strictly: the goldens never show a resource Envoy can't parse.
       for (const info of resourceTypes) for (const resource of result.resources[info.kind]) encodeStrict(info.typeUrl, resource);

@@ -4,6 +4,7 @@
 // object changed in the cluster changes what is served; the GatewayClass of --gateway-controller-name
 // and its Gateway get their status, another controller's do not.
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
+import { eventually } from "./e2e/harness.ts";
 import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver/index.ts";
 import { ensureAgentBinary, runAgent, startServe, type RunningBinary } from "./helpers/agent-binary.ts";
 import type { KubeObject } from "../src/sources/types.ts";
@@ -113,4 +114,37 @@ describe("without --ingress-status-address: Contour's default, the Service envoy
       await cluster.close();
     }
   }, 30_000);
+});
+
+describe("agent serve --contour-config-name against a cluster", () => {
+  test("the ContourConfiguration is read from the agent's namespace, marked Valid, and a bad edit is marked not Valid while the last good one is served", async () => {
+    const cluster = await startFakeApiServer();
+    const config = (responseHeaders: Record<string, unknown>): KubeObject => ({
+      apiVersion: "projectcontour.io/v1alpha1",
+      kind: "ContourConfiguration",
+      metadata: { name: "contour", namespace: "projectcontour" },
+      spec: { policy: { responseHeaders, applyToIngress: true } },
+    });
+    for (const object of [service, slice, ingress("config.example.com"), config({ set: { "x-config": "first" } })]) cluster.create(object);
+    const served = await startServe(["--kubeconfig", cluster.kubeconfigPath, "--contour-config-name", "contour", "--disable-leader-election", "--holdoff", "20ms", "--log-format", "json"], { env: { CONTOUR_NAMESPACE: "projectcontour" } });
+    try {
+      await served.waitForLine(/first snapshot published/);
+      const valid = () => ((cluster.get("ContourConfiguration", "projectcontour", "contour")!.status as { conditions?: Array<{ type: string; status: string; message: string }> } | undefined)?.conditions ?? [])[0];
+      expect(valid()).toMatchObject({ type: "Valid", status: "True" });
+      const rds = async () => (await runAgent(["xds", "--server", `127.0.0.1:${served.port}`, "--type", "rds", "--timeout", "5s", "ingress_http"])).stdout;
+      expect(await rds()).toContain("first");
+      cluster.update(config({ set: { "x-config": "second" }, sett: {} }));
+      await served.waitForLine(/unknown setting spec\.policy\.responseHeaders\.sett; still serving the last good configuration/);
+      await eventually(() => valid()?.status === "False", { what: "the Valid=False condition" });
+      expect(valid()).toMatchObject({ type: "Valid", status: "False", message: "ContourConfiguration projectcontour/contour: unknown setting spec.policy.responseHeaders.sett" });
+      expect(await rds()).toContain("first");
+      cluster.update(config({ set: { "x-config": "third" } }));
+      await served.waitForLine(/ContourConfiguration projectcontour\/contour changed: applying it/);
+      await eventually(async () => (await rds()).includes("third"), { what: "the edited configuration served" });
+      expect(valid()).toMatchObject({ type: "Valid", status: "True" });
+    } finally {
+      expect(await served.stop()).toBe(0);
+      await cluster.close();
+    }
+  }, 60_000);
 });

@@ -3,6 +3,7 @@
 // and drop what no listener can reach (virtual hosts without routes, clusters and secrets nothing
 // uses) so the translator sees exactly what is served.
 import { createBuildContext } from "./context.ts";
+import { applyGlobalHeaders } from "./global-headers.ts";
 import { httpProxyProcessor } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
 import type { BuildContext, DagInput, DagOptions, Processor } from "./processor.ts";
@@ -17,6 +18,7 @@ export function buildDag(input: DagInput, options: DagOptions, processors: reado
   const ctx = createBuildContext(input, options);
   for (const processor of processors) processor(ctx);
   reportShadowedRoutes(ctx);
+  applyGlobalHeaders(ctx);
   attachFallbackCertificate(ctx);
   prune(ctx.dag);
   return ctx.dag;

@@ -193,7 +193,9 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: RouteS
     return fail(ErrorType.route, "DirectResponsePolicyNotValid", `route.directResponsePolicy is invalid: statusCode ${direct.statusCode} must be between 200 and 599`);
   }
   const out: Route = { ...match, clusters: [], mirrors: [], source: ref };
-  const redirectsToHttps = root.enforceTls && route.permitInsecure !== true && !isAcmeChallenge(out);
+  // disablePermitInsecure (Contour's configuration) makes every route of a TLS host redirect.
+  const permitInsecure = route.permitInsecure === true && !ctx.options.disablePermitInsecure;
+  const redirectsToHttps = root.enforceTls && !permitInsecure && !isAcmeChallenge(out);
   if (redirectsToHttps) out.httpsRedirect = true;
   if (route.enableWebsockets === true) out.websocket = true;
   if (timeouts.ok.route) out.timeout = timeouts.ok.route;

@@ -53,6 +53,16 @@ export interface DagOptions {
    * whoever runs the builds; without one, each build starts from nothing.
    */
   cache?: DagCache;
+  /** HTTPProxy routes' permitInsecure is ignored: plaintext requests to a TLS host always redirect (Contour's disablePermitInsecure). */
+  disablePermitInsecure?: boolean;
+  /** Contour's global header policies, on every HTTPProxy route (and Ingress route with applyToIngress). */
+  globalHeaders?: GlobalHeaderPolicies;
+}
+
+export interface GlobalHeaderPolicies {
+  requestHeaders: { set: Record<string, string>; remove: string[] };
+  responseHeaders: { set: Record<string, string>; remove: string[] };
+  applyToIngress: boolean;
 }
 
 /** A Service port resolved for a backend reference. */

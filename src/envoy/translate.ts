@@ -2,11 +2,12 @@
 // clusters and secrets in our JSON form. Pure and deterministic: everything is sorted, so the same
 // DAG gives byte-identical JSON. Endpoints are translated apart (endpoint.ts), without the DAG.
 import type { Cluster, Dag, SecureVirtualHost, Secret } from "../dag/types.ts";
-import { adminCluster, cluster } from "./cluster.ts";
+import { adminCluster, cluster, clusterDefaults } from "./cluster.ts";
 import { compareStrings, type JsonObject, sortedBy } from "./common.ts";
 import { fallbackVirtualHosts, httpListener, httpsListener, type ListenerSettings, servesSecureVirtualHost, statsListener } from "./listener.ts";
 import { fallbackRouteConfiguration, httpRouteConfiguration, secureRouteConfiguration } from "./route.ts";
 import { secret } from "./secret.ts";
+import { defaultGlobalConfig, type GlobalConfig } from "../config/types.ts";
 import { withConfigSource, type XdsConfigSourceMode } from "./config-source.ts";
 
 export interface TranslateOptions {
@@ -20,22 +21,10 @@ export interface TranslateOptions {
   adminSocketPath?: string;
   /** Listen address ("0.0.0.0"; "::" listens on IPv4 too). */
   address?: string;
-  /** Access log to stdout on every listener (true). */
+  /** Access log to stdout on every listener unless false (the configuration's level may still turn it off). */
   accessLog?: boolean;
-  /** Idle time before a downstream connection is closed (60 s). */
-  connectionIdleTimeoutMs?: number;
-  /** Idle time of a stream (5 min, Envoy's default). */
-  streamIdleTimeoutMs?: number;
-  /** Whole-request timeout; 0 disables it (the default). */
-  requestTimeoutMs?: number;
-  /** Delayed close of a connection after a response (1 s). */
-  delayedCloseTimeoutMs?: number;
-  /** Graceful drain of HTTP/2 connections (5 s). */
-  drainTimeoutMs?: number;
-  /** Merge adjacent slashes in paths before routing (true). */
-  mergeSlashes?: boolean;
-  /** Proxies in front of Envoy trusted to set X-Forwarded-For (0). */
-  numTrustedHops?: number;
+  /** The global configuration (Contour's configuration file or ContourConfiguration); Contour's defaults otherwise. */
+  global?: GlobalConfig;
   /** Where Envoy fetches RDS, EDS and SDS: over ADS (the default bootstrap) or the per-type services. */
   xdsConfigSource?: XdsConfigSourceMode;
 }
@@ -55,30 +44,14 @@ export const defaultTranslateOptions: Required<TranslateOptions> = {
   adminSocketPath: "/admin/admin.sock",
   address: "0.0.0.0",
   accessLog: true,
-  connectionIdleTimeoutMs: 60_000,
-  streamIdleTimeoutMs: 300_000,
-  requestTimeoutMs: 0,
-  delayedCloseTimeoutMs: 1_000,
-  drainTimeoutMs: 5_000,
-  mergeSlashes: true,
-  numTrustedHops: 0,
+  global: defaultGlobalConfig(),
   xdsConfigSource: { kind: "ads" },
 };
 
 /** Translates a DAG into Envoy resources (everything but load assignments). */
 export function translate(dag: Dag, options: TranslateOptions = {}): Translation {
   const opts = { ...defaultTranslateOptions, ...withoutUndefined(options) };
-  const settings: ListenerSettings = {
-    address: opts.address,
-    accessLog: opts.accessLog,
-    connectionIdleTimeoutMs: opts.connectionIdleTimeoutMs,
-    streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
-    requestTimeoutMs: opts.requestTimeoutMs,
-    delayedCloseTimeoutMs: opts.delayedCloseTimeoutMs,
-    drainTimeoutMs: opts.drainTimeoutMs,
-    mergeSlashes: opts.mergeSlashes,
-    numTrustedHops: opts.numTrustedHops,
-  };
+  const settings: ListenerSettings = { address: opts.address, accessLog: opts.accessLog, global: opts.global };
   const secure = sortedBy(dag.secureVirtualHosts.values(), (vh) => vh.name);
   const served = secure.filter(servesSecureVirtualHost);
   const fallback = dag.fallbackSecret ? fallbackVirtualHosts(served) : [];
@@ -96,7 +69,7 @@ export function translate(dag: Dag, options: TranslateOptions = {}): Translation
   if (fallback.length > 0) routes.push(fallbackRouteConfiguration(fallback));
 
   const used = usedClusters(dag, served);
-  const clusters = [...used.map(cluster), adminCluster(opts.adminSocketPath)];
+  const clusters = [...used.map((c) => cluster(c, clusterDefaults(opts.global))), adminCluster(opts.adminSocketPath)];
   const secrets = usedSecrets(dag, { secure: served, clusters: used, fallbackUsed: fallback.length > 0 }).map(secret);
 
   return {

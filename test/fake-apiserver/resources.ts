@@ -29,6 +29,7 @@ export const resourceTypes: ResourceType[] = [
   { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true, hasStatus: false, generation: false, fields: ["type"] },
   { group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false, hasStatus: true, generation: false },
   { group: "projectcontour.io", version: "v1", kind: "HTTPProxy", plural: "httpproxies", namespaced: true, hasStatus: true, generation: true },
+  { group: "projectcontour.io", version: "v1alpha1", kind: "ContourConfiguration", plural: "contourconfigurations", namespaced: true, hasStatus: true, generation: true },
   { group: "projectcontour.io", version: "v1", kind: "TLSCertificateDelegation", plural: "tlscertificatedelegations", namespaced: true, hasStatus: false, generation: true },
   { group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true, hasStatus: false, generation: false },
   { group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition", plural: "customresourcedefinitions", namespaced: false, hasStatus: true, generation: true },
