@@ -65,14 +65,16 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
   // also rebuilds, so their status warnings follow the slices.
   let servicesWithEndpointProblems = new Set<string>();
   let ready = false;
-  // The DAG stage's memory of unchanged objects lives as long as the pipeline.
-  const buildOptions = { ...options, dag: { ...options.dag, cache: options.dag.cache ?? createDagCache() } };
+  // The DAG stage's memory of unchanged objects lives as long as the pipeline. options.dag and
+  // options.translate are read again at each build: serve applies an edited ContourConfiguration by
+  // changing them, so they are not copied here.
+  const dagCache = options.dag.cache ?? createDagCache();
 
   const rebuild = () => {
     if (unsynced.size > 0) return;
     let result: BuildResult;
     try {
-      result = buildResources(cache, buildOptions);
+      result = buildResources(cache, { ...options, dag: { ...options.dag, cache: dagCache } });
       if (options.beforePublish) result = options.beforePublish(result);
     } catch (error) {
       log.error(`build failed, still serving the last good snapshot: ${(error as Error).message}`);
