@@ -16,35 +16,6 @@ export const filterNames = {
   router: "envoy.filters.http.router",
 } as const;
 
-/** Contour's compressible content types: Envoy's defaults plus gRPC-Web's. */
-const compressibleContentTypes = [
-  "text/html",
-  "text/plain",
-  "text/css",
-  "application/javascript",
-  "application/x-javascript",
-  "text/javascript",
-  "text/x-javascript",
-  "text/ecmascript",
-  "text/js",
-  "text/jscript",
-  "text/x-js",
-  "application/ecmascript",
-  "application/x-json",
-  "application/xml",
-  "application/json",
-  "image/svg+xml",
-  "text/xml",
-  "application/xhtml+xml",
-  "application/grpc-web",
-  "application/grpc-web+proto",
-  "application/grpc-web+json",
-  "application/grpc-web+thrift",
-  "application/grpc-web-text",
-  "application/grpc-web-text+proto",
-  "application/grpc-web-text+thrift",
-];
-
 /** The filters the hosts of one connection manager need. */
 export interface FilterNeeds {
   cors: boolean;
@@ -75,8 +46,10 @@ export function httpFilters(needs: FilterNeeds): JsonObject[] {
     {
       name: filterNames.compressor,
       typed_config: any("envoy.extensions.filters.http.compressor.v3.Compressor", {
+        // No content types: Envoy's default list (text, JavaScript, JSON, XML, SVG) is what Contour
+        // compresses, and CommonDirectionConfig.content_type is deprecated in Envoy 1.40 (its
+        // replacement, content_type_matcher, is newer than our vendored protos).
         compressor_library: { name: "gzip", typed_config: any("envoy.extensions.compression.gzip.compressor.v3.Gzip") },
-        response_direction_config: { common_config: { content_type: compressibleContentTypes } },
       }),
     },
     { name: filterNames.grpcWeb, typed_config: any("envoy.extensions.filters.http.grpc_web.v3.GrpcWeb") },
