@@ -45,6 +45,7 @@ export const rootProtos = [
   "envoy/extensions/filters/http/lua/v3/lua.proto",
   "envoy/extensions/filters/http/compressor/v3/compressor.proto",
   "envoy/extensions/compression/gzip/compressor/v3/gzip.proto",
+  "envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.proto",
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
   "envoy/extensions/access_loggers/stream/v3/stream.proto",
   "envoy/extensions/access_loggers/file/v3/file.proto",

@@ -119,9 +119,19 @@ export function bootstrapConfig(options: BootstrapOptions): object {
     admin: { address: { pipe: { path: options.adminSocketPath, mode: 0o600 } } },
     dynamic_resources: dynamicResources(options.mode),
     static_resources: { clusters: [xdsCluster(options)] },
+    // The global connection limit as a resource monitor: the runtime key that used to set it
+    // (overload.global_downstream_max_connections) is deprecated and Envoy 1.40 warns on it.
+    overload_manager: {
+      resource_monitors: [
+        {
+          name: "envoy.resource_monitors.global_downstream_max_connections",
+          typed_config: { "@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig", max_active_downstream_connections: 50000 },
+        },
+      ],
+    },
     layered_runtime: {
       layers: [
-        { name: "static", static_layer: { "re2.max_program_size.error_level": 1000, "overload.global_downstream_max_connections": 50000 } },
+        { name: "static", static_layer: { "re2.max_program_size.error_level": 1000 } },
         { name: "admin", admin_layer: {} },
       ],
     },
