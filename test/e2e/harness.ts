@@ -261,3 +261,38 @@ ${slices.join("")}`;
 }
 
 export { agentPath };
+
+/** What Envoy holds from xDS, by name, read from /config_dump?include_eds (active vs warming, and the last rejection per listener or cluster). */
+export interface EnvoyConfigState {
+  activeListeners: string[];
+  warmingListeners: string[];
+  routeConfigs: string[];
+  activeClusters: string[];
+  warmingClusters: string[];
+  endpoints: string[];
+  activeSecrets: string[];
+  warmingSecrets: string[];
+  /** error_state.details of every dynamic listener or cluster Envoy last rejected an update of. */
+  errors: string[];
+}
+
+export async function envoyConfigState(envoy: Pick<EnvoyProcess, "configDump">): Promise<EnvoyConfigState> {
+  const dump = await envoy.configDump("?include_eds");
+  const of = (suffix: string) => dump.configs.find((c) => String(c["@type"]).endsWith(`.admin.v3.${suffix}`)) ?? {};
+  const list = (section: Record<string, unknown>, key: string) => (section[key] as Array<Record<string, any>> | undefined) ?? [];
+  const listeners = list(of("ListenersConfigDump"), "dynamic_listeners");
+  const clusters = of("ClustersConfigDump");
+  const secrets = of("SecretsConfigDump");
+  const errors = [...listeners, ...list(clusters, "dynamic_active_clusters"), ...list(clusters, "dynamic_warming_clusters")].flatMap((entry) => (entry.error_state ? [String(entry.error_state.details)] : []));
+  return {
+    activeListeners: listeners.filter((l) => l.active_state).map((l) => l.name),
+    warmingListeners: listeners.filter((l) => l.warming_state).map((l) => l.name),
+    routeConfigs: list(of("RoutesConfigDump"), "dynamic_route_configs").map((r) => r.route_config?.name),
+    activeClusters: list(clusters, "dynamic_active_clusters").map((c) => c.cluster?.name),
+    warmingClusters: list(clusters, "dynamic_warming_clusters").map((c) => c.cluster?.name),
+    endpoints: list(of("EndpointsConfigDump"), "dynamic_endpoint_configs").map((e) => e.endpoint_config?.cluster_name),
+    activeSecrets: list(secrets, "dynamic_active_secrets").map((s) => s.name),
+    warmingSecrets: list(secrets, "dynamic_warming_secrets").map((s) => s.name),
+    errors,
+  };
+}
