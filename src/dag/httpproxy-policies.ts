@@ -109,6 +109,8 @@ export function headersPolicy(policy: unknown, allowHostRewrite: boolean, dynami
   for (const entry of strs(p.remove)) {
     const key = canonicalHeaderKey(entry);
     if (remove.has(key)) return { error: `duplicate header removal: ${quote(key)}` };
+    // Envoy refuses a route that removes Host (its HeaderParser), so the whole config would be NACKed.
+    if (key === "Host") return { error: `removing ${quote(key)} header is not supported` };
     const problem = headerNameProblem(key);
     if (problem) return { error: `invalid remove header ${quote(key)}: ${problem}` };
     remove.add(key);

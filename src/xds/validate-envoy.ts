@@ -1,0 +1,41 @@
+// Envoy's own load-time checks that its protos' validate.rules do not express, found by serving
+// random configurations to a real Envoy (test/e2e/envoy-fuzz.e2e.test.ts): each check names the
+// message it applies to and says what Envoy answers. They run in the validator's walk, after the
+// message's field rules, so a resource Envoy would NACK is left out and reported instead.
+import type { ValidationError } from "./validate-scalar.ts";
+
+type MessageRule = (value: Record<string, unknown>, errors: ValidationError[]) => void;
+
+/** Envoy's HeaderUtility::isModifiableHeader / isRemovableHeader: no pseudo-header, no Host. */
+function unmodifiable(name: unknown): boolean {
+  return typeof name === "string" && (name.startsWith(":") || name.toLowerCase() === "host");
+}
+
+/**
+ * Envoy's HeaderParser (route config, virtual host, route, weighted cluster): adding or removing a
+ * `:`-prefixed header or Host is refused (":-prefixed or host headers may not be modified/removed").
+ */
+const headerMutations: MessageRule = (value, errors) => {
+  for (const field of ["request_headers_to_add", "response_headers_to_add"]) {
+    const options = value[field];
+    if (!Array.isArray(options)) continue;
+    options.forEach((option: { header?: { key?: unknown } }, i) => {
+      if (unmodifiable(option?.header?.key)) errors.push({ path: `${field}[${i}].header.key`, rule: "envoy.header_parser", message: ":-prefixed or host headers may not be modified" });
+    });
+  }
+  for (const field of ["request_headers_to_remove", "response_headers_to_remove"]) {
+    const names = value[field];
+    if (!Array.isArray(names)) continue;
+    names.forEach((name, i) => {
+      if (unmodifiable(name)) errors.push({ path: `${field}[${i}]`, rule: "envoy.header_parser", message: ":-prefixed or host headers may not be removed" });
+    });
+  }
+};
+
+/** By message full name (without the leading dot). */
+export const envoyRules: Record<string, MessageRule> = {
+  "envoy.config.route.v3.RouteConfiguration": headerMutations,
+  "envoy.config.route.v3.VirtualHost": headerMutations,
+  "envoy.config.route.v3.Route": headerMutations,
+  "envoy.config.route.v3.WeightedCluster.ClusterWeight": headerMutations,
+};
