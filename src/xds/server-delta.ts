@@ -4,11 +4,11 @@
 // acknowledged by its own nonce; a NACKed resource version is not sent again.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { contentKey, createKnownVersions, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
+import { contentKey, createKnownVersions, forgetEndpointsOf, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
 import type { NamePool, Selection } from "./server-plan.ts";
 import { deltaBody, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
-import type { ResourceTypeInfo } from "./types.ts";
+import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
 
 interface DeltaTypeState {
   info: ResourceTypeInfo;
@@ -110,6 +110,9 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     call.write(message);
     const { updateNames: resourceNames, removed } = response;
     context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames, removed, bytes: message.byteLength });
+    // Envoy warms the clusters an update sent only on an EDS response naming their assignments.
+    const eds = typeUrl === TypeUrls.cluster && !initial && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
+    if (eds && forgetEndpointsOf(response.updates, eds.known)) respond(eds, false);
   }
 
   /** The general path: what this one client is missing and holds in excess, diffed on its own. */

@@ -4,10 +4,11 @@
 // RDS/EDS/SDS only the resources the client does not have yet, and a NACKed version is never resent.
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { contentKey, createKnownVersions, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
+import { contentKey, createKnownVersions, forgetEndpointsOf, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
 import { emptySnapshot, sameNames, sameOrder, type NamePool } from "./server-plan.ts";
 import { responseWithNonce, sotwBody, type OutgoingResponse, type SotwRequest } from "./server-wire.ts";
-import type { ResourceTypeInfo } from "./types.ts";
+import type { CachedResource } from "./snapshot.ts";
+import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
 
 interface SotwTypeState {
   info: ResourceTypeInfo;
@@ -26,6 +27,8 @@ interface SotwTypeState {
   sentKey: string | undefined;
   /** RDS/EDS/SDS: the version of each resource the client was sent. */
   sent: KnownVersions;
+  /** CDS on ADS: the clusters of the last response, to find those it added or changed. */
+  sentClusters?: Map<string, CachedResource>;
 }
 
 const noNames: ReadonlySet<string> = new Set();
@@ -102,9 +105,11 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
       if (whole) {
         const all = context.planner.diff(typeUrl, emptySnapshot);
         send(state, version, all.updateNames, (all.sotwBody ??= sotwBody(typeUrl, version, all.updates)));
+        if (typeUrl === TypeUrls.cluster) warmClusters(state, (previous) => context.planner.diff(typeUrl, previous).updates, all.to);
       } else {
         const { resources } = selection;
         send(state, version, resources.map((r) => r.name), context.cache.get(typeUrl, version, `s:${key}`, () => sotwBody(typeUrl, version, resources)));
+        if (typeUrl === TypeUrls.cluster) warmClusters(state, (previous) => resources.filter((r) => previous.get(r.name) !== r), new Map(resources.map((r) => [r.name, r])));
       }
       return;
     }
@@ -127,6 +132,14 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     else for (const r of missing) state.sent.set(r.name, r.version);
     const key = `s:${missing.length === resources.length && whole ? "*" : contentKey(missing)}`;
     send(state, version, missing.map((r) => r.name), context.cache.get(typeUrl, version, key, () => sotwBody(typeUrl, version, missing)));
+  }
+
+  /** After a CDS response on ADS: the EDS assignments of the clusters it added or changed are sent again. */
+  function warmClusters(cds: SotwTypeState, changedSince: (previous: Map<string, CachedResource>) => readonly CachedResource[], sent: Map<string, CachedResource>) {
+    const previous = cds.sentClusters;
+    cds.sentClusters = sent;
+    const eds = previous && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
+    if (eds && forgetEndpointsOf(changedSince(previous!), eds.sent)) respond(eds, false);
   }
 
   function send(state: SotwTypeState, version: string, names: string[], body: Buffer) {
