@@ -142,6 +142,24 @@ test("only the virtual host a route config NACK names is held back; the other ke
   expect(result.statuses.map((s) => [s.ref.kind, s.errors[0]?.reason])).toEqual([["HTTPProxy", "ResourceNacked"]]);
 });
 
+test("a route config NACK naming no virtual host holds back only the virtual hosts changed since its last good content", () => {
+  const { store, publish, nack } = setup();
+  publish(set({ clusters: [cluster("shop"), cluster("web"), cluster("web2")], routes: [routeConfig({ "other.test": "web" })] }));
+  publish(set({ clusters: [cluster("shop"), cluster("web"), cluster("web2")], routes: [routeConfig({ "shop.test": "shop", "other.test": "web" })] }));
+  // Envoy's RE2 limit message names the regex, not the virtual host.
+  nack(TypeUrls.route, ["ingress_http"], "regex '/r/[a-z]+' RE2 program size of 9 > max program size of 3 set for the error level threshold.");
+  expect(feedback!.quarantined().map((q) => q.virtualHost)).toEqual(["shop.test"]);
+  // The unchanged virtual host keeps changing; the new one is left out (it has no last good content).
+  const result = publish(set({ clusters: [cluster("shop"), cluster("web"), cluster("web2")], routes: [routeConfig({ "shop.test": "shop", "other.test": "web2" })] }));
+  const vhosts = (served(store, TypeUrls.route, "ingress_http")!.virtual_hosts as Array<{ name: string; routes: Array<{ route: { cluster: string } }> }>).map((v) => [v.name, v.routes[0]!.route.cluster]);
+  expect(vhosts).toEqual([["other.test", "web2"]]);
+  expect(result.statuses.map((s) => [s.ref.kind, s.errors[0]?.reason])).toEqual([["HTTPProxy", "ResourceNacked"]]);
+  // With every virtual host changed, the whole route config is held back (nothing tells them apart).
+  publish(set({ clusters: [cluster("shop"), cluster("web"), cluster("web2")], routes: [routeConfig({ "shop.test": "web", "other.test": "shop" })] }));
+  nack(TypeUrls.route, ["ingress_http"], "regex too big");
+  expect(feedback!.quarantined().map((q) => [q.name, q.virtualHost])).toContainEqual(["ingress_http", undefined]);
+});
+
 test("a route config NACK of the version the served one replaced still holds back its unchanged virtual host; an older version's content is not kept", () => {
   const { store, publish, nack } = setup();
   const clusters = [cluster("shop"), cluster("web"), cluster("web2")];

@@ -23,7 +23,8 @@
 //   nothing: its whole content is no longer served, and its virtual hosts can no longer be told apart.
 // Which resources of a NACKed response were bad: the only one; else those the error message names
 // (by name, or grpc's "resource index N"); else those that changed since that client's last ACK of
-// the type; else all of them. In a route config, virtual hosts named in the message are the parts.
+// the type; else all of them. In a route config, virtual hosts named in the message are the parts;
+// when none is named, those that differ from the route config's last good content.
 import { consola, type ConsolaInstance } from "consola";
 import type { ObjectRef } from "../dag/status.ts";
 import type { NackRecord } from "../xds/nacks.ts";
@@ -31,7 +32,10 @@ import type { XdsEvent } from "../xds/server-common.ts";
 import type { CachedResource, SnapshotStore } from "../xds/snapshot.ts";
 import { TypeUrls, typeInfo } from "../xds/types.ts";
 import type { BuildResult } from "./build.ts";
-import { contentText, resourceKind, substituteQuarantined, type LeftOut, type QuarantinedPart } from "./nack-substitute.ts";
+import { badParts, badResources, virtualHostText, type Content, type SentVersions } from "./nack-blame.ts";
+import { resourceKind, substituteQuarantined, type LeftOut, type QuarantinedPart } from "./nack-substitute.ts";
+
+export { badResources } from "./nack-blame.ts";
 
 export interface Quarantine extends QuarantinedPart {
   /** The resource's served version that was rejected. */
@@ -68,8 +72,6 @@ export interface NackFeedback {
 const maxMessage = 300;
 const maxRemembered = 65_536;
 
-/** One version of a type as sent: each resource's name → its version. */
-type SentVersions = ReadonlyMap<string, string>;
 
 /** An ACKed response: the type's resource versions at its version, and the names it carried. */
 interface AckedResponse {
@@ -82,11 +84,6 @@ function holds(ack: AckedResponse, name: string, version: string): boolean {
   return ack.sent.get(name) === version && (ack.names.length === ack.sent.size || ack.names.includes(name));
 }
 
-/** A resource version's content, as served or as replaced. */
-interface Content {
-  version: string;
-  json: object;
-}
 
 export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOptions = {}): NackFeedback {
   const holdMs = options.holdMs ?? 5 * 60_000;
@@ -217,7 +214,7 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
       const earlier = replaced.get(`${nack.typeUrl} ${name}`);
       const json = current?.version === version ? current.json : earlier?.version === version ? earlier.json : undefined;
       if (!current || !json) continue;
-      for (const part of badParts(nack, { name, version, json })) {
+      for (const part of badParts(nack, { name, version, json }, lastGood.get(`${nack.typeUrl} ${name}`))) {
         const currentPart = part.virtualHost === undefined ? (current.version === version ? part.content : undefined) : virtualHostText(current.json, part.virtualHost);
         if (currentPart !== part.content) continue; // no longer served: nothing to hold back
         const held = partKey(part);
@@ -332,53 +329,6 @@ export function connectNackFeedback(
 ): () => void {
   const stops = [parts.server.nacks.on((nack) => feedback.nack(nack)), parts.server.on((event) => feedback.event(event)), feedback.onChange(() => parts.pipeline.rebuild())];
   return () => stops.forEach((stop) => stop());
-}
-
-/** The names of a NACKed response that were bad (see the module header). */
-export function badResources(nack: NackRecord, sent: SentVersions, ackedBefore: SentVersions | undefined): string[] {
-  const names = nack.resourceNames.filter((name) => sent.has(name));
-  if (names.length <= 1) return names;
-  const message = nack.errorDetail.message;
-  const named = new Set<string>();
-  for (const match of message.matchAll(/resource index (\d+)/g)) {
-    const name = nack.resourceNames[Number(match[1])];
-    if (name !== undefined && sent.has(name)) named.add(name);
-  }
-  for (const name of names) if (mentions(message, name)) named.add(name);
-  if (named.size > 0) return [...named];
-  if (ackedBefore) {
-    const changed = names.filter((name) => ackedBefore.get(name) !== sent.get(name));
-    if (changed.length > 0) return changed;
-  }
-  return names;
-}
-
-/** The quarantined parts of one bad resource: the virtual hosts the message names, else the whole. */
-function badParts(nack: NackRecord, resource: { name: string } & Content): QuarantinedPart[] {
-  if (nack.typeUrl === TypeUrls.route) {
-    const vhosts = ((resource.json as { virtual_hosts?: Array<{ name?: string }> }).virtual_hosts ?? []).filter(
-      (vhost) => typeof vhost.name === "string" && (nack.errorDetail.message.includes(`virtual_hosts[${vhost.name}]`) || mentions(nack.errorDetail.message, vhost.name)),
-    );
-    if (vhosts.length > 0) return vhosts.map((vhost) => ({ typeUrl: nack.typeUrl, name: resource.name, virtualHost: vhost.name!, content: contentText(vhost) }));
-  }
-  return [{ typeUrl: nack.typeUrl, name: resource.name, content: contentText(resource.json) }];
-}
-
-function virtualHostText(json: object, name: string): string | undefined {
-  const vhost = ((json as { virtual_hosts?: Array<{ name?: string }> }).virtual_hosts ?? []).find((v) => v.name === name);
-  return vhost && contentText(vhost);
-}
-
-/** Whether `text` names `name` as a whole word (not as part of a longer name). */
-function mentions(text: string, name: string): boolean {
-  if (name === "") return false;
-  const nameChar = /[A-Za-z0-9_.\/-]/;
-  for (let at = text.indexOf(name); at >= 0; at = text.indexOf(name, at + 1)) {
-    const before = text[at - 1];
-    const after = text[at + name.length];
-    if ((before === undefined || !nameChar.test(before)) && (after === undefined || !nameChar.test(after))) return true;
-  }
-  return false;
 }
 
 const partKey = (part: { typeUrl: string; name: string; virtualHost?: string }) => `${part.typeUrl} ${part.name} ${part.virtualHost ?? ""}`;
