@@ -112,10 +112,12 @@ export function admin(socketPath: string, path: string, method = "GET"): Promise
 
 export interface EnvoyProcess {
   adminSocket: string;
+  /** The Envoy process's id (RSS, signals). */
+  pid: number;
   /** Everything Envoy printed so far. */
   output(): string;
-  /** Resolves once Envoy's admin says LIVE and it has the named listeners active. */
-  ready(listeners?: string[]): Promise<void>;
+  /** Resolves once Envoy's admin says LIVE and it has the named listeners active (within `timeoutMs`, default 20 s). */
+  ready(listeners?: string[], timeoutMs?: number): Promise<void>;
   /** Envoy's /config_dump, parsed (`?include_eds` etc. may be passed). */
   configDump(query?: string): Promise<{ configs: Array<Record<string, unknown>> }>;
   /** A counter or gauge from /stats, or undefined when Envoy does not have it. */
@@ -147,9 +149,10 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
   const exited = child.exited.then(async (code) => (await pumped, code));
   const envoy: EnvoyProcess = {
     adminSocket,
+    pid: child.pid,
     exited,
     output: () => lines.join("\n"),
-    async ready(listeners = []) {
+    async ready(listeners = [], timeoutMs = 20_000) {
       await eventually(async () => {
         if (child.exitCode !== null) throw new Error(`envoy exited with ${child.exitCode}:\n${lines.slice(-30).join("\n")}`);
         const state = await admin(adminSocket, "/ready").catch(() => undefined);
@@ -157,7 +160,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
         if (listeners.length === 0) return true;
         const active = (await admin(adminSocket, "/listeners?format=json")).body;
         return listeners.every((name) => active.includes(`"${name}"`));
-      }, { timeoutMs: 20_000, what: `envoy ready with listeners ${listeners.join(", ")}` });
+      }, { timeoutMs, what: `envoy ready with listeners ${listeners.join(", ")}` });
     },
     async configDump(query = "") {
       return JSON.parse((await admin(adminSocket, `/config_dump${query}`)).body);
