@@ -163,6 +163,10 @@ describe("route policies", () => {
     expect(errorsOf(withRoutes([{ requestRedirectPolicy: { port: 99999 } }]))?.[0]?.message).toBe("route.requestRedirectPolicy is invalid: port 99999 must be in the range 1-65535");
     expect(errorsOf(withRoutes([{ requestRedirectPolicy: { prefix: "new" } }]))?.[0]?.message).toBe('route.requestRedirectPolicy is invalid: prefix "new" must begin with "/" and not contain CR, LF or NUL');
     expect(errorsOf(withRoutes([{ requestRedirectPolicy: { hostname: "a\u0000.com" } }]))?.[0]?.message).toBe('route.requestRedirectPolicy is invalid: hostname "a\\u0000.com" must not contain CR, LF or NUL');
+    // Found by the differential fuzz: Envoy refuses a route config with a body over 4096 bytes.
+    expect(errorsOf(withRoutes([{ directResponsePolicy: { statusCode: 200, body: "%".repeat(4097) } }]))).toEqual([
+      { type: "RouteError", reason: "DirectResponsePolicyNotValid", message: "route.directResponsePolicy is invalid: body is longer than 4096 bytes" },
+    ]);
     const both = withRoutes([{ services: svc, directResponsePolicy: { statusCode: 200 } }]);
     expect(errorsOf(both)).toEqual([
       { type: "RouteError", reason: "RouteActionCountNotValid", message: "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy" },

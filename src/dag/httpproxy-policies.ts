@@ -339,6 +339,9 @@ export function redirectPolicy(policy: unknown): Result<Redirect | undefined> {
   return { ok: out };
 }
 
+/** Envoy's default max_direct_response_body_size_bytes: a larger body makes it reject the route config. */
+export const maxDirectResponseBodyBytes = 4096;
+
 export function directResponsePolicy(policy: unknown): DirectResponse | undefined {
   const p = rec(policy);
   if (!p) return undefined;

@@ -6,6 +6,8 @@ import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { Route } from "./types.ts";
 import { wildcardAuthorityMatch } from "./wildcard.ts";
+
+const utf8 = new TextEncoder();
 import {
   emptyConditionProblem,
   headerConditionsProblem,
@@ -20,6 +22,7 @@ import {
 import {
   cookieRewrites,
   directResponsePolicy,
+  maxDirectResponseBodyBytes,
   headersPolicy,
   httpHealthCheck,
   internalRedirect,
@@ -185,6 +188,10 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   const direct = directResponsePolicy(route.directResponsePolicy);
   if (direct && (direct.statusCode < 200 || direct.statusCode > 599)) {
     return fail(ErrorType.route, "DirectResponsePolicyNotValid", `route.directResponsePolicy is invalid: statusCode ${direct.statusCode} must be between 200 and 599`);
+  }
+  // Envoy refuses a route config with a larger body (max_direct_response_body_size_bytes, 4096 by default).
+  if (direct?.body !== undefined && utf8.encode(direct.body).length > maxDirectResponseBodyBytes) {
+    return fail(ErrorType.route, "DirectResponsePolicyNotValid", `route.directResponsePolicy is invalid: body is longer than ${maxDirectResponseBodyBytes} bytes`);
   }
   const out: Route = { ...match, clusters: [], mirrors: [], source: ref };
   const redirectsToHttps = root.enforceTls && !bool(route.permitInsecure) && !isAcmeChallenge(out);

@@ -29,3 +29,15 @@ describe("Envoy's header parser", () => {
     expect(validateResource(TypeUrls.route, routeConfig({ request_headers_to_remove: ["x-a"] }))).toEqual([]);
   });
 });
+
+describe("Envoy's direct response body limit", () => {
+  const direct = (body: string) => routeConfig({ route: undefined, direct_response: { status: 200, body: { inline_string: body } } });
+  test("a body over 4096 bytes (UTF-8) is refused with Envoy's message; the route config's own limit counts", () => {
+    expect(validateResource(TypeUrls.route, direct("%".repeat(8200)))).toEqual([
+      { path: "virtual_hosts[0].routes[0].direct_response.body", rule: "envoy.direct_response_body", message: "response body size is 8200 bytes; maximum is 4096" },
+    ]);
+    expect(validateResource(TypeUrls.route, direct("ü".repeat(2049))).map((e) => e.message)).toEqual(["response body size is 4098 bytes; maximum is 4096"]);
+    expect(validateResource(TypeUrls.route, direct("x".repeat(4096)))).toEqual([]);
+    expect(validateResource(TypeUrls.route, { ...direct("x".repeat(8200)), max_direct_response_body_size_bytes: 10_000 })).toEqual([]);
+  });
+});

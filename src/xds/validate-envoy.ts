@@ -32,9 +32,27 @@ const headerMutations: MessageRule = (value, errors) => {
   }
 };
 
+const utf8 = new TextEncoder();
+
+/**
+ * Envoy's route config: a direct response body larger than max_direct_response_body_size_bytes
+ * (4096 by default) is refused ("response body size is N bytes; maximum is M").
+ */
+const directResponseBodies: MessageRule = (value, errors) => {
+  const limit = typeof value.max_direct_response_body_size_bytes === "number" ? value.max_direct_response_body_size_bytes : 4096;
+  const vhosts = Array.isArray(value.virtual_hosts) ? (value.virtual_hosts as Array<{ routes?: unknown }>) : [];
+  vhosts.forEach((vhost, v) => {
+    (Array.isArray(vhost?.routes) ? (vhost.routes as Array<{ direct_response?: { body?: { inline_string?: unknown; inline_bytes?: unknown } } }>) : []).forEach((route, r) => {
+      const body = route?.direct_response?.body;
+      const size = typeof body?.inline_string === "string" ? utf8.encode(body.inline_string).length : typeof body?.inline_bytes === "string" ? Math.floor((body.inline_bytes.length * 3) / 4) - (body.inline_bytes.match(/=*$/)?.[0].length ?? 0) : 0;
+      if (size > limit) errors.push({ path: `virtual_hosts[${v}].routes[${r}].direct_response.body`, rule: "envoy.direct_response_body", message: `response body size is ${size} bytes; maximum is ${limit}` });
+    });
+  });
+};
+
 /** By message full name (without the leading dot). */
 export const envoyRules: Record<string, MessageRule> = {
-  "envoy.config.route.v3.RouteConfiguration": headerMutations,
+  "envoy.config.route.v3.RouteConfiguration": (value, errors) => (headerMutations(value, errors), directResponseBodies(value, errors)),
   "envoy.config.route.v3.VirtualHost": headerMutations,
   "envoy.config.route.v3.Route": headerMutations,
   "envoy.config.route.v3.WeightedCluster.ClusterWeight": headerMutations,
