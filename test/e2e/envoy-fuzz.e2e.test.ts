@@ -64,6 +64,7 @@ describe("the validator's Envoy rules are Envoy's (src/xds/validate-envoy.ts)", 
     ["a route removing Host", (route) => (route.request_headers_to_remove = ["host"])],
     ["a virtual host removing :status", (_route, vhost) => (vhost.response_headers_to_remove = [":status"])],
     ["a route adding Host", (route) => (route.request_headers_to_add = [{ header: { key: "Host", value: "x" } }])],
+    ["a direct response body over 4096 bytes", (route) => ((route.direct_response = { status: 200, body: { inline_string: "%".repeat(8200) } }), delete route.route)],
   ];
   for (const [what, mutate] of mutations) {
     test(what, async () => {
