@@ -139,7 +139,7 @@ interface Measurement {
   envoysReadyMs: number;
   envoyRssMiB: number[];
   agentRssMiB: number;
-  changes: { ingress: ChangeFigures; endpoint: ChangeFigures };
+  changes: { ingress: ChangeFigures & { buildMedianMs: number; publishedMedianMs: number }; endpoint: ChangeFigures };
 }
 
 interface ChangeFigures {
@@ -179,15 +179,23 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
     const envoysReadyMs = performance.now() - envoysStarted;
     const envoyRssMiB = envoys.map((envoy) => rssMiB(envoy.pid));
 
+    // The rebuild each Ingress change caused, and when its publish returned (from the change).
+    const builds: Array<{ buildMs: number; publishedMs: number }> = [];
+    let changedAt = 0;
+    agent.pipeline.onBuild((event) => builds.push({ buildMs: event.result.timings.total, publishedMs: performance.now() - changedAt }));
     const ingressRuns: number[][] = [];
+    const buildRuns: Array<{ buildMs: number; publishedMs: number }> = [];
     const endpointRuns: number[][] = [];
     for (let change = 1; change <= options.changes; change++) {
       const k = (change * 7919) % size;
       const host = `app-${k}.bench.example.com`;
       await untilServed(probes, httpPort, { host, path: `/changed-${change}/x`, expected: "a", since: performance.now() });
       const since = performance.now();
+      changedAt = since;
+      builds.length = 0;
       handler!.onEvents([{ type: "upsert", object: changedIngress(k, size, change) }]);
       ingressRuns.push(await untilServed(probes, httpPort, { host, path: `/changed-${change}/x`, expected: "b", since }));
+      if (builds[0]) buildRuns.push(builds[0]);
 
       const j = (change * 104729 + 1) % size;
       const sliceHost = `app-${j}.bench.example.com`;
@@ -212,7 +220,10 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
       envoysReadyMs: round(envoysReadyMs),
       envoyRssMiB,
       agentRssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
-      changes: { ingress: figures(ingressRuns, options.holdoffMs), endpoint: figures(endpointRuns) },
+      changes: {
+        ingress: { ...figures(ingressRuns, options.holdoffMs), buildMedianMs: round(median(buildRuns.map((b) => b.buildMs))), publishedMedianMs: round(median(buildRuns.map((b) => b.publishedMs))) },
+        endpoint: figures(endpointRuns),
+      },
     };
   } finally {
     await Promise.all(envoys.map((envoy) => envoy.stop()));
@@ -229,6 +240,7 @@ function printTable(results: Measurement[]): void {
     ["Envoys ready (all listeners) ms", ...results.map((r) => String(r.envoysReadyMs))],
     ["Ingress change → all Envoys serve it ms", ...results.map((r) => `${r.changes.ingress.medianMs} (after holdoff ${r.changes.ingress.afterHoldoffMs})`)],
     ["  first Envoy ms", ...results.map((r) => String(r.changes.ingress.firstEnvoyMedianMs))],
+    ["  the rebuild / its publish returned at ms", ...results.map((r) => `${r.changes.ingress.buildMedianMs} / ${r.changes.ingress.publishedMedianMs}`)],
     ["endpoint change → all Envoys serve it ms", ...results.map((r) => String(r.changes.endpoint.medianMs))],
     ["  first Envoy ms", ...results.map((r) => String(r.changes.endpoint.firstEnvoyMedianMs))],
     ["Envoy RSS MiB", ...results.map((r) => r.envoyRssMiB.join(", "))],
