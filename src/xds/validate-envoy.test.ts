@@ -41,3 +41,23 @@ describe("Envoy's direct response body limit", () => {
     expect(validateResource(TypeUrls.route, { ...direct("x".repeat(8200)), max_direct_response_body_size_bytes: 10_000 })).toEqual([]);
   });
 });
+
+describe("Envoy's CRL rule", () => {
+  const crl = { inline_string: "-----BEGIN X509 CRL-----\n" };
+  const listener = (common: Record<string, unknown>) => ({
+    name: "ingress_https",
+    address: { socket_address: { address: "0.0.0.0", port_value: 8443 } },
+    filter_chains: [{ filters: [], transport_socket: { name: "envoy.transport_sockets.tls", typed_config: { "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", common_tls_context: common } } }],
+  });
+  const path = "filter_chains[0].transport_socket.typed_config.common_tls_context";
+  test("a CRL with no CA in its validation context is refused with Envoy's message", () => {
+    expect(validateResource(TypeUrls.listener, listener({ validation_context: { crl } }))).toEqual([
+      { path: `${path}.validation_context.crl`, rule: "envoy.crl_without_ca", message: "Failed to load CRL from <inline> without trusted CA" },
+    ]);
+  });
+  test("a CRL beside a CA, or combined with a CA fetched over SDS, passes", () => {
+    expect(validateResource(TypeUrls.listener, listener({ validation_context: { crl, trusted_ca: { inline_string: "ca" } } }))).toEqual([]);
+    const sds = { name: "default/ca", sds_config: { ads: {}, resource_api_version: "V3" } };
+    expect(validateResource(TypeUrls.listener, listener({ combined_validation_context: { default_validation_context: { crl }, validation_context_sds_secret_config: sds } }))).toEqual([]);
+  });
+});

@@ -50,10 +50,29 @@ const directResponseBodies: MessageRule = (value, errors) => {
   });
 };
 
+interface ValidationContext {
+  trusted_ca?: unknown;
+  crl?: { inline_string?: unknown; inline_bytes?: unknown; filename?: unknown };
+}
+
+/** Where Envoy says a CRL came from: "<inline>" or its file. */
+const crlSource = (crl: NonNullable<ValidationContext["crl"]>) => (typeof crl.filename === "string" ? crl.filename : "<inline>");
+
+/**
+ * Envoy's TLS context: a CRL needs a trusted CA in the same validation context ("Failed to load CRL
+ * from <inline> without trusted CA"). A combined validation context gets its CA from the SDS secret
+ * it must name (a proto rule already), so only a context of its own is checked.
+ */
+const crlNeedsCa: MessageRule = (value, errors) => {
+  const own = value.validation_context as ValidationContext | undefined;
+  if (own?.crl && !own.trusted_ca) errors.push({ path: "validation_context.crl", rule: "envoy.crl_without_ca", message: `Failed to load CRL from ${crlSource(own.crl)} without trusted CA` });
+};
+
 /** By message full name (without the leading dot). */
 export const envoyRules: Record<string, MessageRule> = {
   "envoy.config.route.v3.RouteConfiguration": (value, errors) => (headerMutations(value, errors), directResponseBodies(value, errors)),
   "envoy.config.route.v3.VirtualHost": headerMutations,
   "envoy.config.route.v3.Route": headerMutations,
   "envoy.config.route.v3.WeightedCluster.ClusterWeight": headerMutations,
+  "envoy.extensions.transport_sockets.tls.v3.CommonTlsContext": crlNeedsCa,
 };
