@@ -66,6 +66,22 @@ describe("the validator's Envoy rules are Envoy's (src/xds/validate-envoy.ts)", 
     ["a route adding Host", (route) => (route.request_headers_to_add = [{ header: { key: "Host", value: "x" } }])],
     ["a direct response body over 4096 bytes", (route) => ((route.direct_response = { status: 200, body: { inline_string: "%".repeat(8200) } }), delete route.route)],
   ];
+  test("a CRL without a CA (client validation skipped)", async () => {
+    const { result } = await buildGolden("httpproxy-tls-client-validation", judge.translate);
+    const good = result.resources;
+    const listeners = structuredClone(good.listeners) as Array<Record<string, any>>;
+    const https = listeners.find((l) => l.name === "ingress_https")!;
+    const chain = https.filter_chains.find((c: Record<string, any>) => c.transport_socket?.typed_config?.common_tls_context?.combined_validation_context?.default_validation_context?.crl);
+    const common = chain.transport_socket.typed_config.common_tls_context;
+    common.validation_context = { ...common.combined_validation_context.default_validation_context, trust_chain_verification: "ACCEPT_UNTRUSTED" };
+    delete common.combined_validation_context;
+    const errors = validateResource(TypeUrls.listener, https);
+    expect(errors.length).toBe(1);
+    const nacks = await judge.load({ ...good, listeners });
+    expect(nacks.map((nack) => nack.errorDetail.message).join("\n")).toContain(errors[0]!.message);
+    expect(await judge.load(good)).toEqual([]);
+  });
+
   for (const [what, mutate] of mutations) {
     test(what, async () => {
       const { result } = await buildGolden("ingress-basic", judge.translate);
