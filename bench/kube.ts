@@ -4,7 +4,7 @@
 // side runs in its own child process too (this file with `agent`), twice: with the unrelated Secrets
 // and without them, so their RSS cost is a difference of two clean processes.
 // Results: bench/results/kube-<size>.json and a printed table.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeResultFile } from "./results-file.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { BuildEvent } from "../src/pipeline/run.ts";
@@ -204,8 +204,7 @@ export async function runKube(options: KubeBenchOptions): Promise<object> {
       unrelatedSecretsCostMiB: Math.round((withUnrelated.steadyRssMiB - withoutUnrelated.steadyRssMiB) * 10) / 10,
       unrelatedSecretsHeapCostMiB: Math.round((withUnrelated.steadyHeapUsedMiB - withoutUnrelated.steadyHeapUsedMiB) * 10) / 10,
     };
-    mkdirSync(join(here, "results"), { recursive: true });
-    writeFileSync(join(here, "results", `kube-${label}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    console.error(`wrote ${writeResultFile("kube", label, result)}`);
     printTable(result);
     return result;
   } finally {

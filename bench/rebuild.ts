@@ -5,7 +5,7 @@
 // encoding alone of the same resources; one runs the real agent with N delta clients and measures one
 // changed Ingress and one changed EndpointSlice until every client has it.
 // Results: bench/results/rebuild-<size>.json and a printed table. See bench/README.md.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeResultFile } from "./results-file.ts";
 import { join } from "node:path";
 import { measureLatency } from "./pipeline-latency.ts";
 import { measureBuildsInChild, parseOptions, summarizeBuild, summarizeLatency, type PipelineBenchOptions } from "./pipeline-report.ts";
@@ -37,10 +37,8 @@ export async function runPipelineScenario(options: PipelineBenchOptions, scenari
 
 export function writeResults(name: string, written: { options: PipelineBenchOptions; results: Summary[]; extra?: Record<string, unknown> }): void {
   const { options, results, extra = {} } = written;
-  const out = join(here, "results", `${name}-${options.label}.json`);
-  mkdirSync(join(here, "results"), { recursive: true });
   const header = { bench: name, date: new Date().toISOString(), runtime: `bun ${process.versions.bun ?? "?"}`, cores: navigator.hardwareConcurrency, ...extra };
-  writeFileSync(out, `${JSON.stringify({ ...header, options, results }, null, 2)}\n`);
+  const out = writeResultFile(name, options.label, { ...header, options, results });
   console.error(`wrote ${out}`);
 }
 

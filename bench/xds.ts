@@ -3,7 +3,7 @@
 // has ACKed the full set, one change (a virtual host and a load assignment) until every client has it,
 // the bytes that change cost per client, the server's RSS, and the same bytes on raw gRPC streams as
 // the ceiling. Results: bench/results/xds-<size>.json and a printed table.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeResultFile } from "./results-file.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
@@ -289,8 +289,6 @@ export async function run(argv: string[]): Promise<void> {
     results.push({ ...xds, stormRawMs: raw.stormMs, changeRawMs: raw.changeMs, rawServerRssMiB: raw.rssMiB, rawServerCpuMs: raw.cpuMs });
   }
   printTable(results);
-  const out = join(here, "results", `xds-${sizes.label}.json`);
-  mkdirSync(join(here, "results"), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ bench: "xds", date: new Date().toISOString(), runtime: `bun ${process.versions.bun ?? "?"}`, cores: navigator.hardwareConcurrency, results }, null, 2)}\n`);
+  const out = writeResultFile("xds", sizes.label, { bench: "xds", date: new Date().toISOString(), runtime: `bun ${process.versions.bun ?? "?"}`, cores: navigator.hardwareConcurrency, results });
   console.error(`wrote ${out}`);
 }

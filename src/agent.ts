@@ -2,6 +2,7 @@
 // `agent serve` parses flags into AgentOptions and calls startAgent; tests call it directly.
 import type { ServerCredentials } from "@grpc/grpc-js";
 import type { DagOptions } from "./dag/processor.ts";
+import type { EndpointPolicy } from "./envoy/endpoint.ts";
 import type { TranslateOptions } from "./envoy/translate.ts";
 import type { StatusWriterStats } from "./k8s/status.ts";
 import { startObservability, type Observability, type ObserveOptions } from "./observe/observe.ts";
@@ -27,6 +28,8 @@ export interface AgentOptions {
   sources?: Source[];
   dag: DagOptions;
   translate?: TranslateOptions;
+  /** Which EndpointSlice addresses are served (default: unicast addresses of other hosts only). */
+  endpoints?: EndpointPolicy;
   watchNamespaces?: string[];
   holdoffMs: number;
   maxDelayMs: number;
@@ -37,7 +40,7 @@ export interface AgentOptions {
 export interface Agent extends RunningAgent {
   cache: ObjectCache;
   pipeline: Pipeline;
-  /** What clients NACKed and is held back (issue 7, NACK feedback). */
+  /** What clients NACKed, reported on the objects behind it (issue 7, NACK feedback; per client since issue 10). */
   feedback: NackFeedback;
   sources: Source[];
   observe: Observability;
@@ -65,11 +68,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const store = createSnapshotStore();
   // Each node is sent only the secrets its own listeners and clusters reference (issue 6, SDS scoping).
   installSdsScope(store);
-  // A resource clients NACK is held back (its last good version served) and its objects say why.
+  // A NACKed resource's objects say why (the xDS server holds it back from the client that rejected it only).
   const feedback = createNackFeedback(store);
-  const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name), beforePublish: feedback.apply });
+  const pipeline = createPipeline(store, cache, { dag: options.dag, translate: options.translate, endpoints: options.endpoints, holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, sources: sources.map((s) => s.name), beforePublish: feedback.apply });
   // Before the sources start, so /readyz says 503 while they sync.
-  const observe = await startObservability({ pipeline, store, sources: sources.length }, options.observe ?? {});
+  const observe = await startObservability({ pipeline, store, cache, sources: sources.length }, options.observe ?? {});
   // With no source at all, serve an empty snapshot; otherwise nothing until every source synced.
   if (sources.length === 0) store.publish(emptyResourceSet());
   const serving = await runServe({ address: options.address, port: options.port, credentials: options.credentials, keepalive: options.keepalive, store }).catch(async (error: unknown) => {

@@ -1,7 +1,8 @@
 // The agent's entry point: the citty root command. Subcommands live in src/cli/, one file each,
 // loaded lazily so `agent --version` does not load the xDS server.
-import { defineCommand, renderUsage, runMain } from "citty";
-import { argvProblem } from "./cli/argv.ts";
+import { defineCommand, runMain } from "citty";
+import { argvProblem, findCommand } from "./cli/argv.ts";
+import { renderHelp } from "./cli/usage.ts";
 import { installLogging } from "./observe/log.ts";
 import { version } from "./version.ts";
 
@@ -21,17 +22,20 @@ const main = defineCommand({
 });
 
 const argv = process.argv.slice(2);
-if (!argv.includes("--help") && !argv.includes("-h")) {
-  const problem = await argvProblem(main, argv);
-  if (problem) {
-    process.stderr.write(`agent: ${problem}\n`);
-    process.exit(2);
-  }
+const helpAt = argv.findIndex((token) => token === "--help" || token === "-h");
+if (helpAt >= 0 && !argv.slice(0, helpAt).includes("--")) {
+  // Our renderer, not citty's: the terminal's width, `agent` in every usage line (src/cli/usage.ts).
+  const { command, path } = await findCommand(main, argv);
+  process.stdout.write(await renderHelp(command, path));
+  process.exit(0);
 }
-// citty colours its usage even when piped; plain text unless stdout is a terminal.
-await runMain(main, {
-  showUsage: async (command, parent) => {
-    const usage = await renderUsage(command, parent);
-    console.log(`${process.stdout.isTTY ? usage : usage.replace(/\u001b\[[0-9;]*m/g, "")}\n`);
-  },
-});
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+  process.stdout.write(`${version}\n`);
+  process.exit(0);
+}
+const problem = await argvProblem(main, argv);
+if (problem) {
+  process.stderr.write(`agent: ${problem}\n`);
+  process.exit(2);
+}
+await runMain(main);

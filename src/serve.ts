@@ -33,17 +33,27 @@ export async function runServe(options: ServeOptions): Promise<RunningAgent> {
   return { store, server, close: (graceMs) => server.close(graceMs) };
 }
 
-/** Resolves on the first SIGINT or SIGTERM, with the signal's name. */
+/** Signals that stop the agent gracefully: SIGQUIT too, as "quit" (no core dump, no stack dump). */
+const stopSignals = ["SIGINT", "SIGTERM", "SIGQUIT"] as const;
+/**
+ * Signals logged and ignored: SIGHUP (a closed terminal, or a habit of asking daemons to reload:
+ * there is nothing to reload, manifests and TLS files are watched), SIGUSR1 and SIGUSR2 (no meaning
+ * here). Their default action would kill the agent without a word.
+ */
+const ignoredSignals = ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const;
+
+/** Resolves on the first SIGINT, SIGTERM or SIGQUIT, with the signal's name; logs and ignores SIGHUP, SIGUSR1, SIGUSR2. */
 export function untilSignal(): Promise<string> {
+  for (const signal of ignoredSignals) {
+    process.on(signal, () => log.warn(`${signal} received and ignored (only SIGTERM, SIGINT or SIGQUIT stop the agent; manifests and TLS files are re-read on their own)`));
+  }
   return new Promise((resolve) => {
     const onSignal = (signal: string) => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      for (const s of stopSignals) process.off(s, onSignal);
       log.info(`${signal} received, shutting down`);
       resolve(signal);
     };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    for (const s of stopSignals) process.on(s, onSignal);
   });
 }
 

@@ -1,7 +1,8 @@
-// `agent xds` for a type Envoy asks for by name (RDS, EDS, SDS) with no names: the server rightly sends
-// nothing, so the command's timeout says why and how to ask; '*' asks for every resource of the type.
+// `agent xds` for a type Envoy asks for by name (RDS, EDS, SDS) with no names: the server would rightly
+// send nothing, so the command says at once why and how to ask; '*' asks for every resource of the type.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { CliError } from "../src/cli/errors.ts";
+import { runSource } from "./helpers/agent-process.ts";
 import { runXdsCommand, type XdsCommandFlags } from "../src/cli/xds.ts";
 import { createSnapshotStore } from "../src/xds/snapshot.ts";
 import { startXdsServer } from "../src/xds/server.ts";
@@ -24,11 +25,15 @@ afterAll(async () => {
   await server?.close();
 });
 
-test("no names for EDS: the timeout explains that EDS is by name and offers '*'", async () => {
-  const error = await runXdsCommand(flags, () => {}).then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(CliError);
-  expect((error as CliError).message).toBe(`no response from ${flags.server} within 0.3s (eds resources are sent by name: give their names, or '*' for all of them)`);
-  expect((error as CliError).code).toBe(1);
+test("no names for RDS, EDS or SDS: one line at once saying names are needed and offering '*', exit 2", async () => {
+  for (const type of ["rds", "eds", "sds"]) {
+    const error = await runXdsCommand({ ...flags, type, timeout: "1m" }, () => {}).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).message).toBe(`--type ${type} resources are sent by name: give their names, or '*' for all of them`);
+    expect((error as CliError).code).toBe(2);
+  }
+  // Through the binary: no connection is even tried (the server named does not exist).
+  expect(await runSource(["xds", "--type", "rds", "--server", "127.0.0.1:1"])).toEqual({ code: 2, stdout: "", stderr: "agent: --type rds resources are sent by name: give their names, or '*' for all of them\n" });
 });
 
 test("'*' gets every load assignment, state-of-the-world and delta", async () => {

@@ -72,7 +72,7 @@ describe("CRDs", () => {
       [{ routes: [{ timeoutPolicy: { response: "soon" } }] }, ".spec.routes[0].timeoutPolicy.response"],
       [{ routes: [{ retryPolicy: { retryOn: ["sometimes"] } }] }, ".spec.routes[0].retryPolicy.retryOn[0]"],
       [{ routes: [{ directResponsePolicy: { statusCode: 99 } }] }, ".spec.routes[0].directResponsePolicy.statusCode"],
-      [{ routes: [{ requestRedirectPolicy: { statusCode: 307 } }] }, ".spec.routes[0].requestRedirectPolicy.statusCode"],
+      [{ routes: [{ requestRedirectPolicy: { statusCode: 304 } }] }, ".spec.routes[0].requestRedirectPolicy.statusCode"],
       [{ routes: [{ cookieRewritePolicies: [{ name: "a;b", secure: true }] }] }, ".spec.routes[0].cookieRewritePolicies[0].name"],
       [{ virtualhost: { fqdn: "a.example.com", ipAllowPolicy: [{ cidr: "10.0.0.0/8", source: "Nowhere" }] } }, ".spec.virtualhost.ipAllowPolicy[0].source"],
       [{ virtualhost: { fqdn: "a.example.com", rateLimitPolicy: { local: { requests: 1, unit: "day" } } } }, ".spec.virtualhost.rateLimitPolicy.local.unit"],

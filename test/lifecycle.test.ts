@@ -2,13 +2,16 @@
 // exits 0, ending the stream; in-process, startAgent's close goes not-ready → xDS closed and the
 // Lease released → metrics server closed. `agent envoy shutdown` drains a fake Envoy admin socket.
 import { afterAll, expect, test, setDefaultTimeout } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgent } from "../src/agent.ts";
 import { createMetrics } from "../src/observe/metrics.ts";
 import { connectXds } from "../src/xds/client.ts";
 import { TypeUrls } from "../src/xds/types.ts";
+import { encodeSotwRequest } from "./helpers/ads-client.ts";
+import { ensureAgentBinary, startServe } from "./helpers/agent-binary.ts";
 import { spawnAgent } from "./helpers/agent-process.ts";
 import { fakeEnvoyAdmin } from "./helpers/fake-envoy-admin.ts";
 
@@ -42,6 +45,56 @@ test("SIGTERM with a connected client: the stream ends, the servers close, exit 
   expect(await fetch(`http://127.0.0.1:${metricsPort}/healthz`).then(() => "answered", () => "refused")).toBe("refused");
   client.close();
 }, 30_000);
+
+/** Ingresses enough for a route config far larger than an HTTP/2 receive window. */
+function manyIngresses(count: number): string {
+  const service = "apiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: default }\nspec: { ports: [{ name: http, port: 80, targetPort: 8080 }] }\n";
+  const ingress = (i: number) =>
+    `apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: { name: ing-${i}, namespace: default }\nspec:\n  rules:\n    - host: host-${i}-${"x".repeat(60)}.example.com\n      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }] }\n`;
+  return [service, ...Array.from({ length: count }, (_, i) => ingress(i))].join("---\n");
+}
+
+/**
+ * An xDS client that asks for the route config on a few ADS streams and never reads: its HTTP/2
+ * receive windows fill and the server's writes wait on it. Resolves once the server has answered
+ * (response headers seen).
+ */
+async function nonReadingClient(port: number, streams: number): Promise<http2.ClientHttp2Session> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  const answered: Promise<unknown>[] = [];
+  for (let i = 0; i < streams; i++) {
+    const stream = session.request({ ":method": "POST", ":path": "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources", "content-type": "application/grpc", te: "trailers" });
+    const body = encodeSotwRequest({ node: { id: `stuck-${i}` }, type_url: TypeUrls.route, resource_names: ["ingress_http"] });
+    const frame = Buffer.alloc(5 + body.length);
+    frame.writeUInt32BE(body.length, 1);
+    body.copy(frame, 5);
+    stream.write(frame);
+    stream.pause();
+    stream.on("error", () => {});
+    answered.push(new Promise((resolve) => stream.once("response", resolve)));
+  }
+  session.on("error", () => {});
+  await Promise.all(answered);
+  return session;
+}
+
+test("--shutdown-grace is exact: streams to clients that stopped reading are cut at the deadline (compiled binary)", async () => {
+  await ensureAgentBinary();
+  const dir = mkdtempSync(join(tmpdir(), "isobar-grace-"));
+  dirs.push(dir);
+  mkdirSync(join(dir, "manifests"));
+  writeFileSync(join(dir, "manifests", "many.yaml"), manyIngresses(3000));
+  const serve = await startServe(["--manifests", join(dir, "manifests"), "--shutdown-grace", "1s"]);
+  await serve.waitForLine(/first snapshot published/);
+  const session = await nonReadingClient(serve.port, 4);
+  const before = serve.lineCount();
+  expect(await serve.stop()).toBe(0);
+  const log = serve.output().split("\n").slice(before).join("\n");
+  // Cut by the xDS server at the grace period, not by the shutdown watchdog (grace + 2 s) after it.
+  expect(log).toContain("xDS server stopped: connections still open after the 1000 ms grace period were cut");
+  expect(log).not.toContain("shutdown did not finish");
+  session.destroy();
+}, 60_000);
 
 test("close order: not ready first, then xDS ended while the Lease is released, then the metrics server", async () => {
   const steps: string[] = [];
@@ -94,7 +147,10 @@ test("agent envoy shutdown fails the health check and waits for the connections 
       "6 open connections, waiting for at most 0",
       "4 open connections, waiting for at most 0",
       "0 open connections (at most 0 wanted): drained",
+      // For Contour's shutdown-manager, whose /shutdown (Envoy's own preStop hook) waits on it.
+      `created ${join(dir, "ok")}: shutdown is complete`,
     ]);
+    expect(existsSync(join(dir, "ok"))).toBe(true);
   } finally {
     await new Promise<void>((resolve) => fake.server.close(() => resolve()));
   }

@@ -11,6 +11,7 @@ import { issueLeaf, parseCertificates } from "../src/certs/x509.ts";
 import { connectXds, tlsChannel, type XdsClient, type XdsResponse } from "../src/xds/client.ts";
 import { TypeUrls } from "../src/xds/types.ts";
 import { ensureAgentBinary, runAgent, startServe, type RunningBinary } from "./helpers/agent-binary.ts";
+import { serviceAndIngress } from "./helpers/service-ingress.ts";
 import { normalizeSerial, probeTls } from "./helpers/tls-probe.ts";
 
 // Spawns processes: on a loaded 2-core machine they take seconds to start.
@@ -24,25 +25,6 @@ let serve: RunningBinary & { port: number };
 const read = (path: string) => readFileSync(path, "utf8");
 const envoy = () => ({ ca: read(join(certs, "envoy/ca.crt")), cert: read(join(certs, "envoy/tls.crt")), key: read(join(certs, "envoy/tls.key")) });
 const serialOf = (path: string) => normalizeSerial(parseCertificates(read(path))[0]!.serialNumber);
-
-function serviceAndIngress(name: string): string {
-  return `apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: default }
-spec:
-  ports: [{ name: http, port: 80, targetPort: 8080 }]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: { name: ${name}, namespace: default }
-spec:
-  rules:
-    - host: ${name}.example.com
-      http:
-        paths:
-          - { path: /, pathType: Prefix, backend: { service: { name: ${name}, port: { number: 80 } } } }
-`;
-}
 
 function tlsFlags(base: string, who: "agent" | "envoy"): string[] {
   return ["--ca-file", join(base, who, "ca.crt"), "--cert-file", join(base, who, "tls.crt"), "--key-file", join(base, who, "tls.key")];
@@ -189,7 +171,7 @@ describe("agent serve flags (compiled binary)", () => {
     const run = await runAgent(["serve", "--port", "0", "--ca-file", join(certs, "agent/ca.crt")]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split("\n")).toEqual([
-      "agent: --ca-file, --cert-file and --key-file go together: give all three or none (missing --cert-file (ISOBAR_CERT_FILE), --key-file (ISOBAR_KEY_FILE))",
+      "agent: --ca-file, --cert-file and --key-file go together: give all three or none (missing --cert-file (ISOBAR_CERT_FILE, CONTOUR_CERT_FILE), --key-file (ISOBAR_KEY_FILE, CONTOUR_KEY_FILE))",
     ]);
     const unreadable = await runAgent(["serve", "--port", "0", "--ca-file", join(dir, "nope.crt"), "--cert-file", join(certs, "agent/tls.crt"), "--key-file", join(certs, "agent/tls.key")]);
     expect(unreadable.code).toBe(2);

@@ -190,9 +190,15 @@ describe("metrics", () => {
   test("leader state, status writes, certificate days and informer restarts are exported", async () => {
     let leading = false;
     metrics.observeLeader(() => leading);
-    expect(sample(await scrape(), "isobar_leader")).toBe(0);
+    const follower = await scrape();
+    expect(sample(follower, "isobar_leader")).toBe(0);
+    // Like Contour, only the leader reports HTTPProxy counts (replicas' sums must not double them).
+    expect(sample(follower, "contour_httpproxy", { namespace: "proxy-root" })).toBeUndefined();
+    expect(sample(follower, "contour_dagrebuild_total")).toBeGreaterThan(0);
     leading = true;
-    expect(sample(await scrape(), "isobar_leader")).toBe(1);
+    const leader = await scrape();
+    expect(sample(leader, "isobar_leader")).toBe(1);
+    expect(sample(leader, "contour_httpproxy", { namespace: "proxy-root" })).toBeGreaterThan(0);
     metrics.observeStatusWriter(() => ({ written: 3, skipped: 1, conflicts: 0, failed: 2, dropped: 0 }));
     const text = await scrape();
     expect(sample(text, "isobar_status_writes_total", { result: "written" })).toBe(3);

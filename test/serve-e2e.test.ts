@@ -23,6 +23,7 @@ beforeAll(async () => {
     manifests: dir,
     holdoffMs: 20,
     maxDelayMs: 100,
+    endpoints: { allowLoopback: true },
     dag: { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date() },
   });
 });
@@ -86,15 +87,15 @@ describe("agent serve --manifests, end to end", () => {
       expect(newHosts).toContain("new.example.com");
       expect(newHosts).not.toContain("echo.example.com");
 
-      // One endpoint address changes: exactly one load assignment is sent, nothing else.
+      // One endpoint port changes: exactly one load assignment is sent, nothing else.
       const before = responses.length;
       const servicesFile = join(dir, "services.yaml");
-      writeFileSync(servicesFile, readFileSync(servicesFile, "utf8").replace('addresses: ["10.0.1.20"]', 'addresses: ["10.0.1.21"]'));
+      writeFileSync(servicesFile, readFileSync(servicesFile, "utf8").replace("{ name: http, port: 18082, protocol", "{ name: http, port: 18093, protocol"));
       const eds = await nextMatching(client, (r) => r.typeUrl === TypeUrls.endpoint);
       expect(eds.resources.map((r) => r.name)).toEqual(["quickstart/echo-v2/http"]);
-      const addresses = JSON.stringify(json(eds));
-      expect(addresses).toContain("10.0.1.21");
-      expect(addresses).not.toContain("10.0.1.20");
+      const endpoints = JSON.stringify(json(eds));
+      expect(endpoints).toContain('"port_value":18093');
+      expect(endpoints).not.toContain('"port_value":18082');
       expect(responses.slice(before).map((r) => r.typeUrl)).toEqual([TypeUrls.endpoint]);
     } finally {
       client.close();

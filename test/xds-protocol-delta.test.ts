@@ -145,11 +145,13 @@ describe("delta ADS", () => {
     expect(xds.server.nacks.recent()).toEqual([
       {
         time: expect.any(Date),
+        stream: expect.any(Number),
         nodeId: "envoy-d",
         cluster: "edge",
         typeUrl: TypeUrls.cluster,
         version: bad.system_version_info,
         resourceNames: ["cluster-0"],
+        rejected: [{ name: "cluster-0", version: bad.resources[0]!.version }],
         errorDetail: { code: 3, message: "cluster-0: rejected" },
         delta: true,
       },

@@ -196,11 +196,13 @@ describe("sotw ADS", () => {
     expect(xds.server.nacks.recent()).toEqual([
       {
         time: expect.any(Date),
+        stream: expect.any(Number),
         nodeId: "envoy-1",
         cluster: "edge",
         typeUrl: TypeUrls.cluster,
         version: bad.version_info,
         resourceNames: ["cluster-0", "cluster-1"],
+        rejected: [{ name: "cluster-1", version: expect.any(String) }],
         errorDetail: { code: 3, message: "cluster-1: unsupported field" },
         delta: false,
       },
@@ -214,6 +216,39 @@ describe("sotw ADS", () => {
     expect(fixed.type_url).toBe(TypeUrls.cluster);
     expect(fixed.version_info).not.toBe(bad.version_info);
     expect(fixed.names).toContain("cluster-fixed");
+  });
+
+  test("a NACKed cluster is replaced, for the client that rejected it only, by its last accepted version until it changes", async () => {
+    xds = await startTestXds(resourceSet(2));
+    const rejecting = xds.client.sotw();
+    const other = xds.client.sotw();
+    const first = await ask(rejecting, { type_url: TypeUrls.cluster });
+    rejecting.send(ack(first));
+    const otherFirst = await ask(other, { node: { id: "envoy-2" }, type_url: TypeUrls.cluster });
+    other.send(ack(otherFirst));
+    const timeoutOf = (response: SotwResponse, name: string) => response.resources.find((r) => r.name === name)?.connect_timeout;
+    // cluster-1 changes; the first client rejects it
+    const changed = { ...resourceSet(2), clusters: [edsCluster("cluster-0"), edsCluster("cluster-1", { timeout: "7s" })] };
+    xds.store.publish(changed);
+    const bad = await rejecting.next();
+    expect(timeoutOf(bad, "cluster-1")).toBe("7s");
+    const nacked = xds.nextEvent((e) => e.kind === "nack");
+    rejecting.send({ ...ack(bad), version_info: first.version_info, error_detail: { code: 3, message: "Error adding/updating cluster(s) cluster-1: rejected" } });
+    await nacked;
+    expect(xds.server.nacks.recent()[0]!.rejected.map((r) => r.name)).toEqual(["cluster-1"]);
+    // Another change: the rejecting client gets it with its accepted cluster-1; the other client gets what is built.
+    xds.store.publish(withCluster(changed, "cluster-2"));
+    const held = await rejecting.next();
+    expect(held.names).toEqual(["cluster-0", "cluster-1", "cluster-2"]);
+    expect(timeoutOf(held, "cluster-1")).toBe("1s");
+    rejecting.send(ack(held));
+    expect(timeoutOf(await other.next(), "cluster-1")).toBe("7s");
+    const built = await other.next();
+    expect(timeoutOf(built, "cluster-1")).toBe("7s");
+    expect(built.names).toEqual(["cluster-0", "cluster-1", "cluster-2"]);
+    // cluster-1 changes again: the new content is tried
+    xds.store.publish(withCluster({ ...changed, clusters: [edsCluster("cluster-0"), edsCluster("cluster-1", { timeout: "8s" })] }, "cluster-2"));
+    expect(timeoutOf(await rejecting.next(), "cluster-1")).toBe("8s");
   });
 
   test("identical clients receive identical bytes from the shared response", async () => {

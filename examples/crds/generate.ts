@@ -1,70 +1,38 @@
 // Writes the CustomResourceDefinitions for HTTPProxy and TLSCertificateDelegation
-// (projectcontour.io/v1) next to this file, so the agent can run in a cluster without Contour
-// installed. The OpenAPI schemas accept what Contour's CRDs accept (same fields, enums, patterns
-// and bounds; the extension-backed features isobar does not serve are accepted as free-form).
-// Also writes src/dag/crd-schemas.json (the schemas without descriptions), which the agent embeds
-// to check manifests that never went through an API server (src/dag/crd-schema.ts).
+// (projectcontour.io/v1), ContourConfiguration and ExtensionService (v1alpha1) next to this file,
+// so the agent can run in a cluster without Contour installed. Their schemas are Contour 1.33's
+// (same fields, types, enums, defaults, patterns and bounds; test/contour-crd-shape.test.ts checks
+// them field by field), in our own words. Also writes src/dag/crd-schemas.json (the HTTPProxy and
+// TLSCertificateDelegation schemas without descriptions), which the agent embeds to check
+// manifests that never went through an API server (src/dag/crd-schema.ts).
 // Run: ./node_modules/.bin/bun run examples/crds/generate.ts
 import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
-
-type Schema = Record<string, unknown>;
-
-const str = (description: string, extra: Schema = {}): Schema => ({ type: "string", description, ...extra });
-const bool = (description: string): Schema => ({ type: "boolean", description });
-const int = (description: string, extra: Schema = {}): Schema => ({ type: "integer", description, ...extra });
-const obj = (description: string, properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema => ({
-  type: "object",
-  description,
-  properties,
-  ...(required.length > 0 ? { required } : {}),
-  ...extra,
-});
-const arr = (description: string, items: Schema, extra: Schema = {}): Schema => ({ type: "array", description, items, ...extra });
-/** Features backed by Contour extension services (external auth, JWT, global rate limit): accepted, not interpreted. */
-const freeForm = (description: string): Schema => ({ type: "object", description, "x-kubernetes-preserve-unknown-fields": true });
-
-const duration = "^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|infinity|infinite)$";
-const durationNoInfinity = "^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+)$";
-const hostname = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
-const headerToken = "^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$";
+import { contourConfigurationCrd, extensionServiceCrd } from "./config-crds.ts";
+import { type Schema, str, bool, int, obj, arr, freeForm, duration, durationNoInfinity, hostname, headerToken, headerMatch, loadBalancerPolicy, upstreamValidation, globalRateLimit, authPolicy, authorizationServer, subCondition, detailedCondition, crd } from "./parts.ts";
 
 const headerValue = obj("A header name/value pair.", { name: str("Header name.", { minLength: 1 }), value: str("Header value.", { minLength: 1 }) }, ["name", "value"]);
 const headersPolicy = obj("How headers are managed during forwarding.", {
   set: arr("Headers set (replaced) on the request or response.", headerValue),
   remove: arr("Header names removed.", { type: "string" }),
 });
+// Control characters listed one by one, as Contour's CRD spells them (the same set as \x00-\x1f).
+const controls = Array.from({ length: 32 }, (_, i) => `\\x${i.toString(16).padStart(2, "0")}`).join("");
 const cookieRewritePolicy = obj(
   "Rewrites attributes of a Set-Cookie header.",
   {
-    name: str("Name of the cookie to rewrite.", { minLength: 1, maxLength: 4096, pattern: '^[^()<>@,;:\\\\"\\/[\\]?={} \\t\\x7f\\x00-\\x1f]+$' }),
-    pathRewrite: obj("Rewrites the Path attribute.", { value: str("Path value.", { minLength: 1, maxLength: 4096, pattern: "^[^;\\x7f\\x00-\\x1f]+$" }) }, ["value"]),
-    domainRewrite: obj("Rewrites the Domain attribute.", { value: str("Domain value.", { minLength: 1, maxLength: 4096, pattern: "^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$" }) }, ["value"]),
+    name: str("Name of the cookie to rewrite.", { minLength: 1, maxLength: 4096, pattern: `^[^()<>@,;:\\\\"\\/[\\]?={} \\t\\x7f${controls}]+$` }),
+    pathRewrite: obj("Rewrites the Path attribute.", { value: str("Path value.", { minLength: 1, maxLength: 4096, pattern: `^[^;\\x7f${controls}]+$` }) }, ["value"]),
+    domainRewrite: obj("Rewrites the Domain attribute.", { value: str("Domain value.", { minLength: 1, maxLength: 4096, pattern: hostname }) }, ["value"]),
     secure: bool("Sets or clears the Secure attribute."),
     sameSite: str("Sets the SameSite attribute.", { enum: ["Strict", "Lax", "None"] }),
-  },
-  ["name"],
-);
-const headerMatch = obj(
-  "A header condition; exactly one matcher.",
-  {
-    name: str("Header name (case-insensitive)."),
-    present: bool("The header is present."),
-    notpresent: bool("The header is absent."),
-    contains: str("The header value contains this string."),
-    notcontains: str("The header value does not contain this string."),
-    ignoreCase: bool("Compare values case-insensitively (exact, notexact, contains, notcontains)."),
-    exact: str("The header value equals this string."),
-    notexact: str("The header value does not equal this string."),
-    regex: str("The header value matches this RE2 regular expression."),
-    treatMissingAsEmpty: bool("With notcontains/notexact: a missing header counts as the empty string."),
   },
   ["name"],
 );
 const queryMatch = obj(
   "A query parameter condition; exactly one matcher.",
   {
-    name: str("Query parameter name.", { minLength: 1 }),
+    name: str("Query parameter name."),
     exact: str("The value equals this string."),
     prefix: str("The value starts with this string."),
     suffix: str("The value ends with this string."),
@@ -82,28 +50,6 @@ const matchCondition = obj("A routing condition, applied on top of those of the 
   header: headerMatch,
   queryParameter: queryMatch,
 });
-const loadBalancerPolicy = obj("Load balancing policy.", {
-  strategy: str("RoundRobin (default), WeightedLeastRequest, Random, Cookie or RequestHash."),
-  requestHashPolicies: arr(
-    "Request attributes hashed with the RequestHash strategy.",
-    obj("One hashed attribute; exactly one of headerHashOptions, queryParameterHashOptions, hashSourceIP.", {
-      terminal: bool("Skip later hash policies when this one produced a hash."),
-      headerHashOptions: obj("Hash a header.", { headerName: str("Header name.", { minLength: 1 }) }),
-      queryParameterHashOptions: obj("Hash a query parameter.", { parameterName: str("Parameter name.", { minLength: 1 }) }),
-      hashSourceIP: bool("Hash the client address."),
-    }),
-  ),
-});
-const upstreamValidation = obj(
-  "How the backend's certificate is verified.",
-  {
-    caSecret: str("Secret (`name` or `namespace/name`, delegated) holding ca.crt."),
-    subjectName: str("Name expected in the certificate's subjectAltName.", { minLength: 1 }),
-    subjectNames: arr("Names accepted in subjectAltName; the first must equal subjectName.", { type: "string" }, { maxItems: 8 }),
-  },
-  ["caSecret", "subjectName"],
-  { "x-kubernetes-validations": [{ message: "subjectNames[0] must equal subjectName if set", rule: "has(self.subjectNames) ? self.subjectNames[0] == self.subjectName : true" }] },
-);
 const healthCounts = {
   intervalSeconds: int("Seconds between health checks.", { format: "int64" }),
   timeoutSeconds: int("Seconds to wait for a health check response.", { format: "int64" }),
@@ -114,7 +60,8 @@ const service = obj(
   "A Kubernetes Service to send traffic to.",
   {
     name: str("Service name (in the proxy's namespace)."),
-    port: int("Service port number.", { minimum: 1, maximum: 65535 }),
+    // Contour spells "at most 65535" as "below 65536".
+    port: int("Service port number.", { minimum: 1, maximum: 65536, exclusiveMaximum: true }),
     healthPort: int("Port for health checks, if not the service port.", { minimum: 1, maximum: 65535 }),
     protocol: str("Upstream protocol, overriding the Service annotations.", { enum: ["h2", "h2c", "tls"] }),
     weight: int("Relative share of the route's traffic.", { format: "int64", minimum: 0 }),
@@ -127,8 +74,8 @@ const service = obj(
       "Slow start for new endpoints.",
       {
         window: str("Duration of the slow start window.", { pattern: durationNoInfinity }),
-        aggression: str("Traffic increase rate (decimal).", { pattern: "^([0-9]+([.][0-9]+)?|[.][0-9]+)$" }),
-        minimumWeightPercent: int("Minimum weight percentage.", { format: "int32", minimum: 0, maximum: 100 }),
+        aggression: str("Traffic increase rate (decimal).", { default: "1.0", pattern: "^([0-9]+([.][0-9]+)?|[.][0-9]+)$" }),
+        minWeightPercent: int("Minimum weight percentage.", { format: "int32", default: 10, minimum: 0, maximum: 100 }),
       },
       ["window"],
     ),
@@ -145,29 +92,46 @@ const localRateLimit = obj(
     requests: int("Requests per unit of time.", { format: "int32", minimum: 1 }),
     unit: str("Unit of time.", { enum: ["second", "minute", "hour"] }),
     burst: int("Extra requests allowed in a burst.", { format: "int32" }),
-    responseStatusCode: int("Status of rate-limited responses (429 by default).", { format: "int32", minimum: 200, maximum: 599 }),
+    responseStatusCode: int("Status of rate-limited responses (429 by default).", { format: "int32", minimum: 400, maximum: 599 }),
     responseHeadersToAdd: arr("Headers added to rate-limited responses.", headerValue),
   },
   ["requests", "unit"],
 );
-const rateLimitPolicy = obj("Rate limiting.", { local: localRateLimit, global: freeForm("Global rate limit (needs a rate limit service).") });
+const rateLimitPolicy = obj("Rate limiting.", { local: localRateLimit, global: globalRateLimit });
 const route = obj("A route of the virtual host.", {
   conditions: arr("Routing conditions.", matchCondition),
   services: arr("Services to proxy to.", service),
   enableWebsockets: bool("Allow WebSocket upgrades."),
   permitInsecure: bool("Serve plaintext HTTP even though the virtual host has TLS."),
-  authPolicy: freeForm("External authorization policy."),
+  authPolicy,
   timeoutPolicy: obj("Timeouts.", {
     response: str("Timeout for the whole response.", { pattern: duration }),
     idle: str("Idle timeout of a stream.", { pattern: duration }),
     idleConnection: str("Idle timeout of an upstream connection.", { pattern: duration }),
   }),
   retryPolicy: obj("Retries.", {
-    count: int("Maximum retries (default 1; -1 disables).", { format: "int64", minimum: -1 }),
+    count: int("Maximum retries (default 1; -1 disables).", { format: "int64", default: 1, minimum: -1 }),
     perTryTimeout: str("Timeout of each attempt.", { pattern: duration }),
     retryOn: arr("Retry conditions.", {
       type: "string",
-      enum: ["5xx", "gateway-error", "reset", "connect-failure", "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"],
+      enum: [
+        "5xx",
+        "gateway-error",
+        "reset",
+        "reset-before-request",
+        "connect-failure",
+        "envoy-ratelimited",
+        "retriable-4xx",
+        "refused-stream",
+        "retriable-status-codes",
+        "retriable-headers",
+        "http3-post-connect-failure",
+        "cancelled",
+        "deadline-exceeded",
+        "internal",
+        "resource-exhausted",
+        "unavailable",
+      ],
     }),
     retriableStatusCodes: arr("Status codes retried with retriable-status-codes.", { type: "integer", format: "int32" }),
   }),
@@ -179,7 +143,7 @@ const route = obj("A route of the virtual host.", {
       ...healthCounts,
       expectedStatuses: arr(
         "Status ranges counted as healthy (default 200-299).",
-        obj("A half-open range [start, end).", { start: int("First status.", { format: "int64", minimum: 100, maximum: 599 }), end: int("One past the last status.", { format: "int64", minimum: 101, maximum: 600 }) }, ["start", "end"]),
+        obj("A half-open range [start, end).", { start: int("First status.", { format: "int64", minimum: 100, maximum: 599 }), end: int("One past the last status.", { format: "int64", minimum: 101, maximum: 600 }) }, ["end", "start"]),
       ),
     },
     ["path"],
@@ -199,18 +163,18 @@ const route = obj("A route of the virtual host.", {
     scheme: str("Scheme of the redirect.", { enum: ["http", "https"] }),
     hostname: str("Host of the redirect.", { minLength: 1, maxLength: 253, pattern: hostname }),
     port: int("Port of the redirect.", { format: "int32", minimum: 1, maximum: 65535 }),
-    statusCode: int("Redirect status.", { enum: [301, 302], default: 302 }),
+    statusCode: int("Redirect status.", { format: "int32", enum: [301, 302, 303, 307, 308], default: 302 }),
     path: str("Replace the whole path.", { pattern: "^\\/.*$" }),
     prefix: str("Replace the matched prefix.", { pattern: "^\\/.*$" }),
   }),
   directResponsePolicy: obj("Answer directly.", { statusCode: int("Response status.", { minimum: 200, maximum: 599 }), body: str("Response body.") }, ["statusCode"]),
   internalRedirectPolicy: obj("Follow upstream redirects inside Envoy.", {
     maxInternalRedirects: int("Maximum redirects followed.", { format: "int32" }),
-    redirectResponseCodes: arr("Statuses treated as redirects (302 by default).", { type: "integer", format: "int32", enum: [301, 302, 303, 307, 308] }, { maxItems: 5 }),
+    redirectResponseCodes: arr("Statuses treated as redirects (302 by default).", { type: "integer", format: "int32", enum: [301, 302, 303, 307, 308] }),
     allowCrossSchemeRedirect: str("Follow redirects to another scheme.", { enum: ["Always", "Never", "SafeOnly"], default: "Never" }),
     denyRepeatedRouteRedirect: bool("Refuse a redirect back to an already visited route."),
   }),
-  jwtVerificationPolicy: freeForm("JWT verification policy."),
+  jwtVerificationPolicy: obj("JWT verification of the route.", { require: str("Provider whose JWTs are required."), disabled: bool("Skip JWT verification.") }),
   ipAllowPolicy: ipFilter,
   ipDenyPolicy: ipFilter,
 });
@@ -231,7 +195,7 @@ const tls = obj("TLS of the virtual host.", {
       uri: bool("URI SANs."),
     }),
     crlSecret: str("Secret with crl.pem.", { minLength: 1 }),
-    onlyVerifyLeafCertCrl: bool("Check only the leaf certificate against the CRL."),
+    crlOnlyVerifyLeafCert: bool("Check only the leaf certificate against the CRL."),
   }),
   enableFallbackCertificate: bool("Serve the fallback certificate to clients without SNI."),
 });
@@ -240,22 +204,46 @@ const virtualhost = obj(
   {
     fqdn: str("Fully qualified domain name; a leading `*.` for one-label wildcards.", { pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" }),
     tls,
-    authorization: freeForm("External authorization server."),
+    authorization: authorizationServer,
     corsPolicy: obj(
       "CORS.",
       {
         allowCredentials: bool("Allow credentials."),
         allowPrivateNetwork: bool("Allow private network access."),
         allowOrigin: arr("Allowed origins: `*`, exact origins or RE2 regexes.", { type: "string" }, { minItems: 1 }),
-        allowMethods: arr("Allowed methods.", { type: "string", pattern: "^[^\\s]+$" }, { minItems: 1 }),
-        allowHeaders: arr("Allowed request headers.", { type: "string", pattern: headerToken }),
-        exposeHeaders: arr("Exposed response headers.", { type: "string", pattern: headerToken }),
+        allowMethods: arr("Allowed methods.", { type: "string", pattern: headerToken }, { minItems: 1 }),
+        allowHeaders: arr("Allowed request headers.", { type: "string", pattern: headerToken }, { minItems: 1 }),
+        exposeHeaders: arr("Exposed response headers.", { type: "string", pattern: headerToken }, { minItems: 1 }),
         maxAge: str("How long a preflight result may be cached.", { pattern: "^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|0)$" }),
       },
       ["allowMethods", "allowOrigin"],
     ),
     rateLimitPolicy,
-    jwtProviders: arr("JWT providers.", freeForm("A JWT provider.")),
+    jwtProviders: arr(
+      "JWT providers.",
+      obj(
+        "A JWT provider.",
+        {
+          name: str("Provider name.", { minLength: 1 }),
+          issuer: str("Expected issuer."),
+          audiences: arr("Expected audiences.", { type: "string" }),
+          remoteJWKS: obj(
+            "Where the signing keys are fetched.",
+            {
+              uri: str("JWKS URI.", { minLength: 1 }),
+              timeout: str("Fetch timeout.", { pattern: durationNoInfinity }),
+              cacheDuration: str("How long keys are cached.", { pattern: durationNoInfinity }),
+              dnsLookupFamily: str("DNS family for the JWKS host.", { enum: ["auto", "v4", "v6"] }),
+              validation: upstreamValidation,
+            },
+            ["uri"],
+          ),
+          forwardJWT: bool("Forward the JWT to the backend."),
+          default: bool("Required on every route unless a route says otherwise."),
+        },
+        ["name", "remoteJWKS"],
+      ),
+    ),
     ipAllowPolicy: ipFilter,
     ipDenyPolicy: ipFilter,
   },
@@ -274,53 +262,6 @@ const tcpproxy = obj("Proxies TCP connections of a TLS virtual host.", {
     healthyThresholdCount: int("Passed checks before healthy.", { format: "int32" }),
   }),
 });
-const subCondition = obj("An error or warning.", { type: str("Error type."), status: str("True or False."), reason: str("Machine-readable reason."), message: str("What is wrong, naming the objects.") }, ["message", "reason", "status", "type"]);
-const detailedCondition = obj(
-  "A condition with error and warning sub-conditions.",
-  {
-    type: str("Condition type (Valid)."),
-    status: str("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
-    reason: str("Reason."),
-    message: str("Message."),
-    observedGeneration: int("Generation the condition was computed for.", { format: "int64", minimum: 0 }),
-    lastTransitionTime: str("When the status last changed.", { format: "date-time" }),
-    errors: arr("Errors.", subCondition),
-    warnings: arr("Warnings.", subCondition),
-  },
-  ["lastTransitionTime", "message", "reason", "status", "type"],
-);
-
-function crd(options: { kind: string; plural: string; singular: string; shortNames?: string[]; spec: Schema; status: Schema; columns?: Schema[]; description: string }): Schema {
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `${options.plural}.projectcontour.io` },
-    spec: {
-      group: "projectcontour.io",
-      names: { kind: options.kind, listKind: `${options.kind}List`, plural: options.plural, singular: options.singular, ...(options.shortNames ? { shortNames: options.shortNames } : {}) },
-      scope: "Namespaced",
-      versions: [
-        {
-          name: "v1",
-          served: true,
-          storage: true,
-          ...(options.columns ? { additionalPrinterColumns: options.columns } : {}),
-          subresources: { status: {} },
-          schema: {
-            openAPIV3Schema: obj(options.description, {
-              apiVersion: str("APIVersion of this representation of an object."),
-              kind: str("Kind of this object."),
-              metadata: { type: "object" },
-              spec: options.spec,
-              status: options.status,
-            }, ["metadata", "spec"]),
-          },
-        },
-      ],
-    },
-  };
-}
-
 const httpProxy = crd({
   kind: "HTTPProxy",
   plural: "httpproxies",
@@ -370,10 +311,13 @@ const delegationCrd = crd({
   status: obj("Set by the agent.", { conditions: arr("Conditions.", detailedCondition) }),
 });
 
-const header = (what: string) => `# ${what} (projectcontour.io/v1), compatible with Contour's.\n# Generated by examples/crds/generate.ts; edit that file and run it again.\n`;
+const header = (what: string, version = "v1") => `# ${what} (projectcontour.io/${version}), compatible with Contour's.\n# Generated by examples/crds/generate.ts; edit that file and run it again.\n`;
 const here = new URL(".", import.meta.url).pathname;
 writeFileSync(`${here}httpproxy.yaml`, header("CustomResourceDefinition for HTTPProxy") + stringify(httpProxy, { lineWidth: 0 }));
 writeFileSync(`${here}tlscertificatedelegation.yaml`, header("CustomResourceDefinition for TLSCertificateDelegation") + stringify(delegationCrd, { lineWidth: 0 }));
+// Not served yet, and not embedded in the agent: in a cluster they let Contour's objects be applied as they are.
+writeFileSync(`${here}contourconfiguration.yaml`, header("CustomResourceDefinition for ContourConfiguration", "v1alpha1") + stringify(contourConfigurationCrd, { lineWidth: 0 }));
+writeFileSync(`${here}extensionservice.yaml`, header("CustomResourceDefinition for ExtensionService", "v1alpha1") + stringify(extensionServiceCrd, { lineWidth: 0 }));
 
 /** The OpenAPI schema of a CRD without its descriptions: what the agent checks manifests against. */
 function checkedSchema(definition: Schema): Schema {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FileToWrite, identityFiles, readPair, CertFileError } from "./files.ts";
-import { type KeyAlgorithm, type LeafUsage, type PemPair, createCa, issueLeaf, keyMatchesCertificate, parseCertificates, serviceDnsNames, summarize } from "./x509.ts";
+import { type KeyAlgorithm, type LeafUsage, type PemPair, createCa, issueLeaf, keyMatchesCertificate, parseCertificates, privateKeyProblem, serviceDnsNames, summarize } from "./x509.ts";
 
 export interface IdentitySpec {
   /** Folder under DIR and the certificate's common name. */
@@ -81,7 +81,8 @@ export function certSetFiles(dir: string, set: CertSet): FileToWrite[] {
 export interface TlsSecret {
   apiVersion: "v1";
   kind: "Secret";
-  type: "kubernetes.io/tls";
+  /** kubernetes.io/tls; Opaque for a CA certificate alone (Contour's cacert). */
+  type: "kubernetes.io/tls" | "Opaque";
   metadata: { name: string; namespace: string; labels: Record<string, string> };
   data: Record<string, string>;
 }
@@ -105,6 +106,8 @@ export function certSetSecrets(set: CertSet, options: { namespace: string; agent
 /** Loads the CA bundle and finds the CA that ca.key belongs to. */
 export async function loadCa(dir: string): Promise<{ current: PemPair; bundlePem: string }> {
   const pair = readPair(join(dir, "ca.crt"), join(dir, "ca.key"));
+  const keyProblem = privateKeyProblem(pair.privateKeyPem);
+  if (keyProblem) throw new CertFileError(`${join(dir, "ca.key")} ${keyProblem}`);
   for (const certificate of parseCertificates(pair.certificatePem)) {
     if (await keyMatchesCertificate(pair.privateKeyPem, certificate)) {
       return { current: { certificatePem: certificate.toString("pem"), privateKeyPem: pair.privateKeyPem }, bundlePem: pair.certificatePem };

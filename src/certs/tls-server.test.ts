@@ -1,10 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createPrivateKey } from "node:crypto";
+import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CliError } from "../cli/errors.ts";
-import { certificateDaysLeft, checkBindAddress, isLoopbackAddress, loadServerTls, resolveTlsFiles } from "./tls-server.ts";
+import { certificateDaysLeft, checkBindAddress, isLoopbackAddress, loadServerTls, maxTlsFileBytes, resolveTlsFiles } from "./tls-server.ts";
 import { createCa, issueLeaf, parseCertificates, type PemPair } from "./x509.ts";
+
+/** `pem` encrypted with a passphrase: PKCS#8 ("ENCRYPTED PRIVATE KEY") or OpenSSL's legacy SEC1 form. */
+function encryptedKey(pem: string, form: "pkcs8" | "sec1"): string {
+  return createPrivateKey(pem).export({ format: "pem", type: form, cipher: "aes-256-cbc", passphrase: "secret" }) as string;
+}
 
 function cliError(body: () => unknown): CliError {
   try {
@@ -28,7 +34,7 @@ describe("TLS flags", () => {
   test("some but not all: a usage error naming what is missing", () => {
     const error = cliError(() => resolveTlsFiles({ certFile: "crt" }, { ISOBAR_KEY_FILE: "key" }));
     expect(error.code).toBe(2);
-    expect(error.message).toBe("--ca-file, --cert-file and --key-file go together: give all three or none (missing --ca-file (ISOBAR_CA_FILE))");
+    expect(error.message).toBe("--ca-file, --cert-file and --key-file go together: give all three or none (missing --ca-file (ISOBAR_CA_FILE, CONTOUR_CAFILE))");
   });
 
   test("loopback addresses", () => {
@@ -77,6 +83,51 @@ describe("loadServerTls", () => {
     writeFileSync(join(dir, "ca.crt"), "not a certificate");
     const garbled = await loadServerTls(files()).catch((e: unknown) => e as Error);
     expect((garbled as Error).message).toBe(`TLS files unusable: ${files().caFile}: no PEM certificate found`);
+  });
+
+  test("an encrypted key is reported as encrypted, not as the wrong key", async () => {
+    const leaf = await issueLeaf(ca, { commonName: "agent", usage: "server" });
+    for (const form of ["pkcs8", "sec1"] as const) {
+      write({ certificatePem: leaf.certificatePem, privateKeyPem: encryptedKey(leaf.privateKeyPem, form) });
+      const error = await loadServerTls(files()).catch((e: unknown) => e as Error);
+      expect((error as Error).message).toBe(
+        `TLS files unusable: ${files().keyFile} holds an encrypted private key: isobar needs an unencrypted PEM key (decrypt it first, for example with \`openssl pkey -in KEY -out PLAIN-KEY\`)`,
+      );
+    }
+  });
+
+  test("a file larger than a TLS file may be is refused before it is read", async () => {
+    const leaf = await issueLeaf(ca, { commonName: "agent", usage: "server" });
+    write(leaf, ca.certificatePem + "\n".repeat(maxTlsFileBytes));
+    const error = await loadServerTls(files()).catch((e: unknown) => e as Error);
+    expect((error as Error).message).toBe(`TLS files unusable: ${files().caFile} is ${maxTlsFileBytes + ca.certificatePem.length} bytes, more than a TLS file may be (${maxTlsFileBytes} bytes)`);
+  });
+
+  test("reload reads the files only when their stat changed", async () => {
+    const leaf = await issueLeaf(ca, { commonName: "agent", usage: "server" });
+    write(leaf);
+    // A CA certificate of exactly the same size, so that replacing the bundle in place keeps its size.
+    let other = await createCa({ validityDays: 365 });
+    while (other.certificatePem.length !== ca.certificatePem.length) other = await createCa({ validityDays: 365 });
+    const past = new Date(Date.now() - 60_000);
+    for (const name of ["ca.crt", "tls.crt", "tls.key"]) utimesSync(join(dir, name), past, past);
+    const tls = await loadServerTls(files(), { reloadIntervalMs: 3_600_000 });
+    try {
+      const inode = statSync(files().caFile).ino;
+      writeFileSync(files().caFile, other.certificatePem);
+      utimesSync(files().caFile, past, past);
+      expect(statSync(files().caFile).ino).toBe(inode);
+      // Same device, inode, size and mtime: not read, the old bundle is still trusted.
+      expect(await tls.reload()).toBe(false);
+      expect(tls.certificateDaysLeft()[0]!.serialNumber).toBe(parseCertificates(ca.certificatePem)[0]!.serialNumber);
+      // The mtime moves: read, installed.
+      const later = new Date(past.getTime() + 1_000);
+      utimesSync(files().caFile, later, later);
+      expect(await tls.reload()).toBe(true);
+      expect(tls.certificateDaysLeft()[0]!.serialNumber).toBe(parseCertificates(other.certificatePem)[0]!.serialNumber);
+    } finally {
+      tls.close();
+    }
   });
 
   test("reload: unchanged files change nothing, a half-written rotation is skipped, a complete one is installed", async () => {

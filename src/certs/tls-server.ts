@@ -1,15 +1,17 @@
 // TLS for `agent serve`: gRPC server credentials from a CA bundle, a certificate and a key on disk.
 // TLS 1.3 only, and a client certificate chained to the CA is required. The files are re-read while
 // serving: rotated material takes effect for new handshakes, without a restart and without touching
-// established streams. Also the bind-address rule (no plaintext beyond loopback unless --insecure).
+// established streams. A file is read again only when its stat (device, inode, size, mtime) changed,
+// and no file larger than maxTlsFileBytes is read. Also the bind-address rule (no plaintext beyond
+// loopback unless --insecure).
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
+import { readFileSync, statSync } from "node:fs";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { consola } from "consola";
 import { CliError } from "../cli/errors.ts";
-import { keyMatchesCertificate, parseCertificates, summarize } from "./x509.ts";
+import { ipScope } from "../dag/ip-scope.ts";
+import { keyMatchesCertificate, parseCertificates, privateKeyProblem, summarize } from "./x509.ts";
 
 const log = consola.withTag("tls");
 
@@ -21,18 +23,20 @@ export interface TlsFiles {
 
 /** The environment variables `agent serve` reads when the matching flag is absent. */
 export const tlsEnv = { caFile: "ISOBAR_CA_FILE", certFile: "ISOBAR_CERT_FILE", keyFile: "ISOBAR_KEY_FILE" } as const;
+/** Contour's names for them, read when ours are not set. */
+export const contourTlsEnv = { caFile: "CONTOUR_CAFILE", certFile: "CONTOUR_CERT_FILE", keyFile: "CONTOUR_KEY_FILE" } as const;
 
 /**
  * The TLS files from flags, else from the environment: all three or none (undefined).
  * Some but not all is a CliError naming what is missing.
  */
 export function resolveTlsFiles(flags: Partial<TlsFiles>, env: Record<string, string | undefined> = process.env): TlsFiles | undefined {
-  const pick = (key: keyof TlsFiles) => (flags[key] || env[tlsEnv[key]] || "").trim();
+  const pick = (key: keyof TlsFiles) => (flags[key] || env[tlsEnv[key]] || env[contourTlsEnv[key]] || "").trim();
   const files = { caFile: pick("caFile"), certFile: pick("certFile"), keyFile: pick("keyFile") };
   const missing = (Object.keys(files) as Array<keyof TlsFiles>).filter((key) => files[key] === "");
   if (missing.length === 3) return undefined;
   if (missing.length > 0) {
-    const flag = (key: keyof TlsFiles) => `--${key.replace("File", "-file")} (${tlsEnv[key]})`;
+    const flag = (key: keyof TlsFiles) => `--${key.replace("File", "-file")} (${tlsEnv[key]}, ${contourTlsEnv[key]})`;
     throw new CliError(`--ca-file, --cert-file and --key-file go together: give all three or none (missing ${missing.map(flag).join(", ")})`);
   }
   return files;
@@ -41,24 +45,7 @@ export function resolveTlsFiles(flags: Partial<TlsFiles>, env: Record<string, st
 /** True for 127.0.0.0/8, ::1, an IPv4-mapped loopback and `localhost`. */
 export function isLoopbackAddress(address: string): boolean {
   const host = address.replace(/^\[|\]$/g, "").toLowerCase();
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
-    if (mapped) return mapped[1]!.startsWith("127.");
-    const groups = expandIpv6(host);
-    return groups.slice(0, 7).every((group) => group === 0) && groups[7] === 1;
-  }
-  return false;
-}
-
-/** The eight 16-bit groups of an IPv6 address without an embedded IPv4 part. */
-function expandIpv6(address: string): number[] {
-  const [head = "", tail] = address.split("::");
-  const parse = (part: string) => (part === "" ? [] : part.split(":").map((group) => Number.parseInt(group, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return host === "localhost" || ipScope(host) === "loopback";
 }
 
 /** Plaintext xDS is served on loopback only, unless the operator says `--insecure`. */
@@ -93,6 +80,8 @@ export interface ServerTls {
 
 interface Material {
   digest: string;
+  /** The files' stat when they were read (statFiles). */
+  stat: FilesStat;
   context: SecureContextOptions;
   certificates: Array<{ file: string; certificate: Certificate }>;
   /** The certificate the server presents (the first of its chain). */
@@ -137,13 +126,17 @@ export async function loadServerTls(files: TlsFiles, options: { reloadIntervalMs
   const credentials = new ReloadableServerCredentials(current.context);
   let lastProblem = "";
   let reloading: Promise<boolean> | undefined;
+  let seen = current.stat;
 
   async function reload(): Promise<boolean> {
     let next: Material;
     try {
-      const digest = digestFiles(files);
-      if (digest === current.digest) return false;
-      next = await readMaterial(files);
+      const stat = statFiles(files);
+      if (stat.key === seen.key && !stat.recent) return false;
+      seen = stat;
+      const content = readFiles(files);
+      if (digestOf(content) === current.digest) return false;
+      next = await readMaterial(files, stat, content);
     } catch (error) {
       const problem = (error as Error).message;
       if (problem !== lastProblem) log.warn(`TLS files changed but are not usable yet, still serving the previous ones: ${problem}`);
@@ -184,13 +177,46 @@ export function certificateDaysLeft(now = new Date()): CertificateDaysLeft[] {
   return [...servers].flatMap((tls) => tls.certificateDaysLeft(now));
 }
 
-function readFiles(files: TlsFiles): { ca: Buffer; cert: Buffer; key: Buffer } {
-  const read = (path: string) => {
+/** The largest TLS file read (a CA bundle of every public root is about 220 KiB). */
+export const maxTlsFileBytes = 4 * 1024 * 1024;
+
+/** Within this of now, an mtime may hide a second write in the same clock tick: the files are read anyway. */
+const racyMs = 2_000;
+
+/** What the three files' stats say, as one key; `recent` when one was modified too lately to trust it. */
+interface FilesStat {
+  key: string;
+  recent: boolean;
+}
+
+function statFiles(files: TlsFiles): FilesStat {
+  let key = "";
+  let recent = false;
+  for (const path of [files.caFile, files.certFile, files.keyFile]) {
+    let stat;
     try {
-      return readFileSync(path);
+      stat = statSync(path);
     } catch (error) {
       throw new Error(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
+    if (stat.size > maxTlsFileBytes) throw new Error(`${path} is ${stat.size} bytes, more than a TLS file may be (${maxTlsFileBytes} bytes)`);
+    key += `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}\n`;
+    recent ||= Date.now() - stat.mtimeMs < racyMs;
+  }
+  return { key, recent };
+}
+
+function readFiles(files: TlsFiles): { ca: Buffer; cert: Buffer; key: Buffer } {
+  const read = (path: string) => {
+    let content: Buffer;
+    try {
+      content = readFileSync(path);
+    } catch (error) {
+      throw new Error(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    // It may have grown since its stat.
+    if (content.length > maxTlsFileBytes) throw new Error(`${path} is ${content.length} bytes, more than a TLS file may be (${maxTlsFileBytes} bytes)`);
+    return content;
   };
   return { ca: read(files.caFile), cert: read(files.certFile), key: read(files.keyFile) };
 }
@@ -199,13 +225,8 @@ function digestOf(content: { ca: Buffer; cert: Buffer; key: Buffer }): string {
   return createHash("sha256").update(content.ca).update("\0").update(content.cert).update("\0").update(content.key).digest("hex");
 }
 
-function digestFiles(files: TlsFiles): string {
-  return digestOf(readFiles(files));
-}
-
-/** Reads and checks the three files: parseable PEM, the key belongs to the certificate, a context builds. */
-async function readMaterial(files: TlsFiles): Promise<Material> {
-  const content = readFiles(files);
+/** Reads and checks the three files: parseable PEM, an unencrypted key of the certificate, a context builds. */
+async function readMaterial(files: TlsFiles, stat = statFiles(files), content = readFiles(files)): Promise<Material> {
   const parse = (file: string, pem: string) => {
     try {
       return parseCertificates(pem);
@@ -215,6 +236,8 @@ async function readMaterial(files: TlsFiles): Promise<Material> {
   };
   const cas = parse(files.caFile, content.ca.toString("utf8"));
   const chain = parse(files.certFile, content.cert.toString("utf8"));
+  const keyProblem = privateKeyProblem(content.key.toString("utf8"));
+  if (keyProblem) throw new Error(`${files.keyFile} ${keyProblem}`);
   if (!(await keyMatchesCertificate(content.key.toString("utf8"), chain[0]!))) {
     throw new Error(`${files.keyFile} is not the key of the certificate in ${files.certFile}`);
   }
@@ -226,6 +249,7 @@ async function readMaterial(files: TlsFiles): Promise<Material> {
   }
   return {
     digest: digestOf(content),
+    stat,
     context,
     certificates: [...cas.map((certificate) => ({ file: files.caFile, certificate })), ...chain.map((certificate) => ({ file: files.certFile, certificate }))],
     server: chain[0]!,

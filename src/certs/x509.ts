@@ -154,6 +154,18 @@ function escapeRdn(value: string): string {
   return value.replace(/([,+"\\<>;=])/g, "\\$1");
 }
 
+/**
+ * Why `pem` is not a private key isobar can use, or undefined: an encrypted key (PKCS#8
+ * "ENCRYPTED PRIVATE KEY" or OpenSSL's "Proc-Type: 4,ENCRYPTED"), or no PEM private key at all.
+ */
+export function privateKeyProblem(pem: string): string | undefined {
+  if (pem.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----") || /^Proc-Type:\s*4,\s*ENCRYPTED/m.test(pem)) {
+    return "holds an encrypted private key: isobar needs an unencrypted PEM key (decrypt it first, for example with `openssl pkey -in KEY -out PLAIN-KEY`)";
+  }
+  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) return "holds no PEM private key";
+  return undefined;
+}
+
 /** Whether `privateKeyPem` is the key of `certificate`: compares the public keys. */
 export async function keyMatchesCertificate(privateKeyPem: string, certificate: X509Certificate): Promise<boolean> {
   try {

@@ -1,57 +1,61 @@
 // `agent bootstrap [PATH]`: writes Envoy's bootstrap JSON (and, with Envoy's certificate files,
-// the SDS resource files it points at). Parses flags and calls src/envoy/bootstrap.ts.
-import { isIP } from "node:net";
-import { hostname } from "node:os";
+// the SDS resource files it points at). Parses flags and calls src/envoy/bootstrap-files.ts.
 import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { writeFilesAtomically } from "../certs/files.ts";
-import { type BootstrapOptions, type XdsMode, bootstrapConfig, checkBootstrapOptions, sdsResourceFiles } from "../envoy/bootstrap.ts";
-import { checkBootstrap } from "../envoy/bootstrap-check.ts";
+import { type BootstrapOptions, type XdsMode, checkBootstrapOptions, dnsLookupFamilies } from "../envoy/bootstrap.ts";
+import { bootstrapFiles, defaultNode } from "../envoy/bootstrap-files.ts";
 import { logArgs, logFlags } from "../observe/flags.ts";
-import { CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
+import { bootstrapContourOnly, checkContourOnly, contourOnlyArgs } from "./contour-flags.ts";
+import { addressFlag, CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
 
 const log = consola.withTag("bootstrap");
 
 export default defineCommand({
   meta: { name: "bootstrap", description: "write Envoy's bootstrap JSON to PATH (or stdout with -)" },
   args: {
-    path: { type: "positional", required: false, description: "output file, or - for stdout (default -)" },
+    path: { type: "positional", required: false, description: "output file, or - for stdout (default: -)" },
     "xds-address": { type: "string", default: "127.0.0.1", description: "the agent's address: an IP, or a DNS name in split mode (never localhost)" },
     "xds-port": { type: "string", default: "8001", description: "the agent's xDS port" },
     "xds-mode": { type: "string", default: "delta", description: "delta (delta ADS), sotw (state-of-the-world ADS) or per-type (then serve with --envoy-xds-mode per-type)" },
-    "admin-address": { type: "string", default: "/admin/admin.sock", description: "Envoy admin unix socket path (never an IP)" },
+    "admin-address": { type: "string", default: "/admin/admin.sock", valueHint: "PATH", description: "Envoy's admin unix socket, an absolute path (never an IP)" },
     "node-id": { type: "string", description: "Envoy's node id (default: $POD_NAME, else the hostname)" },
     "node-cluster": { type: "string", description: "Envoy's node cluster (default: $POD_NAMESPACE/envoy, else envoy)" },
-    "envoy-ca-file": { type: "string", description: "CA bundle that signed the agent's certificate (with cert and key: mTLS)" },
-    "envoy-cert-file": { type: "string", description: "Envoy's client certificate" },
-    "envoy-key-file": { type: "string", description: "Envoy's client key" },
+    "envoy-ca-file": { type: "string", alias: "envoy-cafile", valueHint: "FILE", description: "CA bundle that signed the agent's certificate (with cert and key: mTLS) (env ENVOY_CAFILE)" },
+    "envoy-cert-file": { type: "string", valueHint: "FILE", description: "Envoy's client certificate (env ENVOY_CERT_FILE)" },
+    "envoy-key-file": { type: "string", valueHint: "FILE", description: "Envoy's client key (env ENVOY_KEY_FILE)" },
+    "dns-lookup-family": { type: "string", valueHint: "FAMILY", description: "how Envoy resolves a DNS name in --xds-address: v4, v6, auto or all (default: IPv4 preferred)" },
     "xds-server-name": { type: "string", default: "isobar", description: "the SAN pinned on the agent's certificate, also sent as SNI" },
     "resources-dir": { type: "string", description: "where the SDS resource files go (default: resources/ beside PATH)" },
-    overwrite: { type: "boolean", default: true, description: "replace existing files (use --no-overwrite to refuse)" },
+    overwrite: { type: "boolean", default: true, description: "replace existing files" },
     ...logArgs,
+    ...contourOnlyArgs(bootstrapContourOnly),
   },
   run: ({ args }) =>
     runCommand(async () => {
       logFlags(args, { toStderr: true });
+      checkContourOnly(bootstrapContourOnly, args, log);
       const path = args.path ?? "-";
-      const tlsFiles = [args["envoy-ca-file"], args["envoy-cert-file"], args["envoy-key-file"]];
+      // Contour's environment variables stand in for absent flags, as in Contour.
+      const caFile = args["envoy-ca-file"] || process.env.ENVOY_CAFILE || undefined;
+      const certFile = args["envoy-cert-file"] || process.env.ENVOY_CERT_FILE || undefined;
+      const keyFile = args["envoy-key-file"] || process.env.ENVOY_KEY_FILE || undefined;
+      const tlsFiles = [caFile, certFile, keyFile];
       const given = tlsFiles.filter((f) => f !== undefined && f !== "").length;
       if (given !== 0 && given !== 3) throw new CliError("--envoy-ca-file, --envoy-cert-file and --envoy-key-file go together: give all three or none");
       // Absolute: Envoy reads these paths from its own working directory, not from ours.
       const resourcesDir = resolve(args["resources-dir"] ?? (path === "-" ? "/config/resources" : join(dirname(path), "resources")));
       const options: BootstrapOptions = {
-        xdsAddress: args["xds-address"],
+        xdsAddress: addressFlag("xds-address", args["xds-address"]),
         xdsPort: intFlag("xds-port", args["xds-port"], 1, 65535),
         mode: choiceFlag("xds-mode", args["xds-mode"], ["delta", "sotw", "per-type"] as const) as XdsMode,
         adminSocketPath: args["admin-address"],
-        nodeId: args["node-id"] ?? process.env.POD_NAME ?? hostname(),
-        nodeCluster: args["node-cluster"] ?? (process.env.POD_NAMESPACE ? `${process.env.POD_NAMESPACE}/envoy` : "envoy"),
-        tls: given === 3 ? { caFile: resolve(args["envoy-ca-file"]!), certFile: resolve(args["envoy-cert-file"]!), keyFile: resolve(args["envoy-key-file"]!), serverName: args["xds-server-name"], resourcesDir } : undefined,
+        nodeId: args["node-id"] ?? defaultNode().nodeId,
+        nodeCluster: args["node-cluster"] ?? defaultNode().nodeCluster,
+        tls: given === 3 ? { caFile: resolve(caFile!), certFile: resolve(certFile!), keyFile: resolve(keyFile!), serverName: args["xds-server-name"], resourcesDir } : undefined,
+        dnsLookupFamily: args["dns-lookup-family"] === undefined ? undefined : dnsLookupFamilies[choiceFlag("dns-lookup-family", args["dns-lookup-family"], Object.keys(dnsLookupFamilies) as Array<keyof typeof dnsLookupFamilies>)],
       };
-      if (isIP(options.xdsAddress) === 0 && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i.test(options.xdsAddress)) {
-        throw new CliError(`--xds-address must be an IP address or a DNS name, got ${JSON.stringify(options.xdsAddress)}`);
-      }
       try {
         checkBootstrapOptions(options);
       } catch (error) {
@@ -59,19 +63,15 @@ export default defineCommand({
       }
       const tls = options.tls ? `mTLS with ${options.tls.certFile} and ${options.tls.keyFile}, pinning ${options.tls.serverName}` : "plaintext";
       log.debug(`node ${options.nodeId} (cluster ${options.nodeCluster}), xDS ${options.mode} to ${options.xdsAddress}:${options.xdsPort}, ${tls}`);
-      const config = bootstrapConfig(options);
-      const sds = options.tls ? sdsResourceFiles(options.tls) : [];
-      checkBootstrap(config, sds);
-      const json = `${JSON.stringify(config, null, 2)}\n`;
-      const files = sds.map(({ file, content }) => ({ path: file, content: `${JSON.stringify(content, null, 2)}\n`, mode: 0o644 }));
+      const [bootstrap, ...files] = bootstrapFiles(options, path);
       if (path === "-") {
         if (files.length > 0) {
           writeFilesAtomically(files, { overwrite: args.overwrite, dirMode: 0o755 });
           process.stderr.write(`wrote ${files.length} SDS files in ${resourcesDir} (--resources-dir)\n`);
         }
-        process.stdout.write(json);
+        process.stdout.write(bootstrap!.content);
       } else {
-        writeFilesAtomically([{ path, content: json, mode: 0o644 }, ...files], { overwrite: args.overwrite, dirMode: 0o755 });
+        writeFilesAtomically([bootstrap!, ...files], { overwrite: args.overwrite, dirMode: 0o755 });
         process.stderr.write(`wrote ${path}${files.length > 0 ? ` and ${files.length} SDS files in ${resourcesDir}` : ""}\n`);
       }
     }),

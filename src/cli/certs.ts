@@ -5,14 +5,13 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { stringify } from "yaml";
-import { writeSecretsToCluster, SecretWriteError } from "../certs/cluster.ts";
 import { writeFilesAtomically, identityFiles } from "../certs/files.ts";
 import { formatInspection, inspectPaths } from "../certs/inspect.ts";
 import { type CertSet, certSetFiles, certSetSecrets, createCertSet, loadCa, planRotation } from "../certs/layout.ts";
 import { issueLeaf, keyAlgorithms, parseCertificates, summarize, type KeyAlgorithm } from "../certs/x509.ts";
-import { createKubeClient } from "../k8s/client.ts";
-import { KubeConfigError, loadKubeConfig } from "../k8s/kubeconfig.ts";
 import { logArgs, logFlags } from "../observe/flags.ts";
+import { certgenArgs, runCertgen } from "./certgen.ts";
+import { clusterClient, createSecrets } from "./certs-cluster.ts";
 import { CliError, choiceFlag, intFlag, listFlag, runCommand } from "./errors.ts";
 
 const log = consola.withTag("certs");
@@ -35,24 +34,10 @@ function describeCertSet(set: CertSet): string {
   return [`CA ${describe(set.ca.certificatePem)}`, ...set.identities.map(({ spec, pair }) => `${spec.name} ${spec.usage} ${describe(pair.certificatePem)}`)].join("; ");
 }
 
-/** The cluster of --kubeconfig/--context/--incluster (or $KUBECONFIG, ~/.kube/config, the pod's). */
-function clusterClient(args: { kubeconfig?: string; context?: string; incluster: boolean }) {
-  if (args.incluster && (args.kubeconfig !== undefined || args.context !== undefined)) throw new CliError("--incluster uses the pod's service account: give it without --kubeconfig and --context");
-  try {
-    const { kubeConfig, origin } = loadKubeConfig({ kubeconfig: args.kubeconfig, context: args.context, inCluster: args.incluster });
-    const client = createKubeClient(kubeConfig, { userAgent: "isobar-certs" });
-    log.debug(`writing Secrets to ${client.server} (credentials: ${origin}${kubeConfig.getCurrentContext() ? `, context ${kubeConfig.getCurrentContext()}` : ""})`);
-    return client;
-  } catch (error) {
-    if (error instanceof KubeConfigError) throw new CliError(error.message);
-    throw error;
-  }
-}
-
 const init = defineCommand({
   meta: { name: "init", description: "create a CA, the agent's server certificate and Envoy's client certificate" },
   args: {
-    out: { type: "string", description: "directory for PEM files (default: certs)" },
+    out: { type: "string", valueHint: "PATH", description: "directory for PEM files (default: certs), or with --format secrets the file for the YAML" },
     format: { type: "string", default: "files", description: "files (PEM in --out), secrets (Kubernetes Secret YAML on stdout or --out file) or cluster (the Secrets created through the Kubernetes API)" },
     namespace: { type: "string", default: "isobar-system", description: "the agent's namespace (for SANs and Secrets; the examples use isobar-system)" },
     "service-name": { type: "string", default: "isobar", description: "the agent's Service name (SANs: name, name.ns, name.ns.svc, name.ns.svc.cluster.local)" },
@@ -94,14 +79,7 @@ const init = defineCommand({
       }
       const secrets = certSetSecrets(set, { namespace: args.namespace, agentSecret: args["agent-secret"], envoySecret: args["envoy-secret"], caSecret: args["ca-secret"] });
       if (client) {
-        try {
-          const written = await writeSecretsToCluster(client, secrets, { overwrite: args.overwrite });
-          process.stdout.write(`${written.map((w) => `Secret ${w.name} ${w.action}`).join("\n")}\n`);
-        } catch (error) {
-          throw error instanceof SecretWriteError ? new CliError(error.message, 1) : error;
-        } finally {
-          client.close();
-        }
+        await createSecrets(client, secrets, { overwrite: args.overwrite });
         return;
       }
       const yaml = secrets.map((s) => stringify(s)).join("---\n");
@@ -195,7 +173,7 @@ const inspect = defineCommand({
     paths: { type: "positional", required: false, description: "certificate files or a certificates directory (default: certs)" },
     "ca-file": { type: "string", description: "CA bundle to check single files against" },
     "warn-days": { type: "string", default: "30", description: "exit non-zero when a certificate has fewer days left than this" },
-    output: { type: "string", default: "text", description: "text or json" },
+    output: { type: "string", default: "text", valueHint: "FORMAT", description: "text or json" },
     ...logArgs,
   },
   run: ({ args }) =>
@@ -210,6 +188,14 @@ const inspect = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "certs", description: "create, issue, rotate and inspect the certificates between the agent and Envoy" },
+  meta: { name: "certs", description: "create, issue, rotate and inspect the certificates between the agent and Envoy; Contour's certgen flags (--kube, --yaml, --pem) make Contour's Secrets" },
+  args: { ...certgenArgs, ...logArgs },
   subCommands: { init, issue, rotate, inspect },
+  run: ({ args }) =>
+    runCommand(async () => {
+      // citty runs this after a subcommand too: that one has done the work.
+      if (args._.length > 0) return;
+      logFlags(args, { toStderr: true });
+      if (!(await runCertgen(args))) throw new CliError("`agent certs` needs a command: one of init, issue, rotate, inspect (or Contour's certgen flags --kube, --yaml or --pem) (see `agent certs --help`)");
+    }),
 });

@@ -16,12 +16,13 @@ export default defineCommand({
   meta: { name: "validate", description: "check manifests offline as `agent serve` would build them: each object's status, and with --routes the route table" },
   args: {
     paths: { type: "positional", required: false, description: "manifest files or directories (YAML/JSON)" },
-    output: { type: "string", default: "text", description: "text or json" },
+    output: { type: "string", default: "text", valueHint: "FORMAT", description: "text or json" },
     routes: { type: "boolean", default: false, description: "also print the route table (host, match, backend, weight)" },
     "ingress-class-name": { type: "string", description: "ingress classes to serve (repeatable, comma-separated; default: no class or \"contour\")" },
     "root-namespaces": { type: "string", description: "namespaces where root HTTPProxies may live (default: all)" },
     "fallback-certificate": { type: "string", description: "namespace/name of the Secret served to TLS clients without SNI" },
     "enable-external-name-service": { type: "boolean", default: false, description: "allow routes to ExternalName Services (never to loopback or link-local)" },
+    "allow-loopback-endpoints": { type: "boolean", default: false, description: "serve EndpointSlice addresses on loopback (127.0.0.0/8, ::1), for local development; other non-unicast addresses are never served" },
     ...logArgs,
   },
   run: ({ args }) =>
@@ -43,6 +44,7 @@ export default defineCommand({
           now: () => new Date(),
           checkCrdSchema: true,
         },
+        endpoints: { allowLoopback: args["allow-loopback-endpoints"] },
       });
       const color = output === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
       const text = output === "json" ? formatJson(report, { routes: args.routes }) : formatText(report, { color, routes: args.routes });

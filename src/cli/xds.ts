@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
 import { logArgs, logFlags } from "../observe/flags.ts";
 import { choiceFlag, CliError, durationFlag, runCommand } from "./errors.ts";
+import { privateKeyProblem } from "../certs/x509.ts";
 import { connectXds, resolveTypeUrl, responseToJson, tlsChannel, xdsTypes, type XdsClient, type XdsResponse } from "../xds/client.ts";
 
 export interface XdsCommandFlags {
@@ -40,6 +41,8 @@ export function channelCredentials(
     }
   };
   const material = { ca: read("--ca-file", flags.caFile!), certificate: read("--cert-file", flags.certFile!), privateKey: read("--key-file", flags.keyFile!) };
+  const keyProblem = privateKeyProblem(material.privateKey.toString("utf8"));
+  if (keyProblem) throw new CliError(`--key-file ${flags.keyFile} ${keyProblem}`, 2);
   return tlsChannel(flags.server ?? "", material, { serverName: flags.serverName });
 }
 
@@ -51,7 +54,11 @@ export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string
   const typeUrl = resolveTypeUrl(flags.type);
   if (!typeUrl) throw new CliError(`unknown --type ${JSON.stringify(flags.type)}: want one of ${Object.keys(xdsTypes).join(", ")} or a type URL`, 2);
   choiceFlag("output", flags.output, ["json", "pretty"]);
-  const timeoutMs = durationFlag("timeout", flags.timeout, "s");
+  // A server sends RDS, EDS and SDS resources by name only: without names it would send nothing.
+  if (flags.names.length === 0 && typeUrl !== xdsTypes.lds && typeUrl !== xdsTypes.cds) {
+    throw new CliError(`--type ${flags.type} resources are sent by name: give their names, or '*' for all of them`, 2);
+  }
+  const timeoutMs = durationFlag("timeout", flags.timeout);
   const { credentials, channelOptions } = channelCredentials(flags);
 
   const format = (response: XdsResponse) => JSON.stringify(responseToJson(response), null, flags.output === "pretty" ? 2 : undefined);
@@ -66,9 +73,7 @@ export async function runXdsCommand(flags: XdsCommandFlags, print: (line: string
   try {
     await client.waitForReady(timeoutMs);
     if (!flags.watch) {
-      const byName = flags.names.length === 0 && typeUrl !== xdsTypes.lds && typeUrl !== xdsTypes.cds;
-      const hint = byName ? ` (${flags.type} resources are sent by name: give their names, or '*' for all of them)` : "";
-      print(format(await withTimeout(client.next(), timeoutMs, `no response from ${flags.server} within ${timeoutMs / 1000}s${hint}`)));
+      print(format(await withTimeout(client.next(), timeoutMs, `no response from ${flags.server} within ${timeoutMs / 1000}s`)));
       return;
     }
     options.signal?.addEventListener("abort", () => client.close(), { once: true });
@@ -93,19 +98,19 @@ export default defineCommand({
   meta: { name: "xds", description: "fetch or watch resources from an xDS server and print them as JSON" },
   args: {
     names: { type: "positional", required: false, description: "resource names (none: wildcard, for LDS and CDS; '*': every resource of the type)" },
-    server: { type: "string", default: "127.0.0.1:8001", description: "xDS server address (host:port)" },
+    server: { type: "string", default: "127.0.0.1:8001", valueHint: "HOST:PORT", description: "xDS server address" },
     "node-id": { type: "string", default: "agent-xds", description: "node id sent to the server" },
     "node-cluster": { type: "string", default: "", description: "node cluster sent to the server" },
     type: { type: "string", default: "lds", description: "resource type: lds, rds, cds, eds, sds or a type URL" },
     delta: { type: "boolean", default: false, description: "use delta xDS instead of state-of-the-world" },
     ads: { type: "boolean", default: true, description: "use the aggregated service (--no-ads: the per-type service)" },
     watch: { type: "boolean", default: false, description: "keep printing updates instead of exiting after the first response" },
-    output: { type: "string", default: "json", description: "json (one response per line) or pretty" },
+    output: { type: "string", default: "json", valueHint: "FORMAT", description: "json (one response per line) or pretty" },
     "ca-file": { type: "string", description: "CA certificate (PEM) to verify the server" },
     "cert-file": { type: "string", description: "client certificate (PEM)" },
     "key-file": { type: "string", description: "client private key (PEM)" },
     "server-name": { type: "string", description: "TLS server name to verify instead of the address's host" },
-    timeout: { type: "string", default: "5s", description: "how long to wait to connect, and for the first response" },
+    timeout: { type: "string", default: "5s", valueHint: "DURATION", description: "how long to wait to connect, and for the first response" },
     ...logArgs,
   },
   async run({ args }) {

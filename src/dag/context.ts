@@ -217,7 +217,8 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
       const cluster: Cluster = {
         ...settings,
         name: `${namespace}/${name}/${port}/${hash}`,
-        edsServiceName: `${namespace}/${name}/${portName || port}`,
+        // Health checks to another port change the load assignment (each endpoint names that port).
+        edsServiceName: `${namespace}/${name}/${portName || port}${settings.healthPort ? `/health/${settings.healthPort.portName || settings.healthPort.port}` : ""}`,
       };
       clustersBySettings.set(canonical, cluster);
       dag.clusters.set(cluster.name, cluster);

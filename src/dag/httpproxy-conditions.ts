@@ -2,6 +2,7 @@
 // and how conditions concatenate down an include chain into one route match.
 import type { HeaderMatch, PathMatch, QueryParamMatch } from "./types.ts";
 import { bool, quote, rec, str, type Rec } from "./httpproxy-spec.ts";
+import { pathLengthProblem, quoteBounded } from "./limits.ts";
 
 export type CheckRegex = (regex: string) => string | undefined;
 
@@ -12,6 +13,10 @@ export function pathConditionsProblem(conds: Rec[], checkRegex: CheckRegex): str
     const prefix = str(cond.prefix);
     const exact = str(cond.exact);
     const regex = str(cond.regex);
+    for (const [kind, value] of [["prefix", prefix], ["exact", exact], ["regex", regex]] as const) {
+      const tooLong = pathLengthProblem(value);
+      if (tooLong) return `${kind} condition ${quoteBounded(value)} is ${tooLong}`;
+    }
     if (prefix !== "") {
       count++;
       if (prefix[0] !== "/") return `prefix conditions must start with /, ${prefix} was supplied`;

@@ -81,40 +81,44 @@ const badHeaderValue = /[\r\n\0]/;
 const maxHeaderValueBytes = 16384;
 const headerBytes = new TextEncoder();
 
-/** Contour's headersPolicyRoute: `set` and `remove`, Host only as a (request) host rewrite. */
-export function headersPolicy(policy: unknown, allowHostRewrite: boolean, dynamic: Record<string, string>): Result<HeadersPolicy | undefined> {
+/**
+ * Contour's headersPolicy: set (Host only where allowed, as a host rewrite) and remove. Every problem
+ * is reported, not only the first, so one look at the status shows all there is to fix.
+ */
+export function headersPolicy(policy: unknown, allowHostRewrite: boolean, dynamic: Record<string, string>): HeadersPolicyResult {
   const p = rec(policy);
   if (!p) return { ok: undefined };
+  const errors: string[] = [];
   const set = new Map<string, string>();
   let hostRewrite: string | undefined;
   for (const entry of recs(p.set)) {
     const key = canonicalHeaderKey(str(entry.name));
-    if (set.has(key) || (key === "Host" && hostRewrite !== undefined)) return { error: `duplicate header addition: ${quote(key)}` };
-    const value = str(entry.value);
-    if (badHeaderValue.test(value)) return { error: `invalid set header value for ${quote(key)}: must not contain CR, LF or NUL` };
-    if (key === "Host") {
-      if (!allowHostRewrite) return { error: `rewriting ${quote(key)} header is not supported` };
-      // The rewritten host is also the SNI of TLS upstreams, which TLS caps at 255 bytes.
-      if (headerBytes.encode(value).length > 255) return { error: `rewriting ${quote(key)} header to a value longer than 255 bytes is not supported` };
-      hostRewrite = value;
+    const problem = setHeaderProblem(key, str(entry.value), { allowHostRewrite, seen: set.has(key) || (key === "Host" && hostRewrite !== undefined) });
+    if (problem) {
+      errors.push(problem);
       continue;
     }
-    const problem = headerNameProblem(key);
-    if (problem) return { error: `invalid set header ${quote(key)}: ${problem}` };
-    const escaped = escapeHeaderValue(value, dynamic);
-    if (headerBytes.encode(escaped).length > maxHeaderValueBytes) return { error: `set header value for ${quote(key)} is longer than ${maxHeaderValueBytes} bytes` };
-    set.set(key, escaped);
+    if (key === "Host") {
+      hostRewrite = str(entry.value);
+      continue;
+    }
+    const escaped = escapeHeaderValue(str(entry.value), dynamic);
+    if (headerBytes.encode(escaped).length > maxHeaderValueBytes) errors.push(`set header value for ${quote(key)} is longer than ${maxHeaderValueBytes} bytes`);
+    else set.set(key, escaped);
   }
   const remove = new Set<string>();
   for (const entry of strs(p.remove)) {
     const key = canonicalHeaderKey(entry);
-    if (remove.has(key)) return { error: `duplicate header removal: ${quote(key)}` };
     // Envoy refuses a route that removes Host (its HeaderParser), so the whole config would be NACKed.
-    if (key === "Host") return { error: `removing ${quote(key)} header is not supported` };
-    const problem = headerNameProblem(key);
-    if (problem) return { error: `invalid remove header ${quote(key)}: ${problem}` };
-    remove.add(key);
+    const problem = remove.has(key)
+      ? `duplicate header removal: ${quote(key)}`
+      : key === "Host"
+        ? `removing ${quote(key)} header is not supported`
+        : headerNameProblem(key) && `invalid remove header ${quote(key)}: ${headerNameProblem(key)}`;
+    if (problem) errors.push(problem);
+    else remove.add(key);
   }
+  if (errors.length > 0) return { errors };
   const result: HeadersPolicy = {
     set: [...set].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, value]) => ({ name, value })),
     add: [],
@@ -122,6 +126,30 @@ export function headersPolicy(policy: unknown, allowHostRewrite: boolean, dynami
   };
   if (hostRewrite !== undefined) result.hostRewrite = hostRewrite;
   return { ok: result };
+}
+
+export type HeadersPolicyResult = { ok: HeadersPolicy | undefined } | { errors: string[] };
+
+/** Every error of a request and a response headers policy, as conditions (Contour's reasons; the response one differs between routes and services). */
+export function headersPolicyProblems(request: HeadersPolicyResult, response: HeadersPolicyResult, responseReason: string): Array<{ reason: string; message: string }> {
+  return [
+    ...("errors" in request ? request.errors.map((error) => ({ reason: "RequestHeadersPolicyInvalid", message: `${error} on request headers` })) : []),
+    ...("errors" in response ? response.errors.map((error) => ({ reason: responseReason, message: `${error} on response headers` })) : []),
+  ];
+}
+
+/** Why one `set` entry is refused, or undefined. */
+function setHeaderProblem(key: string, value: string, options: { allowHostRewrite: boolean; seen: boolean }): string | undefined {
+  if (options.seen) return `duplicate header addition: ${quote(key)}`;
+  if (badHeaderValue.test(value)) return `invalid set header value for ${quote(key)}: must not contain CR, LF or NUL`;
+  if (key === "Host") {
+    if (!options.allowHostRewrite) return `rewriting ${quote(key)} header is not supported`;
+    // The rewritten host is also the SNI of TLS upstreams, which TLS caps at 255 bytes.
+    if (headerBytes.encode(value).length > 255) return `rewriting ${quote(key)} header to a value longer than 255 bytes is not supported`;
+    return undefined;
+  }
+  const problem = headerNameProblem(key);
+  return problem && `invalid set header ${quote(key)}: ${problem}`;
 }
 
 const cookieName = /^[^()<>@,;:\\"/[\]?={} \t\x7f\x00-\x1f]+$/;
@@ -313,6 +341,8 @@ export function tcpHealthCheck(policy: unknown): TcpHealthCheckPolicy | undefine
   return p ? counts(p) : undefined;
 }
 
+const redirectCodes: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
 /** Contour's redirectRoutePolicy (302 is the CRD default status). */
 export function redirectPolicy(policy: unknown): Result<Redirect | undefined> {
   const p = rec(policy);
@@ -326,7 +356,7 @@ export function redirectPolicy(policy: unknown): Result<Redirect | undefined> {
     if (!value.startsWith("/") || badHeaderValue.test(value)) return { error: `${field} ${quote(value)} must begin with "/" and not contain CR, LF or NUL` };
   }
   const status = num(p.statusCode);
-  const out: Redirect = { statusCode: status === 301 ? 301 : 302 };
+  const out: Redirect = { statusCode: redirectCodes.has(status) ? (status as Redirect["statusCode"]) : 302 };
   const scheme = str(p.scheme);
   if (scheme === "http" || scheme === "https") out.scheme = scheme;
   if (str(p.hostname) !== "") out.hostname = str(p.hostname);

@@ -3,12 +3,31 @@
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { MirrorPolicy, WeightedCluster } from "./types.ts";
-import { cookieRewrites, headersPolicy } from "./httpproxy-policies.ts";
+import { cookieRewrites, headersPolicy, headersPolicyProblems } from "./httpproxy-policies.ts";
 import { serviceCluster, type ClusterSettings } from "./httpproxy-services.ts";
-import { ErrorType, addError, bool, num, str, type Rec } from "./httpproxy-spec.ts";
+import { ErrorType, addError, bool, num, recs, str, type Rec } from "./httpproxy-spec.ts";
+
+/** The values a service's header policies may use (`%CONTOUR_SERVICE_NAME%`, …). */
+function serviceVariables(namespace: string, service: Rec): Record<string, string> {
+  return { CONTOUR_NAMESPACE: namespace, CONTOUR_SERVICE_NAME: str(service.name), CONTOUR_SERVICE_PORT: String(num(service.port)) };
+}
 
 /**
- * Resolves a route's services, or undefined when an error drops the proxy's routes. Services whose
+ * Every header policy error of a route and of its services, as conditions: checked before anything
+ * else of the route is built, so a user sees all of them at once, not the first one found.
+ */
+export function routeHeadersProblems(route: Rec, namespace: string): Array<{ type: string; reason: string; message: string }> {
+  const dynamic = { CONTOUR_NAMESPACE: namespace };
+  const own = headersPolicyProblems(headersPolicy(route.requestHeadersPolicy, true, dynamic), headersPolicy(route.responseHeadersPolicy, false, dynamic), "ResponseHeaderPolicyInvalid");
+  const ofServices = recs(route.services).flatMap((service) => {
+    const variables = serviceVariables(namespace, service);
+    return headersPolicyProblems(headersPolicy(service.requestHeadersPolicy, true, variables), headersPolicy(service.responseHeadersPolicy, false, variables), "ResponseHeadersPolicyInvalid");
+  });
+  return [...own.map((p) => ({ type: ErrorType.route, ...p })), ...ofServices.map((p) => ({ type: ErrorType.service, ...p }))];
+}
+
+/**
+ * Resolves a route's services (their header policies already checked by routeHeadersProblems), or undefined when an error drops the proxy's routes. Services whose
  * Service is missing are left out (the route answers 503 when none is left). Weights: all absent
  * means an equal split; otherwise a service without a weight gets none of the traffic.
  */
@@ -21,24 +40,17 @@ export function routeServices(
   const clusters: WeightedCluster[] = [];
   const mirrors: MirrorPolicy[] = [];
   for (const service of services) {
-    const dynamic = { CONTOUR_NAMESPACE: ref.namespace, CONTOUR_SERVICE_NAME: str(service.name), CONTOUR_SERVICE_PORT: String(num(service.port)) };
+    const dynamic = serviceVariables(ref.namespace, service);
     const reqHP = headersPolicy(service.requestHeadersPolicy, true, dynamic);
-    const hostRewrite = "ok" in reqHP ? reqHP.ok?.hostRewrite : undefined;
+    const respHP = headersPolicy(service.responseHeadersPolicy, false, dynamic);
+    if ("errors" in reqHP || "errors" in respHP) return undefined; // reported by routeHeadersProblems
+    const hostRewrite = reqHP.ok?.hostRewrite;
     const result = serviceCluster(ctx, ref, service, { ...settings, serviceHostRewrite: hostRewrite }, {
       unresolvedType: ErrorType.service,
       unresolvedPrefix: "Spec.Routes",
     });
     if ("fatal" in result) return undefined;
     if ("skip" in result) continue;
-    if ("error" in reqHP) {
-      addError(ctx, ref, ErrorType.service, "RequestHeadersPolicyInvalid", `${reqHP.error} on request headers`);
-      return undefined;
-    }
-    const respHP = headersPolicy(service.responseHeadersPolicy, false, dynamic);
-    if ("error" in respHP) {
-      addError(ctx, ref, ErrorType.service, "ResponseHeadersPolicyInvalid", `${respHP.error} on response headers`);
-      return undefined;
-    }
     const cookies = cookieRewrites(service.cookieRewritePolicies);
     if ("error" in cookies) {
       addError(ctx, ref, ErrorType.route, "CookieRewritePoliciesInvalid", `${cookies.error} on service cookie rewrite rules`);

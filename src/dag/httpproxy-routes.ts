@@ -6,8 +6,6 @@ import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { Route } from "./types.ts";
 import { wildcardAuthorityMatch } from "./wildcard.ts";
-
-const utf8 = new TextEncoder();
 import {
   emptyConditionProblem,
   headerConditionsProblem,
@@ -31,9 +29,11 @@ import {
   retryPolicy,
   timeoutPolicy,
 } from "./httpproxy-policies.ts";
-import { routeServices } from "./httpproxy-route-services.ts";
+import { routeHeadersProblems, routeServices } from "./httpproxy-route-services.ts";
 import { ErrorType, addError, addWarning, bool, proxyKey, proxyRef, quote, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
 import { ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
+
+const utf8 = new TextEncoder();
 
 /** State shared by one processor run. */
 export interface Walk {
@@ -121,9 +121,14 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
     }
     routes.push(...computeRoutes(walk, root, included, [...conditions, ...includeConds], chain));
   }
-  for (const route of recs(spec.routes)) {
+  const ownRoutes = recs(spec.routes);
+  for (const [i, route] of ownRoutes.entries()) {
     const built = buildRoute(walk, root, ref, route, conditions);
-    if (built === undefined) return [];
+    if (built === undefined) {
+      // Every route is dropped (as Contour); the header policy errors of the rest are still shown.
+      for (const rest of ownRoutes.slice(i + 1)) for (const { type, reason, message } of routeHeadersProblems(rest, ref.namespace)) addError(walk.ctx, ref, type, reason, message);
+      return [];
+    }
     routes.push(...built);
   }
   return expandPrefixMatches(routes);
@@ -166,18 +171,18 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   }
   const dynamic = { CONTOUR_NAMESPACE: ref.namespace };
   const reqHP = headersPolicy(route.requestHeadersPolicy, true, dynamic);
-  if ("error" in reqHP) return fail(ErrorType.route, "RequestHeadersPolicyInvalid", `${reqHP.error} on request headers`);
   const respHP = headersPolicy(route.responseHeadersPolicy, false, dynamic);
-  if ("error" in respHP) return fail(ErrorType.route, "ResponseHeaderPolicyInvalid", `${respHP.error} on response headers`);
+  const headerProblems = routeHeadersProblems(route, ref.namespace);
+  if (headerProblems.length > 0 || "errors" in reqHP || "errors" in respHP) {
+    for (const { type, reason, message } of headerProblems) addError(ctx, ref, type, reason, message);
+    return undefined;
+  }
   const cookies = cookieRewrites(route.cookieRewritePolicies);
   if ("error" in cookies) return fail(ErrorType.route, "CookieRewritePoliciesInvalid", `${cookies.error} on route cookie rewrite rules`);
   const timeouts = timeoutPolicy(route.timeoutPolicy);
   if ("error" in timeouts) return fail(ErrorType.route, "TimeoutPolicyNotValid", `route.timeoutPolicy failed to parse: ${timeouts.error}`);
   const rateLimit = localRateLimit(route.rateLimitPolicy);
   if ("error" in rateLimit) return fail(ErrorType.route, "RateLimitPolicyNotValid", `route.rateLimitPolicy is invalid: ${rateLimit.error}`);
-  if (rec(rec(route.rateLimitPolicy)?.global)) {
-    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", 'ignoring field "Spec.Routes.RateLimitPolicy.Global"; no global rate limit service is configured');
-  }
   // No JWT providers can exist here (the virtual host refuses them): a route that requires one fails closed.
   const requiredJwt = str(rec(route.jwtVerificationPolicy)?.require);
   if (requiredJwt !== "") return fail("JWTVerificationError", "JWTProviderNotDefined", `Route references an undefined JWT provider ${quote(requiredJwt)}`);

@@ -3,8 +3,8 @@
 // Contour's reasons (ServicePortInvalid, ServiceUnresolvedReference, UnsupportedProtocol, …).
 import type { BuildContext, ResolvedService } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
-import type { Cluster, HealthCheckPolicy, LoadBalancerStrategy, Secret, TcpHealthCheckPolicy, UpstreamProtocol, UpstreamValidation } from "./types.ts";
-import { ErrorType, addError, addWarning, namespacedName, num, quote, rec, str, strs, type Rec } from "./httpproxy-spec.ts";
+import type { Cluster, HealthCheckPolicy, LoadBalancerStrategy, Secret, SlowStart, TcpHealthCheckPolicy, UpstreamProtocol, UpstreamValidation } from "./types.ts";
+import { ErrorType, addError, addWarning, namespacedName, num, parseGoDuration, quote, rec, str, strs, type Rec } from "./httpproxy-spec.ts";
 
 /** What a service's cluster shares with its route (or tcpproxy). */
 export interface ClusterSettings {
@@ -22,7 +22,7 @@ export interface ClusterSettings {
 export type ServiceResult = { ok: Cluster } | { skip: true } | { fatal: true };
 
 function protocolOf(service: Rec, resolved: ResolvedService): UpstreamProtocol | string {
-  if (service.protocol === undefined || service.protocol === null) return resolved.annotatedProtocol ?? "http1";
+  if (service.protocol === undefined || service.protocol === null) return resolved.serviceProtocol ?? "http1";
   const protocol = str(service.protocol);
   return protocol === "h2" || protocol === "h2c" || protocol === "tls" ? protocol : `unsupported protocol: ${protocol}`;
 }
@@ -77,16 +77,25 @@ export function serviceCluster(
   for (const problem of resolved.annotationProblems ?? []) {
     addWarning(ctx, ref, ErrorType.service, "AnnotationNotValid", `service ${quote(name)}: annotation ${problem}; it is ignored`);
   }
+  if (resolved.appProtocolProblem) addWarning(ctx, ref, ErrorType.service, "AppProtocolNotSupported", `service ${quote(name)}: ${resolved.appProtocolProblem}`);
+  const health = healthPortOf(ctx, ref, service, settings, options);
+  if (health === "fatal") return { fatal: true };
+  if (health === "skip") return { skip: true };
+  const slowStart = slowStartOf(ctx, ref, service, settings.loadBalancer);
+  if (slowStart === "error") return { fatal: true };
   const protocol = protocolOf(service, resolved);
   if (protocol !== "http1" && protocol !== "h2" && protocol !== "h2c" && protocol !== "tls") {
     addError(ctx, ref, ErrorType.service, "UnsupportedProtocol", protocol);
     return { fatal: true };
   }
+  if (service.validation !== undefined && protocol !== "tls" && protocol !== "h2") {
+    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", `ignoring field validation of service ${quote(name)}: it verifies TLS upstreams, and this one is spoken to in cleartext (${protocol === "h2c" ? "HTTP/2" : "HTTP/1.1"})`);
+  }
   // The common case (no health check, no upstream TLS) is memoized per build on the resolved
   // Service port (one object per port, lookups are memoized) and the few scalars that vary: the
   // same Cluster ctx.cluster would return, without writing and looking up its settings again.
   const sni = settings.serviceHostRewrite || settings.routeHostRewrite || resolved.externalName;
-  const memoizable = protocol !== "tls" && protocol !== "h2" && !settings.healthCheck && !settings.tcpHealthCheck;
+  const memoizable = protocol !== "tls" && protocol !== "h2" && !settings.healthCheck && !settings.tcpHealthCheck && !slowStart;
   const memoKey = memoizable ? `${protocol}|${settings.loadBalancer}|${settings.idleTimeoutMs ?? "-"}|${sni ?? ""}` : undefined;
   let memo: Map<string, Cluster> | undefined;
   if (memoKey !== undefined) {
@@ -108,6 +117,8 @@ export function serviceCluster(
   if (settings.healthCheck) settingsOut.healthCheck = settings.healthCheck;
   if (settings.tcpHealthCheck) settingsOut.tcpHealthCheck = settings.tcpHealthCheck;
   if (settings.idleTimeoutMs !== undefined) settingsOut.idleTimeoutMs = settings.idleTimeoutMs;
+  if (health) settingsOut.healthPort = health;
+  if (slowStart) settingsOut.slowStart = slowStart;
   const validation = rec(service.validation);
   if ((protocol === "tls" || protocol === "h2") && validation) {
     const uv = upstreamValidation(ctx, ref, service, validation);
@@ -123,6 +134,56 @@ export function serviceCluster(
   const cluster = ctx.cluster(settingsOut);
   if (memo !== undefined && memoKey !== undefined) memo.set(memoKey, cluster);
   return { ok: cluster };
+}
+
+/**
+ * Contour's healthPort: with a health check policy, the checks go to another port of the Service
+ * (a port it must have). Without one it does nothing, which the user is told.
+ */
+function healthPortOf(
+  ctx: BuildContext,
+  ref: ObjectRef,
+  service: Rec,
+  settings: ClusterSettings,
+  options: { unresolvedType: string; unresolvedPrefix: string },
+): Cluster["healthPort"] | "fatal" | "skip" | undefined {
+  const healthPort = num(service.healthPort);
+  if (service.healthPort === undefined || healthPort === 0 || healthPort === num(service.port)) return undefined;
+  if (!settings.healthCheck && !settings.tcpHealthCheck) {
+    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", `ignoring field healthPort of service ${quote(str(service.name))}: health checks are configured by healthCheckPolicy, which is not set`);
+    return undefined;
+  }
+  const lookup = ctx.lookupService(ref.namespace, str(service.name), healthPort);
+  if ("error" in lookup) {
+    addError(ctx, ref, options.unresolvedType, "ServiceUnresolvedReference", `${options.unresolvedPrefix} unresolved service reference: ${lookup.cause ?? lookup.error.message}`);
+    return options.unresolvedPrefix === "Spec.TCPProxy" ? "fatal" : "skip";
+  }
+  const { port, portName, targetPort } = lookup.ok;
+  return targetPort === undefined ? { port, portName } : { port, portName, targetPort };
+}
+
+/** Contour's slowStartPolicy: Envoy implements it for round robin and least request balancing only. */
+function slowStartOf(ctx: BuildContext, ref: ObjectRef, service: Rec, strategy: LoadBalancerStrategy): SlowStart | "error" | undefined {
+  const policy = rec(service.slowStartPolicy);
+  if (!policy) return undefined;
+  const fail = (message: string): "error" => {
+    addError(ctx, ref, ErrorType.service, "SlowStartInvalid", message);
+    return "error";
+  };
+  if (strategy !== "RoundRobin" && strategy !== "WeightedLeastRequest") {
+    return fail("slow start is only supported with RoundRobin or WeightedLeastRequest load balancer strategy");
+  }
+  const window = parseGoDuration(str(policy.window));
+  if (typeof window === "string") return fail(`error parsing window: ${window} on slow start`);
+  const aggressionText = str(policy.aggression);
+  const aggression = aggressionText === "" ? 1 : Number(aggressionText);
+  if (!/^([0-9]+([.][0-9]+)?|[.][0-9]+)$/.test(aggressionText || "1") || !Number.isFinite(aggression) || aggression <= 0) {
+    return fail(`error parsing aggression: ${quote(aggressionText)} is not a decimal number greater than 0 on slow start`);
+  }
+  // 10 is the CRD's default, which an API server would have filled in.
+  const minWeightPercent = policy.minWeightPercent === undefined ? 10 : num(policy.minWeightPercent);
+  if (!Number.isInteger(minWeightPercent) || minWeightPercent < 0 || minWeightPercent > 100) return fail(`minWeightPercent ${minWeightPercent} must be from 0 to 100 on slow start`);
+  return { windowMs: window, aggression, minWeightPercent };
 }
 
 /** Per build (context), per resolved Service port: clusters by the memo key of serviceCluster. */

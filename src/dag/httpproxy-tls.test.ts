@@ -98,7 +98,7 @@ describe("TLS virtual hosts", () => {
             caSecret: "ca",
             optionalClientCertificate: true,
             crlSecret: "crl",
-            onlyVerifyLeafCertCrl: true,
+            crlOnlyVerifyLeafCert: true,
             forwardClientCertificate: { subject: true, cert: true, chain: false, dns: true, uri: false },
           },
         },

@@ -120,7 +120,7 @@ function downstreamValidation(
       return fail("ClientValidationInvalid", `Spec.VirtualHost.TLS client validation is invalid: ${causeOf(crl)}`);
     }
     out.crlSecret = crl.ok;
-    if (bool(cv.onlyVerifyLeafCertCrl)) out.crlOnlyVerifyLeafCert = true;
+    if (bool(cv.crlOnlyVerifyLeafCert)) out.crlOnlyVerifyLeafCert = true;
   }
   return out;
 }

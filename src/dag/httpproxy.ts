@@ -9,6 +9,8 @@ import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, TcpProxy 
 import { computeRoutes, type Walk } from "./httpproxy-routes.ts";
 import { ErrorType, addError, addWarning, isBlank, orphanedMessage, proxyKey, proxyRef, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
 import { processTcpProxy } from "./httpproxy-tcpproxy.ts";
+import { warnUnimplementedFields } from "./httpproxy-unimplemented.ts";
+import { hostLengthProblem, quoteBounded } from "./limits.ts";
 import { tlsSetup, type TlsSetup } from "./httpproxy-tls.ts";
 import { corsPolicy, ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
 
@@ -35,6 +37,7 @@ export const httpProxyProcessor: Processor = (ctx) => {
   }
   for (const proxy of sorted) {
     if (walk.schemaInvalid.has(keyOf(proxy))) continue;
+    warnUnimplementedFields(ctx, proxyRef(proxy), specOf(proxy));
     const virtualhost = rec(specOf(proxy).virtualhost);
     if (!virtualhost) {
       nonRoots.push(proxy);
@@ -92,11 +95,12 @@ function rootFqdn(walk: Walk, proxy: KubeObject, virtualhost: Rec): string | und
     return undefined;
   }
   if (fqdn.slice(fqdn.startsWith("*.") ? 2 : 0).includes("*")) {
-    addError(ctx, ref, ErrorType.virtualHost, "WildCardNotAllowed", `Spec.VirtualHost.Fqdn "${str(virtualhost.fqdn)}" cannot use wildcards`);
+    addError(ctx, ref, ErrorType.virtualHost, "WildCardNotAllowed", `Spec.VirtualHost.Fqdn ${quoteBounded(str(virtualhost.fqdn))} cannot use wildcards`);
     return undefined;
   }
-  if (!fqdnPattern.test(fqdn) || fqdn.length > 253) {
-    addError(ctx, ref, ErrorType.virtualHost, "FQDNNotValid", `Spec.VirtualHost.Fqdn "${str(virtualhost.fqdn)}" is not a valid hostname`);
+  const tooLong = hostLengthProblem(fqdn);
+  if (!fqdnPattern.test(fqdn) || tooLong) {
+    addError(ctx, ref, ErrorType.virtualHost, "FQDNNotValid", `Spec.VirtualHost.Fqdn ${quoteBounded(str(virtualhost.fqdn))} is not a valid hostname${tooLong ? `: ${tooLong}` : ""}`);
     return undefined;
   }
   // Checked before the fqdn is claimed: a proxy outside the root namespaces must not be able to
@@ -179,8 +183,8 @@ function processRoot(walk: Walk, proxy: KubeObject, fqdn: string): void {
 
 /**
  * External authorization and JWT verification need extension services isobar does not run. They
- * fail closed: a root that asks for them is invalid rather than served unprotected. A global rate
- * limit only loosens nothing, so it is ignored with a warning.
+ * fail closed: a root that asks for them is invalid rather than served unprotected. What only
+ * loosens nothing (a global rate limit) is ignored with a warning (httpproxy-unimplemented.ts).
  */
 function extensionsSupported(walk: Walk, ref: ObjectRef, virtualhost: Rec): boolean {
   const { ctx } = walk;
@@ -203,9 +207,6 @@ function extensionsSupported(walk: Walk, ref: ObjectRef, virtualhost: Rec): bool
       addError(ctx, ref, "AuthError", "ExtensionServiceNotFound", `Spec.Virtualhost.Authorization.ServiceRef extension service "${name}" not found`);
     }
     return false;
-  }
-  if (rec(rec(virtualhost.rateLimitPolicy)?.global)) {
-    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", 'ignoring field "Spec.VirtualHost.RateLimitPolicy.Global"; no global rate limit service is configured');
   }
   return true;
 }

@@ -60,7 +60,8 @@ function readBackend(value: unknown, field: string, problems: Problems): Ingress
     const port = value.service.port;
     if (isRecord(port)) {
       if (typeof port.name === "string" && port.name !== "") service.port = port.name;
-      else if (typeof port.number === "number" && Number.isInteger(port.number)) service.port = port.number;
+      else if (typeof port.number === "number" && Number.isInteger(port.number) && port.number >= 1 && port.number <= 65535) service.port = port.number;
+      else if (typeof port.number === "number" && Number.isInteger(port.number)) problems.push(`${field}.service.port.number must be a port from 1 to 65535, got ${port.number}`);
       else if (port.name !== undefined || port.number !== undefined) problems.push(`${field}.service.port must have a name or an integer number`);
     }
     backend.service = service;

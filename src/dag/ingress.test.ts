@@ -276,6 +276,20 @@ describe("upstream settings from the Service", () => {
     }
   });
 
+  test("a Service port's appProtocol decides the upstream protocol; an unsupported one is a warning on every Ingress using it", () => {
+    const svc = service("default", "grpc", { ports: [{ name: "grpc", port: 50051, appProtocol: "kubernetes.io/h2c" }, { name: "other", port: 80, appProtocol: "grpc" }] });
+    const dag = build([svc, ingress("default", "a", { rules: [rule("foo.com", [["/grpc", "Prefix", "grpc", 50051], ["/other", "Prefix", "grpc", 80]])] }), ingress("default", "b", { rules: [rule("bar.com", [["/", "Prefix", "grpc", 80]])] })]);
+    expect(routes(dag, "foo.com").map((r) => r.clusters[0]?.cluster.protocol)).toEqual(["h2c", "http1"]);
+    expect(status(dag, "b").warnings).toEqual([
+      {
+        type: "ServiceError",
+        reason: "AppProtocolNotSupported",
+        message: 'spec.rules[0].http.paths[0] (host "bar.com" path Prefix "/"): service "default/grpc" appProtocol "grpc" is not supported (kubernetes.io/h2c, kubernetes.io/ws, http, https are); the port is spoken to as HTTP/1.1',
+      },
+    ]);
+    expect(status(dag, "a").warnings.map((w) => w.reason)).toEqual(["AppProtocolNotSupported"]);
+  });
+
   test("a missing client certificate is an error on every Ingress with a TLS upstream; routes still serve", () => {
     const svc = service("default", "secure", { ports: [{ name: "https", port: 443 }], annotations: { "projectcontour.io/upstream-protocol.tls": "443" } });
     const uses = (name: string) => ingress("default", name, { rules: [rule(`${name}.com`, [["/", "Prefix", "secure", 443]])] });

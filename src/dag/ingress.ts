@@ -6,6 +6,7 @@
 import type { KubeObject } from "../sources/types.ts";
 import { contourAnnotation } from "./annotations.ts";
 import { ingressRef, parseIngressPolicy } from "./ingress-policy.ts";
+import { hostLengthProblem, pathLengthProblem, quoteBounded } from "./limits.ts";
 import type { IngressPolicy } from "./ingress-policy.ts";
 import { readIngressSpec } from "./ingress-spec.ts";
 import type { IngressPath, IngressRule, IngressSpec } from "./ingress-spec.ts";
@@ -22,7 +23,13 @@ interface PathClaim {
 /** A cluster already made for a Service port, and what was wrong with that Service's annotations. */
 interface Backend {
   cluster: Cluster;
-  annotationProblems: string[];
+  /** Warnings about the Service: what is wrong, and their reason. */
+  problems: ServiceProblem[];
+}
+
+interface ServiceProblem {
+  reason: "AnnotationNotValid" | "AppProtocolNotSupported";
+  text: string;
 }
 
 /** Who set the certificate of a TLS host. */
@@ -32,6 +39,13 @@ interface TlsClaim {
 }
 
 const hostPattern = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why an Ingress host is not an RFC 1123 subdomain (`*.` wildcard allowed), or undefined. */
+function hostProblem(host: string): string | undefined {
+  if (!hostPattern.test(host)) return "is not a valid DNS name";
+  const tooLong = hostLengthProblem(host);
+  return tooLong && `is not a valid DNS name: ${tooLong}`;
+}
 
 const ingressName = (ref: ObjectRef): string => `Ingress "${ref.namespace}/${ref.name}"`;
 
@@ -91,8 +105,9 @@ function addTlsHosts(ctx: BuildContext, ingress: KubeObject, options: { claims: 
     }
     for (const rawHost of tls.hosts) {
       const host = rawHost.trim().toLowerCase();
-      if (!hostPattern.test(host)) {
-        ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field} host "${rawHost}" is not a valid DNS name` });
+      const problem = hostProblem(host);
+      if (problem) {
+        ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field} host ${quoteBounded(rawHost)} ${problem}` });
         continue;
       }
       const claim = claims.get(host);
@@ -128,8 +143,9 @@ function addRules(
   const ref = ingressRef(ingress);
   for (const { rule, field } of rulesOf(spec)) {
     const host = (rule.host ?? "").trim().toLowerCase() || "*";
-    if (host !== "*" && !hostPattern.test(host)) {
-      ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field}.host "${rule.host}" is not a valid DNS name` });
+    const problem = host === "*" ? undefined : hostProblem(host);
+    if (problem) {
+      ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field}.host ${quoteBounded(rule.host ?? "")} ${problem}` });
       continue;
     }
     for (const [j, path] of rule.paths.entries()) {
@@ -153,6 +169,8 @@ interface PathInput {
 
 /** The route match for an Ingress path, or why there is none. */
 function ingressPathMatch(ctx: BuildContext, path: string, pathType: string): { ok: PathMatch } | { error: { reason: string; message: string } } {
+  const tooLong = pathLengthProblem(path);
+  if (tooLong) return { error: { reason: "PathNotValid", message: `path ${quoteBounded(path)} is ${tooLong}` } };
   switch (pathType) {
     case "Exact":
     case "Prefix": {
@@ -253,7 +271,7 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
   const cacheKey = `${ref.namespace}\u0000${service.name}\u0000${port}`;
   const known = input.backends.get(cacheKey);
   if (known) {
-    warnServiceAnnotations(ctx, input, { where, name: service.name, problems: known.annotationProblems });
+    warnServiceProblems(ctx, input, { where, name: service.name, problems: known.problems });
     if (known.cluster.protocol === "tls") checkClientCertificate(ctx, ref);
     return known.cluster;
   }
@@ -263,9 +281,11 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
     ctx.status.error(ref, { type: "ServiceError", reason: lookup.error.reason, message: `${field} (${where}): unresolved service reference: ${cause}; the route answers 503` });
     return undefined;
   }
-  const { annotatedProtocol, externalName, circuitBreakers, annotationProblems, ...servicePort } = lookup.ok;
-  warnServiceAnnotations(ctx, input, { where, name: service.name, problems: annotationProblems ?? [] });
-  const protocol = annotatedProtocol ?? "http1";
+  const { serviceProtocol, externalName, circuitBreakers, annotationProblems, appProtocolProblem, ...servicePort } = lookup.ok;
+  const problems: ServiceProblem[] = (annotationProblems ?? []).map((p) => ({ reason: "AnnotationNotValid", text: `annotation ${p}; it is ignored` }));
+  if (appProtocolProblem) problems.push({ reason: "AppProtocolNotSupported", text: appProtocolProblem });
+  warnServiceProblems(ctx, input, { where, name: service.name, problems });
+  const protocol = serviceProtocol ?? "http1";
   const settings: Omit<Cluster, "name" | "edsServiceName"> = { service: servicePort, protocol, loadBalancer: "RoundRobin" };
   if (externalName !== undefined) settings.externalName = externalName;
   if (circuitBreakers) settings.circuitBreakers = circuitBreakers;
@@ -275,15 +295,15 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
     if (clientCertificate) settings.clientCertificate = clientCertificate;
   }
   const cluster = ctx.cluster(settings);
-  input.backends.set(cacheKey, { cluster, annotationProblems: annotationProblems ?? [] });
+  input.backends.set(cacheKey, { cluster, problems });
   return cluster;
 }
 
-/** A warning on the Ingress for each Service annotation that did not parse (the default applies). */
-function warnServiceAnnotations(ctx: BuildContext, input: PathInput, options: { where: string; name: string; problems: string[] }): void {
+/** A warning on the Ingress for each Service annotation that did not parse (the default applies) and an unsupported appProtocol. */
+function warnServiceProblems(ctx: BuildContext, input: PathInput, options: { where: string; name: string; problems: ServiceProblem[] }): void {
   for (const problem of options.problems) {
-    const message = `${input.field} (${options.where}): service "${input.ref.namespace}/${options.name}" annotation ${problem}; it is ignored`;
-    ctx.status.warning(input.ref, { type: "ServiceError", reason: "AnnotationNotValid", message });
+    const message = `${input.field} (${options.where}): service "${input.ref.namespace}/${options.name}" ${problem.text}`;
+    ctx.status.warning(input.ref, { type: "ServiceError", reason: problem.reason, message });
   }
 }
 

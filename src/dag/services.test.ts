@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { inetAton, isForbiddenAddress, resolveService } from "./services.ts";
+import { appProtocolOf, inetAton, isForbiddenAddress, resolveService } from "./services.ts";
 import { fakeInput, service } from "./testing.ts";
 
 const off = { enableExternalNameService: false };
@@ -31,7 +31,7 @@ describe("resolveService", () => {
         port: 80,
         portName: "http",
         targetPort: 8080,
-        annotatedProtocol: "h2c",
+        serviceProtocol: "h2c",
         circuitBreakers: { maxConnections: 100, perHostMaxConnections: 7 },
         annotationProblems: ['projectcontour.io/max-retries: "nope" is not an unsigned integer'],
       },
@@ -43,7 +43,28 @@ describe("resolveService", () => {
     if (!("ok" in result)) throw new Error(result.error.message);
     expect(result.ok.port).toBe(443);
     expect(result.ok.portName).toBe("https");
-    expect(result.ok.annotatedProtocol).toBe("tls");
+    expect(result.ok.serviceProtocol).toBe("tls");
+  });
+
+  test("a port's appProtocol decides the protocol instead of the annotations (kubernetes.io/h2c, https; anything else is HTTP/1.1)", () => {
+    const annotations = { "projectcontour.io/upstream-protocol.h2c": "80,81,82" };
+    const declared = fakeInput([
+      service("ns", "app", {
+        ports: [
+          { name: "a", port: 80, appProtocol: "kubernetes.io/h2c" },
+          { name: "b", port: 81, appProtocol: "https" },
+          { name: "c", port: 82, appProtocol: "http" },
+          { name: "d", port: 83, appProtocol: "kubernetes.io/ws" },
+        ],
+        annotations,
+      }),
+    ]);
+    const protocolOf = (port: number) => {
+      const result = resolveService(declared, { namespace: "ns", name: "app", port }, off);
+      if (!("ok" in result)) throw new Error(result.error.message);
+      return result.ok.serviceProtocol;
+    };
+    expect([80, 81, 82, 83].map(protocolOf)).toEqual(["h2c", "tls", undefined, undefined]);
   });
 
   test("a numeric string is a port number", () => {
@@ -122,4 +143,32 @@ test("isForbiddenAddress", () => {
   expect(isForbiddenAddress("8.8.8.8")).toBe(false);
   expect(isForbiddenAddress("2001:db8::1")).toBe(false);
   expect(isForbiddenAddress("example.com")).toBe(false);
+});
+
+describe("appProtocol (Contour's mapping; when set, the upstream-protocol annotations are not read)", () => {
+  test("maps kubernetes.io/h2c, https, http and kubernetes.io/ws; anything else is HTTP/1.1 with a problem", () => {
+    expect(appProtocolOf("kubernetes.io/h2c")).toEqual({ protocol: "h2c" });
+    expect(appProtocolOf("https")).toEqual({ protocol: "tls" });
+    expect(appProtocolOf("http")).toEqual({});
+    expect(appProtocolOf("kubernetes.io/ws")).toEqual({});
+    expect(appProtocolOf("h2")).toEqual({ problem: 'appProtocol "h2" is not supported (kubernetes.io/h2c, kubernetes.io/ws, http, https are); the port is spoken to as HTTP/1.1' });
+  });
+
+  test("overrides the annotation for its port, and only for its port", () => {
+    const input = fakeInput([
+      service("ns", "grpc", {
+        ports: [
+          { name: "grpc", port: 50051, appProtocol: "kubernetes.io/h2c" },
+          { name: "web", port: 80, appProtocol: "http" },
+          { name: "other", port: 81 },
+        ],
+        annotations: { "projectcontour.io/upstream-protocol.tls": "50051,80,81" },
+      }),
+    ]);
+    const protocolOf = (port: number) => {
+      const lookup = resolveService(input, { namespace: "ns", name: "grpc", port }, off);
+      return "ok" in lookup ? (lookup.ok.serviceProtocol ?? "http1") : lookup.cause;
+    };
+    expect([protocolOf(50051), protocolOf(80), protocolOf(81)]).toEqual(["h2c", "http1", "tls"]);
+  });
 });

@@ -4,12 +4,15 @@
 import { isIP } from "node:net";
 import type { KubeObject } from "../sources/types.ts";
 import { parseCircuitBreakers, parseUpstreamProtocols } from "./annotations.ts";
+import { ipScope } from "./ip-scope.ts";
 import type { DagInput, Lookup, ResolvedService } from "./processor.ts";
+import type { UpstreamProtocol } from "./types.ts";
 
 interface ServicePortSpec {
   name?: string;
   port?: number;
   protocol?: string;
+  appProtocol?: string;
   targetPort?: number | string;
 }
 
@@ -57,8 +60,9 @@ export function resolveService(
     const refused = refuseExternalName(key, externalName, options);
     if (refused) return unresolved(refused);
   }
-  const protocols = parseUpstreamProtocols(service.metadata.annotations);
-  const annotatedProtocol = protocols.get(port.name ?? "") ?? protocols.get(String(port.port));
+  const fromAppProtocol = port.appProtocol === undefined || port.appProtocol === null ? undefined : appProtocolOf(port.appProtocol);
+  const protocols = fromAppProtocol ? undefined : parseUpstreamProtocols(service.metadata.annotations);
+  const serviceProtocol = fromAppProtocol ? fromAppProtocol.protocol : (protocols!.get(port.name ?? "") ?? protocols!.get(String(port.port)));
   const { circuitBreakers, invalid } = parseCircuitBreakers(service.metadata.annotations);
   const resolved: ResolvedService = {
     namespace: ref.namespace,
@@ -67,11 +71,30 @@ export function resolveService(
     portName: port.name ?? "",
   };
   if (port.targetPort !== undefined) resolved.targetPort = port.targetPort;
-  if (annotatedProtocol) resolved.annotatedProtocol = annotatedProtocol;
+  if (serviceProtocol) resolved.serviceProtocol = serviceProtocol;
   if (externalName !== undefined) resolved.externalName = externalName;
   if (circuitBreakers) resolved.circuitBreakers = circuitBreakers;
   if (invalid.length > 0) resolved.annotationProblems = invalid;
+  if (fromAppProtocol?.problem) resolved.appProtocolProblem = fromAppProtocol.problem;
   return { ok: resolved };
+}
+
+/** Contour's mapping of a Service port's appProtocol (which, when set, overrides the annotations). */
+const appProtocols: ReadonlyMap<string, UpstreamProtocol | undefined> = new Map([
+  ["kubernetes.io/h2c", "h2c"],
+  ["https", "tls"],
+  ["kubernetes.io/ws", undefined], // WebSockets are HTTP/1.1 upgrades
+  ["http", undefined],
+]);
+
+/** The upstream protocol of an appProtocol; a value Contour does not map is HTTP/1.1, with a problem to report. */
+export function appProtocolOf(appProtocol: unknown): { protocol?: UpstreamProtocol; problem?: string } {
+  const text = typeof appProtocol === "string" ? appProtocol : JSON.stringify(appProtocol);
+  if (appProtocols.has(text)) {
+    const protocol = appProtocols.get(text);
+    return protocol ? { protocol } : {};
+  }
+  return { problem: `appProtocol ${JSON.stringify(text)} is not supported (kubernetes.io/h2c, kubernetes.io/ws, http, https are); the port is spoken to as HTTP/1.1` };
 }
 
 function externalNameOf(service: KubeObject): string | undefined {
@@ -101,21 +124,8 @@ function refuseExternalName(key: string, externalName: string, options: ServiceL
 export function isForbiddenAddress(host: string): boolean {
   const address = host.replace(/^\[|\]$/g, "").replace(/\.$/, "").toLowerCase();
   // Resolvers read inet_aton's shorthands as addresses: 127.1, 2130706433, 0x7f.1 are loopback.
-  const shorthand = isIP(address) === 0 ? inetAton(address) : undefined;
-  if (shorthand) return forbiddenV4(shorthand);
-  const family = isIP(address);
-  if (family === 4) return forbiddenV4(address);
-  if (family !== 6) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
-  if (mapped) return forbiddenV4(mapped[1] as string);
-  const groups = expandV6(address);
-  if (groups.every((g) => g === 0)) return true; // ::
-  if (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return true; // ::1
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    const high = groups[6] as number;
-    return forbiddenV4(`${high >> 8}.${high & 255}.0.0`);
-  }
-  return ((groups[0] as number) & 0xffc0) === 0xfe80; // fe80::/10
+  const scope = ipScope(isIP(address) === 0 ? (inetAton(address) ?? address) : address);
+  return scope === "loopback" || scope === "unspecified" || scope === "link-local";
 }
 
 /** The dotted quad inet_aton reads `text` as (1 to 4 parts, decimal, octal or hex), or undefined. */
@@ -128,23 +138,4 @@ export function inetAton(text: string): string | undefined {
   let value = last;
   numbers.forEach((n, i) => (value += n * 2 ** (8 * (3 - i))));
   return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join(".");
-}
-
-function forbiddenV4(address: string): boolean {
-  const [a, b] = address.split(".").map(Number);
-  return a === 127 || a === 0 || (a === 169 && b === 254);
-}
-
-function expandV6(address: string): number[] {
-  let text = address;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = (v4[1] as string).split(".").map(Number) as [number, number, number, number];
-    text = text.slice(0, -(v4[1] as string).length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split("::") as [string, string | undefined];
-  const headGroups = head === "" ? [] : head.split(":");
-  const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
-  const fill = tail === undefined ? [] : new Array<string>(8 - headGroups.length - tailGroups.length).fill("0");
-  return [...headGroups, ...fill, ...tailGroups].map((g) => Number.parseInt(g, 16));
 }

@@ -32,6 +32,7 @@ export interface ServicePortSpec {
   name?: string;
   port: number;
   protocol?: string;
+  appProtocol?: string;
   targetPort?: number | string;
 }
 

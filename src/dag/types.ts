@@ -78,6 +78,17 @@ export interface Cluster {
   idleTimeoutMs?: number;
   /** Client certificate presented to TLS upstreams (Contour's envoy-client-certificate). */
   clientCertificate?: Secret;
+  /** Health checks go to this Service port's endpoints instead (HTTPProxy `healthPort`). */
+  healthPort?: Omit<ServicePortRef, "namespace" | "name">;
+  /** New endpoints get a growing share of traffic during a window (HTTPProxy `slowStartPolicy`). */
+  slowStart?: SlowStart;
+}
+
+/** Envoy's slow_start_config: weight grows from minWeightPercent to full over the window. */
+export interface SlowStart {
+  windowMs: number;
+  aggression: number;
+  minWeightPercent: number;
 }
 
 export interface HeaderValue {

@@ -27,7 +27,13 @@ export interface BootstrapOptions {
   };
   /** Seconds to wait for the xDS connection before Envoy gives up on initial fetch. */
   initialFetchTimeoutSeconds?: number;
+  /** How Envoy resolves a DNS name in xdsAddress (default V4_PREFERRED); unused for an IP. */
+  dnsLookupFamily?: DnsLookupFamily;
 }
+
+/** Envoy's DNS lookup families, by the names Contour's `bootstrap --dns-lookup-family` takes. */
+export const dnsLookupFamilies = { v4: "V4_ONLY", v6: "V6_ONLY", auto: "AUTO", all: "ALL" } as const;
+export type DnsLookupFamily = (typeof dnsLookupFamilies)[keyof typeof dnsLookupFamilies] | "V4_PREFERRED";
 
 export const XDS_CLUSTER = "isobar";
 const TLS_CERT_SECRET = "isobar_xds_tls_certificate";
@@ -80,7 +86,7 @@ function xdsCluster(options: BootstrapOptions): object {
     circuit_breakers: { thresholds: [{ priority: "HIGH", max_connections: 100000, max_pending_requests: 100000, max_requests: 60000000, max_retries: 50 }, { priority: "DEFAULT", max_connections: 100000, max_pending_requests: 100000, max_requests: 60000000, max_retries: 50 }] },
     upstream_connection_options: { tcp_keepalive: { keepalive_probes: 3, keepalive_time: 30, keepalive_interval: 5 } },
   };
-  if (!isIP(options.xdsAddress)) cluster.dns_lookup_family = "V4_PREFERRED";
+  if (!isIP(options.xdsAddress)) cluster.dns_lookup_family = options.dnsLookupFamily ?? "V4_PREFERRED";
   if (options.tls) {
     cluster.transport_socket = {
       name: "envoy.transport_sockets.tls",

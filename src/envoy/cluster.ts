@@ -1,7 +1,7 @@
 // Envoy Clusters from the DAG: EDS clusters (endpoints arrive separately, by edsServiceName),
 // STRICT_DNS clusters for ExternalName Services, and the static `envoy-admin` cluster that the
 // stats/ready listener forwards to over Envoy's admin unix socket.
-import type { Cluster, LoadBalancerStrategy, TcpHealthCheckPolicy } from "../dag/types.ts";
+import type { Cluster, LoadBalancerStrategy, SlowStart, TcpHealthCheckPolicy } from "../dag/types.ts";
 import { adsConfigSource, any, duration, type JsonObject } from "./common.ts";
 import { tlsTransportSocket, upstreamTlsContext } from "./tls.ts";
 
@@ -32,7 +32,14 @@ export function cluster(source: Cluster): JsonObject {
       endpoints: [
         {
           locality: {},
-          lb_endpoints: [{ endpoint: { address: { socket_address: { address: source.externalName, port_value: service.port } } } }],
+          lb_endpoints: [
+            {
+              endpoint: {
+                address: { socket_address: { address: source.externalName, port_value: service.port } },
+                ...(source.healthPort ? { health_check_config: { port_value: source.healthPort.port } } : {}),
+              },
+            },
+          ],
         },
       ],
     };
@@ -42,6 +49,11 @@ export function cluster(source: Cluster): JsonObject {
   }
   out.connect_timeout = duration(source.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   out.lb_policy = lbPolicies[source.loadBalancer];
+  if (source.slowStart) {
+    const slowStart = slowStartConfig(source.slowStart);
+    if (source.loadBalancer === "RoundRobin") out.round_robin_lb_config = { slow_start_config: slowStart };
+    if (source.loadBalancer === "WeightedLeastRequest") out.least_request_lb_config = { slow_start_config: slowStart };
+  }
   // Contour disables panic mode: unhealthy endpoints are never sent traffic.
   out.common_lb_config = { healthy_panic_threshold: { value: 0 } };
 
@@ -67,6 +79,15 @@ export function cluster(source: Cluster): JsonObject {
     );
   }
   return out;
+}
+
+/** Contour's slow start: the aggression keeps Contour's runtime key, so a runtime override still applies. */
+function slowStartConfig(slowStart: SlowStart): JsonObject {
+  return {
+    slow_start_window: duration(slowStart.windowMs),
+    aggression: { default_value: slowStart.aggression, runtime_key: "contour.slowstart.aggression" },
+    min_weight_percent: { value: slowStart.minWeightPercent },
+  };
 }
 
 /** HTTP/2 for h2 and h2c upstreams, and the upstream idle timeout; none for plain HTTP/1.1 defaults. */

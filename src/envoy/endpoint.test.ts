@@ -82,6 +82,30 @@ describe("load assignments", () => {
     expect(loadAssignmentFor(testCluster("echo"), lookup([badPort])).endpoints).toEqual([]);
   });
 
+  test("only unicast addresses of other hosts are served; the rest is reported naming the slice; loopback only when allowed", async () => {
+    const refused = ["127.0.0.1", "127.9.9.9", "0.0.0.0", "0.1.2.3", "169.254.169.254", "224.0.0.1", "239.1.1.1", "255.255.255.255", "240.0.0.1", "::1", "::", "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "999.1.1.1", "10.0.0", "host.example"];
+    const served = ["10.0.0.1", "192.168.1.2", "8.8.8.8", "fd00::1", "2001:db8::2", "::ffff:10.0.0.3"];
+    const mixed = slice("echo", "echo-x1", { ports: [{ name: "http", port: 8080 }], endpoints: [{ addresses: [...refused, ...served] }] });
+    const outOfRange = slice("echo", "echo-x2", { ports: [{ name: "http", port: 70000 }], endpoints: [{ addresses: ["10.0.0.9"] }] });
+    const negative = slice("echo", "echo-x3", { ports: [{ name: "http", port: -80 }], endpoints: [{ addresses: ["10.0.0.8"] }] });
+    const problems: Array<{ slice: string; reason: string; message: string }> = [];
+    const report = (p: { slice: string; reason: string; message: string }) => problems.push({ slice: p.slice, reason: p.reason, message: p.message });
+    const assignment = (await expectEnvoyAccepts(resourceTypes.endpoints, loadAssignmentFor(testCluster("echo"), lookup([mixed, outOfRange, negative]), { report }))) as J;
+    const addresses = (a: J) => a.endpoints.flatMap((l: J) => l.lb_endpoints.map((e: J) => e.endpoint.address.socket_address.address)).sort();
+    expect(addresses(assignment)).toEqual([...served].sort());
+    expect(problems.filter((p) => p.slice === "default/echo-x1").map((p) => p.message)).toEqual(refused.map((address) => expect.stringContaining(`EndpointSlice default/echo-x1: address ${JSON.stringify(address)} is `)));
+    expect(problems.find((p) => p.message.includes('"127.0.0.1"'))!.message).toBe('EndpointSlice default/echo-x1: address "127.0.0.1" is a loopback address, not a unicast address of another host (agent serve --allow-loopback-endpoints serves loopback, for local development): not served');
+    expect(problems.find((p) => p.message.includes('"169.254.169.254"'))!).toMatchObject({ reason: "AddressNotAllowed", message: 'EndpointSlice default/echo-x1: address "169.254.169.254" is a link-local address, not a unicast address of another host: not served' });
+    expect(problems.find((p) => p.message.includes('"999.1.1.1"'))!).toMatchObject({ reason: "AddressNotValid", message: 'EndpointSlice default/echo-x1: address "999.1.1.1" is not an IP address: not served' });
+    expect(problems.filter((p) => p.reason === "PortOutOfRange")).toEqual([
+      { slice: "default/echo-x2", reason: "PortOutOfRange", message: "EndpointSlice default/echo-x2: port 70000 is not a port from 1 to 65535: its endpoints are not served" },
+      { slice: "default/echo-x3", reason: "PortOutOfRange", message: "EndpointSlice default/echo-x3: port -80 is not a port from 1 to 65535: its endpoints are not served" },
+    ]);
+    // Loopback allowed (local development): 127.0.0.0/8, ::1 and ::ffff:127.x are served, nothing else more.
+    const allowed = loadAssignmentFor(testCluster("echo"), lookup([mixed]), { policy: { allowLoopback: true } });
+    expect(addresses(allowed)).toEqual([...served, "127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"].sort());
+  });
+
   test("one empty assignment per EDS name with no endpoints; ExternalName clusters have none; shared EDS names once", async () => {
     const clusters = [
       testCluster("echo"),
@@ -100,10 +124,10 @@ describe("load assignments", () => {
   });
 
   test("the fast path gives the same assignment as the full computation", () => {
-    const slices = [slice("echo", "e", { ports: [{ name: "http", port: 8080 }], endpoints: [{ addresses: ["10.1.0.1"], zone: "z" }] })];
+    const slices = [slice("echo", "e", { ports: [{ name: "http", port: 8080 }], endpoints: [{ addresses: ["10.1.0.1", "127.0.0.1", "169.254.1.1"], zone: "z" }] })];
     const clusters = [testCluster("echo"), testCluster("other")];
-    const full = loadAssignments(clusters, lookup(slices));
-    const fast = edsTargetsByService(clusters).get("default/echo")!.map((t) => loadAssignmentFor(t, lookup(slices)));
+    const full = loadAssignments(clusters, lookup(slices), { policy: {} });
+    const fast = edsTargetsByService(clusters).get("default/echo")!.map((t) => loadAssignmentFor(t, lookup(slices), { policy: {} }));
     expect(JSON.stringify(fast)).toBe(JSON.stringify(full.filter((a) => a.cluster_name === "default/echo/http")));
   });
 });

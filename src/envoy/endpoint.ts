@@ -1,7 +1,9 @@
 // ClusterLoadAssignments from EndpointSlices: one per EDS service name (a Service port), with the
 // ready endpoints grouped by zone. Runs apart from the DAG: an EndpointSlice change recomputes
 // only the load assignments of that Service (loadAssignmentFor), never waiting for a rebuild.
-import { isIP } from "node:net";
+// Only unicast IP addresses of other hosts are served (loopback too when the policy allows it, for
+// local development); what is left out is reported, naming the slice, never dropped silently.
+import { ipScope } from "../dag/ip-scope.ts";
 import type { Cluster, ServicePortRef } from "../dag/types.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { compareStrings, type JsonObject } from "./common.ts";
@@ -10,6 +12,8 @@ import { compareStrings, type JsonObject } from "./common.ts";
 export interface EdsTarget {
   edsServiceName: string;
   service: ServicePortRef;
+  /** Another port of the same Service that health checks go to. */
+  healthPort?: Cluster["healthPort"];
 }
 
 /** The EndpointSlices of a Service (`kubernetes.io/service-name` label), by namespace and name. */
@@ -27,12 +31,44 @@ interface SliceEndpoint {
   zone?: string;
 }
 
+/** Which EndpointSlice addresses may be served beyond other hosts' unicast addresses. */
+export interface EndpointPolicy {
+  /** Loopback addresses (127.0.0.0/8, ::1): `agent serve --allow-loopback-endpoints`, for local development. */
+  allowLoopback?: boolean;
+}
+
+/** An endpoint or port of a slice that is not served, and why: reported on the slice's Service. */
+export interface EndpointProblem {
+  service: { namespace: string; name: string };
+  slice: string;
+  reason: "AddressNotValid" | "AddressNotAllowed" | "PortOutOfRange";
+  message: string;
+}
+
+export interface EndpointOptions {
+  policy?: EndpointPolicy;
+  /** Called for every address or port left out. */
+  report?: (problem: EndpointProblem) => void;
+}
+
+/** Why an EndpointSlice address is not served, or undefined when it is. */
+export function refuseEndpointAddress(address: unknown, policy: EndpointPolicy = {}): { reason: EndpointProblem["reason"]; why: string } | undefined {
+  // Envoy takes only IP literals here; anything else would have it reject the whole assignment.
+  const scope = typeof address === "string" ? ipScope(address) : undefined;
+  if (scope === undefined) return { reason: "AddressNotValid", why: "is not an IP address" };
+  if (scope === "unicast" || (scope === "loopback" && policy.allowLoopback)) return undefined;
+  const hint = scope === "loopback" ? " (agent serve --allow-loopback-endpoints serves loopback, for local development)" : "";
+  return { reason: "AddressNotAllowed", why: `is a${scope === "unspecified" ? "n" : ""} ${scope} address, not a unicast address of another host${hint}` };
+}
+
 /** The distinct EDS targets of the given clusters (ExternalName clusters have none), sorted by name. */
 export function edsTargets(clusters: Iterable<Cluster>): EdsTarget[] {
   const byName = new Map<string, EdsTarget>();
   for (const cluster of clusters) {
     if (cluster.externalName || byName.has(cluster.edsServiceName)) continue;
-    byName.set(cluster.edsServiceName, { edsServiceName: cluster.edsServiceName, service: cluster.service });
+    const target: EdsTarget = { edsServiceName: cluster.edsServiceName, service: cluster.service };
+    if (cluster.healthPort) target.healthPort = cluster.healthPort;
+    byName.set(cluster.edsServiceName, target);
   }
   return [...byName.values()].sort((a, b) => compareStrings(a.edsServiceName, b.edsServiceName));
 }
@@ -50,29 +86,42 @@ export function edsTargetsByService(clusters: Iterable<Cluster>): Map<string, Ed
 }
 
 /** A load assignment for every EDS target of the clusters; empty ones included, so none is missing. */
-export function loadAssignments(clusters: Iterable<Cluster>, endpointSlices: EndpointSliceLookup): JsonObject[] {
-  return edsTargets(clusters).map((target) => loadAssignmentFor(target, endpointSlices));
+export function loadAssignments(clusters: Iterable<Cluster>, endpointSlices: EndpointSliceLookup, options: EndpointOptions = {}): JsonObject[] {
+  return edsTargets(clusters).map((target) => loadAssignmentFor(target, endpointSlices, options));
 }
 
 /** The ClusterLoadAssignment of one EDS target from its Service's EndpointSlices. */
-export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSliceLookup): JsonObject {
+export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSliceLookup, options: EndpointOptions = {}): JsonObject {
   const byZone = new Map<string, Map<string, JsonObject>>();
-  for (const slice of endpointSlices(target.service.namespace, target.service.name)) {
+  const { namespace, name } = target.service;
+  for (const slice of endpointSlices(namespace, name)) {
     const addressType = slice.addressType as string | undefined;
     if (addressType === "FQDN") continue; // Envoy's EDS takes IP addresses only
+    const sliceName = `${namespace}/${String((slice.metadata as { name?: unknown } | undefined)?.name ?? "")}`;
+    const report = (reason: EndpointProblem["reason"], message: string) => options.report?.({ service: { namespace, name }, slice: sliceName, reason, message: `EndpointSlice ${sliceName}: ${message}` });
     const port = resolvePort(target.service, (slice.ports as SlicePort[] | null | undefined) ?? []);
-    if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+    if (port === undefined || port === null) continue;
+    if (!validPort(port)) {
+      report("PortOutOfRange", `port ${JSON.stringify(port)} is not a port from 1 to 65535: its endpoints are not served`);
+      continue;
+    }
+    // Contour: health checks go to the slice's port for the health port, when the slice has one.
+    const healthPort = target.healthPort ? resolvePort({ ...target.service, ...target.healthPort }, (slice.ports as SlicePort[] | null | undefined) ?? []) : undefined;
+    const healthCheckConfig = validPort(healthPort) ? { health_check_config: { port_value: healthPort } } : {};
     for (const endpoint of (slice.endpoints as SliceEndpoint[] | null | undefined) ?? []) {
       if (endpoint.conditions?.ready === false) continue;
       const zone = endpoint.zone ?? "";
       let endpoints = byZone.get(zone);
       if (!endpoints) byZone.set(zone, (endpoints = new Map()));
       for (const address of endpoint.addresses ?? []) {
-        // Envoy takes only IP literals here; anything else would have it reject the whole assignment.
-        if (typeof address !== "string" || isIP(address) === 0) continue;
+        const refused = refuseEndpointAddress(address, options.policy);
+        if (refused) {
+          report(refused.reason, `address ${JSON.stringify(address)} ${refused.why}: not served`);
+          continue;
+        }
         // The same address in two slices (during a slice split) is one endpoint.
         endpoints.set(`${address}|${port}`, {
-          endpoint: { address: { socket_address: { address, port_value: port } } },
+          endpoint: { address: { socket_address: { address, port_value: port } }, ...healthCheckConfig },
         });
       }
     }
@@ -92,11 +141,15 @@ export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSli
   };
 }
 
+function validPort(port: unknown): port is number {
+  return typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535;
+}
+
 /**
  * The endpoint port for a Service port: the slice port of the same name (both unnamed counts), or,
  * when the slice's port is unnamed and the Service's targetPort is a number, that number.
  */
-function resolvePort(service: ServicePortRef, ports: SlicePort[]): number | undefined {
+function resolvePort(service: ServicePortRef, ports: SlicePort[]): unknown {
   const tcp = ports.filter((p) => (p.protocol ?? "TCP") === "TCP");
   const named = tcp.find((p) => (p.name ?? "") === service.portName);
   if (named?.port !== undefined) return named.port;

@@ -20,7 +20,7 @@ export interface KubernetesOptions {
   /** The Envoy Service whose load balancer address goes into status. */
   envoyService?: { namespace: string; name: string };
   /** false: --disable-leader-election (a single replica). */
-  leaderElection: false | { namespace?: string; name: string };
+  leaderElection: false | { namespace?: string; name: string; leaseDurationSeconds?: number; renewDeadlineSeconds?: number; retryPeriodSeconds?: number };
 }
 
 export interface KubernetesConnection {
@@ -47,7 +47,7 @@ export function connectKubernetes(options: KubernetesOptions): KubernetesConnect
         cache: agent.cache,
         loadBalancer: options.statusAddress ? parseStatusAddresses(options.statusAddress) : undefined,
         envoyService: options.envoyService,
-        leaderElection: election === false ? false : { namespace: election.namespace ?? currentNamespace(kubeConfig) ?? "isobar-system", name: election.name },
+        leaderElection: election === false ? false : { ...election, namespace: election.namespace ?? currentNamespace(kubeConfig) ?? "isobar-system" },
       });
     },
   };

@@ -42,7 +42,7 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): { kubeConfig: K
     origin = "in-cluster";
   } else if (options.kubeconfig) {
     if (!existsSync(options.kubeconfig)) throw new KubeConfigError(`kubeconfig ${options.kubeconfig} does not exist`);
-    kubeConfig.loadFromFile(options.kubeconfig);
+    loadFile(kubeConfig, options.kubeconfig);
     origin = "flag";
   } else if (env.KUBECONFIG) {
     const files = env.KUBECONFIG.split(process.platform === "win32" ? ";" : ":").filter((f) => f && existsSync(f));
@@ -50,7 +50,7 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): { kubeConfig: K
     mergeFiles(kubeConfig, files);
     origin = "env";
   } else if (existsSync(join(options.home ?? homedir(), ".kube", "config"))) {
-    kubeConfig.loadFromFile(join(options.home ?? homedir(), ".kube", "config"));
+    loadFile(kubeConfig, join(options.home ?? homedir(), ".kube", "config"));
     origin = "home";
   } else if (env.KUBERNETES_SERVICE_HOST && existsSync(join(saDir, "token"))) {
     loadInCluster(kubeConfig, env, saDir);
@@ -68,13 +68,27 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): { kubeConfig: K
 }
 
 /**
+ * Loads one kubeconfig file; a parse error names the file and the line, never quoting the file (it
+ * holds tokens and keys: the YAML parser's message carries an excerpt, its reason and mark do not).
+ */
+function loadFile(kubeConfig: KubeConfig, file: string): void {
+  try {
+    kubeConfig.loadFromFile(file);
+  } catch (error) {
+    const { reason, mark, message } = error as { reason?: string; mark?: { line: number; column: number }; message?: string };
+    if (mark) throw new KubeConfigError(`kubeconfig ${file} is not valid YAML at line ${mark.line + 1}, column ${mark.column + 1}: ${reason ?? "syntax error"}`);
+    throw new KubeConfigError(`kubeconfig ${file}: ${String(message).split("\n")[0]}`);
+  }
+}
+
+/**
  * Merges kubeconfig files as kubectl does: the first file to name a cluster, user or context wins
  * (client-node's mergeConfig throws on a duplicate name instead), and the first current-context set.
  */
 function mergeFiles(kubeConfig: KubeConfig, files: string[]): void {
   const configs = files.map((file) => {
     const config = new KubeConfig();
-    config.loadFromFile(file);
+    loadFile(config, file);
     return config;
   });
   const firstByName = <T extends { name: string }>(lists: T[][]): T[] => {

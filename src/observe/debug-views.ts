@@ -144,6 +144,7 @@ export function nacksView(nacks: NackRecord[]): object[] {
   return [...nacks].reverse().map((nack) => ({
     time: nack.time.toISOString(),
     node: nack.nodeId,
+    ...(nack.claimedNodeId === undefined ? {} : { claimedNode: nack.claimedNodeId }),
     cluster: nack.cluster,
     type: nack.typeUrl,
     variant: nack.delta ? "delta" : "sotw",

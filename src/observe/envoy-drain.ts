@@ -2,6 +2,9 @@
 // shutdown-manager): over Envoy's admin unix socket, POST /healthcheck/fail so load balancers stop
 // sending new connections, then poll the open downstream HTTP connections until they drop to a
 // threshold or a timeout passes. It never fails the hook: an unreachable Envoy is already gone.
+// When done it creates the ready file that `agent envoy shutdown-manager` (Contour's pattern: Envoy's
+// own preStop hook waits on it) answers `/shutdown` for.
+import { writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { consola, type ConsolaInstance } from "consola";
 
@@ -12,6 +15,12 @@ export interface DrainOptions {
   drainTimeoutMs?: number;
   /** Time between two looks at the stats (default 5 s). */
   checkIntervalMs?: number;
+  /** Wait before failing the health check (Contour's --drain-delay; default 0). */
+  drainDelayMs?: number;
+  /** Wait between failing the health check and the first look at the stats (Contour's --check-delay; default 0). */
+  checkDelayMs?: number;
+  /** A file created once done, whatever the outcome (Contour's --ready-file); none when absent. */
+  readyFile?: string;
   logger?: ConsolaInstance;
 }
 
@@ -38,17 +47,18 @@ export function openConnections(statsText: string): number {
   return total;
 }
 
-/** One request to the admin socket: status and body; rejects when the socket does not answer. */
-export function adminRequest(socketPath: string, path: string, method = "GET"): Promise<{ status: number; body: string }> {
+/** One request to the admin socket: status and body; rejects when the socket does not answer (within 5 s by default). */
+export function adminRequest(socketPath: string, path: string, options: { method?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method, timeout: 5_000 }, (response) => {
+    const req = request({ socketPath, path, method: options.method ?? "GET", timeout: timeoutMs }, (response) => {
       let body = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (body += chunk));
       response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
       response.on("error", reject);
     });
-    req.on("timeout", () => req.destroy(new Error(`no answer from ${socketPath} within 5s`)));
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${socketPath} within ${timeoutMs / 1000}s`)));
     req.on("error", reject);
     req.end();
   });
@@ -56,15 +66,32 @@ export function adminRequest(socketPath: string, path: string, method = "GET"): 
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Fails Envoy's health check and waits for its connections to drain (see the module comment). */
+/** Fails Envoy's health check and waits for its connections to drain, then creates the ready file (see the module comment). */
 export async function drainEnvoy(adminSocket: string, options: DrainOptions = {}): Promise<DrainResult> {
   const log = options.logger ?? consola.withTag("envoy");
+  const result = await drain(adminSocket, options, log);
+  if (options.readyFile) {
+    try {
+      writeFileSync(options.readyFile, "");
+      log.info(`created ${options.readyFile}: shutdown is complete`);
+    } catch (error) {
+      log.warn(`could not create the ready file ${options.readyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  return result;
+}
+
+async function drain(adminSocket: string, options: DrainOptions, log: ConsolaInstance): Promise<DrainResult> {
+  if (options.drainDelayMs) {
+    log.info(`waiting ${options.drainDelayMs / 1000}s before draining`);
+    await sleep(options.drainDelayMs);
+  }
   const min = options.minOpenConnections ?? 0;
   const timeoutMs = options.drainTimeoutMs ?? 60_000;
   const intervalMs = options.checkIntervalMs ?? 5_000;
   let healthcheckFailed = false;
   try {
-    const failed = await adminRequest(adminSocket, "/healthcheck/fail", "POST");
+    const failed = await adminRequest(adminSocket, "/healthcheck/fail", { method: "POST" });
     healthcheckFailed = failed.status === 200;
     if (healthcheckFailed) log.info("Envoy's health check now fails: no new connections are sent to it");
     else log.warn(`POST /healthcheck/fail answered ${failed.status}; waiting for connections to drain anyway`);
@@ -72,6 +99,7 @@ export async function drainEnvoy(adminSocket: string, options: DrainOptions = {}
     log.warn(`Envoy's admin socket ${adminSocket} does not answer (${(error as Error).message}): nothing to drain`);
     return { healthcheckFailed, outcome: "unreachable" };
   }
+  if (options.checkDelayMs) await sleep(options.checkDelayMs);
   const deadline = performance.now() + timeoutMs;
   let open: number | undefined;
   for (;;) {

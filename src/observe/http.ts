@@ -3,6 +3,7 @@
 // /debug/dag, /debug/xds, /debug/nacks and /debug/status, and binds loopback only (127.0.0.1:6060):
 // it shows the whole routing state, so it is reached through `kubectl port-forward`, never a Service.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { hostPort } from "../address.ts";
 import { isLoopbackAddress } from "../certs/tls-server.ts";
 import { CliError } from "../cli/errors.ts";
 import type { ObjectStatus } from "../dag/status.ts";
@@ -42,7 +43,7 @@ function listen(server: Server, address: string, port: number, what: string): Pr
   return new Promise((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
       const reason = error.code === "EADDRINUSE" ? "address already in use" : error.code ?? error.message;
-      reject(new CliError(`cannot listen for ${what} on ${address}:${port}: ${reason}`, 1));
+      reject(new CliError(`cannot listen for ${what} on ${hostPort(address, port)}: ${reason}`, 1));
     };
     server.once("error", failed);
     server.listen(port, address, () => {
@@ -77,7 +78,7 @@ export interface MetricsServerOptions {
   address: string;
   port: number;
   metrics: AgentMetrics;
-  readiness(): Readiness;
+  readiness(): Readiness | Promise<Readiness>;
 }
 
 /** /metrics (Prometheus text), /healthz (200 while the process runs), /readyz (200 once ready, else 503). */
@@ -91,7 +92,7 @@ export function startMetricsServer(options: MetricsServerOptions): Promise<HttpE
         case "/healthz":
           return send(response, 200, "text/plain; charset=utf-8", "ok\n");
         case "/readyz": {
-          const { ready, reason } = options.readiness();
+          const { ready, reason } = await options.readiness();
           return send(response, ready ? 200 : 503, "text/plain; charset=utf-8", `${reason}\n`);
         }
         default:

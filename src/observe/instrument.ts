@@ -3,10 +3,12 @@
 // (subscriptions per type and variant, pushes and bytes, ACKs, NACKs, push-to-ACK latency). Each
 // listener does a few counter updates and keeps per-stream state only while the stream is open.
 import type { BuildEvent, Pipeline } from "../pipeline/run.ts";
+import type { ObjectCache } from "../sources/cache.ts";
 import type { XdsEvent } from "../xds/server-common.ts";
 import type { XdsServer } from "../xds/server.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
 import { resourceTypes, typeInfo } from "../xds/types.ts";
+import { countHTTPProxies } from "./contour-metrics.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
 const objectStatuses = ["valid", "invalid", "orphaned"] as const;
@@ -17,10 +19,14 @@ export function typeLabel(typeUrl: string | undefined): string {
 }
 
 /** Observes the pipeline's builds and endpoint updates; returns the function that stops observing. */
-export function instrumentPipeline(metrics: AgentMetrics, pipeline: Pipeline, store: SnapshotStore): () => void {
+export function instrumentPipeline(metrics: AgentMetrics, agent: { pipeline: Pipeline; store: SnapshotStore; cache: Pick<ObjectCache, "counts" | "httpProxies"> }): () => void {
+  const { pipeline, store, cache } = agent;
   const kinds = new Set<string>();
+  metrics.contour.observeCache(() => cache.counts());
   const onBuild = ({ result, changedTypes }: BuildEvent) => {
     metrics.rebuildDuration.observe(result.timings.total / 1000);
+    const { dag, total } = result.timings;
+    metrics.contour.recordBuild({ dagSeconds: dag / 1000, updateSeconds: (total - dag) / 1000, httpProxies: countHTTPProxies(result.statuses, cache.httpProxies()) });
     const counts = new Map<string, number>();
     for (const status of result.statuses) {
       kinds.add(status.ref.kind);

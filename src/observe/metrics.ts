@@ -1,4 +1,5 @@
-// The agent's Prometheus metrics (prom-client), `isobar_`-prefixed, served on the metrics port.
+// The agent's Prometheus metrics (prom-client), `isobar_`-prefixed, served on the metrics port
+// beside Contour's `contour_*` series (contour-metrics.ts).
 // Instruments are counters, gauges and histograms labelled by xDS type, variant and object kind,
 // never by node id or object name, so the series count stays fixed however many clients connect.
 // Other stages call the instruments of `metrics` (the process default) directly, e.g.
@@ -7,6 +8,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CertificateDaysLeft } from "../certs/tls-server.ts";
 import type { StatusWriterStats } from "../k8s/status.ts";
+import { createContourMetrics } from "./contour-metrics.ts";
 
 /** The buckets of rebuild and push-to-ACK latencies, in seconds (1 ms to 10 s). */
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -62,6 +64,8 @@ export function createMetrics(options: MetricsOptions = {}) {
     }),
     informerRestarts: new Counter({ name: "isobar_informer_restarts_total", help: "Kubernetes watches restarted after an error or a dropped connection, by kind.", labelNames: ["kind"], registers }),
     informerRelists: new Counter({ name: "isobar_informer_relists_total", help: "Kubernetes full re-lists (after 410 Gone or a restart), by kind.", labelNames: ["kind"], registers }),
+    /** Contour's series (contour-metrics.ts); without leader election this agent counts as the leader. */
+    contour: createContourMetrics(registers, () => leaderState?.() ?? true),
     /** Call with the leader elector's isLeader; the gauge is read at scrape time. */
     observeLeader(isLeader: () => boolean): void {
       leaderState = isLeader;

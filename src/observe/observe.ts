@@ -1,9 +1,11 @@
 // The observe stage as startAgent uses it: starts the metrics/health server and (when asked) the
 // debug server before the sources start, so /readyz answers 503 while they sync, feeds the metrics
 // from the pipeline and the xDS server, and closes both servers on shutdown.
+import { hostPort } from "../address.ts";
 import { consola } from "consola";
 import { certificateDaysLeft } from "../certs/tls-server.ts";
 import type { Pipeline } from "../pipeline/run.ts";
+import type { ObjectCache } from "../sources/cache.ts";
 import type { XdsServer } from "../xds/server.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
 import { startDebugServer, startMetricsServer, type HttpEndpoint, type Readiness } from "./http.ts";
@@ -26,7 +28,10 @@ export interface Observability {
   /** Bound ports (undefined for a server not started). */
   metricsPort?: number;
   debugPort?: number;
-  readiness(): Readiness;
+  /** The agent's own readiness, then every added check's, in order: the first not ready answers. */
+  readiness(): Promise<Readiness>;
+  /** Adds a condition of readiness (the agent's own Envoy, with `serve --envoy`). */
+  addReadinessCheck(check: () => Promise<Readiness>): void;
   /** Starts observing the xDS server (it starts after the observe servers). */
   attachXds(server: XdsServer): void;
   /** /readyz answers 503 "shutting down" from now on. */
@@ -35,19 +40,36 @@ export interface Observability {
 }
 
 /** Starts the observe servers for one agent. */
-export async function startObservability(agent: { pipeline: Pipeline; store: SnapshotStore; sources: number }, options: ObserveOptions): Promise<Observability> {
+export async function startObservability(agent: { pipeline: Pipeline; store: SnapshotStore; cache: Pick<ObjectCache, "counts" | "httpProxies">; sources: number }, options: ObserveOptions): Promise<Observability> {
   const metrics = options.metrics ?? defaultMetrics();
   // The process's metrics report the process's serving certificates (mTLS for xDS).
   if (!options.metrics) metrics.observeCertificates(certificateDaysLeft);
-  const stops = [instrumentPipeline(metrics, agent.pipeline, agent.store)];
+  const stops = [instrumentPipeline(metrics, agent)];
   let server: XdsServer | undefined;
   let shuttingDown = false;
-  const readiness = (): Readiness => {
+  const checks: Array<() => Promise<Readiness>> = [];
+  const ownReadiness = (): Readiness => {
     if (shuttingDown) return { ready: false, reason: "shutting down" };
     // Without any source the agent serves an empty snapshot from the start.
     if (agent.pipeline.ready || agent.sources === 0) return { ready: true, reason: "ok" };
     const unsynced = agent.pipeline.unsynced();
-    return { ready: false, reason: unsynced.length > 0 ? `waiting for sources to sync: ${unsynced.join(", ")}` : "no snapshot published yet" };
+    if (unsynced.length === 0) return { ready: false, reason: "no snapshot published yet" };
+    // A source that cannot sync says why through its newest problem (a directory it cannot read).
+    const problems = agent.pipeline.problems();
+    const why = unsynced.map((name) => {
+      const newest = problems.findLast((problem) => problem.source === name);
+      return newest ? `${name} (${newest.message})` : name;
+    });
+    return { ready: false, reason: `waiting for sources to sync: ${why.join(", ")}` };
+  };
+  const readiness = async (): Promise<Readiness> => {
+    const own = ownReadiness();
+    if (!own.ready) return own;
+    for (const check of checks) {
+      const answer = await check();
+      if (!answer.ready) return answer;
+    }
+    return own;
   };
   const endpoints: HttpEndpoint[] = [];
   let metricsEndpoint: HttpEndpoint | undefined;
@@ -80,6 +102,9 @@ export async function startObservability(agent: { pipeline: Pipeline; store: Sna
     metricsPort: metricsEndpoint?.port,
     debugPort: debugEndpoint?.port,
     readiness,
+    addReadinessCheck(check) {
+      checks.push(check);
+    },
     attachXds(xds) {
       server = xds;
       stops.push(instrumentXds(metrics, xds));
@@ -95,6 +120,3 @@ export async function startObservability(agent: { pipeline: Pipeline; store: Sna
   };
 }
 
-function hostPort(address: string, port: number): string {
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
-}

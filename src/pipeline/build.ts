@@ -5,7 +5,7 @@ import { buildDag } from "../dag/builder.ts";
 import type { DagOptions } from "../dag/processor.ts";
 import type { ObjectStatus } from "../dag/status.ts";
 import type { Dag } from "../dag/types.ts";
-import { loadAssignments, type EndpointSliceLookup } from "../envoy/endpoint.ts";
+import { loadAssignments, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
 import { translate, type TranslateOptions } from "../envoy/translate.ts";
 import type { ObjectCache } from "../sources/cache.ts";
 import { TypeUrls, type ResourceSet } from "../xds/types.ts";
@@ -15,6 +15,8 @@ import { resourceOwners, type ResourceOwners } from "./owners.ts";
 export interface BuildOptions {
   dag: DagOptions;
   translate?: TranslateOptions;
+  /** Which EndpointSlice addresses are served (default: unicast addresses of other hosts only). */
+  endpoints?: EndpointPolicy;
 }
 
 export interface BuildResult {
@@ -25,6 +27,8 @@ export interface BuildResult {
   rejected: RejectedResource[];
   owners: ResourceOwners;
   statuses: ObjectStatus[];
+  /** EndpointSlice addresses and ports left out (also warnings on their Services' statuses). */
+  endpointProblems: EndpointProblem[];
   /** Milliseconds per stage. */
   timings: { dag: number; translate: number; endpoints: number; validate: number; total: number };
 }
@@ -38,7 +42,14 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
   const translation = translate(dag, options.translate);
   const t2 = performance.now();
   const lookup: EndpointSliceLookup = (namespace, name) => input.endpointSlices(namespace, name);
-  const endpoints = loadAssignments(dag.clusters.values(), lookup);
+  const endpointProblems: EndpointProblem[] = [];
+  const endpoints = loadAssignments(dag.clusters.values(), lookup, {
+    policy: options.endpoints,
+    report: (problem) => {
+      endpointProblems.push(problem);
+      dag.status.warning({ kind: "Service", ...problem.service }, { type: "EndpointError", reason: problem.reason, message: problem.message });
+    },
+  });
   const t3 = performance.now();
   const { valid, rejected } = validateSnapshot({ ...translation, endpoints });
   const t4 = performance.now();
@@ -50,6 +61,7 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
     rejected,
     owners,
     statuses: dag.status.all(),
+    endpointProblems,
     timings: { dag: t1 - t0, translate: t2 - t1, endpoints: t3 - t2, validate: t4 - t3, total: t4 - t0 },
   };
 }

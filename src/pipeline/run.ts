@@ -3,7 +3,7 @@
 // waiting for a rebuild). Nothing is published before every source has synced once; a build that
 // fails or is inconsistent is logged and the last good snapshot keeps being served.
 import { consola } from "consola";
-import { edsTargetsByService, loadAssignmentFor, type EdsTarget } from "../envoy/endpoint.ts";
+import { edsTargetsByService, loadAssignmentFor, type EdsTarget, type EndpointProblem } from "../envoy/endpoint.ts";
 import type { ObjectCache } from "../sources/cache.ts";
 import { createDebouncer } from "../sources/debounce.ts";
 import type { SourceEvent, SourceHandler, SourceProblem } from "../sources/types.ts";
@@ -60,6 +60,9 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
   const problems: SourceProblem[] = [];
   let lastBuild: BuildResult | undefined;
   let targetsByService = new Map<string, EdsTarget[]>();
+  // Services whose slices had addresses or ports left out at the last build: a slice change there
+  // also rebuilds, so their status warnings follow the slices.
+  let servicesWithEndpointProblems = new Set<string>();
   let ready = false;
 
   const rebuild = () => {
@@ -81,6 +84,8 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
     }
     lastBuild = result;
     targetsByService = edsTargetsByService(result.dag.clusters.values());
+    servicesWithEndpointProblems = new Set(result.endpointProblems.map((p) => `${p.service.namespace}/${p.service.name}`));
+    for (const problem of result.endpointProblems) log.warn(`Service ${problem.service.namespace}/${problem.service.name}: ${problem.message}`);
     if (!ready) log.info(`first snapshot published: ${summary(result)}`);
     else if (changedTypes.size > 0) log.debug(`snapshot published: ${summary(result)}`);
     ready = true;
@@ -93,14 +98,22 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
   const updateEndpoints = (services: string[]) => {
     if (!ready) return;
     const changed: object[] = [];
+    let statusChanged = false;
     for (const service of services) {
+      let problems = 0;
+      const report = (problem: EndpointProblem) => {
+        problems++;
+        log.warn(`Service ${service}: ${problem.message}`);
+      };
       for (const target of targetsByService.get(service) ?? []) {
-        const assignment = loadAssignmentFor(target, (namespace, name) => cache.endpointSlices(namespace, name));
+        const assignment = loadAssignmentFor(target, (namespace, name) => cache.endpointSlices(namespace, name), { policy: options.endpoints, report });
         const errors = validateResource(TypeUrls.endpoint, assignment);
         if (errors.length > 0) log.warn(`load assignment ${target.edsServiceName} left unchanged: ${errors[0]!.path}: ${errors[0]!.message}`);
         else changed.push(assignment);
       }
+      if (problems > 0 || servicesWithEndpointProblems.has(service)) statusChanged = true;
     }
+    if (statusChanged) debouncer.trigger();
     if (changed.length === 0) return;
     store.updateEndpoints(changed);
     for (const listener of endpointListeners) listener({ services, changed: changed.length });

@@ -1,9 +1,11 @@
 // Parsing one manifest file into Kubernetes objects: multi-document YAML or JSON, `List` kinds expanded,
 // every object checked for apiVersion, kind and metadata.name, namespaced kinds defaulted to "default".
-// Problems carry the file and line so a user can find them; a file with a syntax error yields none of
-// its objects (`failed`), an invalid object is skipped alone.
+// Problems carry the file and line so a user can find them; a file with a syntax error (or an alias,
+// depth or value that cannot become JSON) yields none of its objects (`failed`), an invalid object is
+// skipped alone. Nothing here throws on what a file holds, and no message quotes a file's content.
 import { Buffer } from "node:buffer";
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from "yaml";
+import { Composer, isMap, isSeq, LineCounter, Parser, type Document } from "yaml";
+import { DocumentRefused, documentToJson, maxNestingDepth, yamlErrorReason } from "./manifest-yaml.ts";
 import { watchedKinds, type KubeObject, type SourceProblem } from "./types.ts";
 
 export interface ParsedObject {
@@ -105,8 +107,7 @@ function nodeLine(lines: LineCounter, node: unknown): number | undefined {
   return range ? lines.linePos(range[0]).line : undefined;
 }
 
-function yamlCandidates(doc: Document, index: number, lines: LineCounter): Candidate[] {
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+function yamlCandidates(doc: Document, value: unknown, index: number, lines: LineCounter): Candidate[] {
   if (value === null || value === undefined) return []; // an empty document, e.g. a trailing `---`
   const label = `document ${index + 1}`;
   const line = nodeLine(lines, doc.contents);
@@ -125,21 +126,45 @@ function syntaxProblem(file: string, line: number | undefined, column: number | 
   return { source: manifestSourceName, file, line, message: `${position}: does not parse: ${reason}` };
 }
 
-function parseYaml(text: string, file: string): ParsedManifest {
+function failedFile(file: string, line: number | undefined, column: number | undefined, reason: string): ParsedManifest {
+  return { objects: [], problems: [syntaxProblem(file, line, column, reason)], failed: true };
+}
+
+/**
+ * Parses a YAML stream one document at a time (yielding after each): a document's syntax tree is
+ * dropped once it is converted, so a big file never holds every tree at once, and a caller can let
+ * other work run between documents.
+ */
+function* parseYaml(text: string, file: string): Generator<void, ParsedManifest> {
   const manifest: ParsedManifest = { objects: [], problems: [], failed: false };
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true });
-  const documents = Array.isArray(docs) ? docs : [];
-  for (const doc of documents) {
-    const error = doc.errors[0];
-    if (error) {
-      const position = error.linePos?.[0];
-      const reason = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-      manifest.problems.push(syntaxProblem(file, position?.line, position?.col, reason));
-      return { objects: [], problems: manifest.problems, failed: true };
+  const candidates: Candidate[] = [];
+  let index = 0;
+  try {
+    for (const doc of new Composer().compose(new Parser(lines.addNewLine).parse(text))) {
+      const error = doc.errors[0];
+      if (error) {
+        const { line, col } = lines.linePos(error.pos[0]);
+        return failedFile(file, line, col, yamlErrorReason(error));
+      }
+      let value: unknown;
+      try {
+        value = documentToJson(doc);
+      } catch (refused) {
+        if (!(refused instanceof DocumentRefused)) throw refused;
+        const offset = (refused.node as { range?: [number, number, number] } | null)?.range?.[0] ?? doc.range?.[0] ?? 0;
+        const { line, col } = lines.linePos(offset);
+        return failedFile(file, line, col, refused.message);
+      }
+      candidates.push(...yamlCandidates(doc, value, index++, lines));
+      yield;
     }
+  } catch (error) {
+    // The parser recurses: a file nested many thousand levels deep exhausts the stack.
+    if (error instanceof RangeError) return failedFile(file, undefined, undefined, `nested deeper than ${maxNestingDepth} levels`);
+    throw error;
   }
-  documents.forEach((doc, index) => collect(manifest, file, yamlCandidates(doc, index, lines)));
+  collect(manifest, file, candidates);
   return manifest;
 }
 
@@ -206,13 +231,34 @@ export function jsonErrorOffset(text: string): number | undefined {
   }
 }
 
+/** What is wrong at `offset`, quoting at most one punctuation character (never a word: it may be a token). */
+function jsonReason(text: string, offset: number | undefined): string {
+  if (offset === undefined) return "invalid JSON";
+  if (offset >= text.length) return "invalid JSON: unexpected end of input";
+  const char = text[offset]!;
+  return /^[{}[\],:"]$/.test(char) ? `invalid JSON: unexpected "${char}"` : "invalid JSON: unexpected character";
+}
+
+/** Whether a parsed JSON value nests deeper than `limit` (recursing no deeper than that). */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (limit === 0) return true;
+  return Object.values(value).some((child) => deeperThan(child, limit - 1));
+}
+
 function parseJson(text: string, file: string): ParsedManifest {
   const manifest: ParsedManifest = { objects: [], problems: [], failed: false };
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    const offset = jsonErrorOffset(text);
+  } catch {
+    // The runtime's message quotes the text ("Unexpected identifier "ghp_…""): only the position is kept.
+    let offset: number | undefined;
+    try {
+      offset = jsonErrorOffset(text);
+    } catch {
+      offset = undefined; // nested too deep for the checker's stack
+    }
     let line: number | undefined;
     let column: number | undefined;
     if (offset !== undefined) {
@@ -220,9 +266,9 @@ function parseJson(text: string, file: string): ParsedManifest {
       line = before.split("\n").length;
       column = offset - before.lastIndexOf("\n");
     }
-    const reason = error instanceof Error ? error.message : String(error);
-    return { objects: [], problems: [syntaxProblem(file, line, column, reason)], failed: true };
+    return failedFile(file, line, column, jsonReason(text, offset));
   }
+  if (deeperThan(value, maxNestingDepth)) return failedFile(file, undefined, undefined, `nested deeper than ${maxNestingDepth} levels`);
   const values = Array.isArray(value) ? value : [value];
   values.forEach((entry, index) => {
     const label = Array.isArray(value) ? `element ${index + 1}` : "document 1";
@@ -235,7 +281,33 @@ function parseJson(text: string, file: string): ParsedManifest {
   return manifest;
 }
 
+function* parseSteps(text: string, file: string): Generator<void, ParsedManifest> {
+  return file.toLowerCase().endsWith(".json") ? parseJson(text, file) : yield* parseYaml(text, file);
+}
+
 /** Parses one file's text; `file` names it in problems. JSON when the name ends in `.json`. */
 export function parseManifest(text: string, file: string): ParsedManifest {
-  return file.toLowerCase().endsWith(".json") ? parseJson(text, file) : parseYaml(text, file);
+  const steps = parseSteps(text, file);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Every 20 ms a parse gives the event loop a turn: a big file must not stall xDS. */
+const parseSliceMs = 20;
+
+/** parseManifest, giving the event loop a turn every 20 ms; rejects once `signal` aborts (shutdown). */
+export async function parseManifestAsync(text: string, file: string, options: { signal?: AbortSignal } = {}): Promise<ParsedManifest> {
+  const steps = parseSteps(text, file);
+  let since = performance.now();
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - since > parseSliceMs) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      since = performance.now();
+    }
+  }
 }

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createManifestState, isManifestFile } from "./manifest-state.ts";
+import { createManifestState } from "./manifest-state.ts";
+import { isManifestFile } from "./manifest-walk.ts";
 import type { SourceEvent } from "./types.ts";
 
 let dir: string;
@@ -116,5 +117,51 @@ describe("manifest directory state", () => {
     expect(problems[0]!.message).toBe(
       `${join(dir, "m.yaml")}:8: Service default/web is also defined at ${join(dir, "m.yaml")}:1; keeping the first, ignoring this one`,
     );
+  });
+});
+
+describe("manifest directory state: links and limits", () => {
+  test("symbolic links out of the directory are not followed (files and directories), reported once; links inside are", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "isobar-outside-"));
+    try {
+      writeFileSync(join(outside, "svc.yaml"), svc("outside"));
+      symlinkSync(join(outside, "svc.yaml"), join(dir, "out.yaml"));
+      symlinkSync(outside, join(dir, "out-dir"));
+      symlinkSync(join(outside, "svc.yaml"), join(dir, "notes.txt")); // not a manifest name: ignored quietly
+      mkdirSync(join(dir, "real"));
+      writeFileSync(join(dir, "real/in.yaml"), svc("inside"));
+      symlinkSync(join(dir, "real"), join(dir, "linked"));
+      const state = createManifestState(dir);
+      const first = await state.scan();
+      expect(first.events.map((e) => e.object.metadata.name)).toEqual(["inside"]);
+      expect(first.problems.map((p) => p.message)).toEqual([
+        `${join(dir, "out-dir")}: a symbolic link to ${outside}, outside the manifest directory; not followed`,
+        `${join(dir, "out.yaml")}: a symbolic link to ${join(outside, "svc.yaml")}, outside the manifest directory; not followed`,
+      ]);
+      expect((await state.scan()).problems).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  test("a file over the size limit is not read: reported once, its last objects kept, served again when it shrinks", async () => {
+    const file = join(dir, "m.yaml");
+    writeFileSync(join(dir, "other.yaml"), svc("other"));
+    writeFileSync(file, svc("web"));
+    const state = createManifestState(dir, { maxFileBytes: 200 });
+    expect((await state.scan()).events.map((e) => e.object.metadata.name)).toEqual(["other", "web"]);
+    writeFileSync(file, `${svc("web", 81)}# ${"x".repeat(300)}\n`);
+    const grown = await state.scan(new Set([file]));
+    expect(grown.events).toEqual([]);
+    expect(grown.problems.map((p) => [p.file, p.message])).toEqual([
+      [file, `${file}: 382 bytes, over the 200 bytes limit for a manifest file; not read; its last objects are still served`],
+    ]);
+    expect((await state.scan(new Set([file]))).problems).toEqual([]);
+    writeFileSync(file, svc("web", 82));
+    expect(summary((await state.scan(new Set([file]))).events)).toEqual(["upsert web m.yaml:1"]);
+    writeFileSync(join(dir, "new.yaml"), `${svc("new")}# ${"x".repeat(300)}\n`);
+    const added = await state.scan();
+    expect(added.events).toEqual([]);
+    expect(added.problems.map((p) => p.file)).toEqual([join(dir, "new.yaml")]);
   });
 });

@@ -1,7 +1,9 @@
 // The manifest-directory source (`agent serve --manifests DIR`): every .yaml, .yml and .json file
 // under DIR, watched. File system events are coalesced (an editor saves in several steps) into one
 // re-scan; a slow stat poll backs the watch up (and replaces it where recursive watching fails), so a
-// missed event only delays a change. See manifest-state.ts for what a scan emits.
+// missed event only delays a change. See manifest-state.ts for what a scan emits. The source is synced
+// (and a first snapshot may be built) only after a scan that saw the whole tree; until then the poll
+// retries and the newest problem says why.
 import { watch, type FSWatcher } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -32,8 +34,11 @@ async function requirePath(path: string): Promise<void> {
 export function createManifestSource(dir: string, options: ManifestSourceOptions = {}): Source {
   const coalesceMs = options.coalesceMs ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 2000;
-  const state = createManifestState(dir);
+  const stopping = new AbortController();
+  const state = createManifestState(dir, { signal: stopping.signal });
   const hinted = new Set<string>();
+  let synced = false;
+  let lastFailure: string | undefined;
   let handler: SourceHandler | undefined;
   let watcher: FSWatcher | undefined;
   let poll: ReturnType<typeof setInterval> | undefined;
@@ -47,13 +52,21 @@ export function createManifestSource(dir: string, options: ManifestSourceOptions
     try {
       result = await state.scan(hints);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      if (!stopped) handler.onProblem({ source: manifestSourceName, file: dir, message: `${dir}: cannot be read: ${reason}` });
+      for (const hint of hints) hinted.add(hint); // read them on the next try
+      const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+      const message = `${dir}: cannot be read (${reason})${synced ? "; still serving what it held" : ""}`;
+      if (!stopped && message !== lastFailure) handler.onProblem({ source: manifestSourceName, file: dir, message });
+      lastFailure = message;
       return;
     }
+    lastFailure = undefined;
     if (stopped) return;
     for (const problem of result.problems) handler.onProblem(problem);
     if (result.events.length > 0) handler.onEvents(result.events);
+    if (result.complete && !synced) {
+      synced = true;
+      handler.onSynced();
+    }
   }
 
   const debouncer = createDebouncer({ holdoffMs: coalesceMs, maxDelayMs: Math.max(coalesceMs * 10, 1000), run: rescan });
@@ -92,10 +105,10 @@ export function createManifestSource(dir: string, options: ManifestSourceOptions
       // The first full read runs through the debouncer too, so it never overlaps a watch-triggered scan.
       debouncer.trigger();
       await debouncer.flush();
-      if (!stopped) next.onSynced();
     },
     async stop() {
       stopped = true;
+      stopping.abort();
       watcher?.close();
       watcher = undefined;
       if (poll !== undefined) clearInterval(poll);

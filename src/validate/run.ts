@@ -4,6 +4,7 @@
 // not parse), and the route table of what would be served.
 import type { DagOptions } from "../dag/processor.ts";
 import type { SubCondition } from "../dag/status.ts";
+import type { EndpointPolicy } from "../envoy/endpoint.ts";
 import type { TranslateOptions } from "../envoy/translate.ts";
 import { buildResources } from "../pipeline/build.ts";
 import { createObjectCache } from "../sources/cache.ts";
@@ -38,6 +39,7 @@ export interface ValidationReport {
 export interface ValidateOptions {
   dag: DagOptions;
   translate?: TranslateOptions;
+  endpoints?: EndpointPolicy;
 }
 
 /** Validates the manifests under `paths` (files or directories). Throws when a path does not exist. */
@@ -65,7 +67,7 @@ export async function validateManifests(paths: string[], options: ValidateOption
     upstreamClientCertificate: options.dag.upstreamClientCertificate,
   });
   cache.applyAll(events);
-  const result = buildResources(cache, { dag: options.dag, translate: options.translate });
+  const result = buildResources(cache, { dag: options.dag, translate: options.translate, endpoints: options.endpoints });
   const objects = result.statuses.map((status): ObjectReport => {
     const origin = seen.get(`${status.ref.kind} ${status.ref.namespace ? `${status.ref.namespace}/` : ""}${status.ref.name}`);
     return {

@@ -4,11 +4,12 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import { consola } from "consola";
-import type { NackLog } from "./nacks.ts";
+import type { NackLog, NackRecord } from "./nacks.ts";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
-import { peerIdentity } from "./peer.ts";
+import { nodeIdentity, peerIdentity } from "./peer.ts";
+import { createVariantCache, type VariantCache } from "./route-holdback.ts";
 import { createNamePool, createPlanner, emptySnapshot, type NamePool, type Planner } from "./server-plan.ts";
-import { createBodyCache, nodeInfo, type OutgoingResponse } from "./server-wire.ts";
+import { createBodyCache, maxSubscribedNames, nodeInfo, type OutgoingResponse } from "./server-wire.ts";
 import { findReferences } from "./references.ts";
 import { resourceTypes, TypeUrls, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
 
@@ -37,12 +38,14 @@ export interface ServerContext {
   planner: Planner;
   /** Subscribed name sets shared by clients that subscribe to the same names. */
   names: NamePool;
+  /** Route configurations with virtual hosts held back from the clients that rejected them (route-holdback.ts). */
+  variants: VariantCache;
   emit(event: XdsEvent): void;
   /** Registers an open stream; returns its id and the function that forgets it. */
   register(close: () => void): { id: number; forget: () => void };
 }
 
-export function createServerContext(store: SnapshotStore, nacks: NackLog) {
+export function createServerContext(store: SnapshotStore, nacks: NackLog, options: { onIdle?: () => void } = {}) {
   const listeners = new Set<(event: XdsEvent) => void>();
   const open = new Map<number, () => void>();
   let nextId = 1;
@@ -52,13 +55,19 @@ export function createServerContext(store: SnapshotStore, nacks: NackLog) {
     cache: createBodyCache(),
     planner: createPlanner(store),
     names: createNamePool(),
+    variants: createVariantCache(),
     emit(event) {
       for (const listener of listeners) listener(event);
     },
     register(close) {
       const id = nextId++;
       open.set(id, close);
-      return { id, forget: () => open.delete(id) };
+      return {
+        id,
+        forget() {
+          if (open.delete(id) && open.size === 0) options.onIdle?.();
+        },
+      };
     },
   };
   return {
@@ -78,6 +87,8 @@ export interface StreamSession {
   readonly id: number;
   readonly node: NodeInfo;
   nextNonce(): string;
+  /** Ends the stream with RESOURCE_EXHAUSTED and `details`. */
+  refuse(details: string): void;
 }
 
 /**
@@ -86,7 +97,7 @@ export interface StreamSession {
  * EDS, LDS, RDS, SDS), and whatever way the stream ends (client end, cancel, error, keepalive,
  * server close) drops its subscription to the store.
  */
-export function openStream<Request extends { node?: unknown; type_url?: string }>(
+export function openStream<Request extends { node?: unknown; type_url?: string; tooManyNames?: number }>(
   call: ServerDuplexStream<Request, OutgoingResponse>,
   context: ServerContext,
   handlers: { delta: boolean; fixedTypeUrl?: string; onRequest(request: Request, info: ResourceTypeInfo): void; onPush(typeUrl: string): void },
@@ -127,13 +138,21 @@ export function openStream<Request extends { node?: unknown; type_url?: string }
     try {
       node ??= withIdentity(nodeInfo(request.node as Parameters<typeof nodeInfo>[0]), identity);
       const info = requestType(call, request.type_url, handlers.fixedTypeUrl);
-      if (info) handlers.onRequest(request, info);
+      const tooMany = info && tooManyNames(request, info);
+      if (tooMany) refuse(tooMany);
+      else if (info) handlers.onRequest(request, info);
     } catch (error) {
       log.error(`xDS stream ${id}: ${(error as Error).message}`);
       finish(false);
       call.emit("error", { code: status.INTERNAL, details: "internal error" });
     }
   });
+  /** Ends the stream with RESOURCE_EXHAUSTED: the client asked for more than one stream may hold. */
+  function refuse(details: string) {
+    log.warn(`xDS stream ${id} (node ${(node?.id ?? "").slice(0, 200) || "(no id)"}): ${details}`);
+    finish(false);
+    call.emit("error", { code: status.RESOURCE_EXHAUSTED, details });
+  }
   call.on("end", () => finish(true));
   call.on("cancelled", () => finish(false));
   call.on("error", () => finish(false));
@@ -142,11 +161,50 @@ export function openStream<Request extends { node?: unknown; type_url?: string }
   context.emit({ kind: "open", stream: id, delta: handlers.delta, typeUrl: handlers.fixedTypeUrl });
   return {
     id,
+    refuse,
     get node() {
       return node ?? withIdentity(anonymousNode, identity);
     },
     nextNonce: () => String(++nonce),
   };
+}
+
+/**
+ * A NACK as recorded: on an mTLS stream the node is who its certificate says, whatever id it claims
+ * (the claim is kept beside it for the logs).
+ */
+export function nackRecord(
+  session: StreamSession,
+  fields: Pick<NackRecord, "typeUrl" | "version" | "resourceNames" | "rejected" | "delta"> & { error: { code?: number; message?: string } },
+): NackRecord {
+  const { node } = session;
+  const nodeId = nodeIdentity(node);
+  return {
+    time: new Date(),
+    stream: session.id,
+    nodeId,
+    ...(nodeId === node.id ? {} : { claimedNodeId: node.id }),
+    cluster: node.cluster,
+    typeUrl: fields.typeUrl,
+    version: fields.version,
+    resourceNames: fields.resourceNames,
+    rejected: fields.rejected,
+    errorDetail: { code: fields.error.code ?? 0, message: fields.error.message ?? "" },
+    delta: fields.delta,
+  };
+}
+
+/** Why a request names more than a stream may subscribe to (maxSubscribedNames), or undefined. */
+function tooManyNames(request: Record<string, unknown>, info: ResourceTypeInfo): string | undefined {
+  const lists = [request.resource_names, request.resource_names_subscribe, request.resource_names_unsubscribe] as Array<unknown[] | undefined>;
+  const initial = request.initial_resource_versions as Record<string, string> | undefined;
+  const count = Math.max((request.tooManyNames as number | undefined) ?? 0, ...lists.map((list) => list?.length ?? 0), initial ? Object.keys(initial).length : 0);
+  return count > maxSubscribedNames ? subscriptionLimit(info, count) : undefined;
+}
+
+/** The message a client over the subscription limit is refused with. */
+export function subscriptionLimit(info: ResourceTypeInfo, count: number): string {
+  return `too many ${info.short} resource names: ${count}; one stream may subscribe to at most ${maxSubscribedNames} names of a type`;
 }
 
 /** Resolves a request's type_url against the service it arrived on; undefined for a type not served. */

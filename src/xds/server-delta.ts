@@ -1,12 +1,16 @@
 // Delta (incremental) xDS streams, ADS and per-type. Per type a stream knows the version of every
 // resource the client holds (from `initial_resource_versions` on reconnect, then from what it was
 // sent), so a response carries only what changed and names what was removed. Each response is
-// acknowledged by its own nonce; a NACKed resource version is not sent again.
+// acknowledged by its own nonce; a NACKed resource version is not sent again (to that stream: a NACK
+// changes nothing another stream is sent). The client keeps the version it held before; a route
+// config NACK naming virtual hosts holds back those virtual hosts only (route-holdback.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { contentKey, createKnownVersions, forgetEndpointsOf, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
+import { badResources, type RejectedResource } from "./nacks.ts";
+import { createRouteHoldback } from "./route-holdback.ts";
+import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, subscriptionLimit, type KnownVersions, type ServerContext } from "./server-common.ts";
 import type { NamePool, Selection } from "./server-plan.ts";
-import { deltaBody, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
+import { deltaBody, maxSubscribedNames, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
 import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
 
@@ -17,8 +21,8 @@ interface DeltaTypeState {
   names: ReadonlySet<string>;
   /** The version of each resource the client holds. */
   known: KnownVersions;
-  /** Responses not yet acknowledged, by nonce: their version and the names they carried. */
-  pending: Map<string, { version: string; names: string[] }>;
+  /** Responses not yet acknowledged, by nonce: their version, the names they carried and the resources updated. */
+  pending: Map<string, { version: string; names: string[]; updates: readonly CachedResource[] }>;
 }
 
 const maxPending = 32;
@@ -28,6 +32,8 @@ const noNames: ReadonlySet<string> = new Set();
 export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, OutgoingResponse>, context: ServerContext, fixedTypeUrl?: string): void {
   const { store } = context;
   const states = new Map<string, DeltaTypeState>();
+  // Virtual hosts this client rejected, replaced in what it is sent (it alone).
+  const routes = createRouteHoldback(context.variants);
 
   const session = openStream(call, context, {
     fixedTypeUrl,
@@ -48,6 +54,8 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
       context.emit({ kind: "request", stream, delta: true, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, resourceNames: subscribe, removed: unsubscribe });
       if (nonce !== "") judgeResponse(state, nonce, request);
       const subscribed = updateSubscription(state, { subscribe, unsubscribe, first }, context.names);
+      // Subscriptions add up over a delta stream: the limit holds for the sum too.
+      if (state.names.size > maxSubscribedNames) return session.refuse(subscriptionLimit(info, state.names.size));
       if (first || subscribed) respond(state, first);
     },
     onPush(typeUrl) {
@@ -68,18 +76,16 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     for (const pendingNonce of state.pending.keys()) if (Number(pendingNonce) <= Number(nonce)) state.pending.delete(pendingNonce);
     const event = { stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version: response.version, resourceNames: response.names };
     if (request.error_detail) {
-      context.nacks.record({
-        time: new Date(),
-        nodeId: session.node.id,
-        cluster: session.node.cluster,
-        typeUrl,
-        version: response.version,
-        resourceNames: response.names,
-        errorDetail: { code: request.error_detail.code ?? 0, message: request.error_detail.message ?? "" },
-        delta: true,
-      });
+      const message = request.error_detail.message ?? "";
+      let rejected: RejectedResource[] = badResources(response.updates.map((r) => ({ name: r.name, version: r.version })), message);
+      // A route config's bad virtual hosts are held back from this client (route-holdback.ts); the record names them.
+      if (typeUrl === TypeUrls.route) rejected = routes.nacked(nonce, rejected, message);
+      context.nacks.record(nackRecord(session, { typeUrl, version: response.version, resourceNames: response.names, rejected, error: request.error_detail, delta: true }));
       context.emit({ kind: "nack", ...event });
+      // Held virtual hosts: the route config without them is sent at once.
+      if (rejected.some((resource) => resource.virtualHosts)) respond(state, false);
     } else {
+      if (typeUrl === TypeUrls.route) routes.acked(nonce, true);
       context.emit({ kind: "ack", ...event });
     }
   }
@@ -91,7 +97,8 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     const version = store.version(typeUrl);
     const selection = context.planner.select(session.node, info, state);
     // A client holding exactly a snapshot and subscribed to all of it is sent what every such client is.
-    const base = selection.whole ? known.exactBase() : undefined;
+    const holding = typeUrl === TypeUrls.route && routes.active;
+    const base = selection.whole && !holding ? known.exactBase() : undefined;
     let response: { updates: readonly CachedResource[]; updateNames: string[]; removed: string[]; names: string[]; body: Buffer };
     if (base) {
       const diff = context.planner.diff(typeUrl, base);
@@ -99,12 +106,13 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
       known.rebase(diff.to);
       response = { ...diff, body: (diff.deltaBody ??= deltaBody(typeUrl, version, diff.updates, diff.removed)) };
     } else {
-      const own = ownResponse(state, selection, initial);
+      const own = ownResponse(state, holding ? { resources: selection.resources.map(routes.view), whole: selection.whole, held: true } : selection, initial);
       if (!own) return;
       response = own;
     }
     const nonce = session.nextNonce();
-    state.pending.set(nonce, { version, names: response.names });
+    state.pending.set(nonce, { version, names: response.names, updates: response.updates });
+    if (typeUrl === TypeUrls.route) routes.sent(nonce, response.updates);
     if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
     const message = responseWithNonce(response.body, nonce);
     call.write(message);
@@ -116,7 +124,7 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
   }
 
   /** The general path: what this one client is missing and holds in excess, diffed on its own. */
-  function ownResponse(state: DeltaTypeState, selection: Selection, initial: boolean) {
+  function ownResponse(state: DeltaTypeState, selection: Selection & { held?: boolean }, initial: boolean) {
     const { info, known } = state;
     const typeUrl = info.typeUrl;
     const version = store.version(typeUrl);
@@ -128,12 +136,12 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     for (const name of known.names()) if (!(visible ? visible.has(name) : all.has(name))) removed.push(name);
     // A wildcard client is answered at once even when there is nothing, so it can finish starting.
     if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return undefined;
-    if (!store.viewScopes(typeUrl) && resources.length === all.size) known.rebase(all);
+    if (!selection.held && !store.viewScopes(typeUrl) && resources.length === all.size) known.rebase(all);
     else {
       for (const r of updates) known.set(r.name, r.version);
       for (const name of removed) known.delete(name);
     }
-    const key = `d:${whole && updates.length === resources.length ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`;
+    const key = `d:${whole && !selection.held && updates.length === resources.length ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`;
     const body = context.cache.get(typeUrl, version, key, () => deltaBody(typeUrl, version, updates, removed));
     const updateNames = updates.map((r) => r.name);
     return { updates, updateNames, removed, names: [...updateNames, ...removed], body };

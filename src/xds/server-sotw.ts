@@ -2,13 +2,29 @@
 // stream tracks the client's subscription, the latest nonce it was sent and what it holds, so that
 // an ACK or NACK is judged against the newest response only, LDS and CDS always get their full set,
 // RDS/EDS/SDS only the resources the client does not have yet, and a NACKed version is never resent.
+// A NACK changes what that stream is sent, nothing else: RDS/EDS/SDS are not resent what the client
+// holds (the rejected version included); LDS/CDS, always sent whole, carry the client's last accepted
+// version of a rejected resource in its place (or leave it out when it never accepted one) until
+// the built content changes; a route config NACK naming virtual hosts holds back those virtual hosts
+// only (route-holdback.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { contentKey, createKnownVersions, forgetEndpointsOf, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
+import { badResources, type RejectedResource } from "./nacks.ts";
+import { createRouteHoldback } from "./route-holdback.ts";
+import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
 import { emptySnapshot, sameNames, sameOrder, type NamePool } from "./server-plan.ts";
 import { responseWithNonce, sotwBody, type OutgoingResponse, type SotwRequest } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
 import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
+
+/** The resources one LDS/CDS response carried: a store map (whole) or a list (shared, never copied). */
+type Carried = ReadonlyMap<string, CachedResource> | readonly CachedResource[];
+
+/** A resource version this client rejected, and the version it accepted before (sent in its place). */
+interface Held {
+  rejected: string;
+  good: CachedResource | undefined;
+}
 
 interface SotwTypeState {
   info: ResourceTypeInfo;
@@ -27,9 +43,17 @@ interface SotwTypeState {
   sentKey: string | undefined;
   /** RDS/EDS/SDS: the version of each resource the client was sent. */
   sent: KnownVersions;
+  /** LDS/CDS: what the latest response carried, and the last response the client ACKed. */
+  inFlight?: Carried;
+  accepted?: Carried;
+  /** LDS/CDS: the resources this client rejected, by name (bounded). */
+  held?: Map<string, Held>;
   /** CDS on ADS: the clusters of the last response, to find those it added or changed. */
   sentClusters?: Map<string, CachedResource>;
 }
+
+/** The most rejected resources one LDS/CDS stream remembers; beyond, the oldest is tried again. */
+const maxHeld = 1024;
 
 const noNames: ReadonlySet<string> = new Set();
 
@@ -37,6 +61,8 @@ const noNames: ReadonlySet<string> = new Set();
 export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingResponse>, context: ServerContext, fixedTypeUrl?: string): void {
   const { store } = context;
   const states = new Map<string, SotwTypeState>();
+  // Virtual hosts this client rejected, replaced in what it is sent (it alone).
+  const routes = createRouteHoldback(context.variants);
 
   const session = openStream(call, context, {
     fixedTypeUrl,
@@ -70,23 +96,45 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
 
   function judgeResponse(state: SotwTypeState, nonce: string, request: SotwRequest, event: { stream: number; delta: boolean }) {
     if (nonce !== state.nonce) {
+      // Not an ACK of the newest response, but the client did accept that older one.
+      if (state.info.typeUrl === TypeUrls.route && !request.error_detail) routes.acked(nonce, false);
       context.emit({ kind: "stale", ...event, typeUrl: state.info.typeUrl, nonce });
       return;
     }
     if (request.error_detail) {
-      context.nacks.record({
-        time: new Date(),
-        nodeId: session.node.id,
-        cluster: session.node.cluster,
-        typeUrl: state.info.typeUrl,
-        version: state.version,
-        resourceNames: state.sentNames,
-        errorDetail: { code: request.error_detail.code ?? 0, message: request.error_detail.message ?? "" },
-        delta: false,
-      });
+      const message = request.error_detail.message ?? "";
+      let rejected: RejectedResource[] = rejectedResources(state, message);
+      // A route config's bad virtual hosts are held back from this client (route-holdback.ts); the record names them.
+      if (state.info.typeUrl === TypeUrls.route) rejected = routes.nacked(nonce, rejected, message);
+      context.nacks.record(nackRecord(session, { typeUrl: state.info.typeUrl, version: state.version, resourceNames: state.sentNames, rejected, error: request.error_detail, delta: false }));
+      if (state.info.wildcard) hold(state, rejected);
       context.emit({ kind: "nack", ...event, typeUrl: state.info.typeUrl, nonce, version: state.version, resourceNames: state.sentNames });
+      // Held virtual hosts: the route config without them is sent at once.
+      if (rejected.some((resource) => resource.virtualHosts)) respond(state, false);
     } else {
+      state.accepted = state.inFlight;
+      if (state.info.typeUrl === TypeUrls.route) routes.acked(nonce, false);
       context.emit({ kind: "ack", ...event, typeUrl: state.info.typeUrl, nonce, version: state.version });
+    }
+  }
+
+  /** The resources of the response a NACK answered that were bad, with the versions it carried. */
+  function rejectedResources(state: SotwTypeState, message: string) {
+    if (!state.info.wildcard) return badResources(state.sentNames.map((name) => ({ name, version: state.sent.get(name) ?? "" })), message);
+    const carried = [...(state.inFlight?.values() ?? [])].map((r) => ({ name: r.name, version: r.version }));
+    const accepted = state.accepted && indexed(state.accepted);
+    return badResources(carried, message, accepted && ((name) => accepted.get(name)?.version));
+  }
+
+  /** LDS/CDS: from now on this client is sent what it accepted before in place of what it rejected. */
+  function hold(state: SotwTypeState, rejected: readonly { name: string; version: string }[]) {
+    const accepted = state.accepted && indexed(state.accepted);
+    const held = (state.held ??= new Map());
+    for (const { name, version } of rejected) {
+      const good = accepted?.get(name);
+      held.delete(name);
+      held.set(name, { rejected: version, good: good?.version === version ? undefined : good });
+      if (held.size > maxHeld) held.delete(held.keys().next().value!);
     }
   }
 
@@ -99,39 +147,43 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     const { whole } = selection;
     if (info.wildcard) {
       // LDS and CDS: every response is the client's whole set; what is missing from it was removed.
-      const key = whole ? `*${version}` : contentKey(selection.resources);
+      const held = heldBack(state, selection.resources);
+      const key = whole && !held ? `*${version}` : contentKey(held ?? selection.resources);
       if (!requested && key === state.sentKey) return;
       state.sentKey = key;
-      if (whole) {
+      if (whole && !held) {
         const all = context.planner.diff(typeUrl, emptySnapshot);
+        state.inFlight = all.to;
         send(state, version, all.updateNames, (all.sotwBody ??= sotwBody(typeUrl, version, all.updates)));
         if (typeUrl === TypeUrls.cluster) warmClusters(state, (previous) => context.planner.diff(typeUrl, previous).updates, all.to);
       } else {
-        const { resources } = selection;
+        const resources = held ?? selection.resources;
+        state.inFlight = resources;
         send(state, version, resources.map((r) => r.name), context.cache.get(typeUrl, version, `s:${key}`, () => sotwBody(typeUrl, version, resources)));
         if (typeUrl === TypeUrls.cluster) warmClusters(state, (previous) => resources.filter((r) => previous.get(r.name) !== r), new Map(resources.map((r) => [r.name, r])));
       }
       return;
     }
     // A client holding exactly a snapshot and subscribed to all of it is sent what every such client is.
-    const base = whole ? state.sent.exactBase() : undefined;
+    const holding = typeUrl === TypeUrls.route && routes.active;
+    const base = whole && !holding ? state.sent.exactBase() : undefined;
     if (base) {
       const diff = context.planner.diff(typeUrl, base);
       state.sent.rebase(diff.to);
-      if (diff.updates.length > 0) send(state, version, diff.updateNames, (diff.sotwBody ??= sotwBody(typeUrl, version, diff.updates)));
+      if (diff.updates.length > 0) send(state, version, diff.updateNames, (diff.sotwBody ??= sotwBody(typeUrl, version, diff.updates)), diff.updates);
       return;
     }
     // Removals are not signalled for these types; forgetting them makes them sent again if they return.
-    const { resources } = selection;
+    const resources = holding ? selection.resources.map(routes.view) : selection.resources;
     const all = store.resources(typeUrl);
     const present = whole ? all : new Set(resources.map((r) => r.name));
     for (const name of state.sent.names()) if (!present.has(name)) state.sent.delete(name);
     const missing = resources.filter((r) => state.sent.get(r.name) !== r.version);
     if (missing.length === 0) return;
-    if (!store.viewScopes(typeUrl) && resources.length === all.size) state.sent.rebase(all);
+    if (!holding && !store.viewScopes(typeUrl) && resources.length === all.size) state.sent.rebase(all);
     else for (const r of missing) state.sent.set(r.name, r.version);
-    const key = `s:${missing.length === resources.length && whole ? "*" : contentKey(missing)}`;
-    send(state, version, missing.map((r) => r.name), context.cache.get(typeUrl, version, key, () => sotwBody(typeUrl, version, missing)));
+    const key = `s:${missing.length === resources.length && whole && !holding ? "*" : contentKey(missing)}`;
+    send(state, version, missing.map((r) => r.name), context.cache.get(typeUrl, version, key, () => sotwBody(typeUrl, version, missing)), missing);
   }
 
   /** After a CDS response on ADS: the EDS assignments of the clusters it added or changed are sent again. */
@@ -142,9 +194,10 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     if (eds && forgetEndpointsOf(changedSince(previous!), eds.sent)) respond(eds, false);
   }
 
-  function send(state: SotwTypeState, version: string, names: string[], body: Buffer) {
+  function send(state: SotwTypeState, version: string, names: string[], body: Buffer, resources?: readonly CachedResource[]) {
     const typeUrl = state.info.typeUrl;
     const nonce = session.nextNonce();
+    if (typeUrl === TypeUrls.route && resources) routes.sent(nonce, resources);
     state.nonce = nonce;
     state.version = version;
     state.sentNames = names;
@@ -152,6 +205,30 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     call.write(message);
     context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: names, bytes: message.byteLength });
   }
+}
+
+/**
+ * LDS/CDS: `resources` with what this client rejected replaced by what it accepted before (left out
+ * when nothing); undefined when nothing is held back. A rejection ends once the built version changes.
+ */
+function heldBack(state: SotwTypeState, resources: readonly CachedResource[]): CachedResource[] | undefined {
+  const { held } = state;
+  if (!held || held.size === 0) return undefined;
+  const current = new Map<string, string>();
+  for (const resource of resources) if (held.has(resource.name)) current.set(resource.name, resource.version);
+  for (const [name, { rejected }] of held) if (current.get(name) !== rejected) held.delete(name);
+  if (held.size === 0) return undefined;
+  const out: CachedResource[] = [];
+  for (const resource of resources) {
+    const hold = held.get(resource.name);
+    if (!hold) out.push(resource);
+    else if (hold.good) out.push(hold.good);
+  }
+  return out;
+}
+
+function indexed(carried: Carried): ReadonlyMap<string, CachedResource> {
+  return carried instanceof Map ? carried : new Map((carried as readonly CachedResource[]).map((r) => [r.name, r]));
 }
 
 /**

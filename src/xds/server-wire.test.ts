@@ -4,8 +4,7 @@ import { createKnownVersions } from "./server-common.ts";
 import { emptySnapshot } from "./server-plan.ts";
 import {
   createBodyCache,
-  decodeDeltaRequest,
-  decodeSotwRequest,
+  createRequestDecoder,
   deltaBody,
   DeltaDiscoveryRequest,
   DeltaDiscoveryResponse,
@@ -126,6 +125,9 @@ describe("known versions", () => {
 
 describe("request decoding", () => {
   const names = Array.from({ length: 100 }, (_, i) => `default/service-${i}/80`);
+  const decoder = createRequestDecoder();
+  const decodeDeltaRequest = decoder.delta;
+  const decodeSotwRequest = decoder.sotw;
 
   test("a long name list decodes as protobufjs does, and equal lists share one array", () => {
     const request = { type_url: TypeUrls.endpoint, resource_names_subscribe: names, response_nonce: "4", initial_resource_versions: { a: "1" }, node: { id: "n1" } };
@@ -154,5 +156,22 @@ describe("request decoding", () => {
     const split = decodeSotwRequest(Buffer.concat([head, middle, tail]));
     expect(split.resource_names).toEqual(names);
     expect(split.type_url).toBe(TypeUrls.endpoint);
+  });
+
+  test("a list over the limit is counted, not decoded; forget drops the shared lists; a long list is not kept", () => {
+    const small = createRequestDecoder({ maxNames: 50, cacheBytes: 8 * 1024 });
+    const request = (list: string[], nonce = "") => Buffer.from(DiscoveryRequest.encode(DiscoveryRequest.fromObject({ resource_names: list, type_url: TypeUrls.endpoint, response_nonce: nonce })).finish());
+    const over = small.sotw(request(names, "7"));
+    expect(over).toMatchObject({ resource_names: [], tooManyNames: 100, response_nonce: "7", type_url: TypeUrls.endpoint });
+    const list = names.slice(0, 50);
+    const a = small.sotw(request(list));
+    expect(small.sotw(request(list)).resource_names).toBe(a.resource_names!);
+    small.forget();
+    const b = small.sotw(request(list));
+    expect(b.resource_names).toEqual(list);
+    expect(b.resource_names).not.toBe(a.resource_names!);
+    // Longer than a quarter of the cache: decoded every time, never kept.
+    const long = Array.from({ length: 50 }, (_, i) => `${"x".repeat(60)}-${i}`);
+    expect(small.sotw(request(long)).resource_names).not.toBe(small.sotw(request(long)).resource_names!);
   });
 });

@@ -22,6 +22,8 @@ export interface SotwRequest {
   type_url?: string;
   response_nonce?: string;
   error_detail?: { code?: number; message?: string } | null;
+  /** Set by the decoder instead of `resource_names` when the request named more than it may. */
+  tooManyNames?: number;
 }
 
 export interface DeltaRequest {
@@ -32,51 +34,89 @@ export interface DeltaRequest {
   initial_resource_versions?: Record<string, string>;
   response_nonce?: string;
   error_detail?: { code?: number; message?: string } | null;
+  /** Set by the decoder instead of `resource_names_subscribe` when the request named more than it may. */
+  tooManyNames?: number;
 }
 
-export function decodeSotwRequest(bytes: Buffer): SotwRequest {
-  return decodeSharingNames(DiscoveryRequest, bytes, { field: 3, key: "resource_names" }) as unknown as SotwRequest;
-}
+/** The most names one request may list, and one stream may be subscribed to in one type. */
+export const maxSubscribedNames = 100_000;
 
-export function decodeDeltaRequest(bytes: Buffer): DeltaRequest {
-  return decodeSharingNames(DeltaDiscoveryRequest, bytes, { field: 3, key: "resource_names_subscribe" }) as unknown as DeltaRequest;
+/** Decodes requests; long name lists decoded recently are shared (see decodeSharingNames). */
+export interface RequestDecoder {
+  sotw(bytes: Buffer): SotwRequest;
+  delta(bytes: Buffer): DeltaRequest;
+  /** Drops the name lists kept for sharing (the server calls it when no stream is open). */
+  forget(): void;
 }
 
 /** Name lists shorter than this (bytes on the wire) are decoded as they come. */
 const sharedNamesMinBytes = 1024;
-/** Recently decoded long name lists, newest first. */
-const recentNames: { bytes: Buffer; names: string[] }[] = [];
-const recentNamesLimit = 16;
 
 /**
- * Decodes a request whose repeated string field `field` may hold a long list of names: a thousand
- * Envoys subscribe to the same thousand load assignments and a sotw ACK repeats them, so a list whose
- * bytes equal a recent one is not decoded again but shares that one's array (and its strings), which
- * the server then recognises as the same subscription at no cost. The array must not be changed.
+ * A decoder with its own cache of recently decoded long name lists: at most `cacheEntries` lists and
+ * `cacheBytes` of their encoding (a list longer than a quarter of that is never kept). A request
+ * listing more than `maxNames` names in its name field is not decoded further than counting them:
+ * it comes back with no names and `tooManyNames` set (the stream handler refuses it).
  */
-function decodeSharingNames(type: protobuf.Type, bytes: Buffer, options: { field: number; key: string }): protobuf.Message {
-  const span = repeatedFieldSpan(bytes, options.field);
-  if (!span || span.end - span.start < sharedNamesMinBytes) return type.decode(bytes);
-  const listed = bytes.subarray(span.start, span.end);
-  let entry = recentNames.find((recent) => recent.bytes.length === listed.length && recent.bytes.equals(listed));
-  if (!entry) {
-    entry = { bytes: Buffer.from(listed), names: decodeStrings(listed) };
-    recentNames.unshift(entry);
-    if (recentNames.length > recentNamesLimit) recentNames.pop();
+export function createRequestDecoder(options: { maxNames?: number; cacheEntries?: number; cacheBytes?: number } = {}): RequestDecoder {
+  const maxNames = options.maxNames ?? maxSubscribedNames;
+  const cacheEntries = options.cacheEntries ?? 16;
+  const cacheBytes = options.cacheBytes ?? 16 * 1024 * 1024;
+  /** Recently decoded long name lists, newest first. */
+  let recent: { bytes: Buffer; names: string[] }[] = [];
+  let recentBytes = 0;
+
+  /**
+   * Decodes a request whose repeated string field `field` may hold a long list of names: a thousand
+   * Envoys subscribe to the same thousand load assignments and a sotw ACK repeats them, so a list whose
+   * bytes equal a recent one is not decoded again but shares that one's array (and its strings), which
+   * the server then recognises as the same subscription at no cost. The array must not be changed.
+   */
+  function decodeSharingNames(type: protobuf.Type, bytes: Buffer, options: { field: number; key: string }): protobuf.Message {
+    const span = repeatedFieldSpan(bytes, options.field);
+    if (!span || span.end - span.start < sharedNamesMinBytes) return type.decode(bytes);
+    const listed = bytes.subarray(span.start, span.end);
+    const rest = () => type.decode(Buffer.concat([bytes.subarray(0, span.start), bytes.subarray(span.end)]));
+    const count = span.count;
+    if (count > maxNames) {
+      const message = rest() as unknown as Record<string, unknown>;
+      message[options.key] = [];
+      message.tooManyNames = count;
+      return message as unknown as protobuf.Message;
+    }
+    let entry = recent.find((candidate) => candidate.bytes.length === listed.length && candidate.bytes.equals(listed));
+    if (!entry) {
+      entry = { bytes: Buffer.from(listed), names: decodeStrings(listed) };
+      if (listed.length <= cacheBytes / 4) {
+        recent.unshift(entry);
+        recentBytes += listed.length;
+        while (recent.length > cacheEntries || recentBytes > cacheBytes) recentBytes -= recent.pop()!.bytes.length;
+      }
+    }
+    const message = rest();
+    (message as unknown as Record<string, unknown>)[options.key] = entry.names;
+    return message;
   }
-  const message = type.decode(Buffer.concat([bytes.subarray(0, span.start), bytes.subarray(span.end)]));
-  (message as unknown as Record<string, unknown>)[options.key] = entry.names;
-  return message;
+
+  return {
+    sotw: (bytes) => decodeSharingNames(DiscoveryRequest, bytes, { field: 3, key: "resource_names" }) as unknown as SotwRequest,
+    delta: (bytes) => decodeSharingNames(DeltaDiscoveryRequest, bytes, { field: 3, key: "resource_names_subscribe" }) as unknown as DeltaRequest,
+    forget() {
+      recent = [];
+      recentBytes = 0;
+    },
+  };
 }
 
 /**
  * Where the entries of a length-delimited field lie in a message's top level, when they are one
  * contiguous run (as every encoder writes a repeated field); undefined otherwise or when unsure.
  */
-function repeatedFieldSpan(bytes: Uint8Array, field: number): { start: number; end: number } | undefined {
+function repeatedFieldSpan(bytes: Uint8Array, field: number): { start: number; end: number; count: number } | undefined {
   let offset = 0;
   let start = -1;
   let end = -1;
+  let count = 0;
   while (offset < bytes.length) {
     const next = readField(bytes, offset);
     if (!next) return undefined;
@@ -84,10 +124,11 @@ function repeatedFieldSpan(bytes: Uint8Array, field: number): { start: number; e
       if (start === -1) start = offset;
       else if (end !== offset) return undefined;
       end = next.end;
+      count++;
     }
     offset = next.end;
   }
-  return start === -1 ? undefined : { start, end };
+  return start === -1 ? undefined : { start, end, count };
 }
 
 /** What readField read: one object reused by every call, so a scan of a thousand fields allocates nothing. */

@@ -1,13 +1,14 @@
 // The xDS gRPC server: ADS (state-of-the-world and delta) and the per-type LDS/RDS/CDS/EDS/SDS
 // services in both variants, all serving one snapshot store. Service definitions are built from the
 // embedded descriptor's types; responses are pre-assembled bytes (see server-wire.ts).
+import { hostPort } from "../address.ts";
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
 import { createNackLog, type NackLog } from "./nacks.ts";
 import { createServerContext, log, type ServerContext, type XdsEvent } from "./server-common.ts";
 import { serveDeltaStream } from "./server-delta.ts";
 import { serveSotwStream } from "./server-sotw.ts";
-import { decodeDeltaRequest, decodeSotwRequest, serializeResponse } from "./server-wire.ts";
+import { createRequestDecoder, serializeResponse, type RequestDecoder } from "./server-wire.ts";
 import type { SnapshotStore } from "./snapshot.ts";
 import { TypeUrls } from "./types.ts";
 
@@ -65,11 +66,11 @@ function bidiMethod(path: string, deserialize: (bytes: Buffer) => unknown) {
   };
 }
 
-function addServices(server: Server, context: ServerContext): void {
+function addServices(server: Server, context: ServerContext, decoder: RequestDecoder): void {
   for (const { service, sotw, delta, typeUrl } of services) {
     const definition = {
-      [sotw]: bidiMethod(`/${service}/${sotw}`, decodeSotwRequest),
-      [delta]: bidiMethod(`/${service}/${delta}`, decodeDeltaRequest),
+      [sotw]: bidiMethod(`/${service}/${sotw}`, decoder.sotw),
+      [delta]: bidiMethod(`/${service}/${delta}`, decoder.delta),
     } as unknown as ServiceDefinition;
     const implementation: UntypedServiceImplementation = {
       [sotw]: (call: Parameters<typeof serveSotwStream>[0]) => serveSotwStream(call, context, typeUrl),
@@ -95,14 +96,15 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
     "grpc.enable_channelz": 0,
   });
   const nacks = options.nacks ?? createNackLog();
-  const registry = createServerContext(options.store, nacks);
-  addServices(server, registry.context);
+  const decoder = createRequestDecoder();
+  // With no stream open, nothing is left to share the name lists kept for sharing with: drop them.
+  const registry = createServerContext(options.store, nacks, { onIdle: decoder.forget });
+  addServices(server, registry.context, decoder);
   const credentials = options.credentials ?? ServerCredentials.createInsecure();
-  const host = options.address.includes(":") ? `[${options.address}]` : options.address;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(hostPort(options.address, options.port), credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
   });
-  log.info(`xDS server listening on ${options.address}:${port}`);
+  log.info(`xDS server listening on ${hostPort(options.address, port)}`);
   let closing: Promise<void> | undefined;
   return {
     port,
@@ -111,16 +113,36 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
     on: registry.on,
     close(graceMs = 5_000) {
       closing ??= new Promise<void>((resolve) => {
+        let force: ReturnType<typeof setTimeout> | undefined;
+        const stopped = (message: string) => {
+          if (force === undefined) return;
+          clearTimeout(force);
+          force = undefined;
+          log.info(message);
+          resolve();
+        };
         // xDS streams never end on their own: end them, let the clients go, then force what is left.
         registry.closeAll();
-        const force = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          log.info("xDS server stopped");
-          resolve();
-        });
+        force = setTimeout(() => {
+          cutConnections(server);
+          stopped(`xDS server stopped: connections still open after the ${graceMs} ms grace period were cut`);
+        }, graceMs);
+        server.tryShutdown(() => stopped("xDS server stopped"));
       });
       return closing;
     },
   };
+}
+
+/**
+ * Ends every connection now. grpc-js's forceShutdown destroys each HTTP/2 session, but a session whose
+ * writes wait on a client that stopped reading (its receive window full) keeps its socket open, and
+ * then tryShutdown never calls back: the sockets are destroyed too. The sessions are grpc-js's own
+ * (`sessions`, @grpc/grpc-js 1.14), read before forceShutdown forgets them.
+ */
+function cutConnections(server: Server): void {
+  const sessions = (server as unknown as { sessions?: Map<{ socket?: { destroy(): void } | null }, unknown> }).sessions;
+  const open = sessions ? [...sessions.keys()] : [];
+  server.forceShutdown();
+  for (const session of open) session.socket?.destroy();
 }

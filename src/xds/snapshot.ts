@@ -4,11 +4,7 @@
 // resource keeps its version and bytes across publishes and a delta client is sent only what changed.
 // A type's version is the XOR of its resources' versions, kept up to date on every insert and removal:
 // one changed load assignment costs the store O(1), not a pass over every name of every type.
-import { hash as oneShotHash } from "node:crypto";
-import { Buffer } from "node:buffer";
-import type protobuf from "protobufjs";
-import { encodeStrict, lookupType } from "./registry.ts";
-import { lengthDelimited, readField } from "./server-wire.ts";
+import { encodeResource, hash } from "./resource-encoding.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
 import { findReferences, type References } from "./references.ts";
 
@@ -307,55 +303,6 @@ function buildTypeMap(
   return { map: out, touched };
 }
 
-/** A resource with at least this many entries in a repeated message field is encoded entry by entry. */
-const entryEncodingMin = 32;
-
-/**
- * Strictly encodes one resource. A large one (a route config of a thousand virtual hosts) is encoded
- * entry by entry of its first repeated message field that long, reusing the previous version's bytes
- * of every entry whose JSON is unchanged: one changed virtual host costs one virtual host's encoding.
- * The bytes are the same as encoding the whole (protobufjs writes fields in number order; an entry
- * nested or alone encodes alike).
- */
-function encodeResource(info: ResourceTypeInfo, json: Record<string, unknown>, before: CachedResource | undefined): { bytes: Uint8Array; entries?: Map<string, Uint8Array> } {
-  const type = lookupType(info.typeUrl);
-  const field = type.fieldsArray.find((candidate) => {
-    const list = json[candidate.name];
-    return candidate.repeated && Array.isArray(list) && list.length >= entryEncodingMin && isMessageType(candidate.resolve().resolvedType);
-  });
-  if (!field) return { bytes: encodeStrict(type, json) };
-  const { [field.name]: list, ...rest } = json;
-  const head = encodeStrict(type, rest);
-  const entryType = field.resolvedType as protobuf.Type;
-  const entries = new Map<string, Uint8Array>();
-  const parts: Uint8Array[] = [];
-  for (const entry of list as object[]) {
-    const key = JSON.stringify(entry);
-    let bytes = entries.get(key) ?? before?.entries?.get(key);
-    bytes ??= lengthDelimited(field.id, encodeStrict(entryType, entry));
-    entries.set(key, bytes);
-    parts.push(bytes);
-  }
-  const at = fieldsBefore(head, field.id);
-  return { bytes: Buffer.concat([head.subarray(0, at), ...parts, head.subarray(at)]), entries };
-}
-
-function isMessageType(resolved: protobuf.ReflectionObject | null): boolean {
-  return resolved !== null && "fieldsArray" in resolved;
-}
-
-/** The length of the run of top-level fields numbered below `fieldId` at the start of `bytes`. */
-function fieldsBefore(bytes: Uint8Array, fieldId: number): number {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const next = readField(bytes, offset);
-    if (!next) throw new Error("cannot read the encoding it just wrote");
-    if (next.field > fieldId) return offset;
-    offset = next.end;
-  }
-  return bytes.length;
-}
-
 /** Every name a resource points at that the set does not hold, as messages naming both ends. */
 function findDangling(maps: TypeMaps): string[] {
   const problems: string[] = [];
@@ -384,9 +331,4 @@ function danglingOf(info: ResourceTypeInfo, resource: CachedResource, maps: Type
 
 function typeUrlOf(kind: "routes" | "secrets"): string {
   return resourceTypes.find((info) => info.kind === kind)!.typeUrl;
-}
-
-// The one-shot hash is about twice as fast as createHash for the many small inputs of a publish.
-function hash(content: string | Uint8Array): string {
-  return oneShotHash("sha256", content, "hex").slice(0, 16);
 }

@@ -1,8 +1,15 @@
 // HTTP echo backends for the real-Envoy tests: each answers every request with its own name and what
-// it received (method, path, host, headers, body) as JSON, and records the requests so a test can
-// see copies (mirrors) and retries. Behaviour per request is steerable by the test: `fail` the next
-// N requests with a status, or `delayMs` every answer.
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+// it received (method, path, host, headers, body, HTTP version, whether over TLS) as JSON, and records
+// the requests so a test can see copies (mirrors) and retries. Behaviour per request is steerable by
+// the test: `fail` the next N requests with a status, `delayMs` every answer, or answer one path with
+// a fixed status (a failing health check). Every backend also accepts a WebSocket upgrade and then
+// echoes the bytes it receives. Protocols: HTTP/1.1 (default), h2c (HTTP/2 in cleartext), TLS
+// (HTTP/1.1 over TLS) and h2 (HTTP/2 over TLS, HTTP/1.1 also accepted).
+import { createHash } from "node:crypto";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createH2cServer, createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import { createServer as createHttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
 
 export interface EchoReply {
   backend: string;
@@ -11,45 +18,101 @@ export interface EchoReply {
   host: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** "1.1" or "2.0". */
+  httpVersion: string;
+  /** The request arrived over TLS. */
+  tls: boolean;
+  /** The SNI the client sent (TLS only; false or null when none). */
+  sni?: string | false | null;
+}
+
+export type EchoProtocol = "http1" | "h2c" | "tls" | "h2";
+
+export interface EchoOptions {
+  port?: number;
+  protocol?: EchoProtocol;
+  /** The server certificate and key (PEM) for `tls` and `h2`. */
+  certificate?: { certificatePem: string; privateKeyPem: string };
 }
 
 export interface EchoBackend {
   name: string;
   port: number;
-  server: Server;
-  /** Every request this backend received, in order. */
+  server: Server | import("node:http2").Http2Server | import("node:http2").Http2SecureServer | import("node:https").Server;
+  /** Every request this backend received, in order (health checks included). */
   received: EchoReply[];
   /** Answer the next `count` requests with `status` instead of echoing. */
   failNext(count: number, status?: number): void;
   /** Delay every answer by this many milliseconds (0 to stop). */
   delay(ms: number): void;
+  /** Answer every request for exactly `path` with `status` and `headers` (status undefined: echo it again). */
+  answerPath(path: string, status: number | undefined, headers?: Record<string, string>): void;
   close(): Promise<void>;
 }
 
-/** An HTTP/1.1 echo backend on 127.0.0.1 (ephemeral port unless `port` is given). */
-export function startEcho(name: string, options: { port?: number } = {}): Promise<EchoBackend> {
+const websocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** An echo backend on 127.0.0.1 (ephemeral port unless `port` is given), HTTP/1.1 unless `protocol` says otherwise. */
+export function startEcho(name: string, options: EchoOptions = {}): Promise<EchoBackend> {
+  const protocol = options.protocol ?? "http1";
   const received: EchoReply[] = [];
+  const pathStatus = new Map<string, { status: number; headers: Record<string, string> }>();
   let failures = 0;
   let failStatus = 503;
   let delayMs = 0;
-  const server = createServer((request, response) => {
+  const handle = (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
-      const reply: EchoReply = { backend: name, method: request.method ?? "", path: request.url ?? "", host: request.headers.host ?? "", headers: request.headers, body: Buffer.concat(chunks).toString("utf8") };
+      const host = request.headers.host ?? String(request.headers[":authority"] ?? "");
+      const tls = "encrypted" in request.socket && request.socket.encrypted === true;
+      const sni = tls ? (request.socket as import("node:tls").TLSSocket).servername : undefined;
+      const reply: EchoReply = { backend: name, method: request.method ?? "", path: request.url ?? "", host, headers: request.headers, body: Buffer.concat(chunks).toString("utf8"), httpVersion: request.httpVersion, tls, sni };
       received.push(reply);
       const answer = () => {
-        if (failures > 0) {
-          failures--;
-          response.writeHead(failStatus, { "content-type": "text/plain", "x-backend": name });
-          return void response.end(`${name} failing on purpose\n`);
+        const fixed = pathStatus.get(reply.path);
+        if (failures > 0 || fixed !== undefined) {
+          const status = fixed?.status ?? failStatus;
+          if (fixed === undefined) failures--;
+          response.writeHead(status, { "content-type": "text/plain", "x-backend": name, ...fixed?.headers });
+          return void response.end(`${name} answering ${status} on purpose\n`);
         }
-        response.writeHead(200, { "content-type": "application/json", "x-backend": name });
+        // x-powered-by as many web frameworks send it: something for response header rules to remove.
+        // `x-echo-set-cookie: <cookie>` comes back as Set-Cookie, for cookie rewrite rules.
+        const setCookie = request.headers["x-echo-set-cookie"];
+        const cookies = typeof setCookie === "string" ? { "set-cookie": setCookie } : {};
+        response.writeHead(200, { "content-type": "application/json", "x-backend": name, "x-powered-by": "isobar-echo", ...cookies });
         response.end(`${JSON.stringify(reply)}\n`);
       };
       if (delayMs > 0) setTimeout(answer, delayMs);
       else answer();
     });
+  };
+  const tlsOptions = () => {
+    if (!options.certificate) throw new Error(`echo backend ${name}: protocol ${protocol} needs a certificate`);
+    return { cert: options.certificate.certificatePem, key: options.certificate.privateKeyPem };
+  };
+  const server =
+    protocol === "h2c"
+      ? createH2cServer(handle)
+      : protocol === "h2"
+        ? createSecureServer({ ...tlsOptions(), allowHTTP1: true }, handle)
+        : protocol === "tls"
+          ? createHttpsServer(tlsOptions(), handle)
+          : createServer(handle);
+  // Envoy keeps upstream connections open: close() ends them so the server really stops.
+  const sockets = new Set<Duplex>();
+  server.on(protocol === "tls" || protocol === "h2" ? "secureConnection" : "connection", (socket: Duplex) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const key = request.headers["sec-websocket-key"];
+    if (request.headers.upgrade?.toLowerCase() !== "websocket" || typeof key !== "string") return void socket.destroy();
+    const accept = createHash("sha1").update(key + websocketGuid).digest("base64");
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-Backend: ${name}\r\n\r\n`);
+    if (head.length > 0) socket.write(head);
+    socket.pipe(socket);
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -67,7 +130,15 @@ export function startEcho(name: string, options: { port?: number } = {}): Promis
         delay(ms) {
           delayMs = ms;
         },
-        close: () => new Promise((done) => server.close(() => done())),
+        answerPath(path, status, headers = {}) {
+          if (status === undefined) pathStatus.delete(path);
+          else pathStatus.set(path, { status, headers });
+        },
+        close: () =>
+          new Promise((done) => {
+            server.close(() => done());
+            for (const socket of sockets) socket.destroy();
+          }),
       });
     });
   });

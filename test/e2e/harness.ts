@@ -3,7 +3,7 @@
 // 127.0.0.1 that answer who they are and what they received. Tests write manifests, send real
 // requests through Envoy and assert on what the backends saw. A missing Envoy fails, never skips.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer as netServer } from "node:net";
@@ -74,10 +74,20 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
+/** The xDS modes the agent serves an Envoy in; suites run their checks once per mode, one stack each. */
+export const xdsModes = ["delta", "sotw", "per-type"] as const;
+
+/** The echo backend that answered a 200, or `<status>` for any other answer (Envoy's own, a failing backend's). */
+export function answeredBy(response: HttpResponse): string {
+  return response.status === 200 ? response.json().backend : `<${response.status}>`;
+}
+
 /** One HTTP/1.1 request to 127.0.0.1:port with the given Host, over TLS when `tls` is set. */
 export function send(port: number, path: string, options: SendOptions = {}): Promise<HttpResponse> {
   const host = options.host ?? "localhost";
-  const common = { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { host, ...options.headers }, agent: false as const };
+  // A body is framed by its length (node sends a DELETE's or OPTIONS' body unframed otherwise).
+  const length = options.body === undefined ? {} : { "content-length": String(Buffer.byteLength(options.body)) };
+  const common = { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { host, ...length, ...options.headers }, agent: false as const };
   return new Promise((resolve, reject) => {
     const onResponse = (response: import("node:http").IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -133,7 +143,12 @@ export interface EnvoyOptions {
   /** Extra `agent bootstrap` flags (e.g. the mTLS files). */
   bootstrapArgs?: string[];
   dir?: string;
+  /** Changes the written bootstrap before Envoy reads it (e.g. to take a certificate away). */
+  edit?: (bootstrap: Record<string, unknown>) => void;
 }
+
+/** Envoy's words when a listener port picked by freePort() was taken by someone else meanwhile. */
+const portTaken = /cannot bind .*Address already in use/;
 
 /** Writes a bootstrap with `agent bootstrap` and starts a real Envoy on it. */
 export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
@@ -143,6 +158,11 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
   const bootstrapPath = join(dir, "bootstrap.json");
   const written = await runAgent(["bootstrap", bootstrapPath, "--xds-port", String(options.xdsPort), "--xds-mode", options.xdsMode ?? "delta", "--admin-address", adminSocket, "--node-id", options.nodeId ?? `envoy-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, ...(options.bootstrapArgs ?? [])]);
   if (written.code !== 0) throw new Error(`agent bootstrap failed: ${written.stderr}`);
+  if (options.edit) {
+    const bootstrap = JSON.parse(readFileSync(bootstrapPath, "utf8")) as Record<string, unknown>;
+    options.edit(bootstrap);
+    writeFileSync(bootstrapPath, JSON.stringify(bootstrap));
+  }
   const child = Bun.spawn([envoyBinary(), "-c", bootstrapPath, "--use-dynamic-base-id", "--log-level", "warning", "--drain-time-s", "1", "--parent-shutdown-time-s", "2"], { cwd: dir, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const lines: string[] = [];
   const pumped = readLines([child.stdout, child.stderr], (line) => lines.push(line));
@@ -153,14 +173,22 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
     exited,
     output: () => lines.join("\n"),
     async ready(listeners = [], timeoutMs = 20_000) {
-      await eventually(async () => {
-        if (child.exitCode !== null) throw new Error(`envoy exited with ${child.exitCode}:\n${lines.slice(-30).join("\n")}`);
+      // A dead Envoy or a taken port ends the wait at once (eventually() would retry a throw until its timeout).
+      const hopeless = () => {
+        if (child.exitCode !== null) return `envoy exited with ${child.exitCode}:\n${lines.slice(-30).join("\n")}`;
+        const taken = lines.find((line) => portTaken.test(line));
+        return taken ? `envoy could not bind a listener port: ${taken}` : undefined;
+      };
+      const outcome = await eventually<{ reason?: string }>(async () => {
+        const reason = hopeless();
+        if (reason) return { reason };
         const state = await admin(adminSocket, "/ready").catch(() => undefined);
         if (state?.body.trim() !== "LIVE") return false;
-        if (listeners.length === 0) return true;
+        if (listeners.length === 0) return {};
         const active = (await admin(adminSocket, "/listeners?format=json")).body;
-        return listeners.every((name) => active.includes(`"${name}"`));
+        return listeners.every((name) => active.includes(`"${name}"`)) && {};
       }, { timeoutMs, what: `envoy ready with listeners ${listeners.join(", ")}` });
+      if (outcome.reason) throw new Error(outcome.reason);
     },
     async configDump(query = "") {
       return JSON.parse((await admin(adminSocket, `/config_dump${query}`)).body);
@@ -189,6 +217,12 @@ export interface Stack {
   /** Writes (or replaces) one manifest file in the served directory. */
   write(file: string, yaml: string): void;
   remove(file: string): void;
+  /**
+   * Another Envoy on the same agent (its own directory, admin socket and node id; `bootstrapArgs`
+   * e.g. its own mTLS files), stopped with the stack. Ready with the stack's listeners unless
+   * `listeners` says otherwise (`[]`: only started, for an Envoy that must get nothing).
+   */
+  addEnvoy(options?: { bootstrapArgs?: string[]; nodeId?: string; listeners?: string[]; edit?: (bootstrap: Record<string, unknown>) => void }): Promise<EnvoyProcess>;
   stop(): Promise<void>;
 }
 
@@ -202,8 +236,12 @@ export interface StackOptions {
   listeners?: string[];
 }
 
-/** The compiled agent on a manifest directory plus one real Envoy connected to it, ready. */
-export async function startStack(options: StackOptions): Promise<Stack> {
+/**
+ * The compiled agent on a manifest directory plus one real Envoy connected to it, ready. Other
+ * processes on the machine may take a port between freePort() and Envoy's bind: then the whole stack
+ * starts again on new ports (at most three times).
+ */
+export async function startStack(options: StackOptions, attempt = 1): Promise<Stack> {
   await ensureAgentBinary();
   envoyBinary();
   const dir = mkdtempSync(join(tmpdir(), "isobar-e2e-"));
@@ -214,15 +252,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const envoyDir = join(dir, "envoy");
   spawnSync("mkdir", ["-p", envoyDir]);
   const perType = options.xdsMode === "per-type" ? ["--envoy-xds-mode", "per-type"] : [];
-  const agent = await startServe(["--manifests", manifestDir, "--holdoff", "50ms", "--http-port", String(httpPort), "--https-port", String(httpsPort), "--stats-port", String(statsPort), "--envoy-admin-socket", join(envoyDir, "admin.sock"), ...perType, ...(options.serveArgs ?? [])]);
+  const agent = await startServe(["--manifests", manifestDir, "--holdoff", "50ms", "--envoy-service-http-port", String(httpPort), "--envoy-service-https-port", String(httpsPort), "--stats-port", String(statsPort), "--envoy-admin-socket", join(envoyDir, "admin.sock"), "--allow-loopback-endpoints", ...perType, ...(options.serveArgs ?? [])]);
   const envoy = await startEnvoy({ xdsPort: agent.port, xdsMode: options.xdsMode, bootstrapArgs: options.bootstrapArgs, dir: envoyDir });
   try {
     await envoy.ready(options.listeners ?? ["ingress_http"]);
   } catch (error) {
     await envoy.stop();
     await agent.stop();
+    if (attempt < 3 && portTaken.test(envoy.output())) {
+      rmSync(dir, { recursive: true, force: true });
+      return startStack(options, attempt + 1);
+    }
     throw new Error(`${(error as Error).message}\n--- agent\n${agent.output().split("\n").slice(-20).join("\n")}\n--- envoy\n${envoy.output().split("\n").slice(-20).join("\n")}`);
   }
+  const others: EnvoyProcess[] = [];
   return {
     dir,
     agent,
@@ -232,7 +275,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     statsPort,
     write: (file, yaml) => writeFileSync(join(manifestDir, file), yaml),
     remove: (file) => rmSync(join(manifestDir, file), { force: true }),
+    async addEnvoy(extra = {}) {
+      const otherDir = join(dir, `envoy-${others.length + 2}`);
+      mkdirSync(otherDir);
+      const other = await startEnvoy({ xdsPort: agent.port, xdsMode: options.xdsMode, bootstrapArgs: extra.bootstrapArgs ?? options.bootstrapArgs, nodeId: extra.nodeId, dir: otherDir, edit: extra.edit });
+      others.push(other);
+      const listeners = extra.listeners ?? options.listeners ?? ["ingress_http"];
+      if (listeners.length > 0) await other.ready(listeners);
+      return other;
+    },
     async stop() {
+      await Promise.all(others.map((other) => other.stop()));
       await envoy.stop();
       await agent.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -241,10 +294,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 /** A Service `namespace/name` with one port and an EndpointSlice pointing at the given local backends. */
-export function serviceFor(namespace: string, name: string, backends: Array<Pick<EchoBackend, "port">>, options: { port?: number; annotations?: Record<string, string>; appProtocol?: string } = {}): string {
+export function serviceFor(namespace: string, name: string, backends: Array<Pick<EchoBackend, "port">>, options: { port?: number; portName?: string; annotations?: Record<string, string>; appProtocol?: string } = {}): string {
   const servicePort = options.port ?? 80;
+  const portName = options.portName ?? "http";
   const targetPort = backends[0]?.port ?? 1;
-  const annotations = options.annotations ? `\n  annotations: ${JSON.stringify(options.annotations)}` : "";
+  // Inside the flow mapping of metadata: on the same line (JSON is flow YAML).
+  const annotations = options.annotations ? `, annotations: ${JSON.stringify(options.annotations)}` : "";
   const appProtocol = options.appProtocol ? `, appProtocol: ${options.appProtocol}` : "";
   // One EndpointSlice per backend port (a slice has one port list for all its endpoints).
   const slices = backends.map((backend, index) => `---
@@ -252,14 +307,14 @@ apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata: { name: ${name}-${index}, namespace: ${namespace}, labels: { kubernetes.io/service-name: ${name} } }
 addressType: IPv4
-ports: [{ name: http, port: ${backend.port}, protocol: TCP${appProtocol} }]
+ports: [{ name: ${portName}, port: ${backend.port}, protocol: TCP${appProtocol} }]
 endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
 `);
   return `apiVersion: v1
 kind: Service
 metadata: { name: ${name}, namespace: ${namespace}${annotations} }
 spec:
-  ports: [{ name: http, port: ${servicePort}, targetPort: ${targetPort}, protocol: TCP${appProtocol} }]
+  ports: [{ name: ${portName}, port: ${servicePort}, targetPort: ${targetPort}, protocol: TCP${appProtocol} }]
 ${slices.join("")}`;
 }
 
@@ -298,4 +353,37 @@ export async function envoyConfigState(envoy: Pick<EnvoyProcess, "configDump">):
     warmingSecrets: list(secrets, "dynamic_warming_secrets").map((s) => s.name),
     errors,
   };
+}
+
+/** Every `{ name, sds_config }` reference in a piece of Envoy config: the SDS secrets it fetches. */
+export function sdsReferences(config: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(config)) for (const item of config) sdsReferences(item, into);
+  else if (config && typeof config === "object") {
+    const record = config as Record<string, unknown>;
+    if (typeof record.name === "string" && record.sds_config) into.add(record.name);
+    for (const value of Object.values(record)) sdsReferences(value, into);
+  }
+  return into;
+}
+
+export interface EnvoySecrets {
+  /** The secrets Envoy holds (active or warming), by name. */
+  held: string[];
+  /** The secrets its dynamic listeners and clusters (from the agent) reference. */
+  referencedByDynamic: string[];
+  /** The secrets its bootstrap references (the xDS mTLS files in split mode). */
+  referencedByBootstrap: string[];
+}
+
+/** What Envoy's /config_dump says about secrets: held, and referenced by what it was sent or booted with. */
+export async function envoySecrets(envoy: EnvoyProcess): Promise<EnvoySecrets> {
+  const dump = await envoy.configDump();
+  const byType = (suffix: string) => dump.configs.find((c) => String(c["@type"]).endsWith(suffix)) ?? {};
+  const listeners = byType("ListenersConfigDump") as { dynamic_listeners?: Array<{ active_state?: unknown; warming_state?: unknown }> };
+  const clusters = byType("ClustersConfigDump") as { dynamic_active_clusters?: unknown[]; dynamic_warming_clusters?: unknown[]; static_clusters?: unknown[] };
+  const secrets = byType("SecretsConfigDump") as { dynamic_active_secrets?: Array<{ name: string }>; dynamic_warming_secrets?: Array<{ name: string }>; static_secrets?: Array<{ name: string }> };
+  const dynamic = sdsReferences([listeners.dynamic_listeners ?? [], clusters.dynamic_active_clusters ?? [], clusters.dynamic_warming_clusters ?? []]);
+  const bootstrap = sdsReferences([byType("BootstrapConfigDump"), clusters.static_clusters ?? []]);
+  const held = [...(secrets.dynamic_active_secrets ?? []), ...(secrets.dynamic_warming_secrets ?? []), ...(secrets.static_secrets ?? [])].map((s) => s.name);
+  return { held: [...new Set(held)].sort(), referencedByDynamic: [...dynamic].sort(), referencedByBootstrap: [...bootstrap].sort() };
 }

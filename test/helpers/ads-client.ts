@@ -76,8 +76,8 @@ export interface RawStream<Request, Response> {
 }
 
 /** A gRPC client for one server; streams from it share one HTTP/2 connection. */
-export function connectRaw(port: number, options: { address?: string } = {}) {
-  const client = new grpc.Client(`${options.address ?? "127.0.0.1"}:${port}`, grpc.credentials.createInsecure());
+export function connectRaw(port: number, options: { address?: string; credentials?: grpc.ChannelCredentials; channelOptions?: grpc.ChannelOptions } = {}) {
+  const client = new grpc.Client(`${options.address ?? "127.0.0.1"}:${port}`, options.credentials ?? grpc.credentials.createInsecure(), options.channelOptions);
   const open = new Set<grpc.ClientDuplexStream<unknown, unknown>>();
 
   function openStream<Request, Response>(path: string, encode: (r: Request) => Buffer, decode: (b: Buffer) => Response): RawStream<Request, Response> {

@@ -58,9 +58,15 @@ export interface RunningBinary {
   stop(): Promise<number>;
 }
 
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** A command the agent runs under, e.g. `setpriv --reuid=65534 …` to run it as another user. */
+  wrapper?: string[];
+}
+
 /** Starts `dist/agent ARGS` in the background, reading its output line by line. */
-export function startAgentBinary(args: string[], options: { env?: Record<string, string> } = {}): RunningBinary {
-  const child = Bun.spawn([agentPath, ...args], { env: { ...process.env, ...options.env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+export function startAgentBinary(args: string[], options: StartOptions = {}): RunningBinary {
+  const child = Bun.spawn([...(options.wrapper ?? []), agentPath, ...args], { env: { ...process.env, ...options.env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const lines: string[] = [];
   const waiters = new Set<{ pattern: RegExp; after: number; resolve: (m: RegExpExecArray) => void; reject: (e: Error) => void }>();
   let exited: number | undefined;
@@ -102,7 +108,7 @@ export function startAgentBinary(args: string[], options: { env?: Record<string,
 }
 
 /** Starts `agent serve ARGS --port 0` and resolves with the port it listens on. */
-export async function startServe(args: string[], options: { env?: Record<string, string> } = {}): Promise<RunningBinary & { port: number }> {
+export async function startServe(args: string[], options: StartOptions = {}): Promise<RunningBinary & { port: number }> {
   const agent = startAgentBinary(["serve", "--port", "0", "--metrics-address", "127.0.0.1", "--metrics-port", "0", "--debug-port", "0", ...args], options);
   const match = await agent.waitForLine(/xDS server listening on \S+:(\d+)/);
   return Object.assign(agent, { port: Number(match[1]) });

@@ -37,9 +37,10 @@ export function spawnAgent(args: string[]) {
   };
 }
 
-/** `bun src/main.ts ARGS` to completion: exit code, stdout and stderr. */
-export async function runSource(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn([process.execPath, join(root, "src/main.ts"), ...args], { cwd: root, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+/** `bun src/main.ts ARGS` to completion: exit code, stdout and stderr. `env` is added to the environment. */
+export async function runSource(args: string[], options: { env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = options.env ? { ...process.env, ...options.env } : undefined;
+  const child = Bun.spawn([process.execPath, join(root, "src/main.ts"), ...args], { cwd: root, stdout: "pipe", stderr: "pipe", stdin: "ignore", ...(env ? { env } : {}) });
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { code, stdout, stderr };
 }
