@@ -8,11 +8,10 @@
 //     asks app-K's host for /changed-G/x, answered by "a" (the "/" path) until the change is served;
 //   - endpoint change: the EndpointSlice of app-J moves to echo "b"; the loop asks app-J's host for /.
 // Also: each Envoy's RSS with the whole config loaded. Results: bench/results/envoy-<sizes>.json; at
-// smoke size (--smoke) a temporary directory (CI must not touch tracked files). See bench/README.md.
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+// smoke size (--smoke) a temporary directory (writeResultFile: CI must not touch tracked files). The
+// backends are on 127.0.0.1, so the agent allows loopback endpoints (`--allow-loopback-endpoints`).
+// See bench/README.md.
 import { Agent, request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { consola, LogLevels } from "consola";
 import type { KubeObject, Source, SourceEvent, SourceHandler } from "../src/sources/types.ts";
@@ -20,6 +19,7 @@ import { startEcho, type EchoBackend } from "../test/e2e/echo.ts";
 import { freePort, startEnvoy, type EnvoyProcess } from "../test/e2e/harness.ts";
 import * as fixtures from "./fixtures.ts";
 import { median } from "./pipeline-report.ts";
+import { writeResultFile } from "./results-file.ts";
 
 interface EnvoyBenchOptions {
   smoke: boolean;
@@ -167,7 +167,7 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
   };
   const [httpPort, httpsPort, statsPort] = [await freePort(), await freePort(), await freePort()];
   const started = performance.now();
-  const agent = await startAgent({ address: "127.0.0.1", port: 0, sources: [source], dag: fixtures.benchDagOptions, translate: { httpPort, httpsPort, statsPort, address: "127.0.0.1" }, holdoffMs: options.holdoffMs, maxDelayMs: 500 });
+  const agent = await startAgent({ address: "127.0.0.1", port: 0, sources: [source], dag: fixtures.benchDagOptions, translate: { httpPort, httpsPort, statsPort, address: "127.0.0.1" }, endpoints: { allowLoopback: true }, holdoffMs: options.holdoffMs, maxDelayMs: 500 });
   if (!agent.pipeline.ready) await new Promise<void>((resolve) => { const off = agent.pipeline.onBuild(() => (off(), resolve())); });
   const firstSnapshotMs = performance.now() - started;
   const envoys: EnvoyProcess[] = [];
@@ -268,13 +268,9 @@ export async function run(argv: string[]): Promise<void> {
     await backends.b.close();
   }
   printTable(results);
-  // Smoke runs (CI) write to a temporary directory: the tree stays clean.
-  const dir = options.smoke ? mkdtempSync(join(tmpdir(), "isobar-bench-")) : join(import.meta.dirname, "results");
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, `envoy-${options.label}.json`);
   const header = { bench: "envoy", date: new Date().toISOString(), runtime: `bun ${process.versions.bun ?? "?"}`, cores: navigator.hardwareConcurrency, targets: { ingressAfterHoldoffMsAt1k: 150 } };
-  writeFileSync(out, `${JSON.stringify({ ...header, options, results }, null, 2)}\n`);
-  console.error(`wrote ${out}`);
+  // Smoke runs (CI) write to a temporary directory: the tree stays clean.
+  console.error(`wrote ${writeResultFile("envoy", options.label, { ...header, options, results })}`);
 }
 
 if (import.meta.main) {
