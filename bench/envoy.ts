@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { consola, LogLevels } from "consola";
 import type { KubeObject, Source, SourceEvent, SourceHandler } from "../src/sources/types.ts";
 import { startEcho, type EchoBackend } from "../test/e2e/echo.ts";
-import { freePort, startEnvoy, type EnvoyProcess } from "../test/e2e/harness.ts";
+import { freePorts, startEnvoy, type EnvoyProcess } from "../test/e2e/harness.ts";
 import * as fixtures from "./fixtures.ts";
 import { median } from "./pipeline-report.ts";
 import { writeResultFile } from "./results-file.ts";
@@ -165,7 +165,7 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
     },
     async stop() {},
   };
-  const [httpPort, httpsPort, statsPort] = [await freePort(), await freePort(), await freePort()];
+  const [httpPort, httpsPort, statsPort] = (await freePorts(3)) as [number, number, number];
   const started = performance.now();
   const agent = await startAgent({ address: "127.0.0.1", port: 0, sources: [source], dag: fixtures.benchDagOptions, translate: { httpPort, httpsPort, statsPort, address: "127.0.0.1" }, endpoints: { allowLoopback: true }, holdoffMs: options.holdoffMs, maxDelayMs: 500 });
   if (!agent.pipeline.ready) await new Promise<void>((resolve) => { const off = agent.pipeline.onBuild(() => (off(), resolve())); });

@@ -39,6 +39,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** `count` distinct free TCP ports on 127.0.0.1: all are held until the last is bound (freePort twice may give the same port). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<ReturnType<typeof netServer>>((resolve, reject) => {
+      const server = netServer();
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve(server));
+    })),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
 /** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
@@ -248,7 +262,7 @@ export async function startStack(options: StackOptions, attempt = 1): Promise<St
   const manifestDir = join(dir, "manifests");
   spawnSync("mkdir", ["-p", manifestDir]);
   for (const [file, yaml] of Object.entries(options.manifests)) writeFileSync(join(manifestDir, file), yaml);
-  const [httpPort, httpsPort, statsPort] = [await freePort(), await freePort(), await freePort()];
+  const [httpPort, httpsPort, statsPort] = (await freePorts(3)) as [number, number, number];
   const envoyDir = join(dir, "envoy");
   spawnSync("mkdir", ["-p", envoyDir]);
   const perType = options.xdsMode === "per-type" ? ["--envoy-xds-mode", "per-type"] : [];

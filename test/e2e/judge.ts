@@ -9,7 +9,7 @@ import { installSdsScope } from "../../src/xds/sds-scope.ts";
 import { startXdsServer, type XdsServer } from "../../src/xds/server.ts";
 import { createSnapshotStore, type SnapshotStore } from "../../src/xds/snapshot.ts";
 import { emptyResourceSet, type ResourceSet } from "../../src/xds/types.ts";
-import { freePort, startEnvoy, type EnvoyProcess } from "./harness.ts";
+import { freePorts, startEnvoy, type EnvoyProcess } from "./harness.ts";
 
 export interface EnvoyJudge {
   envoy: EnvoyProcess;
@@ -65,7 +65,7 @@ export async function startEnvoyJudge(options: JudgeOptions = {}): Promise<Envoy
     }
   };
 
-  const [httpPort, httpsPort, statsPort] = [await freePort(), await freePort(), await freePort()];
+  const [httpPort, httpsPort, statsPort] = (await freePorts(3)) as [number, number, number];
   const envoy = await startEnvoy({ xdsPort: server.port, xdsMode: options.xdsMode });
   const translate: TranslateOptions = { httpPort, httpsPort, statsPort, address: "127.0.0.1", adminSocketPath: envoy.adminSocket };
   await envoy.ready();
