@@ -62,7 +62,7 @@ export function endpointSlice(service: { namespace: string; name: string }, at: 
   };
 }
 
-function ingressNamespace(index: number, namespaces: number): string {
+export function ingressNamespace(index: number, namespaces: number): string {
   return namespaceName(index % namespaces);
 }
 

@@ -107,7 +107,12 @@ export function headersPolicy(policy: HeadersPolicySpec | undefined, allowHostRe
   const remove = new Set<string>();
   for (const entry of p.remove ?? []) {
     const key = canonicalHeaderKey(entry);
-    const problem = remove.has(key) ? `duplicate header removal: ${quote(key)}` : headerNameProblem(key) && `invalid remove header ${quote(key)}: ${headerNameProblem(key)}`;
+    // Envoy refuses a route that removes Host (its HeaderParser), so the whole config would be NACKed.
+    const problem = remove.has(key)
+      ? `duplicate header removal: ${quote(key)}`
+      : key === "Host"
+        ? `removing ${quote(key)} header is not supported`
+        : headerNameProblem(key) && `invalid remove header ${quote(key)}: ${headerNameProblem(key)}`;
     if (problem) errors.push(problem);
     else remove.add(key);
   }
@@ -363,6 +368,9 @@ export function redirectPolicy(policy: RequestRedirectPolicySpec | undefined): R
   if (p.prefix !== undefined) out.prefix = p.prefix ?? "";
   return { ok: out };
 }
+
+/** Envoy's default max_direct_response_body_size_bytes: a larger body makes it reject the route config. */
+export const maxDirectResponseBodyBytes = 4096;
 
 export function directResponsePolicy(policy: DirectResponsePolicySpec | undefined): DirectResponse | undefined {
   const p = policy;

@@ -20,6 +20,7 @@ import {
 import {
   cookieRewrites,
   directResponsePolicy,
+  maxDirectResponseBodyBytes,
   headersPolicy,
   httpHealthCheck,
   internalRedirect,
@@ -32,6 +33,8 @@ import { routeHeadersProblems, routeServices } from "./httpproxy-route-services.
 import type { IncludeSpec, MatchConditionSpec, RouteSpec } from "./crd-types.ts";
 import { ErrorType, addError, addWarning, proxyKey, proxyRef, quote, specOf } from "./httpproxy-spec.ts";
 import { ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
+
+const utf8 = new TextEncoder();
 
 /** State shared by one processor run. */
 export interface Walk {
@@ -191,6 +194,10 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: RouteS
   const direct = directResponsePolicy(route.directResponsePolicy);
   if (direct && (direct.statusCode < 200 || direct.statusCode > 599)) {
     return fail(ErrorType.route, "DirectResponsePolicyNotValid", `route.directResponsePolicy is invalid: statusCode ${direct.statusCode} must be between 200 and 599`);
+  }
+  // Envoy refuses a route config with a larger body (max_direct_response_body_size_bytes, 4096 by default).
+  if (direct?.body !== undefined && utf8.encode(direct.body).length > maxDirectResponseBodyBytes) {
+    return fail(ErrorType.route, "DirectResponsePolicyNotValid", `route.directResponsePolicy is invalid: body is longer than ${maxDirectResponseBodyBytes} bytes`);
   }
   const out: Route = { ...match, clusters: [], mirrors: [], source: ref };
   // disablePermitInsecure (Contour's configuration) makes every route of a TLS host redirect.

@@ -111,6 +111,8 @@ function downstreamValidation(
     return fail("ClientValidationInvalid", "Spec.VirtualHost.TLS client validation is invalid: CA Secret must be specified");
   }
   const crlText = cv.crlSecret ?? "";
+  // Envoy cannot load a CRL without the CA it revokes from ("Failed to load CRL … without trusted CA").
+  if (crlText !== "" && !out.caSecret) return fail("ClientValidationInvalid", "Spec.VirtualHost.TLS client validation is invalid: a CRL Secret needs a CA Secret");
   if (crlText !== "") {
     const name = namespacedName(crlText, ref.namespace);
     const crl = ctx.lookupCrlSecret(name.namespace, name.name, ref);
