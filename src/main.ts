@@ -4,7 +4,7 @@ import { defineCommand, runMain } from "citty";
 import { argvProblem, findCommand } from "./cli/argv.ts";
 import { renderHelp } from "./cli/usage.ts";
 import { installLogging } from "./observe/log.ts";
-import { version } from "./version.ts";
+import { version } from "./base/version.ts";
 
 // Before any subcommand module creates its tagged loggers (consola copies settings into each).
 installLogging();

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { join } from "node:path";
 import type { DagOptions } from "../src/dag/processor.ts";
 import { buildResources } from "../src/pipeline/build.ts";
-import { createObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache } from "../src/pipeline/cache.ts";
 import { loadManifests } from "../src/sources/manifests.ts";
 import { encodeStrict } from "../src/xds/registry.ts";
 import { resourceTypes } from "../src/xds/types.ts";

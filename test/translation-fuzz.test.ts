@@ -9,12 +9,13 @@ import { join } from "node:path";
 import type { DagOptions } from "../src/dag/processor.ts";
 import { refKey } from "../src/dag/status.ts";
 import { buildResources } from "../src/pipeline/build.ts";
-import { createObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache } from "../src/pipeline/cache.ts";
 import { loadManifests } from "../src/sources/manifests.ts";
 import type { KubeObject } from "../src/sources/types.ts";
 import { encodeStrict } from "../src/xds/registry.ts";
 import { resourceTypes } from "../src/xds/types.ts";
-import { validateResource, validateSnapshot } from "../src/xds/validate.ts";
+import { validateResource } from "../src/xds/validate.ts";
+import { validateSnapshot } from "../src/xds/validate-snapshot.ts";
 
 /** The golden tests' clock: the borrowed expired certificate is expired, the others valid. */
 const goldenNow = new Date("2026-11-22T00:00:00Z");

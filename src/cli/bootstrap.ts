@@ -6,7 +6,7 @@ import { consola } from "consola";
 import { writeFilesAtomically } from "../certs/files.ts";
 import { type BootstrapOptions, type XdsMode, checkBootstrapOptions, dnsLookupFamilies } from "../envoy/bootstrap.ts";
 import { bootstrapFiles, defaultNode } from "../envoy/bootstrap-files.ts";
-import { logArgs, logFlags } from "../observe/flags.ts";
+import { logArgs, logFlags } from "./observe-flags.ts";
 import { bootstrapContourOnly, checkContourOnly, contourOnlyArgs } from "./contour-flags.ts";
 import { addressFlag, CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
 

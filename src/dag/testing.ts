@@ -4,7 +4,9 @@
 import { Buffer } from "node:buffer";
 import { x509 } from "../certs/x509-lib.ts";
 import type { KubeObject } from "../sources/types.ts";
+import { buildDag } from "./builder.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
+import type { Dag, Route } from "./types.ts";
 
 /** A DagInput over a list of objects, dispatched by kind. */
 export function fakeInput(objects: KubeObject[]): DagInput {
@@ -138,4 +140,14 @@ export async function testCrl(): Promise<string> {
   });
   // "X509 CRL" is the PEM label OpenSSL/BoringSSL (and so Envoy) read; the library writes "CRL".
   return x509.PemConverter.encode(crl.rawData, "X509 CRL");
+}
+
+/** The DAG of `objects`, built with the test options. */
+export function buildObjects(objects: KubeObject[], options: Partial<DagOptions> = {}): Dag {
+  return buildDag(fakeInput(objects), testOptions(options));
+}
+
+/** The routes of a virtual host (a secure one with `secure`); none when it is absent. */
+export function hostRoutes(dag: Dag, host: string, secure = false): Route[] {
+  return (secure ? dag.secureVirtualHosts : dag.virtualHosts).get(host)?.routes ?? [];
 }
