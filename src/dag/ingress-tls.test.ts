@@ -2,7 +2,7 @@
 // certificate conflicts, HTTP redirects and the minimum TLS version (the rest: ingress.test.ts).
 import { beforeAll, describe, expect, test } from "bun:test";
 import type { Dag } from "./types.ts";
-import { buildObjects as build, delegation, hostRoutes as routes, ingress, rule, selfSignedCertificate, service, tlsSecret } from "./testing.ts";
+import { buildObjects as build, delegation, hostRoutes as routes, ingress, rule, selfSignedCertificate, service, statusOf, tlsSecret } from "./testing.ts";
 import type { TestCertificate } from "./testing.ts";
 
 let cert: TestCertificate;
@@ -19,11 +19,7 @@ beforeAll(async () => {
 const web = service("default", "web", { ports: [{ name: "http", port: 80 }, { name: "admin", port: 9000 }] });
 const ref = (name: string, namespace = "default") => ({ kind: "Ingress", namespace, name });
 
-function status(dag: Dag, name: string, namespace = "default") {
-  const s = dag.status.get(ref(name, namespace));
-  if (!s) throw new Error(`no status for ${namespace}/${name}`);
-  return s;
-}
+const status = (dag: Dag, name: string, namespace = "default") => statusOf(dag, ref(name, namespace));
 
 describe("TLS", () => {
   const tlsIngress = (annotations: Record<string, string> = {}, secretName = "tls") =>

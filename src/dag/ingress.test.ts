@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import type { Dag } from "./types.ts";
-import { buildObjects as build, hostRoutes as routes, ingress, rule, selfSignedCertificate, service, tlsSecret } from "./testing.ts";
+import { buildObjects as build, hostRoutes as routes, ingress, rule, selfSignedCertificate, service, statusOf, tlsSecret } from "./testing.ts";
 import type { TestCertificate } from "./testing.ts";
 
 let cert: TestCertificate;
@@ -11,11 +11,7 @@ beforeAll(async () => {
 const web = service("default", "web", { ports: [{ name: "http", port: 80 }, { name: "admin", port: 9000 }] });
 const ref = (name: string, namespace = "default") => ({ kind: "Ingress", namespace, name });
 
-function status(dag: Dag, name: string, namespace = "default") {
-  const s = dag.status.get(ref(name, namespace));
-  if (!s) throw new Error(`no status for ${namespace}/${name}`);
-  return s;
-}
+const status = (dag: Dag, name: string, namespace = "default") => statusOf(dag, ref(name, namespace));
 
 // TLS: ingress-tls.test.ts.
 describe("rules, hosts and paths", () => {

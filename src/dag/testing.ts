@@ -6,6 +6,7 @@ import { x509 } from "../certs/x509-lib.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { buildDag } from "./builder.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
+import type { ObjectRef, ObjectStatus } from "./status.ts";
 import type { Dag, Route } from "./types.ts";
 
 /** A DagInput over a list of objects, dispatched by kind. */
@@ -145,6 +146,13 @@ export async function testCrl(): Promise<string> {
 /** The DAG of `objects`, built with the test options. */
 export function buildObjects(objects: KubeObject[], options: Partial<DagOptions> = {}): Dag {
   return buildDag(fakeInput(objects), testOptions(options));
+}
+
+/** The status `dag` recorded on an object; throws when there is none. */
+export function statusOf(dag: Dag, ref: ObjectRef): ObjectStatus {
+  const status = dag.status.get(ref);
+  if (!status) throw new Error(`no status for ${ref.kind} ${ref.namespace}/${ref.name}`);
+  return status;
 }
 
 /** The routes of a virtual host (a secure one with `secure`); none when it is absent. */
