@@ -1,10 +1,12 @@
 // The layering of src/ (ARCHITECTURE.md, "Who imports whom"): dependency-cruiser checks the rules of
 // .dependency-cruiser.cjs (no module or folder cycles, dag never imports envoy or xds, only cli imports
-// cli, ...) and every violation is printed. A second check keeps that verdict honest: dependency-cruiser
+// cli, ...) and every violation is printed. Two checks keep that verdict honest: dependency-cruiser
 // parses our TypeScript with its fallback parser (see the config), so the imports it saw must be the
-// ones a plain reading of the sources finds. And no src/ file is over 400 lines.
+// ones a plain reading of the sources finds, and each rule must catch a planted violation. And no
+// src/ file is over 400 lines.
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, normalize } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -27,8 +29,8 @@ interface CruiseResult {
   summary: { violations: { from: string; to: string; rule: { name: string; severity: string }; cycle?: { name: string }[] }[] };
 }
 
-function cruise(files: string[]): CruiseResult {
-  const run = Bun.spawnSync([process.execPath, cruiser, "--config", ".dependency-cruiser.cjs", "--ignore-known", knownViolations, "--output-type", "json", ...files], { cwd: root, stdout: "pipe", stderr: "pipe" });
+function cruise(files: string[], cwd = root, baseline = ["--ignore-known", knownViolations]): CruiseResult {
+  const run = Bun.spawnSync([process.execPath, cruiser, "--config", join(root, ".dependency-cruiser.cjs"), ...baseline, "--output-type", "json", ...files], { cwd, stdout: "pipe", stderr: "pipe" });
   if (!run.success) throw new Error(`dependency-cruiser failed (exit ${run.exitCode}): ${run.stderr.toString()}`);
   return JSON.parse(run.stdout.toString()) as CruiseResult;
 }
@@ -70,6 +72,40 @@ test("dependency-cruiser saw every module and every relative import of src/", ()
   for (const file of files) {
     const seen = cruised.find((m) => m.source === file)!.dependencies.filter((d) => d.module.startsWith(".")).map((d) => (d.couldNotResolve ? normalize(join(dirname(file), d.module)) : d.resolved));
     expect({ file, imports: [...new Set(seen)].sort() }).toEqual({ file, imports: relativeImports(file) });
+  }
+});
+
+test("each rule catches what it forbids, type-only imports included", () => {
+  const tree: Record<string, string> = {
+    "src/dag/a.ts": 'import { b } from "../envoy/b.ts";\nexport const a = b;\n',
+    "src/dag/types.ts": 'import { b } from "../envoy/b.ts";\nexport type A = typeof b;\n',
+    "src/envoy/b.ts": 'import type { A } from "../dag/types.ts";\nexport const b = 1;\nexport type B = A;\n',
+    "src/envoy/t.ts": 'import { s } from "../xds/server-x.ts";\nexport const t = s;\n',
+    "src/xds/server-x.ts": "export const s = 1;\n",
+    "src/observe/c.ts": 'import { e } from "../cli/errors.ts";\nexport const c = e;\n',
+    "src/cli/errors.ts": "export const e = 1;\n",
+    "src/sources/k.ts": 'import { h } from "../../test/helper.ts";\nexport const k = h;\n',
+    "test/helper.ts": "export const h = 1;\n",
+  };
+  const dir = mkdtempSync(join(tmpdir(), "isobar-layering-"));
+  try {
+    for (const [path, text] of Object.entries(tree)) {
+      mkdirSync(join(dir, dirname(path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    const found = cruise(Object.keys(tree).filter((path) => path.startsWith("src/")), dir, []).summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`);
+    expect(found.sort()).toEqual([
+      "dag-not-envoy-xds: src/dag/a.ts -> src/envoy/b.ts",
+      "dag-not-envoy-xds: src/dag/types.ts -> src/envoy/b.ts",
+      "envoy-not-xds-server: src/envoy/t.ts -> src/xds/server-x.ts",
+      "no-folder-cycle: src/dag -> src/envoy",
+      "no-folder-cycle: src/envoy -> src/dag",
+      "no-module-cycle: src/dag/types.ts -> src/envoy/b.ts",
+      "only-cli-imports-cli: src/observe/c.ts -> src/cli/errors.ts",
+      "src-not-test-bench: src/sources/k.ts -> test/helper.ts",
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
