@@ -9,7 +9,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildResources } from "../src/pipeline/build.ts";
-import { createObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache } from "../src/pipeline/cache.ts";
 import { loadManifests } from "../src/sources/manifests.ts";
 import { encodeStrict } from "../src/xds/registry.ts";
 import { resourceTypes } from "../src/xds/types.ts";

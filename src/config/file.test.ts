@@ -3,7 +3,7 @@ import { parse } from "yaml";
 import { configFromSpec } from "./contour-configuration.ts";
 import { configFromFile } from "./file.ts";
 import { parseGoDuration } from "./read.ts";
-import { defaultGlobalConfig } from "./types.ts";
+import { defaultGlobalConfig } from "./defaults.ts";
 
 const fromFile = (text: string) => configFromFile(parse(text)).config;
 const fileError = (text: string) => {

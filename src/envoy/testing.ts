@@ -6,7 +6,8 @@ import { StatusRecorder, type ObjectRef } from "../dag/status.ts";
 import protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "../xds/registry.ts";
 import { TypeUrls, type ResourceSet } from "../xds/types.ts";
-import { validateResource, validateSnapshot } from "../xds/validate.ts";
+import { validateResource } from "../xds/validate.ts";
+import { validateSnapshot } from "../xds/validate-snapshot.ts";
 import type { Translation } from "./translate.ts";
 
 export const testRef = (name = "app", kind = "HTTPProxy", namespace = "default"): ObjectRef => ({ kind, namespace, name });

@@ -7,7 +7,8 @@ import { compareStrings, type JsonObject, sortedBy } from "./common.ts";
 import { fallbackVirtualHosts, httpListener, httpsListener, type ListenerSettings, servesSecureVirtualHost, statsListener } from "./listener.ts";
 import { fallbackRouteConfiguration, httpRouteConfiguration, secureRouteConfiguration } from "./route.ts";
 import { secret } from "./secret.ts";
-import { defaultGlobalConfig, type GlobalConfig } from "../config/types.ts";
+import { type GlobalConfig } from "../config/types.ts";
+import { defaultGlobalConfig } from "../config/defaults.ts";
 import { withConfigSource, type XdsConfigSourceMode } from "./config-source.ts";
 
 export interface TranslateOptions {

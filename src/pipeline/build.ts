@@ -8,9 +8,9 @@ import type { ObjectStatus } from "../dag/status.ts";
 import type { Dag } from "../dag/types.ts";
 import { loadAssignments, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
 import { translate, type TranslateOptions } from "../envoy/translate.ts";
-import type { ObjectCache } from "../sources/cache.ts";
-import { TypeUrls, type ResourceSet } from "../xds/types.ts";
-import { validateSnapshot, type RejectedResource } from "../xds/validate.ts";
+import type { ObjectCache } from "./cache.ts";
+import { resourceKind, TypeUrls, typeInfo, type ResourceSet } from "../xds/types.ts";
+import { validateSnapshot, type RejectedResource } from "../xds/validate-snapshot.ts";
 import { resourceOwners, type ResourceOwners } from "./owners.ts";
 
 export interface BuildOptions {
@@ -72,7 +72,7 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
 /** Puts each rejection on the objects behind it: the whole resource's owners, or the broken virtual host's. */
 function recordRejections(dag: Dag, owners: ResourceOwners, rejected: RejectedResource[], given: ResourceSet): void {
   for (const rejection of rejected) {
-    const kind = rejection.typeUrl.slice(rejection.typeUrl.lastIndexOf(".") + 1);
+    const kind = resourceKind(rejection.typeUrl);
     const resource = resourceNamed(given, rejection.typeUrl, rejection.name);
     for (const error of rejection.errors) {
       const refs = ownersOfError(owners, rejection, resource, error.path);
@@ -84,8 +84,8 @@ function recordRejections(dag: Dag, owners: ResourceOwners, rejected: RejectedRe
 
 function resourceNamed(set: ResourceSet, typeUrl: string, name: string): Record<string, unknown> | undefined {
   const byType: Record<string, object[]> = { [TypeUrls.listener]: set.listeners, [TypeUrls.route]: set.routes, [TypeUrls.cluster]: set.clusters, [TypeUrls.endpoint]: set.endpoints, [TypeUrls.secret]: set.secrets };
-  const nameField = typeUrl === TypeUrls.endpoint ? "cluster_name" : "name";
-  return (byType[typeUrl] as Array<Record<string, unknown>> | undefined)?.find((r) => r[nameField] === name);
+  const nameField = typeInfo(typeUrl)?.nameField;
+  return nameField && (byType[typeUrl] as Array<Record<string, unknown>> | undefined)?.find((r) => r[nameField] === name);
 }
 
 function ownersOfError(owners: ResourceOwners, rejection: RejectedResource, resource: Record<string, unknown> | undefined, path: string) {
