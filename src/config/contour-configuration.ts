@@ -61,7 +61,7 @@ const specShape: Shape = {
     network: { numTrustedHops: true, adminPort: refused("Envoy's admin listens on a unix socket only"), stripTrailingHostDot: true },
     omEnforcedHealth: refused(""),
   },
-  gateway: refused("isobar does not serve Gateway API"),
+  gateway: refused("give --gateway-controller-name and --gateway-ref instead"),
   httpproxy: { disablePermitInsecure: true, rootNamespaces: true, fallbackCertificate: namespacedName },
   enableExternalNameService: true,
   globalExtAuth: refused(""),

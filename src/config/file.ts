@@ -22,7 +22,7 @@ const fileShape: Shape = {
   kubernetesClientQPS: true,
   kubernetesClientBurst: true,
   server: {},
-  gateway: refused("isobar does not serve Gateway API"),
+  gateway: refused("give --gateway-controller-name and --gateway-ref instead"),
   "ingress-status-address": true,
   "accesslog-format": true,
   "accesslog-format-string": true,
