@@ -182,11 +182,10 @@ export default defineCommand({
           enableExternalNameService: args["enable-external-name-service"],
           now: () => new Date(),
           checkCrdSchema: args.manifests !== undefined,
+          listeners: { address: listenerAddress, httpPort: listenerPorts["envoy-service-http-port"], httpsPort: listenerPorts["envoy-service-https-port"] },
         },
         endpoints: { allowLoopback: args["allow-loopback-endpoints"] },
         translate: {
-          httpPort: listenerPorts["envoy-service-http-port"],
-          httpsPort: listenerPorts["envoy-service-https-port"],
           statsPort: listenerPorts["stats-port"],
           address: listenerAddress,
           adminSocketPath: sidecar?.adminSocket ?? adminSocketPath,

@@ -1,13 +1,15 @@
 // Builds the routing DAG from the object cache: one BuildContext, the processors in order (Ingress,
-// then HTTPProxy), then final passes that report routes another route with the same match shadows
-// and drop what no listener can reach (virtual hosts without routes, clusters and secrets nothing
-// uses) so the translator sees exactly what is served.
+// then HTTPProxy), then final passes that report routes another route with the same match shadows,
+// make the listeners (listeners.ts: what is served is decided there) and drop what no listener can
+// reach (accessors.ts), so the translator sees exactly what is served.
+import { reachable } from "./accessors.ts";
 import { createBuildContext } from "./context.ts";
 import { httpProxyProcessor } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
+import { buildListeners } from "./listeners.ts";
 import type { BuildContext, DagInput, DagOptions, Processor } from "./processor.ts";
 import { reportShadowedRoutes } from "./shadowed-routes.ts";
-import type { Cluster, Dag, Route, Secret, VirtualHost } from "./types.ts";
+import type { Dag, VirtualHost } from "./types.ts";
 
 /** The processors buildDag runs when none are given, in order. */
 export const defaultProcessors: readonly Processor[] = [ingressProcessor, httpProxyProcessor];
@@ -18,6 +20,7 @@ export function buildDag(input: DagInput, options: DagOptions, processors: reado
   for (const processor of processors) processor(ctx);
   reportShadowedRoutes(ctx);
   attachFallbackCertificate(ctx);
+  ctx.dag.listeners = buildListeners(ctx.dag, options.listeners, ctx.status);
   prune(ctx.dag);
   return ctx.dag;
 }
@@ -42,49 +45,24 @@ function attachFallbackCertificate(ctx: BuildContext): void {
   }
 }
 
-function routeClusters(route: Route): Cluster[] {
-  return [...route.clusters.map((w) => w.cluster), ...route.mirrors.map((m) => m.cluster)];
-}
-
 /**
- * Keeps only virtual hosts that serve something and the clusters and secrets they reach. A
- * processor may intern a cluster or look up a secret and then drop the route: nothing of that
- * reaches Envoy.
+ * Keeps only what the listeners serve: their virtual hosts, and the clusters and secrets reachable
+ * from them. A processor may intern a cluster or look up a secret and then drop the route: nothing
+ * of that reaches Envoy.
  */
 function prune(dag: Dag): void {
-  const clusters = new Map<string, Cluster>();
-  const secrets = new Map<string, Secret>();
-  const useSecret = (secret: Secret | undefined): void => {
-    if (secret) secrets.set(secret.name, secret);
-  };
-  const useCluster = (cluster: Cluster): void => {
-    clusters.set(cluster.name, cluster);
-    useSecret(cluster.validation?.caSecret);
-    useSecret(cluster.clientCertificate);
-  };
-  const useRoutes = (vhost: VirtualHost): void => {
-    for (const route of vhost.routes) for (const cluster of routeClusters(route)) useCluster(cluster);
-  };
-  for (const [name, vhost] of dag.virtualHosts) {
-    if (vhost.routes.length === 0) dag.virtualHosts.delete(name);
-    else useRoutes(vhost);
-  }
+  const plain = new Set<VirtualHost>();
+  const secure = new Set<VirtualHost>();
   let fallbackUsed = false;
-  for (const [name, vhost] of dag.secureVirtualHosts) {
-    const serves = vhost.routes.length > 0 || (vhost.tcpProxy !== undefined && vhost.tcpProxy.clusters.length > 0);
-    if (!serves || (!vhost.passthrough && !vhost.secret)) {
-      dag.secureVirtualHosts.delete(name);
-      continue;
-    }
-    useRoutes(vhost);
-    for (const weighted of vhost.tcpProxy?.clusters ?? []) useCluster(weighted.cluster);
-    useSecret(vhost.secret);
-    useSecret(vhost.downstreamValidation?.caSecret);
-    useSecret(vhost.downstreamValidation?.crlSecret);
-    if (vhost.fallbackCertificate) fallbackUsed = true;
+  for (const listener of dag.listeners) {
+    for (const vhost of listener.virtualHosts) plain.add(vhost);
+    for (const chain of listener.filterChains) secure.add(chain.virtualHost);
+    if (listener.fallback) fallbackUsed = true;
   }
-  if (fallbackUsed) useSecret(dag.fallbackSecret);
-  else delete dag.fallbackSecret;
+  for (const [name, vhost] of dag.virtualHosts) if (!plain.has(vhost)) dag.virtualHosts.delete(name);
+  for (const [name, vhost] of dag.secureVirtualHosts) if (!secure.has(vhost)) dag.secureVirtualHosts.delete(name);
+  if (!fallbackUsed) delete dag.fallbackSecret;
+  const { clusters, secrets } = reachable(dag);
   dag.clusters = clusters;
   dag.secrets = secrets;
 }

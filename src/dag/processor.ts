@@ -3,6 +3,7 @@
 // input: they record a condition through ctx.status and skip what is invalid.
 import type { KubeObject } from "../sources/types.ts";
 import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost } from "./types.ts";
+import type { ListenerOptions } from "./listeners.ts";
 import type { ObjectRef, StatusRecorder, SubCondition } from "./status.ts";
 
 /** What processors read: the object cache, already filtered (ingress class, namespaces). */
@@ -34,6 +35,8 @@ export interface DagOptions {
    * against the CRD installed there (which may be another version of Contour's).
    */
   checkCrdSchema?: boolean;
+  /** Where Envoy's listeners listen (default 0.0.0.0, 8080 and 8443). */
+  listeners?: ListenerOptions;
 }
 
 /** A Service port resolved for a backend reference. */

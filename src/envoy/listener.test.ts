@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { resourceTypes } from "./common.ts";
-import { httpListener, httpsListener, type ListenerSettings, statsListener } from "./listener.ts";
-import { expectEnvoyAccepts, testCluster, testRoute, testSecret, testSecureVirtualHost, testVirtualHost, weighted } from "./testing.ts";
+import { type ListenerSettings, statsListener } from "./listener.ts";
+import { expectEnvoyAccepts, httpListener, httpsListener, testCluster, testRoute, testSecret, testSecureVirtualHost, testVirtualHost, weighted } from "./testing.ts";
 
 type J = Record<string, any>;
 const LISTENER = resourceTypes.listeners;
