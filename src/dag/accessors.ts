@@ -72,8 +72,8 @@ export function walkServed(dag: Pick<Dag, "listeners">, visitor: ServedVisitor):
       visitor.filterChain?.(listener, chain.name, [vhost]);
       for (const weighted of vhost.tcpProxy?.clusters ?? []) cluster(weighted.cluster, vhost.sources);
       secret(vhost.secret, vhost.sources);
-      secret(vhost.downstreamValidation?.caSecret, vhost.sources);
-      secret(vhost.downstreamValidation?.crlSecret, vhost.sources, "inline");
+      if (chain.clientValidationSecret) secret(chain.clientValidationSecret, vhost.sources);
+      else secret(vhost.downstreamValidation?.crlSecret, vhost.sources, "inline");
     }
     const fallback = listener.fallback;
     if (fallback) {

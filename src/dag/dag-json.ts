@@ -23,7 +23,11 @@ function listenerJson(listener: Listener): Json {
   return {
     ...listener,
     virtualHosts: listener.virtualHosts.map((vhost) => vhost.name),
-    filterChains: listener.filterChains.map((chain) => ({ ...chain, virtualHost: chain.virtualHost.name })),
+    filterChains: listener.filterChains.map((chain) => ({
+      ...chain,
+      virtualHost: chain.virtualHost.name,
+      ...(chain.clientValidationSecret ? { clientValidationSecret: chain.clientValidationSecret.name } : {}),
+    })),
     ...(listener.fallback
       ? { fallback: { ...listener.fallback, secret: listener.fallback.secret.name, virtualHosts: listener.fallback.virtualHosts.map((vhost) => vhost.name) } }
       : {}),

@@ -4,7 +4,7 @@
 // with a certificate or passes through to a TCP proxy, plus the fallback certificate's chain. A TLS
 // host it cannot serve is reported on its objects, never dropped in silence.
 import type { StatusRecorder } from "./status.ts";
-import type { Dag, FallbackFilterChain, Listener, SecureFilterChain, SecureVirtualHost, VirtualHost } from "./types.ts";
+import type { Dag, DownstreamValidation, FallbackFilterChain, Listener, Secret, SecureFilterChain, SecureVirtualHost, VirtualHost } from "./types.ts";
 import { FALLBACK_FILTER_CHAIN, FALLBACK_ROUTE_CONFIG, HTTP_LISTENER, HTTP_ROUTE_CONFIG, HTTPS_LISTENER, secureRouteConfigName } from "./names.ts";
 
 /** Where Envoy listens: Contour's `--envoy-service-http(s)-port` and address. */
@@ -31,7 +31,8 @@ export function buildListeners(dag: Pick<Dag, "virtualHosts" | "secureVirtualHos
     if (servesSecureVirtualHost(vhost)) served.push(vhost);
     else if (vhost.passthrough && !vhost.tcpProxy && vhost.routes.length > 0) reportPassthroughWithoutTcpProxy(vhost, status);
   }
-  const filterChains = served.map(secureFilterChain);
+  const joined = new Map<string, Secret>();
+  const filterChains = served.map((vhost) => secureFilterChain(vhost, joined));
   const fallback = fallbackFilterChain(dag.fallbackSecret, served);
   if (filterChains.length === 0 && !fallback) return [http];
   const https: Listener = { name: HTTPS_LISTENER, protocol: "https", address, port: httpsPort, virtualHosts: [], filterChains };
@@ -46,10 +47,27 @@ function servesSecureVirtualHost(vhost: SecureVirtualHost): boolean {
   return vhost.secret !== undefined && routesSomewhere;
 }
 
-function secureFilterChain(vhost: SecureVirtualHost): SecureFilterChain {
+function secureFilterChain(vhost: SecureVirtualHost, joined: Map<string, Secret>): SecureFilterChain {
   const name = secureRouteConfigName(vhost.name);
-  const routesHttp = !vhost.passthrough && !vhost.tcpProxy && vhost.routes.length > 0;
-  return routesHttp ? { name, virtualHost: vhost, routeConfigName: name } : { name, virtualHost: vhost };
+  const chain: SecureFilterChain = { name, virtualHost: vhost };
+  if (!vhost.passthrough && !vhost.tcpProxy && vhost.routes.length > 0) chain.routeConfigName = name;
+  const validation = clientValidationSecret(vhost.downstreamValidation, joined);
+  if (validation) chain.clientValidationSecret = validation;
+  return chain;
+}
+
+/**
+ * The CA, or the CA joined with the CRL under a name of both (so either rotating is a new resource),
+ * once per pair. A CRL without a CA stays inline in the chain: Envoy checks a CRL against a CA only.
+ */
+function clientValidationSecret(validation: DownstreamValidation | undefined, joined: Map<string, Secret>): Secret | undefined {
+  const ca = validation?.caSecret;
+  const crl = validation?.crlSecret;
+  if (!ca || !crl) return ca;
+  const name = `${ca.name}+${crl.name}`;
+  let secret = joined.get(name);
+  if (!secret) joined.set(name, (secret = { ...ca, name, crl: crl.certificateChain }));
+  return secret;
 }
 
 function fallbackFilterChain(secret: Dag["fallbackSecret"], served: SecureVirtualHost[]): FallbackFilterChain | undefined {

@@ -276,6 +276,8 @@ export interface Secret {
   privateKey: string;
   /** Present on CA secrets and CRL secrets used for validation. */
   kind: "tls" | "ca" | "crl";
+  /** A CA secret joined with a CRL (listeners.ts): the CRL's PEM, served in the same SDS validation context. */
+  crl?: string;
 }
 
 export interface DownstreamValidation {
@@ -322,6 +324,11 @@ export interface SecureFilterChain {
   virtualHost: SecureVirtualHost;
   /** Its own route configuration, when it routes HTTP (not a TCP proxy, not passthrough). */
   routeConfigName?: string;
+  /**
+   * The one secret the chain fetches over SDS to validate client certificates: the CA, or the CA
+   * joined with the CRL (Envoy takes one SDS validation context per chain).
+   */
+  clientValidationSecret?: Secret;
 }
 
 /** The chain for TLS clients without SNI (or an unknown one): the fallback certificate. */

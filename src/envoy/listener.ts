@@ -118,6 +118,7 @@ function secureFilterChain(chain: SecureFilterChain, statPrefix: string, setting
       maxVersion: vhost.maxTlsVersion,
       alpn: tcp ? [] : ["h2", "http/1.1"],
       validation: vhost.downstreamValidation,
+      validationSecret: chain.clientValidationSecret,
     }),
   );
   out.filters = tcp

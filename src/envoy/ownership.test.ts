@@ -39,8 +39,7 @@ describe("resource ownership", () => {
     expect(owners.of(TypeUrls.route, "ingress_http")).toEqual([root]);
   });
 
-  test("client validation secrets, the CRL among them, are owned by the TLS host that validates with them", () => {
-    expect(owners.of(TypeUrls.secret, ca.name)).toEqual([root]);
-    expect(owners.of(TypeUrls.secret, crl.name)).toEqual([root]);
+  test("the client validation secret (the CA joined with the CRL) is owned by the TLS host that validates with it", () => {
+    expect(owners.of(TypeUrls.secret, `${ca.name}+${crl.name}`)).toEqual([root]);
   });
 });
