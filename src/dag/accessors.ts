@@ -22,7 +22,6 @@ export type SecretDelivery = "sds" | "inline";
 
 /** Callbacks of walkServed; each part comes with the objects that made it. */
 export interface ServedVisitor {
-  routeConfig?(config: RouteConfigNode): void;
   virtualHost?(config: RouteConfigNode, vhost: VirtualHost): void;
   /** A listener's filter chain and the virtual hosts it serves; `chain` is undefined for the plaintext listener's single chain. */
   filterChain?(listener: Listener, chain: string | undefined, virtualHosts: readonly VirtualHost[]): void;
@@ -55,7 +54,6 @@ export function walkServed(dag: Pick<Dag, "listeners">, visitor: ServedVisitor):
     secret(c.clientCertificate, sources);
   };
   for (const config of routeConfigs(dag)) {
-    visitor.routeConfig?.(config);
     for (const vhost of config.virtualHosts) {
       visitor.virtualHost?.(config, vhost);
       for (const route of vhost.routes) {

@@ -63,6 +63,22 @@ function prune(dag: Dag): void {
   for (const [name, vhost] of dag.secureVirtualHosts) if (!secure.has(vhost)) dag.secureVirtualHosts.delete(name);
   if (!fallbackUsed) delete dag.fallbackSecret;
   const { clusters, secrets } = reachable(dag);
-  dag.clusters = clusters;
-  dag.secrets = secrets;
+  dag.clusters = inBuildOrder(dag.clusters, clusters);
+  dag.secrets = inBuildOrder(dag.secrets, secrets);
+}
+
+/**
+ * `kept` in the order the processors made its entries (those made elsewhere last). The order means
+ * nothing to the output, which is sorted, but the endpoint translator walks clusters in it: the
+ * order they were made in keeps its lookups close in memory (sorted by host, a 10k-host rebuild's
+ * endpoint stage measured slower).
+ */
+function inBuildOrder<T>(made: Map<string, T>, kept: Map<string, T>): Map<string, T> {
+  const ordered = new Map<string, T>();
+  for (const name of made.keys()) {
+    const value = kept.get(name);
+    if (value !== undefined) ordered.set(name, value);
+  }
+  for (const [name, value] of kept) if (!ordered.has(name)) ordered.set(name, value);
+  return ordered;
 }
