@@ -68,7 +68,7 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
 }
 
 /** Puts each rejection on the objects behind it: the whole resource's owners, or the left-out virtual host's or filter chain's. */
-function recordRejections(dag: Dag, owners: ResourceOwners, rejected: RejectedResource[]): void {
+export function recordRejections(dag: Dag, owners: ResourceOwners, rejected: RejectedResource[]): void {
   for (const rejection of rejected) {
     const kind = rejection.typeUrl.slice(rejection.typeUrl.lastIndexOf(".") + 1);
     const report = (refs: ObjectRef[], errors: ValidationError[]) => {
