@@ -186,11 +186,10 @@ export default defineCommand({
           now: () => new Date(),
           checkCrdSchema: args.manifests !== undefined,
           gateway: { ...gateway, bundleVersion: kubernetes?.gatewayApiBundleVersion },
+          listeners: { address: listenerAddress, httpPort: listenerPorts["envoy-service-http-port"], httpsPort: listenerPorts["envoy-service-https-port"] },
         },
         endpoints: { allowLoopback: args["allow-loopback-endpoints"] },
         translate: {
-          httpPort: listenerPorts["envoy-service-http-port"],
-          httpsPort: listenerPorts["envoy-service-https-port"],
           statsPort: listenerPorts["stats-port"],
           address: listenerAddress,
           adminSocketPath: sidecar?.adminSocket ?? adminSocketPath,

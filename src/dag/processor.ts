@@ -6,6 +6,7 @@ import type { GatewayApiObjects } from "./gateway-api-types.ts";
 import type { DagCache } from "./cache.ts";
 import type { ServiceClusterMemo } from "./service-cluster-memo.ts";
 import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost } from "./types.ts";
+import type { ListenerOptions } from "./listeners.ts";
 import type { ObjectRef, StatusRecorder, SubCondition } from "./status.ts";
 
 /** What processors read: the object cache, already filtered (ingress class, namespaces). */
@@ -53,6 +54,8 @@ export interface DagOptions {
    * whoever runs the builds; without one, each build starts from nothing.
    */
   cache?: DagCache;
+  /** Where Envoy's listeners listen (default 0.0.0.0, 8080 and 8443). */
+  listeners?: ListenerOptions;
 }
 
 /** A Service port resolved for a backend reference. */

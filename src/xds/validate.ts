@@ -10,7 +10,7 @@ import type { ExtractedRules, RuleObject } from "./validate-rules-extract.ts";
 import { type Check, compileAnyTypeRules, compileDuration, compileEnum, compileScalar, fail, type ValidationError } from "./validate-scalar.ts";
 
 export type { ValidationError } from "./validate-scalar.ts";
-export { validateSnapshot, type RejectedResource, type SnapshotValidation } from "./validate-snapshot.ts";
+export { validateSnapshot, type RejectedPart, type RejectedResource, type SnapshotValidation } from "./validate-snapshot.ts";
 
 export interface ValidateOptions {
   /** Largest RE2 program accepted in a regex (Envoy's `re2.max_program_size.error_level`, 100 by default). */
