@@ -1,9 +1,10 @@
 // Builds the routing DAG from the object cache: one BuildContext, the processors in order (Ingress,
-// then HTTPProxy), then final passes that report routes another route with the same match shadows,
+// then HTTPProxy, then Gateway API), then final passes that report routes another route with the same match shadows,
 // make the listeners (listeners.ts: what is served is decided there) and drop what no listener can
 // reach (accessors.ts), so the translator sees exactly what is served.
 import { reachable } from "./accessors.ts";
 import { createBuildContext } from "./context.ts";
+import { gatewayProcessor } from "./gateway-processor.ts";
 import { httpProxyProcessor } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
 import { buildListeners } from "./listeners.ts";
@@ -12,7 +13,7 @@ import { reportShadowedRoutes } from "./shadowed-routes.ts";
 import type { Dag, VirtualHost } from "./types.ts";
 
 /** The processors buildDag runs when none are given, in order. */
-export const defaultProcessors: readonly Processor[] = [ingressProcessor, httpProxyProcessor];
+export const defaultProcessors: readonly Processor[] = [ingressProcessor, httpProxyProcessor, gatewayProcessor];
 
 /** Runs `processors` (default: Ingress, HTTPProxy) over `input` and returns the pruned DAG. */
 export function buildDag(input: DagInput, options: DagOptions, processors: readonly Processor[] = defaultProcessors): Dag {
@@ -20,7 +21,8 @@ export function buildDag(input: DagInput, options: DagOptions, processors: reado
   for (const processor of processors) processor(ctx);
   reportShadowedRoutes(ctx);
   attachFallbackCertificate(ctx);
-  ctx.dag.listeners = buildListeners(ctx.dag, options.listeners, ctx.status);
+  // A processor may add listeners of its own (Gateway ports other than 80 and 443): they are kept.
+  ctx.dag.listeners = [...buildListeners(ctx.dag, options.listeners, ctx.status), ...ctx.dag.listeners];
   prune(ctx.dag);
   return ctx.dag;
 }

@@ -91,11 +91,14 @@ describe("Gateway API input from manifests", () => {
       ],
     ]);
     expect(report.valid).toBe(false);
-    // Every valid object of valid.yaml is valid; the routes and policies say they are not served yet.
+    // Every valid object of valid.yaml is valid; the kinds not processed yet say so; the HTTPRoute is
+    // processed (its Service is not in these manifests).
     const valid = report.objects.filter((o) => o.file?.endsWith("valid.yaml") && !o.file.endsWith("invalid.yaml"));
     expect(valid.map((o) => o.currentStatus).every((s) => s === "valid")).toBe(true);
     const route = report.objects.find((o) => o.kind === "HTTPRoute" && o.name === "app")!;
-    expect(route.warnings).toEqual([{ type: "GatewayAPI", reason: "NotImplemented", message: "HTTPRoute is not processed yet: isobar does not serve Gateway API routes and policies so far" }]);
+    expect(route.warnings).toEqual([{ type: "RouteError", reason: "BackendNotFound", message: 'backendRef to Service apps/api: service "apps/api" not found' }]);
+    const grpc = report.objects.find((o) => o.kind === "GRPCRoute" && o.name === "grpc")!;
+    expect(grpc.warnings).toEqual([{ type: "GatewayAPI", reason: "NotImplemented", message: "GRPCRoute is not processed yet: isobar serves HTTPRoutes only so far" }]);
   });
 
   test("the served GatewayClass and Gateway carry the spec's conditions; schema-invalid ones take no part", async () => {
@@ -107,7 +110,7 @@ describe("Gateway API input from manifests", () => {
     ]);
     expect(conditions("Gateway", "web")).toEqual([
       { type: "Accepted", status: "True", reason: "Accepted", message: "Gateway is accepted: its GatewayClass contour is served by this agent" },
-      { type: "Programmed", status: "False", reason: "Pending", message: "Gateway API listeners and routes are not implemented yet: nothing of this Gateway is programmed in Envoy" },
+      { type: "Programmed", status: "True", reason: "Programmed", message: "1 of 2 listeners are programmed in Envoy" },
     ]);
     // The schema-invalid class and Gateway are reported, never selected nor given conditions.
     expect(conditions("GatewayClass", "broken-class")).toBeUndefined();
@@ -117,7 +120,7 @@ describe("Gateway API input from manifests", () => {
   test("/debug/status shows the conditions the status writer writes", async () => {
     const result = buildResources(await cacheOf("valid.yaml"), { dag });
     const view = statusView(result.statuses) as Array<{ kind: string; name: string; conditions?: Array<{ type: string; status: string }> }>;
-    expect(view.find((s) => s.kind === "Gateway" && s.name === "web")?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(["Accepted=True", "Programmed=False"]);
+    expect(view.find((s) => s.kind === "Gateway" && s.name === "web")?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(["Accepted=True", "Programmed=True"]);
     expect(view.find((s) => s.kind === "HTTPRoute")?.conditions).toBeUndefined();
   });
 
