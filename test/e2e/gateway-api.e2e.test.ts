@@ -1,0 +1,164 @@
+// Gateway API through the compiled agent and a real Envoy: a Gateway with an HTTP listener (port
+// 80 → the plaintext listener) for labelled namespaces and an HTTPS one (443 → the TLS listener)
+// whose certificate sits in another namespace behind a ReferenceGrant; HTTPRoutes with path,
+// header, method and query matches, weights, a redirect, header modifiers, a rewrite, a backend
+// that does not exist; and a route from a namespace the listener does not allow, which gets nothing.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { answeredBy, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
+import { serverCertificate, testCa, tlsSecret, type PemPair } from "./pki.ts";
+
+let stack: Stack;
+let backends: Record<string, EchoBackend>;
+let ca: PemPair;
+
+const gateway = `apiVersion: v1
+kind: Namespace
+metadata: { name: shop, labels: { shop: "true" } }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: other }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: contour }
+spec: { controllerName: projectcontour.io/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: web, namespace: infra }
+spec:
+  gatewayClassName: contour
+  listeners:
+    - name: http
+      port: 80
+      protocol: HTTP
+      allowedRoutes: { namespaces: { from: Selector, selector: { matchLabels: { shop: "true" } } } }
+    - name: https
+      port: 443
+      protocol: HTTPS
+      hostname: "*.example.com"
+      allowedRoutes: { namespaces: { from: All } }
+      tls: { certificateRefs: [{ name: wildcard, namespace: certs }] }
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: { name: gateway-certs, namespace: certs }
+spec:
+  from: [{ group: gateway.networking.k8s.io, kind: Gateway, namespace: infra }]
+  to: [{ group: "", kind: Secret }]
+`;
+
+const routes = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: store, namespace: shop }
+spec:
+  parentRefs: [{ name: web, namespace: infra }]
+  hostnames: [store.example.com]
+  rules:
+    - backendRefs: [{ name: app, port: 80 }]
+    - matches: [{ path: { type: PathPrefix, value: /api } }]
+      backendRefs: [{ name: api, port: 80 }]
+    - matches: [{ path: { type: Exact, value: /api/admin } }]
+      backendRefs: [{ name: admin, port: 80 }]
+    - matches: [{ path: { type: RegularExpression, value: "/items/[0-9]+" } }]
+      backendRefs: [{ name: admin, port: 80 }]
+    - matches: [{ path: { value: /api }, headers: [{ name: x-version, value: "2" }] }, { path: { value: /api }, method: DELETE }, { path: { value: /api }, queryParams: [{ name: v, value: "2" }] }]
+      filters:
+        - type: RequestHeaderModifier
+          requestHeaderModifier: { set: [{ name: x-shop, value: "100%" }], add: [{ name: x-added, value: yes }], remove: [x-secret] }
+        - type: ResponseHeaderModifier
+          responseHeaderModifier: { set: [{ name: x-served-by, value: isobar }] }
+      backendRefs: [{ name: api-v2, port: 80 }]
+    - matches: [{ path: { value: /split } }]
+      backendRefs: [{ name: app, port: 80, weight: 1 }, { name: api, port: 80, weight: 1 }, { name: admin, port: 80, weight: 0 }]
+    - matches: [{ path: { value: /old } }]
+      filters: [{ type: RequestRedirect, requestRedirect: { hostname: new.example.com, path: { type: ReplacePrefixMatch, replacePrefixMatch: /new }, statusCode: 301 } }]
+    - matches: [{ path: { value: /v1 } }]
+      filters: [{ type: URLRewrite, urlRewrite: { path: { type: ReplacePrefixMatch, replacePrefixMatch: / } } }]
+      backendRefs: [{ name: app, port: 80 }]
+    - matches: [{ path: { value: /missing } }]
+      backendRefs: [{ name: nothere, port: 80 }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: intruder, namespace: other }
+spec:
+  parentRefs: [{ name: web, namespace: infra, sectionName: http }]
+  hostnames: [intruder.example.com]
+  rules:
+    - backendRefs: [{ name: app, port: 80 }]
+`;
+
+beforeAll(async () => {
+  backends = {};
+  for (const name of ["app", "api", "api-v2", "admin", "intruder"]) backends[name] = await startEcho(name);
+  ca = await testCa("gateway e2e CA");
+  const pair = await serverCertificate(ca, ["*.example.com"]);
+  const services = [
+    ...["app", "api", "api-v2", "admin"].map((name) => serviceFor("shop", name, [backends[name]!])),
+    serviceFor("other", "app", [backends.intruder!]),
+  ].join("---\n");
+  stack = await startStack({ manifests: { "gateway.yaml": gateway, "secret.yaml": tlsSecret("certs", "wildcard", pair), "services.yaml": services, "routes.yaml": routes } });
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  for (const backend of Object.values(backends ?? {})) await backend.close();
+});
+
+const get = (path: string, options: Parameters<typeof send>[2] = {}) => send(stack.httpPort, path, { host: "store.example.com", ...options });
+
+test("paths: exact before the longest prefix, prefixes by segment, regular expressions", async () => {
+  await eventually(async () => (await get("/")).status === 200, { what: "the HTTPRoute is served" });
+  expect(answeredBy(await get("/"))).toBe("app");
+  expect(answeredBy(await get("/api"))).toBe("api");
+  expect(answeredBy(await get("/api/users"))).toBe("api");
+  expect(answeredBy(await get("/apiary"))).toBe("app"); // not the /api segment
+  expect(answeredBy(await get("/api/admin"))).toBe("admin");
+  expect(answeredBy(await get("/api/admin/x"))).toBe("api");
+  expect(answeredBy(await get("/items/42"))).toBe("admin");
+  expect(answeredBy(await get("/items/x"))).toBe("app");
+});
+
+test("header, method and query matches win over the bare path; header modifiers apply", async () => {
+  const byHeader = await get("/api/x", { headers: { "x-version": "2", "x-secret": "s" } });
+  expect(answeredBy(byHeader)).toBe("api-v2");
+  expect(byHeader.json().headers["x-shop"]).toBe("100%");
+  expect(byHeader.json().headers["x-added"]).toBe("yes");
+  expect(byHeader.json().headers["x-secret"]).toBeUndefined();
+  expect(byHeader.headers["x-served-by"]).toBe("isobar");
+  expect(answeredBy(await get("/api/x", { method: "DELETE" }))).toBe("api-v2");
+  expect(answeredBy(await get("/api/x?v=2"))).toBe("api-v2");
+  expect(answeredBy(await get("/api/x?v=3"))).toBe("api");
+});
+
+test("weights: both weighted backends answer, the one of weight 0 never", async () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 40; i++) seen.add(answeredBy(await get("/split")));
+  expect([...seen].sort()).toEqual(["api", "app"]);
+});
+
+test("a redirect replaces the path prefix by segment; a rewrite too", async () => {
+  const moved = await get("/old/page?q=1");
+  expect(moved.status).toBe(301);
+  expect(moved.headers.location).toBe("http://new.example.com/new/page?q=1");
+  const rewritten = await get("/v1/users");
+  expect(answeredBy(rewritten)).toBe("app");
+  expect(rewritten.json().path).toBe("/users");
+});
+
+test("a backend that does not exist answers 500", async () => {
+  expect((await get("/missing")).status).toBe(500);
+});
+
+test("HTTPS with the certificate granted across namespaces", async () => {
+  const secure = await send(stack.httpsPort, "/api/x", { host: "store.example.com", tls: { ca: ca.certificatePem } });
+  expect(answeredBy(secure)).toBe("api");
+});
+
+test("a route from a namespace the listener does not allow gets no traffic", async () => {
+  const refused = await send(stack.httpPort, "/", { host: "intruder.example.com" });
+  expect(refused.status).toBe(404);
+  expect(backends.intruder!.received.length).toBe(0);
+});
