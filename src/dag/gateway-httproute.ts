@@ -3,7 +3,8 @@
 // (RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror; the
 // header modifiers per backend too), weighted backendRefs and timeouts. What a rule asks for that
 // is not supported drops that rule (UnsupportedValue); a backend that does not resolve is a
-// ResolvedRefs reason, and a rule left with no backend answers 500, as the spec says.
+// ResolvedRefs reason, and the share of requests its weight asks for answers 500, as does a rule
+// left with no backend (the spec's rule).
 import type { GatewayApiObjects, HTTPHeaderFilter, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule } from "./gateway-api-types.ts";
 import { backendCluster } from "./gateway-refs.ts";
 import type { BuildContext } from "./processor.ts";
@@ -17,7 +18,7 @@ export interface HTTPRouteRoutes {
   unresolved: Array<{ reason: string; message: string }>;
 }
 
-type Action = Pick<Route, "clusters" | "mirrors" | "redirect" | "directResponse" | "requestHeaders" | "responseHeaders" | "pathRewrite" | "timeout">;
+type Action = Pick<Route, "clusters" | "invalidBackendWeight" | "mirrors" | "redirect" | "directResponse" | "requestHeaders" | "responseHeaders" | "pathRewrite" | "timeout">;
 
 /** Builds the DAG routes of `route` (not yet attached to any virtual host). */
 export function httpRouteRoutes(ctx: BuildContext, objects: GatewayApiObjects, route: HTTPRoute): HTTPRouteRoutes {
@@ -90,7 +91,11 @@ function ruleAction(ctx: BuildContext, objects: GatewayApiObjects, source: Objec
   const served = weighted.filter((w): w is { cluster: WeightedCluster; weight: number } => w.cluster !== undefined && w.weight > 0);
   // Nothing to send to (no backendRefs, all weights 0, or none resolves): the spec's 500.
   if (served.length === 0) action.directResponse = { statusCode: 500 };
-  else action.clusters = served.map((w) => w.cluster);
+  else {
+    action.clusters = served.map((w) => w.cluster);
+    const invalid = weighted.reduce((sum, w) => sum + (w.cluster ? 0 : w.weight), 0);
+    if (invalid > 0) action.invalidBackendWeight = invalid;
+  }
   return action;
 }
 

@@ -202,6 +202,11 @@ export interface Route {
   headerMatches: HeaderMatch[];
   queryParamMatches: QueryParamMatch[];
   clusters: WeightedCluster[];
+  /**
+   * The weight of backends that do not resolve (Gateway API backendRefs): that share of requests
+   * answers 500, beside `clusters`' shares.
+   */
+  invalidBackendWeight?: number;
   redirect?: Redirect;
   directResponse?: DirectResponse;
   /** Plain-HTTP route of a TLS virtual host: answer with a 301 to https instead of routing. */

@@ -110,10 +110,16 @@ function sortedClusters(clusters: WeightedCluster[]): WeightedCluster[] {
   return [...clusters].sort((a, b) => compareStrings(a.cluster.name, b.cluster.name) || a.weight - b.weight);
 }
 
+/**
+ * The name in weighted_clusters of a route's invalid backends' share: no cluster has it (cluster
+ * names are `namespace/service/port/hash`), so Envoy answers cluster_not_found_response_code, 500.
+ */
+export const INVALID_BACKEND_CLUSTER = "invalid-backend";
+
 /** One cluster and nothing per cluster: a plain `cluster`, as Contour's SingleSimpleCluster. */
 function isSingleSimpleCluster(route: Route): boolean {
   const only = route.clusters[0];
-  return route.clusters.length === 1 && only !== undefined && !only.requestHeaders && !only.responseHeaders && !hasCookieRewrites(route);
+  return !route.invalidBackendWeight && route.clusters.length === 1 && only !== undefined && !only.requestHeaders && !only.responseHeaders && !hasCookieRewrites(route);
 }
 
 /** The RouteAction of a route to clusters. */
@@ -121,6 +127,7 @@ export function routeAction(route: Route): JsonObject {
   const action: JsonObject = {};
   if (isSingleSimpleCluster(route)) action.cluster = route.clusters[0]!.cluster.name;
   else action.weighted_clusters = weightedClusters(route);
+  if (route.invalidBackendWeight) action.cluster_not_found_response_code = "INTERNAL_SERVER_ERROR";
 
   if (route.timeout?.responseMs !== undefined) action.timeout = duration(route.timeout.responseMs);
   if (route.timeout?.idleMs !== undefined) action.idle_timeout = duration(route.timeout.idleMs);
@@ -159,6 +166,7 @@ function weightedClusters(route: Route): JsonObject {
     if (wc.requestHeaders?.hostRewrite) out.host_rewrite_literal = wc.requestHeaders.hostRewrite;
     return out;
   });
+  if (route.invalidBackendWeight) weights.push({ name: INVALID_BACKEND_CLUSTER, weight: route.invalidBackendWeight });
   // No total_weight: it is deprecated (Envoy warns, and in time refuses); Envoy uses the sum.
   return { clusters: weights };
 }

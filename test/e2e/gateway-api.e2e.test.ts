@@ -79,6 +79,8 @@ spec:
       backendRefs: [{ name: app, port: 80 }]
     - matches: [{ path: { value: /missing } }]
       backendRefs: [{ name: nothere, port: 80 }]
+    - matches: [{ path: { value: /partial } }]
+      backendRefs: [{ name: app, port: 80 }, { name: nothere, port: 80 }]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -148,8 +150,11 @@ test("a redirect replaces the path prefix by segment; a rewrite too", async () =
   expect(rewritten.json().path).toBe("/users");
 });
 
-test("a backend that does not exist answers 500", async () => {
+test("a backend that does not exist answers 500, for its share of the requests beside a valid one", async () => {
   expect((await get("/missing")).status).toBe(500);
+  const seen = new Set<string>();
+  for (let i = 0; i < 40; i++) seen.add(answeredBy(await get("/partial")));
+  expect([...seen].sort()).toEqual(["<500>", "app"]);
 });
 
 test("HTTPS with the certificate granted across namespaces", async () => {
