@@ -6,6 +6,7 @@ import { gatewayApiInput } from "./gateway-api-input.ts";
 import type { Gateway, GatewayApiObjects, HTTPRoute, ParentReference } from "./gateway-api-types.ts";
 import { httpRouteRoutes } from "./gateway-httproute.ts";
 import { gatewayListeners, listenerConditions, type GatewayListenerState } from "./gateway-listeners.ts";
+import { byAge } from "./gateway-select.ts";
 import { GATEWAY_GROUP, namespaceLabels, routeHostnames, selectorMatches } from "./gateway-refs.ts";
 import type { BuildContext } from "./processor.ts";
 import type { KubeCondition, ObjectRef, RouteParentStatus } from "./status.ts";
@@ -19,7 +20,10 @@ export function gatewayProcessor(ctx: BuildContext): void {
   const { objects, selection } = input;
   const listeners = gatewayListeners(ctx, objects, gateway);
   const ownListeners = new Map<number, Listener>();
-  for (const route of objects.httpRoutes) attachRoute(ctx, objects, gateway, listeners, route, { controllerName: selection.controllerName, ownListeners });
+  // The spec's tie-break between equal matches: the oldest route first, then namespace/name.
+  [...objects.httpRoutes].sort(byAge).forEach((route, precedence) => {
+    attachRoute(ctx, objects, gateway, listeners, route, { controllerName: selection.controllerName, ownListeners, precedence });
+  });
   ctx.dag.listeners.push(...ownListeners.values());
   writeGatewayStatus(ctx, gateway, listeners);
 }
@@ -63,12 +67,13 @@ function attachRoute(
   gateway: Gateway,
   listeners: GatewayListenerState[],
   route: HTTPRoute,
-  options: { controllerName: string; ownListeners: Map<number, Listener> },
+  options: { controllerName: string; ownListeners: Map<number, Listener>; precedence: number },
 ): void {
   const parentRefs = (route.spec.parentRefs ?? []).filter((ref) => isOurGateway(ref, route, gateway));
   if (parentRefs.length === 0) return;
   const source: ObjectRef = { kind: "HTTPRoute", namespace: route.metadata.namespace ?? "", name: route.metadata.name };
   const built = httpRouteRoutes(ctx, objects, route);
+  for (const dagRoute of built.routes) dagRoute.precedence = options.precedence;
   const resolvedRefs: KubeCondition = built.unresolved[0]
     ? { type: "ResolvedRefs", status: "False", reason: built.unresolved[0].reason, message: built.unresolved.map((u) => u.message).join("; ") }
     : { type: "ResolvedRefs", status: "True", reason: "ResolvedRefs", message: "References resolved" };

@@ -229,6 +229,11 @@ export interface Route {
   ipFilter?: IpFilterPolicy;
   /** The object that produced this route: NACKs and validation failures are reported on it. */
   source: ObjectRef;
+  /**
+   * Among routes with equal matches, the lower goes first (Gateway API: the oldest route wins);
+   * without it, the sources' names decide.
+   */
+  precedence?: number;
 }
 
 export interface CorsPolicy {
