@@ -8,6 +8,7 @@ import { loadManifests } from "../sources/manifests.ts";
 import { createObjectCache } from "../sources/cache.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { validateManifests } from "../validate/run.ts";
+import { formatJson, formatText } from "../validate/format.ts";
 import { buildResources } from "../pipeline/build.ts";
 import { statusView } from "../observe/debug-views.ts";
 import type { DagOptions } from "./processor.ts";
@@ -122,6 +123,15 @@ describe("Gateway API input from manifests", () => {
     const view = statusView(result.statuses) as Array<{ kind: string; name: string; conditions?: Array<{ type: string; status: string }> }>;
     expect(view.find((s) => s.kind === "Gateway" && s.name === "web")?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(["Accepted=True", "Programmed=True"]);
     expect(view.find((s) => s.kind === "HTTPRoute")?.conditions).toBeUndefined();
+  });
+
+  test("agent validate prints the Gateway's listeners and each route's parents", async () => {
+    const report = await validateManifests([join(dir, "valid.yaml")], { dag });
+    const text = formatText(report, { color: false, routes: false });
+    expect(text).toContain("  listener http: 1 attached route\n    Accepted=True Accepted: Listener accepted\n");
+    expect(text).toContain("  parent infra/web section http\n    Accepted=True Accepted: Accepted HTTPRoute\n    ResolvedRefs=False BackendNotFound:");
+    const json = JSON.parse(formatJson(report, { routes: false })) as { objects: Array<{ kind: string; parents?: Array<{ controllerName: string }> }> };
+    expect(json.objects.find((o) => o.kind === "HTTPRoute")?.parents?.map((p) => p.controllerName)).toEqual(["projectcontour.io/gateway-controller"]);
   });
 
   test("Gateways and classes of another controller get no status and are listed as ignored", async () => {
