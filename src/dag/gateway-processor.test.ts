@@ -146,6 +146,24 @@ describe("attaching routes", () => {
     expect(statusOf("HTTPRoute", "theirs")).toBeUndefined();
   });
 
+  test("listener isolation: a host a more specific listener matches is served by that listener's routes only", () => {
+    const { routes, parents } = build([
+      gateway([
+        { name: "any", port: 80, protocol: "HTTP" },
+        { name: "wild", port: 80, protocol: "HTTP", hostname: "*.example.com" },
+        { name: "foo", port: 80, protocol: "HTTP", hostname: "foo.example.com" },
+      ]),
+      httpRoute("to-any", { parentRefs: [{ name: "web", sectionName: "any" }], hostnames: ["foo.example.com", "bar.example.com", "other.org"], rules: [{ matches: [{ path: { value: "/any" } }], backendRefs: [{ name: "app", port: 80 }] }] }),
+      httpRoute("to-wild", { parentRefs: [{ name: "web", sectionName: "wild" }], hostnames: ["foo.example.com", "bar.example.com"], rules: [{ matches: [{ path: { value: "/wild" } }], backendRefs: [{ name: "app", port: 80 }] }] }),
+      httpRoute("to-foo", { parentRefs: [{ name: "web", sectionName: "foo" }], rules: [{ matches: [{ path: { value: "/foo" } }], backendRefs: [{ name: "app", port: 80 }] }] }),
+    ]);
+    const paths = (host: string) => routes(host).map((r) => r.pathMatch.value);
+    expect(paths("foo.example.com")).toEqual(["/foo"]);
+    expect(paths("bar.example.com")).toEqual(["/wild"]);
+    expect(paths("other.org")).toEqual(["/any"]);
+    expect(parents("to-any")![0]![0]).toBe("Accepted=True Accepted");
+  });
+
   test("equal matches of two routes: the older route goes first, then by name; an invalid regex drops its rule (UnsupportedValue)", () => {
     const rules = [{ matches: [{ path: { type: "Exact", value: "/x" } }], backendRefs: [{ name: "app", port: 80 }] }];
     const { result, parents } = build([

@@ -7,7 +7,7 @@ import type { Gateway, GatewayApiObjects, HTTPRoute, ParentReference } from "./g
 import { httpRouteRoutes } from "./gateway-httproute.ts";
 import { gatewayListeners, listenerConditions, type GatewayListenerState } from "./gateway-listeners.ts";
 import { byAge } from "./gateway-select.ts";
-import { GATEWAY_GROUP, namespaceLabels, routeHostnames, selectorMatches } from "./gateway-refs.ts";
+import { GATEWAY_GROUP, intersectHostname, namespaceLabels, routeHostnames, selectorMatches } from "./gateway-refs.ts";
 import type { BuildContext } from "./processor.ts";
 import type { KubeCondition, ObjectRef, RouteParentStatus } from "./status.ts";
 import type { Listener, Route, VirtualHost } from "./types.ts";
@@ -43,9 +43,26 @@ function attachment(objects: GatewayApiObjects, route: HTTPRoute, parentRef: Par
   const namespace = route.metadata.namespace ?? "";
   const allowed = accepting.filter((l) => l.supportedKinds.some((k) => k.kind === "HTTPRoute") && namespaceAllowed(objects, l, namespace, gateway.namespace));
   if (allowed.length === 0) return { reason: "NotAllowedByListeners", message: `no listener the parentRef names allows HTTPRoutes from namespace ${namespace}` };
-  const matched = allowed.map((state) => ({ state, hostnames: routeHostnames(state.spec.hostname, route.spec.hostnames) })).filter((m) => m.hostnames.length > 0);
+  const matched = allowed
+    .map((state) => ({ state, hostnames: routeHostnames(state.spec.hostname, route.spec.hostnames).filter((h) => !claimedByMoreSpecific(h, state, listeners)) }))
+    .filter((m) => m.hostnames.length > 0);
   if (matched.length === 0) return { reason: "NoMatchingListenerHostname", message: `no hostname of the route (${(route.spec.hostnames ?? []).join(", ")}) matches a listener's hostname` };
   return { listeners: matched };
+}
+
+/**
+ * Listener isolation: a request goes to the routes of the most specific listener hostname that
+ * matches it. A host another accepted listener on the same port matches more specifically is that
+ * listener's, not this one's (`*.example.com` leaves `foo.example.com` to a `foo.example.com` listener).
+ */
+function claimedByMoreSpecific(hostname: string, state: GatewayListenerState, listeners: GatewayListenerState[]): boolean {
+  const mine = state.spec.hostname?.toLowerCase();
+  return listeners.some((other) => {
+    const theirs = other.spec.hostname?.toLowerCase();
+    if (other === state || !other.accepting || other.spec.port !== state.spec.port || !theirs) return false;
+    const moreSpecific = mine === undefined || (!theirs.startsWith("*.") && mine.startsWith("*.")) || (theirs.startsWith("*.") && mine.startsWith("*.") && theirs.length > mine.length);
+    return moreSpecific && intersectHostname(theirs, hostname) === hostname;
+  });
 }
 
 function namespaceAllowed(objects: GatewayApiObjects, state: GatewayListenerState, namespace: string, gatewayNamespace: string): boolean {
