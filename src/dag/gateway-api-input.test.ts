@@ -98,8 +98,8 @@ describe("Gateway API input from manifests", () => {
     expect(valid.map((o) => o.currentStatus).every((s) => s === "valid")).toBe(true);
     const route = report.objects.find((o) => o.kind === "HTTPRoute" && o.name === "app")!;
     expect(route.warnings).toEqual([{ type: "RouteError", reason: "BackendNotFound", message: 'backendRef to Service apps/api: service "apps/api" not found' }]);
-    const grpc = report.objects.find((o) => o.kind === "GRPCRoute" && o.name === "grpc")!;
-    expect(grpc.warnings).toEqual([{ type: "GatewayAPI", reason: "NotImplemented", message: "GRPCRoute is not processed yet: isobar serves HTTPRoutes only so far" }]);
+    const tls = report.objects.find((o) => o.kind === "TLSRoute" && o.name === "passthrough")!;
+    expect(tls.warnings).toEqual([{ type: "GatewayAPI", reason: "NotImplemented", message: "TLSRoute is not processed yet: isobar serves HTTPRoutes and GRPCRoutes only so far" }]);
   });
 
   test("the served GatewayClass and Gateway carry the spec's conditions; schema-invalid ones take no part", async () => {
@@ -128,7 +128,7 @@ describe("Gateway API input from manifests", () => {
   test("agent validate prints the Gateway's listeners and each route's parents", async () => {
     const report = await validateManifests([join(dir, "valid.yaml")], { dag });
     const text = formatText(report, { color: false, routes: false });
-    expect(text).toContain("  listener http: 1 attached route\n    Accepted=True Accepted: Listener accepted\n");
+    expect(text).toContain("  listener http: 2 attached routes\n    Accepted=True Accepted: Listener accepted\n");
     expect(text).toContain("  parent infra/web section http\n    Accepted=True Accepted: Accepted HTTPRoute\n    ResolvedRefs=False BackendNotFound:");
     const json = JSON.parse(formatJson(report, { routes: false })) as { objects: Array<{ kind: string; parents?: Array<{ controllerName: string }> }> };
     expect(json.objects.find((o) => o.kind === "HTTPRoute")?.parents?.map((p) => p.controllerName)).toEqual(["projectcontour.io/gateway-controller"]);

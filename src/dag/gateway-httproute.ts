@@ -5,7 +5,7 @@
 // is not supported drops that rule (UnsupportedValue); a backend that does not resolve is a
 // ResolvedRefs reason, and the share of requests its weight asks for answers 500, as does a rule
 // left with no backend (the spec's rule).
-import type { GatewayApiObjects, HTTPHeaderFilter, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule } from "./gateway-api-types.ts";
+import type { GatewayApiObjects, HTTPHeaderFilter, HTTPHeaderMatch, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule } from "./gateway-api-types.ts";
 import { backendCluster } from "./gateway-refs.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
@@ -18,7 +18,7 @@ export interface HTTPRouteRoutes {
   unresolved: Array<{ reason: string; message: string }>;
 }
 
-type Action = Pick<Route, "clusters" | "invalidBackendWeight" | "mirrors" | "redirect" | "directResponse" | "requestHeaders" | "responseHeaders" | "pathRewrite" | "timeout">;
+export type Action = Pick<Route, "clusters" | "invalidBackendWeight" | "mirrors" | "redirect" | "directResponse" | "requestHeaders" | "responseHeaders" | "pathRewrite" | "timeout">;
 
 /** Builds the DAG routes of `route` (not yet attached to any virtual host). */
 export function httpRouteRoutes(ctx: BuildContext, objects: GatewayApiObjects, route: HTTPRoute): HTTPRouteRoutes {
@@ -26,7 +26,7 @@ export function httpRouteRoutes(ctx: BuildContext, objects: GatewayApiObjects, r
   const out: HTTPRouteRoutes = { routes: [], unsupported: [], unresolved: [] };
   (route.spec.rules ?? []).forEach((rule, index) => {
     const problems: string[] = [];
-    const action = ruleAction(ctx, objects, source, rule, problems, out);
+    const action = ruleAction(ctx, objects, source, rule, { problems, out });
     const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
     const routes = matches.flatMap((match) => matchRoutes(ctx, match, action, source, problems));
     if (problems.length > 0) {
@@ -58,7 +58,15 @@ export function gatewayDuration(text: string): number | undefined {
   return total;
 }
 
-function ruleAction(ctx: BuildContext, objects: GatewayApiObjects, source: ObjectRef, rule: HTTPRouteRule, problems: string[], out: HTTPRouteRoutes): Action {
+/** A rule's filters, backends and timeouts as the action of its routes; `grpc`: backends are spoken to over HTTP/2. */
+export function ruleAction(
+  ctx: BuildContext,
+  objects: GatewayApiObjects,
+  source: ObjectRef,
+  rule: Pick<HTTPRouteRule, "filters" | "backendRefs" | "timeouts">,
+  report: { problems: string[]; out: HTTPRouteRoutes; grpc?: boolean },
+): Action {
+  const { problems, out } = report;
   const action: Action = { clusters: [], mirrors: [] };
   for (const filter of rule.filters ?? []) applyFilter(ctx, objects, source, filter, action, problems, out);
   const timeouts = rule.timeouts;
@@ -74,7 +82,7 @@ function ruleAction(ctx: BuildContext, objects: GatewayApiObjects, source: Objec
   const weighted: Array<{ cluster?: WeightedCluster; weight: number }> = [];
   for (const ref of rule.backendRefs ?? []) {
     const weight = ref.weight ?? 1;
-    const resolved = backendCluster(ctx, objects, source, ref);
+    const resolved = backendCluster(ctx, objects, source, ref, report.grpc ? "h2c" : undefined);
     if (!("ok" in resolved)) {
       out.unresolved.push({ reason: resolved.reason, message: resolved.message });
       weighted.push({ weight });
@@ -153,14 +161,7 @@ function pathModifier(modifier: HTTPPathModifier, problems: string[], full: (pat
 /** The DAG routes of one match: one, or two where a prefix replacement must keep segments apart. */
 function matchRoutes(ctx: BuildContext, match: HTTPRouteMatch, action: Action, source: ObjectRef, problems: string[]): Route[] {
   const pathMatch = pathOf(ctx, match, problems);
-  const headerMatches: HeaderMatch[] = [];
-  const seen = new Set<string>();
-  for (const header of match.headers ?? []) {
-    const name = header.name.toLowerCase();
-    if (seen.has(name)) continue; // the spec: the first match of a name wins
-    seen.add(name);
-    headerMatches.push({ name, match: stringMatch(ctx, header.type, header.value, problems) });
-  }
+  const headerMatches = headerMatchesOf(ctx, match.headers, problems);
   if (match.method) headerMatches.push({ name: ":method", match: { kind: "exact", value: match.method } });
   const queryParamMatches: QueryParamMatch[] = [];
   const seenQuery = new Set<string>();
@@ -190,6 +191,19 @@ function prefixReplacementRoutes(route: Route, prefix: string, replacement: stri
     r.redirect ? { ...r, redirect: { ...r.redirect, prefix: value } } : { ...r, pathRewrite: { prefixReplacement: value } };
   if (prefix === "/" || prefix.endsWith("/")) return [replaced({ ...route, pathMatch: { kind: "prefix", value: prefix, segment: false } }, withSlash)];
   return [replaced({ ...route, pathMatch: { kind: "exact", value: prefix } }, replacement), replaced({ ...route, pathMatch: { kind: "prefix", value: `${prefix}/`, segment: false } }, withSlash)];
+}
+
+/** Header matches; of two with one name (case-insensitive), the first wins, as the spec says. */
+export function headerMatchesOf(ctx: BuildContext, headers: HTTPHeaderMatch[] | undefined, problems: string[]): HeaderMatch[] {
+  const matches: HeaderMatch[] = [];
+  const seen = new Set<string>();
+  for (const header of headers ?? []) {
+    const name = header.name.toLowerCase();
+    if (seen.has(name)) continue;
+    seen.add(name);
+    matches.push({ name, match: stringMatch(ctx, header.type, header.value, problems) });
+  }
+  return matches;
 }
 
 function pathOf(ctx: BuildContext, match: HTTPRouteMatch, problems: string[]): PathMatch {

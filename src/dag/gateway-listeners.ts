@@ -29,7 +29,7 @@ export interface GatewayListenerState {
 }
 
 /** The route kinds this agent serves on HTTP and HTTPS listeners. */
-const servedKinds = ["HTTPRoute"];
+const servedKinds = ["HTTPRoute", "GRPCRoute"];
 
 /** Each listener of `gateway` with its verdict, in spec order. */
 export function gatewayListeners(ctx: BuildContext, objects: GatewayApiObjects, gateway: Gateway): GatewayListenerState[] {

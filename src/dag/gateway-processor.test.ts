@@ -83,13 +83,13 @@ describe("listeners", () => {
     const { listener, statusOf, parents } = build([
       gateway([
         { name: "tcp", port: 5432, protocol: "TCP" },
-        { name: "grpc-only", port: 81, protocol: "HTTP", allowedRoutes: { kinds: [{ kind: "GRPCRoute" }] } },
+        { name: "tls-only", port: 81, protocol: "HTTP", allowedRoutes: { kinds: [{ kind: "TLSRoute" }] } },
         http,
       ]),
-      httpRoute("r", { parentRefs: [{ name: "web", sectionName: "grpc-only" }] }),
+      httpRoute("r", { parentRefs: [{ name: "web", sectionName: "tls-only" }] }),
     ]);
     expect(listener("tcp")!.conditions.slice(0, 2)).toEqual(["Accepted=False UnsupportedProtocol", "Programmed=False Invalid"]);
-    expect(listener("grpc-only")!.conditions[2]).toBe("ResolvedRefs=False InvalidRouteKinds");
+    expect(listener("tls-only")!.conditions[2]).toBe("ResolvedRefs=False InvalidRouteKinds");
     expect(parents("r")).toEqual([["Accepted=False NotAllowedByListeners", "ResolvedRefs=True ResolvedRefs"]]);
     expect(statusOf("Gateway", "web")!.conditions!.map((c) => `${c.type}=${c.status} ${c.reason}`)).toEqual(["Accepted=True Accepted", "Programmed=True Programmed"]);
   });

@@ -1,10 +1,12 @@
 // The Gateway API processor (as Contour's gatewayapi_processor.go): the served Gateway's listeners
-// (gateway-listeners.ts) and the HTTPRoutes attached to them (gateway-httproute.ts) written into the
+// (gateway-listeners.ts) and the HTTPRoutes and GRPCRoutes attached to them (gateway-httproute.ts,
+// gateway-grpcroute.ts) written into the
 // DAG, with the spec's status: Gateway Accepted and Programmed, each listener's conditions and
 // attachedRoutes, and each route's parents[] (Accepted, ResolvedRefs) under our controllerName.
 import { gatewayApiInput } from "./gateway-api-input.ts";
-import type { Gateway, GatewayApiObjects, HTTPRoute, ParentReference } from "./gateway-api-types.ts";
-import { httpRouteRoutes } from "./gateway-httproute.ts";
+import type { Gateway, GatewayApiObjects, GRPCRoute, HTTPRoute, ParentReference } from "./gateway-api-types.ts";
+import { grpcRouteRoutes } from "./gateway-grpcroute.ts";
+import { httpRouteRoutes, type HTTPRouteRoutes } from "./gateway-httproute.ts";
 import { gatewayListeners, listenerConditions, type GatewayListenerState } from "./gateway-listeners.ts";
 import { byAge } from "./gateway-select.ts";
 import { GATEWAY_GROUP, intersectHostname, namespaceLabels, routeHostnames, selectorMatches } from "./gateway-refs.ts";
@@ -12,7 +14,9 @@ import type { BuildContext } from "./processor.ts";
 import type { KubeCondition, ObjectRef, RouteParentStatus } from "./status.ts";
 import type { Listener, Route, VirtualHost } from "./types.ts";
 
-/** Serves the selected Gateway's listeners and their HTTPRoutes. */
+type AnyRoute = HTTPRoute | GRPCRoute;
+
+/** Serves the selected Gateway's listeners and their HTTPRoutes and GRPCRoutes. */
 export function gatewayProcessor(ctx: BuildContext): void {
   const input = gatewayApiInput(ctx);
   const gateway = input?.selection.gateway;
@@ -21,7 +25,7 @@ export function gatewayProcessor(ctx: BuildContext): void {
   const listeners = gatewayListeners(ctx, objects, gateway);
   const ownListeners = new Map<number, Listener>();
   // The spec's tie-break between equal matches: the oldest route first, then namespace/name.
-  [...objects.httpRoutes].sort(byAge).forEach((route, precedence) => {
+  [...objects.httpRoutes, ...objects.grpcRoutes].sort(byAge).forEach((route: AnyRoute, precedence) => {
     attachRoute(ctx, objects, gateway, listeners, route, { controllerName: selection.controllerName, ownListeners, precedence });
   });
   ctx.dag.listeners.push(...ownListeners.values());
@@ -31,7 +35,7 @@ export function gatewayProcessor(ctx: BuildContext): void {
 type Verdict = { listeners: Array<{ state: GatewayListenerState; hostnames: string[] }> } | { reason: string; message: string };
 
 /** Which listeners of the Gateway one parentRef attaches the route to, or the reason it attaches to none. */
-function attachment(objects: GatewayApiObjects, route: HTTPRoute, parentRef: ParentReference, gateway: { namespace: string; listeners: GatewayListenerState[] }): Verdict {
+function attachment(objects: GatewayApiObjects, route: AnyRoute, parentRef: ParentReference, gateway: { namespace: string; listeners: GatewayListenerState[] }): Verdict {
   const { listeners } = gateway;
   const named = listeners.filter((l) => (parentRef.sectionName === undefined || l.spec.name === parentRef.sectionName) && (parentRef.port === undefined || l.spec.port === parentRef.port));
   if (named.length === 0) {
@@ -41,8 +45,8 @@ function attachment(objects: GatewayApiObjects, route: HTTPRoute, parentRef: Par
   const accepting = named.filter((l) => l.accepting);
   if (accepting.length === 0) return { reason: "NoMatchingParent", message: "no listener the parentRef names is accepted: see the Gateway's listener conditions" };
   const namespace = route.metadata.namespace ?? "";
-  const allowed = accepting.filter((l) => l.supportedKinds.some((k) => k.kind === "HTTPRoute") && namespaceAllowed(objects, l, namespace, gateway.namespace));
-  if (allowed.length === 0) return { reason: "NotAllowedByListeners", message: `no listener the parentRef names allows HTTPRoutes from namespace ${namespace}` };
+  const allowed = accepting.filter((l) => l.supportedKinds.some((k) => k.kind === route.kind) && namespaceAllowed(objects, l, namespace, gateway.namespace));
+  if (allowed.length === 0) return { reason: "NotAllowedByListeners", message: `no listener the parentRef names allows ${route.kind}s from namespace ${namespace}` };
   const matched = allowed
     .map((state) => ({ state, hostnames: routeHostnames(state.spec.hostname, route.spec.hostnames).filter((h) => !claimedByMoreSpecific(h, state, listeners)) }))
     .filter((m) => m.hostnames.length > 0);
@@ -72,7 +76,7 @@ function namespaceAllowed(objects: GatewayApiObjects, state: GatewayListenerStat
   return selectorMatches(state.spec.allowedRoutes?.namespaces?.selector, namespaceLabels(objects, namespace));
 }
 
-const isOurGateway = (ref: ParentReference, route: HTTPRoute, gateway: Gateway) =>
+const isOurGateway = (ref: ParentReference, route: AnyRoute, gateway: Gateway) =>
   (ref.group ?? GATEWAY_GROUP) === GATEWAY_GROUP &&
   (ref.kind ?? "Gateway") === "Gateway" &&
   (ref.namespace ?? route.metadata.namespace) === gateway.metadata.namespace &&
@@ -83,13 +87,13 @@ function attachRoute(
   objects: GatewayApiObjects,
   gateway: Gateway,
   listeners: GatewayListenerState[],
-  route: HTTPRoute,
+  route: AnyRoute,
   options: { controllerName: string; ownListeners: Map<number, Listener>; precedence: number },
 ): void {
   const parentRefs = (route.spec.parentRefs ?? []).filter((ref) => isOurGateway(ref, route, gateway));
   if (parentRefs.length === 0) return;
-  const source: ObjectRef = { kind: "HTTPRoute", namespace: route.metadata.namespace ?? "", name: route.metadata.name };
-  const built = httpRouteRoutes(ctx, objects, route);
+  const source: ObjectRef = { kind: route.kind, namespace: route.metadata.namespace ?? "", name: route.metadata.name };
+  const built: HTTPRouteRoutes = route.kind === "HTTPRoute" ? httpRouteRoutes(ctx, objects, route) : grpcRouteRoutes(ctx, objects, route);
   for (const dagRoute of built.routes) dagRoute.precedence = options.precedence;
   const resolvedRefs: KubeCondition = built.unresolved[0]
     ? { type: "ResolvedRefs", status: "False", reason: built.unresolved[0].reason, message: built.unresolved.map((u) => u.message).join("; ") }
@@ -107,7 +111,7 @@ function attachRoute(
       accepted =
         built.unsupported.length > 0
           ? { type: "Accepted", status: "False", reason: "UnsupportedValue", message: `these rules are not served: ${built.unsupported.join("; ")}` }
-          : { type: "Accepted", status: "True", reason: "Accepted", message: "Accepted HTTPRoute" };
+          : { type: "Accepted", status: "True", reason: "Accepted", message: `Accepted ${route.kind}` };
       for (const { state, hostnames } of verdict.listeners) {
         if (!attachedTo.has(state)) state.attachedRoutes++;
         attachedTo.add(state);

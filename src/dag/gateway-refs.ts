@@ -78,8 +78,8 @@ export function routeHostnames(listenerHostname: string | undefined, routeHostna
 /** A backendRef's cluster, or why it does not resolve (the reason of the route's ResolvedRefs False). */
 export type BackendResult = { ok: Cluster } | { reason: "BackendNotFound" | "RefNotPermitted" | "InvalidKind"; message: string };
 
-/** Resolves a backendRef of a route in `from.namespace` to an interned cluster. */
-export function backendCluster(ctx: BuildContext, objects: GatewayApiObjects, from: { kind: string; namespace: string }, ref: BackendRef): BackendResult {
+/** Resolves a backendRef of a route in `from.namespace` to an interned cluster (HTTP/2 in cleartext with `protocol` h2c: GRPCRoute's). */
+export function backendCluster(ctx: BuildContext, objects: GatewayApiObjects, from: { kind: string; namespace: string }, ref: BackendRef, protocol?: "h2c"): BackendResult {
   const group = ref.group ?? "";
   const kind = ref.kind ?? "Service";
   const namespace = ref.namespace ?? from.namespace;
@@ -94,7 +94,7 @@ export function backendCluster(ctx: BuildContext, objects: GatewayApiObjects, fr
   const resolved = lookup.ok;
   const settings: Omit<Cluster, "name" | "edsServiceName"> = {
     service: { namespace: resolved.namespace, name: resolved.name, port: resolved.port, portName: resolved.portName },
-    protocol: resolved.serviceProtocol === "h2c" ? "h2c" : "http1",
+    protocol: protocol ?? (resolved.serviceProtocol === "h2c" ? "h2c" : "http1"),
     loadBalancer: "RoundRobin",
   };
   if (resolved.targetPort !== undefined) settings.service.targetPort = resolved.targetPort;

@@ -81,13 +81,14 @@ const resources: Record<string, { group: string; version: string; plural: string
   GatewayClass: { group: "gateway.networking.k8s.io", version: "v1", plural: "gatewayclasses" },
   Gateway: { group: "gateway.networking.k8s.io", version: "v1", plural: "gateways" },
   HTTPRoute: { group: "gateway.networking.k8s.io", version: "v1", plural: "httproutes" },
+  GRPCRoute: { group: "gateway.networking.k8s.io", version: "v1", plural: "grpcroutes" },
 };
 
-/** An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses, Gateways and HTTPRoutes, indexed once per call. */
+/** An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses, Gateways, HTTPRoutes and GRPCRoutes, indexed once per call. */
 export function lookupFromCache(cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[]; gatewayApi?(): GatewayApiObjects }): ObjectLookup {
   const index = new Map<string, KubeObject>();
   const gatewayApi = cache.gatewayApi?.();
-  const objects: KubeObject[] = [...cache.ingresses(), ...cache.httpProxies(), ...((gatewayApi?.gatewayClasses ?? []) as KubeObject[]), ...((gatewayApi?.gateways ?? []) as KubeObject[]), ...((gatewayApi?.httpRoutes ?? []) as KubeObject[])];
+  const objects: KubeObject[] = [...cache.ingresses(), ...cache.httpProxies(), ...((gatewayApi?.gatewayClasses ?? []) as KubeObject[]), ...((gatewayApi?.gateways ?? []) as KubeObject[]), ...((gatewayApi?.httpRoutes ?? []) as KubeObject[]), ...((gatewayApi?.grpcRoutes ?? []) as KubeObject[])];
   for (const object of objects) index.set(refKey({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name }), object);
   return (ref) => index.get(refKey(ref));
 }
