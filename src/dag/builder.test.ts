@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { buildDag, defaultProcessors } from "./builder.ts";
+import { gatewayProcessor } from "./gateway-processor.ts";
 import { httpProxyProcessor } from "./httpproxy.ts";
 import { simpleRoot } from "./httpproxy-testing.ts";
 import { ingressProcessor } from "./ingress.ts";
@@ -21,8 +22,8 @@ function route(ctx: BuildContext, port = 80): Route {
 }
 
 describe("buildDag", () => {
-  test("runs the Ingress, then the HTTPProxy processor by default", () => {
-    expect(defaultProcessors).toEqual([ingressProcessor, httpProxyProcessor]);
+  test("runs the Ingress, then the HTTPProxy, then the Gateway API processor by default", () => {
+    expect(defaultProcessors).toEqual([ingressProcessor, httpProxyProcessor, gatewayProcessor]);
     const dag = buildDag(
       fakeInput([service("ns", "web"), service("ns", "app"), ingress("ns", "a", { rules: [rule("foo.com", [["/", "Prefix", "web", 80]])] }), simpleRoot("ns", "p", "bar.com")]),
       testOptions(),

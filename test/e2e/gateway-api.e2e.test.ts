@@ -2,8 +2,10 @@
 // 80 → the plaintext listener) for labelled namespaces and an HTTPS one (443 → the TLS listener)
 // whose certificate sits in another namespace behind a ReferenceGrant; HTTPRoutes with path,
 // header, method and query matches, weights, a redirect, header modifiers, a rewrite, a backend
-// that does not exist; and a route from a namespace the listener does not allow, which gets nothing.
+// that does not exist; a GRPCRoute whose calls reach an HTTP/2 backend by service and method; and a
+// route from a namespace the listener does not allow, which gets nothing.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { connect } from "node:http2";
 import { answeredBy, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 import { serverCertificate, testCa, tlsSecret, type PemPair } from "./pki.ts";
 
@@ -83,6 +85,18 @@ spec:
       backendRefs: [{ name: app, port: 80 }, { name: nothere, port: 80 }]
 ---
 apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: { name: echo, namespace: shop }
+spec:
+  parentRefs: [{ name: web, namespace: infra, sectionName: http }]
+  hostnames: [grpc.example.com]
+  rules:
+    - matches: [{ method: { service: echo.Echo, method: Say } }]
+      backendRefs: [{ name: grpc-say, port: 80 }]
+    - matches: [{ method: { service: echo.Echo } }]
+      backendRefs: [{ name: grpc-rest, port: 80 }]
+---
+apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: intruder, namespace: other }
 spec:
@@ -95,10 +109,11 @@ spec:
 beforeAll(async () => {
   backends = {};
   for (const name of ["app", "api", "api-v2", "admin", "intruder"]) backends[name] = await startEcho(name);
+  for (const name of ["grpc-say", "grpc-rest"]) backends[name] = await startEcho(name, { protocol: "h2c" });
   ca = await testCa("gateway e2e CA");
   const pair = await serverCertificate(ca, ["*.example.com"]);
   const services = [
-    ...["app", "api", "api-v2", "admin"].map((name) => serviceFor("shop", name, [backends[name]!])),
+    ...["app", "api", "api-v2", "admin", "grpc-say", "grpc-rest"].map((name) => serviceFor("shop", name, [backends[name]!])),
     serviceFor("other", "app", [backends.intruder!]),
   ].join("---\n");
   stack = await startStack({ manifests: { "gateway.yaml": gateway, "secret.yaml": tlsSecret("certs", "wildcard", pair), "services.yaml": services, "routes.yaml": routes } });
@@ -166,4 +181,43 @@ test("a route from a namespace the listener does not allow gets no traffic", asy
   const refused = await send(stack.httpPort, "/", { host: "intruder.example.com" });
   expect(refused.status).toBe(404);
   expect(backends.intruder!.received.length).toBe(0);
+});
+
+/**
+ * A gRPC-shaped call (HTTP/2 in cleartext, POST, application/grpc) to Envoy: the echo backend that
+ * answered, or the grpc-status Envoy answered with itself (its local replies to gRPC are gRPC errors).
+ */
+function grpcCall(port: number, path: string): Promise<{ backend?: string; httpVersion?: string; grpcStatus?: string }> {
+  return new Promise((resolve, reject) => {
+    const client = connect(`http://127.0.0.1:${port}`);
+    client.on("error", reject);
+    const request = client.request({ ":method": "POST", ":path": path, ":authority": "grpc.example.com", "content-type": "application/grpc", te: "trailers" });
+    let grpcStatus: string | undefined;
+    let json = false;
+    const chunks: Buffer[] = [];
+    request.on("response", (headers) => {
+      json = String(headers["content-type"] ?? "").includes("json");
+      if (headers["grpc-status"] !== undefined) grpcStatus = String(headers["grpc-status"]);
+    });
+    request.on("trailers", (trailers) => {
+      if (trailers["grpc-status"] !== undefined) grpcStatus = String(trailers["grpc-status"]);
+    });
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      client.close();
+      if (!json) return resolve({ grpcStatus });
+      const reply = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { backend: string; httpVersion: string };
+      resolve({ backend: reply.backend, httpVersion: reply.httpVersion });
+    });
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+test("GRPCRoute: a call is routed by its service and method to a backend spoken to over HTTP/2", async () => {
+  await eventually(async () => (await grpcCall(stack.httpPort, "/echo.Echo/Say")).backend === "grpc-say", { what: "the GRPCRoute is served" });
+  expect(await grpcCall(stack.httpPort, "/echo.Echo/Say")).toEqual({ backend: "grpc-say", httpVersion: "2.0" });
+  expect(await grpcCall(stack.httpPort, "/echo.Echo/Other")).toEqual({ backend: "grpc-rest", httpVersion: "2.0" });
+  // No route: Envoy's own answer, as a gRPC error (UNIMPLEMENTED, the gRPC form of 404).
+  expect(await grpcCall(stack.httpPort, "/other.Service/Say")).toEqual({ grpcStatus: "12" });
 });
