@@ -43,6 +43,13 @@ test("a Gateway: conditions and listeners, each listener condition keeping its t
     ["Programmed", 2, "2026-12-01T10:00:00Z"],
   ]);
   expect(statusEqual({ ...desired }, desired)).toBe(true);
+  expect(desired.addresses).toBeUndefined();
+  // The Envoy Service's load balancer address (or --ingress-status-address) is where the Gateway is reached.
+  const withAddresses = desiredStatus(object, status, { now, loadBalancer: [{ ip: "192.0.2.1" }, { hostname: "lb.example.com" }] })!;
+  expect(withAddresses.addresses).toEqual([
+    { type: "IPAddress", value: "192.0.2.1" },
+    { type: "Hostname", value: "lb.example.com" },
+  ]);
 });
 
 test("an HTTPRoute: our parents replace ours and keep other controllers' entries", () => {

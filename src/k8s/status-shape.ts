@@ -40,7 +40,7 @@ export function desiredStatus(object: KubeObject, status: ObjectStatus, options:
   const ingress = addresses.length > 0 ? addresses : undefined;
   if (object.kind === "Ingress") return ingress ? { loadBalancer: { ingress } } : undefined;
   if (object.kind === "GatewayClass") return status.conditions ? { conditions: mergedConditions(object, status, options.now) } : undefined;
-  if (object.kind === "Gateway") return gatewayStatus(object, status, options.now);
+  if (object.kind === "Gateway") return gatewayStatus(object, status, options.now, addresses);
   if (object.kind === "HTTPRoute" || object.kind === "GRPCRoute") return status.parents ? { parents: routeParents(object, status, options.now) } : undefined;
   if (object.kind !== "HTTPProxy") return undefined;
   const valid = status.currentStatus === "valid";
@@ -94,9 +94,11 @@ function stamped(conditions: KubeCondition[], before: unknown, observedGeneratio
   });
 }
 
-function gatewayStatus(object: KubeObject, status: ObjectStatus, now: Date): Record<string, unknown> | undefined {
+/** A served Gateway's status: conditions, listeners, and the addresses Envoy is reached at (IPAddress or Hostname). */
+function gatewayStatus(object: KubeObject, status: ObjectStatus, now: Date, addresses: LoadBalancerAddress[]): Record<string, unknown> | undefined {
   if (!status.conditions) return undefined;
   const result: Record<string, unknown> = { conditions: mergedConditions(object, status, now) };
+  if (status.listeners && addresses.length > 0) result.addresses = addresses.map((a) => (a.ip ? { type: "IPAddress", value: a.ip } : { type: "Hostname", value: a.hostname }));
   if (status.listeners) {
     const existing = (object.status as { listeners?: Array<{ name?: string; conditions?: unknown }> } | undefined)?.listeners ?? [];
     const generation = status.generation ?? object.metadata.generation;
