@@ -194,6 +194,18 @@ describe("attaching routes", () => {
     for (const host of ["missing", "kind", "cross", "zero"]) expect(routes(`${host}.example.com`).map((r) => r.directResponse)).toEqual([{ statusCode: 500 }]);
   });
 
+  test("a redirect without a port goes to the listener's port, or the new scheme's well-known port (left out)", () => {
+    const rules = [
+      { matches: [{ path: { value: "/same" } }], filters: [{ type: "RequestRedirect", requestRedirect: { hostname: "x.example.com" } }] },
+      { matches: [{ path: { value: "/https" } }], filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https" } }] },
+    ];
+    const { result } = build([gateway([http, { name: "alt", port: 8081, protocol: "HTTP" }]), httpRoute("r", { rules })]);
+    const redirects = (routes: Route[]) => Object.fromEntries(routes.map((r) => [r.pathMatch.value, r.redirect?.port]));
+    expect(redirects(result.dag.virtualHosts.get("*")!.routes)).toEqual({ "/same": undefined, "/https": undefined });
+    const own = result.dag.listeners.find((l) => l.name === "http-16081")!;
+    expect(redirects(own.virtualHosts[0]!.routes)).toEqual({ "/same": 8081, "/https": undefined });
+  });
+
   test("the route and Gateway statuses carry their generation", () => {
     const { statusOf } = build([gateway([http]), httpRoute("r", {}, { generation: 7 })]);
     expect(statusOf("HTTPRoute", "r")!.generation).toBe(7);

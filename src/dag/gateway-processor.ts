@@ -139,7 +139,21 @@ function addRoutes(ctx: BuildContext, state: GatewayListenerState, hostname: str
     vhost = ownVirtualHost(ctx, own, target.envoyPort, hostname, source);
   }
   // Each listener's hostname gets its own copy: routes are never shared between virtual hosts.
-  for (const route of routes) vhost.routes.push({ ...route, mirrors: [...route.mirrors] });
+  for (const route of routes) vhost.routes.push(redirectPort({ ...route, mirrors: [...route.mirrors] }, state));
+}
+
+/**
+ * A redirect without a port goes to the listener's port (the Gateway's, not Envoy's) or, when it
+ * changes the scheme, to the scheme's well-known one, as the spec says. A well-known port is left
+ * out of the Location, so Envoy is given no port then.
+ */
+function redirectPort(route: Route, state: GatewayListenerState): Route {
+  const redirect = route.redirect;
+  if (!redirect || redirect.port !== undefined) return route;
+  const scheme = redirect.scheme ?? (state.spec.protocol === "HTTPS" ? "https" : "http");
+  const port = redirect.scheme ? (scheme === "https" ? 443 : 80) : state.spec.port;
+  if (port === (scheme === "https" ? 443 : 80)) return route;
+  return { ...route, redirect: { ...redirect, port } };
 }
 
 /** A plaintext Envoy listener of its own for a Gateway port other than 80 (Envoy port = port + 8000). */

@@ -76,6 +76,10 @@ spec:
       backendRefs: [{ name: app, port: 80, weight: 1 }, { name: api, port: 80, weight: 1 }, { name: admin, port: 80, weight: 0 }]
     - matches: [{ path: { value: /old } }]
       filters: [{ type: RequestRedirect, requestRedirect: { hostname: new.example.com, path: { type: ReplacePrefixMatch, replacePrefixMatch: /new }, statusCode: 301 } }]
+    - matches: [{ path: { value: /secure } }]
+      filters: [{ type: RequestRedirect, requestRedirect: { scheme: https } }]
+    - matches: [{ path: { value: /elsewhere } }]
+      filters: [{ type: RequestRedirect, requestRedirect: { scheme: https, port: 8443, statusCode: 301 } }]
     - matches: [{ path: { value: /v1 } }]
       filters: [{ type: URLRewrite, urlRewrite: { path: { type: ReplacePrefixMatch, replacePrefixMatch: / } } }]
       backendRefs: [{ name: app, port: 80 }]
@@ -160,6 +164,11 @@ test("a redirect replaces the path prefix by segment; a rewrite too", async () =
   const moved = await get("/old/page?q=1");
   expect(moved.status).toBe(301);
   expect(moved.headers.location).toBe("http://new.example.com/new/page?q=1");
+  // No port in the redirect: the listener's port (80) or the new scheme's well-known one, both left out.
+  const secure = await get("/secure");
+  expect([secure.status, secure.headers.location]).toEqual([302, "https://store.example.com/secure"]);
+  const elsewhere = await get("/elsewhere/x");
+  expect([elsewhere.status, elsewhere.headers.location]).toEqual([301, "https://store.example.com:8443/elsewhere/x"]);
   const rewritten = await get("/v1/users");
   expect(answeredBy(rewritten)).toBe("app");
   expect(rewritten.json().path).toBe("/users");
