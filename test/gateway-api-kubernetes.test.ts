@@ -143,6 +143,7 @@ describe("Gateway API from a cluster", () => {
       api.waitForRequest(patched("gateways", "web-newer"), since),
       api.waitForRequest(patched("httproutes", "app"), since),
       api.waitForRequest(patched("grpcroutes", "grpc"), since),
+      api.waitForRequest(patched("tlsroutes", "tls"), since),
     ]);
     await reporting.stop();
     await pipeline.stop();
@@ -177,7 +178,7 @@ describe("Gateway API from a cluster", () => {
     expect(grpcParents.map((p) => p.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`))).toEqual([["Accepted=False NotAllowedByListeners", "ResolvedRefs=False BackendNotFound"]]);
     // Nothing written on another controller's class or Gateway, nor on the kinds not processed yet.
     const writes = api.requests.slice(since).filter((r) => r.verb === "patch" || r.verb === "update");
-    expect(writes.map((r) => r.path).filter((p) => /other|foreign|tlsroutes|tcproutes|referencegrants|backendtlspolicies/.test(p))).toEqual([]);
+    expect(writes.map((r) => r.path).filter((p) => /other|foreign|tcproutes|referencegrants|backendtlspolicies/.test(p))).toEqual([]);
     expect(api.get("GatewayClass", undefined, "other")?.status).toBeUndefined();
     expect(api.get("Gateway", "infra", "foreign")?.status).toBeUndefined();
   });

@@ -1,8 +1,9 @@
 // The served Gateway's listeners, checked as the Gateway API spec says: a protocol we serve (HTTP,
-// HTTPS with Terminate), no conflict with another listener on its port (ProtocolConflict,
+// HTTPS with Terminate, TLS Passthrough or Terminate), no conflict with another listener on its port (ProtocolConflict,
 // HostnameConflict), route kinds we serve, a certificate that resolves (cross-namespace only with a
 // ReferenceGrant). Where Envoy listens: Gateway port 80 is the plaintext listener (`ingress_http`,
-// --envoy-service-http-port, 8080), port 443 the TLS listener (`ingress_https`, 8443), as Contour;
+// --envoy-service-http-port, 8080), port 443 the TLS listener (`ingress_https`, 8443; HTTPS and
+// TLS listeners share it by SNI), as Contour;
 // any other HTTP port P gets its own Envoy listener on P + 8000 (Contour's mapping).
 import type { Gateway, GatewayApiObjects, Listener as GatewayListener } from "./gateway-api-types.ts";
 import { GATEWAY_GROUP, referenceGranted } from "./gateway-refs.ts";
@@ -28,8 +29,8 @@ export interface GatewayListenerState {
   conflicted?: [reason: string, message: string];
 }
 
-/** The route kinds this agent serves on HTTP and HTTPS listeners. */
-const servedKinds = ["HTTPRoute", "GRPCRoute"];
+/** The route kinds this agent serves on each listener protocol. */
+const servedKindsOf = (protocol: string): string[] => (protocol === "TLS" ? ["TLSRoute"] : ["HTTPRoute", "GRPCRoute"]);
 
 /** Each listener of `gateway` with its verdict, in spec order. */
 export function gatewayListeners(ctx: BuildContext, objects: GatewayApiObjects, gateway: Gateway): GatewayListenerState[] {
@@ -37,7 +38,8 @@ export function gatewayListeners(ctx: BuildContext, objects: GatewayApiObjects, 
   markConflicts(states);
   for (const state of states) {
     kinds(state);
-    if (state.accepting && state.spec.protocol === "HTTPS") certificate(ctx, objects, gateway, state);
+    const terminates = state.spec.protocol === "HTTPS" || (state.spec.protocol === "TLS" && (state.spec.tls?.mode ?? "Terminate") === "Terminate");
+    if (state.accepting && terminates) certificate(ctx, objects, gateway, state);
     state.programmable = state.accepting && state.resolvedRefs === undefined;
   }
   return states;
@@ -46,12 +48,12 @@ export function gatewayListeners(ctx: BuildContext, objects: GatewayApiObjects, 
 function listenerState(spec: GatewayListener): GatewayListenerState {
   const state: GatewayListenerState = { spec, target: { kind: "http" }, accepting: true, programmable: false, supportedKinds: [], attachedRoutes: 0 };
   if (spec.protocol === "HTTP") state.target = spec.port === 80 ? { kind: "http" } : { kind: "port", envoyPort: spec.port + 8000 };
-  else if (spec.protocol === "HTTPS") {
+  else if (spec.protocol === "HTTPS" || spec.protocol === "TLS") {
     state.target = { kind: "https" };
-    if (spec.port !== 443) state.accepted = ["PortUnavailable", `HTTPS is served on port 443 only (Envoy's TLS listener); port ${spec.port} is not`];
-    else if ((spec.tls?.mode ?? "Terminate") !== "Terminate") state.accepted = ["UnsupportedProtocol", "HTTPS listeners terminate TLS; tls.mode Passthrough is for TLS listeners"];
+    if (spec.port !== 443) state.accepted = ["PortUnavailable", `${spec.protocol} is served on port 443 only (Envoy's TLS listener); port ${spec.port} is not`];
+    else if (spec.protocol === "HTTPS" && (spec.tls?.mode ?? "Terminate") !== "Terminate") state.accepted = ["UnsupportedProtocol", "HTTPS listeners terminate TLS; tls.mode Passthrough is for TLS listeners"];
   } else {
-    state.accepted = ["UnsupportedProtocol", `protocol ${spec.protocol} is not supported yet: HTTP and HTTPS listeners are`];
+    state.accepted = ["UnsupportedProtocol", `protocol ${spec.protocol} is not supported yet: HTTP, HTTPS and TLS listeners are`];
   }
   if (state.target.kind === "port" && state.target.envoyPort > 65535) state.accepted = ["PortUnavailable", `port ${spec.port} + 8000 is beyond 65535`];
   if (state.accepted) state.accepting = false;
@@ -63,7 +65,9 @@ function markConflicts(states: GatewayListenerState[]): void {
   for (const state of states) {
     for (const other of states) {
       if (other === state || other.spec.port !== state.spec.port) continue;
-      if (other.spec.protocol !== state.spec.protocol) {
+      // HTTPS and TLS share the TLS listener, told apart by SNI.
+      const shareable = (p: string) => (p === "HTTPS" || p === "TLS" ? "TLS" : p);
+      if (shareable(other.spec.protocol) !== shareable(state.spec.protocol)) {
         state.conflicted = ["ProtocolConflict", `listener ${state.spec.name} uses protocol ${state.spec.protocol} on port ${state.spec.port}, where listener ${other.spec.name} uses ${other.spec.protocol}`];
         break;
       }
@@ -76,6 +80,7 @@ function markConflicts(states: GatewayListenerState[]): void {
 }
 
 function kinds(state: GatewayListenerState): void {
+  const servedKinds = servedKindsOf(state.spec.protocol);
   const wanted = state.spec.allowedRoutes?.kinds;
   if (!wanted || wanted.length === 0) {
     state.supportedKinds = servedKinds.map((kind) => ({ group: GATEWAY_GROUP, kind }));

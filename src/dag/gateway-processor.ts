@@ -4,7 +4,8 @@
 // DAG, with the spec's status: Gateway Accepted and Programmed, each listener's conditions and
 // attachedRoutes, and each route's parents[] (Accepted, ResolvedRefs) under our controllerName.
 import { gatewayApiInput } from "./gateway-api-input.ts";
-import type { Gateway, GatewayApiObjects, GRPCRoute, HTTPRoute, ParentReference } from "./gateway-api-types.ts";
+import type { Gateway, GatewayApiObjects, GRPCRoute, HTTPRoute, ParentReference, TLSRoute } from "./gateway-api-types.ts";
+import { tlsRouteBackends } from "./gateway-tlsroute.ts";
 import { grpcRouteRoutes } from "./gateway-grpcroute.ts";
 import { httpRouteRoutes, type HTTPRouteRoutes } from "./gateway-httproute.ts";
 import { gatewayListeners, listenerConditions, type GatewayListenerState } from "./gateway-listeners.ts";
@@ -12,9 +13,9 @@ import { byAge } from "./gateway-select.ts";
 import { GATEWAY_GROUP, intersectHostname, namespaceLabels, routeHostnames, selectorMatches } from "./gateway-refs.ts";
 import type { BuildContext } from "./processor.ts";
 import type { KubeCondition, ObjectRef, RouteParentStatus } from "./status.ts";
-import type { Listener, Route, VirtualHost } from "./types.ts";
+import type { Listener, Route, VirtualHost, WeightedCluster } from "./types.ts";
 
-type AnyRoute = HTTPRoute | GRPCRoute;
+type AnyRoute = HTTPRoute | GRPCRoute | TLSRoute;
 
 /** Serves the selected Gateway's listeners and their HTTPRoutes and GRPCRoutes. */
 export function gatewayProcessor(ctx: BuildContext): void {
@@ -25,7 +26,7 @@ export function gatewayProcessor(ctx: BuildContext): void {
   const listeners = gatewayListeners(ctx, objects, gateway);
   const ownListeners = new Map<number, Listener>();
   // The spec's tie-break between equal matches: the oldest route first, then namespace/name.
-  [...objects.httpRoutes, ...objects.grpcRoutes].sort(byAge).forEach((route: AnyRoute, precedence) => {
+  [...objects.httpRoutes, ...objects.grpcRoutes, ...objects.tlsRoutes].sort(byAge).forEach((route: AnyRoute, precedence) => {
     attachRoute(ctx, objects, gateway, listeners, route, { controllerName: selection.controllerName, ownListeners, precedence });
   });
   ctx.dag.listeners.push(...ownListeners.values());
@@ -93,7 +94,8 @@ function attachRoute(
   const parentRefs = (route.spec.parentRefs ?? []).filter((ref) => isOurGateway(ref, route, gateway));
   if (parentRefs.length === 0) return;
   const source: ObjectRef = { kind: route.kind, namespace: route.metadata.namespace ?? "", name: route.metadata.name };
-  const built: HTTPRouteRoutes = route.kind === "HTTPRoute" ? httpRouteRoutes(ctx, objects, route) : grpcRouteRoutes(ctx, objects, route);
+  const built: HTTPRouteRoutes & { tcpProxy?: WeightedCluster[] } =
+    route.kind === "HTTPRoute" ? httpRouteRoutes(ctx, objects, route) : route.kind === "GRPCRoute" ? grpcRouteRoutes(ctx, objects, route) : tlsRouteBackends(ctx, objects, route);
   for (const dagRoute of built.routes) dagRoute.precedence = options.precedence;
   const resolvedRefs: KubeCondition = built.unresolved[0]
     ? { type: "ResolvedRefs", status: "False", reason: built.unresolved[0].reason, message: built.unresolved.map((u) => u.message).join("; ") }
@@ -115,13 +117,28 @@ function attachRoute(
       for (const { state, hostnames } of verdict.listeners) {
         if (!attachedTo.has(state)) state.attachedRoutes++;
         attachedTo.add(state);
-        if (state.programmable) for (const hostname of hostnames) addRoutes(ctx, state, hostname, built.routes, source, options.ownListeners);
+        if (!state.programmable) continue;
+        for (const hostname of hostnames) {
+          if (built.tcpProxy) addTcpProxy(ctx, state, hostname, built.tcpProxy, source);
+          else addRoutes(ctx, state, hostname, built.routes, source, options.ownListeners);
+        }
       }
     }
     parents.push({ parentRef, controllerName: options.controllerName, conditions: [accepted, resolvedRefs] });
   }
   for (const problem of built.unsupported) ctx.status.error(source, { type: "RouteError", reason: "UnsupportedValue", message: problem });
   ctx.status.gatewayApiStatus(source, route.metadata.generation, { parents });
+}
+
+/** A TLSRoute's SNI name on the TLS listener: passed through, or terminated with the listener's certificate, to a TCP proxy. */
+function addTcpProxy(ctx: BuildContext, state: GatewayListenerState, hostname: string, clusters: WeightedCluster[], source: ObjectRef): void {
+  if (hostname === "*" || clusters.length === 0) return;
+  const passthrough = state.spec.tls?.mode === "Passthrough";
+  if (!passthrough && !state.secret) return;
+  const vhost = ctx.secureVirtualHost(hostname, source);
+  vhost.passthrough = passthrough;
+  if (state.secret && !passthrough) vhost.secret = state.secret;
+  vhost.tcpProxy = { clusters: [...(vhost.tcpProxy?.clusters ?? []), ...clusters] };
 }
 
 /** Puts the routes on the listener's virtual host for `hostname`. */

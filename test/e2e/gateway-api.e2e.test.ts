@@ -2,16 +2,19 @@
 // 80 → the plaintext listener) for labelled namespaces and an HTTPS one (443 → the TLS listener)
 // whose certificate sits in another namespace behind a ReferenceGrant; HTTPRoutes with path,
 // header, method and query matches, weights, a redirect, header modifiers, a rewrite, a backend
-// that does not exist; a GRPCRoute whose calls reach an HTTP/2 backend by service and method; and a
+// that does not exist; a GRPCRoute whose calls reach an HTTP/2 backend by service and method; a
+// TLSRoute passed through by SNI beside the HTTPS listener; and a
 // route from a namespace the listener does not allow, which gets nothing.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect } from "node:http2";
 import { answeredBy, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
-import { serverCertificate, testCa, tlsSecret, type PemPair } from "./pki.ts";
+import { serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
 
 let stack: Stack;
 let backends: Record<string, EchoBackend>;
 let ca: PemPair;
+let backendCa: PemPair;
+let tlsBackend: TlsEcho;
 
 const gateway = `apiVersion: v1
 kind: Namespace
@@ -42,6 +45,12 @@ spec:
       hostname: "*.example.com"
       allowedRoutes: { namespaces: { from: All } }
       tls: { certificateRefs: [{ name: wildcard, namespace: certs }] }
+    - name: tls
+      port: 443
+      protocol: TLS
+      hostname: "*.passthrough.test"
+      allowedRoutes: { namespaces: { from: All } }
+      tls: { mode: Passthrough }
 ---
 apiVersion: gateway.networking.k8s.io/v1beta1
 kind: ReferenceGrant
@@ -100,6 +109,14 @@ spec:
     - matches: [{ method: { service: echo.Echo } }]
       backendRefs: [{ name: grpc-rest, port: 80 }]
 ---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: { name: passthrough, namespace: shop }
+spec:
+  parentRefs: [{ name: web, namespace: infra, sectionName: tls }]
+  hostnames: [db.passthrough.test]
+  rules: [{ backendRefs: [{ name: tls-backend, port: 443 }] }]
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: intruder, namespace: other }
@@ -116,9 +133,12 @@ beforeAll(async () => {
   for (const name of ["grpc-say", "grpc-rest"]) backends[name] = await startEcho(name, { protocol: "h2c" });
   ca = await testCa("gateway e2e CA");
   const pair = await serverCertificate(ca, ["*.example.com"]);
+  backendCa = await testCa("gateway e2e backend CA");
+  tlsBackend = await startTlsEcho("tls-backend", await serverCertificate(backendCa, ["db.passthrough.test"]));
   const services = [
     ...["app", "api", "api-v2", "admin", "grpc-say", "grpc-rest"].map((name) => serviceFor("shop", name, [backends[name]!])),
     serviceFor("other", "app", [backends.intruder!]),
+    serviceFor("shop", "tls-backend", [tlsBackend], { port: 443 }),
   ].join("---\n");
   stack = await startStack({ manifests: { "gateway.yaml": gateway, "secret.yaml": tlsSecret("certs", "wildcard", pair), "services.yaml": services, "routes.yaml": routes } });
 }, 60_000);
@@ -126,6 +146,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   for (const backend of Object.values(backends ?? {})) await backend.close();
+  await tlsBackend?.close();
 });
 
 const get = (path: string, options: Parameters<typeof send>[2] = {}) => send(stack.httpPort, path, { host: "store.example.com", ...options });
@@ -184,6 +205,14 @@ test("a backend that does not exist answers 500, for its share of the requests b
 test("HTTPS with the certificate granted across namespaces", async () => {
   const secure = await send(stack.httpsPort, "/api/x", { host: "store.example.com", tls: { ca: ca.certificatePem } });
   expect(answeredBy(secure)).toBe("api");
+});
+
+test("TLSRoute: a TLS listener in Passthrough hands the connection to the backend by SNI, on the port HTTPS uses", async () => {
+  const answer = await tlsRequest(stack.httpsPort, { servername: "db.passthrough.test", ca: backendCa.certificatePem, path: "/through" });
+  expect(answer.error).toBeUndefined();
+  expect(JSON.parse(answer.body!)).toMatchObject({ backend: "tls-backend", sni: "db.passthrough.test", path: "/through" });
+  // The HTTPS listener's hosts still terminate with the Gateway's certificate.
+  expect(answeredBy(await send(stack.httpsPort, "/", { host: "store.example.com", tls: { ca: ca.certificatePem } }))).toBe("app");
 });
 
 test("a route from a namespace the listener does not allow gets no traffic", async () => {
