@@ -141,6 +141,9 @@ describe("Gateway API from a cluster", () => {
       api.waitForRequest(patched("gatewayclasses", "contour-young"), since),
       api.waitForRequest(patched("gateways", "web"), since),
       api.waitForRequest(patched("gateways", "web-newer"), since),
+      api.waitForRequest(patched("httproutes", "app"), since),
+      api.waitForRequest(patched("grpcroutes", "grpc"), since),
+      api.waitForRequest(patched("tlsroutes", "tls"), since),
     ]);
     await reporting.stop();
     await pipeline.stop();
@@ -163,12 +166,19 @@ describe("Gateway API from a cluster", () => {
     });
     expect(conditions("Gateway", "infra", "web")).toEqual([
       { type: "Accepted", status: "True", reason: "Accepted", message: "Gateway is accepted: its GatewayClass contour is served by this agent", observedGeneration: 1 },
-      { type: "Programmed", status: "False", reason: "Pending", message: "Gateway API listeners and routes are not implemented yet: nothing of this Gateway is programmed in Envoy", observedGeneration: 1 },
+      { type: "Programmed", status: "True", reason: "Programmed", message: "1 of 1 listeners are programmed in Envoy", observedGeneration: 1 },
     ]);
     expect(conditions("Gateway", "infra", "web-newer").map((c) => `${c.type}=${c.status} ${c.reason}`)).toEqual(["Accepted=False OlderGatewayExists", "Programmed=False OlderGatewayExists"]);
-    // Nothing written on another controller's class or Gateway, nor on routes (not processed yet).
+    // The HTTPRoute in another namespace than the Gateway is refused by its listener (from: Same), and says so under our controllerName.
+    const parents = (api.get("HTTPRoute", "apps", "app")?.status as { parents?: Array<{ controllerName: string; conditions: Array<{ type: string; status: string; reason: string }> }> } | undefined)?.parents ?? [];
+    expect(parents.map((p) => [p.controllerName, ...p.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`)])).toEqual([
+      ["projectcontour.io/gateway-controller", "Accepted=False NotAllowedByListeners", "ResolvedRefs=False BackendNotFound"],
+    ]);
+    const grpcParents = (api.get("GRPCRoute", "apps", "grpc")?.status as { parents?: Array<{ conditions: Array<{ type: string; status: string; reason: string }> }> } | undefined)?.parents ?? [];
+    expect(grpcParents.map((p) => p.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`))).toEqual([["Accepted=False NotAllowedByListeners", "ResolvedRefs=False BackendNotFound"]]);
+    // Nothing written on another controller's class or Gateway, nor on the kinds not processed yet.
     const writes = api.requests.slice(since).filter((r) => r.verb === "patch" || r.verb === "update");
-    expect(writes.map((r) => r.path).filter((p) => /other|foreign|routes|referencegrants|backendtlspolicies/.test(p))).toEqual([]);
+    expect(writes.map((r) => r.path).filter((p) => /other|foreign|tcproutes|referencegrants|backendtlspolicies/.test(p))).toEqual([]);
     expect(api.get("GatewayClass", undefined, "other")?.status).toBeUndefined();
     expect(api.get("Gateway", "infra", "foreign")?.status).toBeUndefined();
   });

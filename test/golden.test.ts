@@ -1,22 +1,25 @@
 // Golden tests: each folder under test/testdata/ holds `input.yaml` (Kubernetes objects) and the
-// expected output of one full build as JSON: listeners, routes, clusters, endpoints, secrets (Envoy
-// resources as served) and status (every object's conditions), plus `rejected.json` when the
-// validator left anything out. An optional `options.json` sets DagOptions (`rootNamespaces`,
+// expected output of one full build as JSON: the DAG (`dag.json`, dag/dag-json.ts), listeners, routes,
+// clusters, endpoints, secrets (Envoy resources as served) and status (every object's conditions),
+// plus `rejected.json` when the validator left anything out. A processor change shows in dag.json,
+// a translator change in the Envoy resources: two diffs. An optional `options.json` sets DagOptions (`rootNamespaces`,
 // `fallbackCertificate`, `ingressClassNames`, `enableExternalNameService`), and an optional
 // `config.yaml` is Contour's configuration file (`serve --config-path`), applied as serve applies it.
 // `UPDATE_GOLDEN=1 bun test test/golden.test.ts` rewrites the outputs and deletes stale ones.
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { dagJson } from "../src/dag/dag-json.ts";
 import { buildResources } from "../src/pipeline/build.ts";
 import { createObjectCache } from "../src/pipeline/cache.ts";
 import { loadManifests } from "../src/sources/manifests.ts";
 import { encodeStrict } from "../src/xds/registry.ts";
-import { resourceTypes } from "../src/xds/types.ts";
+import { findReferences } from "../src/xds/references.ts";
+import { resourceTypes, TypeUrls } from "../src/xds/types.ts";
 import { buildGolden, goldenCases, goldenNow, goldenRoot as root } from "./helpers/golden-build.ts";
 
 const update = process.env.UPDATE_GOLDEN === "1";
-const outputs = ["listeners", "routes", "clusters", "endpoints", "secrets", "status", "rejected"] as const;
+const outputs = ["dag", "listeners", "routes", "clusters", "endpoints", "secrets", "status", "rejected"] as const;
 
 const cases = goldenCases();
 
@@ -33,8 +36,15 @@ describe("golden", () => {
 
       // Whatever is published must encode strictly: the goldens never show a resource Envoy can't parse.
       for (const info of resourceTypes) for (const resource of result.resources[info.kind]) encodeStrict(info.typeUrl, resource);
+      // Every published secret is one a published listener or cluster fetches over SDS: SDS scoping serves it to the Envoy that needs it.
+      const fetched = new Set([
+        ...result.resources.listeners.flatMap((l) => findReferences(TypeUrls.listener, l).secrets),
+        ...result.resources.clusters.flatMap((c) => findReferences(TypeUrls.cluster, c).secrets),
+      ]);
+      expect(result.resources.secrets.map((s) => (s as { name: string }).name).filter((n) => !fetched.has(n))).toEqual([]);
 
       const actual: Record<(typeof outputs)[number], unknown> = {
+        dag: dagJson(result.dag),
         ...result.resources,
         status: result.statuses,
         rejected: result.rejected,

@@ -79,7 +79,7 @@ describe("agent serve --kubeconfig (compiled binary, fake API server over HTTPS)
       ((api.get(kind, namespace, name)?.status as { conditions?: Array<{ type: string; status: string; reason: string }> } | undefined)?.conditions ?? []).map((c) => `${c.type}=${c.status} ${c.reason}`);
     // No CRD object in this fake cluster: the bundle version is unknown, and the class says so.
     expect(conditions("GatewayClass", undefined, "isobar")).toEqual(["Accepted=True Accepted", "SupportedVersion=False UnsupportedVersion"]);
-    expect(conditions("Gateway", "infra", "ours")).toEqual(["Accepted=True Accepted", "Programmed=False Pending"]);
+    expect(conditions("Gateway", "infra", "ours")).toEqual(["Accepted=True Accepted", "Programmed=True Programmed"]);
     expect(api.requests.filter((r) => r.method === "PATCH" && /contour|theirs/.test(r.path))).toEqual([]);
   }, 20_000);
 

@@ -7,7 +7,7 @@ import { writeFilesAtomically } from "../certs/files.ts";
 import { loadConfigFile } from "../config/file.ts";
 import { ConfigError } from "../config/types.ts";
 import { type BootstrapOptions, type XdsMode, checkBootstrapOptions, dnsLookupFamilies, runtimeFromConfig } from "../envoy/bootstrap.ts";
-import { HTTP_LISTENER, HTTPS_LISTENER } from "../envoy/listener.ts";
+import { HTTP_LISTENER, HTTPS_LISTENER } from "../dag/names.ts";
 import { bootstrapFiles, defaultNode } from "../envoy/bootstrap-files.ts";
 import { logArgs, logFlags } from "./observe-flags.ts";
 import { bootstrapContourOnly, checkContourOnly, contourOnlyArgs } from "./contour-flags.ts";

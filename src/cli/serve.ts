@@ -17,7 +17,7 @@ import { hostPort } from "../base/address.ts";
 import { sidecarStopBoundMs, startSidecar } from "../sidecar/sidecar.ts";
 import { sidecarArgs, sidecarFlags } from "./sidecar-flags.ts";
 import { runtimeFromConfig } from "../envoy/bootstrap.ts";
-import { HTTP_LISTENER, HTTPS_LISTENER } from "../envoy/listener.ts";
+import { HTTP_LISTENER, HTTPS_LISTENER } from "../dag/names.ts";
 import { resolveValue } from "./argv.ts";
 import { checkContourOnly, contourOnlyArgs, serveContourOnly } from "./contour-flags.ts";
 import { gatewayArgs, gatewayFlags } from "./gateway-flags.ts";
@@ -190,10 +190,9 @@ export default defineCommand({
         disablePermitInsecure: global.disablePermitInsecure,
         globalHeaders: global.policy,
         gateway: { ...gateway, bundleVersion: kubernetes?.gatewayApiBundleVersion },
+        listeners: { address: listenerAddress, httpPort: listenerPorts["envoy-service-http-port"], httpsPort: listenerPorts["envoy-service-https-port"] },
       };
       const translate: TranslateOptions = {
-        httpPort: listenerPorts["envoy-service-http-port"],
-        httpsPort: listenerPorts["envoy-service-https-port"],
         statsPort: listenerPorts["stats-port"],
         address: listenerAddress,
         adminSocketPath: sidecar?.adminSocket ?? adminSocketPath,

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { buildDag, defaultProcessors } from "./builder.ts";
+import { gatewayProcessor } from "./gateway-processor.ts";
 import { httpProxyProcessor } from "./httpproxy.ts";
 import { simpleRoot } from "./httpproxy-testing.ts";
 import { ingressProcessor } from "./ingress.ts";
@@ -21,8 +22,8 @@ function route(ctx: BuildContext, port = 80): Route {
 }
 
 describe("buildDag", () => {
-  test("runs the Ingress, then the HTTPProxy processor by default", () => {
-    expect(defaultProcessors).toEqual([ingressProcessor, httpProxyProcessor]);
+  test("runs the Ingress, then the HTTPProxy, then the Gateway API processor by default", () => {
+    expect(defaultProcessors).toEqual([ingressProcessor, httpProxyProcessor, gatewayProcessor]);
     const dag = buildDag(
       fakeInput([service("ns", "web"), service("ns", "app"), ingress("ns", "a", { rules: [rule("foo.com", [["/", "Prefix", "web", 80]])] }), simpleRoot("ns", "p", "bar.com")]),
       testOptions(),
@@ -73,6 +74,59 @@ describe("buildDag", () => {
     ]);
     expect([...dag.secureVirtualHosts.keys()]).toEqual(["pass.com"]);
     expect([...dag.clusters.values()].map((c) => c.service.port)).toEqual([443]);
+  });
+
+  test("a passthrough TLS host with routes but no TCP proxy is reported on its object, and nothing of it is served", () => {
+    const dag = buildDag(fakeInput([]), testOptions(), [
+      (ctx) => {
+        const vhost = ctx.secureVirtualHost("pass.com", source);
+        vhost.passthrough = true;
+        vhost.routes.push(route(ctx, 8443));
+      },
+    ]);
+    expect(dag.status.get(source)?.errors).toEqual([
+      {
+        type: "TLSError",
+        reason: "TLSConfigNotValid",
+        message: 'Spec.VirtualHost.TLS passthrough of "pass.com" requires Spec.TCPProxy: its routes cannot apply to passed-through TLS, so the host is not served on the TLS listener',
+      },
+    ]);
+    expect([...dag.secureVirtualHosts.keys()]).toEqual([]);
+    expect(dag.listeners.map((l) => l.name)).toEqual(["ingress_http"]);
+    expect(dag.clusters.size).toBe(0);
+  });
+
+  test("the listeners are DAG nodes: names, ports, route configuration names, served hosts and chains", () => {
+    const dag = buildDag(fakeInput([tlsSecret("ns", "tls", cert)]), testOptions({ listeners: { address: "::", httpPort: 18080, httpsPort: 18443 } }), [
+      (ctx) => {
+        ctx.virtualHost("b.com", source).routes.push(route(ctx));
+        ctx.virtualHost("a.com", source).routes.push(route(ctx));
+        ctx.virtualHost("empty.com", source);
+        const secure = ctx.secureVirtualHost("s.com", source);
+        const tls = ctx.lookupTlsSecret("ns", "tls", source);
+        if ("ok" in tls) secure.secret = tls.ok;
+        secure.routes.push(route(ctx));
+        const pass = ctx.secureVirtualHost("pass.com", source);
+        pass.passthrough = true;
+        pass.tcpProxy = { clusters: route(ctx, 443).clusters };
+      },
+    ]);
+    const [http, https] = dag.listeners;
+    expect({ ...http!, virtualHosts: http!.virtualHosts.map((v) => v.name) }).toEqual({
+      name: "ingress_http",
+      protocol: "http",
+      address: "::",
+      port: 18080,
+      routeConfigName: "ingress_http",
+      virtualHosts: ["a.com", "b.com"],
+      filterChains: [],
+    });
+    expect([https!.name, https!.protocol, https!.address, https!.port, https!.routeConfigName]).toEqual(["ingress_https", "https", "::", 18443, undefined]);
+    expect(https!.filterChains.map((c) => [c.name, c.virtualHost.name, c.routeConfigName])).toEqual([
+      ["https/pass.com", "pass.com", undefined],
+      ["https/s.com", "s.com", "https/s.com"],
+    ]);
+    expect(https!.fallback).toBeUndefined();
   });
 
   describe("fallback certificate", () => {

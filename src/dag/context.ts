@@ -22,6 +22,7 @@ export function emptyDag(): Dag {
     secureVirtualHosts: new Map(),
     clusters: new Map(),
     secrets: new Map(),
+    listeners: [],
     status: new StatusRecorder(),
   };
 }

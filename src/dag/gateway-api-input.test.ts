@@ -8,6 +8,7 @@ import { loadManifests } from "../sources/manifests.ts";
 import { createObjectCache } from "../pipeline/cache.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { validateManifests } from "../validate/run.ts";
+import { formatJson, formatText } from "../validate/format.ts";
 import { buildResources } from "../pipeline/build.ts";
 import { statusView } from "../observe/debug-views.ts";
 import type { DagOptions } from "./processor.ts";
@@ -72,7 +73,8 @@ describe("Gateway API input from manifests", () => {
 
   test("each kind with a field its CRD schema refuses is invalid, naming the file and the field; the rest is judged as usual", async () => {
     const report = await validateManifests([dir], { dag });
-    const invalid = report.objects.filter((o) => o.currentStatus === "invalid").map((o) => [`${o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name}`, `${o.file?.slice(dir.length + 1)}:${o.line}`, o.errors.map((e) => `${e.reason}: ${e.message}`)]);
+    // (Routes the Gateway's listeners refuse are invalid too, for their own reasons: only schema errors here.)
+    const invalid = report.objects.filter((o) => o.errors.some((e) => e.reason === "SpecNotValid")).map((o) => [`${o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name}`, `${o.file?.slice(dir.length + 1)}:${o.line}`, o.errors.map((e) => `${e.reason}: ${e.message}`)]);
     expect(invalid).toEqual([
       ["BackendTLSPolicy apps/broken", "invalid.yaml:45", ["SpecNotValid: spec.validation.hostname: Required value"]],
       ["GRPCRoute apps/broken", "invalid.yaml:20", ["SpecNotValid: spec.rules[0].backendRefs[0].port: Invalid value: 70000: spec.rules[0].backendRefs[0].port in body should be less than or equal to 65535"]],
@@ -91,11 +93,17 @@ describe("Gateway API input from manifests", () => {
       ],
     ]);
     expect(report.valid).toBe(false);
-    // Every valid object of valid.yaml is valid; the routes and policies say they are not served yet.
+    // Every valid object of valid.yaml is valid; the kinds not processed yet say so; the HTTPRoute is
+    // processed (its Service is not in these manifests).
     const valid = report.objects.filter((o) => o.file?.endsWith("valid.yaml") && !o.file.endsWith("invalid.yaml"));
-    expect(valid.map((o) => o.currentStatus).every((s) => s === "valid")).toBe(true);
+    expect(valid.filter((o) => o.currentStatus !== "valid").map((o) => `${o.kind} ${o.name}: ${o.errors.map((e) => e.reason).join()}`)).toEqual([
+      "TLSRoute passthrough: NotAllowedByListeners",
+      "TLSRoute passthrough-v1: NotAllowedByListeners",
+    ]);
     const route = report.objects.find((o) => o.kind === "HTTPRoute" && o.name === "app")!;
-    expect(route.warnings).toEqual([{ type: "GatewayAPI", reason: "NotImplemented", message: "HTTPRoute is not processed yet: isobar does not serve Gateway API routes and policies so far" }]);
+    expect(route.warnings).toEqual([{ type: "RouteError", reason: "BackendNotFound", message: 'backendRef to Service apps/api: service "apps/api" not found' }]);
+    const tcp = report.objects.find((o) => o.kind === "TCPRoute" && o.name === "database")!;
+    expect(tcp.warnings).toEqual([{ type: "GatewayAPI", reason: "NotImplemented", message: "TCPRoute is not processed yet: isobar serves HTTPRoutes, GRPCRoutes and TLSRoutes only so far" }]);
   });
 
   test("the served GatewayClass and Gateway carry the spec's conditions; schema-invalid ones take no part", async () => {
@@ -107,7 +115,7 @@ describe("Gateway API input from manifests", () => {
     ]);
     expect(conditions("Gateway", "web")).toEqual([
       { type: "Accepted", status: "True", reason: "Accepted", message: "Gateway is accepted: its GatewayClass contour is served by this agent" },
-      { type: "Programmed", status: "False", reason: "Pending", message: "Gateway API listeners and routes are not implemented yet: nothing of this Gateway is programmed in Envoy" },
+      { type: "Programmed", status: "True", reason: "Programmed", message: "1 of 2 listeners are programmed in Envoy" },
     ]);
     // The schema-invalid class and Gateway are reported, never selected nor given conditions.
     expect(conditions("GatewayClass", "broken-class")).toBeUndefined();
@@ -117,8 +125,17 @@ describe("Gateway API input from manifests", () => {
   test("/debug/status shows the conditions the status writer writes", async () => {
     const result = buildResources(await cacheOf("valid.yaml"), { dag });
     const view = statusView(result.statuses) as Array<{ kind: string; name: string; conditions?: Array<{ type: string; status: string }> }>;
-    expect(view.find((s) => s.kind === "Gateway" && s.name === "web")?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(["Accepted=True", "Programmed=False"]);
+    expect(view.find((s) => s.kind === "Gateway" && s.name === "web")?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(["Accepted=True", "Programmed=True"]);
     expect(view.find((s) => s.kind === "HTTPRoute")?.conditions).toBeUndefined();
+  });
+
+  test("agent validate prints the Gateway's listeners and each route's parents", async () => {
+    const report = await validateManifests([join(dir, "valid.yaml")], { dag });
+    const text = formatText(report, { color: false, routes: false });
+    expect(text).toContain("  listener http: 2 attached routes\n    Accepted=True Accepted: Listener accepted\n");
+    expect(text).toContain("  parent infra/web section http\n    Accepted=True Accepted: Accepted HTTPRoute\n    ResolvedRefs=False BackendNotFound:");
+    const json = JSON.parse(formatJson(report, { routes: false })) as { objects: Array<{ kind: string; parents?: Array<{ controllerName: string }> }> };
+    expect(json.objects.find((o) => o.kind === "HTTPRoute")?.parents?.map((p) => p.controllerName)).toEqual(["projectcontour.io/gateway-controller"]);
   });
 
   test("Gateways and classes of another controller get no status and are listed as ignored", async () => {

@@ -1,9 +1,9 @@
 // The Gateway API input of one build: the objects that passed their CRD schema check (manifests;
 // a cluster's API server has checked them already), which GatewayClass and Gateway this agent
 // serves (gateway-select.ts), and the status that goes with that choice: GatewayClass Accepted
-// and SupportedVersion, Gateway Accepted and Programmed. Listeners and routes are not processed
-// yet, so the served Gateway says Programmed False, and every route, ReferenceGrant and
-// BackendTLSPolicy carries a warning saying it is not served.
+// and SupportedVersion, Gateway Accepted (the processor, gateway-processor.ts, adds Programmed and
+// the listeners). TCPRoutes and BackendTLSPolicies carry a warning saying
+// they are not served yet.
 import { gatewayApiBundleVersion, gatewayCrdSchemaErrors } from "./crd-schema.ts";
 import type { Gateway, GatewayApiObjects, GatewayClass } from "./gateway-api-types.ts";
 import { defaultGatewayControllerName, selectGateway, type GatewaySelection } from "./gateway-select.ts";
@@ -62,12 +62,6 @@ function recordSelection(selection: GatewaySelection, options: DagOptions, statu
   }
   if (selection.gateway) {
     gatewayCondition(selection.gateway, { type: "Accepted", status: "True", reason: "Accepted", message: `Gateway is accepted: its GatewayClass ${selection.acceptedClass?.metadata.name} is served by this agent` });
-    gatewayCondition(selection.gateway, {
-      type: "Programmed",
-      status: "False",
-      reason: "Pending",
-      message: "Gateway API listeners and routes are not implemented yet: nothing of this Gateway is programmed in Envoy",
-    });
   }
   const served = selection.gateway && `${selection.gateway.metadata.namespace}/${selection.gateway.metadata.name}`;
   for (const other of selection.olderGatewayExists) {
@@ -77,7 +71,7 @@ function recordSelection(selection: GatewaySelection, options: DagOptions, statu
   }
 }
 
-const notServed = (kind: string) => ({ type: "GatewayAPI", reason: "NotImplemented", message: `${kind} is not processed yet: isobar does not serve Gateway API routes and policies so far` });
+const notServed = (kind: string) => ({ type: "GatewayAPI", reason: "NotImplemented", message: `${kind} is not processed yet: isobar serves HTTPRoutes, GRPCRoutes and TLSRoutes only so far` });
 
 /**
  * The Gateway API input, with the selection's status recorded; undefined when the input has no
@@ -107,7 +101,7 @@ export function gatewayApiInput(ctx: Pick<BuildContext, "input" | "options" | "s
   };
   const selection = selectGateway(gatewayClasses, gateways, { controllerName, gatewayRef: options.gateway?.gatewayRef });
   recordSelection(selection, options, status);
-  for (const object of [...objects.httpRoutes, ...objects.grpcRoutes, ...objects.tlsRoutes, ...objects.tcpRoutes, ...objects.referenceGrants, ...objects.backendTLSPolicies]) {
+  for (const object of [...objects.tcpRoutes, ...objects.backendTLSPolicies]) {
     status.warning(refOf(object), notServed(object.kind));
   }
   return { objects, selection };

@@ -6,6 +6,7 @@ import type { GatewayApiObjects } from "./gateway-api-types.ts";
 import type { DagCache } from "./cache.ts";
 import type { ServiceClusterMemo } from "./service-cluster-memo.ts";
 import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost, ResolvedService } from "./types.ts";
+import type { ListenerOptions } from "./listeners.ts";
 import type { ObjectRef, StatusRecorder, SubCondition } from "./status.ts";
 
 /** What processors read: the object cache, already filtered (ingress class, namespaces). */
@@ -57,6 +58,8 @@ export interface DagOptions {
   disablePermitInsecure?: boolean;
   /** Contour's global header policies, on every HTTPProxy route (and Ingress route with applyToIngress). */
   globalHeaders?: GlobalHeaderPolicies;
+  /** Where Envoy's listeners listen (default 0.0.0.0, 8080 and 8443). */
+  listeners?: ListenerOptions;
 }
 
 export interface GlobalHeaderPolicies {

@@ -38,6 +38,25 @@ export interface ObjectStatus {
   warnings: SubCondition[];
   /** Gateway API kinds: the conditions written into status.conditions, in order. */
   conditions?: KubeCondition[];
+  /** A Gateway's status.listeners (gateway-processor.ts). */
+  listeners?: GatewayListenerStatus[];
+  /** A route's status.parents: one per parentRef naming the served Gateway (gateway-routes.ts). */
+  parents?: RouteParentStatus[];
+}
+
+/** One entry of a Gateway's status.listeners. */
+export interface GatewayListenerStatus {
+  name: string;
+  supportedKinds: Array<{ group: string; kind: string }>;
+  attachedRoutes: number;
+  conditions: KubeCondition[];
+}
+
+/** One entry of a route's status.parents. */
+export interface RouteParentStatus {
+  parentRef: { group?: string; kind?: string; namespace?: string; name: string; sectionName?: string; port?: number };
+  controllerName: string;
+  conditions: KubeCondition[];
 }
 
 /**
@@ -86,6 +105,13 @@ export class StatusRecorder {
   condition(ref: ObjectRef, generation: number | undefined, condition: KubeCondition): void {
     const status = this.track(ref, generation);
     status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== condition.type), condition];
+  }
+
+  /** Sets a Gateway's listener statuses or a route's parent statuses (the Gateway API's own shapes). */
+  gatewayApiStatus(ref: ObjectRef, generation: number | undefined, fields: Pick<ObjectStatus, "listeners" | "parents">): void {
+    const status = this.track(ref, generation);
+    if (fields.listeners) status.listeners = fields.listeners;
+    if (fields.parents) status.parents = fields.parents;
   }
 
   get(ref: ObjectRef): ObjectStatus | undefined {

@@ -202,6 +202,11 @@ export interface Route {
   headerMatches: HeaderMatch[];
   queryParamMatches: QueryParamMatch[];
   clusters: WeightedCluster[];
+  /**
+   * The weight of backends that do not resolve (Gateway API backendRefs): that share of requests
+   * answers 500, beside `clusters`' shares.
+   */
+  invalidBackendWeight?: number;
   redirect?: Redirect;
   directResponse?: DirectResponse;
   /** Plain-HTTP route of a TLS virtual host: answer with a 301 to https instead of routing. */
@@ -224,6 +229,11 @@ export interface Route {
   ipFilter?: IpFilterPolicy;
   /** The object that produced this route: NACKs and validation failures are reported on it. */
   source: ObjectRef;
+  /**
+   * Among routes with equal matches, the lower goes first (Gateway API: the oldest route wins);
+   * without it, the sources' names decide.
+   */
+  precedence?: number;
 }
 
 export interface CorsPolicy {
@@ -276,6 +286,8 @@ export interface Secret {
   privateKey: string;
   /** Present on CA secrets and CRL secrets used for validation. */
   kind: "tls" | "ca" | "crl";
+  /** A CA secret joined with a CRL (listeners.ts): the CRL's PEM, served in the same SDS validation context. */
+  crl?: string;
 }
 
 export interface DownstreamValidation {
@@ -312,11 +324,49 @@ export interface SecureVirtualHost extends VirtualHost {
   fallbackCertificate?: boolean;
 }
 
-/** A listener port on Envoy. */
+/** A listener's protocol: plaintext HTTP, or TLS (terminated, or passed through by SNI). */
+export type ListenerProtocol = "http" | "https";
+
+/** One filter chain of the TLS listener: a TLS virtual host, matched by its SNI name. */
+export interface SecureFilterChain {
+  /** The filter chain's name. */
+  name: string;
+  virtualHost: SecureVirtualHost;
+  /** Its own route configuration, when it routes HTTP (not a TCP proxy, not passthrough). */
+  routeConfigName?: string;
+  /**
+   * The one secret the chain fetches over SDS to validate client certificates: the CA, or the CA
+   * joined with the CRL (Envoy takes one SDS validation context per chain).
+   */
+  clientValidationSecret?: Secret;
+}
+
+/** The chain for TLS clients without SNI (or an unknown one): the fallback certificate. */
+export interface FallbackFilterChain {
+  name: string;
+  secret: Secret;
+  routeConfigName: string;
+  /** The TLS virtual hosts whose routes it serves, sorted by name. */
+  virtualHosts: SecureVirtualHost[];
+}
+
+/**
+ * A listener on Envoy, made by the builder's last pass (listeners.ts): what it serves is decided
+ * there and only there. Accessors (accessors.ts) answer what is reachable from the listeners.
+ */
 export interface Listener {
-  name: "ingress_http" | "ingress_https";
+  name: string;
+  protocol: ListenerProtocol;
   address: string;
   port: number;
+  /** HTTP: the route configuration of all its virtual hosts. */
+  routeConfigName?: string;
+  /** HTTP: the served virtual hosts (each with at least one route), sorted by name. */
+  virtualHosts: VirtualHost[];
+  /** TLS: one chain per served TLS virtual host, sorted by name. */
+  filterChains: SecureFilterChain[];
+  /** TLS: the fallback certificate's chain, when a served host allows clients without SNI. */
+  fallback?: FallbackFilterChain;
 }
 
 /** The whole DAG of one build. Maps are keyed by fqdn (lower-case; `*` for the default host). */
@@ -329,6 +379,8 @@ export interface Dag {
   secrets: Map<string, Secret>;
   /** Fallback certificate, when configured and used by at least one virtual host. */
   fallbackSecret?: Secret;
+  /** What Envoy listens on and serves, HTTP first; set by the builder's last pass (listeners.ts). */
+  listeners: Listener[];
   status: StatusRecorder;
 }
 

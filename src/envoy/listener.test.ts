@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { defaultGlobalConfig } from "../config/defaults.ts";
 import { resourceTypes } from "./common.ts";
-import { httpListener, httpsListener, type ListenerSettings, statsListener } from "./listener.ts";
-import { expectEnvoyAccepts, testCluster, testRoute, testSecret, testSecureVirtualHost, testVirtualHost, weighted } from "./testing.ts";
+import { type ListenerSettings, statsListener } from "./listener.ts";
+import { expectEnvoyAccepts, httpListener, httpsListener, testCluster, testRoute, testSecret, testSecureVirtualHost, testVirtualHost, weighted } from "./testing.ts";
 
 type J = Record<string, any>;
 const LISTENER = resourceTypes.listeners;
@@ -98,7 +98,7 @@ describe("ingress_https", () => {
     expect(bar.tls_params.cipher_suites.length).toBeGreaterThan(0);
   });
 
-  test("client validation: CA by SDS, CRL inline, skip, optional, forwarded client certificate details", async () => {
+  test("client validation: CA by SDS (joined with the CRL), skip, optional, forwarded client certificate details", async () => {
     const ca = testSecret("default/ca/1", "ca");
     const crl = testSecret("default/crl/1", "crl");
     const vhost = testSecureVirtualHost("mtls.com", [testRoute()], {
@@ -115,9 +115,10 @@ describe("ingress_https", () => {
     const chain = listener.filter_chains[0];
     const context = chain.transport_socket.typed_config;
     expect(context.require_client_certificate).toBe(false);
+    // Envoy takes one SDS validation context per chain: the CA and the CRL travel in one secret.
     expect(context.common_tls_context.combined_validation_context).toEqual({
-      default_validation_context: { crl: { inline_string: crl.certificateChain }, only_verify_leaf_cert_crl: true },
-      validation_context_sds_secret_config: { name: ca.name, sds_config: { ads: {}, resource_api_version: "V3" } },
+      default_validation_context: { only_verify_leaf_cert_crl: true },
+      validation_context_sds_secret_config: { name: `${ca.name}+${crl.name}`, sds_config: { ads: {}, resource_api_version: "V3" } },
     });
     const hcm = hcmOf(chain);
     expect(hcm.forward_client_cert_details).toBe("SANITIZE_SET");

@@ -1,20 +1,16 @@
-// Envoy Listeners in Contour's shape: `ingress_http` (one HTTP connection manager over RDS),
-// `ingress_https` (TLS inspector, one filter chain per SNI name, certificates by SDS, TLS
-// passthrough and TCP proxying, a fallback-certificate chain for clients without SNI) and
-// `stats-health`, which exposes only /ready and /stats of Envoy's admin interface.
+// Envoy Listeners from the DAG's listener nodes, in Contour's shape: `ingress_http` (one HTTP
+// connection manager over RDS), `ingress_https` (TLS inspector, one filter chain per SNI name,
+// certificates by SDS, TLS passthrough and TCP proxying, a fallback-certificate chain for clients
+// without SNI) and `stats-health`, which exposes only /ready and /stats of Envoy's admin interface.
+// What each listener serves was decided by the DAG (dag/listeners.ts); this only renders it.
 import type { GlobalConfig, HttpVersion } from "../config/types.ts";
-import type { DownstreamValidation, SecureVirtualHost, TcpProxy, TlsVersion, VirtualHost } from "../dag/types.ts";
-import type { Secret } from "../dag/types.ts";
+import { STATS_LISTENER } from "../dag/names.ts";
+import type { DownstreamValidation, FallbackFilterChain, Listener, SecureFilterChain, SecureVirtualHost, TcpProxy, TlsVersion, VirtualHost } from "../dag/types.ts";
 import { accessLogs } from "./access-log.ts";
 import { ADMIN_CLUSTER } from "./cluster.ts";
 import { adsConfigSource, any, duration, type JsonObject, socketAddress, sortedBy } from "./common.ts";
 import { filterNeeds, filterNames, httpFilters } from "./http-filters.ts";
-import { FALLBACK_ROUTE_CONFIG, HTTP_ROUTE_CONFIG, secureRouteConfigName } from "./route.ts";
 import { downstreamTlsContext, tlsTransportSocket } from "./tls.ts";
-
-export const HTTP_LISTENER = "ingress_http";
-export const HTTPS_LISTENER = "ingress_https";
-export const STATS_LISTENER = "stats-health";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const TCP_PROXY = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
@@ -106,6 +102,11 @@ export function tcpProxyFilter(statPrefix: string, proxy: TcpProxy, settings: Li
   return { name: "envoy.filters.network.tcp_proxy", typed_config: any(TCP_PROXY, config) };
 }
 
+/** The Envoy Listener of one DAG listener. */
+export function listener(node: Listener, settings: ListenerSettings): JsonObject {
+  return node.protocol === "http" ? httpListener(node, settings) : httpsListener(node, settings);
+}
+
 /** The idle timeout, maximum connection duration and requests per connection of downstream connections. */
 function commonHttpProtocolOptions(global: GlobalConfig): JsonObject {
   const options: JsonObject = { idle_timeout: duration(global.timeouts.connectionIdleMs) };
@@ -119,9 +120,9 @@ const IP_TOS = { level: 0, name: 1 };
 const IPV6_TCLASS = { level: 41, name: 67 };
 
 /** What the ingress listeners share beyond their filter chains: buffer limit, socket options, the PROXY protocol. */
-function ingressListener(name: string, port: number, settings: ListenerSettings, listenerFilters: JsonObject[]): JsonObject {
+function ingressListener(node: Listener, settings: ListenerSettings, listenerFilters: JsonObject[]): JsonObject {
   const limits = settings.global.listener;
-  const listener: JsonObject = { name, address: socketAddress(settings.address, port) };
+  const listener: JsonObject = { name: node.name, address: socketAddress(node.address, node.port) };
   const filters = limits.useProxyProtocol ? [{ name: "envoy.filters.listener.proxy_protocol", typed_config: any(PROXY_PROTOCOL) }, ...listenerFilters] : listenerFilters;
   if (filters.length > 0) listener.listener_filters = filters;
   if (limits.perConnectionBufferLimitBytes !== undefined) listener.per_connection_buffer_limit_bytes = limits.perConnectionBufferLimitBytes;
@@ -130,37 +131,15 @@ function ingressListener(name: string, port: number, settings: ListenerSettings,
   const socketOptions: JsonObject[] = [];
   if (limits.socketOptions.tos > 0) socketOptions.push({ ...IP_TOS, int_value: limits.socketOptions.tos, state: "STATE_LISTENING" });
   // IPV6_TCLASS cannot be set on an IPv4 socket (Envoy then fails the listener): IPv6 addresses only.
-  if (limits.socketOptions.trafficClass > 0 && settings.address.includes(":")) socketOptions.push({ ...IPV6_TCLASS, int_value: limits.socketOptions.trafficClass, state: "STATE_LISTENING" });
+  if (limits.socketOptions.trafficClass > 0 && node.address.includes(":")) socketOptions.push({ ...IPV6_TCLASS, int_value: limits.socketOptions.trafficClass, state: "STATE_LISTENING" });
   if (socketOptions.length > 0) listener.socket_options = socketOptions;
   return listener;
 }
 
-/** The `ingress_http` listener. */
-export function httpListener(port: number, virtualHosts: VirtualHost[], settings: ListenerSettings): JsonObject {
-  return {
-    ...ingressListener(HTTP_LISTENER, port, settings, []),
-    filter_chains: [
-      {
-        filters: [
-          httpConnectionManager({ routeConfigName: HTTP_ROUTE_CONFIG, statPrefix: HTTP_LISTENER, virtualHosts }, settings),
-        ],
-      },
-    ],
-  };
-}
-
-/** Whether a TLS virtual host gets a filter chain: it must route somewhere, and terminate with a certificate or pass through. */
-export function servesSecureVirtualHost(vhost: SecureVirtualHost): boolean {
-  if (vhost.passthrough) return vhost.tcpProxy !== undefined;
-  return vhost.secret !== undefined && (vhost.tcpProxy !== undefined || vhost.routes.length > 0);
-}
-
-/** The TLS virtual hosts whose routes the fallback certificate serves to clients without SNI. */
-export function fallbackVirtualHosts(vhosts: Iterable<SecureVirtualHost>): SecureVirtualHost[] {
-  // A host that validates client certificates is never reachable without its own SNI chain.
-  return sortedBy(vhosts, (vh) => vh.name).filter(
-    (vh) => vh.fallbackCertificate && !vh.passthrough && !vh.tcpProxy && !vh.downstreamValidation && servesSecureVirtualHost(vh),
-  );
+/** The plaintext listener (`ingress_http`): one connection manager over its route configuration. */
+function httpListener(node: Listener, settings: ListenerSettings): JsonObject {
+  const hcm = httpConnectionManager({ routeConfigName: node.routeConfigName!, statPrefix: node.name, virtualHosts: node.virtualHosts }, settings);
+  return { ...ingressListener(node, settings, []), filter_chains: [{ filters: [hcm] }] };
 }
 
 /**
@@ -174,63 +153,58 @@ export function listenerTlsVersions(vhost: SecureVirtualHost, global: GlobalConf
 }
 
 /** The filter chain of one TLS virtual host, matched by SNI. */
-export function secureFilterChain(vhost: SecureVirtualHost, settings: ListenerSettings): JsonObject {
-  const chain: JsonObject = { name: secureRouteConfigName(vhost.name), filter_chain_match: { server_names: [vhost.name] } };
+function secureFilterChain(chain: SecureFilterChain, statPrefix: string, settings: ListenerSettings): JsonObject {
+  const vhost = chain.virtualHost;
+  const out: JsonObject = { name: chain.name, filter_chain_match: { server_names: [vhost.name] } };
   if (vhost.passthrough) {
-    chain.filters = [tcpProxyFilter(HTTPS_LISTENER, vhost.tcpProxy!, settings)];
-    return chain;
+    out.filters = [tcpProxyFilter(statPrefix, vhost.tcpProxy!, settings)];
+    return out;
   }
   const tcp = vhost.tcpProxy;
-  chain.transport_socket = tlsTransportSocket(
+  out.transport_socket = tlsTransportSocket(
     downstreamTlsContext({
       secret: vhost.secret!,
       ...listenerTlsVersions(vhost, settings.global),
       cipherSuites: settings.global.tls.cipherSuites,
       alpn: tcp ? [] : alpnProtocols(settings.global.defaultHttpVersions),
       validation: vhost.downstreamValidation,
+      validationSecret: chain.clientValidationSecret,
     }),
   );
-  chain.filters = tcp
-    ? [tcpProxyFilter(HTTPS_LISTENER, tcp, settings)]
+  out.filters = tcp
+    ? [tcpProxyFilter(statPrefix, tcp, settings)]
     : [
         httpConnectionManager(
           {
-            routeConfigName: secureRouteConfigName(vhost.name),
-            statPrefix: HTTPS_LISTENER,
+            routeConfigName: chain.routeConfigName!,
+            statPrefix,
             virtualHosts: [vhost],
             forwardClientCertificate: vhost.downstreamValidation?.forwardClientCertificate,
           },
           settings,
         ),
       ];
-  return chain;
+  return out;
 }
 
 /** The filter chain for clients without SNI (or an unknown one): the fallback certificate. */
-export function fallbackFilterChain(secret: Secret, vhosts: SecureVirtualHost[], settings: ListenerSettings): JsonObject {
+function fallbackFilterChain(fallback: FallbackFilterChain, statPrefix: string, settings: ListenerSettings): JsonObject {
   return {
-    name: "fallback-certificate",
+    name: fallback.name,
     filter_chain_match: { transport_protocol: "tls" },
     transport_socket: tlsTransportSocket(
-      downstreamTlsContext({ secret, ...settings.global.tls, alpn: alpnProtocols(settings.global.defaultHttpVersions) }),
+      downstreamTlsContext({ secret: fallback.secret, ...settings.global.tls, alpn: alpnProtocols(settings.global.defaultHttpVersions) }),
     ),
-    filters: [httpConnectionManager({ routeConfigName: FALLBACK_ROUTE_CONFIG, statPrefix: HTTPS_LISTENER, virtualHosts: vhosts }, settings)],
+    filters: [httpConnectionManager({ routeConfigName: fallback.routeConfigName, statPrefix, virtualHosts: fallback.virtualHosts }, settings)],
   };
 }
 
-/** The `ingress_https` listener, or undefined when no TLS virtual host is served. */
-export function httpsListener(
-  port: number,
-  vhosts: { secure: SecureVirtualHost[]; fallbackSecret?: Secret },
-  settings: ListenerSettings,
-): JsonObject | undefined {
-  const served = sortedBy(vhosts.secure, (vh) => vh.name).filter(servesSecureVirtualHost);
-  const chains = served.map((vh) => secureFilterChain(vh, settings));
-  const fallback = fallbackVirtualHosts(served);
-  if (vhosts.fallbackSecret && fallback.length > 0) chains.push(fallbackFilterChain(vhosts.fallbackSecret, fallback, settings));
-  if (chains.length === 0) return undefined;
+/** The TLS listener (`ingress_https`): the TLS inspector, one chain per TLS virtual host, the fallback chain last. */
+function httpsListener(node: Listener, settings: ListenerSettings): JsonObject {
+  const chains = node.filterChains.map((chain) => secureFilterChain(chain, node.name, settings));
+  if (node.fallback) chains.push(fallbackFilterChain(node.fallback, node.name, settings));
   const tlsInspector = { name: "envoy.filters.listener.tls_inspector", typed_config: any("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector") };
-  return { ...ingressListener(HTTPS_LISTENER, port, settings, [tlsInspector]), filter_chains: chains };
+  return { ...ingressListener(node, settings, [tlsInspector]), filter_chains: chains };
 }
 
 const getOnly = { name: ":method", string_match: { exact: "GET" } };

@@ -85,7 +85,8 @@ function sortedQueryMatches(queries: QueryParamMatch[]): QueryParamMatch[] {
  * Orders two routes, most specific first: by path kind (exact, regex, prefix), longer value first,
  * equal length in reverse code-point order (as Contour), a segment prefix before a string prefix of
  * the same value, then more header conditions, then more query conditions. Ties fall back to the
- * conditions' text and the source object, so the order never depends on input order.
+ * conditions' text, the routes' precedence (the older Gateway API route first) and the source
+ * object, so the order never depends on input order.
  */
 export function compareRoutes(a: Route, b: Route): number {
   const pa = a.pathMatch;
@@ -99,6 +100,7 @@ export function compareRoutes(a: Route, b: Route): number {
   return (
     compareStrings(JSON.stringify(sortedHeaderMatches(a.headerMatches)), JSON.stringify(sortedHeaderMatches(b.headerMatches))) ||
     compareStrings(JSON.stringify(sortedQueryMatches(a.queryParamMatches)), JSON.stringify(sortedQueryMatches(b.queryParamMatches))) ||
+    (a.precedence ?? 0) - (b.precedence ?? 0) ||
     compareStrings(refKey(a.source), refKey(b.source))
   );
 }

@@ -2,10 +2,13 @@ import { describe, expect, test } from "bun:test";
 import type { Route } from "../dag/types.ts";
 import { resourceTypes } from "./common.ts";
 import { COOKIE_REWRITE_HEADER } from "./cookie-rewrite.ts";
-import { domains, envoyRoute, fallbackRouteConfiguration, httpRouteConfiguration, secureRouteConfiguration, virtualHost } from "./route.ts";
+import { domains, envoyRoute, virtualHost } from "./route.ts";
 import { sortRoutes } from "./route-match.ts";
 import {
   expectEnvoyAccepts,
+  fallbackRouteConfiguration,
+  httpRouteConfiguration,
+  secureRouteConfiguration,
   testCluster,
   testRef,
   testRoute,

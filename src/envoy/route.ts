@@ -1,18 +1,14 @@
-// RouteConfigurations from the DAG: `ingress_http` with one virtual host per plaintext host,
-// `https/<fqdn>` per TLS host (served only on that host's SNI filter chain), and
-// `ingress_fallbackcert` for clients without SNI. A TLS host's route configuration answers 421 to
-// any other :authority, so a client cannot pick one host's certificate rules and reach another.
-import type { HeaderValue, HeadersPolicy, Redirect, Route, SecureVirtualHost, VirtualHost, WeightedCluster } from "../dag/types.ts";
+// RouteConfigurations from the DAG's route configuration nodes (dag/accessors.ts): `ingress_http`
+// with one virtual host per plaintext host, `https/<fqdn>` per TLS host (served only on that host's
+// SNI filter chain), and `ingress_fallbackcert` for clients without SNI. A TLS host's route
+// configuration answers 421 to any other :authority, so a client cannot pick one host's certificate
+// rules and reach another.
+import type { RouteConfigNode } from "../dag/accessors.ts";
+import type { HeaderValue, HeadersPolicy, Redirect, Route, VirtualHost, WeightedCluster } from "../dag/types.ts";
 import { any, compareStrings, duration, type JsonObject, sortedBy } from "./common.ts";
 import { cookieRewriteMarker, cookieRewriteMetadata, hasCookieRewrites } from "./cookie-rewrite.ts";
 import { routeFilterConfig, virtualHostFilterConfig } from "./http-filters.ts";
 import { routeMatch, sortRoutes } from "./route-match.ts";
-
-export const HTTP_ROUTE_CONFIG = "ingress_http";
-export const FALLBACK_ROUTE_CONFIG = "ingress_fallbackcert";
-
-/** The route configuration name of a TLS virtual host. */
-export const secureRouteConfigName = (fqdn: string): string => `https/${fqdn}`;
 
 /** The cookie Contour's sticky sessions (loadBalancerPolicy Cookie) use, kept for compatibility. */
 export const SESSION_AFFINITY_COOKIE = "X-Contour-Session-Affinity";
@@ -25,28 +21,12 @@ const redirectCodes: Record<Redirect["statusCode"], string> = {
   308: "PERMANENT_REDIRECT",
 };
 
-/** The `ingress_http` route configuration: every plaintext virtual host. Always present. */
-export function httpRouteConfiguration(virtualHosts: Iterable<VirtualHost>): JsonObject {
-  const hosts = sortedBy(virtualHosts, (vh) => vh.name)
-    .filter((vh) => vh.routes.length > 0)
-    .map((vh) => virtualHost(vh, { secure: false }));
-  return routeConfiguration(HTTP_ROUTE_CONFIG, hosts);
-}
-
-/**
- * The `https/<fqdn>` route configuration of a TLS virtual host: its routes for its own names, and a
- * catch-all host answering 421 Misdirected Request to any other :authority on this SNI.
- */
-export function secureRouteConfiguration(vhost: SecureVirtualHost): JsonObject {
-  return routeConfiguration(secureRouteConfigName(vhost.name), [virtualHost(vhost, { secure: true }), misdirectedVirtualHost()]);
-}
-
-/** The fallback certificate's route configuration: the hosts that allow clients without SNI. */
-export function fallbackRouteConfiguration(vhosts: Iterable<SecureVirtualHost>): JsonObject {
-  return routeConfiguration(
-    FALLBACK_ROUTE_CONFIG,
-    sortedBy(vhosts, (vh) => vh.name).map((vh) => virtualHost(vh, { secure: true })),
-  );
+/** The RouteConfiguration of one DAG route configuration; a TLS host's own one adds the 421 catch-all. */
+export function routeConfigurationOf(config: RouteConfigNode): JsonObject {
+  const secure = config.protocol === "https";
+  const hosts = sortedBy(config.virtualHosts, (vh) => vh.name).map((vh) => virtualHost(vh, { secure }));
+  if (config.fetchedBy === "sni") hosts.push(misdirectedVirtualHost());
+  return routeConfiguration(config.name, hosts);
 }
 
 function routeConfiguration(name: string, virtualHosts: JsonObject[]): JsonObject {
@@ -130,10 +110,16 @@ function sortedClusters(clusters: WeightedCluster[]): WeightedCluster[] {
   return [...clusters].sort((a, b) => compareStrings(a.cluster.name, b.cluster.name) || a.weight - b.weight);
 }
 
+/**
+ * The name in weighted_clusters of a route's invalid backends' share: no cluster has it (cluster
+ * names are `namespace/service/port/hash`), so Envoy answers cluster_not_found_response_code, 500.
+ */
+export const INVALID_BACKEND_CLUSTER = "invalid-backend";
+
 /** One cluster and nothing per cluster: a plain `cluster`, as Contour's SingleSimpleCluster. */
 function isSingleSimpleCluster(route: Route): boolean {
   const only = route.clusters[0];
-  return route.clusters.length === 1 && only !== undefined && !only.requestHeaders && !only.responseHeaders && !hasCookieRewrites(route);
+  return !route.invalidBackendWeight && route.clusters.length === 1 && only !== undefined && !only.requestHeaders && !only.responseHeaders && !hasCookieRewrites(route);
 }
 
 /** The RouteAction of a route to clusters. */
@@ -141,6 +127,7 @@ export function routeAction(route: Route): JsonObject {
   const action: JsonObject = {};
   if (isSingleSimpleCluster(route)) action.cluster = route.clusters[0]!.cluster.name;
   else action.weighted_clusters = weightedClusters(route);
+  if (route.invalidBackendWeight) action.cluster_not_found_response_code = "INTERNAL_SERVER_ERROR";
 
   if (route.timeout?.responseMs !== undefined) action.timeout = duration(route.timeout.responseMs);
   if (route.timeout?.idleMs !== undefined) action.idle_timeout = duration(route.timeout.idleMs);
@@ -179,6 +166,7 @@ function weightedClusters(route: Route): JsonObject {
     if (wc.requestHeaders?.hostRewrite) out.host_rewrite_literal = wc.requestHeaders.hostRewrite;
     return out;
   });
+  if (route.invalidBackendWeight) weights.push({ name: INVALID_BACKEND_CLUSTER, weight: route.invalidBackendWeight });
   // No total_weight: it is deprecated (Envoy warns, and in time refuses); Envoy uses the sum.
   return { clusters: weights };
 }

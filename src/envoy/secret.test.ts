@@ -26,5 +26,10 @@ describe("secret", () => {
       name: "default/crl/abc",
       validation_context: { crl: { inline_string: crl.certificateChain } },
     });
+    const joined = { ...ca, name: "default/ca/abc+default/crl/abc", crl: crl.certificateChain };
+    expect(await expectEnvoyAccepts(resourceTypes.secrets, secret(joined))).toEqual({
+      name: "default/ca/abc+default/crl/abc",
+      validation_context: { trusted_ca: { inline_string: ca.certificateChain }, crl: { inline_string: crl.certificateChain } },
+    });
   });
 });

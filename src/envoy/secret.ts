@@ -15,8 +15,11 @@ export function secret(source: Secret): JsonObject {
           private_key: { inline_string: source.privateKey },
         },
       };
-    case "ca":
-      return { name: source.name, validation_context: { trusted_ca: { inline_string: source.certificateChain } } };
+    case "ca": {
+      const context: JsonObject = { trusted_ca: { inline_string: source.certificateChain } };
+      if (source.crl !== undefined) context.crl = { inline_string: source.crl };
+      return { name: source.name, validation_context: context };
+    }
     case "crl":
       return { name: source.name, validation_context: { crl: { inline_string: source.certificateChain } } };
   }

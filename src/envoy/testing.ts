@@ -8,6 +8,11 @@ import { encodeStrict, lookupType } from "../xds/registry.ts";
 import { TypeUrls, type ResourceSet } from "../xds/types.ts";
 import { validateResource } from "../xds/validate.ts";
 import { validateSnapshot } from "../xds/validate-snapshot.ts";
+import { reachable, routeConfigs, type RouteConfigNode } from "../dag/accessors.ts";
+import { buildListeners, type ListenerOptions } from "../dag/listeners.ts";
+import type { JsonObject } from "./common.ts";
+import { listener, type ListenerSettings } from "./listener.ts";
+import { routeConfigurationOf } from "./route.ts";
 import type { Translation } from "./translate.ts";
 
 export const testRef = (name = "app", kind = "HTTPProxy", namespace = "default"): ObjectRef => ({ kind, namespace, name });
@@ -68,24 +73,51 @@ export function testSecureVirtualHost(name: string, routes: Route[], overrides: 
   };
 }
 
-/** A DAG holding the given hosts, with every cluster and secret they use registered. */
-export function testDag(hosts: { plain?: VirtualHost[]; secure?: SecureVirtualHost[]; fallbackSecret?: Secret }): Dag {
+/** A DAG holding the given hosts, its listeners made and every cluster and secret they reach registered, as buildDag leaves it. */
+export function testDag(hosts: { plain?: VirtualHost[]; secure?: SecureVirtualHost[]; fallbackSecret?: Secret }, listeners: ListenerOptions = {}): Dag {
   const dag: Dag = {
     virtualHosts: new Map((hosts.plain ?? []).map((vh) => [vh.name, vh])),
     secureVirtualHosts: new Map((hosts.secure ?? []).map((vh) => [vh.name, vh])),
     clusters: new Map(),
     secrets: new Map(),
     fallbackSecret: hosts.fallbackSecret,
+    listeners: [],
     status: new StatusRecorder(),
   };
-  for (const vh of [...(hosts.plain ?? []), ...(hosts.secure ?? [])]) {
-    for (const route of vh.routes) for (const wc of [...route.clusters, ...route.mirrors]) dag.clusters.set(wc.cluster.name, wc.cluster);
-  }
-  for (const vh of hosts.secure ?? []) {
-    for (const wc of vh.tcpProxy?.clusters ?? []) dag.clusters.set(wc.cluster.name, wc.cluster);
-    if (vh.secret) dag.secrets.set(vh.secret.name, vh.secret);
-  }
+  dag.listeners = buildListeners(dag, listeners, dag.status);
+  const { clusters, secrets } = reachable(dag);
+  dag.clusters = clusters;
+  dag.secrets = secrets;
   return dag;
+}
+
+/** The `ingress_http` listener of these hosts, made by the DAG's listener pass and rendered. */
+export function httpListener(port: number, plain: VirtualHost[], settings: ListenerSettings): JsonObject {
+  const dag = testDag({ plain }, { address: settings.address, httpPort: port });
+  return listener(dag.listeners.find((node) => node.protocol === "http")!, settings);
+}
+
+/** The `ingress_https` listener of these hosts as the DAG's listener pass makes it, rendered; undefined when it serves none. */
+export function httpsListener(port: number, hosts: { secure: SecureVirtualHost[]; fallbackSecret?: Secret }, settings: ListenerSettings): JsonObject | undefined {
+  const dag = testDag(hosts, { address: settings.address, httpsPort: port });
+  const node = dag.listeners.find((candidate) => candidate.protocol === "https");
+  return node && listener(node, settings);
+}
+
+function renderedRouteConfig(dag: Dag, fetchedBy: RouteConfigNode["fetchedBy"]): JsonObject {
+  return routeConfigurationOf(routeConfigs(dag).find((config) => config.fetchedBy === fetchedBy)!);
+}
+
+/** The `ingress_http` route configuration of these hosts. */
+export const httpRouteConfiguration = (plain: VirtualHost[]): JsonObject => renderedRouteConfig(testDag({ plain }), "listener");
+
+/** The `https/<fqdn>` route configuration of one TLS host. */
+export const secureRouteConfiguration = (vhost: SecureVirtualHost): JsonObject => renderedRouteConfig(testDag({ secure: [vhost] }), "sni");
+
+/** The fallback certificate's route configuration, with these hosts allowing clients without SNI. */
+export function fallbackRouteConfiguration(vhosts: SecureVirtualHost[]): JsonObject {
+  const secure = vhosts.map((vhost) => ({ ...vhost, fallbackCertificate: true }));
+  return renderedRouteConfig(testDag({ secure, fallbackSecret: testSecret("isobar/fallback/1") }), "fallback");
 }
 
 /** Throws unless the snapshot validator accepts the whole set, consistency included. */

@@ -1,7 +1,7 @@
 // TLS contexts for Envoy: the downstream context of an `ingress_https` filter chain (certificate by
 // SDS, protocol versions, ALPN, client certificate validation) and the upstream context of a cluster
 // that speaks TLS to its endpoints. Certificates and CA bundles always travel by SDS, by the DAG
-// Secret's name; only a CRL is inlined, because Envoy takes one SDS validation context per chain.
+// Secret's name (a CRL joined with its CA in one SDS validation context, dag/listeners.ts).
 import type { DownstreamValidation, Secret, TlsVersion, UpstreamValidation } from "../dag/types.ts";
 import { adsConfigSource, any, type JsonObject } from "./common.ts";
 
@@ -37,6 +37,8 @@ export interface DownstreamTlsOptions {
   /** ALPN offered to clients; none for a TCP proxy behind TLS. */
   alpn: string[];
   validation?: DownstreamValidation;
+  /** The secret fetched over SDS to validate client certificates (the chain's clientValidationSecret). */
+  validationSecret?: Secret;
 }
 
 /** The DownstreamTlsContext (as an Any) of a terminating filter chain. */
@@ -54,7 +56,7 @@ export function downstreamTlsContext(options: DownstreamTlsOptions): JsonObject 
   const context: JsonObject = { common_tls_context: common };
   const validation = options.validation;
   if (validation && (validation.caSecret || validation.skipClientCertValidation)) {
-    Object.assign(common, clientValidation(validation));
+    Object.assign(common, clientValidation(validation, options.validationSecret));
     context.require_client_certificate = !validation.optionalClientCertificate;
   }
   if (options.alpn.length > 0) common.alpn_protocols = options.alpn;
@@ -62,18 +64,18 @@ export function downstreamTlsContext(options: DownstreamTlsOptions): JsonObject 
 }
 
 /** The validation part of a CommonTlsContext for client certificates. */
-function clientValidation(validation: DownstreamValidation): JsonObject {
+function clientValidation(validation: DownstreamValidation, sds: Secret | undefined): JsonObject {
   const inline: JsonObject = {};
   if (validation.skipClientCertValidation) inline.trust_chain_verification = "ACCEPT_UNTRUSTED";
   if (validation.crlSecret) {
-    inline.crl = { inline_string: validation.crlSecret.certificateChain };
+    if (!sds) inline.crl = { inline_string: validation.crlSecret.certificateChain };
     if (validation.crlOnlyVerifyLeafCert) inline.only_verify_leaf_cert_crl = true;
   }
-  if (!validation.caSecret) return { validation_context: inline };
+  if (!sds) return { validation_context: inline };
   return {
     combined_validation_context: {
       default_validation_context: inline,
-      validation_context_sds_secret_config: sdsSecretConfig(validation.caSecret.name),
+      validation_context_sds_secret_config: sdsSecretConfig(sds.name),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import type { ListenerOptions } from "../dag/listeners.ts";
 import type { Dag } from "../dag/types.ts";
 import { resourceTypes } from "./common.ts";
 import { loadAssignments } from "./endpoint.ts";
@@ -18,7 +19,7 @@ import {
 type J = Record<string, any>;
 
 /** A DAG using most features; `reverse` builds the same DAG with every map filled in the opposite order. */
-function richDag(reverse = false): Dag {
+function richDag(reverse = false, listeners: ListenerOptions = {}): Dag {
   const order = <T>(items: T[]): T[] => (reverse ? [...items].reverse() : items);
   const echo = testCluster("echo");
   const canary = testCluster("canary", { protocol: "h2c", loadBalancer: "Cookie" });
@@ -52,7 +53,7 @@ function richDag(reverse = false): Dag {
     }),
     testSecureVirtualHost("pass.com", [], { passthrough: true, secret: undefined, tcpProxy: { clusters: [weighted(echo)] } }),
   ]);
-  const dag = testDag({ plain, secure, fallbackSecret: testSecret("isobar/fallback/1") });
+  const dag = testDag({ plain, secure, fallbackSecret: testSecret("isobar/fallback/1") }, listeners);
   dag.secrets.set(ca.name, ca);
   return dag;
 }
@@ -120,7 +121,7 @@ describe("translate", () => {
   });
 
   test("options: ports, address, admin socket, access log", () => {
-    const out = translate(richDag(), { httpPort: 18080, httpsPort: 18443, statsPort: 18002, address: "127.0.0.1", adminSocketPath: "/tmp/a.sock", accessLog: false });
+    const out = translate(richDag(false, { httpPort: 18080, httpsPort: 18443, address: "127.0.0.1" }), { statsPort: 18002, address: "127.0.0.1", adminSocketPath: "/tmp/a.sock", accessLog: false });
     const ports = out.listeners.map((l: J) => [l.name, l.address.socket_address.address, l.address.socket_address.port_value]);
     expect(ports).toEqual([
       ["ingress_http", "127.0.0.1", 18080],

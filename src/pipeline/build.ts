@@ -2,16 +2,16 @@
 // validation. What the validator rejects is left out and becomes a condition on the objects that
 // produced it. Used by `agent serve` on every rebuild, by `agent validate`, golden tests and benchmarks.
 import { buildDag } from "../dag/builder.ts";
-import { gatewayApiInput } from "../dag/gateway-api-input.ts";
 import type { DagOptions } from "../dag/processor.ts";
-import type { ObjectStatus } from "../dag/status.ts";
+import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
 import type { Dag } from "../dag/types.ts";
 import { loadAssignments, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
+import { resourceOwners, type ResourceOwners } from "../envoy/ownership.ts";
 import { translate, type TranslateOptions } from "../envoy/translate.ts";
 import type { ObjectCache } from "./cache.ts";
-import { resourceKind, TypeUrls, typeInfo, type ResourceSet } from "../xds/types.ts";
+import { resourceKind, TypeUrls, type ResourceSet } from "../xds/types.ts";
 import { validateSnapshot, type RejectedResource } from "../xds/validate-snapshot.ts";
-import { resourceOwners, type ResourceOwners } from "./owners.ts";
+import type { ValidationError } from "../xds/validate-scalar.ts";
 
 export interface BuildOptions {
   dag: DagOptions;
@@ -39,8 +39,6 @@ export type BuildInput = Pick<ObjectCache, "ingresses" | "httpProxies" | "tlsCer
 export function buildResources(input: BuildInput, options: BuildOptions): BuildResult {
   const t0 = performance.now();
   const dag = buildDag(input, options.dag);
-  // Which Gateway is served and its status; its listeners and routes are not processed yet.
-  gatewayApiInput({ input, options: options.dag, status: dag.status });
   const t1 = performance.now();
   const translation = translate(dag, options.translate);
   const t2 = performance.now();
@@ -57,7 +55,7 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
   const { valid, rejected } = validateSnapshot({ ...translation, endpoints });
   const t4 = performance.now();
   const owners = resourceOwners(dag);
-  recordRejections(dag, owners, rejected, { ...translation, endpoints });
+  recordRejections(dag, owners, rejected);
   return {
     dag,
     resources: valid,
@@ -69,35 +67,23 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
   };
 }
 
-/** Puts each rejection on the objects behind it: the whole resource's owners, or the broken virtual host's. */
-function recordRejections(dag: Dag, owners: ResourceOwners, rejected: RejectedResource[], given: ResourceSet): void {
+/** Puts each rejection on the objects behind it: the whole resource's owners, or the left-out virtual host's or filter chain's. */
+export function recordRejections(dag: Dag, owners: ResourceOwners, rejected: RejectedResource[]): void {
   for (const rejection of rejected) {
     const kind = resourceKind(rejection.typeUrl);
-    const resource = resourceNamed(given, rejection.typeUrl, rejection.name);
-    for (const error of rejection.errors) {
-      const refs = ownersOfError(owners, rejection, resource, error.path);
-      const message = `Envoy would reject ${kind} ${JSON.stringify(rejection.name)}${rejection.partial ? " (the rest of it is still served)" : ""}: ${error.path}: ${error.message}`;
-      for (const ref of refs) dag.status.error(ref, { type: "EnvoyConfigError", reason: "ResourceRejected", message });
+    const report = (refs: ObjectRef[], errors: ValidationError[]) => {
+      for (const error of errors) {
+        const message = `Envoy would reject ${kind} ${JSON.stringify(rejection.name)}${rejection.partial ? " (the rest of it is still served)" : ""}: ${error.path}: ${error.message}`;
+        for (const ref of refs) dag.status.error(ref, { type: "EnvoyConfigError", reason: "ResourceRejected", message });
+      }
+    };
+    if (!rejection.parts) {
+      report(owners.of(rejection.typeUrl, rejection.name), rejection.errors);
+      continue;
+    }
+    for (const part of rejection.parts) {
+      const refs = rejection.typeUrl === TypeUrls.route ? owners.ofVirtualHost(rejection.name, part.name) : owners.ofFilterChain(rejection.name, part.name);
+      report(refs.length > 0 ? refs : owners.of(rejection.typeUrl, rejection.name), part.errors);
     }
   }
-}
-
-function resourceNamed(set: ResourceSet, typeUrl: string, name: string): Record<string, unknown> | undefined {
-  const byType: Record<string, object[]> = { [TypeUrls.listener]: set.listeners, [TypeUrls.route]: set.routes, [TypeUrls.cluster]: set.clusters, [TypeUrls.endpoint]: set.endpoints, [TypeUrls.secret]: set.secrets };
-  const nameField = typeInfo(typeUrl)?.nameField;
-  return nameField && (byType[typeUrl] as Array<Record<string, unknown>> | undefined)?.find((r) => r[nameField] === name);
-}
-
-function ownersOfError(owners: ResourceOwners, rejection: RejectedResource, resource: Record<string, unknown> | undefined, path: string) {
-  // Route configs and listeners are pruned per virtual host / filter chain: blame only that one.
-  const item = /^(virtual_hosts|filter_chains)\[(\d+)\]/.exec(path);
-  if (item && resource) {
-    const entry = (resource[item[1]!] as Array<Record<string, unknown>> | undefined)?.[Number(item[2])];
-    const vhostName = item[1] === "virtual_hosts" ? entry?.name : ((entry?.filter_chain_match as { server_names?: string[] } | undefined)?.server_names ?? [])[0];
-    if (typeof vhostName === "string") {
-      const refs = owners.ofVirtualHost(vhostName);
-      if (refs.length > 0) return refs;
-    }
-  }
-  return owners.of(rejection.typeUrl, rejection.name);
 }

@@ -31,7 +31,8 @@ function build(resources: ResourceSet): BuildResult {
     rejected: [],
     owners: {
       of: (_typeUrl, name) => (name === "shop" || name === "ingress_http" ? [proxy] : [other]),
-      ofVirtualHost: (fqdn) => (fqdn === "shop.test" ? [proxy] : fqdn === "other.test" ? [other] : []),
+      ofVirtualHost: (_routeConfig, fqdn) => (fqdn === "shop.test" ? [proxy] : fqdn === "other.test" ? [other] : []),
+      ofFilterChain: () => [],
     },
     statuses: [],
     endpointProblems: [],

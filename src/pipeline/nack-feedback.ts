@@ -190,7 +190,7 @@ const partKey = (part: { typeUrl: string; name: string; virtualHost?: string }) 
 
 function ownersOf(result: BuildResult, part: { typeUrl: string; name: string; virtualHost?: string }): ObjectRef[] {
   if (part.virtualHost !== undefined) {
-    const refs = result.owners.ofVirtualHost(part.virtualHost);
+    const refs = result.owners.ofVirtualHost(part.name, part.virtualHost);
     if (refs.length > 0) return refs;
   }
   return result.owners.of(part.typeUrl, part.name);

@@ -1,9 +1,9 @@
 // The status each kind carries, computed from the DAG's ObjectStatus: HTTPProxy in Contour's shape
 // (currentStatus, description, loadBalancer, one Valid condition with errors and warnings), Ingress
-// as status.loadBalancer.ingress, GatewayClass and Gateway as status.conditions. Also the comparison that decides whether a write is needed: equal
+// as status.loadBalancer.ingress, GatewayClass and Gateway as status.conditions (a Gateway's listeners too), HTTPRoute, GRPCRoute and TLSRoute as status.parents. Also the comparison that decides whether a write is needed: equal
 // when all that differs is lastTransitionTime (which is kept while the condition's status holds).
 import { isIP } from "node:net";
-import type { ObjectStatus, SubCondition } from "../dag/status.ts";
+import type { KubeCondition, ObjectStatus, SubCondition } from "../dag/status.ts";
 import type { KubeObject } from "../sources/types.ts";
 
 export interface LoadBalancerAddress {
@@ -39,7 +39,9 @@ export function desiredStatus(object: KubeObject, status: ObjectStatus, options:
   const addresses = (options.loadBalancer ?? []).filter((a) => a.ip || a.hostname).map(pickAddress);
   const ingress = addresses.length > 0 ? addresses : undefined;
   if (object.kind === "Ingress") return ingress ? { loadBalancer: { ingress } } : undefined;
-  if (object.kind === "GatewayClass" || object.kind === "Gateway") return status.conditions ? { conditions: mergedConditions(object, status, options.now) } : undefined;
+  if (object.kind === "GatewayClass") return status.conditions ? { conditions: mergedConditions(object, status, options.now) } : undefined;
+  if (object.kind === "Gateway") return gatewayStatus(object, status, options.now, addresses);
+  if (object.kind === "HTTPRoute" || object.kind === "GRPCRoute" || object.kind === "TLSRoute") return status.parents ? { parents: routeParents(object, status, options.now) } : undefined;
   if (object.kind !== "HTTPProxy") return undefined;
   const valid = status.currentStatus === "valid";
   const conditionStatus = valid ? "True" : "False";
@@ -79,6 +81,48 @@ function mergedConditions(object: KubeObject, status: ObjectStatus, now: Date): 
       const since = before?.status === condition.status && typeof before.lastTransitionTime === "string" ? before.lastTransitionTime : kubeTime(now);
       return { ...condition, ...(observedGeneration === undefined ? {} : { observedGeneration }), lastTransitionTime: since };
     }),
+  ];
+}
+
+/** Conditions stamped with observedGeneration and a lastTransitionTime kept from `before` while the status holds. */
+function stamped(conditions: KubeCondition[], before: unknown, observedGeneration: number | undefined, now: Date): Record<string, unknown>[] {
+  const previous = Array.isArray(before) ? (before as Array<Record<string, unknown>>) : [];
+  return conditions.map((condition) => {
+    const old = previous.find((c) => c && c.type === condition.type);
+    const since = old?.status === condition.status && typeof old.lastTransitionTime === "string" ? old.lastTransitionTime : kubeTime(now);
+    return { ...condition, ...(observedGeneration === undefined ? {} : { observedGeneration }), lastTransitionTime: since };
+  });
+}
+
+/** A served Gateway's status: conditions, listeners, and the addresses Envoy is reached at (IPAddress or Hostname). */
+function gatewayStatus(object: KubeObject, status: ObjectStatus, now: Date, addresses: LoadBalancerAddress[]): Record<string, unknown> | undefined {
+  if (!status.conditions) return undefined;
+  const result: Record<string, unknown> = { conditions: mergedConditions(object, status, now) };
+  if (status.listeners && addresses.length > 0) result.addresses = addresses.map((a) => (a.ip ? { type: "IPAddress", value: a.ip } : { type: "Hostname", value: a.hostname }));
+  if (status.listeners) {
+    const existing = (object.status as { listeners?: Array<{ name?: string; conditions?: unknown }> } | undefined)?.listeners ?? [];
+    const generation = status.generation ?? object.metadata.generation;
+    result.listeners = status.listeners.map((listener) => ({
+      ...listener,
+      conditions: stamped(listener.conditions, existing.find((l) => l?.name === listener.name)?.conditions, generation, now),
+    }));
+  }
+  return result;
+}
+
+/** Our parents (stamped), after the entries of other controllers, which are not ours to drop. */
+function routeParents(object: KubeObject, status: ObjectStatus, now: Date): Record<string, unknown>[] {
+  const existing = (object.status as { parents?: Array<{ controllerName?: string; parentRef?: unknown; conditions?: unknown }> } | undefined)?.parents ?? [];
+  const generation = status.generation ?? object.metadata.generation;
+  const ours = status.parents ?? [];
+  const controllers = new Set(ours.map((p) => p.controllerName));
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  return [
+    ...existing.filter((p) => !controllers.has(p.controllerName ?? "")),
+    ...ours.map((parent) => ({
+      ...parent,
+      conditions: stamped(parent.conditions, existing.find((p) => p.controllerName === parent.controllerName && same(p.parentRef, parent.parentRef))?.conditions, generation, now),
+    })),
   ];
 }
 

@@ -80,13 +80,16 @@ const resources: Record<string, { group: string; version: string; plural: string
   HTTPProxy: { group: "projectcontour.io", version: "v1", plural: "httpproxies" },
   GatewayClass: { group: "gateway.networking.k8s.io", version: "v1", plural: "gatewayclasses" },
   Gateway: { group: "gateway.networking.k8s.io", version: "v1", plural: "gateways" },
+  HTTPRoute: { group: "gateway.networking.k8s.io", version: "v1", plural: "httproutes" },
+  GRPCRoute: { group: "gateway.networking.k8s.io", version: "v1", plural: "grpcroutes" },
+  TLSRoute: { group: "gateway.networking.k8s.io", version: "v1alpha2", plural: "tlsroutes" },
 };
 
-/** An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses and Gateways, indexed once per call. */
+/** An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes and TLSRoutes, indexed once per call. */
 export function lookupFromCache(cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[]; gatewayApi?(): GatewayApiObjects }): ObjectLookup {
   const index = new Map<string, KubeObject>();
   const gatewayApi = cache.gatewayApi?.();
-  const objects: KubeObject[] = [...cache.ingresses(), ...cache.httpProxies(), ...((gatewayApi?.gatewayClasses ?? []) as KubeObject[]), ...((gatewayApi?.gateways ?? []) as KubeObject[])];
+  const objects: KubeObject[] = [...cache.ingresses(), ...cache.httpProxies(), ...((gatewayApi?.gatewayClasses ?? []) as KubeObject[]), ...((gatewayApi?.gateways ?? []) as KubeObject[]), ...((gatewayApi?.httpRoutes ?? []) as KubeObject[]), ...((gatewayApi?.grpcRoutes ?? []) as KubeObject[]), ...((gatewayApi?.tlsRoutes ?? []) as KubeObject[])];
   for (const object of objects) index.set(refKey({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name }), object);
   return (ref) => index.get(refKey(ref));
 }
@@ -169,8 +172,10 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
   async function write(key: string, pending: Pending): Promise<void> {
     const { status } = pending;
     const resource = resources[status.ref.kind]!;
-    const path = objectPath(resource, status.ref.namespace, status.ref.name);
     let object = pending.objects(status.ref);
+    // At the version the object was read at: TLSRoute is v1alpha2 in some clusters, v1 in others.
+    const served = object?.apiVersion?.startsWith(`${resource.group}/`) ? object.apiVersion.slice(resource.group.length + 1) : undefined;
+    const path = objectPath(served ? { ...resource, version: served } : resource, status.ref.namespace, status.ref.name);
     /** Whether `object` was just read from the server (an update must carry all of it, not the slimmed cache copy). */
     let fresh = false;
     for (let attempt = 1; object; attempt++) {

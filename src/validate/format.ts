@@ -15,6 +15,15 @@ export function formatText(report: ValidationReport, options: { color: boolean; 
     lines.push(`${paint("bold", `${object.kind} ${refName(object)}`)}  ${paint(statusColor[object.currentStatus], object.currentStatus)}${at}`);
     lines.push(`  ${object.description}`);
     for (const c of object.conditions ?? []) lines.push(`  condition ${c.type}=${c.status} ${c.reason}: ${c.message}`);
+    for (const l of object.listeners ?? []) {
+      lines.push(`  listener ${l.name}: ${l.attachedRoutes} attached route${l.attachedRoutes === 1 ? "" : "s"}`);
+      for (const c of l.conditions) lines.push(`    ${c.type}=${c.status} ${c.reason}: ${c.message}`);
+    }
+    for (const p of object.parents ?? []) {
+      const ref = p.parentRef;
+      lines.push(`  parent ${ref.namespace ?? object.namespace}/${ref.name}${ref.sectionName ? ` section ${ref.sectionName}` : ""}${ref.port === undefined ? "" : ` port ${ref.port}`}`);
+      for (const c of p.conditions) lines.push(`    ${c.type}=${c.status} ${c.reason}: ${c.message}`);
+    }
     for (const error of object.errors) lines.push(`  ${paint("red", "error")}    ${error.type}/${error.reason}: ${error.message}`);
     for (const warning of object.warnings) lines.push(`  ${paint("yellow", "warning")}  ${warning.type}/${warning.reason}: ${warning.message}`);
   }
@@ -59,6 +68,8 @@ export function formatJson(report: ValidationReport, options: { routes: boolean 
       errors: o.errors.map(condition),
       warnings: o.warnings.map(condition),
       ...(o.conditions === undefined ? {} : { conditions: o.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })) }),
+      ...(o.listeners === undefined ? {} : { listeners: o.listeners }),
+      ...(o.parents === undefined ? {} : { parents: o.parents }),
       ...(o.file === undefined ? {} : { file: o.file }),
       ...(o.line === undefined ? {} : { line: o.line }),
     })),

@@ -21,7 +21,8 @@ const routes = [
 ];
 
 test("each route becomes rows: regex and inverted header, query, redirect, weighted clusters heaviest first, mirror, direct response", () => {
-  const dag = { clusters: new Map([["ns/api/80/abc", { service: { namespace: "ns", name: "api", port: 80 } }]]) } as never;
+  const listeners = [{ name: "ingress_http", protocol: "http", address: "0.0.0.0", port: 8080, routeConfigName: "ingress_http", virtualHosts: [], filterChains: [] }];
+  const dag = { clusters: new Map([["ns/api/80/abc", { service: { namespace: "ns", name: "api", port: 80 } }]]), listeners } as never;
   expect(routeTable({ ...emptyResourceSet(), routes }, dag)).toEqual([
     { scheme: "http", host: "a.test", match: "regex ^/v[0-9]+, header x-debug absent", backend: "ns/api:80", weight: "100%" },
     { scheme: "http", host: "a.test", match: "exact /old, query q prefix x (any case)", backend: "redirect https://b.test/new (permanent redirect)", weight: "" },

@@ -1,11 +1,12 @@
 // The route table of a build, as `agent validate --routes` prints it: one row per host, match and
 // backend, read from the route configurations that would be served (after validation), in Envoy's
 // order (the first matching route wins), so what a person reads is what Envoy would do.
+import { routeConfigs } from "../dag/accessors.ts";
 import type { Dag } from "../dag/types.ts";
 import type { ResourceSet } from "../xds/types.ts";
 
 export interface RouteRow {
-  /** "http" for ingress_http, "https" for a TLS host's (and the fallback certificate's) route config. */
+  /** The protocol of the listener that fetches the route config: "http", or "https" for a TLS host's (and the fallback certificate's). */
   scheme: "http" | "https";
   host: string;
   /** "prefix /api", "exact /", "regex ^/v[0-9]+", then ", header x-env = canary", ", query debug present" … */
@@ -18,16 +19,20 @@ export interface RouteRow {
 
 type Json = Record<string, unknown>;
 
-/** The rows of every virtual host of every route config in `resources`, HTTP first, hosts sorted. */
-export function routeTable(resources: ResourceSet, dag?: Pick<Dag, "clusters">): RouteRow[] {
+/** The rows of every virtual host of every route config in `resources` that the DAG's listeners fetch, HTTP first, hosts sorted. */
+export function routeTable(resources: ResourceSet, dag: Pick<Dag, "clusters" | "listeners">): RouteRow[] {
   const rows: RouteRow[] = [];
   const backendOf = (cluster: string) => {
-    const service = dag?.clusters.get(cluster)?.service;
+    const service = dag.clusters.get(cluster)?.service;
     return service ? `${service.namespace}/${service.name}:${service.port}` : cluster;
   };
-  const configs = [...(resources.routes as Json[])].sort((a, b) => rank(a) - rank(b) || String(a.name).localeCompare(String(b.name)));
+  // The protocol of each route config is its listener's, as the DAG says: no name is read for it.
+  const protocols = new Map(routeConfigs(dag).map((node) => [node.name, node.protocol]));
+  const rank = (config: Json) => (protocols.get(String(config.name)) === "http" ? 0 : 1);
+  const configs = [...(resources.routes as Json[])].filter((config) => protocols.has(String(config.name)));
+  configs.sort((a, b) => rank(a) - rank(b) || String(a.name).localeCompare(String(b.name)));
   for (const config of configs) {
-    const scheme = config.name === "ingress_http" ? "http" : "https";
+    const scheme = protocols.get(String(config.name))!;
     const vhosts = [...((config.virtual_hosts as Json[] | undefined) ?? [])].sort((a, b) => String(a.name).localeCompare(String(b.name)));
     for (const vhost of vhosts) {
       const host = String(vhost.name ?? "");
@@ -41,8 +46,6 @@ export function routeTable(resources: ResourceSet, dag?: Pick<Dag, "clusters">):
   }
   return rows;
 }
-
-const rank = (config: Json) => (config.name === "ingress_http" ? 0 : 1);
 
 /** The match as a person reads it; on a wildcard host the :authority regex that enforces one label is the host itself. */
 function describeMatch(match: Json, wildcardHost: boolean): string {

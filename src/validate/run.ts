@@ -3,7 +3,7 @@
 // where it was defined, the resources the validator left out, the source problems (files that do
 // not parse), and the route table of what would be served.
 import type { DagOptions } from "../dag/processor.ts";
-import type { KubeCondition, SubCondition } from "../dag/status.ts";
+import type { KubeCondition, ObjectStatus, SubCondition } from "../dag/status.ts";
 import type { EndpointPolicy } from "../envoy/endpoint.ts";
 import type { TranslateOptions } from "../envoy/translate.ts";
 import { buildResources } from "../pipeline/build.ts";
@@ -24,6 +24,9 @@ export interface ObjectReport {
   warnings: SubCondition[];
   /** Gateway API kinds: the conditions the status writer would write. */
   conditions?: KubeCondition[];
+  /** A Gateway's listener statuses, a route's parent statuses (Gateway API). */
+  listeners?: ObjectStatus["listeners"];
+  parents?: ObjectStatus["parents"];
   file?: string;
   line?: number;
 }
@@ -82,6 +85,8 @@ export async function validateManifests(paths: string[], options: ValidateOption
       errors: status.errors,
       warnings: status.warnings,
       ...(status.conditions === undefined ? {} : { conditions: status.conditions }),
+      ...(status.listeners === undefined ? {} : { listeners: status.listeners }),
+      ...(status.parents === undefined ? {} : { parents: status.parents }),
       ...(origin?.file === undefined ? {} : { file: origin.file }),
       ...(origin?.line === undefined ? {} : { line: origin.line }),
     };

@@ -17,6 +17,14 @@ export interface RejectedResource {
    * dropped alone: its traffic would fall through to a shorter prefix, perhaps another backend.
    */
   partial: boolean;
+  /** When partial: the items left out (virtual hosts of a route config, filter chains of a listener), by name, with their errors. */
+  parts?: RejectedPart[];
+}
+
+/** One virtual host or filter chain left out of a resource that is still published. */
+export interface RejectedPart {
+  name: string;
+  errors: ValidationError[];
 }
 
 export interface SnapshotValidation {
@@ -55,9 +63,9 @@ export function validateSnapshot(set: ResourceSet, options: ValidateOptions = {}
         continue;
       }
       const pruned = stage.prunable ? prune(resource, stage.prunable, errors) : undefined;
-      rejected.push({ typeUrl: stage.typeUrl, name, errors, partial: pruned !== undefined });
+      rejected.push(pruned ? { typeUrl: stage.typeUrl, name, errors, partial: true, parts: pruned.parts } : { typeUrl: stage.typeUrl, name, errors, partial: false });
       if (pruned) {
-        kept.push(pruned);
+        kept.push(pruned.resource);
         names.add(name);
       }
     }
@@ -109,20 +117,22 @@ function missing(path: string, what: string, name: string, given: object[], name
 }
 
 /**
- * The resource without the items of `field` that errors point into, or undefined when an error
- * lies elsewhere or nothing would be left.
+ * The resource without the items of `field` that errors point into, with those items' names and
+ * errors, or undefined when an error lies elsewhere or nothing would be left.
  */
-function prune(resource: Json, field: string, errors: ValidationError[]): Json | undefined {
-  const broken = new Set<number>();
+function prune(resource: Json, field: string, errors: ValidationError[]): { resource: Json; parts: RejectedPart[] } | undefined {
+  const broken = new Map<number, ValidationError[]>();
   const itemPath = new RegExp(`^${field}\\[(\\d+)\\]`);
   for (const error of errors) {
     const match = itemPath.exec(error.path);
     if (!match) return undefined;
-    broken.add(Number(match[1]));
+    const index = Number(match[1]);
+    broken.set(index, [...(broken.get(index) ?? []), error]);
   }
-  const items = resource[field] as unknown[];
+  const items = resource[field] as Json[];
   const left = items.filter((_, i) => !broken.has(i));
   // A listener with no filter chain left accepts connections only to close them: leave it out.
   if (left.length === 0 && field === "filter_chains" && !resource.default_filter_chain) return undefined;
-  return { ...resource, [field]: left };
+  const parts = [...broken].sort(([a], [b]) => a - b).map(([index, itemErrors]) => ({ name: String(items[index]?.name ?? ""), errors: itemErrors }));
+  return { resource: { ...resource, [field]: left }, parts };
 }

@@ -37,6 +37,7 @@ export function httpListener(): object {
 
 export function tlsFilterChain(serverName: string, secretName: string): object {
   return {
+    name: `https/${serverName}`,
     filter_chain_match: { server_names: [serverName] },
     transport_socket: {
       name: "envoy.transport_sockets.tls",

@@ -38,7 +38,7 @@ afterAll(async () => {
 async function judged(objects: KubeObject[], dag: DagOptions): Promise<void> {
   const cache = createObjectCache({ ingressClassNames: [] });
   cache.applyAll(objects.map((object) => ({ type: "upsert" as const, object })));
-  const result = buildResources(cache, { dag, translate: judge.translate });
+  const result = buildResources(cache, { dag: { ...dag, listeners: judge.listeners }, translate: judge.translate });
   const nacks = await judge.load(result.resources);
   expect(nacks.map((nack) => `${nack.typeUrl.split(".").pop()} [${nack.resourceNames.join(", ")}]: ${nack.errorDetail.message}`)).toEqual([]);
 }
@@ -67,7 +67,7 @@ describe("the validator's Envoy rules are Envoy's (src/xds/validate-envoy.ts)", 
     ["a direct response body over 4096 bytes", (route) => ((route.direct_response = { status: 200, body: { inline_string: "%".repeat(8200) } }), delete route.route)],
   ];
   test("a CRL without a CA (client validation skipped)", async () => {
-    const { result } = await buildGolden("httpproxy-tls-client-validation", judge.translate);
+    const { result } = await buildGolden("httpproxy-tls-client-validation", judge.translate, judge.listeners);
     const good = result.resources;
     const listeners = structuredClone(good.listeners) as Array<Record<string, any>>;
     const https = listeners.find((l) => l.name === "ingress_https")!;
@@ -84,7 +84,7 @@ describe("the validator's Envoy rules are Envoy's (src/xds/validate-envoy.ts)", 
 
   for (const [what, mutate] of mutations) {
     test(what, async () => {
-      const { result } = await buildGolden("ingress-basic", judge.translate);
+      const { result } = await buildGolden("ingress-basic", judge.translate, judge.listeners);
       const good = result.resources;
       const routes = structuredClone(good.routes) as Array<Record<string, any>>;
       const vhost = routes[0]!.virtual_hosts[0];

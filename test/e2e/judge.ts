@@ -3,6 +3,7 @@
 // waits until Envoy has answered every response it was sent, ACK or NACK, and the stream is quiet.
 // In process because a fuzz run feeds thousands of snapshots: no manifest files, no holdoff.
 import { consola, type ConsolaInstance } from "consola";
+import type { ListenerOptions } from "../../src/dag/listeners.ts";
 import type { TranslateOptions } from "../../src/envoy/translate.ts";
 import { createNackLog, type NackRecord } from "../../src/xds/nacks.ts";
 import { installSdsScope } from "../../src/xds/sds-scope.ts";
@@ -15,8 +16,10 @@ export interface EnvoyJudge {
   envoy: EnvoyProcess;
   store: SnapshotStore;
   server: XdsServer;
-  /** The translate options every set must be built with: free loopback ports, Envoy's admin socket. */
+  /** The translate options every set must be built with: a free stats port, Envoy's admin socket. */
   translate: TranslateOptions;
+  /** The DAG's listener options every set must be built with: free loopback ports. */
+  listeners: ListenerOptions;
   /** Publishes `set` and resolves, once Envoy answered all it was sent, with the NACKs it sent meanwhile. */
   load(set: ResourceSet): Promise<NackRecord[]>;
   stop(): Promise<void>;
@@ -67,7 +70,8 @@ export async function startEnvoyJudge(options: JudgeOptions = {}): Promise<Envoy
 
   const [httpPort, httpsPort, statsPort] = (await freePorts(3)) as [number, number, number];
   const envoy = await startEnvoy({ xdsPort: server.port, xdsMode: options.xdsMode });
-  const translate: TranslateOptions = { httpPort, httpsPort, statsPort, address: "127.0.0.1", adminSocketPath: envoy.adminSocket };
+  const translate: TranslateOptions = { statsPort, address: "127.0.0.1", adminSocketPath: envoy.adminSocket };
+  const listeners: ListenerOptions = { address: "127.0.0.1", httpPort, httpsPort };
   await envoy.ready();
 
   return {
@@ -75,6 +79,7 @@ export async function startEnvoyJudge(options: JudgeOptions = {}): Promise<Envoy
     store,
     server,
     translate,
+    listeners,
     async load(set) {
       const seen: NackRecord[] = [];
       const stop = nacks.on((nack) => seen.push(nack));

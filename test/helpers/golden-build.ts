@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfigFile } from "../../src/config/file.ts";
 import { defaultGlobalConfig } from "../../src/config/defaults.ts";
+import type { ListenerOptions } from "../../src/dag/listeners.ts";
 import type { DagOptions } from "../../src/dag/processor.ts";
 import type { TranslateOptions } from "../../src/envoy/translate.ts";
 import { buildResources, type BuildResult } from "../../src/pipeline/build.ts";
@@ -24,7 +25,7 @@ export function goldenCases(): string[] {
     .sort();
 }
 
-export async function buildGolden(name: string, translate?: TranslateOptions): Promise<{ loaded: LoadedManifests; result: BuildResult }> {
+export async function buildGolden(name: string, translate?: TranslateOptions, listeners?: ListenerOptions): Promise<{ loaded: LoadedManifests; result: BuildResult }> {
   const dir = join(goldenRoot, name);
   const loaded = await loadManifests(join(dir, "input.yaml"));
   const extra = existsSync(join(dir, "options.json")) ? (JSON.parse(readFileSync(join(dir, "options.json"), "utf8")) as Partial<DagOptions>) : {};
@@ -36,7 +37,7 @@ export async function buildGolden(name: string, translate?: TranslateOptions): P
     ...(global.clientCertificate ? { upstreamClientCertificate: global.clientCertificate } : {}),
     ...(global.enableExternalNameService !== undefined ? { enableExternalNameService: global.enableExternalNameService } : {}),
   };
-  const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, checkCrdSchema: true, ...fromConfig, ...extra };
+  const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, checkCrdSchema: true, ...fromConfig, ...extra, ...(listeners ? { listeners } : {}) };
   const cache = createObjectCache({ ingressClassNames: dagOptions.ingressClassNames, fallbackCertificate: dagOptions.fallbackCertificate, upstreamClientCertificate: dagOptions.upstreamClientCertificate });
   cache.applyAll(loaded.objects.map(({ object }) => ({ type: "upsert" as const, object })));
   return { loaded, result: buildResources(cache, { dag: dagOptions, translate: { global, ...translate } }) };

@@ -1,0 +1,215 @@
+// The Gateway API processor, one behaviour per test: listener conflicts and references, how a
+// parentRef attaches a route (sectionName, port, kinds, hostnames), the spec's precedence between
+// routes, and the status reasons on Gateways and routes.
+import { describe, expect, test } from "bun:test";
+import { buildResources } from "../pipeline/build.ts";
+import { createObjectCache } from "../pipeline/cache.ts";
+import type { KubeObject } from "../sources/types.ts";
+import type { Listener, ParentReference } from "./gateway-api-types.ts";
+import type { Route } from "./types.ts";
+import { sortRoutes } from "../envoy/route-match.ts";
+import { selfSignedCertificate, testOptions, tlsSecret } from "./testing.ts";
+
+const group = "gateway.networking.k8s.io";
+const gatewayClass: KubeObject = { apiVersion: `${group}/v1`, kind: "GatewayClass", metadata: { name: "contour" }, spec: { controllerName: "projectcontour.io/gateway-controller" } };
+const gateway = (listeners: Array<Partial<Listener> & { name: string; port: number; protocol: string }>): KubeObject => ({
+  apiVersion: `${group}/v1`,
+  kind: "Gateway",
+  metadata: { name: "web", namespace: "infra", generation: 4 },
+  spec: { gatewayClassName: "contour", listeners },
+});
+const httpRoute = (name: string, spec: { parentRefs?: ParentReference[]; hostnames?: string[]; rules?: unknown[] }, metadata: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: `${group}/v1`,
+  kind: "HTTPRoute",
+  metadata: { name, namespace: "infra", ...metadata },
+  spec: { parentRefs: [{ name: "web" }], rules: [{ backendRefs: [{ name: "app", port: 80 }] }], ...spec },
+});
+const appService: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "app", namespace: "infra" }, spec: { ports: [{ port: 80 }] } };
+const http = { name: "http", port: 80, protocol: "HTTP" };
+
+function build(objects: KubeObject[]) {
+  const cache = createObjectCache({ ingressClassNames: [] });
+  cache.applyAll([gatewayClass, appService, ...objects].map((object) => ({ type: "upsert" as const, object })));
+  const result = buildResources(cache, { dag: testOptions({ checkCrdSchema: true }) });
+  const statusOf = (kind: string, name: string) => result.statuses.find((s) => s.ref.kind === kind && s.ref.name === name);
+  const listener = (name: string) => {
+    const status = statusOf("Gateway", "web")?.listeners?.find((l) => l.name === name);
+    return status && { attachedRoutes: status.attachedRoutes, conditions: status.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`) };
+  };
+  const parents = (name: string) => statusOf("HTTPRoute", name)?.parents?.map((p) => p.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`));
+  const routes = (host: string): Route[] => result.dag.virtualHosts.get(host)?.routes ?? [];
+  return { result, statusOf, listener, parents, routes };
+}
+
+describe("listeners", () => {
+  test("an HTTP and an HTTPS listener on one port conflict (ProtocolConflict); two of one hostname too (HostnameConflict); neither takes routes", () => {
+    const { listener, parents } = build([
+      gateway([
+        { name: "a", port: 80, protocol: "HTTP" },
+        { name: "b", port: 80, protocol: "HTTPS", hostname: "b.example.com", tls: { certificateRefs: [{ name: "x" }] } },
+        { name: "c", port: 8080, protocol: "HTTP", hostname: "c.example.com" },
+        { name: "d", port: 8080, protocol: "HTTP", hostname: "c.example.com" },
+        { name: "e", port: 8080, protocol: "HTTP", hostname: "e.example.com" },
+      ]),
+      httpRoute("r", { parentRefs: [{ name: "web", sectionName: "a" }] }),
+    ]);
+    expect(listener("a")!.conditions).toEqual(["Accepted=False ProtocolConflict", "Programmed=False ProtocolConflict", "ResolvedRefs=True ResolvedRefs", "Conflicted=True ProtocolConflict"]);
+    expect(listener("c")!.conditions[3]).toBe("Conflicted=True HostnameConflict");
+    expect(listener("d")!.conditions[3]).toBe("Conflicted=True HostnameConflict");
+    expect(listener("e")!.conditions).toEqual(["Accepted=True Accepted", "Programmed=True Programmed", "ResolvedRefs=True ResolvedRefs", "Conflicted=False NoConflicts"]);
+    expect(parents("r")).toEqual([["Accepted=False NoMatchingParent", "ResolvedRefs=True ResolvedRefs"]]);
+  });
+
+  test("a certificate in another namespace needs a ReferenceGrant: without one the listener is RefNotPermitted and serves nothing", async () => {
+    const cert = await selfSignedCertificate("*.example.com");
+    const https = { name: "https", port: 443, protocol: "HTTPS", hostname: "*.example.com", tls: { certificateRefs: [{ name: "tls", namespace: "certs" }] } };
+    const route = httpRoute("r", { hostnames: ["a.example.com"] });
+    const denied = build([gateway([https]), tlsSecret("certs", "tls", cert), route]);
+    expect(denied.listener("https")!.conditions.slice(0, 3)).toEqual(["Accepted=True Accepted", "Programmed=False Invalid", "ResolvedRefs=False RefNotPermitted"]);
+    expect(denied.listener("https")!.attachedRoutes).toBe(1);
+    expect(denied.result.dag.secureVirtualHosts.size).toBe(0);
+    const grant: KubeObject = {
+      apiVersion: `${group}/v1`,
+      kind: "ReferenceGrant",
+      metadata: { name: "g", namespace: "certs" },
+      spec: { from: [{ group, kind: "Gateway", namespace: "infra" }], to: [{ group: "", kind: "Secret", name: "tls" }] },
+    };
+    const granted = build([gateway([https]), tlsSecret("certs", "tls", cert), grant, route]);
+    expect(granted.listener("https")!.conditions.slice(0, 3)).toEqual(["Accepted=True Accepted", "Programmed=True Programmed", "ResolvedRefs=True ResolvedRefs"]);
+    expect([...granted.result.dag.secureVirtualHosts.keys()]).toEqual(["a.example.com"]);
+  });
+
+  test("unsupported protocols and route kinds are said so; the Gateway is Programmed while one listener is", () => {
+    const { listener, statusOf, parents } = build([
+      gateway([
+        { name: "tcp", port: 5432, protocol: "TCP" },
+        { name: "tls-only", port: 81, protocol: "HTTP", allowedRoutes: { kinds: [{ kind: "TLSRoute" }] } },
+        http,
+      ]),
+      httpRoute("r", { parentRefs: [{ name: "web", sectionName: "tls-only" }] }),
+    ]);
+    expect(listener("tcp")!.conditions.slice(0, 2)).toEqual(["Accepted=False UnsupportedProtocol", "Programmed=False Invalid"]);
+    expect(listener("tls-only")!.conditions[2]).toBe("ResolvedRefs=False InvalidRouteKinds");
+    expect(parents("r")).toEqual([["Accepted=False NotAllowedByListeners", "ResolvedRefs=True ResolvedRefs"]]);
+    expect(statusOf("Gateway", "web")!.conditions!.map((c) => `${c.type}=${c.status} ${c.reason}`)).toEqual(["Accepted=True Accepted", "Programmed=True Programmed"]);
+  });
+
+  test("a Gateway port other than 80 is its own Envoy listener on port + 8000", () => {
+    const { result } = build([gateway([http, { name: "admin", port: 9000, protocol: "HTTP" }]), httpRoute("r", { parentRefs: [{ name: "web", port: 9000 }] })]);
+    const own = result.dag.listeners.find((l) => l.name === "http-17000")!;
+    expect(own.port).toBe(17000);
+    expect(own.virtualHosts.map((v) => v.name)).toEqual(["*"]);
+    expect(result.dag.virtualHosts.size).toBe(0);
+  });
+});
+
+describe("attaching routes", () => {
+  test("parentRef port and sectionName pick listeners; a port no listener has is NoMatchingParent", () => {
+    const { parents, listener } = build([
+      gateway([http, { name: "other", port: 81, protocol: "HTTP" }]),
+      httpRoute("by-port", { parentRefs: [{ name: "web", port: 81 }] }),
+      httpRoute("no-port", { parentRefs: [{ name: "web", port: 82 }] }),
+      httpRoute("both", { parentRefs: [{ name: "web", sectionName: "http", port: 81 }] }),
+    ]);
+    expect(parents("by-port")).toEqual([["Accepted=True Accepted", "ResolvedRefs=True ResolvedRefs"]]);
+    expect(parents("no-port")![0]![0]).toBe("Accepted=False NoMatchingParent");
+    expect(parents("both")![0]![0]).toBe("Accepted=False NoMatchingParent");
+    expect(listener("other")!.attachedRoutes).toBe(1);
+    expect(listener("http")!.attachedRoutes).toBe(0);
+  });
+
+  test("allowedRoutes: Same by default, All, and a Namespace label selector", () => {
+    const namespace = (name: string, labels: Record<string, string>): KubeObject => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
+    const { parents } = build([
+      namespace("shop", { team: "shop" }),
+      namespace("other", {}),
+      gateway([
+        { name: "same", port: 80, protocol: "HTTP", hostname: "same.example.com" },
+        { name: "selected", port: 80, protocol: "HTTP", hostname: "selected.example.com", allowedRoutes: { namespaces: { from: "Selector", selector: { matchLabels: { team: "shop" } } } } },
+      ]),
+      httpRoute("here", {}),
+      httpRoute("shop", { parentRefs: [{ name: "web", namespace: "infra" }] }, { namespace: "shop" }),
+      httpRoute("other", { parentRefs: [{ name: "web", namespace: "infra", sectionName: "selected" }] }, { namespace: "other" }),
+    ]);
+    expect(parents("here")![0]![0]).toBe("Accepted=True Accepted");
+    expect(parents("shop")![0]![0]).toBe("Accepted=True Accepted");
+    expect(parents("other")![0]![0]).toBe("Accepted=False NotAllowedByListeners");
+  });
+
+  test("a route whose hostnames no listener shares is NoMatchingListenerHostname; a parentRef to another Gateway gets no status", () => {
+    const { parents, statusOf } = build([
+      gateway([{ ...http, hostname: "*.example.com" }]),
+      httpRoute("elsewhere", { hostnames: ["a.example.org"] }),
+      httpRoute("theirs", { parentRefs: [{ name: "other-gateway" }] }),
+    ]);
+    expect(parents("elsewhere")).toEqual([["Accepted=False NoMatchingListenerHostname", "ResolvedRefs=True ResolvedRefs"]]);
+    expect(statusOf("HTTPRoute", "theirs")).toBeUndefined();
+  });
+
+  test("listener isolation: a host a more specific listener matches is served by that listener's routes only", () => {
+    const { routes, parents } = build([
+      gateway([
+        { name: "any", port: 80, protocol: "HTTP" },
+        { name: "wild", port: 80, protocol: "HTTP", hostname: "*.example.com" },
+        { name: "foo", port: 80, protocol: "HTTP", hostname: "foo.example.com" },
+      ]),
+      httpRoute("to-any", { parentRefs: [{ name: "web", sectionName: "any" }], hostnames: ["foo.example.com", "bar.example.com", "other.org"], rules: [{ matches: [{ path: { value: "/any" } }], backendRefs: [{ name: "app", port: 80 }] }] }),
+      httpRoute("to-wild", { parentRefs: [{ name: "web", sectionName: "wild" }], hostnames: ["foo.example.com", "bar.example.com"], rules: [{ matches: [{ path: { value: "/wild" } }], backendRefs: [{ name: "app", port: 80 }] }] }),
+      httpRoute("to-foo", { parentRefs: [{ name: "web", sectionName: "foo" }], rules: [{ matches: [{ path: { value: "/foo" } }], backendRefs: [{ name: "app", port: 80 }] }] }),
+    ]);
+    const paths = (host: string) => routes(host).map((r) => r.pathMatch.value);
+    expect(paths("foo.example.com")).toEqual(["/foo"]);
+    expect(paths("bar.example.com")).toEqual(["/wild"]);
+    expect(paths("other.org")).toEqual(["/any"]);
+    expect(parents("to-any")![0]![0]).toBe("Accepted=True Accepted");
+  });
+
+  test("equal matches of two routes: the older route goes first, then by name; an invalid regex drops its rule (UnsupportedValue)", () => {
+    const rules = [{ matches: [{ path: { type: "Exact", value: "/x" } }], backendRefs: [{ name: "app", port: 80 }] }];
+    const { result, parents } = build([
+      gateway([http]),
+      httpRoute("a-young", { rules }, { creationTimestamp: "2026-02-01T00:00:00Z" }),
+      httpRoute("z-old", { rules }, { creationTimestamp: "2026-01-01T00:00:00Z" }),
+      httpRoute("bad", { hostnames: ["bad.example.com"], rules: [{ matches: [{ path: { type: "RegularExpression", value: "/(?=x)" } }] }, { backendRefs: [{ name: "app", port: 80 }] }] }),
+    ]);
+    // The translator's order (Envoy takes the first match): by name alone a-young would go first.
+    const exact = sortRoutes(result.dag.virtualHosts.get("*")!.routes).filter((r) => r.pathMatch.kind === "exact");
+    expect(exact.map((r) => r.source.name)).toEqual(["z-old", "a-young"]);
+    expect(parents("bad")![0]![0]).toBe("Accepted=False UnsupportedValue");
+    expect(result.dag.virtualHosts.get("bad.example.com")!.routes.map((r) => r.pathMatch)).toEqual([{ kind: "prefix", value: "/", segment: true }]);
+  });
+
+  test("backendRefs: a missing Service, another kind, another namespace without a grant; all weights 0 answers 500", () => {
+    const { parents, routes } = build([
+      gateway([http]),
+      httpRoute("missing", { hostnames: ["missing.example.com"], rules: [{ backendRefs: [{ name: "nope", port: 80 }] }] }),
+      httpRoute("kind", { hostnames: ["kind.example.com"], rules: [{ backendRefs: [{ group: "example.com", kind: "Bucket", name: "b" }] }] }),
+      httpRoute("cross", { hostnames: ["cross.example.com"], rules: [{ backendRefs: [{ name: "app", namespace: "shop", port: 80 }] }] }),
+      httpRoute("zero", { hostnames: ["zero.example.com"], rules: [{ backendRefs: [{ name: "app", port: 80, weight: 0 }] }] }),
+    ]);
+    expect(parents("missing")).toEqual([["Accepted=True Accepted", "ResolvedRefs=False BackendNotFound"]]);
+    expect(parents("kind")![0]![1]).toBe("ResolvedRefs=False InvalidKind");
+    expect(parents("cross")![0]![1]).toBe("ResolvedRefs=False RefNotPermitted");
+    expect(parents("zero")![0]![1]).toBe("ResolvedRefs=True ResolvedRefs");
+    for (const host of ["missing", "kind", "cross", "zero"]) expect(routes(`${host}.example.com`).map((r) => r.directResponse)).toEqual([{ statusCode: 500 }]);
+  });
+
+  test("a redirect without a port goes to the listener's port, or the new scheme's well-known port (left out)", () => {
+    const rules = [
+      { matches: [{ path: { value: "/same" } }], filters: [{ type: "RequestRedirect", requestRedirect: { hostname: "x.example.com" } }] },
+      { matches: [{ path: { value: "/https" } }], filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https" } }] },
+    ];
+    const { result } = build([gateway([http, { name: "alt", port: 8081, protocol: "HTTP" }]), httpRoute("r", { rules })]);
+    const redirects = (routes: Route[]) => Object.fromEntries(routes.map((r) => [r.pathMatch.value, r.redirect?.port]));
+    expect(redirects(result.dag.virtualHosts.get("*")!.routes)).toEqual({ "/same": undefined, "/https": undefined });
+    const own = result.dag.listeners.find((l) => l.name === "http-16081")!;
+    expect(redirects(own.virtualHosts[0]!.routes)).toEqual({ "/same": 8081, "/https": undefined });
+  });
+
+  test("the route and Gateway statuses carry their generation", () => {
+    const { statusOf } = build([gateway([http]), httpRoute("r", {}, { generation: 7 })]);
+    expect(statusOf("HTTPRoute", "r")!.generation).toBe(7);
+    expect(statusOf("Gateway", "web")!.generation).toBe(4);
+    expect(statusOf("HTTPRoute", "r")!.parents![0]!.controllerName).toBe("projectcontour.io/gateway-controller");
+  });
+});

@@ -1,0 +1,211 @@
+// The Gateway API processor (as Contour's gatewayapi_processor.go): the served Gateway's listeners
+// (gateway-listeners.ts) and the HTTPRoutes and GRPCRoutes attached to them (gateway-httproute.ts,
+// gateway-grpcroute.ts) written into the
+// DAG, with the spec's status: Gateway Accepted and Programmed, each listener's conditions and
+// attachedRoutes, and each route's parents[] (Accepted, ResolvedRefs) under our controllerName.
+import { gatewayApiInput } from "./gateway-api-input.ts";
+import type { Gateway, GatewayApiObjects, GRPCRoute, HTTPRoute, ParentReference, TLSRoute } from "./gateway-api-types.ts";
+import { tlsRouteBackends } from "./gateway-tlsroute.ts";
+import { grpcRouteRoutes } from "./gateway-grpcroute.ts";
+import { httpRouteRoutes, type HTTPRouteRoutes } from "./gateway-httproute.ts";
+import { gatewayListeners, listenerConditions, type GatewayListenerState } from "./gateway-listeners.ts";
+import { byAge } from "./gateway-select.ts";
+import { GATEWAY_GROUP, intersectHostname, namespaceLabels, routeHostnames, selectorMatches } from "./gateway-refs.ts";
+import type { BuildContext } from "./processor.ts";
+import type { KubeCondition, ObjectRef, RouteParentStatus } from "./status.ts";
+import type { Listener, Route, VirtualHost, WeightedCluster } from "./types.ts";
+
+type AnyRoute = HTTPRoute | GRPCRoute | TLSRoute;
+
+/** Serves the selected Gateway's listeners and their HTTPRoutes and GRPCRoutes. */
+export function gatewayProcessor(ctx: BuildContext): void {
+  const input = gatewayApiInput(ctx);
+  const gateway = input?.selection.gateway;
+  if (!input || !gateway) return;
+  const { objects, selection } = input;
+  const listeners = gatewayListeners(ctx, objects, gateway);
+  const ownListeners = new Map<number, Listener>();
+  // The spec's tie-break between equal matches: the oldest route first, then namespace/name.
+  [...objects.httpRoutes, ...objects.grpcRoutes, ...objects.tlsRoutes].sort(byAge).forEach((route: AnyRoute, precedence) => {
+    attachRoute(ctx, objects, gateway, listeners, route, { controllerName: selection.controllerName, ownListeners, precedence });
+  });
+  ctx.dag.listeners.push(...ownListeners.values());
+  writeGatewayStatus(ctx, gateway, listeners);
+}
+
+type Verdict = { listeners: Array<{ state: GatewayListenerState; hostnames: string[] }> } | { reason: string; message: string };
+
+/** Which listeners of the Gateway one parentRef attaches the route to, or the reason it attaches to none. */
+function attachment(objects: GatewayApiObjects, route: AnyRoute, parentRef: ParentReference, gateway: { namespace: string; listeners: GatewayListenerState[] }): Verdict {
+  const { listeners } = gateway;
+  const named = listeners.filter((l) => (parentRef.sectionName === undefined || l.spec.name === parentRef.sectionName) && (parentRef.port === undefined || l.spec.port === parentRef.port));
+  if (named.length === 0) {
+    const which = [parentRef.sectionName && `sectionName ${parentRef.sectionName}`, parentRef.port !== undefined && `port ${parentRef.port}`].filter(Boolean).join(" and ");
+    return { reason: "NoMatchingParent", message: `the Gateway has no listener with ${which}` };
+  }
+  const accepting = named.filter((l) => l.accepting);
+  if (accepting.length === 0) return { reason: "NoMatchingParent", message: "no listener the parentRef names is accepted: see the Gateway's listener conditions" };
+  const namespace = route.metadata.namespace ?? "";
+  const allowed = accepting.filter((l) => l.supportedKinds.some((k) => k.kind === route.kind) && namespaceAllowed(objects, l, namespace, gateway.namespace));
+  if (allowed.length === 0) return { reason: "NotAllowedByListeners", message: `no listener the parentRef names allows ${route.kind}s from namespace ${namespace}` };
+  const matched = allowed
+    .map((state) => ({ state, hostnames: routeHostnames(state.spec.hostname, route.spec.hostnames).filter((h) => !claimedByMoreSpecific(h, state, listeners)) }))
+    .filter((m) => m.hostnames.length > 0);
+  if (matched.length === 0) return { reason: "NoMatchingListenerHostname", message: `no hostname of the route (${(route.spec.hostnames ?? []).join(", ")}) matches a listener's hostname` };
+  return { listeners: matched };
+}
+
+/**
+ * Listener isolation: a request goes to the routes of the most specific listener hostname that
+ * matches it. A host another accepted listener on the same port matches more specifically is that
+ * listener's, not this one's (`*.example.com` leaves `foo.example.com` to a `foo.example.com` listener).
+ */
+function claimedByMoreSpecific(hostname: string, state: GatewayListenerState, listeners: GatewayListenerState[]): boolean {
+  const mine = state.spec.hostname?.toLowerCase();
+  return listeners.some((other) => {
+    const theirs = other.spec.hostname?.toLowerCase();
+    if (other === state || !other.accepting || other.spec.port !== state.spec.port || !theirs) return false;
+    const moreSpecific = mine === undefined || (!theirs.startsWith("*.") && mine.startsWith("*.")) || (theirs.startsWith("*.") && mine.startsWith("*.") && theirs.length > mine.length);
+    return moreSpecific && intersectHostname(theirs, hostname) === hostname;
+  });
+}
+
+function namespaceAllowed(objects: GatewayApiObjects, state: GatewayListenerState, namespace: string, gatewayNamespace: string): boolean {
+  const from = state.spec.allowedRoutes?.namespaces?.from ?? "Same";
+  if (from === "All") return true;
+  if (from === "Same") return namespace === gatewayNamespace;
+  return selectorMatches(state.spec.allowedRoutes?.namespaces?.selector, namespaceLabels(objects, namespace));
+}
+
+const isOurGateway = (ref: ParentReference, route: AnyRoute, gateway: Gateway) =>
+  (ref.group ?? GATEWAY_GROUP) === GATEWAY_GROUP &&
+  (ref.kind ?? "Gateway") === "Gateway" &&
+  (ref.namespace ?? route.metadata.namespace) === gateway.metadata.namespace &&
+  ref.name === gateway.metadata.name;
+
+function attachRoute(
+  ctx: BuildContext,
+  objects: GatewayApiObjects,
+  gateway: Gateway,
+  listeners: GatewayListenerState[],
+  route: AnyRoute,
+  options: { controllerName: string; ownListeners: Map<number, Listener>; precedence: number },
+): void {
+  const parentRefs = (route.spec.parentRefs ?? []).filter((ref) => isOurGateway(ref, route, gateway));
+  if (parentRefs.length === 0) return;
+  const source: ObjectRef = { kind: route.kind, namespace: route.metadata.namespace ?? "", name: route.metadata.name };
+  const built: HTTPRouteRoutes & { tcpProxy?: WeightedCluster[] } =
+    route.kind === "HTTPRoute" ? httpRouteRoutes(ctx, objects, route) : route.kind === "GRPCRoute" ? grpcRouteRoutes(ctx, objects, route) : tlsRouteBackends(ctx, objects, route);
+  for (const dagRoute of built.routes) dagRoute.precedence = options.precedence;
+  const resolvedRefs: KubeCondition = built.unresolved[0]
+    ? { type: "ResolvedRefs", status: "False", reason: built.unresolved[0].reason, message: built.unresolved.map((u) => u.message).join("; ") }
+    : { type: "ResolvedRefs", status: "True", reason: "ResolvedRefs", message: "References resolved" };
+  for (const u of built.unresolved) ctx.status.warning(source, { type: "RouteError", reason: u.reason, message: u.message });
+  const parents: RouteParentStatus[] = [];
+  const attachedTo = new Set<GatewayListenerState>();
+  for (const parentRef of parentRefs) {
+    const verdict = attachment(objects, route, parentRef, { namespace: gateway.metadata.namespace ?? "", listeners });
+    let accepted: KubeCondition;
+    if ("reason" in verdict) {
+      accepted = { type: "Accepted", status: "False", reason: verdict.reason, message: verdict.message };
+      ctx.status.error(source, { type: "RouteError", reason: verdict.reason, message: verdict.message });
+    } else {
+      accepted =
+        built.unsupported.length > 0
+          ? { type: "Accepted", status: "False", reason: "UnsupportedValue", message: `these rules are not served: ${built.unsupported.join("; ")}` }
+          : { type: "Accepted", status: "True", reason: "Accepted", message: `Accepted ${route.kind}` };
+      for (const { state, hostnames } of verdict.listeners) {
+        if (!attachedTo.has(state)) state.attachedRoutes++;
+        attachedTo.add(state);
+        if (!state.programmable) continue;
+        for (const hostname of hostnames) {
+          if (built.tcpProxy) addTcpProxy(ctx, state, hostname, built.tcpProxy, source);
+          else addRoutes(ctx, state, hostname, built.routes, source, options.ownListeners);
+        }
+      }
+    }
+    parents.push({ parentRef, controllerName: options.controllerName, conditions: [accepted, resolvedRefs] });
+  }
+  for (const problem of built.unsupported) ctx.status.error(source, { type: "RouteError", reason: "UnsupportedValue", message: problem });
+  ctx.status.gatewayApiStatus(source, route.metadata.generation, { parents });
+}
+
+/** A TLSRoute's SNI name on the TLS listener: passed through, or terminated with the listener's certificate, to a TCP proxy. */
+function addTcpProxy(ctx: BuildContext, state: GatewayListenerState, hostname: string, clusters: WeightedCluster[], source: ObjectRef): void {
+  if (hostname === "*" || clusters.length === 0) return;
+  const passthrough = state.spec.tls?.mode === "Passthrough";
+  if (!passthrough && !state.secret) return;
+  const vhost = ctx.secureVirtualHost(hostname, source);
+  vhost.passthrough = passthrough;
+  if (state.secret && !passthrough) vhost.secret = state.secret;
+  vhost.tcpProxy = { clusters: [...(vhost.tcpProxy?.clusters ?? []), ...clusters] };
+}
+
+/** Puts the routes on the listener's virtual host for `hostname`. */
+function addRoutes(ctx: BuildContext, state: GatewayListenerState, hostname: string, routes: Route[], source: ObjectRef, own: Map<number, Listener>): void {
+  const target = state.target;
+  let vhost: VirtualHost;
+  if (target.kind === "http") vhost = ctx.virtualHost(hostname, source);
+  else if (target.kind === "https") {
+    // A TLS filter chain is chosen by SNI: a host must have a name (a wildcard is one).
+    if (hostname === "*" || !state.secret) return;
+    const secure = ctx.secureVirtualHost(hostname, source);
+    secure.secret = state.secret;
+    vhost = secure;
+  } else {
+    vhost = ownVirtualHost(ctx, own, target.envoyPort, hostname, source);
+  }
+  // Each listener's hostname gets its own copy: routes are never shared between virtual hosts.
+  for (const route of routes) vhost.routes.push(redirectPort({ ...route, mirrors: [...route.mirrors] }, state));
+}
+
+/**
+ * A redirect without a port goes to the listener's port (the Gateway's, not Envoy's) or, when it
+ * changes the scheme, to the scheme's well-known one, as the spec says. A well-known port is left
+ * out of the Location, so Envoy is given no port then.
+ */
+function redirectPort(route: Route, state: GatewayListenerState): Route {
+  const redirect = route.redirect;
+  if (!redirect || redirect.port !== undefined) return route;
+  const scheme = redirect.scheme ?? (state.spec.protocol === "HTTPS" ? "https" : "http");
+  const port = redirect.scheme ? (scheme === "https" ? 443 : 80) : state.spec.port;
+  if (port === (scheme === "https" ? 443 : 80)) return route;
+  return { ...route, redirect: { ...redirect, port } };
+}
+
+/** A plaintext Envoy listener of its own for a Gateway port other than 80 (Envoy port = port + 8000). */
+function ownVirtualHost(ctx: BuildContext, own: Map<number, Listener>, envoyPort: number, hostname: string, source: ObjectRef): VirtualHost {
+  let listener = own.get(envoyPort);
+  if (!listener) {
+    const name = `http-${envoyPort}`;
+    listener = { name, protocol: "http", address: ctx.options.listeners?.address ?? "0.0.0.0", port: envoyPort, routeConfigName: name, virtualHosts: [], filterChains: [] };
+    own.set(envoyPort, listener);
+  }
+  let vhost = listener.virtualHosts.find((v) => v.name === hostname);
+  if (!vhost) {
+    vhost = { name: hostname, routes: [], sources: [] };
+    listener.virtualHosts.push(vhost);
+    listener.virtualHosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+  if (!vhost.sources.some((s) => s.kind === source.kind && s.namespace === source.namespace && s.name === source.name)) vhost.sources.push(source);
+  return vhost;
+}
+
+function writeGatewayStatus(ctx: BuildContext, gateway: Gateway, listeners: GatewayListenerState[]): void {
+  const ref: ObjectRef = { kind: "Gateway", namespace: gateway.metadata.namespace ?? "", name: gateway.metadata.name };
+  const generation = gateway.metadata.generation;
+  const programmed = listeners.filter((l) => l.programmable).length;
+  if (listeners.every((l) => !l.accepting)) {
+    ctx.status.condition(ref, generation, { type: "Accepted", status: "False", reason: "ListenersNotValid", message: "no listener of the Gateway is valid: see their conditions" });
+  }
+  ctx.status.condition(
+    ref,
+    generation,
+    programmed > 0
+      ? { type: "Programmed", status: "True", reason: "Programmed", message: `${programmed} of ${listeners.length} listeners are programmed in Envoy` }
+      : { type: "Programmed", status: "False", reason: "Invalid", message: "no listener of the Gateway is programmed: see their conditions" },
+  );
+  ctx.status.gatewayApiStatus(ref, generation, {
+    listeners: listeners.map((state) => ({ name: state.spec.name, supportedKinds: state.supportedKinds, attachedRoutes: state.attachedRoutes, conditions: listenerConditions(state) })),
+  });
+}

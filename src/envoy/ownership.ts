@@ -1,0 +1,68 @@
+// Ownership as data: which source objects made each Envoy resource, each virtual host of a route
+// configuration and each filter chain of a listener, read off the DAG by its one walker
+// (dag/accessors.ts) beside the translation. A resource the validator rejects, or one an Envoy
+// NACKs, is blamed by looking it up here, never by reading names back out of error paths.
+import { walkServed } from "../dag/accessors.ts";
+import type { ObjectRef } from "../dag/status.ts";
+import type { Dag, VirtualHost } from "../dag/types.ts";
+import { TypeUrls } from "../xds/types.ts";
+
+/** The objects behind what a translation serves. Every answer is a fresh array, empty when nothing is known. */
+export interface ResourceOwners {
+  /** Owners of a whole resource, by type URL and name (a load assignment by its cluster_name). */
+  of(typeUrl: string, name: string): ObjectRef[];
+  /** Owners of one virtual host of a route configuration. */
+  ofVirtualHost(routeConfig: string, vhost: string): ObjectRef[];
+  /** Owners of one filter chain of a listener, by the chain's name. */
+  ofFilterChain(listener: string, chain: string): ObjectRef[];
+}
+
+type Index = Map<string, Map<string, ObjectRef>>;
+
+const resourceKey = (typeUrl: string, name: string) => `${typeUrl}\u0000${name}`;
+const partKey = (typeUrl: string, name: string, part: string) => `${typeUrl}\u0000${name}\u0000${part}`;
+
+/**
+ * The owners side table of a built DAG. It is indexed on the first question (a rejection or a NACK),
+ * not with every build: most builds never ask, and at 10k virtual hosts the index costs 100+ ms.
+ * The DAG is not changed after the build, so the answer is the same either way.
+ */
+export function resourceOwners(dag: Pick<Dag, "listeners">): ResourceOwners {
+  let index: Index | undefined;
+  const lookup = (key: string) => [...((index ??= indexOwners(dag)).get(key)?.values() ?? [])];
+  return {
+    of: (typeUrl, name) => lookup(resourceKey(typeUrl, name)),
+    ofVirtualHost: (routeConfig, vhost) => lookup(partKey(TypeUrls.route, routeConfig, vhost)),
+    ofFilterChain: (listener, chain) => lookup(partKey(TypeUrls.listener, listener, chain)),
+  };
+}
+
+function indexOwners(dag: Pick<Dag, "listeners">): Index {
+  const index: Index = new Map();
+  const add = (key: string, refs: Iterable<ObjectRef>) => {
+    let set = index.get(key);
+    if (!set) index.set(key, (set = new Map()));
+    for (const ref of refs) set.set(`${ref.kind} ${ref.namespace}/${ref.name}`, ref);
+  };
+  // A virtual host (and the filter chain serving it) is owned by its own objects and by those whose routes it holds (included HTTPProxies).
+  const vhostOwners = (vhost: VirtualHost): ObjectRef[] => [...vhost.sources, ...vhost.routes.map((route) => route.source)];
+  walkServed(dag, {
+    virtualHost(config, vhost) {
+      add(resourceKey(TypeUrls.route, config.name), vhost.sources);
+      add(partKey(TypeUrls.route, config.name, vhost.name), vhostOwners(vhost));
+    },
+    filterChain(listener, chain, virtualHosts) {
+      const refs = virtualHosts.flatMap(vhostOwners);
+      add(resourceKey(TypeUrls.listener, listener.name), refs);
+      if (chain !== undefined) add(partKey(TypeUrls.listener, listener.name, chain), refs);
+    },
+    cluster(cluster, sources) {
+      add(resourceKey(TypeUrls.cluster, cluster.name), sources);
+      add(resourceKey(TypeUrls.endpoint, cluster.edsServiceName), sources);
+    },
+    secret(secret, sources) {
+      add(resourceKey(TypeUrls.secret, secret.name), sources);
+    },
+  });
+  return index;
+}
