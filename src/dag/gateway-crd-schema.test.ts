@@ -27,7 +27,7 @@ test("each embedded schema is its vendored CRD version's, without descriptions a
     const crd = parse(readFileSync(join(dir, file!), "utf8")) as { spec: { versions: Array<{ name: string; schema: { openAPIV3Schema: unknown } }> } };
     expect(schema).toEqual(stripped(crd.spec.versions.find((v) => v.name === version)!.schema.openAPIV3Schema));
   }
-});
+}, 30_000); // parses every vendored Gateway API CRD: seconds on a loaded machine
 
 test("every accepted Gateway API apiVersion has an embedded schema; v1.3.0 is preferred where it has the version", () => {
   const schemas = embedded as Record<string, { bundleVersion: string }>;

@@ -71,9 +71,14 @@ describe("the validator's Envoy rules are Envoy's (src/xds/validate-envoy.ts)", 
     const good = result.resources;
     const listeners = structuredClone(good.listeners) as Array<Record<string, any>>;
     const https = listeners.find((l) => l.name === "ingress_https")!;
-    const chain = https.filter_chains.find((c: Record<string, any>) => c.transport_socket?.typed_config?.common_tls_context?.combined_validation_context?.default_validation_context?.crl);
+    // The CRL is served over SDS joined with its CA (one validation context secret "<ca>+<crl>"):
+    // the mutation puts that CRL into the chain's own validation context, without the CA.
+    const sdsName = (c: Record<string, any>): string | undefined => c.transport_socket?.typed_config?.common_tls_context?.combined_validation_context?.validation_context_sds_secret_config?.name;
+    const chain = https.filter_chains.find((c: Record<string, any>) => sdsName(c)?.includes("+"));
+    const crl = (good.secrets as Array<Record<string, any>>).find((secret) => secret.name === sdsName(chain))!.validation_context.crl;
+    expect(crl).toBeDefined();
     const common = chain.transport_socket.typed_config.common_tls_context;
-    common.validation_context = { ...common.combined_validation_context.default_validation_context, trust_chain_verification: "ACCEPT_UNTRUSTED" };
+    common.validation_context = { ...common.combined_validation_context.default_validation_context, crl, trust_chain_verification: "ACCEPT_UNTRUSTED" };
     delete common.combined_validation_context;
     const errors = validateResource(TypeUrls.listener, https);
     expect(errors.length).toBe(1);
