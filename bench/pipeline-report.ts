@@ -123,6 +123,7 @@ export function summarizeLatency(l: LatencyResult) {
           publishMs: med((s) => s.publishMs),
           fanOutMs: med((s) => s.fanOutMs),
           breakdown: Object.fromEntries(Object.keys(samples[0]!.breakdown).map((key) => [key, med((s) => s.breakdown[key as keyof typeof s.breakdown])])),
+          ...(samples.every((s) => s.cpuMs !== undefined) ? { cpuMs: med((s) => s.cpuMs!) } : {}),
           samplesAfterHoldoffMs: samples.map((s) => round(s.afterHoldoffMs)),
           resourcesPerClient: samples.at(-1)?.resourcesPerClient,
           bytesPerClient: samples.at(-1)?.bytesPerClient,
