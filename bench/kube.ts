@@ -17,6 +17,9 @@ import { measureLatency } from "./pipeline-latency.ts";
 import { summarizeLatency } from "./pipeline-report.ts";
 import { breakdown } from "./rebuild.ts";
 
+/** Delta clients at sizes over 10k Ingresses (see runKube). */
+const maxClientsPast10k = 10;
+
 /** The dataset's namespace count (test/fake-apiserver/dataset.ts's default). */
 const datasetNamespaces = 100;
 
@@ -176,6 +179,8 @@ async function agentMain(kubeconfigPath: string, apps: number): Promise<void> {
     objects: cache.counts(),
   };
   await writer.stop();
+  // On stderr too, so the figures outlive a run stopped during the client phase.
+  console.error(`kube agent: ${JSON.stringify(run)}`);
   // Then the same agent serves delta clients (pipeline-latency.ts, in the bench process): one
   // Ingress edited through the API server, as kubectl would, until every client has it.
   const { TypeUrls } = await import("../src/xds/types.ts");
@@ -252,7 +257,9 @@ export async function runKube(options: KubeBenchOptions): Promise<object> {
   const clients = options.clients ?? (options.smoke ? 5 : 100);
   const label = options.smoke && options.sizes === undefined ? "smoke" : sizes.join("-");
   const results = [];
-  for (const apps of sizes) results.push(await runSize(apps, clients));
+  // Each client's full set is held by the bench process while it arrives (tens of MB at 100k
+  // objects): past 10k Ingresses the clients are capped so 100 of them do not take ~8 GiB here.
+  for (const apps of sizes) results.push(await runSize(apps, apps > 10_000 ? Math.min(clients, maxClientsPast10k) : clients));
   const out = results.length === 1 ? results[0]! : { scenario: "kube", sizes, clients, results };
   console.error(`wrote ${writeResultFile("kube", label, out)}`);
   return out;
