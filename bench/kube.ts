@@ -9,13 +9,28 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { BuildEvent } from "../src/pipeline/run.ts";
 import type { Source } from "../src/sources/types.ts";
-import { emit, startChild } from "./child.ts";
+import { emit, serveCommands, startChild } from "./child.ts";
+import type { KubeObject } from "../src/sources/types.ts";
+import { namespaceOf } from "../test/fake-apiserver/dataset.ts";
+import { instrumentStore } from "./pipeline-child.ts";
+import { measureLatency } from "./pipeline-latency.ts";
+import { summarizeLatency } from "./pipeline-report.ts";
+import { breakdown } from "./rebuild.ts";
+
+/** Delta clients at sizes over 10k Ingresses (see runKube). */
+const maxClientsPast10k = 10;
+
+/** The dataset's namespace count (test/fake-apiserver/dataset.ts's default). */
+const datasetNamespaces = 100;
 
 const here = import.meta.dirname;
 
 export interface KubeBenchOptions {
   smoke: boolean;
-  size?: number;
+  /** Ingresses (each with its Service and EndpointSlice); several make a curve, measured in one run. */
+  sizes?: number[];
+  /** Delta clients for the edited Ingress (0: none). */
+  clients?: number;
 }
 
 interface AgentRun {
@@ -55,7 +70,9 @@ interface AgentRun {
 const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 
 /** The agent side, in a child process: the real agent (startAgent: cache, pipeline with NACK feedback, snapshot store with SDS scoping, xDS server) fed by the Kubernetes source; then the status writer. */
-async function agentMain(kubeconfigPath: string): Promise<void> {
+async function agentMain(kubeconfigPath: string, apps: number): Promise<void> {
+  const namespaces = datasetNamespaces;
+  void apps;
   const { createKubernetesSource } = await import("../src/sources/kubernetes.ts");
   const { startAgent } = await import("../src/agent/agent.ts");
   const { createStatusWriter, lookupFromCache } = await import("../src/status/status.ts");
@@ -93,6 +110,7 @@ async function agentMain(kubeconfigPath: string): Promise<void> {
     maxDelayMs: 500,
   });
   const { pipeline, cache, store } = agent;
+  const marks = instrumentStore(store);
   if (store.published) throw new Error("bench kube: published before the source synced");
   // Times the store's publish (encode, hash, consistency), which the build's own timings leave out.
   let publishMs = 0;
@@ -161,15 +179,71 @@ async function agentMain(kubeconfigPath: string): Promise<void> {
     objects: cache.counts(),
   };
   await writer.stop();
-  await agent.close(0);
-  emit({ event: "done", ...run });
-  process.exit(0);
+  // On stderr too, so the figures outlive a run stopped during the client phase.
+  console.error(`kube agent: ${JSON.stringify(run)}`);
+  // Then the same agent serves delta clients (pipeline-latency.ts, in the bench process): one
+  // Ingress edited through the API server, as kubectl would, until every client has it.
+  const { TypeUrls } = await import("../src/xds/types.ts");
+  const { createKubeClient } = await import("../src/k8s/client.ts");
+  const client = createKubeClient(kubeConfig);
+  const epochNow = () => performance.timeOrigin + performance.now();
+  serveCommands(async (command) => {
+    switch (command.cmd) {
+      case "change": {
+        const index = command.index as number;
+        const path = `/apis/networking.k8s.io/v1/namespaces/${namespaceOf(index, namespaces)}/ingresses/app-${index}`;
+        const ingress = await client.request<KubeObject & { spec: { rules: Array<{ http: { paths: unknown[] } }> } }>("GET", path);
+        ingress.spec.rules[0]!.http.paths.push({ path: `/changed-${String(command.generation)}`, pathType: "Prefix", backend: { service: { name: `app-${index}`, port: { number: 80 } } } });
+        const done = new Promise<Record<string, unknown>>((resolve) => {
+          const off = pipeline.onBuild((e) => (off(), resolve({ publishedAt: epochNow(), cpuAt: process.cpuUsage(), timings: e.result.timings, ...marks })));
+        });
+        const cpu = process.cpuUsage();
+        const appliedAt = epochNow();
+        await client.request("PUT", path, { body: ingress });
+        const { cpuAt, ...answer } = await done;
+        const used = process.cpuUsage(cpu);
+        void cpuAt;
+        return { event: "changed", appliedAt, cpuMs: Math.round((used.user + used.system) / 100) / 10, ...answer };
+      }
+      case "memory": {
+        const before = process.memoryUsage();
+        Bun.gc(true);
+        return { event: "memory", rss: before.rss, heapUsed: before.heapUsed, rssAfterGc: process.memoryUsage().rss, maxRss: maxRss(), streams: agent.server.streams() };
+      }
+      case "exit":
+        client.close();
+        await agent.close(0);
+        process.exit(0);
+    }
+    return { event: "error", message: `unknown command ${String(command.cmd)}` };
+  });
+  emit({
+    event: "ready",
+    ...run,
+    port: agent.server.port,
+    edsNames: [...store.resources(TypeUrls.endpoint).keys()],
+    routeNames: [...store.resources(TypeUrls.route).keys()],
+    counts: Object.fromEntries([TypeUrls.listener, TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint].map((url) => [url.slice(url.lastIndexOf(".") + 1), store.resources(url).size])),
+  });
 }
 
-async function agentRun(kubeconfigPath: string): Promise<AgentRun> {
-  const agent = startChild(join(here, "kube.ts"), ["agent", kubeconfigPath]);
-  const { event: _event, ...run } = await agent.ready;
+const runFields = (ready: Record<string, unknown>): AgentRun => {
+  const { event: _event, port: _port, edsNames: _eds, routeNames: _routes, counts: _counts, ...run } = ready;
   return run as unknown as AgentRun;
+};
+
+/** One agent process on the API server; with clients, also one edited Ingress until every delta client has it. */
+async function agentRun(kubeconfigPath: string, size: number, clients: number): Promise<KubeRun> {
+  const args = ["agent", kubeconfigPath, String(size)];
+  if (clients === 0) {
+    const agent = startChild(join(here, "kube.ts"), args);
+    const run = runFields(await agent.ready);
+    await agent.stop();
+    return run;
+  }
+  const changes = [0, 1, 2].map((i) => ({ kind: "ingress" as const, index: (i * 7919 + 11) % size }));
+  const latency = await measureLatency({ fixture: "ingress", size }, { clients, holdoffMs: 100, changes }, { script: join(here, "kube.ts"), args });
+  return { ...runFields(latency.agentReady), change: summarizeLatency(latency) };
 }
 
 /** The scenario as bench/run.ts calls it: `npm run bench -- kube [--smoke] [--size N]`. */
@@ -177,34 +251,53 @@ export async function run(argv: string[] = []): Promise<void> {
   await runKube(parseOptions(argv));
 }
 
-/** Runs the scenario; writes bench/results/kube-<size>.json, prints a table, returns the result. */
+/** Runs the scenario; writes bench/results/kube-<sizes>.json, prints a table per size, returns the results. */
 export async function runKube(options: KubeBenchOptions): Promise<object> {
-  const apps = options.size ?? (options.smoke ? 200 : 10_000);
-  const label = options.smoke && options.size === undefined ? "smoke" : String(apps);
-  const dataset = { apps, tlsSecrets: apps / 2, unrelatedSecrets: apps / 2, unrelatedKiB: 16, helmReleases: apps / 10 };
+  const sizes = options.sizes ?? (options.smoke ? [200] : [10_000]);
+  const clients = options.clients ?? (options.smoke ? 5 : 100);
+  const label = options.smoke && options.sizes === undefined ? "smoke" : sizes.join("-");
+  const results = [];
+  // Each client's full set is held by the bench process while it arrives (tens of MB at 100k
+  // objects): past 10k Ingresses the clients are capped so 100 of them do not take ~8 GiB here.
+  for (const apps of sizes) results.push(await runSize(apps, apps > 10_000 ? Math.min(clients, maxClientsPast10k) : clients));
+  const out = results.length === 1 ? results[0]! : { scenario: "kube", sizes, clients, results };
+  console.error(`wrote ${writeResultFile("kube", label, out)}`);
+  return out;
+}
+
+/** One size: a fresh API server; the agent with the unrelated Secrets and (up to 10k) again without them. */
+async function runSize(apps: number, clients: number) {
+  // The unrelated Secrets measure a per-Secret cost: their count stops growing past 10k Ingresses
+  // (at 100k, 50k Secrets of 16 KiB would be the API server's memory, not the agent's).
+  const dataset = { apps, tlsSecrets: apps / 2, unrelatedSecrets: Math.min(apps / 2, 5000), unrelatedKiB: 16, helmReleases: Math.min(apps / 10, 1000) };
   const server = startChild(join(here, "..", "test", "fake-apiserver", "serve.ts"), [dataset.apps, dataset.tlsSecrets, dataset.unrelatedSecrets, dataset.unrelatedKiB, dataset.helmReleases].map(String));
   const ready = await server.ready;
   const kubeconfigPath = ready.kubeconfigPath as string;
   try {
-    const withUnrelated = await agentRun(kubeconfigPath);
+    console.error(`kube bench: ${apps} Ingresses, ${clients} delta clients`);
+    const withUnrelated = await agentRun(kubeconfigPath, apps, clients);
     const written = await server.request({ cmd: "statusCount" });
-    // The second run does the same work (statuses cleared, so all are written again) without them.
-    await server.request({ cmd: "reset", deleteUnrelated: true });
-    const withoutUnrelated = await agentRun(kubeconfigPath);
+    const serverMemory = await server.request({ cmd: "memory" });
+    let withoutUnrelated: AgentRun | undefined;
+    if (apps <= 10_000) {
+      // The second run does the same work (statuses cleared, so all are written again) without them.
+      await server.request({ cmd: "reset", deleteUnrelated: true });
+      withoutUnrelated = await agentRun(kubeconfigPath, apps, 0);
+    }
     const result = {
       scenario: "kube",
-      size: label,
+      size: String(apps),
       dataset,
       serverObjects: ready.counts,
+      serverRssMiB: { loaded: mib(ready.rss as number), afterRun: mib(serverMemory.rss as number) },
       ingressesWithStatus: written.withStatus,
       statusWrites: written.statusWrites,
       withUnrelated,
       withoutUnrelated,
       // RSS keeps what the allocator once held (the build's peak), so it is noisy; the JS heap is not.
-      unrelatedSecretsCostMiB: Math.round((withUnrelated.steadyRssMiB - withoutUnrelated.steadyRssMiB) * 10) / 10,
-      unrelatedSecretsHeapCostMiB: Math.round((withUnrelated.steadyHeapUsedMiB - withoutUnrelated.steadyHeapUsedMiB) * 10) / 10,
+      unrelatedSecretsCostMiB: withoutUnrelated ? Math.round((withUnrelated.steadyRssMiB - withoutUnrelated.steadyRssMiB) * 10) / 10 : undefined,
+      unrelatedSecretsHeapCostMiB: withoutUnrelated ? Math.round((withUnrelated.steadyHeapUsedMiB - withoutUnrelated.steadyHeapUsedMiB) * 10) / 10 : undefined,
     };
-    console.error(`wrote ${writeResultFile("kube", label, result)}`);
     printTable(result);
     return result;
   } finally {
@@ -213,34 +306,46 @@ export async function runKube(options: KubeBenchOptions): Promise<object> {
 }
 
 function parseOptions(argv: string[]): KubeBenchOptions {
-  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean" }, size: { type: "string" } }, allowPositionals: true, strict: false });
+  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean" }, size: { type: "string" }, clients: { type: "string" } }, allowPositionals: true, strict: false });
   const smoke = values.smoke === true || values.size === "smoke" || process.env.BENCH_SIZE === "smoke";
-  const size = typeof values.size === "string" && values.size !== "smoke" ? Number(values.size) : undefined;
-  return { smoke, size };
+  const sizes = typeof values.size === "string" && values.size !== "smoke" ? values.size.split(",").map(Number) : undefined;
+  const clients = typeof values.clients === "string" ? Number(values.clients) : undefined;
+  return { smoke, sizes, clients };
 }
 
-function printTable(result: { size: string; withUnrelated: AgentRun; withoutUnrelated: AgentRun; unrelatedSecretsCostMiB: number; unrelatedSecretsHeapCostMiB: number; ingressesWithStatus: unknown }): void {
-  const rows: [string, string, string][] = [
-    ["sync (every kind listed)", `${result.withUnrelated.syncMs} ms`, `${result.withoutUnrelated.syncMs} ms`],
-    ["first snapshot", `${result.withUnrelated.firstSnapshotMs} ms`, `${result.withoutUnrelated.firstSnapshotMs} ms`],
-    ["  sync → build start", `${result.withUnrelated.waitMs} ms`, `${result.withoutUnrelated.waitMs} ms`],
-    ["  the build", `${result.withUnrelated.buildMs} ms`, `${result.withoutUnrelated.buildMs} ms`],
-    ["  the publish (encode)", `${result.withUnrelated.publishMs} ms`, `${result.withoutUnrelated.publishMs} ms`],
-    ["status pass", `${result.withUnrelated.statusMs} ms (${result.withUnrelated.statusWritten} written)`, `${result.withoutUnrelated.statusMs} ms (${result.withoutUnrelated.statusWritten} written)`],
-    ["RSS baseline", `${result.withUnrelated.baselineRssMiB} MiB`, `${result.withoutUnrelated.baselineRssMiB} MiB`],
-    ["RSS peak to first snapshot", `${result.withUnrelated.firstSnapshotPeakRssMiB} MiB`, `${result.withoutUnrelated.firstSnapshotPeakRssMiB} MiB`],
-    ["RSS peak", `${result.withUnrelated.peakRssMiB} MiB`, `${result.withoutUnrelated.peakRssMiB} MiB`],
-    ["RSS at first snapshot (after GC)", `${result.withUnrelated.firstSnapshotRssMiB} MiB`, `${result.withoutUnrelated.firstSnapshotRssMiB} MiB`],
-    ["RSS steady (after GC)", `${result.withUnrelated.steadyRssMiB} MiB`, `${result.withoutUnrelated.steadyRssMiB} MiB`],
-    ["JS heap steady", `${result.withUnrelated.steadyHeapUsedMiB} MiB`, `${result.withoutUnrelated.steadyHeapUsedMiB} MiB`],
+type KubeRun = AgentRun & { change?: ReturnType<typeof summarizeLatency> };
+
+function printTable(result: { size: string; withUnrelated: KubeRun; withoutUnrelated?: AgentRun; unrelatedSecretsCostMiB?: number; unrelatedSecretsHeapCostMiB?: number; ingressesWithStatus: unknown }): void {
+  const runs: AgentRun[] = result.withoutUnrelated ? [result.withUnrelated, result.withoutUnrelated] : [result.withUnrelated];
+  const row = (name: string, pick: (run: AgentRun) => string): string[] => [name, ...runs.map(pick)];
+  const change = result.withUnrelated.change?.changes.ingress;
+  const rows: string[][] = [
+    row("sync (every kind listed)", (r) => `${r.syncMs} ms`),
+    row("first snapshot", (r) => `${r.firstSnapshotMs} ms`),
+    row("  sync → build start", (r) => `${r.waitMs} ms`),
+    row("  the build", (r) => `${r.buildMs} ms`),
+    row("  the publish (encode)", (r) => `${r.publishMs} ms`),
+    row("status pass", (r) => `${r.statusMs} ms (${r.statusWritten} written)`),
+    row("RSS baseline", (r) => `${r.baselineRssMiB} MiB`),
+    row("RSS peak to first snapshot", (r) => `${r.firstSnapshotPeakRssMiB} MiB`),
+    row("RSS peak", (r) => `${r.peakRssMiB} MiB`),
+    row("RSS at first snapshot (after GC)", (r) => `${r.firstSnapshotRssMiB} MiB`),
+    row("RSS steady (after GC)", (r) => `${r.steadyRssMiB} MiB`),
+    row("JS heap steady", (r) => `${r.steadyHeapUsedMiB} MiB`),
   ];
-  const width = Math.max(...rows.map((r) => r[0].length));
-  console.log(`\nkube (${result.size})              with unrelated Secrets | without`);
-  for (const [name, a, b] of rows) console.log(`${name.padEnd(width)}  ${a.padEnd(28)} ${b}`);
-  console.log(`unrelated Secrets cost: ${result.unrelatedSecretsHeapCostMiB} MiB of JS heap, ${result.unrelatedSecretsCostMiB} MiB of RSS (noisy); Ingresses with status: ${String(result.ingressesWithStatus)}\n`);
+  if (change) {
+    rows.push(["edited Ingress, after the holdoff", `${change.afterHoldoffMs} ms to ${result.withUnrelated.change!.clients} delta clients`]);
+    rows.push(["  wait/build/store/notify/deliver", breakdown(change.breakdown)]);
+    rows.push(["  agent CPU, per client bytes", `${change.cpuMs ?? "-"} ms, ${JSON.stringify(change.bytesPerClient ?? {})}`]);
+  }
+  const width = Math.max(...rows.map((r) => r[0]!.length));
+  console.log(`\nkube (${result.size})  with unrelated Secrets${result.withoutUnrelated ? " | without" : ""}`);
+  for (const [name, ...values] of rows) console.log(`${name!.padEnd(width)}  ${values.map((v) => v.padEnd(28)).join(" ")}`);
+  if (result.withoutUnrelated) console.log(`unrelated Secrets cost: ${result.unrelatedSecretsHeapCostMiB} MiB of JS heap, ${result.unrelatedSecretsCostMiB} MiB of RSS (noisy)`);
+  console.log(`Ingresses with status: ${String(result.ingressesWithStatus)}\n`);
 }
 
-if (import.meta.main && process.argv[2] === "agent") await agentMain(process.argv[3]!);
+if (import.meta.main && process.argv[2] === "agent") await agentMain(process.argv[3]!, Number(process.argv[4]));
 else if (import.meta.main) {
   await run(process.argv.slice(2));
   process.exit(0);

@@ -107,7 +107,7 @@ async function serve(spec: ChildSpec): Promise<void> {
  * committed (a listener registered before any xDS stream's, so it runs first), and the end, after
  * every stream's listener has diffed and written its response (synchronous in the store's commit).
  */
-function instrumentStore(store: SnapshotStore): { startAt: number; committedAt: number; endAt: number } {
+export function instrumentStore(store: SnapshotStore): { startAt: number; committedAt: number; endAt: number } {
   const marks = { startAt: 0, committedAt: 0, endAt: 0 };
   store.subscribe(() => (marks.committedAt = epochNow()));
   for (const method of ["publish", "updateEndpoints"] as const) {

@@ -32,6 +32,8 @@ export interface ChangeSample {
   breakdown: { waitMs: number; buildMs: number; storeMs: number; notifyMs: number; deliverMs: number };
   /** The rebuild's stage timings (DAG changes). */
   buildTimings?: Record<string, number>;
+  /** The agent process's CPU time (user + system) from the change applied until published, where the agent reports it. */
+  cpuMs?: number;
   /** Per client (all clients the same): resources and protobuf bytes received for this change, per type. */
   resourcesPerClient: Record<string, number>;
   bytesPerClient: Record<string, number>;
@@ -64,9 +66,14 @@ export interface LatencyPlan {
 
 const shortType: Record<string, string> = { [xdsTypes.lds]: "lds", [xdsTypes.rds]: "rds", [xdsTypes.cds]: "cds", [xdsTypes.eds]: "eds", [xdsTypes.sds]: "sds" };
 
-export async function measureLatency(spec: ChildSpec, plan: LatencyPlan): Promise<LatencyResult> {
+/**
+ * `agent` names another agent process speaking the same protocol as pipeline-child.ts serve (its
+ * ready event: port, edsNames, routeNames, counts; `change`, `memory`, `exit`), e.g. kube.ts's agent
+ * fed by the fake API server; its whole ready event is returned as `agentReady`.
+ */
+export async function measureLatency(spec: ChildSpec, plan: LatencyPlan, agent?: { script: string; args: string[] }): Promise<LatencyResult & { agentReady: Record<string, unknown> }> {
   process.env.CONSOLA_LEVEL ??= "1";
-  const child = startChild(join(here, "pipeline-child.ts"), ["serve", JSON.stringify({ ...spec, holdoffMs: plan.holdoffMs })]);
+  const child = agent ? startChild(agent.script, agent.args) : startChild(join(here, "pipeline-child.ts"), ["serve", JSON.stringify({ ...spec, holdoffMs: plan.holdoffMs })]);
   const ready = await child.ready;
   const address = `127.0.0.1:${ready.port as number}`;
   const edsNames = ready.edsNames as string[];
@@ -124,7 +131,8 @@ export async function measureLatency(spec: ChildSpec, plan: LatencyPlan): Promis
       }),
     );
   }
-  const limitMs = 120_000 + plan.clients * 200;
+  // At 100k objects each client's full set is tens of MB: give the storm time in proportion.
+  const limitMs = 120_000 + plan.clients * 200 + full.eds * 5;
   await until(limitMs, "connect storm", (resolve) => (wake = resolve));
   const stormMs = performance.now() - stormStart;
   const memory = await child.request({ cmd: "memory" });
@@ -157,6 +165,7 @@ export async function measureLatency(spec: ChildSpec, plan: LatencyPlan): Promis
       fanOutMs: lastAt - publishedAt,
       breakdown: { waitMs: startAt! - buildMs - appliedAt, buildMs, storeMs: committedAt! - startAt!, notifyMs: endAt! - committedAt!, deliverMs: lastAt - endAt! },
       buildTimings: answer.timings as Record<string, number> | undefined,
+      ...(typeof answer.cpuMs === "number" ? { cpuMs: answer.cpuMs } : {}),
       resourcesPerClient: perClient(received.resources, plan.clients),
       bytesPerClient: perClient(received.bytes, plan.clients),
     });
@@ -164,6 +173,7 @@ export async function measureLatency(spec: ChildSpec, plan: LatencyPlan): Promis
   for (const client of clients) client.close();
   await child.stop();
   return {
+    agentReady: ready,
     clients: plan.clients,
     holdoffMs: plan.holdoffMs,
     firstSnapshotMs: ready.firstSnapshotMs as number,

@@ -85,6 +85,8 @@ export function summarizeBuild(m: BuildMeasurements) {
     encodeStrictMs: round(median(m.encodeWarm.map((e) => e.encodeStrictMs))),
     fromObjectEncodeMs: round(median(m.encodeWarm.map((e) => e.fromObjectEncodeMs))),
     encodeOnlyMs: round(median(m.encodeWarm.map((e) => e.encodeOnlyMs))),
+    encodeStrictCpuMs: round(median(m.encodeWarm.map((e) => e.encodeStrictCpuMs))),
+    fromObjectEncodeCpuMs: round(median(m.encodeWarm.map((e) => e.fromObjectEncodeCpuMs))),
   };
   return {
     objects: m.objects,
@@ -102,6 +104,9 @@ export function summarizeBuild(m: BuildMeasurements) {
     ratios: {
       warmRebuildVsFromObjectEncode: round(warm.totalMs! / encodeWarm.fromObjectEncodeMs, 2),
       warmRebuildVsEncodeStrict: round(warm.totalMs! / encodeWarm.encodeStrictMs, 2),
+      // The same in CPU time, which the machine's other load does not inflate.
+      warmRebuildCpuVsFromObjectEncodeCpu: round(warm.cpuMs! / encodeWarm.fromObjectEncodeCpuMs, 2),
+      warmRebuildCpuVsEncodeStrictCpu: round(warm.cpuMs! / encodeWarm.encodeStrictCpuMs, 2),
       firstRebuildVsFirstFromObjectEncode: round(m.first.totalMs / m.encodeFirst.fromObjectEncodeMs, 2),
     },
     memory: { baselineRssMiB: mib(m.baselineRss), baselineHeapMiB: mib(m.baselineHeap), firstRebuildRssDeltaMiB: mib(m.first.rssDelta), firstRebuildHeapDeltaMiB: mib(m.first.heapDelta), firstRebuildRssMiB: mib(m.first.rss), maxRssRebuildsMiB: mib(m.maxRssRebuilds), maxRssMiB: mib(m.maxRss), steadyRssMiB: mib(m.steadyRss), steadyHeapMiB: mib(m.steadyHeap) },
@@ -123,6 +128,7 @@ export function summarizeLatency(l: LatencyResult) {
           publishMs: med((s) => s.publishMs),
           fanOutMs: med((s) => s.fanOutMs),
           breakdown: Object.fromEntries(Object.keys(samples[0]!.breakdown).map((key) => [key, med((s) => s.breakdown[key as keyof typeof s.breakdown])])),
+          ...(samples.every((s) => s.cpuMs !== undefined) ? { cpuMs: med((s) => s.cpuMs!) } : {}),
           samplesAfterHoldoffMs: samples.map((s) => round(s.afterHoldoffMs)),
           resourcesPerClient: samples.at(-1)?.resourcesPerClient,
           bytesPerClient: samples.at(-1)?.bytesPerClient,

@@ -56,9 +56,16 @@ export interface Reflector {
   stop(): Promise<void>;
 }
 
+/**
+ * What is remembered of each delivered object: enough to skip a repeat and to build its tombstone.
+ * One flat record whose strings are the object's own (at 100k objects, three objects per entry
+ * would cost tens of MB).
+ */
 interface Known {
   resourceVersion: string;
-  tombstone: KubeObject;
+  name: string;
+  namespace: string | undefined;
+  uid: string | undefined;
 }
 
 /** Starts the loop; it runs until stop(). */
@@ -69,6 +76,11 @@ export function startReflector(options: ReflectorOptions): Reflector {
   const backoff = options.backoff ?? defaultBackoff;
   const known = new Map<string, Known>();
   const origin = { source: "kubernetes" };
+
+  /** What a delete event carries when the object itself is gone (a re-list no longer lists it): its identity only. */
+  function tombstoneOf({ name, namespace, uid }: Known): KubeObject {
+    return { apiVersion, kind: resource.kind, metadata: namespace === undefined ? { name, uid } : { name, namespace, uid } };
+  }
   let stopped = false;
   let synced = false;
   let current: AbortController | undefined;
@@ -116,11 +128,12 @@ export function startReflector(options: ReflectorOptions): Reflector {
     if (deleted || !object) {
       if (!before) return undefined;
       known.delete(key);
-      return { type: "delete", object: object ?? before.tombstone, origin };
+      return { type: "delete", object: object ?? tombstoneOf(before), origin };
     }
     const resourceVersion = object.metadata.resourceVersion ?? "";
     if (before && before.resourceVersion === resourceVersion) return undefined;
-    known.set(key, { resourceVersion, tombstone: tombstoneOf(object) });
+    const { name, namespace, uid } = object.metadata;
+    known.set(key, { resourceVersion, name, namespace, uid });
     return { type: "upsert", object, origin };
   }
 
@@ -157,7 +170,7 @@ export function startReflector(options: ReflectorOptions): Reflector {
     for (const [key, entry] of known) {
       if (seen.has(key)) continue;
       known.delete(key);
-      events.push({ type: "delete", object: entry.tombstone, origin });
+      events.push({ type: "delete", object: tombstoneOf(entry), origin });
     }
     if (events.length > 0) options.onEvents(events);
   }
@@ -268,8 +281,3 @@ export function startReflector(options: ReflectorOptions): Reflector {
   };
 }
 
-/** What a delete event carries when the object itself is gone (a re-list no longer lists it): its identity only. */
-function tombstoneOf(object: KubeObject): KubeObject {
-  const { name, namespace, uid } = object.metadata;
-  return { apiVersion: object.apiVersion, kind: object.kind, metadata: namespace === undefined ? { name, uid } : { name, namespace, uid } };
-}

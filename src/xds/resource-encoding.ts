@@ -42,7 +42,7 @@ export function encodeResource(info: ResourceTypeInfo, json: Record<string, unkn
   const entries = new Map<string, Uint8Array>();
   const parts: Uint8Array[] = [];
   for (const entry of list as object[]) {
-    const key = JSON.stringify(entry);
+    const key = entryKey(entry);
     let bytes = entries.get(key) ?? before?.entries?.get(key);
     bytes ??= lengthDelimited(field.id, encodeStrict(entryType, entry));
     entries.set(key, bytes);
@@ -50,6 +50,15 @@ export function encodeResource(info: ResourceTypeInfo, json: Record<string, unkn
   }
   const at = fieldsBefore(head, field.id);
   return { bytes: Buffer.concat([head.subarray(0, at), ...parts, head.subarray(at)]), entries };
+}
+
+/**
+ * An entry's key in `entries`: the SHA-256 of its JSON text (44 characters), not the text itself,
+ * which the map would keep for every virtual host or filter chain of the resource (hundreds of
+ * bytes each; at 100k hosts, tens of MB).
+ */
+function entryKey(entry: object): string {
+  return oneShotHash("sha256", JSON.stringify(entry), "base64");
 }
 
 function isMessageType(resolved: protobuf.ReflectionObject | null): boolean {

@@ -18,7 +18,7 @@ export interface CachedResource {
   readonly jsonHash: string;
   /** The names it points at in other types, found once per version. */
   refs?: References;
-  /** A large resource's entry encodings by their JSON text (see encodeResource), reused by its next version. */
+  /** A large resource's entry encodings by the hash of their JSON text (see encodeResource), reused by its next version. */
   readonly entries?: Map<string, Uint8Array>;
   /** Wire fragments built from `bytes` on first use (see server-wire.ts), shared by all clients. */
   wire?: { sotw?: Uint8Array; delta?: Uint8Array };
