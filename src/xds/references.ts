@@ -1,53 +1,141 @@
-// The names one resource points at in other xDS types: the route configs a listener's HTTP
-// connection managers fetch over RDS, the load assignment an EDS cluster fetches, and the SDS
-// secrets a TLS context fetches. The snapshot store refuses a set in which any of them is missing.
+// What one resource names in other xDS types, in one place: the route configs a listener's HTTP
+// connection managers fetch over RDS, the clusters a route config (and a TCP proxy) sends traffic
+// to, the load assignment an EDS cluster fetches, and the SDS secrets a TLS context fetches
+// (certificates, CA and CRL validation contexts, session ticket keys). The validator, the snapshot
+// store, SDS scoping and the server's endpoint tracking all read references here, and one check
+// (`missingReferences`) decides whether a set is consistent.
 import { TypeUrls } from "./types.ts";
 
+export type ReferenceKind = "routeConfig" | "cluster" | "endpoint" | "secret";
+
+/** One name a resource points at, with the path of the field that names it (validator paths). */
+export interface ResourceReference {
+  kind: ReferenceKind;
+  name: string;
+  path: string;
+}
+
+/** A resource's references by kind, each name once. */
 export interface References {
   routes: string[];
+  clusters: string[];
   endpoints: string[];
   secrets: string[];
 }
 
-/** Collects the references of one resource in our JSON form. */
-export function findReferences(typeUrl: string, json: object): References {
-  const refs: References = { routes: [], endpoints: [], secrets: [] };
+/**
+ * The kinds a consistent snapshot must hold every name of. A route's cluster may be missing, as in
+ * go-control-plane: Envoy answers 503 for it and warms nothing, so it is not a dangling reference.
+ */
+export const requiredKinds: ReadonlySet<ReferenceKind> = new Set(["routeConfig", "endpoint", "secret"]);
+
+/** Whether resources of `typeUrl` can name something that must exist (only listeners and clusters do). */
+export function namesRequired(typeUrl: string): boolean {
+  return typeUrl === TypeUrls.listener || typeUrl === TypeUrls.cluster;
+}
+
+/** The type URL a reference of `kind` names a resource of. */
+export const referencedType: Readonly<Record<ReferenceKind, string>> = {
+  routeConfig: TypeUrls.route,
+  cluster: TypeUrls.cluster,
+  endpoint: TypeUrls.endpoint,
+  secret: TypeUrls.secret,
+};
+
+/** Every reference of one resource in our JSON form, in document order. */
+export function referencesOf(typeUrl: string, json: object): ResourceReference[] {
+  const out: ResourceReference[] = [];
+  if (typeUrl === TypeUrls.listener || typeUrl === TypeUrls.cluster || typeUrl === TypeUrls.route) walk(json, "", out, typeUrl);
   if (typeUrl === TypeUrls.cluster) {
     const cluster = json as { name?: string; type?: string | number; eds_cluster_config?: { service_name?: string } };
-    if (cluster.type === "EDS" || cluster.type === 3) refs.endpoints.push(cluster.eds_cluster_config?.service_name || cluster.name || "");
+    if (cluster.type === "EDS" || cluster.type === 3) {
+      const serviceName = cluster.eds_cluster_config?.service_name;
+      out.push({ kind: "endpoint", name: serviceName || cluster.name || "", path: serviceName ? "eds_cluster_config.service_name" : "name" });
+    }
   }
-  if (typeUrl === TypeUrls.listener || typeUrl === TypeUrls.cluster) walk(json, refs, typeUrl === TypeUrls.listener);
-  return {
-    routes: [...new Set(refs.routes)],
-    endpoints: [...new Set(refs.endpoints)],
-    secrets: [...new Set(refs.secrets)],
-  };
+  return out;
+}
+
+/** The references of one resource by kind (see References). */
+export function findReferences(typeUrl: string, json: object): References {
+  const sets = { routeConfig: new Set<string>(), cluster: new Set<string>(), endpoint: new Set<string>(), secret: new Set<string>() };
+  for (const ref of referencesOf(typeUrl, json)) sets[ref.kind].add(ref.name);
+  return { routes: [...sets.routeConfig], clusters: [...sets.cluster], endpoints: [...sets.endpoint], secrets: [...sets.secret] };
+}
+
+/**
+ * The consistency check: the references of `references` that must exist (requiredKinds) and for
+ * which `exists` says no. Empty when the resource's references are all satisfied.
+ */
+export function missingReferences<T extends { kind: ReferenceKind; name: string }>(references: Iterable<T>, exists: (typeUrl: string, name: string) => boolean): T[] {
+  const missing: T[] = [];
+  for (const ref of references) if (requiredKinds.has(ref.kind) && !exists(referencedType[ref.kind], ref.name)) missing.push(ref);
+  return missing;
+}
+
+/** `missingReferences` over a resource's References (names by kind, as the store caches them). */
+export function missingOfReferences(refs: References, exists: (typeUrl: string, name: string) => boolean): Array<{ kind: ReferenceKind; name: string }> {
+  const flat: Array<{ kind: ReferenceKind; name: string }> = [];
+  for (const name of refs.routes) flat.push({ kind: "routeConfig", name });
+  for (const name of refs.endpoints) flat.push({ kind: "endpoint", name });
+  for (const name of refs.secrets) flat.push({ kind: "secret", name });
+  return missingReferences(flat, exists);
 }
 
 // Only secrets fetched over SDS (sds_config set) must be in the snapshot; one without sds_config
-// names a static secret of Envoy's bootstrap.
-const sdsConfigFields = new Set([
-  "tls_certificate_sds_secret_configs",
-  "validation_context_sds_secret_config",
-  "session_ticket_keys_sds_secret_config",
-]);
+// names a static secret of Envoy's bootstrap. Validation contexts (CA, CRL) come over
+// validation_context_sds_secret_config, also inside a combined_validation_context.
+const sdsConfigFields = new Set(["tls_certificate_sds_secret_configs", "validation_context_sds_secret_config", "session_ticket_keys_sds_secret_config"]);
 
-function walk(value: unknown, refs: References, inListener: boolean): void {
+type Json = Record<string, unknown>;
+
+function walk(value: unknown, path: string, out: ResourceReference[], typeUrl: string): void {
   if (Array.isArray(value)) {
-    for (const item of value) walk(item, refs, inListener);
+    for (let i = 0; i < value.length; i++) walk(value[i], `${path}[${i}]`, out, typeUrl);
     return;
   }
   if (value === null || typeof value !== "object") return;
-  for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
-    if (inListener && key === "rds" && field && typeof field === "object") {
-      const name = (field as { route_config_name?: unknown }).route_config_name;
-      if (typeof name === "string" && name !== "") refs.routes.push(name);
-    } else if (sdsConfigFields.has(key)) {
-      for (const config of Array.isArray(field) ? field : [field]) {
-        const sds = config as { name?: unknown; sds_config?: unknown } | null;
-        if (sds && typeof sds.name === "string" && sds.sds_config) refs.secrets.push(sds.name);
-      }
-    }
-    walk(field, refs, inListener);
+  const object = value as Json;
+  // A TCP proxy (in a listener's filter chain) names its cluster at its top.
+  if (typeof object.cluster === "string" && typeof object["@type"] === "string" && object["@type"].endsWith(".tcp_proxy.v3.TcpProxy")) {
+    out.push({ kind: "cluster", name: object.cluster, path: join(path, "cluster") });
   }
+  for (const key in object) {
+    const field = object[key];
+    if (field === null || typeof field !== "object") continue;
+    const fieldPath = join(path, key);
+    if (key === "rds" && typeUrl === TypeUrls.listener) {
+      const name = (field as Json).route_config_name;
+      if (typeof name === "string") out.push({ kind: "routeConfig", name, path: `${fieldPath}.route_config_name` });
+    } else if (key === "route" && typeUrl === TypeUrls.route) {
+      // A route's RouteAction: one cluster, or weighted clusters, and its mirrors.
+      const action = field as Json;
+      if (typeof action.cluster === "string") out.push({ kind: "cluster", name: action.cluster, path: `${fieldPath}.cluster` });
+      eachItem(action.request_mirror_policies, (mirror, i) => {
+        if (typeof mirror.cluster === "string") out.push({ kind: "cluster", name: mirror.cluster, path: `${fieldPath}.request_mirror_policies[${i}].cluster` });
+      });
+    } else if (key === "weighted_clusters" && typeUrl !== TypeUrls.cluster) {
+      eachItem((field as Json).clusters, (weighted, i) => {
+        if (typeof weighted.name === "string") out.push({ kind: "cluster", name: weighted.name, path: `${fieldPath}.clusters[${i}].name` });
+      });
+    } else if (sdsConfigFields.has(key)) {
+      const many = Array.isArray(field);
+      (many ? (field as unknown[]) : [field]).forEach((config, i) => {
+        const sds = config as { name?: unknown; sds_config?: unknown } | null;
+        if (sds && typeof sds.name === "string" && sds.sds_config) out.push({ kind: "secret", name: sds.name, path: `${fieldPath}${many ? `[${i}]` : ""}.name` });
+      });
+    }
+    walk(field, fieldPath, out, typeUrl);
+  }
+}
+
+function eachItem(list: unknown, visit: (item: Json, index: number) => void): void {
+  if (!Array.isArray(list)) return;
+  list.forEach((item, i) => {
+    if (item !== null && typeof item === "object") visit(item as Json, i);
+  });
+}
+
+function join(path: string, key: string): string {
+  return path === "" ? key : `${path}.${key}`;
 }

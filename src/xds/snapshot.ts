@@ -6,7 +6,7 @@
 // one changed load assignment costs the store O(1), not a pass over every name of every type.
 import { encodeResource, hash } from "./resource-encoding.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
-import { findReferences, type References } from "./references.ts";
+import { findReferences, missingOfReferences, namesRequired, type ReferenceKind, type References } from "./references.ts";
 
 /** One resource as served: its bytes are shared by every client that receives this version. */
 export interface CachedResource {
@@ -314,21 +314,11 @@ function findDangling(maps: TypeMaps): string[] {
 
 /** The names one resource points at that `maps` does not hold. */
 function danglingOf(info: ResourceTypeInfo, resource: CachedResource, maps: TypeMaps): string[] {
-  const problems: string[] = [];
-  const has = (typeUrl: string, name: string) => maps.get(typeUrl)!.has(name);
+  if (!namesRequired(info.typeUrl)) return [];
   const refs = (resource.refs ??= findReferences(info.typeUrl, resource.json));
-  for (const route of refs.routes) {
-    if (!has(typeUrlOf("routes"), route)) problems.push(`${info.short} ${resource.name} names route config ${route}, which does not exist`);
-  }
-  for (const eds of refs.endpoints) {
-    if (!has(endpointUrl, eds)) problems.push(`${info.short} ${resource.name} names EDS load assignment ${eds}, which does not exist`);
-  }
-  for (const secret of refs.secrets) {
-    if (!has(typeUrlOf("secrets"), secret)) problems.push(`${info.short} ${resource.name} names SDS secret ${secret}, which does not exist`);
-  }
-  return problems;
+  return missingOfReferences(refs, (typeUrl, name) => maps.get(typeUrl)!.has(name)).map(
+    (ref) => `${info.short} ${resource.name} names ${danglingNames[ref.kind]} ${ref.name}, which does not exist`,
+  );
 }
 
-function typeUrlOf(kind: "routes" | "secrets"): string {
-  return resourceTypes.find((info) => info.kind === kind)!.typeUrl;
-}
+const danglingNames: Record<ReferenceKind, string> = { routeConfig: "route config", cluster: "cluster", endpoint: "EDS load assignment", secret: "SDS secret" };

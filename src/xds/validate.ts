@@ -25,12 +25,6 @@ const requiredOneofs = new Set(extracted.requiredOneofs);
 /** The fields whose value Envoy compiles as an RE2 regex. */
 const re2Fields = new Set(["envoy.type.matcher.v3.RegexMatcher.regex", "xds.type.matcher.v3.RegexMatcher.regex"]);
 
-/**
- * Marker entries the walk leaves among the errors to record what a resource points at, so that
- * they get their full path on the way up exactly like errors do. Never returned as errors.
- */
-const referenceRules = { secret: "@ref.secret", routeConfig: "@ref.route_config" } as const;
-
 const wrapperKinds: Record<string, string> = {
   ".google.protobuf.DoubleValue": "double",
   ".google.protobuf.FloatValue": "float",
@@ -122,9 +116,7 @@ function compileMessage(type: protobuf.Type): MessageCheck {
     absent.push({ name: field.name, bit: slot.absentBit, errors: defaultErrors });
   }
   const absentMask = absent.reduce((mask, field) => mask | field.bit, 0);
-  const reference = referenceHooks[typeName];
-  const envoyRule = envoyRules[typeName];
-  const hook = reference && envoyRule ? (value: Record<string, unknown>, errors: ValidationError[]) => (reference(value, errors), envoyRule(value, errors)) : (reference ?? envoyRule);
+  const hook = envoyRules[typeName];
 
   // Hot path: one pass over the keys present; which fields and oneofs were seen is kept in bit
   // masks, so nothing is looked up for what is absent unless something is missing.
@@ -172,17 +164,6 @@ function defaultOf(field: protobuf.FieldBase): unknown {
   if (field.type === "bool") return false;
   return 0;
 }
-
-// Where a resource names another xDS resource: an SDS secret (only when fetched over SDS, i.e. with
-// sds_config; without it Envoy looks in its bootstrap's static secrets) and an RDS route config.
-const referenceHooks: Record<string, (value: Record<string, unknown>, errors: ValidationError[]) => void> = {
-  "envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig": (value, errors) => {
-    if (typeof value.name === "string" && value.sds_config) errors.push({ path: "name", rule: referenceRules.secret, message: value.name });
-  },
-  "envoy.extensions.filters.network.http_connection_manager.v3.Rds": (value, errors) => {
-    if (typeof value.route_config_name === "string") errors.push({ path: "route_config_name", rule: referenceRules.routeConfig, message: value.route_config_name });
-  },
-};
 
 function compileField(field: protobuf.FieldBase, rules: RuleObject | undefined, sensitive: boolean, fullName: string): Check | undefined {
   if (field.map) return compileMap(field as protobuf.MapField, rules?.map as RuleObject | undefined, sensitive, fullName);
@@ -307,42 +288,19 @@ function checkAny(value: unknown, errors: ValidationError[], typeRules: ((url: s
 // By the name the caller used: protobufjs computes `fullName` anew on every read.
 const resourceChecks = new Map<string, MessageCheck>();
 
-/** What one resource names in other xDS types, each with its path in the resource. */
-export interface ResourceReference {
-  kind: "secret" | "routeConfig";
-  name: string;
-  path: string;
-}
-
-/** Validates a resource and collects its references to other resources in the same walk. */
-export function inspectResource(
-  typeUrlOrTypeName: string,
-  resource: object,
-  options: ValidateOptions = {},
-): { errors: ValidationError[]; references: ResourceReference[] } {
-  let check = resourceChecks.get(typeUrlOrTypeName);
-  if (!check) {
-    check = messageCheck(lookupType(typeUrlOrTypeName));
-    resourceChecks.set(typeUrlOrTypeName, check);
-  }
-  const all: ValidationError[] = [];
-  re2Options = { maxProgramSize: options.maxRegexProgramSize };
-  check(resource as Record<string, unknown>, all, false);
-  const errors: ValidationError[] = [];
-  const references: ResourceReference[] = [];
-  for (const entry of all) {
-    if (entry.rule === referenceRules.secret) references.push({ kind: "secret", name: entry.message, path: entry.path });
-    else if (entry.rule === referenceRules.routeConfig) references.push({ kind: "routeConfig", name: entry.message, path: entry.path });
-    else errors.push(entry);
-  }
-  return { errors, references };
-}
-
 /**
  * Everything Envoy would reject in `resource` (our JSON form, see registry.ts) of the given type
  * (type URL or full name): one entry per broken rule, with the path of the offending value. Empty
  * when the resource is valid. Throws only for a type that is not in the descriptor.
  */
 export function validateResource(typeUrlOrTypeName: string, resource: object, options: ValidateOptions = {}): ValidationError[] {
-  return inspectResource(typeUrlOrTypeName, resource, options).errors;
+  let check = resourceChecks.get(typeUrlOrTypeName);
+  if (!check) {
+    check = messageCheck(lookupType(typeUrlOrTypeName));
+    resourceChecks.set(typeUrlOrTypeName, check);
+  }
+  const errors: ValidationError[] = [];
+  re2Options = { maxProgramSize: options.maxRegexProgramSize };
+  check(resource as Record<string, unknown>, errors, false);
+  return errors;
 }
