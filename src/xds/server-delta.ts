@@ -9,16 +9,15 @@ import type { Buffer } from "node:buffer";
 import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
 import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, subscriptionLimit, type KnownVersions, type ServerContext } from "./server-common.ts";
-import type { NamePool, Selection } from "./server-plan.ts";
+import type { Selection } from "./server-plan.ts";
 import { deltaBody, maxSubscribedNames, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
+import { changeNames, emptySubscription, type Subscription } from "./subscription.ts";
 import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
 
-interface DeltaTypeState {
+/** One type on one stream: the client's subscription (subscription.ts) and what it holds. */
+interface DeltaTypeState extends Subscription {
   info: ResourceTypeInfo;
-  wildcard: boolean;
-  /** Subscribed names (interned: shared with clients subscribed to the same names; replaced, never changed). */
-  names: ReadonlySet<string>;
   /** The version of each resource the client holds. */
   known: KnownVersions;
   /** Responses not yet acknowledged, by nonce: their version, the names they carried and the resources updated. */
@@ -26,7 +25,6 @@ interface DeltaTypeState {
 }
 
 const maxPending = 32;
-const noNames: ReadonlySet<string> = new Set();
 
 /** Serves one delta stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
 export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, OutgoingResponse>, context: ServerContext, fixedTypeUrl?: string): void {
@@ -45,15 +43,13 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
       let state = states.get(info.typeUrl);
       const first = !state;
       if (!state) {
-        // LDS/CDS: a first request naming nothing is a (legacy) wildcard subscription.
-        const wildcard = (info.wildcard && subscribe.length === 0) || subscribe.includes("*");
         const known = createKnownVersions(request.initial_resource_versions ?? {});
-        state = { info, wildcard, names: noNames, known, pending: new Map() };
+        state = { info, ...emptySubscription(), known, pending: new Map() };
         states.set(info.typeUrl, state);
       }
       context.emit({ kind: "request", stream, delta: true, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, resourceNames: subscribe, removed: unsubscribe });
       if (nonce !== "") judgeResponse(state, nonce, request);
-      const subscribed = updateSubscription(state, { subscribe, unsubscribe, first }, context.names);
+      const subscribed = changeNames(state, info, { subscribe, unsubscribe, first }, context.names, state.known);
       // Subscriptions add up over a delta stream: the limit holds for the sum too.
       if (state.names.size > maxSubscribedNames) return session.refuse(subscriptionLimit(info, state.names.size));
       if (first || subscribed) respond(state, first);
@@ -146,47 +142,4 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     const updateNames = updates.map((r) => r.name);
     return { updates, updateNames, removed, names: [...updateNames, ...removed], body };
   }
-}
-
-/**
- * Applies subscribe/unsubscribe; "*" turns wildcard on or off. The name set is replaced, never changed
- * in place (it may be shared with other clients). Returns whether names were added.
- */
-function updateSubscription(state: DeltaTypeState, change: { subscribe: string[]; unsubscribe: string[]; first: boolean }, pool: NamePool): boolean {
-  const { subscribe, unsubscribe, first } = change;
-  // The common start: names subscribed to nothing yet, often a long list shared with other clients.
-  if (state.names.size === 0 && unsubscribe.length === 0 && subscribe.length > 0 && !subscribe.includes("*")) {
-    state.names = pool.intern(subscribe);
-    if (!first) for (const name of state.names) state.known.delete(name);
-    return true;
-  }
-  let added = false;
-  let fresh: Set<string> | undefined;
-  for (const name of subscribe) {
-    if (name === "*") {
-      added ||= !state.wildcard;
-      state.wildcard = true;
-    } else if (!state.names.has(name) && !fresh?.has(name)) {
-      (fresh ??= new Set()).add(name);
-      // A name subscribed after the start is sent even if the client says it had it before.
-      if (!first) state.known.delete(name);
-      added = true;
-    }
-  }
-  let dropped: Set<string> | undefined;
-  for (const name of unsubscribe) {
-    if (name === "*") state.wildcard = false;
-    else if (state.names.has(name) || fresh?.has(name)) (dropped ??= new Set()).add(name);
-  }
-  if (fresh || dropped) {
-    const next = fresh ? [...state.names, ...fresh] : [...state.names];
-    state.names = pool.intern(dropped ? next.filter((name) => !dropped.has(name)) : next);
-  }
-  // The client forgets what it unsubscribed from: it is sent again if subscribed again.
-  if (unsubscribe.length > 0) {
-    for (const name of state.known.names()) {
-      if (!state.wildcard && !state.names.has(name)) state.known.delete(name);
-    }
-  }
-  return added;
 }
