@@ -5,7 +5,7 @@
 // (one bad Ingress must not take every host down); any other broken resource is left out whole.
 import { missingReferences, referencedType, referencesOf, type ReferenceKind, type ResourceReference } from "./references.ts";
 import { type ResourceSet, TypeUrls } from "./types.ts";
-import { type ValidateOptions, type ValidationError, validateResource } from "./validate.ts";
+import { resourceValidator, type ValidateOptions, type ValidationError } from "./validate.ts";
 
 export interface RejectedResource {
   typeUrl: string;
@@ -40,13 +40,14 @@ interface Stage {
 /** Validates each resource of `set` and the references between them; see SnapshotValidation. */
 export function validateSnapshot(set: ResourceSet, options: ValidateOptions = {}): SnapshotValidation {
   const rejected: RejectedResource[] = [];
+  const validator = resourceValidator(options);
   const judge = (resources: object[], stage: Stage): { kept: object[]; names: Set<string> } => {
     const kept: object[] = [];
     const names = new Set<string>();
     const seen = new Set<string>();
     for (const resource of resources as Json[]) {
       const name = stage.nameOf(resource);
-      const errors = validateResource(stage.typeUrl, resource, options);
+      const errors = validator.validate(stage.typeUrl, resource);
       if (seen.has(name)) errors.push({ path: "name", rule: "snapshot.unique_name", message: `another resource of this type is already named ${JSON.stringify(name)}` });
       seen.add(name);
       if (stage.references) errors.push(...referenceErrors(referencesOf(stage.typeUrl, resource)));
