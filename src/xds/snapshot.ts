@@ -6,6 +6,7 @@
 // one changed load assignment costs the store O(1), not a pass over every name of every type.
 import { encodeResource, hash } from "./resource-encoding.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
+import { emptyMix, flipVersion, mixVersion, type VersionMix } from "./type-version.ts";
 import { findReferences, missingOfReferences, namesRequired, type ReferenceKind, type References } from "./references.ts";
 
 /** One resource as served: its bytes are shared by every client that receives this version. */
@@ -94,7 +95,7 @@ type TypeMaps = Map<string, Map<string, CachedResource>>;
 /** One type's next state, computed before anything is committed. */
 interface TypeUpdate {
   map: Map<string, CachedResource>;
-  mix: Mix;
+  mix: VersionMix;
   /** The names that differ from the current map (empty and `map` the current one when nothing does). */
   names: string[];
 }
@@ -102,7 +103,7 @@ interface TypeUpdate {
 export function createSnapshotStore(): SnapshotStore {
   let current: TypeMaps = new Map(resourceTypes.map((info) => [info.typeUrl, new Map()]));
   const versions = new Map<string, string>(resourceTypes.map((info) => [info.typeUrl, ""]));
-  const mixes = new Map<string, Mix>(resourceTypes.map((info) => [info.typeUrl, [0, 0]]));
+  const mixes = new Map<string, VersionMix>(resourceTypes.map((info) => [info.typeUrl, emptyMix]));
   const changes = new Map<string, TypeChange>();
   const listeners = new Set<(changedTypes: Set<string>) => void>();
   let published = false;
@@ -156,7 +157,8 @@ export function createSnapshotStore(): SnapshotStore {
       const previous = current.get(endpointUrl)!;
       const problems: string[] = [];
       const { map: updated, touched } = buildTypeMap(info, changed, previous, problems);
-      const gone = removed.filter((name) => previous.has(name) && !updated.has(name));
+      // A name removed twice is removed once (its version must leave the type's XOR once).
+      const gone = [...new Set(removed)].filter((name) => previous.has(name) && !updated.has(name));
       const endpoints = new Map(previous);
       for (const name of gone) endpoints.delete(name);
       for (const name of touched) endpoints.set(name, updated.get(name)!);
@@ -214,24 +216,21 @@ export function createSnapshotStore(): SnapshotStore {
  */
 function nextState(
   previous: Map<string, CachedResource>,
-  mix: Mix,
+  mix: VersionMix,
   change: { map: Map<string, CachedResource>; touched: string[]; removed: string[] },
 ): TypeUpdate {
   const { map, touched, removed } = change;
   if (touched.length === 0 && removed.length === 0 && map.size === previous.size) return { map: previous, mix, names: [] };
-  let [high, low] = mix;
+  let next = mix;
   const flip = (resource: CachedResource | undefined) => {
-    if (!resource) return;
-    const [h, l] = versionMix(resource.version);
-    high ^= h;
-    low ^= l;
+    if (resource) next = flipVersion(next, resource.version);
   };
   for (const name of touched) {
     flip(previous.get(name));
     flip(map.get(name));
   }
   for (const name of removed) flip(previous.get(name));
-  return { map, mix: [high >>> 0, low >>> 0], names: [...touched, ...removed] };
+  return { map, mix: next, names: [...touched, ...removed] };
 }
 
 /** The names of `previous` that `map` no longer holds (a pass over `previous` only when some are gone). */
@@ -242,18 +241,6 @@ function removedNames(previous: Map<string, CachedResource>, map: Map<string, Ca
   const removed: string[] = [];
   for (const name of previous.keys()) if (!map.has(name)) removed.push(name);
   return removed;
-}
-
-/** Two 32-bit halves of a 64-bit value; XORed over a type's resources. */
-type Mix = readonly [number, number];
-
-/** A resource's version (16 hex digits) as a mix. */
-function versionMix(version: string): Mix {
-  return [Number.parseInt(version.slice(0, 8), 16), Number.parseInt(version.slice(8, 16), 16)];
-}
-
-function mixVersion([high, low]: Mix): string {
-  return `${high.toString(16).padStart(8, "0")}${low.toString(16).padStart(8, "0")}`;
 }
 
 const endpointUrl: TypeUrl = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
