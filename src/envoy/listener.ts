@@ -26,6 +26,8 @@ export interface ListenerSettings {
   /** false turns the access log off whatever the configuration says. */
   accessLog: boolean;
   global: GlobalConfig;
+  /** Where Envoy fetches RDS and SDS (config-source.ts); the ADS stream when absent. */
+  configSource?: JsonObject;
 }
 
 const codecs: Record<string, string> = { "http/1.1": "HTTP1", "http/2": "HTTP2" };
@@ -56,7 +58,7 @@ export function httpConnectionManager(options: HcmOptions, settings: ListenerSet
   const { timeouts } = global;
   const hcm: JsonObject = {
     stat_prefix: options.statPrefix,
-    rds: { route_config_name: options.routeConfigName, config_source: adsConfigSource() },
+    rds: { route_config_name: options.routeConfigName, config_source: settings.configSource ?? adsConfigSource() },
     http_filters: httpFilters(filterNeeds(options.virtualHosts), global.compression),
     common_http_protocol_options: commonHttpProtocolOptions(global),
     // HTTP/1.0 clients that send a Host header are served (Contour #537).
@@ -188,6 +190,7 @@ export function secureFilterChain(vhost: SecureVirtualHost, settings: ListenerSe
       cipherSuites: settings.global.tls.cipherSuites,
       alpn: tcp ? [] : alpnProtocols(settings.global.defaultHttpVersions),
       validation: vhost.downstreamValidation,
+      configSource: settings.configSource,
     }),
   );
   chain.filters = tcp
@@ -212,7 +215,7 @@ export function fallbackFilterChain(secret: Secret, vhosts: SecureVirtualHost[],
     name: "fallback-certificate",
     filter_chain_match: { transport_protocol: "tls" },
     transport_socket: tlsTransportSocket(
-      downstreamTlsContext({ secret, ...settings.global.tls, alpn: alpnProtocols(settings.global.defaultHttpVersions) }),
+      downstreamTlsContext({ secret, ...settings.global.tls, alpn: alpnProtocols(settings.global.defaultHttpVersions), configSource: settings.configSource }),
     ),
     filters: [httpConnectionManager({ routeConfigName: FALLBACK_ROUTE_CONFIG, statPrefix: HTTPS_LISTENER, virtualHosts: vhosts }, settings)],
   };

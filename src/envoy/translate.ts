@@ -8,7 +8,7 @@ import { fallbackVirtualHosts, httpListener, httpsListener, type ListenerSetting
 import { fallbackRouteConfiguration, httpRouteConfiguration, secureRouteConfiguration } from "./route.ts";
 import { secret } from "./secret.ts";
 import { defaultGlobalConfig, type GlobalConfig } from "../config/types.ts";
-import { withConfigSource, type XdsConfigSourceMode } from "./config-source.ts";
+import { configSourceFor, type XdsConfigSourceMode } from "./config-source.ts";
 
 export interface TranslateOptions {
   /** Plaintext listener port (8080). */
@@ -51,7 +51,9 @@ export const defaultTranslateOptions: Required<TranslateOptions> = {
 /** Translates a DAG into Envoy resources (everything but load assignments). */
 export function translate(dag: Dag, options: TranslateOptions = {}): Translation {
   const opts = { ...defaultTranslateOptions, ...withoutUndefined(options) };
-  const settings: ListenerSettings = { address: opts.address, accessLog: opts.accessLog, global: opts.global };
+  // Where Envoy fetches RDS, EDS and SDS: each translator writes it where it names a resource.
+  const configSource = configSourceFor(opts.xdsConfigSource);
+  const settings: ListenerSettings = { address: opts.address, accessLog: opts.accessLog, global: opts.global, configSource };
   const secure = sortedBy(dag.secureVirtualHosts.values(), (vh) => vh.name);
   const served = secure.filter(servesSecureVirtualHost);
   const fallback = dag.fallbackSecret ? fallbackVirtualHosts(served) : [];
@@ -69,13 +71,13 @@ export function translate(dag: Dag, options: TranslateOptions = {}): Translation
   if (fallback.length > 0) routes.push(fallbackRouteConfiguration(fallback));
 
   const used = usedClusters(dag, served);
-  const clusters = [...used.map((c) => cluster(c, clusterDefaults(opts.global))), adminCluster(opts.adminSocketPath)];
+  const clusters = [...used.map((c) => cluster(c, { ...clusterDefaults(opts.global), configSource })), adminCluster(opts.adminSocketPath)];
   const secrets = usedSecrets(dag, { secure: served, clusters: used, fallbackUsed: fallback.length > 0 }).map(secret);
 
   return {
-    listeners: withConfigSource(byName(listeners), opts.xdsConfigSource),
+    listeners: byName(listeners),
     routes: byName(routes),
-    clusters: withConfigSource(byName(clusters), opts.xdsConfigSource),
+    clusters: byName(clusters),
     secrets: byName(secrets),
   };
 }
