@@ -5,11 +5,9 @@
 // changes nothing another stream is sent). The client keeps the version it held before; a route
 // config NACK naming virtual hosts holds back those virtual hosts only (route-holdback.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
-import type { Buffer } from "node:buffer";
 import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
 import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, subscriptionLimit, type KnownVersions, type ServerContext } from "./server-common.ts";
-import type { Selection } from "./server-plan.ts";
 import { deltaBody, maxSubscribedNames, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
 import { changeNames, emptySubscription, type Subscription } from "./subscription.ts";
@@ -91,55 +89,23 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     const { info, known } = state;
     const typeUrl = info.typeUrl;
     const version = store.version(typeUrl);
-    const selection = context.planner.select(session.node, info, state);
-    // A client holding exactly a snapshot and subscribed to all of it is sent what every such client is.
-    const holding = typeUrl === TypeUrls.route && routes.active;
-    const base = selection.whole && !holding ? known.exactBase() : undefined;
-    let response: { updates: readonly CachedResource[]; updateNames: string[]; removed: string[]; names: string[]; body: Buffer };
-    if (base) {
-      const diff = context.planner.diff(typeUrl, base);
-      if (diff.updates.length === 0 && diff.removed.length === 0 && !(initial && state.wildcard)) return;
-      known.rebase(diff.to);
-      response = { ...diff, body: (diff.deltaBody ??= deltaBody(typeUrl, version, diff.updates, diff.removed)) };
-    } else {
-      const own = ownResponse(state, holding ? { resources: selection.resources.map(routes.view), whole: selection.whole, held: true } : selection, initial);
-      if (!own) return;
-      response = own;
-    }
+    const plan = context.planner.plan(session.node, info, state, known, typeUrl === TypeUrls.route && routes.active ? routes.view : undefined);
+    const { updates, removed } = plan;
+    // A wildcard client is answered at once even when there is nothing, so it can finish starting.
+    if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return;
+    const build = () => deltaBody(typeUrl, version, updates, removed);
+    const body = plan.shared
+      ? (plan.shared.deltaBody ??= build())
+      : context.cache.get(typeUrl, version, `d:${plan.everything ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`, build);
     const nonce = session.nextNonce();
-    state.pending.set(nonce, { version, names: response.names, updates: response.updates });
-    if (typeUrl === TypeUrls.route) routes.sent(nonce, response.updates);
+    state.pending.set(nonce, { version, names: plan.names, updates });
+    if (typeUrl === TypeUrls.route) routes.sent(nonce, updates);
     if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
-    const message = responseWithNonce(response.body, nonce);
+    const message = responseWithNonce(body, nonce);
     call.write(message);
-    const { updateNames: resourceNames, removed } = response;
-    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames, removed, bytes: message.byteLength });
+    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: plan.updateNames, removed, bytes: message.byteLength });
     // Envoy warms the clusters an update sent only on an EDS response naming their assignments.
     const eds = typeUrl === TypeUrls.cluster && !initial && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
-    if (eds && forgetEndpointsOf(response.updates, eds.known)) respond(eds, false);
-  }
-
-  /** The general path: what this one client is missing and holds in excess, diffed on its own. */
-  function ownResponse(state: DeltaTypeState, selection: Selection & { held?: boolean }, initial: boolean) {
-    const { info, known } = state;
-    const typeUrl = info.typeUrl;
-    const version = store.version(typeUrl);
-    const { resources, whole } = selection;
-    const updates = resources.filter((r) => known.get(r.name) !== r.version);
-    const all = store.resources(typeUrl);
-    const visible = whole ? undefined : new Set(resources.map((r) => r.name));
-    const removed: string[] = [];
-    for (const name of known.names()) if (!(visible ? visible.has(name) : all.has(name))) removed.push(name);
-    // A wildcard client is answered at once even when there is nothing, so it can finish starting.
-    if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return undefined;
-    if (!selection.held && !store.viewScopes(typeUrl) && resources.length === all.size) known.rebase(all);
-    else {
-      for (const r of updates) known.set(r.name, r.version);
-      for (const name of removed) known.delete(name);
-    }
-    const key = `d:${whole && !selection.held && updates.length === resources.length ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`;
-    const body = context.cache.get(typeUrl, version, key, () => deltaBody(typeUrl, version, updates, removed));
-    const updateNames = updates.map((r) => r.name);
-    return { updates, updateNames, removed, names: [...updateNames, ...removed], body };
+    if (eds && forgetEndpointsOf(updates, eds.known)) respond(eds, false);
   }
 }

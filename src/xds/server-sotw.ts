@@ -136,9 +136,9 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     const { info } = state;
     const typeUrl = info.typeUrl;
     const version = store.version(typeUrl);
-    const selection = context.planner.select(session.node, info, state);
-    const { whole } = selection;
     if (info.wildcard) {
+      const selection = context.planner.select(session.node, info, state);
+      const { whole } = selection;
       // LDS and CDS: every response is the client's whole set; what is missing from it was removed.
       const held = heldBack(state, selection.resources);
       const key = whole && !held ? `*${version}` : contentKey(held ?? selection.resources);
@@ -157,26 +157,15 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
       }
       return;
     }
-    // A client holding exactly a snapshot and subscribed to all of it is sent what every such client is.
-    const holding = typeUrl === TypeUrls.route && routes.active;
-    const base = whole && !holding ? state.sent.exactBase() : undefined;
-    if (base) {
-      const diff = context.planner.diff(typeUrl, base);
-      state.sent.rebase(diff.to);
-      if (diff.updates.length > 0) send(state, version, diff.updateNames, (diff.sotwBody ??= sotwBody(typeUrl, version, diff.updates)), diff.updates);
-      return;
-    }
-    // Removals are not signalled for these types; forgetting them makes them sent again if they return.
-    const resources = holding ? selection.resources.map(routes.view) : selection.resources;
-    const all = store.resources(typeUrl);
-    const present = whole ? all : new Set(resources.map((r) => r.name));
-    for (const name of state.sent.names()) if (!present.has(name)) state.sent.delete(name);
-    const missing = resources.filter((r) => state.sent.get(r.name) !== r.version);
-    if (missing.length === 0) return;
-    if (!holding && !store.viewScopes(typeUrl) && resources.length === all.size) state.sent.rebase(all);
-    else for (const r of missing) state.sent.set(r.name, r.version);
-    const key = `s:${missing.length === resources.length && whole && !holding ? "*" : contentKey(missing)}`;
-    send(state, version, missing.map((r) => r.name), context.cache.get(typeUrl, version, key, () => sotwBody(typeUrl, version, missing)), missing);
+    // RDS, EDS and SDS: what the client lacks (planner.plan). Removals are not signalled for these
+    // types; the plan forgets them, so they are sent again if they return.
+    const plan = context.planner.plan(session.node, info, state, state.sent, typeUrl === TypeUrls.route && routes.active ? routes.view : undefined);
+    const { updates } = plan;
+    if (updates.length === 0) return;
+    const body = plan.shared
+      ? (plan.shared.sotwBody ??= sotwBody(typeUrl, version, updates))
+      : context.cache.get(typeUrl, version, `s:${plan.everything ? "*" : contentKey(updates)}`, () => sotwBody(typeUrl, version, updates));
+    send(state, version, plan.updateNames, body, updates);
   }
 
   /** After a CDS response on ADS: the EDS assignments of the clusters it added or changed are sent again. */

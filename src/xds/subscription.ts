@@ -4,7 +4,7 @@
 // names nothing (the legacy wildcard); RDS, EDS and SDS are by name only; "*" subscribes to everything
 // for any type. State-of-the-world requests replace the names; delta requests add and remove them
 // ("*" in unsubscribe ends wildcard). A name set is interned and replaced, never changed in place.
-import type { KnownVersions } from "./server-common.ts";
+import type { KnownVersions } from "./known-versions.ts";
 import type { NamePool } from "./server-plan.ts";
 import { sameNames, sameOrder } from "./server-plan.ts";
 import type { ResourceTypeInfo } from "./types.ts";
