@@ -123,7 +123,7 @@ export interface Planner {
    * variants (route-holdback.ts); without one, a client holding exactly a snapshot gets the diff
    * every such client shares. Both protocols send from it (sotw leaves the removals unsaid).
    */
-  plan(node: NodeInfo, info: ResourceTypeInfo, subscription: Subscription, held: KnownVersions, view?: (resource: CachedResource) => CachedResource): Plan;
+  plan(node: NodeInfo, info: ResourceTypeInfo, subscription: Pick<Subscription, "wildcard" | "names">, held: KnownVersions, view?: (resource: CachedResource) => CachedResource): Plan;
 }
 
 /** What one client is sent: see Planner.plan. */
