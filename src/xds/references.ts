@@ -45,7 +45,13 @@ export const referencedType: Readonly<Record<ReferenceKind, string>> = {
 /** Every reference of one resource in our JSON form, in document order. */
 export function referencesOf(typeUrl: string, json: object): ResourceReference[] {
   const out: ResourceReference[] = [];
-  if (typeUrl === TypeUrls.listener || typeUrl === TypeUrls.cluster || typeUrl === TypeUrls.route) walk(json, "", out, typeUrl);
+  const roots = referenceRoots[typeUrl];
+  if (roots) {
+    for (const root of roots) {
+      const field = (json as Json)[root];
+      if (field !== null && typeof field === "object") walk(field, [root], out, typeUrl);
+    }
+  }
   if (typeUrl === TypeUrls.cluster) {
     const cluster = json as { name?: string; type?: string | number; eds_cluster_config?: { service_name?: string } };
     if (cluster.type === "EDS" || cluster.type === 3) {
@@ -89,44 +95,71 @@ const sdsConfigFields = new Set(["tls_certificate_sds_secret_configs", "validati
 
 type Json = Record<string, unknown>;
 
-function walk(value: unknown, path: string, out: ResourceReference[], typeUrl: string): void {
+/**
+ * The top-level fields under which a resource can name another: a listener's filter chains (RDS,
+ * TLS contexts, TCP proxies), a cluster's transport sockets (TLS contexts), a route config's virtual
+ * hosts. The walk skips the rest of the resource, most of it by size.
+ */
+const referenceRoots: Record<string, readonly string[]> = {
+  [TypeUrls.listener]: ["filter_chains", "default_filter_chain"],
+  [TypeUrls.cluster]: ["transport_socket", "transport_socket_matches"],
+  [TypeUrls.route]: ["virtual_hosts"],
+};
+
+// The walk keeps the path as a stack of segments and renders it only where it finds a reference:
+// most of a resource names nothing, and building every field's path string would cost more than the walk.
+function walk(value: unknown, path: Array<string | number>, out: ResourceReference[], typeUrl: string): void {
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) walk(value[i], `${path}[${i}]`, out, typeUrl);
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (item === null || typeof item !== "object") continue;
+      path.push(i);
+      walk(item, path, out, typeUrl);
+      path.pop();
+    }
     return;
   }
   if (value === null || typeof value !== "object") return;
   const object = value as Json;
   // A TCP proxy (in a listener's filter chain) names its cluster at its top.
   if (typeof object.cluster === "string" && typeof object["@type"] === "string" && object["@type"].endsWith(".tcp_proxy.v3.TcpProxy")) {
-    out.push({ kind: "cluster", name: object.cluster, path: join(path, "cluster") });
+    out.push({ kind: "cluster", name: object.cluster, path: render(path, "cluster") });
   }
   for (const key in object) {
     const field = object[key];
     if (field === null || typeof field !== "object") continue;
-    const fieldPath = join(path, key);
+    path.push(key);
     if (key === "rds" && typeUrl === TypeUrls.listener) {
       const name = (field as Json).route_config_name;
-      if (typeof name === "string") out.push({ kind: "routeConfig", name, path: `${fieldPath}.route_config_name` });
+      if (typeof name === "string") out.push({ kind: "routeConfig", name, path: render(path, "route_config_name") });
     } else if (key === "route" && typeUrl === TypeUrls.route) {
       // A route's RouteAction: one cluster, or weighted clusters, and its mirrors.
       const action = field as Json;
-      if (typeof action.cluster === "string") out.push({ kind: "cluster", name: action.cluster, path: `${fieldPath}.cluster` });
+      if (typeof action.cluster === "string") out.push({ kind: "cluster", name: action.cluster, path: render(path, "cluster") });
       eachItem(action.request_mirror_policies, (mirror, i) => {
-        if (typeof mirror.cluster === "string") out.push({ kind: "cluster", name: mirror.cluster, path: `${fieldPath}.request_mirror_policies[${i}].cluster` });
+        if (typeof mirror.cluster === "string") out.push({ kind: "cluster", name: mirror.cluster, path: render(path, `request_mirror_policies[${i}].cluster`) });
       });
     } else if (key === "weighted_clusters" && typeUrl !== TypeUrls.cluster) {
       eachItem((field as Json).clusters, (weighted, i) => {
-        if (typeof weighted.name === "string") out.push({ kind: "cluster", name: weighted.name, path: `${fieldPath}.clusters[${i}].name` });
+        if (typeof weighted.name === "string") out.push({ kind: "cluster", name: weighted.name, path: render(path, `clusters[${i}].name`) });
       });
     } else if (sdsConfigFields.has(key)) {
       const many = Array.isArray(field);
       (many ? (field as unknown[]) : [field]).forEach((config, i) => {
         const sds = config as { name?: unknown; sds_config?: unknown } | null;
-        if (sds && typeof sds.name === "string" && sds.sds_config) out.push({ kind: "secret", name: sds.name, path: `${fieldPath}${many ? `[${i}]` : ""}.name` });
+        if (sds && typeof sds.name === "string" && sds.sds_config) out.push({ kind: "secret", name: sds.name, path: render(path, many ? `[${i}].name` : "name") });
       });
     }
-    walk(field, fieldPath, out, typeUrl);
+    walk(field, path, out, typeUrl);
+    path.pop();
   }
+}
+
+/** A path in the validator's form (`a.b[0].c`), with `tail` after it. */
+function render(path: ReadonlyArray<string | number>, tail: string): string {
+  let out = "";
+  for (const segment of path) out += typeof segment === "number" ? `[${segment}]` : out === "" ? segment : `.${segment}`;
+  return tail.startsWith("[") || out === "" ? out + tail : `${out}.${tail}`;
 }
 
 function eachItem(list: unknown, visit: (item: Json, index: number) => void): void {
@@ -134,8 +167,4 @@ function eachItem(list: unknown, visit: (item: Json, index: number) => void): vo
   list.forEach((item, i) => {
     if (item !== null && typeof item === "object") visit(item as Json, i);
   });
-}
-
-function join(path: string, key: string): string {
-  return path === "" ? key : `${path}.${key}`;
 }
