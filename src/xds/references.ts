@@ -79,14 +79,20 @@ export function missingReferences<T extends { kind: ReferenceKind; name: string 
   return missing;
 }
 
-/** `missingReferences` over a resource's References (names by kind, as the store caches them). */
+/** `missingReferences` over a resource's References (names by kind, as the store caches them); allocates only on a miss. */
 export function missingOfReferences(refs: References, exists: (typeUrl: string, name: string) => boolean): Array<{ kind: ReferenceKind; name: string }> {
-  const flat: Array<{ kind: ReferenceKind; name: string }> = [];
-  for (const name of refs.routes) flat.push({ kind: "routeConfig", name });
-  for (const name of refs.endpoints) flat.push({ kind: "endpoint", name });
-  for (const name of refs.secrets) flat.push({ kind: "secret", name });
-  return missingReferences(flat, exists);
+  let missing: Array<{ kind: ReferenceKind; name: string }> | undefined;
+  const check = (kind: ReferenceKind, names: readonly string[]) => {
+    if (!requiredKinds.has(kind)) return;
+    for (const name of names) if (!exists(referencedType[kind], name)) (missing ??= []).push({ kind, name });
+  };
+  check("routeConfig", refs.routes);
+  check("endpoint", refs.endpoints);
+  check("secret", refs.secrets);
+  return missing ?? noneMissing;
 }
+
+const noneMissing: Array<{ kind: ReferenceKind; name: string }> = [];
 
 // Only secrets fetched over SDS (sds_config set) must be in the snapshot; one without sds_config
 // names a static secret of Envoy's bootstrap. Validation contexts (CA, CRL) come over

@@ -43,6 +43,9 @@ export class Snapshot {
     return mixVersion(this.mix(typeUrl));
   }
 
+  /** Whether the snapshot holds a resource of `typeUrl` named `name`. */
+  readonly holds = (typeUrl: string, name: string): boolean => this.resources(typeUrl).has(name);
+
   /** True when every name a resource points at is in the snapshot. */
   consistent(): boolean {
     return this.dangling().length === 0;
@@ -62,8 +65,10 @@ export class Snapshot {
   danglingOf(typeUrl: string, resource: CachedResource): string[] {
     if (!namesRequired(typeUrl)) return [];
     const refs = (resource.refs ??= findReferences(typeUrl, resource.json));
+    const missing = missingOfReferences(refs, this.holds);
+    if (missing.length === 0) return [];
     const short = typeInfo(typeUrl)?.short ?? typeUrl;
-    return missingOfReferences(refs, (type, name) => this.resources(type).has(name)).map(
+    return missing.map(
       (ref) => `${short} ${resource.name} names ${danglingNames[ref.kind]} ${ref.name}, which does not exist`,
     );
   }
