@@ -28,6 +28,8 @@ export interface ClusterDefaults {
   maxRequestsPerConnection?: number;
   perConnectionBufferLimitBytes?: number;
   upstreamTls?: GlobalConfig["cluster"]["upstreamTls"];
+  /** Where Envoy fetches EDS and SDS (config-source.ts); the ADS stream when absent. */
+  configSource?: JsonObject;
 }
 
 export function clusterDefaults(global: GlobalConfig): ClusterDefaults {
@@ -65,7 +67,7 @@ export function cluster(source: Cluster, global: ClusterDefaults = defaults): Js
     if (global.dnsLookupFamily !== "auto") out.dns_lookup_family = dnsLookupFamilies[global.dnsLookupFamily];
   } else {
     out.type = "EDS";
-    out.eds_cluster_config = { eds_config: adsConfigSource(), service_name: source.edsServiceName };
+    out.eds_cluster_config = { eds_config: global.configSource ?? adsConfigSource(), service_name: source.edsServiceName };
   }
   out.connect_timeout = duration(source.connectTimeoutMs ?? global.connectTimeoutMs);
   if (global.perConnectionBufferLimitBytes !== undefined) out.per_connection_buffer_limit_bytes = global.perConnectionBufferLimitBytes;
@@ -97,6 +99,7 @@ export function cluster(source: Cluster, global: ClusterDefaults = defaults): Js
         alpn: source.protocol === "h2" ? ["h2"] : [],
         validation: source.validation,
         clientCertificate: source.clientCertificate,
+        configSource: global.configSource,
       }),
     );
   }

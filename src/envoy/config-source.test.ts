@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { bootstrapConfig, XDS_CLUSTER } from "./bootstrap.ts";
-import { configSourceFor, withConfigSource } from "./config-source.ts";
+import { configSourceFor } from "./config-source.ts";
 import { testCluster, testDag, testSecret, testSecureVirtualHost, testVirtualHost, testRoute, weighted, expectEnvoyAccepts } from "./testing.ts";
 import { translate } from "./translate.ts";
 import { resourceTypes } from "./common.ts";
@@ -47,11 +47,24 @@ describe("xDS config sources", () => {
     expect(bootstrap.dynamic_resources.ads_config).toBeUndefined();
   });
 
-  test("withConfigSource leaves ADS mode untouched and rewrites nothing else", () => {
-    const resources = [{ name: "x", nested: { ads: {}, resource_api_version: "V3" }, other: { ads: {}, resource_api_version: "V3", extra: 1 } }];
-    expect(withConfigSource(resources, { kind: "ads" })).toBe(resources);
-    const rewritten = withConfigSource(resources, { kind: "per-type", cluster: "c" })[0] as J;
-    expect(rewritten.nested.api_config_source.grpc_services[0].envoy_grpc.cluster_name).toBe("c");
-    expect(rewritten.other).toEqual({ ads: {}, resource_api_version: "V3", extra: 1 });
+  test("per-type: the translators write it everywhere they name a resource, the CA and client certificate secrets of both sides included", () => {
+    const ca = { ...testSecret(), name: "default/ca" };
+    const client = { ...testSecret(), name: "default/client" };
+    const upstream = testCluster("tls", { protocol: "tls", validation: { caSecret: ca, subjectNames: ["tls.example.com"] }, clientCertificate: client });
+    const out = translate(
+      testDag({
+        secure: [
+          testSecureVirtualHost("c.example.com", [testRoute("/", { clusters: [weighted(upstream, 1)] })], {
+            secret: testSecret(),
+            downstreamValidation: { caSecret: ca, skipClientCertValidation: false, optionalClientCertificate: false },
+          }),
+        ],
+      }),
+      { xdsConfigSource: { kind: "per-type", cluster: XDS_CLUSTER } },
+    );
+    const text = JSON.stringify([...out.listeners, ...out.clusters]);
+    expect(text).not.toContain('"ads"');
+    // RDS, the server certificate, the client CA; EDS, the upstream CA and client certificate.
+    expect(configSources([...out.listeners, ...out.clusters]).length).toBeGreaterThanOrEqual(6);
   });
 });

@@ -22,6 +22,8 @@ export interface ListenerSettings {
   /** false turns the access log off whatever the configuration says. */
   accessLog: boolean;
   global: GlobalConfig;
+  /** Where Envoy fetches RDS and SDS (config-source.ts); the ADS stream when absent. */
+  configSource?: JsonObject;
 }
 
 const codecs: Record<string, string> = { "http/1.1": "HTTP1", "http/2": "HTTP2" };
@@ -52,7 +54,7 @@ export function httpConnectionManager(options: HcmOptions, settings: ListenerSet
   const { timeouts } = global;
   const hcm: JsonObject = {
     stat_prefix: options.statPrefix,
-    rds: { route_config_name: options.routeConfigName, config_source: adsConfigSource() },
+    rds: { route_config_name: options.routeConfigName, config_source: settings.configSource ?? adsConfigSource() },
     http_filters: httpFilters(filterNeeds(options.virtualHosts), global.compression),
     common_http_protocol_options: commonHttpProtocolOptions(global),
     // HTTP/1.0 clients that send a Host header are served (Contour #537).
@@ -169,6 +171,7 @@ function secureFilterChain(chain: SecureFilterChain, statPrefix: string, setting
       alpn: tcp ? [] : alpnProtocols(settings.global.defaultHttpVersions),
       validation: vhost.downstreamValidation,
       validationSecret: chain.clientValidationSecret,
+      configSource: settings.configSource,
     }),
   );
   out.filters = tcp
@@ -193,7 +196,7 @@ function fallbackFilterChain(fallback: FallbackFilterChain, statPrefix: string, 
     name: fallback.name,
     filter_chain_match: { transport_protocol: "tls" },
     transport_socket: tlsTransportSocket(
-      downstreamTlsContext({ secret: fallback.secret, ...settings.global.tls, alpn: alpnProtocols(settings.global.defaultHttpVersions) }),
+      downstreamTlsContext({ secret: fallback.secret, ...settings.global.tls, alpn: alpnProtocols(settings.global.defaultHttpVersions), configSource: settings.configSource }),
     ),
     filters: [httpConnectionManager({ routeConfigName: fallback.routeConfigName, statPrefix, virtualHosts: fallback.virtualHosts }, settings)],
   };

@@ -18,9 +18,9 @@ export const defaultCipherSuites = [
 
 const tlsProtocols: Record<TlsVersion, string> = { "1.2": "TLSv1_2", "1.3": "TLSv1_3" };
 
-/** A reference to a secret served over SDS on the ADS stream. */
-export function sdsSecretConfig(name: string): JsonObject {
-  return { name, sds_config: adsConfigSource() };
+/** A reference to a secret served over SDS, fetched from `configSource` (the ADS stream by default). */
+export function sdsSecretConfig(name: string, configSource: JsonObject = adsConfigSource()): JsonObject {
+  return { name, sds_config: configSource };
 }
 
 /** A transport socket of the TLS kind around a TLS context (an Any). */
@@ -39,6 +39,8 @@ export interface DownstreamTlsOptions {
   validation?: DownstreamValidation;
   /** The secret fetched over SDS to validate client certificates (the chain's clientValidationSecret). */
   validationSecret?: Secret;
+  /** Where Envoy fetches the secrets over SDS (config-source.ts); the ADS stream when absent. */
+  configSource?: JsonObject;
 }
 
 /** The DownstreamTlsContext (as an Any) of a terminating filter chain. */
@@ -51,12 +53,12 @@ export function downstreamTlsContext(options: DownstreamTlsOptions): JsonObject 
   if (options.minVersion === "1.2") tlsParams.cipher_suites = options.cipherSuites?.length ? options.cipherSuites : defaultCipherSuites;
   const common: JsonObject = {
     tls_params: tlsParams,
-    tls_certificate_sds_secret_configs: [sdsSecretConfig(options.secret.name)],
+    tls_certificate_sds_secret_configs: [sdsSecretConfig(options.secret.name, options.configSource)],
   };
   const context: JsonObject = { common_tls_context: common };
   const validation = options.validation;
   if (validation && (validation.caSecret || validation.skipClientCertValidation)) {
-    Object.assign(common, clientValidation(validation, options.validationSecret));
+    Object.assign(common, clientValidation(validation, options.validationSecret, options.configSource));
     context.require_client_certificate = !validation.optionalClientCertificate;
   }
   if (options.alpn.length > 0) common.alpn_protocols = options.alpn;
@@ -64,7 +66,7 @@ export function downstreamTlsContext(options: DownstreamTlsOptions): JsonObject 
 }
 
 /** The validation part of a CommonTlsContext for client certificates. */
-function clientValidation(validation: DownstreamValidation, sds: Secret | undefined): JsonObject {
+function clientValidation(validation: DownstreamValidation, sds: Secret | undefined, configSource: JsonObject | undefined): JsonObject {
   const inline: JsonObject = {};
   if (validation.skipClientCertValidation) inline.trust_chain_verification = "ACCEPT_UNTRUSTED";
   if (validation.crlSecret) {
@@ -75,7 +77,7 @@ function clientValidation(validation: DownstreamValidation, sds: Secret | undefi
   return {
     combined_validation_context: {
       default_validation_context: inline,
-      validation_context_sds_secret_config: sdsSecretConfig(sds.name),
+      validation_context_sds_secret_config: sdsSecretConfig(sds.name, configSource),
     },
   };
 }
@@ -87,6 +89,8 @@ export interface UpstreamTlsOptions {
   alpn: string[];
   validation?: UpstreamValidation;
   clientCertificate?: Secret;
+  /** Where Envoy fetches the secrets over SDS (config-source.ts); the ADS stream when absent. */
+  configSource?: JsonObject;
 }
 
 /** The UpstreamTlsContext (as an Any) of a cluster whose endpoints speak TLS. */
@@ -97,7 +101,7 @@ export function upstreamTlsContext(options: UpstreamTlsOptions): JsonObject {
     common.tls_params = { tls_minimum_protocol_version: tlsProtocols[minVersion], tls_maximum_protocol_version: tlsProtocols[maxVersion] };
     if (minVersion === "1.2" && cipherSuites.length > 0) (common.tls_params as JsonObject).cipher_suites = cipherSuites;
   }
-  if (options.clientCertificate) common.tls_certificate_sds_secret_configs = [sdsSecretConfig(options.clientCertificate.name)];
+  if (options.clientCertificate) common.tls_certificate_sds_secret_configs = [sdsSecretConfig(options.clientCertificate.name, options.configSource)];
   if (options.validation) {
     const subjectNames = [...new Set(options.validation.subjectNames)].sort();
     common.combined_validation_context = {
@@ -105,7 +109,7 @@ export function upstreamTlsContext(options: UpstreamTlsOptions): JsonObject {
         subjectNames.length > 0
           ? { match_typed_subject_alt_names: subjectNames.map((name) => ({ san_type: "DNS", matcher: { exact: name } })) }
           : {},
-      validation_context_sds_secret_config: sdsSecretConfig(options.validation.caSecret.name),
+      validation_context_sds_secret_config: sdsSecretConfig(options.validation.caSecret.name, options.configSource),
     };
   }
   if (options.alpn.length > 0) common.alpn_protocols = options.alpn;

@@ -12,7 +12,7 @@ import { routeConfigurationOf } from "./route.ts";
 import { secret } from "./secret.ts";
 import { type GlobalConfig } from "../config/types.ts";
 import { defaultGlobalConfig } from "../config/defaults.ts";
-import { withConfigSource, type XdsConfigSourceMode } from "./config-source.ts";
+import { configSourceFor, type XdsConfigSourceMode } from "./config-source.ts";
 
 /** How resources are rendered; where the routing listeners listen is the DAG's (DagOptions.listeners). */
 export interface TranslateOptions {
@@ -50,16 +50,18 @@ export const defaultTranslateOptions: Required<TranslateOptions> = {
 /** Translates a DAG into Envoy resources (everything but load assignments). */
 export function translate(dag: Dag, options: TranslateOptions = {}): Translation {
   const opts = { ...defaultTranslateOptions, ...withoutUndefined(options) };
-  const settings: ListenerSettings = { address: opts.address, accessLog: opts.accessLog, global: opts.global };
+  // Where Envoy fetches RDS, EDS and SDS: each translator writes it where it names a resource.
+  const configSource = configSourceFor(opts.xdsConfigSource);
+  const settings: ListenerSettings = { address: opts.address, accessLog: opts.accessLog, global: opts.global, configSource };
   const listeners = [...dag.listeners.map((node) => listener(node, settings)), statsListener(opts.statsPort, settings)];
   const routes = routeConfigs(dag).map(routeConfigurationOf);
-  const defaults = clusterDefaults(opts.global);
+  const defaults = { ...clusterDefaults(opts.global), configSource };
   const clusters = [...[...dag.clusters.values()].map((c) => cluster(c, defaults)), adminCluster(opts.adminSocketPath)];
   const secrets = [...dag.secrets.values()].map(secret);
   return {
-    listeners: withConfigSource(byName(listeners), opts.xdsConfigSource),
+    listeners: byName(listeners),
     routes: byName(routes),
-    clusters: withConfigSource(byName(clusters), opts.xdsConfigSource),
+    clusters: byName(clusters),
     secrets: byName(secrets),
   };
 }

@@ -4,9 +4,9 @@ import { hash as oneShotHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "./registry.ts";
-import { lengthDelimited, readField } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
 import { typeInfo, type ResourceTypeInfo } from "./types.ts";
+import { createFieldReader, lengthDelimited } from "./wire-fields.ts";
 
 /**
  * A resource of `typeUrl` built from `json` outside any snapshot (a per-client variant of a served
@@ -67,9 +67,10 @@ function isMessageType(resolved: protobuf.ReflectionObject | null): boolean {
 
 /** The length of the run of top-level fields numbered below `fieldId` at the start of `bytes`. */
 function fieldsBefore(bytes: Uint8Array, fieldId: number): number {
+  const reader = createFieldReader();
   let offset = 0;
   while (offset < bytes.length) {
-    const next = readField(bytes, offset);
+    const next = reader.read(bytes, offset);
     if (!next) throw new Error("cannot read the encoding it just wrote");
     if (next.field > fieldId) return offset;
     offset = next.end;

@@ -8,10 +8,13 @@ import type { NackLog, NackRecord } from "./nacks.ts";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
 import { nodeIdentity, peerIdentity } from "./peer.ts";
 import { createVariantCache, type VariantCache } from "./route-holdback.ts";
-import { createNamePool, createPlanner, emptySnapshot, type NamePool, type Planner } from "./server-plan.ts";
+import type { KnownVersions } from "./known-versions.ts";
+import { createNamePool, createPlanner, type NamePool, type Planner } from "./server-plan.ts";
 import { createBodyCache, maxSubscribedNames, nodeInfo, type OutgoingResponse } from "./server-wire.ts";
 import { findReferences } from "./references.ts";
 import { resourceTypes, TypeUrls, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
+
+export { createKnownVersions, type KnownVersions } from "./known-versions.ts";
 
 export const log = consola.withTag("xds");
 
@@ -234,54 +237,6 @@ const anonymousNode: NodeInfo = { id: "", cluster: "" };
 
 function withIdentity<T extends NodeInfo | undefined>(node: T, identity: string | undefined): T {
   return node === undefined || identity === undefined ? node : { ...node, identity };
-}
-
-/**
- * The version of each resource of one type that a client holds. A client that holds exactly a type's
- * whole content (every wildcard client, every client subscribed to all names) shares the store's map
- * of that moment instead of keeping a copy: a thousand clients cost one map, not a thousand.
- */
-export interface KnownVersions {
-  get(name: string): string | undefined;
-  set(name: string, version: string): void;
-  delete(name: string): void;
-  names(): string[];
-  clear(): void;
-  /** The client now holds exactly `resources` (an immutable snapshot map). */
-  rebase(resources: Map<string, CachedResource>): void;
-  /** The snapshot map the client holds exactly (`emptySnapshot` when nothing), or undefined when it holds versions of its own. */
-  exactBase(): Map<string, CachedResource> | undefined;
-}
-
-export function createKnownVersions(initial: Record<string, string> = {}): KnownVersions {
-  let base: Map<string, CachedResource> | undefined;
-  // Overrides of `base`: a version, or null for "not held".
-  const own = new Map<string, string | null>(Object.entries(initial));
-  return {
-    get(name) {
-      const override = own.get(name);
-      return override === undefined ? base?.get(name)?.version : (override ?? undefined);
-    },
-    set: (name, version) => void own.set(name, version),
-    delete(name) {
-      if (base?.has(name)) own.set(name, null);
-      else own.delete(name);
-    },
-    names() {
-      const names = base ? [...base.keys()].filter((name) => !own.has(name)) : [];
-      for (const [name, version] of own) if (version !== null) names.push(name);
-      return names;
-    },
-    clear() {
-      base = undefined;
-      own.clear();
-    },
-    rebase(resources) {
-      base = resources;
-      own.clear();
-    },
-    exactBase: () => (own.size === 0 ? (base ?? emptySnapshot) : undefined),
-  };
 }
 
 /**

@@ -5,20 +5,17 @@
 // changes nothing another stream is sent). The client keeps the version it held before; a route
 // config NACK naming virtual hosts holds back those virtual hosts only (route-holdback.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
-import type { Buffer } from "node:buffer";
 import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
 import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, subscriptionLimit, type KnownVersions, type ServerContext } from "./server-common.ts";
-import type { NamePool, Selection } from "./server-plan.ts";
 import { deltaBody, maxSubscribedNames, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
+import { changeNames, emptySubscription, type Subscription } from "./subscription.ts";
 import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
 
-interface DeltaTypeState {
+/** One type on one stream: the client's subscription (subscription.ts) and what it holds. */
+interface DeltaTypeState extends Subscription {
   info: ResourceTypeInfo;
-  wildcard: boolean;
-  /** Subscribed names (interned: shared with clients subscribed to the same names; replaced, never changed). */
-  names: ReadonlySet<string>;
   /** The version of each resource the client holds. */
   known: KnownVersions;
   /** Responses not yet acknowledged, by nonce: their version, the names they carried and the resources updated. */
@@ -26,7 +23,6 @@ interface DeltaTypeState {
 }
 
 const maxPending = 32;
-const noNames: ReadonlySet<string> = new Set();
 
 /** Serves one delta stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
 export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, OutgoingResponse>, context: ServerContext, fixedTypeUrl?: string): void {
@@ -45,15 +41,13 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
       let state = states.get(info.typeUrl);
       const first = !state;
       if (!state) {
-        // LDS/CDS: a first request naming nothing is a (legacy) wildcard subscription.
-        const wildcard = (info.wildcard && subscribe.length === 0) || subscribe.includes("*");
         const known = createKnownVersions(request.initial_resource_versions ?? {});
-        state = { info, wildcard, names: noNames, known, pending: new Map() };
+        state = { info, ...emptySubscription(), known, pending: new Map() };
         states.set(info.typeUrl, state);
       }
       context.emit({ kind: "request", stream, delta: true, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, resourceNames: subscribe, removed: unsubscribe });
       if (nonce !== "") judgeResponse(state, nonce, request);
-      const subscribed = updateSubscription(state, { subscribe, unsubscribe, first }, context.names);
+      const subscribed = changeNames(state, info, { subscribe, unsubscribe, first }, context.names, state.known);
       // Subscriptions add up over a delta stream: the limit holds for the sum too.
       if (state.names.size > maxSubscribedNames) return session.refuse(subscriptionLimit(info, state.names.size));
       if (first || subscribed) respond(state, first);
@@ -95,98 +89,23 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     const { info, known } = state;
     const typeUrl = info.typeUrl;
     const version = store.version(typeUrl);
-    const selection = context.planner.select(session.node, info, state);
-    // A client holding exactly a snapshot and subscribed to all of it is sent what every such client is.
-    const holding = typeUrl === TypeUrls.route && routes.active;
-    const base = selection.whole && !holding ? known.exactBase() : undefined;
-    let response: { updates: readonly CachedResource[]; updateNames: string[]; removed: string[]; names: string[]; body: Buffer };
-    if (base) {
-      const diff = context.planner.diff(typeUrl, base);
-      if (diff.updates.length === 0 && diff.removed.length === 0 && !(initial && state.wildcard)) return;
-      known.rebase(diff.to);
-      response = { ...diff, body: (diff.deltaBody ??= deltaBody(typeUrl, version, diff.updates, diff.removed)) };
-    } else {
-      const own = ownResponse(state, holding ? { resources: selection.resources.map(routes.view), whole: selection.whole, held: true } : selection, initial);
-      if (!own) return;
-      response = own;
-    }
+    const plan = context.planner.plan(session.node, info, state, known, typeUrl === TypeUrls.route && routes.active ? routes.view : undefined);
+    const { updates, removed } = plan;
+    // A wildcard client is answered at once even when there is nothing, so it can finish starting.
+    if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return;
+    const build = () => deltaBody(typeUrl, version, updates, removed);
+    const body = plan.shared
+      ? (plan.shared.deltaBody ??= build())
+      : context.cache.get(typeUrl, version, `d:${plan.everything ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`, build);
     const nonce = session.nextNonce();
-    state.pending.set(nonce, { version, names: response.names, updates: response.updates });
-    if (typeUrl === TypeUrls.route) routes.sent(nonce, response.updates);
+    state.pending.set(nonce, { version, names: plan.names, updates });
+    if (typeUrl === TypeUrls.route) routes.sent(nonce, updates);
     if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
-    const message = responseWithNonce(response.body, nonce);
+    const message = responseWithNonce(body, nonce);
     call.write(message);
-    const { updateNames: resourceNames, removed } = response;
-    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames, removed, bytes: message.byteLength });
+    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: plan.updateNames, removed, bytes: message.byteLength });
     // Envoy warms the clusters an update sent only on an EDS response naming their assignments.
     const eds = typeUrl === TypeUrls.cluster && !initial && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
-    if (eds && forgetEndpointsOf(response.updates, eds.known)) respond(eds, false);
+    if (eds && forgetEndpointsOf(updates, eds.known)) respond(eds, false);
   }
-
-  /** The general path: what this one client is missing and holds in excess, diffed on its own. */
-  function ownResponse(state: DeltaTypeState, selection: Selection & { held?: boolean }, initial: boolean) {
-    const { info, known } = state;
-    const typeUrl = info.typeUrl;
-    const version = store.version(typeUrl);
-    const { resources, whole } = selection;
-    const updates = resources.filter((r) => known.get(r.name) !== r.version);
-    const all = store.resources(typeUrl);
-    const visible = whole ? undefined : new Set(resources.map((r) => r.name));
-    const removed: string[] = [];
-    for (const name of known.names()) if (!(visible ? visible.has(name) : all.has(name))) removed.push(name);
-    // A wildcard client is answered at once even when there is nothing, so it can finish starting.
-    if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return undefined;
-    if (!selection.held && !store.viewScopes(typeUrl) && resources.length === all.size) known.rebase(all);
-    else {
-      for (const r of updates) known.set(r.name, r.version);
-      for (const name of removed) known.delete(name);
-    }
-    const key = `d:${whole && !selection.held && updates.length === resources.length ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`;
-    const body = context.cache.get(typeUrl, version, key, () => deltaBody(typeUrl, version, updates, removed));
-    const updateNames = updates.map((r) => r.name);
-    return { updates, updateNames, removed, names: [...updateNames, ...removed], body };
-  }
-}
-
-/**
- * Applies subscribe/unsubscribe; "*" turns wildcard on or off. The name set is replaced, never changed
- * in place (it may be shared with other clients). Returns whether names were added.
- */
-function updateSubscription(state: DeltaTypeState, change: { subscribe: string[]; unsubscribe: string[]; first: boolean }, pool: NamePool): boolean {
-  const { subscribe, unsubscribe, first } = change;
-  // The common start: names subscribed to nothing yet, often a long list shared with other clients.
-  if (state.names.size === 0 && unsubscribe.length === 0 && subscribe.length > 0 && !subscribe.includes("*")) {
-    state.names = pool.intern(subscribe);
-    if (!first) for (const name of state.names) state.known.delete(name);
-    return true;
-  }
-  let added = false;
-  let fresh: Set<string> | undefined;
-  for (const name of subscribe) {
-    if (name === "*") {
-      added ||= !state.wildcard;
-      state.wildcard = true;
-    } else if (!state.names.has(name) && !fresh?.has(name)) {
-      (fresh ??= new Set()).add(name);
-      // A name subscribed after the start is sent even if the client says it had it before.
-      if (!first) state.known.delete(name);
-      added = true;
-    }
-  }
-  let dropped: Set<string> | undefined;
-  for (const name of unsubscribe) {
-    if (name === "*") state.wildcard = false;
-    else if (state.names.has(name) || fresh?.has(name)) (dropped ??= new Set()).add(name);
-  }
-  if (fresh || dropped) {
-    const next = fresh ? [...state.names, ...fresh] : [...state.names];
-    state.names = pool.intern(dropped ? next.filter((name) => !dropped.has(name)) : next);
-  }
-  // The client forgets what it unsubscribed from: it is sent again if subscribed again.
-  if (unsubscribe.length > 0) {
-    for (const name of state.known.names()) {
-      if (!state.wildcard && !state.names.has(name)) state.known.delete(name);
-    }
-  }
-  return added;
 }

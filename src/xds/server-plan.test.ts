@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { createKnownVersions } from "./known-versions.ts";
 import { createNamePool, createPlanner, emptySnapshot, sameNames, sameOrder } from "./server-plan.ts";
 import { createSnapshotStore } from "./snapshot.ts";
 import { installSdsScope } from "./sds-scope.ts";
@@ -124,5 +125,37 @@ describe("planner", () => {
     const all = planner.select(node, secrets, { wildcard: true, names: new Set() });
     expect(all.whole).toBe(false);
     expect(planner.select(node, secrets, { wildcard: true, names: new Set() })).not.toBe(all);
+  });
+});
+
+describe("plan", () => {
+  test("one plan for both protocols: a whole subscription shares the snapshot diff; a partial one is diffed on its own, with removals", () => {
+    const store = createSnapshotStore();
+    store.publish(resourceSet(3));
+    const planner = createPlanner(store);
+    const pool = createNamePool();
+    // Everything, held nothing: the shared diff from the empty snapshot.
+    const all = createKnownVersions();
+    const first = planner.plan(node, eds, { wildcard: true, names: pool.intern([]) }, all);
+    expect(first.shared).toBe(planner.diff(TypeUrls.endpoint, emptySnapshot));
+    expect(first.updateNames.sort()).toEqual(["cluster-0", "cluster-1", "cluster-2"]);
+    expect(all.exactBase()).toBe(store.resources(TypeUrls.endpoint));
+    // Two names, one of which goes away: updates first, then the removal, then nothing.
+    const some = createKnownVersions();
+    const named = { wildcard: false, names: pool.intern(["cluster-1", "cluster-2"]) };
+    expect(planner.plan(node, eds, named, some).updateNames).toEqual(["cluster-1", "cluster-2"]);
+    store.updateEndpoints([loadAssignment("cluster-1", [9100])]);
+    const changed = planner.plan(node, eds, named, some);
+    expect([changed.updateNames, changed.removed]).toEqual([["cluster-1"], []]);
+    const set = resourceSet(2);
+    store.publish(set);
+    const gone = planner.plan(node, eds, named, some);
+    expect(gone.removed).toEqual(["cluster-2"]);
+    const quiet = planner.plan(node, eds, named, some);
+    expect([quiet.updates.length, quiet.removed.length]).toEqual([0, 0]);
+    // A client's own view (held-back variants) never takes the shared path.
+    const viewed = planner.plan(node, eds, { wildcard: true, names: pool.intern([]) }, createKnownVersions(), (r) => r);
+    expect(viewed.shared).toBeUndefined();
+    expect(viewed.everything).toBe(false);
   });
 });

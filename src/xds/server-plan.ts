@@ -1,10 +1,14 @@
-// What a client is sent, computed once for every client in the same state instead of once per client.
-// A thousand Envoys usually subscribe to the same names and hold the same snapshot: they share one
-// interned name set, one selection of a type's resources per store version, and one difference (with
-// its encoded bodies) from the snapshot they hold to the current one. Clients in any other state (a
-// node view narrowing the type, a partial subscription, versions of their own) take the general path.
+// The planner: what a client is sent of a type, for state-of-the-world and delta alike
+// (`plan(node, info, subscription, held, view)`: updates and removals), computed once for every
+// client in the same state instead of once per client. A thousand Envoys usually subscribe to the
+// same names and hold the same snapshot: they share one interned name set, one selection of a type's
+// resources per store version, and one difference (with its encoded bodies) from the snapshot they
+// hold to the current one. Clients in any other state (a node view narrowing the type, a partial
+// subscription, versions of their own) take the general path.
 import type { Buffer } from "node:buffer";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
+import type { KnownVersions } from "./known-versions.ts";
+import type { Subscription } from "./subscription.ts";
 import type { NodeInfo, ResourceTypeInfo } from "./types.ts";
 
 /** A type's resources one client may be sent. `whole`: exactly the type's current content. */
@@ -29,8 +33,7 @@ export interface SnapshotDiff {
   sotwBody?: Buffer;
 }
 
-/** The snapshot a client that holds nothing holds. */
-export const emptySnapshot: Map<string, CachedResource> = new Map();
+export { emptySnapshot } from "./known-versions.ts";
 
 /**
  * Subscribed name sets shared between clients: the same names in the same order give the same
@@ -113,6 +116,27 @@ export interface Planner {
   select(node: NodeInfo, info: ResourceTypeInfo, subscription: { wildcard: boolean; names: ReadonlySet<string> }): Selection;
   /** The difference from the snapshot map `from` to the type's current content (shared, cached). */
   diff(typeUrl: string, from: Map<string, CachedResource>): SnapshotDiff;
+  /**
+   * What a client holding `held` is to be sent of a type for `subscription`: the resources it lacks
+   * (or holds at another version) and the names it holds that it may no longer see. `held` is
+   * updated to what the client holds once sent. `view` replaces resources with this client's own
+   * variants (route-holdback.ts); without one, a client holding exactly a snapshot gets the diff
+   * every such client shares. Both protocols send from it (sotw leaves the removals unsaid).
+   */
+  plan(node: NodeInfo, info: ResourceTypeInfo, subscription: Pick<Subscription, "wildcard" | "names">, held: KnownVersions, view?: (resource: CachedResource) => CachedResource): Plan;
+}
+
+/** What one client is sent: see Planner.plan. */
+export interface Plan {
+  readonly updates: readonly CachedResource[];
+  readonly updateNames: string[];
+  readonly removed: string[];
+  /** `updateNames` then `removed`. */
+  readonly names: string[];
+  /** The shared diff the plan is (its bodies are cached on it), when the client held exactly a snapshot. */
+  readonly shared?: SnapshotDiff;
+  /** True when `updates` are the type's whole current content, unchanged by a view (a cache key for bodies). */
+  readonly everything: boolean;
 }
 
 export function createPlanner(store: SnapshotStore): Planner {
@@ -148,7 +172,7 @@ export function createPlanner(store: SnapshotStore): Planner {
     return { present, selection: lazySelection(() => selectNamed(all, names), present === all.size) };
   }
 
-  return {
+  const planner: Planner = {
     select(node, info, subscription) {
       const scoped = store.viewScopes(info.typeUrl);
       if (!scoped) {
@@ -176,8 +200,36 @@ export function createPlanner(store: SnapshotStore): Planner {
       }
       return diff;
     },
+    plan(node, info, subscription, held, view) {
+      const typeUrl = info.typeUrl;
+      const selection = planner.select(node, info, subscription);
+      // A client holding exactly a snapshot and subscribed to all of it is sent what every such client is.
+      const base = selection.whole && !view ? held.exactBase() : undefined;
+      if (base) {
+        const diff = planner.diff(typeUrl, base);
+        held.rebase(diff.to);
+        return { ...diff, shared: diff, everything: false };
+      }
+      // The general path: what this one client is missing and holds in excess, diffed on its own.
+      const { whole } = selection;
+      const resources = view ? selection.resources.map(view) : selection.resources;
+      const updates = resources.filter((r) => held.get(r.name) !== r.version);
+      const all = store.resources(typeUrl);
+      const visible = whole ? all : new Set(resources.map((r) => r.name));
+      const removed: string[] = [];
+      for (const name of held.names()) if (!visible.has(name)) removed.push(name);
+      if (!view && !store.viewScopes(typeUrl) && resources.length === all.size) held.rebase(all);
+      else {
+        for (const r of updates) held.set(r.name, r.version);
+        for (const name of removed) held.delete(name);
+      }
+      const updateNames = updates.map((r) => r.name);
+      return { updates, updateNames, removed, names: [...updateNames, ...removed], everything: whole && !view && updates.length === resources.length };
+    },
   };
+  return planner;
 }
+
 
 /** A selection whose resources are listed on first use (the shared delta path needs only `whole`). */
 function lazySelection(list: () => CachedResource[], whole: boolean): Selection {

@@ -12,9 +12,10 @@ import type { Buffer } from "node:buffer";
 import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
 import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
-import { emptySnapshot, sameNames, sameOrder, type NamePool } from "./server-plan.ts";
+import { emptySnapshot } from "./server-plan.ts";
 import { responseWithNonce, sotwBody, type OutgoingResponse, type SotwRequest } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
+import { emptySubscription, replaceNames, type Subscription } from "./subscription.ts";
 import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
 
 /** The resources one LDS/CDS response carried: a store map (whole) or a list (shared, never copied). */
@@ -26,15 +27,9 @@ interface Held {
   good: CachedResource | undefined;
 }
 
-interface SotwTypeState {
+/** One type on one stream: the client's subscription (subscription.ts) and what it was sent. */
+interface SotwTypeState extends Subscription {
   info: ResourceTypeInfo;
-  wildcard: boolean;
-  /** Wildcard because the first request named nothing (LDS/CDS): stays so while names stay empty. */
-  legacyWildcard: boolean;
-  /** Subscribed names (interned: shared with clients subscribed to the same names; replaced, never changed). */
-  names: ReadonlySet<string>;
-  /** The request's list `names` was last found equal to (decoded requests may share one array). */
-  namesList: readonly string[] | undefined;
   /** The latest response sent for this type: only a request carrying its nonce is an ACK or NACK. */
   nonce: string;
   version: string;
@@ -55,8 +50,6 @@ interface SotwTypeState {
 /** The most rejected resources one LDS/CDS stream remembers; beyond, the oldest is tried again. */
 const maxHeld = 1024;
 
-const noNames: ReadonlySet<string> = new Set();
-
 /** Serves one sotw stream; `fixedTypeUrl` for the per-type services, absent on ADS. */
 export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingResponse>, context: ServerContext, fixedTypeUrl?: string): void {
   const { store } = context;
@@ -73,13 +66,13 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
       let state = states.get(info.typeUrl);
       const first = !state;
       if (!state) {
-        state = { info, wildcard: false, legacyWildcard: false, names: noNames, namesList: undefined, nonce: "", version: "", sentNames: [], sentKey: undefined, sent: createKnownVersions() };
+        state = { info, ...emptySubscription(), nonce: "", version: "", sentNames: [], sentKey: undefined, sent: createKnownVersions() };
         states.set(info.typeUrl, state);
       }
       const event = { stream, delta: false, typeUrl: info.typeUrl, nodeId: session.node.id, nonce, version: request.version_info ?? "" };
       context.emit({ kind: "request", ...event, resourceNames: names });
       if (nonce !== "") judgeResponse(state, nonce, request, event);
-      const subscriptionChanged = updateSubscription(state, { names, first }, context.names);
+      const subscriptionChanged = replaceNames(state, info, { names, first }, context.names, state.sent);
       // An empty nonce starts (or restarts) the type on this stream: the client holds nothing we know of.
       if (nonce === "") {
         state.sent.clear();
@@ -143,9 +136,9 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     const { info } = state;
     const typeUrl = info.typeUrl;
     const version = store.version(typeUrl);
-    const selection = context.planner.select(session.node, info, state);
-    const { whole } = selection;
     if (info.wildcard) {
+      const selection = context.planner.select(session.node, info, state);
+      const { whole } = selection;
       // LDS and CDS: every response is the client's whole set; what is missing from it was removed.
       const held = heldBack(state, selection.resources);
       const key = whole && !held ? `*${version}` : contentKey(held ?? selection.resources);
@@ -164,26 +157,15 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
       }
       return;
     }
-    // A client holding exactly a snapshot and subscribed to all of it is sent what every such client is.
-    const holding = typeUrl === TypeUrls.route && routes.active;
-    const base = whole && !holding ? state.sent.exactBase() : undefined;
-    if (base) {
-      const diff = context.planner.diff(typeUrl, base);
-      state.sent.rebase(diff.to);
-      if (diff.updates.length > 0) send(state, version, diff.updateNames, (diff.sotwBody ??= sotwBody(typeUrl, version, diff.updates)), diff.updates);
-      return;
-    }
-    // Removals are not signalled for these types; forgetting them makes them sent again if they return.
-    const resources = holding ? selection.resources.map(routes.view) : selection.resources;
-    const all = store.resources(typeUrl);
-    const present = whole ? all : new Set(resources.map((r) => r.name));
-    for (const name of state.sent.names()) if (!present.has(name)) state.sent.delete(name);
-    const missing = resources.filter((r) => state.sent.get(r.name) !== r.version);
-    if (missing.length === 0) return;
-    if (!holding && !store.viewScopes(typeUrl) && resources.length === all.size) state.sent.rebase(all);
-    else for (const r of missing) state.sent.set(r.name, r.version);
-    const key = `s:${missing.length === resources.length && whole && !holding ? "*" : contentKey(missing)}`;
-    send(state, version, missing.map((r) => r.name), context.cache.get(typeUrl, version, key, () => sotwBody(typeUrl, version, missing)), missing);
+    // RDS, EDS and SDS: what the client lacks (planner.plan). Removals are not signalled for these
+    // types; the plan forgets them, so they are sent again if they return.
+    const plan = context.planner.plan(session.node, info, state, state.sent, typeUrl === TypeUrls.route && routes.active ? routes.view : undefined);
+    const { updates } = plan;
+    if (updates.length === 0) return;
+    const body = plan.shared
+      ? (plan.shared.sotwBody ??= sotwBody(typeUrl, version, updates))
+      : context.cache.get(typeUrl, version, `s:${plan.everything ? "*" : contentKey(updates)}`, () => sotwBody(typeUrl, version, updates));
+    send(state, version, plan.updateNames, body, updates);
   }
 
   /** After a CDS response on ADS: the EDS assignments of the clusters it added or changed are sent again. */
@@ -229,31 +211,4 @@ function heldBack(state: SotwTypeState, resources: readonly CachedResource[]): C
 
 function indexed(carried: Carried): ReadonlyMap<string, CachedResource> {
   return carried instanceof Map ? carried : new Map((carried as readonly CachedResource[]).map((r) => [r.name, r]));
-}
-
-/**
- * Applies the names of a sotw request. LDS/CDS: a first request naming nothing is a wildcard
- * subscription, kept while later requests name nothing; "*" subscribes to everything for any type.
- * The name set is replaced, never changed in place (it may be shared with other clients). Returns
- * whether the subscription changed.
- */
-function updateSubscription(state: SotwTypeState, change: { names: string[]; first: boolean }, pool: NamePool): boolean {
-  const { names, first } = change;
-  const legacy = state.info.wildcard && names.length === 0 && (first || state.legacyWildcard);
-  const star = names.includes("*");
-  const wildcard = legacy || star;
-  const named = star ? names.filter((name) => name !== "*") : names;
-  let changed = first || wildcard !== state.wildcard;
-  // An ACK repeats the names it subscribed with: the same list (often the very array, see
-  // server-wire.ts) in the same order costs no set at all.
-  if (named !== state.namesList && !sameOrder(state.names, named)) {
-    const next = pool.intern(named);
-    changed ||= !sameNames(next, state.names);
-    state.names = next;
-  }
-  state.namesList = named;
-  state.legacyWildcard = legacy;
-  state.wildcard = wildcard;
-  if (changed && !wildcard) for (const name of state.sent.names()) if (!state.names.has(name)) state.sent.delete(name);
-  return changed;
 }

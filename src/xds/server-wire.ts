@@ -8,6 +8,7 @@ import { lookupType } from "./registry.ts";
 import { messageToJson } from "./registry-decode.ts";
 import type { CachedResource } from "./snapshot.ts";
 import type { NodeInfo } from "./types.ts";
+import { createFieldReader, type FieldReader, lengthDelimited } from "./wire-fields.ts";
 
 export const DiscoveryRequest = lookupType("envoy.service.discovery.v3.DiscoveryRequest");
 export const DiscoveryResponse = lookupType("envoy.service.discovery.v3.DiscoveryResponse");
@@ -66,6 +67,7 @@ export function createRequestDecoder(options: { maxNames?: number; cacheEntries?
   /** Recently decoded long name lists, newest first. */
   let recent: { bytes: Buffer; names: string[] }[] = [];
   let recentBytes = 0;
+  const reader = createFieldReader();
 
   /**
    * Decodes a request whose repeated string field `field` may hold a long list of names: a thousand
@@ -74,7 +76,7 @@ export function createRequestDecoder(options: { maxNames?: number; cacheEntries?
    * the server then recognises as the same subscription at no cost. The array must not be changed.
    */
   function decodeSharingNames(type: protobuf.Type, bytes: Buffer, options: { field: number; key: string }): protobuf.Message {
-    const span = repeatedFieldSpan(bytes, options.field);
+    const span = repeatedFieldSpan(reader, bytes, options.field);
     if (!span || span.end - span.start < sharedNamesMinBytes) return type.decode(bytes);
     const listed = bytes.subarray(span.start, span.end);
     const rest = () => type.decode(Buffer.concat([bytes.subarray(0, span.start), bytes.subarray(span.end)]));
@@ -87,7 +89,7 @@ export function createRequestDecoder(options: { maxNames?: number; cacheEntries?
     }
     let entry = recent.find((candidate) => candidate.bytes.length === listed.length && candidate.bytes.equals(listed));
     if (!entry) {
-      entry = { bytes: Buffer.from(listed), names: decodeStrings(listed) };
+      entry = { bytes: Buffer.from(listed), names: decodeStrings(reader, listed) };
       if (listed.length <= cacheBytes / 4) {
         recent.unshift(entry);
         recentBytes += listed.length;
@@ -113,13 +115,13 @@ export function createRequestDecoder(options: { maxNames?: number; cacheEntries?
  * Where the entries of a length-delimited field lie in a message's top level, when they are one
  * contiguous run (as every encoder writes a repeated field); undefined otherwise or when unsure.
  */
-function repeatedFieldSpan(bytes: Uint8Array, field: number): { start: number; end: number; count: number } | undefined {
+function repeatedFieldSpan(reader: FieldReader, bytes: Uint8Array, field: number): { start: number; end: number; count: number } | undefined {
   let offset = 0;
   let start = -1;
   let end = -1;
   let count = 0;
   while (offset < bytes.length) {
-    const next = readField(bytes, offset);
+    const next = reader.read(bytes, offset);
     if (!next) return undefined;
     if (next.field === field && next.wireType === 2) {
       if (start === -1) start = offset;
@@ -132,61 +134,12 @@ function repeatedFieldSpan(bytes: Uint8Array, field: number): { start: number; e
   return start === -1 ? undefined : { start, end, count };
 }
 
-/** What readField read: one object reused by every call, so a scan of a thousand fields allocates nothing. */
-const fieldRead = { field: 0, wireType: 0, payload: 0, end: 0 };
-
-/**
- * Reads the top-level field that starts at `offset`: its number, wire type, where its payload starts
- * and where it ends; undefined when malformed or a group. The answer is the same object on every call:
- * read it before the next.
- */
-export function readField(bytes: Uint8Array, offset: number): Readonly<typeof fieldRead> | undefined {
-  const next = readVarint(bytes, offset);
-  if (next < 0) return undefined;
-  const tag = varintValue;
-  const wireType = tag % 8;
-  let payload = next;
-  let end: number;
-  if (wireType === 0) end = readVarint(bytes, next);
-  else if (wireType === 1) end = next + 8;
-  else if (wireType === 5) end = next + 4;
-  else if (wireType === 2) {
-    payload = readVarint(bytes, next);
-    end = payload < 0 ? -1 : payload + varintValue;
-  } else return undefined;
-  if (end < 0 || end > bytes.length) return undefined;
-  fieldRead.field = Math.floor(tag / 8);
-  fieldRead.wireType = wireType;
-  fieldRead.payload = payload;
-  fieldRead.end = end;
-  return fieldRead;
-}
-
-/** The value of the varint readVarint read last. */
-let varintValue = 0;
-
-/** Reads the varint at `offset` into varintValue; returns the offset after it, or -1 when malformed. */
-function readVarint(bytes: Uint8Array, offset: number): number {
-  let value = 0;
-  let scale = 1;
-  for (let index = offset; index < bytes.length && index < offset + 8; index++) {
-    const byte = bytes[index]!;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) {
-      varintValue = value;
-      return index + 1;
-    }
-    scale *= 128;
-  }
-  return -1;
-}
-
 /** The strings of a run of length-delimited entries of one field (as found by repeatedFieldSpan). */
-function decodeStrings(run: Buffer): string[] {
+function decodeStrings(reader: FieldReader, run: Buffer): string[] {
   const names: string[] = [];
   let offset = 0;
   while (offset < run.length) {
-    const entry = readField(run, offset)!;
+    const entry = reader.read(run, offset)!;
     names.push(run.toString("utf8", entry.payload, entry.end));
     offset = entry.end;
   }
@@ -197,21 +150,6 @@ export function nodeInfo(node: protobuf.Message | undefined | null): NodeInfo | 
   if (!node) return undefined;
   const json = messageToJson(NodeType, node) as { id?: string; cluster?: string; metadata?: Record<string, unknown>; user_agent_name?: string };
   return { id: json.id ?? "", cluster: json.cluster ?? "", metadata: json.metadata, userAgentName: json.user_agent_name };
-}
-
-function varint(value: number): Uint8Array {
-  const out: number[] = [];
-  while (value > 0x7f) {
-    out.push((value & 0x7f) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
-  return Uint8Array.from(out);
-}
-
-/** A length-delimited field (wire type 2): tag, length, payload. */
-export function lengthDelimited(field: number, payload: Uint8Array): Buffer {
-  return Buffer.concat([varint((field << 3) | 2), varint(payload.length), payload]);
 }
 
 function stringField(field: number, text: string): Buffer {

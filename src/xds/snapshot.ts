@@ -1,12 +1,14 @@
 // The snapshot store: the resources the agent currently serves, per xDS type. A resource set is
-// published atomically and only when it is consistent (nothing points at a name that does not exist).
+// published atomically and only when the Snapshot value it makes is consistent (snapshot-value.ts).
 // Each resource is encoded once per content; its version is a hash of its bytes, so an unchanged
 // resource keeps its version and bytes across publishes and a delta client is sent only what changed.
 // A type's version is the XOR of its resources' versions, kept up to date on every insert and removal:
 // one changed load assignment costs the store O(1), not a pass over every name of every type.
 import { encodeResource, hash } from "./resource-encoding.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
-import { findReferences, type References } from "./references.ts";
+import { flipVersion, type VersionMix } from "./type-version.ts";
+import type { References } from "./references.ts";
+import { Snapshot } from "./snapshot-value.ts";
 
 /** One resource as served: its bytes are shared by every client that receives this version. */
 export interface CachedResource {
@@ -51,6 +53,8 @@ export interface SnapshotStore {
    * hash of bytes that include the resource's name), so it changes whenever any resource does.
    */
   version(typeUrl: string): string;
+  /** The published snapshot as an immutable value (Snapshot.empty before the first publish). */
+  snapshot(): Snapshot;
   /** A type's resources: an immutable snapshot map, replaced (never changed) by the next commit that changes the type. */
   resources(typeUrl: string): Map<string, CachedResource>;
   /**
@@ -89,20 +93,17 @@ export class SnapshotInconsistentError extends Error {
   }
 }
 
-type TypeMaps = Map<string, Map<string, CachedResource>>;
 
 /** One type's next state, computed before anything is committed. */
 interface TypeUpdate {
   map: Map<string, CachedResource>;
-  mix: Mix;
+  mix: VersionMix;
   /** The names that differ from the current map (empty and `map` the current one when nothing does). */
   names: string[];
 }
 
 export function createSnapshotStore(): SnapshotStore {
-  let current: TypeMaps = new Map(resourceTypes.map((info) => [info.typeUrl, new Map()]));
-  const versions = new Map<string, string>(resourceTypes.map((info) => [info.typeUrl, ""]));
-  const mixes = new Map<string, Mix>(resourceTypes.map((info) => [info.typeUrl, [0, 0]]));
+  let current = Snapshot.empty;
   const changes = new Map<string, TypeChange>();
   const listeners = new Set<(changedTypes: Set<string>) => void>();
   let published = false;
@@ -113,23 +114,14 @@ export function createSnapshotStore(): SnapshotStore {
   /** Commits the given types' next states (the others stay as they are) and tells the listeners. */
   function commit(updates: Map<string, TypeUpdate>, forceAll: boolean): Set<string> {
     const changed = new Set<string>();
-    const next: TypeMaps = new Map(current);
+    const next = current.with([...updates].filter(([typeUrl, update]) => update.map !== current.resources(typeUrl)));
     for (const [typeUrl, update] of updates) {
-      const previous = current.get(typeUrl)!;
+      const previous = current.resources(typeUrl);
       if (update.map === previous) continue;
-      const version = mixVersion(update.mix);
-      if (version !== versions.get(typeUrl)) changed.add(typeUrl);
-      versions.set(typeUrl, version);
-      mixes.set(typeUrl, update.mix);
-      next.set(typeUrl, update.map);
+      if (next.version(typeUrl) !== current.version(typeUrl)) changed.add(typeUrl);
       changes.set(typeUrl, { from: previous, to: update.map, names: update.names });
     }
-    if (forceAll) {
-      for (const info of resourceTypes) {
-        changed.add(info.typeUrl);
-        if (versions.get(info.typeUrl) === "") versions.set(info.typeUrl, mixVersion(mixes.get(info.typeUrl)!));
-      }
-    }
+    if (forceAll) for (const info of resourceTypes) changed.add(info.typeUrl);
     current = next;
     published = true;
     if (changed.size > 0) for (const listener of [...listeners]) listener(changed);
@@ -141,42 +133,44 @@ export function createSnapshotStore(): SnapshotStore {
       const updates = new Map<string, TypeUpdate>();
       const problems: string[] = [];
       for (const info of resourceTypes) {
-        const previous = current.get(info.typeUrl)!;
+        const previous = current.resources(info.typeUrl);
         const { map, touched } = buildTypeMap(info, set[info.kind] ?? [], previous, problems);
-        updates.set(info.typeUrl, nextState(previous, mixes.get(info.typeUrl)!, { map, touched, removed: removedNames(previous, map, touched) }));
+        updates.set(info.typeUrl, nextState(previous, current.mix(info.typeUrl), { map, touched, removed: removedNames(previous, map, touched) }));
       }
-      problems.push(...findDangling(new Map([...updates].map(([typeUrl, update]) => [typeUrl, update.map]))));
+      const candidate = current.with(updates);
+      problems.push(...candidate.dangling());
       if (problems.length > 0) throw new SnapshotInconsistentError(problems);
       const changedTypes = commit(updates, !published);
-      return { changedTypes, versions: Object.fromEntries(versions) };
+      return { changedTypes, versions: Object.fromEntries(resourceTypes.map((info) => [info.typeUrl, current.version(info.typeUrl)])) };
     },
     updateEndpoints(changed, removed = []) {
       if (!published) throw new SnapshotInconsistentError(["endpoints updated before the first publish"]);
       const info = typeInfo(endpointUrl)!;
-      const previous = current.get(endpointUrl)!;
+      const previous = current.resources(endpointUrl);
       const problems: string[] = [];
       const { map: updated, touched } = buildTypeMap(info, changed, previous, problems);
-      const gone = removed.filter((name) => previous.has(name) && !updated.has(name));
+      // A name removed twice is removed once (its version must leave the type's XOR once).
+      const gone = [...new Set(removed)].filter((name) => previous.has(name) && !updated.has(name));
       const endpoints = new Map(previous);
       for (const name of gone) endpoints.delete(name);
       for (const name of touched) endpoints.set(name, updated.get(name)!);
-      const update = nextState(previous, mixes.get(endpointUrl)!, { map: endpoints, touched, removed: gone });
-      const next: TypeMaps = new Map(current);
-      next.set(endpointUrl, update.map);
+      const update = nextState(previous, current.mix(endpointUrl), { map: endpoints, touched, removed: gone });
+      const next = current.with([[endpointUrl, update]]);
       // Only a removal can leave a cluster dangling; otherwise only the new resources' own references are new.
-      if (gone.length > 0) problems.push(...findDangling(next));
-      else for (const name of touched) problems.push(...danglingOf(info, update.map.get(name)!, next));
+      if (gone.length > 0) problems.push(...next.dangling());
+      else for (const name of touched) problems.push(...next.danglingOf(endpointUrl, update.map.get(name)!));
       if (problems.length > 0) throw new SnapshotInconsistentError(problems);
       commit(new Map([[endpointUrl, update]]), false);
     },
     get published() {
       return published;
     },
-    version: (typeUrl) => versions.get(typeUrl) ?? "",
-    resources: (typeUrl) => current.get(typeUrl) ?? new Map(),
+    version: (typeUrl) => (published ? current.version(typeUrl) : ""),
+    resources: (typeUrl) => current.resources(typeUrl),
+    snapshot: () => current,
     changedSince(typeUrl, from) {
       const change = changes.get(typeUrl);
-      return change && change.from === from && change.to === current.get(typeUrl) ? change.names : undefined;
+      return change && change.from === from && change.to === current.resources(typeUrl) ? change.names : undefined;
     },
     subscribe(listener) {
       listeners.add(listener);
@@ -214,24 +208,21 @@ export function createSnapshotStore(): SnapshotStore {
  */
 function nextState(
   previous: Map<string, CachedResource>,
-  mix: Mix,
+  mix: VersionMix,
   change: { map: Map<string, CachedResource>; touched: string[]; removed: string[] },
 ): TypeUpdate {
   const { map, touched, removed } = change;
   if (touched.length === 0 && removed.length === 0 && map.size === previous.size) return { map: previous, mix, names: [] };
-  let [high, low] = mix;
+  let next = mix;
   const flip = (resource: CachedResource | undefined) => {
-    if (!resource) return;
-    const [h, l] = versionMix(resource.version);
-    high ^= h;
-    low ^= l;
+    if (resource) next = flipVersion(next, resource.version);
   };
   for (const name of touched) {
     flip(previous.get(name));
     flip(map.get(name));
   }
   for (const name of removed) flip(previous.get(name));
-  return { map, mix: [high >>> 0, low >>> 0], names: [...touched, ...removed] };
+  return { map, mix: next, names: [...touched, ...removed] };
 }
 
 /** The names of `previous` that `map` no longer holds (a pass over `previous` only when some are gone). */
@@ -242,18 +233,6 @@ function removedNames(previous: Map<string, CachedResource>, map: Map<string, Ca
   const removed: string[] = [];
   for (const name of previous.keys()) if (!map.has(name)) removed.push(name);
   return removed;
-}
-
-/** Two 32-bit halves of a 64-bit value; XORed over a type's resources. */
-type Mix = readonly [number, number];
-
-/** A resource's version (16 hex digits) as a mix. */
-function versionMix(version: string): Mix {
-  return [Number.parseInt(version.slice(0, 8), 16), Number.parseInt(version.slice(8, 16), 16)];
-}
-
-function mixVersion([high, low]: Mix): string {
-  return `${high.toString(16).padStart(8, "0")}${low.toString(16).padStart(8, "0")}`;
 }
 
 const endpointUrl: TypeUrl = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
@@ -303,32 +282,3 @@ function buildTypeMap(
   return { map: out, touched };
 }
 
-/** Every name a resource points at that the set does not hold, as messages naming both ends. */
-function findDangling(maps: TypeMaps): string[] {
-  const problems: string[] = [];
-  for (const info of resourceTypes) {
-    for (const resource of maps.get(info.typeUrl)!.values()) problems.push(...danglingOf(info, resource, maps));
-  }
-  return problems;
-}
-
-/** The names one resource points at that `maps` does not hold. */
-function danglingOf(info: ResourceTypeInfo, resource: CachedResource, maps: TypeMaps): string[] {
-  const problems: string[] = [];
-  const has = (typeUrl: string, name: string) => maps.get(typeUrl)!.has(name);
-  const refs = (resource.refs ??= findReferences(info.typeUrl, resource.json));
-  for (const route of refs.routes) {
-    if (!has(typeUrlOf("routes"), route)) problems.push(`${info.short} ${resource.name} names route config ${route}, which does not exist`);
-  }
-  for (const eds of refs.endpoints) {
-    if (!has(endpointUrl, eds)) problems.push(`${info.short} ${resource.name} names EDS load assignment ${eds}, which does not exist`);
-  }
-  for (const secret of refs.secrets) {
-    if (!has(typeUrlOf("secrets"), secret)) problems.push(`${info.short} ${resource.name} names SDS secret ${secret}, which does not exist`);
-  }
-  return problems;
-}
-
-function typeUrlOf(kind: "routes" | "secrets"): string {
-  return resourceTypes.find((info) => info.kind === kind)!.typeUrl;
-}

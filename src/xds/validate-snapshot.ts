@@ -3,8 +3,9 @@
 // SDS secret), so the published set is consistent. What fails is left out, as small as is safe:
 // a route config loses only its broken virtual hosts and a listener only its broken filter chains
 // (one bad Ingress must not take every host down); any other broken resource is left out whole.
+import { missingReferences, referencedType, referencesOf, type ReferenceKind, type ResourceReference } from "./references.ts";
 import { type ResourceSet, TypeUrls } from "./types.ts";
-import { inspectResource, type ResourceReference, type ValidateOptions, type ValidationError } from "./validate.ts";
+import { resourceValidator, type ValidateOptions, type ValidationError } from "./validate.ts";
 
 export interface RejectedResource {
   typeUrl: string;
@@ -38,8 +39,8 @@ type Json = Record<string, unknown>;
 interface Stage {
   typeUrl: string;
   nameOf: (resource: Json) => string;
-  /** Extra errors from references to resources already judged. */
-  references?: (resource: Json, references: ResourceReference[]) => ValidationError[];
+  /** Whether its references are checked against the resources judged before it. */
+  references?: boolean;
   /** The repeated field whose broken items can be dropped, keeping the rest of the resource. */
   prunable?: string;
 }
@@ -47,16 +48,17 @@ interface Stage {
 /** Validates each resource of `set` and the references between them; see SnapshotValidation. */
 export function validateSnapshot(set: ResourceSet, options: ValidateOptions = {}): SnapshotValidation {
   const rejected: RejectedResource[] = [];
+  const validator = resourceValidator(options);
   const judge = (resources: object[], stage: Stage): { kept: object[]; names: Set<string> } => {
     const kept: object[] = [];
     const names = new Set<string>();
     const seen = new Set<string>();
     for (const resource of resources as Json[]) {
       const name = stage.nameOf(resource);
-      const { errors, references } = inspectResource(stage.typeUrl, resource, options);
+      const errors = validator.validate(stage.typeUrl, resource);
       if (seen.has(name)) errors.push({ path: "name", rule: "snapshot.unique_name", message: `another resource of this type is already named ${JSON.stringify(name)}` });
       seen.add(name);
-      if (stage.references) errors.push(...stage.references(resource, references));
+      if (stage.references) errors.push(...referenceErrors(referencesOf(stage.typeUrl, resource)));
       if (errors.length === 0) {
         kept.push(resource);
         names.add(name);
@@ -74,38 +76,27 @@ export function validateSnapshot(set: ResourceSet, options: ValidateOptions = {}
 
   const secrets = judge(set.secrets, { typeUrl: TypeUrls.secret, nameOf: (r) => String(r.name ?? "") });
   const endpoints = judge(set.endpoints, { typeUrl: TypeUrls.endpoint, nameOf: (r) => String(r.cluster_name ?? "") });
-  const secretErrors = (references: ResourceReference[]): ValidationError[] =>
-    references.filter((ref) => ref.kind === "secret" && !secrets.names.has(ref.name)).map((ref) => missing(ref.path, "secret", ref.name, set.secrets, "name"));
-  const clusters = judge(set.clusters, {
-    typeUrl: TypeUrls.cluster,
-    nameOf: (r) => String(r.name ?? ""),
-    references: (cluster, references) => {
-      const errors = secretErrors(references);
-      if (cluster.type === "EDS" || cluster.type === 3) {
-        const serviceName = (cluster.eds_cluster_config as { service_name?: string } | undefined)?.service_name;
-        const name = serviceName || String(cluster.name ?? "");
-        if (!endpoints.names.has(name)) errors.push(missing(serviceName ? "eds_cluster_config.service_name" : "name", "load assignment", name, set.endpoints, "cluster_name"));
-      }
-      return errors;
-    },
-  });
+  // Judged in the order that puts what is named before what names it.
+  const judged = new Map<string, { names: Set<string>; given: object[]; nameField: string }>([
+    [TypeUrls.secret, { names: secrets.names, given: set.secrets, nameField: "name" }],
+    [TypeUrls.endpoint, { names: endpoints.names, given: set.endpoints, nameField: "cluster_name" }],
+  ]);
+  const referenceErrors = (references: ResourceReference[]): ValidationError[] =>
+    missingReferences(references, (typeUrl, name) => judged.get(typeUrl)?.names.has(name) ?? true).map((ref) => {
+      const { given, nameField } = judged.get(referencedType[ref.kind])!;
+      return missing(ref.path, referenceNames[ref.kind], ref.name, given, nameField);
+    });
+  const clusters = judge(set.clusters, { typeUrl: TypeUrls.cluster, nameOf: (r) => String(r.name ?? ""), references: true });
   const routes = judge(set.routes, { typeUrl: TypeUrls.route, nameOf: (r) => String(r.name ?? ""), prunable: "virtual_hosts" });
-  const listeners = judge(set.listeners, {
-    typeUrl: TypeUrls.listener,
-    nameOf: (r) => String(r.name ?? ""),
-    prunable: "filter_chains",
-    references: (_listener, references) => [
-      ...secretErrors(references),
-      ...references
-        .filter((ref) => ref.kind === "routeConfig" && !routes.names.has(ref.name))
-        .map((ref) => missing(ref.path, "route config", ref.name, set.routes, "name")),
-    ],
-  });
+  judged.set(TypeUrls.route, { names: routes.names, given: set.routes, nameField: "name" });
+  const listeners = judge(set.listeners, { typeUrl: TypeUrls.listener, nameOf: (r) => String(r.name ?? ""), prunable: "filter_chains", references: true });
   return {
     valid: { listeners: listeners.kept, routes: routes.kept, clusters: clusters.kept, endpoints: endpoints.kept, secrets: secrets.kept },
     rejected,
   };
 }
+
+const referenceNames: Record<ReferenceKind, string> = { routeConfig: "route config", cluster: "cluster", endpoint: "load assignment", secret: "secret" };
 
 function missing(path: string, what: string, name: string, given: object[], nameField: string): ValidationError {
   const present = given.some((r) => (r as Json)[nameField] === name);

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import protobuf from "protobufjs";
 import { encodeStrict, root } from "./registry.ts";
 import { TypeUrls } from "./types.ts";
-import { type ValidationError, validateResource } from "./validate.ts";
+import { createResourceValidator, type ValidationError, validateResource } from "./validate.ts";
 import { edsCluster, httpListener, httpsListener, loadAssignment, routeConfig, tlsSecret } from "./validate-testing.ts";
 
 const Cluster = "envoy.config.cluster.v3.Cluster";
@@ -369,6 +369,16 @@ describe("every regex Envoy compiles must be RE2", () => {
     expect(error?.rule).toBe("re2");
     expect(error?.message).toBe(`invalid RE2 regex "^/(abc|xyz){20}$": program size 185 is over the limit of 100 (Envoy's re2.max_program_size.error_level)`);
     expect(validateResource(RouteConfiguration, big, { maxRegexProgramSize: 1000 })).toEqual([]);
+  });
+
+  test("each validator keeps its own bound: used in turn, neither sees the other's", () => {
+    const big = withRoute({ match: { safe_regex: { regex: "^/(abc|xyz){20}$" } }, route: { cluster: "c" } });
+    const strict = createResourceValidator();
+    const loose = createResourceValidator({ maxRegexProgramSize: 1000 });
+    for (let round = 0; round < 2; round++) {
+      expect(loose.validate(RouteConfiguration, big)).toEqual([]);
+      expect(strict.validate(RouteConfiguration, big).map((e) => e.rule)).toEqual(["re2"]);
+    }
   });
 });
 

@@ -24,12 +24,6 @@ const requiredOneofs = new Set(extracted.requiredOneofs);
 /** The fields whose value Envoy compiles as an RE2 regex. */
 const re2Fields = new Set(["envoy.type.matcher.v3.RegexMatcher.regex", "xds.type.matcher.v3.RegexMatcher.regex"]);
 
-/**
- * Marker entries the walk leaves among the errors to record what a resource points at, so that
- * they get their full path on the way up exactly like errors do. Never returned as errors.
- */
-const referenceRules = { secret: "@ref.secret", routeConfig: "@ref.route_config" } as const;
-
 const wrapperKinds: Record<string, string> = {
   ".google.protobuf.DoubleValue": "double",
   ".google.protobuf.FloatValue": "float",
@@ -44,7 +38,17 @@ const wrapperKinds: Record<string, string> = {
 
 type MessageCheck = (value: Record<string, unknown>, errors: ValidationError[], isAny: boolean) => void;
 
-let re2Options: CheckRe2Options = {};
+/**
+ * One set of compiled checks: the closures of every message type met so far, compiled for one
+ * choice of options (the RE2 program-size bound is baked into the regex checks).
+ */
+interface Compiler {
+  readonly re2: CheckRe2Options;
+  readonly messageChecks: Map<string, MessageCheck>;
+  readonly anyTargets: Map<string, MessageCheck | null | undefined>;
+  /** By the name the caller used: protobufjs computes `fullName` anew on every read. */
+  readonly resourceChecks: Map<string, MessageCheck>;
+}
 
 /** Puts the errors from index `from` on under `segment` (a field name or `[i]`). */
 function nestErrors(errors: ValidationError[], from: number, segment: string): void {
@@ -55,15 +59,14 @@ function nestErrors(errors: ValidationError[], from: number, segment: string): v
   }
 }
 
-const messageChecks = new Map<string, MessageCheck>();
-
-function messageCheck(type: protobuf.Type): MessageCheck {
+function messageCheck(compiler: Compiler, type: protobuf.Type): MessageCheck {
+  const { messageChecks } = compiler;
   const existing = messageChecks.get(type.fullName);
   if (existing) return existing;
   let compiled: MessageCheck | undefined;
   // Recursive types (a matcher holding matchers) meet this forwarder while they compile.
   messageChecks.set(type.fullName, (value, errors, isAny) => compiled!(value, errors, isAny));
-  compiled = compileMessage(type);
+  compiled = compileMessage(compiler, type);
   messageChecks.set(type.fullName, compiled);
   return compiled;
 }
@@ -89,7 +92,7 @@ interface OneofInfo {
   members: string;
 }
 
-function compileMessage(type: protobuf.Type): MessageCheck {
+function compileMessage(compiler: Compiler, type: protobuf.Type): MessageCheck {
   const typeName = type.fullName.slice(1);
   const slots: Record<string, FieldSlot> = Object.create(null);
   const oneofs = type.oneofsArray.filter((oneof) => !(oneof.fieldsArray.length === 1 && oneof.name === `_${oneof.fieldsArray[0]!.name}`));
@@ -105,7 +108,7 @@ function compileMessage(type: protobuf.Type): MessageCheck {
     field.resolve();
     const rules = extracted.fields[`${typeName}.${field.name}`];
     const sensitive = field.options?.["(udpa.annotations.sensitive)"] === true;
-    const check = compileField(field, rules, sensitive, `${typeName}.${field.name}`);
+    const check = compileField(compiler, field, rules, sensitive, `${typeName}.${field.name}`);
     const slot: FieldSlot = { check: check ?? null, absentBit: 0, oneofBit: field.partOf ? (oneofBits.get(field.partOf.name) ?? 0) : 0 };
     slots[field.name] = slot;
     if (field.partOf || !rules) continue; // oneof members and proto3 `optional` fields are checked only when set
@@ -121,9 +124,7 @@ function compileMessage(type: protobuf.Type): MessageCheck {
     absent.push({ name: field.name, bit: slot.absentBit, errors: defaultErrors });
   }
   const absentMask = absent.reduce((mask, field) => mask | field.bit, 0);
-  const reference = referenceHooks[typeName];
-  const envoyRule = envoyRules[typeName];
-  const hook = reference && envoyRule ? (value: Record<string, unknown>, errors: ValidationError[]) => (reference(value, errors), envoyRule(value, errors)) : (reference ?? envoyRule);
+  const hook = envoyRules[typeName];
 
   // Hot path: one pass over the keys present; which fields and oneofs were seen is kept in bit
   // masks, so nothing is looked up for what is absent unless something is missing.
@@ -172,22 +173,11 @@ function defaultOf(field: protobuf.FieldBase): unknown {
   return 0;
 }
 
-// Where a resource names another xDS resource: an SDS secret (only when fetched over SDS, i.e. with
-// sds_config; without it Envoy looks in its bootstrap's static secrets) and an RDS route config.
-const referenceHooks: Record<string, (value: Record<string, unknown>, errors: ValidationError[]) => void> = {
-  "envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig": (value, errors) => {
-    if (typeof value.name === "string" && value.sds_config) errors.push({ path: "name", rule: referenceRules.secret, message: value.name });
-  },
-  "envoy.extensions.filters.network.http_connection_manager.v3.Rds": (value, errors) => {
-    if (typeof value.route_config_name === "string") errors.push({ path: "route_config_name", rule: referenceRules.routeConfig, message: value.route_config_name });
-  },
-};
-
-function compileField(field: protobuf.FieldBase, rules: RuleObject | undefined, sensitive: boolean, fullName: string): Check | undefined {
-  if (field.map) return compileMap(field as protobuf.MapField, rules?.map as RuleObject | undefined, sensitive, fullName);
-  if (!field.repeated) return compileValue(field, rules, sensitive, fullName);
+function compileField(compiler: Compiler, field: protobuf.FieldBase, rules: RuleObject | undefined, sensitive: boolean, fullName: string): Check | undefined {
+  if (field.map) return compileMap(compiler, field as protobuf.MapField, rules?.map as RuleObject | undefined, sensitive, fullName);
+  if (!field.repeated) return compileValue(compiler, field, rules, sensitive, fullName);
   const repeated = rules?.repeated as RuleObject | undefined;
-  const item = compileValue(field, repeated?.items as RuleObject | undefined, sensitive, fullName);
+  const item = compileValue(compiler, field, repeated?.items as RuleObject | undefined, sensitive, fullName);
   if (!repeated && !item) return undefined;
   const { min_items: minItems, max_items: maxItems, unique, ignore_empty: ignoreEmpty } = (repeated ?? {}) as Record<string, number | boolean | undefined>;
   for (const key of Object.keys(repeated ?? {})) {
@@ -212,13 +202,13 @@ function compileField(field: protobuf.FieldBase, rules: RuleObject | undefined, 
   };
 }
 
-function compileMap(field: protobuf.MapField, rules: RuleObject | undefined, sensitive: boolean, fullName: string): Check | undefined {
+function compileMap(compiler: Compiler, field: protobuf.MapField, rules: RuleObject | undefined, sensitive: boolean, fullName: string): Check | undefined {
   for (const key of Object.keys(rules ?? {})) {
     if (!["min_pairs", "max_pairs", "keys", "values", "no_sparse", "ignore_empty"].includes(key)) throw new Error(`validate rule map.${key} (${fullName}) is not supported`);
   }
   const keyRules = (rules?.keys as RuleObject | undefined)?.[field.keyType] as RuleObject | undefined;
   const keyCheck = compileScalar(field.keyType, keyRules);
-  const valueCheck = compileValue(field, rules?.values as RuleObject | undefined, sensitive, fullName);
+  const valueCheck = compileValue(compiler, field, rules?.values as RuleObject | undefined, sensitive, fullName);
   if (!rules && !valueCheck) return undefined;
   const { min_pairs: minPairs, max_pairs: maxPairs, ignore_empty: ignoreEmpty } = (rules ?? {}) as Record<string, number | boolean | undefined>;
   const numericKeys = field.keyType !== "string" && field.keyType !== "bool";
@@ -238,7 +228,7 @@ function compileMap(field: protobuf.MapField, rules: RuleObject | undefined, sen
   };
 }
 
-function compileValue(field: protobuf.FieldBase, rules: RuleObject | undefined, sensitive: boolean, fullName: string): Check | undefined {
+function compileValue(compiler: Compiler, field: protobuf.FieldBase, rules: RuleObject | undefined, sensitive: boolean, fullName: string): Check | undefined {
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Enum) return compileEnum(resolved, rules?.enum as RuleObject | undefined);
   if (resolved instanceof protobuf.Type) {
@@ -246,7 +236,7 @@ function compileValue(field: protobuf.FieldBase, rules: RuleObject | undefined, 
     for (const key of Object.keys(messageRules ?? {})) if (key !== "required" && key !== "skip") throw new Error(`validate rule message.${key} (${fullName}) is not supported`);
     if (resolved.fullName === ".google.protobuf.Any") {
       const typeRules = compileAnyTypeRules(rules?.any as RuleObject | undefined);
-      return (value, errors) => checkAny(value, errors, typeRules);
+      return (value, errors) => checkAny(compiler, value, errors, typeRules);
     }
     if (resolved.fullName === ".google.protobuf.Duration") return compileDuration(rules?.duration as RuleObject | undefined);
     const wrapped = wrapperKinds[resolved.fullName];
@@ -261,7 +251,7 @@ function compileValue(field: protobuf.FieldBase, rules: RuleObject | undefined, 
       return undefined; // Timestamp, Struct, Value, Empty: nothing to check inside
     }
     if (messageRules?.skip === true) return undefined;
-    const check = messageCheck(resolved);
+    const check = messageCheck(compiler, resolved);
     const name = resolved.fullName.slice(1);
     return (value, errors) => {
       if (value === null || typeof value !== "object" || Array.isArray(value)) return fail(errors, "message.type", `expected an object for ${name}`);
@@ -273,19 +263,18 @@ function compileValue(field: protobuf.FieldBase, rules: RuleObject | undefined, 
   return (value, errors) => {
     scalar?.(value, errors);
     if (typeof value !== "string" || value === "") return;
-    const reason = checkRe2(value, re2Options);
+    const reason = checkRe2(value, compiler.re2);
     if (reason) fail(errors, "re2", reason);
   };
 }
 
-const anyTargets = new Map<string, MessageCheck | null | undefined>();
-
-function anyTarget(url: string): MessageCheck | null | undefined {
+function anyTarget(compiler: Compiler, url: string): MessageCheck | null | undefined {
+  const { anyTargets } = compiler;
   if (anyTargets.has(url)) return anyTargets.get(url);
   let target: MessageCheck | null | undefined;
   try {
     const type = lookupType(url);
-    target = type.fullName.startsWith(".google.protobuf.") ? null : messageCheck(type);
+    target = type.fullName.startsWith(".google.protobuf.") ? null : messageCheck(compiler, type);
   } catch {
     target = undefined;
   }
@@ -293,48 +282,49 @@ function anyTarget(url: string): MessageCheck | null | undefined {
   return target;
 }
 
-function checkAny(value: unknown, errors: ValidationError[], typeRules: ((url: string, errors: ValidationError[]) => void) | undefined): void {
+function checkAny(compiler: Compiler, value: unknown, errors: ValidationError[], typeRules: ((url: string, errors: ValidationError[]) => void) | undefined): void {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return fail(errors, "any.type", "expected an Any");
   const url = (value as Record<string, unknown>)["@type"];
   if (typeof url !== "string") return fail(errors, "any.type", 'an Any needs "@type"');
   typeRules?.(url, errors);
-  const target = anyTarget(url);
+  const target = anyTarget(compiler, url);
   if (target === undefined) return fail(errors, "any.type", `unknown type ${url}`);
   target?.(value as Record<string, unknown>, errors, true);
 }
 
-// By the name the caller used: protobufjs computes `fullName` anew on every read.
-const resourceChecks = new Map<string, MessageCheck>();
-
-/** What one resource names in other xDS types, each with its path in the resource. */
-export interface ResourceReference {
-  kind: "secret" | "routeConfig";
-  name: string;
-  path: string;
+/** Compiled checks per RE2 program-size bound (one in practice: the configured one). */
+export interface ResourceValidator {
+  /** See validateResource. */
+  validate(typeUrlOrTypeName: string, resource: object): ValidationError[];
 }
 
-/** Validates a resource and collects its references to other resources in the same walk. */
-export function inspectResource(
-  typeUrlOrTypeName: string,
-  resource: object,
-  options: ValidateOptions = {},
-): { errors: ValidationError[]; references: ResourceReference[] } {
-  let check = resourceChecks.get(typeUrlOrTypeName);
-  if (!check) {
-    check = messageCheck(lookupType(typeUrlOrTypeName));
-    resourceChecks.set(typeUrlOrTypeName, check);
+export function createResourceValidator(options: ValidateOptions = {}): ResourceValidator {
+  const compiler: Compiler = { re2: { maxProgramSize: options.maxRegexProgramSize }, messageChecks: new Map(), anyTargets: new Map(), resourceChecks: new Map() };
+  return {
+    validate(typeUrlOrTypeName, resource) {
+      let check = compiler.resourceChecks.get(typeUrlOrTypeName);
+      if (!check) {
+        check = messageCheck(compiler, lookupType(typeUrlOrTypeName));
+        compiler.resourceChecks.set(typeUrlOrTypeName, check);
+      }
+      const errors: ValidationError[] = [];
+      check(resource as Record<string, unknown>, errors, false);
+      return errors;
+    },
+  };
+}
+
+/** The validators of the options used so far, by RE2 bound: compiling is paid once per bound. */
+const validators = new Map<number | undefined, ResourceValidator>();
+
+/** The shared validator for `options` (created on first use). */
+export function resourceValidator(options: ValidateOptions = {}): ResourceValidator {
+  let validator = validators.get(options.maxRegexProgramSize);
+  if (!validator) {
+    validator = createResourceValidator(options);
+    validators.set(options.maxRegexProgramSize, validator);
   }
-  const all: ValidationError[] = [];
-  re2Options = { maxProgramSize: options.maxRegexProgramSize };
-  check(resource as Record<string, unknown>, all, false);
-  const errors: ValidationError[] = [];
-  const references: ResourceReference[] = [];
-  for (const entry of all) {
-    if (entry.rule === referenceRules.secret) references.push({ kind: "secret", name: entry.message, path: entry.path });
-    else if (entry.rule === referenceRules.routeConfig) references.push({ kind: "routeConfig", name: entry.message, path: entry.path });
-    else errors.push(entry);
-  }
-  return { errors, references };
+  return validator;
 }
 
 /**
@@ -343,5 +333,5 @@ export function inspectResource(
  * when the resource is valid. Throws only for a type that is not in the descriptor.
  */
 export function validateResource(typeUrlOrTypeName: string, resource: object, options: ValidateOptions = {}): ValidationError[] {
-  return inspectResource(typeUrlOrTypeName, resource, options).errors;
+  return resourceValidator(options).validate(typeUrlOrTypeName, resource);
 }
