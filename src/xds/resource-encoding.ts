@@ -4,7 +4,7 @@ import { hash as oneShotHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "./registry.ts";
-import type { CachedResource } from "./snapshot.ts";
+import type { CachedResource } from "./cached-resource.ts";
 import { typeInfo, type ResourceTypeInfo } from "./types.ts";
 import { createFieldReader, lengthDelimited } from "./wire-fields.ts";
 

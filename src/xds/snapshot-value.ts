@@ -2,7 +2,7 @@
 // never changed once made; the next publish makes a new one beside it. `consistent()` says whether
 // every name one resource points at (references.ts) is in it: the store publishes nothing else.
 import { findReferences, missingOfReferences, namesRequired, type ReferenceKind } from "./references.ts";
-import type { CachedResource } from "./snapshot.ts";
+import type { CachedResource } from "./cached-resource.ts";
 import { emptyMix, mixVersion, type VersionMix } from "./type-version.ts";
 import { resourceTypes, typeInfo } from "./types.ts";
 

@@ -7,24 +7,10 @@
 import { encodeResource, hash } from "./resource-encoding.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
 import { flipVersion, type VersionMix } from "./type-version.ts";
-import type { References } from "./references.ts";
 import { Snapshot } from "./snapshot-value.ts";
+import type { CachedResource } from "./cached-resource.ts";
 
-/** One resource as served: its bytes are shared by every client that receives this version. */
-export interface CachedResource {
-  readonly name: string;
-  readonly version: string;
-  readonly bytes: Uint8Array;
-  readonly json: object;
-  /** The JSON text's hash, to skip re-encoding unchanged input. */
-  readonly jsonHash: string;
-  /** The names it points at in other types, found once per version. */
-  refs?: References;
-  /** A large resource's entry encodings by the hash of their JSON text (see encodeResource), reused by its next version. */
-  readonly entries?: Map<string, Uint8Array>;
-  /** Wire fragments built from `bytes` on first use (see server-wire.ts), shared by all clients. */
-  wire?: { sotw?: Uint8Array; delta?: Uint8Array };
-}
+export type { CachedResource };
 
 export interface PublishResult {
   /** Type URLs whose content changed with this publish (all of them on the first publish). */

@@ -5,8 +5,7 @@
 // for any type. State-of-the-world requests replace the names; delta requests add and remove them
 // ("*" in unsubscribe ends wildcard). A name set is interned and replaced, never changed in place.
 import type { KnownVersions } from "./known-versions.ts";
-import type { NamePool } from "./server-plan.ts";
-import { sameNames, sameOrder } from "./server-plan.ts";
+import { type NamePool, sameNames, sameOrder } from "./name-pool.ts";
 import type { ResourceTypeInfo } from "./types.ts";
 
 export interface Subscription {
