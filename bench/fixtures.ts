@@ -2,11 +2,12 @@
 // delegation trees, and the Services and EndpointSlices behind them, as the sources would deliver
 // them. Deterministic: the same arguments give the same objects. `*Changed` functions give the next
 // generation of one object (a new resourceVersion and different content), for the latency runs.
+import { createDagCache } from "../src/dag/cache.ts";
 import type { DagOptions } from "../src/dag/processor.ts";
 import type { KubeObject } from "../src/sources/types.ts";
 
 /** The DAG options of every pipeline benchmark: Contour's defaults, no class filter, any root namespace. */
-export const benchDagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date() };
+export const benchDagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date(), cache: createDagCache() };
 
 /** `size` Ingresses (with Services and EndpointSlices), or HTTPProxy trees in `size` namespaces (10 proxies each). */
 export function generateCluster(fixture: "ingress" | "httpproxy", size: number): KubeObject[] {
@@ -61,7 +62,7 @@ export function endpointSlice(service: { namespace: string; name: string }, at: 
   };
 }
 
-function ingressNamespace(index: number, namespaces: number): string {
+export function ingressNamespace(index: number, namespaces: number): string {
   return namespaceName(index % namespaces);
 }
 

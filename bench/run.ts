@@ -5,6 +5,7 @@ const scenarios: Record<string, () => Promise<{ run(argv: string[]): Promise<voi
   rebuild: () => import("./rebuild.ts"),
   httpproxy: () => import("./httpproxy.ts"),
   kube: () => import("./kube.ts"),
+  envoy: () => import("./envoy.ts"),
 };
 
 const [scenario, ...argv] = process.argv.slice(2);

@@ -1,25 +1,14 @@
-// The agent's entry point: the citty root command. Subcommands live in src/cli/, one file each,
-// loaded lazily so `agent --version` does not load the xDS server.
-import { defineCommand, runMain } from "citty";
+// The agent's entry point: checks the command line, then runs the citty root command
+// (src/cli/root.ts; subcommands live in src/cli/, one file each).
+import { runMain } from "citty";
 import { argvProblem, findCommand } from "./cli/argv.ts";
+import { rootCommand as main } from "./cli/root.ts";
 import { renderHelp } from "./cli/usage.ts";
 import { installLogging } from "./observe/log.ts";
 import { version } from "./version.ts";
 
 // Before any subcommand module creates its tagged loggers (consola copies settings into each).
 installLogging();
-
-const main = defineCommand({
-  meta: { name: "agent", version, description: "isobar: Kubernetes routing objects in, Envoy xDS out" },
-  subCommands: {
-    serve: () => import("./cli/serve.ts").then((m) => m.default),
-    xds: () => import("./cli/xds.ts").then((m) => m.default),
-    certs: () => import("./cli/certs.ts").then((m) => m.default),
-    bootstrap: () => import("./cli/bootstrap.ts").then((m) => m.default),
-    validate: () => import("./cli/validate.ts").then((m) => m.default),
-    envoy: () => import("./cli/envoy.ts").then((m) => m.default),
-  },
-});
 
 const argv = process.argv.slice(2);
 const helpAt = argv.findIndex((token) => token === "--help" || token === "-h");

@@ -25,7 +25,7 @@ test("an unknown flag on any command is one line on stderr and exit 2, before an
 });
 
 test("an unknown command is one line naming the commands, exit 2", async () => {
-  expect(await agent(["serv"])).toEqual({ code: 2, stdout: "", stderr: 'agent: unknown command "serv" for `agent`: one of serve, xds, certs, bootstrap, validate, envoy\n' });
+  expect(await agent(["serv"])).toEqual({ code: 2, stdout: "", stderr: 'agent: unknown command "serv" for `agent`: one of serve, xds, certs, certgen, bootstrap, validate, envoy\n' });
   expect(await agent(["certs", "renew"])).toEqual({ code: 2, stdout: "", stderr: 'agent: unknown command "renew" for `agent certs`: one of init, issue, rotate, inspect\n' });
 });
 

@@ -54,7 +54,7 @@ test("options are left-aligned with their descriptions in one wrapped column", a
 });
 
 test("a command that needs a subcommand, or a required flag, without it: one line with a hint to --help, exit 2", async () => {
-  expect(await runSource([])).toEqual({ code: 2, stdout: "", stderr: "agent: `agent` needs a command: one of serve, xds, certs, bootstrap, validate, envoy (see `agent --help`)\n" });
+  expect(await runSource([])).toEqual({ code: 2, stdout: "", stderr: "agent: `agent` needs a command: one of serve, xds, certs, certgen, bootstrap, validate, envoy (see `agent --help`)\n" });
   expect(await runSource(["certs"])).toEqual({ code: 2, stdout: "", stderr: "agent: `agent certs` needs a command: one of init, issue, rotate, inspect (or Contour's certgen flags --kube, --yaml or --pem) (see `agent certs --help`)\n" });
   expect(await runSource(["envoy", "--log-level", "info"].slice(0, 1))).toEqual({ code: 2, stdout: "", stderr: "agent: `agent envoy` needs a command: one of shutdown, shutdown-manager (see `agent envoy --help`)\n" });
   expect(await runSource(["certs", "issue", "--dir", "/nonexistent"])).toEqual({ code: 2, stdout: "", stderr: "agent: `agent certs issue` needs --name (see `agent certs issue --help`)\n" });

@@ -5,7 +5,8 @@
 // container with its preStop hook drains Envoy. The colocated shape is the same containers in one
 // pod: xDS on 127.0.0.1 without TLS. The args below are copied by hand from those files (v1.33.6);
 // only what the test machine needs changes: --incluster becomes the fake API server's kubeconfig,
-// the pod's mounts (/certs, /config, /admin) become directories here, and fixed ports become free ones.
+// the pod's mounts (/certs, /config, /admin) become directories here, and fixed ports become free
+// ones. (`agent certgen` is `agent certs` under Contour's name.)
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,9 +36,6 @@ const stockConfig = "disablePermitInsecure: false\ntls:\n  fallback-certificate:
 
 let api: FakeApiServer;
 let dir: string;
-
-/** `contour certgen` is `agent certs` (the binary is named differently; the flags are Contour's). */
-const asAgent = (args: string[]) => (args[0] === "certgen" ? ["certs", ...args.slice(1)] : args);
 
 /** Moves a pod's mount points under `dir`: `/certs/…` → `DIR/<pod>/certs/…`. */
 function mounted(args: string[], pod: string): string[] {
@@ -84,7 +82,7 @@ describe("split: Contour's example Deployment and DaemonSet, args unchanged", ()
   });
 
   test("the certgen Job makes Contour's compact Secrets: contourcert and envoycert, each with the CA", async () => {
-    const run = await runAgent(inCluster(asAgent(certgenArgs)), { env });
+    const run = await runAgent(inCluster(certgenArgs), { env });
     expect(run).toMatchObject({ code: 0, stderr: "" });
     const names = api.list("Secret", namespace).map((s) => s.metadata.name).sort();
     expect(names).toEqual(["contourcert", "envoycert"]);
@@ -96,7 +94,25 @@ describe("split: Contour's example Deployment and DaemonSet, args unchanged", ()
     mountSecret("envoycert", join(dir, "envoy/certs"));
   });
 
-  test("serve runs with the contour container's args: mTLS with the mounted Secret, the stock config file accepted", async () => {
+  test("run again, it needs only what Contour's Role for the Job grants (create and update Secrets): kept without --overwrite, replaced with it", async () => {
+    const since = api.requests.length;
+    const tlsOf = () => (api.get("Secret", namespace, "envoycert") as unknown as { data: Record<string, string> }).data["tls.crt"];
+    const before = tlsOf();
+    const kept = await runAgent(inCluster(certgenArgs.filter((a) => a !== "--overwrite")), { env });
+    expect(kept).toMatchObject({ code: 0, stderr: "" });
+    expect(kept.stdout).toContain(`Secret ${namespace}/envoycert already exists: kept`);
+    expect(tlsOf()).toBe(before);
+    const replaced = await runAgent(inCluster(certgenArgs), { env });
+    expect(replaced).toMatchObject({ code: 0, stderr: "" });
+    expect(tlsOf()).not.toBe(before);
+    const made = api.requests.slice(since);
+    expect(new Set(made.map((r) => `${r.verb} ${r.plural}`))).toEqual(new Set(["create secrets", "update secrets"]));
+    // Put back what the next steps mount.
+    mountSecret("contourcert", join(dir, "contour/certs"));
+    mountSecret("envoycert", join(dir, "envoy/certs"));
+  });
+
+  test("serve runs with the contour container's args: mTLS with the mounted Secret, the stock config file applied", async () => {
     mkdirSync(join(dir, "contour/config"), { recursive: true });
     writeFileSync(join(dir, "contour/config/contour.yaml"), stockConfig);
     xdsPort = await freePort();
@@ -105,7 +121,7 @@ describe("split: Contour's example Deployment and DaemonSet, args unchanged", ()
     contour = startAgentBinary(args, { env });
     await contour.waitForLine(/first snapshot published/);
     expect(contour.output()).toContain(`xDS server listening on 0.0.0.0:${xdsPort}`);
-    expect(contour.output()).toMatch(/--config-path is ignored: \S+contour\.yaml sets nothing isobar does not already do/);
+    expect(contour.output()).toMatch(/configuration from \S+contour\.yaml/);
   });
 
   test("the xDS server asks for Envoy's certificate from the certgen CA, as Contour's does", async () => {
@@ -192,18 +208,22 @@ describe("Contour's flags isobar does not implement: ignored when harmless, else
 
   test("refused, exit 2, before anything starts", async () => {
     const badConfig = join(dir, "tuned.yaml");
-    writeFileSync(badConfig, "accesslog-format: json\ntimeouts:\n  request-timeout: 30s\ndisablePermitInsecure: false\n");
+    writeFileSync(badConfig, "accesslog-format: json\ntimeouts:\n  request-timeout: 30s\ntracing:\n  extensionService: projectcontour/otel\n");
+    const typo = join(dir, "typo.yaml");
+    writeFileSync(typo, "timeouts:\n  request-timout: 30s\n");
     const cases: Array<[string[], string]> = [
-      [[...serve, "--use-proxy-protocol"], "--use-proxy-protocol: the PROXY protocol on Envoy's listeners is not implemented"],
-      [[...serve, "--contour-config-name", "contour"], "--contour-config-name: reading a ContourConfiguration resource is not implemented; give the settings as flags"],
-      [[...serve, "--accesslog-format=json"], '--accesslog-format: access log format "json" is not implemented: isobar writes Envoy\'s default format only (envoy)'],
+      [[...serve, "--contour-config-name", "contour"], '--contour-config-name: no ContourConfiguration named "contour" in examples/quickstart'],
+      [[...serve, "--contour-config-name", "contour", "-c", badConfig], "--contour-config-name and --config-path cannot be given together (as in Contour): one configuration or the other"],
+      [[...serve, "--accesslog-format=xml"], '--accesslog-format must be one of envoy, json, got "xml"'],
       [[...serve, "--envoy-http-access-log=/var/log/envoy.log"], "--envoy-http-access-log: an access log file (/var/log/envoy.log) is not implemented: Envoy's access log goes to /dev/stdout"],
       [[...serve, "--health-port=8001"], "--health-port: a health listener apart from the metrics one is not implemented: /healthz is served on --http-port 0"],
       [[...serve, "--disable-feature=httpproxies"], '--disable-feature: "httpproxies" is not one of extensionservices, tlsroutes, grpcroutes, tcproutes, backendtlspolicies'],
-      [[...serve, "-c", badConfig], `--config-path: applying Contour's configuration file is not implemented yet, and ${badConfig} sets accesslog-format, timeouts.request-timeout; give these settings as flags or leave them out`],
+      [[...serve, "-c", badConfig], `--config-path: ${badConfig}: tracing is not implemented`],
+      [[...serve, "-c", typo], `--config-path: ${typo}: unknown setting timeouts.request-timout`],
+      [["bootstrap", "-", "-c", typo], `--config-path: ${typo}: unknown setting timeouts.request-timout`],
       [[...serve, "--stats-address=127.0.0.1"], "--stats-address 127.0.0.1 differs from --envoy-service-http-address 0.0.0.0: listeners on different addresses are not implemented; Envoy's listeners share one address"],
       [["bootstrap", "-", "--xds-resource-version=v2"], '--xds-resource-version: xDS resource version "v2" is not served: only v3'],
-      [["bootstrap", "-", "--overload-max-heap=1073741824"], "--overload-max-heap: Envoy's overload manager (a maximum heap) is not implemented"],
+      [["bootstrap", "-", "--overload-max-heap=lots"], '--overload-max-heap must be a whole number from 0 to 9007199254740991, got "lots"'],
       [["bootstrap", "-", "--dns-lookup-family=v5"], '--dns-lookup-family must be one of v4, v6, auto, all, got "v5"'],
       [["serve", "--https-port", "8443"], "unknown flag --https-port for `agent serve` (see `agent serve --help`)"],
     ];
@@ -215,11 +235,11 @@ describe("Contour's flags isobar does not implement: ignored when harmless, else
     expect(bootstrap.code).toBe(0);
     expect(bootstrap.stdout).toContain('"dns_lookup_family": "V6_ONLY"');
     const ignored = bootstrap.stderr.split("\n").filter((l) => l.includes("is ignored")).map((l) => (JSON.parse(l) as { msg: string }).msg.split(":")[0]);
-    expect(ignored).toEqual(["--admin-port is ignored", "--namespace is ignored", "--overload-max-heap is ignored"]);
+    expect(ignored).toEqual(["--admin-port is ignored", "--namespace is ignored"]);
 
-    const agent = startAgentBinary([...serve, "--kubernetes-client-qps=5", "--kubernetes-client-burst=10", "--disable-feature=tlsroutes,grpcroutes", "--accesslog-format=envoy", "--envoy-https-access-log=/dev/stdout", "--health-address=127.0.0.1", "--log-format", "json"]);
+    const agent = startAgentBinary([...serve, "--kubernetes-client-qps=5", "--kubernetes-client-burst=10", "--disable-feature=tlsroutes,grpcroutes", "--envoy-https-access-log=/dev/stdout", "--health-address=127.0.0.1", "--log-format", "json"]);
     await agent.waitForLine(/first snapshot published/);
-    for (const flag of ["kubernetes-client-qps", "kubernetes-client-burst", "disable-feature", "accesslog-format", "envoy-https-access-log", "health-address"]) expect(agent.output()).toContain(`"msg":"--${flag} is ignored: `);
+    for (const flag of ["kubernetes-client-qps", "kubernetes-client-burst", "disable-feature", "envoy-https-access-log", "health-address"]) expect(agent.output()).toContain(`"msg":"--${flag} is ignored: `);
     expect(await agent.stop()).toBe(0);
   });
 

@@ -1,64 +1,43 @@
-// The deployment examples (examples/colocated, examples/split) hold together: the YAML parses, every
-// `agent` invocation in them runs as written (bootstrap, certs init against the fake API server), the
-// names line up (Secrets the Job creates are the ones mounted, the agent certificate's SANs cover the
-// address Envoy dials and the SAN it pins), the Job's Role authorizes every request it makes and
-// nothing more, and `agent serve` knows every flag they pass.
+// The deployment examples (examples/colocated, examples/split, examples/split/deployment) hold
+// together: the YAML parses, every `agent` command line in them (containers, init containers,
+// preStop hooks) is accepted by the binary's parser, bootstrap and certs init run as written (certs
+// against the fake API server), every Envoy has Contour's shutdown-manager beside it, the names line
+// up (Secrets the Job creates are the ones mounted, the agent certificate's SANs cover the address
+// Envoy dials and the SAN it pins), and the Job's Role authorizes every request it makes and nothing
+// more. (Contour's own example args run through the binary in contour-flags.test.ts; the preStop
+// hook drains a real Envoy in e2e/envoy-shutdown.e2e.test.ts.)
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import serve from "../src/cli/serve.ts";
 import { parseCertificates, summarize } from "../src/certs/x509.ts";
 import { ensureAgentBinary, runAgent } from "./helpers/agent-binary.ts";
 import { startFakeApiServer, type FakeApiServer, type LoggedRequest } from "./fake-apiserver/index.ts";
+import { agentCommandLines, commandLineProblem, examplesDir, loadExample, podContainers, type Container, type ExampleObject } from "./helpers/examples.ts";
 
 // Spawns processes: on a loaded 2-core machine they take seconds to start.
 setDefaultTimeout(30_000);
 
-interface Container {
-  name: string;
-  image: string;
-  command?: string[];
-  args?: string[];
-}
 interface Rule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
   resourceNames?: string[];
 }
-interface KubeObject {
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  spec?: { template?: { spec: { serviceAccountName?: string; initContainers?: Container[]; containers: Container[]; volumes?: Array<{ name: string; secret?: { secretName: string } }> } } };
+type KubeObject = ExampleObject & {
   rules?: Rule[];
   roleRef?: { kind: string; name: string };
   subjects?: Array<{ kind: string; name: string; namespace?: string }>;
-}
+};
 
-const examples = join(import.meta.dir, "../examples");
 let dir: string;
 
-function load(folder: string): KubeObject[] {
-  const files = readdirSync(join(examples, folder)).filter((f) => f.endsWith(".yaml"));
-  return files.flatMap((file) =>
-    parseAllDocuments(readFileSync(join(examples, folder, file), "utf8")).map((doc) => {
-      expect(doc.errors).toEqual([]);
-      return doc.toJS() as KubeObject;
-    }),
-  );
-}
-
-function containers(objects: KubeObject[]): Container[] {
-  return objects.flatMap((o) => [...(o.spec?.template?.spec.initContainers ?? []), ...(o.spec?.template?.spec.containers ?? [])]);
-}
+const load = (folder: string) => loadExample(folder) as KubeObject[];
+const containers = podContainers;
+const examples = examplesDir;
 
 const agentRuns = (objects: KubeObject[], subcommand: string) => containers(objects).filter((c) => c.command?.[0] === "agent" && c.args?.[0] === subcommand);
-
-function flagNames(args: string[]): string[] {
-  return args.filter((a) => a.startsWith("--")).map((a) => a.slice(2).split("=")[0]!);
-}
 
 /** Runs a container's `agent` args through the binary, with its output paths moved under `dir`. */
 function relocate(args: string[], from: string, to: string): string[] {
@@ -104,22 +83,22 @@ afterAll(async () => {
   await api.close();
 });
 
-describe.each(["colocated", "split"])("examples/%s", (folder) => {
+describe.each(["colocated", "split", "split/deployment"])("examples/%s", (folder) => {
   test("parses; every agent container uses the placeholder image and `agent` as its command", () => {
     const objects = load(folder);
-    expect(objects.length).toBeGreaterThan(2);
+    expect(objects.length).toBeGreaterThanOrEqual(2);
     for (const container of containers(objects)) {
       if (container.image.includes("isobar")) {
         expect(container.image).toBe("ghcr.io/isobar/agent:latest");
         expect(container.command).toEqual(["agent"]);
       }
     }
-    expect(readFileSync(join(examples, folder, "README.md"), "utf8")).toContain("ghcr.io/isobar/agent:latest");
+    expect(readFileSync(join(examples, folder.split("/")[0]!, "README.md"), "utf8")).toContain("ghcr.io/isobar/agent:latest");
   });
 
   test("the bootstrap init container runs as written and writes a valid bootstrap", async () => {
     const [bootstrap] = agentRuns(load(folder), "bootstrap");
-    const out = join(dir, folder);
+    const out = join(dir, folder.replace("/", "-"));
     const run = await runAgent(relocate(bootstrap!.args!, "/config/", `${out}/`));
     expect(run.stderr).toContain(`wrote ${out}/envoy.json`);
     expect(run.code).toBe(0);
@@ -127,10 +106,30 @@ describe.each(["colocated", "split"])("examples/%s", (folder) => {
     expect(JSON.stringify(config.admin)).toContain("/admin/admin.sock");
   });
 
-  test("`agent serve` knows every flag passed to it", () => {
-    const known = new Set(Object.keys((serve as { args: Record<string, unknown> }).args));
-    const unknown = new Set(agentRuns(load(folder), "serve").flatMap((c) => flagNames(c.args!)).filter((flag) => !known.has(flag)));
-    expect([...unknown].sort()).toEqual([]);
+  test("every agent command line in it (containers, init containers, preStop hooks) is accepted by the binary's parser", async () => {
+    const lines = agentCommandLines(load(folder));
+    const problems = await Promise.all(lines.map(async ({ where, argv }) => ({ where, argv, problem: await commandLineProblem(argv) })));
+    expect(problems.filter((p) => p.problem !== undefined)).toEqual([]);
+    // The parser does refuse: a misspelt flag in the same place would be caught.
+    expect(await commandLineProblem([...lines[0]!.argv, "--no-such-flag"])).toMatch(/^unknown flag --no-such-flag/);
+    expect(await commandLineProblem(["bootstrap", "-", "--xds-resource-version=v2"])).toBe('--xds-resource-version: xDS resource version "v2" is not served: only v3');
+  });
+
+  test("every Envoy has Contour's shutdown-manager beside it: its preStop hook drains Envoy through the shared admin socket, Envoy's waits on /shutdown", () => {
+    const pods = load(folder).filter((o) => o.spec?.template?.spec.containers.some((c) => c.name === "envoy"));
+    expect(pods.length).toBe(1);
+    const pod = pods[0]!.spec!.template!.spec;
+    const envoy = pod.containers.find((c) => c.name === "envoy")!;
+    const manager = pod.containers.find((c) => c.name === "shutdown-manager")!;
+    expect(manager.command).toEqual(["agent"]);
+    expect(manager.args).toEqual(["envoy", "shutdown-manager"]);
+    expect(manager.lifecycle?.preStop?.exec?.command).toEqual(["agent", "envoy", "shutdown"]);
+    // The defaults line up: the hook dials /admin/admin.sock (where the bootstrap puts Envoy's admin)
+    // and writes /admin/ok, which the manager waits for; both see the volume Envoy's socket is in.
+    const adminVolume = (c: Container) => c.volumeMounts?.find((m) => m.mountPath === "/admin")?.name;
+    expect(adminVolume(envoy)).toBeDefined();
+    expect(adminVolume(manager)).toBe(adminVolume(envoy));
+    expect(envoy.lifecycle?.preStop?.httpGet).toMatchObject({ path: "/shutdown", port: 8090 });
   });
 });
 
@@ -155,7 +154,12 @@ describe("examples/split names line up", () => {
     const bootstrapArgs = agentRuns(objects, "bootstrap")[0]!.args!;
     const flag = (name: string) => bootstrapArgs.find((a) => a.startsWith(`--${name}=`))!.split("=")[1]!;
     expect(sans).toContain(flag("xds-address"));
-    expect(sans).toContain(flag("xds-server-name"));
+    // The name Envoy pins (the SNI of its xDS cluster, isobar's default here, as in Contour's args).
+    const out = join(dir, "split-names");
+    expect((await runAgent(relocate(bootstrapArgs, "/config/", `${out}/`))).code).toBe(0);
+    const sni = /"sni":\s*"([^"]+)"/.exec(readFileSync(join(out, "envoy.json"), "utf8"))?.[1];
+    expect(sni).toBe("isobar");
+    expect(sans).toContain(sni!);
     const service = objects.find((o) => o.kind === "Service" && o.metadata.name === "isobar")!;
     expect(`${service.metadata.name}.${service.metadata.namespace}`).toBe(flag("xds-address"));
   });

@@ -3,30 +3,25 @@
 // clusters, endpoints, secrets (Envoy resources as served) and status (every object's conditions),
 // plus `rejected.json` when the validator left anything out. A processor change shows in dag.json,
 // a translator change in the Envoy resources: two diffs. An optional `options.json` sets DagOptions (`rootNamespaces`,
-// `fallbackCertificate`, `ingressClassNames`, `enableExternalNameService`).
+// `fallbackCertificate`, `ingressClassNames`, `enableExternalNameService`), and an optional
+// `config.yaml` is Contour's configuration file (`serve --config-path`), applied as serve applies it.
 // `UPDATE_GOLDEN=1 bun test test/golden.test.ts` rewrites the outputs and deletes stale ones.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dagJson } from "../src/dag/dag-json.ts";
-import type { DagOptions } from "../src/dag/processor.ts";
 import { buildResources } from "../src/pipeline/build.ts";
 import { createObjectCache } from "../src/sources/cache.ts";
 import { loadManifests } from "../src/sources/manifests.ts";
 import { encodeStrict } from "../src/xds/registry.ts";
 import { findReferences } from "../src/xds/references.ts";
 import { resourceTypes, TypeUrls } from "../src/xds/types.ts";
+import { buildGolden, goldenCases, goldenNow, goldenRoot as root } from "./helpers/golden-build.ts";
 
-const root = join(import.meta.dir, "testdata");
 const update = process.env.UPDATE_GOLDEN === "1";
-/** Every golden is built at this instant, so certificate expiry is reproducible. */
-export const goldenNow = new Date("2026-11-22T00:00:00Z");
 const outputs = ["dag", "listeners", "routes", "clusters", "endpoints", "secrets", "status", "rejected"] as const;
 
-const cases = readdirSync(root, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory() && existsSync(join(root, entry.name, "input.yaml")))
-  .map((entry) => entry.name)
-  .sort();
+const cases = goldenCases();
 
 describe("golden", () => {
   test("there are golden cases", () => {
@@ -36,13 +31,8 @@ describe("golden", () => {
   for (const name of cases) {
     test(name, async () => {
       const dir = join(root, name);
-      const loaded = await loadManifests(join(dir, "input.yaml"));
+      const { loaded, result } = await buildGolden(name);
       expect(loaded.problems.map((p) => p.message)).toEqual([]);
-      const extra = existsSync(join(dir, "options.json")) ? (JSON.parse(readFileSync(join(dir, "options.json"), "utf8")) as Partial<DagOptions>) : {};
-      const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, checkCrdSchema: true, ...extra };
-      const cache = createObjectCache({ ingressClassNames: dagOptions.ingressClassNames, fallbackCertificate: dagOptions.fallbackCertificate, upstreamClientCertificate: dagOptions.upstreamClientCertificate });
-      cache.applyAll(loaded.objects.map(({ object }) => ({ type: "upsert" as const, object })));
-      const result = buildResources(cache, { dag: dagOptions });
 
       // Whatever is published must encode strictly: the goldens never show a resource Envoy can't parse.
       for (const info of resourceTypes) for (const resource of result.resources[info.kind]) encodeStrict(info.typeUrl, resource);

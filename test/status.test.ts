@@ -163,6 +163,33 @@ describe("status writer", () => {
     expect(api.get("HTTPProxy", "default", "root")!.status).toMatchObject({ currentStatus: "valid" });
   });
 
+  test("where PATCH is forbidden (Contour's ClusterRole grants update only), status is an update of the object as the server holds it", async () => {
+    api.create(proxy("root"));
+    api.create({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "web", namespace: "default", annotations: { keep: "me" } }, spec: {} });
+    // The cache's copy is slimmed: an update must not carry it (it would lose what slimming dropped).
+    const slimmed = (r: ObjectRef) => {
+      const object = structuredClone(fromServer(r)!);
+      delete (object.metadata as { annotations?: unknown }).annotations;
+      return object;
+    };
+    for (const plural of ["httpproxies", "ingresses"]) api.injectFault({ verb: "patch", plural, fault: { type: "http", status: 403 }, times: 100 });
+    writer = createStatusWriter({ client, isLeader: () => true, loadBalancer: { ip: "192.0.2.10" }, logger: quiet, concurrency: 1 });
+    const statuses = verdicts((r) => {
+      track(r, "HTTPProxy", "root");
+      track(r, "Ingress", "web");
+    });
+    writer.update(statuses, slimmed);
+    await writer.idle();
+    const trail = api.requests.filter((r) => r.plural === "httpproxies" || r.plural === "ingresses").map((r) => `${r.verb} ${r.plural} ${r.status}`);
+    // One PATCH is refused; from then on every write reads the object and updates it.
+    expect(trail).toEqual(["patch httpproxies 403", "get httpproxies 200", "update httpproxies 200", "get ingresses 200", "update ingresses 200"]);
+    expect(writer.stats()).toMatchObject({ written: 2, failed: 0 });
+    expect(api.get("HTTPProxy", "default", "root")!.status).toMatchObject({ currentStatus: "valid", loadBalancer: { ingress: [{ ip: "192.0.2.10" }] } });
+    expect(api.get("Ingress", "default", "web")!.status).toEqual({ loadBalancer: { ingress: [{ ip: "192.0.2.10" }] } });
+    const ingressUpdate = api.requests.find((r) => r.verb === "update" && r.plural === "ingresses")!;
+    expect((ingressUpdate.body as KubeObject).metadata.annotations).toEqual({ keep: "me" });
+  });
+
   test("not leading: nothing written; on becoming leader resync() writes; losing the lease drops the queue at once", async () => {
     for (let i = 0; i < 10; i++) api.create(proxy(`p${i}`));
     let leading = false;

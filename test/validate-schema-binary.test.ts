@@ -31,9 +31,19 @@ spec:
       services: [{ name: api, port: 80 }]
 `;
 
+const gatewayManifest = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: typo, namespace: default }
+spec:
+  rules:
+    - matches: [{ path: { type: PathPrefix, vaule: /api } }]
+`;
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "isobar-schema-"));
   await writeFile(join(dir, "typo.yaml"), manifest);
+  await writeFile(join(dir, "gateway.yaml"), gatewayManifest);
 });
 
 afterAll(async () => {
@@ -50,4 +60,14 @@ test("the compiled binary refuses a misspelled HTTPProxy field, naming it", asyn
   expect(stdout).toContain("HTTPProxy default/typo  invalid");
   expect(stdout).toContain("error    SpecError/SpecNotValid: spec.routes[0].conditions[0].prefx: field not declared in schema");
   expect(stdout).toContain("error    SpecError/SpecNotValid: spec.routes[0].timeoutPolicy.respons: field not declared in schema");
+}, 240_000);
+
+test("the compiled binary checks Gateway API objects against the embedded upstream CRD schemas", async () => {
+  const binary = await ensureAgentBinary();
+  const child = Bun.spawn([binary, "validate", join(dir, "gateway.yaml")], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  expect(stderr).toBe("");
+  expect(code).toBe(1);
+  expect(stdout).toContain(`HTTPRoute default/typo  invalid  ${join(dir, "gateway.yaml")}:2`);
+  expect(stdout).toContain("error    SpecError/SpecNotValid: spec.rules[0].matches[0].path.vaule: field not declared in schema");
 }, 240_000);

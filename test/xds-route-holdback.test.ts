@@ -35,7 +35,7 @@ describe.each(["delta", "sotw"] as const)("%s", (variant) => {
       return {
         next: () => stream.next(),
         ack: (r: DeltaResponse | SotwResponse) => stream.send({ type_url: TypeUrls.route, response_nonce: r.nonce }),
-        nack: (r: DeltaResponse | SotwResponse) => stream.send({ type_url: TypeUrls.route, response_nonce: r.nonce, error_detail: rejectA }),
+        nack: (r: DeltaResponse | SotwResponse, error = rejectA) => stream.send({ type_url: TypeUrls.route, response_nonce: r.nonce, error_detail: error }),
       };
     }
     const stream = xds.client.sotw();
@@ -47,7 +47,8 @@ describe.each(["delta", "sotw"] as const)("%s", (variant) => {
         accepted = (r as SotwResponse).version_info;
         stream.send({ type_url: TypeUrls.route, resource_names: ["ingress_http"], version_info: accepted, response_nonce: r.nonce });
       },
-      nack: (r: DeltaResponse | SotwResponse) => stream.send({ type_url: TypeUrls.route, resource_names: ["ingress_http"], version_info: accepted, response_nonce: r.nonce, error_detail: rejectA }),
+      nack: (r: DeltaResponse | SotwResponse, error = rejectA) =>
+        stream.send({ type_url: TypeUrls.route, resource_names: ["ingress_http"], version_info: accepted, response_nonce: r.nonce, error_detail: error }),
     };
   }
 
@@ -86,5 +87,39 @@ describe.each(["delta", "sotw"] as const)("%s", (variant) => {
     // a.test changes again: the new content is tried
     xds.store.publish(withRoutes("cluster-0", "cluster-1"));
     expect(vhostsOf(await rejecting.next())).toEqual([["a.test", "cluster-0"], ["b.test", "cluster-1"]]);
+  });
+
+  test("a NACK naming no virtual host holds back the virtual hosts changed since the client's last accepted version, and later changes still reach it", async () => {
+    // Envoy's RE2 program size error names the regex, not the virtual host.
+    const re2 = { code: 3, message: "regex '/r/[a-z]+' RE2 program size of 9 > max program size of 3 set for the error level threshold." };
+    const nackOf = () => xds.server.nacks.recent().at(-1)!.rejected;
+    xds = await startTestXds(withRoutes("cluster-0", "cluster-0"));
+    const rejecting = routeClient("rejecting");
+    rejecting.ack(await rejecting.next());
+
+    // a.test changes and is rejected: only a.test is held (as accepted), the record names it
+    const nacked = xds.nextEvent((e) => e.kind === "nack");
+    xds.store.publish(withRoutes("cluster-1", "cluster-0"));
+    rejecting.nack(await rejecting.next(), re2);
+    await nacked;
+    expect(nackOf().map((r) => [r.name, r.virtualHosts])).toEqual([["ingress_http", ["a.test"]]]);
+    const held = await rejecting.next();
+    expect(vhostsOf(held)).toEqual([["a.test", "cluster-0"], ["b.test", "cluster-0"]]);
+    rejecting.ack(held);
+
+    // b.test changes: it is delivered, not retried with the bad a.test and rejected again
+    xds.store.publish(withRoutes("cluster-1", "cluster-1"));
+    const next = await rejecting.next();
+    expect(vhostsOf(next)).toEqual([["a.test", "cluster-0"], ["b.test", "cluster-1"]]);
+    rejecting.ack(next);
+
+    // every virtual host changed: nothing tells them apart, the whole route config is the bad part
+    const again = xds.nextEvent((e) => e.kind === "nack");
+    xds.store.publish(withRoutes("cluster-2", "cluster-2"));
+    const all = await rejecting.next();
+    expect(vhostsOf(all)).toEqual([["a.test", "cluster-2"], ["b.test", "cluster-2"]]);
+    rejecting.nack(all, re2);
+    await again;
+    expect(nackOf().map((r) => [r.name, r.virtualHosts])).toEqual([["ingress_http", undefined]]);
   });
 });

@@ -4,9 +4,11 @@
 // (same fields, types, enums, defaults, patterns and bounds; test/contour-crd-shape.test.ts checks
 // them field by field), in our own words. Also writes src/dag/crd-schemas.json (the HTTPProxy and
 // TLSCertificateDelegation schemas without descriptions), which the agent embeds to check
-// manifests that never went through an API server (src/dag/crd-schema.ts).
+// manifests that never went through an API server (src/dag/crd-schema.ts), and src/dag/crd-types.ts,
+// the TypeScript types of the specs (scripts/crd-types.ts).
 // Run: ./node_modules/.bin/bun run examples/crds/generate.ts
 import { writeFileSync } from "node:fs";
+import { crdTypesPath, renderCrdTypes, type SchemaNode } from "../../scripts/crd-types.ts";
 import { stringify } from "yaml";
 import { contourConfigurationCrd, extensionServiceCrd } from "./config-crds.ts";
 import { type Schema, str, bool, int, obj, arr, freeForm, duration, durationNoInfinity, hostname, headerToken, headerMatch, loadBalancerPolicy, upstreamValidation, globalRateLimit, authPolicy, authorizationServer, subCondition, detailedCondition, crd } from "./parts.ts";
@@ -332,3 +334,4 @@ function checkedSchema(definition: Schema): Schema {
 // Embedded in the binary (src/ never reads examples/ at run time): the same schemas, for manifest mode.
 const schemas = { HTTPProxy: checkedSchema(httpProxy), TLSCertificateDelegation: checkedSchema(delegationCrd) };
 writeFileSync(new URL("../../src/dag/crd-schemas.json", import.meta.url).pathname, `${JSON.stringify(schemas, null, 1)}\n`);
+writeFileSync(crdTypesPath, renderCrdTypes(schemas as unknown as Record<string, SchemaNode>));

@@ -2,7 +2,9 @@
 // Every Secret is looked up first, so without `overwrite` one that exists means nothing is written.
 // With `overwrite` an existing Secret is replaced by a PUT conditional on its resourceVersion (or
 // deleted and created again when its type is not kubernetes.io/tls: the API server refuses to change
-// a Secret's type). Logs names and actions, never data.
+// a Secret's type). Logs names and actions, never data. Contour's certgen (`agent certgen --kube`)
+// writes as Contour does instead (writeSecretsAsContour), so Contour's Role for its Job, which grants
+// create and update on Secrets and nothing else, is enough.
 import { consola } from "consola";
 import { type KubeClient, KubeApiError } from "../k8s/client.ts";
 import type { TlsSecret } from "./layout.ts";
@@ -16,7 +18,7 @@ export class SecretWriteError extends Error {
 
 export interface SecretWrite {
   name: string;
-  action: "created" | "replaced";
+  action: "created" | "replaced" | "kept";
 }
 
 interface Found {
@@ -78,6 +80,33 @@ export async function writeSecretsToCluster(client: KubeClient, secrets: TlsSecr
     }
     done.push({ name, action: existing ? "replaced" : "created" });
     log.debug(`Secret ${name}: ${existing ? "replaced" : "created"}`);
+  }
+  return done;
+}
+
+/**
+ * Contour's certgen (internal/certgen/certgen.go): creates each Secret; one that already exists is
+ * kept, or with `overwrite` replaced by an unconditional update. Never reads a Secret.
+ */
+export async function writeSecretsAsContour(client: KubeClient, secrets: TlsSecret[], options: { overwrite: boolean }): Promise<SecretWrite[]> {
+  const done: SecretWrite[] = [];
+  for (const secret of secrets) {
+    const name = `${secret.metadata.namespace}/${secret.metadata.name}`;
+    let action: SecretWrite["action"] = "created";
+    try {
+      try {
+        await client.request("POST", secretsPath(secret.metadata.namespace), { body: secret });
+      } catch (error) {
+        if (!(error instanceof KubeApiError && error.statusCode === 409)) throw error;
+        action = options.overwrite ? "replaced" : "kept";
+        if (options.overwrite) await client.request("PUT", secretPath(secret), { body: secret });
+      }
+    } catch (error) {
+      const written = done.length > 0 ? `; written before it: ${done.map((d) => `${d.name} (${d.action})`).join(", ")}` : "; nothing was written";
+      throw new SecretWriteError(`writing Secret ${name} failed: ${reason(error)}${written}`);
+    }
+    done.push({ name, action });
+    log.debug(`Secret ${name}: ${action}`);
   }
   return done;
 }

@@ -107,3 +107,20 @@ export async function argvProblem(command: AnyCommand, argv: string[], path = "a
   }
   return undefined;
 }
+
+/** The declared names of the flags `argv` gives explicitly (any spelling), so a configuration can supply the rest. */
+export function explicitFlags(args: ArgsDef, argv: string[]): Set<string> {
+  const flags = flagTable(args);
+  const given = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === "--") break;
+    if (!isFlag(token)) continue;
+    const body = token.replace(/^--?/, "");
+    const flag = flags.get(body.split("=")[0]!);
+    if (!flag) continue;
+    given.add(flag.name);
+    if (flag.takesValue && !body.includes("=")) i++;
+  }
+  return given;
+}

@@ -4,13 +4,26 @@ import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { writeFilesAtomically } from "../certs/files.ts";
-import { type BootstrapOptions, type XdsMode, checkBootstrapOptions, dnsLookupFamilies } from "../envoy/bootstrap.ts";
+import { loadConfigFile } from "../config/file.ts";
+import { ConfigError } from "../config/types.ts";
+import { type BootstrapOptions, type XdsMode, checkBootstrapOptions, dnsLookupFamilies, runtimeFromConfig } from "../envoy/bootstrap.ts";
+import { HTTP_LISTENER, HTTPS_LISTENER } from "../dag/names.ts";
 import { bootstrapFiles, defaultNode } from "../envoy/bootstrap-files.ts";
 import { logArgs, logFlags } from "../observe/flags.ts";
 import { bootstrapContourOnly, checkContourOnly, contourOnlyArgs } from "./contour-flags.ts";
 import { addressFlag, CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
 
 const log = consola.withTag("bootstrap");
+
+/** The configuration file's settings, or a one-line error naming the file and the setting. */
+function configFileOrExit(path: string) {
+  try {
+    return loadConfigFile(path).config;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(`--config-path: ${error.message}`);
+    throw error;
+  }
+}
 
 export default defineCommand({
   meta: { name: "bootstrap", description: "write Envoy's bootstrap JSON to PATH (or stdout with -)" },
@@ -29,6 +42,8 @@ export default defineCommand({
     "xds-server-name": { type: "string", default: "isobar", description: "the SAN pinned on the agent's certificate, also sent as SNI" },
     "resources-dir": { type: "string", description: "where the SDS resource files go (default: resources/ beside PATH)" },
     overwrite: { type: "boolean", default: true, description: "replace existing files" },
+    "overload-max-heap": { type: "string", default: "0", valueHint: "BYTES", description: "Envoy's overload manager: shrink the heap at 95% of this many bytes and stop accepting requests at 98% (0: no limit)" },
+    "config-path": { type: "string", alias: "c", valueHint: "FILE", description: "Contour's configuration file, as serve reads it: its listener limits (max-connections-per-listener, max-requests-per-io-cycle) go into Envoy's static runtime" },
     ...logArgs,
     ...contourOnlyArgs(bootstrapContourOnly),
   },
@@ -54,6 +69,8 @@ export default defineCommand({
         nodeId: args["node-id"] ?? defaultNode().nodeId,
         nodeCluster: args["node-cluster"] ?? defaultNode().nodeCluster,
         tls: given === 3 ? { caFile: resolve(caFile!), certFile: resolve(certFile!), keyFile: resolve(keyFile!), serverName: args["xds-server-name"], resourcesDir } : undefined,
+        overloadMaxHeapBytes: intFlag("overload-max-heap", args["overload-max-heap"], 0, Number.MAX_SAFE_INTEGER),
+        runtime: args["config-path"] ? runtimeFromConfig(configFileOrExit(args["config-path"]).listener, [HTTP_LISTENER, HTTPS_LISTENER]) : undefined,
         dnsLookupFamily: args["dns-lookup-family"] === undefined ? undefined : dnsLookupFamilies[choiceFlag("dns-lookup-family", args["dns-lookup-family"], Object.keys(dnsLookupFamilies) as Array<keyof typeof dnsLookupFamilies>)],
       };
       try {

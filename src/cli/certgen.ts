@@ -70,7 +70,7 @@ export async function runCertgen(args: CertgenArgs): Promise<boolean> {
     writeFilesAtomically(secrets.map((s) => ({ path: join(out, `${s.metadata.name}.yaml`), content: stringify(s), mode: 0o600 })), { overwrite: args.overwrite });
     process.stdout.write(`wrote ${format} Secrets to YAML files in ${out}/\n`);
   }
-  if (client) await createSecrets(client, secrets, { overwrite: args.overwrite });
+  if (client) await createSecrets(client, secrets, { overwrite: args.overwrite, asContour: true });
   log.debug(`${format} Secrets in ${namespace}: ${secrets.map((s) => s.metadata.name).join(", ")}`);
   return true;
 }

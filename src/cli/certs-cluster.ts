@@ -2,7 +2,7 @@
 // creating the Secrets with one line per Secret on stdout. Shared by `certs init --format cluster`
 // and Contour's `certgen --kube` (certgen.ts).
 import { consola } from "consola";
-import { SecretWriteError, writeSecretsToCluster } from "../certs/cluster.ts";
+import { SecretWriteError, writeSecretsAsContour, writeSecretsToCluster } from "../certs/cluster.ts";
 import type { TlsSecret } from "../certs/layout.ts";
 import { createKubeClient, type KubeClient } from "../k8s/client.ts";
 import { KubeConfigError, loadKubeConfig } from "../k8s/kubeconfig.ts";
@@ -24,11 +24,14 @@ export function clusterClient(args: { kubeconfig?: string; context?: string; inc
   }
 }
 
-/** Creates (or with overwrite, replaces) the Secrets, prints what happened to each, closes the client. */
-export async function createSecrets(client: KubeClient, secrets: TlsSecret[], options: { overwrite: boolean }): Promise<void> {
+/**
+ * Creates (or with overwrite, replaces) the Secrets, prints what happened to each, closes the client.
+ * `asContour`: as Contour's certgen, needing only create and update (see writeSecretsAsContour).
+ */
+export async function createSecrets(client: KubeClient, secrets: TlsSecret[], options: { overwrite: boolean; asContour?: boolean }): Promise<void> {
   try {
-    const written = await writeSecretsToCluster(client, secrets, options);
-    process.stdout.write(`${written.map((w) => `Secret ${w.name} ${w.action}`).join("\n")}\n`);
+    const written = await (options.asContour ? writeSecretsAsContour : writeSecretsToCluster)(client, secrets, options);
+    process.stdout.write(`${written.map((w) => (w.action === "kept" ? `Secret ${w.name} already exists: kept (--overwrite replaces it)` : `Secret ${w.name} ${w.action}`)).join("\n")}\n`);
   } catch (error) {
     throw error instanceof SecretWriteError ? new CliError(error.message, 1) : error;
   } finally {

@@ -4,7 +4,6 @@
 // exit 2. The flags isobar does implement are aliases on its own flags (`alias` in each command).
 import type { ArgsDef } from "citty";
 import type { ConsolaInstance } from "consola";
-import { judgeContourConfigFile } from "./contour-config.ts";
 import { CliError, listFlag } from "./errors.ts";
 
 /** What one given Contour-only flag means to isobar. */
@@ -55,25 +54,6 @@ const contourFeatures = ["extensionservices", "tlsroutes", "grpcroutes", "tcprou
 
 /** `agent serve`: Contour's `serve` flags isobar does not implement. */
 export const serveContourOnly: ContourOnlyTable = {
-  "accesslog-format": {
-    type: "string",
-    valueHint: "envoy|json",
-    description: "only envoy (Envoy's default format, what isobar writes) is accepted",
-    check: onlyValue("envoy", "Envoy's default format is the one isobar writes", (v) => `access log format ${JSON.stringify(v)} is not implemented: isobar writes Envoy's default format only (envoy)`),
-  },
-  "config-path": {
-    type: "string",
-    alias: "c",
-    valueHint: "FILE",
-    description: "Contour's configuration file: accepted only when it sets nothing isobar does differently (as Contour's stock one), else refused naming the settings",
-    check: (value) => judgeContourConfigFile(String(value)),
-  },
-  "contour-config-name": {
-    type: "string",
-    valueHint: "NAME",
-    description: "refused: the ContourConfiguration resource is not implemented",
-    check: () => ({ missing: "reading a ContourConfiguration resource is not implemented; give the settings as flags" }),
-  },
   "disable-feature": {
     type: "string",
     valueHint: "FEATURES",
@@ -117,23 +97,12 @@ export const serveContourOnly: ContourOnlyTable = {
   "kubernetes-client-burst": { type: "string", valueHint: "N", description: "ignored: isobar's Kubernetes client has no client-side rate limit", check: harmless("isobar's Kubernetes client has no client-side rate limit") },
   "kubernetes-client-qps": { type: "string", valueHint: "QPS", description: "ignored: isobar's Kubernetes client has no client-side rate limit", check: harmless("isobar's Kubernetes client has no client-side rate limit") },
   "kubernetes-debug": { type: "string", valueHint: "LEVEL", description: "ignored: isobar's Kubernetes client logs at --log-level", check: harmless("isobar's Kubernetes client logs at --log-level") },
-  "use-proxy-protocol": {
-    type: "boolean",
-    description: "refused: the PROXY protocol on Envoy's listeners is not implemented",
-    check: () => ({ missing: "the PROXY protocol on Envoy's listeners is not implemented" }),
-  },
 };
 
 /** `agent bootstrap`: Contour's `bootstrap` flags isobar does not implement. */
 export const bootstrapContourOnly: ContourOnlyTable = {
   "admin-port": { type: "string", valueHint: "PORT", description: "ignored (deprecated in Contour): Envoy's admin listens on --admin-address only", check: harmless("Envoy's admin listens on the unix socket of --admin-address only (deprecated in Contour too)") },
   namespace: { type: "string", valueHint: "NAMESPACE", description: "ignored: Contour puts it only in two clusters' stat names", check: harmless("Contour uses it only in the stat names of two bootstrap clusters") },
-  "overload-max-heap": {
-    type: "string",
-    valueHint: "BYTES",
-    description: "refused unless 0: Envoy's overload manager is not implemented",
-    check: onlyValue("0", "0 means no heap limit", () => "Envoy's overload manager (a maximum heap) is not implemented"),
-  },
   "overload-downstream-max-conn": {
     type: "string",
     valueHint: "N",

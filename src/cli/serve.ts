@@ -6,6 +6,8 @@ import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { startAgent } from "../agent.ts";
+import type { DagOptions } from "../dag/processor.ts";
+import type { TranslateOptions } from "../envoy/translate.ts";
 import { connectKubernetes, type KubernetesConnection } from "../k8s/connect.ts";
 import { KubeConfigError } from "../k8s/kubeconfig.ts";
 import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-server.ts";
@@ -14,7 +16,12 @@ import { shutdownAndExit } from "../observe/lifecycle.ts";
 import { keepServingOnStrayErrors, untilSignal } from "../serve.ts";
 import { hostPort } from "../address.ts";
 import { sidecarArgs, sidecarFlags, sidecarStopBoundMs, startSidecar } from "../sidecar/sidecar.ts";
+import { runtimeFromConfig } from "../envoy/bootstrap.ts";
+import { HTTP_LISTENER, HTTPS_LISTENER } from "../dag/names.ts";
+import { resolveValue } from "./argv.ts";
 import { checkContourOnly, contourOnlyArgs, serveContourOnly } from "./contour-flags.ts";
+import { gatewayArgs, gatewayFlags } from "./gateway-flags.ts";
+import { serveConfiguration } from "./serve-config.ts";
 import { addressFlag, choiceFlag, CliError, distinctPortFlags, durationFlag, intFlag, listFlag, runCommand, socketPathFlag } from "./errors.ts";
 
 /** "namespace/name" of a Secret, or undefined when not given. */
@@ -47,7 +54,7 @@ function isDirectory(path: string): boolean {
 function kubernetesFlags(args: Record<string, unknown>, watchNamespaces: string[]): KubernetesConnection | undefined {
   const asked = args.kubeconfig !== undefined || args.context !== undefined || args.incluster === true;
   if (args.manifests !== undefined && !asked) return undefined;
-  const envoyService = args["envoy-service-name"] ? { namespace: String(args["envoy-service-namespace"] ?? "isobar-system"), name: String(args["envoy-service-name"]) } : undefined;
+  const envoyService = args["envoy-service-name"] ? { namespace: args["envoy-service-namespace"] as string | undefined, name: String(args["envoy-service-name"]) } : undefined;
   try {
     return connectKubernetes({
       kubeconfig: args.kubeconfig as string | undefined,
@@ -129,14 +136,21 @@ export default defineCommand({
     "leader-election-retry-period": { type: "string", default: "2s", valueHint: "DURATION", description: "time between two tries to acquire or renew the Lease" },
     "disable-leader-election": { type: "boolean", default: false, description: "write status without a Lease (a single replica only)" },
     "ingress-status-address": { type: "string", valueHint: "ADDRESSES", description: "load balancer addresses written to Ingress and HTTPProxy status (IPs or hostnames, comma-separated)" },
-    "envoy-service-namespace": { type: "string", description: "namespace of the Envoy Service whose load balancer address goes into status" },
-    "envoy-service-name": { type: "string", description: "name of that Envoy Service" },
+    "envoy-service-namespace": { type: "string", description: "namespace of the Envoy Service whose load balancer address goes into status (default: the agent's namespace, else isobar-system)" },
+    "envoy-service-name": { type: "string", default: "envoy", description: "name of that Envoy Service, as Contour's default (\"\": none; --ingress-status-address overrides it)" },
+    ...gatewayArgs,
+    "config-path": { type: "string", alias: "c", valueHint: "FILE", description: "Contour's configuration file (contour.yaml): its settings are the defaults flags override" },
+    "contour-config-name": { type: "string", valueHint: "NAME", description: "read the configuration from this ContourConfiguration (in $CONTOUR_NAMESPACE or the agent's namespace; with --manifests, from the directory) at startup" },
+    "accesslog-format": { type: "string", valueHint: "envoy|json", description: "Envoy's access log format (default: the configuration's, else envoy)" },
+    "use-proxy-protocol": { type: "boolean", description: "Envoy's listeners expect the PROXY protocol (v1 or v2) from the load balancer" },
     ...sidecarArgs,
     ...observeArgs,
     ...contourOnlyArgs(serveContourOnly),
   },
-  run: ({ args }) =>
+  run: ({ args, rawArgs, cmd }) =>
     runCommand(async () => {
+      const configuration = await serveConfiguration(args, rawArgs, (await resolveValue(cmd.args)) ?? {}, consola.withTag("serve"));
+      const { global } = configuration;
       const { observe, shutdownGraceMs } = observeFlags(args);
       checkContourOnly(serveContourOnly, args, consola.withTag("serve"));
       // From here on SIGTERM means a graceful stop, even while starting (then it stops right after).
@@ -160,10 +174,31 @@ export default defineCommand({
       const reloadIntervalMs = durationFlag("tls-reload-interval", args["tls-reload-interval"]);
       const tls = tlsFiles && (await loadServerTls(tlsFiles, { reloadIntervalMs }));
       if (args.manifests !== undefined && !isDirectory(args.manifests)) throw new CliError(`--manifests ${args.manifests}: no such directory`);
+      const gateway = gatewayFlags(args);
       const watchNamespaces = listFlag(args["watch-namespaces"]);
       const kubernetes = kubernetesFlags(args, watchNamespaces);
       const xdsConfigSource = choiceFlag("envoy-xds-mode", args["envoy-xds-mode"], ["ads", "per-type"] as const);
       const sidecar = sidecarFlags(args, { tls: tlsFiles !== undefined, xdsCluster: args["envoy-xds-cluster"] });
+      const dag: DagOptions = {
+        ingressClassNames: listFlag(args["ingress-class-name"]),
+        rootNamespaces: listFlag(args["root-namespaces"]),
+        fallbackCertificate: secretRefFlag("fallback-certificate", args["fallback-certificate"]),
+        upstreamClientCertificate: secretRefFlag("upstream-client-certificate", args["upstream-client-certificate"]),
+        enableExternalNameService: args["enable-external-name-service"],
+        now: () => new Date(),
+        checkCrdSchema: args.manifests !== undefined,
+        disablePermitInsecure: global.disablePermitInsecure,
+        globalHeaders: global.policy,
+        gateway: { ...gateway, bundleVersion: kubernetes?.gatewayApiBundleVersion },
+        listeners: { address: listenerAddress, httpPort: listenerPorts["envoy-service-http-port"], httpsPort: listenerPorts["envoy-service-https-port"] },
+      };
+      const translate: TranslateOptions = {
+        statsPort: listenerPorts["stats-port"],
+        address: listenerAddress,
+        adminSocketPath: sidecar?.adminSocket ?? adminSocketPath,
+        xdsConfigSource: xdsConfigSource === "ads" ? { kind: "ads" } : { kind: "per-type", cluster: args["envoy-xds-cluster"] },
+        global,
+      };
       const agent = await startAgent({
         address,
         port: intFlag("port", args.port, 0, 65535),
@@ -174,23 +209,9 @@ export default defineCommand({
         watchNamespaces,
         holdoffMs,
         maxDelayMs,
-        dag: {
-          ingressClassNames: listFlag(args["ingress-class-name"]),
-          rootNamespaces: listFlag(args["root-namespaces"]),
-          fallbackCertificate: secretRefFlag("fallback-certificate", args["fallback-certificate"]),
-          upstreamClientCertificate: secretRefFlag("upstream-client-certificate", args["upstream-client-certificate"]),
-          enableExternalNameService: args["enable-external-name-service"],
-          now: () => new Date(),
-          checkCrdSchema: args.manifests !== undefined,
-          listeners: { address: listenerAddress, httpPort: listenerPorts["envoy-service-http-port"], httpsPort: listenerPorts["envoy-service-https-port"] },
-        },
+        dag,
         endpoints: { allowLoopback: args["allow-loopback-endpoints"] },
-        translate: {
-          statsPort: listenerPorts["stats-port"],
-          address: listenerAddress,
-          adminSocketPath: sidecar?.adminSocket ?? adminSocketPath,
-          xdsConfigSource: xdsConfigSource === "ads" ? { kind: "ads" } : { kind: "per-type", cluster: args["envoy-xds-cluster"] },
-        },
+        translate,
       }).catch((error: unknown) => {
         if (sidecar) rmSync(sidecar.dir, { recursive: true, force: true });
         // gRPC's bind error lists every address it tried; one line that names the flag instead.
@@ -198,14 +219,24 @@ export default defineCommand({
         throw error;
       });
       if (kubernetes) agent.attachStatusReporting(kubernetes.startReporting(agent));
+      // A later edit of the ContourConfiguration: its global settings apply on the next build.
+      const configWatch = configuration.watch?.((next) => {
+        translate.global = next;
+        dag.disablePermitInsecure = next.disablePermitInsecure;
+        dag.globalHeaders = next.policy;
+        agent.pipeline.rebuild();
+      });
       const where = hostPort(address, agent.server.port);
       const clientTls = tls ? " --ca-file CA --cert-file CLIENT_CERT --key-file CLIENT_KEY" : "";
       consola.withTag("serve").info(`look at what is served: agent xds --server ${where}${clientTls} --type cds --output pretty   (types: lds, rds, cds, eds, sds; --delta, --watch)`);
-      const ownEnvoy = sidecar && startSidecar(sidecar, { xdsAddress: address, xdsPort: agent.server.port, mode: xdsConfigSource === "ads" ? "delta" : "per-type", observe: agent.observe });
+      const runtimeKeys = Object.keys(runtimeFromConfig(global.listener, [HTTP_LISTENER, HTTPS_LISTENER]));
+      if (!sidecar && runtimeKeys.length > 0) consola.withTag("serve").warn(`the configuration sets Envoy runtime keys (${runtimeKeys.join(", ")}): Envoy reads them from its bootstrap, so write it with \`agent bootstrap --config-path\` and the same settings`);
+      const ownEnvoy = sidecar && startSidecar(sidecar, { xdsAddress: address, xdsPort: agent.server.port, mode: xdsConfigSource === "ads" ? "delta" : "per-type", observe: agent.observe, runtime: runtimeFromConfig(global.listener, [HTTP_LISTENER, HTTPS_LISTENER]) });
       await signal;
       await shutdownAndExit(async () => {
         // Not ready first, then Envoy drained and stopped while it still gets its configuration.
         agent.observe.draining();
+        configWatch?.stop();
         await ownEnvoy?.stop();
         await agent.close(shutdownGraceMs);
         tls?.close();

@@ -8,6 +8,7 @@ import { formatJson, formatText } from "../validate/format.ts";
 import { validateManifests } from "../validate/run.ts";
 import { logArgs, logFlags } from "../observe/flags.ts";
 import { choiceFlag, CliError, listFlag, runCommand } from "./errors.ts";
+import { gatewayArgs, gatewayFlags } from "./gateway-flags.ts";
 import { secretRefFlag } from "./serve.ts";
 
 const outputs = ["text", "json"] as const;
@@ -23,6 +24,7 @@ export default defineCommand({
     "fallback-certificate": { type: "string", description: "namespace/name of the Secret served to TLS clients without SNI" },
     "enable-external-name-service": { type: "boolean", default: false, description: "allow routes to ExternalName Services (never to loopback or link-local)" },
     "allow-loopback-endpoints": { type: "boolean", default: false, description: "serve EndpointSlice addresses on loopback (127.0.0.0/8, ::1), for local development; other non-unicast addresses are never served" },
+    ...gatewayArgs,
     ...logArgs,
   },
   run: ({ args }) =>
@@ -43,6 +45,7 @@ export default defineCommand({
           enableExternalNameService: args["enable-external-name-service"],
           now: () => new Date(),
           checkCrdSchema: true,
+          gateway: gatewayFlags(args),
         },
         endpoints: { allowLoopback: args["allow-loopback-endpoints"] },
       });

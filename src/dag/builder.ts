@@ -4,6 +4,7 @@
 // reach (accessors.ts), so the translator sees exactly what is served.
 import { reachable } from "./accessors.ts";
 import { createBuildContext } from "./context.ts";
+import { applyGlobalHeaders } from "./global-headers.ts";
 import { httpProxyProcessor } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
 import { buildListeners } from "./listeners.ts";
@@ -19,6 +20,7 @@ export function buildDag(input: DagInput, options: DagOptions, processors: reado
   const ctx = createBuildContext(input, options);
   for (const processor of processors) processor(ctx);
   reportShadowedRoutes(ctx);
+  applyGlobalHeaders(ctx);
   attachFallbackCertificate(ctx);
   ctx.dag.listeners = buildListeners(ctx.dag, options.listeners, ctx.status);
   prune(ctx.dag);

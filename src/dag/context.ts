@@ -9,6 +9,11 @@ import type { Cluster, Dag, SecureVirtualHost, Secret, VirtualHost } from "./typ
 import { resolveService } from "./services.ts";
 import { delegationPermitted, validateSecret } from "./secrets.ts";
 import { checkRe2 } from "../xds/regex.ts";
+import { createDagCache } from "./cache.ts";
+import { createClusterKeys, type ClusterSettings } from "./cluster-key.ts";
+import { createServiceClusterMemo } from "./service-cluster-memo.ts";
+
+export { canonicalJson } from "./cluster-key.ts";
 
 /** An empty DAG with a fresh status recorder. */
 export function emptyDag(): Dag {
@@ -29,104 +34,6 @@ function addSource(sources: ObjectRef[], source: ObjectRef): void {
   sources.push(source);
 }
 
-/**
- * JSON with sorted keys, undefined fields left out, Secrets replaced by their SDS name (which
- * already hashes their content): the identity of a cluster's settings. Hand-written because it
- * runs once per distinct cluster and JSON.stringify with a replacer is several times slower.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) {
-    let out = "[";
-    for (let i = 0; i < value.length; i++) {
-      const item = value[i];
-      if (i > 0) out += ",";
-      out += item === undefined ? "null" : canonicalJson(item);
-    }
-    return `${out}]`;
-  }
-  const record = value as Record<string, unknown>;
-  if (typeof record.certificateChain === "string" && typeof record.name === "string" && typeof record.kind === "string") {
-    return JSON.stringify(`secret:${record.name}`);
-  }
-  const keys = Object.keys(record);
-  if (!isSorted(keys)) keys.sort();
-  let out = "";
-  for (const key of keys) {
-    const field = record[key];
-    if (field === undefined || typeof field === "function") continue;
-    out += `${out === "" ? "" : ","}${quotedKey(key)}:${canonicalJson(field)}`;
-  }
-  return `{${out}}`;
-}
-
-function isSorted(keys: string[]): boolean {
-  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
-  return true;
-}
-
-// Field names repeat across every cluster: their JSON form is kept (bounded, names are few).
-const quotedKeys = new Map<string, string>();
-
-function quotedKey(key: string): string {
-  let quoted = quotedKeys.get(key);
-  if (quoted === undefined) {
-    quoted = JSON.stringify(key);
-    if (quotedKeys.size < 4096) quotedKeys.set(key, quoted);
-  }
-  return quoted;
-}
-
-// The settings fields (and Service reference fields) commonSettingsJson writes; settings with any
-// other field defined (health checks, upstream validation, circuit breakers) go by canonicalJson.
-const commonFields = new Set(["service", "protocol", "loadBalancer", "externalName", "sni", "connectTimeoutMs", "idleTimeoutMs", "clientCertificate"]);
-const commonServiceFields = new Set(["namespace", "name", "port", "portName", "targetPort"]);
-
-// Strings JSON.stringify writes unchanged between quotes: printable ASCII but `"` and `\`.
-const plainJsonString = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-// Set by member() when a value is neither a string nor a number (commonSettingsJson then gives up).
-let memberRefused = false;
-
-/** `,"key":value` as canonicalJson writes a scalar member; "" for undefined. */
-function member(key: string, value: unknown): string {
-  if (value === undefined) return "";
-  if (typeof value === "string") return `,"${key}":${plainJsonString.test(value) ? `"${value}"` : JSON.stringify(value)}`;
-  if (typeof value === "number") return `,"${key}":${Number.isFinite(value) ? String(value) : "null"}`;
-  memberRefused = true;
-  return "";
-}
-
-/**
- * canonicalJson of the common cluster settings (only the fields in commonFields, scalars and a
- * client certificate Secret), written member by member in sorted key order without recursion or
- * sorting: the same text, several times cheaper. Undefined when the settings hold anything else
- * (then canonicalJson writes it).
- */
-function commonSettingsJson(settings: Omit<Cluster, "name" | "edsServiceName">): string | undefined {
-  const record = settings as unknown as Record<string, unknown>;
-  for (const key in record) if (record[key] !== undefined && !commonFields.has(key)) return undefined;
-  const service = settings.service as unknown as Record<string, unknown>;
-  if (service === null || typeof service !== "object" || Array.isArray(service)) return undefined;
-  for (const key in service) if (service[key] !== undefined && !commonServiceFields.has(key)) return undefined;
-  const secret = settings.clientCertificate as unknown as Record<string, unknown> | undefined;
-  if (secret !== undefined && (secret === null || typeof secret.certificateChain !== "string" || typeof secret.name !== "string" || typeof secret.kind !== "string")) {
-    return undefined;
-  }
-  memberRefused = false;
-  const inner =
-    member("name", service.name) + member("namespace", service.namespace) + member("port", service.port) + member("portName", service.portName) + member("targetPort", service.targetPort);
-  const out =
-    (secret === undefined ? "" : member("clientCertificate", `secret:${secret.name as string}`)) +
-    member("connectTimeoutMs", settings.connectTimeoutMs) +
-    member("externalName", settings.externalName) +
-    member("idleTimeoutMs", settings.idleTimeoutMs) +
-    member("loadBalancer", settings.loadBalancer) +
-    member("protocol", settings.protocol) +
-    `,"service":{${inner.slice(1)}}` +
-    member("sni", settings.sni);
-  return memberRefused ? undefined : `{${out.slice(1)}}`;
-}
-
 type SecretKind = Secret["kind"];
 
 const secretErrorText: Record<SecretKind, string> = { tls: "Secret", ca: "CA Secret", crl: "CRL Secret" };
@@ -135,6 +42,8 @@ const secretErrorText: Record<SecretKind, string> = { tls: "Secret", ca: "CA Sec
 export function createBuildContext(input: DagInput, options: DagOptions & { dag?: Dag }): BuildContext {
   const dag = options.dag ?? emptyDag();
   const now = options.now();
+  const cache = options.cache ?? createDagCache();
+  const clusterKeys = createClusterKeys();
   const clustersBySettings = new Map<string, Cluster>();
   const serviceLookups = new Map<string, Lookup<ResolvedService>>();
   const secretLookups = new Map<string, Lookup<Secret>>();
@@ -143,7 +52,7 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
 
   function lookupSecret(kind: SecretKind, namespace: string, name: string, from: ObjectRef | undefined): Lookup<Secret> {
     const key = `${namespace}/${name}`;
-    if (from && !delegationPermitted(input, { namespace, name, targetNamespace: from.namespace, checkCrdSchema: options.checkCrdSchema })) {
+    if (from && !delegationPermitted(input, { namespace, name, targetNamespace: from.namespace, checkCrdSchema: options.checkCrdSchema, cache })) {
       const cause = "certificate delegation not permitted";
       const message =
         kind === "tls" ? `Spec.VirtualHost.TLS Secret "${key}" certificate delegation not permitted` : `${secretErrorText[kind]} "${key}" ${cause}`;
@@ -153,7 +62,7 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
     const known = secretLookups.get(cacheKey);
     if (known) return known;
     const object = input.secret(namespace, name);
-    const checked = object ? validateSecret(object, { kind, now }) : { error: "Secret not found" };
+    const checked = object ? validateSecret(object, { kind, now, cache }) : { error: "Secret not found" };
     let result: Lookup<Secret>;
     if ("ok" in checked) {
       dag.secrets.set(checked.ok.name, checked.ok);
@@ -173,6 +82,8 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
     options,
     status: dag.status,
     dag,
+    cache,
+    serviceClusters: createServiceClusterMemo(),
 
     virtualHost(fqdn: string, source: ObjectRef): VirtualHost {
       const name = fqdn.toLowerCase();
@@ -207,10 +118,9 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
       return lookup;
     },
 
-    cluster(settings: Omit<Cluster, "name" | "edsServiceName">): Cluster {
-      // Called once per route service: the common settings are written without the generic
-      // recursion and sorting (same text), and hashed only for settings not seen yet.
-      const canonical = commonSettingsJson(settings) ?? canonicalJson(settings);
+    cluster(settings: ClusterSettings): Cluster {
+      // Called once per route service: hashed only for settings not seen yet.
+      const canonical = clusterKeys.key(settings);
       const known = clustersBySettings.get(canonical);
       if (known) return known;
       const { namespace, name, port, portName } = settings.service;

@@ -2,25 +2,41 @@
 // (examples/crds/, embedded here as crd-schemas.json by examples/crds/generate.ts), as the API
 // server would check them: manifests never went through one, and in a cluster the same rules hold.
 import type { KubeObject } from "../sources/types.ts";
+import { remembered, type DagCache } from "./cache.ts";
 import schemas from "./crd-schemas.json" with { type: "json" };
+import gatewayApiSchemas from "./gateway-crd-schemas.json" with { type: "json" };
 import { schemaErrors, type StructuralSchema } from "./schema.ts";
 
 export type SchemaKind = "HTTPProxy" | "TLSCertificateDelegation";
 
 const bySchema: Record<SchemaKind, StructuralSchema> = schemas as unknown as Record<SchemaKind, StructuralSchema>;
 
-/** Results by object: objects are replaced, never mutated, when they change, so a rebuild re-checks only what changed. */
-const cache = new WeakMap<KubeObject, string[]>();
-
 /**
  * The API server's errors for `object` against its kind's CRD schema (`spec.routes[0].conditions[0].prefx: field
  * not declared in schema`, …); empty when valid. `metadata` is the API server's own business and
- * `status` is ours, so neither is checked.
+ * `status` is ours, so neither is checked. With a cache, a rebuild re-checks only what changed.
  */
-export function crdSchemaErrors(kind: SchemaKind, object: KubeObject): string[] {
-  const cached = cache.get(object);
+export function crdSchemaErrors(kind: SchemaKind, object: KubeObject, cache?: DagCache): string[] {
+  return remembered(cache?.schemaErrors, object, (o) => schemaErrors(o, bySchema[kind], { skip: ["metadata", "status"] }));
+}
+
+const byApiVersion = gatewayApiSchemas as unknown as Record<string, { bundleVersion: string; schema: StructuralSchema }>;
+const gatewayCache = new WeakMap<KubeObject, string[]>();
+
+/**
+ * The same for a Gateway API object, against the schema of its own apiVersion (the upstream CRDs
+ * vendored in examples/crds/gateway-api, embedded by its generate.ts); undefined for an apiVersion
+ * and kind no embedded CRD serves.
+ */
+export function gatewayCrdSchemaErrors(object: KubeObject): string[] | undefined {
+  const cached = gatewayCache.get(object);
   if (cached) return cached;
-  const errors = schemaErrors(object, bySchema[kind], { skip: ["metadata", "status"] });
-  cache.set(object, errors);
+  const entry = byApiVersion[`${object.apiVersion} ${object.kind}`];
+  if (!entry) return undefined;
+  const errors = schemaErrors(object, entry.schema, { skip: ["metadata", "status"] });
+  gatewayCache.set(object, errors);
   return errors;
 }
+
+/** The Gateway API release whose CRDs Contour 1.33 (and so this agent's processing) is built against. */
+export const gatewayApiBundleVersion = "v1.3.0";

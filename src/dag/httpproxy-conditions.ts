@@ -1,18 +1,19 @@
 // HTTPProxy match conditions (prefix/exact/regex, header, queryParameter): Contour's validity rules
 // and how conditions concatenate down an include chain into one route match.
 import type { HeaderMatch, PathMatch, QueryParamMatch } from "./types.ts";
-import { bool, quote, rec, str, type Rec } from "./httpproxy-spec.ts";
+import type { MatchConditionSpec } from "./crd-types.ts";
+import { quote } from "./httpproxy-spec.ts";
 import { pathLengthProblem, quoteBounded } from "./limits.ts";
 
 export type CheckRegex = (regex: string) => string | undefined;
 
 /** Contour's pathMatchConditionsValid: at most one of prefix/exact/regex, each starting with `/`. */
-export function pathConditionsProblem(conds: Rec[], checkRegex: CheckRegex): string | undefined {
+export function pathConditionsProblem(conds: MatchConditionSpec[], checkRegex: CheckRegex): string | undefined {
   let count = 0;
   for (const cond of conds) {
-    const prefix = str(cond.prefix);
-    const exact = str(cond.exact);
-    const regex = str(cond.regex);
+    const prefix = cond.prefix ?? "";
+    const exact = cond.exact ?? "";
+    const regex = cond.regex ?? "";
     for (const [kind, value] of [["prefix", prefix], ["exact", exact], ["regex", regex]] as const) {
       const tooLong = pathLengthProblem(value);
       if (tooLong) return `${kind} condition ${quoteBounded(value)} is ${tooLong}`;
@@ -39,41 +40,41 @@ export function pathConditionsProblem(conds: Rec[], checkRegex: CheckRegex): str
  * A condition entry that matches on nothing (`{}`, or only empty strings) is refused: it is what a
  * misspelled `prefx: /api` becomes once pruned, and it would make the route a catch-all.
  */
-export function emptyConditionProblem(conds: Rec[], include: boolean): string | undefined {
-  const empty = conds.some((cond) => ["prefix", "exact", "regex"].every((f) => str(cond[f]) === "") && !rec(cond.header) && !rec(cond.queryParameter));
+export function emptyConditionProblem(conds: MatchConditionSpec[], include: boolean): string | undefined {
+  const empty = conds.some((cond) => (["prefix", "exact", "regex"] as const).every((f) => (cond[f] ?? "") === "") && !cond.header && !cond.queryParameter);
   if (!empty) return undefined;
   return include ? "condition must have prefix, header, or queryParameter" : "condition must have prefix, exact, regex, header, or queryParameter";
 }
 
 /** Includes may only carry prefix (and header/queryParameter) conditions. */
-export function includeConditionsProblem(conds: Rec[]): string | undefined {
+export function includeConditionsProblem(conds: MatchConditionSpec[]): string | undefined {
   for (const cond of conds) {
-    if (str(cond.exact) !== "") return "exact conditions are not allowed in includes block";
-    if (str(cond.regex) !== "") return "regex conditions are not allowed in includes block";
+    if ((cond.exact ?? "") !== "") return "exact conditions are not allowed in includes block";
+    if ((cond.regex ?? "") !== "") return "regex conditions are not allowed in includes block";
   }
   return undefined;
 }
 
 /** Contour's headerMatchConditionsValid over the merged conditions of a route. */
-export function headerConditionsProblem(conds: Rec[], checkRegex: CheckRegex): string | undefined {
+export function headerConditionsProblem(conds: MatchConditionSpec[], checkRegex: CheckRegex): string | undefined {
   const seen = new Set<string>();
   const exactNames = new Set<string>();
   // Length-prefixed name, a kind without spaces, the value last: equal keys, equal triples.
   const key = (name: string, kind: string, value = ""): string => `${name.length} ${name} ${kind} ${value}`;
   for (const cond of conds) {
-    const header = rec(cond.header);
+    const header = cond.header;
     if (!header) continue;
-    if (!usableName(str(header.name))) return `invalid header name ${quote(str(header.name))}: it must be non-empty, without NUL, CR or LF`;
-    const name = str(header.name).toLowerCase();
-    const exact = str(header.exact);
-    const notexact = str(header.notexact);
-    const contains = str(header.contains);
-    const notcontains = str(header.notcontains);
-    const regex = str(header.regex);
-    if (bool(header.present)) {
+    if (!usableName(header.name ?? "")) return `invalid header name ${quote(header.name ?? "")}: it must be non-empty, without NUL, CR or LF`;
+    const name = (header.name ?? "").toLowerCase();
+    const exact = header.exact ?? "";
+    const notexact = header.notexact ?? "";
+    const contains = header.contains ?? "";
+    const notcontains = header.notcontains ?? "";
+    const regex = header.regex ?? "";
+    if (header.present === true) {
       if (seen.has(key(name, "notpresent"))) return "cannot specify contradictory 'present' and 'notpresent' conditions for the same route and header";
       seen.add(key(name, "present"));
-    } else if (bool(header.notpresent)) {
+    } else if (header.notpresent === true) {
       if (seen.has(key(name, "present"))) return "cannot specify contradictory 'present' and 'notpresent' conditions for the same route and header";
       seen.add(key(name, "notpresent"));
     } else if (exact !== "") {
@@ -103,22 +104,22 @@ function usableName(name: string): boolean {
 }
 
 /** Contour's queryParameterMatchConditionsValid. */
-export function queryConditionsProblem(conds: Rec[], checkRegex: CheckRegex): string | undefined {
+export function queryConditionsProblem(conds: MatchConditionSpec[], checkRegex: CheckRegex): string | undefined {
   const exactNames = new Set<string>();
   for (const cond of conds) {
-    const query = rec(cond.queryParameter);
+    const query = cond.queryParameter;
     if (!query) continue;
-    if (!usableName(str(query.name))) return `invalid query parameter name ${quote(str(query.name))}: it must be non-empty, without NUL, CR or LF`;
-    const set = ["exact", "prefix", "suffix", "regex", "contains"].filter((f) => str(query[f]) !== "");
-    if (bool(query.present)) set.push("present");
+    if (!usableName(query.name ?? "")) return `invalid query parameter name ${quote(query.name ?? "")}: it must be non-empty, without NUL, CR or LF`;
+    const set: string[] = (["exact", "prefix", "suffix", "regex", "contains"] as const).filter((f) => (query[f] ?? "") !== "");
+    if (query.present === true) set.push("present");
     if (set.length === 0) return "must specify at least one query parameter condition";
     if (set.length > 1) return "cannot specify more than one condition in the same match condition branch";
-    const name = str(query.name).toLowerCase();
-    if (str(query.exact) !== "") {
+    const name = (query.name ?? "").toLowerCase();
+    if ((query.exact ?? "") !== "") {
       if (exactNames.has(name)) return "cannot specify duplicate query parameter 'exact match' conditions in the same route";
       exactNames.add(name);
     }
-    if (str(query.regex) !== "" && checkRegex(str(query.regex)) !== undefined) {
+    if ((query.regex ?? "") !== "" && checkRegex(query.regex ?? "") !== undefined) {
       return "invalid regular expression specified for 'regex' condition";
     }
   }
@@ -130,14 +131,14 @@ export function queryConditionsProblem(conds: Rec[], checkRegex: CheckRegex): st
  * match, as Contour's mergePathMatchConditions: any regex makes it a regex, else the last
  * condition decides prefix or exact; repeated slashes collapse; nothing at all is prefix `/`.
  */
-export function mergePath(conds: Rec[]): PathMatch {
+export function mergePath(conds: MatchConditionSpec[]): PathMatch {
   let merged = "";
   let isRegex = false;
   let last: "prefix" | "exact" | "regex" | undefined;
   for (const cond of conds) {
-    const prefix = str(cond.prefix);
-    const exact = str(cond.exact);
-    const regex = str(cond.regex);
+    const prefix = cond.prefix ?? "";
+    const exact = cond.exact ?? "";
+    const regex = cond.regex ?? "";
     if (prefix !== "") {
       merged += prefix;
     } else if (exact !== "") {
@@ -155,40 +156,40 @@ export function mergePath(conds: Rec[]): PathMatch {
   return { kind: "prefix", value: merged, segment: false };
 }
 
-export function mergeHeaders(conds: Rec[]): HeaderMatch[] {
+export function mergeHeaders(conds: MatchConditionSpec[]): HeaderMatch[] {
   const out: HeaderMatch[] = [];
   for (const cond of conds) {
-    const h = rec(cond.header);
+    const h = cond.header;
     if (!h) continue;
-    const name = str(h.name);
-    const ignoreCase = bool(h.ignoreCase) || undefined;
-    const treatMissingAsEmpty = bool(h.treatMissingAsEmpty) || undefined;
-    if (bool(h.present)) out.push({ name, match: { kind: "present" } });
-    else if (bool(h.notpresent)) out.push({ name, match: { kind: "notpresent" } });
-    else if (str(h.contains) !== "") out.push({ name, match: { kind: "contains", value: str(h.contains), ignoreCase } });
-    else if (str(h.notcontains) !== "") {
-      out.push({ name, match: { kind: "contains", value: str(h.notcontains), ignoreCase }, invert: true, treatMissingAsEmpty });
-    } else if (str(h.exact) !== "") out.push({ name, match: { kind: "exact", value: str(h.exact), ignoreCase } });
-    else if (str(h.notexact) !== "") {
-      out.push({ name, match: { kind: "exact", value: str(h.notexact), ignoreCase }, invert: true, treatMissingAsEmpty });
-    } else if (str(h.regex) !== "") out.push({ name, match: { kind: "regex", value: str(h.regex) } });
+    const name = h.name ?? "";
+    const ignoreCase = h.ignoreCase || undefined;
+    const treatMissingAsEmpty = h.treatMissingAsEmpty || undefined;
+    if (h.present === true) out.push({ name, match: { kind: "present" } });
+    else if (h.notpresent === true) out.push({ name, match: { kind: "notpresent" } });
+    else if ((h.contains ?? "") !== "") out.push({ name, match: { kind: "contains", value: h.contains ?? "", ignoreCase } });
+    else if ((h.notcontains ?? "") !== "") {
+      out.push({ name, match: { kind: "contains", value: h.notcontains ?? "", ignoreCase }, invert: true, treatMissingAsEmpty });
+    } else if ((h.exact ?? "") !== "") out.push({ name, match: { kind: "exact", value: h.exact ?? "", ignoreCase } });
+    else if ((h.notexact ?? "") !== "") {
+      out.push({ name, match: { kind: "exact", value: h.notexact ?? "", ignoreCase }, invert: true, treatMissingAsEmpty });
+    } else if ((h.regex ?? "") !== "") out.push({ name, match: { kind: "regex", value: h.regex ?? "" } });
   }
   return out.map(stripUndefined);
 }
 
-export function mergeQueryParams(conds: Rec[]): QueryParamMatch[] {
+export function mergeQueryParams(conds: MatchConditionSpec[]): QueryParamMatch[] {
   const out: QueryParamMatch[] = [];
   for (const cond of conds) {
-    const q = rec(cond.queryParameter);
+    const q = cond.queryParameter;
     if (!q) continue;
-    const name = str(q.name);
-    const ignoreCase = bool(q.ignoreCase) || undefined;
-    if (str(q.exact) !== "") out.push({ name, match: stripUndefined({ kind: "exact", value: str(q.exact), ignoreCase }) });
-    else if (str(q.prefix) !== "") out.push({ name, match: stripUndefined({ kind: "prefix", value: str(q.prefix), ignoreCase }) });
-    else if (str(q.suffix) !== "") out.push({ name, match: stripUndefined({ kind: "suffix", value: str(q.suffix), ignoreCase }) });
-    else if (str(q.regex) !== "") out.push({ name, match: { kind: "regex", value: str(q.regex) } });
-    else if (str(q.contains) !== "") out.push({ name, match: stripUndefined({ kind: "contains", value: str(q.contains), ignoreCase }) });
-    else if (bool(q.present)) out.push({ name, match: { kind: "present" } });
+    const name = q.name ?? "";
+    const ignoreCase = q.ignoreCase || undefined;
+    if ((q.exact ?? "") !== "") out.push({ name, match: stripUndefined({ kind: "exact", value: q.exact ?? "", ignoreCase }) });
+    else if ((q.prefix ?? "") !== "") out.push({ name, match: stripUndefined({ kind: "prefix", value: q.prefix ?? "", ignoreCase }) });
+    else if ((q.suffix ?? "") !== "") out.push({ name, match: stripUndefined({ kind: "suffix", value: q.suffix ?? "", ignoreCase }) });
+    else if ((q.regex ?? "") !== "") out.push({ name, match: { kind: "regex", value: q.regex ?? "" } });
+    else if ((q.contains ?? "") !== "") out.push({ name, match: stripUndefined({ kind: "contains", value: q.contains ?? "", ignoreCase }) });
+    else if (q.present === true) out.push({ name, match: { kind: "present" } });
   }
   return out;
 }
@@ -197,7 +198,7 @@ export function mergeQueryParams(conds: Rec[]): QueryParamMatch[] {
  * The identity of an include's conditions for duplicate detection, or undefined for the lone `/`
  * (or empty) condition set, which Contour never counts as a duplicate.
  */
-export function includeConditionsKey(conds: Rec[]): string | undefined {
+export function includeConditionsKey(conds: MatchConditionSpec[]): string | undefined {
   const path = mergePath(conds);
   const headers = mergeHeaders(conds).map((h) => JSON.stringify(h)).sort();
   const queries = mergeQueryParams(conds).map((q) => JSON.stringify(q)).sort();

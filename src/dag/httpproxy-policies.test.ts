@@ -69,6 +69,8 @@ describe("route policies", () => {
       [{ requestHeadersPolicy: { remove: ["x", "x"] } }, "RequestHeadersPolicyInvalid", 'duplicate header removal: "X" on request headers'],
       [{ requestHeadersPolicy: { set: [{ name: "x", value: "a\r\nb: c" }] } }, "RequestHeadersPolicyInvalid", 'invalid set header value for "X": must not contain CR, LF or NUL on request headers'],
       [{ responseHeadersPolicy: { set: [{ name: "Host", value: "x" }] } }, "ResponseHeaderPolicyInvalid", 'rewriting "Host" header is not supported on response headers'],
+      // Found by the differential fuzz: Envoy NACKs a route config that removes Host.
+      [{ requestHeadersPolicy: { remove: ["host"] } }, "RequestHeadersPolicyInvalid", 'removing "Host" header is not supported on request headers'],
       [{ requestHeadersPolicy: { set: [{ name: "Host", value: "h".repeat(256) }] } }, "RequestHeadersPolicyInvalid", 'rewriting "Host" header to a value longer than 255 bytes is not supported on request headers'],
       // Escaping doubles each %: the limit (Envoy's) is on the value Envoy gets.
       [{ requestHeadersPolicy: { set: [{ name: "x", value: "%".repeat(8193) }] } }, "RequestHeadersPolicyInvalid", 'set header value for "X" is longer than 16384 bytes on request headers'],
@@ -161,6 +163,10 @@ describe("route policies", () => {
     expect(errorsOf(withRoutes([{ requestRedirectPolicy: { port: 99999 } }]))?.[0]?.message).toBe("route.requestRedirectPolicy is invalid: port 99999 must be in the range 1-65535");
     expect(errorsOf(withRoutes([{ requestRedirectPolicy: { prefix: "new" } }]))?.[0]?.message).toBe('route.requestRedirectPolicy is invalid: prefix "new" must begin with "/" and not contain CR, LF or NUL');
     expect(errorsOf(withRoutes([{ requestRedirectPolicy: { hostname: "a\u0000.com" } }]))?.[0]?.message).toBe('route.requestRedirectPolicy is invalid: hostname "a\\u0000.com" must not contain CR, LF or NUL');
+    // Found by the differential fuzz: Envoy refuses a route config with a body over 4096 bytes.
+    expect(errorsOf(withRoutes([{ directResponsePolicy: { statusCode: 200, body: "%".repeat(4097) } }]))).toEqual([
+      { type: "RouteError", reason: "DirectResponsePolicyNotValid", message: "route.directResponsePolicy is invalid: body is longer than 4096 bytes" },
+    ]);
     const both = withRoutes([{ services: svc, directResponsePolicy: { statusCode: 200 } }]);
     expect(errorsOf(both)).toEqual([
       { type: "RouteError", reason: "RouteActionCountNotValid", message: "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy" },

@@ -15,21 +15,19 @@ import type {
   TcpHealthCheckPolicy,
   TimeoutPolicy,
 } from "./types.ts";
-import {
-  bool,
-  canonicalHeaderKey,
-  headerNameProblem,
-  num,
-  nums,
-  parseGoDuration,
-  parseTimeout,
-  quote,
-  rec,
-  recs,
-  str,
-  strs,
-  type Rec,
-} from "./httpproxy-spec.ts";
+import type {
+  CookieRewritePolicySpec,
+  DirectResponsePolicySpec,
+  HeadersPolicySpec,
+  HttpHealthCheckPolicySpec,
+  InternalRedirectPolicySpec,
+  LoadBalancerPolicySpec,
+  RequestRedirectPolicySpec,
+  RetryPolicySpec,
+  TcpHealthCheckPolicySpec,
+  TimeoutPolicySpec,
+} from "./crd-types.ts";
+import { canonicalHeaderKey, headerNameProblem, parseGoDuration, parseTimeout, quote } from "./httpproxy-spec.ts";
 
 export type Result<T> = { ok: T } | { error: string };
 
@@ -85,31 +83,36 @@ const headerBytes = new TextEncoder();
  * Contour's headersPolicy: set (Host only where allowed, as a host rewrite) and remove. Every problem
  * is reported, not only the first, so one look at the status shows all there is to fix.
  */
-export function headersPolicy(policy: unknown, allowHostRewrite: boolean, dynamic: Record<string, string>): HeadersPolicyResult {
-  const p = rec(policy);
+export function headersPolicy(policy: HeadersPolicySpec | undefined, allowHostRewrite: boolean, dynamic: Record<string, string>): HeadersPolicyResult {
+  const p = policy;
   if (!p) return { ok: undefined };
   const errors: string[] = [];
   const set = new Map<string, string>();
   let hostRewrite: string | undefined;
-  for (const entry of recs(p.set)) {
-    const key = canonicalHeaderKey(str(entry.name));
-    const problem = setHeaderProblem(key, str(entry.value), { allowHostRewrite, seen: set.has(key) || (key === "Host" && hostRewrite !== undefined) });
+  for (const entry of p.set ?? []) {
+    const key = canonicalHeaderKey(entry.name ?? "");
+    const problem = setHeaderProblem(key, entry.value ?? "", { allowHostRewrite, seen: set.has(key) || (key === "Host" && hostRewrite !== undefined) });
     if (problem) {
       errors.push(problem);
       continue;
     }
     if (key === "Host") {
-      hostRewrite = str(entry.value);
+      hostRewrite = entry.value ?? "";
       continue;
     }
-    const escaped = escapeHeaderValue(str(entry.value), dynamic);
+    const escaped = escapeHeaderValue(entry.value ?? "", dynamic);
     if (headerBytes.encode(escaped).length > maxHeaderValueBytes) errors.push(`set header value for ${quote(key)} is longer than ${maxHeaderValueBytes} bytes`);
     else set.set(key, escaped);
   }
   const remove = new Set<string>();
-  for (const entry of strs(p.remove)) {
+  for (const entry of p.remove ?? []) {
     const key = canonicalHeaderKey(entry);
-    const problem = remove.has(key) ? `duplicate header removal: ${quote(key)}` : headerNameProblem(key) && `invalid remove header ${quote(key)}: ${headerNameProblem(key)}`;
+    // Envoy refuses a route that removes Host (its HeaderParser), so the whole config would be NACKed.
+    const problem = remove.has(key)
+      ? `duplicate header removal: ${quote(key)}`
+      : key === "Host"
+        ? `removing ${quote(key)} header is not supported`
+        : headerNameProblem(key) && `invalid remove header ${quote(key)}: ${headerNameProblem(key)}`;
     if (problem) errors.push(problem);
     else remove.add(key);
   }
@@ -152,29 +155,29 @@ const cookiePath = /^[^;\x7f\x00-\x1f]+$/;
 const cookieDomain = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$/;
 
 /** Contour's cookieRewritePolicies; names and values are checked against the CRD's patterns and passed as data. */
-export function cookieRewrites(policies: unknown): Result<CookieRewritePolicy[] | undefined> {
+export function cookieRewrites(policies: CookieRewritePolicySpec[] | undefined): Result<CookieRewritePolicy[] | undefined> {
   const out: CookieRewritePolicy[] = [];
   const names = new Set<string>();
-  for (const p of recs(policies)) {
-    const name = str(p.name);
+  for (const p of policies ?? []) {
+    const name = p.name ?? "";
     if (names.has(name)) return { error: `duplicate cookie rewrite rule for cookie ${quote(name)}` };
     names.add(name);
     if (!cookieName.test(name)) return { error: `invalid cookie name ${quote(name)}` };
     const policy: CookieRewritePolicy = { name };
-    const pathRewrite = rec(p.pathRewrite);
+    const pathRewrite = p.pathRewrite;
     if (pathRewrite) {
-      const value = str(pathRewrite.value);
+      const value = pathRewrite.value ?? "";
       if (!cookiePath.test(value)) return { error: `invalid path rewrite ${quote(value)} for cookie ${quote(name)}` };
       policy.pathRewrite = value;
     }
-    const domainRewrite = rec(p.domainRewrite);
+    const domainRewrite = p.domainRewrite;
     if (domainRewrite) {
-      const value = str(domainRewrite.value);
+      const value = domainRewrite.value ?? "";
       if (!cookieDomain.test(value)) return { error: `invalid domain rewrite ${quote(value)} for cookie ${quote(name)}` };
       policy.domainRewrite = value;
     }
     if (typeof p.secure === "boolean") policy.secure = p.secure;
-    const sameSite = str(p.sameSite);
+    const sameSite = p.sameSite ?? "";
     if (sameSite === "Strict" || sameSite === "Lax" || sameSite === "None") policy.sameSite = sameSite;
     else if (p.sameSite !== undefined) return { error: `invalid sameSite ${quote(sameSite)} for cookie ${quote(name)}` };
     if (Object.keys(policy).length === 1) return { error: `no attributes rewritten for cookie ${quote(name)}` };
@@ -184,8 +187,8 @@ export function cookieRewrites(policies: unknown): Result<CookieRewritePolicy[] 
 }
 
 /** Contour's timeoutPolicy: response and idle on the route, idleConnection on the cluster. */
-export function timeoutPolicy(policy: unknown): Result<{ route?: TimeoutPolicy; idleConnectionMs?: number }> {
-  const p = rec(policy);
+export function timeoutPolicy(policy: TimeoutPolicySpec | undefined): Result<{ route?: TimeoutPolicy; idleConnectionMs?: number }> {
+  const p = policy;
   if (!p) return { ok: {} };
   const fields = [
     ["response", "response"],
@@ -194,7 +197,7 @@ export function timeoutPolicy(policy: unknown): Result<{ route?: TimeoutPolicy; 
   ] as const;
   const parsed: Array<number | undefined> = [];
   for (const [field, label] of fields) {
-    const setting = parseTimeout(str(p[field]));
+    const setting = parseTimeout(p[field] ?? "");
     if (typeof setting === "string") return { error: `error parsing ${label} timeout: ${setting}` };
     parsed.push(setting.kind === "default" ? undefined : setting.kind === "disabled" ? 0 : setting.ms);
   }
@@ -209,15 +212,15 @@ export function timeoutPolicy(policy: unknown): Result<{ route?: TimeoutPolicy; 
 }
 
 /** Contour's retryPolicy: count -1 → 0, 0/absent → 1; an unparsable perTryTimeout keeps Envoy's default. */
-export function retryPolicy(policy: unknown): RetryPolicy | undefined {
-  const p = rec(policy);
+export function retryPolicy(policy: RetryPolicySpec | undefined): RetryPolicy | undefined {
+  const p = policy;
   if (!p) return undefined;
-  const count = num(p.count);
-  const retryOn = strs(p.retryOn);
+  const count = p.count ?? 0;
+  const retryOn = [...(p.retryOn ?? [])];
   const out: RetryPolicy = { retryOn: retryOn.length > 0 ? retryOn : ["5xx"], numRetries: count === -1 ? 0 : count <= 0 ? 1 : Math.floor(count) };
-  const perTry = parseGoDuration(str(p.perTryTimeout));
+  const perTry = parseGoDuration(p.perTryTimeout ?? "");
   if (typeof perTry === "number" && perTry > 0) out.perTryTimeoutMs = perTry;
-  const codes = nums(p.retriableStatusCodes);
+  const codes = [...(p.retriableStatusCodes ?? [])];
   if (codes.length > 0) out.retriableStatusCodes = codes;
   return out;
 }
@@ -231,13 +234,13 @@ export interface LoadBalancing {
 }
 
 /** The strategy named, or RoundRobin for none or an unknown one (Contour's loadBalancerPolicy). */
-export function lbStrategy(policy: unknown): LoadBalancerStrategy {
-  const strategy = str(rec(policy)?.strategy);
+export function lbStrategy(policy: LoadBalancerPolicySpec | undefined): LoadBalancerStrategy {
+  const strategy = policy?.strategy ?? "";
   return strategy === "WeightedLeastRequest" || strategy === "Random" || strategy === "Cookie" || strategy === "RequestHash" ? strategy : "RoundRobin";
 }
 
 /** Contour's loadBalancerRequestHashPolicies: invalid hash policies are ignored with a warning. */
-export function loadBalancing(policy: unknown): LoadBalancing {
+export function loadBalancing(policy: LoadBalancerPolicySpec | undefined): LoadBalancing {
   const strategy = lbStrategy(policy);
   if (strategy === "Cookie") return { strategy, cookieHash: true, warnings: [] };
   if (strategy !== "RequestHash") return { strategy, warnings: [] };
@@ -246,17 +249,17 @@ export function loadBalancing(policy: unknown): LoadBalancing {
   const headers = new Set<string>();
   const params = new Set<string>();
   let sourceIp = false;
-  for (const hp of recs(rec(policy)?.requestHashPolicies)) {
-    const headerOptions = rec(hp.headerHashOptions);
-    const queryOptions = rec(hp.queryParameterHashOptions);
-    const set = (bool(hp.hashSourceIP) ? 1 : 0) + (headerOptions ? 1 : 0) + (queryOptions ? 1 : 0);
+  for (const hp of policy?.requestHashPolicies ?? []) {
+    const headerOptions = hp.headerHashOptions;
+    const queryOptions = hp.queryParameterHashOptions;
+    const set = (hp.hashSourceIP === true ? 1 : 0) + (headerOptions ? 1 : 0) + (queryOptions ? 1 : 0);
     if (set !== 1) {
       warnings.push("ignoring invalid request hash policy, must set exactly one of hashSourceIP or headerHashOptions or queryParameterHashOptions");
       continue;
     }
     const hash: RequestHashPolicy = {};
-    if (bool(hp.terminal)) hash.terminal = true;
-    if (bool(hp.hashSourceIP)) {
+    if (hp.terminal === true) hash.terminal = true;
+    if (hp.hashSourceIP === true) {
       if (sourceIp) {
         warnings.push("ignoring invalid request hash policy, hashSourceIP specified multiple times");
         continue;
@@ -265,7 +268,7 @@ export function loadBalancing(policy: unknown): LoadBalancing {
       hash.hashSourceIP = true;
     }
     if (headerOptions) {
-      const name = canonicalHeaderKey(str(headerOptions.headerName));
+      const name = canonicalHeaderKey(headerOptions.headerName ?? "");
       const problem = headerNameProblem(name);
       if (problem) {
         warnings.push(`ignoring invalid header hash policy options with invalid header name ${quote(name)}: ${problem}`);
@@ -279,7 +282,7 @@ export function loadBalancing(policy: unknown): LoadBalancing {
       hash.headerName = name;
     }
     if (queryOptions) {
-      const name = str(queryOptions.parameterName).toLowerCase();
+      const name = (queryOptions.parameterName ?? "").toLowerCase();
       if (name === "") {
         warnings.push("ignoring invalid query parameter hash policy options with an invalid empty query parameter name");
         continue;
@@ -301,27 +304,29 @@ export function loadBalancing(policy: unknown): LoadBalancing {
 }
 
 /** Contour's defaults for health checks: 5 s interval, 2 s timeout, 3 unhealthy, 2 healthy. */
-function counts(p: Rec): Omit<TcpHealthCheckPolicy, never> {
+const positiveOr = (value: number | undefined, fallback: number): number => (value !== undefined && value > 0 ? value : fallback);
+
+function counts(p: TcpHealthCheckPolicySpec): Omit<TcpHealthCheckPolicy, never> {
   return {
-    intervalSeconds: num(p.intervalSeconds) > 0 ? num(p.intervalSeconds) : 5,
-    timeoutSeconds: num(p.timeoutSeconds) > 0 ? num(p.timeoutSeconds) : 2,
-    unhealthyThresholdCount: num(p.unhealthyThresholdCount) > 0 ? num(p.unhealthyThresholdCount) : 3,
-    healthyThresholdCount: num(p.healthyThresholdCount) > 0 ? num(p.healthyThresholdCount) : 2,
+    intervalSeconds: positiveOr(p.intervalSeconds, 5),
+    timeoutSeconds: positiveOr(p.timeoutSeconds, 2),
+    unhealthyThresholdCount: positiveOr(p.unhealthyThresholdCount, 3),
+    healthyThresholdCount: positiveOr(p.healthyThresholdCount, 2),
   };
 }
 
-export function httpHealthCheck(policy: unknown): Result<HealthCheckPolicy | undefined> {
-  const p = rec(policy);
+export function httpHealthCheck(policy: HttpHealthCheckPolicySpec | undefined): Result<HealthCheckPolicy | undefined> {
+  const p = policy;
   if (!p) return { ok: undefined };
-  const path = str(p.path);
+  const path = p.path ?? "";
   if (path === "" || /[\r\n\0]/.test(path)) return { error: `invalid health check path ${quote(path)}` };
   const out: HealthCheckPolicy = { path, ...counts(p) };
-  const host = str(p.host);
+  const host = p.host ?? "";
   if (host !== "") out.host = host;
   const ranges: Array<{ start: number; end: number }> = [];
-  for (const r of recs(p.expectedStatuses)) {
-    const start = num(r.start);
-    const end = num(r.end);
+  for (const r of p.expectedStatuses ?? []) {
+    const start = r.start ?? 0;
+    const end = r.end ?? 0;
     if (start < 100 || start >= 600 || end <= start || end > 600) {
       return { error: `invalid expected status range [${start}, ${end}): must be within [100, 600) with end greater than start` };
     }
@@ -331,56 +336,59 @@ export function httpHealthCheck(policy: unknown): Result<HealthCheckPolicy | und
   return { ok: out };
 }
 
-export function tcpHealthCheck(policy: unknown): TcpHealthCheckPolicy | undefined {
-  const p = rec(policy);
+export function tcpHealthCheck(policy: TcpHealthCheckPolicySpec | undefined): TcpHealthCheckPolicy | undefined {
+  const p = policy;
   return p ? counts(p) : undefined;
 }
 
 const redirectCodes: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 /** Contour's redirectRoutePolicy (302 is the CRD default status). */
-export function redirectPolicy(policy: unknown): Result<Redirect | undefined> {
-  const p = rec(policy);
+export function redirectPolicy(policy: RequestRedirectPolicySpec | undefined): Result<Redirect | undefined> {
+  const p = policy;
   if (!p) return { ok: undefined };
   if (p.path !== undefined && p.prefix !== undefined) return { error: "cannot specify both redirect path and redirect prefix" };
   // What Contour's CRD patterns refuse and Envoy would reject (the values become response headers).
-  if (badHeaderValue.test(str(p.hostname))) return { error: `hostname ${quote(str(p.hostname))} must not contain CR, LF or NUL` };
+  if (badHeaderValue.test(p.hostname ?? "")) return { error: `hostname ${quote(p.hostname ?? "")} must not contain CR, LF or NUL` };
   for (const field of ["path", "prefix"] as const) {
     if (p[field] === undefined) continue;
-    const value = str(p[field]);
+    const value = p[field] ?? "";
     if (!value.startsWith("/") || badHeaderValue.test(value)) return { error: `${field} ${quote(value)} must begin with "/" and not contain CR, LF or NUL` };
   }
-  const status = num(p.statusCode);
+  const status = p.statusCode ?? 0;
   const out: Redirect = { statusCode: redirectCodes.has(status) ? (status as Redirect["statusCode"]) : 302 };
-  const scheme = str(p.scheme);
+  const scheme = p.scheme ?? "";
   if (scheme === "http" || scheme === "https") out.scheme = scheme;
-  if (str(p.hostname) !== "") out.hostname = str(p.hostname);
-  if (p.port !== undefined && num(p.port) !== 0) {
-    if (!Number.isInteger(num(p.port)) || num(p.port) < 1 || num(p.port) > 65535) return { error: `port ${num(p.port)} must be in the range 1-65535` };
-    out.port = num(p.port);
+  if ((p.hostname ?? "") !== "") out.hostname = p.hostname ?? "";
+  if (p.port !== undefined && p.port !== 0) {
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) return { error: `port ${p.port} must be in the range 1-65535` };
+    out.port = p.port;
   }
-  if (p.path !== undefined) out.path = str(p.path);
-  if (p.prefix !== undefined) out.prefix = str(p.prefix);
+  if (p.path !== undefined) out.path = p.path ?? "";
+  if (p.prefix !== undefined) out.prefix = p.prefix ?? "";
   return { ok: out };
 }
 
-export function directResponsePolicy(policy: unknown): DirectResponse | undefined {
-  const p = rec(policy);
+/** Envoy's default max_direct_response_body_size_bytes: a larger body makes it reject the route config. */
+export const maxDirectResponseBodyBytes = 4096;
+
+export function directResponsePolicy(policy: DirectResponsePolicySpec | undefined): DirectResponse | undefined {
+  const p = policy;
   if (!p) return undefined;
-  const out: DirectResponse = { statusCode: num(p.statusCode) };
+  const out: DirectResponse = { statusCode: p.statusCode ?? 0 };
   if (typeof p.body === "string" && p.body !== "") out.body = p.body;
   return out;
 }
 
-export function internalRedirect(policy: unknown): InternalRedirectPolicy | undefined {
-  const p = rec(policy);
+export function internalRedirect(policy: InternalRedirectPolicySpec | undefined): InternalRedirectPolicy | undefined {
+  const p = policy;
   if (!p) return undefined;
-  const cross = str(p.allowCrossSchemeRedirect);
+  const cross = p.allowCrossSchemeRedirect ?? "";
   const out: InternalRedirectPolicy = {
-    redirectResponseCodes: nums(p.redirectResponseCodes),
+    redirectResponseCodes: [...(p.redirectResponseCodes ?? [])],
     allowCrossSchemeRedirect: cross === "Always" || cross === "SafeOnly" ? cross : "Never",
   };
-  if (num(p.maxInternalRedirects) > 0) out.maxInternalRedirects = num(p.maxInternalRedirects);
-  if (bool(p.denyRepeatedRouteRedirect)) out.denyRepeatedRouteRedirect = true;
+  if ((p.maxInternalRedirects ?? 0) > 0) out.maxInternalRedirects = p.maxInternalRedirects ?? 0;
+  if (p.denyRepeatedRouteRedirect === true) out.denyRepeatedRouteRedirect = true;
   return out;
 }

@@ -5,21 +5,22 @@ import type { ObjectRef } from "./status.ts";
 import type { MirrorPolicy, WeightedCluster } from "./types.ts";
 import { cookieRewrites, headersPolicy, headersPolicyProblems } from "./httpproxy-policies.ts";
 import { serviceCluster, type ClusterSettings } from "./httpproxy-services.ts";
-import { ErrorType, addError, bool, num, recs, str, type Rec } from "./httpproxy-spec.ts";
+import type { RouteSpec, ServiceSpec } from "./crd-types.ts";
+import { ErrorType, addError } from "./httpproxy-spec.ts";
 
 /** The values a service's header policies may use (`%CONTOUR_SERVICE_NAME%`, …). */
-function serviceVariables(namespace: string, service: Rec): Record<string, string> {
-  return { CONTOUR_NAMESPACE: namespace, CONTOUR_SERVICE_NAME: str(service.name), CONTOUR_SERVICE_PORT: String(num(service.port)) };
+function serviceVariables(namespace: string, service: ServiceSpec): Record<string, string> {
+  return { CONTOUR_NAMESPACE: namespace, CONTOUR_SERVICE_NAME: service.name ?? "", CONTOUR_SERVICE_PORT: String(service.port ?? 0) };
 }
 
 /**
  * Every header policy error of a route and of its services, as conditions: checked before anything
  * else of the route is built, so a user sees all of them at once, not the first one found.
  */
-export function routeHeadersProblems(route: Rec, namespace: string): Array<{ type: string; reason: string; message: string }> {
+export function routeHeadersProblems(route: RouteSpec, namespace: string): Array<{ type: string; reason: string; message: string }> {
   const dynamic = { CONTOUR_NAMESPACE: namespace };
   const own = headersPolicyProblems(headersPolicy(route.requestHeadersPolicy, true, dynamic), headersPolicy(route.responseHeadersPolicy, false, dynamic), "ResponseHeaderPolicyInvalid");
-  const ofServices = recs(route.services).flatMap((service) => {
+  const ofServices = (route.services ?? []).flatMap((service) => {
     const variables = serviceVariables(namespace, service);
     return headersPolicyProblems(headersPolicy(service.requestHeadersPolicy, true, variables), headersPolicy(service.responseHeadersPolicy, false, variables), "ResponseHeadersPolicyInvalid");
   });
@@ -34,7 +35,7 @@ export function routeHeadersProblems(route: Rec, namespace: string): Array<{ typ
 export function routeServices(
   ctx: BuildContext,
   ref: ObjectRef,
-  services: Rec[],
+  services: ServiceSpec[],
   settings: ClusterSettings,
 ): { clusters: WeightedCluster[]; mirrors: MirrorPolicy[] } | undefined {
   const clusters: WeightedCluster[] = [];
@@ -56,8 +57,8 @@ export function routeServices(
       addError(ctx, ref, ErrorType.route, "CookieRewritePoliciesInvalid", `${cookies.error} on service cookie rewrite rules`);
       return undefined;
     }
-    const weight = Math.max(0, Math.floor(num(service.weight)));
-    if (bool(service.mirror)) {
+    const weight = Math.max(0, Math.floor(service.weight ?? 0));
+    if (service.mirror === true) {
       if (mirrors.length > 0) {
         addError(ctx, ref, ErrorType.service, "OnlyOneMirror", "only one service per route may be nominated as mirror");
         return undefined;

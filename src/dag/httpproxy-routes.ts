@@ -20,6 +20,7 @@ import {
 import {
   cookieRewrites,
   directResponsePolicy,
+  maxDirectResponseBodyBytes,
   headersPolicy,
   httpHealthCheck,
   internalRedirect,
@@ -29,8 +30,11 @@ import {
   timeoutPolicy,
 } from "./httpproxy-policies.ts";
 import { routeHeadersProblems, routeServices } from "./httpproxy-route-services.ts";
-import { ErrorType, addError, addWarning, bool, proxyKey, proxyRef, quote, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
+import type { IncludeSpec, MatchConditionSpec, RouteSpec } from "./crd-types.ts";
+import { ErrorType, addError, addWarning, proxyKey, proxyRef, quote, specOf } from "./httpproxy-spec.ts";
 import { ipFilter, localRateLimit } from "./httpproxy-vhost-policies.ts";
+
+const utf8 = new TextEncoder();
 
 /** State shared by one processor run. */
 export interface Walk {
@@ -54,12 +58,12 @@ export interface RootContext {
 const acmeChallenge = "/.well-known/acme-challenge";
 
 /** The conditions of an include or route, and whether they are a list at all. */
-function conditionsOf(item: Rec): Rec[] {
-  return recs(item.conditions);
+function conditionsOf(item: IncludeSpec | RouteSpec): MatchConditionSpec[] {
+  return item.conditions ?? [];
 }
 
 /** Routes of `proxy` and everything it includes, with `conditions` inherited from the includers (`visited`: their `namespace/name`). */
-export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, conditions: Rec[], visited: string[]): Route[] {
+export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, conditions: MatchConditionSpec[], visited: string[]): Route[] {
   const { ctx } = walk;
   const ref = proxyRef(proxy);
   const key = proxyKey(ref.namespace, ref.name);
@@ -68,12 +72,12 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
     return [];
   }
   const chain = [...visited, key];
-  const spec = specOf(proxy);
+  const spec = specOf(ctx, proxy);
   const routes: Route[] = [];
   const seenIncludes = new Set<string>();
-  for (const include of recs(spec.includes)) {
-    const namespace = str(include.namespace) || ref.namespace;
-    const name = str(include.name);
+  for (const include of spec.includes ?? []) {
+    const namespace = include.namespace || ref.namespace;
+    const name = include.name ?? "";
     const includeConds = conditionsOf(include);
     const pathProblem =
       emptyConditionProblem(includeConds, true) ?? includeConditionsProblem(includeConds) ?? pathConditionsProblem(includeConds, ctx.checkRegex.bind(ctx));
@@ -105,7 +109,7 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
       routes.push(...badGateway([...conditions, ...includeConds], ref));
       continue;
     }
-    if (rec(specOf(included).virtualhost)) {
+    if (specOf(ctx, included).virtualhost) {
       addError(ctx, ref, ErrorType.include, "RootIncludesRoot", `root httpproxy cannot include another root httpproxy (${namespace}/${name})`);
       routes.push(...badGateway([...conditions, ...includeConds], ref));
       continue;
@@ -118,7 +122,7 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
     }
     routes.push(...computeRoutes(walk, root, included, [...conditions, ...includeConds], chain));
   }
-  const ownRoutes = recs(spec.routes);
+  const ownRoutes = spec.routes ?? [];
   for (const [i, route] of ownRoutes.entries()) {
     const built = buildRoute(walk, root, ref, route, conditions);
     if (built === undefined) {
@@ -132,23 +136,23 @@ export function computeRoutes(walk: Walk, root: RootContext, proxy: KubeObject, 
 }
 
 /** Contour answers 502 on the conditions of an include that leads nowhere. */
-function badGateway(conds: Rec[], source: ObjectRef): Route[] {
+function badGateway(conds: MatchConditionSpec[], source: ObjectRef): Route[] {
   if (conds.length === 0) return [];
   return [{ ...matchOf(conds), clusters: [], mirrors: [], directResponse: { statusCode: 502 }, source }];
 }
 
-function matchOf(conds: Rec[]): Pick<Route, "pathMatch" | "headerMatches" | "queryParamMatches"> {
+function matchOf(conds: MatchConditionSpec[]): Pick<Route, "pathMatch" | "headerMatches" | "queryParamMatches"> {
   return { pathMatch: mergePath(conds), headerMatches: mergeHeaders(conds), queryParamMatches: mergeQueryParams(conds) };
 }
 
 /** One `routes[]` entry, or undefined when an error drops every route of the proxy (as Contour). */
-function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, inherited: Rec[]): Route[] | undefined {
+function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: RouteSpec, inherited: MatchConditionSpec[]): Route[] | undefined {
   const { ctx } = walk;
   const fail = (type: string, reason: string, message: string): undefined => {
     addError(ctx, ref, type, reason, message);
     return undefined;
   };
-  const actions = (recs(route.services).length > 0 ? 1 : 0) + (rec(route.requestRedirectPolicy) ? 1 : 0) + (rec(route.directResponsePolicy) ? 1 : 0);
+  const actions = ((route.services ?? []).length > 0 ? 1 : 0) + (route.requestRedirectPolicy ? 1 : 0) + (route.directResponsePolicy ? 1 : 0);
   if (actions !== 1) {
     return fail(ErrorType.route, "RouteActionCountNotValid", "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy");
   }
@@ -181,7 +185,7 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   const rateLimit = localRateLimit(route.rateLimitPolicy);
   if ("error" in rateLimit) return fail(ErrorType.route, "RateLimitPolicyNotValid", `route.rateLimitPolicy is invalid: ${rateLimit.error}`);
   // No JWT providers can exist here (the virtual host refuses them): a route that requires one fails closed.
-  const requiredJwt = str(rec(route.jwtVerificationPolicy)?.require);
+  const requiredJwt = route.jwtVerificationPolicy?.require ?? "";
   if (requiredJwt !== "") return fail("JWTVerificationError", "JWTProviderNotDefined", `Route references an undefined JWT provider ${quote(requiredJwt)}`);
   const lb = loadBalancing(route.loadBalancerPolicy);
   for (const warning of lb.warnings) addWarning(ctx, ref, ErrorType.spec, "IgnoredField", warning);
@@ -191,10 +195,16 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   if (direct && (direct.statusCode < 200 || direct.statusCode > 599)) {
     return fail(ErrorType.route, "DirectResponsePolicyNotValid", `route.directResponsePolicy is invalid: statusCode ${direct.statusCode} must be between 200 and 599`);
   }
+  // Envoy refuses a route config with a larger body (max_direct_response_body_size_bytes, 4096 by default).
+  if (direct?.body !== undefined && utf8.encode(direct.body).length > maxDirectResponseBodyBytes) {
+    return fail(ErrorType.route, "DirectResponsePolicyNotValid", `route.directResponsePolicy is invalid: body is longer than ${maxDirectResponseBodyBytes} bytes`);
+  }
   const out: Route = { ...match, clusters: [], mirrors: [], source: ref };
-  const redirectsToHttps = root.enforceTls && !bool(route.permitInsecure) && !isAcmeChallenge(out);
+  // disablePermitInsecure (Contour's configuration) makes every route of a TLS host redirect.
+  const permitInsecure = route.permitInsecure === true && !ctx.options.disablePermitInsecure;
+  const redirectsToHttps = root.enforceTls && !permitInsecure && !isAcmeChallenge(out);
   if (redirectsToHttps) out.httpsRedirect = true;
-  if (bool(route.enableWebsockets)) out.websocket = true;
+  if (route.enableWebsockets === true) out.websocket = true;
   if (timeouts.ok.route) out.timeout = timeouts.ok.route;
   const retry = retryPolicy(route.retryPolicy);
   if (retry) out.retry = retry;
@@ -211,7 +221,7 @@ function buildRoute(walk: Walk, root: RootContext, ref: ObjectRef, route: Rec, i
   if (!applyPrefixReplacements(walk, ref, route, out)) return undefined;
   const health = httpHealthCheck(route.healthCheckPolicy);
   if ("error" in health) return fail(ErrorType.route, "HealthCheckPolicyInvalid", health.error);
-  const services = routeServices(ctx, ref, recs(route.services), {
+  const services = routeServices(ctx, ref, route.services ?? [], {
     loadBalancer: lb.strategy,
     healthCheck: health.ok,
     idleTimeoutMs: timeouts.ok.idleConnectionMs,
@@ -236,8 +246,8 @@ function isAcmeChallenge(route: Route): boolean {
 }
 
 /** pathRewritePolicy.replacePrefix: the replacement for the route's prefix, else the default one. */
-function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: Rec, out: Route): boolean {
-  const replacements = recs(rec(route.pathRewritePolicy)?.replacePrefix);
+function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: RouteSpec, out: Route): boolean {
+  const replacements = route.pathRewritePolicy?.replacePrefix ?? [];
   if (replacements.length === 0) return true;
   if (out.pathMatch.kind !== "prefix") {
     addError(walk.ctx, ref, ErrorType.prefixReplace, "MustHavePrefix", "cannot specify prefix replacements without a prefix condition");
@@ -245,12 +255,12 @@ function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: Rec, out: Ro
   }
   const seen = new Set<string>();
   for (const r of replacements) {
-    const replacement = str(r.replacement);
+    const replacement = r.replacement ?? "";
     if (!replacement.startsWith("/") || /[\r\n\0]/.test(replacement)) {
       addError(walk.ctx, ref, ErrorType.prefixReplace, "ReplacementNotValid", `replacement ${quote(replacement)} must begin with "/" and not contain CR, LF or NUL`);
       return false;
     }
-    const prefix = str(r.prefix);
+    const prefix = r.prefix ?? "";
     if (seen.has(prefix)) {
       if (prefix !== "") addError(walk.ctx, ref, ErrorType.prefixReplace, "DuplicateReplacement", `duplicate replacement prefix '${prefix}'`);
       else addError(walk.ctx, ref, ErrorType.prefixReplace, "AmbiguousReplacement", "ambiguous prefix replacement");
@@ -259,8 +269,8 @@ function applyPrefixReplacements(walk: Walk, ref: ObjectRef, route: Rec, out: Ro
     seen.add(prefix);
   }
   const routing = out.pathMatch.value;
-  const chosen = replacements.find((r) => str(r.prefix) !== "" && str(r.prefix) === routing) ?? replacements.find((r) => str(r.prefix) === "");
-  if (chosen) out.pathRewrite = { prefixReplacement: str(chosen.replacement) };
+  const chosen = replacements.find((r) => (r.prefix ?? "") !== "" && r.prefix === routing) ?? replacements.find((r) => (r.prefix ?? "") === "");
+  if (chosen) out.pathRewrite = { prefixReplacement: chosen.replacement ?? "" };
   return true;
 }
 

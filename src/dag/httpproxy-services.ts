@@ -4,7 +4,8 @@
 import type { BuildContext, ResolvedService } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { Cluster, HealthCheckPolicy, LoadBalancerStrategy, Secret, SlowStart, TcpHealthCheckPolicy, UpstreamProtocol, UpstreamValidation } from "./types.ts";
-import { ErrorType, addError, addWarning, namespacedName, num, parseGoDuration, quote, rec, str, strs, type Rec } from "./httpproxy-spec.ts";
+import type { ServiceSpec, UpstreamValidationSpec } from "./crd-types.ts";
+import { ErrorType, addError, addWarning, namespacedName, parseGoDuration, quote } from "./httpproxy-spec.ts";
 
 /** What a service's cluster shares with its route (or tcpproxy). */
 export interface ClusterSettings {
@@ -21,21 +22,21 @@ export interface ClusterSettings {
 /** `ok`: the cluster; `skip`: this service is left out (the route goes on); `fatal`: the proxy's routes are dropped. */
 export type ServiceResult = { ok: Cluster } | { skip: true } | { fatal: true };
 
-function protocolOf(service: Rec, resolved: ResolvedService): UpstreamProtocol | string {
-  if (service.protocol === undefined || service.protocol === null) return resolved.serviceProtocol ?? "http1";
-  const protocol = str(service.protocol);
+function protocolOf(service: ServiceSpec, resolved: ResolvedService): UpstreamProtocol | string {
+  const protocol = service.protocol;
+  if (protocol === undefined) return resolved.serviceProtocol ?? "http1";
   return protocol === "h2" || protocol === "h2c" || protocol === "tls" ? protocol : `unsupported protocol: ${protocol}`;
 }
 
-function upstreamValidation(ctx: BuildContext, ref: ObjectRef, service: Rec, validation: Rec): UpstreamValidation | undefined {
-  const caName = namespacedName(str(validation.caSecret), ref.namespace);
+function upstreamValidation(ctx: BuildContext, ref: ObjectRef, service: ServiceSpec, validation: UpstreamValidationSpec): UpstreamValidation | undefined {
+  const caName = namespacedName(validation.caSecret ?? "", ref.namespace);
   const caText = `${caName.namespace}/${caName.name}`;
   const failure = (cause: string): undefined => {
-    addError(ctx, ref, ErrorType.service, "TLSUpstreamValidation", `Service [${str(service.name)}:${num(service.port)}] TLS upstream validation policy error: ${cause}`);
+    addError(ctx, ref, ErrorType.service, "TLSUpstreamValidation", `Service [${service.name ?? ""}:${service.port ?? 0}] TLS upstream validation policy error: ${cause}`);
     return undefined;
   };
-  const subjectName = str(validation.subjectName);
-  const subjectNames = strs(validation.subjectNames);
+  const subjectName = validation.subjectName ?? "";
+  const subjectNames = [...(validation.subjectNames ?? [])];
   if (subjectName === "" && subjectNames.length === 0) return failure("missing subject alternative name");
   if (subjectName !== "" && subjectNames.length > 0 && subjectNames[0] !== subjectName) {
     return failure(`first entry of SubjectNames (${subjectNames[0]}) does not match SubjectName (${subjectName})`);
@@ -58,12 +59,12 @@ function upstreamValidation(ctx: BuildContext, ref: ObjectRef, service: Rec, val
 export function serviceCluster(
   ctx: BuildContext,
   ref: ObjectRef,
-  service: Rec,
+  service: ServiceSpec,
   settings: ClusterSettings,
   options: { unresolvedType: string; unresolvedPrefix: string },
 ): ServiceResult {
-  const name = str(service.name);
-  const port = num(service.port);
+  const name = service.name ?? "";
+  const port = service.port ?? 0;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     addError(ctx, ref, ErrorType.service, "ServicePortInvalid", `service ${quote(name)}: port must be in the range 1-65535`);
     return { fatal: true };
@@ -97,15 +98,8 @@ export function serviceCluster(
   const sni = settings.serviceHostRewrite || settings.routeHostRewrite || resolved.externalName;
   const memoizable = protocol !== "tls" && protocol !== "h2" && !settings.healthCheck && !settings.tcpHealthCheck && !slowStart;
   const memoKey = memoizable ? `${protocol}|${settings.loadBalancer}|${settings.idleTimeoutMs ?? "-"}|${sni ?? ""}` : undefined;
-  let memo: Map<string, Cluster> | undefined;
-  if (memoKey !== undefined) {
-    let byResolved = clusterMemo.get(ctx);
-    if (!byResolved) clusterMemo.set(ctx, (byResolved = new WeakMap()));
-    memo = byResolved.get(resolved);
-    if (!memo) byResolved.set(resolved, (memo = new Map()));
-    const known = memo.get(memoKey);
-    if (known) return { ok: known };
-  }
+  const known = memoKey === undefined ? undefined : ctx.serviceClusters.get(resolved, memoKey);
+  if (known) return { ok: known };
   const settingsOut: Omit<Cluster, "name" | "edsServiceName"> = {
     service: { namespace: resolved.namespace, name: resolved.name, port: resolved.port, portName: resolved.portName },
     protocol,
@@ -119,7 +113,7 @@ export function serviceCluster(
   if (settings.idleTimeoutMs !== undefined) settingsOut.idleTimeoutMs = settings.idleTimeoutMs;
   if (health) settingsOut.healthPort = health;
   if (slowStart) settingsOut.slowStart = slowStart;
-  const validation = rec(service.validation);
+  const validation = service.validation;
   if ((protocol === "tls" || protocol === "h2") && validation) {
     const uv = upstreamValidation(ctx, ref, service, validation);
     if (!uv) return { fatal: true };
@@ -132,7 +126,7 @@ export function serviceCluster(
     if (client) settingsOut.clientCertificate = client;
   }
   const cluster = ctx.cluster(settingsOut);
-  if (memo !== undefined && memoKey !== undefined) memo.set(memoKey, cluster);
+  if (memoKey !== undefined) ctx.serviceClusters.set(resolved, memoKey, cluster);
   return { ok: cluster };
 }
 
@@ -143,17 +137,17 @@ export function serviceCluster(
 function healthPortOf(
   ctx: BuildContext,
   ref: ObjectRef,
-  service: Rec,
+  service: ServiceSpec,
   settings: ClusterSettings,
   options: { unresolvedType: string; unresolvedPrefix: string },
 ): Cluster["healthPort"] | "fatal" | "skip" | undefined {
-  const healthPort = num(service.healthPort);
-  if (service.healthPort === undefined || healthPort === 0 || healthPort === num(service.port)) return undefined;
+  const healthPort = service.healthPort ?? 0;
+  if (service.healthPort === undefined || healthPort === 0 || healthPort === (service.port ?? 0)) return undefined;
   if (!settings.healthCheck && !settings.tcpHealthCheck) {
-    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", `ignoring field healthPort of service ${quote(str(service.name))}: health checks are configured by healthCheckPolicy, which is not set`);
+    addWarning(ctx, ref, ErrorType.spec, "IgnoredField", `ignoring field healthPort of service ${quote(service.name ?? "")}: health checks are configured by healthCheckPolicy, which is not set`);
     return undefined;
   }
-  const lookup = ctx.lookupService(ref.namespace, str(service.name), healthPort);
+  const lookup = ctx.lookupService(ref.namespace, service.name ?? "", healthPort);
   if ("error" in lookup) {
     addError(ctx, ref, options.unresolvedType, "ServiceUnresolvedReference", `${options.unresolvedPrefix} unresolved service reference: ${lookup.cause ?? lookup.error.message}`);
     return options.unresolvedPrefix === "Spec.TCPProxy" ? "fatal" : "skip";
@@ -163,8 +157,8 @@ function healthPortOf(
 }
 
 /** Contour's slowStartPolicy: Envoy implements it for round robin and least request balancing only. */
-function slowStartOf(ctx: BuildContext, ref: ObjectRef, service: Rec, strategy: LoadBalancerStrategy): SlowStart | "error" | undefined {
-  const policy = rec(service.slowStartPolicy);
+function slowStartOf(ctx: BuildContext, ref: ObjectRef, service: ServiceSpec, strategy: LoadBalancerStrategy): SlowStart | "error" | undefined {
+  const policy = service.slowStartPolicy;
   if (!policy) return undefined;
   const fail = (message: string): "error" => {
     addError(ctx, ref, ErrorType.service, "SlowStartInvalid", message);
@@ -173,21 +167,18 @@ function slowStartOf(ctx: BuildContext, ref: ObjectRef, service: Rec, strategy: 
   if (strategy !== "RoundRobin" && strategy !== "WeightedLeastRequest") {
     return fail("slow start is only supported with RoundRobin or WeightedLeastRequest load balancer strategy");
   }
-  const window = parseGoDuration(str(policy.window));
+  const window = parseGoDuration(policy.window ?? "");
   if (typeof window === "string") return fail(`error parsing window: ${window} on slow start`);
-  const aggressionText = str(policy.aggression);
+  const aggressionText = policy.aggression ?? "";
   const aggression = aggressionText === "" ? 1 : Number(aggressionText);
   if (!/^([0-9]+([.][0-9]+)?|[.][0-9]+)$/.test(aggressionText || "1") || !Number.isFinite(aggression) || aggression <= 0) {
     return fail(`error parsing aggression: ${quote(aggressionText)} is not a decimal number greater than 0 on slow start`);
   }
   // 10 is the CRD's default, which an API server would have filled in.
-  const minWeightPercent = policy.minWeightPercent === undefined ? 10 : num(policy.minWeightPercent);
+  const minWeightPercent = policy.minWeightPercent ?? 10;
   if (!Number.isInteger(minWeightPercent) || minWeightPercent < 0 || minWeightPercent > 100) return fail(`minWeightPercent ${minWeightPercent} must be from 0 to 100 on slow start`);
   return { windowMs: window, aggression, minWeightPercent };
 }
-
-/** Per build (context), per resolved Service port: clusters by the memo key of serviceCluster. */
-const clusterMemo = new WeakMap<BuildContext, WeakMap<ResolvedService, Map<string, Cluster>>>();
 
 function clientCertificate(ctx: BuildContext, ref: ObjectRef): Secret | undefined | "error" {
   const lookup = ctx.upstreamClientCertificate();

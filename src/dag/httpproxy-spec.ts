@@ -1,8 +1,11 @@
-// Reading HTTPProxy objects defensively (manifests never went through the CRD's schema, so any
-// field may have any shape), Contour's status condition types, and the small parsers Contour's
-// messages depend on (Go durations, `namespace/name` references).
+// Reading HTTPProxy objects into their typed spec (crd-reader.ts, once per object), Contour's status
+// condition types, and the small parsers Contour's messages depend on (Go durations, `namespace/name`
+// references).
 import type { KubeObject } from "../sources/types.ts";
 import { parseGoDuration as parseDuration } from "./annotations.ts";
+import { remembered } from "./cache.ts";
+import { readCrdSpec, type ReadSpec } from "./crd-reader.ts";
+import type { HTTPProxySpec } from "./crd-types.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 
@@ -35,29 +38,8 @@ export function rec(value: unknown): Rec | undefined {
   return isRec(value) ? value : undefined;
 }
 
-/** The objects of a list; anything else reads as an empty list. */
-export function recs(value: unknown): Rec[] {
-  return Array.isArray(value) ? value.filter(isRec) : [];
-}
-
 export function str(value: unknown): string {
   return typeof value === "string" ? value : "";
-}
-
-export function strs(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-}
-
-export function num(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) ? value : 0;
-}
-
-export function nums(value: unknown): number[] {
-  return Array.isArray(value) ? value.filter((v): v is number => typeof v === "number" && Number.isFinite(v)) : [];
-}
-
-export function bool(value: unknown): boolean {
-  return value === true;
 }
 
 export function isBlank(value: string): boolean {
@@ -77,8 +59,13 @@ export function proxyKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-export function specOf(proxy: KubeObject): Rec {
-  return rec(proxy.spec) ?? {};
+/** The typed spec of an HTTPProxy and its mistyped fields, read once per object (kept in ctx.cache). */
+export function readProxySpec(ctx: BuildContext, proxy: KubeObject): ReadSpec<HTTPProxySpec> {
+  return remembered(ctx.cache.specs, proxy, (p) => readCrdSpec("HTTPProxy", p.spec)) as ReadSpec<HTTPProxySpec>;
+}
+
+export function specOf(ctx: BuildContext, proxy: KubeObject): HTTPProxySpec {
+  return readProxySpec(ctx, proxy).spec;
 }
 
 /** `name` or `namespace/name` (Contour's k8s.NamespacedNameFrom). */

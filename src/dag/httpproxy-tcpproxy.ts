@@ -6,18 +6,18 @@ import { lbStrategy, tcpHealthCheck } from "./httpproxy-policies.ts";
 import type { Walk } from "./httpproxy-routes.ts";
 import { weightsProblem } from "./httpproxy-route-services.ts";
 import { serviceCluster } from "./httpproxy-services.ts";
-import { ErrorType, addError, addWarning, num, proxyKey, proxyRef, quote, rec, recs, specOf, str } from "./httpproxy-spec.ts";
+import { ErrorType, addError, addWarning, proxyKey, proxyRef, quote, specOf } from "./httpproxy-spec.ts";
 
 /** The tcpproxy of `proxy` (following includes), or undefined with errors recorded. */
 export function processTcpProxy(walk: Walk, proxy: KubeObject, visited: KubeObject[]): TcpProxy | undefined {
   const { ctx } = walk;
   const ref = proxyRef(proxy);
-  const tcpproxy = rec(specOf(proxy).tcpproxy);
+  const tcpproxy = specOf(ctx, proxy).tcpproxy;
   if (!tcpproxy) return undefined;
   const chain = [...visited, proxy];
   // Contour accepts the deprecated plural `includes` and prefers the singular.
-  const include = rec(tcpproxy.include) ?? rec(tcpproxy.includes);
-  const services = recs(tcpproxy.services);
+  const include = tcpproxy.include ?? tcpproxy.includes;
+  const services = tcpproxy.services ?? [];
   if (services.length > 0 && include) {
     addError(ctx, ref, ErrorType.tcpProxy, "NoServicesAndInclude", "cannot specify services and include in the same httpproxy");
     return undefined;
@@ -38,7 +38,7 @@ export function processTcpProxy(walk: Walk, proxy: KubeObject, visited: KubeObje
       });
       if (!("ok" in result)) return undefined;
       // Envoy's TCP weighted clusters need a weight of at least 1: an absent weight counts as 1.
-      clusters.push({ cluster: result.ok, weight: Math.max(1, Math.floor(num(service.weight))) });
+      clusters.push({ cluster: result.ok, weight: Math.max(1, Math.floor(service.weight ?? 0)) });
     }
     const weightProblem = weightsProblem(clusters);
     if (weightProblem) {
@@ -51,14 +51,14 @@ export function processTcpProxy(walk: Walk, proxy: KubeObject, visited: KubeObje
     addError(ctx, ref, ErrorType.tcpProxy, "NothingDefined", "either services or inclusion must be specified");
     return undefined;
   }
-  const namespace = str(include.namespace) || ref.namespace;
-  const name = str(include.name);
+  const namespace = include.namespace || ref.namespace;
+  const name = include.name ?? "";
   const dest = walk.proxies.get(proxyKey(namespace, name));
   if (!dest) {
     addError(ctx, ref, ErrorType.tcpProxyInclude, "IncludeNotFound", `include ${namespace}/${name} not found`);
     return undefined;
   }
-  if (rec(specOf(dest).virtualhost)) {
+  if (specOf(ctx, dest).virtualhost) {
     addError(ctx, ref, ErrorType.tcpProxyInclude, "RootIncludesRoot", `root httpproxy cannot include another root httpproxy (${namespace}/${name})`);
     return undefined;
   }
@@ -73,7 +73,7 @@ export function processTcpProxy(walk: Walk, proxy: KubeObject, visited: KubeObje
     addError(ctx, ref, ErrorType.tcpProxyInclude, "IncludeNotValid", `include ${destKey} does not match the HTTPProxy schema (see its status)`);
     return undefined;
   }
-  if (!rec(specOf(dest).tcpproxy)) {
+  if (!specOf(ctx, dest).tcpproxy) {
     addError(ctx, proxyRef(dest), ErrorType.tcpProxy, "NothingDefined", "either services or inclusion must be specified");
     return undefined;
   }

@@ -79,6 +79,8 @@ describe("TLS virtual hosts", () => {
       [{ secretName: "tls", clientValidation: {} }, "ClientValidationInvalid", "Spec.VirtualHost.TLS client validation is invalid: CA Secret must be specified"],
       [{ secretName: "tls", clientValidation: { caSecret: "nope" } }, "ClientValidationInvalid", 'Spec.VirtualHost.TLS client validation is invalid: invalid CA Secret "roots/nope": Secret not found'],
       [{ passthrough: true }, "TLSConfigNotValid", "Spec.VirtualHost.TLS passthrough requires Spec.TCPProxy to be set"],
+      // Found by the differential fuzz: Envoy cannot load a CRL without a CA.
+      [{ secretName: "tls", clientValidation: { skipClientCertValidation: true, crlSecret: "crl" } }, "ClientValidationInvalid", "Spec.VirtualHost.TLS client validation is invalid: a CRL Secret needs a CA Secret"],
     ];
     for (const [tls, reason, message] of cases) {
       const dag = build([root({ tls }), ...world()]);

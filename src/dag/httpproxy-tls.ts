@@ -4,7 +4,8 @@
 import type { BuildContext, Lookup } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { DownstreamValidation, Secret, TlsVersion } from "./types.ts";
-import { ErrorType, addError, bool, isBlank, namespacedName, quote, rec, str, type Rec } from "./httpproxy-spec.ts";
+import type { ClientValidationSpec, TlsSpec } from "./crd-types.ts";
+import { ErrorType, addError, isBlank, namespacedName, quote } from "./httpproxy-spec.ts";
 
 export interface TlsSetup {
   passthrough: boolean;
@@ -15,7 +16,7 @@ export interface TlsSetup {
   fallbackSecret?: Secret;
 }
 
-function tlsVersion(value: unknown, fallback: TlsVersion): TlsVersion {
+function tlsVersion(value: string | undefined, fallback: TlsVersion): TlsVersion {
   return value === "1.2" || value === "1.3" ? value : fallback;
 }
 
@@ -24,15 +25,15 @@ function causeOf<T>(lookup: Lookup<T>): string {
 }
 
 /** Reads the TLS settings of a root, or undefined (with errors recorded on `ref`) when they are invalid. */
-export function tlsSetup(ctx: BuildContext, ref: ObjectRef, tls: Rec): TlsSetup | undefined {
+export function tlsSetup(ctx: BuildContext, ref: ObjectRef, tls: TlsSpec): TlsSetup | undefined {
   const fail = (reason: string, message: string): undefined => {
     addError(ctx, ref, ErrorType.tls, reason, message);
     return undefined;
   };
-  const passthrough = bool(tls.passthrough);
-  const secretName = str(tls.secretName);
-  const fallback = bool(tls.enableFallbackCertificate);
-  const clientValidation = rec(tls.clientValidation);
+  const passthrough = tls.passthrough === true;
+  const secretName = tls.secretName ?? "";
+  const fallback = tls.enableFallbackCertificate === true;
+  const clientValidation = tls.clientValidation;
   if (passthrough && fallback) return fail("TLSIncompatibleFeatures", "Spec.VirtualHost.TLS: both Passthrough and enableFallbackCertificate were specified");
   if (!isBlank(secretName) && passthrough) return fail("TLSConfigNotValid", "Spec.VirtualHost.TLS: both Passthrough and SecretName were specified");
   if (isBlank(secretName) && !passthrough) return fail("TLSConfigNotValid", "Spec.VirtualHost.TLS: neither Passthrough nor SecretName were specified");
@@ -80,24 +81,24 @@ export function tlsSetup(ctx: BuildContext, ref: ObjectRef, tls: Rec): TlsSetup 
 function downstreamValidation(
   ctx: BuildContext,
   ref: ObjectRef,
-  cv: Rec,
+  cv: ClientValidationSpec,
   fail: (reason: string, message: string) => undefined,
 ): DownstreamValidation | undefined {
   const out: DownstreamValidation = {
-    skipClientCertValidation: bool(cv.skipClientCertValidation),
-    optionalClientCertificate: bool(cv.optionalClientCertificate),
+    skipClientCertValidation: cv.skipClientCertValidation === true,
+    optionalClientCertificate: cv.optionalClientCertificate === true,
   };
-  const forward = rec(cv.forwardClientCertificate);
+  const forward = cv.forwardClientCertificate;
   if (forward) {
     out.forwardClientCertificate = {
-      subject: bool(forward.subject),
-      cert: bool(forward.cert),
-      chain: bool(forward.chain),
-      dns: bool(forward.dns),
-      uri: bool(forward.uri),
+      subject: forward.subject === true,
+      cert: forward.cert === true,
+      chain: forward.chain === true,
+      dns: forward.dns === true,
+      uri: forward.uri === true,
     };
   }
-  const caText = str(cv.caSecret);
+  const caText = cv.caSecret ?? "";
   if (caText !== "") {
     const name = namespacedName(caText, ref.namespace);
     const ca = ctx.lookupCaSecret(name.namespace, name.name, ref);
@@ -109,7 +110,9 @@ function downstreamValidation(
   } else if (!out.skipClientCertValidation) {
     return fail("ClientValidationInvalid", "Spec.VirtualHost.TLS client validation is invalid: CA Secret must be specified");
   }
-  const crlText = str(cv.crlSecret);
+  const crlText = cv.crlSecret ?? "";
+  // Envoy cannot load a CRL without the CA it revokes from ("Failed to load CRL … without trusted CA").
+  if (crlText !== "" && !out.caSecret) return fail("ClientValidationInvalid", "Spec.VirtualHost.TLS client validation is invalid: a CRL Secret needs a CA Secret");
   if (crlText !== "") {
     const name = namespacedName(crlText, ref.namespace);
     const crl = ctx.lookupCrlSecret(name.namespace, name.name, ref);
@@ -118,7 +121,7 @@ function downstreamValidation(
       return fail("ClientValidationInvalid", `Spec.VirtualHost.TLS client validation is invalid: ${causeOf(crl)}`);
     }
     out.crlSecret = crl.ok;
-    if (bool(cv.crlOnlyVerifyLeafCert)) out.crlOnlyVerifyLeafCert = true;
+    if (cv.crlOnlyVerifyLeafCert === true) out.crlOnlyVerifyLeafCert = true;
   }
   return out;
 }

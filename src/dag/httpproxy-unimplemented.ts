@@ -3,6 +3,7 @@
 // whose absence would leave a host unprotected (external authorization, JWT providers and required
 // JWTs) are errors instead (httpproxy.ts, httpproxy-routes.ts). test/httpproxy-field-coverage.test.ts
 // walks the CRD schema: every field is implemented (a golden or unit test sets it) or listed here.
+import type { HTTPProxySpec } from "./crd-types.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import { ErrorType, addWarning, rec, str, type Rec } from "./httpproxy-spec.ts";
@@ -63,11 +64,14 @@ function parentsOf(spec: Rec, path: string): Rec[] {
   return current;
 }
 
-/** One IgnoredField warning for each unimplemented field `spec` sets (once per field, however many routes set it). */
-export function warnUnimplementedFields(ctx: BuildContext, ref: ObjectRef, spec: Rec): void {
+/**
+ * One IgnoredField warning for each unimplemented field `spec` sets (once per field, however many
+ * routes set it). The fields are named by path, so the spec is walked as plain records.
+ */
+export function warnUnimplementedFields(ctx: BuildContext, ref: ObjectRef, spec: HTTPProxySpec): void {
   for (const entry of unimplementedFields) {
     const name = entry.path.slice(entry.path.lastIndexOf(".") + 1);
-    const set = parentsOf(spec, entry.path).some((parent) => parent[name] !== undefined && parent[name] !== null && (entry.when?.(parent) ?? true));
+    const set = parentsOf(spec as Rec, entry.path).some((parent) => parent[name] !== undefined && parent[name] !== null && (entry.when?.(parent) ?? true));
     if (set) addWarning(ctx, ref, ErrorType.spec, "IgnoredField", `ignoring field "${entry.field}"; ${entry.why}`);
   }
 }

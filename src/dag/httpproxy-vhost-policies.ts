@@ -2,13 +2,14 @@
 // filters, read into DAG form with Contour's validation and error wording.
 import type { CorsPolicy, IpFilterPolicy, IpFilterRule, LocalRateLimitPolicy } from "./types.ts";
 import { escapeHeaderValue, type Result } from "./httpproxy-policies.ts";
-import { bool, canonicalHeaderKey, headerNameProblem, num, parseGoDuration, quote, rec, recs, str, strs } from "./httpproxy-spec.ts";
+import type { CorsPolicySpec, IpFilterRuleSpec, RateLimitPolicySpec } from "./crd-types.ts";
+import { canonicalHeaderKey, headerNameProblem, parseGoDuration, quote } from "./httpproxy-spec.ts";
 
 /** Contour's toCORSPolicy. Origins that are not `scheme://host[:port]` are RE2 regexes. */
-export function corsPolicy(policy: unknown, checkRegex: (re: string) => string | undefined): Result<CorsPolicy | undefined> {
-  const p = rec(policy);
+export function corsPolicy(policy: CorsPolicySpec | undefined, checkRegex: (re: string) => string | undefined): Result<CorsPolicy | undefined> {
+  const p = policy;
   if (!p) return { ok: undefined };
-  const origins = strs(p.allowOrigin);
+  const origins = p.allowOrigin ?? [];
   if (origins.length === 0) return { error: "invalid allowed origin configuration with length 0" };
   const allowOrigin: string[] = [];
   const allowOriginRegex: boolean[] = [];
@@ -23,18 +24,19 @@ export function corsPolicy(policy: unknown, checkRegex: (re: string) => string |
       return { error: `invalid allowed origin ${quote(origin)}: allowed origin is invalid exact match and invalid regex match` };
     }
   }
-  const allowMethods = strs(p.allowMethods);
+  const allowMethods = [...(p.allowMethods ?? [])];
   if (allowMethods.length === 0) return { error: "invalid allowed methods configuration with length 0" };
   const out: CorsPolicy = {
     allowOrigin,
     allowOriginRegex,
     allowMethods,
-    allowHeaders: strs(p.allowHeaders),
-    exposeHeaders: strs(p.exposeHeaders),
-    allowCredentials: bool(p.allowCredentials),
+    // Copies: the DAG never shares an array with the objects it was read from.
+    allowHeaders: [...(p.allowHeaders ?? [])],
+    exposeHeaders: [...(p.exposeHeaders ?? [])],
+    allowCredentials: p.allowCredentials === true,
   };
-  if (bool(p.allowPrivateNetwork)) out.allowPrivateNetwork = true;
-  const maxAge = str(p.maxAge);
+  if (p.allowPrivateNetwork === true) out.allowPrivateNetwork = true;
+  const maxAge = p.maxAge ?? "";
   if (maxAge !== "") {
     const ms = parseGoDuration(maxAge);
     if (typeof ms === "string") return { error: ms };
@@ -65,31 +67,31 @@ const envoyErrorStatusCodes = new Set([
 ]);
 
 /** Contour's localRateLimitPolicy. A `global` policy needs a rate limit service isobar does not run. */
-export function localRateLimit(policy: unknown): Result<LocalRateLimitPolicy | undefined> {
-  const local = rec(rec(policy)?.local);
+export function localRateLimit(policy: RateLimitPolicySpec | undefined): Result<LocalRateLimitPolicy | undefined> {
+  const local = policy?.local;
   if (!local) return { ok: undefined };
-  const requests = num(local.requests);
+  const requests = local.requests ?? 0;
   if (requests <= 0) return { error: `invalid requests value ${requests} in local rate limit policy` };
-  const fillIntervalMs = units[str(local.unit)];
-  if (fillIntervalMs === undefined) return { error: `invalid unit ${quote(str(local.unit))} in local rate limit policy` };
-  const maxTokens = requests + Math.max(0, num(local.burst));
+  const fillIntervalMs = units[local.unit ?? ""];
+  if (fillIntervalMs === undefined) return { error: `invalid unit ${quote(local.unit ?? "")} in local rate limit policy` };
+  const maxTokens = requests + Math.max(0, local.burst ?? 0);
   // Envoy's token bucket counts in 32 bits; past that the values would wrap (to 0: rejected).
   if (maxTokens > 4294967295) return { error: `requests plus burst ${maxTokens} exceeds 4294967295 in local rate limit policy` };
   const out: LocalRateLimitPolicy = { maxTokens, tokensPerFill: requests, fillIntervalMs };
-  const statusCode = num(local.responseStatusCode);
+  const statusCode = local.responseStatusCode ?? 0;
   if (statusCode !== 0 && !envoyErrorStatusCodes.has(statusCode)) {
     return { error: `invalid response status code ${statusCode} in local rate limit policy: must be an HTTP error status Envoy knows (400-511)` };
   }
   if (statusCode > 0) out.responseStatusCode = statusCode;
   const seen = new Set<string>();
-  for (const header of recs(local.responseHeadersToAdd)) {
-    const name = canonicalHeaderKey(str(header.name));
+  for (const header of local.responseHeadersToAdd ?? []) {
+    const name = canonicalHeaderKey(header.name ?? "");
     if (seen.has(name)) return { error: `duplicate header addition: ${quote(name)}` };
     const problem = headerNameProblem(name);
     if (problem) return { error: `invalid header name ${quote(name)}: ${problem}` };
-    if (/[\r\n\0]/.test(str(header.value))) return { error: `invalid header value for ${quote(name)}` };
+    if (/[\r\n\0]/.test(header.value ?? "")) return { error: `invalid header value for ${quote(name)}` };
     seen.add(name);
-    (out.responseHeaders ??= []).push({ name, value: escapeHeaderValue(str(header.value), {}) });
+    (out.responseHeaders ??= []).push({ name, value: escapeHeaderValue(header.value ?? "", {}) });
   }
   return { ok: out };
 }
@@ -181,9 +183,9 @@ export interface IpFilterResult {
 }
 
 /** Contour's toIPFilterRules: allow and deny together are refused; each CIDR must parse. */
-export function ipFilter(allowPolicy: unknown, denyPolicy: unknown): IpFilterResult {
-  const allow = recs(allowPolicy);
-  const deny = recs(denyPolicy);
+export function ipFilter(allowPolicy: IpFilterRuleSpec[] | undefined, denyPolicy: IpFilterRuleSpec[] | undefined): IpFilterResult {
+  const allow = allowPolicy ?? [];
+  const deny = denyPolicy ?? [];
   if (allow.length > 0 && deny.length > 0) {
     return { errors: [["IncompatibleIPAddressFilters", "cannot specify both `ipAllowPolicy` and `ipDenyPolicy`"]] };
   }
@@ -192,14 +194,14 @@ export function ipFilter(allowPolicy: unknown, denyPolicy: unknown): IpFilterRes
   const errors: Array<[string, string]> = [];
   const rules: IpFilterRule[] = [];
   for (const p of policies) {
-    const cidrText = str(p.cidr);
+    const cidrText = p.cidr ?? "";
     const cidr = parseCidr(cidrText);
     if (!cidr) {
       const full = cidrText.includes("/") ? cidrText : `${cidrText}${cidrText.includes(":") ? "/128" : "/32"}`;
       errors.push(["InvalidCIDR", `${cidrText} failed to parse: invalid CIDR address: ${full}`]);
       continue;
     }
-    rules.push({ cidr, remote: str(p.source) === "Remote" });
+    rules.push({ cidr, remote: p.source === "Remote" });
   }
   if (errors.length > 0) return { errors };
   return { filter: { allow: allow.length > 0, rules }, errors };

@@ -7,8 +7,10 @@ import type { BuildContext, Processor } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, TcpProxy } from "./types.ts";
 import { computeRoutes, type Walk } from "./httpproxy-routes.ts";
-import { ErrorType, addError, addWarning, isBlank, orphanedMessage, proxyKey, proxyRef, rec, recs, specOf, str, type Rec } from "./httpproxy-spec.ts";
+import type { VirtualHostSpec } from "./crd-types.ts";
+import { ErrorType, addError, addWarning, isBlank, orphanedMessage, proxyKey, proxyRef, readProxySpec, specOf } from "./httpproxy-spec.ts";
 import { processTcpProxy } from "./httpproxy-tcpproxy.ts";
+import { readDelegationSpec } from "./secrets.ts";
 import { warnUnimplementedFields } from "./httpproxy-unimplemented.ts";
 import { hostLengthProblem, quoteBounded } from "./limits.ts";
 import { tlsSetup, type TlsSetup } from "./httpproxy-tls.ts";
@@ -29,16 +31,17 @@ export const httpProxyProcessor: Processor = (ctx) => {
     walk.proxies.set(key, proxy);
     if (ctx.options.checkCrdSchema && !schemaValid(ctx, proxyRef(proxy), proxy)) walk.schemaInvalid.add(key);
   }
-  if (ctx.options.checkCrdSchema) {
-    for (const delegation of ctx.input.tlsCertificateDelegations()) {
-      const ref = { kind: "TLSCertificateDelegation", namespace: delegation.metadata.namespace ?? "default", name: delegation.metadata.name };
-      schemaValid(ctx, ref, delegation);
-    }
+  for (const delegation of ctx.input.tlsCertificateDelegations()) {
+    const ref = { kind: "TLSCertificateDelegation", namespace: delegation.metadata.namespace ?? "default", name: delegation.metadata.name };
+    if (ctx.options.checkCrdSchema && !schemaValid(ctx, ref, delegation)) continue;
+    for (const problem of readDelegationSpec(delegation, ctx.cache).problems) addError(ctx, ref, ErrorType.spec, "SpecNotValid", `${problem}; the field is ignored`);
   }
   for (const proxy of sorted) {
     if (walk.schemaInvalid.has(keyOf(proxy))) continue;
-    warnUnimplementedFields(ctx, proxyRef(proxy), specOf(proxy));
-    const virtualhost = rec(specOf(proxy).virtualhost);
+    const { spec, problems } = readProxySpec(ctx, proxy);
+    for (const problem of problems) addError(ctx, proxyRef(proxy), ErrorType.spec, "SpecNotValid", `${problem}; the field is ignored`);
+    warnUnimplementedFields(ctx, proxyRef(proxy), spec);
+    const virtualhost = spec.virtualhost;
     if (!virtualhost) {
       nonRoots.push(proxy);
       continue;
@@ -71,7 +74,7 @@ export const httpProxyProcessor: Processor = (ctx) => {
  * naming the field (`spec.routes[0].conditions[0].prefx: field not declared in schema`).
  */
 function schemaValid(ctx: BuildContext, ref: ObjectRef, object: KubeObject): boolean {
-  const errors = crdSchemaErrors(ref.kind === "HTTPProxy" ? "HTTPProxy" : "TLSCertificateDelegation", object);
+  const errors = crdSchemaErrors(ref.kind === "HTTPProxy" ? "HTTPProxy" : "TLSCertificateDelegation", object, ctx.cache);
   for (const message of errors) addError(ctx, ref, ErrorType.spec, "SpecNotValid", message);
   return errors.length === 0;
 }
@@ -86,21 +89,21 @@ function compareKeys(a: string, b: string): number {
 }
 
 /** The lower-cased fqdn a root claims, or undefined (with the error recorded) when it may not claim one. */
-function rootFqdn(walk: Walk, proxy: KubeObject, virtualhost: Rec): string | undefined {
+function rootFqdn(walk: Walk, proxy: KubeObject, virtualhost: VirtualHostSpec): string | undefined {
   const { ctx } = walk;
   const ref = proxyRef(proxy);
-  const fqdn = str(virtualhost.fqdn).toLowerCase();
+  const fqdn = (virtualhost.fqdn ?? "").toLowerCase();
   if (isBlank(fqdn)) {
     addError(ctx, ref, ErrorType.virtualHost, "FQDNNotSpecified", "Spec.VirtualHost.Fqdn must be specified");
     return undefined;
   }
   if (fqdn.slice(fqdn.startsWith("*.") ? 2 : 0).includes("*")) {
-    addError(ctx, ref, ErrorType.virtualHost, "WildCardNotAllowed", `Spec.VirtualHost.Fqdn ${quoteBounded(str(virtualhost.fqdn))} cannot use wildcards`);
+    addError(ctx, ref, ErrorType.virtualHost, "WildCardNotAllowed", `Spec.VirtualHost.Fqdn ${quoteBounded(virtualhost.fqdn ?? "")} cannot use wildcards`);
     return undefined;
   }
   const tooLong = hostLengthProblem(fqdn);
   if (!fqdnPattern.test(fqdn) || tooLong) {
-    addError(ctx, ref, ErrorType.virtualHost, "FQDNNotValid", `Spec.VirtualHost.Fqdn ${quoteBounded(str(virtualhost.fqdn))} is not a valid hostname${tooLong ? `: ${tooLong}` : ""}`);
+    addError(ctx, ref, ErrorType.virtualHost, "FQDNNotValid", `Spec.VirtualHost.Fqdn ${quoteBounded(virtualhost.fqdn ?? "")} is not a valid hostname${tooLong ? `: ${tooLong}` : ""}`);
     return undefined;
   }
   // Checked before the fqdn is claimed: a proxy outside the root namespaces must not be able to
@@ -122,20 +125,20 @@ interface VhostPolicies {
 function processRoot(walk: Walk, proxy: KubeObject, fqdn: string): void {
   const { ctx } = walk;
   const ref = proxyRef(proxy);
-  const spec = specOf(proxy);
-  const virtualhost = rec(spec.virtualhost) ?? {};
-  const hasTcpProxy = rec(spec.tcpproxy) !== undefined;
-  if (recs(spec.routes).length === 0 && recs(spec.includes).length === 0 && !hasTcpProxy) {
+  const spec = specOf(ctx, proxy);
+  const virtualhost = spec.virtualhost ?? {};
+  const hasTcpProxy = spec.tcpproxy !== undefined;
+  if ((spec.routes ?? []).length === 0 && (spec.includes ?? []).length === 0 && !hasTcpProxy) {
     addError(ctx, ref, ErrorType.spec, "NothingDefined", "HTTPProxy.Spec must have at least one Route, Include, or a TCPProxy");
     return;
   }
   if (!extensionsSupported(walk, ref, virtualhost)) return;
-  if (recs(virtualhost.ipAllowPolicy).length > 0 && recs(virtualhost.ipDenyPolicy).length > 0) {
+  if ((virtualhost.ipAllowPolicy ?? []).length > 0 && (virtualhost.ipDenyPolicy ?? []).length > 0) {
     addError(ctx, ref, ErrorType.ipFilter, "IncompatibleIPAddressFilters", "Spec.VirtualHost.IPAllowFilterPolicy and Spec.VirtualHost.IPDepnyFilterPolicy cannot both be defined.");
     return;
   }
   let tls: TlsSetup | undefined;
-  const tlsSpec = rec(virtualhost.tls);
+  const tlsSpec = virtualhost.tls;
   if (tlsSpec) {
     tls = tlsSetup(ctx, ref, tlsSpec);
     if (!tls) return;
@@ -186,11 +189,11 @@ function processRoot(walk: Walk, proxy: KubeObject, fqdn: string): void {
  * fail closed: a root that asks for them is invalid rather than served unprotected. What only
  * loosens nothing (a global rate limit) is ignored with a warning (httpproxy-unimplemented.ts).
  */
-function extensionsSupported(walk: Walk, ref: ObjectRef, virtualhost: Rec): boolean {
+function extensionsSupported(walk: Walk, ref: ObjectRef, virtualhost: VirtualHostSpec): boolean {
   const { ctx } = walk;
-  const tls = rec(virtualhost.tls);
-  const terminatesTls = tls !== undefined && !isBlank(str(tls.secretName));
-  if (recs(virtualhost.jwtProviders).length > 0) {
+  const tls = virtualhost.tls;
+  const terminatesTls = tls !== undefined && !isBlank(tls.secretName ?? "");
+  if ((virtualhost.jwtProviders ?? []).length > 0) {
     if (!terminatesTls) {
       addError(ctx, ref, "JWTVerificationError", "JWTVerificationNotPermitted", "Spec.VirtualHost.JWTProviders can only be defined for root HTTPProxies that terminate TLS");
     } else {
@@ -198,12 +201,12 @@ function extensionsSupported(walk: Walk, ref: ObjectRef, virtualhost: Rec): bool
     }
     return false;
   }
-  const extension = rec(rec(virtualhost.authorization)?.extensionRef);
-  if (extension && str(extension.name) !== "") {
+  const extension = virtualhost.authorization?.extensionRef;
+  if (extension && (extension.name ?? "") !== "") {
     if (!tls) {
       addError(ctx, ref, "AuthError", "AuthNotPermitted", "Spec.VirtualHost.Authorization.ExtensionServiceRef can only be defined for root HTTPProxies that terminate TLS");
     } else {
-      const name = `${str(extension.namespace) || ref.namespace}/${str(extension.name)}`;
+      const name = `${extension.namespace || ref.namespace}/${extension.name}`;
       addError(ctx, ref, "AuthError", "ExtensionServiceNotFound", `Spec.Virtualhost.Authorization.ServiceRef extension service "${name}" not found`);
     }
     return false;
@@ -217,7 +220,7 @@ function withoutHttpsRedirect(route: Route): Route {
   return rest;
 }
 
-function vhostPolicies(walk: Walk, ref: ObjectRef, virtualhost: Rec): VhostPolicies | undefined {
+function vhostPolicies(walk: Walk, ref: ObjectRef, virtualhost: VirtualHostSpec): VhostPolicies | undefined {
   const { ctx } = walk;
   const out: VhostPolicies = {};
   const cors = corsPolicy(virtualhost.corsPolicy, ctx.checkRegex.bind(ctx));

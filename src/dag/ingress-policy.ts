@@ -39,11 +39,14 @@ export function parseIngressPolicy(ctx: BuildContext, ingress: KubeObject): Ingr
     maxTlsVersion: "1.3",
   };
 
-  const responseTimeout = contourAnnotation(annotations, "response-timeout");
-  if (responseTimeout !== undefined) {
+  // Contour's rule (internal/dag/policy.go): an empty response-timeout is no timeout set, and then
+  // the deprecated request-timeout applies, as a response timeout too.
+  const timeoutName = contourAnnotation(annotations, "response-timeout") ? "response-timeout" : "request-timeout";
+  const responseTimeout = contourAnnotation(annotations, timeoutName);
+  if (responseTimeout) {
     const parsed = parseTimeout(responseTimeout);
     if ("ok" in parsed) policy.timeout = { responseMs: parsed.ok };
-    else warn("projectcontour.io/response-timeout", parsed.error, "using Envoy's default timeout");
+    else warn(`projectcontour.io/${timeoutName}`, parsed.error, "using Envoy's default timeout");
   }
 
   const retryOnText = contourAnnotation(annotations, "retry-on");

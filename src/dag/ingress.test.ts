@@ -196,12 +196,45 @@ describe("duplicate host and path", () => {
     expect(status(dag, "a").warnings).toEqual([]);
   });
 
-  test("the same path twice in one Ingress: the first is used, with a warning", () => {
-    const dag = build([web, ingress("default", "a", { rules: [rule("foo.com", [["/x", "Prefix", "web", 80], ["/x/", "Prefix", "web", "admin"]])] })]);
-    expect(routes(dag, "foo.com").map((r) => r.clusters[0]?.cluster.service.port)).toEqual([80]);
-    expect(status(dag, "a").warnings).toEqual([
-      { type: "RouteError", reason: "DuplicatePath", message: 'host "foo.com" path Prefix "/x" is defined more than once in this Ingress; the first definition is used' },
+  test("the same path twice in one Ingress: the last definition is used, as in Contour, with a warning", () => {
+    const dag = build([web, ingress("default", "a", { rules: [rule("foo.com", [["/x", "Prefix", "web", 80], ["/y", "Prefix", "web", 80], ["/x/", "Prefix", "web", "admin"]])] })]);
+    expect(routes(dag, "foo.com").map((r) => [r.pathMatch.value, r.clusters[0]?.cluster.service.port])).toEqual([
+      ["/x", 9000],
+      ["/y", 80],
     ]);
+    expect(status(dag, "a").currentStatus).toBe("valid");
+    expect(status(dag, "a").warnings).toEqual([
+      { type: "RouteError", reason: "DuplicatePath", message: 'host "foo.com" path Prefix "/x" is defined more than once in this Ingress; the last definition is used' },
+    ]);
+  });
+
+  test("a rule for * / overrides the Ingress's own default backend (Contour prepends it so that it can be)", () => {
+    const dag = build([web, ingress("default", "a", { defaultBackend: { service: { name: "web", port: { number: 80 } } }, rules: [rule(undefined, [["/", "ImplementationSpecific", "web", "admin"]])] })]);
+    expect(routes(dag, "*").map((r) => r.clusters[0]?.cluster.service.port)).toEqual([9000]);
+  });
+
+  test("each virtual host decides on its own: an older HTTPS-only Ingress keeps the TLS route, a newer one serves plaintext", async () => {
+    const dag = build([
+      web,
+      service("default", "other"),
+      tlsSecret("default", "tls", await selfSignedCertificate("foo.com")),
+      ingress("default", "a", { tls: [{ hosts: ["foo.com"], secretName: "tls" }], rules: [rule("foo.com", [["/x", "Prefix", "web", 80]])] }, { annotations: { "kubernetes.io/ingress.allow-http": "false" }, creationTimestamp: "2026-01-01T00:00:00Z" }),
+      ingress("default", "b", { rules: [rule("foo.com", [["/x", "Prefix", "other", 80]])] }, { creationTimestamp: "2026-01-02T00:00:00Z" }),
+    ]);
+    expect(routes(dag, "foo.com").map((r) => r.source.name)).toEqual(["b"]);
+    expect(routes(dag, "foo.com", true).map((r) => r.source.name)).toEqual(["a"]);
+    const message = 'host "foo.com" path Prefix "/x" is defined by both Ingress "default/a" and Ingress "default/b"; the older, Ingress "default/a", serves it';
+    expect(status(dag, "b").errors).toEqual([{ type: "RouteError", reason: "DuplicatePath", message }]);
+  });
+
+  // Deliberate difference: Contour walks its Ingresses in Go map order, which Go randomises on every
+  // iteration, so which of two Ingresses serves a shared path is whichever came last in that
+  // rebuild and can flip on the next one. isobar keeps the oldest, whatever order the input arrives in.
+  test("deliberately unlike Contour: across Ingresses the winner does not depend on processing order", () => {
+    const objects = twins("2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z");
+    for (const order of [objects, [...objects].reverse()]) {
+      expect(routes(build(order), "foo.com").find((r) => r.pathMatch.value === "/x")?.source.name).toBe("b");
+    }
   });
 });
 
@@ -357,6 +390,20 @@ describe("TLS", () => {
     expect(status(dag, "b").errors).toEqual([{ type: "TLSError", reason: "DuplicateTLSHost", message }]);
   });
 
+  test("one Ingress giving one host two certificates: the last spec.tls entry is used, as in Contour, with a warning", () => {
+    const dag = build([
+      web,
+      tlsSecret("default", "tls", cert),
+      tlsSecret("default", "tls2", otherCert),
+      ingress("default", "a", { tls: [{ hosts: ["foo.com"], secretName: "tls" }, { hosts: ["foo.com"], secretName: "tls2" }], rules: [rule("foo.com", [["/", "Prefix", "web", 80]])] }),
+    ]);
+    expect(dag.secureVirtualHosts.get("foo.com")?.secret?.ref.name).toBe("tls2");
+    expect(status(dag, "a")).toMatchObject({
+      currentStatus: "valid",
+      warnings: [{ type: "TLSError", reason: "DuplicateTLSHost", message: 'host "foo.com" has TLS Secrets from more than one spec.tls entry of this Ingress; the last, spec.tls[1], is used' }],
+    });
+  });
+
   test("force-ssl-redirect: plain HTTP routes redirect, TLS routes serve", () => {
     const dag = build([web, tlsSecret("default", "tls", cert), tlsIngress({ "ingress.kubernetes.io/force-ssl-redirect": "true" })]);
     expect(routes(dag, "foo.com")[0]?.httpsRedirect).toBe(true);
@@ -420,6 +467,24 @@ describe("route annotations", () => {
     const [root] = routes(annotated({ "projectcontour.io/response-timeout": "1m", "projectcontour.io/retry-on": "reset" }), "foo.com");
     expect(root?.timeout).toEqual({ responseMs: 60_000 });
     expect(root?.retry).toEqual({ retryOn: ["reset"], numRetries: 1 });
+  });
+
+  test("the deprecated request-timeout applies when response-timeout is unset or empty, as a response timeout", () => {
+    expect(routes(annotated({ "projectcontour.io/request-timeout": "5s" }), "foo.com")[0]?.timeout).toEqual({ responseMs: 5000 });
+    expect(routes(annotated({ "projectcontour.io/request-timeout": "5s", "projectcontour.io/response-timeout": "" }), "foo.com")[0]?.timeout).toEqual({ responseMs: 5000 });
+    expect(routes(annotated({ "projectcontour.io/request-timeout": "infinity" }), "foo.com")[0]?.timeout).toEqual({ responseMs: 0 });
+    expect(routes(annotated({ "projectcontour.io/request-timeout": "5s", "projectcontour.io/response-timeout": "1m" }), "foo.com")[0]?.timeout).toEqual({ responseMs: 60_000 });
+    // response-timeout set but bad: the default, not request-timeout (Contour falls back only when it is empty).
+    const bad = annotated({ "projectcontour.io/request-timeout": "5s", "projectcontour.io/response-timeout": "soon" });
+    expect(routes(bad, "foo.com")[0]?.timeout).toBeUndefined();
+    const badRequest = annotated({ "projectcontour.io/request-timeout": "later" });
+    expect(routes(badRequest, "foo.com")[0]?.timeout).toBeUndefined();
+    expect(status(badRequest, "a").warnings).toEqual([
+      { type: "AnnotationError", reason: "AnnotationNotValid", message: 'annotation projectcontour.io/request-timeout: invalid duration "later"; using Envoy\'s default timeout' },
+    ]);
+    const empty = annotated({ "projectcontour.io/response-timeout": "" });
+    expect(routes(empty, "foo.com")[0]?.timeout).toBeUndefined();
+    expect(status(empty, "a").warnings).toEqual([]);
   });
 
   test("bad values are warnings and the defaults apply", () => {

@@ -1,8 +1,11 @@
 // The Ingress processor (networking.k8s.io/v1): TLS hosts from spec.tls, one route per rule path on
 // the plaintext and TLS virtual hosts, the default backend as `*` `/`, and Contour's annotations.
-// Semantics follow Contour's ingress_processor.go, with one deliberate difference: a host and path
-// claimed by two Ingresses is served by the oldest (creationTimestamp, then namespace/name) and both
-// get a condition, where Contour lets the last one processed override silently.
+// Semantics follow Contour's ingress_processor.go. A path defined twice on one virtual host: within
+// one Ingress the later definition replaces the earlier, as in Contour (its virtual host keeps the
+// last route added for a match; a rule for `/` overrides the default backend). Across Ingresses,
+// where Contour's winner is whichever its randomised map iteration processed last (it can change
+// from one rebuild to the next), isobar deliberately picks the oldest (creationTimestamp, then
+// namespace/name), so a new Ingress cannot take over a path another one serves; both get a condition.
 import type { KubeObject } from "../sources/types.ts";
 import { contourAnnotation } from "./annotations.ts";
 import { ingressRef, parseIngressPolicy } from "./ingress-policy.ts";
@@ -15,9 +18,11 @@ import type { ObjectRef } from "./status.ts";
 import type { Cluster, PathMatch, Route, Secret } from "./types.ts";
 import { wildcardAuthorityMatch } from "./wildcard.ts";
 
-/** Who serves a host and path, to detect the same path claimed twice. */
+/** Who serves a path on one virtual host (plain or TLS), to detect the same path claimed twice. */
 interface PathClaim {
   ref: ObjectRef;
+  /** The route served for it, replaced in place when the same Ingress defines the path again. */
+  route: Route;
 }
 
 /** A cluster already made for a Service port, and what was wrong with that Service's annotations. */
@@ -111,6 +116,13 @@ function addTlsHosts(ctx: BuildContext, ingress: KubeObject, options: { claims: 
         continue;
       }
       const claim = claims.get(host);
+      if (claim && sameObject(claim.ref, ref) && claim.secret.name !== lookup.ok.name) {
+        // As Contour: within one Ingress the last spec.tls entry naming the host sets its certificate.
+        ctx.status.warning(ref, { type: "TLSError", reason: "DuplicateTLSHost", message: `host "${host}" has TLS Secrets from more than one spec.tls entry of this Ingress; the last, ${field}, is used` });
+        claims.set(host, { ref, secret: lookup.ok });
+        ctx.secureVirtualHost(host, ref).secret = lookup.ok;
+        continue;
+      }
       if (claim && claim.secret.name !== lookup.ok.name) {
         const message = `host "${host}" has TLS Secrets from ${ingressName(claim.ref)} and ${ingressName(ref)}; the older, ${ingressName(claim.ref)}, is used`;
         ctx.status.warning(claim.ref, { type: "TLSError", reason: "DuplicateTLSHost", message });
@@ -213,13 +225,19 @@ function addPath(ctx: BuildContext, input: PathInput): void {
     return;
   }
   const where = `host "${host}" path ${describeMatch(matched.ok)}`;
-  const claimKey = `${host}\u0000${matched.ok.kind}\u0000${matched.ok.value}\u0000${matched.ok.kind === "prefix" && matched.ok.segment}`;
-  const claim = input.claims.get(claimKey);
-  if (claim) {
+  const matchKey = `${host}\u0000${matched.ok.kind}\u0000${matched.ok.value}\u0000${matched.ok.kind === "prefix" && matched.ok.segment}`;
+  // Contour adds the route to the plaintext virtual host unless the Ingress serves HTTPS only, and to
+  // the TLS one when the host has a certificate; each decides its duplicates on its own.
+  const targets: Array<{ secure: boolean; claimKey: string }> = [];
+  if (policy.tlsRequired || policy.httpAllowed) targets.push({ secure: false, claimKey: `plain\u0000${matchKey}` });
+  if (host !== "*" && ctx.dag.secureVirtualHosts.has(host)) targets.push({ secure: true, claimKey: `tls\u0000${matchKey}` });
+  const served = targets.filter(({ claimKey }) => {
+    const claim = input.claims.get(claimKey);
+    if (!claim || sameObject(claim.ref, ref)) return true;
     reportDuplicate(ctx, where, claim.ref, ref);
-    return;
-  }
-  input.claims.set(claimKey, { ref });
+    return false;
+  });
+  if (targets.length > 0 && served.length === 0) return;
 
   const route: Route = {
     pathMatch: matched.ok,
@@ -237,18 +255,26 @@ function addPath(ctx: BuildContext, input: PathInput): void {
   if (policy.timeout) route.timeout = policy.timeout;
   if (policy.retry) route.retry = policy.retry;
 
-  if (policy.tlsRequired || policy.httpAllowed) {
-    const plain: Route = policy.tlsRequired ? { ...route, httpsRedirect: true } : { ...route };
-    ctx.virtualHost(host, ref).routes.push(plain);
+  let redefined = false;
+  for (const { secure, claimKey } of served) {
+    const vhost = secure ? ctx.secureVirtualHost(host, ref) : ctx.virtualHost(host, ref);
+    const copy: Route = !secure && policy.tlsRequired ? { ...route, httpsRedirect: true } : { ...route };
+    const earlier = input.claims.get(claimKey);
+    input.claims.set(claimKey, { ref, route: copy });
+    const at = earlier ? vhost.routes.indexOf(earlier.route) : -1;
+    if (at < 0) {
+      vhost.routes.push(copy);
+      continue;
+    }
+    vhost.routes[at] = copy;
+    redefined = true;
   }
-  if (host !== "*" && ctx.dag.secureVirtualHosts.has(host)) ctx.secureVirtualHost(host, ref).routes.push({ ...route });
+  if (redefined) ctx.status.warning(ref, { type: "RouteError", reason: "DuplicatePath", message: `${where} is defined more than once in this Ingress; the last definition is used` });
 }
 
+const sameObject = (a: ObjectRef, b: ObjectRef): boolean => a.namespace === b.namespace && a.name === b.name;
+
 function reportDuplicate(ctx: BuildContext, where: string, winner: ObjectRef, loser: ObjectRef): void {
-  if (winner.namespace === loser.namespace && winner.name === loser.name) {
-    ctx.status.warning(loser, { type: "RouteError", reason: "DuplicatePath", message: `${where} is defined more than once in this Ingress; the first definition is used` });
-    return;
-  }
   const message = `${where} is defined by both ${ingressName(winner)} and ${ingressName(loser)}; the older, ${ingressName(winner)}, serves it`;
   ctx.status.warning(winner, { type: "RouteError", reason: "DuplicatePath", message });
   ctx.status.error(loser, { type: "RouteError", reason: "DuplicatePath", message });

@@ -2,6 +2,9 @@
 // BuildContext, runs each processor over it, and returns the Dag. Processors never throw on user
 // input: they record a condition through ctx.status and skip what is invalid.
 import type { KubeObject } from "../sources/types.ts";
+import type { GatewayApiObjects } from "./gateway-api-types.ts";
+import type { DagCache } from "./cache.ts";
+import type { ServiceClusterMemo } from "./service-cluster-memo.ts";
 import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost } from "./types.ts";
 import type { ListenerOptions } from "./listeners.ts";
 import type { ObjectRef, StatusRecorder, SubCondition } from "./status.ts";
@@ -13,6 +16,8 @@ export interface DagInput {
   tlsCertificateDelegations(): KubeObject[];
   service(namespace: string, name: string): KubeObject | undefined;
   secret(namespace: string, name: string): KubeObject | undefined;
+  /** Gateway API objects and Namespaces (labels); absent where an input holds none (tests). */
+  gatewayApi?(): GatewayApiObjects;
 }
 
 export interface DagOptions {
@@ -37,6 +42,30 @@ export interface DagOptions {
   checkCrdSchema?: boolean;
   /** Where Envoy's listeners listen (default 0.0.0.0, 8080 and 8443). */
   listeners?: ListenerOptions;
+  /** Which Gateway API GatewayClass and Gateway this agent serves (gateway-select.ts). */
+  gateway?: {
+    /** --gateway-controller-name; default projectcontour.io/gateway-controller. */
+    controllerName?: string;
+    /** --gateway-ref NAMESPACE/NAME. */
+    gatewayRef?: { namespace: string; name: string };
+    /** The bundle version of the cluster's Gateway API CRDs, once read (undefined: unknown). */
+    bundleVersion?: () => string | undefined;
+  };
+  /**
+   * What builds remember of unchanged objects (schema errors, typed specs, parsed Secrets), held by
+   * whoever runs the builds; without one, each build starts from nothing.
+   */
+  cache?: DagCache;
+  /** HTTPProxy routes' permitInsecure is ignored: plaintext requests to a TLS host always redirect (Contour's disablePermitInsecure). */
+  disablePermitInsecure?: boolean;
+  /** Contour's global header policies, on every HTTPProxy route (and Ingress route with applyToIngress). */
+  globalHeaders?: GlobalHeaderPolicies;
+}
+
+export interface GlobalHeaderPolicies {
+  requestHeaders: { set: Record<string, string>; remove: string[] };
+  responseHeaders: { set: Record<string, string>; remove: string[] };
+  applyToIngress: boolean;
 }
 
 /** A Service port resolved for a backend reference. */
@@ -63,6 +92,10 @@ export interface BuildContext {
   readonly options: DagOptions;
   readonly status: StatusRecorder;
   readonly dag: Dag;
+  /** options.cache, or one for this build alone. */
+  readonly cache: DagCache;
+  /** The clusters serviceCluster (httpproxy-services.ts) already made in this build. */
+  readonly serviceClusters: ServiceClusterMemo;
 
   /** The plaintext virtual host for an fqdn (created on first use); `source` is recorded on it. */
   virtualHost(fqdn: string, source: ObjectRef): VirtualHost;

@@ -6,24 +6,14 @@ import { Buffer } from "node:buffer";
 import { X509Certificate, createHash, createPrivateKey, createPublicKey } from "node:crypto";
 import { x509 } from "../certs/x509-lib.ts";
 import type { KubeObject } from "../sources/types.ts";
+import { remembered, type CheckedSecret, type DagCache, type ParsedSecret } from "./cache.ts";
+import { readCrdSpec, type ReadSpec } from "./crd-reader.ts";
+import type { TLSCertificateDelegationSpec } from "./crd-types.ts";
 import { crdSchemaErrors } from "./crd-schema.ts";
 import type { DagInput } from "./processor.ts";
 import type { Secret } from "./types.ts";
 
-/** Secret content that passed the checks that do not depend on the clock. */
-export interface ParsedSecret {
-  certificateChain: string;
-  privateKey: string;
-  /** Validity of the leaf certificate (TLS secrets only). */
-  notBefore?: Date;
-  notAfter?: Date;
-}
-
-type Checked = { ok: ParsedSecret } | { error: string };
-
-const tlsCache = new WeakMap<KubeObject, Checked>();
-const caCache = new WeakMap<KubeObject, Checked>();
-const crlCache = new WeakMap<KubeObject, Checked>();
+type Checked = CheckedSecret;
 
 /** The decoded value of one key of a Secret (`stringData` wins over base64 `data`), if present. */
 export function secretValue(secret: KubeObject, key: string): string | undefined {
@@ -125,15 +115,6 @@ function checkCrl(secret: KubeObject): Checked {
   return { ok: { certificateChain: crl, privateKey: "" } };
 }
 
-function cached(cache: WeakMap<KubeObject, Checked>, secret: KubeObject, check: (s: KubeObject) => Checked): Checked {
-  let result = cache.get(secret);
-  if (!result) {
-    result = check(secret);
-    cache.set(secret, result);
-  }
-  return result;
-}
-
 /** Why a Secret's certificate is outside its validity period at `now`, or undefined. */
 function checkValidity(parsed: ParsedSecret, now: Date): string | undefined {
   if (parsed.notAfter && parsed.notAfter.getTime() < now.getTime()) {
@@ -160,19 +141,24 @@ function toSecret(secret: KubeObject, kind: Secret["kind"], parsed: ParsedSecret
 
 export type SecretCheck = { ok: Secret } | { error: string };
 
-/** Validates a Secret for the given use: "tls" (certificate and key), "ca" (`ca.crt`) or "crl" (`crl.pem`). */
-export function validateSecret(secret: KubeObject, options: { kind: Secret["kind"]; now: Date }): SecretCheck {
+const checks = { tls: checkTls, ca: checkCa, crl: checkCrl };
+
+/**
+ * Validates a Secret for the given use: "tls" (certificate and key), "ca" (`ca.crt`) or "crl"
+ * (`crl.pem`). With a cache, an unchanged Secret is parsed once however many builds see it.
+ */
+export function validateSecret(secret: KubeObject, options: { kind: Secret["kind"]; now: Date; cache?: DagCache }): SecretCheck {
   const { kind, now } = options;
-  const result =
-    kind === "tls" ? cached(tlsCache, secret, checkTls) : kind === "ca" ? cached(caCache, secret, checkCa) : cached(crlCache, secret, checkCrl);
+  const result = remembered(options.cache?.secrets[kind], secret, checks[kind]);
   if ("error" in result) return result;
   const expired = kind === "tls" ? checkValidity(result.ok, now) : undefined;
   if (expired) return { error: expired };
   return { ok: toSecret(secret, kind, result.ok) };
 }
 
-interface DelegationSpec {
-  delegations?: Array<{ secretName?: string; targetNamespaces?: string[] }>;
+/** The typed spec of a TLSCertificateDelegation and its mistyped fields (read once per object with a cache). */
+export function readDelegationSpec(delegation: KubeObject, cache?: DagCache): ReadSpec<TLSCertificateDelegationSpec> {
+  return remembered(cache?.specs, delegation, (d) => readCrdSpec("TLSCertificateDelegation", d.spec)) as ReadSpec<TLSCertificateDelegationSpec>;
 }
 
 /**
@@ -180,19 +166,19 @@ interface DelegationSpec {
  * TLSCertificateDelegation in the Secret's namespace delegates that Secret (or "*") to the target
  * namespace (or "*").
  */
-export function delegationPermitted(input: DagInput, secret: { namespace: string; name: string; targetNamespace: string; checkCrdSchema?: boolean }): boolean {
+export function delegationPermitted(
+  input: DagInput,
+  secret: { namespace: string; name: string; targetNamespace: string; checkCrdSchema?: boolean; cache?: DagCache },
+): boolean {
   const { targetNamespace } = secret;
   if (secret.namespace === targetNamespace) return true;
   for (const delegation of input.tlsCertificateDelegations()) {
     if (delegation.metadata.namespace !== secret.namespace) continue;
     // In manifest mode a delegation that fails its CRD's schema (it says so in its status) grants nothing.
-    if (secret.checkCrdSchema && crdSchemaErrors("TLSCertificateDelegation", delegation).length > 0) continue;
-    const entries = (delegation.spec as DelegationSpec | undefined)?.delegations;
-    if (!Array.isArray(entries)) continue;
-    for (const entry of entries) {
-      if (typeof entry !== "object" || entry === null) continue;
+    if (secret.checkCrdSchema && crdSchemaErrors("TLSCertificateDelegation", delegation, secret.cache).length > 0) continue;
+    for (const entry of readDelegationSpec(delegation, secret.cache).spec.delegations ?? []) {
       if (entry.secretName !== secret.name && entry.secretName !== "*") continue;
-      const targets = Array.isArray(entry.targetNamespaces) ? entry.targetNamespaces : [];
+      const targets = entry.targetNamespaces ?? [];
       if (targets.includes("*") || targets.includes(targetNamespace)) return true;
     }
   }

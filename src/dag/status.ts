@@ -20,6 +20,14 @@ export interface SubCondition {
 
 export type CurrentStatus = "valid" | "invalid" | "orphaned";
 
+/** A Kubernetes condition of a Gateway API object (metav1.Condition without its transition time). */
+export interface KubeCondition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+}
+
 export interface ObjectStatus {
   ref: ObjectRef;
   generation?: number;
@@ -27,6 +35,8 @@ export interface ObjectStatus {
   description: string;
   errors: SubCondition[];
   warnings: SubCondition[];
+  /** Gateway API kinds: the conditions written into status.conditions, in order. */
+  conditions?: KubeCondition[];
 }
 
 /**
@@ -69,6 +79,12 @@ export class StatusRecorder {
     status.currentStatus = "orphaned";
     status.description = message;
     if (!status.errors.some((e) => e.reason === "Orphaned")) status.errors.push({ type: "Orphaned", reason: "Orphaned", message });
+  }
+
+  /** Sets a Gateway API condition (replacing one of the same type); it does not make the object invalid. */
+  condition(ref: ObjectRef, generation: number | undefined, condition: KubeCondition): void {
+    const status = this.track(ref, generation);
+    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== condition.type), condition];
   }
 
   get(ref: ObjectRef): ObjectStatus | undefined {

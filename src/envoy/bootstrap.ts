@@ -29,6 +29,10 @@ export interface BootstrapOptions {
   initialFetchTimeoutSeconds?: number;
   /** How Envoy resolves a DNS name in xdsAddress (default V4_PREFERRED); unused for an IP. */
   dnsLookupFamily?: DnsLookupFamily;
+  /** Envoy's overload manager: shrink the heap at 95% of this many bytes, stop accepting requests at 98% (0 or absent: no limit). */
+  overloadMaxHeapBytes?: number;
+  /** Static runtime keys (Contour sets these over RTDS): per-listener connection limits, requests per I/O cycle. */
+  runtime?: Record<string, number>;
 }
 
 /** Envoy's DNS lookup families, by the names Contour's `bootstrap --dns-lookup-family` takes. */
@@ -127,21 +131,46 @@ export function bootstrapConfig(options: BootstrapOptions): object {
     static_resources: { clusters: [xdsCluster(options)] },
     // The global connection limit as a resource monitor: the runtime key that used to set it
     // (overload.global_downstream_max_connections) is deprecated and Envoy 1.40 warns on it.
-    overload_manager: {
-      resource_monitors: [
-        {
-          name: "envoy.resource_monitors.global_downstream_max_connections",
-          typed_config: { "@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig", max_active_downstream_connections: 50000 },
-        },
-      ],
-    },
+    overload_manager: overloadManager(options.overloadMaxHeapBytes ?? 0),
     layered_runtime: {
       layers: [
-        { name: "static", static_layer: { "re2.max_program_size.error_level": 1000 } },
+        { name: "static", static_layer: { "re2.max_program_size.error_level": 1000, ...sortedKeys(options.runtime ?? {}) } },
         { name: "admin", admin_layer: {} },
       ],
     },
   };
+}
+
+function sortedKeys(values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+const FIXED_HEAP = "envoy.resource_monitors.fixed_heap";
+
+/** The global connection limit, and with a maximum heap Contour's two heap actions. */
+function overloadManager(maxHeapBytes: number): object {
+  const monitors: object[] = [
+    {
+      name: "envoy.resource_monitors.global_downstream_max_connections",
+      typed_config: { "@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig", max_active_downstream_connections: 50000 },
+    },
+  ];
+  if (maxHeapBytes <= 0) return { resource_monitors: monitors };
+  monitors.push({ name: FIXED_HEAP, typed_config: { "@type": "type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig", max_heap_size_bytes: maxHeapBytes } });
+  const action = (name: string, threshold: number) => ({ name, triggers: [{ name: FIXED_HEAP, threshold: { value: threshold } }] });
+  return {
+    refresh_interval: "0.250s",
+    resource_monitors: monitors,
+    actions: [action("envoy.overload_actions.shrink_heap", 0.95), action("envoy.overload_actions.stop_accepting_requests", 0.98)],
+  };
+}
+
+/** The static runtime keys of a global configuration's listener limits (Contour serves these over RTDS). */
+export function runtimeFromConfig(limits: { maxConnectionsPerListener?: number; maxRequestsPerIoCycle?: number }, listeners: string[]): Record<string, number> {
+  const runtime: Record<string, number> = {};
+  if (limits.maxConnectionsPerListener !== undefined) for (const name of listeners) runtime[`envoy.resource_limits.listener.${name}.connection_limit`] = limits.maxConnectionsPerListener;
+  if (limits.maxRequestsPerIoCycle !== undefined) runtime["http.max_requests_per_io_cycle"] = limits.maxRequestsPerIoCycle;
+  return runtime;
 }
 
 /**

@@ -1,7 +1,8 @@
 // Envoy Clusters from the DAG: EDS clusters (endpoints arrive separately, by edsServiceName),
 // STRICT_DNS clusters for ExternalName Services, and the static `envoy-admin` cluster that the
 // stats/ready listener forwards to over Envoy's admin unix socket.
-import type { Cluster, LoadBalancerStrategy, SlowStart, TcpHealthCheckPolicy } from "../dag/types.ts";
+import type { ClusterDnsLookupFamily, GlobalConfig } from "../config/types.ts";
+import type { CircuitBreakers, Cluster, LoadBalancerStrategy, SlowStart, TcpHealthCheckPolicy } from "../dag/types.ts";
 import { adsConfigSource, any, duration, type JsonObject } from "./common.ts";
 import { tlsTransportSocket, upstreamTlsContext } from "./tls.ts";
 
@@ -18,8 +19,26 @@ const lbPolicies: Record<LoadBalancerStrategy, string> = {
   RequestHash: "RING_HASH",
 };
 
+/** What the global configuration sets for every cluster. */
+export interface ClusterDefaults {
+  connectTimeoutMs: number;
+  dnsLookupFamily: ClusterDnsLookupFamily;
+  /** Per limit: used where the Service's annotations set none. */
+  circuitBreakers?: CircuitBreakers;
+  maxRequestsPerConnection?: number;
+  perConnectionBufferLimitBytes?: number;
+  upstreamTls?: GlobalConfig["cluster"]["upstreamTls"];
+}
+
+export function clusterDefaults(global: GlobalConfig): ClusterDefaults {
+  return { connectTimeoutMs: global.timeouts.connectMs, ...global.cluster };
+}
+
+const defaults: ClusterDefaults = { connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, dnsLookupFamily: "auto" };
+const dnsLookupFamilies: Record<ClusterDnsLookupFamily, string> = { auto: "AUTO", v4: "V4_ONLY", v6: "V6_ONLY", all: "ALL" };
+
 /** The Envoy Cluster for a DAG cluster. */
-export function cluster(source: Cluster): JsonObject {
+export function cluster(source: Cluster, global: ClusterDefaults = defaults): JsonObject {
   const service = source.service;
   const out: JsonObject = {
     name: source.name,
@@ -43,11 +62,13 @@ export function cluster(source: Cluster): JsonObject {
         },
       ],
     };
+    if (global.dnsLookupFamily !== "auto") out.dns_lookup_family = dnsLookupFamilies[global.dnsLookupFamily];
   } else {
     out.type = "EDS";
     out.eds_cluster_config = { eds_config: adsConfigSource(), service_name: source.edsServiceName };
   }
-  out.connect_timeout = duration(source.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  out.connect_timeout = duration(source.connectTimeoutMs ?? global.connectTimeoutMs);
+  if (global.perConnectionBufferLimitBytes !== undefined) out.per_connection_buffer_limit_bytes = global.perConnectionBufferLimitBytes;
   out.lb_policy = lbPolicies[source.loadBalancer];
   if (source.slowStart) {
     const slowStart = slowStartConfig(source.slowStart);
@@ -57,7 +78,7 @@ export function cluster(source: Cluster): JsonObject {
   // Contour disables panic mode: unhealthy endpoints are never sent traffic.
   out.common_lb_config = { healthy_panic_threshold: { value: 0 } };
 
-  const protocolOptions = httpProtocolOptions(source);
+  const protocolOptions = httpProtocolOptions(source, global.maxRequestsPerConnection);
   if (protocolOptions) out.typed_extension_protocol_options = { [HTTP_PROTOCOL_OPTIONS]: protocolOptions };
 
   const healthChecks = healthCheck(source);
@@ -65,13 +86,14 @@ export function cluster(source: Cluster): JsonObject {
     out.health_checks = [healthChecks];
     out.ignore_health_on_host_removal = true;
   }
-  const breakers = circuitBreakers(source);
+  const breakers = circuitBreakers({ ...global.circuitBreakers, ...definedOnly(source.circuitBreakers ?? {}) });
   if (breakers) out.circuit_breakers = breakers;
 
   if (source.protocol === "tls" || source.protocol === "h2") {
     out.transport_socket = tlsTransportSocket(
       upstreamTlsContext({
         sni: source.sni ?? source.externalName,
+        params: global.upstreamTls,
         alpn: source.protocol === "h2" ? ["h2"] : [],
         validation: source.validation,
         clientCertificate: source.clientCertificate,
@@ -91,13 +113,16 @@ function slowStartConfig(slowStart: SlowStart): JsonObject {
 }
 
 /** HTTP/2 for h2 and h2c upstreams, and the upstream idle timeout; none for plain HTTP/1.1 defaults. */
-function httpProtocolOptions(source: Cluster): JsonObject | undefined {
+function httpProtocolOptions(source: Cluster, maxRequestsPerConnection: number | undefined): JsonObject | undefined {
   const http2 = source.protocol === "h2" || source.protocol === "h2c";
-  if (!http2 && source.idleTimeoutMs === undefined) return undefined;
+  if (!http2 && source.idleTimeoutMs === undefined && maxRequestsPerConnection === undefined) return undefined;
   const options: JsonObject = {
     explicit_http_config: http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
   };
-  if (source.idleTimeoutMs !== undefined) options.common_http_protocol_options = { idle_timeout: duration(source.idleTimeoutMs) };
+  const common: JsonObject = {};
+  if (source.idleTimeoutMs !== undefined) common.idle_timeout = duration(source.idleTimeoutMs);
+  if (maxRequestsPerConnection !== undefined) common.max_requests_per_connection = maxRequestsPerConnection;
+  if (Object.keys(common).length > 0) options.common_http_protocol_options = common;
   return any(HTTP_PROTOCOL_OPTIONS, options);
 }
 
@@ -127,9 +152,11 @@ function healthCheck(source: Cluster): JsonObject | undefined {
   return undefined;
 }
 
-function circuitBreakers(source: Cluster): JsonObject | undefined {
-  const limits = source.circuitBreakers;
-  if (!limits) return undefined;
+function definedOnly<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function circuitBreakers(limits: CircuitBreakers): JsonObject | undefined {
   const thresholds: JsonObject = {};
   if (limits.maxConnections !== undefined) thresholds.max_connections = limits.maxConnections;
   if (limits.maxPendingRequests !== undefined) thresholds.max_pending_requests = limits.maxPendingRequests;

@@ -2,6 +2,7 @@
 // the filters that only some hosts use (CORS, local rate limits, IP allow/deny lists, cookie
 // rewriting). Filters a listener's hosts never use are left out; the router is always last.
 import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, VirtualHost } from "../dag/types.ts";
+import type { CompressionAlgorithm } from "../config/types.ts";
 import { any, duration, enumName, type JsonObject } from "./common.ts";
 import { COOKIE_REWRITE_SCRIPT, hasCookieRewrites } from "./cookie-rewrite.ts";
 
@@ -40,20 +41,30 @@ export function filterNeeds(virtualHosts: Iterable<VirtualHost>): FilterNeeds {
   return needs;
 }
 
+const compressorLibraries: Record<Exclude<CompressionAlgorithm, "disabled">, string> = {
+  gzip: "envoy.extensions.compression.gzip.compressor.v3.Gzip",
+  brotli: "envoy.extensions.compression.brotli.compressor.v3.Brotli",
+  zstd: "envoy.extensions.compression.zstd.compressor.v3.Zstd",
+};
+
+/** The compressor filter with the configured library and its defaults. */
+function compressorFilter(algorithm: Exclude<CompressionAlgorithm, "disabled">): JsonObject {
+  return {
+    name: filterNames.compressor,
+    typed_config: any("envoy.extensions.filters.http.compressor.v3.Compressor", {
+      // No content types: Envoy's default list (text, JavaScript, JSON, XML, SVG) is what Contour
+      // compresses, and CommonDirectionConfig.content_type is deprecated in Envoy 1.40 (its
+      // replacement, content_type_matcher, is newer than our vendored protos).
+      compressor_library: { name: algorithm, typed_config: any(compressorLibraries[algorithm]) },
+    }),
+  };
+}
+
 /** The ordered HTTP filters of a connection manager, router last. */
-export function httpFilters(needs: FilterNeeds): JsonObject[] {
-  const filters: JsonObject[] = [
-    {
-      name: filterNames.compressor,
-      typed_config: any("envoy.extensions.filters.http.compressor.v3.Compressor", {
-        // No content types: Envoy's default list (text, JavaScript, JSON, XML, SVG) is what Contour
-        // compresses, and CommonDirectionConfig.content_type is deprecated in Envoy 1.40 (its
-        // replacement, content_type_matcher, is newer than our vendored protos).
-        compressor_library: { name: "gzip", typed_config: any("envoy.extensions.compression.gzip.compressor.v3.Gzip") },
-      }),
-    },
-    { name: filterNames.grpcWeb, typed_config: any("envoy.extensions.filters.http.grpc_web.v3.GrpcWeb") },
-  ];
+export function httpFilters(needs: FilterNeeds, compression: CompressionAlgorithm = "gzip"): JsonObject[] {
+  const filters: JsonObject[] = [];
+  if (compression !== "disabled") filters.push(compressorFilter(compression));
+  filters.push({ name: filterNames.grpcWeb, typed_config: any("envoy.extensions.filters.http.grpc_web.v3.GrpcWeb") });
   if (needs.cors) filters.push({ name: filterNames.cors, typed_config: any("envoy.extensions.filters.http.cors.v3.Cors") });
   if (needs.localRateLimit) {
     // No token bucket here: the filter does nothing until a virtual host configures one.

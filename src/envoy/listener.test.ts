@@ -1,21 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { defaultGlobalConfig } from "../config/types.ts";
 import { resourceTypes } from "./common.ts";
 import { type ListenerSettings, statsListener } from "./listener.ts";
 import { expectEnvoyAccepts, httpListener, httpsListener, testCluster, testRoute, testSecret, testSecureVirtualHost, testVirtualHost, weighted } from "./testing.ts";
 
 type J = Record<string, any>;
 const LISTENER = resourceTypes.listeners;
-const settings: ListenerSettings = {
-  address: "0.0.0.0",
-  accessLog: true,
-  connectionIdleTimeoutMs: 60_000,
-  streamIdleTimeoutMs: 300_000,
-  requestTimeoutMs: 0,
-  delayedCloseTimeoutMs: 1000,
-  drainTimeoutMs: 5000,
-  mergeSlashes: true,
-  numTrustedHops: 0,
-};
+const settings: ListenerSettings = { address: "0.0.0.0", accessLog: true, global: defaultGlobalConfig() };
 
 const hcmOf = (chain: J): J => chain.filters[0].typed_config;
 const filterNamesOf = (hcm: J): string[] => hcm.http_filters.map((f: J) => f.name);
@@ -62,7 +53,7 @@ describe("ingress_http", () => {
   });
 
   test("trusted hops in front of Envoy", async () => {
-    const listener = (await expectEnvoyAccepts(LISTENER, httpListener(8080, [], { ...settings, numTrustedHops: 2 }))) as J;
+    const listener = (await expectEnvoyAccepts(LISTENER, httpListener(8080, [], { ...settings, global: { ...defaultGlobalConfig(), numTrustedHops: 2 } }))) as J;
     expect(hcmOf(listener.filter_chains[0]).xff_num_trusted_hops).toBe(2);
   });
 

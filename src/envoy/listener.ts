@@ -3,8 +3,10 @@
 // certificates by SDS, TLS passthrough and TCP proxying, a fallback-certificate chain for clients
 // without SNI) and `stats-health`, which exposes only /ready and /stats of Envoy's admin interface.
 // What each listener serves was decided by the DAG (dag/listeners.ts); this only renders it.
+import type { GlobalConfig, HttpVersion } from "../config/types.ts";
 import { STATS_LISTENER } from "../dag/names.ts";
-import type { DownstreamValidation, FallbackFilterChain, Listener, SecureFilterChain, TcpProxy, VirtualHost } from "../dag/types.ts";
+import type { DownstreamValidation, FallbackFilterChain, Listener, SecureFilterChain, SecureVirtualHost, TcpProxy, TlsVersion, VirtualHost } from "../dag/types.ts";
+import { accessLogs } from "./access-log.ts";
 import { ADMIN_CLUSTER } from "./cluster.ts";
 import { adsConfigSource, any, duration, type JsonObject, socketAddress, sortedBy } from "./common.ts";
 import { filterNeeds, filterNames, httpFilters } from "./http-filters.ts";
@@ -12,27 +14,30 @@ import { downstreamTlsContext, tlsTransportSocket } from "./tls.ts";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const TCP_PROXY = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+const PROXY_PROTOCOL = "envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol";
 
-/** Connection manager settings shared by every listener (Contour's defaults). */
+/** What every listener shares: its address and the global configuration (Contour's defaults). */
 export interface ListenerSettings {
   address: string;
+  /** false turns the access log off whatever the configuration says. */
   accessLog: boolean;
-  connectionIdleTimeoutMs: number;
-  streamIdleTimeoutMs: number;
-  /** 0 disables the request timeout (Envoy's and Contour's default). */
-  requestTimeoutMs: number;
-  delayedCloseTimeoutMs: number;
-  drainTimeoutMs: number;
-  mergeSlashes: boolean;
-  /** Proxies in front of Envoy trusted to set X-Forwarded-For (0). */
-  numTrustedHops: number;
+  global: GlobalConfig;
 }
 
-/** Envoy's stream access logger to stdout, in Envoy's default format. */
-export function accessLogs(settings: ListenerSettings): JsonObject[] | undefined {
-  if (!settings.accessLog) return undefined;
-  return [{ name: "envoy.access_loggers.stdout", typed_config: any("envoy.extensions.access_loggers.stream.v3.StdoutAccessLog") }];
+const codecs: Record<string, string> = { "http/1.1": "HTTP1", "http/2": "HTTP2" };
+
+/** Contour's default HTTP versions: the connection manager's codec (AUTO for both or none). */
+function codecType(versions: HttpVersion[]): string {
+  return versions.length === 1 ? codecs[versions[0]!]! : "AUTO";
 }
+
+/** ALPN offered on terminating TLS chains, by the default HTTP versions. */
+export function alpnProtocols(versions: HttpVersion[]): string[] {
+  if (versions.length !== 1) return ["h2", "http/1.1"];
+  return versions[0] === "http/2" ? ["h2"] : ["http/1.1"];
+}
+
+const serverHeaderTransformations = { overwrite: "OVERWRITE", append_if_absent: "APPEND_IF_ABSENT", pass_through: "PASS_THROUGH" } as const;
 
 interface HcmOptions {
   routeConfigName: string;
@@ -43,25 +48,31 @@ interface HcmOptions {
 
 /** An HTTP connection manager network filter that takes its routes from RDS over ADS. */
 export function httpConnectionManager(options: HcmOptions, settings: ListenerSettings): JsonObject {
+  const { global } = settings;
+  const { timeouts } = global;
   const hcm: JsonObject = {
     stat_prefix: options.statPrefix,
     rds: { route_config_name: options.routeConfigName, config_source: adsConfigSource() },
-    http_filters: httpFilters(filterNeeds(options.virtualHosts)),
-    common_http_protocol_options: { idle_timeout: duration(settings.connectionIdleTimeoutMs) },
+    http_filters: httpFilters(filterNeeds(options.virtualHosts), global.compression),
+    common_http_protocol_options: commonHttpProtocolOptions(global),
     // HTTP/1.0 clients that send a Host header are served (Contour #537).
-    http_protocol_options: { accept_http_10: true },
-    stream_idle_timeout: duration(settings.streamIdleTimeoutMs),
-    request_timeout: duration(settings.requestTimeoutMs),
-    drain_timeout: duration(settings.drainTimeoutMs),
-    delayed_close_timeout: duration(settings.delayedCloseTimeoutMs),
+    http_protocol_options: { accept_http_10: true, ...(global.allowChunkedLength ? { allow_chunked_length: true } : {}) },
+    stream_idle_timeout: duration(timeouts.streamIdleMs),
+    request_timeout: duration(timeouts.requestMs),
+    drain_timeout: duration(timeouts.connectionShutdownGracePeriodMs),
+    delayed_close_timeout: duration(timeouts.delayedCloseMs),
     use_remote_address: true,
     normalize_path: true,
-    merge_slashes: settings.mergeSlashes,
-    strip_trailing_host_dot: true,
+    merge_slashes: global.mergeSlashes,
+    strip_trailing_host_dot: global.stripTrailingHostDot,
     preserve_external_request_id: true,
   };
-  if (settings.numTrustedHops > 0) hcm.xff_num_trusted_hops = settings.numTrustedHops;
-  const logs = accessLogs(settings);
+  const codec = codecType(global.defaultHttpVersions);
+  if (codec !== "AUTO") hcm.codec_type = codec;
+  if (global.serverHeaderTransformation !== "overwrite") hcm.server_header_transformation = serverHeaderTransformations[global.serverHeaderTransformation];
+  if (global.listener.http2MaxConcurrentStreams !== undefined) hcm.http2_protocol_options = { max_concurrent_streams: global.listener.http2MaxConcurrentStreams };
+  if (global.numTrustedHops > 0) hcm.xff_num_trusted_hops = global.numTrustedHops;
+  const logs = accessLogs(global.accessLog, settings.accessLog);
   if (logs) hcm.access_log = logs;
   const forward = options.forwardClientCertificate;
   if (forward) {
@@ -86,7 +97,7 @@ export function tcpProxyFilter(statPrefix: string, proxy: TcpProxy, settings: Li
   const sorted = sortedBy(keep, (c) => c.cluster.name);
   if (sorted.length === 1) config.cluster = sorted[0]!.cluster.name;
   else config.weighted_clusters = { clusters: sorted.map((c) => ({ name: c.cluster.name, weight: c.weight > 0 ? c.weight : 1 })) };
-  const logs = accessLogs(settings);
+  const logs = accessLogs(settings.global.accessLog, settings.accessLog);
   if (logs) config.access_log = logs;
   return { name: "envoy.filters.network.tcp_proxy", typed_config: any(TCP_PROXY, config) };
 }
@@ -96,10 +107,49 @@ export function listener(node: Listener, settings: ListenerSettings): JsonObject
   return node.protocol === "http" ? httpListener(node, settings) : httpsListener(node, settings);
 }
 
+/** The idle timeout, maximum connection duration and requests per connection of downstream connections. */
+function commonHttpProtocolOptions(global: GlobalConfig): JsonObject {
+  const options: JsonObject = { idle_timeout: duration(global.timeouts.connectionIdleMs) };
+  if (global.timeouts.maxConnectionDurationMs > 0) options.max_connection_duration = duration(global.timeouts.maxConnectionDurationMs);
+  if (global.listener.maxRequestsPerConnection !== undefined) options.max_requests_per_connection = global.listener.maxRequestsPerConnection;
+  return options;
+}
+
+/** Envoy's IP_TOS and IPV6_TCLASS socket options (level, name), as Contour sets them. */
+const IP_TOS = { level: 0, name: 1 };
+const IPV6_TCLASS = { level: 41, name: 67 };
+
+/** What the ingress listeners share beyond their filter chains: buffer limit, socket options, the PROXY protocol. */
+function ingressListener(node: Listener, settings: ListenerSettings, listenerFilters: JsonObject[]): JsonObject {
+  const limits = settings.global.listener;
+  const listener: JsonObject = { name: node.name, address: socketAddress(node.address, node.port) };
+  const filters = limits.useProxyProtocol ? [{ name: "envoy.filters.listener.proxy_protocol", typed_config: any(PROXY_PROTOCOL) }, ...listenerFilters] : listenerFilters;
+  if (filters.length > 0) listener.listener_filters = filters;
+  if (limits.perConnectionBufferLimitBytes !== undefined) listener.per_connection_buffer_limit_bytes = limits.perConnectionBufferLimitBytes;
+  if (limits.maxConnectionsToAcceptPerSocketEvent !== undefined) listener.max_connections_to_accept_per_socket_event = limits.maxConnectionsToAcceptPerSocketEvent;
+  if (limits.connectionBalancer === "exact") listener.connection_balance_config = { exact_balance: {} };
+  const socketOptions: JsonObject[] = [];
+  if (limits.socketOptions.tos > 0) socketOptions.push({ ...IP_TOS, int_value: limits.socketOptions.tos, state: "STATE_LISTENING" });
+  // IPV6_TCLASS cannot be set on an IPv4 socket (Envoy then fails the listener): IPv6 addresses only.
+  if (limits.socketOptions.trafficClass > 0 && node.address.includes(":")) socketOptions.push({ ...IPV6_TCLASS, int_value: limits.socketOptions.trafficClass, state: "STATE_LISTENING" });
+  if (socketOptions.length > 0) listener.socket_options = socketOptions;
+  return listener;
+}
+
 /** The plaintext listener (`ingress_http`): one connection manager over its route configuration. */
 function httpListener(node: Listener, settings: ListenerSettings): JsonObject {
   const hcm = httpConnectionManager({ routeConfigName: node.routeConfigName!, statPrefix: node.name, virtualHosts: node.virtualHosts }, settings);
-  return { name: node.name, address: socketAddress(node.address, node.port), filter_chains: [{ filters: [hcm] }] };
+  return { ...ingressListener(node, settings, []), filter_chains: [{ filters: [hcm] }] };
+}
+
+/**
+ * A host's TLS versions within the global ones: the higher minimum, the lower maximum (never below
+ * that minimum), so the configuration's minimum holds for every host.
+ */
+export function listenerTlsVersions(vhost: SecureVirtualHost, global: GlobalConfig): { minVersion: TlsVersion; maxVersion: TlsVersion } {
+  const minVersion = vhost.minTlsVersion > global.tls.minVersion ? vhost.minTlsVersion : global.tls.minVersion;
+  const lower = vhost.maxTlsVersion < global.tls.maxVersion ? vhost.maxTlsVersion : global.tls.maxVersion;
+  return { minVersion, maxVersion: lower < minVersion ? minVersion : lower };
 }
 
 /** The filter chain of one TLS virtual host, matched by SNI. */
@@ -114,9 +164,9 @@ function secureFilterChain(chain: SecureFilterChain, statPrefix: string, setting
   out.transport_socket = tlsTransportSocket(
     downstreamTlsContext({
       secret: vhost.secret!,
-      minVersion: vhost.minTlsVersion,
-      maxVersion: vhost.maxTlsVersion,
-      alpn: tcp ? [] : ["h2", "http/1.1"],
+      ...listenerTlsVersions(vhost, settings.global),
+      cipherSuites: settings.global.tls.cipherSuites,
+      alpn: tcp ? [] : alpnProtocols(settings.global.defaultHttpVersions),
       validation: vhost.downstreamValidation,
       validationSecret: chain.clientValidationSecret,
     }),
@@ -142,7 +192,9 @@ function fallbackFilterChain(fallback: FallbackFilterChain, statPrefix: string, 
   return {
     name: fallback.name,
     filter_chain_match: { transport_protocol: "tls" },
-    transport_socket: tlsTransportSocket(downstreamTlsContext({ secret: fallback.secret, minVersion: "1.2", maxVersion: "1.3", alpn: ["h2", "http/1.1"] })),
+    transport_socket: tlsTransportSocket(
+      downstreamTlsContext({ secret: fallback.secret, ...settings.global.tls, alpn: alpnProtocols(settings.global.defaultHttpVersions) }),
+    ),
     filters: [httpConnectionManager({ routeConfigName: fallback.routeConfigName, statPrefix, virtualHosts: fallback.virtualHosts }, settings)],
   };
 }
@@ -151,14 +203,8 @@ function fallbackFilterChain(fallback: FallbackFilterChain, statPrefix: string, 
 function httpsListener(node: Listener, settings: ListenerSettings): JsonObject {
   const chains = node.filterChains.map((chain) => secureFilterChain(chain, node.name, settings));
   if (node.fallback) chains.push(fallbackFilterChain(node.fallback, node.name, settings));
-  return {
-    name: node.name,
-    address: socketAddress(node.address, node.port),
-    listener_filters: [
-      { name: "envoy.filters.listener.tls_inspector", typed_config: any("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector") },
-    ],
-    filter_chains: chains,
-  };
+  const tlsInspector = { name: "envoy.filters.listener.tls_inspector", typed_config: any("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector") };
+  return { ...ingressListener(node, settings, [tlsInspector]), filter_chains: chains };
 }
 
 const getOnly = { name: ":method", string_match: { exact: "GET" } };

@@ -32,6 +32,8 @@ export interface DownstreamTlsOptions {
   secret: Secret;
   minVersion: TlsVersion;
   maxVersion: TlsVersion;
+  /** TLS 1.2 cipher suites; empty: Contour's defaults. */
+  cipherSuites?: string[];
   /** ALPN offered to clients; none for a TCP proxy behind TLS. */
   alpn: string[];
   validation?: DownstreamValidation;
@@ -46,7 +48,7 @@ export function downstreamTlsContext(options: DownstreamTlsOptions): JsonObject 
     tls_maximum_protocol_version: tlsProtocols[options.maxVersion],
   };
   // Cipher suites only apply to TLS 1.2; Envoy rejects a list for a 1.3-only context.
-  if (options.minVersion === "1.2") tlsParams.cipher_suites = defaultCipherSuites;
+  if (options.minVersion === "1.2") tlsParams.cipher_suites = options.cipherSuites?.length ? options.cipherSuites : defaultCipherSuites;
   const common: JsonObject = {
     tls_params: tlsParams,
     tls_certificate_sds_secret_configs: [sdsSecretConfig(options.secret.name)],
@@ -80,6 +82,8 @@ function clientValidation(validation: DownstreamValidation, sds: Secret | undefi
 
 export interface UpstreamTlsOptions {
   sni?: string;
+  /** Versions and TLS 1.2 ciphers from the configuration; absent: Envoy's defaults. */
+  params?: { minVersion: TlsVersion; maxVersion: TlsVersion; cipherSuites: string[] };
   alpn: string[];
   validation?: UpstreamValidation;
   clientCertificate?: Secret;
@@ -88,6 +92,11 @@ export interface UpstreamTlsOptions {
 /** The UpstreamTlsContext (as an Any) of a cluster whose endpoints speak TLS. */
 export function upstreamTlsContext(options: UpstreamTlsOptions): JsonObject {
   const common: JsonObject = {};
+  if (options.params) {
+    const { minVersion, maxVersion, cipherSuites } = options.params;
+    common.tls_params = { tls_minimum_protocol_version: tlsProtocols[minVersion], tls_maximum_protocol_version: tlsProtocols[maxVersion] };
+    if (minVersion === "1.2" && cipherSuites.length > 0) (common.tls_params as JsonObject).cipher_suites = cipherSuites;
+  }
   if (options.clientCertificate) common.tls_certificate_sds_secret_configs = [sdsSecretConfig(options.clientCertificate.name)];
   if (options.validation) {
     const subjectNames = [...new Set(options.validation.subjectNames)].sort();

@@ -5,11 +5,12 @@
 // are translated apart (endpoint.ts), without the DAG.
 import { routeConfigs } from "../dag/accessors.ts";
 import type { Dag } from "../dag/types.ts";
-import { adminCluster, cluster } from "./cluster.ts";
+import { adminCluster, cluster, clusterDefaults } from "./cluster.ts";
 import { compareStrings, type JsonObject } from "./common.ts";
 import { listener, type ListenerSettings, statsListener } from "./listener.ts";
 import { routeConfigurationOf } from "./route.ts";
 import { secret } from "./secret.ts";
+import { defaultGlobalConfig, type GlobalConfig } from "../config/types.ts";
 import { withConfigSource, type XdsConfigSourceMode } from "./config-source.ts";
 
 /** How resources are rendered; where the routing listeners listen is the DAG's (DagOptions.listeners). */
@@ -20,22 +21,10 @@ export interface TranslateOptions {
   adminSocketPath?: string;
   /** The stats listener's address ("0.0.0.0"; "::" listens on IPv4 too). */
   address?: string;
-  /** Access log to stdout on every listener (true). */
+  /** Access log to stdout on every listener unless false (the configuration's level may still turn it off). */
   accessLog?: boolean;
-  /** Idle time before a downstream connection is closed (60 s). */
-  connectionIdleTimeoutMs?: number;
-  /** Idle time of a stream (5 min, Envoy's default). */
-  streamIdleTimeoutMs?: number;
-  /** Whole-request timeout; 0 disables it (the default). */
-  requestTimeoutMs?: number;
-  /** Delayed close of a connection after a response (1 s). */
-  delayedCloseTimeoutMs?: number;
-  /** Graceful drain of HTTP/2 connections (5 s). */
-  drainTimeoutMs?: number;
-  /** Merge adjacent slashes in paths before routing (true). */
-  mergeSlashes?: boolean;
-  /** Proxies in front of Envoy trusted to set X-Forwarded-For (0). */
-  numTrustedHops?: number;
+  /** The global configuration (Contour's configuration file or ContourConfiguration); Contour's defaults otherwise. */
+  global?: GlobalConfig;
   /** Where Envoy fetches RDS, EDS and SDS: over ADS (the default bootstrap) or the per-type services. */
   xdsConfigSource?: XdsConfigSourceMode;
 }
@@ -53,33 +42,18 @@ export const defaultTranslateOptions: Required<TranslateOptions> = {
   adminSocketPath: "/admin/admin.sock",
   address: "0.0.0.0",
   accessLog: true,
-  connectionIdleTimeoutMs: 60_000,
-  streamIdleTimeoutMs: 300_000,
-  requestTimeoutMs: 0,
-  delayedCloseTimeoutMs: 1_000,
-  drainTimeoutMs: 5_000,
-  mergeSlashes: true,
-  numTrustedHops: 0,
+  global: defaultGlobalConfig(),
   xdsConfigSource: { kind: "ads" },
 };
 
 /** Translates a DAG into Envoy resources (everything but load assignments). */
 export function translate(dag: Dag, options: TranslateOptions = {}): Translation {
   const opts = { ...defaultTranslateOptions, ...withoutUndefined(options) };
-  const settings: ListenerSettings = {
-    address: opts.address,
-    accessLog: opts.accessLog,
-    connectionIdleTimeoutMs: opts.connectionIdleTimeoutMs,
-    streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
-    requestTimeoutMs: opts.requestTimeoutMs,
-    delayedCloseTimeoutMs: opts.delayedCloseTimeoutMs,
-    drainTimeoutMs: opts.drainTimeoutMs,
-    mergeSlashes: opts.mergeSlashes,
-    numTrustedHops: opts.numTrustedHops,
-  };
+  const settings: ListenerSettings = { address: opts.address, accessLog: opts.accessLog, global: opts.global };
   const listeners = [...dag.listeners.map((node) => listener(node, settings)), statsListener(opts.statsPort, settings)];
   const routes = routeConfigs(dag).map(routeConfigurationOf);
-  const clusters = [...[...dag.clusters.values()].map(cluster), adminCluster(opts.adminSocketPath)];
+  const defaults = clusterDefaults(opts.global);
+  const clusters = [...[...dag.clusters.values()].map((c) => cluster(c, defaults)), adminCluster(opts.adminSocketPath)];
   const secrets = [...dag.secrets.values()].map(secret);
   return {
     listeners: withConfigSource(byName(listeners), opts.xdsConfigSource),

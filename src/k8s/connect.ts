@@ -17,14 +17,16 @@ export interface KubernetesOptions {
   watchNamespaces?: string[];
   /** --ingress-status-address: fixed load balancer addresses for status ("192.0.2.1,lb.example.com"). */
   statusAddress?: string;
-  /** The Envoy Service whose load balancer address goes into status. */
-  envoyService?: { namespace: string; name: string };
+  /** The Envoy Service whose load balancer address goes into status (namespace: the agent's by default). */
+  envoyService?: { namespace?: string; name: string };
   /** false: --disable-leader-election (a single replica). */
   leaderElection: false | { namespace?: string; name: string; leaseDurationSeconds?: number; renewDeadlineSeconds?: number; retryPeriodSeconds?: number };
 }
 
 export interface KubernetesConnection {
   source: Source;
+  /** The bundle version of the cluster's Gateway API CRDs, known once the source started. */
+  gatewayApiBundleVersion(): string | undefined;
   kubeConfig: KubeConfig;
   /** Starts writing status from the agent's builds; the handle goes to agent.attachStatusReporting. */
   startReporting(agent: { pipeline: Parameters<typeof startStatusReporting>[0]["pipeline"]; cache: Parameters<typeof startStatusReporting>[0]["cache"] }): StatusReportingHandle;
@@ -39,15 +41,19 @@ export function connectKubernetes(options: KubernetesOptions): KubernetesConnect
   return {
     source,
     kubeConfig,
+    gatewayApiBundleVersion: () => source.gatewayApiBundleVersion(),
     startReporting(agent) {
       const election = options.leaderElection;
+      // As Contour: the Lease and the Envoy Service are in the agent's own namespace unless told otherwise.
+      const agentNamespace = currentNamespace(kubeConfig) ?? "isobar-system";
+      const envoyService = options.envoyService && { name: options.envoyService.name, namespace: options.envoyService.namespace ?? agentNamespace };
       return startStatusReporting({
         kubeConfig,
         pipeline: agent.pipeline,
         cache: agent.cache,
         loadBalancer: options.statusAddress ? parseStatusAddresses(options.statusAddress) : undefined,
-        envoyService: options.envoyService,
-        leaderElection: election === false ? false : { ...election, namespace: election.namespace ?? currentNamespace(kubeConfig) ?? "isobar-system" },
+        envoyService,
+        leaderElection: election === false ? false : { ...election, namespace: election.namespace ?? agentNamespace },
       });
     },
   };

@@ -1,6 +1,6 @@
 // The status each kind carries, computed from the DAG's ObjectStatus: HTTPProxy in Contour's shape
 // (currentStatus, description, loadBalancer, one Valid condition with errors and warnings), Ingress
-// as status.loadBalancer.ingress. Also the comparison that decides whether a write is needed: equal
+// as status.loadBalancer.ingress, GatewayClass and Gateway as status.conditions. Also the comparison that decides whether a write is needed: equal
 // when all that differs is lastTransitionTime (which is kept while the condition's status holds).
 import { isIP } from "node:net";
 import type { ObjectStatus, SubCondition } from "../dag/status.ts";
@@ -39,6 +39,7 @@ export function desiredStatus(object: KubeObject, status: ObjectStatus, options:
   const addresses = (options.loadBalancer ?? []).filter((a) => a.ip || a.hostname).map(pickAddress);
   const ingress = addresses.length > 0 ? addresses : undefined;
   if (object.kind === "Ingress") return ingress ? { loadBalancer: { ingress } } : undefined;
+  if (object.kind === "GatewayClass" || object.kind === "Gateway") return status.conditions ? { conditions: mergedConditions(object, status, options.now) } : undefined;
   if (object.kind !== "HTTPProxy") return undefined;
   const valid = status.currentStatus === "valid";
   const conditionStatus = valid ? "True" : "False";
@@ -59,6 +60,26 @@ export function desiredStatus(object: KubeObject, status: ObjectStatus, options:
   const spec = object.spec as { virtualhost?: unknown } | undefined;
   if (ingress && valid && spec?.virtualhost) result.loadBalancer = { ingress };
   return result;
+}
+
+/**
+ * Our conditions, each keeping its lastTransitionTime while its status holds, after the object's
+ * conditions of other types (which are not ours to drop), as Contour merges them.
+ */
+function mergedConditions(object: KubeObject, status: ObjectStatus, now: Date): Record<string, unknown>[] {
+  const existing = (object.status as { conditions?: unknown } | undefined)?.conditions;
+  const current = Array.isArray(existing) ? (existing as Array<Record<string, unknown>>).filter((c) => typeof c === "object" && c !== null) : [];
+  const ours = status.conditions ?? [];
+  const kept = current.filter((c) => !ours.some((o) => o.type === c.type));
+  const observedGeneration = status.generation ?? object.metadata.generation;
+  return [
+    ...kept,
+    ...ours.map((condition) => {
+      const before = current.find((c) => c.type === condition.type);
+      const since = before?.status === condition.status && typeof before.lastTransitionTime === "string" ? before.lastTransitionTime : kubeTime(now);
+      return { ...condition, ...(observedGeneration === undefined ? {} : { observedGeneration }), lastTransitionTime: since };
+    }),
+  ];
 }
 
 function pickAddress(address: LoadBalancerAddress): LoadBalancerAddress {
@@ -114,6 +135,16 @@ export function statusPatch(existing: unknown, desired: Record<string, unknown>)
   const patch: Record<string, unknown> = { ...desired };
   for (const key of ownedKeys(desired)) if (!(key in desired) && current[key] !== undefined) patch[key] = null;
   return patch;
+}
+
+/** `existing` with `patch` applied at the top level (a null removes the key): the status an update (PUT) carries. */
+export function patchedStatus(existing: unknown, patch: Record<string, unknown>): Record<string, unknown> {
+  const status: Record<string, unknown> = existing && typeof existing === "object" ? { ...(existing as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete status[key];
+    else status[key] = value;
+  }
+  return status;
 }
 
 /** JSON with sorted keys, without lastTransitionTime, empty objects and undefined. */

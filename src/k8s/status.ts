@@ -3,13 +3,17 @@
 // bound, through the status subresource (merge patch carrying the resourceVersion the verdict was
 // computed against), are skipped when the object already carries the desired status, and after a
 // 409 are recomputed against a fresh read and retried. Losing leadership drops the queue at once.
+// Contour's ClusterRole grants update but not patch on the status subresources: once a PATCH is
+// forbidden (403), status is written as Contour writes it, an update (PUT) of the object as the
+// server holds it, read just before.
 import type { KubeConfig } from "@kubernetes/client-node";
 import { consola, type ConsolaInstance } from "consola";
+import type { GatewayApiObjects } from "../dag/gateway-api-types.ts";
 import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
 import { refKey } from "../dag/status.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { type KubeClient, KubeApiError, createKubeClient, objectPath } from "./client.ts";
-import { type LoadBalancerAddress, desiredStatus, statusEqual, statusPatch } from "./status-shape.ts";
+import { type LoadBalancerAddress, desiredStatus, patchedStatus, statusEqual, statusPatch } from "./status-shape.ts";
 
 export type { LoadBalancerAddress } from "./status-shape.ts";
 export { parseStatusAddresses, serviceAddresses } from "./status-shape.ts";
@@ -74,13 +78,16 @@ interface Written {
 const resources: Record<string, { group: string; version: string; plural: string }> = {
   Ingress: { group: "networking.k8s.io", version: "v1", plural: "ingresses" },
   HTTPProxy: { group: "projectcontour.io", version: "v1", plural: "httpproxies" },
+  GatewayClass: { group: "gateway.networking.k8s.io", version: "v1", plural: "gatewayclasses" },
+  Gateway: { group: "gateway.networking.k8s.io", version: "v1", plural: "gateways" },
 };
 
-/** An ObjectLookup over the object cache's Ingresses and HTTPProxies, indexed once per call. */
-export function lookupFromCache(cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[] }): ObjectLookup {
+/** An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses and Gateways, indexed once per call. */
+export function lookupFromCache(cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[]; gatewayApi?(): GatewayApiObjects }): ObjectLookup {
   const index = new Map<string, KubeObject>();
-  for (const object of cache.ingresses()) index.set(`Ingress ${object.metadata.namespace}/${object.metadata.name}`, object);
-  for (const object of cache.httpProxies()) index.set(`HTTPProxy ${object.metadata.namespace}/${object.metadata.name}`, object);
+  const gatewayApi = cache.gatewayApi?.();
+  const objects: KubeObject[] = [...cache.ingresses(), ...cache.httpProxies(), ...((gatewayApi?.gatewayClasses ?? []) as KubeObject[]), ...((gatewayApi?.gateways ?? []) as KubeObject[])];
+  for (const object of objects) index.set(refKey({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name }), object);
   return (ref) => index.get(refKey(ref));
 }
 
@@ -97,6 +104,8 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
   const written = new Map<string, Written>();
   const stats: StatusWriterStats = { written: 0, skipped: 0, conflicts: 0, failed: 0, dropped: 0 };
   let workers = 0;
+  /** Set after a PATCH of status was forbidden: write with GET and PUT from then on. */
+  let updateOnly = false;
   let last: { statuses: ObjectStatus[]; objects: ObjectLookup } | undefined;
   let stopped = false;
   let idleWaiters: (() => void)[] = [];
@@ -162,7 +171,28 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
     const resource = resources[status.ref.kind]!;
     const path = objectPath(resource, status.ref.namespace, status.ref.name);
     let object = pending.objects(status.ref);
+    /** Whether `object` was just read from the server (an update must carry all of it, not the slimmed cache copy). */
+    let fresh = false;
     for (let attempt = 1; object; attempt++) {
+      if (updateOnly && !fresh) {
+        try {
+          object = await client.request<KubeObject>("GET", path);
+          object.kind = status.ref.kind;
+          fresh = true;
+        } catch (readError) {
+          if (readError instanceof KubeApiError && readError.statusCode === 404) {
+            stats.skipped++;
+            return;
+          }
+          if (attempt >= maxAttempts) {
+            stats.failed++;
+            logger.warn(`status of ${key} not written: ${(readError as Error).message}`);
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)));
+          continue;
+        }
+      }
       const desired = desiredStatus(object, status, { loadBalancer: loadBalancer(), now: now() });
       if (!desired || statusEqual(object.status, desired)) {
         stats.skipped++;
@@ -179,11 +209,12 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
         stats.dropped++;
         return;
       }
+      const patching = !updateOnly;
       try {
-        const result = await client.request<KubeObject>("PATCH", `${path}/status`, {
-          body: { metadata: { resourceVersion: version }, status: statusPatch(object.status, desired) },
-          contentType: "application/merge-patch+json",
-        });
+        const patch = statusPatch(object.status, desired);
+        const result = patching
+          ? await client.request<KubeObject>("PATCH", `${path}/status`, { body: { metadata: { resourceVersion: version }, status: patch }, contentType: "application/merge-patch+json" })
+          : await client.request<KubeObject>("PUT", `${path}/status`, { body: { ...object, status: patchedStatus(object.status, patch) } });
         written.set(key, { desired: desiredKey, before: version, after: result?.metadata?.resourceVersion });
         stats.written++;
         return;
@@ -192,6 +223,12 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
         if (failure.statusCode === 404) {
           stats.skipped++;
           return;
+        }
+        if (failure.statusCode === 403 && patching) {
+          if (!updateOnly) logger.info(`status: ${failure.message}; writing status with update (PUT) instead, as Contour does`);
+          updateOnly = true;
+          fresh = false;
+          continue;
         }
         if (attempt >= maxAttempts) {
           stats.failed++;
@@ -204,6 +241,7 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
         try {
           object = await client.request<KubeObject>("GET", path);
           object.kind = status.ref.kind;
+          fresh = true;
         } catch (readError) {
           if (readError instanceof KubeApiError && readError.statusCode === 404) object = undefined;
           else if (attempt + 1 >= maxAttempts) {

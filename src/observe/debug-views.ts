@@ -168,5 +168,6 @@ export function statusView(statuses: ObjectStatus[]): object[] {
       description: s.description,
       errors: s.errors,
       warnings: s.warnings,
+      ...(s.conditions !== undefined ? { conditions: s.conditions } : {}),
     }));
 }

@@ -2,6 +2,7 @@
 // validation. What the validator rejects is left out and becomes a condition on the objects that
 // produced it. Used by `agent serve` on every rebuild, by `agent validate`, golden tests and benchmarks.
 import { buildDag } from "../dag/builder.ts";
+import { gatewayApiInput } from "../dag/gateway-api-input.ts";
 import type { DagOptions } from "../dag/processor.ts";
 import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
 import type { Dag } from "../dag/types.ts";
@@ -34,11 +35,13 @@ export interface BuildResult {
   timings: { dag: number; translate: number; endpoints: number; validate: number; total: number };
 }
 
-export type BuildInput = Pick<ObjectCache, "ingresses" | "httpProxies" | "tlsCertificateDelegations" | "service" | "secret" | "endpointSlices">;
+export type BuildInput = Pick<ObjectCache, "ingresses" | "httpProxies" | "tlsCertificateDelegations" | "service" | "secret" | "endpointSlices"> & Partial<Pick<ObjectCache, "gatewayApi">>;
 
 export function buildResources(input: BuildInput, options: BuildOptions): BuildResult {
   const t0 = performance.now();
   const dag = buildDag(input, options.dag);
+  // Which Gateway is served and its status; its listeners and routes are not processed yet.
+  gatewayApiInput({ input, options: options.dag, status: dag.status });
   const t1 = performance.now();
   const translation = translate(dag, options.translate);
   const t2 = performance.now();

@@ -12,11 +12,10 @@
 // the stream closing ends it. At most `capacity` rejections are remembered (oldest dropped first).
 import { consola, type ConsolaInstance } from "consola";
 import type { ObjectRef } from "../dag/status.ts";
-import type { NackRecord } from "../xds/nacks.ts";
-import { mentions } from "../xds/nacks.ts";
+import type { NackRecord, RejectedResource } from "../xds/nacks.ts";
 import type { XdsEvent } from "../xds/server-common.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
-import { resourceTypes, TypeUrls, typeInfo, type ResourceSet } from "../xds/types.ts";
+import { resourceTypes, typeInfo, type ResourceSet } from "../xds/types.ts";
 import type { BuildResult } from "./build.ts";
 
 /** One rejected part as reported: a whole resource, or one virtual host of a route configuration. */
@@ -72,11 +71,12 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
   function nack(record: NackRecord): void {
     if (!typeInfo(record.typeUrl)) return;
     let added = false;
-    for (const { name, version } of record.rejected) {
+    for (const rejected of record.rejected) {
+      const { name, version } = rejected;
       // Only content still served can be reported: a NACK of a version already replaced says nothing now.
       const current = store.resources(record.typeUrl).get(name);
       if (!current || current.version !== version) continue;
-      for (const part of badParts(record, name, current.json)) {
+      for (const part of badParts(record.typeUrl, rejected, current.json)) {
         const key = `${record.stream} ${partKey(part)}`;
         rejections.delete(key);
         rejections.set(key, { ...part, version, stream: record.stream, nodeId: record.nodeId, error: record.errorDetail.message, since: record.time });
@@ -157,16 +157,16 @@ export const resourceKind = (typeUrl: string): string => typeUrl.slice(typeUrl.l
 
 type Part = Pick<Rejection, "typeUrl" | "name" | "virtualHost" | "content">;
 
-/** The rejected parts of one bad resource: the virtual hosts the message names, else the whole. */
-function badParts(nack: NackRecord, name: string, json: object): Part[] {
-  if (nack.typeUrl === TypeUrls.route) {
-    const message = nack.errorDetail.message;
-    const vhosts = ((json as { virtual_hosts?: Array<{ name?: string }> }).virtual_hosts ?? []).filter(
-      (vhost) => typeof vhost.name === "string" && (message.includes(`virtual_hosts[${vhost.name}]`) || mentions(message, vhost.name)),
-    );
-    if (vhosts.length > 0) return vhosts.map((vhost) => ({ typeUrl: nack.typeUrl, name, virtualHost: vhost.name!, content: contentText(vhost) }));
-  }
-  return [{ typeUrl: nack.typeUrl, name, content: contentText(json) }];
+/**
+ * The rejected parts of one bad resource: the virtual hosts the xDS server judged bad (those the
+ * message names, or those changed since that client's last accepted version: route-holdback.ts), else
+ * the whole resource.
+ */
+function badParts(typeUrl: string, rejected: RejectedResource, json: object): Part[] {
+  const bad = new Set(rejected.virtualHosts ?? []);
+  const vhosts = bad.size === 0 ? [] : ((json as { virtual_hosts?: Json[] }).virtual_hosts ?? []).filter((vhost) => bad.has(vhost.name as string));
+  if (vhosts.length > 0) return vhosts.map((vhost) => ({ typeUrl, name: rejected.name, virtualHost: vhost.name as string, content: contentText(vhost) }));
+  return [{ typeUrl, name: rejected.name, content: contentText(json) }];
 }
 
 /** The built content of a part (as contentText writes it), undefined when it is not built. */

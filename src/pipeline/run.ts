@@ -3,6 +3,7 @@
 // waiting for a rebuild). Nothing is published before every source has synced once; a build that
 // fails or is inconsistent is logged and the last good snapshot keeps being served.
 import { consola } from "consola";
+import { createDagCache } from "../dag/cache.ts";
 import { edsTargetsByService, loadAssignmentFor, type EdsTarget, type EndpointProblem } from "../envoy/endpoint.ts";
 import type { ObjectCache } from "../sources/cache.ts";
 import { createDebouncer } from "../sources/debounce.ts";
@@ -64,12 +65,16 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
   // also rebuilds, so their status warnings follow the slices.
   let servicesWithEndpointProblems = new Set<string>();
   let ready = false;
+  // The DAG stage's memory of unchanged objects lives as long as the pipeline. options.dag and
+  // options.translate are read again at each build: serve applies an edited ContourConfiguration by
+  // changing them, so they are not copied here.
+  const dagCache = options.dag.cache ?? createDagCache();
 
   const rebuild = () => {
     if (unsynced.size > 0) return;
     let result: BuildResult;
     try {
-      result = buildResources(cache, options);
+      result = buildResources(cache, { ...options, dag: { ...options.dag, cache: dagCache } });
       if (options.beforePublish) result = options.beforePublish(result);
     } catch (error) {
       log.error(`build failed, still serving the last good snapshot: ${(error as Error).message}`);

@@ -84,9 +84,9 @@ export interface RunningSidecar {
 }
 
 /** Writes the bootstrap for the agent's xDS port, starts Envoy, and makes /readyz wait for it. */
-export function startSidecar(config: SidecarConfig, options: { xdsAddress: string; xdsPort: number; mode: XdsMode; observe: Observability }): RunningSidecar {
+export function startSidecar(config: SidecarConfig, options: { xdsAddress: string; xdsPort: number; mode: XdsMode; observe: Observability; runtime?: Record<string, number> }): RunningSidecar {
   const bootstrapPath = join(config.dir, "bootstrap.json");
-  const files = bootstrapFiles({ xdsAddress: localXdsAddress(options.xdsAddress), xdsPort: options.xdsPort, mode: options.mode, adminSocketPath: config.adminSocket, ...defaultNode() }, bootstrapPath);
+  const files = bootstrapFiles({ xdsAddress: localXdsAddress(options.xdsAddress), xdsPort: options.xdsPort, mode: options.mode, adminSocketPath: config.adminSocket, runtime: options.runtime, ...defaultNode() }, bootstrapPath);
   writeFilesAtomically(files, { overwrite: true, dirMode: 0o700 });
   const envoy = superviseEnvoy({ binary: config.binary, bootstrapPath, adminSocket: config.adminSocket, cwd: config.dir, logLevel: config.logLevel });
   options.observe.addReadinessCheck(() => envoy.readiness());

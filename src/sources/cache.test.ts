@@ -226,6 +226,15 @@ describe("object cache: filtering and slimming", () => {
       Service: 0,
       Secret: 0,
       EndpointSlice: 0,
+      Namespace: 0,
+      GatewayClass: 0,
+      Gateway: 0,
+      HTTPRoute: 0,
+      GRPCRoute: 0,
+      TLSRoute: 0,
+      TCPRoute: 0,
+      ReferenceGrant: 0,
+      BackendTLSPolicy: 0,
     });
   });
 

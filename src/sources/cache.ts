@@ -3,11 +3,12 @@
 // input, and `apply` tells the pipeline whether a change can affect the output at all: a Secret or
 // Service nobody names cannot, an EndpointSlice affects only endpoints. Reference counts are kept
 // incrementally per referring object, so applying one event never rescans the cache.
+import type { GatewayApiObjects } from "../dag/gateway-api-types.ts";
 import type { DagInput } from "../dag/processor.ts";
 import { servesIngressClass } from "./ingress-class.ts";
 import { keptSecretTypes } from "./kube-transform.ts";
 import { objectReferences, secretReference, serviceReference, type ReferenceKey } from "./references.ts";
-import { watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "./types.ts";
+import { acceptedApiVersions, watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "./types.ts";
 
 export interface ObjectCacheOptions {
   /** Ingress classes served (see ingress-class.ts); empty means Contour's default. */
@@ -43,12 +44,15 @@ export interface ObjectCache extends DagInput {
   isReferenced(kind: "Secret" | "Service", namespace: string, name: string): boolean;
   /** Objects held per kind, for metrics and debug output. */
   counts(): Record<string, number>;
+  gatewayApi(): GatewayApiObjects;
 }
 
 export const serviceNameLabel = "kubernetes.io/service-name";
 export const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
 
-type StoredKind = "Ingress" | "HTTPProxy" | "TLSCertificateDelegation" | "Service" | "Secret" | "EndpointSlice";
+const gatewayApiKinds = ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "ReferenceGrant", "BackendTLSPolicy"] as const;
+type GatewayApiKind = (typeof gatewayApiKinds)[number];
+type StoredKind = "Ingress" | "HTTPProxy" | "TLSCertificateDelegation" | "Service" | "Secret" | "EndpointSlice" | "Namespace" | GatewayApiKind;
 const storedKinds: readonly StoredKind[] = [
   "Ingress",
   "HTTPProxy",
@@ -56,11 +60,19 @@ const storedKinds: readonly StoredKind[] = [
   "Service",
   "Secret",
   "EndpointSlice",
+  "Namespace",
+  ...gatewayApiKinds,
 ];
+/** Kept without a namespace, whatever --watch-namespaces says. */
+const clusterScoped: ReadonlySet<string> = new Set(["Namespace", "GatewayClass"]);
 
-const apiVersionOf = new Map<string, string>(
-  watchedKinds.map((k) => [k.kind, k.group === "" ? k.version : `${k.group}/${k.version}`]),
-);
+const apiVersionsOf = new Map<string, ReadonlySet<string>>(watchedKinds.map((k) => [k.kind, new Set(acceptedApiVersions(k))]));
+
+/** A Namespace as kept: name and labels only (allowedRoutes selectors read nothing else). */
+function namespaceLabels(object: KubeObject): KubeObject {
+  const { name, uid, resourceVersion, labels } = object.metadata;
+  return { apiVersion: object.apiVersion, kind: "Namespace", metadata: { name, uid, resourceVersion, labels: labels ?? {} } };
+}
 
 const nothing: ApplyResult = { affectsDag: false, affectsEndpoints: false };
 
@@ -174,6 +186,15 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
       case "Ingress":
       case "HTTPProxy":
       case "TLSCertificateDelegation":
+      case "Namespace":
+      case "GatewayClass":
+      case "Gateway":
+      case "HTTPRoute":
+      case "GRPCRoute":
+      case "TLSRoute":
+      case "TCPRoute":
+      case "ReferenceGrant":
+      case "BackendTLSPolicy":
         setReferences(key, next ? objectReferences(next) : []);
         return { affectsDag: true, affectsEndpoints: false };
       case "Service":
@@ -212,16 +233,17 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     const raw = event.object;
     if (!raw || typeof raw !== "object" || !raw.metadata?.name) return nothing;
     const kind = raw.kind as StoredKind;
-    if (!stores.has(kind) || apiVersionOf.get(kind) !== raw.apiVersion) return nothing;
-    const namespace = raw.metadata.namespace || "default";
-    if (namespaces && !namespaces.has(namespace)) return nothing;
-    const key = `${kind} ${namespace}/${raw.metadata.name}`;
+    if (!stores.has(kind) || !apiVersionsOf.get(kind)?.has(raw.apiVersion)) return nothing;
+    const scoped = clusterScoped.has(kind);
+    const namespace = scoped ? "" : raw.metadata.namespace || "default";
+    if (namespaces && !scoped && !namespaces.has(namespace)) return nothing;
+    const key = scoped ? `${kind} ${raw.metadata.name}` : `${kind} ${namespace}/${raw.metadata.name}`;
     const previous = stores.get(kind)!.get(key);
     if (event.type === "delete" || !wanted(kind, raw)) {
       return previous ? store(kind, key, previous, undefined) : nothing;
     }
-    let object = withoutManagedFields(raw);
-    if (object.metadata.namespace !== namespace) object = { ...object, metadata: { ...object.metadata, namespace } };
+    let object = kind === "Namespace" ? namespaceLabels(raw) : withoutManagedFields(raw);
+    if (!scoped && object.metadata.namespace !== namespace) object = { ...object, metadata: { ...object.metadata, namespace } };
     if (previous && unchanged(previous, object)) return nothing;
     if (previous && onlyStatusChanged(previous, object)) {
       stores.get(kind)!.set(key, object); // kept current for the status writer; the output cannot change
@@ -277,6 +299,20 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     isReferenced(kind, namespace, name) {
       const key = kind === "Secret" ? secretReference(namespace, name) : serviceReference(namespace, name);
       return referenceCounts.has(key);
+    },
+    gatewayApi() {
+      const typed = <T>(kind: StoredKind) => sorted(kind) as unknown as T[];
+      return {
+        gatewayClasses: typed("GatewayClass"),
+        gateways: typed("Gateway"),
+        httpRoutes: typed("HTTPRoute"),
+        grpcRoutes: typed("GRPCRoute"),
+        tlsRoutes: typed("TLSRoute"),
+        tcpRoutes: typed("TCPRoute"),
+        referenceGrants: typed("ReferenceGrant"),
+        backendTLSPolicies: typed("BackendTLSPolicy"),
+        namespaces: sorted("Namespace").map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} })),
+      };
     },
     counts() {
       const counts: Record<string, number> = {};

@@ -28,6 +28,11 @@ export function slimObject(object: KubeObject, apiVersion: string, kind: string)
   if (metadata.annotations && lastApplied in metadata.annotations) {
     delete metadata.annotations[lastApplied];
   }
+  if (kind === "Namespace") {
+    // Only labels are read (allowedRoutes selectors): the rest would cost memory and rebuilds.
+    delete object.spec;
+    delete object.status;
+  }
   if (kind === "Secret") {
     const type = typeof object.type === "string" ? object.type : "Opaque";
     if (!keptSecretTypes.has(type)) return undefined;

@@ -85,6 +85,41 @@ function delegationReferences(object: KubeObject, namespace: string, refs: Set<R
   }
 }
 
+/** A Gateway API object reference (`group`, `kind`, `namespace`, `name`) to a core Secret or Service. */
+function gatewayApiRef(refs: Set<ReferenceKey>, namespace: string, value: unknown, defaultKind: "Secret" | "Service"): void {
+  const ref = record(value);
+  const name = text(ref?.name);
+  if (name === undefined || (text(ref?.group) ?? "") !== "") return;
+  const kind = text(ref?.kind) ?? defaultKind;
+  const target = text(ref?.namespace) ?? namespace;
+  if (kind === "Secret") refs.add(secretReference(target, name));
+  else if (kind === "Service") refs.add(serviceReference(target, name));
+}
+
+/** Gateway certificateRefs; route backendRefs (per rule, per backend, mirrors); BackendTLSPolicy CA Secrets. */
+function gatewayApiReferences(object: KubeObject, namespace: string, refs: Set<ReferenceKey>): void {
+  const spec = record(object.spec);
+  if (spec === undefined) return;
+  for (const listener of list(spec.listeners)) {
+    for (const ref of list(record(record(listener)?.tls)?.certificateRefs)) gatewayApiRef(refs, namespace, ref, "Secret");
+  }
+  const filters = (value: unknown) => {
+    for (const filter of list(value)) gatewayApiRef(refs, namespace, record(record(filter)?.requestMirror)?.backendRef, "Service");
+  };
+  for (const rule of list(spec.rules)) {
+    filters(record(rule)?.filters);
+    for (const backend of list(record(rule)?.backendRefs)) {
+      gatewayApiRef(refs, namespace, backend, "Service");
+      filters(record(backend)?.filters);
+    }
+  }
+  for (const ref of list(record(spec.validation)?.caCertificateRefs)) {
+    if (text(record(ref)?.kind) === "Secret") gatewayApiRef(refs, namespace, ref, "Secret");
+  }
+}
+
+const gatewayApiKinds: ReadonlySet<string> = new Set(["Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "BackendTLSPolicy"]);
+
 /** Every Secret and Service the object names; empty for kinds that name none. */
 export function objectReferences(object: KubeObject): ReferenceKey[] {
   const namespace = object.metadata.namespace ?? "default";
@@ -99,6 +134,8 @@ export function objectReferences(object: KubeObject): ReferenceKey[] {
     case "TLSCertificateDelegation":
       delegationReferences(object, namespace, refs);
       break;
+    default:
+      if (gatewayApiKinds.has(object.kind)) gatewayApiReferences(object, namespace, refs);
   }
   return [...refs];
 }

@@ -33,7 +33,23 @@ export const watchedKinds = [
   { group: "", version: "v1", kind: "Namespace", plural: "namespaces", clusterScoped: true },
   { group: "projectcontour.io", version: "v1", kind: "HTTPProxy", plural: "httpproxies" },
   { group: "projectcontour.io", version: "v1", kind: "TLSCertificateDelegation", plural: "tlscertificatedelegations" },
+  // Gateway API. `versions`: every apiVersion accepted, newest first; `version` is the one preferred
+  // when the API server serves several (the Kubernetes source asks it which it serves).
+  { group: "gateway.networking.k8s.io", version: "v1", kind: "GatewayClass", plural: "gatewayclasses", clusterScoped: true },
+  { group: "gateway.networking.k8s.io", version: "v1", kind: "Gateway", plural: "gateways" },
+  { group: "gateway.networking.k8s.io", version: "v1", kind: "HTTPRoute", plural: "httproutes" },
+  { group: "gateway.networking.k8s.io", version: "v1", kind: "GRPCRoute", plural: "grpcroutes" },
+  { group: "gateway.networking.k8s.io", version: "v1", versions: ["v1", "v1beta1"], kind: "ReferenceGrant", plural: "referencegrants" },
+  { group: "gateway.networking.k8s.io", version: "v1", versions: ["v1", "v1alpha2"], kind: "TLSRoute", plural: "tlsroutes" },
+  { group: "gateway.networking.k8s.io", version: "v1", versions: ["v1", "v1alpha2"], kind: "TCPRoute", plural: "tcproutes" },
+  { group: "gateway.networking.k8s.io", version: "v1", versions: ["v1", "v1alpha3"], kind: "BackendTLSPolicy", plural: "backendtlspolicies" },
 ] as const;
+
+/** Every apiVersion (`group/version`, or `v1` for the core group) accepted for a kind. */
+export function acceptedApiVersions(kind: (typeof watchedKinds)[number]): string[] {
+  const versions: readonly string[] = "versions" in kind ? kind.versions : [kind.version];
+  return versions.map((version) => (kind.group === "" ? version : `${kind.group}/${version}`));
+}
 
 export type WatchedKind = (typeof watchedKinds)[number]["kind"];
 

@@ -14,6 +14,7 @@ export function formatText(report: ValidationReport, options: { color: boolean; 
     const at = object.file === undefined ? "" : `  ${paint("dim", object.line === undefined ? object.file : `${object.file}:${object.line}`)}`;
     lines.push(`${paint("bold", `${object.kind} ${refName(object)}`)}  ${paint(statusColor[object.currentStatus], object.currentStatus)}${at}`);
     lines.push(`  ${object.description}`);
+    for (const c of object.conditions ?? []) lines.push(`  condition ${c.type}=${c.status} ${c.reason}: ${c.message}`);
     for (const error of object.errors) lines.push(`  ${paint("red", "error")}    ${error.type}/${error.reason}: ${error.message}`);
     for (const warning of object.warnings) lines.push(`  ${paint("yellow", "warning")}  ${warning.type}/${warning.reason}: ${warning.message}`);
   }
@@ -57,6 +58,7 @@ export function formatJson(report: ValidationReport, options: { routes: boolean 
       description: o.description,
       errors: o.errors.map(condition),
       warnings: o.warnings.map(condition),
+      ...(o.conditions === undefined ? {} : { conditions: o.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })) }),
       ...(o.file === undefined ? {} : { file: o.file }),
       ...(o.line === undefined ? {} : { line: o.line }),
     })),

@@ -3,7 +3,7 @@
 // where it was defined, the resources the validator left out, the source problems (files that do
 // not parse), and the route table of what would be served.
 import type { DagOptions } from "../dag/processor.ts";
-import type { SubCondition } from "../dag/status.ts";
+import type { KubeCondition, SubCondition } from "../dag/status.ts";
 import type { EndpointPolicy } from "../envoy/endpoint.ts";
 import type { TranslateOptions } from "../envoy/translate.ts";
 import { buildResources } from "../pipeline/build.ts";
@@ -21,6 +21,8 @@ export interface ObjectReport {
   description: string;
   errors: SubCondition[];
   warnings: SubCondition[];
+  /** Gateway API kinds: the conditions the status writer would write. */
+  conditions?: KubeCondition[];
   file?: string;
   line?: number;
 }
@@ -78,6 +80,7 @@ export async function validateManifests(paths: string[], options: ValidateOption
       description: status.description,
       errors: status.errors,
       warnings: status.warnings,
+      ...(status.conditions === undefined ? {} : { conditions: status.conditions }),
       ...(origin?.file === undefined ? {} : { file: origin.file }),
       ...(origin?.line === undefined ? {} : { line: origin.line }),
     };
@@ -86,7 +89,7 @@ export async function validateManifests(paths: string[], options: ValidateOption
   const ignored = events
     .map((event) => event.object)
     .filter((object) => routingKinds.has(object.kind) && !judged.has(`${object.kind} ${object.metadata.namespace ?? ""}/${object.metadata.name}`))
-    .map((object) => ({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name, reason: "its ingress class is not one this agent serves (see --ingress-class-name)" }));
+    .map((object) => ({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name, reason: ignoredReasons[object.kind]! }));
   return {
     objects,
     rejected: result.rejected.map(rejectedReport),
@@ -97,7 +100,13 @@ export async function validateManifests(paths: string[], options: ValidateOption
   };
 }
 
-const routingKinds = new Set(["Ingress", "HTTPProxy"]);
+const ignoredReasons: Record<string, string> = {
+  Ingress: "its ingress class is not one this agent serves (see --ingress-class-name)",
+  HTTPProxy: "its ingress class is not one this agent serves (see --ingress-class-name)",
+  GatewayClass: "not served by this agent: another controller's (see --gateway-controller-name), or not the class of the Gateway of --gateway-ref",
+  Gateway: "not served by this agent: another controller's GatewayClass, or not the Gateway of --gateway-ref",
+};
+const routingKinds = new Set(Object.keys(ignoredReasons));
 
 function rejectedReport(rejected: RejectedResource): ValidationReport["rejected"][number] {
   return {

@@ -11,6 +11,11 @@ export interface ResourceVersion {
   version: string;
 }
 
+/** A rejected resource; for a route config, the virtual hosts judged bad when they could be told apart. */
+export interface RejectedResource extends ResourceVersion {
+  virtualHosts?: string[];
+}
+
 export interface NackRecord {
   time: Date;
   /** The stream it came on: what a NACK changes is limited to that stream. */
@@ -25,8 +30,8 @@ export interface NackRecord {
   version: string;
   /** The names of the resources in the rejected response. */
   resourceNames: string[];
-  /** The resources of the response judged bad (badResources), with the versions rejected. */
-  rejected: ResourceVersion[];
+  /** The resources of the response judged bad (badResources), with the versions rejected (and the virtual hosts, route-holdback.ts). */
+  rejected: RejectedResource[];
   errorDetail: { code: number; message: string };
   delta: boolean;
 }

@@ -1,9 +1,11 @@
-// Per-stream hold-back of rejected virtual hosts: when a client NACKs a route configuration and the
-// error names virtual hosts, that client (only) is sent the route configuration with those virtual
+// Per-stream hold-back of rejected virtual hosts: when a client NACKs a route configuration, the bad
+// virtual hosts are those the error names; when it names none (Envoy's RE2 and header errors name the
+// regex or the header, not the virtual host), those that differ from what the client last accepted,
+// if not all of them. That client (only) is then sent the route configuration with those virtual
 // hosts as it last accepted them (or without them, when it never accepted one), so every other change
 // to the route configuration still reaches it. A held virtual host is tried again once its built
 // content changes. The variants are encoded once and shared by the clients holding the same parts.
-import { mentions, type ResourceVersion } from "./nacks.ts";
+import { mentions, type RejectedResource, type ResourceVersion } from "./nacks.ts";
 import { encodeVariant, hash } from "./resource-encoding.ts";
 import type { CachedResource } from "./snapshot.ts";
 import { TypeUrls } from "./types.ts";
@@ -23,8 +25,11 @@ export interface RouteHoldback {
   sent(nonce: string, resources: readonly CachedResource[]): void;
   /** The response with `nonce` was ACKed (delta: and every older one). */
   acked(nonce: string, olderToo: boolean): void;
-  /** The response with `nonce` was NACKed: holds the virtual hosts `message` names; true when any. */
-  nacked(nonce: string, rejected: readonly ResourceVersion[], message: string): boolean;
+  /**
+   * The response with `nonce` was NACKed: holds its bad virtual hosts (see the header). Returns
+   * `rejected` with the virtual hosts held named on each route config they belong to.
+   */
+  nacked(nonce: string, rejected: readonly ResourceVersion[], message: string): RejectedResource[];
   /** `resource` as this client is sent it: itself, or a variant with its held virtual hosts replaced. */
   view(resource: CachedResource): CachedResource;
 }
@@ -68,6 +73,23 @@ export function createRouteHoldback(variants: VariantCache): RouteHoldback {
     if (parts.size === 0) held.delete(name);
   }
 
+  /** Holds one rejected virtual host of route config `name` back from this client. */
+  function hold(name: string, vhost: Json): void {
+    const vhostName = vhost.name as string;
+    let parts = held.get(name);
+    if (!parts) held.set(name, (parts = new Map()));
+    const existing = parts.get(vhostName);
+    if (existing) {
+      // What it rejected is what it accepted before, sent in place of the built one: leave it out.
+      existing.good = undefined;
+      return;
+    }
+    const text = JSON.stringify(vhost);
+    const before = virtualHosts(accepted.get(name)?.json).find((candidate) => candidate.name === vhostName);
+    parts.set(vhostName, { rejected: text, good: before && JSON.stringify(before) !== text ? before : undefined });
+    heldCount++;
+  }
+
   return {
     get active() {
       return heldCount > 0;
@@ -86,35 +108,18 @@ export function createRouteHoldback(variants: VariantCache): RouteHoldback {
     nacked(nonce, rejected, message) {
       const resources = pending.get(nonce) ?? [];
       pending.delete(nonce);
-      let any = false;
-      for (const { name } of rejected) {
+      const judged = rejected.map((resource): RejectedResource => {
         // What the client was sent: the built route config, or a variant of it.
-        const resource = resources.find((candidate) => candidate.name === name);
-        if (!resource) continue;
-        for (const vhost of virtualHosts(resource.json)) {
-          const vhostName = vhost.name as string;
-          if (!message.includes(`virtual_hosts[${vhostName}]`) && !mentions(message, vhostName)) continue;
-          let parts = held.get(name);
-          if (!parts) held.set(name, (parts = new Map()));
-          const existing = parts.get(vhostName);
-          if (existing) {
-            // What it rejected is what it accepted before, sent in place of the built one: leave it out.
-            if (!existing.good) continue;
-            existing.good = undefined;
-          } else {
-            const text = JSON.stringify(vhost);
-            const before = virtualHosts(accepted.get(name)?.json).find((candidate) => candidate.name === vhostName);
-            parts.set(vhostName, { rejected: text, good: before && JSON.stringify(before) !== text ? before : undefined });
-            heldCount++;
-          }
-          any = true;
-        }
-      }
+        const sent = resources.find((candidate) => candidate.name === resource.name);
+        const bad = sent ? badVirtualHosts(sent.json, accepted.get(resource.name)?.json, message) : [];
+        for (const vhost of bad) hold(resource.name, vhost);
+        return bad.length > 0 ? { ...resource, virtualHosts: bad.map((vhost) => vhost.name as string) } : resource;
+      });
       while (heldCount > maxHeld) {
         const [name, parts] = held.entries().next().value!;
         forget(name, parts.keys().next().value!);
       }
-      return any;
+      return judged;
     },
     view(resource) {
       const parts = held.get(resource.name);
@@ -141,4 +146,18 @@ export function createRouteHoldback(variants: VariantCache): RouteHoldback {
 
 function virtualHosts(json: object | undefined): Json[] {
   return ((json as { virtual_hosts?: Json[] } | undefined)?.virtual_hosts ?? []).filter((vhost) => typeof vhost.name === "string");
+}
+
+/**
+ * The bad virtual hosts of a rejected route config (`sent`): those `message` names; else those that
+ * differ from the version the client accepted before, when that is not all of them; else none (the
+ * whole route config is bad: nothing tells its virtual hosts apart).
+ */
+export function badVirtualHosts(sent: object, accepted: object | undefined, message: string): Json[] {
+  const all = virtualHosts(sent);
+  const named = all.filter((vhost) => message.includes(`virtual_hosts[${vhost.name}]`) || mentions(message, vhost.name as string));
+  if (named.length > 0 || !accepted) return named;
+  const before = new Map(virtualHosts(accepted).map((vhost) => [vhost.name as string, JSON.stringify(vhost)]));
+  const changed = all.filter((vhost) => before.get(vhost.name as string) !== JSON.stringify(vhost));
+  return changed.length < all.length ? changed : [];
 }

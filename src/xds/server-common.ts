@@ -10,7 +10,8 @@ import { nodeIdentity, peerIdentity } from "./peer.ts";
 import { createVariantCache, type VariantCache } from "./route-holdback.ts";
 import { createNamePool, createPlanner, emptySnapshot, type NamePool, type Planner } from "./server-plan.ts";
 import { createBodyCache, maxSubscribedNames, nodeInfo, type OutgoingResponse } from "./server-wire.ts";
-import { resourceTypes, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
+import { findReferences } from "./references.ts";
+import { resourceTypes, TypeUrls, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
 
 export const log = consola.withTag("xds");
 
@@ -281,4 +282,22 @@ export function createKnownVersions(initial: Record<string, string> = {}): Known
     },
     exactBase: () => (own.size === 0 ? (base ?? emptySnapshot) : undefined),
   };
+}
+
+/**
+ * Envoy warms a new or changed EDS cluster only on an EDS response naming its load assignment, even
+ * one it already holds for another cluster; else it waits out initial_fetch_timeout (15 s) before
+ * using it. After a CDS response on an ADS stream, the stream forgets that the client holds the
+ * assignments of `clusters`, so its next EDS response carries them again. Returns whether any was held.
+ */
+export function forgetEndpointsOf(clusters: Iterable<CachedResource>, held: KnownVersions): boolean {
+  let forgot = false;
+  for (const cluster of clusters) {
+    for (const name of (cluster.refs ??= findReferences(TypeUrls.cluster, cluster.json)).endpoints) {
+      if (held.get(name) === undefined) continue;
+      held.delete(name);
+      forgot = true;
+    }
+  }
+  return forgot;
 }

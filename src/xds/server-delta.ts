@@ -6,9 +6,9 @@
 // config NACK naming virtual hosts holds back those virtual hosts only (route-holdback.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { badResources } from "./nacks.ts";
+import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
-import { contentKey, createKnownVersions, nackRecord, openStream, subscriptionLimit, type KnownVersions, type ServerContext } from "./server-common.ts";
+import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, subscriptionLimit, type KnownVersions, type ServerContext } from "./server-common.ts";
 import type { NamePool, Selection } from "./server-plan.ts";
 import { deltaBody, maxSubscribedNames, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
@@ -77,11 +77,13 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     const event = { stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version: response.version, resourceNames: response.names };
     if (request.error_detail) {
       const message = request.error_detail.message ?? "";
-      const rejected = badResources(response.updates.map((r) => ({ name: r.name, version: r.version })), message);
+      let rejected: RejectedResource[] = badResources(response.updates.map((r) => ({ name: r.name, version: r.version })), message);
+      // A route config's bad virtual hosts are held back from this client (route-holdback.ts); the record names them.
+      if (typeUrl === TypeUrls.route) rejected = routes.nacked(nonce, rejected, message);
       context.nacks.record(nackRecord(session, { typeUrl, version: response.version, resourceNames: response.names, rejected, error: request.error_detail, delta: true }));
       context.emit({ kind: "nack", ...event });
       // Held virtual hosts: the route config without them is sent at once.
-      if (typeUrl === TypeUrls.route && routes.nacked(nonce, rejected, message)) respond(state, false);
+      if (rejected.some((resource) => resource.virtualHosts)) respond(state, false);
     } else {
       if (typeUrl === TypeUrls.route) routes.acked(nonce, true);
       context.emit({ kind: "ack", ...event });
@@ -116,6 +118,9 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     call.write(message);
     const { updateNames: resourceNames, removed } = response;
     context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames, removed, bytes: message.byteLength });
+    // Envoy warms the clusters an update sent only on an EDS response naming their assignments.
+    const eds = typeUrl === TypeUrls.cluster && !initial && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
+    if (eds && forgetEndpointsOf(response.updates, eds.known)) respond(eds, false);
   }
 
   /** The general path: what this one client is missing and holds in excess, diffed on its own. */

@@ -9,9 +9,9 @@
 // only (route-holdback.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { badResources } from "./nacks.ts";
+import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
-import { contentKey, createKnownVersions, nackRecord, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
+import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
 import { emptySnapshot, sameNames, sameOrder, type NamePool } from "./server-plan.ts";
 import { responseWithNonce, sotwBody, type OutgoingResponse, type SotwRequest } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
@@ -48,6 +48,8 @@ interface SotwTypeState {
   accepted?: Carried;
   /** LDS/CDS: the resources this client rejected, by name (bounded). */
   held?: Map<string, Held>;
+  /** CDS on ADS: the clusters of the last response, to find those it added or changed. */
+  sentClusters?: Map<string, CachedResource>;
 }
 
 /** The most rejected resources one LDS/CDS stream remembers; beyond, the oldest is tried again. */
@@ -101,12 +103,14 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     }
     if (request.error_detail) {
       const message = request.error_detail.message ?? "";
-      const rejected = rejectedResources(state, message);
+      let rejected: RejectedResource[] = rejectedResources(state, message);
+      // A route config's bad virtual hosts are held back from this client (route-holdback.ts); the record names them.
+      if (state.info.typeUrl === TypeUrls.route) rejected = routes.nacked(nonce, rejected, message);
       context.nacks.record(nackRecord(session, { typeUrl: state.info.typeUrl, version: state.version, resourceNames: state.sentNames, rejected, error: request.error_detail, delta: false }));
       if (state.info.wildcard) hold(state, rejected);
       context.emit({ kind: "nack", ...event, typeUrl: state.info.typeUrl, nonce, version: state.version, resourceNames: state.sentNames });
       // Held virtual hosts: the route config without them is sent at once.
-      if (state.info.typeUrl === TypeUrls.route && routes.nacked(nonce, rejected, message)) respond(state, false);
+      if (rejected.some((resource) => resource.virtualHosts)) respond(state, false);
     } else {
       state.accepted = state.inFlight;
       if (state.info.typeUrl === TypeUrls.route) routes.acked(nonce, false);
@@ -151,10 +155,12 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
         const all = context.planner.diff(typeUrl, emptySnapshot);
         state.inFlight = all.to;
         send(state, version, all.updateNames, (all.sotwBody ??= sotwBody(typeUrl, version, all.updates)));
+        if (typeUrl === TypeUrls.cluster) warmClusters(state, (previous) => context.planner.diff(typeUrl, previous).updates, all.to);
       } else {
         const resources = held ?? selection.resources;
         state.inFlight = resources;
         send(state, version, resources.map((r) => r.name), context.cache.get(typeUrl, version, `s:${key}`, () => sotwBody(typeUrl, version, resources)));
+        if (typeUrl === TypeUrls.cluster) warmClusters(state, (previous) => resources.filter((r) => previous.get(r.name) !== r), new Map(resources.map((r) => [r.name, r])));
       }
       return;
     }
@@ -178,6 +184,14 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     else for (const r of missing) state.sent.set(r.name, r.version);
     const key = `s:${missing.length === resources.length && whole && !holding ? "*" : contentKey(missing)}`;
     send(state, version, missing.map((r) => r.name), context.cache.get(typeUrl, version, key, () => sotwBody(typeUrl, version, missing)), missing);
+  }
+
+  /** After a CDS response on ADS: the EDS assignments of the clusters it added or changed are sent again. */
+  function warmClusters(cds: SotwTypeState, changedSince: (previous: Map<string, CachedResource>) => readonly CachedResource[], sent: Map<string, CachedResource>) {
+    const previous = cds.sentClusters;
+    cds.sentClusters = sent;
+    const eds = previous && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
+    if (eds && forgetEndpointsOf(changedSince(previous!), eds.sent)) respond(eds, false);
   }
 
   function send(state: SotwTypeState, version: string, names: string[], body: Buffer, resources?: readonly CachedResource[]) {

@@ -1,11 +1,13 @@
 // Checks a generated Envoy resource against the rules Envoy itself enforces before it accepts it:
 // the protoc-gen-validate annotations of its protos (complete, from generated/validate-rules.json,
 // which build.ts extracts from proto/), recursively, into the typed configs of every Any, plus RE2
-// for every regex Envoy compiles. Validators are compiled once per message type into closures.
+// for every regex Envoy compiles, plus Envoy's own load-time checks that the annotations miss
+// (validate-envoy.ts). Validators are compiled once per message type into closures.
 import protobuf from "protobufjs";
 import rulesJson from "./generated/validate-rules.json" with { type: "json" };
 import { type CheckRe2Options, checkRe2 } from "./regex.ts";
 import { lookupType } from "./registry.ts";
+import { envoyRules } from "./validate-envoy.ts";
 import type { ExtractedRules, RuleObject } from "./validate-rules-extract.ts";
 import { type Check, compileAnyTypeRules, compileDuration, compileEnum, compileScalar, fail, type ValidationError } from "./validate-scalar.ts";
 
@@ -120,7 +122,9 @@ function compileMessage(type: protobuf.Type): MessageCheck {
     absent.push({ name: field.name, bit: slot.absentBit, errors: defaultErrors });
   }
   const absentMask = absent.reduce((mask, field) => mask | field.bit, 0);
-  const hook = referenceHooks[typeName];
+  const reference = referenceHooks[typeName];
+  const envoyRule = envoyRules[typeName];
+  const hook = reference && envoyRule ? (value: Record<string, unknown>, errors: ValidationError[]) => (reference(value, errors), envoyRule(value, errors)) : (reference ?? envoyRule);
 
   // Hot path: one pass over the keys present; which fields and oneofs were seen is kept in bit
   // masks, so nothing is looked up for what is absent unless something is missing.

@@ -1,10 +1,14 @@
 // `agent envoy shutdown` (the preStop hook) against a real Envoy's admin socket: Envoy's readiness
 // fails at once, a client's open keep-alive connection is told to close on its next request, and the
-// hook waits for that connection to be gone before it exits 0.
+// hook waits for that connection to be gone before it exits 0. Then the examples' shutdown-manager
+// pattern, with the command lines as written in examples/split/envoy.yaml.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { dirname, join } from "node:path";
 import { startAgentBinary } from "../helpers/agent-binary.ts";
-import { eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
+import { loadExample } from "../helpers/examples.ts";
+import { admin, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 
 let stack: Stack;
 let echo: EchoBackend;
@@ -118,3 +122,54 @@ test("readiness fails, the open connection drains, then the hook exits 0", async
     connection.destroy();
   }
 }, 60_000);
+
+test("examples/split/envoy.yaml's shutdown-manager and preStop hook, as written, drain the real Envoy before its /shutdown answers", async () => {
+  // The previous test left Envoy's health check failed (as it stays in a stopping pod).
+  await admin(stack.envoy.adminSocket, "/healthcheck/ok", "POST");
+  expect(await ready()).toBe(200);
+  const pod = loadExample("split").find((o) => o.kind === "DaemonSet")!.spec!.template!.spec;
+  const manager = pod.containers.find((c) => c.name === "shutdown-manager")!;
+  const envoyHook = pod.containers.find((c) => c.name === "envoy")!.lifecycle!.preStop!.httpGet!;
+  const preStop = manager.lifecycle!.preStop!.exec!.command;
+  expect(manager.command).toEqual(["agent"]);
+  expect(preStop[0]).toBe("agent");
+  // Only what the pod's mounts and fixed port become here is added: the pod's /admin volume is the
+  // directory of the harness's admin socket, and port 8090 a free one.
+  const adminDir = dirname(stack.envoy.adminSocket);
+  const readyFile = join(adminDir, "ok");
+  rmSync(readyFile, { force: true }); // written by the previous test's hook
+  const managerRun = startAgentBinary([...manager.args!, `--ready-file=${readyFile}`, "--serve-port=0", "--log-format=text"]);
+  const connection = keepAliveConnection(stack.httpPort);
+  try {
+    const port = Number((await managerRun.waitForLine(/shutdown manager on port (\d+)/))[1]);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect((await connection.get("/open")).status).toBe(200);
+
+    // The pod stops: the kubelet runs both preStop hooks at once. Envoy's: GET /shutdown, which waits.
+    let answered = false;
+    const envoyPreStop = fetch(`http://127.0.0.1:${port}${envoyHook.path}`).then((r) => {
+      answered = true;
+      return r.status;
+    });
+    await managerRun.waitForLine(/\/shutdown asked/);
+    // The shutdown-manager's: the example's exec command.
+    const hook = startAgentBinary([...preStop.slice(1), `--admin-address=${stack.envoy.adminSocket}`, "--log-format=text"]);
+    await eventually(async () => (await ready()) === 503, { what: "Envoy's /ready failing" });
+    await hook.waitForLine(/1 open connections, waiting/);
+    expect(answered).toBe(false);
+    expect(existsSync(readyFile)).toBe(false);
+
+    // The open connection is told to close on its next request; once it is gone the hook is done.
+    const last = await connection.get("/closing");
+    expect(last.headers).toContain("connection: close");
+    await connection.waitClosed();
+    expect(await hook.process.exited).toBe(0);
+    expect(hook.output()).toMatch(/drained/);
+    expect(existsSync(readyFile)).toBe(true);
+    expect(await envoyPreStop).toBe(200);
+  } finally {
+    connection.destroy();
+    await managerRun.stop();
+    await admin(stack.envoy.adminSocket, "/healthcheck/ok", "POST");
+  }
+}, 90_000);

@@ -39,6 +39,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** `count` distinct free TCP ports on 127.0.0.1: all are held until the last is bound (freePort twice may give the same port). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<ReturnType<typeof netServer>>((resolve, reject) => {
+      const server = netServer();
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve(server));
+    })),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
 /** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
@@ -122,10 +136,12 @@ export function admin(socketPath: string, path: string, method = "GET"): Promise
 
 export interface EnvoyProcess {
   adminSocket: string;
+  /** The Envoy process's id (RSS, signals). */
+  pid: number;
   /** Everything Envoy printed so far. */
   output(): string;
-  /** Resolves once Envoy's admin says LIVE and it has the named listeners active. */
-  ready(listeners?: string[]): Promise<void>;
+  /** Resolves once Envoy's admin says LIVE and it has the named listeners active (within `timeoutMs`, default 20 s). */
+  ready(listeners?: string[], timeoutMs?: number): Promise<void>;
   /** Envoy's /config_dump, parsed (`?include_eds` etc. may be passed). */
   configDump(query?: string): Promise<{ configs: Array<Record<string, unknown>> }>;
   /** A counter or gauge from /stats, or undefined when Envoy does not have it. */
@@ -167,9 +183,10 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
   const exited = child.exited.then(async (code) => (await pumped, code));
   const envoy: EnvoyProcess = {
     adminSocket,
+    pid: child.pid,
     exited,
     output: () => lines.join("\n"),
-    async ready(listeners = []) {
+    async ready(listeners = [], timeoutMs = 20_000) {
       // A dead Envoy or a taken port ends the wait at once (eventually() would retry a throw until its timeout).
       const hopeless = () => {
         if (child.exitCode !== null) return `envoy exited with ${child.exitCode}:\n${lines.slice(-30).join("\n")}`;
@@ -184,7 +201,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
         if (listeners.length === 0) return {};
         const active = (await admin(adminSocket, "/listeners?format=json")).body;
         return listeners.every((name) => active.includes(`"${name}"`)) && {};
-      }, { timeoutMs: 20_000, what: `envoy ready with listeners ${listeners.join(", ")}` });
+      }, { timeoutMs, what: `envoy ready with listeners ${listeners.join(", ")}` });
       if (outcome.reason) throw new Error(outcome.reason);
     },
     async configDump(query = "") {
@@ -245,7 +262,7 @@ export async function startStack(options: StackOptions, attempt = 1): Promise<St
   const manifestDir = join(dir, "manifests");
   spawnSync("mkdir", ["-p", manifestDir]);
   for (const [file, yaml] of Object.entries(options.manifests)) writeFileSync(join(manifestDir, file), yaml);
-  const [httpPort, httpsPort, statsPort] = [await freePort(), await freePort(), await freePort()];
+  const [httpPort, httpsPort, statsPort] = (await freePorts(3)) as [number, number, number];
   const envoyDir = join(dir, "envoy");
   spawnSync("mkdir", ["-p", envoyDir]);
   const perType = options.xdsMode === "per-type" ? ["--envoy-xds-mode", "per-type"] : [];
@@ -316,6 +333,41 @@ ${slices.join("")}`;
 }
 
 export { agentPath };
+
+/** What Envoy holds from xDS, by name, read from /config_dump?include_eds (active vs warming, and the last rejection per listener or cluster). */
+export interface EnvoyConfigState {
+  activeListeners: string[];
+  warmingListeners: string[];
+  routeConfigs: string[];
+  activeClusters: string[];
+  warmingClusters: string[];
+  endpoints: string[];
+  activeSecrets: string[];
+  warmingSecrets: string[];
+  /** error_state.details of every dynamic listener or cluster Envoy last rejected an update of. */
+  errors: string[];
+}
+
+export async function envoyConfigState(envoy: Pick<EnvoyProcess, "configDump">): Promise<EnvoyConfigState> {
+  const dump = await envoy.configDump("?include_eds");
+  const of = (suffix: string) => dump.configs.find((c) => String(c["@type"]).endsWith(`.admin.v3.${suffix}`)) ?? {};
+  const list = (section: Record<string, unknown>, key: string) => (section[key] as Array<Record<string, any>> | undefined) ?? [];
+  const listeners = list(of("ListenersConfigDump"), "dynamic_listeners");
+  const clusters = of("ClustersConfigDump");
+  const secrets = of("SecretsConfigDump");
+  const errors = [...listeners, ...list(clusters, "dynamic_active_clusters"), ...list(clusters, "dynamic_warming_clusters")].flatMap((entry) => (entry.error_state ? [String(entry.error_state.details)] : []));
+  return {
+    activeListeners: listeners.filter((l) => l.active_state).map((l) => l.name),
+    warmingListeners: listeners.filter((l) => l.warming_state).map((l) => l.name),
+    routeConfigs: list(of("RoutesConfigDump"), "dynamic_route_configs").map((r) => r.route_config?.name),
+    activeClusters: list(clusters, "dynamic_active_clusters").map((c) => c.cluster?.name),
+    warmingClusters: list(clusters, "dynamic_warming_clusters").map((c) => c.cluster?.name),
+    endpoints: list(of("EndpointsConfigDump"), "dynamic_endpoint_configs").map((e) => e.endpoint_config?.cluster_name),
+    activeSecrets: list(secrets, "dynamic_active_secrets").map((s) => s.name),
+    warmingSecrets: list(secrets, "dynamic_warming_secrets").map((s) => s.name),
+    errors,
+  };
+}
 
 /** Every `{ name, sds_config }` reference in a piece of Envoy config: the SDS secrets it fetches. */
 export function sdsReferences(config: unknown, into = new Set<string>()): Set<string> {

@@ -5,7 +5,7 @@
 // bearer-token auth, and a log of every request.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { KubeObject } from "../../src/sources/types.ts";
-import { type ResourceType, apiVersionOf, builtInGroups, fieldSelector, labelSelector, mergePatch, resourceByPath } from "./resources.ts";
+import { type ResourceType, apiVersionOf, builtInGroups, fieldSelector, labelSelector, mergePatch, resourceByPath, resourceTypes } from "./resources.ts";
 import { type Store, type StoredEvent, StoreError } from "./store.ts";
 
 /** A fault the next matching request meets. */
@@ -47,17 +47,26 @@ export interface HandlerState {
   uninstalledGroups: Set<string>;
   bookmarkIntervalMs: number;
   openWatches: Set<{ close(): void; bookmark(): void; group: string }>;
+  /** Versions served per kind where a test changed them (as when a CRD of another release is installed). */
+  servedVersions: Map<string, string[]>;
   onRequest?: (entry: LoggedRequest) => void;
+}
+
+/** The versions a type is served at now. */
+export function servedVersions(state: Pick<HandlerState, "servedVersions">, type: ResourceType): string[] {
+  return state.servedVersions.get(type.kind) ?? type.versions ?? [type.version];
 }
 
 interface Route {
   resource: ResourceType;
+  /** The version asked for: objects are answered at it. */
+  version: string;
   namespace?: string;
   name?: string;
   subresource?: string;
 }
 
-function parseRoute(path: string): Route | { error: number } {
+function parseRoute(path: string, served: (type: ResourceType) => string[]): Route | { error: number } {
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   let group: string;
   let version: string;
@@ -70,10 +79,10 @@ function parseRoute(path: string): Route | { error: number } {
     namespace = rest[1];
     rest = rest.slice(2);
   }
-  const resource = resourceByPath(group, version, rest[0]!);
+  const resource = resourceByPath(group, version, rest[0]!, served);
   if (!resource || rest.length > 3) return { error: 404 };
   if (namespace !== undefined && !resource.namespaced) return { error: 404 };
-  return { resource, namespace, name: rest[1], subresource: rest[2] };
+  return { resource, version, namespace, name: rest[1], subresource: rest[2] };
 }
 
 function statusBody(code: number, reason: string, message: string) {
@@ -115,9 +124,20 @@ export function createHandler(state: HandlerState) {
     }
 
     if (req.headers.authorization !== `Bearer ${state.token}`) return fail(401, "Unauthorized");
-    const route = parseRoute(url.pathname);
+    const served = (type: ResourceType) => servedVersions(state, type);
+    const discovery = /^\/apis\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
+    if (discovery && req.method === "GET") {
+      // Discovery of one group version: the resources it serves (404 when none, or the group is off).
+      entry.verb = "discovery";
+      const [, group, version] = discovery as unknown as [string, string, string];
+      const types = state.uninstalledGroups.has(group) ? [] : resourceTypes.filter((t) => t.group === group && served(t).includes(version));
+      if (types.length === 0) return fail(404, "the server could not find the requested resource");
+      return send(200, { kind: "APIResourceList", apiVersion: "v1", groupVersion: `${group}/${version}`, resources: types.map((t) => ({ name: t.plural, kind: t.kind, namespaced: t.namespaced, verbs: ["get", "list", "watch"] })) });
+    }
+    const route = parseRoute(url.pathname, served);
     if ("error" in route) return fail(404, "the server could not find the requested resource");
     const { resource, namespace, name, subresource } = route;
+    const atVersion = <T extends KubeObject | undefined>(object: T): T => (object && !builtInGroups.has(resource.group) ? { ...object, apiVersion: `${resource.group}/${route.version}` } : object);
     entry.plural = resource.plural;
     entry.subresource = subresource;
     const method = entry.method;
@@ -144,11 +164,11 @@ export function createHandler(state: HandlerState) {
     try {
       switch (entry.verb) {
         case "list":
-          return list(resource, namespace, query, send, fail);
+          return list(resource, namespace, query, send, fail, atVersion);
         case "watch":
-          return watch(resource, namespace, query, fault, req, res, entry);
+          return watch(resource, namespace, query, fault, req, res, entry, atVersion);
         case "get": {
-          const object = state.store.get(resource, namespace, name!);
+          const object = atVersion(state.store.get(resource, namespace, name!));
           return object ? send(200, object) : fail(404, `${resource.plural} "${name}" not found`);
         }
         case "create": {
@@ -159,7 +179,8 @@ export function createHandler(state: HandlerState) {
         case "update": {
           if (!body || body.metadata?.name !== name) return fail(400, "name in body does not match the URL", "BadRequest");
           body.metadata.namespace = namespace;
-          if (!body.metadata.resourceVersion) return fail(422, "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update", "Invalid");
+          // As the real API server: Secrets allow an unconditional update (no resourceVersion); the others here do not.
+          if (!body.metadata.resourceVersion && resource.plural !== "secrets") return fail(422, "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update", "Invalid");
           const status = subresource === "status";
           return send(200, state.store.update(resource, body, { statusOnly: status, keepStatus: !status && resource.hasStatus }));
         }
@@ -182,7 +203,7 @@ export function createHandler(state: HandlerState) {
     }
   };
 
-  function list(resource: ResourceType, namespace: string | undefined, query: Record<string, string>, send: (s: number, b: unknown) => void, fail: (s: number, m: string, r?: string) => void): void {
+  function list(resource: ResourceType, namespace: string | undefined, query: Record<string, string>, send: (s: number, b: unknown) => void, fail: (s: number, m: string, r?: string) => void, atVersion: (o: KubeObject) => KubeObject): void {
     const limit = Number(query.limit ?? 0);
     let items: KubeObject[];
     let offset = 0;
@@ -214,14 +235,14 @@ export function createHandler(state: HandlerState) {
       metadata.continue = Buffer.from(JSON.stringify({ rv: listVersion, offset: end, id })).toString("base64url");
       metadata.remainingItemCount = items.length - end;
     } else snapshots.delete(id);
-    const page = items.slice(offset, end);
-    const apiVersion = apiVersionOf(resource);
+    const page = items.slice(offset, end).map(atVersion);
+    const apiVersion = page[0]?.apiVersion ?? apiVersionOf(resource);
     // Built-in list items carry no apiVersion/kind; CRD items (unstructured) do.
     const shaped = builtInGroups.has(resource.group) ? page.map(({ apiVersion: _a, kind: _k, ...rest }) => rest) : page;
     send(200, { kind: `${resource.kind}List`, apiVersion, metadata, items: shaped });
   }
 
-  function watch(resource: ResourceType, namespace: string | undefined, query: Record<string, string>, fault: Fault | undefined, req: IncomingMessage, res: ServerResponse, entry: LoggedRequest): void {
+  function watch(resource: ResourceType, namespace: string | undefined, query: Record<string, string>, fault: Fault | undefined, req: IncomingMessage, res: ServerResponse, entry: LoggedRequest, atVersion: (o: KubeObject) => KubeObject): void {
     const fields = fieldSelector(resource, query.fieldSelector ?? null);
     const labels = labelSelector(query.labelSelector ?? null);
     const matches = (event: StoredEvent) =>
@@ -282,7 +303,7 @@ export function createHandler(state: HandlerState) {
     }
     function write(type: string, object: unknown): void {
       if (tripFault()) return;
-      res.write(JSON.stringify({ type, object }) + "\n");
+      res.write(JSON.stringify({ type, object: type === "BOOKMARK" ? object : atVersion(object as KubeObject) }) + "\n");
       sent++;
       tripFault();
     }

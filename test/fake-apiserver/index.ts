@@ -43,6 +43,8 @@ export interface FakeApiServer extends CredentialFiles {
   injectFault(rule: FaultRule): void;
   /** A group switched off answers 404 everywhere, as when its CRDs are not installed. */
   setGroupInstalled(group: string, installed: boolean): void;
+  /** Serves a kind at these versions only (as a CRD of an older release would), closing its watches. */
+  setServedVersions(kind: string, versions: string[]): void;
   /** Drops all history: watches from an older resourceVersion get 410. */
   compact(): void;
   /** Ends every open watch, as an API server restart or watch timeout does. */
@@ -68,6 +70,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     uninstalledGroups: new Set(),
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
     openWatches: new Set(),
+    servedVersions: new Map(),
   };
   const waiters: { predicate: (request: LoggedRequest) => boolean; resolve: (request: LoggedRequest) => void }[] = [];
   state.onRequest = (entry) => {
@@ -123,6 +126,11 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
         state.uninstalledGroups.add(group);
         for (const watch of [...state.openWatches]) if (watch.group === group) watch.close();
       }
+    },
+    setServedVersions(kind, versions) {
+      state.servedVersions.set(kind, versions);
+      const group = resourceByKind(kind).group;
+      for (const watch of [...state.openWatches]) if (watch.group === group) watch.close();
     },
     compact: () => store.compact(),
     closeWatches() {

@@ -15,7 +15,11 @@ export interface ResourceType {
   generation: boolean;
   /** Field labels a fieldSelector may use besides metadata.name/namespace. */
   fields?: string[];
+  /** Every version served (default: `version` only); objects are the same at each, as after conversion. */
+  versions?: string[];
 }
+
+const gatewayGroup = "gateway.networking.k8s.io";
 
 export const resourceTypes: ResourceType[] = [
   { group: "networking.k8s.io", version: "v1", kind: "Ingress", plural: "ingresses", namespaced: true, hasStatus: true, generation: true },
@@ -25,12 +29,23 @@ export const resourceTypes: ResourceType[] = [
   { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true, hasStatus: false, generation: false, fields: ["type"] },
   { group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false, hasStatus: true, generation: false },
   { group: "projectcontour.io", version: "v1", kind: "HTTPProxy", plural: "httpproxies", namespaced: true, hasStatus: true, generation: true },
+  { group: "projectcontour.io", version: "v1alpha1", kind: "ContourConfiguration", plural: "contourconfigurations", namespaced: true, hasStatus: true, generation: true },
   { group: "projectcontour.io", version: "v1", kind: "TLSCertificateDelegation", plural: "tlscertificatedelegations", namespaced: true, hasStatus: false, generation: true },
   { group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true, hasStatus: false, generation: false },
+  { group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition", plural: "customresourcedefinitions", namespaced: false, hasStatus: true, generation: true },
+  // Gateway API, at the versions the upstream CRDs serve (v1.6: every one isobar accepts).
+  { group: gatewayGroup, version: "v1", versions: ["v1", "v1beta1"], kind: "GatewayClass", plural: "gatewayclasses", namespaced: false, hasStatus: true, generation: true },
+  { group: gatewayGroup, version: "v1", versions: ["v1", "v1beta1"], kind: "Gateway", plural: "gateways", namespaced: true, hasStatus: true, generation: true },
+  { group: gatewayGroup, version: "v1", versions: ["v1", "v1beta1"], kind: "HTTPRoute", plural: "httproutes", namespaced: true, hasStatus: true, generation: true },
+  { group: gatewayGroup, version: "v1", kind: "GRPCRoute", plural: "grpcroutes", namespaced: true, hasStatus: true, generation: true },
+  { group: gatewayGroup, version: "v1", versions: ["v1", "v1beta1"], kind: "ReferenceGrant", plural: "referencegrants", namespaced: true, hasStatus: false, generation: true },
+  { group: gatewayGroup, version: "v1", versions: ["v1", "v1alpha2", "v1alpha3"], kind: "TLSRoute", plural: "tlsroutes", namespaced: true, hasStatus: true, generation: true },
+  { group: gatewayGroup, version: "v1", versions: ["v1", "v1alpha2"], kind: "TCPRoute", plural: "tcproutes", namespaced: true, hasStatus: true, generation: true },
+  { group: gatewayGroup, version: "v1", versions: ["v1", "v1alpha3"], kind: "BackendTLSPolicy", plural: "backendtlspolicies", namespaced: true, hasStatus: true, generation: true },
 ];
 
 /** Built-in kinds: their list items carry no apiVersion/kind, as the real API server sends them. */
-export const builtInGroups = new Set(["", "networking.k8s.io", "discovery.k8s.io", "coordination.k8s.io"]);
+export const builtInGroups = new Set(["", "networking.k8s.io", "discovery.k8s.io", "coordination.k8s.io", "apiextensions.k8s.io"]);
 
 export const apiVersionOf = (type: ResourceType): string => (type.group ? `${type.group}/${type.version}` : type.version);
 
@@ -40,8 +55,9 @@ export function resourceByKind(kind: string): ResourceType {
   return type;
 }
 
-export function resourceByPath(group: string, version: string, plural: string): ResourceType | undefined {
-  return resourceTypes.find((t) => t.group === group && t.version === version && t.plural === plural);
+/** The type at `group`/`plural` if `version` is among those `served` says it serves. */
+export function resourceByPath(group: string, version: string, plural: string, served: (type: ResourceType) => string[]): ResourceType | undefined {
+  return resourceTypes.find((t) => t.group === group && t.plural === plural && served(t).includes(version));
 }
 
 export type Selector = (object: KubeObject) => boolean;
