@@ -71,9 +71,12 @@ describe("the validator's Envoy rules are Envoy's (src/xds/validate-envoy.ts)", 
     const good = result.resources;
     const listeners = structuredClone(good.listeners) as Array<Record<string, any>>;
     const https = listeners.find((l) => l.name === "ingress_https")!;
-    const chain = https.filter_chains.find((c: Record<string, any>) => c.transport_socket?.typed_config?.common_tls_context?.combined_validation_context?.default_validation_context?.crl);
+    // The CRL travels joined with its CA in one SDS secret ("ns/ca/hash+ns/crl/hash"): its CRL is written inline without the CA.
+    const joinedName = (c: Record<string, any>) => c.transport_socket?.typed_config?.common_tls_context?.combined_validation_context?.validation_context_sds_secret_config?.name;
+    const chain = https.filter_chains.find((c: Record<string, any>) => String(joinedName(c) ?? "").includes("+"));
+    const joined = good.secrets.find((s) => (s as { name: string }).name === joinedName(chain)) as Record<string, any>;
     const common = chain.transport_socket.typed_config.common_tls_context;
-    common.validation_context = { ...common.combined_validation_context.default_validation_context, trust_chain_verification: "ACCEPT_UNTRUSTED" };
+    common.validation_context = { ...common.combined_validation_context.default_validation_context, crl: joined.validation_context.crl, trust_chain_verification: "ACCEPT_UNTRUSTED" };
     delete common.combined_validation_context;
     const errors = validateResource(TypeUrls.listener, https);
     expect(errors.length).toBe(1);
