@@ -153,7 +153,7 @@ interface ChangeFigures {
 }
 
 async function measure(size: number, envoyCount: number, options: EnvoyBenchOptions, backends: { a: EchoBackend; b: EchoBackend }): Promise<Measurement> {
-  const { startAgent } = await import("../src/agent.ts");
+  const { startAgent } = await import("../src/agent/agent.ts");
   const { a, b } = backends;
   let handler: SourceHandler | undefined;
   const source: Source = {

@@ -2,7 +2,7 @@
 // described shape, three-level HTTPProxy delegation, and each change touching only what it says.
 import { describe, expect, test } from "bun:test";
 import { buildResources } from "../src/pipeline/build.ts";
-import { createObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache } from "../src/pipeline/cache.ts";
 import type { KubeObject } from "../src/sources/types.ts";
 import { benchDagOptions, generateCluster, httpProxyEndpointSlice, httpProxyLeaf, ingress, ingressEndpointSlice, ingressNamespaces } from "./fixtures.ts";
 

@@ -57,8 +57,8 @@ const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 /** The agent side, in a child process: the real agent (startAgent: cache, pipeline with NACK feedback, snapshot store with SDS scoping, xDS server) fed by the Kubernetes source; then the status writer. */
 async function agentMain(kubeconfigPath: string): Promise<void> {
   const { createKubernetesSource } = await import("../src/sources/kubernetes.ts");
-  const { startAgent } = await import("../src/agent.ts");
-  const { createStatusWriter, lookupFromCache } = await import("../src/k8s/status.ts");
+  const { startAgent } = await import("../src/agent/agent.ts");
+  const { createStatusWriter, lookupFromCache } = await import("../src/status/status.ts");
   const { loadKubeConfig } = await import("../src/k8s/kubeconfig.ts");
   const { consola, LogLevels } = await import("consola");
   consola.level = LogLevels.error;

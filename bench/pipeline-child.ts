@@ -40,7 +40,7 @@ function changedObject(spec: ChildSpec, change: ChangeCommand): KubeObject {
 const epochNow = () => performance.timeOrigin + performance.now();
 
 async function serve(spec: ChildSpec): Promise<void> {
-  const { startAgent } = await import("../src/agent.ts");
+  const { startAgent } = await import("../src/agent/agent.ts");
   const { TypeUrls } = await import("../src/xds/types.ts");
   let handler: SourceHandler | undefined;
   const generated = fixtures.generateCluster(spec.fixture, spec.size);

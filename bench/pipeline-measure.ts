@@ -6,7 +6,7 @@
 import { heapStats } from "bun:jsc";
 import protobuf from "protobufjs";
 import { buildResources, type BuildResult } from "../src/pipeline/build.ts";
-import { createObjectCache, type ObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache, type ObjectCache } from "../src/pipeline/cache.ts";
 import { encodeStrict, lookupType } from "../src/xds/registry.ts";
 import { createSnapshotStore, type SnapshotStore } from "../src/xds/snapshot.ts";
 import { resourceTypes, type ResourceSet } from "../src/xds/types.ts";

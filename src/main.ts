@@ -5,7 +5,7 @@ import { argvProblem, findCommand } from "./cli/argv.ts";
 import { rootCommand as main } from "./cli/root.ts";
 import { renderHelp } from "./cli/usage.ts";
 import { installLogging } from "./observe/log.ts";
-import { version } from "./version.ts";
+import { version } from "./base/version.ts";
 
 // Before any subcommand module creates its tagged loggers (consola copies settings into each).
 installLogging();

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createDagCache } from "../src/dag/cache.ts";
 import type { DagOptions } from "../src/dag/processor.ts";
 import { buildResources } from "../src/pipeline/build.ts";
-import { createObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache } from "../src/pipeline/cache.ts";
 import { loadManifests } from "../src/sources/manifests.ts";
 
 /** The goldens' instant (golden.test.ts; imported, it would run the goldens here too). */

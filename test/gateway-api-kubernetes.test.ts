@@ -7,11 +7,11 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver/index.ts";
 import { createRecorder } from "./fake-apiserver/recorder.ts";
 import { createKubernetesSource, type KubernetesSource } from "../src/sources/kubernetes.ts";
-import { createObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache } from "../src/pipeline/cache.ts";
 import { createPipeline } from "../src/pipeline/run.ts";
 import { createSnapshotStore } from "../src/xds/snapshot.ts";
 import { loadKubeConfig } from "../src/k8s/kubeconfig.ts";
-import { startStatusReporting } from "../src/k8s/reporting.ts";
+import { startStatusReporting } from "../src/status/reporting.ts";
 import type { KubeObject } from "../src/sources/types.ts";
 
 const group = "gateway.networking.k8s.io";

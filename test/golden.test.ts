@@ -11,7 +11,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dagJson } from "../src/dag/dag-json.ts";
 import { buildResources } from "../src/pipeline/build.ts";
-import { createObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache } from "../src/pipeline/cache.ts";
 import { loadManifests } from "../src/sources/manifests.ts";
 import { encodeStrict } from "../src/xds/registry.ts";
 import { findReferences } from "../src/xds/references.ts";

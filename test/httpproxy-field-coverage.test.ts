@@ -14,7 +14,7 @@ import { unimplementedFields } from "../src/dag/httpproxy-unimplemented.ts";
 import type { StructuralSchema } from "../src/dag/schema.ts";
 import { service } from "../src/dag/testing.ts";
 import type { KubeObject } from "../src/sources/types.ts";
-import { re2Matches } from "../src/xds/regex.ts";
+import { re2Matches } from "../src/base/regex.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const specSchema = (schemas as unknown as { HTTPProxy: { properties: { spec: StructuralSchema } } }).HTTPProxy.properties.spec;

@@ -8,14 +8,14 @@ import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver/index.t
 import { converged, createRecorder } from "./fake-apiserver/recorder.ts";
 import { createKubernetesSource } from "../src/sources/kubernetes.ts";
 import { slimObject } from "../src/sources/kube-transform.ts";
-import { createObjectCache, type ObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache, type ObjectCache } from "../src/pipeline/cache.ts";
 import { createPipeline, type Pipeline } from "../src/pipeline/run.ts";
 import { buildResources } from "../src/pipeline/build.ts";
 import { createSnapshotStore, type SnapshotStore } from "../src/xds/snapshot.ts";
 import { TypeUrls } from "../src/xds/types.ts";
 import { createKubeClient } from "../src/k8s/client.ts";
 import { loadKubeConfig } from "../src/k8s/kubeconfig.ts";
-import { startStatusReporting, type StatusReporting } from "../src/k8s/reporting.ts";
+import { startStatusReporting, type StatusReporting } from "../src/status/reporting.ts";
 import type { KubeObject, Source, WatchedKind } from "../src/sources/types.ts";
 
 const kinds: WatchedKind[] = ["Ingress", "Service", "EndpointSlice", "Secret", "HTTPProxy", "TLSCertificateDelegation"];

@@ -9,7 +9,7 @@ import { startFakeApiServer, type FakeApiServer, type LoggedRequest } from "./fa
 import { createRecorder } from "./fake-apiserver/recorder.ts";
 import { resourceTypes } from "./fake-apiserver/resources.ts";
 import { createKubernetesSource } from "../src/sources/kubernetes.ts";
-import { createStatusWriter } from "../src/k8s/status.ts";
+import { createStatusWriter } from "../src/status/status.ts";
 import { startLeaderElection } from "../src/k8s/leader.ts";
 import { loadKubeConfig } from "../src/k8s/kubeconfig.ts";
 import { StatusRecorder } from "../src/dag/status.ts";

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startAgent } from "../src/agent.ts";
+import { startAgent } from "../src/agent/agent.ts";
 import { createMetrics } from "../src/observe/metrics.ts";
 import { connectXds } from "../src/xds/client.ts";
 import { TypeUrls } from "../src/xds/types.ts";

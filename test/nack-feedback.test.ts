@@ -14,7 +14,7 @@ import { say, sayUntil, startEchoServer } from "./helpers/grpc-echo.ts";
 import type { ObjectStatus } from "../src/dag/status.ts";
 import { connectNackFeedback, createNackFeedback, type NackFeedback } from "../src/pipeline/nack-feedback.ts";
 import { createPipeline, type BuildEvent, type Pipeline } from "../src/pipeline/run.ts";
-import { createObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache } from "../src/pipeline/cache.ts";
 import type { KubeObject, SourceHandler } from "../src/sources/types.ts";
 import type { NackRecord } from "../src/xds/nacks.ts";
 import type { XdsEvent } from "../src/xds/server-common.ts";

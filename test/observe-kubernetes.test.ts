@@ -1,7 +1,8 @@
 // Informer metrics from the Kubernetes source against the fake API server: a watch that fails with
-// HTTP 410 counts one restart and one re-list for its kind.
+// HTTP 410 counts one restart and one re-list for its kind, in the counters `agent serve` gives the
+// source (src/agent/kubernetes.ts).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { defaultMetrics } from "../src/observe/metrics.ts";
+import { defaultMetrics, informerCounters } from "../src/observe/metrics.ts";
 import { createKubernetesSource } from "../src/sources/kubernetes.ts";
 import type { Source } from "../src/sources/types.ts";
 import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver/index.ts";
@@ -27,7 +28,7 @@ async function counter(name: string, kind: string): Promise<number> {
 
 test("a watch failing with 410 Gone counts a restart and a re-list for its kind", async () => {
   const recorder = createRecorder();
-  source = createKubernetesSource({ kubeconfig: api.kubeconfigPath, kinds: ["Service"], backoff: { initialMs: 10, maxMs: 100 }, logger: quiet });
+  source = createKubernetesSource({ kubeconfig: api.kubeconfigPath, kinds: ["Service"], backoff: { initialMs: 10, maxMs: 100 }, logger: quiet, counters: informerCounters(defaultMetrics()) });
   await source.start(recorder);
   await recorder.synced;
   const restarts = await counter("isobar_informer_restarts_total", "Service");

@@ -3,7 +3,7 @@
 // leaving), and the debug views show the DAG, the snapshot (secrets redacted), NACKs and statuses.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { startAgent, type Agent } from "../src/agent.ts";
+import { startAgent, type Agent } from "../src/agent/agent.ts";
 import { createMetrics, type AgentMetrics } from "../src/observe/metrics.ts";
 import type { KubeObject, Source, SourceHandler } from "../src/sources/types.ts";
 import { connectXds } from "../src/xds/client.ts";

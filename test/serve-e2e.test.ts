@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startAgent, type Agent } from "../src/agent.ts";
+import { startAgent, type Agent } from "../src/agent/agent.ts";
 import { connectXds, type XdsClient, type XdsResponse } from "../src/xds/client.ts";
-import { decodeToJson } from "../src/xds/registry.ts";
+import { decodeToJson } from "../src/xds/registry-decode.ts";
 import { TypeUrls } from "../src/xds/types.ts";
 
 const quickstart = join(import.meta.dir, "../examples/quickstart");

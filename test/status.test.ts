@@ -3,8 +3,8 @@
 // unchanged, retried on conflict, and only while leading.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver/index.ts";
-import { createStatusWriter, parseStatusAddresses, type StatusWriter } from "../src/k8s/status.ts";
-import { startStatusReporting } from "../src/k8s/reporting.ts";
+import { createStatusWriter, parseStatusAddresses, type StatusWriter } from "../src/status/status.ts";
+import { startStatusReporting } from "../src/status/reporting.ts";
 import { createKubeClient, type KubeClient } from "../src/k8s/client.ts";
 import { loadKubeConfig } from "../src/k8s/kubeconfig.ts";
 import { StatusRecorder, type ObjectRef } from "../src/dag/status.ts";

@@ -7,10 +7,11 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { refKey } from "../src/dag/status.ts";
 import { buildResources } from "../src/pipeline/build.ts";
-import { createObjectCache } from "../src/sources/cache.ts";
+import { createObjectCache } from "../src/pipeline/cache.ts";
 import { encodeStrict } from "../src/xds/registry.ts";
 import { resourceTypes } from "../src/xds/types.ts";
-import { validateResource, validateSnapshot } from "../src/xds/validate.ts";
+import { validateResource } from "../src/xds/validate.ts";
+import { validateSnapshot } from "../src/xds/validate-snapshot.ts";
 import { dagOptionsOf, loadSecretBodies, objectsOf, world, type World } from "./helpers/fuzz-world.ts";
 
 beforeAll(async () => {

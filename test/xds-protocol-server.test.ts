@@ -2,7 +2,7 @@
 // cancelled, or silent until keepalive gives up on them), graceful close, and `agent serve`'s runServe.
 import { afterEach, describe, expect, test } from "bun:test";
 import { createServer, connect, type Socket } from "node:net";
-import { runServe, type RunningAgent } from "../src/serve.ts";
+import { runServe, type RunningAgent } from "../src/agent/agent.ts";
 import { TypeUrls } from "../src/xds/types.ts";
 import { connectRaw, type RawClient } from "./helpers/ads-client.ts";
 import { loadAssignment, resourceSet } from "./helpers/xds-resources.ts";

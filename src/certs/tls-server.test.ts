@@ -3,8 +3,7 @@ import { createPrivateKey } from "node:crypto";
 import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CliError } from "../cli/errors.ts";
-import { certificateDaysLeft, checkBindAddress, isLoopbackAddress, loadServerTls, maxTlsFileBytes, resolveTlsFiles } from "./tls-server.ts";
+import { certificateDaysLeft, checkBindAddress, isLoopbackAddress, loadServerTls, maxTlsFileBytes, resolveTlsFiles, TlsSetupError } from "./tls-server.ts";
 import { createCa, issueLeaf, parseCertificates, type PemPair } from "./x509.ts";
 
 /** `pem` encrypted with a passphrase: PKCS#8 ("ENCRYPTED PRIVATE KEY") or OpenSSL's legacy SEC1 form. */
@@ -12,14 +11,14 @@ function encryptedKey(pem: string, form: "pkcs8" | "sec1"): string {
   return createPrivateKey(pem).export({ format: "pem", type: form, cipher: "aes-256-cbc", passphrase: "secret" }) as string;
 }
 
-function cliError(body: () => unknown): CliError {
+function setupError(body: () => unknown): TlsSetupError {
   try {
     body();
   } catch (error) {
-    expect(error).toBeInstanceOf(CliError);
-    return error as CliError;
+    expect(error).toBeInstanceOf(TlsSetupError);
+    return error as TlsSetupError;
   }
-  throw new Error("expected a CliError");
+  throw new Error("expected a TlsSetupError");
 }
 
 describe("TLS flags", () => {
@@ -32,7 +31,7 @@ describe("TLS flags", () => {
   });
 
   test("some but not all: a usage error naming what is missing", () => {
-    const error = cliError(() => resolveTlsFiles({ certFile: "crt" }, { ISOBAR_KEY_FILE: "key" }));
+    const error = setupError(() => resolveTlsFiles({ certFile: "crt" }, { ISOBAR_KEY_FILE: "key" }));
     expect(error.code).toBe(2);
     expect(error.message).toBe("--ca-file, --cert-file and --key-file go together: give all three or none (missing --ca-file (ISOBAR_CA_FILE, CONTOUR_CAFILE))");
   });
@@ -46,7 +45,7 @@ describe("TLS flags", () => {
     expect(() => checkBindAddress("127.0.0.1", { tls: false, insecure: false })).not.toThrow();
     expect(() => checkBindAddress("0.0.0.0", { tls: true, insecure: false })).not.toThrow();
     expect(() => checkBindAddress("0.0.0.0", { tls: false, insecure: true })).not.toThrow();
-    const error = cliError(() => checkBindAddress("::", { tls: false, insecure: false }));
+    const error = setupError(() => checkBindAddress("::", { tls: false, insecure: false }));
     expect(error.code).toBe(2);
     expect(error.message).toStartWith("refusing to serve xDS without TLS on ::");
   });
@@ -78,8 +77,8 @@ describe("loadServerTls", () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(CliError);
-    expect((error as CliError).message).toBe(`TLS files unusable: ${files().keyFile} is not the key of the certificate in ${files().certFile}`);
+    expect(error).toBeInstanceOf(TlsSetupError);
+    expect((error as TlsSetupError).message).toBe(`TLS files unusable: ${files().keyFile} is not the key of the certificate in ${files().certFile}`);
     writeFileSync(join(dir, "ca.crt"), "not a certificate");
     const garbled = await loadServerTls(files()).catch((e: unknown) => e as Error);
     expect((garbled as Error).message).toBe(`TLS files unusable: ${files().caFile}: no PEM certificate found`);

@@ -9,11 +9,16 @@ import { readFileSync, statSync } from "node:fs";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { consola } from "consola";
-import { CliError } from "../cli/errors.ts";
-import { ipScope } from "../dag/ip-scope.ts";
+import { UserError } from "../base/errors.ts";
+import { ipScope } from "../base/ip-scope.ts";
 import { keyMatchesCertificate, parseCertificates, privateKeyProblem, summarize } from "./x509.ts";
 
 const log = consola.withTag("tls");
+
+/** Bad or inconsistent TLS files or bind address (exit 2 at the CLI). */
+export class TlsSetupError extends UserError {
+  override name = "TlsSetupError";
+}
 
 export interface TlsFiles {
   caFile: string;
@@ -28,7 +33,7 @@ export const contourTlsEnv = { caFile: "CONTOUR_CAFILE", certFile: "CONTOUR_CERT
 
 /**
  * The TLS files from flags, else from the environment: all three or none (undefined).
- * Some but not all is a CliError naming what is missing.
+ * Some but not all is a TlsSetupError naming what is missing.
  */
 export function resolveTlsFiles(flags: Partial<TlsFiles>, env: Record<string, string | undefined> = process.env): TlsFiles | undefined {
   const pick = (key: keyof TlsFiles) => (flags[key] || env[tlsEnv[key]] || env[contourTlsEnv[key]] || "").trim();
@@ -37,7 +42,7 @@ export function resolveTlsFiles(flags: Partial<TlsFiles>, env: Record<string, st
   if (missing.length === 3) return undefined;
   if (missing.length > 0) {
     const flag = (key: keyof TlsFiles) => `--${key.replace("File", "-file")} (${tlsEnv[key]}, ${contourTlsEnv[key]})`;
-    throw new CliError(`--ca-file, --cert-file and --key-file go together: give all three or none (missing ${missing.map(flag).join(", ")})`);
+    throw new TlsSetupError(`--ca-file, --cert-file and --key-file go together: give all three or none (missing ${missing.map(flag).join(", ")})`);
   }
   return files;
 }
@@ -52,7 +57,7 @@ export function isLoopbackAddress(address: string): boolean {
 export function checkBindAddress(address: string, options: { tls: boolean; insecure: boolean }): void {
   if (options.tls || isLoopbackAddress(address)) return;
   if (!options.insecure) {
-    throw new CliError(`refusing to serve xDS without TLS on ${address}: give --ca-file, --cert-file and --key-file, bind a loopback address, or pass --insecure`);
+    throw new TlsSetupError(`refusing to serve xDS without TLS on ${address}: give --ca-file, --cert-file and --key-file, bind a loopback address, or pass --insecure`);
   }
   log.warn(`serving xDS WITHOUT TLS on ${address} (--insecure): anyone who reaches this port can read every secret`);
 }
@@ -111,7 +116,7 @@ class ReloadableServerCredentials extends ServerCredentials {
 const servers = new Set<ServerTls>();
 
 /**
- * Loads the files (throws a CliError when they are unreadable or do not fit together) and re-reads
+ * Loads the files (throws a TlsSetupError when they are unreadable or do not fit together) and re-reads
  * them every `reloadIntervalMs` (default 5 s; Kubernetes updates mounted Secrets within about a minute).
  * A half-written rotation (a new certificate beside the old key) is skipped until it is complete.
  */
@@ -120,7 +125,7 @@ export async function loadServerTls(files: TlsFiles, options: { reloadIntervalMs
   try {
     current = await readMaterial(files);
   } catch (error) {
-    throw new CliError(`TLS files unusable: ${(error as Error).message}`);
+    throw new TlsSetupError(`TLS files unusable: ${(error as Error).message}`);
   }
   logMaterial("loaded", current);
   const credentials = new ReloadableServerCredentials(current.context);

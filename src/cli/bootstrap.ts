@@ -9,7 +9,7 @@ import { ConfigError } from "../config/types.ts";
 import { type BootstrapOptions, type XdsMode, checkBootstrapOptions, dnsLookupFamilies, runtimeFromConfig } from "../envoy/bootstrap.ts";
 import { HTTP_LISTENER, HTTPS_LISTENER } from "../dag/names.ts";
 import { bootstrapFiles, defaultNode } from "../envoy/bootstrap-files.ts";
-import { logArgs, logFlags } from "../observe/flags.ts";
+import { logArgs, logFlags } from "./observe-flags.ts";
 import { bootstrapContourOnly, checkContourOnly, contourOnlyArgs } from "./contour-flags.ts";
 import { addressFlag, CliError, choiceFlag, intFlag, runCommand } from "./errors.ts";
 

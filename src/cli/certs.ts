@@ -9,7 +9,7 @@ import { writeFilesAtomically, identityFiles } from "../certs/files.ts";
 import { formatInspection, inspectPaths } from "../certs/inspect.ts";
 import { type CertSet, certSetFiles, certSetSecrets, createCertSet, loadCa, planRotation } from "../certs/layout.ts";
 import { issueLeaf, keyAlgorithms, parseCertificates, summarize, type KeyAlgorithm } from "../certs/x509.ts";
-import { logArgs, logFlags } from "../observe/flags.ts";
+import { logArgs, logFlags } from "./observe-flags.ts";
 import { certgenArgs, runCertgen } from "./certgen.ts";
 import { clusterClient, createSecrets } from "./certs-cluster.ts";
 import { CliError, choiceFlag, intFlag, listFlag, runCommand } from "./errors.ts";

@@ -1,18 +1,14 @@
-// The one error type at the CLI boundary: a message for one line on stderr and an exit code
-// (2: bad flags or input, 1: the operation failed). Commands throw it; `runCommand` prints it.
-import { parseAddress } from "../address.ts";
+// The error type of the CLI boundary: a message for one line on stderr and an exit code (2: bad
+// flags or input, 1: the operation failed). Commands throw it; library modules throw their own
+// UserError subclasses; `runCommand` prints either as one line.
+import { parseAddress } from "../base/address.ts";
+import { UserError } from "../base/errors.ts";
 
-export class CliError extends Error {
+export class CliError extends UserError {
   override name = "CliError";
-  constructor(
-    message: string,
-    readonly code: 1 | 2 = 2,
-  ) {
-    super(message);
-  }
 }
 
-/** Runs a command body; a CliError (or any error) becomes one line on stderr and a non-zero exit. */
+/** Runs a command body; a UserError (or any error) becomes one line on stderr and a non-zero exit (a UserError's code, else 1). */
 export async function runCommand(body: () => Promise<number | void>): Promise<void> {
   try {
     const code = await body();
@@ -20,7 +16,7 @@ export async function runCommand(body: () => Promise<number | void>): Promise<vo
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`agent: ${message.split("\n")[0]}\n`);
-    process.exit(error instanceof CliError ? error.code : 1);
+    process.exit(error instanceof UserError ? error.code : 1);
   }
 }
 

@@ -2,7 +2,7 @@
 // not load the xDS server. Apart from main.ts so that tests parse command lines exactly as the
 // binary does (`argvProblem(rootCommand, argv)`).
 import { defineCommand } from "citty";
-import { version } from "../version.ts";
+import { version } from "../base/version.ts";
 
 export const rootCommand = defineCommand({
   meta: { name: "agent", version, description: "isobar: Kubernetes routing objects in, Envoy xDS out" },

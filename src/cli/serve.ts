@@ -1,21 +1,21 @@
 // `agent serve`: the control plane. Watches a manifest directory (or Kubernetes), builds Envoy
 // configuration on every change and serves it over xDS until SIGINT or SIGTERM. Parses flags and
-// calls startAgent (src/agent.ts); nothing else.
+// calls startAgent (src/agent/agent.ts); nothing else.
 import { rmSync, statSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { startAgent } from "../agent.ts";
 import type { DagOptions } from "../dag/processor.ts";
 import type { TranslateOptions } from "../envoy/translate.ts";
-import { connectKubernetes, type KubernetesConnection } from "../k8s/connect.ts";
+import { connectKubernetes, type KubernetesConnection } from "../agent/kubernetes.ts";
 import { KubeConfigError } from "../k8s/kubeconfig.ts";
 import { checkBindAddress, loadServerTls, resolveTlsFiles } from "../certs/tls-server.ts";
-import { observeArgs, observeFlags } from "../observe/flags.ts";
+import { observeArgs, observeFlags } from "./observe-flags.ts";
 import { shutdownAndExit } from "../observe/lifecycle.ts";
-import { keepServingOnStrayErrors, untilSignal } from "../serve.ts";
-import { hostPort } from "../address.ts";
-import { sidecarArgs, sidecarFlags, sidecarStopBoundMs, startSidecar } from "../sidecar/sidecar.ts";
+import { keepServingOnStrayErrors, startAgent, untilSignal } from "../agent/agent.ts";
+import { hostPort } from "../base/address.ts";
+import { sidecarStopBoundMs, startSidecar } from "../sidecar/sidecar.ts";
+import { sidecarArgs, sidecarFlags } from "./sidecar-flags.ts";
 import { runtimeFromConfig } from "../envoy/bootstrap.ts";
 import { HTTP_LISTENER, HTTPS_LISTENER } from "../dag/names.ts";
 import { resolveValue } from "./argv.ts";

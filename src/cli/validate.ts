@@ -6,7 +6,7 @@ import { defineCommand } from "citty";
 import { stat } from "node:fs/promises";
 import { formatJson, formatText } from "../validate/format.ts";
 import { validateManifests } from "../validate/run.ts";
-import { logArgs, logFlags } from "../observe/flags.ts";
+import { logArgs, logFlags } from "./observe-flags.ts";
 import { choiceFlag, CliError, listFlag, runCommand } from "./errors.ts";
 import { gatewayArgs, gatewayFlags } from "./gateway-flags.ts";
 import { secretRefFlag } from "./serve.ts";

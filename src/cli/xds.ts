@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { defineCommand } from "citty";
-import { logArgs, logFlags } from "../observe/flags.ts";
+import { logArgs, logFlags } from "./observe-flags.ts";
 import { choiceFlag, CliError, durationFlag, runCommand } from "./errors.ts";
 import { privateKeyProblem } from "../certs/x509.ts";
 import { connectXds, resolveTypeUrl, responseToJson, tlsChannel, xdsTypes, type XdsClient, type XdsResponse } from "../xds/client.ts";

@@ -2,7 +2,8 @@
 // onto the same typed GlobalConfig as the configuration file. Unknown fields are errors naming
 // them; fields isobar does not implement are refused by name when set.
 import { checkShape, Reader, refused, type Shape } from "./read.ts";
-import { type ClusterDnsLookupFamily, ConfigError, defaultGlobalConfig, type GlobalConfig, type ListenerAddress } from "./types.ts";
+import { type ClusterDnsLookupFamily, ConfigError, type GlobalConfig, type ListenerAddress } from "./types.ts";
+import { defaultGlobalConfig } from "./defaults.ts";
 import { circuitBreakers, httpVersions, upstreamTls } from "./file.ts";
 import { checkFormatString, cipherSuites, defaultJsonFields, headersPolicy, jsonFieldMap, secretName, tlsVersions } from "./values.ts";
 
@@ -60,7 +61,7 @@ const specShape: Shape = {
     network: { numTrustedHops: true, adminPort: refused("Envoy's admin listens on a unix socket only"), stripTrailingHostDot: true },
     omEnforcedHealth: refused(""),
   },
-  gateway: refused("isobar does not serve Gateway API"),
+  gateway: refused("give --gateway-controller-name and --gateway-ref instead"),
   httpproxy: { disablePermitInsecure: true, rootNamespaces: true, fallbackCertificate: namespacedName },
   enableExternalNameService: true,
   globalExtAuth: refused(""),

@@ -3,7 +3,7 @@ import { parse } from "yaml";
 import { configFromSpec } from "./contour-configuration.ts";
 import { configFromFile } from "./file.ts";
 import { parseGoDuration } from "./read.ts";
-import { defaultGlobalConfig } from "./types.ts";
+import { defaultGlobalConfig } from "./defaults.ts";
 
 const fromFile = (text: string) => configFromFile(parse(text)).config;
 const fileError = (text: string) => {
@@ -148,7 +148,7 @@ policy: { responseHeaders: { set: { x-a: b } } }
       return "no error";
     };
     expect(error("envoy:\n  timeout: {}\n")).toBe("unknown setting spec.envoy.timeout");
-    expect(error("gateway:\n  gatewayRef: { name: g, namespace: n }\n")).toBe("spec.gateway is not implemented: isobar does not serve Gateway API");
+    expect(error("gateway:\n  gatewayRef: { name: g, namespace: n }\n")).toBe("spec.gateway is not implemented: give --gateway-controller-name and --gateway-ref instead");
     expect(error("envoy:\n  logging:\n    accessLogLevel: verbose\n")).toBe('spec.envoy.logging.accessLogLevel must be one of info, error, critical, disabled, got "verbose"');
   });
 });

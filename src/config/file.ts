@@ -5,7 +5,8 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { checkShape, Reader, refused, type Shape } from "./read.ts";
-import { type ClusterDnsLookupFamily, ConfigError, defaultGlobalConfig, type GlobalConfig, type HttpVersion } from "./types.ts";
+import { type ClusterDnsLookupFamily, ConfigError, type GlobalConfig, type HttpVersion } from "./types.ts";
+import { defaultGlobalConfig } from "./defaults.ts";
 import { checkFormatString, cipherSuites, defaultJsonFields, headersPolicy, jsonFieldMap, secretName, tlsVersions } from "./values.ts";
 
 const asFlag = "give it as a serve flag";
@@ -21,7 +22,7 @@ const fileShape: Shape = {
   kubernetesClientQPS: true,
   kubernetesClientBurst: true,
   server: {},
-  gateway: refused("isobar does not serve Gateway API"),
+  gateway: refused("give --gateway-controller-name and --gateway-ref instead"),
   "ingress-status-address": true,
   "accesslog-format": true,
   "accesslog-format-string": true,

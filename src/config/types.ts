@@ -2,7 +2,6 @@
 // its ContourConfiguration resource (`serve --contour-config-name`) both map onto, with Contour
 // 1.33's defaults. The translator and the DAG read it; nothing downstream knows which form it came from.
 import type { CircuitBreakers, TlsVersion } from "../dag/types.ts";
-import { defaultJsonFields, jsonFieldMap } from "./values.ts";
 
 export type AccessLogFormat = "envoy" | "json";
 /** info logs every request, error those answered >= 300 or with a response flag, critical >= 500. */
@@ -107,32 +106,6 @@ export interface GlobalConfig {
   ingressClassNames?: string[];
   ingressStatusAddress?: string;
   envoyService?: SecretName;
-}
-
-/**
- * Contour's defaults, except strip-trailing-host-dot: isobar has always stripped the trailing dot
- * (so `example.com.` reaches the `example.com` host), and a configuration can turn that off.
- */
-export function defaultGlobalConfig(): GlobalConfig {
-  return {
-    timeouts: { requestMs: 0, connectionIdleMs: 60_000, streamIdleMs: 300_000, maxConnectionDurationMs: 0, delayedCloseMs: 1_000, connectionShutdownGracePeriodMs: 5_000, connectMs: 2_000 },
-    accessLog: { format: "envoy", jsonFields: jsonFieldMap("json-fields", defaultJsonFields), level: "info" },
-    tls: { minVersion: "1.2", maxVersion: "1.3", cipherSuites: [] },
-    defaultHttpVersions: [],
-    serverHeaderTransformation: "overwrite",
-    mergeSlashes: true,
-    allowChunkedLength: true,
-    numTrustedHops: 0,
-    stripTrailingHostDot: true,
-    compression: "gzip",
-    policy: { requestHeaders: { set: {}, remove: [] }, responseHeaders: { set: {}, remove: [] }, applyToIngress: false },
-    disablePermitInsecure: false,
-    cluster: { dnsLookupFamily: "auto" },
-    listener: { useProxyProtocol: false, socketOptions: { tos: 0, trafficClass: 0 } },
-    http: {},
-    https: {},
-    stats: {},
-  };
 }
 
 export { ConfigError } from "./error.ts";

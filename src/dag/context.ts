@@ -8,7 +8,7 @@ import type { ObjectRef } from "./status.ts";
 import type { Cluster, Dag, SecureVirtualHost, Secret, VirtualHost } from "./types.ts";
 import { resolveService } from "./services.ts";
 import { delegationPermitted, validateSecret } from "./secrets.ts";
-import { checkRe2 } from "../xds/regex.ts";
+import { checkRe2 } from "../base/regex.ts";
 import { createDagCache } from "./cache.ts";
 import { createClusterKeys, type ClusterSettings } from "./cluster-key.ts";
 import { createServiceClusterMemo } from "./service-cluster-memo.ts";

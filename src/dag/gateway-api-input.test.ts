@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { loadManifests } from "../sources/manifests.ts";
-import { createObjectCache } from "../sources/cache.ts";
+import { createObjectCache } from "../pipeline/cache.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { validateManifests } from "../validate/run.ts";
 import { buildResources } from "../pipeline/build.ts";

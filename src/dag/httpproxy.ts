@@ -1,6 +1,7 @@
 // The HTTPProxy processor (projectcontour.io/v1): root proxies become virtual hosts, their include
 // trees become routes, and every HTTPProxy gets Contour's status (valid, invalid with reasons, or
 // orphaned). TLSCertificateDelegation is enforced through BuildContext.lookupTlsSecret.
+import { compareStrings } from "../base/values.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { crdSchemaErrors } from "./crd-schema.ts";
 import type { BuildContext, Processor } from "./processor.ts";
@@ -24,7 +25,7 @@ export const httpProxyProcessor: Processor = (ctx) => {
   const candidates = new Map<string, KubeObject[]>();
   const nonRoots: KubeObject[] = [];
   const keyed = ctx.input.httpProxies().map((proxy) => ({ key: keyOf(proxy), proxy }));
-  keyed.sort((a, b) => compareKeys(a.key, b.key));
+  keyed.sort((a, b) => compareStrings(a.key, b.key));
   const sorted = keyed.map((k) => k.proxy);
   for (const { key, proxy } of keyed) {
     ctx.status.track(proxyRef(proxy), proxy.metadata.generation);
@@ -52,14 +53,14 @@ export const httpProxyProcessor: Processor = (ctx) => {
     if (claimants) claimants.push(proxy);
     else candidates.set(fqdn, [proxy]);
   }
-  for (const [fqdn, claimants] of [...candidates].sort(([a], [b]) => compareKeys(a, b))) {
+  for (const [fqdn, claimants] of [...candidates].sort(([a], [b]) => compareStrings(a, b))) {
     const [only] = claimants;
     if (only && claimants.length === 1) {
       processRoot(walk, only, fqdn);
       continue;
     }
     // Nothing is first-come: every claimant of a contested fqdn is invalid until one gives it up.
-    const names = claimants.map(keyOf).sort(compareKeys).join(", ");
+    const names = claimants.map(keyOf).sort(compareStrings).join(", ");
     for (const proxy of claimants) {
       addError(ctx, proxyRef(proxy), ErrorType.virtualHost, "DuplicateVhost", `fqdn "${fqdn}" is used in multiple HTTPProxies: ${names}`);
     }
@@ -84,9 +85,6 @@ function keyOf(proxy: KubeObject): string {
   return proxyKey(ref.namespace, ref.name);
 }
 
-function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** The lower-cased fqdn a root claims, or undefined (with the error recorded) when it may not claim one. */
 function rootFqdn(walk: Walk, proxy: KubeObject, virtualhost: VirtualHostSpec): string | undefined {

@@ -1,6 +1,7 @@
 // Reads an Ingress spec from untyped input (a manifest file need not have passed API-server
 // validation): fields of the wrong type are left out and reported, so the processor works on
 // well-typed data and never throws on what a user wrote.
+import { isRecord } from "../base/values.ts";
 
 export interface IngressBackend {
   service?: { name: string; port?: number | string };
@@ -31,7 +32,6 @@ export interface IngressSpec {
 
 type Problems = string[];
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 function optionalString(record: Record<string, unknown>, key: string, field: string, problems: Problems): string | undefined {
   const value = record[key];

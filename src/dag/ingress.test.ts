@@ -1,39 +1,19 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import type { KubeObject } from "../sources/types.ts";
-import { buildDag } from "./builder.ts";
-import type { DagOptions } from "./processor.ts";
-import type { Dag, Route } from "./types.ts";
-import { delegation, fakeInput, ingress, rule, selfSignedCertificate, service, testOptions, tlsSecret } from "./testing.ts";
+import type { Dag } from "./types.ts";
+import { buildObjects as build, hostRoutes as routes, ingress, rule, selfSignedCertificate, service, statusOf, tlsSecret } from "./testing.ts";
 import type { TestCertificate } from "./testing.ts";
 
 let cert: TestCertificate;
-let otherCert: TestCertificate;
-let expired: TestCertificate;
 beforeAll(async () => {
-  [cert, otherCert, expired] = await Promise.all([
-    selfSignedCertificate("foo.com"),
-    selfSignedCertificate("foo.com"),
-    selfSignedCertificate("old.com", { notBefore: new Date("2024-01-01T00:00:00Z"), notAfter: new Date("2025-01-01T00:00:00Z") }),
-  ]);
+  cert = await selfSignedCertificate("foo.com");
 });
 
 const web = service("default", "web", { ports: [{ name: "http", port: 80 }, { name: "admin", port: 9000 }] });
 const ref = (name: string, namespace = "default") => ({ kind: "Ingress", namespace, name });
 
-function build(objects: KubeObject[], options: Partial<DagOptions> = {}): Dag {
-  return buildDag(fakeInput(objects), testOptions(options));
-}
+const status = (dag: Dag, name: string, namespace = "default") => statusOf(dag, ref(name, namespace));
 
-function routes(dag: Dag, host: string, secure = false): Route[] {
-  return (secure ? dag.secureVirtualHosts : dag.virtualHosts).get(host)?.routes ?? [];
-}
-
-function status(dag: Dag, name: string, namespace = "default") {
-  const s = dag.status.get(ref(name, namespace));
-  if (!s) throw new Error(`no status for ${namespace}/${name}`);
-  return s;
-}
-
+// TLS: ingress-tls.test.ts.
 describe("rules, hosts and paths", () => {
   test("each rule's host becomes a virtual host, lower-cased; each path a route to its Service port", () => {
     const dag = build([web, ingress("default", "a", { rules: [rule("Foo.COM", [["/api", "Prefix", "web", 80], ["/admin", "Prefix", "web", "admin"]])] })]);
@@ -145,99 +125,6 @@ describe("rules, hosts and paths", () => {
   });
 });
 
-describe("duplicate host and path", () => {
-  const twins = (aCreated: string, bCreated: string) => [
-    web,
-    service("default", "other"),
-    ingress("default", "b", { rules: [rule("foo.com", [["/x", "Prefix", "other", 80]])] }, { creationTimestamp: bCreated }),
-    ingress("default", "a", { rules: [rule("foo.com", [["/x", "Prefix", "web", 80], ["/y", "Prefix", "web", 80]])] }, { creationTimestamp: aCreated }),
-  ];
-
-  test("the oldest Ingress serves it; both get a DuplicatePath condition naming both", () => {
-    const dag = build(twins("2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"));
-    const served = routes(dag, "foo.com");
-    expect(served.map((r) => [r.pathMatch.value, r.source.name])).toEqual([
-      ["/x", "b"],
-      ["/y", "a"],
-    ]);
-    const message = 'host "foo.com" path Prefix "/x" is defined by both Ingress "default/b" and Ingress "default/a"; the older, Ingress "default/b", serves it';
-    expect(status(dag, "b").warnings).toEqual([{ type: "RouteError", reason: "DuplicatePath", message }]);
-    expect(status(dag, "b").currentStatus).toBe("valid");
-    expect(status(dag, "a").errors).toEqual([{ type: "RouteError", reason: "DuplicatePath", message }]);
-  });
-
-  test("equal timestamps fall back to namespace/name, whatever the input order", () => {
-    const dag = build(twins("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"));
-    expect(routes(dag, "foo.com").find((r) => r.pathMatch.value === "/x")?.source.name).toBe("a");
-    const reversed = build(twins("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z").reverse());
-    expect(reversed.virtualHosts.get("foo.com")).toEqual(dag.virtualHosts.get("foo.com") as NonNullable<ReturnType<typeof dag.virtualHosts.get>>);
-  });
-
-  test("two default backends collide on * / (named as a Prefix)", () => {
-    const backend = { service: { name: "web", port: { number: 80 } } };
-    const dag = build([web, ingress("default", "a", { defaultBackend: backend }), ingress("default", "b", { defaultBackend: backend })]);
-    expect(routes(dag, "*")).toHaveLength(1);
-    expect(status(dag, "b").errors).toEqual([
-      {
-        type: "RouteError",
-        reason: "DuplicatePath",
-        message: 'host "*" path Prefix "/" is defined by both Ingress "default/a" and Ingress "default/b"; the older, Ingress "default/a", serves it',
-      },
-    ]);
-  });
-
-  test("Prefix /x and Exact /x are different paths", () => {
-    const dag = build([
-      web,
-      ingress("default", "a", { rules: [rule("foo.com", [["/x", "Prefix", "web", 80]])] }),
-      ingress("default", "b", { rules: [rule("foo.com", [["/x", "Exact", "web", 80]])] }),
-    ]);
-    expect(routes(dag, "foo.com")).toHaveLength(2);
-    expect(status(dag, "a").warnings).toEqual([]);
-  });
-
-  test("the same path twice in one Ingress: the last definition is used, as in Contour, with a warning", () => {
-    const dag = build([web, ingress("default", "a", { rules: [rule("foo.com", [["/x", "Prefix", "web", 80], ["/y", "Prefix", "web", 80], ["/x/", "Prefix", "web", "admin"]])] })]);
-    expect(routes(dag, "foo.com").map((r) => [r.pathMatch.value, r.clusters[0]?.cluster.service.port])).toEqual([
-      ["/x", 9000],
-      ["/y", 80],
-    ]);
-    expect(status(dag, "a").currentStatus).toBe("valid");
-    expect(status(dag, "a").warnings).toEqual([
-      { type: "RouteError", reason: "DuplicatePath", message: 'host "foo.com" path Prefix "/x" is defined more than once in this Ingress; the last definition is used' },
-    ]);
-  });
-
-  test("a rule for * / overrides the Ingress's own default backend (Contour prepends it so that it can be)", () => {
-    const dag = build([web, ingress("default", "a", { defaultBackend: { service: { name: "web", port: { number: 80 } } }, rules: [rule(undefined, [["/", "ImplementationSpecific", "web", "admin"]])] })]);
-    expect(routes(dag, "*").map((r) => r.clusters[0]?.cluster.service.port)).toEqual([9000]);
-  });
-
-  test("each virtual host decides on its own: an older HTTPS-only Ingress keeps the TLS route, a newer one serves plaintext", async () => {
-    const dag = build([
-      web,
-      service("default", "other"),
-      tlsSecret("default", "tls", await selfSignedCertificate("foo.com")),
-      ingress("default", "a", { tls: [{ hosts: ["foo.com"], secretName: "tls" }], rules: [rule("foo.com", [["/x", "Prefix", "web", 80]])] }, { annotations: { "kubernetes.io/ingress.allow-http": "false" }, creationTimestamp: "2026-01-01T00:00:00Z" }),
-      ingress("default", "b", { rules: [rule("foo.com", [["/x", "Prefix", "other", 80]])] }, { creationTimestamp: "2026-01-02T00:00:00Z" }),
-    ]);
-    expect(routes(dag, "foo.com").map((r) => r.source.name)).toEqual(["b"]);
-    expect(routes(dag, "foo.com", true).map((r) => r.source.name)).toEqual(["a"]);
-    const message = 'host "foo.com" path Prefix "/x" is defined by both Ingress "default/a" and Ingress "default/b"; the older, Ingress "default/a", serves it';
-    expect(status(dag, "b").errors).toEqual([{ type: "RouteError", reason: "DuplicatePath", message }]);
-  });
-
-  // Deliberate difference: Contour walks its Ingresses in Go map order, which Go randomises on every
-  // iteration, so which of two Ingresses serves a shared path is whichever came last in that
-  // rebuild and can flip on the next one. isobar keeps the oldest, whatever order the input arrives in.
-  test("deliberately unlike Contour: across Ingresses the winner does not depend on processing order", () => {
-    const objects = twins("2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z");
-    for (const order of [objects, [...objects].reverse()]) {
-      expect(routes(build(order), "foo.com").find((r) => r.pathMatch.value === "/x")?.source.name).toBe("b");
-    }
-  });
-});
-
 describe("unresolved backends answer 503", () => {
   test("a missing Service or port keeps the route, answering 503, with a condition", () => {
     const dag = build([web, ingress("default", "a", { rules: [rule("foo.com", [["/gone", "Prefix", "nope", 80], ["/port", "Prefix", "web", 8080], ["/ok", "Prefix", "web", 80]])] })]);
@@ -331,115 +218,6 @@ describe("upstream settings from the Service", () => {
     expect(status(dag, "a").errors).toEqual([error]);
     expect(status(dag, "b").errors).toEqual([error]);
     expect(routes(dag, "b.com")[0]?.clusters[0]?.cluster.clientCertificate).toBeUndefined();
-  });
-});
-
-describe("TLS", () => {
-  const tlsIngress = (annotations: Record<string, string> = {}, secretName = "tls") =>
-    ingress("default", "a", { tls: [{ hosts: ["foo.com"], secretName }], rules: [rule("foo.com", [["/", "Prefix", "web", 80]])] }, { annotations });
-
-  test("spec.tls makes a secure virtual host with the validated Secret, serving the same routes", () => {
-    const dag = build([web, tlsSecret("default", "tls", cert), tlsIngress()]);
-    const vhost = dag.secureVirtualHosts.get("foo.com");
-    expect(vhost?.secret?.ref).toEqual({ kind: "Secret", namespace: "default", name: "tls" });
-    expect(vhost?.minTlsVersion).toBe("1.2");
-    expect(vhost?.maxTlsVersion).toBe("1.3");
-    expect(routes(dag, "foo.com", true)).toEqual(routes(dag, "foo.com"));
-    expect([...dag.secrets.keys()]).toEqual([vhost?.secret?.name as string]);
-  });
-
-  test("routes of another Ingress for the same host reach the TLS virtual host too", () => {
-    const dag = build([web, tlsSecret("default", "tls", cert), tlsIngress(), ingress("default", "b", { rules: [rule("foo.com", [["/b", "Prefix", "web", 80]])] })]);
-    expect(routes(dag, "foo.com", true).map((r) => r.pathMatch.value)).toEqual(["/", "/b"]);
-    expect(dag.secureVirtualHosts.get("foo.com")?.sources).toEqual([ref("a"), ref("b")]);
-  });
-
-  test("an invalid Secret is an error; the host is still served over plain HTTP", () => {
-    for (const [objects, message] of [
-      [[], 'spec.tls[0] Secret "default/tls" is invalid: Secret not found'],
-      [[tlsSecret("default", "tls", expired)], 'spec.tls[0] Secret "default/tls" is invalid: certificate expired at 2025-01-01T00:00:00.000Z'],
-    ] as const) {
-      const dag = build([web, ...objects, tlsIngress()]);
-      expect(dag.secureVirtualHosts.size).toBe(0);
-      expect(routes(dag, "foo.com")).toHaveLength(1);
-      expect(status(dag, "a").errors).toEqual([{ type: "TLSError", reason: "SecretNotValid", message }]);
-    }
-  });
-
-  test("a Secret in another namespace needs a TLSCertificateDelegation", () => {
-    const refused = build([web, tlsSecret("certs", "wild", cert), tlsIngress({}, "certs/wild")]);
-    expect(refused.secureVirtualHosts.size).toBe(0);
-    expect(status(refused, "a").errors).toEqual([{ type: "TLSError", reason: "DelegationNotPermitted", message: 'spec.tls[0] Secret "certs/wild" certificate delegation not permitted' }]);
-    const allowed = build([web, tlsSecret("certs", "wild", cert), delegation("certs", "d", "wild", ["default"]), tlsIngress({}, "certs/wild")]);
-    expect(allowed.secureVirtualHosts.get("foo.com")?.secret?.ref.namespace).toBe("certs");
-    const annotated = build([web, tlsSecret("certs", "wild", cert), delegation("certs", "d", "wild", ["*"]), tlsIngress({ "projectcontour.io/tls-cert-namespace": "certs" }, "wild")]);
-    expect(annotated.secureVirtualHosts.get("foo.com")?.secret?.ref.namespace).toBe("certs");
-  });
-
-  test("two Ingresses giving one host different certificates: the older wins, both are told", () => {
-    const dag = build([
-      web,
-      tlsSecret("default", "tls", cert),
-      tlsSecret("default", "tls2", otherCert),
-      ingress("default", "a", { tls: [{ hosts: ["foo.com"], secretName: "tls" }], rules: [rule("foo.com", [["/a", "Prefix", "web", 80]])] }),
-      ingress("default", "b", { tls: [{ hosts: ["foo.com"], secretName: "tls2" }], rules: [rule("foo.com", [["/b", "Prefix", "web", 80]])] }),
-    ]);
-    expect(dag.secureVirtualHosts.get("foo.com")?.secret?.ref.name).toBe("tls");
-    const message = 'host "foo.com" has TLS Secrets from Ingress "default/a" and Ingress "default/b"; the older, Ingress "default/a", is used';
-    expect(status(dag, "a").warnings).toEqual([{ type: "TLSError", reason: "DuplicateTLSHost", message }]);
-    expect(status(dag, "b").errors).toEqual([{ type: "TLSError", reason: "DuplicateTLSHost", message }]);
-  });
-
-  test("one Ingress giving one host two certificates: the last spec.tls entry is used, as in Contour, with a warning", () => {
-    const dag = build([
-      web,
-      tlsSecret("default", "tls", cert),
-      tlsSecret("default", "tls2", otherCert),
-      ingress("default", "a", { tls: [{ hosts: ["foo.com"], secretName: "tls" }, { hosts: ["foo.com"], secretName: "tls2" }], rules: [rule("foo.com", [["/", "Prefix", "web", 80]])] }),
-    ]);
-    expect(dag.secureVirtualHosts.get("foo.com")?.secret?.ref.name).toBe("tls2");
-    expect(status(dag, "a")).toMatchObject({
-      currentStatus: "valid",
-      warnings: [{ type: "TLSError", reason: "DuplicateTLSHost", message: 'host "foo.com" has TLS Secrets from more than one spec.tls entry of this Ingress; the last, spec.tls[1], is used' }],
-    });
-  });
-
-  test("force-ssl-redirect: plain HTTP routes redirect, TLS routes serve", () => {
-    const dag = build([web, tlsSecret("default", "tls", cert), tlsIngress({ "ingress.kubernetes.io/force-ssl-redirect": "true" })]);
-    expect(routes(dag, "foo.com")[0]?.httpsRedirect).toBe(true);
-    expect(routes(dag, "foo.com", true)[0]?.httpsRedirect).toBeUndefined();
-    expect(routes(dag, "foo.com", true)[0]?.clusters).toHaveLength(1);
-  });
-
-  test("allow-http: false leaves out the plain HTTP routes", () => {
-    const dag = build([web, tlsSecret("default", "tls", cert), tlsIngress({ "kubernetes.io/ingress.allow-http": "false" })]);
-    expect(dag.virtualHosts.size).toBe(0);
-    expect(routes(dag, "foo.com", true)).toHaveLength(1);
-  });
-
-  test("force-ssl-redirect with allow-http: false still redirects plain HTTP (Contour)", () => {
-    const dag = build([
-      web,
-      tlsSecret("default", "tls", cert),
-      tlsIngress({ "ingress.kubernetes.io/force-ssl-redirect": "true", "kubernetes.io/ingress.allow-http": "false" }),
-    ]);
-    expect(routes(dag, "foo.com").map((r) => r.httpsRedirect)).toEqual([true]);
-    expect(routes(dag, "foo.com", true)).toHaveLength(1);
-  });
-
-  test("tls-minimum-protocol-version, and a bad value falls back with a warning", () => {
-    const dag = build([web, tlsSecret("default", "tls", cert), tlsIngress({ "projectcontour.io/tls-minimum-protocol-version": "1.3" })]);
-    expect(dag.secureVirtualHosts.get("foo.com")?.minTlsVersion).toBe("1.3");
-    const bad = build([web, tlsSecret("default", "tls", cert), tlsIngress({ "projectcontour.io/tls-minimum-protocol-version": "1.0" })]);
-    expect(bad.secureVirtualHosts.get("foo.com")?.minTlsVersion).toBe("1.2");
-    expect(status(bad, "a").warnings).toEqual([
-      {
-        type: "AnnotationError",
-        reason: "AnnotationNotValid",
-        message: 'annotation projectcontour.io/tls-minimum-protocol-version: "1.0" is not a supported TLS version (1.2, 1.3); using 1.2',
-      },
-    ]);
-    expect(status(bad, "a").currentStatus).toBe("valid");
   });
 });
 

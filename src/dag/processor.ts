@@ -5,7 +5,7 @@ import type { KubeObject } from "../sources/types.ts";
 import type { GatewayApiObjects } from "./gateway-api-types.ts";
 import type { DagCache } from "./cache.ts";
 import type { ServiceClusterMemo } from "./service-cluster-memo.ts";
-import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost } from "./types.ts";
+import type { Cluster, Dag, SecureVirtualHost, Secret, ServicePortRef, UpstreamProtocol, VirtualHost, ResolvedService } from "./types.ts";
 import type { ListenerOptions } from "./listeners.ts";
 import type { ObjectRef, StatusRecorder, SubCondition } from "./status.ts";
 
@@ -68,18 +68,8 @@ export interface GlobalHeaderPolicies {
   applyToIngress: boolean;
 }
 
-/** A Service port resolved for a backend reference. */
-export interface ResolvedService extends ServicePortRef {
-  /** From the port's appProtocol when set (Contour's mapping), else `projectcontour.io/upstream-protocol.{h2,h2c,tls}` on the Service. */
-  serviceProtocol?: UpstreamProtocol;
-  /** An appProtocol Contour does not map: the port is spoken to as HTTP/1.1, and this says so in a warning. */
-  appProtocolProblem?: string;
-  externalName?: string;
-  /** From the `projectcontour.io/max-connections` family on the Service. */
-  circuitBreakers?: Cluster["circuitBreakers"];
-  /** Service annotations that did not parse and were ignored (`projectcontour.io/<name>: why`), for a warning. */
-  annotationProblems?: string[];
-}
+/** A Service port resolved for a backend reference (defined beside the DAG types). */
+export type { ResolvedService };
 
 /**
  * The result of a lookup. `cause` is the bare reason without the condition's prefix (Contour's

@@ -2,7 +2,7 @@
 // API server's error texts, so a manifest that never went through an API server is held to what
 // a cluster would hold it to. Unknown fields are errors (the API server would prune them, which can
 // silently turn a misspelled `prefx: /api` into a catch-all), not warnings.
-import { re2Matches } from "../xds/regex.ts"; // RE2, as the API server's Go regexp: matches anywhere unless anchored
+import { re2Matches } from "../base/regex.ts"; // RE2, as the API server's Go regexp: matches anywhere unless anchored
 
 /** The keywords of a structural schema this validator understands. */
 export interface StructuralSchema {

@@ -3,8 +3,7 @@
 // the one ctx.cluster would intern again, so it is remembered for the build instead of being
 // written, keyed and looked up once more. rememberNothing is the plain version; the property test
 // in service-cluster-memo.test.ts builds with both and finds the same DAG.
-import type { ResolvedService } from "./processor.ts";
-import type { Cluster } from "./types.ts";
+import type { Cluster, ResolvedService } from "./types.ts";
 
 export interface ServiceClusterMemo {
   get(resolved: ResolvedService, key: string): Cluster | undefined;

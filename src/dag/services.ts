@@ -4,7 +4,7 @@
 import { isIP } from "node:net";
 import type { KubeObject } from "../sources/types.ts";
 import { parseCircuitBreakers, parseUpstreamProtocols } from "./annotations.ts";
-import { ipScope } from "./ip-scope.ts";
+import { ipScope } from "../base/ip-scope.ts";
 import type { DagInput, Lookup, ResolvedService } from "./processor.ts";
 import type { UpstreamProtocol } from "./types.ts";
 

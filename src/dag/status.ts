@@ -2,6 +2,7 @@
 // record an error or warning here, naming the objects involved, and skip what is invalid.
 // Shape follows Contour's HTTPProxy status (currentStatus, description, a Valid condition with
 // errors and warnings), which the status writer turns into each kind's own status.
+import { compareStrings } from "../base/values.ts";
 
 export interface ObjectRef {
   kind: string; // "Ingress", "HTTPProxy", "Service", "Secret", "TLSCertificateDelegation"
@@ -93,6 +94,6 @@ export class StatusRecorder {
 
   /** All statuses, sorted by key so output is deterministic. */
   all(): ObjectStatus[] {
-    return [...this.#statuses.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s);
+    return [...this.#statuses.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, s]) => s);
   }
 }

@@ -4,7 +4,10 @@
 import { Buffer } from "node:buffer";
 import { x509 } from "../certs/x509-lib.ts";
 import type { KubeObject } from "../sources/types.ts";
+import { buildDag } from "./builder.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
+import type { ObjectRef, ObjectStatus } from "./status.ts";
+import type { Dag, Route } from "./types.ts";
 
 /** A DagInput over a list of objects, dispatched by kind. */
 export function fakeInput(objects: KubeObject[]): DagInput {
@@ -138,4 +141,21 @@ export async function testCrl(): Promise<string> {
   });
   // "X509 CRL" is the PEM label OpenSSL/BoringSSL (and so Envoy) read; the library writes "CRL".
   return x509.PemConverter.encode(crl.rawData, "X509 CRL");
+}
+
+/** The DAG of `objects`, built with the test options. */
+export function buildObjects(objects: KubeObject[], options: Partial<DagOptions> = {}): Dag {
+  return buildDag(fakeInput(objects), testOptions(options));
+}
+
+/** The status `dag` recorded on an object; throws when there is none. */
+export function statusOf(dag: Dag, ref: ObjectRef): ObjectStatus {
+  const status = dag.status.get(ref);
+  if (!status) throw new Error(`no status for ${ref.kind} ${ref.namespace}/${ref.name}`);
+  return status;
+}
+
+/** The routes of a virtual host (a secure one with `secure`); none when it is absent. */
+export function hostRoutes(dag: Dag, host: string, secure = false): Route[] {
+  return (secure ? dag.secureVirtualHosts : dag.virtualHosts).get(host)?.routes ?? [];
 }

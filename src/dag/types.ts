@@ -373,3 +373,16 @@ export interface Dag {
   listeners: Listener[];
   status: StatusRecorder;
 }
+
+/** A Service port resolved for a backend reference. */
+export interface ResolvedService extends ServicePortRef {
+  /** From the port's appProtocol when set (Contour's mapping), else `projectcontour.io/upstream-protocol.{h2,h2c,tls}` on the Service. */
+  serviceProtocol?: UpstreamProtocol;
+  /** An appProtocol Contour does not map: the port is spoken to as HTTP/1.1, and this says so in a warning. */
+  appProtocolProblem?: string;
+  externalName?: string;
+  /** From the `projectcontour.io/max-connections` family on the Service. */
+  circuitBreakers?: Cluster["circuitBreakers"];
+  /** Service annotations that did not parse and were ignored (`projectcontour.io/<name>: why`), for a warning. */
+  annotationProblems?: string[];
+}

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { decodeToJson, encodeStrict } from "../xds/registry.ts";
+import { encodeStrict } from "../xds/registry.ts";
+import { decodeToJson } from "../xds/registry-decode.ts";
 import { validateResource } from "../xds/validate.ts";
 import { type BootstrapOptions, BootstrapError, bootstrapConfig, sdsResourceFiles } from "./bootstrap.ts";
 

@@ -1,6 +1,10 @@
 // Small building blocks every translator file shares: our JSON form of Envoy's durations, Anys,
 // addresses and config sources, the type names of the resources we emit, and deterministic sorting.
+import { compareStrings } from "../base/values.ts";
 import { root, typeUrl } from "../xds/registry.ts";
+
+// Code-unit order (not locale), shared by every stage; re-exported for the translators.
+export { compareStrings };
 
 /** A resource or message in our JSON form (proto field names, enums as names, Any with "@type"). */
 export type JsonObject = Record<string, unknown>;
@@ -45,10 +49,6 @@ export function enumName(enumFullName: string, value: number): string | number {
   return root.lookupEnum(enumFullName).valuesById[value] ?? value;
 }
 
-/** Code-point order (not locale): the same on every machine, so output is byte-identical. */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** A sorted copy, by a string key. */
 export function sortedBy<T>(items: Iterable<T>, key: (item: T) => string): T[] {

@@ -3,7 +3,7 @@
 // only the load assignments of that Service (loadAssignmentFor), never waiting for a rebuild.
 // Only unicast IP addresses of other hosts are served (loopback too when the policy allows it, for
 // local development); what is left out is reported, naming the slice, never dropped silently.
-import { ipScope } from "../dag/ip-scope.ts";
+import { ipScope } from "../base/ip-scope.ts";
 import type { Cluster, ServicePortRef } from "../dag/types.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { compareStrings, type JsonObject } from "./common.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { defaultGlobalConfig } from "../config/types.ts";
+import { defaultGlobalConfig } from "../config/defaults.ts";
 import { resourceTypes } from "./common.ts";
 import { type ListenerSettings, statsListener } from "./listener.ts";
 import { expectEnvoyAccepts, httpListener, httpsListener, testCluster, testRoute, testSecret, testSecureVirtualHost, testVirtualHost, weighted } from "./testing.ts";

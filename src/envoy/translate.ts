@@ -10,7 +10,8 @@ import { compareStrings, type JsonObject } from "./common.ts";
 import { listener, type ListenerSettings, statsListener } from "./listener.ts";
 import { routeConfigurationOf } from "./route.ts";
 import { secret } from "./secret.ts";
-import { defaultGlobalConfig, type GlobalConfig } from "../config/types.ts";
+import { type GlobalConfig } from "../config/types.ts";
+import { defaultGlobalConfig } from "../config/defaults.ts";
 import { withConfigSource, type XdsConfigSourceMode } from "./config-source.ts";
 
 /** How resources are rendered; where the routing listeners listen is the DAG's (DagOptions.listeners). */

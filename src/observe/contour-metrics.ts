@@ -7,7 +7,7 @@
 import { Counter, Gauge, Summary, type Registry } from "prom-client";
 import type { ObjectStatus } from "../dag/status.ts";
 import type { KubeObject } from "../sources/types.ts";
-import { version } from "../version.ts";
+import { version } from "../base/version.ts";
 
 /** HTTPProxies of one build, counted as Contour counts them (internal/contour/metrics.go). */
 export interface HTTPProxyCounts {

@@ -3,15 +3,20 @@
 // /debug/dag, /debug/xds, /debug/nacks and /debug/status, and binds loopback only (127.0.0.1:6060):
 // it shows the whole routing state, so it is reached through `kubectl port-forward`, never a Service.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { hostPort } from "../address.ts";
+import { hostPort } from "../base/address.ts";
 import { isLoopbackAddress } from "../certs/tls-server.ts";
-import { CliError } from "../cli/errors.ts";
+import { UserError } from "../base/errors.ts";
 import type { ObjectStatus } from "../dag/status.ts";
 import type { Dag } from "../dag/types.ts";
 import type { NackRecord } from "../xds/nacks.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
 import { dagDot, dagView, nacksView, statusView, xdsView } from "./debug-views.ts";
 import type { AgentMetrics } from "./metrics.ts";
+
+/** A metrics or debug server that may not or cannot listen where it was asked to. */
+export class ObserveError extends UserError {
+  override name = "ObserveError";
+}
 
 export interface HttpEndpoint {
   /** The bound port (the given one, or the ephemeral one for port 0). */
@@ -27,7 +32,7 @@ export interface Readiness {
 
 /** Refuses a debug address beyond loopback (one line, exit 2). */
 export function checkDebugAddress(address: string): void {
-  if (!isLoopbackAddress(address)) throw new CliError(`--debug-address must be a loopback address (127.0.0.1, ::1, localhost), got ${JSON.stringify(address)}: the debug views show the whole routing state`);
+  if (!isLoopbackAddress(address)) throw new ObserveError(`--debug-address must be a loopback address (127.0.0.1, ::1, localhost), got ${JSON.stringify(address)}: the debug views show the whole routing state`);
 }
 
 function send(response: ServerResponse, status: number, contentType: string, body: string): void {
@@ -43,7 +48,7 @@ function listen(server: Server, address: string, port: number, what: string): Pr
   return new Promise((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
       const reason = error.code === "EADDRINUSE" ? "address already in use" : error.code ?? error.message;
-      reject(new CliError(`cannot listen for ${what} on ${hostPort(address, port)}: ${reason}`, 1));
+      reject(new ObserveError(`cannot listen for ${what} on ${hostPort(address, port)}: ${reason}`, 1));
     };
     server.once("error", failed);
     server.listen(port, address, () => {
@@ -118,7 +123,7 @@ export interface DebugServerOptions {
 
 const notBuilt = { error: "no build published yet" };
 
-/** The debug views; refuses (CliError) an address beyond loopback. */
+/** The debug views; refuses (ObserveError) an address beyond loopback. */
 export function startDebugServer(options: DebugServerOptions): Promise<HttpEndpoint> {
   checkDebugAddress(options.address);
   const { sources } = options;

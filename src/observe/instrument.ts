@@ -3,7 +3,7 @@
 // (subscriptions per type and variant, pushes and bytes, ACKs, NACKs, push-to-ACK latency). Each
 // listener does a few counter updates and keeps per-stream state only while the stream is open.
 import type { BuildEvent, Pipeline } from "../pipeline/run.ts";
-import type { ObjectCache } from "../sources/cache.ts";
+import type { ObjectCache } from "../pipeline/cache.ts";
 import type { XdsEvent } from "../xds/server-common.ts";
 import type { XdsServer } from "../xds/server.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";

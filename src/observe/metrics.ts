@@ -7,7 +7,8 @@
 // (leader, status writes, certificates) are collected at scrape time from functions given here.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CertificateDaysLeft } from "../certs/tls-server.ts";
-import type { StatusWriterStats } from "../k8s/status.ts";
+import type { StatusWriterStats } from "../status/status.ts";
+import type { InformerCounters } from "../sources/kube-reflector.ts";
 import { createContourMetrics } from "./contour-metrics.ts";
 
 /** The buckets of rebuild and push-to-ACK latencies, in seconds (1 ms to 10 s). */
@@ -115,6 +116,14 @@ export function createMetrics(options: MetricsOptions = {}) {
     },
   });
   return instruments;
+}
+
+/** The informer counters of `metrics`, for the Kubernetes reflectors (src/sources/kube-reflector.ts). */
+export function informerCounters(metrics: AgentMetrics): InformerCounters {
+  return {
+    restarted: (kind) => metrics.informerRestarts.inc({ kind }),
+    relisted: (kind) => metrics.informerRelists.inc({ kind }),
+  };
 }
 
 let processMetrics: AgentMetrics | undefined;

@@ -1,11 +1,11 @@
 // The observe stage as startAgent uses it: starts the metrics/health server and (when asked) the
 // debug server before the sources start, so /readyz answers 503 while they sync, feeds the metrics
 // from the pipeline and the xDS server, and closes both servers on shutdown.
-import { hostPort } from "../address.ts";
+import { hostPort } from "../base/address.ts";
 import { consola } from "consola";
 import { certificateDaysLeft } from "../certs/tls-server.ts";
 import type { Pipeline } from "../pipeline/run.ts";
-import type { ObjectCache } from "../sources/cache.ts";
+import type { ObjectCache } from "../pipeline/cache.ts";
 import type { XdsServer } from "../xds/server.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
 import { startDebugServer, startMetricsServer, type HttpEndpoint, type Readiness } from "./http.ts";

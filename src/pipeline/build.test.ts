@@ -3,7 +3,7 @@ import { loadAssignments } from "../envoy/endpoint.ts";
 import { resourceOwners } from "../envoy/ownership.ts";
 import { testRef, testRoute, testDag, testSecret, testSecureVirtualHost, testVirtualHost } from "../envoy/testing.ts";
 import { translate } from "../envoy/translate.ts";
-import { validateSnapshot } from "../xds/validate.ts";
+import { validateSnapshot } from "../xds/validate-snapshot.ts";
 import { recordRejections } from "./build.ts";
 
 const bad = testRef("bad", "Ingress");

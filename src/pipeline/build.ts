@@ -9,9 +9,9 @@ import type { Dag } from "../dag/types.ts";
 import { loadAssignments, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
 import { resourceOwners, type ResourceOwners } from "../envoy/ownership.ts";
 import { translate, type TranslateOptions } from "../envoy/translate.ts";
-import type { ObjectCache } from "../sources/cache.ts";
-import { TypeUrls, type ResourceSet } from "../xds/types.ts";
-import { validateSnapshot, type RejectedResource } from "../xds/validate.ts";
+import type { ObjectCache } from "./cache.ts";
+import { resourceKind, TypeUrls, type ResourceSet } from "../xds/types.ts";
+import { validateSnapshot, type RejectedResource } from "../xds/validate-snapshot.ts";
 import type { ValidationError } from "../xds/validate-scalar.ts";
 
 export interface BuildOptions {
@@ -73,7 +73,7 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
 /** Puts each rejection on the objects behind it: the whole resource's owners, or the left-out virtual host's or filter chain's. */
 export function recordRejections(dag: Dag, owners: ResourceOwners, rejected: RejectedResource[]): void {
   for (const rejection of rejected) {
-    const kind = rejection.typeUrl.slice(rejection.typeUrl.lastIndexOf(".") + 1);
+    const kind = resourceKind(rejection.typeUrl);
     const report = (refs: ObjectRef[], errors: ValidationError[]) => {
       for (const error of errors) {
         const message = `Envoy would reject ${kind} ${JSON.stringify(rejection.name)}${rejection.partial ? " (the rest of it is still served)" : ""}: ${error.path}: ${error.message}`;

@@ -15,7 +15,7 @@ import type { ObjectRef } from "../dag/status.ts";
 import type { NackRecord, RejectedResource } from "../xds/nacks.ts";
 import type { XdsEvent } from "../xds/server-common.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
-import { resourceTypes, typeInfo, type ResourceSet } from "../xds/types.ts";
+import { resourceKind, resourceTypes, typeInfo, type ResourceSet } from "../xds/types.ts";
 import type { BuildResult } from "./build.ts";
 
 /** One rejected part as reported: a whole resource, or one virtual host of a route configuration. */
@@ -151,9 +151,6 @@ export function contentText(json: object): string {
   const { "@type": _type, ...rest } = json as Json;
   return JSON.stringify(rest);
 }
-
-/** The resource short kind a user reads: "RouteConfiguration", "Cluster", … */
-export const resourceKind = (typeUrl: string): string => typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
 
 type Part = Pick<Rejection, "typeUrl" | "name" | "virtualHost" | "content">;
 

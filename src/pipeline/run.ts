@@ -5,11 +5,11 @@
 import { consola } from "consola";
 import { createDagCache } from "../dag/cache.ts";
 import { edsTargetsByService, loadAssignmentFor, type EdsTarget, type EndpointProblem } from "../envoy/endpoint.ts";
-import type { ObjectCache } from "../sources/cache.ts";
+import type { ObjectCache } from "./cache.ts";
 import { createDebouncer } from "../sources/debounce.ts";
 import type { SourceEvent, SourceHandler, SourceProblem } from "../sources/types.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
-import { TypeUrls } from "../xds/types.ts";
+import { resourceKind, TypeUrls } from "../xds/types.ts";
 import { validateResource } from "../xds/validate.ts";
 import { buildResources, type BuildOptions, type BuildResult } from "./build.ts";
 
@@ -94,7 +94,7 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
     if (!ready) log.info(`first snapshot published: ${summary(result)}`);
     else if (changedTypes.size > 0) log.debug(`snapshot published: ${summary(result)}`);
     ready = true;
-    for (const rejected of result.rejected) log.warn(`left out ${rejected.typeUrl.split(".").pop()} ${rejected.name}: ${rejected.errors[0]?.message ?? "invalid"}`);
+    for (const rejected of result.rejected) log.warn(`left out ${resourceKind(rejected.typeUrl)} ${rejected.name}: ${rejected.errors[0]?.message ?? "invalid"}`);
     for (const listener of buildListeners) listener({ result, changedTypes });
   };
 

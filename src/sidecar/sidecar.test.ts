@@ -3,8 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CliError } from "../cli/errors.ts";
-import { localXdsAddress, resolveEnvoyBinary } from "./sidecar.ts";
+import { localXdsAddress, resolveEnvoyBinary, SidecarError } from "./sidecar.ts";
 
 describe("the agent's own Envoy", () => {
   test("reaches an agent bound to a wildcard address over loopback, else at the bound address", () => {
@@ -30,7 +29,7 @@ describe("the agent's own Envoy", () => {
       expect(resolveEnvoyBinary(undefined, { PATH: path, ENVOY_BIN: join(b, "envoy") })).toBe(join(b, "envoy"));
       expect(resolveEnvoyBinary(join(b, "envoy"), { PATH: "", ENVOY_BIN: "/nope" })).toBe(join(b, "envoy"));
       expect(() => resolveEnvoyBinary(undefined, { PATH: path, ENVOY_BIN: join(a, "envoy") })).toThrow(`--envoy: ${join(a, "envoy")} ($ENVOY_BIN) is not an executable file`);
-      expect(() => resolveEnvoyBinary(undefined, { PATH: a })).toThrow(CliError);
+      expect(() => resolveEnvoyBinary(undefined, { PATH: a })).toThrow(SidecarError);
       expect(() => resolveEnvoyBinary(undefined, { PATH: a })).toThrow("--envoy: no Envoy found");
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,6 @@
 // is not installed) counts as listed-empty and is retried.
 import type { KubeClient } from "../k8s/client.ts";
 import { KubeApiError, collectionPath } from "../k8s/client.ts";
-import { metrics } from "../observe/metrics.ts";
 import type { KubeObject, SourceEvent } from "./types.ts";
 import { objectKey } from "./types.ts";
 
@@ -24,6 +23,14 @@ export interface Backoff {
 
 export const defaultBackoff: Backoff = { initialMs: 500, maxMs: 30_000 };
 
+/** What reflectors count, by kind (the agent's metrics: informerCounters in observe/metrics.ts). */
+export interface InformerCounters {
+  /** A watch restarted after an error or a dropped connection. */
+  restarted(kind: string): void;
+  /** A full re-list (after 410 Gone or a restart). */
+  relisted(kind: string): void;
+}
+
 export interface ReflectorOptions {
   client: KubeClient;
   resource: ReflectedResource;
@@ -38,6 +45,8 @@ export interface ReflectorOptions {
   /** A failed request; `notInstalled` for a 404 on list. Called on each change of problem. */
   onProblem(problem: { message: string; notInstalled: boolean }): void;
   backoff?: Backoff;
+  /** Counted restarts and re-lists; none when absent. */
+  counters?: InformerCounters;
   pageSize?: number;
   /** Asked of the server per watch; the client treats a silent stream as dead after this plus a minute. */
   watchTimeoutSeconds?: number;
@@ -208,7 +217,7 @@ export function startReflector(options: ReflectorOptions): Reflector {
       progressed = false;
       try {
         if (!position) {
-          if (synced) metrics.informerRelists.inc({ kind: resource.kind });
+          if (synced) options.counters?.relisted(resource.kind);
           position = await list();
           if (stopped) return;
           lastProblem = "";
@@ -222,7 +231,7 @@ export function startReflector(options: ReflectorOptions): Reflector {
         else if (attempt++ > 1) await sleep(delay(attempt));
       } catch (error) {
         if (stopped) return;
-        metrics.informerRestarts.inc({ kind: resource.kind });
+        options.counters?.restarted(resource.kind);
         const failure = error instanceof KubeApiError ? error : new KubeApiError(String(error), 0);
         if (progressed) attempt = 0;
         if (failure.statusCode === 410) {

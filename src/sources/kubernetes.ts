@@ -7,7 +7,7 @@ import { consola, type ConsolaInstance } from "consola";
 import { createKubeClient, type KubeClient } from "../k8s/client.ts";
 import { loadKubeConfig } from "../k8s/kubeconfig.ts";
 import { slimObject, secretFieldSelector } from "./kube-transform.ts";
-import { startReflector, type Backoff, type Reflector } from "./kube-reflector.ts";
+import { startReflector, type Backoff, type InformerCounters, type Reflector } from "./kube-reflector.ts";
 import type { Source, SourceHandler, WatchedKind } from "./types.ts";
 import { watchedKinds } from "./types.ts";
 
@@ -67,6 +67,8 @@ export interface KubernetesSourceOptions {
   logger?: ConsolaInstance;
   /** Retry pacing after errors; tests shorten it. */
   backoff?: Backoff;
+  /** Where the reflectors count restarts and re-lists (the agent's metrics). */
+  counters?: InformerCounters;
   /** Items per list page. */
   pageSize?: number;
   /** Seconds the server is asked to keep each watch open. */
@@ -132,6 +134,7 @@ export function createKubernetesSource(options: KubernetesSourceOptions = {}): K
         fieldSelector: resource.kind === "Secret" ? secretFieldSelector : undefined,
         transform: (object) => slimObject(object, apiVersion, resource.kind),
         backoff: options.backoff,
+        counters: options.counters,
         pageSize: options.pageSize,
         watchTimeoutSeconds: options.watchTimeoutSeconds,
         onEvents: (events) => handler.onEvents(events),

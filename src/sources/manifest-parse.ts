@@ -4,6 +4,7 @@
 // depth or value that cannot become JSON) yields none of its objects (`failed`), an invalid object is
 // skipped alone. Nothing here throws on what a file holds, and no message quotes a file's content.
 import { Buffer } from "node:buffer";
+import { isRecord } from "../base/values.ts";
 import { Composer, isMap, isSeq, LineCounter, Parser, type Document } from "yaml";
 import { DocumentRefused, documentToJson, maxNestingDepth, yamlErrorReason } from "./manifest-yaml.ts";
 import { watchedKinds, type KubeObject, type SourceProblem } from "./types.ts";
@@ -40,9 +41,6 @@ export const clusterScopedKinds: ReadonlySet<string> = new Set([
   "MutatingWebhookConfiguration",
 ]);
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function isListKind(value: Record<string, unknown>): boolean {
   return typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items);

@@ -7,7 +7,7 @@
 // is read, parsed and reported on its own, and a change not emitted by a scan that stopped is by the next.
 import { createHash } from "node:crypto";
 import { sep } from "node:path";
-import { deepEqual } from "./cache.ts";
+import { deepEqual } from "../base/values.ts";
 import { manifestSourceName, parseManifestAsync, type ParsedManifest } from "./manifest-parse.ts";
 import { maxManifestFileBytes, readBounded, walk, type FoundFile } from "./manifest-walk.ts";
 import { kindKey, type KubeObject, type SourceEvent, type SourceProblem } from "./types.ts";

@@ -4,6 +4,7 @@
 // alias is resolved once, in document order; what an alias adds is counted against a bound (an alias
 // bomb is refused, any ordinary number of aliases is fine); merge keys (`<<: *defaults`) work as with
 // kubectl; and what a parser error says never quotes the file (it may be a token or a key).
+import { isRecord } from "../base/values.ts";
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node, type YAMLError } from "yaml";
 
 /** Deeper documents are refused: no Kubernetes object nests near this, and every consumer recurses. */
@@ -34,9 +35,6 @@ function setKey(target: Record<string, unknown>, key: string, value: unknown): v
   else target[key] = value;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function isMergeKey(key: unknown): boolean {
   return isScalar(key) && key.type === "PLAIN" && key.value === "<<";
@@ -68,7 +66,7 @@ export function documentToJson(doc: Document): unknown {
     let size = 0;
     for (const item of isSeq(source) ? source.items : [source]) {
       const { value, size: added } = convert(item, depth);
-      if (!isPlainObject(value)) throw new DocumentRefused("a merge key (<<) takes a mapping or a list of mappings", item ?? source);
+      if (!isRecord(value)) throw new DocumentRefused("a merge key (<<) takes a mapping or a list of mappings", item ?? source);
       for (const [key, entry] of Object.entries(value)) if (!explicit.has(key) && !Object.hasOwn(into, key)) setKey(into, key, entry);
       size += added;
     }

@@ -1,5 +1,6 @@
 // The Secrets and Services an object names, so the object cache can tell whether a change to a Secret or
 // Service can affect the output. Reads raw objects defensively: user input may have any shape.
+import { asRecord } from "../base/values.ts";
 import type { KubeObject } from "./types.ts";
 
 /** `Secret ns/name` or `Service ns/name`: the key reference counts are kept under. */
@@ -16,11 +17,6 @@ export function serviceReference(namespace: string, name: string): ReferenceKey 
 /** The annotation Contour reads for the namespace of an Ingress's TLS Secrets (delegation). */
 export const tlsCertNamespaceAnnotation = "projectcontour.io/tls-cert-namespace";
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
 
 function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
@@ -42,52 +38,52 @@ function secretByName(refs: Set<ReferenceKey>, defaultNamespace: string, name: s
 }
 
 function ingressBackend(refs: Set<ReferenceKey>, namespace: string, backend: unknown): void {
-  const service = record(record(backend)?.service);
+  const service = asRecord(asRecord(backend)?.service);
   const name = text(service?.name);
   if (name !== undefined) refs.add(serviceReference(namespace, name));
 }
 
 function ingressReferences(object: KubeObject, namespace: string, refs: Set<ReferenceKey>): void {
-  const spec = record(object.spec);
+  const spec = asRecord(object.spec);
   if (spec === undefined) return;
   const tlsNamespace = text(object.metadata.annotations?.[tlsCertNamespaceAnnotation]) ?? namespace;
-  for (const tls of list(spec.tls)) secretByName(refs, tlsNamespace, text(record(tls)?.secretName));
+  for (const tls of list(spec.tls)) secretByName(refs, tlsNamespace, text(asRecord(tls)?.secretName));
   ingressBackend(refs, namespace, spec.defaultBackend);
   for (const rule of list(spec.rules)) {
-    for (const path of list(record(record(rule)?.http)?.paths)) ingressBackend(refs, namespace, record(path)?.backend);
+    for (const path of list(asRecord(asRecord(rule)?.http)?.paths)) ingressBackend(refs, namespace, asRecord(path)?.backend);
   }
 }
 
 function proxyServices(refs: Set<ReferenceKey>, namespace: string, services: unknown): void {
   for (const entry of list(services)) {
-    const service = record(entry);
+    const service = asRecord(entry);
     const name = text(service?.name);
     if (name !== undefined) refs.add(serviceReference(namespace, name));
-    secretByName(refs, namespace, text(record(service?.validation)?.caSecret));
+    secretByName(refs, namespace, text(asRecord(service?.validation)?.caSecret));
   }
 }
 
 function httpProxyReferences(object: KubeObject, namespace: string, refs: Set<ReferenceKey>): void {
-  const spec = record(object.spec);
+  const spec = asRecord(object.spec);
   if (spec === undefined) return;
-  const tls = record(record(spec.virtualhost)?.tls);
+  const tls = asRecord(asRecord(spec.virtualhost)?.tls);
   secretByName(refs, namespace, text(tls?.secretName));
-  const clientValidation = record(tls?.clientValidation);
+  const clientValidation = asRecord(tls?.clientValidation);
   secretByName(refs, namespace, text(clientValidation?.caSecret));
   secretByName(refs, namespace, text(clientValidation?.crlSecret));
-  for (const route of list(spec.routes)) proxyServices(refs, namespace, record(route)?.services);
-  proxyServices(refs, namespace, record(spec.tcpproxy)?.services);
+  for (const route of list(spec.routes)) proxyServices(refs, namespace, asRecord(route)?.services);
+  proxyServices(refs, namespace, asRecord(spec.tcpproxy)?.services);
 }
 
 function delegationReferences(object: KubeObject, namespace: string, refs: Set<ReferenceKey>): void {
-  for (const delegation of list(record(object.spec)?.delegations)) {
-    secretByName(refs, namespace, text(record(delegation)?.secretName));
+  for (const delegation of list(asRecord(object.spec)?.delegations)) {
+    secretByName(refs, namespace, text(asRecord(delegation)?.secretName));
   }
 }
 
 /** A Gateway API object reference (`group`, `kind`, `namespace`, `name`) to a core Secret or Service. */
 function gatewayApiRef(refs: Set<ReferenceKey>, namespace: string, value: unknown, defaultKind: "Secret" | "Service"): void {
-  const ref = record(value);
+  const ref = asRecord(value);
   const name = text(ref?.name);
   if (name === undefined || (text(ref?.group) ?? "") !== "") return;
   const kind = text(ref?.kind) ?? defaultKind;
@@ -98,23 +94,23 @@ function gatewayApiRef(refs: Set<ReferenceKey>, namespace: string, value: unknow
 
 /** Gateway certificateRefs; route backendRefs (per rule, per backend, mirrors); BackendTLSPolicy CA Secrets. */
 function gatewayApiReferences(object: KubeObject, namespace: string, refs: Set<ReferenceKey>): void {
-  const spec = record(object.spec);
+  const spec = asRecord(object.spec);
   if (spec === undefined) return;
   for (const listener of list(spec.listeners)) {
-    for (const ref of list(record(record(listener)?.tls)?.certificateRefs)) gatewayApiRef(refs, namespace, ref, "Secret");
+    for (const ref of list(asRecord(asRecord(listener)?.tls)?.certificateRefs)) gatewayApiRef(refs, namespace, ref, "Secret");
   }
   const filters = (value: unknown) => {
-    for (const filter of list(value)) gatewayApiRef(refs, namespace, record(record(filter)?.requestMirror)?.backendRef, "Service");
+    for (const filter of list(value)) gatewayApiRef(refs, namespace, asRecord(asRecord(filter)?.requestMirror)?.backendRef, "Service");
   };
   for (const rule of list(spec.rules)) {
-    filters(record(rule)?.filters);
-    for (const backend of list(record(rule)?.backendRefs)) {
+    filters(asRecord(rule)?.filters);
+    for (const backend of list(asRecord(rule)?.backendRefs)) {
       gatewayApiRef(refs, namespace, backend, "Service");
-      filters(record(backend)?.filters);
+      filters(asRecord(backend)?.filters);
     }
   }
-  for (const ref of list(record(spec.validation)?.caCertificateRefs)) {
-    if (text(record(ref)?.kind) === "Secret") gatewayApiRef(refs, namespace, ref, "Secret");
+  for (const ref of list(asRecord(spec.validation)?.caCertificateRefs)) {
+    if (text(asRecord(ref)?.kind) === "Secret") gatewayApiRef(refs, namespace, ref, "Secret");
   }
 }
 

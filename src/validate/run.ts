@@ -7,10 +7,11 @@ import type { KubeCondition, SubCondition } from "../dag/status.ts";
 import type { EndpointPolicy } from "../envoy/endpoint.ts";
 import type { TranslateOptions } from "../envoy/translate.ts";
 import { buildResources } from "../pipeline/build.ts";
-import { createObjectCache } from "../sources/cache.ts";
+import { createObjectCache } from "../pipeline/cache.ts";
 import { loadManifests } from "../sources/manifests.ts";
 import { kindKey, type KubeObject, type ObjectOrigin, type SourceEvent, type SourceProblem } from "../sources/types.ts";
-import type { RejectedResource } from "../xds/validate.ts";
+import { resourceKind } from "../xds/types.ts";
+import type { RejectedResource } from "../xds/validate-snapshot.ts";
 import { routeTable, type RouteRow } from "./routes.ts";
 
 export interface ObjectReport {
@@ -110,7 +111,7 @@ const routingKinds = new Set(Object.keys(ignoredReasons));
 
 function rejectedReport(rejected: RejectedResource): ValidationReport["rejected"][number] {
   return {
-    kind: rejected.typeUrl.slice(rejected.typeUrl.lastIndexOf(".") + 1),
+    kind: resourceKind(rejected.typeUrl),
     name: rejected.name,
     partial: rejected.partial,
     errors: rejected.errors.map((e) => ({ path: e.path, message: e.message })),

@@ -6,9 +6,10 @@ import { isIP } from "node:net";
 import { checkServerIdentity } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
-import { decodeToJson, lookupType, typeUrl } from "./registry.ts";
+import { lookupType, typeUrl } from "./registry.ts";
+import { decodeToJson } from "./registry-decode.ts";
 import { TypeUrls } from "./types.ts";
-import { version } from "../version.ts";
+import { version } from "../base/version.ts";
 
 /** Short names of the resource types, as `agent xds --type` takes them. */
 export const xdsTypes = {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { buildMessage, decodeToJson, encodeStrict, StrictProtoError } from "./registry.ts";
+import { buildMessage, encodeStrict, StrictProtoError } from "./registry.ts";
+import { decodeToJson } from "./registry-decode.ts";
 
 const CLUSTER = "envoy.config.cluster.v3.Cluster";
 

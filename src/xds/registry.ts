@@ -325,5 +325,3 @@ export function encodeStrict(type: string | protobuf.Type, value: object): Uint8
   const messageType = typeof type === "string" ? lookupType(type) : type;
   return messageType.encode(buildMessage(messageType, value)).finish();
 }
-
-export { decodeToJson, messageToJson } from "./registry-decode.ts";

@@ -4,7 +4,8 @@
 // no resource is encoded per client. Also decodes requests and the client's node.
 import { Buffer } from "node:buffer";
 import type protobuf from "protobufjs";
-import { lookupType, messageToJson } from "./registry.ts";
+import { lookupType } from "./registry.ts";
+import { messageToJson } from "./registry-decode.ts";
 import type { CachedResource } from "./snapshot.ts";
 import type { NodeInfo } from "./types.ts";
 

@@ -1,7 +1,7 @@
 // The xDS gRPC server: ADS (state-of-the-world and delta) and the per-type LDS/RDS/CDS/EDS/SDS
 // services in both variants, all serving one snapshot store. Service definitions are built from the
 // embedded descriptor's types; responses are pre-assembled bytes (see server-wire.ts).
-import { hostPort } from "../address.ts";
+import { hostPort } from "../base/address.ts";
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
 import { createNackLog, type NackLog } from "./nacks.ts";

@@ -66,6 +66,11 @@ export function typeInfo(typeUrl: string): ResourceTypeInfo | undefined {
   return byTypeUrl.get(typeUrl);
 }
 
+/** The short kind a user reads, from a type URL: "RouteConfiguration", "Cluster", … */
+export function resourceKind(typeUrl: string): string {
+  return typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
+}
+
 export function emptyResourceSet(): ResourceSet {
   return { listeners: [], routes: [], clusters: [], endpoints: [], secrets: [] };
 }

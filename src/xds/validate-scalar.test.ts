@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { type Check, compileDuration, compileScalar, patternMatcher, type ValidationError } from "./validate-scalar.ts";
-import { re2Matches } from "./regex.ts";
+import { re2Matches } from "../base/regex.ts";
 
 function run(check: Check | undefined, value: unknown): ValidationError[] {
   const errors: ValidationError[] = [];

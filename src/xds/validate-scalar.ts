@@ -4,7 +4,7 @@
 // header regexes with `strict`, `ignore_empty`. A rule we do not implement throws when compiled, so
 // a new rule in the vendored protos fails the tests instead of being skipped.
 import type protobuf from "protobufjs";
-import { re2Matches } from "./regex.ts";
+import { re2Matches } from "../base/regex.ts";
 import { integerRanges, parseDuration } from "./registry.ts";
 import type { RuleObject, RuleValue } from "./validate-rules-extract.ts";
 

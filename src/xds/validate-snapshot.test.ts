@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { findReferences } from "./references.ts";
 import { type ResourceSet, TypeUrls } from "./types.ts";
-import { validateSnapshot } from "./validate.ts";
+import { validateSnapshot } from "./validate-snapshot.ts";
 import { edsCluster, httpListener, httpsListener, loadAssignment, routeConfig, tlsFilterChain, tlsSecret, virtualHost } from "./validate-testing.ts";
 
 /** A consistent set: both listeners, their route configs, two EDS clusters, their endpoints, two secrets. */

@@ -5,14 +5,13 @@
 // (validate-envoy.ts). Validators are compiled once per message type into closures.
 import protobuf from "protobufjs";
 import rulesJson from "./generated/validate-rules.json" with { type: "json" };
-import { type CheckRe2Options, checkRe2 } from "./regex.ts";
+import { type CheckRe2Options, checkRe2 } from "../base/regex.ts";
 import { lookupType } from "./registry.ts";
 import { envoyRules } from "./validate-envoy.ts";
 import type { ExtractedRules, RuleObject } from "./validate-rules-extract.ts";
 import { type Check, compileAnyTypeRules, compileDuration, compileEnum, compileScalar, fail, type ValidationError } from "./validate-scalar.ts";
 
 export type { ValidationError } from "./validate-scalar.ts";
-export { validateSnapshot, type RejectedPart, type RejectedResource, type SnapshotValidation } from "./validate-snapshot.ts";
 
 export interface ValidateOptions {
   /** Largest RE2 program accepted in a regex (Envoy's `re2.max_program_size.error_level`, 100 by default). */

@@ -11,7 +11,7 @@ import type { DagOptions } from "../../src/dag/processor.ts";
 import { selfSignedCertificate, testOptions, type TestCertificate } from "../../src/dag/testing.ts";
 import { buildResources } from "../../src/pipeline/build.ts";
 import type { KubeObject } from "../../src/sources/types.ts";
-import { createObjectCache } from "../../src/sources/cache.ts";
+import { createObjectCache } from "../../src/pipeline/cache.ts";
 import { TypeUrls } from "../../src/xds/types.ts";
 import { validateResource } from "../../src/xds/validate.ts";
 import { buildGolden } from "../helpers/golden-build.ts";

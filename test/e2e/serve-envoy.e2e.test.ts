@@ -157,4 +157,4 @@ test("serve --envoy without an Envoy, or with a bad one: one line, exit 2, nothi
   expect(await runAgent([...base, "--envoy-bin", "/nonexistent/envoy"], { cwd })).toEqual({ code: 2, stdout: "", stderr: "agent: --envoy: /nonexistent/envoy (--envoy-bin) is not an executable file\n" });
   expect(await runAgent(base.filter((a) => a !== "--envoy").concat("--envoy-bin", envoyBinary()), { cwd })).toEqual({ code: 2, stdout: "", stderr: "agent: --envoy-bin needs --envoy\n" });
   expect(await runAgent([...base, "--envoy-log-level", "loud"], { cwd })).toMatchObject({ code: 2, stderr: expect.stringContaining("--envoy-log-level must be one of trace, debug, info, warning, error, critical, off") });
-});
+}, 30_000); // four runs of the binary: over 5 s on a loaded machine

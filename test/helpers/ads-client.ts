@@ -3,7 +3,8 @@
 // choose: nothing is ACKed automatically) and hands back every response, decoded, in order.
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
-import { decodeToJson, lookupType } from "../../src/xds/registry.ts";
+import { lookupType } from "../../src/xds/registry.ts";
+import { decodeToJson } from "../../src/xds/registry-decode.ts";
 
 const DiscoveryRequest = lookupType("envoy.service.discovery.v3.DiscoveryRequest");
 const DiscoveryResponse = lookupType("envoy.service.discovery.v3.DiscoveryResponse");

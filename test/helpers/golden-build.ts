@@ -5,12 +5,12 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfigFile } from "../../src/config/file.ts";
-import { defaultGlobalConfig } from "../../src/config/types.ts";
+import { defaultGlobalConfig } from "../../src/config/defaults.ts";
 import type { ListenerOptions } from "../../src/dag/listeners.ts";
 import type { DagOptions } from "../../src/dag/processor.ts";
 import type { TranslateOptions } from "../../src/envoy/translate.ts";
 import { buildResources, type BuildResult } from "../../src/pipeline/build.ts";
-import { createObjectCache } from "../../src/sources/cache.ts";
+import { createObjectCache } from "../../src/pipeline/cache.ts";
 import { loadManifests, type LoadedManifests } from "../../src/sources/manifests.ts";
 
 export const goldenRoot = join(import.meta.dir, "../testdata");

@@ -6,10 +6,10 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { consola, type ConsolaInstance } from "consola";
 import type { ObjectStatus } from "../dag/status.ts";
 import type { KubeObject } from "../sources/types.ts";
-import { type KubeClient, createKubeClient } from "./client.ts";
-import { type LeaderElector, startLeaderElection } from "./leader.ts";
+import { type KubeClient, createKubeClient } from "../k8s/client.ts";
+import { type LeaderElector, startLeaderElection } from "../k8s/leader.ts";
 import { slimObject } from "../sources/kube-transform.ts";
-import { type Reflector, startReflector } from "../sources/kube-reflector.ts";
+import { type InformerCounters, type Reflector, startReflector } from "../sources/kube-reflector.ts";
 import { type LoadBalancerAddress, type LoadBalancerSetting, type StatusWriter, createStatusWriter, lookupFromCache, serviceAddresses } from "./status.ts";
 
 export interface LeaderElectionSettings {
@@ -37,6 +37,8 @@ export interface StatusReportingOptions {
   leaderElection: LeaderElectionSettings | false;
   concurrency?: number;
   logger?: ConsolaInstance;
+  /** Where the Envoy Service's reflector counts restarts and re-lists (the agent's metrics). */
+  counters?: InformerCounters;
   /** Told when this replica starts or stops leading (after the writer was told). */
   onStartedLeading?: () => void;
   onStoppedLeading?: () => void;
@@ -83,6 +85,7 @@ export function startStatusReporting(options: StatusReportingOptions): StatusRep
         writer.resync(lookupFromCache(options.cache));
       },
       onSynced() {},
+      counters: options.counters,
       onProblem: ({ message }) => logger.warn(`Envoy Service ${service.namespace}/${service.name}: ${message}`),
     });
   }

@@ -3,12 +3,13 @@
 // input, and `apply` tells the pipeline whether a change can affect the output at all: a Secret or
 // Service nobody names cannot, an EndpointSlice affects only endpoints. Reference counts are kept
 // incrementally per referring object, so applying one event never rescans the cache.
+import { deepEqual } from "../base/values.ts";
 import type { GatewayApiObjects } from "../dag/gateway-api-types.ts";
 import type { DagInput } from "../dag/processor.ts";
-import { servesIngressClass } from "./ingress-class.ts";
-import { keptSecretTypes } from "./kube-transform.ts";
-import { objectReferences, secretReference, serviceReference, type ReferenceKey } from "./references.ts";
-import { acceptedApiVersions, watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "./types.ts";
+import { servesIngressClass } from "../sources/ingress-class.ts";
+import { keptSecretTypes } from "../sources/kube-transform.ts";
+import { objectReferences, secretReference, serviceReference, type ReferenceKey } from "../sources/references.ts";
+import { acceptedApiVersions, watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "../sources/types.ts";
 
 export interface ObjectCacheOptions {
   /** Ingress classes served (see ingress-class.ts); empty means Contour's default. */
@@ -89,21 +90,6 @@ export function withoutManagedFields(object: KubeObject): KubeObject {
     slimMetadata.annotations = kept;
   }
   return { ...object, metadata: slimMetadata };
-}
-
-/** Structural equality of JSON-shaped values. */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
-  }
-  const aRecord = a as Record<string, unknown>;
-  const bRecord = b as Record<string, unknown>;
-  const aKeys = Object.keys(aRecord).filter((k) => aRecord[k] !== undefined);
-  const bKeys = Object.keys(bRecord).filter((k) => bRecord[k] !== undefined);
-  return aKeys.length === bKeys.length && aKeys.every((k) => deepEqual(aRecord[k], bRecord[k]));
 }
 
 function unchanged(previous: KubeObject, next: KubeObject): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createObjectCache, lastAppliedAnnotation } from "./cache.ts";
-import type { KubeObject, SourceEvent } from "./types.ts";
+import type { KubeObject, SourceEvent } from "../sources/types.ts";
 
 function upsert(object: KubeObject): SourceEvent {
   return { type: "upsert", object };

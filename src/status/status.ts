@@ -12,7 +12,7 @@ import type { GatewayApiObjects } from "../dag/gateway-api-types.ts";
 import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
 import { refKey } from "../dag/status.ts";
 import type { KubeObject } from "../sources/types.ts";
-import { type KubeClient, KubeApiError, createKubeClient, objectPath } from "./client.ts";
+import { type KubeClient, KubeApiError, createKubeClient, objectPath } from "../k8s/client.ts";
 import { type LoadBalancerAddress, desiredStatus, patchedStatus, statusEqual, statusPatch } from "./status-shape.ts";
 
 export type { LoadBalancerAddress } from "./status-shape.ts";

@@ -3,12 +3,13 @@
 // leader election. Every replica serves xDS; only the Lease holder writes status.
 import type { KubeConfig } from "@kubernetes/client-node";
 import { consola } from "consola";
-import type { StatusReportingHandle } from "../agent.ts";
+import type { StatusReportingHandle } from "./agent.ts";
 import { createKubernetesSource } from "../sources/kubernetes.ts";
 import type { Source } from "../sources/types.ts";
-import { currentNamespace, loadKubeConfig } from "./kubeconfig.ts";
-import { startStatusReporting } from "./reporting.ts";
-import { parseStatusAddresses } from "./status-shape.ts";
+import { currentNamespace, loadKubeConfig } from "../k8s/kubeconfig.ts";
+import { defaultMetrics, informerCounters } from "../observe/metrics.ts";
+import { startStatusReporting } from "../status/reporting.ts";
+import { parseStatusAddresses } from "../status/status-shape.ts";
 
 export interface KubernetesOptions {
   kubeconfig?: string;
@@ -37,7 +38,8 @@ export function connectKubernetes(options: KubernetesOptions): KubernetesConnect
   const { kubeConfig, origin } = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context, inCluster: options.inCluster });
   const cluster = kubeConfig.getCurrentCluster();
   consola.withTag("kubernetes").info(`watching ${cluster?.server ?? "the cluster"} (credentials: ${origin}${kubeConfig.getCurrentContext() ? `, context ${kubeConfig.getCurrentContext()}` : ""})`);
-  const source = createKubernetesSource({ kubeConfig, watchNamespaces: options.watchNamespaces });
+  const counters = informerCounters(defaultMetrics());
+  const source = createKubernetesSource({ kubeConfig, watchNamespaces: options.watchNamespaces, counters });
   return {
     source,
     kubeConfig,
@@ -53,6 +55,7 @@ export function connectKubernetes(options: KubernetesOptions): KubernetesConnect
         cache: agent.cache,
         loadBalancer: options.statusAddress ? parseStatusAddresses(options.statusAddress) : undefined,
         envoyService,
+        counters,
         leaderElection: election === false ? false : { ...election, namespace: election.namespace ?? agentNamespace },
       });
     },

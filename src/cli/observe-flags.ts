@@ -3,10 +3,10 @@
 // spreads them in and passes the result.
 // Defaults follow Contour: metrics and health on 0.0.0.0:8000 (Prometheus and the kubelet scrape
 // them from outside the pod), debug on 127.0.0.1:6060 only.
-import { addressFlag, choiceFlag, durationFlag, intFlag } from "../cli/errors.ts";
-import { checkDebugAddress } from "./http.ts";
-import { configureLogs, logLevelNames, type LogFormat } from "./log.ts";
-import type { ObserveOptions } from "./observe.ts";
+import { addressFlag, choiceFlag, durationFlag, intFlag } from "./errors.ts";
+import { checkDebugAddress } from "../observe/http.ts";
+import { configureLogs, logLevelNames, type LogFormat } from "../observe/log.ts";
+import type { ObserveOptions } from "../observe/observe.ts";
 
 const logFormats: readonly LogFormat[] = ["auto", "text", "json"];
 
