@@ -167,7 +167,7 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
   };
   const [httpPort, httpsPort, statsPort] = (await freePorts(3)) as [number, number, number];
   const started = performance.now();
-  const agent = await startAgent({ address: "127.0.0.1", port: 0, sources: [source], dag: { ...fixtures.benchDagOptions, listeners: { address: "127.0.0.1", httpPort, httpsPort } }, translate: { statsPort, address: "127.0.0.1" }, endpoints: { allowLoopback: true }, holdoffMs: options.holdoffMs, maxDelayMs: 500 });
+  const agent = await startAgent({ address: "127.0.0.1", port: 0, sources: [source], dag: { ...fixtures.benchDagOptions, listeners: { httpPort, httpsPort, address: "127.0.0.1" } }, translate: { statsPort, address: "127.0.0.1" }, endpoints: { allowLoopback: true }, holdoffMs: options.holdoffMs, maxDelayMs: 500 });
   if (!agent.pipeline.ready) await new Promise<void>((resolve) => { const off = agent.pipeline.onBuild(() => (off(), resolve())); });
   const firstSnapshotMs = performance.now() - started;
   const envoys: EnvoyProcess[] = [];

@@ -55,20 +55,19 @@ function attachFallbackCertificate(ctx: BuildContext): void {
  * of that reaches Envoy.
  */
 function prune(dag: Dag): void {
-  const plain = new Set<VirtualHost>();
-  const secure = new Set<VirtualHost>();
-  let fallbackUsed = false;
-  for (const listener of dag.listeners) {
-    for (const vhost of listener.virtualHosts) plain.add(vhost);
-    for (const chain of listener.filterChains) secure.add(chain.virtualHost);
-    if (listener.fallback) fallbackUsed = true;
-  }
-  for (const [name, vhost] of dag.virtualHosts) if (!plain.has(vhost)) dag.virtualHosts.delete(name);
-  for (const [name, vhost] of dag.secureVirtualHosts) if (!secure.has(vhost)) dag.secureVirtualHosts.delete(name);
-  if (!fallbackUsed) delete dag.fallbackSecret;
+  keepOnly(dag.virtualHosts, dag.listeners.flatMap((listener) => listener.virtualHosts));
+  keepOnly(dag.secureVirtualHosts, dag.listeners.flatMap((listener) => listener.filterChains.map((chain) => chain.virtualHost)));
+  if (!dag.listeners.some((listener) => listener.fallback)) delete dag.fallbackSecret;
   const { clusters, secrets } = reachable(dag);
   dag.clusters = inBuildOrder(dag.clusters, clusters);
   dag.secrets = inBuildOrder(dag.secrets, secrets);
+}
+
+/** Deletes the virtual hosts of `map` that are not `served` (a subset of its values). */
+function keepOnly(map: Map<string, VirtualHost>, served: VirtualHost[]): void {
+  if (served.length === map.size) return;
+  const keep = new Set(served);
+  for (const [name, vhost] of map) if (!keep.has(vhost)) map.delete(name);
 }
 
 /**
@@ -78,6 +77,7 @@ function prune(dag: Dag): void {
  * endpoint stage measured slower).
  */
 function inBuildOrder<T>(made: Map<string, T>, kept: Map<string, T>): Map<string, T> {
+  if (made.size === kept.size && [...made.keys()].every((name) => kept.has(name))) return made;
   const ordered = new Map<string, T>();
   for (const name of made.keys()) {
     const value = kept.get(name);

@@ -24,7 +24,8 @@ const redirectCodes: Record<Redirect["statusCode"], string> = {
 /** The RouteConfiguration of one DAG route configuration; a TLS host's own one adds the 421 catch-all. */
 export function routeConfigurationOf(config: RouteConfigNode): JsonObject {
   const secure = config.protocol === "https";
-  const hosts = sortedBy(config.virtualHosts, (vh) => vh.name).map((vh) => virtualHost(vh, { secure }));
+  // The DAG's route configurations hold their virtual hosts sorted by name (dag/listeners.ts).
+  const hosts = config.virtualHosts.map((vh) => virtualHost(vh, { secure }));
   if (config.fetchedBy === "sni") hosts.push(misdirectedVirtualHost());
   return routeConfiguration(config.name, hosts);
 }

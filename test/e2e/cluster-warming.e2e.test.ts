@@ -19,7 +19,7 @@ for (const xdsMode of ["delta", "sotw"] as const) {
     test("a cluster changed without its endpoints changing is active again without an initial fetch timeout", async () => {
       const judge = await startEnvoyJudge({ xdsMode });
       judges.push(judge);
-      const { result } = await buildGolden("ingress-basic", judge.translate);
+      const { result } = await buildGolden("ingress-basic", judge);
       const before = result.resources;
       expect(await judge.load(before)).toEqual([]);
       const edsClusters = before.clusters.filter((c) => findReferences(TypeUrls.cluster, c).endpoints.length > 0) as Array<{ name: string; alt_stat_name: string }>;

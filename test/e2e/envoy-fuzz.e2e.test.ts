@@ -67,18 +67,16 @@ describe("the validator's Envoy rules are Envoy's (src/xds/validate-envoy.ts)", 
     ["a direct response body over 4096 bytes", (route) => ((route.direct_response = { status: 200, body: { inline_string: "%".repeat(8200) } }), delete route.route)],
   ];
   test("a CRL without a CA (client validation skipped)", async () => {
-    const { result } = await buildGolden("httpproxy-tls-client-validation", judge.translate, judge.listeners);
+    const { result } = await buildGolden("httpproxy-tls-client-validation", judge);
     const good = result.resources;
     const listeners = structuredClone(good.listeners) as Array<Record<string, any>>;
     const https = listeners.find((l) => l.name === "ingress_https")!;
-    // The CRL is served over SDS joined with its CA (one validation context secret "<ca>+<crl>"):
-    // the mutation puts that CRL into the chain's own validation context, without the CA.
-    const sdsName = (c: Record<string, any>): string | undefined => c.transport_socket?.typed_config?.common_tls_context?.combined_validation_context?.validation_context_sds_secret_config?.name;
-    const chain = https.filter_chains.find((c: Record<string, any>) => sdsName(c)?.includes("+"));
-    const crl = (good.secrets as Array<Record<string, any>>).find((secret) => secret.name === sdsName(chain))!.validation_context.crl;
-    expect(crl).toBeDefined();
+    // The CRL travels joined with its CA in one SDS secret ("ns/ca/hash+ns/crl/hash"): its CRL is written inline without the CA.
+    const joinedName = (c: Record<string, any>) => c.transport_socket?.typed_config?.common_tls_context?.combined_validation_context?.validation_context_sds_secret_config?.name;
+    const chain = https.filter_chains.find((c: Record<string, any>) => String(joinedName(c) ?? "").includes("+"));
+    const joined = good.secrets.find((s) => (s as { name: string }).name === joinedName(chain)) as Record<string, any>;
     const common = chain.transport_socket.typed_config.common_tls_context;
-    common.validation_context = { ...common.combined_validation_context.default_validation_context, crl, trust_chain_verification: "ACCEPT_UNTRUSTED" };
+    common.validation_context = { ...common.combined_validation_context.default_validation_context, crl: joined.validation_context.crl, trust_chain_verification: "ACCEPT_UNTRUSTED" };
     delete common.combined_validation_context;
     const errors = validateResource(TypeUrls.listener, https);
     expect(errors.length).toBe(1);
@@ -89,7 +87,7 @@ describe("the validator's Envoy rules are Envoy's (src/xds/validate-envoy.ts)", 
 
   for (const [what, mutate] of mutations) {
     test(what, async () => {
-      const { result } = await buildGolden("ingress-basic", judge.translate, judge.listeners);
+      const { result } = await buildGolden("ingress-basic", judge);
       const good = result.resources;
       const routes = structuredClone(good.routes) as Array<Record<string, any>>;
       const vhost = routes[0]!.virtual_hosts[0];

@@ -25,7 +25,7 @@ const names = (list: object[], field = "name") => list.map((r) => String((r as R
 describe("golden cases through a real Envoy", () => {
   for (const name of goldenCases()) {
     test(name, async () => {
-      const { result } = await buildGolden(name, judge.translate, judge.listeners);
+      const { result } = await buildGolden(name, judge);
       const set = result.resources;
       const nacks = await judge.load(set);
       expect(nacks.map((n) => `${n.typeUrl}: ${n.errorDetail.message}`)).toEqual([]);

@@ -16,10 +16,10 @@ export interface EnvoyJudge {
   envoy: EnvoyProcess;
   store: SnapshotStore;
   server: XdsServer;
+  /** The listener options (DagOptions.listeners) every set must be built with: free loopback ports. */
+  listeners: ListenerOptions;
   /** The translate options every set must be built with: a free stats port, Envoy's admin socket. */
   translate: TranslateOptions;
-  /** The DAG's listener options every set must be built with: free loopback ports. */
-  listeners: ListenerOptions;
   /** Publishes `set` and resolves, once Envoy answered all it was sent, with the NACKs it sent meanwhile. */
   load(set: ResourceSet): Promise<NackRecord[]>;
   stop(): Promise<void>;
@@ -70,16 +70,16 @@ export async function startEnvoyJudge(options: JudgeOptions = {}): Promise<Envoy
 
   const [httpPort, httpsPort, statsPort] = (await freePorts(3)) as [number, number, number];
   const envoy = await startEnvoy({ xdsPort: server.port, xdsMode: options.xdsMode });
+  const listeners: ListenerOptions = { httpPort, httpsPort, address: "127.0.0.1" };
   const translate: TranslateOptions = { statsPort, address: "127.0.0.1", adminSocketPath: envoy.adminSocket };
-  const listeners: ListenerOptions = { address: "127.0.0.1", httpPort, httpsPort };
   await envoy.ready();
 
   return {
     envoy,
     store,
     server,
-    translate,
     listeners,
+    translate,
     async load(set) {
       const seen: NackRecord[] = [];
       const stop = nacks.on((nack) => seen.push(nack));

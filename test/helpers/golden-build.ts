@@ -25,7 +25,8 @@ export function goldenCases(): string[] {
     .sort();
 }
 
-export async function buildGolden(name: string, translate?: TranslateOptions, listeners?: ListenerOptions): Promise<{ loaded: LoadedManifests; result: BuildResult }> {
+/** Builds one case; `ports` are where its listeners listen (DagOptions.listeners) and the rest of the translate options. */
+export async function buildGolden(name: string, ports: { listeners?: ListenerOptions; translate?: TranslateOptions } = {}): Promise<{ loaded: LoadedManifests; result: BuildResult }> {
   const dir = join(goldenRoot, name);
   const loaded = await loadManifests(join(dir, "input.yaml"));
   const extra = existsSync(join(dir, "options.json")) ? (JSON.parse(readFileSync(join(dir, "options.json"), "utf8")) as Partial<DagOptions>) : {};
@@ -37,8 +38,8 @@ export async function buildGolden(name: string, translate?: TranslateOptions, li
     ...(global.clientCertificate ? { upstreamClientCertificate: global.clientCertificate } : {}),
     ...(global.enableExternalNameService !== undefined ? { enableExternalNameService: global.enableExternalNameService } : {}),
   };
-  const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, checkCrdSchema: true, ...fromConfig, ...extra, ...(listeners ? { listeners } : {}) };
+  const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, checkCrdSchema: true, ...fromConfig, ...extra, ...(ports.listeners ? { listeners: ports.listeners } : {}) };
   const cache = createObjectCache({ ingressClassNames: dagOptions.ingressClassNames, fallbackCertificate: dagOptions.fallbackCertificate, upstreamClientCertificate: dagOptions.upstreamClientCertificate });
   cache.applyAll(loaded.objects.map(({ object }) => ({ type: "upsert" as const, object })));
-  return { loaded, result: buildResources(cache, { dag: dagOptions, translate: { global, ...translate } }) };
+  return { loaded, result: buildResources(cache, { dag: dagOptions, translate: { global, ...ports.translate } }) };
 }
