@@ -10,6 +10,7 @@
 import { writeFileSync } from "node:fs";
 import { crdTypesPath, renderCrdTypes, type SchemaNode } from "../../scripts/crd-types.ts";
 import { stringify } from "yaml";
+import { retryOnConditions } from "../../src/dag/annotations.ts";
 import { contourConfigurationCrd, extensionServiceCrd } from "./config-crds.ts";
 import { type Schema, str, bool, int, obj, arr, freeForm, duration, durationNoInfinity, hostname, headerToken, headerMatch, loadBalancerPolicy, upstreamValidation, globalRateLimit, authPolicy, authorizationServer, subCondition, detailedCondition, crd } from "./parts.ts";
 
@@ -116,24 +117,7 @@ const route = obj("A route of the virtual host.", {
     perTryTimeout: str("Timeout of each attempt.", { pattern: duration }),
     retryOn: arr("Retry conditions.", {
       type: "string",
-      enum: [
-        "5xx",
-        "gateway-error",
-        "reset",
-        "reset-before-request",
-        "connect-failure",
-        "envoy-ratelimited",
-        "retriable-4xx",
-        "refused-stream",
-        "retriable-status-codes",
-        "retriable-headers",
-        "http3-post-connect-failure",
-        "cancelled",
-        "deadline-exceeded",
-        "internal",
-        "resource-exhausted",
-        "unavailable",
-      ],
+      enum: [...retryOnConditions],
     }),
     retriableStatusCodes: arr("Status codes retried with retriable-status-codes.", { type: "integer", format: "int32" }),
   }),
