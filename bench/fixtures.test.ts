@@ -1,10 +1,11 @@
 // The benchmark fixtures are what the figures claim: every object valid, the resource counts of the
-// described shape, three-level HTTPProxy delegation, and each change touching only what it says.
+// described shape, three-level HTTPProxy delegation, an accepted Gateway with every HTTPRoute
+// attached, and each change touching only what it says.
 import { describe, expect, test } from "bun:test";
 import { buildResources } from "../src/pipeline/build.ts";
 import { createObjectCache } from "../src/pipeline/cache.ts";
 import type { KubeObject } from "../src/sources/types.ts";
-import { benchDagOptions, generateCluster, httpProxyEndpointSlice, httpProxyLeaf, ingress, ingressEndpointSlice, ingressNamespaces } from "./fixtures.ts";
+import { benchDagOptions, gatewayRoute, generateCluster, httpProxyEndpointSlice, httpProxyLeaf, ingress, ingressEndpointSlice, ingressNamespaces } from "./fixtures.ts";
 
 function cacheOf(objects: KubeObject[]) {
   const cache = createObjectCache({ ingressClassNames: [] });
@@ -66,6 +67,32 @@ describe("HTTPProxy trees", () => {
   test("the changed leaf changes only the route config; its slice is an endpoint change", () => {
     const changed = objects.map((o) => (o.kind === "HTTPProxy" && o.metadata.name === "t2-a3" ? httpProxyLeaf(2, { namespaces: 6, generation: 1 }) : o));
     const after = routeConfig(changed);
+    expect(JSON.stringify(after.http)).not.toEqual(JSON.stringify(http));
+    expect(after.result.resources.clusters).toEqual(result.resources.clusters);
+    expect(cacheOf(objects).apply({ type: "upsert", object: httpProxyEndpointSlice(2, 1) }).affectsEndpoints).toBe(true);
+  });
+});
+
+describe("Gateway API cluster", () => {
+  const objects = generateCluster("gateway", 4);
+  const { result, http } = routeConfig(objects);
+
+  test("one accepted Gateway, 10 HTTPRoutes per namespace, all accepted; one host of three rules per route on the port-80 listener", () => {
+    expect(objects.filter((o) => o.kind === "HTTPRoute")).toHaveLength(40);
+    expect(result.statuses).toHaveLength(42); // and the Gateway and its GatewayClass
+    expect(result.statuses.filter((s) => s.currentStatus !== "valid")).toEqual([]);
+    expect(result.rejected).toEqual([]);
+    expect(http.virtual_hosts.filter((vh) => vh.name.endsWith(".bench.example.com"))).toHaveLength(40);
+    const route = http.virtual_hosts.find((vh) => vh.name === "r17.bench.example.com")!;
+    expect(route.routes).toHaveLength(3);
+    expect(JSON.stringify(route)).toContain("weighted_clusters");
+    expect(result.resources.clusters).toHaveLength(13); // three Services in each of 4 namespaces, and the admin cluster
+  });
+
+  test("the changed route changes only the route config; a slice is an endpoint change", () => {
+    const changed = objects.map((o) => (o.kind === "HTTPRoute" && o.metadata.name === "route-17" ? gatewayRoute(17, { namespaces: 4, generation: 1 }) : o));
+    const after = routeConfig(changed);
+    expect(JSON.stringify(after.http.virtual_hosts.find((vh) => vh.name === "r17.bench.example.com"))).toContain('"v2"');
     expect(JSON.stringify(after.http)).not.toEqual(JSON.stringify(http));
     expect(after.result.resources.clusters).toEqual(result.resources.clusters);
     expect(cacheOf(objects).apply({ type: "upsert", object: httpProxyEndpointSlice(2, 1) }).affectsEndpoints).toBe(true);

@@ -1,16 +1,19 @@
-// Generated clusters for the pipeline benchmarks (rebuild.ts, httpproxy.ts): Ingresses, HTTPProxy
-// delegation trees, and the Services and EndpointSlices behind them, as the sources would deliver
-// them. Deterministic: the same arguments give the same objects. `*Changed` functions give the next
+// Generated clusters for the pipeline benchmarks (rebuild.ts, httpproxy.ts, gateway.ts): Ingresses,
+// HTTPProxy delegation trees, Gateway API HTTPRoutes, and the Services and EndpointSlices behind
+// them, as the sources would deliver them. Deterministic: the same arguments give the same objects. `*Changed` functions give the next
 // generation of one object (a new resourceVersion and different content), for the latency runs.
 import { createDagCache } from "../src/dag/cache.ts";
 import type { DagOptions } from "../src/dag/processor.ts";
 import type { KubeObject } from "../src/sources/types.ts";
 
+export type Fixture = "ingress" | "httpproxy" | "gateway";
+
 /** The DAG options of every pipeline benchmark: Contour's defaults, no class filter, any root namespace. */
 export const benchDagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date(), cache: createDagCache() };
 
-/** `size` Ingresses (with Services and EndpointSlices), or HTTPProxy trees in `size` namespaces (10 proxies each). */
-export function generateCluster(fixture: "ingress" | "httpproxy", size: number): KubeObject[] {
+/** `size` Ingresses (with Services and EndpointSlices), or HTTPProxy trees or Gateway API HTTPRoutes in `size` namespaces (10 each). */
+export function generateCluster(fixture: Fixture, size: number): KubeObject[] {
+  if (fixture === "gateway") return gatewayCluster({ namespaces: size });
   return fixture === "ingress" ? ingressCluster({ ingresses: size }) : httpProxyCluster({ namespaces: size });
 }
 
@@ -28,11 +31,11 @@ export interface HttpProxyClusterOptions {
 
 const ingressPaths = ["/", "/api", "/static"] as const;
 
-function namespaceName(index: number): string {
+export function namespaceName(index: number): string {
   return `team-${String(index).padStart(4, "0")}`;
 }
 
-function service(namespace: string, name: string, ports: Array<{ name: string; port: number; targetPort: number }>): KubeObject {
+export function service(namespace: string, name: string, ports: Array<{ name: string; port: number; targetPort: number }>): KubeObject {
   return { apiVersion: "v1", kind: "Service", metadata: { namespace, name, resourceVersion: "1" }, spec: { type: "ClusterIP", ports: ports.map((p) => ({ ...p, protocol: "TCP" })) } };
 }
 
@@ -182,7 +185,73 @@ export function httpProxyLeaf(tree: number, at: Version): KubeObject {
   return httpProxy(tree, { ...at, level: 3, branch: "a" });
 }
 
-/** The EndpointSlice of namespace `index`'s `web` Service, at a later generation. */
+/** The EndpointSlice of namespace `index`'s `web` Service, at a later generation (HTTPProxy and Gateway fixtures). */
 export function httpProxyEndpointSlice(index: number, generation: number): KubeObject {
   return endpointSlice({ namespace: namespaceName(index), name: "web" }, { seed: index * 3, generation });
+}
+
+// Gateway API cluster for `npm run bench -- gateway`: a GatewayClass of this agent's controller, one
+// Gateway (in its own namespace) with an HTTP listener on port 80 that admits routes from every
+// namespace, and 10 HTTPRoutes in each of `namespaces` namespaces. Each route has one hostname and
+// three rules: a PathPrefix to the namespace's web Service, a PathPrefix with a header match split
+// 80/20 between api and canary, an Exact path to web with a request header set. Three Services per
+// namespace, each with an EndpointSlice. Deterministic; `gatewayRoute` at a later generation changes
+// one route's header match (the latency run's change).
+
+export const gatewayRoutesPerNamespace = 10;
+const services = ["web", "api", "canary"] as const;
+const gatewayNamespace = "gateway-infra";
+
+/** HTTPRoute `index` (namespace index / 10); a later generation matches another x-version value. */
+export function gatewayRoute(index: number, at: Version): KubeObject {
+  const { namespaces, generation = 0 } = at;
+  const namespace = namespaceName(Math.floor(index / gatewayRoutesPerNamespace) % namespaces);
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { namespace, name: `route-${index}`, generation: generation + 1, resourceVersion: String(generation + 1) },
+    spec: {
+      parentRefs: [{ name: "bench", namespace: gatewayNamespace, sectionName: "http" }],
+      hostnames: [`r${index}.bench.example.com`],
+      rules: [
+        { matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ name: "web", port: 80 }] },
+        {
+          matches: [{ path: { type: "PathPrefix", value: "/api" }, headers: [{ type: "Exact", name: "x-version", value: `v${generation + 1}` }] }],
+          backendRefs: [
+            { name: "api", port: 80, weight: 80 },
+            { name: "canary", port: 80, weight: 20 },
+          ],
+        },
+        {
+          matches: [{ path: { type: "Exact", value: "/healthz" } }],
+          filters: [{ type: "RequestHeaderModifier", requestHeaderModifier: { set: [{ name: "x-route", value: `route-${index}` }] } }],
+          backendRefs: [{ name: "web", port: 80 }],
+        },
+      ],
+    },
+  };
+}
+
+/** The GatewayClass, the Gateway, `namespaces` Namespaces with 10 HTTPRoutes and three Services (and slices) each. */
+export function gatewayCluster(options: { namespaces: number }): KubeObject[] {
+  const n = options.namespaces;
+  const objects: KubeObject[] = [
+    { apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "bench", generation: 1, resourceVersion: "1" }, spec: { controllerName: "projectcontour.io/gateway-controller" } },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { namespace: gatewayNamespace, name: "bench", generation: 1, resourceVersion: "1", creationTimestamp: "2026-01-01T00:00:00Z" },
+      spec: { gatewayClassName: "bench", listeners: [{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "All" } } }] },
+    },
+  ];
+  for (let t = 0; t < n; t++) {
+    const namespace = namespaceName(t);
+    objects.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, resourceVersion: "1", labels: { "kubernetes.io/metadata.name": namespace } } });
+    for (let r = 0; r < gatewayRoutesPerNamespace; r++) objects.push(gatewayRoute(t * gatewayRoutesPerNamespace + r, { namespaces: n }));
+    services.forEach((name, i) => {
+      objects.push(service(namespace, name, [{ name: "http", port: 80, targetPort: 8080 }]));
+      objects.push(endpointSlice({ namespace, name }, { seed: t * 3 + i }));
+    });
+  }
+  return objects;
 }

@@ -1,9 +1,9 @@
-// The agent side of the pipeline benchmarks (rebuild.ts, httpproxy.ts), in its own process so its
+// The agent side of the pipeline benchmarks (rebuild.ts, httpproxy.ts, gateway.ts), in its own process so its
 // RSS and heap are its own. Two modes:
 //   bun bench/pipeline-child.ts build '<spec>'  full rebuilds and encoding alone, one JSON result, exit
 //   bun bench/pipeline-child.ts serve '<spec>'  the real agent (startAgent) fed by an in-memory source;
 //                                               answers `change`, `memory` and `exit` commands (child.ts)
-// spec: {"fixture": "ingress"|"httpproxy", "size": N, "runs": R, "holdoffMs": H}
+// spec: {"fixture": "ingress"|"httpproxy"|"gateway", "size": N, "runs": R, "holdoffMs": H}
 import { consola, LogLevels } from "consola";
 import type { KubeObject, Source, SourceEvent, SourceHandler } from "../src/sources/types.ts";
 import type { SnapshotStore } from "../src/xds/snapshot.ts";
@@ -12,7 +12,7 @@ import { measureBuilds } from "./pipeline-measure.ts";
 import * as fixtures from "./fixtures.ts";
 
 export interface ChildSpec {
-  fixture: "ingress" | "httpproxy";
+  fixture: fixtures.Fixture;
   /** Ingresses, or HTTPProxy namespaces (10 proxies each). */
   size: number;
   /** Warm runs (build mode). */
@@ -24,7 +24,7 @@ export interface ChildSpec {
 
 export interface ChangeCommand {
   cmd: "change";
-  kind: "ingress" | "slice" | "proxy";
+  kind: "ingress" | "slice" | "proxy" | "route";
   index: number;
   generation: number;
 }
@@ -34,7 +34,9 @@ function changedObject(spec: ChildSpec, change: ChangeCommand): KubeObject {
     const namespaces = fixtures.ingressNamespaces({ ingresses: spec.size });
     return change.kind === "slice" ? fixtures.ingressEndpointSlice(change.index, { namespaces, generation: change.generation }) : fixtures.ingress(change.index, { namespaces, generation: change.generation });
   }
-  return change.kind === "slice" ? fixtures.httpProxyEndpointSlice(change.index, change.generation) : fixtures.httpProxyLeaf(change.index, { namespaces: spec.size, generation: change.generation });
+  if (change.kind === "slice") return fixtures.httpProxyEndpointSlice(change.index, change.generation);
+  const at = { namespaces: spec.size, generation: change.generation };
+  return spec.fixture === "gateway" ? fixtures.gatewayRoute(change.index, at) : fixtures.httpProxyLeaf(change.index, at);
 }
 
 const epochNow = () => performance.timeOrigin + performance.now();

@@ -5,6 +5,7 @@
 // encoding alone of the same resources; one runs the real agent with N delta clients and measures one
 // changed Ingress and one changed EndpointSlice until every client has it.
 // Results: bench/results/rebuild-<size>.json and a printed table. See bench/README.md.
+import { gatewayRoutesPerNamespace, type Fixture } from "./fixtures.ts";
 import { writeResultFile } from "./results-file.ts";
 import { join } from "node:path";
 import { measureLatency } from "./pipeline-latency.ts";
@@ -12,10 +13,13 @@ import { measureBuildsInChild, parseOptions, summarizeBuild, summarizeLatency, t
 
 const here = import.meta.dirname;
 
+/** What the latency run changes besides an EndpointSlice, per fixture. */
+const changeKinds = { ingress: "ingress", httpproxy: "proxy", gateway: "route" } as const;
+
 type Summary = { size: number; build: ReturnType<typeof summarizeBuild>; latency?: ReturnType<typeof summarizeLatency> };
 
 /** Per size: the build measurements and, unless --no-latency, the latency run; `describe` names a size in progress lines. */
-export async function runPipelineScenario(options: PipelineBenchOptions, scenario: { name: string; fixture: "ingress" | "httpproxy"; describe: (size: number) => string }): Promise<Summary[]> {
+export async function runPipelineScenario(options: PipelineBenchOptions, scenario: { name: string; fixture: Fixture; describe: (size: number) => string }): Promise<Summary[]> {
   const { name, fixture, describe } = scenario;
   const results: Summary[] = [];
   for (const size of options.sizes) {
@@ -25,7 +29,7 @@ export async function runPipelineScenario(options: PipelineBenchOptions, scenari
     if (options.latency) {
       console.error(`${name} bench: ${describe(size)}: agent with ${options.clients} delta clients, ${options.changes} changes of each kind`);
       const changes = Array.from({ length: options.changes }, (_, i) => [
-        { kind: fixture === "ingress" ? ("ingress" as const) : ("proxy" as const), index: (i * 7919) % size },
+        { kind: changeKinds[fixture], index: (i * 7919) % (fixture === "gateway" ? size * gatewayRoutesPerNamespace : size) },
         { kind: "slice" as const, index: (i * 104729 + 1) % size },
       ]).flat();
       latency = summarizeLatency(await measureLatency({ fixture, size, withoutNodeView: options.withoutNodeView }, { clients: options.clients, holdoffMs: options.holdoffMs, changes }));

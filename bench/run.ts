@@ -4,6 +4,7 @@ const scenarios: Record<string, () => Promise<{ run(argv: string[]): Promise<voi
   xds: () => import("./xds.ts"),
   rebuild: () => import("./rebuild.ts"),
   httpproxy: () => import("./httpproxy.ts"),
+  gateway: () => import("./gateway.ts"),
   kube: () => import("./kube.ts"),
   envoy: () => import("./envoy.ts"),
 };

@@ -115,6 +115,7 @@ export function tour(options: Tour): Array<[string, string]> {
     ["the weighted canary: about 90% shop-stable, 10% shop-canary", `for i in $(seq 20); do curl -s -H 'Host: shop.example.com' ${http}/; done | grep -o '"backend":"[^"]*"' | sort | uniq -c`],
     ["a header route: x-canary: always always reaches the canary", `curl -H 'Host: shop.example.com' -H 'x-canary: always' ${http}/`],
     ["a header route on another host: x-api-version: 2 goes to api-v2", `curl -H 'Host: api.example.com' -H 'x-api-version: 2' ${http}/items`],
+    ["Gateway API: an HTTPRoute on the Gateway's HTTP listener sends gateway.example.com/v2 to echo-v2", `curl -H 'Host: gateway.example.com' ${http}/v2/hello`],
   ];
   if (options.caFile) {
     steps.push(["HTTPS with SNI, the certificate signed by the quickstart's CA", `curl ${https("secure.example.com")} https://secure.example.com:${options.httpsPort}/`]);

@@ -1,9 +1,12 @@
 // The bundled quickstart, as written, served by a real Envoy (its EndpointSlices pointed at local
-// echo backends): the answers its README and curl commands promise, in each xDS mode.
+// echo backends): the answers its README and curl commands promise, in each xDS mode; and the
+// status `agent validate` gives its Gateway API objects.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { connect } from "node:http2";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { ensureAgentBinary, runAgent } from "../helpers/agent-binary.ts";
 import { answeredBy, eventually, send, startStack, xdsModes, type Stack } from "./harness.ts";
 import { localQuickstart, quickstartDir, type LocalQuickstart } from "./quickstart.ts";
 
@@ -19,6 +22,49 @@ const mtlsSecrets = new Map(
 );
 const mtlsServerCa = `-----BEGIN CERTIFICATE-----${mtlsSecrets.get("mtls-example-tls")!["tls.crt"]!.split("-----BEGIN CERTIFICATE-----").at(-1)}`;
 const mtlsClient = mtlsSecrets.get("quickstart-client")!;
+
+/** A gRPC-shaped call (HTTP/2 in cleartext, POST, application/grpc) to Envoy: the echo backend's JSON answer. */
+function grpcCall(port: number, authority: string, path: string): Promise<{ backend?: string; httpVersion?: string; status: number }> {
+  return new Promise((resolve, reject) => {
+    const client = connect(`http://127.0.0.1:${port}`);
+    client.on("error", reject);
+    const request = client.request({ ":method": "POST", ":path": path, ":authority": authority, "content-type": "application/grpc", te: "trailers" });
+    let status = 0;
+    let body = "";
+    request.on("response", (headers) => (status = Number(headers[":status"])));
+    request.setEncoding("utf8");
+    request.on("data", (chunk: string) => (body += chunk));
+    request.on("error", reject);
+    request.on("end", () => {
+      client.close();
+      const json = body.startsWith("{") ? (JSON.parse(body) as { backend: string; httpVersion: string }) : undefined;
+      resolve({ status, backend: json?.backend, httpVersion: json?.httpVersion });
+    });
+    request.end();
+  });
+}
+
+test("agent validate: the quickstart's GatewayClass, Gateway, HTTPRoute and GRPCRoute are accepted, with the spec's status", async () => {
+  await ensureAgentBinary();
+  const run = await runAgent(["validate", quickstartDir, "--output", "json", "--allow-loopback-endpoints"]);
+  type Condition = { type: string; status: string; reason: string };
+  type Report = { kind: string; namespace?: string; name: string; conditions?: Condition[]; listeners?: Array<{ name: string; attachedRoutes: number; conditions: Condition[]; supportedKinds: Array<{ kind: string }> }>; parents?: Array<{ parentRef: { name: string; sectionName?: string }; controllerName: string; conditions: Condition[] }> };
+  const objects = (JSON.parse(run.stdout) as { objects: Report[] }).objects;
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.name === name)!;
+  const summary = (conditions: Condition[] = []) => conditions.map((c) => `${c.type}=${c.status} ${c.reason}`);
+  expect(summary(find("GatewayClass", "contour").conditions)).toContain("Accepted=True Accepted");
+  const gateway = find("Gateway", "quickstart");
+  expect(summary(gateway.conditions)).toEqual(["Accepted=True Accepted", "Programmed=True Programmed"]);
+  expect(gateway.listeners!.map((l) => ({ name: l.name, attachedRoutes: l.attachedRoutes, kinds: l.supportedKinds.map((k) => k.kind), conditions: summary(l.conditions) }))).toEqual([
+    { name: "http", attachedRoutes: 2, kinds: ["HTTPRoute", "GRPCRoute"], conditions: ["Accepted=True Accepted", "Programmed=True Programmed", "ResolvedRefs=True ResolvedRefs", "Conflicted=False NoConflicts"] },
+  ]);
+  for (const [kind, name] of [["HTTPRoute", "gateway"], ["GRPCRoute", "grpc"]] as const) {
+    expect({ kind, parents: find(kind, name).parents!.map((p) => ({ parent: `${p.parentRef.name}/${p.parentRef.sectionName}`, controllerName: p.controllerName, conditions: summary(p.conditions) })) }).toEqual({
+      kind,
+      parents: [{ parent: "quickstart/http", controllerName: "projectcontour.io/gateway-controller", conditions: ["Accepted=True Accepted", "ResolvedRefs=True ResolvedRefs"] }],
+    });
+  }
+}, 60_000);
 
 for (const mode of xdsModes) {
   describe(`the quickstart over ${mode} xDS`, () => {
@@ -47,6 +93,17 @@ for (const mode of xdsModes) {
       expect(await backendOf("echo.example.com", "/healthz")).toBe("quickstart/echo");
       const grpc = (await get("echo.example.com", "/grpc.health.v1.Health/Check", { method: "POST", body: "" })).json();
       expect({ backend: grpc.backend, httpVersion: grpc.httpVersion }).toEqual({ backend: "quickstart/grpc-echo", httpVersion: "2.0" });
+    });
+
+    test("Gateway API: the HTTPRoute's path rules and header filter, the GRPCRoute's service match, on the Gateway's port-80 listener", async () => {
+      const root = (await get("gateway.example.com", "/hello")).json();
+      expect({ backend: root.backend, route: root.headers["x-route"] }).toEqual({ backend: "quickstart/echo", route: "gateway" });
+      expect(await backendOf("gateway.example.com", "/v2/hello")).toBe("quickstart/echo-v2");
+      expect(await backendOf("gateway.example.com", "/v2")).toBe("quickstart/echo-v2");
+      expect(await backendOf("gateway.example.com", "/v2x")).toBe("quickstart/echo");
+      expect(await grpcCall(stack.httpPort, "grpc.example.com", "/grpc.health.v1.Health/Check")).toEqual({ status: 200, backend: "quickstart/grpc-echo", httpVersion: "2.0" });
+      // Another service on the GRPCRoute's host matches no rule: Envoy answers 404 (as a gRPC error), no backend.
+      expect((await grpcCall(stack.httpPort, "grpc.example.com", "/other.Service/Call")).backend).toBeUndefined();
     });
 
     test("Ingress secure.example.com: HTTP redirects to HTTPS, HTTPS with SNI answers", async () => {

@@ -1,8 +1,8 @@
 // `npm start`'s runner (scripts/quickstart.ts) on a copy of the quickstart whose backend ports are
 // free ones: it installs or finds Envoy, starts the echo backends, runs the agent with --envoy, and
 // prints curl commands. Those commands, run as printed, get their answers from the right backends
-// (HTTPS with SNI and mutual TLS included, the broken Ingress a 503); a gRPC call through Envoy
-// reaches the gRPC backend; editing a manifest changes the answer; SIGTERM stops everything.
+// (HTTPS with SNI and mutual TLS included, the broken Ingress a 503, the Gateway's HTTPRoute); a gRPC
+// call through Envoy reaches the gRPC backend (by the Ingress and by the GRPCRoute); editing a manifest changes the answer; SIGTERM stops everything.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -94,6 +94,8 @@ test("every printed curl command, run as printed, is answered by the backend it 
   expect(JSON.parse(shell(command("/blog/posts")))).toMatchObject({ backend: "proxy-blog/blog", path: "/posts", host: "www.example.com" });
   expect(JSON.parse(shell(command("x-canary: always")))).toMatchObject({ backend: "proxy-canary/shop-canary", headers: { "x-canary": "always" } });
   expect(JSON.parse(shell(command("x-api-version: 2")))).toMatchObject({ backend: "proxy-headers/api-v2", path: "/items" });
+  // Gateway API: the HTTPRoute's /v2 rule on the Gateway's port-80 listener.
+  expect(JSON.parse(shell(command("Host: gateway.example.com")))).toMatchObject({ backend: "quickstart/echo-v2", path: "/v2/hello", host: "gateway.example.com" });
   // The canary loop prints counts per backend; only the two shop backends answer, 20 in all.
   const counts = shell(command("for i in $(seq 20)")).trim().split("\n").map((line) => /^\s*(\d+) "backend":"(.+)"$/.exec(line)!);
   expect(counts.every((m) => m !== null && ["proxy-canary/shop-stable", "proxy-canary/shop-canary"].includes(m[2]!))).toBe(true);
@@ -113,8 +115,8 @@ test("the canary takes about a tenth of shop.example.com (200 requests; 3% to 25
   expect(canary).toBeLessThanOrEqual(50);
 });
 
-test("a gRPC call through Envoy reaches the gRPC backend (HTTP/2 to the h2c upstream)", async () => {
-  const client = new grpc.Client(`127.0.0.1:${httpPort}`, grpc.credentials.createInsecure(), { "grpc.default_authority": "echo.example.com" });
+test.each([["echo.example.com", "the Ingress"], ["grpc.example.com", "the GRPCRoute"]])("a gRPC call through Envoy for %s (%s) reaches the gRPC backend over HTTP/2", async (authority, _by) => {
+  const client = new grpc.Client(`127.0.0.1:${httpPort}`, grpc.credentials.createInsecure(), { "grpc.default_authority": authority });
   try {
     const identity = (bytes: Buffer) => bytes;
     let backend = "";
