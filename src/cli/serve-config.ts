@@ -25,6 +25,7 @@ function flagValues(config: GlobalConfig): Record<string, string | boolean | und
   return {
     "fallback-certificate": ref(config.fallbackCertificate),
     "upstream-client-certificate": ref(config.clientCertificate),
+    "gateway-ref": ref(config.gatewayRef),
     "enable-external-name-service": config.enableExternalNameService,
     "ingress-status-address": config.ingressStatusAddress,
     "envoy-service-name": config.envoyService?.name,

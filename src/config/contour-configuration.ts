@@ -61,7 +61,7 @@ const specShape: Shape = {
     network: { numTrustedHops: true, adminPort: refused("Envoy's admin listens on a unix socket only"), stripTrailingHostDot: true },
     omEnforcedHealth: refused(""),
   },
-  gateway: refused("give --gateway-controller-name and --gateway-ref instead"),
+  gateway: { gatewayRef: namespacedName },
   httpproxy: { disablePermitInsecure: true, rootNamespaces: true, fallbackCertificate: namespacedName },
   enableExternalNameService: true,
   globalExtAuth: refused(""),
@@ -105,6 +105,7 @@ export function configFromSpec(spec: unknown): GlobalConfig {
   config.tls = { ...tlsVersions(r, `${l}.tls.minimumProtocolVersion`, `${l}.tls.maximumProtocolVersion`), cipherSuites: cipherSuites(`${l}.tls.cipherSuites`, r.strings(`${l}.tls.cipherSuites`) ?? []) };
   config.fallbackCertificate = secretName(r, "spec.httpproxy.fallbackCertificate");
   config.clientCertificate = secretName(r, "spec.envoy.clientCertificate");
+  config.gatewayRef = secretName(r, "spec.gateway.gatewayRef");
   config.disablePermitInsecure = r.bool("spec.httpproxy.disablePermitInsecure") ?? false;
   config.rootNamespaces = r.strings("spec.httpproxy.rootNamespaces");
   config.ingressClassNames = r.strings("spec.ingress.classNames");

@@ -148,7 +148,14 @@ policy: { responseHeaders: { set: { x-a: b } } }
       return "no error";
     };
     expect(error("envoy:\n  timeout: {}\n")).toBe("unknown setting spec.envoy.timeout");
-    expect(error("gateway:\n  gatewayRef: { name: g, namespace: n }\n")).toBe("spec.gateway is not implemented: give --gateway-controller-name and --gateway-ref instead");
+    expect(error("gateway:\n  gatewayRef: { name: g }\n")).toBe("spec.gateway.gatewayRef needs both name and namespace");
+    expect(error("gateway:\n  controllerName: x\n")).toBe("unknown setting spec.gateway.controllerName");
     expect(error("envoy:\n  logging:\n    accessLogLevel: verbose\n")).toBe('spec.envoy.logging.accessLogLevel must be one of info, error, critical, disabled, got "verbose"');
   });
+});
+
+test("gateway.gatewayRef names the Gateway served, in the file and in a ContourConfiguration", () => {
+  expect(fromFile("gateway:\n  gatewayRef: { namespace: infra, name: web }\n").gatewayRef).toEqual({ namespace: "infra", name: "web" });
+  expect(configFromSpec({ gateway: { gatewayRef: { namespace: "infra", name: "web" } } }).gatewayRef).toEqual({ namespace: "infra", name: "web" });
+  expect(fromFile("").gatewayRef).toBeUndefined();
 });

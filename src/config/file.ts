@@ -22,7 +22,7 @@ const fileShape: Shape = {
   kubernetesClientQPS: true,
   kubernetesClientBurst: true,
   server: {},
-  gateway: refused("give --gateway-controller-name and --gateway-ref instead"),
+  gateway: { gatewayRef: namespacedName },
   "ingress-status-address": true,
   "accesslog-format": true,
   "accesslog-format-string": true,
@@ -150,6 +150,7 @@ export function configFromFile(document: unknown): LoadedConfig {
   config.tls = { ...tlsVersions(r, "tls.minimum-protocol-version", "tls.maximum-protocol-version"), cipherSuites: cipherSuites("tls.cipher-suites", r.strings("tls.cipher-suites") ?? []) };
   config.fallbackCertificate = secretName(r, "tls.fallback-certificate");
   config.clientCertificate = secretName(r, "tls.envoy-client-certificate");
+  config.gatewayRef = secretName(r, "gateway.gatewayRef");
   config.disablePermitInsecure = r.bool("disablePermitInsecure") ?? false;
   config.allowChunkedLength = !(r.bool("disableAllowChunkedLength") ?? false);
   config.mergeSlashes = !(r.bool("disableMergeSlashes") ?? false);

@@ -106,6 +106,8 @@ export interface GlobalConfig {
   ingressClassNames?: string[];
   ingressStatusAddress?: string;
   envoyService?: SecretName;
+  /** The one Gateway this agent serves (`gateway.gatewayRef`; `--gateway-ref`). */
+  gatewayRef?: SecretName;
 }
 
 export { ConfigError } from "./error.ts";
