@@ -243,6 +243,8 @@ describe("TCP listeners and TCPRoutes", () => {
     expect(own.tcpProxy!.sources).toEqual([{ kind: "TCPRoute", namespace: "infra", name: "pg" }]);
     const envoy = built.result.resources.listeners.find((l) => l.name === "tcp-13432") as { filter_chains: Array<{ filters: Array<{ name: string }> }> };
     expect(envoy.filter_chains.map((c) => c.filters.map((f) => f.name))).toEqual([["envoy.filters.network.tcp_proxy"]]);
+    // The listener is the TCPRoute's: a NACK of it is reported on the route.
+    expect(built.result.owners.of("type.googleapis.com/envoy.config.listener.v3.Listener", "tcp-13432")).toEqual([{ kind: "TCPRoute", namespace: "infra", name: "pg" }]);
   });
 
   test("kinds: a TCPRoute attaches to TCP listeners only, an HTTPRoute never to one (NotAllowedByListeners); a missing sectionName is NoMatchingParent", () => {
