@@ -176,9 +176,12 @@ describe("Gateway API from a cluster", () => {
     ]);
     const grpcParents = (api.get("GRPCRoute", "apps", "grpc")?.status as { parents?: Array<{ conditions: Array<{ type: string; status: string; reason: string }> }> } | undefined)?.parents ?? [];
     expect(grpcParents.map((p) => p.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`))).toEqual([["Accepted=False NotAllowedByListeners", "ResolvedRefs=False BackendNotFound"]]);
+    // The TCPRoute (read at v1) gets its parents too: the Gateway has no TCP listener.
+    const tcpParents = (api.get("TCPRoute", "apps", "tcp")?.status as { parents?: Array<{ conditions: Array<{ type: string; status: string; reason: string }> }> } | undefined)?.parents ?? [];
+    expect(tcpParents.map((p) => p.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`))).toEqual([["Accepted=False NotAllowedByListeners", "ResolvedRefs=False BackendNotFound"]]);
     // Nothing written on another controller's class or Gateway, nor on the kinds not processed yet.
     const writes = api.requests.slice(since).filter((r) => r.verb === "patch" || r.verb === "update");
-    expect(writes.map((r) => r.path).filter((p) => /other|foreign|tcproutes|referencegrants|backendtlspolicies/.test(p))).toEqual([]);
+    expect(writes.map((r) => r.path).filter((p) => /other|foreign|referencegrants|backendtlspolicies/.test(p))).toEqual([]);
     expect(api.get("GatewayClass", undefined, "other")?.status).toBeUndefined();
     expect(api.get("Gateway", "infra", "foreign")?.status).toBeUndefined();
   });

@@ -23,8 +23,11 @@ export type SecretDelivery = "sds" | "inline";
 /** Callbacks of walkServed; each part comes with the objects that made it. */
 export interface ServedVisitor {
   virtualHost?(config: RouteConfigNode, vhost: VirtualHost): void;
-  /** A listener's filter chain and the virtual hosts it serves; `chain` is undefined for the plaintext listener's single chain. */
-  filterChain?(listener: Listener, chain: string | undefined, virtualHosts: readonly VirtualHost[]): void;
+  /**
+   * A listener's filter chain and the virtual hosts it serves; `chain` is undefined for the single
+   * chain of a plaintext or TCP listener; `sources`: the objects behind a TCP listener's proxy.
+   */
+  filterChain?(listener: Listener, chain: string | undefined, virtualHosts: readonly VirtualHost[], sources?: readonly ObjectRef[]): void;
   cluster?(cluster: Cluster, sources: readonly ObjectRef[]): void;
   secret?(secret: Secret, sources: readonly ObjectRef[], delivery: SecretDelivery): void;
 }
@@ -65,6 +68,11 @@ export function walkServed(dag: Pick<Dag, "listeners">, visitor: ServedVisitor):
   }
   for (const listener of dag.listeners) {
     if (listener.protocol === "http") visitor.filterChain?.(listener, undefined, listener.virtualHosts);
+    const tcp = listener.tcpProxy;
+    if (tcp) {
+      visitor.filterChain?.(listener, undefined, [], tcp.sources);
+      for (const weighted of tcp.clusters) cluster(weighted.cluster, tcp.sources);
+    }
     for (const chain of listener.filterChains) {
       const vhost = chain.virtualHost;
       visitor.filterChain?.(listener, chain.name, [vhost]);

@@ -93,17 +93,19 @@ describe("Gateway API input from manifests", () => {
       ],
     ]);
     expect(report.valid).toBe(false);
-    // Every valid object of valid.yaml is valid; the kinds not processed yet say so; the HTTPRoute is
-    // processed (its Service is not in these manifests).
+    // Every valid object of valid.yaml is valid; the kinds not processed yet say so; the routes are
+    // processed (the Gateway has no TLS or TCP listener; the HTTPRoute's Service is not in these manifests).
     const valid = report.objects.filter((o) => o.file?.endsWith("valid.yaml") && !o.file.endsWith("invalid.yaml"));
     expect(valid.filter((o) => o.currentStatus !== "valid").map((o) => `${o.kind} ${o.name}: ${o.errors.map((e) => e.reason).join()}`)).toEqual([
+      "TCPRoute database: NotAllowedByListeners",
+      "TCPRoute database-v1: NotAllowedByListeners",
       "TLSRoute passthrough: NotAllowedByListeners",
       "TLSRoute passthrough-v1: NotAllowedByListeners",
     ]);
     const route = report.objects.find((o) => o.kind === "HTTPRoute" && o.name === "app")!;
     expect(route.warnings).toEqual([{ type: "RouteError", reason: "BackendNotFound", message: 'backendRef to Service apps/api: service "apps/api" not found' }]);
-    const tcp = report.objects.find((o) => o.kind === "TCPRoute" && o.name === "database")!;
-    expect(tcp.warnings).toEqual([{ type: "GatewayAPI", reason: "NotImplemented", message: "TCPRoute is not processed yet: isobar serves HTTPRoutes, GRPCRoutes and TLSRoutes only so far" }]);
+    const policy = report.objects.find((o) => o.kind === "BackendTLSPolicy" && o.name === "api-tls")!;
+    expect(policy.warnings.map((w) => w.reason)).toEqual(["NotImplemented"]);
   });
 
   test("the served GatewayClass and Gateway carry the spec's conditions; schema-invalid ones take no part", async () => {

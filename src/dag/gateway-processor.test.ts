@@ -82,13 +82,13 @@ describe("listeners", () => {
   test("unsupported protocols and route kinds are said so; the Gateway is Programmed while one listener is", () => {
     const { listener, statusOf, parents } = build([
       gateway([
-        { name: "tcp", port: 5432, protocol: "TCP" },
+        { name: "udp", port: 5353, protocol: "UDP" },
         { name: "tls-only", port: 81, protocol: "HTTP", allowedRoutes: { kinds: [{ kind: "TLSRoute" }] } },
         http,
       ]),
       httpRoute("r", { parentRefs: [{ name: "web", sectionName: "tls-only" }] }),
     ]);
-    expect(listener("tcp")!.conditions.slice(0, 2)).toEqual(["Accepted=False UnsupportedProtocol", "Programmed=False Invalid"]);
+    expect(listener("udp")!.conditions.slice(0, 2)).toEqual(["Accepted=False UnsupportedProtocol", "Programmed=False Invalid"]);
     expect(listener("tls-only")!.conditions[2]).toBe("ResolvedRefs=False InvalidRouteKinds");
     expect(parents("r")).toEqual([["Accepted=False NotAllowedByListeners", "ResolvedRefs=True ResolvedRefs"]]);
     expect(statusOf("Gateway", "web")!.conditions!.map((c) => `${c.type}=${c.status} ${c.reason}`)).toEqual(["Accepted=True Accepted", "Programmed=True Programmed"]);
@@ -211,5 +211,90 @@ describe("attaching routes", () => {
     expect(statusOf("HTTPRoute", "r")!.generation).toBe(7);
     expect(statusOf("Gateway", "web")!.generation).toBe(4);
     expect(statusOf("HTTPRoute", "r")!.parents![0]!.controllerName).toBe("projectcontour.io/gateway-controller");
+  });
+});
+
+describe("TCP listeners and TCPRoutes", () => {
+  const tcpRoute = (name: string, spec: { parentRefs?: ParentReference[]; rules?: unknown[] }, metadata: Record<string, unknown> = {}): KubeObject => ({
+    apiVersion: `${group}/v1alpha2`,
+    kind: "TCPRoute",
+    metadata: { name, namespace: "infra", ...metadata },
+    spec: { parentRefs: [{ name: "web", sectionName: "db" }], rules: [{ backendRefs: [{ name: "app", port: 80 }] }], ...spec },
+  });
+  const service = (name: string, namespace = "infra"): KubeObject => ({ apiVersion: "v1", kind: "Service", metadata: { name, namespace }, spec: { ports: [{ port: 5432 }] } });
+  const db = { name: "db", port: 5432, protocol: "TCP" };
+  const routeParents = (result: ReturnType<typeof build>, name: string) =>
+    result.statusOf("TCPRoute", name)?.parents?.map((p) => p.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`));
+  const tcpListener = (result: ReturnType<typeof build>, port: number) => result.result.dag.listeners.find((l) => l.name === `tcp-${port}`);
+
+  test("a TCP listener on port P is a plain TCP Envoy listener on P + 8000 proxying to the TCPRoute's weighted backends", () => {
+    const built = build([
+      service("primary"),
+      service("replica"),
+      gateway([http, db]),
+      tcpRoute("pg", { rules: [{ backendRefs: [{ name: "primary", port: 5432, weight: 3 }, { name: "replica", port: 5432, weight: 1 }, { name: "app", port: 80, weight: 0 }] }] }),
+    ]);
+    expect(built.listener("db")).toEqual({ attachedRoutes: 1, conditions: ["Accepted=True Accepted", "Programmed=True Programmed", "ResolvedRefs=True ResolvedRefs", "Conflicted=False NoConflicts"] });
+    expect(built.statusOf("Gateway", "web")!.listeners!.find((l) => l.name === "db")!.supportedKinds).toEqual([{ group, kind: "TCPRoute" }]);
+    expect(routeParents(built, "pg")).toEqual([["Accepted=True Accepted", "ResolvedRefs=True ResolvedRefs"]]);
+    const own = tcpListener(built, 13432)!;
+    expect(own).toMatchObject({ protocol: "tcp", port: 13432, virtualHosts: [], filterChains: [] });
+    expect(own.tcpProxy!.clusters.map((c) => [c.cluster.service?.name, c.weight])).toEqual([["primary", 3], ["replica", 1]]);
+    expect(own.tcpProxy!.sources).toEqual([{ kind: "TCPRoute", namespace: "infra", name: "pg" }]);
+    const envoy = built.result.resources.listeners.find((l) => l.name === "tcp-13432") as { filter_chains: Array<{ filters: Array<{ name: string }> }> };
+    expect(envoy.filter_chains.map((c) => c.filters.map((f) => f.name))).toEqual([["envoy.filters.network.tcp_proxy"]]);
+    // The listener is the TCPRoute's: a NACK of it is reported on the route.
+    expect(built.result.owners.of("type.googleapis.com/envoy.config.listener.v3.Listener", "tcp-13432")).toEqual([{ kind: "TCPRoute", namespace: "infra", name: "pg" }]);
+  });
+
+  test("kinds: a TCPRoute attaches to TCP listeners only, an HTTPRoute never to one (NotAllowedByListeners); a missing sectionName is NoMatchingParent", () => {
+    const built = build([
+      gateway([http, db]),
+      tcpRoute("on-http", { parentRefs: [{ name: "web", sectionName: "http" }] }),
+      tcpRoute("no-such", { parentRefs: [{ name: "web", sectionName: "nope" }] }),
+      tcpRoute("by-port", { parentRefs: [{ name: "web", port: 5432 }] }),
+      httpRoute("http-on-tcp", { parentRefs: [{ name: "web", sectionName: "db" }] }),
+    ]);
+    expect(routeParents(built, "on-http")![0]![0]).toBe("Accepted=False NotAllowedByListeners");
+    expect(routeParents(built, "no-such")![0]![0]).toBe("Accepted=False NoMatchingParent");
+    expect(routeParents(built, "by-port")![0]![0]).toBe("Accepted=True Accepted");
+    expect(built.parents("http-on-tcp")![0]![0]).toBe("Accepted=False NotAllowedByListeners");
+    expect(built.listener("http")!.attachedRoutes).toBe(0);
+  });
+
+  test("backendRefs: a missing Service is BackendNotFound, another namespace's RefNotPermitted until a ReferenceGrant allows TCPRoutes", () => {
+    const grant: KubeObject = {
+      apiVersion: `${group}/v1beta1`,
+      kind: "ReferenceGrant",
+      metadata: { name: "allow", namespace: "data" },
+      spec: { from: [{ group, kind: "TCPRoute", namespace: "infra" }], to: [{ group: "", kind: "Service" }] },
+    };
+    const objects = [service("pg", "data"), gateway([db]), tcpRoute("missing", { rules: [{ backendRefs: [{ name: "absent", port: 5432 }] }] }), tcpRoute("cross", { rules: [{ backendRefs: [{ name: "pg", namespace: "data", port: 5432 }] }] }, { creationTimestamp: "2030-01-01T00:00:00Z" })];
+    const denied = build(objects);
+    expect(routeParents(denied, "missing")).toEqual([["Accepted=True Accepted", "ResolvedRefs=False BackendNotFound"]]);
+    expect(routeParents(denied, "cross")).toEqual([["Accepted=True Accepted", "ResolvedRefs=False RefNotPermitted"]]);
+    expect(tcpListener(denied, 13432)).toBeUndefined();
+    const granted = build([...objects, grant]);
+    expect(routeParents(granted, "cross")).toEqual([["Accepted=True Accepted", "ResolvedRefs=True ResolvedRefs"]]);
+    expect(tcpListener(granted, 13432)!.tcpProxy!.clusters.map((c) => c.cluster.service?.namespace)).toEqual(["data"]);
+  });
+
+  test("two TCPRoutes on one listener: the oldest is proxied to, the newer one is warned it is not served", () => {
+    const built = build([
+      service("old"),
+      service("new"),
+      gateway([db]),
+      tcpRoute("newer", { rules: [{ backendRefs: [{ name: "new", port: 5432 }] }] }, { creationTimestamp: "2030-01-02T00:00:00Z" }),
+      tcpRoute("older", { rules: [{ backendRefs: [{ name: "old", port: 5432 }] }] }, { creationTimestamp: "2030-01-01T00:00:00Z" }),
+    ]);
+    expect(tcpListener(built, 13432)!.tcpProxy!.clusters.map((c) => c.cluster.service?.name)).toEqual(["old"]);
+    expect(built.listener("db")!.attachedRoutes).toBe(2);
+    expect(built.statusOf("TCPRoute", "newer")!.warnings.map((w) => w.reason)).toEqual(["NotServed"]);
+    expect(built.statusOf("TCPRoute", "older")!.warnings).toEqual([]);
+  });
+
+  test("TCP listeners on port 80 or 443 would share Envoy's HTTP or TLS listener: PortUnavailable", () => {
+    const built = build([gateway([{ name: "db", port: 80, protocol: "TCP" }])]);
+    expect(built.listener("db")!.conditions[0]).toBe("Accepted=False PortUnavailable");
   });
 });

@@ -1,11 +1,11 @@
 // The Gateway API processor (as Contour's gatewayapi_processor.go): the served Gateway's listeners
-// (gateway-listeners.ts) and the HTTPRoutes and GRPCRoutes attached to them (gateway-httproute.ts,
-// gateway-grpcroute.ts) written into the
+// (gateway-listeners.ts) and the HTTPRoutes, GRPCRoutes, TLSRoutes and TCPRoutes attached to them
+// (gateway-httproute.ts, gateway-grpcroute.ts, gateway-streamroute.ts) written into the
 // DAG, with the spec's status: Gateway Accepted and Programmed, each listener's conditions and
 // attachedRoutes, and each route's parents[] (Accepted, ResolvedRefs) under our controllerName.
 import { gatewayApiInput } from "./gateway-api-input.ts";
-import type { Gateway, GatewayApiObjects, GRPCRoute, HTTPRoute, ParentReference, TLSRoute } from "./gateway-api-types.ts";
-import { tlsRouteBackends } from "./gateway-tlsroute.ts";
+import type { Gateway, GatewayApiObjects, GRPCRoute, HTTPRoute, ParentReference, TCPRoute, TLSRoute } from "./gateway-api-types.ts";
+import { streamRouteBackends } from "./gateway-streamroute.ts";
 import { grpcRouteRoutes } from "./gateway-grpcroute.ts";
 import { httpRouteRoutes, type HTTPRouteRoutes } from "./gateway-httproute.ts";
 import { gatewayListeners, listenerConditions, type GatewayListenerState } from "./gateway-listeners.ts";
@@ -15,7 +15,10 @@ import type { BuildContext } from "./processor.ts";
 import type { KubeCondition, ObjectRef, RouteParentStatus } from "./status.ts";
 import type { Listener, Route, VirtualHost, WeightedCluster } from "./types.ts";
 
-type AnyRoute = HTTPRoute | GRPCRoute | TLSRoute;
+type AnyRoute = HTTPRoute | GRPCRoute | TLSRoute | TCPRoute;
+
+/** A TCPRoute has no hostnames: it takes every connection of its listener. */
+const hostnamesOf = (route: AnyRoute) => (route.kind === "TCPRoute" ? undefined : route.spec.hostnames);
 
 /** Serves the selected Gateway's listeners and their HTTPRoutes and GRPCRoutes. */
 export function gatewayProcessor(ctx: BuildContext): void {
@@ -26,7 +29,7 @@ export function gatewayProcessor(ctx: BuildContext): void {
   const listeners = gatewayListeners(ctx, objects, gateway);
   const ownListeners = new Map<number, Listener>();
   // The spec's tie-break between equal matches: the oldest route first, then namespace/name.
-  [...objects.httpRoutes, ...objects.grpcRoutes, ...objects.tlsRoutes].sort(byAge).forEach((route: AnyRoute, precedence) => {
+  [...objects.httpRoutes, ...objects.grpcRoutes, ...objects.tlsRoutes, ...objects.tcpRoutes].sort(byAge).forEach((route: AnyRoute, precedence) => {
     attachRoute(ctx, objects, gateway, listeners, route, { controllerName: selection.controllerName, ownListeners, precedence });
   });
   ctx.dag.listeners.push(...ownListeners.values());
@@ -49,9 +52,9 @@ function attachment(objects: GatewayApiObjects, route: AnyRoute, parentRef: Pare
   const allowed = accepting.filter((l) => l.supportedKinds.some((k) => k.kind === route.kind) && namespaceAllowed(objects, l, namespace, gateway.namespace));
   if (allowed.length === 0) return { reason: "NotAllowedByListeners", message: `no listener the parentRef names allows ${route.kind}s from namespace ${namespace}` };
   const matched = allowed
-    .map((state) => ({ state, hostnames: routeHostnames(state.spec.hostname, route.spec.hostnames).filter((h) => !claimedByMoreSpecific(h, state, listeners)) }))
+    .map((state) => ({ state, hostnames: routeHostnames(state.spec.hostname, hostnamesOf(route)).filter((h) => !claimedByMoreSpecific(h, state, listeners)) }))
     .filter((m) => m.hostnames.length > 0);
-  if (matched.length === 0) return { reason: "NoMatchingListenerHostname", message: `no hostname of the route (${(route.spec.hostnames ?? []).join(", ")}) matches a listener's hostname` };
+  if (matched.length === 0) return { reason: "NoMatchingListenerHostname", message: `no hostname of the route (${(hostnamesOf(route) ?? []).join(", ")}) matches a listener's hostname` };
   return { listeners: matched };
 }
 
@@ -95,7 +98,7 @@ function attachRoute(
   if (parentRefs.length === 0) return;
   const source: ObjectRef = { kind: route.kind, namespace: route.metadata.namespace ?? "", name: route.metadata.name };
   const built: HTTPRouteRoutes & { tcpProxy?: WeightedCluster[] } =
-    route.kind === "HTTPRoute" ? httpRouteRoutes(ctx, objects, route) : route.kind === "GRPCRoute" ? grpcRouteRoutes(ctx, objects, route) : tlsRouteBackends(ctx, objects, route);
+    route.kind === "HTTPRoute" ? httpRouteRoutes(ctx, objects, route) : route.kind === "GRPCRoute" ? grpcRouteRoutes(ctx, objects, route) : streamRouteBackends(ctx, objects, route);
   for (const dagRoute of built.routes) dagRoute.precedence = options.precedence;
   const resolvedRefs: KubeCondition = built.unresolved[0]
     ? { type: "ResolvedRefs", status: "False", reason: built.unresolved[0].reason, message: built.unresolved.map((u) => u.message).join("; ") }
@@ -118,6 +121,10 @@ function attachRoute(
         if (!attachedTo.has(state)) state.attachedRoutes++;
         attachedTo.add(state);
         if (!state.programmable) continue;
+        if (state.target.kind === "tcp") {
+          addTcpListener(ctx, state.target.envoyPort, built.tcpProxy ?? [], source, options.ownListeners);
+          continue;
+        }
         for (const hostname of hostnames) {
           if (built.tcpProxy) addTcpProxy(ctx, state, hostname, built.tcpProxy, source);
           else addRoutes(ctx, state, hostname, built.routes, source, options.ownListeners);
@@ -139,6 +146,26 @@ function addTcpProxy(ctx: BuildContext, state: GatewayListenerState, hostname: s
   vhost.passthrough = passthrough;
   if (state.secret && !passthrough) vhost.secret = state.secret;
   vhost.tcpProxy = { clusters: [...(vhost.tcpProxy?.clusters ?? []), ...clusters] };
+}
+
+/**
+ * A TCP listener proxies every connection to its TCPRoute's backends. A connection carries nothing
+ * to choose between routes by, so of several TCPRoutes on one listener the oldest with a backend is
+ * served and the others are told so (Contour lets the last one processed replace the others).
+ */
+function addTcpListener(ctx: BuildContext, envoyPort: number, clusters: WeightedCluster[], source: ObjectRef, own: Map<number, Listener>): void {
+  if (clusters.length === 0) return;
+  const name = `tcp-${envoyPort}`;
+  const served = own.get(envoyPort);
+  if (served) {
+    const by = served.tcpProxy?.sources.map((s) => `${s.kind} ${s.namespace}/${s.name}`).join(", ");
+    if (!served.tcpProxy?.sources.some((s) => s.kind === source.kind && s.namespace === source.namespace && s.name === source.name)) {
+      ctx.status.warning(source, { type: "RouteError", reason: "NotServed", message: `Envoy listener ${name} already proxies to the backends of ${by}, an older route on the same TCP listener: this route is not served there` });
+    }
+    return;
+  }
+  const address = ctx.options.listeners?.address ?? "0.0.0.0";
+  own.set(envoyPort, { name, protocol: "tcp", address, port: envoyPort, virtualHosts: [], filterChains: [], tcpProxy: { clusters, sources: [source] } });
 }
 
 /** Puts the routes on the listener's virtual host for `hostname`. */

@@ -324,8 +324,8 @@ export interface SecureVirtualHost extends VirtualHost {
   fallbackCertificate?: boolean;
 }
 
-/** A listener's protocol: plaintext HTTP, or TLS (terminated, or passed through by SNI). */
-export type ListenerProtocol = "http" | "https";
+/** A listener's protocol: plaintext HTTP, TLS (terminated, or passed through by SNI), or plain TCP proxied as is (a Gateway's TCP listener). */
+export type ListenerProtocol = "http" | "https" | "tcp";
 
 /** One filter chain of the TLS listener: a TLS virtual host, matched by its SNI name. */
 export interface SecureFilterChain {
@@ -367,6 +367,8 @@ export interface Listener {
   filterChains: SecureFilterChain[];
   /** TLS: the fallback certificate's chain, when a served host allows clients without SNI. */
   fallback?: FallbackFilterChain;
+  /** TCP: where its one filter chain proxies connections, and the objects (TCPRoutes) that said so. */
+  tcpProxy?: TcpProxy & { sources: ObjectRef[] };
 }
 
 /** The whole DAG of one build. Maps are keyed by fqdn (lower-case; `*` for the default host). */

@@ -1,7 +1,7 @@
 // Envoy Listeners from the DAG's listener nodes, in Contour's shape: `ingress_http` (one HTTP
 // connection manager over RDS), `ingress_https` (TLS inspector, one filter chain per SNI name,
 // certificates by SDS, TLS passthrough and TCP proxying, a fallback-certificate chain for clients
-// without SNI) and `stats-health`, which exposes only /ready and /stats of Envoy's admin interface.
+// without SNI), a Gateway's plain TCP listeners (one tcp_proxy chain each) and `stats-health`, which exposes only /ready and /stats of Envoy's admin interface.
 // What each listener serves was decided by the DAG (dag/listeners.ts); this only renders it.
 import type { GlobalConfig, HttpVersion } from "../config/types.ts";
 import { STATS_LISTENER } from "../dag/names.ts";
@@ -106,7 +106,13 @@ export function tcpProxyFilter(statPrefix: string, proxy: TcpProxy, settings: Li
 
 /** The Envoy Listener of one DAG listener. */
 export function listener(node: Listener, settings: ListenerSettings): JsonObject {
+  if (node.protocol === "tcp") return tcpListener(node, settings);
   return node.protocol === "http" ? httpListener(node, settings) : httpsListener(node, settings);
+}
+
+/** A plain TCP listener (a Gateway's TCP listener): one filter chain proxying every connection to its clusters. */
+function tcpListener(node: Listener, settings: ListenerSettings): JsonObject {
+  return { ...ingressListener(node, settings, []), filter_chains: [{ filters: [tcpProxyFilter(node.name, node.tcpProxy!, settings)] }] };
 }
 
 /** The idle timeout, maximum connection duration and requests per connection of downstream connections. */

@@ -51,8 +51,8 @@ function indexOwners(dag: Pick<Dag, "listeners">): Index {
       add(resourceKey(TypeUrls.route, config.name), vhost.sources);
       add(partKey(TypeUrls.route, config.name, vhost.name), vhostOwners(vhost));
     },
-    filterChain(listener, chain, virtualHosts) {
-      const refs = virtualHosts.flatMap(vhostOwners);
+    filterChain(listener, chain, virtualHosts, sources = []) {
+      const refs = [...virtualHosts.flatMap(vhostOwners), ...sources];
       add(resourceKey(TypeUrls.listener, listener.name), refs);
       if (chain !== undefined) add(partKey(TypeUrls.listener, listener.name, chain), refs);
     },

@@ -1,6 +1,6 @@
 // The status each kind carries, computed from the DAG's ObjectStatus: HTTPProxy in Contour's shape
 // (currentStatus, description, loadBalancer, one Valid condition with errors and warnings), Ingress
-// as status.loadBalancer.ingress, GatewayClass and Gateway as status.conditions (a Gateway's listeners too), HTTPRoute, GRPCRoute and TLSRoute as status.parents. Also the comparison that decides whether a write is needed: equal
+// as status.loadBalancer.ingress, GatewayClass and Gateway as status.conditions (a Gateway's listeners too), HTTPRoute, GRPCRoute, TLSRoute and TCPRoute as status.parents. Also the comparison that decides whether a write is needed: equal
 // when all that differs is lastTransitionTime (which is kept while the condition's status holds).
 import { isIP } from "node:net";
 import type { KubeCondition, ObjectStatus, SubCondition } from "../dag/status.ts";
@@ -41,7 +41,7 @@ export function desiredStatus(object: KubeObject, status: ObjectStatus, options:
   if (object.kind === "Ingress") return ingress ? { loadBalancer: { ingress } } : undefined;
   if (object.kind === "GatewayClass") return status.conditions ? { conditions: mergedConditions(object, status, options.now) } : undefined;
   if (object.kind === "Gateway") return gatewayStatus(object, status, options.now, addresses);
-  if (object.kind === "HTTPRoute" || object.kind === "GRPCRoute" || object.kind === "TLSRoute") return status.parents ? { parents: routeParents(object, status, options.now) } : undefined;
+  if (object.kind === "HTTPRoute" || object.kind === "GRPCRoute" || object.kind === "TLSRoute" || object.kind === "TCPRoute") return status.parents ? { parents: routeParents(object, status, options.now) } : undefined;
   if (object.kind !== "HTTPProxy") return undefined;
   const valid = status.currentStatus === "valid";
   const conditionStatus = valid ? "True" : "False";

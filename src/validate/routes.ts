@@ -27,7 +27,8 @@ export function routeTable(resources: ResourceSet, dag: Pick<Dag, "clusters" | "
     return service ? `${service.namespace}/${service.name}:${service.port}` : cluster;
   };
   // The protocol of each route config is its listener's, as the DAG says: no name is read for it.
-  const protocols = new Map(routeConfigs(dag).map((node) => [node.name, node.protocol]));
+  // Only HTTP and TLS listeners fetch route configurations (a TCP listener proxies without one).
+  const protocols = new Map(routeConfigs(dag).map((node) => [node.name, node.protocol === "http" ? "http" : "https"] as const));
   const rank = (config: Json) => (protocols.get(String(config.name)) === "http" ? 0 : 1);
   const configs = [...(resources.routes as Json[])].filter((config) => protocols.has(String(config.name)));
   configs.sort((a, b) => rank(a) - rank(b) || String(a.name).localeCompare(String(b.name)));

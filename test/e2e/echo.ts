@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createH2cServer, createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
+import { connect as connectNet, createServer as createNetServer } from "node:net";
 import type { Duplex } from "node:stream";
 
 export interface EchoReply {
@@ -141,5 +142,58 @@ export function startEcho(name: string, options: EchoOptions = {}): Promise<Echo
           }),
       });
     });
+  });
+}
+
+/** A raw TCP echo backend on 127.0.0.1: every chunk it reads it writes back prefixed with `<name>:`. */
+export interface TcpEcho {
+  name: string;
+  port: number;
+  /** How many connections it accepted. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export function startTcpEcho(name: string): Promise<TcpEcho> {
+  return new Promise((resolve, reject) => {
+    const sockets = new Set<import("node:net").Socket>();
+    let accepted = 0;
+    const server = createNetServer((socket) => {
+      accepted++;
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => socket.destroy());
+      socket.on("data", (chunk) => socket.write(`${name}:${chunk.toString("utf8")}`));
+    });
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      resolve({
+        name,
+        port: (server.address() as { port: number }).port,
+        connections: () => accepted,
+        close: () =>
+          new Promise((done) => {
+            server.close(() => done());
+            for (const socket of sockets) socket.destroy();
+          }),
+      });
+    });
+  });
+}
+
+/** Sends `text` over a fresh TCP connection to 127.0.0.1:`port` and resolves with the first answer (or the error). */
+export function tcpExchange(port: number, text: string): Promise<{ answer?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const socket = connectNet(port, "127.0.0.1", () => socket.write(text));
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      resolve({ error: "no answer" });
+    });
+    socket.once("data", (chunk) => {
+      socket.destroy();
+      resolve({ answer: chunk.toString("utf8") });
+    });
+    socket.once("error", (error) => resolve({ error: error.message }));
+    socket.once("close", () => resolve({ error: "closed without an answer" }));
   });
 }

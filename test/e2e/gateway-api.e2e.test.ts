@@ -3,11 +3,13 @@
 // whose certificate sits in another namespace behind a ReferenceGrant; HTTPRoutes with path,
 // header, method and query matches, weights, a redirect, header modifiers, a rewrite, a backend
 // that does not exist; a GRPCRoute whose calls reach an HTTP/2 backend by service and method; a
-// TLSRoute passed through by SNI beside the HTTPS listener; and a
+// TLSRoute passed through by SNI beside the HTTPS listener; a TCP listener (Envoy on its port +
+// 8000) whose TCPRoute proxies raw TCP to two weighted echo backends; and a
 // route from a namespace the listener does not allow, which gets nothing.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect } from "node:http2";
-import { answeredBy, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
+import { startTcpEcho, tcpExchange, type TcpEcho } from "./echo.ts";
+import { answeredBy, eventually, freePort, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 import { serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
 
 let stack: Stack;
@@ -15,8 +17,11 @@ let backends: Record<string, EchoBackend>;
 let ca: PemPair;
 let backendCa: PemPair;
 let tlsBackend: TlsEcho;
+let tcpBackends: TcpEcho[] = [];
+/** Envoy's port for the TCP listener: a free one, the Gateway's listener port being it minus 8000. */
+let tcpEnvoyPort: number;
 
-const gateway = `apiVersion: v1
+const gateway = (tcpPort: number) => `apiVersion: v1
 kind: Namespace
 metadata: { name: shop, labels: { shop: "true" } }
 ---
@@ -51,6 +56,10 @@ spec:
       hostname: "*.passthrough.test"
       allowedRoutes: { namespaces: { from: All } }
       tls: { mode: Passthrough }
+    - name: tcp
+      port: ${tcpPort}
+      protocol: TCP
+      allowedRoutes: { namespaces: { from: All } }
 ---
 apiVersion: gateway.networking.k8s.io/v1beta1
 kind: ReferenceGrant
@@ -117,6 +126,13 @@ spec:
   hostnames: [db.passthrough.test]
   rules: [{ backendRefs: [{ name: tls-backend, port: 443 }] }]
 ---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
+metadata: { name: raw, namespace: shop }
+spec:
+  parentRefs: [{ name: web, namespace: infra, sectionName: tcp }]
+  rules: [{ backendRefs: [{ name: tcp-a, port: 7000, weight: 1 }, { name: tcp-b, port: 7000, weight: 1 }] }]
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: intruder, namespace: other }
@@ -135,18 +151,23 @@ beforeAll(async () => {
   const pair = await serverCertificate(ca, ["*.example.com"]);
   backendCa = await testCa("gateway e2e backend CA");
   tlsBackend = await startTlsEcho("tls-backend", await serverCertificate(backendCa, ["db.passthrough.test"]));
+  tcpBackends = [await startTcpEcho("tcp-a"), await startTcpEcho("tcp-b")];
+  tcpEnvoyPort = await freePort();
+  if (tcpEnvoyPort <= 8000) throw new Error(`free port ${tcpEnvoyPort} is too low to be a Gateway port + 8000`);
   const services = [
     ...["app", "api", "api-v2", "admin", "grpc-say", "grpc-rest"].map((name) => serviceFor("shop", name, [backends[name]!])),
     serviceFor("other", "app", [backends.intruder!]),
     serviceFor("shop", "tls-backend", [tlsBackend], { port: 443 }),
+    ...tcpBackends.map((backend) => serviceFor("shop", backend.name, [backend], { port: 7000, portName: "tcp" })),
   ].join("---\n");
-  stack = await startStack({ manifests: { "gateway.yaml": gateway, "secret.yaml": tlsSecret("certs", "wildcard", pair), "services.yaml": services, "routes.yaml": routes } });
+  stack = await startStack({ manifests: { "gateway.yaml": gateway(tcpEnvoyPort - 8000), "secret.yaml": tlsSecret("certs", "wildcard", pair), "services.yaml": services, "routes.yaml": routes } });
 }, 60_000);
 
 afterAll(async () => {
   await stack?.stop();
   for (const backend of Object.values(backends ?? {})) await backend.close();
   await tlsBackend?.close();
+  for (const backend of tcpBackends) await backend.close();
 });
 
 const get = (path: string, options: Parameters<typeof send>[2] = {}) => send(stack.httpPort, path, { host: "store.example.com", ...options });
@@ -213,6 +234,21 @@ test("TLSRoute: a TLS listener in Passthrough hands the connection to the backen
   expect(JSON.parse(answer.body!)).toMatchObject({ backend: "tls-backend", sni: "db.passthrough.test", path: "/through" });
   // The HTTPS listener's hosts still terminate with the Gateway's certificate.
   expect(answeredBy(await send(stack.httpsPort, "/", { host: "store.example.com", tls: { ca: ca.certificatePem } }))).toBe("app");
+});
+
+test("TCPRoute: raw TCP to Envoy on the TCP listener's port + 8000 reaches the route's weighted backends", async () => {
+  const answers = new Set<string>();
+  await eventually(
+    async () => {
+      const { answer } = await tcpExchange(tcpEnvoyPort, "ping");
+      if (answer) answers.add(answer);
+      return answers.size === 2;
+    },
+    { what: "both weighted TCP backends answer through Envoy" },
+  );
+  expect([...answers].sort()).toEqual(["tcp-a:ping", "tcp-b:ping"]);
+  // Bytes go both ways on one connection, unread by Envoy.
+  expect((await tcpExchange(tcpEnvoyPort, "GET / HTTP/1.1\r\n\r\n")).answer).toMatch(/^tcp-[ab]:GET \/ HTTP\/1\.1\r\n\r\n$/);
 });
 
 test("a route from a namespace the listener does not allow gets no traffic", async () => {
