@@ -241,7 +241,7 @@ describe("TCP listeners and TCPRoutes", () => {
     expect(own).toMatchObject({ protocol: "tcp", port: 13432, virtualHosts: [], filterChains: [] });
     expect(own.tcpProxy!.clusters.map((c) => [c.cluster.service?.name, c.weight])).toEqual([["primary", 3], ["replica", 1]]);
     expect(own.tcpProxy!.sources).toEqual([{ kind: "TCPRoute", namespace: "infra", name: "pg" }]);
-    const envoy = built.result.resources.listeners.find((l) => l.name === "tcp-13432") as { filter_chains: Array<{ filters: Array<{ name: string }> }> };
+    const envoy = (built.result.resources.listeners as Array<{ name: string; filter_chains: Array<{ filters: Array<{ name: string }> }> }>).find((l) => l.name === "tcp-13432")!;
     expect(envoy.filter_chains.map((c) => c.filters.map((f) => f.name))).toEqual([["envoy.filters.network.tcp_proxy"]]);
     // The listener is the TCPRoute's: a NACK of it is reported on the route.
     expect(built.result.owners.of("type.googleapis.com/envoy.config.listener.v3.Listener", "tcp-13432")).toEqual([{ kind: "TCPRoute", namespace: "infra", name: "pg" }]);
