@@ -22,6 +22,7 @@ import { resolveValue } from "./argv.ts";
 import { checkContourOnly, contourOnlyArgs, serveContourOnly } from "./contour-flags.ts";
 import { gatewayArgs, gatewayFlags } from "./gateway-flags.ts";
 import { serveConfiguration } from "./serve-config.ts";
+import { globalDagOptions } from "../config/dag-options.ts";
 import { addressFlag, choiceFlag, CliError, distinctPortFlags, durationFlag, intFlag, listFlag, runCommand, socketPathFlag } from "./errors.ts";
 
 /** "namespace/name" of a Secret, or undefined when not given. */
@@ -187,8 +188,7 @@ export default defineCommand({
         enableExternalNameService: args["enable-external-name-service"],
         now: () => new Date(),
         checkCrdSchema: args.manifests !== undefined,
-        disablePermitInsecure: global.disablePermitInsecure,
-        globalHeaders: global.policy,
+        ...globalDagOptions(global),
         gateway: { ...gateway, bundleVersion: kubernetes?.gatewayApiBundleVersion },
         listeners: { address: listenerAddress, httpPort: listenerPorts["envoy-service-http-port"], httpsPort: listenerPorts["envoy-service-https-port"] },
       };
@@ -221,10 +221,7 @@ export default defineCommand({
       if (kubernetes) agent.attachStatusReporting(kubernetes.startReporting(agent));
       // A later edit of the ContourConfiguration: its global settings apply on the next build.
       const configWatch = configuration.watch?.((next) => {
-        translate.global = next;
-        dag.disablePermitInsecure = next.disablePermitInsecure;
-        dag.globalHeaders = next.policy;
-        agent.pipeline.rebuild();
+        agent.pipeline.reconfigure({ translate: { global: next }, dag: globalDagOptions(next) });
       });
       const where = hostPort(address, agent.server.port);
       const clientTls = tls ? " --ca-file CA --cert-file CLIENT_CERT --key-file CLIENT_KEY" : "";

@@ -49,6 +49,8 @@ export interface Pipeline {
   onEndpoints(listener: (event: EndpointsEvent) => void): () => void;
   /** Schedules a rebuild (debounced) though no source changed: what may be served did (NACK feedback). */
   rebuild(): void;
+  /** Changes build options (an edited ContourConfiguration's global settings) and schedules a rebuild with them. */
+  reconfigure(change: { dag?: Partial<BuildOptions["dag"]>; translate?: Partial<NonNullable<BuildOptions["translate"]>> }): void;
   /** Runs a pending rebuild now; resolves when it is done. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -65,16 +67,15 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
   // also rebuilds, so their status warnings follow the slices.
   let servicesWithEndpointProblems = new Set<string>();
   let ready = false;
-  // The DAG stage's memory of unchanged objects lives as long as the pipeline. options.dag and
-  // options.translate are read again at each build: serve applies an edited ContourConfiguration by
-  // changing them, so they are not copied here.
-  const dagCache = options.dag.cache ?? createDagCache();
+  // The DAG stage's memory of unchanged objects lives as long as the pipeline; reconfigure() replaces
+  // the options the next builds use.
+  let buildOptions: BuildOptions = { ...options, dag: { ...options.dag, cache: options.dag.cache ?? createDagCache() } };
 
   const rebuild = () => {
     if (unsynced.size > 0) return;
     let result: BuildResult;
     try {
-      result = buildResources(cache, { ...options, dag: { ...options.dag, cache: dagCache } });
+      result = buildResources(cache, buildOptions);
       if (options.beforePublish) result = options.beforePublish(result);
     } catch (error) {
       log.error(`build failed, still serving the last good snapshot: ${(error as Error).message}`);
@@ -163,6 +164,10 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
       return () => endpointListeners.delete(listener);
     },
     rebuild: () => debouncer.trigger(),
+    reconfigure(change) {
+      buildOptions = { ...buildOptions, dag: { ...buildOptions.dag, ...change.dag }, translate: { ...buildOptions.translate, ...change.translate } };
+      debouncer.trigger();
+    },
     flush: () => debouncer.flush(),
     stop: () => debouncer.stop(),
   };

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfigFile } from "../../src/config/file.ts";
 import { defaultGlobalConfig } from "../../src/config/defaults.ts";
+import { globalDagOptions } from "../../src/config/dag-options.ts";
 import type { ListenerOptions } from "../../src/dag/listeners.ts";
 import type { DagOptions } from "../../src/dag/processor.ts";
 import type { TranslateOptions } from "../../src/envoy/translate.ts";
@@ -32,8 +33,7 @@ export async function buildGolden(name: string, ports: { listeners?: ListenerOpt
   const extra = existsSync(join(dir, "options.json")) ? (JSON.parse(readFileSync(join(dir, "options.json"), "utf8")) as Partial<DagOptions>) : {};
   const global = existsSync(join(dir, "config.yaml")) ? loadConfigFile(join(dir, "config.yaml")).config : defaultGlobalConfig();
   const fromConfig: Partial<DagOptions> = {
-    disablePermitInsecure: global.disablePermitInsecure,
-    globalHeaders: global.policy,
+    ...globalDagOptions(global),
     ...(global.fallbackCertificate ? { fallbackCertificate: global.fallbackCertificate } : {}),
     ...(global.clientCertificate ? { upstreamClientCertificate: global.clientCertificate } : {}),
     ...(global.enableExternalNameService !== undefined ? { enableExternalNameService: global.enableExternalNameService } : {}),
