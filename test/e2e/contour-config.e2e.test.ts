@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
+import { admin, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 import { serverCertificate, testCa, tlsRequest, tlsSecret, type PemPair } from "./pki.ts";
 
 const configFile = `
@@ -244,6 +244,13 @@ describe("every setting of the golden configuration file, with a real Envoy", ()
       expect(echo.received.at(-1)?.headers["x-forwarded-for"]).toBe("192.0.2.7");
       // Without the PROXY header Envoy closes the connection.
       expect((await keepAliveRequest(stack.httpPort, "", "plain.example.com")).status).toBe("closed");
+      // Envoy counts that connection until it has finished closing it: wait for the count to drop to
+      // the one open connection, or the next one could meet the limit of two.
+      const active = async () => {
+        const { body } = await admin(stack.envoy.adminSocket, "/stats?filter=downstream_cx_active");
+        return Number(new RegExp(`^listener\\.[^\\n]*_${stack.httpPort}\\.downstream_cx_active: (\\d+)$`, "m").exec(body)?.[1]);
+      };
+      await eventually(async () => (await active()) === 1, { what: "one active connection on ingress_http" });
       const second = await keepAliveRequest(stack.httpPort, proxied, "plain.example.com");
       sockets.push(second.socket);
       expect(second.status).toBe("HTTP/1.1 200 OK");
