@@ -27,29 +27,45 @@ export function envoyBinary(): string {
   return envoyPath;
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released; fine for tests on one machine). */
-export function freePort(): Promise<number> {
+/**
+ * Ports this test process has handed out. The kernel may give a just-released port to the next
+ * bind(0) (the quickstart test takes 18 and once got one twice: an echo backend could not listen
+ * and the whole file failed in its beforeAll), so no port is handed out twice in one run.
+ */
+const handedOut = new Set<number>();
+
+/** Binds 127.0.0.1:0 and returns the server, still listening. */
+function bindAny(): Promise<ReturnType<typeof netServer>> {
   return new Promise((resolve, reject) => {
     const server = netServer();
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.listen(0, "127.0.0.1", () => resolve(server));
   });
 }
 
-/** `count` distinct free TCP ports on 127.0.0.1: all are held until the last is bound (freePort twice may give the same port). */
+const close = (server: ReturnType<typeof netServer>) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+/** A free TCP port on 127.0.0.1 (bound and released; fine for tests on one machine), never one handed out before in this process. */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}
+
+/** `count` distinct free TCP ports on 127.0.0.1, none handed out before: all are held until the last is bound. */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof netServer>>((resolve, reject) => {
-      const server = netServer();
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  const held: ReturnType<typeof netServer>[] = [];
+  const ports: number[] = [];
+  try {
+    while (ports.length < count) {
+      const server = await bindAny();
+      held.push(server);
+      const { port } = server.address() as { port: number };
+      if (handedOut.has(port)) continue;
+      handedOut.add(port);
+      ports.push(port);
+    }
+  } finally {
+    await Promise.all(held.map(close));
+  }
   return ports;
 }
 
