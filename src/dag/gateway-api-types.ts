@@ -107,7 +107,7 @@ export interface HTTPRouteFilter {
   requestRedirect?: { scheme?: string; hostname?: string; path?: HTTPPathModifier; port?: number; statusCode?: number };
   urlRewrite?: { hostname?: string; path?: HTTPPathModifier };
   requestMirror?: { backendRef: BackendRef; percent?: number; fraction?: { numerator: number; denominator?: number } };
-  cors?: Record<string, unknown>;
+  cors?: HTTPCORSFilter;
   extensionRef?: ObjectReference;
 }
 
@@ -117,7 +117,24 @@ export interface HTTPRouteRule {
   filters?: HTTPRouteFilter[];
   backendRefs?: BackendRef[];
   timeouts?: { request?: string; backendRequest?: string };
-  sessionPersistence?: Record<string, unknown>;
+  sessionPersistence?: SessionPersistenceSpec;
+}
+
+export interface HTTPCORSFilter {
+  allowOrigins?: string[];
+  allowMethods?: string[];
+  allowHeaders?: string[];
+  exposeHeaders?: string[];
+  maxAge?: number;
+  allowCredentials?: boolean;
+}
+
+export interface SessionPersistenceSpec {
+  sessionName?: string;
+  absoluteTimeout?: string;
+  idleTimeout?: string;
+  type?: "Cookie" | "Header";
+  cookieConfig?: { lifetimeType?: "Permanent" | "Session" };
 }
 
 export interface RouteSpec<Rule> {

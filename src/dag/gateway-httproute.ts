@@ -1,12 +1,13 @@
 // One HTTPRoute's rules as DAG routes: matches (path Exact, PathPrefix by segments,
 // RegularExpression checked against RE2; headers, query parameters, method), filters
-// (RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror; the
-// header modifiers per backend too), weighted backendRefs and timeouts. What a rule asks for that
-// is not supported drops that rule (UnsupportedValue); a backend that does not resolve is a
-// ResolvedRefs reason, and the share of requests its weight asks for answers 500, as does a rule
-// left with no backend (the spec's rule).
+// (RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror, CORS;
+// the header modifiers per backend too), weighted backendRefs, timeouts and sessionPersistence.
+// What a rule asks for that is not supported drops that rule (UnsupportedValue); a backend that
+// does not resolve is a ResolvedRefs reason, and the share of requests its weight asks for
+// answers 500, as does a rule left with no backend (the spec's rule).
 import type { GatewayApiObjects, HTTPHeaderFilter, HTTPHeaderMatch, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule } from "./gateway-api-types.ts";
 import { backendCluster } from "./gateway-refs.ts";
+import { cookiePath, gatewayCorsPolicy, gatewayDuration, gatewaySessionPersistence } from "./gateway-route-policies.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { HeaderMatch, HeadersPolicy, MirrorPolicy, PathMatch, QueryParamMatch, Redirect, Route, WeightedCluster } from "./types.ts";
@@ -18,7 +19,12 @@ export interface HTTPRouteRoutes {
   unresolved: Array<{ reason: string; message: string }>;
 }
 
-export type Action = Pick<Route, "clusters" | "invalidBackendWeight" | "mirrors" | "redirect" | "directResponse" | "requestHeaders" | "responseHeaders" | "pathRewrite" | "timeout">;
+export type Action = Pick<
+  Route,
+  "clusters" | "invalidBackendWeight" | "mirrors" | "redirect" | "directResponse" | "requestHeaders" | "responseHeaders" | "pathRewrite" | "timeout" | "cors" | "sessionPersistence"
+>;
+
+export { gatewayDuration };
 
 /** Builds the DAG routes of `route` (not yet attached to any virtual host). */
 export function httpRouteRoutes(ctx: BuildContext, objects: GatewayApiObjects, route: HTTPRoute): HTTPRouteRoutes {
@@ -27,6 +33,7 @@ export function httpRouteRoutes(ctx: BuildContext, objects: GatewayApiObjects, r
   (route.spec.rules ?? []).forEach((rule, index) => {
     const problems: string[] = [];
     const action = ruleAction(ctx, objects, source, rule, { problems, out });
+    if (rule.sessionPersistence) action.sessionPersistence = sessionPersistence(rule.sessionPersistence, `${source.namespace}/${source.name}/${rule.name ?? index}`, action, problems);
     const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
     const routes = matches.flatMap((match) => matchRoutes(ctx, match, action, source, problems));
     if (problems.length > 0) {
@@ -47,15 +54,6 @@ function headersPolicy(filter: HTTPHeaderFilter | undefined): HeadersPolicy | un
     add: (filter.add ?? []).map(({ name, value }) => ({ name: name.toLowerCase(), value: escapePercent(value) })),
     remove: (filter.remove ?? []).map((name) => name.toLowerCase()),
   };
-}
-
-/** A Gateway API duration (`1h2m3s`, `500ms`) in ms, or undefined when it does not parse. */
-export function gatewayDuration(text: string): number | undefined {
-  if (!/^([0-9]{1,5}(h|m|s|ms)){1,4}$/.test(text)) return undefined;
-  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(/([0-9]+)(ms|h|m|s)/g)) total += Number(amount) * units[unit!]!;
-  return total;
 }
 
 /** A rule's filters, backends and timeouts as the action of its routes; `grpc`: backends are spoken to over HTTP/2. */
@@ -134,6 +132,9 @@ function applyFilter(ctx: BuildContext, objects: GatewayApiObjects, source: Obje
       if (spec.path) pathModifier(spec.path, problems, (full) => (action.pathRewrite = { fullReplacement: full }), (prefix) => (action.pathRewrite = { prefixReplacement: prefix }));
       return;
     }
+    case "CORS":
+      action.cors = gatewayCorsPolicy(ctx, filter.cors ?? {}, problems);
+      return;
     case "RequestMirror": {
       const spec = filter.requestMirror;
       if (!spec) return;
@@ -150,6 +151,18 @@ function applyFilter(ctx: BuildContext, objects: GatewayApiObjects, source: Obje
     default:
       problems.push(`filter ${filter.type} is not supported`);
   }
+}
+
+/**
+ * Envoy keeps a session on an endpoint of the cluster the route chose; between several weighted
+ * backendRefs it chooses by weight first, so a session could not hold across them.
+ */
+function sessionPersistence(spec: NonNullable<HTTPRouteRule["sessionPersistence"]>, rule: string, action: Action, problems: string[]): Route["sessionPersistence"] {
+  const session = gatewaySessionPersistence(spec, rule, problems);
+  if (session && (action.clusters.length > 1 || action.invalidBackendWeight)) {
+    problems.push("sessionPersistence with several backendRefs is not supported: Envoy picks a backend by weight before it looks at the session");
+  }
+  return session;
 }
 
 function pathModifier(modifier: HTTPPathModifier, problems: string[], full: (path: string) => void, prefix: (path: string) => void): void {
@@ -171,6 +184,7 @@ function matchRoutes(ctx: BuildContext, match: HTTPRouteMatch, action: Action, s
     queryParamMatches.push({ name: query.name, match: stringMatch(ctx, query.type, query.value, problems) });
   }
   const route: Route = { pathMatch, headerMatches, queryParamMatches, ...action, mirrors: [...action.mirrors], source };
+  if (route.sessionPersistence?.kind === "cookie") route.sessionPersistence = { ...route.sessionPersistence, path: cookiePath(pathMatch) };
   const replacement = action.pathRewrite?.prefixReplacement ?? action.redirect?.prefix;
   if (replacement === undefined) return [route];
   if (pathMatch.kind !== "prefix") {

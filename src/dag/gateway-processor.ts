@@ -99,7 +99,8 @@ function attachRoute(
   const source: ObjectRef = { kind: route.kind, namespace: route.metadata.namespace ?? "", name: route.metadata.name };
   const built: HTTPRouteRoutes & { tcpProxy?: WeightedCluster[] } =
     route.kind === "HTTPRoute" ? httpRouteRoutes(ctx, objects, route) : route.kind === "GRPCRoute" ? grpcRouteRoutes(ctx, objects, route) : streamRouteBackends(ctx, objects, route);
-  for (const dagRoute of built.routes) dagRoute.precedence = options.precedence;
+  // The older route first and, within one route, its first rule: a fraction below the next route's.
+  built.routes.forEach((dagRoute, index) => (dagRoute.precedence = options.precedence + index / built.routes.length));
   const resolvedRefs: KubeCondition = built.unresolved[0]
     ? { type: "ResolvedRefs", status: "False", reason: built.unresolved[0].reason, message: built.unresolved.map((u) => u.message).join("; ") }
     : { type: "ResolvedRefs", status: "True", reason: "ResolvedRefs", message: "References resolved" };

@@ -184,10 +184,7 @@ export interface Redirect {
   statusCode: 301 | 302 | 303 | 307 | 308;
 }
 
-export interface DirectResponse {
-  statusCode: number;
-  body?: string;
-}
+export type DirectResponse = { statusCode: number; body?: string };
 
 export interface InternalRedirectPolicy {
   maxInternalRedirects?: number;
@@ -227,6 +224,8 @@ export interface Route {
   rateLimit?: LocalRateLimitPolicy;
   /** Per-route IP allow/deny filter (HTTPProxy routes[].ipAllowPolicy / ipDenyPolicy). */
   ipFilter?: IpFilterPolicy;
+  cors?: CorsPolicy; // Gateway API's CORS filter: this route's own, over its host's
+  sessionPersistence?: SessionPersistence; // Gateway API's, by Envoy's stateful session filter
   /** The object that produced this route: NACKs and validation failures are reported on it. */
   source: ObjectRef;
   /**
@@ -246,6 +245,9 @@ export interface CorsPolicy {
   allowCredentials: boolean;
   allowPrivateNetwork?: boolean;
 }
+
+/** A session kept in a cookie (`ttlMs`: its Max-Age; none, a session cookie) or in a request/response header. */
+export type SessionPersistence = { kind: "cookie"; name: string; path: string; ttlMs?: number } | { kind: "header"; name: string };
 
 export interface LocalRateLimitPolicy {
   maxTokens: number;
@@ -307,9 +309,7 @@ export interface DownstreamValidation {
 
 export type TlsVersion = "1.2" | "1.3";
 
-export interface TcpProxy {
-  clusters: WeightedCluster[];
-}
+export type TcpProxy = { clusters: WeightedCluster[] };
 
 /** A TLS (port 8443) virtual host: its own filter chain, matched by SNI. */
 export interface SecureVirtualHost extends VirtualHost {

@@ -1,7 +1,8 @@
 // The HTTP filter chain of every HTTP connection manager, and the per-virtual-host configuration of
-// the filters that only some hosts use (CORS, local rate limits, IP allow/deny lists, cookie
-// rewriting). Filters a listener's hosts never use are left out; the router is always last.
-import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, VirtualHost } from "../dag/types.ts";
+// the filters that only some hosts or routes use (CORS, local rate limits, IP allow/deny lists,
+// cookie rewriting, stateful sessions). Filters a listener's hosts never use are left out; the
+// router is always last.
+import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, SessionPersistence, VirtualHost } from "../dag/types.ts";
 import type { CompressionAlgorithm } from "../config/types.ts";
 import { any, duration, enumName, type JsonObject } from "./common.ts";
 import { COOKIE_REWRITE_SCRIPT, hasCookieRewrites } from "./cookie-rewrite.ts";
@@ -14,6 +15,7 @@ export const filterNames = {
   localRateLimit: "envoy.filters.http.local_ratelimit",
   rbac: "envoy.filters.http.rbac",
   lua: "envoy.filters.http.lua",
+  statefulSession: "envoy.filters.http.stateful_session",
   router: "envoy.filters.http.router",
 } as const;
 
@@ -23,11 +25,12 @@ export interface FilterNeeds {
   localRateLimit: boolean;
   rbac: boolean;
   cookieRewrite: boolean;
+  statefulSession: boolean;
 }
 
 /** What the given virtual hosts use. */
 export function filterNeeds(virtualHosts: Iterable<VirtualHost>): FilterNeeds {
-  const needs: FilterNeeds = { cors: false, localRateLimit: false, rbac: false, cookieRewrite: false };
+  const needs: FilterNeeds = { cors: false, localRateLimit: false, rbac: false, cookieRewrite: false, statefulSession: false };
   for (const vhost of virtualHosts) {
     if (vhost.cors) needs.cors = true;
     if (vhost.rateLimit) needs.localRateLimit = true;
@@ -36,6 +39,8 @@ export function filterNeeds(virtualHosts: Iterable<VirtualHost>): FilterNeeds {
       if (route.rateLimit) needs.localRateLimit = true;
       if (route.ipFilter) needs.rbac = true;
       if (hasCookieRewrites(route)) needs.cookieRewrite = true;
+      if (route.cors) needs.cors = true;
+      if (route.sessionPersistence) needs.statefulSession = true;
     }
   }
   return needs;
@@ -83,6 +88,10 @@ export function httpFilters(needs: FilterNeeds, compression: CompressionAlgorith
       typed_config: any("envoy.extensions.filters.http.lua.v3.Lua", { default_source_code: { inline_string: COOKIE_REWRITE_SCRIPT } }),
     });
   }
+  if (needs.statefulSession) {
+    // No session state here: the filter does nothing until a route configures its own.
+    filters.push({ name: filterNames.statefulSession, typed_config: any("envoy.extensions.filters.http.stateful_session.v3.StatefulSession") });
+  }
   filters.push({ name: filterNames.router, typed_config: any("envoy.extensions.filters.http.router.v3.Router") });
   return filters;
 }
@@ -96,9 +105,11 @@ export function virtualHostFilterConfig(vhost: VirtualHost): JsonObject | undefi
   return Object.keys(config).length > 0 ? config : undefined;
 }
 
-/** The typed_per_filter_config of a route: its own rate limit and IP filter, over its host's. */
+/** The typed_per_filter_config of a route: its own rate limit, IP filter and CORS, over its host's; its session. */
 export function routeFilterConfig(route: Route, vhostName: string): JsonObject | undefined {
   const config: JsonObject = {};
+  if (route.cors) config[filterNames.cors] = corsPolicy(route.cors);
+  if (route.sessionPersistence) config[filterNames.statefulSession] = statefulSession(route.sessionPersistence);
   if (route.rateLimit) config[filterNames.localRateLimit] = localRateLimit(route.rateLimit, `vhost.${vhostName}`);
   if (route.ipFilter) config[filterNames.rbac] = ipFilter(route.ipFilter);
   return Object.keys(config).length > 0 ? config : undefined;
@@ -118,6 +129,25 @@ export function corsPolicy(cors: CorsPolicy): JsonObject {
   if (cors.maxAge !== undefined) policy.max_age = cors.maxAge;
   if (cors.allowPrivateNetwork !== undefined) policy.allow_private_network_access = cors.allowPrivateNetwork;
   return any("envoy.extensions.filters.http.cors.v3.CorsPolicy", policy);
+}
+
+/**
+ * A route's stateful session: Envoy writes the address of the endpoint that answered into the
+ * cookie (a session cookie unless it has a ttl, then Max-Age) or the response header, and sends a
+ * request that carries it to that endpoint while the route's cluster has it (not strict: else the
+ * load balancer chooses, and a new session starts).
+ */
+function statefulSession(session: SessionPersistence): JsonObject {
+  const state =
+    session.kind === "cookie"
+      ? {
+          name: "envoy.http.stateful_session.cookie",
+          typed_config: any("envoy.extensions.http.stateful_session.cookie.v3.CookieBasedSessionState", {
+            cookie: { name: session.name, path: session.path, ...(session.ttlMs !== undefined ? { ttl: duration(session.ttlMs) } : {}) },
+          }),
+        }
+      : { name: "envoy.http.stateful_session.header", typed_config: any("envoy.extensions.http.stateful_session.header.v3.HeaderBasedSessionState", { name: session.name }) };
+  return any("envoy.extensions.filters.http.stateful_session.v3.StatefulSessionPerRoute", { stateful_session: { session_state: state } });
 }
 
 /** A local rate limit (per virtual host): enabled and enforced for every request it sees. */

@@ -86,7 +86,7 @@ function sortedQueryMatches(queries: QueryParamMatch[]): QueryParamMatch[] {
  * equal length in reverse code-point order (as Contour), a segment prefix before a string prefix of
  * the same value, then more header conditions, then more query conditions. Ties fall back to the
  * conditions' text, the routes' precedence (the older Gateway API route first) and the source
- * object, so the order never depends on input order.
+ * object, so the order never depends on input order. Two Gateway API routes follow the spec instead.
  */
 export function compareRoutes(a: Route, b: Route): number {
   const pa = a.pathMatch;
@@ -95,6 +95,7 @@ export function compareRoutes(a: Route, b: Route): number {
   if (pa.value.length !== pb.value.length) return pb.value.length - pa.value.length;
   if (pa.value !== pb.value) return compareStrings(pb.value, pa.value);
   if (pa.kind === "prefix" && pb.kind === "prefix" && pa.segment !== pb.segment) return pa.segment ? -1 : 1;
+  if (a.precedence !== undefined && b.precedence !== undefined) return compareGatewayRoutes(a, b, a.precedence, b.precedence);
   if (a.headerMatches.length !== b.headerMatches.length) return b.headerMatches.length - a.headerMatches.length;
   if (a.queryParamMatches.length !== b.queryParamMatches.length) return b.queryParamMatches.length - a.queryParamMatches.length;
   return (
@@ -103,6 +104,24 @@ export function compareRoutes(a: Route, b: Route): number {
     (a.precedence ?? 0) - (b.precedence ?? 0) ||
     compareStrings(refKey(a.source), refKey(b.source))
   );
+}
+
+const isMethodMatch = (header: HeaderMatch) => header.name === ":method";
+
+/**
+ * The Gateway API's order after the path (HTTPRoute's matches): a method match first, then more
+ * header matches (the method is not one), then more query matches, then `precedence`: the older
+ * route (then namespace/name) and, within one route, the first rule.
+ */
+function compareGatewayRoutes(a: Route, b: Route, pa: number, pb: number): number {
+  const methodA = a.headerMatches.some(isMethodMatch);
+  const methodB = b.headerMatches.some(isMethodMatch);
+  if (methodA !== methodB) return methodA ? -1 : 1;
+  const headersA = a.headerMatches.filter((h) => !isMethodMatch(h)).length;
+  const headersB = b.headerMatches.filter((h) => !isMethodMatch(h)).length;
+  if (headersA !== headersB) return headersB - headersA;
+  if (a.queryParamMatches.length !== b.queryParamMatches.length) return b.queryParamMatches.length - a.queryParamMatches.length;
+  return pa - pb || compareStrings(refKey(a.source), refKey(b.source));
 }
 
 /** A sorted copy of a virtual host's routes. */

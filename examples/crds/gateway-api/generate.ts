@@ -5,13 +5,17 @@
 // is used: it holds every field of the standard channel, so a standard-channel object passes too.
 // v1.3.0 is the release Contour 1.33 is built against; the versions it does not serve yet (TLSRoute,
 // TCPRoute, ReferenceGrant and BackendTLSPolicy v1) come from v1.6.1, the first release with all of
-// them. Run: ./node_modules/.bin/bun run examples/crds/gateway-api/generate.ts
+// them. HTTPRoute is taken from v1.6.1 first: v1.3.0's experimental CORS filter refuses the origins
+// GEP-1767 settled on (`*`, `https://*.example.com`).
+// Run: ./node_modules/.bin/bun run examples/crds/gateway-api/generate.ts
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parse } from "yaml";
 
 const here = new URL(".", import.meta.url).pathname;
 /** Releases in order of preference: a version already taken from an earlier one is not replaced. */
 const releases = ["v1.3.0", "v1.6.1"];
+/** Kinds whose preference is the other way round: the newest release first. */
+const newestFirst = new Set(["HTTPRoute"]);
 
 interface Crd {
   metadata: { annotations?: Record<string, string> };
@@ -29,10 +33,16 @@ function stripped(value: unknown): unknown {
 }
 
 const schemas: Record<string, { bundleVersion: string; schema: unknown }> = {};
-for (const release of releases) {
+const crds = releases.flatMap((release) => {
   const dir = `${here}${release}/experimental/`;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()) {
-    const crd = parse(readFileSync(dir + file, "utf8")) as Crd;
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .map((file) => ({ release, crd: parse(readFileSync(dir + file, "utf8")) as Crd }));
+});
+for (const newest of [false, true]) {
+  for (const { release, crd } of newest ? [...crds].reverse() : crds) {
+    if (newestFirst.has(crd.spec.names.kind) !== newest) continue;
     for (const version of crd.spec.versions) {
       if (!version.served) continue;
       const key = `${crd.spec.group}/${version.name} ${crd.spec.names.kind}`;
