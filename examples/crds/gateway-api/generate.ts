@@ -5,13 +5,17 @@
 // is used: it holds every field of the standard channel, so a standard-channel object passes too.
 // v1.3.0 is the release Contour 1.33 is built against; the versions it does not serve yet (TLSRoute,
 // TCPRoute, ReferenceGrant and BackendTLSPolicy v1) come from v1.6.1, the first release with all of
-// them. Run: ./node_modules/.bin/bun run examples/crds/gateway-api/generate.ts
+// them. HTTPRoute comes from v1.6.1 at every version: v1.3.0 refuses the redirect status codes 303,
+// 307 and 308 (allowed since v1.5.0), which the current release's users write and Envoy serves.
+// Run: ./node_modules/.bin/bun run examples/crds/gateway-api/generate.ts
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parse } from "yaml";
 
 const here = new URL(".", import.meta.url).pathname;
 /** Releases in order of preference: a version already taken from an earlier one is not replaced. */
 const releases = ["v1.3.0", "v1.6.1"];
+/** Kinds whose schema is taken from the newest vendored release first. */
+const newestFirst = new Set(["HTTPRoute"]);
 
 interface Crd {
   metadata: { annotations?: Record<string, string> };
@@ -36,7 +40,8 @@ for (const release of releases) {
     for (const version of crd.spec.versions) {
       if (!version.served) continue;
       const key = `${crd.spec.group}/${version.name} ${crd.spec.names.kind}`;
-      if (schemas[key]) continue;
+      const taken = schemas[key];
+      if (taken && !(newestFirst.has(crd.spec.names.kind) && releases.indexOf(taken.bundleVersion) < releases.indexOf(release))) continue;
       schemas[key] = { bundleVersion: crd.metadata.annotations?.["gateway.networking.k8s.io/bundle-version"] ?? release, schema: stripped(version.schema.openAPIV3Schema) };
     }
   }
