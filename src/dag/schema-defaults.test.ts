@@ -29,7 +29,7 @@ describe("withSchemaDefaults", () => {
   test("absent fields get their default, and the defaults' own fields theirs", () => {
     const object = { metadata: {}, spec: { items: [{}, { weight: 0 }], byName: { a: {}, b: { on: false } } } };
     const before = structuredClone(object);
-    expect(withSchemaDefaults(object, schema, ["metadata"])).toEqual({
+    expect(withSchemaDefaults(object, schema, ["metadata"]) as unknown).toEqual({
       metadata: {},
       spec: { mode: "Same", maybe: "x", match: { type: "Prefix", value: "/" }, items: [{ weight: 1 }, { weight: 0 }], byName: { a: { on: true }, b: { on: false } } },
     });
@@ -94,7 +94,7 @@ describe("the Gateway API CRDs' defaults, in manifest mode", () => {
     };
     const { object, errors } = checked(gateway);
     expect(errors).toEqual([]);
-    expect((object as unknown as typeof gateway).spec.listeners[0]).toEqual({
+    expect((object as unknown as { spec: { listeners: unknown[] } }).spec.listeners[0]).toEqual({
       name: "tls",
       port: 9443,
       protocol: "TLS",

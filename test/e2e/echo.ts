@@ -188,7 +188,7 @@ export function startTcpEcho(name: string): Promise<TcpEcho> {
  */
 export function tcpExchange(port: number, text: string, tls?: { servername: string; ca: string }): Promise<{ answer?: string; error?: string }> {
   return new Promise((resolve) => {
-    const socket = tls
+    const socket: import("node:net").Socket = tls
       ? connectTls({ host: "127.0.0.1", port, servername: tls.servername, ca: tls.ca, rejectUnauthorized: true }, () => socket.write(text))
       : connectNet(port, "127.0.0.1", () => socket.write(text));
     socket.setTimeout(5000, () => {
