@@ -21,6 +21,15 @@ export function crdSchemaErrors(kind: SchemaKind, object: KubeObject, cache?: Da
   return remembered(cache?.schemaErrors, object, (o) => schemaErrors(o, bySchema[kind], { skip: ["metadata", "status"] }));
 }
 
+const defaultedCache = new WeakMap<KubeObject, KubeObject>();
+
+/** `object` with its CRD schema's defaults applied, as the API server stores it (schema-defaults.ts); the same copy on every build. */
+export function crdDefaulted(kind: SchemaKind, object: KubeObject): KubeObject {
+  let defaulted = defaultedCache.get(object);
+  if (!defaulted) defaultedCache.set(object, (defaulted = withSchemaDefaults(object, bySchema[kind], ["metadata", "status"])));
+  return defaulted;
+}
+
 const byApiVersion = gatewayApiSchemas as unknown as Record<string, { bundleVersion: string; schema: StructuralSchema }>;
 const gatewayCache = new WeakMap<KubeObject, { object: KubeObject; errors: string[] }>();
 

@@ -3,7 +3,7 @@
 // nothing is mutated and an object with nothing to default is returned as is; and the Gateway API
 // CRDs' own defaults land where a cluster would put them.
 import { describe, expect, test } from "bun:test";
-import { gatewayCrdChecked } from "./crd-schema.ts";
+import { crdDefaulted, gatewayCrdChecked } from "./crd-schema.ts";
 import type { StructuralSchema } from "./schema.ts";
 import { withSchemaDefaults } from "./schema-defaults.ts";
 import type { KubeObject } from "../sources/types.ts";
@@ -121,4 +121,21 @@ test("HTTPRoute redirects with 303, 307 and 308 pass the schema manifests are ch
     const errors = gatewayCrdChecked(route as unknown as KubeObject)!.errors;
     expect({ statusCode, errors }).toEqual({ statusCode, errors: statusCode === 304 ? [expect.stringContaining("spec.rules[0].filters[0].requestRedirect.statusCode: Unsupported value: 304")] : [] });
   }
+});
+
+test("HTTPProxy manifests get their CRD's defaults by the same walk (slow start aggression and minimum weight, the authorization body's size)", () => {
+  const proxy = {
+    apiVersion: "projectcontour.io/v1",
+    kind: "HTTPProxy",
+    metadata: { name: "p", namespace: "n" },
+    spec: {
+      virtualhost: { fqdn: "a.example.com", authorization: { extensionRef: { name: "auth" }, withRequestBody: {} } },
+      routes: [{ services: [{ name: "app", port: 80, slowStartPolicy: { window: "5s" } }] }],
+    },
+  };
+  const defaulted = crdDefaulted("HTTPProxy", proxy as unknown as KubeObject) as unknown as typeof proxy;
+  expect(defaulted.spec.routes[0]!.services[0]!.slowStartPolicy as unknown).toEqual({ window: "5s", aggression: "1.0", minWeightPercent: 10 });
+  expect(defaulted.spec.virtualhost.authorization.withRequestBody).toMatchObject({ maxRequestBytes: 1024 });
+  expect(crdDefaulted("HTTPProxy", proxy as unknown as KubeObject)).toBe(defaulted as unknown as KubeObject);
+  expect(proxy.spec.routes[0]!.services[0]!.slowStartPolicy).toEqual({ window: "5s" });
 });
