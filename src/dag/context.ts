@@ -34,6 +34,21 @@ function addSource(sources: ObjectRef[], source: ObjectRef): void {
   sources.push(source);
 }
 
+/** The host `fqdn` (lower-cased) of `hosts`, made by `make` when new, with `source` among its objects. */
+export function hostIn<T extends VirtualHost>(hosts: Map<string, T>, fqdn: string, source: ObjectRef, make: (name: string) => T): T {
+  const name = fqdn.toLowerCase();
+  let vhost = hosts.get(name);
+  if (!vhost) {
+    vhost = make(name);
+    hosts.set(name, vhost);
+  }
+  addSource(vhost.sources, source);
+  return vhost;
+}
+
+export const newVirtualHost = (name: string): VirtualHost => ({ name, routes: [], sources: [] });
+export const newSecureVirtualHost = (name: string): SecureVirtualHost => ({ name, routes: [], sources: [], minTlsVersion: "1.2", maxTlsVersion: "1.3", passthrough: false });
+
 type SecretKind = Secret["kind"];
 
 const secretErrorText: Record<SecretKind, string> = { tls: "Secret", ca: "CA Secret", crl: "CRL Secret" };
@@ -86,25 +101,11 @@ export function createBuildContext(input: DagInput, options: DagOptions & { dag?
     serviceClusters: createServiceClusterMemo(),
 
     virtualHost(fqdn: string, source: ObjectRef): VirtualHost {
-      const name = fqdn.toLowerCase();
-      let vhost = dag.virtualHosts.get(name);
-      if (!vhost) {
-        vhost = { name, routes: [], sources: [] };
-        dag.virtualHosts.set(name, vhost);
-      }
-      addSource(vhost.sources, source);
-      return vhost;
+      return hostIn(dag.virtualHosts, fqdn, source, newVirtualHost);
     },
 
     secureVirtualHost(fqdn: string, source: ObjectRef): SecureVirtualHost {
-      const name = fqdn.toLowerCase();
-      let vhost = dag.secureVirtualHosts.get(name);
-      if (!vhost) {
-        vhost = { name, routes: [], sources: [], minTlsVersion: "1.2", maxTlsVersion: "1.3", passthrough: false };
-        dag.secureVirtualHosts.set(name, vhost);
-      }
-      addSource(vhost.sources, source);
-      return vhost;
+      return hostIn(dag.secureVirtualHosts, fqdn, source, newSecureVirtualHost);
     },
 
     lookupService(namespace: string, name: string, port: number | string): Lookup<ResolvedService> {

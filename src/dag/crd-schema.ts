@@ -6,6 +6,7 @@ import { remembered, type DagCache } from "./cache.ts";
 import schemas from "./crd-schemas.json" with { type: "json" };
 import gatewayApiSchemas from "./gateway-crd-schemas.json" with { type: "json" };
 import { schemaErrors, type StructuralSchema } from "./schema.ts";
+import { withSchemaDefaults } from "./schema-defaults.ts";
 
 export type SchemaKind = "HTTPProxy" | "TLSCertificateDelegation";
 
@@ -20,22 +21,34 @@ export function crdSchemaErrors(kind: SchemaKind, object: KubeObject, cache?: Da
   return remembered(cache?.schemaErrors, object, (o) => schemaErrors(o, bySchema[kind], { skip: ["metadata", "status"] }));
 }
 
+const defaultedCache = new WeakMap<KubeObject, KubeObject>();
+
+/** `object` with its CRD schema's defaults applied, as the API server stores it (schema-defaults.ts); the same copy on every build. */
+export function crdDefaulted(kind: SchemaKind, object: KubeObject): KubeObject {
+  let defaulted = defaultedCache.get(object);
+  if (!defaulted) defaultedCache.set(object, (defaulted = withSchemaDefaults(object, bySchema[kind], ["metadata", "status"])));
+  return defaulted;
+}
+
 const byApiVersion = gatewayApiSchemas as unknown as Record<string, { bundleVersion: string; schema: StructuralSchema }>;
-const gatewayCache = new WeakMap<KubeObject, string[]>();
+const gatewayCache = new WeakMap<KubeObject, { object: KubeObject; errors: string[] }>();
 
 /**
- * The same for a Gateway API object, against the schema of its own apiVersion (the upstream CRDs
+ * A Gateway API object as an API server with its CRD would store it: the schema's defaults applied
+ * (schema-defaults.ts), then checked against the schema of its own apiVersion (the upstream CRDs
  * vendored in examples/crds/gateway-api, embedded by its generate.ts); undefined for an apiVersion
  * and kind no embedded CRD serves.
  */
-export function gatewayCrdSchemaErrors(object: KubeObject): string[] | undefined {
+export function gatewayCrdChecked<T extends KubeObject>(object: T): { object: T; errors: string[] } | undefined {
   const cached = gatewayCache.get(object);
-  if (cached) return cached;
+  if (cached) return cached as { object: T; errors: string[] };
   const entry = byApiVersion[`${object.apiVersion} ${object.kind}`];
   if (!entry) return undefined;
-  const errors = schemaErrors(object, entry.schema, { skip: ["metadata", "status"] });
-  gatewayCache.set(object, errors);
-  return errors;
+  const skip = ["metadata", "status"];
+  const defaulted = withSchemaDefaults(object, entry.schema, skip);
+  const checked = { object: defaulted, errors: schemaErrors(defaulted, entry.schema, { skip }) };
+  gatewayCache.set(object, checked);
+  return checked;
 }
 
 /** The Gateway API release whose CRDs Contour 1.33 (and so this agent's processing) is built against. */

@@ -1,10 +1,10 @@
-// The Gateway API input of one build: the objects that passed their CRD schema check (manifests;
+// The Gateway API input of one build: the objects that passed their CRD schema check, with its defaults (manifests;
 // a cluster's API server has checked them already), which GatewayClass and Gateway this agent
 // serves (gateway-select.ts), and the status that goes with that choice: GatewayClass Accepted
 // and SupportedVersion, Gateway Accepted (the processor, gateway-processor.ts, adds Programmed and
 // the listeners). BackendTLSPolicies carry a warning saying
 // they are not served yet.
-import { gatewayApiBundleVersion, gatewayCrdSchemaErrors } from "./crd-schema.ts";
+import { gatewayApiBundleVersion, gatewayCrdChecked } from "./crd-schema.ts";
 import type { Gateway, GatewayApiObjects, GatewayClass } from "./gateway-api-types.ts";
 import { defaultGatewayControllerName, selectGateway, type GatewaySelection } from "./gateway-select.ts";
 import type { BuildContext, DagOptions } from "./processor.ts";
@@ -23,14 +23,20 @@ function refOf(object: Checked): ObjectRef {
   return { kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name };
 }
 
-/** Keeps the objects whose schema holds; each error on another is SpecNotValid naming the field. */
+/**
+ * Manifests: the objects with their CRD's defaults applied (as an API server would have) whose
+ * schema holds; each error on another is SpecNotValid naming the field.
+ */
 function schemaValid<T extends Checked>(objects: T[], check: boolean, status: StatusRecorder): T[] {
   if (!check) return objects;
-  return objects.filter((object) => {
-    const errors = gatewayCrdSchemaErrors(object as never) ?? [];
-    for (const message of errors) status.error(refOf(object), { type: "SpecError", reason: "SpecNotValid", message });
-    return errors.length === 0;
-  });
+  const valid: T[] = [];
+  for (const object of objects) {
+    const checked = gatewayCrdChecked(object as never) as { object: T; errors: string[] } | undefined;
+    for (const message of checked?.errors ?? []) status.error(refOf(object), { type: "SpecError", reason: "SpecNotValid", message });
+    if (!checked) valid.push(object);
+    else if (checked.errors.length === 0) valid.push(checked.object);
+  }
+  return valid;
 }
 
 function supportedVersion(options: DagOptions): KubeCondition {

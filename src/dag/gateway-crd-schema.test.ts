@@ -29,13 +29,14 @@ test("each embedded schema is its vendored CRD version's, without descriptions a
   }
 }, 30_000); // parses every vendored Gateway API CRD: seconds on a loaded machine
 
-test("every accepted Gateway API apiVersion has an embedded schema; v1.3.0 is preferred where it has the version (but for HTTPRoute)", () => {
+test("every accepted Gateway API apiVersion has an embedded schema; v1.3.0 is preferred where it has the version, but for HTTPRoute", () => {
   const schemas = embedded as Record<string, { bundleVersion: string }>;
   for (const kind of watchedKinds.filter((k) => k.group === "gateway.networking.k8s.io")) {
     for (const apiVersion of acceptedApiVersions(kind)) expect({ key: `${apiVersion} ${kind.kind}`, embedded: `${apiVersion} ${kind.kind}` in schemas }).toEqual({ key: `${apiVersion} ${kind.kind}`, embedded: true });
   }
   expect(schemas["gateway.networking.k8s.io/v1 Gateway"]!.bundleVersion).toBe("v1.3.0");
   expect(schemas["gateway.networking.k8s.io/v1 TLSRoute"]!.bundleVersion).toBe("v1.6.1");
-  // HTTPRoute from v1.6.1: v1.3.0's CORS filter refuses `*` and wildcard origins.
+  // HTTPRoute from v1.6.1: v1.3.0 refuses 303/307/308 redirects, and its CORS filter `*` and wildcard origins.
   expect(schemas["gateway.networking.k8s.io/v1 HTTPRoute"]!.bundleVersion).toBe("v1.6.1");
+  expect(schemas["gateway.networking.k8s.io/v1beta1 HTTPRoute"]!.bundleVersion).toBe("v1.6.1");
 });

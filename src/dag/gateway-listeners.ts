@@ -4,9 +4,10 @@
 // ReferenceGrant). Where Envoy listens: Gateway port 80 is the plaintext listener (`ingress_http`,
 // --envoy-service-http-port, 8080), port 443 the TLS listener (`ingress_https`, 8443; HTTPS and
 // TLS listeners share it by SNI), as Contour;
-// any other HTTP port P gets its own Envoy listener on P + 8000 (Contour's mapping), and so does a
-// TCP listener (a plain TCP proxy to its TCPRoute's backends; never on 80 or 443, whose Envoy ports
-// are the shared listeners').
+// any other port P gets its own Envoy listener on P + 8000 (Contour's mapping, gateway-own-listeners.ts):
+// plaintext HTTP, TLS (HTTPS and TLS listeners sharing it by SNI, as on 443), or a TCP proxy to a
+// TCPRoute's backends (never on 80 or 443, whose Envoy ports are the shared listeners').
+// A TLS listener that terminates serves TLSRoutes and TCPRoutes, one in Passthrough TLSRoutes only.
 import type { Gateway, GatewayApiObjects, Listener as GatewayListener } from "./gateway-api-types.ts";
 import { GATEWAY_GROUP, referenceGranted } from "./gateway-refs.ts";
 import type { BuildContext } from "./processor.ts";
@@ -14,7 +15,7 @@ import type { KubeCondition } from "./status.ts";
 import type { Secret } from "./types.ts";
 
 /** Where a listener's routes go: the shared plaintext or TLS listener, or a plaintext listener of its own. */
-export type ListenerTarget = { kind: "http" } | { kind: "https" } | { kind: "port"; envoyPort: number } | { kind: "tcp"; envoyPort: number };
+export type ListenerTarget = { kind: "http" } | { kind: "https" } | { kind: "port"; envoyPort: number } | { kind: "tls"; envoyPort: number } | { kind: "tcp"; envoyPort: number };
 
 export interface GatewayListenerState {
   spec: GatewayListener;
@@ -31,8 +32,11 @@ export interface GatewayListenerState {
   conflicted?: [reason: string, message: string];
 }
 
-/** The route kinds this agent serves on each listener protocol. */
-const servedKindsOf = (protocol: string): string[] => (protocol === "TLS" ? ["TLSRoute"] : protocol === "TCP" ? ["TCPRoute"] : ["HTTPRoute", "GRPCRoute"]);
+/** The route kinds this agent serves on a listener: a TCPRoute's bytes on a TLS listener only once TLS is terminated. */
+function servedKindsOf(spec: GatewayListener): string[] {
+  if (spec.protocol === "TLS") return spec.tls?.mode === "Passthrough" ? ["TLSRoute"] : ["TLSRoute", "TCPRoute"];
+  return spec.protocol === "TCP" ? ["TCPRoute"] : ["HTTPRoute", "GRPCRoute"];
+}
 
 /** Each listener of `gateway` with its verdict, in spec order. */
 export function gatewayListeners(ctx: BuildContext, objects: GatewayApiObjects, gateway: Gateway): GatewayListenerState[] {
@@ -51,16 +55,15 @@ function listenerState(spec: GatewayListener): GatewayListenerState {
   const state: GatewayListenerState = { spec, target: { kind: "http" }, accepting: true, programmable: false, supportedKinds: [], attachedRoutes: 0 };
   if (spec.protocol === "HTTP") state.target = spec.port === 80 ? { kind: "http" } : { kind: "port", envoyPort: spec.port + 8000 };
   else if (spec.protocol === "HTTPS" || spec.protocol === "TLS") {
-    state.target = { kind: "https" };
-    if (spec.port !== 443) state.accepted = ["PortUnavailable", `${spec.protocol} is served on port 443 only (Envoy's TLS listener); port ${spec.port} is not`];
-    else if (spec.protocol === "HTTPS" && (spec.tls?.mode ?? "Terminate") !== "Terminate") state.accepted = ["UnsupportedProtocol", "HTTPS listeners terminate TLS; tls.mode Passthrough is for TLS listeners"];
+    state.target = spec.port === 443 ? { kind: "https" } : { kind: "tls", envoyPort: spec.port + 8000 };
+    if (spec.protocol === "HTTPS" && (spec.tls?.mode ?? "Terminate") !== "Terminate") state.accepted = ["UnsupportedProtocol", "HTTPS listeners terminate TLS; tls.mode Passthrough is for TLS listeners"];
   } else if (spec.protocol === "TCP") {
     state.target = { kind: "tcp", envoyPort: spec.port + 8000 };
     if (spec.port === 80 || spec.port === 443) state.accepted = ["PortUnavailable", `a TCP listener cannot use port ${spec.port}: it is served by Envoy's shared ${spec.port === 80 ? "HTTP" : "TLS"} listener`];
   } else {
     state.accepted = ["UnsupportedProtocol", `protocol ${spec.protocol} is not supported: HTTP, HTTPS, TLS and TCP listeners are`];
   }
-  if ((state.target.kind === "port" || state.target.kind === "tcp") && state.target.envoyPort > 65535) state.accepted = ["PortUnavailable", `port ${spec.port} + 8000 is beyond 65535`];
+  if ("envoyPort" in state.target && state.target.envoyPort > 65535) state.accepted = ["PortUnavailable", `port ${spec.port} + 8000 is beyond 65535`];
   if (state.accepted) state.accepting = false;
   return state;
 }
@@ -85,7 +88,7 @@ function markConflicts(states: GatewayListenerState[]): void {
 }
 
 function kinds(state: GatewayListenerState): void {
-  const servedKinds = servedKindsOf(state.spec.protocol);
+  const servedKinds = servedKindsOf(state.spec);
   const wanted = state.spec.allowedRoutes?.kinds;
   if (!wanted || wanted.length === 0) {
     state.supportedKinds = servedKinds.map((kind) => ({ group: GATEWAY_GROUP, kind }));

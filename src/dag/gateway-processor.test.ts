@@ -298,3 +298,50 @@ describe("TCP listeners and TCPRoutes", () => {
     expect(built.listener("db")!.conditions[0]).toBe("Accepted=False PortUnavailable");
   });
 });
+
+describe("TLS listeners on ports other than 443", () => {
+  const tcpRoute = (name: string, sectionName: string): KubeObject => ({
+    apiVersion: `${group}/v1alpha2`,
+    kind: "TCPRoute",
+    metadata: { name, namespace: "infra" },
+    spec: { parentRefs: [{ name: "web", sectionName }], rules: [{ backendRefs: [{ name: "app", port: 80 }] }] },
+  });
+  const tcpParents = (built: ReturnType<typeof build>, name: string) => built.statusOf("TCPRoute", name)?.parents?.map((p) => p.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`));
+
+  test("HTTPS on 8443 is Envoy's TLS listener https-16443, one SNI chain and route configuration per host; a terminating TLS listener on 9443 proxies its TCPRoute, a Passthrough one refuses it", async () => {
+    const cert = await selfSignedCertificate("*.example.com");
+    const built = build([
+      tlsSecret("infra", "cert", cert),
+      gateway([
+        { name: "web", port: 8443, protocol: "HTTPS", hostname: "a.example.com", tls: { certificateRefs: [{ name: "cert" }] } },
+        { name: "tcp", port: 9443, protocol: "TLS", tls: { certificateRefs: [{ name: "cert" }] } },
+        { name: "pass", port: 9443, protocol: "TLS", hostname: "*.pass.test", tls: { mode: "Passthrough" } },
+      ]),
+      httpRoute("r", { parentRefs: [{ name: "web", sectionName: "web" }] }),
+      tcpRoute("t", "tcp"),
+      tcpRoute("p", "pass"),
+    ]);
+    const listeners = built.result.dag.listeners.filter((l) => l.name.startsWith("https-"));
+    expect(listeners.map((l) => [l.name, l.protocol, l.port, l.filterChains.map((c) => [c.name, c.routeConfigName ?? null, c.virtualHost.tcpProxy ? "tcp" : "http"])])).toEqual([
+      ["https-16443", "https", 16443, [["https-16443/a.example.com", "https-16443/a.example.com", "http"]]],
+      ["https-17443", "https", 17443, [["https-17443/*", null, "tcp"]]],
+    ]);
+    // Nothing of these ports lands on the shared listeners.
+    expect(built.result.dag.secureVirtualHosts.size).toBe(0);
+    expect(built.statusOf("Gateway", "web")!.listeners!.map((l) => [l.name, l.supportedKinds.map((k) => k.kind)])).toEqual([
+      ["web", ["HTTPRoute", "GRPCRoute"]],
+      ["tcp", ["TLSRoute", "TCPRoute"]],
+      ["pass", ["TLSRoute"]],
+    ]);
+    expect(tcpParents(built, "t")).toEqual([["Accepted=True Accepted", "ResolvedRefs=True ResolvedRefs"]]);
+    expect(tcpParents(built, "p")![0]![0]).toBe("Accepted=False NotAllowedByListeners");
+    const envoy = (built.result.resources.listeners as Array<{ name: string; filter_chains: Array<{ filter_chain_match: unknown }> }>).find((l) => l.name === "https-17443")!;
+    expect(envoy.filter_chains.map((c) => c.filter_chain_match)).toEqual([{ transport_protocol: "tls" }]);
+    expect(built.result.owners.of("type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "https-16443/a.example.com")).toEqual([{ kind: "HTTPRoute", namespace: "infra", name: "r" }]);
+  });
+
+  test("a Passthrough TLS listener asking for TCPRoutes has InvalidRouteKinds", () => {
+    const built = build([gateway([{ name: "pass", port: 9443, protocol: "TLS", tls: { mode: "Passthrough" }, allowedRoutes: { kinds: [{ kind: "TCPRoute" }] } }])]);
+    expect(built.listener("pass")!.conditions[2]).toBe("ResolvedRefs=False InvalidRouteKinds");
+  });
+});

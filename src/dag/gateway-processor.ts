@@ -8,12 +8,13 @@ import type { Gateway, GatewayApiObjects, GRPCRoute, HTTPRoute, ParentReference,
 import { streamRouteBackends } from "./gateway-streamroute.ts";
 import { grpcRouteRoutes } from "./gateway-grpcroute.ts";
 import { httpRouteRoutes, type HTTPRouteRoutes } from "./gateway-httproute.ts";
+import { addTcpListener, ownListenerNodes, ownListeners, ownSecureVirtualHost, ownVirtualHost, type OwnListeners } from "./gateway-own-listeners.ts";
 import { gatewayListeners, listenerConditions, type GatewayListenerState } from "./gateway-listeners.ts";
 import { byAge } from "./gateway-select.ts";
 import { GATEWAY_GROUP, intersectHostname, namespaceLabels, routeHostnames, selectorMatches } from "./gateway-refs.ts";
 import type { BuildContext } from "./processor.ts";
 import type { KubeCondition, ObjectRef, RouteParentStatus } from "./status.ts";
-import type { Listener, Route, VirtualHost, WeightedCluster } from "./types.ts";
+import type { Route, SecureVirtualHost, VirtualHost, WeightedCluster } from "./types.ts";
 
 type AnyRoute = HTTPRoute | GRPCRoute | TLSRoute | TCPRoute;
 
@@ -27,12 +28,12 @@ export function gatewayProcessor(ctx: BuildContext): void {
   if (!input || !gateway) return;
   const { objects, selection } = input;
   const listeners = gatewayListeners(ctx, objects, gateway);
-  const ownListeners = new Map<number, Listener>();
+  const own = ownListeners();
   // The spec's tie-break between equal matches: the oldest route first, then namespace/name.
   [...objects.httpRoutes, ...objects.grpcRoutes, ...objects.tlsRoutes, ...objects.tcpRoutes].sort(byAge).forEach((route: AnyRoute, precedence) => {
-    attachRoute(ctx, objects, gateway, listeners, route, { controllerName: selection.controllerName, ownListeners, precedence });
+    attachRoute(ctx, objects, gateway, listeners, route, { controllerName: selection.controllerName, own, precedence });
   });
-  ctx.dag.listeners.push(...ownListeners.values());
+  ctx.dag.listeners.push(...ownListenerNodes(ctx, own));
   writeGatewayStatus(ctx, gateway, listeners);
 }
 
@@ -49,7 +50,12 @@ function attachment(objects: GatewayApiObjects, route: AnyRoute, parentRef: Pare
   const accepting = named.filter((l) => l.accepting);
   if (accepting.length === 0) return { reason: "NoMatchingParent", message: "no listener the parentRef names is accepted: see the Gateway's listener conditions" };
   const namespace = route.metadata.namespace ?? "";
-  const allowed = accepting.filter((l) => l.supportedKinds.some((k) => k.kind === route.kind) && namespaceAllowed(objects, l, namespace, gateway.namespace));
+  const ofKind = accepting.filter((l) => l.supportedKinds.some((k) => k.kind === route.kind));
+  if (ofKind.length === 0) {
+    const served = accepting.map((l) => `${l.spec.name}: ${l.supportedKinds.map((k) => k.kind).join(", ") || "none"}`).join("; ");
+    return { reason: "NotAllowedByListeners", message: `no listener the parentRef names serves ${route.kind}s (${served})` };
+  }
+  const allowed = ofKind.filter((l) => namespaceAllowed(objects, l, namespace, gateway.namespace));
   if (allowed.length === 0) return { reason: "NotAllowedByListeners", message: `no listener the parentRef names allows ${route.kind}s from namespace ${namespace}` };
   const matched = allowed
     .map((state) => ({ state, hostnames: routeHostnames(state.spec.hostname, hostnamesOf(route)).filter((h) => !claimedByMoreSpecific(h, state, listeners)) }))
@@ -92,7 +98,7 @@ function attachRoute(
   gateway: Gateway,
   listeners: GatewayListenerState[],
   route: AnyRoute,
-  options: { controllerName: string; ownListeners: Map<number, Listener>; precedence: number },
+  options: { controllerName: string; own: OwnListeners; precedence: number },
 ): void {
   const parentRefs = (route.spec.parentRefs ?? []).filter((ref) => isOurGateway(ref, route, gateway));
   if (parentRefs.length === 0) return;
@@ -123,12 +129,12 @@ function attachRoute(
         attachedTo.add(state);
         if (!state.programmable) continue;
         if (state.target.kind === "tcp") {
-          addTcpListener(ctx, state.target.envoyPort, built.tcpProxy ?? [], source, options.ownListeners);
+          addTcpListener(ctx, options.own, state.target.envoyPort, built.tcpProxy ?? [], source);
           continue;
         }
         for (const hostname of hostnames) {
-          if (built.tcpProxy) addTcpProxy(ctx, state, hostname, built.tcpProxy, source);
-          else addRoutes(ctx, state, hostname, built.routes, source, options.ownListeners);
+          if (built.tcpProxy) addTcpProxy(ctx, state, hostname, built.tcpProxy, source, options.own);
+          else addRoutes(ctx, state, hostname, built.routes, source, options.own);
         }
       }
     }
@@ -138,51 +144,41 @@ function attachRoute(
   ctx.status.gatewayApiStatus(source, route.metadata.generation, { parents });
 }
 
-/** A TLSRoute's SNI name on the TLS listener: passed through, or terminated with the listener's certificate, to a TCP proxy. */
-function addTcpProxy(ctx: BuildContext, state: GatewayListenerState, hostname: string, clusters: WeightedCluster[], source: ObjectRef): void {
-  if (hostname === "*" || clusters.length === 0) return;
+/**
+ * A TLSRoute's SNI name on a TLS listener, passed through or terminated with the listener's
+ * certificate, to a TCP proxy; or a TCPRoute's, after termination. `*` (no hostname on either side)
+ * is the chain of every SNI name no other host has.
+ */
+function addTcpProxy(ctx: BuildContext, state: GatewayListenerState, hostname: string, clusters: WeightedCluster[], source: ObjectRef, own: OwnListeners): void {
+  if (clusters.length === 0) return;
   const passthrough = state.spec.tls?.mode === "Passthrough";
   if (!passthrough && !state.secret) return;
-  const vhost = ctx.secureVirtualHost(hostname, source);
+  const vhost = secureHost(ctx, state, hostname, source, own);
+  if (!vhost) return;
   vhost.passthrough = passthrough;
   if (state.secret && !passthrough) vhost.secret = state.secret;
   vhost.tcpProxy = { clusters: [...(vhost.tcpProxy?.clusters ?? []), ...clusters] };
 }
 
-/**
- * A TCP listener proxies every connection to its TCPRoute's backends. A connection carries nothing
- * to choose between routes by, so of several TCPRoutes on one listener the oldest with a backend is
- * served and the others are told so (Contour lets the last one processed replace the others).
- */
-function addTcpListener(ctx: BuildContext, envoyPort: number, clusters: WeightedCluster[], source: ObjectRef, own: Map<number, Listener>): void {
-  if (clusters.length === 0) return;
-  const name = `tcp-${envoyPort}`;
-  const served = own.get(envoyPort);
-  if (served) {
-    const by = served.tcpProxy?.sources.map((s) => `${s.kind} ${s.namespace}/${s.name}`).join(", ");
-    if (!served.tcpProxy?.sources.some((s) => s.kind === source.kind && s.namespace === source.namespace && s.name === source.name)) {
-      ctx.status.warning(source, { type: "RouteError", reason: "NotServed", message: `Envoy listener ${name} already proxies to the backends of ${by}, an older route on the same TCP listener: this route is not served there` });
-    }
-    return;
-  }
-  const address = ctx.options.listeners?.address ?? "0.0.0.0";
-  own.set(envoyPort, { name, protocol: "tcp", address, port: envoyPort, virtualHosts: [], filterChains: [], tcpProxy: { clusters, sources: [source] } });
+/** The TLS virtual host for `hostname` on the listener's Envoy TLS listener: the shared one (443) or its port's own. */
+function secureHost(ctx: BuildContext, state: GatewayListenerState, hostname: string, source: ObjectRef, own: OwnListeners): SecureVirtualHost | undefined {
+  if (state.target.kind === "https") return ctx.secureVirtualHost(hostname, source);
+  if (state.target.kind === "tls") return ownSecureVirtualHost(own, state.target.envoyPort, hostname, source);
+  return undefined;
 }
 
 /** Puts the routes on the listener's virtual host for `hostname`. */
-function addRoutes(ctx: BuildContext, state: GatewayListenerState, hostname: string, routes: Route[], source: ObjectRef, own: Map<number, Listener>): void {
+function addRoutes(ctx: BuildContext, state: GatewayListenerState, hostname: string, routes: Route[], source: ObjectRef, own: OwnListeners): void {
   const target = state.target;
-  let vhost: VirtualHost;
+  let vhost: VirtualHost | undefined;
   if (target.kind === "http") vhost = ctx.virtualHost(hostname, source);
-  else if (target.kind === "https") {
-    // A TLS filter chain is chosen by SNI: a host must have a name (a wildcard is one).
-    if (hostname === "*" || !state.secret) return;
-    const secure = ctx.secureVirtualHost(hostname, source);
-    secure.secret = state.secret;
-    vhost = secure;
-  } else {
-    vhost = ownVirtualHost(ctx, own, target.envoyPort, hostname, source);
+  else if (target.kind === "port") vhost = ownVirtualHost(own, target.envoyPort, hostname, source);
+  else if (hostname !== "*" && state.secret) {
+    // An HTTPS host has its own filter chain, chosen by SNI: it needs a name (a wildcard is one).
+    vhost = secureHost(ctx, state, hostname, source, own);
+    if (vhost) (vhost as SecureVirtualHost).secret = state.secret;
   }
+  if (!vhost) return;
   // Each listener's hostname gets its own copy: routes are never shared between virtual hosts.
   for (const route of routes) vhost.routes.push(redirectPort({ ...route, mirrors: [...route.mirrors] }, state));
 }
@@ -199,24 +195,6 @@ function redirectPort(route: Route, state: GatewayListenerState): Route {
   const port = redirect.scheme ? (scheme === "https" ? 443 : 80) : state.spec.port;
   if (port === (scheme === "https" ? 443 : 80)) return route;
   return { ...route, redirect: { ...redirect, port } };
-}
-
-/** A plaintext Envoy listener of its own for a Gateway port other than 80 (Envoy port = port + 8000). */
-function ownVirtualHost(ctx: BuildContext, own: Map<number, Listener>, envoyPort: number, hostname: string, source: ObjectRef): VirtualHost {
-  let listener = own.get(envoyPort);
-  if (!listener) {
-    const name = `http-${envoyPort}`;
-    listener = { name, protocol: "http", address: ctx.options.listeners?.address ?? "0.0.0.0", port: envoyPort, routeConfigName: name, virtualHosts: [], filterChains: [] };
-    own.set(envoyPort, listener);
-  }
-  let vhost = listener.virtualHosts.find((v) => v.name === hostname);
-  if (!vhost) {
-    vhost = { name: hostname, routes: [], sources: [] };
-    listener.virtualHosts.push(vhost);
-    listener.virtualHosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  }
-  if (!vhost.sources.some((s) => s.kind === source.kind && s.namespace === source.namespace && s.name === source.name)) vhost.sources.push(source);
-  return vhost;
 }
 
 function writeGatewayStatus(ctx: BuildContext, gateway: Gateway, listeners: GatewayListenerState[]): void {

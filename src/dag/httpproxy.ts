@@ -3,7 +3,7 @@
 // orphaned). TLSCertificateDelegation is enforced through BuildContext.lookupTlsSecret.
 import { compareStrings } from "../base/values.ts";
 import type { KubeObject } from "../sources/types.ts";
-import { crdSchemaErrors } from "./crd-schema.ts";
+import { crdDefaulted, crdSchemaErrors } from "./crd-schema.ts";
 import type { BuildContext, Processor } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { CorsPolicy, IpFilterPolicy, LocalRateLimitPolicy, Route, TcpProxy } from "./types.ts";
@@ -24,7 +24,9 @@ export const httpProxyProcessor: Processor = (ctx) => {
   const walk: Walk = { ctx, proxies: new Map(), reached: new Set(), schemaInvalid: new Set() };
   const candidates = new Map<string, KubeObject[]>();
   const nonRoots: KubeObject[] = [];
-  const keyed = ctx.input.httpProxies().map((proxy) => ({ key: keyOf(proxy), proxy }));
+  // Manifests never went through an API server: they get their CRD's defaults here, as it would set them.
+  const proxies = ctx.options.checkCrdSchema ? ctx.input.httpProxies().map((proxy) => crdDefaulted("HTTPProxy", proxy)) : ctx.input.httpProxies();
+  const keyed = proxies.map((proxy) => ({ key: keyOf(proxy), proxy }));
   keyed.sort((a, b) => compareStrings(a.key, b.key));
   const sorted = keyed.map((k) => k.proxy);
   for (const { key, proxy } of keyed) {

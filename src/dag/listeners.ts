@@ -26,18 +26,41 @@ export function buildListeners(dag: Pick<Dag, "virtualHosts" | "secureVirtualHos
   const { address, httpPort, httpsPort } = { ...defaultListenerOptions, ...withoutUndefined(options) };
   const plain = [...dag.virtualHosts.values()].filter((vhost) => vhost.routes.length > 0).sort(byName);
   const http: Listener = { name: HTTP_LISTENER, protocol: "http", address, port: httpPort, routeConfigName: HTTP_ROUTE_CONFIG, virtualHosts: plain, filterChains: [] };
+  const https = tlsListener({ name: HTTPS_LISTENER, address, port: httpsPort, chainName: secureRouteConfigName }, dag.secureVirtualHosts.values(), { fallbackSecret: dag.fallbackSecret, status });
+  return https ? [http, https] : [http];
+}
+
+/** Where a TLS listener listens and what its filter chains (and their route configurations) are called. */
+export interface TlsListenerPlace {
+  name: string;
+  address: string;
+  port: number;
+  chainName: (fqdn: string) => string;
+}
+
+/**
+ * A TLS listener: one filter chain per TLS virtual host it can serve (sorted by name), plus the
+ * fallback certificate's chain when a host asks for it; undefined when it would have no chain.
+ * A host named `*` is the chain of every other SNI name (a Gateway TLS listener without a hostname),
+ * which leaves no room for the fallback certificate's chain: its hosts are told so.
+ */
+export function tlsListener(place: TlsListenerPlace, vhosts: Iterable<SecureVirtualHost>, options: { fallbackSecret?: Secret; status?: StatusRecorder } = {}): Listener | undefined {
   const served: SecureVirtualHost[] = [];
-  for (const vhost of [...dag.secureVirtualHosts.values()].sort(byName)) {
+  for (const vhost of [...vhosts].sort(byName)) {
     if (servesSecureVirtualHost(vhost)) served.push(vhost);
-    else if (vhost.passthrough && !vhost.tcpProxy && vhost.routes.length > 0) reportPassthroughWithoutTcpProxy(vhost, status);
+    else if (vhost.passthrough && !vhost.tcpProxy && vhost.routes.length > 0) reportPassthroughWithoutTcpProxy(vhost, options.status);
   }
   const joined = new Map<string, Secret>();
-  const filterChains = served.map((vhost) => secureFilterChain(vhost, joined));
-  const fallback = fallbackFilterChain(dag.fallbackSecret, served);
-  if (filterChains.length === 0 && !fallback) return [http];
-  const https: Listener = { name: HTTPS_LISTENER, protocol: "https", address, port: httpsPort, virtualHosts: [], filterChains };
-  if (fallback) https.fallback = fallback;
-  return [http, https];
+  const filterChains = served.map((vhost) => secureFilterChain(vhost, place.chainName(vhost.name), joined));
+  let fallback = fallbackFilterChain(options.fallbackSecret, served);
+  if (fallback && served.some((vhost) => vhost.name === "*")) {
+    reportFallbackTakenByCatchAll(fallback, options.status);
+    fallback = undefined;
+  }
+  if (filterChains.length === 0 && !fallback) return undefined;
+  const listener: Listener = { name: place.name, protocol: "https", address: place.address, port: place.port, virtualHosts: [], filterChains };
+  if (fallback) listener.fallback = fallback;
+  return listener;
 }
 
 /** A TLS virtual host gets a filter chain when it routes somewhere and terminates with a certificate or passes through to a TCP proxy. */
@@ -47,8 +70,7 @@ function servesSecureVirtualHost(vhost: SecureVirtualHost): boolean {
   return vhost.secret !== undefined && routesSomewhere;
 }
 
-function secureFilterChain(vhost: SecureVirtualHost, joined: Map<string, Secret>): SecureFilterChain {
-  const name = secureRouteConfigName(vhost.name);
+function secureFilterChain(vhost: SecureVirtualHost, name: string, joined: Map<string, Secret>): SecureFilterChain {
   const chain: SecureFilterChain = { name, virtualHost: vhost };
   if (!vhost.passthrough && !vhost.tcpProxy && vhost.routes.length > 0) chain.routeConfigName = name;
   const validation = clientValidationSecret(vhost.downstreamValidation, joined);
@@ -82,6 +104,11 @@ function fallbackFilterChain(secret: Dag["fallbackSecret"], served: SecureVirtua
 function reportPassthroughWithoutTcpProxy(vhost: SecureVirtualHost, status: StatusRecorder | undefined): void {
   const message = `Spec.VirtualHost.TLS passthrough of ${JSON.stringify(vhost.name)} requires Spec.TCPProxy: its routes cannot apply to passed-through TLS, so the host is not served on the TLS listener`;
   for (const source of vhost.sources) status?.error(source, { type: "TLSError", reason: "TLSConfigNotValid", message });
+}
+
+function reportFallbackTakenByCatchAll(fallback: FallbackFilterChain, status: StatusRecorder | undefined): void {
+  const message = "the fallback certificate is not served: a Gateway TLS listener without a hostname takes every TLS connection whose SNI no other host has, clients without SNI included";
+  for (const vhost of fallback.virtualHosts) for (const source of vhost.sources) status?.error(source, { type: "TLSError", reason: "FallbackNotValid", message });
 }
 
 /** Every virtual host the listeners serve, plaintext and TLS. */

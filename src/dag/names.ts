@@ -15,3 +15,14 @@ export const STATS_LISTENER = "stats-health";
 
 /** The route configuration (and filter chain) name of a TLS virtual host. */
 export const secureRouteConfigName = (fqdn: string): string => `https/${fqdn}`;
+
+/**
+ * A Gateway port's own Envoy listeners (Gateway ports other than 80 and 443), named after Envoy's
+ * port (the Gateway's + 8000): plaintext HTTP with one route configuration of the same name, TLS
+ * with one filter chain (and route configuration) per SNI name, and a plain TCP proxy.
+ */
+export const gatewayHttpListenerName = (envoyPort: number): string => `http-${envoyPort}`;
+export const gatewayTlsListenerName = (envoyPort: number): string => `https-${envoyPort}`;
+export const gatewayTcpListenerName = (envoyPort: number): string => `tcp-${envoyPort}`;
+/** The route configuration (and filter chain) name of a TLS virtual host on a Gateway port's own TLS listener. */
+export const gatewaySecureRouteConfigName = (envoyPort: number, fqdn: string): string => `${gatewayTlsListenerName(envoyPort)}/${fqdn}`;

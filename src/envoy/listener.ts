@@ -163,7 +163,9 @@ export function listenerTlsVersions(vhost: SecureVirtualHost, global: GlobalConf
 /** The filter chain of one TLS virtual host, matched by SNI. */
 function secureFilterChain(chain: SecureFilterChain, statPrefix: string, settings: ListenerSettings): JsonObject {
   const vhost = chain.virtualHost;
-  const out: JsonObject = { name: chain.name, filter_chain_match: { server_names: [vhost.name] } };
+  // `*` (a Gateway TLS listener without a hostname) takes every TLS connection no other chain's SNI name matches.
+  const match = vhost.name === "*" ? { transport_protocol: "tls" } : { server_names: [vhost.name] };
+  const out: JsonObject = { name: chain.name, filter_chain_match: match };
   if (vhost.passthrough) {
     out.filters = [tcpProxyFilter(statPrefix, vhost.tcpProxy!, settings)];
     return out;

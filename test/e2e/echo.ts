@@ -11,6 +11,7 @@ import { createServer as createH2cServer, createSecureServer, type Http2ServerRe
 import { createServer as createHttpsServer } from "node:https";
 import { connect as connectNet, createServer as createNetServer } from "node:net";
 import type { Duplex } from "node:stream";
+import { connect as connectTls } from "node:tls";
 
 export interface EchoReply {
   backend: string;
@@ -181,10 +182,15 @@ export function startTcpEcho(name: string): Promise<TcpEcho> {
   });
 }
 
-/** Sends `text` over a fresh TCP connection to 127.0.0.1:`port` and resolves with the first answer (or the error). */
-export function tcpExchange(port: number, text: string): Promise<{ answer?: string; error?: string }> {
+/**
+ * Sends `text` over a fresh TCP connection to 127.0.0.1:`port` and resolves with the first answer (or
+ * the error); with `tls`, over TLS with that SNI name, the server's certificate checked against `ca`.
+ */
+export function tcpExchange(port: number, text: string, tls?: { servername: string; ca: string }): Promise<{ answer?: string; error?: string }> {
   return new Promise((resolve) => {
-    const socket = connectNet(port, "127.0.0.1", () => socket.write(text));
+    const socket: import("node:net").Socket = tls
+      ? connectTls({ host: "127.0.0.1", port, servername: tls.servername, ca: tls.ca, rejectUnauthorized: true }, () => socket.write(text))
+      : connectNet(port, "127.0.0.1", () => socket.write(text));
     socket.setTimeout(5000, () => {
       socket.destroy();
       resolve({ error: "no answer" });

@@ -5,8 +5,9 @@
 // is used: it holds every field of the standard channel, so a standard-channel object passes too.
 // v1.3.0 is the release Contour 1.33 is built against; the versions it does not serve yet (TLSRoute,
 // TCPRoute, ReferenceGrant and BackendTLSPolicy v1) come from v1.6.1, the first release with all of
-// them. HTTPRoute is taken from v1.6.1 first: v1.3.0's experimental CORS filter refuses the origins
-// GEP-1767 settled on (`*`, `https://*.example.com`).
+// them. HTTPRoute is taken from v1.6.1 first: v1.3.0 refuses the redirect status codes 303, 307 and
+// 308 (allowed since v1.5.0), and its experimental CORS filter refuses the origins GEP-1767 settled on
+// (`*`, `https://*.example.com`).
 // Run: ./node_modules/.bin/bun run examples/crds/gateway-api/generate.ts
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parse } from "yaml";
@@ -46,7 +47,8 @@ for (const newest of [false, true]) {
     for (const version of crd.spec.versions) {
       if (!version.served) continue;
       const key = `${crd.spec.group}/${version.name} ${crd.spec.names.kind}`;
-      if (schemas[key]) continue;
+      const taken = schemas[key];
+      if (taken && !(newestFirst.has(crd.spec.names.kind) && releases.indexOf(taken.bundleVersion) < releases.indexOf(release))) continue;
       schemas[key] = { bundleVersion: crd.metadata.annotations?.["gateway.networking.k8s.io/bundle-version"] ?? release, schema: stripped(version.schema.openAPIV3Schema) };
     }
   }
