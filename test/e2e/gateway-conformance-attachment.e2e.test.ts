@@ -48,6 +48,8 @@ ${http("anotherwildcard-io", `, hostname: "*.anotherwildcard.io"`)}
 ${http("selector", `, hostname: "*.apps.test", allowedRoutes: { namespaces: { from: Selector, selector: { matchExpressions: [{ key: team, operator: In, values: [a] }] } } }`)}
 ${http("all", `, hostname: "*.all.test", allowedRoutes: { namespaces: { from: All } }`)}
 ${http("same", ", hostname: same.test")}
+${http("grpc-only", ", hostname: grpc-only.test, allowedRoutes: { kinds: [{ kind: GRPCRoute }] }")}
+${http("invalid-kinds", ", hostname: invalid-kinds.test, allowedRoutes: { kinds: [{ kind: FooRoute }, { kind: HTTPRoute }] }")}
     - { name: other-1, port: ${otherEnvoyPort - 8000}, protocol: HTTP, hostname: bar.com }
     - { name: other-2, port: ${otherEnvoyPort - 8000}, protocol: HTTP, hostname: foo.bar.com }
     - { name: other-3, port: ${otherEnvoyPort - 8000}, protocol: HTTP, hostname: "*.bar.com" }
@@ -91,6 +93,24 @@ const namespaces = [
   route("apps", "not-same", ["same"], [], toBackend("local")),
   route("infra", "same", ["same"], [], toBackend("v1", "/same")),
 ].join("");
+
+/** Routes whose parentRef names no listener of the Gateway (a port, or a port with a sectionName, that does not match), or a listener that does not take HTTPRoutes. */
+const unmatchedParents = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: port-not-matching, namespace: infra }
+spec:
+  parentRefs: [{ name: web, port: 81 }]
+  hostnames: [port.test]
+  rules: [{ backendRefs: [{ name: v1, port: 80 }] }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: section-not-matching-port, namespace: infra }
+spec:
+  parentRefs: [{ name: web, sectionName: same, port: 81 }]
+  rules: [{ matches: [{ path: { value: /section-port } }], backendRefs: [{ name: v1, port: 80 }] }]
+${route("infra", "disallowed-kind", ["grpc-only"], [], toBackend("v1"))}`;
 
 const references = [
   route("apps", "granted", ["selector"], ["granted.apps.test"], toBackend("web-backend", undefined, "backends")),
@@ -143,7 +163,7 @@ beforeAll(async () => {
     serviceFor("backends", "other-backend", [backends["other-backend"]!]),
   ].join("---\n");
   stack = await startStack({
-    manifests: { "gateway.yaml": gateway(), "services.yaml": services, "routes.yaml": isolation + intersection + listenerHostnames + namespaces + references, "grant.yaml": grant, "useless-grants.yaml": uselessGrants },
+    manifests: { "gateway.yaml": gateway(), "services.yaml": services, "routes.yaml": isolation + intersection + listenerHostnames + namespaces + references + unmatchedParents, "grant.yaml": grant, "useless-grants.yaml": uselessGrants },
   });
   await eventually(async () => (await send(stack.httpPort, "/s1", { host: "very.specific.com" })).status === 200, { what: "the HTTPRoutes are served" });
   await eventually(async () => (await send(otherEnvoyPort, "/", { host: "bar.com" })).status === 200, { what: "the listeners on another port are served" });
@@ -162,7 +182,7 @@ interface ValidatedObject {
   namespace: string;
   name: string;
   parents?: Array<{ parentRef: { sectionName?: string }; conditions: Array<{ type: string; status: string; reason: string }> }>;
-  listeners?: Array<{ name: string; attachedRoutes: number; conditions: Array<{ type: string; status: string; reason: string }> }>;
+  listeners?: Array<{ name: string; attachedRoutes: number; supportedKinds: Array<{ group: string; kind: string }>; conditions: Array<{ type: string; status: string; reason: string }> }>;
 }
 
 let validation: Promise<ValidatedObject[]> | undefined;
@@ -231,6 +251,19 @@ test("allowedRoutes: Same (the default), All, and a Selector with matchExpressio
   const attached = Object.fromEntries(listeners.map((l) => [l.name, l.attachedRoutes]));
   // The selector listener: selected, granted, name-not-granted, partially-invalid (apps), not the one from others.
   expect([attached.selector, attached.all, attached.same, attached["very-specific"], attached["other-3"]]).toEqual([4, 2, 1, 2, 1]);
+});
+
+test("parentRefs that match no listener, and a listener that does not take HTTPRoutes: not accepted, not served", async () => {
+  expect(await routeConditions("infra", "port-not-matching")).toEqual([["Accepted=False NoMatchingParent", "ResolvedRefs=True ResolvedRefs"]]);
+  expect(await routeConditions("infra", "section-not-matching-port")).toEqual([["Accepted=False NoMatchingParent", "ResolvedRefs=True ResolvedRefs"]]);
+  expect(await routeConditions("infra", "disallowed-kind")).toEqual([["Accepted=False NotAllowedByListeners", "ResolvedRefs=True ResolvedRefs"]]);
+  expect(await via("port.test")).toBe("<404>");
+  expect(await via("same.test", "/section-port")).toBe("<404>");
+  expect(await via("grpc-only.test")).toBe("<404>");
+  // A listener naming a kind that is not served: ResolvedRefs=False InvalidRouteKinds, the kinds it can serve kept.
+  const listener = (await validated()).find((o) => o.kind === "Gateway")!.listeners!.find((l) => l.name === "invalid-kinds")!;
+  expect(listener.conditions.find((c) => c.type === "ResolvedRefs")).toMatchObject({ status: "False", reason: "InvalidRouteKinds" });
+  expect(listener.supportedKinds).toEqual([{ group: "gateway.networking.k8s.io", kind: "HTTPRoute" }]);
 });
 
 test("backendRefs across namespaces: served only through a ReferenceGrant that names the route's namespace, kind and the Service", async () => {
