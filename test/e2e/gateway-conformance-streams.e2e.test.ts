@@ -5,13 +5,15 @@
 // UNIMPLEMENTED from Envoy. Every gRPC backend implements every method the tests call, so an
 // UNIMPLEMENTED can only be Envoy's. TLSRoutes on a Passthrough listener route connections by SNI
 // to their own TLS backends; an SNI no route names, and a route whose backend in another namespace
-// is not granted, get no backend.
+// is not granted, get no backend. HTTPS listeners beside them: a certificate in another namespace
+// is served through a ReferenceGrant naming it, and without the grant or the Secret the listener
+// is not programmed (its status says why; its SNI gets no certificate).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
 import { runAgent } from "../helpers/agent-binary.ts";
 import { eventually, freePort, serviceFor, startStack, type Stack } from "./harness.ts";
-import { serverCertificate, startTlsEcho, testCa, tlsRequest, type PemPair, type TlsEcho } from "./pki.ts";
+import { serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
 
 const echoService = "gateway_api_conformance.echo_basic.grpcecho.GrpcEcho";
 /** Every method any test calls: each gRPC backend implements them all, answering with its own name. */
@@ -76,6 +78,16 @@ spec:
     - { name: listener-3, port: ${otherPort}, protocol: HTTP, hostname: "*.bar.com" }
     - { name: listener-4, port: ${otherPort}, protocol: HTTP, hostname: "*.foo.com" }
     - { name: tls, port: 443, protocol: TLS, hostname: "*.tls.test", tls: { mode: Passthrough } }
+    - { name: granted, port: 443, protocol: HTTPS, hostname: granted.https.test, tls: { certificateRefs: [{ name: granted, namespace: certs }] } }
+    - { name: missing-grant, port: 443, protocol: HTTPS, hostname: missing-grant.https.test, tls: { certificateRefs: [{ name: ungranted, namespace: certs }] } }
+    - { name: no-secret, port: 443, protocol: HTTPS, hostname: no-secret.https.test, tls: { certificateRefs: [{ name: nothere }] } }
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: { name: one-secret, namespace: certs }
+spec:
+  from: [{ group: gateway.networking.k8s.io, kind: Gateway, namespace: infra }]
+  to: [{ group: "", kind: Secret, name: granted }]
 `;
 
 const routes = [
@@ -122,6 +134,14 @@ spec:
   rules: [{ backendRefs: [{ name: tls-${name}, port: 443 }] }]
 `),
   `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: on-https, namespace: infra }
+spec:
+  parentRefs: [{ name: web, sectionName: granted }, { name: web, sectionName: missing-grant }, { name: web, sectionName: no-secret }]
+  rules: [{ filters: [{ type: RequestRedirect, requestRedirect: { hostname: moved.example } }] }]
+`,
+  `---
 apiVersion: gateway.networking.k8s.io/v1alpha2
 kind: TLSRoute
 metadata: { name: not-granted, namespace: infra }
@@ -144,7 +164,8 @@ beforeAll(async () => {
     serviceFor("infra", "tls-b", [tlsBackends[1]!], { port: 443 }),
     serviceFor("elsewhere", "tls-c", [tlsBackends[2]!], { port: 443 }),
   ].join("---\n");
-  stack = await startStack({ manifests: { "gateway.yaml": gateway(otherEnvoyPort - 8000), "services.yaml": services, "routes.yaml": routes }, listeners: ["ingress_http", "ingress_https"] });
+  const certificates = [tlsSecret("certs", "granted", await serverCertificate(ca, ["granted.https.test"])), tlsSecret("certs", "ungranted", await serverCertificate(ca, ["missing-grant.https.test"]))].join("---\n");
+  stack = await startStack({ manifests: { "gateway.yaml": gateway(otherEnvoyPort - 8000), "services.yaml": services, "routes.yaml": routes, "certificates.yaml": certificates }, listeners: ["ingress_http", "ingress_https"] });
   await eventually(async () => (await call("exact.grpc.test", `/${echoService}/Echo`)) === "grpc-v1", { what: "the GRPCRoutes are served" });
   await eventually(async () => (await call("bar.com", `/${echoService}/Echo`, {}, otherEnvoyPort)) === "grpc-v1", { what: "the listeners on another port are served" });
 }, 60_000);
@@ -208,13 +229,41 @@ test("TLSRoute: connections are passed through by SNI to each route's backend; a
   expect(unknown.body).toBeUndefined();
 });
 
+interface ValidatedObject {
+  kind: string;
+  name: string;
+  parents?: Array<{ conditions: Array<{ type: string; status: string; reason: string }> }>;
+  listeners?: Array<{ name: string; conditions: Array<{ type: string; status: string; reason: string }> }>;
+}
+
+/** What `agent validate` says of the served manifests. */
+async function validated(): Promise<ValidatedObject[]> {
+  const run = await runAgent(["validate", join(stack.dir, "manifests"), "--output", "json", "--allow-loopback-endpoints"]);
+  return (JSON.parse(run.stdout) as { objects: ValidatedObject[] }).objects;
+}
+
 test("TLSRoute with a backend in another namespace and no ReferenceGrant: RefNotPermitted, and the connection reaches no backend", async () => {
   const refused = await tlsRequest(stack.httpsPort, { servername: "c.tls.test", ca: ca.certificatePem, anyName: true });
   expect(refused.error).toBeDefined();
   expect(tlsBackends[2]!.requests()).toBe(0);
-  const run = await runAgent(["validate", join(stack.dir, "manifests"), "--output", "json", "--allow-loopback-endpoints"]);
-  const objects = (JSON.parse(run.stdout) as { objects: Array<{ kind: string; name: string; parents?: Array<{ conditions: Array<{ type: string; status: string; reason: string }> }> }> }).objects;
+  const objects = await validated();
   const conditions = (name: string) => objects.find((o) => o.kind === "TLSRoute" && o.name === name)!.parents!.map((p) => p.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`));
   expect(conditions("not-granted")).toEqual([["Accepted=True Accepted", "ResolvedRefs=False RefNotPermitted"]]);
   expect(conditions("tls-a")).toEqual([["Accepted=True Accepted", "ResolvedRefs=True ResolvedRefs"]]);
+});
+
+test("HTTPS listeners: a certificate in another namespace needs a ReferenceGrant naming it; without one, or without the Secret, the listener is not programmed", async () => {
+  const listeners = (await validated()).find((o) => o.kind === "Gateway")!.listeners!;
+  const verdict = (name: string) => listeners.find((l) => l.name === name)!.conditions.filter((c) => c.type === "ResolvedRefs" || c.type === "Programmed").map((c) => `${c.type}=${c.status} ${c.reason}`);
+  expect(verdict("granted")).toEqual(["Programmed=True Programmed", "ResolvedRefs=True ResolvedRefs"]);
+  expect(verdict("missing-grant")).toEqual(["Programmed=False Invalid", "ResolvedRefs=False RefNotPermitted"]);
+  expect(verdict("no-secret")).toEqual(["Programmed=False Invalid", "ResolvedRefs=False InvalidCertificateRef"]);
+  // The granted listener terminates TLS with its certificate and serves its route (a redirect); the others present none.
+  const granted = await tlsRequest(stack.httpsPort, { servername: "granted.https.test", ca: ca.certificatePem, path: "/" });
+  expect([granted.dnsNames, granted.status]).toEqual([["granted.https.test"], 302]);
+  for (const servername of ["missing-grant.https.test", "no-secret.https.test"]) {
+    const refused = await tlsRequest(stack.httpsPort, { servername, ca: ca.certificatePem, anyName: true });
+    expect(refused.dnsNames).toBeUndefined();
+    expect(refused.error).toBeDefined();
+  }
 });
