@@ -1,7 +1,8 @@
 // One HTTPRoute's rules as DAG routes: matches (path Exact, PathPrefix by segments,
 // RegularExpression checked against RE2; headers, query parameters, method), filters
 // (RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror; the
-// header modifiers per backend too), weighted backendRefs and timeouts. What a rule asks for that
+// header modifiers per backend too), weighted backendRefs and timeouts; WebSocket upgrades where a
+// backend's Service port has appProtocol kubernetes.io/ws. What a rule asks for that
 // is not supported drops that rule (UnsupportedValue); a backend that does not resolve is a
 // ResolvedRefs reason, and the share of requests its weight asks for answers 500, as does a rule
 // left with no backend (the spec's rule).
@@ -18,7 +19,7 @@ export interface HTTPRouteRoutes {
   unresolved: Array<{ reason: string; message: string }>;
 }
 
-export type Action = Pick<Route, "clusters" | "invalidBackendWeight" | "mirrors" | "redirect" | "directResponse" | "requestHeaders" | "responseHeaders" | "pathRewrite" | "timeout">;
+export type Action = Pick<Route, "clusters" | "invalidBackendWeight" | "mirrors" | "redirect" | "directResponse" | "requestHeaders" | "responseHeaders" | "pathRewrite" | "timeout" | "websocket">;
 
 /** Builds the DAG routes of `route` (not yet attached to any virtual host). */
 export function httpRouteRoutes(ctx: BuildContext, objects: GatewayApiObjects, route: HTTPRoute): HTTPRouteRoutes {
@@ -89,6 +90,8 @@ export function ruleAction(
       continue;
     }
     const cluster: WeightedCluster = { cluster: resolved.ok, weight };
+    // The spec's signal for WebSockets: a Service port with appProtocol kubernetes.io/ws.
+    if (resolved.websocket && !report.grpc) action.websocket = true;
     for (const filter of ref.filters ?? []) {
       if (filter.type === "RequestHeaderModifier") cluster.requestHeaders = headersPolicy(filter.requestHeaderModifier);
       else if (filter.type === "ResponseHeaderModifier") cluster.responseHeaders = headersPolicy(filter.responseHeaderModifier);

@@ -211,6 +211,16 @@ describe("attaching routes", () => {
     expect(redirects(own.virtualHosts[0]!.routes)).toEqual({ "/same": 8081, "/https": undefined, ...wellKnown });
   });
 
+  test("a backend whose Service port has appProtocol kubernetes.io/ws makes its rule's routes take WebSocket upgrades; others do not", () => {
+    const ws: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "ws", namespace: "infra" }, spec: { ports: [{ port: 80, appProtocol: "kubernetes.io/ws" }] } };
+    const rules = [
+      { matches: [{ path: { value: "/ws" } }], backendRefs: [{ name: "ws", port: 80 }] },
+      { matches: [{ path: { value: "/plain" } }], backendRefs: [{ name: "app", port: 80 }] },
+    ];
+    const { routes } = build([ws, gateway([http]), httpRoute("r", { rules })]);
+    expect(Object.fromEntries(routes("*").map((r) => [r.pathMatch.value, r.websocket === true]))).toEqual({ "/ws": true, "/plain": false });
+  });
+
   test("the route and Gateway statuses carry their generation", () => {
     const { statusOf } = build([gateway([http]), httpRoute("r", {}, { generation: 7 })]);
     expect(statusOf("HTTPRoute", "r")!.generation).toBe(7);
