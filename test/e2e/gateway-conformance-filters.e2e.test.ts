@@ -4,8 +4,10 @@
 // request and backendRequest timeouts (a slow backend answers 504; 0s turns the timeout off),
 // URLRewrite of the hostname and of the path (ReplacePrefixMatch, ReplaceFullPath, with header
 // modifiers), header modifiers on one backendRef only, and the redirect variants: path, hostname,
-// status, scheme and port, on the plaintext listener (port 80) and on one at another port.
+// status, scheme and port, on the plaintext listener (port 80) and on one at another port; and the
+// backend protocols a Service port's appProtocol asks for (kubernetes.io/h2c, kubernetes.io/ws).
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { websocketUpgrade } from "./clients.ts";
 import { answeredBy, eventually, freePort, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 
 let stack: Stack;
@@ -192,9 +194,23 @@ spec:
       filters: [{ type: RequestRedirect, requestRedirect: { hostname: example.org, port: 80 } }]
     - ${prefix("/scheme-https-and-port-nil")}
       filters: [{ type: RequestRedirect, requestRedirect: { hostname: example.org, scheme: https, statusCode: 301 } }]
+
+
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: backend-protocols, namespace: infra }
+spec:
+  parentRefs: [{ name: web, sectionName: http }]
+  hostnames: [protocols.example]
+  rules:
+    - ${prefix("/h2c")}
+      backendRefs: [{ name: h2c, port: 80 }]
+    - ${prefix("/ws")}
+      backendRefs: [{ name: ws, port: 80 }]
 `;
 
-const names = ["v1", "v2", "mirror-a", "mirror-b", "mirror-percent", "mirror-fraction", "slow"];
+const names = ["v1", "v2", "mirror-a", "mirror-b", "mirror-percent", "mirror-fraction", "slow", "ws"];
 
 beforeAll(async () => {
   backends = {};
@@ -202,7 +218,12 @@ beforeAll(async () => {
   backends.slow!.delay(1000);
   otherEnvoyPort = await freePort();
   if (otherEnvoyPort <= 8000) throw new Error(`free port ${otherEnvoyPort} is too low to be a Gateway port + 8000`);
-  const services = names.map((name) => serviceFor("infra", name, [backends[name]!])).join("---\n");
+  backends.h2c = await startEcho("h2c", { protocol: "h2c" });
+  const services = [
+    ...names.filter((name) => name !== "ws").map((name) => serviceFor("infra", name, [backends[name]!])),
+    serviceFor("infra", "h2c", [backends.h2c], { appProtocol: "kubernetes.io/h2c" }),
+    serviceFor("infra", "ws", [backends.ws!], { appProtocol: "kubernetes.io/ws" }),
+  ].join("---\n");
   stack = await startStack({ manifests: { "gateway.yaml": gateway(otherEnvoyPort - 8000), "services.yaml": services, "routes.yaml": routes } });
   await eventually(async () => (await send(stack.httpPort, "/one", { host: "rewrite.example" })).status === 200, { what: "the HTTPRoutes are served" });
   await eventually(async () => (await send(otherEnvoyPort, "/scheme-nil-and-port-nil", { host: "redirect.example" })).status === 302, { what: "the listener on another port is served" });
@@ -357,4 +378,11 @@ test("redirects on a listener at another port: no port given keeps the listener'
   expect(await redirect(otherEnvoyPort, "/scheme-nil-and-port-nil")).toBe(`302 http://example.org:${gatewayPort}/scheme-nil-and-port-nil`);
   expect(await redirect(otherEnvoyPort, "/scheme-nil-and-port-80")).toBe("302 http://example.org/scheme-nil-and-port-80");
   expect(await redirect(otherEnvoyPort, "/scheme-https-and-port-nil")).toBe("301 https://example.org/scheme-https-and-port-nil");
+});
+
+test("backend protocols: appProtocol kubernetes.io/h2c is spoken to over HTTP/2, kubernetes.io/ws takes a WebSocket upgrade", async () => {
+  const h2c = await get("protocols.example", "/h2c");
+  expect([answeredBy(h2c), h2c.json().httpVersion]).toEqual(["h2c", "2.0"]);
+  const upgraded = await websocketUpgrade(stack.httpPort, "/ws", { host: "protocols.example", message: "hello over ws" });
+  expect([upgraded.status, upgraded.headers["x-backend"], upgraded.echoed]).toEqual([101, "ws", "hello over ws"]);
 });
