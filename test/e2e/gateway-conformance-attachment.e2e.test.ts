@@ -80,10 +80,13 @@ const intersection = [
   route("infra", "no-intersecting-hosts", intersectionParents, ["specific.but.wrong.com", "wildcard.io"], toBackend("v2", "/s5")),
 ].join("");
 
-const listenerHostnames = [
+/** The routes of the listeners at another port (a function: that port is picked in beforeAll). */
+const listenerHostnames = () => [
   route("infra", "backend-v1", ["other-1"], [], toBackend("v1")),
   route("infra", "backend-v2", ["other-2"], [], toBackend("v2")),
   route("infra", "backend-v3", ["other-3", "other-4"], [], toBackend("v3")),
+  // Attached by port alone: to every listener on that port.
+  route("infra", "by-port", [], [], toBackend("v2", "/by-port")).replace("parentRefs: []", `parentRefs: [{ name: web, namespace: infra, port: ${otherEnvoyPort - 8000} }]`),
 ].join("");
 
 const namespaces = [
@@ -163,7 +166,7 @@ beforeAll(async () => {
     serviceFor("backends", "other-backend", [backends["other-backend"]!]),
   ].join("---\n");
   stack = await startStack({
-    manifests: { "gateway.yaml": gateway(), "services.yaml": services, "routes.yaml": isolation + intersection + listenerHostnames + namespaces + references + unmatchedParents, "grant.yaml": grant, "useless-grants.yaml": uselessGrants },
+    manifests: { "gateway.yaml": gateway(), "services.yaml": services, "routes.yaml": isolation + intersection + listenerHostnames() + namespaces + references + unmatchedParents, "grant.yaml": grant, "useless-grants.yaml": uselessGrants },
   });
   await eventually(async () => (await send(stack.httpPort, "/s1", { host: "very.specific.com" })).status === 200, { what: "the HTTPRoutes are served" });
   await eventually(async () => (await send(otherEnvoyPort, "/", { host: "bar.com" })).status === 200, { what: "the listeners on another port are served" });
@@ -228,14 +231,18 @@ test("hostname intersection: a route serves the hostnames it shares with its lis
   expect((await routeConditions("infra", "specific-host-matches-listener-specific-host")).map((c) => c[0])).toEqual(["Accepted=True Accepted", "Accepted=False NoMatchingListenerHostname", "Accepted=False NoMatchingListenerHostname"]);
 });
 
-test("listener hostnames on a listener at another port: routes without hostnames take their listener's", async () => {
+test("listener hostnames on a listener at another port: routes without hostnames take their listener's; a parentRef by port", async () => {
   const port = otherEnvoyPort;
   expect(await via("bar.com", "/", port)).toBe("v1");
   expect(await via("foo.bar.com", "/", port)).toBe("v2");
   for (const host of ["baz.bar.com", "boo.bar.com", "multiple.prefixes.bar.com", "multiple.prefixes.foo.com"]) expect(await via(host, "/", port)).toBe("v3");
   for (const host of ["foo.com", "no.matching.host"]) expect(await via(host, "/", port)).toBe("<404>");
+  // A parentRef by port attaches the route to each listener on that port, and to no other.
+  for (const host of ["bar.com", "foo.bar.com", "baz.bar.com", "x.foo.com"]) expect(await via(host, "/by-port", port)).toBe("v2");
+  expect((await routeConditions("infra", "by-port"))).toEqual([["Accepted=True Accepted", "ResolvedRefs=True ResolvedRefs"]]);
   // The plaintext listener (port 80) has none of these routes.
   expect(await via("foo.bar.com", "/")).toBe("<404>");
+  expect(await via("bar.com", "/by-port")).toBe("<404>");
 });
 
 test("allowedRoutes: Same (the default), All, and a Selector with matchExpressions admit routes by their namespace", async () => {
@@ -249,8 +256,8 @@ test("allowedRoutes: Same (the default), All, and a Selector with matchExpressio
   expect(await routeConditions("others", "from-all")).toEqual([["Accepted=True Accepted", "ResolvedRefs=True ResolvedRefs"]]);
   const listeners = (await validated()).find((o) => o.kind === "Gateway")!.listeners!;
   const attached = Object.fromEntries(listeners.map((l) => [l.name, l.attachedRoutes]));
-  // The selector listener: selected, granted, name-not-granted, partially-invalid (apps), not the one from others.
-  expect([attached.selector, attached.all, attached.same, attached["very-specific"], attached["other-3"]]).toEqual([4, 2, 1, 2, 1]);
+  // The selector listener: selected, granted, name-not-granted, partially-invalid (apps), not the one from others; other-3: backend-v3 and by-port.
+  expect([attached.selector, attached.all, attached.same, attached["very-specific"], attached["other-3"]]).toEqual([4, 2, 1, 2, 2]);
 });
 
 test("parentRefs that match no listener, and a listener that does not take HTTPRoutes: not accepted, not served", async () => {

@@ -208,6 +208,10 @@ spec:
       backendRefs: [{ name: h2c, port: 80 }]
     - ${prefix("/ws")}
       backendRefs: [{ name: ws, port: 80 }]
+    - matches: [{ path: { type: Exact, value: /manual-endpointslices } }]
+      backendRefs: [{ name: v2, port: 80 }]
+    - matches: [{ path: { type: Exact, value: /headless-manual-endpointslices } }]
+      backendRefs: [{ name: headless, port: 80 }]
 `;
 
 const names = ["v1", "v2", "mirror-a", "mirror-b", "mirror-percent", "mirror-fraction", "slow", "ws"];
@@ -223,6 +227,8 @@ beforeAll(async () => {
     ...names.filter((name) => name !== "ws").map((name) => serviceFor("infra", name, [backends[name]!])),
     serviceFor("infra", "h2c", [backends.h2c], { appProtocol: "kubernetes.io/h2c" }),
     serviceFor("infra", "ws", [backends.ws!], { appProtocol: "kubernetes.io/ws" }),
+    // A headless Service (clusterIP: None) with its EndpointSlices written by hand.
+    serviceFor("infra", "headless", [backends.v1!]).replace("spec:\n  ports:", "spec:\n  clusterIP: None\n  ports:"),
   ].join("---\n");
   stack = await startStack({ manifests: { "gateway.yaml": gateway(otherEnvoyPort - 8000), "services.yaml": services, "routes.yaml": routes } });
   await eventually(async () => (await send(stack.httpPort, "/one", { host: "rewrite.example" })).status === 200, { what: "the HTTPRoutes are served" });
@@ -385,4 +391,9 @@ test("backend protocols: appProtocol kubernetes.io/h2c is spoken to over HTTP/2,
   expect([answeredBy(h2c), h2c.json().httpVersion]).toEqual(["h2c", "2.0"]);
   const upgraded = await websocketUpgrade(stack.httpPort, "/ws", { host: "protocols.example", message: "hello over ws" });
   expect([upgraded.status, upgraded.headers["x-backend"], upgraded.echoed]).toEqual([101, "ws", "hello over ws"]);
+});
+
+test("Service types: a Service with EndpointSlices written by hand, and a headless one, are both served", async () => {
+  expect(answeredBy(await get("protocols.example", "/manual-endpointslices"))).toBe("v2");
+  expect(answeredBy(await get("protocols.example", "/headless-manual-endpointslices"))).toBe("v1");
 });
