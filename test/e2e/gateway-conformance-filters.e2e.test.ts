@@ -64,6 +64,9 @@ spec:
     - ${prefix("/fraction-mirror")}
       filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: mirror-fraction, port: 80 }, fraction: { numerator: 25, denominator: 50 } } }]
       backendRefs: [{ name: v1, port: 80 }]
+    - ${prefix("/third-mirror")}
+      filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: mirror-fraction, port: 80 }, fraction: { numerator: 1, denominator: 3 } } }]
+      backendRefs: [{ name: v1, port: 80 }]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -298,6 +301,10 @@ test("RequestMirror percent 20 and fraction 25/50: a share of the requests is co
   expect(fraction).toBeLessThanOrEqual(140);
   // Only the route's paths were copied.
   expect(backends["mirror-percent"]!.received.every((r) => r.path.startsWith("/percent-mirror/"))).toBe(true);
+  // A fraction that is no whole percent reaches Envoy exactly, in millionths.
+  const routes = (await stack.envoy.configDump()).configs.flatMap((c: any) => c.dynamic_route_configs ?? []).flatMap((r: any) => r.route_config.virtual_hosts).flatMap((v: any) => v.routes);
+  const third = routes.find((r: any) => JSON.stringify(r.match).includes("/third-mirror"));
+  expect(third.route.request_mirror_policies[0].runtime_fraction.default_value).toEqual({ numerator: 333333, denominator: "MILLION" });
 });
 
 test("timeouts: a backend slower than request or backendRequest answers 504; 0s turns the timeout off", async () => {
