@@ -71,6 +71,9 @@ const toBackend = (name: string, path?: string, namespace?: string) =>
 
 const isolation = ["empty-hostname", "wildcard-example-com", "wildcard-foo-example-com", "abc-foo-example-com"].map((listener) => route("infra", `isolation-${listener}`, [listener], [], toBackend("v1", `/${listener}`))).join("");
 
+// Unlike the suite, whose intersection routes name a Gateway of these three listeners only, they
+// name the listeners: isobar serves one Gateway, and this one also has a listener without a
+// hostname, which would take every hostname of a route.
 const intersectionParents = ["very-specific", "wildcard-io", "anotherwildcard-io"];
 const intersection = [
   route("infra", "specific-host-matches-listener-specific-host", intersectionParents, ["non.matching.com", "*.nonmatchingwildcard.io", "very.specific.com"], toBackend("v1", "/s1")),

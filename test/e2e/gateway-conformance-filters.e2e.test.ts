@@ -38,6 +38,7 @@ spec:
     - { name: other, port: ${otherPort}, protocol: HTTP }
 `;
 
+// Redirect status codes are 301 and 302 only: the v1.3.0 CRDs accept no others.
 const routes = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: mirrors, namespace: infra }
