@@ -76,7 +76,6 @@ export function resolveService(
   if (circuitBreakers) resolved.circuitBreakers = circuitBreakers;
   if (invalid.length > 0) resolved.annotationProblems = invalid;
   if (fromAppProtocol?.problem) resolved.appProtocolProblem = fromAppProtocol.problem;
-  if (port.appProtocol === "kubernetes.io/ws") resolved.websocket = true;
   return { ok: resolved };
 }
 

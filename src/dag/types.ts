@@ -392,8 +392,6 @@ export interface ResolvedService extends ServicePortRef {
   serviceProtocol?: UpstreamProtocol;
   /** An appProtocol Contour does not map: the port is spoken to as HTTP/1.1, and this says so in a warning. */
   appProtocolProblem?: string;
-  /** The port's appProtocol is `kubernetes.io/ws`: Gateway API routes to it take WebSocket upgrades. */
-  websocket?: true;
   externalName?: string;
   /** From the `projectcontour.io/max-connections` family on the Service. */
   circuitBreakers?: Cluster["circuitBreakers"];
