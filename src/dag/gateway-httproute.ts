@@ -1,7 +1,8 @@
 // One HTTPRoute's rules as DAG routes: matches (path Exact, PathPrefix by segments,
 // RegularExpression checked against RE2; headers, query parameters, method), filters
 // (RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror, CORS;
-// the header modifiers per backend too), weighted backendRefs, timeouts and sessionPersistence.
+// the header modifiers per backend too), weighted backendRefs, timeouts and sessionPersistence;
+// WebSocket upgrades where a backend's Service port has appProtocol kubernetes.io/ws.
 // What a rule asks for that is not supported drops that rule (UnsupportedValue); a backend that
 // does not resolve is a ResolvedRefs reason, and the share of requests its weight asks for
 // answers 500, as does a rule left with no backend (the spec's rule).
@@ -21,7 +22,7 @@ export interface HTTPRouteRoutes {
 
 export type Action = Pick<
   Route,
-  "clusters" | "invalidBackendWeight" | "mirrors" | "redirect" | "directResponse" | "requestHeaders" | "responseHeaders" | "pathRewrite" | "timeout" | "cors" | "sessionPersistence"
+  "clusters" | "invalidBackendWeight" | "mirrors" | "redirect" | "directResponse" | "requestHeaders" | "responseHeaders" | "pathRewrite" | "timeout" | "cors" | "sessionPersistence" | "websocket"
 >;
 
 export { gatewayDuration };
@@ -87,6 +88,8 @@ export function ruleAction(
       continue;
     }
     const cluster: WeightedCluster = { cluster: resolved.ok, weight };
+    // The spec's signal for WebSockets: a Service port with appProtocol kubernetes.io/ws.
+    if (resolved.websocket && !report.grpc) action.websocket = true;
     for (const filter of ref.filters ?? []) {
       if (filter.type === "RequestHeaderModifier") cluster.requestHeaders = headersPolicy(filter.requestHeaderModifier);
       else if (filter.type === "ResponseHeaderModifier") cluster.responseHeaders = headersPolicy(filter.responseHeaderModifier);

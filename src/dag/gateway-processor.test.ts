@@ -198,12 +198,27 @@ describe("attaching routes", () => {
     const rules = [
       { matches: [{ path: { value: "/same" } }], filters: [{ type: "RequestRedirect", requestRedirect: { hostname: "x.example.com" } }] },
       { matches: [{ path: { value: "/https" } }], filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https" } }] },
+      { matches: [{ path: { value: "/port-80" } }], filters: [{ type: "RequestRedirect", requestRedirect: { port: 80 } }] },
+      { matches: [{ path: { value: "/https-443" } }], filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", port: 443 } }] },
+      { matches: [{ path: { value: "/https-80" } }], filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", port: 80 } }] },
     ];
     const { result } = build([gateway([http, { name: "alt", port: 8081, protocol: "HTTP" }]), httpRoute("r", { rules })]);
     const redirects = (routes: Route[]) => Object.fromEntries(routes.map((r) => [r.pathMatch.value, r.redirect?.port]));
-    expect(redirects(result.dag.virtualHosts.get("*")!.routes)).toEqual({ "/same": undefined, "/https": undefined });
+    // A given port that is the scheme's own is left out too (Envoy writes any port it is given).
+    const wellKnown = { "/port-80": undefined, "/https-443": undefined, "/https-80": 80 };
+    expect(redirects(result.dag.virtualHosts.get("*")!.routes)).toEqual({ "/same": undefined, "/https": undefined, ...wellKnown });
     const own = result.dag.listeners.find((l) => l.name === "http-16081")!;
-    expect(redirects(own.virtualHosts[0]!.routes)).toEqual({ "/same": 8081, "/https": undefined });
+    expect(redirects(own.virtualHosts[0]!.routes)).toEqual({ "/same": 8081, "/https": undefined, ...wellKnown });
+  });
+
+  test("a backend whose Service port has appProtocol kubernetes.io/ws makes its rule's routes take WebSocket upgrades; others do not", () => {
+    const ws: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "ws", namespace: "infra" }, spec: { ports: [{ port: 80, appProtocol: "kubernetes.io/ws" }] } };
+    const rules = [
+      { matches: [{ path: { value: "/ws" } }], backendRefs: [{ name: "ws", port: 80 }] },
+      { matches: [{ path: { value: "/plain" } }], backendRefs: [{ name: "app", port: 80 }] },
+    ];
+    const { routes } = build([ws, gateway([http]), httpRoute("r", { rules })]);
+    expect(Object.fromEntries(routes("*").map((r) => [r.pathMatch.value, r.websocket === true]))).toEqual({ "/ws": true, "/plain": false });
   });
 
   test("the route and Gateway statuses carry their generation", () => {

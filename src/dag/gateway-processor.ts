@@ -185,16 +185,19 @@ function addRoutes(ctx: BuildContext, state: GatewayListenerState, hostname: str
 
 /**
  * A redirect without a port goes to the listener's port (the Gateway's, not Envoy's) or, when it
- * changes the scheme, to the scheme's well-known one, as the spec says. A well-known port is left
- * out of the Location, so Envoy is given no port then.
+ * changes the scheme, to the scheme's well-known one, as the spec says. A well-known port, given or
+ * not, is left out of the Location (http and 80, https and 443), so Envoy is given no port then:
+ * given one, it writes it.
  */
 function redirectPort(route: Route, state: GatewayListenerState): Route {
   const redirect = route.redirect;
-  if (!redirect || redirect.port !== undefined) return route;
+  if (!redirect) return route;
   const scheme = redirect.scheme ?? (state.spec.protocol === "HTTPS" ? "https" : "http");
-  const port = redirect.scheme ? (scheme === "https" ? 443 : 80) : state.spec.port;
-  if (port === (scheme === "https" ? 443 : 80)) return route;
-  return { ...route, redirect: { ...redirect, port } };
+  const wellKnown = scheme === "https" ? 443 : 80;
+  const port = redirect.port ?? (redirect.scheme ? wellKnown : state.spec.port);
+  if (port !== wellKnown) return port === redirect.port ? route : { ...route, redirect: { ...redirect, port } };
+  const { port: _wellKnown, ...withoutPort } = redirect;
+  return { ...route, redirect: withoutPort };
 }
 
 function writeGatewayStatus(ctx: BuildContext, gateway: Gateway, listeners: GatewayListenerState[]): void {

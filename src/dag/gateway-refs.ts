@@ -76,7 +76,7 @@ export function routeHostnames(listenerHostname: string | undefined, routeHostna
 }
 
 /** A backendRef's cluster, or why it does not resolve (the reason of the route's ResolvedRefs False). */
-export type BackendResult = { ok: Cluster } | { reason: "BackendNotFound" | "RefNotPermitted" | "InvalidKind"; message: string };
+export type BackendResult = { ok: Cluster; websocket?: true } | { reason: "BackendNotFound" | "RefNotPermitted" | "InvalidKind"; message: string };
 
 /** Resolves a backendRef of a route in `from.namespace` to an interned cluster (HTTP/2 in cleartext with `protocol` h2c: GRPCRoute's). */
 export function backendCluster(ctx: BuildContext, objects: GatewayApiObjects, from: { kind: string; namespace: string }, ref: BackendRef, protocol?: "h2c"): BackendResult {
@@ -100,5 +100,11 @@ export function backendCluster(ctx: BuildContext, objects: GatewayApiObjects, fr
   if (resolved.targetPort !== undefined) settings.service.targetPort = resolved.targetPort;
   if (resolved.externalName !== undefined) settings.externalName = resolved.externalName;
   if (resolved.circuitBreakers !== undefined) settings.circuitBreakers = resolved.circuitBreakers;
-  return { ok: ctx.cluster(settings) };
+  return webSocketPort(ctx, resolved) ? { ok: ctx.cluster(settings), websocket: true } : { ok: ctx.cluster(settings) };
+}
+
+/** The Service port's appProtocol is `kubernetes.io/ws`: the spec's signal that routes to it take WebSocket upgrades. */
+function webSocketPort(ctx: BuildContext, resolved: { namespace: string; name: string; port: number }): boolean {
+  const ports = (ctx.input.service(resolved.namespace, resolved.name)?.spec as { ports?: unknown } | undefined)?.ports;
+  return Array.isArray(ports) && ports.some((p: { port?: unknown; appProtocol?: unknown } | null) => p?.port === resolved.port && p.appProtocol === "kubernetes.io/ws");
 }

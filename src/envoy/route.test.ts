@@ -181,7 +181,7 @@ describe("actions", () => {
       testRoute("/", {
         timeout: { responseMs: 0, idleMs: 1500 },
         retry: { retryOn: ["5xx", "retriable-status-codes"], numRetries: 3, perTryTimeoutMs: 250, retriableStatusCodes: [503, 502] },
-        mirrors: [{ cluster: mirror, weightPercent: 25 }],
+        mirrors: [{ cluster: mirror, weightPercent: 25 }, { cluster: testCluster("shadow-third"), weightPercent: 100 / 3 }],
         websocket: true,
         cookieHash: true,
         requestHashPolicies: [{ headerName: "x-user", terminal: true }, { queryParameterName: "id" }, { hashSourceIP: true }],
@@ -199,6 +199,8 @@ describe("actions", () => {
       retriable_status_codes: [502, 503],
     });
     expect(action.request_mirror_policies).toEqual([
+      // A share that is no whole percent (a Gateway API fraction of 1/3) in millionths.
+      { cluster: testCluster("shadow-third").name, runtime_fraction: { default_value: { numerator: 333333, denominator: "MILLION" } } },
       { cluster: mirror.name, runtime_fraction: { default_value: { numerator: 25, denominator: "HUNDRED" } } },
     ]);
     expect(action.upgrade_configs).toEqual([{ upgrade_type: "websocket" }]);

@@ -96,6 +96,13 @@ export function envoyRoute(route: Route, options: { secure: boolean }): JsonObje
   return out;
 }
 
+/** A mirror's share: in percent when whole, else in millionths (a Gateway API fraction such as 1/3). */
+function mirrorFraction(percent: number): JsonObject {
+  const clamped = Math.max(0, Math.min(100, percent));
+  if (Number.isInteger(clamped)) return { numerator: clamped, denominator: "HUNDRED" };
+  return { numerator: Math.round(clamped * 10_000), denominator: "MILLION" };
+}
+
 function redirectAction(redirect: Redirect): JsonObject {
   const action: JsonObject = {};
   if (redirect.scheme) action.scheme_redirect = redirect.scheme;
@@ -136,7 +143,7 @@ export function routeAction(route: Route): JsonObject {
   if (route.mirrors.length > 0) {
     action.request_mirror_policies = sortedBy(route.mirrors, (m) => m.cluster.name).map((mirror) => ({
       cluster: mirror.cluster.name,
-      runtime_fraction: { default_value: { numerator: Math.max(0, Math.min(100, Math.round(mirror.weightPercent))), denominator: "HUNDRED" } },
+      runtime_fraction: { default_value: mirrorFraction(mirror.weightPercent) },
     }));
   }
   if (route.requestHeaders?.hostRewrite) action.host_rewrite_literal = route.requestHeaders.hostRewrite;
