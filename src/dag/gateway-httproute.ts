@@ -84,7 +84,8 @@ export function ruleAction(
     const weight = ref.weight ?? 1;
     const resolved = backendCluster(ctx, objects, source, ref, report.grpc ? "h2c" : undefined);
     if (!("ok" in resolved)) {
-      out.unresolved.push({ reason: resolved.reason, message: resolved.message });
+      if ("refused" in resolved) ctx.status.warning(source, backendTlsRefused(resolved.message));
+      else out.unresolved.push({ reason: resolved.reason, message: resolved.message });
       weighted.push({ weight });
       continue;
     }
@@ -139,7 +140,8 @@ function applyFilter(ctx: BuildContext, objects: GatewayApiObjects, source: Obje
       if (!spec) return;
       const resolved = backendCluster(ctx, objects, source, spec.backendRef);
       if (!("ok" in resolved)) {
-        out.unresolved.push({ reason: resolved.reason, message: `RequestMirror ${resolved.message}` });
+        if ("refused" in resolved) ctx.status.warning(source, backendTlsRefused(`RequestMirror: ${resolved.message}`));
+        else out.unresolved.push({ reason: resolved.reason, message: `RequestMirror ${resolved.message}` });
         return;
       }
       const fraction = spec.fraction ? (100 * spec.fraction.numerator) / (spec.fraction.denominator ?? 100) : undefined;
@@ -151,6 +153,9 @@ function applyFilter(ctx: BuildContext, objects: GatewayApiObjects, source: Obje
       problems.push(`filter ${filter.type} is not supported`);
   }
 }
+
+/** A backend a BackendTLSPolicy forbids to reach (the policy's own status says why): a warning on the route. */
+const backendTlsRefused = (message: string) => ({ type: "RouteError", reason: "BackendTLSPolicyNotApplied", message });
 
 function pathModifier(modifier: HTTPPathModifier, problems: string[], full: (path: string) => void, prefix: (path: string) => void): void {
   if (modifier.type === "ReplaceFullPath" && modifier.replaceFullPath !== undefined) full(modifier.replaceFullPath);

@@ -40,10 +40,11 @@ export interface TcpHealthCheckPolicy {
   healthyThresholdCount: number;
 }
 
-/** Upstream TLS validation: a CA bundle (PEM) and the subject names to accept. */
+/** Upstream TLS validation: a CA bundle (PEM) and the subject names (DNS; URI from a BackendTLSPolicy) the certificate must carry one of. */
 export interface UpstreamValidation {
   caSecret: Secret;
   subjectNames: string[];
+  uriSubjectNames?: string[];
 }
 
 export interface CircuitBreakers {
@@ -306,7 +307,6 @@ export interface DownstreamValidation {
 }
 
 export type TlsVersion = "1.2" | "1.3";
-
 export interface TcpProxy {
   clusters: WeightedCluster[];
 }

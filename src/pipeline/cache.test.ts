@@ -225,6 +225,7 @@ describe("object cache: filtering and slimming", () => {
       TLSCertificateDelegation: 0,
       Service: 0,
       Secret: 0,
+      ConfigMap: 0,
       EndpointSlice: 0,
       Namespace: 0,
       GatewayClass: 0,
