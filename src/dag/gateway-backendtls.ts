@@ -178,7 +178,7 @@ export function writeBackendTlsStatus(ctx: BuildContext, objects: GatewayApiObje
     const ref = refOf(policy);
     const generation = policy.metadata.generation;
     if (!state.seen.has(policy)) {
-      ctx.status.gatewayApiStatus(ref, generation, { ancestors: [] });
+      ctx.status.gatewayApiStatus(ref, generation, { ancestors: [], controllerName: ancestor.controllerName });
       continue;
     }
     let resolution = state.resolutions.get(policy);

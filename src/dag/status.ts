@@ -44,6 +44,8 @@ export interface ObjectStatus {
   parents?: RouteParentStatus[];
   /** A BackendTLSPolicy's status.ancestors: the served Gateway, when a route of it sends to a target (gateway-backendtls.ts). */
   ancestors?: PolicyAncestorStatus[];
+  /** Whose `ancestors` entries these replace (needed when there are none left to write). */
+  controllerName?: string;
 }
 
 /** One entry of a policy's status.ancestors. */
@@ -117,11 +119,12 @@ export class StatusRecorder {
   }
 
   /** Sets a Gateway's listener statuses, a route's parent statuses or a policy's ancestor statuses (the Gateway API's own shapes). */
-  gatewayApiStatus(ref: ObjectRef, generation: number | undefined, fields: Pick<ObjectStatus, "listeners" | "parents" | "ancestors">): void {
+  gatewayApiStatus(ref: ObjectRef, generation: number | undefined, fields: Pick<ObjectStatus, "listeners" | "parents" | "ancestors" | "controllerName">): void {
     const status = this.track(ref, generation);
     if (fields.listeners) status.listeners = fields.listeners;
     if (fields.parents) status.parents = fields.parents;
     if (fields.ancestors) status.ancestors = fields.ancestors;
+    if (fields.controllerName) status.controllerName = fields.controllerName;
   }
 
   get(ref: ObjectRef): ObjectStatus | undefined {

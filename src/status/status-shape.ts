@@ -134,7 +134,7 @@ function routeParents(object: KubeObject, status: ObjectStatus, now: Date): Reco
 function policyAncestors(object: KubeObject, status: ObjectStatus, now: Date): Record<string, unknown> | undefined {
   const existing = (object.status as { ancestors?: Array<{ controllerName?: string; ancestorRef?: unknown; conditions?: unknown }> } | undefined)?.ancestors ?? [];
   const ours = status.ancestors ?? [];
-  const controllers = new Set(ours.map((a) => a.controllerName));
+  const controllers = new Set([...ours.map((a) => a.controllerName), ...(status.controllerName ? [status.controllerName] : [])]);
   const theirs = existing.filter((a) => !controllers.has(a.controllerName ?? ""));
   if (ours.length === 0 && theirs.length === existing.length) return undefined;
   const generation = status.generation ?? object.metadata.generation;
