@@ -41,6 +41,7 @@ export interface ObjectCache extends DagInput {
   endpointSliceServices(): string[];
   services(): KubeObject[];
   secrets(): KubeObject[];
+  configMap(namespace: string, name: string): KubeObject | undefined;
   /** Whether an Ingress, HTTPProxy, delegation or the configuration names this Secret or Service. */
   isReferenced(kind: "Secret" | "Service", namespace: string, name: string): boolean;
   /** Objects held per kind, for metrics and debug output. */
