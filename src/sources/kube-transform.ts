@@ -47,6 +47,8 @@ export function slimObject(object: KubeObject, apiVersion: string, kind: string)
     delete object.stringData;
   }
   if (kind === "ConfigMap") {
+    delete metadata.labels;
+    delete metadata.annotations;
     const data = object.data as Record<string, unknown> | undefined;
     const ca = data?.[configMapCaKey];
     object.data = typeof ca === "string" ? { [configMapCaKey]: ca } : {};
