@@ -2,14 +2,14 @@
 // backend behind four Services, each with its own policy. The one whose CA (a ConfigMap) signed the
 // backend's certificate and whose hostname the certificate carries is answered, with the hostname
 // as SNI; a wrong hostname or a CA that did not sign it fails Envoy's upstream handshake (503) and
-// the backend sees no request; a policy naming a ConfigMap that does not exist answers 500. Editing
+// the backend sees no request; behind the HTTPS listener the request is re-encrypted; a policy naming a ConfigMap that does not exist answers 500. Editing
 // the wrong CA's ConfigMap to hold the right one makes that backend reachable (ConfigMaps are
 // watched), and `agent validate` prints each policy's ancestor conditions.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { runAgent } from "../helpers/agent-binary.ts";
 import { eventually, send, serviceFor, startStack, type Stack } from "./harness.ts";
-import { serverCertificate, startTlsEcho, testCa, type PemPair, type TlsEcho } from "./pki.ts";
+import { serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
 
 let stack: Stack;
 let backend: TlsEcho;
@@ -26,7 +26,9 @@ kind: Gateway
 metadata: { name: web, namespace: infra }
 spec:
   gatewayClassName: contour
-  listeners: [{ name: http, port: 80, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }]
+  listeners:
+    - { name: http, port: 80, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }
+    - { name: https, port: 443, protocol: HTTPS, hostname: tls.example.com, allowedRoutes: { namespaces: { from: All } }, tls: { certificateRefs: [{ name: listener-cert }] } }
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -77,7 +79,9 @@ beforeAll(async () => {
       "policies.yaml": policies,
       "backend-ca.yaml": caConfigMap("backend-ca", ca),
       "other-ca.yaml": caConfigMap("other-ca", otherCa),
+      "listener-cert.yaml": tlsSecret("infra", "listener-cert", await serverCertificate(otherCa, ["tls.example.com"])),
     },
+    listeners: ["ingress_http", "ingress_https"],
   });
 }, 60_000);
 
@@ -94,6 +98,15 @@ test("the backend whose certificate the policy's CA signed, for the policy's hos
     return response.status === 200 ? response : undefined;
   });
   expect(answer.json<{ backend: string; sni?: string; path: string }>()).toMatchObject({ backend: "secure", sni: "secure.backend.test", path: "/good" });
+});
+
+test("behind the HTTPS listener the request is re-encrypted: TLS ends at Envoy, and the backend is reached over TLS as the policy says", async () => {
+  const answer = await eventually(async () => {
+    const exchange = await tlsRequest(stack.httpsPort, { servername: "tls.example.com", ca: otherCa.certificatePem, path: "/good" });
+    return exchange.status === 200 ? exchange : undefined;
+  });
+  expect(JSON.parse(answer.body!)).toMatchObject({ backend: "secure", sni: "secure.backend.test", path: "/good" });
+  expect((await tlsRequest(stack.httpsPort, { servername: "tls.example.com", ca: otherCa.certificatePem, path: "/wrong-host" })).status).toBe(503);
 });
 
 test("a hostname the certificate does not carry, or a CA that did not sign it, fails the upstream handshake: 503, and the backend sees no request", async () => {
