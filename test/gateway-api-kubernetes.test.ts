@@ -1,8 +1,8 @@
 // Gateway API from a cluster, against the fake API server over HTTPS: every kind is listed and
 // watched, at the version the API server serves (TLSRoute at v1alpha2 where v1 is not served); a
 // cluster without the Gateway API CRDs is tolerated and each missing kind logged once, and objects
-// appear once the CRDs are installed; the leader writes GatewayClass and Gateway status, and
-// nothing on another controller's objects.
+// appear once the CRDs are installed; the leader writes GatewayClass, Gateway, route and
+// BackendTLSPolicy status (at the version served), and nothing on another controller's objects.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { startFakeApiServer, type FakeApiServer } from "./fake-apiserver/index.ts";
 import { createRecorder } from "./fake-apiserver/recorder.ts";
@@ -13,6 +13,7 @@ import { createSnapshotStore } from "../src/xds/snapshot.ts";
 import { loadKubeConfig } from "../src/k8s/kubeconfig.ts";
 import { startStatusReporting } from "../src/status/reporting.ts";
 import type { KubeObject } from "../src/sources/types.ts";
+import { testCa } from "./e2e/pki.ts";
 
 const group = "gateway.networking.k8s.io";
 const gatewayKinds = ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "TLSRoute", "TCPRoute", "BackendTLSPolicy"];
@@ -179,10 +180,42 @@ describe("Gateway API from a cluster", () => {
     // The TCPRoute (read at v1) gets its parents too: the Gateway has no TCP listener.
     const tcpParents = (api.get("TCPRoute", "apps", "tcp")?.status as { parents?: Array<{ conditions: Array<{ type: string; status: string; reason: string }> }> } | undefined)?.parents ?? [];
     expect(tcpParents.map((p) => p.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`))).toEqual([["Accepted=False NotAllowedByListeners", "ResolvedRefs=False BackendNotFound"]]);
-    // Nothing written on another controller's class or Gateway, nor on the kinds not processed yet.
+    // Nothing written on another controller's class or Gateway, on ReferenceGrants, or on a policy whose Service no route reaches.
     const writes = api.requests.slice(since).filter((r) => r.verb === "patch" || r.verb === "update");
     expect(writes.map((r) => r.path).filter((p) => /other|foreign|referencegrants|backendtlspolicies/.test(p))).toEqual([]);
     expect(api.get("GatewayClass", undefined, "other")?.status).toBeUndefined();
     expect(api.get("Gateway", "infra", "foreign")?.status).toBeUndefined();
+  });
+
+  test("a BackendTLSPolicy served at v1alpha3 gets its ancestor status there, and its CA ConfigMap is watched, kept as ca.crt only", async () => {
+    api.setServedVersions("BackendTLSPolicy", ["v1alpha3"]);
+    const ca = await testCa("cluster backend CA");
+    const parentRefs = [{ name: "web", namespace: "infra" }];
+    for (const object of [
+      objects().find((o) => o.kind === "GatewayClass")!,
+      objects().find((o) => o.kind === "Gateway")!,
+      { apiVersion: "v1", kind: "Service", metadata: { name: "secure", namespace: "infra" }, spec: { ports: [{ name: "https", port: 443 }] } },
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "secure-ca", namespace: "infra" }, data: { "ca.crt": ca.certificatePem, "other.conf": "x".repeat(10_000) } },
+      { apiVersion: `${group}/v1`, kind: "HTTPRoute", metadata: { name: "secure", namespace: "infra" }, spec: { parentRefs, rules: [{ backendRefs: [{ name: "secure", port: 443 }] }] } },
+      { apiVersion: `${group}/v1alpha3`, kind: "BackendTLSPolicy", metadata: { name: "secure", namespace: "infra" }, spec: { targetRefs: [{ group: "", kind: "Service", name: "secure" }], validation: { caCertificateRefs: [{ group: "", kind: "ConfigMap", name: "secure-ca" }], hostname: "secure.internal" } } },
+    ] as KubeObject[]) api.create(object);
+    const log = logger();
+    const kubernetes = startSource(log);
+    const cache = createObjectCache({ ingressClassNames: [] });
+    const dag = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date(), gateway: { bundleVersion: kubernetes.gatewayApiBundleVersion } };
+    const pipeline = createPipeline(createSnapshotStore(), cache, { dag, holdoffMs: 5, maxDelayMs: 20, sources: ["kubernetes"] });
+    const { kubeConfig } = loadKubeConfig({ kubeconfig: api.kubeconfigPath });
+    const reporting = startStatusReporting({ kubeConfig, pipeline, cache, leaderElection: false, logger: log.log });
+    const since = api.requests.length;
+    await kubernetes.start(pipeline.handlerFor("kubernetes"));
+    const write = await api.waitForRequest((r) => r.verb === "patch" && r.plural === "backendtlspolicies" && r.subresource === "status", since);
+    await reporting.stop();
+    await pipeline.stop();
+    expect(write.path).toBe(`/apis/${group}/v1alpha3/namespaces/infra/backendtlspolicies/secure/status`);
+    const ancestors = (api.get("BackendTLSPolicy", "infra", "secure")?.status as { ancestors?: Array<Record<string, any>> } | undefined)?.ancestors ?? [];
+    expect(ancestors.map((a) => [a.ancestorRef, a.controllerName, a.conditions.map((c: Record<string, unknown>) => `${c.type}=${c.status} ${c.reason} (generation ${c.observedGeneration})`)])).toEqual([
+      [{ group, kind: "Gateway", namespace: "infra", name: "web" }, "projectcontour.io/gateway-controller", ["Accepted=True Accepted (generation 1)", "ResolvedRefs=True ResolvedRefs (generation 1)"]],
+    ]);
+    expect(cache.configMap("infra", "secure-ca")?.data).toEqual({ "ca.crt": ca.certificatePem });
   });
 });

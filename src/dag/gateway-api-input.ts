@@ -2,8 +2,7 @@
 // a cluster's API server has checked them already), which GatewayClass and Gateway this agent
 // serves (gateway-select.ts), and the status that goes with that choice: GatewayClass Accepted
 // and SupportedVersion, Gateway Accepted (the processor, gateway-processor.ts, adds Programmed and
-// the listeners). BackendTLSPolicies carry a warning saying
-// they are not served yet.
+// the listeners).
 import { gatewayApiBundleVersion, gatewayCrdChecked } from "./crd-schema.ts";
 import type { Gateway, GatewayApiObjects, GatewayClass } from "./gateway-api-types.ts";
 import { defaultGatewayControllerName, selectGateway, type GatewaySelection } from "./gateway-select.ts";
@@ -77,8 +76,6 @@ function recordSelection(selection: GatewaySelection, options: DagOptions, statu
   }
 }
 
-const notServed = (kind: string) => ({ type: "GatewayAPI", reason: "NotImplemented", message: `${kind} is not processed yet: isobar serves HTTPRoutes, GRPCRoutes, TLSRoutes and TCPRoutes only so far` });
-
 /**
  * The Gateway API input, with the selection's status recorded; undefined when the input has no
  * Gateway API objects at all. Classes and Gateways of other controllers are not checked, selected
@@ -107,8 +104,5 @@ export function gatewayApiInput(ctx: Pick<BuildContext, "input" | "options" | "s
   };
   const selection = selectGateway(gatewayClasses, gateways, { controllerName, gatewayRef: options.gateway?.gatewayRef });
   recordSelection(selection, options, status);
-  for (const object of objects.backendTLSPolicies) {
-    status.warning(refOf(object), notServed(object.kind));
-  }
   return { objects, selection };
 }

@@ -165,7 +165,7 @@ export interface BackendTLSPolicySpec {
   targetRefs: Array<{ group: string; kind: string; name: string; sectionName?: string }>;
   validation: {
     caCertificateRefs?: ObjectReference[]; // ConfigMap or Secret, in the policy's namespace
-    wellKnownCACertificates?: "System";
+    wellKnownCACertificates?: string; // "System", or an implementation's own name
     hostname: string;
     subjectAltNames?: Array<{ type: "Hostname" | "URI"; hostname?: string; uri?: string }>;
   };

@@ -83,7 +83,8 @@ export function ruleAction(
     const weight = ref.weight ?? 1;
     const resolved = backendCluster(ctx, objects, source, ref, report.grpc ? "h2c" : undefined);
     if (!("ok" in resolved)) {
-      out.unresolved.push({ reason: resolved.reason, message: resolved.message });
+      if ("refused" in resolved) ctx.status.warning(source, backendTlsRefused(resolved.message));
+      else out.unresolved.push({ reason: resolved.reason, message: resolved.message });
       weighted.push({ weight });
       continue;
     }
@@ -143,7 +144,8 @@ function applyFilter(ctx: BuildContext, objects: GatewayApiObjects, source: Obje
       if (!spec) return;
       const resolved = backendCluster(ctx, objects, source, spec.backendRef);
       if (!("ok" in resolved)) {
-        out.unresolved.push({ reason: resolved.reason, message: `RequestMirror ${resolved.message}` });
+        if ("refused" in resolved) ctx.status.warning(source, backendTlsRefused(`RequestMirror: ${resolved.message}`));
+        else out.unresolved.push({ reason: resolved.reason, message: `RequestMirror ${resolved.message}` });
         return;
       }
       const fraction = spec.fraction ? (100 * spec.fraction.numerator) / (spec.fraction.denominator ?? 100) : undefined;
@@ -167,6 +169,9 @@ function sessionPersistence(spec: NonNullable<HTTPRouteRule["sessionPersistence"
   }
   return session;
 }
+
+/** A backend a BackendTLSPolicy forbids to reach (the policy's own status says why): a warning on the route. */
+const backendTlsRefused = (message: string) => ({ type: "RouteError", reason: "BackendTLSPolicyNotApplied", message });
 
 function pathModifier(modifier: HTTPPathModifier, problems: string[], full: (path: string) => void, prefix: (path: string) => void): void {
   if (modifier.type === "ReplaceFullPath" && modifier.replaceFullPath !== undefined) full(modifier.replaceFullPath);

@@ -2,8 +2,10 @@
 // (gateway-listeners.ts) and the HTTPRoutes, GRPCRoutes, TLSRoutes and TCPRoutes attached to them
 // (gateway-httproute.ts, gateway-grpcroute.ts, gateway-streamroute.ts) written into the
 // DAG, with the spec's status: Gateway Accepted and Programmed, each listener's conditions and
-// attachedRoutes, and each route's parents[] (Accepted, ResolvedRefs) under our controllerName.
+// attachedRoutes, each route's parents[] (Accepted, ResolvedRefs) under our controllerName, and each
+// BackendTLSPolicy's ancestors[] (gateway-backendtls.ts).
 import { gatewayApiInput } from "./gateway-api-input.ts";
+import { writeBackendTlsStatus } from "./gateway-backendtls.ts";
 import type { Gateway, GatewayApiObjects, GRPCRoute, HTTPRoute, ParentReference, TCPRoute, TLSRoute } from "./gateway-api-types.ts";
 import { streamRouteBackends } from "./gateway-streamroute.ts";
 import { grpcRouteRoutes } from "./gateway-grpcroute.ts";
@@ -35,6 +37,8 @@ export function gatewayProcessor(ctx: BuildContext): void {
   });
   ctx.dag.listeners.push(...ownListenerNodes(ctx, own));
   writeGatewayStatus(ctx, gateway, listeners);
+  const ancestorRef = { group: GATEWAY_GROUP, kind: "Gateway", namespace: gateway.metadata.namespace ?? "", name: gateway.metadata.name };
+  writeBackendTlsStatus(ctx, objects, { ancestorRef, controllerName: selection.controllerName });
 }
 
 type Verdict = { listeners: Array<{ state: GatewayListenerState; hostnames: string[] }> } | { reason: string; message: string };

@@ -1,8 +1,10 @@
 // What Gateway API references resolve to: ReferenceGrants (a reference across namespaces is allowed
 // only when the target's namespace grants it), Namespace label selectors (allowedRoutes), hostname
 // intersection between a listener and a route, and a route's backendRefs to interned clusters with
-// the spec's ResolvedRefs reasons (BackendNotFound, RefNotPermitted, InvalidKind).
+// the spec's ResolvedRefs reasons (BackendNotFound, RefNotPermitted, InvalidKind), with the upstream TLS
+// a BackendTLSPolicy asks for (gateway-backendtls.ts).
 import type { BackendRef, GatewayApiObjects, LabelSelector, ReferenceGrant } from "./gateway-api-types.ts";
+import { backendTlsFor } from "./gateway-backendtls.ts";
 import type { BuildContext } from "./processor.ts";
 import type { Cluster } from "./types.ts";
 
@@ -75,8 +77,11 @@ export function routeHostnames(listenerHostname: string | undefined, routeHostna
   return [...matched];
 }
 
-/** A backendRef's cluster, or why it does not resolve (the reason of the route's ResolvedRefs False). */
-export type BackendResult = { ok: Cluster; websocket?: true } | { reason: "BackendNotFound" | "RefNotPermitted" | "InvalidKind"; message: string };
+/**
+ * A backendRef's cluster, or why it does not resolve (the reason of the route's ResolvedRefs False),
+ * or `refused`: it resolves, but a BackendTLSPolicy on it cannot be applied, so it must not be reached.
+ */
+export type BackendResult = { ok: Cluster; websocket?: true } | { reason: "BackendNotFound" | "RefNotPermitted" | "InvalidKind"; message: string } | { refused: true; message: string };
 
 /** Resolves a backendRef of a route in `from.namespace` to an interned cluster (HTTP/2 in cleartext with `protocol` h2c: GRPCRoute's). */
 export function backendCluster(ctx: BuildContext, objects: GatewayApiObjects, from: { kind: string; namespace: string }, ref: BackendRef, protocol?: "h2c"): BackendResult {
@@ -100,6 +105,14 @@ export function backendCluster(ctx: BuildContext, objects: GatewayApiObjects, fr
   if (resolved.targetPort !== undefined) settings.service.targetPort = resolved.targetPort;
   if (resolved.externalName !== undefined) settings.externalName = resolved.externalName;
   if (resolved.circuitBreakers !== undefined) settings.circuitBreakers = resolved.circuitBreakers;
+  // BackendTLSPolicy applies to the Services of HTTPRoutes and GRPCRoutes (and their mirrors), not to the raw streams of TLS and TCP routes.
+  const tls = from.kind === "HTTPRoute" || from.kind === "GRPCRoute" ? backendTlsFor(ctx, objects, { namespace, name: ref.name, portName: resolved.portName }) : undefined;
+  if (tls && "refused" in tls) return { refused: true, message: tls.refused };
+  if (tls) {
+    settings.protocol = settings.protocol === "h2c" ? "h2" : "tls";
+    settings.sni = tls.ok.sni;
+    settings.validation = tls.ok.validation;
+  }
   return webSocketPort(ctx, resolved) ? { ok: ctx.cluster(settings), websocket: true } : { ok: ctx.cluster(settings) };
 }
 

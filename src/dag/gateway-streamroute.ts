@@ -20,8 +20,8 @@ export function streamRouteBackends(ctx: BuildContext, objects: GatewayApiObject
   if (refs.length === 0) out.unresolved.push({ reason: "BackendNotFound", message: `the ${route.kind}'s rule has no backendRefs: nothing is proxied` });
   for (const ref of refs) {
     const resolved = backendCluster(ctx, objects, source, ref);
-    if (!("ok" in resolved)) out.unresolved.push({ reason: resolved.reason, message: resolved.message });
-    else if ((ref.weight ?? 1) > 0) out.tcpProxy.push({ cluster: resolved.ok, weight: ref.weight ?? 1 });
+    if ("reason" in resolved) out.unresolved.push({ reason: resolved.reason, message: resolved.message });
+    else if ("ok" in resolved && (ref.weight ?? 1) > 0) out.tcpProxy.push({ cluster: resolved.ok, weight: ref.weight ?? 1 });
   }
   return out;
 }

@@ -16,6 +16,8 @@ export interface DagInput {
   tlsCertificateDelegations(): KubeObject[];
   service(namespace: string, name: string): KubeObject | undefined;
   secret(namespace: string, name: string): KubeObject | undefined;
+  /** A ConfigMap (its `ca.crt` only: BackendTLSPolicy CA bundles); absent where an input holds none (tests). */
+  configMap?(namespace: string, name: string): KubeObject | undefined;
   /** Gateway API objects and Namespaces (labels); absent where an input holds none (tests). */
   gatewayApi?(): GatewayApiObjects;
 }

@@ -42,6 +42,17 @@ export interface ObjectStatus {
   listeners?: GatewayListenerStatus[];
   /** A route's status.parents: one per parentRef naming the served Gateway (gateway-routes.ts). */
   parents?: RouteParentStatus[];
+  /** A BackendTLSPolicy's status.ancestors: the served Gateway, when a route of it sends to a target (gateway-backendtls.ts). */
+  ancestors?: PolicyAncestorStatus[];
+  /** Whose `ancestors` entries these replace (needed when there are none left to write). */
+  controllerName?: string;
+}
+
+/** One entry of a policy's status.ancestors. */
+export interface PolicyAncestorStatus {
+  ancestorRef: { group: string; kind: string; namespace: string; name: string };
+  controllerName: string;
+  conditions: KubeCondition[];
 }
 
 /** One entry of a Gateway's status.listeners. */
@@ -107,11 +118,13 @@ export class StatusRecorder {
     status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== condition.type), condition];
   }
 
-  /** Sets a Gateway's listener statuses or a route's parent statuses (the Gateway API's own shapes). */
-  gatewayApiStatus(ref: ObjectRef, generation: number | undefined, fields: Pick<ObjectStatus, "listeners" | "parents">): void {
+  /** Sets a Gateway's listener statuses, a route's parent statuses or a policy's ancestor statuses (the Gateway API's own shapes). */
+  gatewayApiStatus(ref: ObjectRef, generation: number | undefined, fields: Pick<ObjectStatus, "listeners" | "parents" | "ancestors" | "controllerName">): void {
     const status = this.track(ref, generation);
     if (fields.listeners) status.listeners = fields.listeners;
     if (fields.parents) status.parents = fields.parents;
+    if (fields.ancestors) status.ancestors = fields.ancestors;
+    if (fields.controllerName) status.controllerName = fields.controllerName;
   }
 
   get(ref: ObjectRef): ObjectStatus | undefined {

@@ -40,10 +40,11 @@ export interface TcpHealthCheckPolicy {
   healthyThresholdCount: number;
 }
 
-/** Upstream TLS validation: a CA bundle (PEM) and the subject names to accept. */
+/** Upstream TLS validation: a CA bundle (PEM) and the subject names (DNS; URI from a BackendTLSPolicy) the certificate must carry one of. */
 export interface UpstreamValidation {
   caSecret: Secret;
   subjectNames: string[];
+  uriSubjectNames?: string[];
 }
 
 export interface CircuitBreakers {
@@ -298,13 +299,7 @@ export interface DownstreamValidation {
   optionalClientCertificate: boolean;
   crlSecret?: Secret;
   crlOnlyVerifyLeafCert?: boolean;
-  forwardClientCertificate?: {
-    subject: boolean;
-    cert: boolean;
-    chain: boolean;
-    dns: boolean;
-    uri: boolean;
-  };
+  forwardClientCertificate?: { subject: boolean; cert: boolean; chain: boolean; dns: boolean; uri: boolean };
 }
 
 export type TlsVersion = "1.2" | "1.3";

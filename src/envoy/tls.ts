@@ -103,12 +103,10 @@ export function upstreamTlsContext(options: UpstreamTlsOptions): JsonObject {
   }
   if (options.clientCertificate) common.tls_certificate_sds_secret_configs = [sdsSecretConfig(options.clientCertificate.name, options.configSource)];
   if (options.validation) {
-    const subjectNames = [...new Set(options.validation.subjectNames)].sort();
+    const names = (type: string, list: readonly string[] | undefined) => [...new Set(list ?? [])].sort().map((name) => ({ san_type: type, matcher: { exact: name } }));
+    const subjectNames = [...names("DNS", options.validation.subjectNames), ...names("URI", options.validation.uriSubjectNames)];
     common.combined_validation_context = {
-      default_validation_context:
-        subjectNames.length > 0
-          ? { match_typed_subject_alt_names: subjectNames.map((name) => ({ san_type: "DNS", matcher: { exact: name } })) }
-          : {},
+      default_validation_context: subjectNames.length > 0 ? { match_typed_subject_alt_names: subjectNames } : {},
       validation_context_sds_secret_config: sdsSecretConfig(options.validation.caSecret.name, options.configSource),
     };
   }

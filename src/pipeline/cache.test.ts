@@ -159,6 +159,21 @@ describe("object cache: what affects the output", () => {
     expect(cache.apply(upsert({ ...service("web", "default", "9"), spec: { ports: [{ port: 81 }] } })).affectsDag).toBe(true);
     expect(cache.apply(remove(ingress("never-seen", {})))).toEqual(nothing);
   });
+
+  test("a ConfigMap affects the DAG only while a BackendTLSPolicy names it as a CA, and is kept as its ca.crt only", () => {
+    const cache = createObjectCache({ ingressClassNames: [] });
+    const configMap = (name: string, version: string): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "apps", resourceVersion: version, labels: { big: "yes" } }, data: { "ca.crt": `PEM ${version}`, "app.conf": "x".repeat(1000) } });
+    const policy = (caRefs: Array<Record<string, string>>): KubeObject => ({ apiVersion: "gateway.networking.k8s.io/v1", kind: "BackendTLSPolicy", metadata: { name: "p", namespace: "apps" }, spec: { targetRefs: [{ group: "", kind: "Service", name: "s" }], validation: { caCertificateRefs: caRefs, hostname: "s.internal" } } });
+    expect(cache.apply(upsert(configMap("ca", "1")))).toEqual(nothing);
+    cache.apply(upsert(policy([{ group: "", kind: "ConfigMap", name: "ca" }, { group: "", kind: "Secret", name: "ca-secret" }])));
+    expect(cache.apply(upsert(configMap("ca", "2"))).affectsDag).toBe(true);
+    expect(cache.isReferenced("Secret", "apps", "ca-secret")).toBe(true);
+    expect(cache.configMap("apps", "ca")).toEqual({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ca", namespace: "apps", resourceVersion: "2" }, data: { "ca.crt": "PEM 2" } } as never);
+    // Another namespace's ConfigMap of the same name, and one of another group's kind, are not named.
+    expect(cache.apply(upsert({ ...configMap("ca", "3"), metadata: { name: "ca", namespace: "other", resourceVersion: "3" } }))).toEqual(nothing);
+    cache.apply(upsert(policy([{ group: "example.com", kind: "ConfigMap", name: "ca" }])));
+    expect(cache.apply(upsert(configMap("ca", "4")))).toEqual(nothing);
+  });
 });
 
 describe("object cache: the agent's own status writes", () => {
@@ -225,6 +240,7 @@ describe("object cache: filtering and slimming", () => {
       TLSCertificateDelegation: 0,
       Service: 0,
       Secret: 0,
+      ConfigMap: 0,
       EndpointSlice: 0,
       Namespace: 0,
       GatewayClass: 0,

@@ -7,8 +7,8 @@ import { deepEqual } from "../base/values.ts";
 import type { GatewayApiObjects } from "../dag/gateway-api-types.ts";
 import type { DagInput } from "../dag/processor.ts";
 import { servesIngressClass } from "../sources/ingress-class.ts";
-import { keptSecretTypes } from "../sources/kube-transform.ts";
-import { objectReferences, secretReference, serviceReference, type ReferenceKey } from "../sources/references.ts";
+import { configMapCaKey, keptSecretTypes } from "../sources/kube-transform.ts";
+import { configMapReference, objectReferences, secretReference, serviceReference, type ReferenceKey } from "../sources/references.ts";
 import { acceptedApiVersions, watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "../sources/types.ts";
 
 export interface ObjectCacheOptions {
@@ -41,6 +41,7 @@ export interface ObjectCache extends DagInput {
   endpointSliceServices(): string[];
   services(): KubeObject[];
   secrets(): KubeObject[];
+  configMap(namespace: string, name: string): KubeObject | undefined;
   /** Whether an Ingress, HTTPProxy, delegation or the configuration names this Secret or Service. */
   isReferenced(kind: "Secret" | "Service", namespace: string, name: string): boolean;
   /** Objects held per kind, for metrics and debug output. */
@@ -53,13 +54,14 @@ export const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configu
 
 const gatewayApiKinds = ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "ReferenceGrant", "BackendTLSPolicy"] as const;
 type GatewayApiKind = (typeof gatewayApiKinds)[number];
-type StoredKind = "Ingress" | "HTTPProxy" | "TLSCertificateDelegation" | "Service" | "Secret" | "EndpointSlice" | "Namespace" | GatewayApiKind;
+type StoredKind = "Ingress" | "HTTPProxy" | "TLSCertificateDelegation" | "Service" | "Secret" | "ConfigMap" | "EndpointSlice" | "Namespace" | GatewayApiKind;
 const storedKinds: readonly StoredKind[] = [
   "Ingress",
   "HTTPProxy",
   "TLSCertificateDelegation",
   "Service",
   "Secret",
+  "ConfigMap",
   "EndpointSlice",
   "Namespace",
   ...gatewayApiKinds,
@@ -73,6 +75,13 @@ const apiVersionsOf = new Map<string, ReadonlySet<string>>(watchedKinds.map((k) 
 function namespaceLabels(object: KubeObject): KubeObject {
   const { name, uid, resourceVersion, labels } = object.metadata;
   return { apiVersion: object.apiVersion, kind: "Namespace", metadata: { name, uid, resourceVersion, labels: labels ?? {} } };
+}
+
+/** A ConfigMap as kept: its `ca.crt` only (a BackendTLSPolicy's CA bundle), whatever else it holds. */
+function caBundleOnly(object: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion, generation } = object.metadata;
+  const ca = (object.data as Record<string, unknown> | undefined)?.[configMapCaKey];
+  return { apiVersion: object.apiVersion, kind: "ConfigMap", metadata: { name, namespace, uid, resourceVersion, generation }, data: typeof ca === "string" ? { [configMapCaKey]: ca } : {} };
 }
 
 const nothing: ApplyResult = { affectsDag: false, affectsEndpoints: false };
@@ -187,6 +196,8 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
         return { affectsDag: referenceCounts.has(serviceReference(namespace, objectName)), affectsEndpoints: false };
       case "Secret":
         return { affectsDag: referenceCounts.has(secretReference(namespace, objectName)), affectsEndpoints: false };
+      case "ConfigMap":
+        return { affectsDag: referenceCounts.has(configMapReference(namespace, objectName)), affectsEndpoints: false };
       case "EndpointSlice": {
         const services = new Set<string>();
         const sliceKey = name;
@@ -228,7 +239,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     if (event.type === "delete" || !wanted(kind, raw)) {
       return previous ? store(kind, key, previous, undefined) : nothing;
     }
-    let object = kind === "Namespace" ? namespaceLabels(raw) : withoutManagedFields(raw);
+    let object = kind === "Namespace" ? namespaceLabels(raw) : kind === "ConfigMap" ? caBundleOnly(raw) : withoutManagedFields(raw);
     if (!scoped && object.metadata.namespace !== namespace) object = { ...object, metadata: { ...object.metadata, namespace } };
     if (previous && unchanged(previous, object)) return nothing;
     if (previous && onlyStatusChanged(previous, object)) {
@@ -275,6 +286,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     secrets: () => sorted("Secret"),
     service: (namespace, name) => lookup("Service", namespace, name),
     secret: (namespace, name) => lookup("Secret", namespace, name),
+    configMap: (namespace, name) => lookup("ConfigMap", namespace, name),
     endpointSlices(namespace, serviceName) {
       const slices = slicesByService.get(`${namespace}/${serviceName}`);
       if (!slices) return [];

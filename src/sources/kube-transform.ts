@@ -1,7 +1,8 @@
 // What the Kubernetes source keeps of an object before it costs memory: managedFields and the
 // last-applied annotation go, Secrets of other types than TLS and Opaque are dropped, and a Secret
 // keeps only the data keys the DAG reads (an unreferenced Opaque Secret with a large payload then
-// costs a few hundred bytes, not its payload).
+// costs a few hundred bytes, not its payload). A ConfigMap keeps only `ca.crt` (a BackendTLSPolicy's
+// CA bundle), whatever else it holds.
 import type { KubeObject } from "./types.ts";
 
 /** Secret types that can reach the cache. Helm releases and service-account tokens never do. */
@@ -12,6 +13,9 @@ export const secretFieldSelector = "type!=helm.sh/release.v1,type!=kubernetes.io
 
 /** Secret data keys the DAG reads: certificate and key, CA bundle, CRL. */
 export const keptSecretKeys: ReadonlySet<string> = new Set(["tls.crt", "tls.key", "ca.crt", "crl.pem"]);
+
+/** The ConfigMap key a BackendTLSPolicy's CA bundle is read from (the Gateway API's). */
+export const configMapCaKey = "ca.crt";
 
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -41,6 +45,14 @@ export function slimObject(object: KubeObject, apiVersion: string, kind: string)
       for (const key of Object.keys(data)) if (!keptSecretKeys.has(key)) delete data[key];
     }
     delete object.stringData;
+  }
+  if (kind === "ConfigMap") {
+    delete metadata.labels;
+    delete metadata.annotations;
+    const data = object.data as Record<string, unknown> | undefined;
+    const ca = data?.[configMapCaKey];
+    object.data = typeof ca === "string" ? { [configMapCaKey]: ca } : {};
+    delete object.binaryData;
   }
   return object;
 }

@@ -17,6 +17,7 @@ export const defaultKubernetesKinds: WatchedKind[] = [
   "Service",
   "EndpointSlice",
   "Secret",
+  "ConfigMap",
   "HTTPProxy",
   "TLSCertificateDelegation",
   "Namespace",

@@ -1,9 +1,9 @@
-// The Secrets and Services an object names, so the object cache can tell whether a change to a Secret or
+// The Secrets, Services and ConfigMaps an object names, so the object cache can tell whether a change to a Secret or
 // Service can affect the output. Reads raw objects defensively: user input may have any shape.
 import { asRecord } from "../base/values.ts";
 import type { KubeObject } from "./types.ts";
 
-/** `Secret ns/name` or `Service ns/name`: the key reference counts are kept under. */
+/** `Secret ns/name`, `Service ns/name` or `ConfigMap ns/name`: the key reference counts are kept under. */
 export type ReferenceKey = string;
 
 export function secretReference(namespace: string, name: string): ReferenceKey {
@@ -12,6 +12,10 @@ export function secretReference(namespace: string, name: string): ReferenceKey {
 
 export function serviceReference(namespace: string, name: string): ReferenceKey {
   return `Service ${namespace}/${name}`;
+}
+
+export function configMapReference(namespace: string, name: string): ReferenceKey {
+  return `ConfigMap ${namespace}/${name}`;
 }
 
 /** The annotation Contour reads for the namespace of an Ingress's TLS Secrets (delegation). */
@@ -92,7 +96,7 @@ function gatewayApiRef(refs: Set<ReferenceKey>, namespace: string, value: unknow
   else if (kind === "Service") refs.add(serviceReference(target, name));
 }
 
-/** Gateway certificateRefs; route backendRefs (per rule, per backend, mirrors); BackendTLSPolicy CA Secrets. */
+/** Gateway certificateRefs; route backendRefs (per rule, per backend, mirrors); BackendTLSPolicy CA Secrets and ConfigMaps (always in the policy's namespace). */
 function gatewayApiReferences(object: KubeObject, namespace: string, refs: Set<ReferenceKey>): void {
   const spec = asRecord(object.spec);
   if (spec === undefined) return;
@@ -109,14 +113,18 @@ function gatewayApiReferences(object: KubeObject, namespace: string, refs: Set<R
       filters(asRecord(backend)?.filters);
     }
   }
-  for (const ref of list(asRecord(spec.validation)?.caCertificateRefs)) {
-    if (text(asRecord(ref)?.kind) === "Secret") gatewayApiRef(refs, namespace, ref, "Secret");
+  for (const value of list(asRecord(spec.validation)?.caCertificateRefs)) {
+    const ref = asRecord(value);
+    const name = text(ref?.name);
+    if (name === undefined || (text(ref?.group) ?? "") !== "") continue;
+    if (text(ref?.kind) === "Secret") refs.add(secretReference(namespace, name));
+    else if (text(ref?.kind) === "ConfigMap") refs.add(configMapReference(namespace, name));
   }
 }
 
 const gatewayApiKinds: ReadonlySet<string> = new Set(["Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "BackendTLSPolicy"]);
 
-/** Every Secret and Service the object names; empty for kinds that name none. */
+/** Every Secret, Service and ConfigMap the object names; empty for kinds that name none. */
 export function objectReferences(object: KubeObject): ReferenceKey[] {
   const namespace = object.metadata.namespace ?? "default";
   const refs = new Set<ReferenceKey>();

@@ -30,6 +30,8 @@ export const watchedKinds = [
   { group: "", version: "v1", kind: "Service", plural: "services" },
   { group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices" },
   { group: "", version: "v1", kind: "Secret", plural: "secrets" },
+  // Only for BackendTLSPolicy CA bundles (`ca.crt`); the cache keeps nothing else of them.
+  { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps" },
   { group: "", version: "v1", kind: "Namespace", plural: "namespaces", clusterScoped: true },
   { group: "projectcontour.io", version: "v1", kind: "HTTPProxy", plural: "httpproxies" },
   { group: "projectcontour.io", version: "v1", kind: "TLSCertificateDelegation", plural: "tlscertificatedelegations" },

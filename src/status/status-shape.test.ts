@@ -1,5 +1,5 @@
 // The Gateway API status shapes the writer sends: a Gateway's conditions and listeners, an
-// HTTPRoute's parents beside other controllers' entries, each condition stamped with
+// HTTPRoute's parents and a BackendTLSPolicy's ancestors beside other controllers' entries, each condition stamped with
 // observedGeneration and a lastTransitionTime kept while its status holds.
 import { expect, test } from "bun:test";
 import type { ObjectStatus } from "../dag/status.ts";
@@ -73,4 +73,27 @@ test("an HTTPRoute: our parents replace ours and keep other controllers' entries
   expect(parents[1]!.conditions).toEqual([{ type: "Accepted", status: "True", reason: "Accepted", message: "Accepted HTTPRoute", observedGeneration: 5, lastTransitionTime: "2026-12-01T10:00:00Z" }]);
   // A route this processor says nothing about gets no write.
   expect(desiredStatus(object, { ...status, parents: undefined }, { now })).toBeUndefined();
+});
+
+test("a BackendTLSPolicy: our ancestors after other controllers', taken back when it has none; no write when it never had ours", () => {
+  const gateway = { group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "infra", name: "web" };
+  const theirs = { ancestorRef: { ...gateway, name: "theirs" }, controllerName: "example.com/other", conditions: [{ type: "Accepted", status: "True" }] };
+  const ours = { ancestorRef: gateway, controllerName: "projectcontour.io/gateway-controller", conditions: [{ type: "Accepted", status: "True", reason: "Accepted", message: "Accepted BackendTLSPolicy", lastTransitionTime: earlier }] };
+  const object: KubeObject = { apiVersion: "gateway.networking.k8s.io/v1alpha3", kind: "BackendTLSPolicy", metadata: { name: "p", namespace: "apps", generation: 2 }, status: { ancestors: [theirs, ours] } };
+  const status: ObjectStatus = {
+    ref: { kind: "BackendTLSPolicy", namespace: "apps", name: "p" },
+    currentStatus: "valid",
+    description: "",
+    errors: [],
+    warnings: [],
+    ancestors: [{ ancestorRef: gateway, controllerName: "projectcontour.io/gateway-controller", conditions: [{ type: "Accepted", status: "True", reason: "Accepted", message: "Accepted BackendTLSPolicy" }] }],
+  };
+  const desired = desiredStatus(object, status, { now })!;
+  expect(desired.ancestors).toEqual([theirs, { ...ours, conditions: [{ ...ours.conditions[0], observedGeneration: 2, lastTransitionTime: earlier }] }]);
+  expect(statusEqual(object.status, desired)).toBe(false); // observedGeneration is new
+  // No route of the Gateway reaches its target any more: our entry goes, theirs stays.
+  const none = { ...status, ancestors: [], controllerName: "projectcontour.io/gateway-controller" };
+  expect(desiredStatus(object, none, { now })).toEqual({ ancestors: [theirs] });
+  // Never ours: nothing to write.
+  expect(desiredStatus({ ...object, status: { ancestors: [theirs] } }, none, { now })).toBeUndefined();
 });

@@ -1,6 +1,6 @@
 // The status each kind carries, computed from the DAG's ObjectStatus: HTTPProxy in Contour's shape
 // (currentStatus, description, loadBalancer, one Valid condition with errors and warnings), Ingress
-// as status.loadBalancer.ingress, GatewayClass and Gateway as status.conditions (a Gateway's listeners too), HTTPRoute, GRPCRoute, TLSRoute and TCPRoute as status.parents. Also the comparison that decides whether a write is needed: equal
+// as status.loadBalancer.ingress, GatewayClass and Gateway as status.conditions (a Gateway's listeners too), HTTPRoute, GRPCRoute, TLSRoute and TCPRoute as status.parents, BackendTLSPolicy as status.ancestors. Also the comparison that decides whether a write is needed: equal
 // when all that differs is lastTransitionTime (which is kept while the condition's status holds).
 import { isIP } from "node:net";
 import type { KubeCondition, ObjectStatus, SubCondition } from "../dag/status.ts";
@@ -42,6 +42,7 @@ export function desiredStatus(object: KubeObject, status: ObjectStatus, options:
   if (object.kind === "GatewayClass") return status.conditions ? { conditions: mergedConditions(object, status, options.now) } : undefined;
   if (object.kind === "Gateway") return gatewayStatus(object, status, options.now, addresses);
   if (object.kind === "HTTPRoute" || object.kind === "GRPCRoute" || object.kind === "TLSRoute" || object.kind === "TCPRoute") return status.parents ? { parents: routeParents(object, status, options.now) } : undefined;
+  if (object.kind === "BackendTLSPolicy") return status.ancestors ? policyAncestors(object, status, options.now) : undefined;
   if (object.kind !== "HTTPProxy") return undefined;
   const valid = status.currentStatus === "valid";
   const conditionStatus = valid ? "True" : "False";
@@ -124,6 +125,29 @@ function routeParents(object: KubeObject, status: ObjectStatus, now: Date): Reco
       conditions: stamped(parent.conditions, existing.find((p) => p.controllerName === parent.controllerName && same(p.parentRef, parent.parentRef))?.conditions, generation, now),
     })),
   ];
+}
+
+/**
+ * A policy's ancestors: ours (stamped) after other controllers' entries, keyed by ancestorRef and
+ * controllerName as the spec says. Undefined when we have none to write and none to take back.
+ */
+function policyAncestors(object: KubeObject, status: ObjectStatus, now: Date): Record<string, unknown> | undefined {
+  const existing = (object.status as { ancestors?: Array<{ controllerName?: string; ancestorRef?: unknown; conditions?: unknown }> } | undefined)?.ancestors ?? [];
+  const ours = status.ancestors ?? [];
+  const controllers = new Set([...ours.map((a) => a.controllerName), ...(status.controllerName ? [status.controllerName] : [])]);
+  const theirs = existing.filter((a) => !controllers.has(a.controllerName ?? ""));
+  if (ours.length === 0 && theirs.length === existing.length) return undefined;
+  const generation = status.generation ?? object.metadata.generation;
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  return {
+    ancestors: [
+      ...theirs,
+      ...ours.map((ancestor) => ({
+        ...ancestor,
+        conditions: stamped(ancestor.conditions, existing.find((a) => a.controllerName === ancestor.controllerName && same(a.ancestorRef, ancestor.ancestorRef))?.conditions, generation, now),
+      })),
+    ],
+  };
 }
 
 function pickAddress(address: LoadBalancerAddress): LoadBalancerAddress {

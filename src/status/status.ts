@@ -84,13 +84,14 @@ const resources: Record<string, { group: string; version: string; plural: string
   GRPCRoute: { group: "gateway.networking.k8s.io", version: "v1", plural: "grpcroutes" },
   TLSRoute: { group: "gateway.networking.k8s.io", version: "v1alpha2", plural: "tlsroutes" },
   TCPRoute: { group: "gateway.networking.k8s.io", version: "v1alpha2", plural: "tcproutes" },
+  BackendTLSPolicy: { group: "gateway.networking.k8s.io", version: "v1alpha3", plural: "backendtlspolicies" },
 };
 
-/** An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes and TCPRoutes, indexed once per call. */
+/** An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses, Gateways, routes and BackendTLSPolicies, indexed once per call. */
 export function lookupFromCache(cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[]; gatewayApi?(): GatewayApiObjects }): ObjectLookup {
   const index = new Map<string, KubeObject>();
   const gatewayApi = cache.gatewayApi?.();
-  const objects: KubeObject[] = [...cache.ingresses(), ...cache.httpProxies(), ...((gatewayApi?.gatewayClasses ?? []) as KubeObject[]), ...((gatewayApi?.gateways ?? []) as KubeObject[]), ...((gatewayApi?.httpRoutes ?? []) as KubeObject[]), ...((gatewayApi?.grpcRoutes ?? []) as KubeObject[]), ...((gatewayApi?.tlsRoutes ?? []) as KubeObject[]), ...((gatewayApi?.tcpRoutes ?? []) as KubeObject[])];
+  const objects: KubeObject[] = [...cache.ingresses(), ...cache.httpProxies(), ...((gatewayApi?.gatewayClasses ?? []) as KubeObject[]), ...((gatewayApi?.gateways ?? []) as KubeObject[]), ...((gatewayApi?.httpRoutes ?? []) as KubeObject[]), ...((gatewayApi?.grpcRoutes ?? []) as KubeObject[]), ...((gatewayApi?.tlsRoutes ?? []) as KubeObject[]), ...((gatewayApi?.tcpRoutes ?? []) as KubeObject[]), ...((gatewayApi?.backendTLSPolicies ?? []) as KubeObject[])];
   for (const object of objects) index.set(refKey({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name }), object);
   return (ref) => index.get(refKey(ref));
 }

@@ -24,6 +24,10 @@ export function formatText(report: ValidationReport, options: { color: boolean; 
       lines.push(`  parent ${ref.namespace ?? object.namespace}/${ref.name}${ref.sectionName ? ` section ${ref.sectionName}` : ""}${ref.port === undefined ? "" : ` port ${ref.port}`}`);
       for (const c of p.conditions) lines.push(`    ${c.type}=${c.status} ${c.reason}: ${c.message}`);
     }
+    for (const a of object.ancestors ?? []) {
+      lines.push(`  ancestor ${a.ancestorRef.kind} ${a.ancestorRef.namespace}/${a.ancestorRef.name}`);
+      for (const c of a.conditions) lines.push(`    ${c.type}=${c.status} ${c.reason}: ${c.message}`);
+    }
     for (const error of object.errors) lines.push(`  ${paint("red", "error")}    ${error.type}/${error.reason}: ${error.message}`);
     for (const warning of object.warnings) lines.push(`  ${paint("yellow", "warning")}  ${warning.type}/${warning.reason}: ${warning.message}`);
   }
@@ -70,6 +74,7 @@ export function formatJson(report: ValidationReport, options: { routes: boolean 
       ...(o.conditions === undefined ? {} : { conditions: o.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })) }),
       ...(o.listeners === undefined ? {} : { listeners: o.listeners }),
       ...(o.parents === undefined ? {} : { parents: o.parents }),
+      ...(o.ancestors === undefined ? {} : { ancestors: o.ancestors }),
       ...(o.file === undefined ? {} : { file: o.file }),
       ...(o.line === undefined ? {} : { line: o.line }),
     })),

@@ -27,6 +27,8 @@ export interface ObjectReport {
   /** A Gateway's listener statuses, a route's parent statuses (Gateway API). */
   listeners?: ObjectStatus["listeners"];
   parents?: ObjectStatus["parents"];
+  /** A BackendTLSPolicy's ancestor statuses. */
+  ancestors?: ObjectStatus["ancestors"];
   file?: string;
   line?: number;
 }
@@ -87,6 +89,7 @@ export async function validateManifests(paths: string[], options: ValidateOption
       ...(status.conditions === undefined ? {} : { conditions: status.conditions }),
       ...(status.listeners === undefined ? {} : { listeners: status.listeners }),
       ...(status.parents === undefined ? {} : { parents: status.parents }),
+      ...(status.ancestors === undefined ? {} : { ancestors: status.ancestors }),
       ...(origin?.file === undefined ? {} : { file: origin.file }),
       ...(origin?.line === undefined ? {} : { line: origin.line }),
     };

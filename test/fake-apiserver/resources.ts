@@ -27,6 +27,7 @@ export const resourceTypes: ResourceType[] = [
   { group: "", version: "v1", kind: "Service", plural: "services", namespaced: true, hasStatus: true, generation: false },
   { group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices", namespaced: true, hasStatus: false, generation: true },
   { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true, hasStatus: false, generation: false, fields: ["type"] },
+  { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true, hasStatus: false, generation: false },
   { group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false, hasStatus: true, generation: false },
   { group: "projectcontour.io", version: "v1", kind: "HTTPProxy", plural: "httpproxies", namespaced: true, hasStatus: true, generation: true },
   { group: "projectcontour.io", version: "v1alpha1", kind: "ContourConfiguration", plural: "contourconfigurations", namespaced: true, hasStatus: true, generation: true },
