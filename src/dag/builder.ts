@@ -30,7 +30,7 @@ export function buildDag(input: DagInput, options: DagOptions, processors: reado
 }
 
 /** Looks up the fallback certificate once, if a secure virtual host asked for it. */
-function attachFallbackCertificate(ctx: BuildContext): void {
+export function attachFallbackCertificate(ctx: BuildContext): void {
   const { dag, options } = ctx;
   const wanting = [...dag.secureVirtualHosts.values()].filter((v) => v.fallbackCertificate);
   if (wanting.length === 0 || dag.fallbackSecret) return;
@@ -54,7 +54,7 @@ function attachFallbackCertificate(ctx: BuildContext): void {
  * from them. A processor may intern a cluster or look up a secret and then drop the route: nothing
  * of that reaches Envoy.
  */
-function prune(dag: Dag): void {
+export function prune(dag: Dag): void {
   keepOnly(dag.virtualHosts, dag.listeners.flatMap((listener) => listener.virtualHosts));
   keepOnly(dag.secureVirtualHosts, dag.listeners.flatMap((listener) => listener.filterChains.map((chain) => chain.virtualHost)));
   if (!dag.listeners.some((listener) => listener.fallback)) delete dag.fallbackSecret;
