@@ -10,7 +10,10 @@ import fc from "fast-check";
 import { createDagCache } from "../src/dag/cache.ts";
 import { dagJson } from "../src/dag/dag-json.ts";
 import { createIncrementalDagBuilder, type IncrementalDagBuilder } from "../src/dag/incremental.ts";
+import { simpleRoot } from "../src/dag/httpproxy-testing.ts";
 import type { DagOptions } from "../src/dag/processor.ts";
+import { ingress, rule, selfSignedCertificate, service, testOptions, tlsSecret } from "../src/dag/testing.ts";
+import type { Dag } from "../src/dag/types.ts";
 import { buildResources, type BuildResult } from "../src/pipeline/build.ts";
 import { createObjectCache, type ObjectCache } from "../src/pipeline/cache.ts";
 import { kindKey, type KubeObject } from "../src/sources/types.ts";
@@ -134,4 +137,74 @@ describe("incremental build", () => {
     // The sequences reach the incremental path, not only the fallbacks.
     expect(modes.get("incremental") ?? 0).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe("incremental build: what it reuses", () => {
+  test("an unchanged unit's virtual hosts, routes, clusters, secrets and statuses are the same objects after an unrelated change", async () => {
+    const cert = await selfSignedCertificate("a.example.com");
+    const cache = createObjectCache({ ingressClassNames: [] });
+    const builder = createIncrementalDagBuilder();
+    const options = testOptions({ cache: createDagCache() });
+    const build = () => builder.build(cache, options, cache.takeChanges());
+    const upsert = (...objects: KubeObject[]) => cache.applyAll(objects.map((object) => ({ type: "upsert" as const, object })));
+    const i1 = (path: string) => ingress("default", "i1", { rules: [rule("b.example.com", [[path, "Prefix", "s1", 80]])] });
+    upsert(
+      service("default", "s0"),
+      service("default", "s1"),
+      service("default", "s2"),
+      tlsSecret("default", "tls", cert),
+      ingress("default", "i0", { tls: [{ hosts: ["a.example.com"], secretName: "tls" }], rules: [rule("a.example.com", [["/", "Prefix", "s0", 80]])] }),
+      i1("/"),
+      simpleRoot("default", "p0", "c.example.com", "s2"),
+    );
+    const before = build();
+    expect(builder.last?.mode).toBe("full");
+    const i0 = { kind: "Ingress", namespace: "default", name: "i0" };
+    const p0 = { kind: "HTTPProxy", namespace: "default", name: "p0" };
+    const kept = (dag: Dag) => ({
+      plain: dag.virtualHosts.get("a.example.com"),
+      secure: dag.secureVirtualHosts.get("a.example.com"),
+      proxyHost: dag.virtualHosts.get("c.example.com"),
+      route: dag.virtualHosts.get("a.example.com")?.routes[0],
+      cluster: dag.virtualHosts.get("a.example.com")?.routes[0]?.clusters[0]?.cluster,
+      secret: dag.secureVirtualHosts.get("a.example.com")?.secret,
+      ingressStatus: dag.status.get(i0),
+      proxyStatus: dag.status.get(p0),
+    });
+    const first = kept(before);
+    for (const node of Object.values(first)) expect(node).toBeDefined();
+    expect(before.clusters.get(first.cluster!.name)).toBe(first.cluster!);
+
+    // Another Ingress's path, then the Service only that Ingress reads: one unit rebuilt, the rest as it was.
+    upsert(i1("/v2"));
+    const afterEdit = build();
+    expect(builder.last).toEqual({ mode: "incremental", rebuilt: 1 });
+    expect(afterEdit.virtualHosts.get("b.example.com")!.routes[0]!.pathMatch).toEqual({ kind: "prefix", value: "/v2", segment: true });
+    expect(afterEdit.virtualHosts.get("b.example.com")).not.toBe(before.virtualHosts.get("b.example.com"));
+    const second = kept(afterEdit);
+    for (const [node, object] of Object.entries(first)) expect(second[node as keyof typeof second] === object).toBe(true);
+    expect(afterEdit.clusters.get(first.cluster!.name)).toBe(first.cluster!);
+    expect(afterEdit.secrets.get(first.secret!.name)).toBe(first.secret!);
+
+    upsert(service("default", "s1", { ports: [{ port: 80, name: "web" }] }));
+    const afterService = build();
+    expect(builder.last).toEqual({ mode: "incremental", rebuilt: 1 });
+    const third = kept(afterService);
+    for (const [node, object] of Object.entries(first)) expect(third[node as keyof typeof third] === object).toBe(true);
+    // The earlier DAGs were not changed by the later builds.
+    expect(before.virtualHosts.get("b.example.com")!.routes[0]!.pathMatch).toEqual({ kind: "prefix", value: "/", segment: false });
+
+    // A Service nobody reads: nothing rebuilt. An HTTPProxy: the rest only, the Ingresses' nodes kept.
+    upsert(service("default", "unused"));
+    build();
+    expect(builder.last).toEqual({ mode: "incremental", rebuilt: 0 });
+    upsert(simpleRoot("default", "p0", "c.example.com", "s0"));
+    const afterProxy = build();
+    expect(builder.last).toEqual({ mode: "incremental", rebuilt: 1 });
+    expect(afterProxy.virtualHosts.get("c.example.com")).not.toBe(first.proxyHost);
+    expect(afterProxy.virtualHosts.get("a.example.com")).toBe(first.plain!);
+    expect(afterProxy.status.get(i0)).toBe(first.ingressStatus!);
+    // Both now send to s0 port 80 with the same settings: one cluster object, the one made first.
+    expect(afterProxy.virtualHosts.get("c.example.com")!.routes[0]!.clusters[0]!.cluster).toBe(first.cluster!);
+  });
 });
