@@ -54,7 +54,7 @@ export function attachFallbackCertificate(ctx: BuildContext): void {
  * from them. A processor may intern a cluster or look up a secret and then drop the route: nothing
  * of that reaches Envoy.
  */
-export function prune(dag: Dag): void {
+function prune(dag: Dag): void {
   keepOnly(dag.virtualHosts, dag.listeners.flatMap((listener) => listener.virtualHosts));
   keepOnly(dag.secureVirtualHosts, dag.listeners.flatMap((listener) => listener.filterChains.map((chain) => chain.virtualHost)));
   if (!dag.listeners.some((listener) => listener.fallback)) delete dag.fallbackSecret;

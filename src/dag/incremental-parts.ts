@@ -3,12 +3,14 @@
 // processors and per-host passes as a full build, over an input that records every Service and
 // Secret it asked for (found or not), so a later change to one of those names only its readers.
 import type { KubeObject } from "../sources/types.ts";
+import { reachable } from "./accessors.ts";
 import { attachFallbackCertificate } from "./builder.ts";
 import { createBuildContext } from "./context.ts";
 import { gatewayProcessor } from "./gateway-processor.ts";
 import { applyGlobalHeaders } from "./global-headers.ts";
 import { httpProxyProcessor } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
+import { buildListeners, type ServedHosts } from "./listeners.ts";
 import { readIngressSpec } from "./ingress-spec.ts";
 import type { DagCache } from "./cache.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
@@ -43,13 +45,18 @@ export interface Part {
   hosts: string[];
   /** `Service ns/name` and `Secret ns/name` keys it looked up, found or not. */
   reads: Set<string>;
+  /** Every virtual host it made, served or not (two units making one host are not independent). */
   virtualHosts: VirtualHost[];
   secureVirtualHosts: SecureVirtualHost[];
+  /** What of it the listeners serve, as its own listener pass decided (sorted by host). */
+  served: ServedHosts;
+  /** The clusters and SDS secrets its served hosts reach, by name. */
+  clusters: Map<string, Cluster>;
+  secrets: Map<string, Secret>;
   /** The statuses of its objects, as its passes left them (never changed afterwards). */
   statuses: Map<string, ObjectStatus>;
   /** Listeners a processor added (Gateway ports other than 80 and 443). */
   listeners: Listener[];
-  fallbackSecret?: Secret;
   /** The clock interval [from, until) in which its certificate checks give the same answers. */
   validFrom: number;
   validUntil: number;
@@ -90,8 +97,11 @@ export function groupByHost(ingresses: KubeObject[], hostsOf: (ingress: KubeObje
   return [...groups.values()];
 }
 
-/** Builds one part: `ingresses`, or the rest of the input (HTTPProxy, Gateway API) when undefined. */
-export function buildPart(input: DagInput, options: DagOptions & { cache: DagCache }, ingresses?: KubeObject[]): Part {
+/**
+ * Builds one part: `ingresses`, or the rest of the input (HTTPProxy, Gateway API) when undefined.
+ * Its routes use the clusters of `known` where the name is the same (shareClusters).
+ */
+export function buildPart(input: DagInput, options: DagOptions & { cache: DagCache; known: Map<string, Cluster> }, ingresses?: KubeObject[]): Part {
   const reads = new Set<string>();
   const secretsRead: KubeObject[] = [];
   const rest = ingresses === undefined;
@@ -133,6 +143,13 @@ export function buildPart(input: DagInput, options: DagOptions & { cache: DagCac
   reportShadowedRoutes(ctx);
   applyGlobalHeaders(ctx);
   if (rest) attachFallbackCertificate(ctx);
+  shareClusters([...ctx.dag.virtualHosts.values(), ...ctx.dag.secureVirtualHosts.values()], options.known);
+  // The listener pass over this part alone: whether a host is served depends on the host only
+  // (the fallback chain on the rest's hosts only), and it is the last to record a status.
+  const listeners = buildListeners(ctx.dag, options.listeners, ctx.status);
+  const https = listeners[1];
+  const served: ServedHosts = { plain: listeners[0]!.virtualHosts, filterChains: https?.filterChains ?? [], fallback: https?.fallback };
+  const { clusters, secrets } = reachable({ listeners: [...listeners, ...ctx.dag.listeners] });
   const statuses = new Map<string, ObjectStatus>();
   for (const status of ctx.status.all()) statuses.set(refKey(status.ref), status);
   const part: Part = {
@@ -141,12 +158,14 @@ export function buildPart(input: DagInput, options: DagOptions & { cache: DagCac
     reads,
     virtualHosts: [...ctx.dag.virtualHosts.values()],
     secureVirtualHosts: [...ctx.dag.secureVirtualHosts.values()],
+    served,
+    clusters,
+    secrets,
     statuses,
     listeners: ctx.dag.listeners,
     validFrom: -Infinity,
     validUntil: Infinity,
   };
-  if (ctx.dag.fallbackSecret) part.fallbackSecret = ctx.dag.fallbackSecret;
   certificateWindow(part, secretsRead, { now: options.now().getTime(), cache: options.cache });
   return part;
 }
@@ -173,18 +192,19 @@ function certificateWindow(part: Part, secrets: KubeObject[], options: { now: nu
 /**
  * Makes the part's routes point at the clusters earlier parts made under the same name (the name
  * is a hash of everything in the cluster), so an unchanged cluster stays one object from build to
- * build. Only this part's own, fresh routes are changed.
+ * build. Only this part's own, fresh routes are changed (and TCP proxies').
  */
-export function shareClusters(part: Part, known: Map<string, Cluster>): void {
+function shareClusters(virtualHosts: VirtualHost[], known: Map<string, Cluster>): void {
   const shared = (weighted: WeightedCluster | { cluster: Cluster }) => {
     const existing = known.get(weighted.cluster.name);
     if (existing) weighted.cluster = existing;
     else known.set(weighted.cluster.name, weighted.cluster);
   };
-  for (const vhost of [...part.virtualHosts, ...part.secureVirtualHosts]) {
+  for (const vhost of virtualHosts) {
     for (const route of vhost.routes) {
       for (const weighted of route.clusters) shared(weighted);
       for (const mirror of route.mirrors) shared(mirror);
     }
+    for (const weighted of (vhost as SecureVirtualHost).tcpProxy?.clusters ?? []) shared(weighted);
   }
 }

@@ -16,13 +16,12 @@
 // When an Ingress and the rest make the same virtual host (one host served by both, or `*`), the
 // units are not independent: the reference build runs instead, until a change to an Ingress or
 // the rest may have ended that.
-import { buildDag, prune } from "./builder.ts";
+import { buildDag } from "./builder.ts";
 import { createDagCache, type DagCache } from "./cache.ts";
-import { buildPart, groupByHost, ingressHosts, readKeyOf, shareClusters, type Part } from "./incremental-parts.ts";
-import { buildListeners } from "./listeners.ts";
+import { buildPart, groupByHost, ingressHosts, readKeyOf, type Part } from "./incremental-parts.ts";
+import { addPart, assemble, emptyState, endBulk, removePart, type State } from "./incremental-state.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
-import { StatusRecorder, type ObjectStatus } from "./status.ts";
-import type { Cluster, Dag, SecureVirtualHost, VirtualHost } from "./types.ts";
+import type { Dag } from "./types.ts";
 import type { KubeObject } from "../sources/types.ts";
 
 /** How the last build was made. */
@@ -45,22 +44,6 @@ export interface IncrementalDagBuilder {
   reset(): void;
 }
 
-interface State {
-  options: DagOptions;
-  effective: DagOptions & { cache: DagCache };
-  bundleVersion: string | undefined;
-  rest: Part;
-  partOf: Map<string, Part>;
-  partByHost: Map<string, Part>;
-  readers: Map<string, Set<Part>>;
-  virtualHosts: Map<string, VirtualHost>;
-  secureVirtualHosts: Map<string, SecureVirtualHost>;
-  statuses: Map<string, ObjectStatus>;
-  clusters: Map<string, Cluster>;
-  validFrom: number;
-  validUntil: number;
-}
-
 export function createIncrementalDagBuilder(): IncrementalDagBuilder {
   let state: State | undefined;
   let last: IncrementalBuildReport | undefined;
@@ -76,37 +59,25 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
   }
 
   function full(input: DagInput, options: DagOptions, reason: string): Dag {
-    const effective = { ...options, cache: options.cache ?? (ownCache ??= createDagCache()) };
-    const next: State = {
-      options,
-      effective,
-      bundleVersion: options.gateway?.bundleVersion?.(),
-      rest: buildPart(input, effective),
-      partOf: new Map(),
-      partByHost: new Map(),
-      readers: new Map(),
-      virtualHosts: new Map(),
-      secureVirtualHosts: new Map(),
-      statuses: new Map(),
-      clusters: state?.clusters ?? new Map(),
-      validFrom: -Infinity,
-      validUntil: Infinity,
-    };
+    // Clusters made by earlier builds are kept by name, so a full build keeps their objects too.
+    const known = new Map(state?.clusters.values);
+    const effective = { ...options, cache: options.cache ?? (ownCache ??= createDagCache()), known };
     state = undefined;
+    const next = emptyState(options, effective, buildPart(input, effective));
     const parts = [next.rest];
     const hosts = new Map<KubeObject, string[]>();
     const hostsOf = (ingress: KubeObject) => hosts.get(ingress) ?? hosts.set(ingress, ingressHosts(ingress)).get(ingress)!;
     for (const group of groupByHost(input.ingresses(), hostsOf)) parts.push(buildPart(input, effective, group));
     for (const part of parts) {
-      shareClusters(part, next.clusters);
       if (!addPart(next, part)) return reference(input, options, "an Ingress and an HTTPProxy or Gateway API route make the same virtual host");
     }
+    endBulk(next);
+    // From now on only what is served is known by name.
+    next.effective.known = new Map(next.clusters.values);
     entangled = false;
     state = next;
     last = { mode: "full", reason, rebuilt: parts.length };
-    const dag = assemble(next);
-    next.clusters = new Map(dag.clusters);
-    return dag;
+    return assemble(next);
   }
 
   /** Why `changes` cannot be followed incrementally from `current`, or undefined. */
@@ -168,7 +139,6 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     for (const group of groups) {
       const part = buildPart(input, current.effective, group);
       if (group === undefined) current.rest = part;
-      shareClusters(part, current.clusters);
       if (!addPart(current, part)) return reference(input, current.options, "an Ingress and an HTTPProxy or Gateway API route make the same virtual host");
     }
     last = { mode: "incremental", rebuilt: groups.length };
@@ -209,59 +179,4 @@ function ingressLookup(input: DagInput): (key: string) => KubeObject | undefined
     scanned ??= new Map(input.ingresses().map((i) => [`${i.metadata.namespace ?? ""}/${i.metadata.name}`, i]));
     return scanned.get(name);
   };
-}
-
-/** Adds a part's contributions to the state; false when it makes a virtual host or status another part made. */
-function addPart(state: State, part: Part): boolean {
-  for (const vhost of part.virtualHosts) {
-    if (state.virtualHosts.has(vhost.name)) return false;
-    state.virtualHosts.set(vhost.name, vhost);
-  }
-  for (const vhost of part.secureVirtualHosts) {
-    if (state.secureVirtualHosts.has(vhost.name)) return false;
-    state.secureVirtualHosts.set(vhost.name, vhost);
-  }
-  for (const [key, status] of part.statuses) {
-    if (state.statuses.has(key)) return false;
-    state.statuses.set(key, status);
-  }
-  for (const key of part.ingressKeys) state.partOf.set(key, part);
-  for (const host of part.hosts) state.partByHost.set(host, part);
-  for (const key of part.reads) {
-    const readers = state.readers.get(key);
-    if (readers) readers.add(part);
-    else state.readers.set(key, new Set([part]));
-  }
-  state.validFrom = Math.max(state.validFrom, part.validFrom);
-  state.validUntil = Math.min(state.validUntil, part.validUntil);
-  return true;
-}
-
-function removePart(state: State, part: Part): void {
-  for (const vhost of part.virtualHosts) if (state.virtualHosts.get(vhost.name) === vhost) state.virtualHosts.delete(vhost.name);
-  for (const vhost of part.secureVirtualHosts) if (state.secureVirtualHosts.get(vhost.name) === vhost) state.secureVirtualHosts.delete(vhost.name);
-  for (const [key, status] of part.statuses) if (state.statuses.get(key) === status) state.statuses.delete(key);
-  for (const key of part.ingressKeys) if (state.partOf.get(key) === part) state.partOf.delete(key);
-  for (const host of part.hosts) if (state.partByHost.get(host) === part) state.partByHost.delete(host);
-  for (const key of part.reads) {
-    const readers = state.readers.get(key);
-    readers?.delete(part);
-    if (readers?.size === 0) state.readers.delete(key);
-  }
-}
-
-/** The DAG of the state's parts: their virtual hosts and statuses (shared, never changed), then the listeners and the prune. */
-function assemble(state: State): Dag {
-  const dag: Dag = {
-    virtualHosts: new Map(state.virtualHosts),
-    secureVirtualHosts: new Map(state.secureVirtualHosts),
-    clusters: new Map(),
-    secrets: new Map(),
-    listeners: [],
-    status: new StatusRecorder(state.statuses),
-  };
-  if (state.rest.fallbackSecret) dag.fallbackSecret = state.rest.fallbackSecret;
-  dag.listeners = [...buildListeners(dag, state.effective.listeners, dag.status), ...state.rest.listeners];
-  prune(dag);
-  return dag;
 }

@@ -23,9 +23,7 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
 
 /** The listeners of `dag`, HTTP first; the TLS listener only when it has a filter chain. */
 export function buildListeners(dag: Pick<Dag, "virtualHosts" | "secureVirtualHosts" | "fallbackSecret">, options: ListenerOptions = {}, status?: StatusRecorder): Listener[] {
-  const { address, httpPort, httpsPort } = { ...defaultListenerOptions, ...withoutUndefined(options) };
   const plain = [...dag.virtualHosts.values()].filter((vhost) => vhost.routes.length > 0).sort(byName);
-  const http: Listener = { name: HTTP_LISTENER, protocol: "http", address, port: httpPort, routeConfigName: HTTP_ROUTE_CONFIG, virtualHosts: plain, filterChains: [] };
   const served: SecureVirtualHost[] = [];
   for (const vhost of [...dag.secureVirtualHosts.values()].sort(byName)) {
     if (servesSecureVirtualHost(vhost)) served.push(vhost);
@@ -34,6 +32,21 @@ export function buildListeners(dag: Pick<Dag, "virtualHosts" | "secureVirtualHos
   const joined = new Map<string, Secret>();
   const filterChains = served.map((vhost) => secureFilterChain(vhost, joined));
   const fallback = fallbackFilterChain(dag.fallbackSecret, served);
+  return listenersOf({ plain, filterChains, fallback }, options);
+}
+
+/** What the listeners serve, each list sorted by host name. */
+export interface ServedHosts {
+  plain: VirtualHost[];
+  filterChains: SecureFilterChain[];
+  fallback: FallbackFilterChain | undefined;
+}
+
+/** The listeners serving `served` (the HTTP one always, the TLS one when it has a chain): buildListeners' last step, shared with incremental.ts. */
+export function listenersOf(served: ServedHosts, options: ListenerOptions = {}): Listener[] {
+  const { address, httpPort, httpsPort } = { ...defaultListenerOptions, ...withoutUndefined(options) };
+  const { plain, filterChains, fallback } = served;
+  const http: Listener = { name: HTTP_LISTENER, protocol: "http", address, port: httpPort, routeConfigName: HTTP_ROUTE_CONFIG, virtualHosts: plain, filterChains: [] };
   if (filterChains.length === 0 && !fallback) return [http];
   const https: Listener = { name: HTTPS_LISTENER, protocol: "https", address, port: httpsPort, virtualHosts: [], filterChains };
   if (fallback) https.fallback = fallback;

@@ -1,0 +1,177 @@
+// What the incremental build (incremental.ts) keeps between builds: the parts, the indexes that find
+// the parts a change concerns, and the union of what the parts serve, kept sorted and counted as
+// parts come and go, so a DAG is assembled without walking the unchanged parts again.
+import type { DagCache } from "./cache.ts";
+import type { Part } from "./incremental-parts.ts";
+import { listenersOf } from "./listeners.ts";
+import type { DagOptions } from "./processor.ts";
+import { StatusRecorder, type ObjectStatus } from "./status.ts";
+import type { Cluster, Dag, SecureFilterChain, Secret, VirtualHost } from "./types.ts";
+
+export interface State {
+  options: DagOptions;
+  effective: DagOptions & { cache: DagCache; known: Map<string, Cluster> };
+  bundleVersion: string | undefined;
+  rest: Part;
+  partOf: Map<string, Part>;
+  partByHost: Map<string, Part>;
+  readers: Map<string, Set<Part>>;
+  /** The part that made each virtual host, served or not. */
+  plainMaker: Map<string, Part>;
+  secureMaker: Map<string, Part>;
+  /** Served, sorted by host name. */
+  plain: VirtualHost[];
+  filterChains: SecureFilterChain[];
+  statuses: Map<string, ObjectStatus>;
+  clusters: Counted<Cluster>;
+  secrets: Counted<Secret>;
+  validFrom: number;
+  validUntil: number;
+  /** While true (a full build adding its parts), the sorted lists are sorted once at the end. */
+  bulk: boolean;
+}
+
+/** Values by name, with how many parts reach each. */
+export interface Counted<T> {
+  values: Map<string, T>;
+  uses: Map<string, number>;
+}
+
+export function emptyState(options: DagOptions, effective: State["effective"], rest: Part): State {
+  return {
+    options,
+    effective,
+    bundleVersion: options.gateway?.bundleVersion?.(),
+    rest,
+    partOf: new Map(),
+    partByHost: new Map(),
+    readers: new Map(),
+    plainMaker: new Map(),
+    secureMaker: new Map(),
+    plain: [],
+    filterChains: [],
+    statuses: new Map(),
+    clusters: { values: new Map(), uses: new Map() },
+    secrets: { values: new Map(), uses: new Map() },
+    validFrom: -Infinity,
+    validUntil: Infinity,
+    bulk: true,
+  };
+}
+
+const hostOf = (item: VirtualHost | SecureFilterChain): string => ("virtualHost" in item ? item.virtualHost.name : item.name);
+
+/** Where `name` is or would go in `sorted` (by host name). */
+function position(sorted: Array<VirtualHost | SecureFilterChain>, name: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (hostOf(sorted[mid]!) < name) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function insertSorted<T extends VirtualHost | SecureFilterChain>(sorted: T[], item: T, bulk: boolean): void {
+  if (bulk) sorted.push(item);
+  else sorted.splice(position(sorted, hostOf(item)), 0, item);
+}
+
+function removeSorted<T extends VirtualHost | SecureFilterChain>(sorted: T[], item: T): void {
+  const at = position(sorted, hostOf(item));
+  if (sorted[at] === item) sorted.splice(at, 1);
+}
+
+function count<T>(counted: Counted<T>, values: Map<string, T>, delta: 1 | -1): void {
+  for (const [name, value] of values) {
+    const uses = (counted.uses.get(name) ?? 0) + delta;
+    if (uses > 0) {
+      counted.uses.set(name, uses);
+      if (!counted.values.has(name)) counted.values.set(name, value);
+    } else {
+      counted.uses.delete(name);
+      counted.values.delete(name);
+    }
+  }
+}
+
+/** Adds a part; false when it makes a virtual host or a status another part made (they are not independent). */
+export function addPart(state: State, part: Part): boolean {
+  for (const vhost of part.virtualHosts) {
+    if (state.plainMaker.has(vhost.name)) return false;
+    state.plainMaker.set(vhost.name, part);
+  }
+  for (const vhost of part.secureVirtualHosts) {
+    if (state.secureMaker.has(vhost.name)) return false;
+    state.secureMaker.set(vhost.name, part);
+  }
+  for (const [key, status] of part.statuses) {
+    if (state.statuses.has(key)) return false;
+    state.statuses.set(key, status);
+  }
+  for (const vhost of part.served.plain) insertSorted(state.plain, vhost, state.bulk);
+  for (const chain of part.served.filterChains) insertSorted(state.filterChains, chain, state.bulk);
+  count(state.clusters, part.clusters, 1);
+  count(state.secrets, part.secrets, 1);
+  for (const key of part.ingressKeys) state.partOf.set(key, part);
+  for (const host of part.hosts) state.partByHost.set(host, part);
+  for (const key of part.reads) {
+    const readers = state.readers.get(key);
+    if (readers) readers.add(part);
+    else state.readers.set(key, new Set([part]));
+  }
+  state.validFrom = Math.max(state.validFrom, part.validFrom);
+  state.validUntil = Math.min(state.validUntil, part.validUntil);
+  return true;
+}
+
+/** Takes a part out (only what it added; called for parts added whole). */
+export function removePart(state: State, part: Part): void {
+  for (const vhost of part.virtualHosts) state.plainMaker.delete(vhost.name);
+  for (const vhost of part.secureVirtualHosts) state.secureMaker.delete(vhost.name);
+  for (const key of part.statuses.keys()) state.statuses.delete(key);
+  for (const vhost of part.served.plain) removeSorted(state.plain, vhost);
+  for (const chain of part.served.filterChains) removeSorted(state.filterChains, chain);
+  count(state.clusters, part.clusters, -1);
+  count(state.secrets, part.secrets, -1);
+  for (const key of part.ingressKeys) if (state.partOf.get(key) === part) state.partOf.delete(key);
+  for (const host of part.hosts) if (state.partByHost.get(host) === part) state.partByHost.delete(host);
+  for (const key of part.reads) {
+    const readers = state.readers.get(key);
+    readers?.delete(part);
+    if (readers?.size === 0) state.readers.delete(key);
+  }
+}
+
+/** Ends a bulk load: sorts the served lists once. */
+export function endBulk(state: State): void {
+  const byHost = (a: VirtualHost | SecureFilterChain, b: VirtualHost | SecureFilterChain) => {
+    const x = hostOf(a);
+    const y = hostOf(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+  state.plain.sort(byHost);
+  state.filterChains.sort(byHost);
+  state.bulk = false;
+}
+
+/**
+ * The DAG of the state: the served hosts (the parts' objects, shared, never changed), the listeners
+ * over them, the clusters and secrets they reach, and the parts' statuses (copied on a later change).
+ */
+export function assemble(state: State): Dag {
+  const { rest } = state;
+  const fallback = rest.served.fallback;
+  const listeners = [...listenersOf({ plain: state.plain.slice(), filterChains: state.filterChains.slice(), fallback }, state.effective.listeners), ...rest.listeners];
+  const dag: Dag = {
+    virtualHosts: new Map(state.plain.map((vhost) => [vhost.name, vhost])),
+    secureVirtualHosts: new Map(state.filterChains.map((chain) => [chain.virtualHost.name, chain.virtualHost])),
+    clusters: new Map(state.clusters.values),
+    secrets: new Map(state.secrets.values),
+    listeners,
+    status: new StatusRecorder(state.statuses),
+  };
+  if (fallback) dag.fallbackSecret = fallback.secret;
+  return dag;
+}
