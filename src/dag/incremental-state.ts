@@ -1,12 +1,15 @@
 // What the incremental build (incremental.ts) keeps between builds: the parts, the indexes that find
 // the parts a change concerns, and the union of what the parts serve, kept sorted and counted as
-// parts come and go, so a DAG is assembled without walking the unchanged parts again.
+// parts come and go, so a DAG is assembled without walking the unchanged parts again. The maps a
+// DAG is given are views of the previous DAG's plus the changes (cow-map.ts): never copied whole,
+// never changed once given.
 import type { DagCache } from "./cache.ts";
+import { CopyOnWriteMap } from "./cow-map.ts";
 import type { Part } from "./incremental-parts.ts";
 import { listenersOf } from "./listeners.ts";
 import type { DagOptions } from "./processor.ts";
 import { StatusRecorder, type ObjectStatus } from "./status.ts";
-import type { Cluster, Dag, SecureFilterChain, Secret, VirtualHost } from "./types.ts";
+import type { Cluster, Dag, SecureFilterChain, Secret, SecureVirtualHost, VirtualHost } from "./types.ts";
 
 export interface State {
   options: DagOptions;
@@ -22,6 +25,9 @@ export interface State {
   /** Served, sorted by host name. */
   plain: VirtualHost[];
   filterChains: SecureFilterChain[];
+  /** Served, by host name: the DAG's maps. */
+  servedPlain: Map<string, VirtualHost>;
+  servedSecure: Map<string, SecureVirtualHost>;
   statuses: Map<string, ObjectStatus>;
   clusters: Counted<Cluster>;
   secrets: Counted<Secret>;
@@ -50,6 +56,8 @@ export function emptyState(options: DagOptions, effective: State["effective"], r
     secureMaker: new Map(),
     plain: [],
     filterChains: [],
+    servedPlain: new Map(),
+    servedSecure: new Map(),
     statuses: new Map(),
     clusters: { values: new Map(), uses: new Map() },
     secrets: { values: new Map(), uses: new Map() },
@@ -110,8 +118,14 @@ export function addPart(state: State, part: Part): boolean {
     if (state.statuses.has(key)) return false;
     state.statuses.set(key, status);
   }
-  for (const vhost of part.served.plain) insertSorted(state.plain, vhost, state.bulk);
-  for (const chain of part.served.filterChains) insertSorted(state.filterChains, chain, state.bulk);
+  for (const vhost of part.served.plain) {
+    insertSorted(state.plain, vhost, state.bulk);
+    state.servedPlain.set(vhost.name, vhost);
+  }
+  for (const chain of part.served.filterChains) {
+    insertSorted(state.filterChains, chain, state.bulk);
+    state.servedSecure.set(chain.virtualHost.name, chain.virtualHost);
+  }
   count(state.clusters, part.clusters, 1);
   count(state.secrets, part.secrets, 1);
   for (const key of part.ingressKeys) state.partOf.set(key, part);
@@ -131,8 +145,14 @@ export function removePart(state: State, part: Part): void {
   for (const vhost of part.virtualHosts) state.plainMaker.delete(vhost.name);
   for (const vhost of part.secureVirtualHosts) state.secureMaker.delete(vhost.name);
   for (const key of part.statuses.keys()) state.statuses.delete(key);
-  for (const vhost of part.served.plain) removeSorted(state.plain, vhost);
-  for (const chain of part.served.filterChains) removeSorted(state.filterChains, chain);
+  for (const vhost of part.served.plain) {
+    removeSorted(state.plain, vhost);
+    state.servedPlain.delete(vhost.name);
+  }
+  for (const chain of part.served.filterChains) {
+    removeSorted(state.filterChains, chain);
+    state.servedSecure.delete(chain.virtualHost.name);
+  }
   count(state.clusters, part.clusters, -1);
   count(state.secrets, part.secrets, -1);
   for (const key of part.ingressKeys) if (state.partOf.get(key) === part) state.partOf.delete(key);
@@ -142,6 +162,15 @@ export function removePart(state: State, part: Part): void {
     readers?.delete(part);
     if (readers?.size === 0) state.readers.delete(key);
   }
+}
+
+/** Starts a build from the state the last DAG was assembled from: its maps become views, the given ones stay as they are. */
+export function beginBuild(state: State): void {
+  state.servedPlain = CopyOnWriteMap.over(state.servedPlain);
+  state.servedSecure = CopyOnWriteMap.over(state.servedSecure);
+  state.statuses = CopyOnWriteMap.over(state.statuses);
+  state.clusters.values = CopyOnWriteMap.over(state.clusters.values);
+  state.secrets.values = CopyOnWriteMap.over(state.secrets.values);
 }
 
 /** Ends a bulk load: sorts the served lists once. */
@@ -165,10 +194,10 @@ export function assemble(state: State): Dag {
   const fallback = rest.served.fallback;
   const listeners = [...listenersOf({ plain: state.plain.slice(), filterChains: state.filterChains.slice(), fallback }, state.effective.listeners), ...rest.listeners];
   const dag: Dag = {
-    virtualHosts: new Map(state.plain.map((vhost) => [vhost.name, vhost])),
-    secureVirtualHosts: new Map(state.filterChains.map((chain) => [chain.virtualHost.name, chain.virtualHost])),
-    clusters: new Map(state.clusters.values),
-    secrets: new Map(state.secrets.values),
+    virtualHosts: state.servedPlain,
+    secureVirtualHosts: state.servedSecure,
+    clusters: state.clusters.values,
+    secrets: state.secrets.values,
     listeners,
     status: new StatusRecorder(state.statuses),
   };

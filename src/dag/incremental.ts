@@ -19,7 +19,7 @@
 import { buildDag } from "./builder.ts";
 import { createDagCache, type DagCache } from "./cache.ts";
 import { buildPart, groupByHost, ingressHosts, readKeyOf, type Part } from "./incremental-parts.ts";
-import { addPart, assemble, emptyState, endBulk, removePart, type State } from "./incremental-state.ts";
+import { addPart, assemble, beginBuild, emptyState, endBulk, removePart, type State } from "./incremental-state.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
 import type { Dag } from "./types.ts";
 import type { KubeObject } from "../sources/types.ts";
@@ -130,6 +130,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
         }
       }
     }
+    beginBuild(current);
     for (const part of affected) removePart(current, part);
     const groups: Array<KubeObject[] | undefined> = groupByHost(objects, (ingress) => hosts.get(ingress)!);
     if (affected.has(current.rest)) {

@@ -3,6 +3,7 @@
 // Shape follows Contour's HTTPProxy status (currentStatus, description, a Valid condition with
 // errors and warnings), which the status writer turns into each kind's own status.
 import { compareStrings } from "../base/values.ts";
+import { CopyOnWriteMap } from "./cow-map.ts";
 
 export interface ObjectRef {
   kind: string; // "Ingress", "HTTPProxy", "Service", "Secret", "TLSCertificateDelegation"
@@ -75,7 +76,7 @@ export class StatusRecorder {
 
   /** A recorder starting from `shared` (by refKey), statuses an earlier build made: see adopt. */
   constructor(shared?: ReadonlyMap<string, ObjectStatus>) {
-    this.#statuses = new Map(shared);
+    this.#statuses = shared ? CopyOnWriteMap.over(shared) : new Map();
   }
 
   /** Registers an object so it gets a status even if nothing is wrong with it. */
