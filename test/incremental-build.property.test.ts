@@ -208,3 +208,33 @@ describe("incremental build: what it reuses", () => {
     expect(afterProxy.virtualHosts.get("c.example.com")!.routes[0]!.clusters[0]!.cluster).toBe(first.cluster!);
   });
 });
+
+describe("incremental build: the clock", () => {
+  test("once a certificate it read expires (or becomes valid), the next build is full and says so, as a full rebuild would", async () => {
+    const cert = await selfSignedCertificate("a.example.com", { notBefore: new Date("2026-01-01T00:00:00Z"), notAfter: new Date("2026-03-01T00:00:00Z") });
+    const later = await selfSignedCertificate("b.example.com", { notBefore: new Date("2026-05-01T00:00:00Z"), notAfter: new Date("2027-01-01T00:00:00Z") });
+    let now = new Date("2026-02-01T00:00:00Z");
+    const options = testOptions({ cache: createDagCache(), now: () => now });
+    const cache = createObjectCache({ ingressClassNames: [] });
+    const builder = createIncrementalDagBuilder();
+    const build = () => buildResources(cache, { dag: options, buildDag: (input, dagOptions) => builder.build(input, dagOptions, cache.takeChanges()) });
+    const upsert = (...objects: KubeObject[]) => cache.applyAll(objects.map((object) => ({ type: "upsert" as const, object })));
+    const tlsIngress = (name: string, host: string, secretName: string) => ingress("default", name, { tls: [{ hosts: [host], secretName }], rules: [rule(host, [["/", "Prefix", "s0", 80]])] });
+    upsert(service("default", "s0"), tlsSecret("default", "a", cert), tlsSecret("default", "b", later), tlsIngress("ia", "a.example.com", "a"), tlsIngress("ib", "b.example.com", "b"));
+    build();
+    expect(builder.last?.mode).toBe("full");
+    upsert(service("default", "unrelated"));
+    build();
+    expect(builder.last?.mode).toBe("incremental");
+    for (const [at, port] of [["2026-04-01T00:00:00Z", 81], ["2026-06-01T00:00:00Z", 82]] as const) {
+      now = new Date(at);
+      upsert(service("default", "unrelated", { ports: [{ port }] }));
+      const incremental = build();
+      expect(builder.last).toEqual({ mode: "full", reason: "a certificate's validity changed with the clock", rebuilt: 3 });
+      expectSameBuild(incremental, buildResources(cache, { dag: options }));
+    }
+    // April: a's certificate expired, b's not yet valid; June: b's valid.
+    expect(build().dag.secureVirtualHosts.has("b.example.com")).toBe(true);
+    expect(builder.last?.mode).toBe("incremental");
+  });
+});
