@@ -101,7 +101,8 @@ export function groupByHost(ingresses: KubeObject[], hostsOf: (ingress: KubeObje
  * Builds one part: `ingresses`, or the rest of the input (HTTPProxy, Gateway API) when undefined.
  * Its routes use the clusters of `known` where the name is the same (shareClusters).
  */
-export function buildPart(input: DagInput, options: DagOptions & { cache: DagCache; known: Map<string, Cluster> }, ingresses?: KubeObject[]): Part {
+export function buildPart(input: DagInput, unit: { options: DagOptions & { cache: DagCache; known: Map<string, Cluster> }; ingresses?: KubeObject[] }): Part {
+  const { options, ingresses } = unit;
   const reads = new Set<string>();
   const secretsRead: KubeObject[] = [];
   const rest = ingresses === undefined;

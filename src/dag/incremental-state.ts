@@ -43,7 +43,8 @@ export interface Counted<T> {
   uses: Map<string, number>;
 }
 
-export function emptyState(options: DagOptions, effective: State["effective"], rest: Part): State {
+export function emptyState(built: Pick<State, "options" | "effective" | "rest">): State {
+  const { options, effective, rest } = built;
   return {
     options,
     effective,

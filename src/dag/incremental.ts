@@ -1,9 +1,11 @@
 // The incremental DAG build: the same DAG as buildDag (builder.ts, the reference; the property test
-// in incremental.property.test.ts holds the two equal), recomputing after a change only the units
-// whose recorded reads it touches (incremental-parts.ts). Each group of Ingresses sharing hosts is
-// a unit; HTTPProxy and the Gateway API are one unit, "the rest". Unchanged units keep their
-// virtual hosts, routes, clusters, secrets and statuses as the same objects, which later stages
-// remember by identity. Then the listeners and the prune run over the whole DAG.
+// in test/incremental-build.property.test.ts holds the two equal), recomputing after a change only
+// the units whose recorded reads it touches (incremental-parts.ts). Each group of Ingresses sharing
+// hosts is a unit; HTTPProxy and the Gateway API are one unit, "the rest". Unchanged units keep
+// their virtual hosts, routes, clusters, secrets and statuses as the same objects, which later
+// stages remember by identity. Each unit runs the per-host passes (shadowed routes, global headers,
+// fallback certificate, listeners, reachability) on its own; the DAG is assembled from what the
+// units serve (incremental-state.ts), never walking the unchanged ones again.
 //
 // Every change is followed by its reads: an Ingress (its unit and every unit sharing one of its
 // hosts), a Service or Secret (the units that looked it up, found or not), a TLSCertificateDelegation
@@ -63,11 +65,11 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     const known = new Map(state?.clusters.values);
     const effective = { ...options, cache: options.cache ?? (ownCache ??= createDagCache()), known };
     state = undefined;
-    const next = emptyState(options, effective, buildPart(input, effective));
+    const next = emptyState({ options, effective, rest: buildPart(input, { options: effective }) });
     const parts = [next.rest];
     const hosts = new Map<KubeObject, string[]>();
     const hostsOf = (ingress: KubeObject) => hosts.get(ingress) ?? hosts.set(ingress, ingressHosts(ingress)).get(ingress)!;
-    for (const group of groupByHost(input.ingresses(), hostsOf)) parts.push(buildPart(input, effective, group));
+    for (const group of groupByHost(input.ingresses(), hostsOf)) parts.push(buildPart(input, { options: effective, ingresses: group }));
     for (const part of parts) {
       if (!addPart(next, part)) return reference(input, options, "an Ingress and an HTTPProxy or Gateway API route make the same virtual host");
     }
@@ -138,7 +140,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
       current.bundleVersion = bundleVersion;
     }
     for (const group of groups) {
-      const part = buildPart(input, current.effective, group);
+      const part = buildPart(input, { options: current.effective, ingresses: group });
       if (group === undefined) current.rest = part;
       if (!addPart(current, part)) return reference(input, current.options, "an Ingress and an HTTPProxy or Gateway API route make the same virtual host");
     }
