@@ -238,3 +238,26 @@ describe("incremental build: the clock", () => {
     expect(builder.last?.mode).toBe("incremental");
   });
 });
+
+describe("incremental build: large units", () => {
+  test("a unit serving many hosts, rebuilt between Ingress hosts, keeps every list sorted as a full rebuild has it", () => {
+    const options = testOptions({ cache: createDagCache() });
+    const cache = createObjectCache({ ingressClassNames: [] });
+    const builder = createIncrementalDagBuilder();
+    const build = () => buildResources(cache, { dag: options, buildDag: (input, dagOptions) => builder.build(input, dagOptions, cache.takeChanges()) });
+    const upsert = (...objects: KubeObject[]) => cache.applyAll(objects.map((object) => ({ type: "upsert" as const, object })));
+    const hosts = Array.from({ length: 60 }, (_, i) => `h${String(i).padStart(2, "0")}.example.com`);
+    upsert(service("default", "s0"), service("default", "s1"));
+    // Even hosts are HTTPProxy roots (one unit, the rest), odd ones Ingresses (a unit each).
+    upsert(...hosts.map((host, i) => (i % 2 === 0 ? simpleRoot("default", `p${i}`, host, "s0") : ingress("default", `i${i}`, { rules: [rule(host, [["/", "Prefix", "s1", 80]])] }))));
+    expectSameBuild(build(), buildResources(cache, { dag: options }));
+    for (const [i, service] of [[4, "s1"], [10, "s0"]] as const) {
+      upsert(simpleRoot("default", `p${i}`, hosts[i]!, service), simpleRoot("default", `extra${i}`, `h${i}x.example.com`, service));
+      expectSameBuild(build(), buildResources(cache, { dag: options }));
+      expect(builder.last).toEqual({ mode: "incremental", rebuilt: 1 });
+    }
+    cache.applyAll([{ type: "delete", object: simpleRoot("default", "p20", hosts[20]!) }]);
+    expectSameBuild(build(), buildResources(cache, { dag: options }));
+    expect(builder.last).toEqual({ mode: "incremental", rebuilt: 1 });
+  });
+});

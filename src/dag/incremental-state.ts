@@ -82,14 +82,40 @@ function position(sorted: Array<VirtualHost | SecureFilterChain>, name: string):
   return low;
 }
 
-function insertSorted<T extends VirtualHost | SecureFilterChain>(sorted: T[], item: T, bulk: boolean): void {
-  if (bulk) sorted.push(item);
-  else sorted.splice(position(sorted, hostOf(item)), 0, item);
+/** A few items are spliced in place; many (a large part) are merged in one pass, not one splice each. */
+const fewItems = 16;
+
+/** `sorted` with `items` (sorted too) added; in bulk, left unsorted until endBulk. */
+function withAdded<T extends VirtualHost | SecureFilterChain>(sorted: T[], items: readonly T[], bulk: boolean): T[] {
+  if (bulk) {
+    for (const item of items) sorted.push(item);
+    return sorted;
+  }
+  if (items.length <= fewItems) {
+    for (const item of items) sorted.splice(position(sorted, hostOf(item)), 0, item);
+    return sorted;
+  }
+  const merged: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < sorted.length || j < items.length) {
+    if (j >= items.length || (i < sorted.length && hostOf(sorted[i]!) < hostOf(items[j]!))) merged.push(sorted[i++]!);
+    else merged.push(items[j++]!);
+  }
+  return merged;
 }
 
-function removeSorted<T extends VirtualHost | SecureFilterChain>(sorted: T[], item: T): void {
-  const at = position(sorted, hostOf(item));
-  if (sorted[at] === item) sorted.splice(at, 1);
+/** `sorted` without `items`. */
+function withRemoved<T extends VirtualHost | SecureFilterChain>(sorted: T[], items: readonly T[]): T[] {
+  if (items.length > fewItems) {
+    const gone = new Set<T>(items);
+    return sorted.filter((item) => !gone.has(item));
+  }
+  for (const item of items) {
+    const at = position(sorted, hostOf(item));
+    if (sorted[at] === item) sorted.splice(at, 1);
+  }
+  return sorted;
 }
 
 function count<T>(counted: Counted<T>, values: Map<string, T>, delta: 1 | -1): void {
@@ -119,14 +145,10 @@ export function addPart(state: State, part: Part): boolean {
     if (state.statuses.has(key)) return false;
     state.statuses.set(key, status);
   }
-  for (const vhost of part.served.plain) {
-    insertSorted(state.plain, vhost, state.bulk);
-    state.servedPlain.set(vhost.name, vhost);
-  }
-  for (const chain of part.served.filterChains) {
-    insertSorted(state.filterChains, chain, state.bulk);
-    state.servedSecure.set(chain.virtualHost.name, chain.virtualHost);
-  }
+  state.plain = withAdded(state.plain, part.served.plain, state.bulk);
+  state.filterChains = withAdded(state.filterChains, part.served.filterChains, state.bulk);
+  for (const vhost of part.served.plain) state.servedPlain.set(vhost.name, vhost);
+  for (const chain of part.served.filterChains) state.servedSecure.set(chain.virtualHost.name, chain.virtualHost);
   count(state.clusters, part.clusters, 1);
   count(state.secrets, part.secrets, 1);
   for (const key of part.ingressKeys) state.partOf.set(key, part);
@@ -146,14 +168,10 @@ export function removePart(state: State, part: Part): void {
   for (const vhost of part.virtualHosts) state.plainMaker.delete(vhost.name);
   for (const vhost of part.secureVirtualHosts) state.secureMaker.delete(vhost.name);
   for (const key of part.statuses.keys()) state.statuses.delete(key);
-  for (const vhost of part.served.plain) {
-    removeSorted(state.plain, vhost);
-    state.servedPlain.delete(vhost.name);
-  }
-  for (const chain of part.served.filterChains) {
-    removeSorted(state.filterChains, chain);
-    state.servedSecure.delete(chain.virtualHost.name);
-  }
+  state.plain = withRemoved(state.plain, part.served.plain);
+  state.filterChains = withRemoved(state.filterChains, part.served.filterChains);
+  for (const vhost of part.served.plain) state.servedPlain.delete(vhost.name);
+  for (const chain of part.served.filterChains) state.servedSecure.delete(chain.virtualHost.name);
   count(state.clusters, part.clusters, -1);
   count(state.secrets, part.secrets, -1);
   for (const key of part.ingressKeys) if (state.partOf.get(key) === part) state.partOf.delete(key);
