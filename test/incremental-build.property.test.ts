@@ -194,7 +194,7 @@ describe("incremental build: what it reuses", () => {
     // The earlier DAGs were not changed by the later builds.
     expect(before.virtualHosts.get("b.example.com")!.routes[0]!.pathMatch).toEqual({ kind: "prefix", value: "/", segment: false });
 
-    // A Service nobody reads: nothing rebuilt. An HTTPProxy: the rest only, the Ingresses' nodes kept.
+    // A Service nobody reads: nothing rebuilt. An HTTPProxy: its own unit only, the Ingresses' nodes kept.
     upsert(service("default", "unused"));
     build();
     expect(builder.last).toEqual({ mode: "incremental", rebuilt: 0 });
@@ -230,7 +230,7 @@ describe("incremental build: the clock", () => {
       now = new Date(at);
       upsert(service("default", "unrelated", { ports: [{ port }] }));
       const incremental = build();
-      expect(builder.last).toEqual({ mode: "full", reason: "a certificate's validity changed with the clock", rebuilt: 3 });
+      expect(builder.last).toEqual({ mode: "full", reason: "a certificate's validity changed with the clock", rebuilt: 4 });
       expectSameBuild(incremental, buildResources(cache, { dag: options }));
     }
     // April: a's certificate expired, b's not yet valid; June: b's valid.
@@ -240,23 +240,27 @@ describe("incremental build: the clock", () => {
 });
 
 describe("incremental build: large units", () => {
-  test("a unit serving many hosts, rebuilt between Ingress hosts, keeps every list sorted as a full rebuild has it", () => {
+  test("a unit serving many hosts, rebuilt between other units' hosts, keeps every list sorted as a full rebuild has it", () => {
     const options = testOptions({ cache: createDagCache() });
     const cache = createObjectCache({ ingressClassNames: [] });
     const builder = createIncrementalDagBuilder();
     const build = () => buildResources(cache, { dag: options, buildDag: (input, dagOptions) => builder.build(input, dagOptions, cache.takeChanges()) });
     const upsert = (...objects: KubeObject[]) => cache.applyAll(objects.map((object) => ({ type: "upsert" as const, object })));
     const hosts = Array.from({ length: 60 }, (_, i) => `h${String(i).padStart(2, "0")}.example.com`);
-    upsert(service("default", "s0"), service("default", "s1"));
-    // Even hosts are HTTPProxy roots (one unit, the rest), odd ones Ingresses (a unit each).
-    upsert(...hosts.map((host, i) => (i % 2 === 0 ? simpleRoot("default", `p${i}`, host, "s0") : ingress("default", `i${i}`, { rules: [rule(host, [["/", "Prefix", "s1", 80]])] }))));
+    // Even hosts are one Ingress's (one unit), odd ones HTTPProxy roots (a unit each).
+    const big = (service: string, count: number) => ingress("default", "big", { rules: hosts.filter((_, i) => i % 2 === 0 && i < count).map((host) => rule(host, [["/", "Prefix", service, 80]])) });
+    upsert(service("default", "s0"), service("default", "s1"), big("s0", 60));
+    upsert(...hosts.flatMap((host, i) => (i % 2 === 1 ? [simpleRoot("default", `p${i}`, host, "s1")] : [])));
     expectSameBuild(build(), buildResources(cache, { dag: options }));
-    for (const [i, service] of [[4, "s1"], [10, "s0"]] as const) {
-      upsert(simpleRoot("default", `p${i}`, hosts[i]!, service), simpleRoot("default", `extra${i}`, `h${i}x.example.com`, service));
+    for (const [service, count] of [["s1", 60], ["s0", 40], ["s1", 60]] as const) {
+      upsert(big(service, count));
       expectSameBuild(build(), buildResources(cache, { dag: options }));
       expect(builder.last).toEqual({ mode: "incremental", rebuilt: 1 });
     }
-    cache.applyAll([{ type: "delete", object: simpleRoot("default", "p20", hosts[20]!) }]);
+    cache.applyAll([{ type: "delete", object: big("s0", 60) }]);
+    expectSameBuild(build(), buildResources(cache, { dag: options }));
+    expect(builder.last).toEqual({ mode: "incremental", rebuilt: 0 });
+    upsert(big("s0", 60));
     expectSameBuild(build(), buildResources(cache, { dag: options }));
     expect(builder.last).toEqual({ mode: "incremental", rebuilt: 1 });
   });

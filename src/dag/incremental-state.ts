@@ -6,7 +6,7 @@
 import type { DagCache } from "./cache.ts";
 import { CopyOnWriteMap } from "./cow-map.ts";
 import type { Part } from "./incremental-parts.ts";
-import { listenersOf } from "./listeners.ts";
+import { fallbackChainOf, listenersOf } from "./listeners.ts";
 import type { DagOptions } from "./processor.ts";
 import { StatusRecorder, type ObjectStatus } from "./status.ts";
 import type { Cluster, Dag, SecureFilterChain, Secret, SecureVirtualHost, VirtualHost } from "./types.ts";
@@ -15,9 +15,13 @@ export interface State {
   options: DagOptions;
   effective: DagOptions & { cache: DagCache; known: Map<string, Cluster> };
   bundleVersion: string | undefined;
-  rest: Part;
+  /** The single units. */
+  gateway: Part;
+  delegations: Part;
+  /** The unit of each Ingress and HTTPProxy, by `Kind namespace/name`. */
   partOf: Map<string, Part>;
-  partByHost: Map<string, Part>;
+  /** The unit holding each link (linksOf). */
+  partByLink: Map<string, Part>;
   readers: Map<string, Set<Part>>;
   /** The part that made each virtual host, served or not. */
   plainMaker: Map<string, Part>;
@@ -25,6 +29,9 @@ export interface State {
   /** Served, sorted by host name. */
   plain: VirtualHost[];
   filterChains: SecureFilterChain[];
+  /** The hosts of the parts' fallback chains (sorted), and the parts that have one. */
+  fallbackHosts: SecureVirtualHost[];
+  fallbackParts: Set<Part>;
   /** Served, by host name: the DAG's maps. */
   servedPlain: Map<string, VirtualHost>;
   servedSecure: Map<string, SecureVirtualHost>;
@@ -43,20 +50,23 @@ export interface Counted<T> {
   uses: Map<string, number>;
 }
 
-export function emptyState(built: Pick<State, "options" | "effective" | "rest">): State {
-  const { options, effective, rest } = built;
+export function emptyState(built: Pick<State, "options" | "effective" | "gateway" | "delegations">): State {
+  const { options, effective, gateway, delegations } = built;
   return {
     options,
     effective,
     bundleVersion: options.gateway?.bundleVersion?.(),
-    rest,
+    gateway,
+    delegations,
     partOf: new Map(),
-    partByHost: new Map(),
+    partByLink: new Map(),
     readers: new Map(),
     plainMaker: new Map(),
     secureMaker: new Map(),
     plain: [],
     filterChains: [],
+    fallbackHosts: [],
+    fallbackParts: new Set(),
     servedPlain: new Map(),
     servedSecure: new Map(),
     statuses: new Map(),
@@ -68,10 +78,12 @@ export function emptyState(built: Pick<State, "options" | "effective" | "rest">)
   };
 }
 
-const hostOf = (item: VirtualHost | SecureFilterChain): string => ("virtualHost" in item ? item.virtualHost.name : item.name);
+type Sorted = VirtualHost | SecureFilterChain;
+
+const hostOf = (item: Sorted): string => ("virtualHost" in item ? item.virtualHost.name : item.name);
 
 /** Where `name` is or would go in `sorted` (by host name). */
-function position(sorted: Array<VirtualHost | SecureFilterChain>, name: string): number {
+function position(sorted: Sorted[], name: string): number {
   let low = 0;
   let high = sorted.length;
   while (low < high) {
@@ -86,7 +98,7 @@ function position(sorted: Array<VirtualHost | SecureFilterChain>, name: string):
 const fewItems = 16;
 
 /** `sorted` with `items` (sorted too) added; in bulk, left unsorted until endBulk. */
-function withAdded<T extends VirtualHost | SecureFilterChain>(sorted: T[], items: readonly T[], bulk: boolean): T[] {
+function withAdded<T extends Sorted>(sorted: T[], items: readonly T[], bulk: boolean): T[] {
   if (bulk) {
     for (const item of items) sorted.push(item);
     return sorted;
@@ -106,7 +118,7 @@ function withAdded<T extends VirtualHost | SecureFilterChain>(sorted: T[], items
 }
 
 /** `sorted` without `items`. */
-function withRemoved<T extends VirtualHost | SecureFilterChain>(sorted: T[], items: readonly T[]): T[] {
+function withRemoved<T extends Sorted>(sorted: T[], items: readonly T[]): T[] {
   if (items.length > fewItems) {
     const gone = new Set<T>(items);
     return sorted.filter((item) => !gone.has(item));
@@ -147,12 +159,17 @@ export function addPart(state: State, part: Part): boolean {
   }
   state.plain = withAdded(state.plain, part.served.plain, state.bulk);
   state.filterChains = withAdded(state.filterChains, part.served.filterChains, state.bulk);
+  const fallback = part.served.fallback;
+  if (fallback) {
+    state.fallbackHosts = withAdded(state.fallbackHosts, fallback.virtualHosts, state.bulk);
+    state.fallbackParts.add(part);
+  }
   for (const vhost of part.served.plain) state.servedPlain.set(vhost.name, vhost);
   for (const chain of part.served.filterChains) state.servedSecure.set(chain.virtualHost.name, chain.virtualHost);
   count(state.clusters, part.clusters, 1);
   count(state.secrets, part.secrets, 1);
-  for (const key of part.ingressKeys) state.partOf.set(key, part);
-  for (const host of part.hosts) state.partByHost.set(host, part);
+  for (const key of part.objectKeys) state.partOf.set(key, part);
+  for (const link of part.links) state.partByLink.set(link, part);
   for (const key of part.reads) {
     const readers = state.readers.get(key);
     if (readers) readers.add(part);
@@ -170,12 +187,16 @@ export function removePart(state: State, part: Part): void {
   for (const key of part.statuses.keys()) state.statuses.delete(key);
   state.plain = withRemoved(state.plain, part.served.plain);
   state.filterChains = withRemoved(state.filterChains, part.served.filterChains);
+  if (part.served.fallback) {
+    state.fallbackHosts = withRemoved(state.fallbackHosts, part.served.fallback.virtualHosts);
+    state.fallbackParts.delete(part);
+  }
   for (const vhost of part.served.plain) state.servedPlain.delete(vhost.name);
   for (const chain of part.served.filterChains) state.servedSecure.delete(chain.virtualHost.name);
   count(state.clusters, part.clusters, -1);
   count(state.secrets, part.secrets, -1);
-  for (const key of part.ingressKeys) if (state.partOf.get(key) === part) state.partOf.delete(key);
-  for (const host of part.hosts) if (state.partByHost.get(host) === part) state.partByHost.delete(host);
+  for (const key of part.objectKeys) if (state.partOf.get(key) === part) state.partOf.delete(key);
+  for (const link of part.links) if (state.partByLink.get(link) === part) state.partByLink.delete(link);
   for (const key of part.reads) {
     const readers = state.readers.get(key);
     readers?.delete(part);
@@ -194,13 +215,14 @@ export function beginBuild(state: State): void {
 
 /** Ends a bulk load: sorts the served lists once. */
 export function endBulk(state: State): void {
-  const byHost = (a: VirtualHost | SecureFilterChain, b: VirtualHost | SecureFilterChain) => {
+  const byHost = (a: Sorted, b: Sorted) => {
     const x = hostOf(a);
     const y = hostOf(b);
     return x < y ? -1 : x > y ? 1 : 0;
   };
   state.plain.sort(byHost);
   state.filterChains.sort(byHost);
+  state.fallbackHosts.sort(byHost);
   state.bulk = false;
 }
 
@@ -209,9 +231,11 @@ export function endBulk(state: State): void {
  * over them, the clusters and secrets they reach, and the parts' statuses (copied on a later change).
  */
 export function assemble(state: State): Dag {
-  const { rest } = state;
-  const fallback = rest.served.fallback;
-  const listeners = [...listenersOf({ plain: state.plain.slice(), filterChains: state.filterChains.slice(), fallback }, state.effective.listeners), ...rest.listeners];
+  // Every part's fallback chain has the same Secret (the configured one): one chain serves all their hosts.
+  const [withFallback] = state.fallbackParts;
+  const fallback = withFallback?.served.fallback && fallbackChainOf(withFallback.served.fallback.secret, state.fallbackHosts.slice());
+  const served = { plain: state.plain.slice(), filterChains: state.filterChains.slice(), fallback };
+  const listeners = [...listenersOf(served, state.effective.listeners), ...state.gateway.listeners];
   const dag: Dag = {
     virtualHosts: state.servedPlain,
     secureVirtualHosts: state.servedSecure,

@@ -1,26 +1,28 @@
 // The incremental DAG build: the same DAG as buildDag (builder.ts, the reference; the property test
 // in test/incremental-build.property.test.ts holds the two equal), recomputing after a change only
-// the units whose recorded reads it touches (incremental-parts.ts). Each group of Ingresses sharing
-// hosts is a unit; HTTPProxy and the Gateway API are one unit, "the rest". Unchanged units keep
-// their virtual hosts, routes, clusters, secrets and statuses as the same objects, which later
-// stages remember by identity. Each unit runs the per-host passes (shadowed routes, global headers,
-// fallback certificate, listeners, reachability) on its own; the DAG is assembled from what the
-// units serve (incremental-state.ts), never walking the unchanged ones again.
+// the units whose recorded reads or links it touches (incremental-parts.ts). The units: each group
+// of Ingresses sharing hosts; each group of HTTPProxies tied by includes and fqdns (a root and its
+// include tree); the Gateway API, as one; the TLSCertificateDelegations' own conditions. Unchanged
+// units keep their virtual hosts, routes, clusters, secrets and statuses as the same objects, which
+// later stages remember by identity. Each unit runs the per-host passes (shadowed routes, global
+// headers, fallback certificate, listeners, reachability) on its own; the DAG is assembled from
+// what the units serve (incremental-state.ts), never walking the unchanged ones again.
 //
-// Every change is followed by its reads: an Ingress (its unit and every unit sharing one of its
-// hosts), a Service or Secret (the units that looked it up, found or not), a TLSCertificateDelegation
-// (the units that consulted delegations), an HTTPProxy, a Gateway API object or a Namespace (the
-// rest). An EndpointSlice changes no DAG. A full build (every unit anew) happens when:
+// What a change rebuilds: an Ingress or HTTPProxy, its unit and every unit linked to its new
+// version (a shared host or fqdn, an include either way); a Service or Secret, the units that
+// looked it up, found or not; a TLSCertificateDelegation, the units that consulted delegations; a
+// Gateway API object or a Namespace (or the CRD bundle version), the Gateway API unit; an
+// EndpointSlice, nothing. A full build (every unit anew) happens when:
 // - there is no earlier build, or the last one failed;
 // - the changes are unknown, or name a kind not listed above;
 // - the DagOptions object changed (ContourConfiguration, flags: reconfigure() makes a new one);
 // - the clock left the interval in which every certificate read keeps its verdict (expiry).
-// When an Ingress and the rest make the same virtual host (one host served by both, or `*`), the
-// units are not independent: the reference build runs instead, until a change to an Ingress or
-// the rest may have ended that.
+// When two units make the same virtual host (an Ingress and an HTTPProxy on one host, a Gateway
+// route on `*` and an Ingress's default backend), they are not independent: the reference build
+// runs instead, until a change to an Ingress, HTTPProxy or Gateway API object may have ended that.
 import { buildDag } from "./builder.ts";
 import { createDagCache, type DagCache } from "./cache.ts";
-import { buildPart, groupByHost, ingressHosts, readKeyOf, type Part } from "./incremental-parts.ts";
+import { buildPart, groupByLink, linksOf, objectKey, readKeyOf, type Part, type UnitKind } from "./incremental-parts.ts";
 import { addPart, assemble, beginBuild, emptyState, endBulk, removePart, type State } from "./incremental-state.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
 import type { Dag } from "./types.ts";
@@ -46,10 +48,12 @@ export interface IncrementalDagBuilder {
   reset(): void;
 }
 
+const entangledReason = "two units make the same virtual host (an Ingress, an HTTPProxy or a Gateway API route on one host)";
+
 export function createIncrementalDagBuilder(): IncrementalDagBuilder {
   let state: State | undefined;
   let last: IncrementalBuildReport | undefined;
-  // Set while an Ingress and the rest share a virtual host: builds are the reference's.
+  // Set while two units share a virtual host: builds are the reference's.
   let entangled = false;
   let ownCache: DagCache | undefined;
 
@@ -65,13 +69,16 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     const known = new Map(state?.clusters.values);
     const effective = { ...options, cache: options.cache ?? (ownCache ??= createDagCache()), known };
     state = undefined;
-    const next = emptyState({ options, effective, rest: buildPart(input, { options: effective }) });
-    const parts = [next.rest];
-    const hosts = new Map<KubeObject, string[]>();
-    const hostsOf = (ingress: KubeObject) => hosts.get(ingress) ?? hosts.set(ingress, ingressHosts(ingress)).get(ingress)!;
-    for (const group of groupByHost(input.ingresses(), hostsOf)) parts.push(buildPart(input, { options: effective, ingresses: group }));
+    const gateway = buildPart(input, { options: effective, kind: "gateway" });
+    const delegations = buildPart(input, { options: effective, kind: "delegations" });
+    const next = emptyState({ options, effective, gateway, delegations });
+    const parts = [gateway, delegations];
+    const links = new Map<KubeObject, string[]>();
+    const linked = (object: KubeObject) => links.get(object) ?? links.set(object, linksOf(object)).get(object)!;
+    for (const group of groupByLink(input.ingresses(), linked)) parts.push(buildPart(input, { options: effective, kind: "ingress", objects: group }));
+    for (const group of groupByLink(input.httpProxies(), linked)) parts.push(buildPart(input, { options: effective, kind: "httpproxy", objects: group }));
     for (const part of parts) {
-      if (!addPart(next, part)) return reference(input, options, "an Ingress and an HTTPProxy or Gateway API route make the same virtual host");
+      if (!addPart(next, part)) return reference(input, options, entangledReason);
     }
     endBulk(next);
     // From now on only what is served is known by name.
@@ -84,10 +91,10 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
 
   /** Why `changes` cannot be followed incrementally from `current`, or undefined. */
   function whyFull(current: State | undefined, options: DagOptions, changes: ReadonlySet<string> | undefined): string | undefined {
-    if (!current) return entangled ? "an Ingress and the rest shared a virtual host" : "no earlier build";
+    if (!current) return entangled ? "two units shared a virtual host" : "no earlier build";
     if (changes === undefined) return "changes unknown";
     if (current.options !== options) return "options changed";
-    for (const key of changes) if (!key.startsWith("EndpointSlice ") && readKeyOf(key) === undefined) return `a ${key.slice(0, key.indexOf(" "))} changed`;
+    for (const key of changes) if (!/^(Ingress|HTTPProxy|EndpointSlice) /.test(key) && readKeyOf(key) === undefined) return `a ${key.slice(0, key.indexOf(" "))} changed`;
     const now = options.now().getTime();
     if (now < current.validFrom || now >= current.validUntil) return "a certificate's validity changed with the clock";
     return undefined;
@@ -97,7 +104,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     const affected = new Set<Part>();
     const keys = new Set<string>();
     for (const key of changes) {
-      if (key.startsWith("Ingress ")) {
+      if (key.startsWith("Ingress ") || key.startsWith("HTTPProxy ")) {
         keys.add(key);
         const part = current.partOf.get(key);
         if (part) affected.add(part);
@@ -108,24 +115,24 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
       for (const part of current.readers.get(read) ?? []) affected.add(part);
     }
     const bundleVersion = current.options.gateway?.bundleVersion?.();
-    if (bundleVersion !== current.bundleVersion) affected.add(current.rest);
-    for (const part of affected) for (const key of part.ingressKeys) keys.add(key);
-    // The current Ingresses of those parts and of every part sharing a host with them.
-    const find = ingressLookup(input);
+    if (bundleVersion !== current.bundleVersion) affected.add(current.gateway);
+    for (const part of affected) for (const key of part.objectKeys) keys.add(key);
+    // The current objects of those parts and of every part linked to them.
+    const find = objectLookup(input);
     const objects: KubeObject[] = [];
-    const hosts = new Map<KubeObject, string[]>();
+    const links = new Map<KubeObject, string[]>();
     const queue = [...keys];
     for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
-      const ingress = find(key);
-      if (!ingress) continue;
-      objects.push(ingress);
-      const named = ingressHosts(ingress);
-      hosts.set(ingress, named);
-      for (const host of named) {
-        const part = current.partByHost.get(host);
+      const object = find(key);
+      if (!object) continue;
+      objects.push(object);
+      const linked = linksOf(object);
+      links.set(object, linked);
+      for (const link of linked) {
+        const part = current.partByLink.get(link);
         if (!part || affected.has(part)) continue;
         affected.add(part);
-        for (const other of part.ingressKeys) {
+        for (const other of part.objectKeys) {
           if (keys.has(other)) continue;
           keys.add(other);
           queue.push(other);
@@ -134,17 +141,20 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     }
     beginBuild(current);
     for (const part of affected) removePart(current, part);
-    const groups: Array<KubeObject[] | undefined> = groupByHost(objects, (ingress) => hosts.get(ingress)!);
-    if (affected.has(current.rest)) {
-      groups.unshift(undefined);
-      current.bundleVersion = bundleVersion;
+    const units: Array<{ kind: UnitKind; objects?: KubeObject[] }> = [];
+    if (affected.has(current.gateway)) units.push({ kind: "gateway" });
+    if (affected.has(current.delegations)) units.push({ kind: "delegations" });
+    const linked = (object: KubeObject) => links.get(object)!;
+    for (const group of groupByLink(objects.filter((o) => o.kind === "Ingress"), linked)) units.push({ kind: "ingress", objects: group });
+    for (const group of groupByLink(objects.filter((o) => o.kind === "HTTPProxy"), linked)) units.push({ kind: "httpproxy", objects: group });
+    current.bundleVersion = bundleVersion;
+    for (const unit of units) {
+      const part = buildPart(input, { options: current.effective, ...unit });
+      if (unit.kind === "gateway") current.gateway = part;
+      if (unit.kind === "delegations") current.delegations = part;
+      if (!addPart(current, part)) return reference(input, current.options, entangledReason);
     }
-    for (const group of groups) {
-      const part = buildPart(input, { options: current.effective, ingresses: group });
-      if (group === undefined) current.rest = part;
-      if (!addPart(current, part)) return reference(input, current.options, "an Ingress and an HTTPProxy or Gateway API route make the same virtual host");
-    }
-    last = { mode: "incremental", rebuilt: groups.length };
+    last = { mode: "incremental", rebuilt: units.length };
     return assemble(current);
   }
 
@@ -154,7 +164,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
       try {
         if (reason === undefined) return incremental(state!, input, changes!);
         if (entangled && changes !== undefined && [...changes].every((key) => /^(Service|Secret|EndpointSlice|TLSCertificateDelegation) /.test(key))) {
-          return reference(input, options, "an Ingress and the rest share a virtual host");
+          return reference(input, options, entangledReason);
         }
         return full(input, options, reason);
       } catch (error) {
@@ -172,14 +182,17 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
   };
 }
 
-/** Finds an Ingress by its `Ingress namespace/name` key: by name where the input can, else from one scan. */
-function ingressLookup(input: DagInput): (key: string) => KubeObject | undefined {
+/** Finds an Ingress or HTTPProxy by its `Kind namespace/name` key: by name where the input can, else from one scan. */
+function objectLookup(input: DagInput): (key: string) => KubeObject | undefined {
   let scanned: Map<string, KubeObject> | undefined;
   return (key) => {
-    const name = key.slice("Ingress ".length);
+    const space = key.indexOf(" ");
+    const name = key.slice(space + 1);
     const slash = name.indexOf("/");
-    if (input.ingress) return input.ingress(name.slice(0, slash), name.slice(slash + 1));
-    scanned ??= new Map(input.ingresses().map((i) => [`${i.metadata.namespace ?? ""}/${i.metadata.name}`, i]));
-    return scanned.get(name);
+    const kind = key.slice(0, space);
+    const byName = kind === "Ingress" ? input.ingress : input.httpProxy;
+    if (byName) return byName.call(input, name.slice(0, slash), name.slice(slash + 1));
+    scanned ??= new Map([...input.ingresses(), ...input.httpProxies()].map((object) => [objectKey(object), object]));
+    return scanned.get(key);
   };
 }

@@ -87,6 +87,11 @@ function fallbackFilterChain(secret: Dag["fallbackSecret"], served: SecureVirtua
   if (!secret) return undefined;
   // A host that validates client certificates is never reachable without its own SNI chain.
   const virtualHosts = served.filter((vh) => vh.fallbackCertificate && !vh.passthrough && !vh.tcpProxy && !vh.downstreamValidation);
+  return fallbackChainOf(secret, virtualHosts);
+}
+
+/** The fallback certificate's chain for these (served, sorted) hosts; none without hosts. */
+export function fallbackChainOf(secret: Secret, virtualHosts: SecureVirtualHost[]): FallbackFilterChain | undefined {
   if (virtualHosts.length === 0) return undefined;
   return { name: FALLBACK_FILTER_CHAIN, secret, routeConfigName: FALLBACK_ROUTE_CONFIG, virtualHosts };
 }

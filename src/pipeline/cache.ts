@@ -283,6 +283,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     service: (namespace, name) => lookup("Service", namespace, name),
     secret: (namespace, name) => lookup("Secret", namespace, name),
     ingress: (namespace, name) => lookup("Ingress", namespace, name),
+    httpProxy: (namespace, name) => lookup("HTTPProxy", namespace, name),
     endpointSlices(namespace, serviceName) {
       const slices = slicesByService.get(`${namespace}/${serviceName}`);
       if (!slices) return [];
