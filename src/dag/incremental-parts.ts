@@ -10,7 +10,7 @@ import { attachFallbackCertificate } from "./builder.ts";
 import { createBuildContext } from "./context.ts";
 import { gatewayProcessor } from "./gateway-processor.ts";
 import { applyGlobalHeaders } from "./global-headers.ts";
-import { httpProxyTreesProcessor, reportDelegationProblems } from "./httpproxy.ts";
+import { httpProxyProcessor, httpProxyTreesProcessor, reportDelegationProblems } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
 import { buildListeners, type ServedHosts } from "./listeners.ts";
 import { readIngressSpec } from "./ingress-spec.ts";
@@ -128,6 +128,12 @@ export function groupByLink(objects: KubeObject[], linksOf: (object: KubeObject)
   });
   return [...groups.values()];
 }
+
+/**
+ * The reference's processors the units stand for (httpProxyProcessor is the delegations unit and
+ * the HTTPProxy units). A processor not here makes the incremental build run the reference.
+ */
+export const processorsCovered: ReadonlySet<Processor> = new Set([ingressProcessor, httpProxyProcessor, gatewayProcessor]);
 
 /** The processors of each kind of unit. */
 const processorsOf: Record<UnitKind, Processor[]> = {

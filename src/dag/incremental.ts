@@ -20,9 +20,9 @@
 // When two units make the same virtual host (an Ingress and an HTTPProxy on one host, a Gateway
 // route on `*` and an Ingress's default backend), they are not independent: the reference build
 // runs instead, until a change to an Ingress, HTTPProxy or Gateway API object may have ended that.
-import { buildDag } from "./builder.ts";
+import { buildDag, defaultProcessors } from "./builder.ts";
 import { createDagCache, type DagCache } from "./cache.ts";
-import { buildPart, groupByLink, linksOf, objectKey, readKeyOf, type Part, type UnitKind } from "./incremental-parts.ts";
+import { buildPart, groupByLink, linksOf, objectKey, processorsCovered, readKeyOf, type Part, type UnitKind } from "./incremental-parts.ts";
 import { addPart, assemble, beginBuild, emptyState, endBulk, removePart, type State } from "./incremental-state.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
 import type { Dag } from "./types.ts";
@@ -160,6 +160,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
 
   return {
     build(input, options, changes) {
+      if (!defaultProcessors.every((processor) => processorsCovered.has(processor))) return reference(input, options, "a processor has no unit");
       const reason = whyFull(state, options, changes);
       try {
         if (reason === undefined) return incremental(state!, input, changes!);
