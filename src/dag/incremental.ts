@@ -155,7 +155,10 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
       if (!addPart(current, part)) return reference(input, current.options, entangledReason);
     }
     last = { mode: "incremental", rebuilt: units.length };
-    return assemble(current);
+    const dag = assemble(current);
+    // Clusters no unit serves any more are forgotten now and then, so edits do not pile them up.
+    if (current.effective.known.size > 2 * dag.clusters.size + 1024) current.effective.known = new Map(dag.clusters);
+    return dag;
   }
 
   return {
