@@ -5,7 +5,7 @@
 // Results: bench/results/gateway-<namespaces>.json and a printed table. See bench/README.md.
 import { gatewayRoutesPerNamespace } from "./fixtures.ts";
 import { parseOptions } from "./pipeline-report.ts";
-import { breakdown, printRows, runPipelineScenario, writeResults } from "./rebuild.ts";
+import { breakdown, editRows, printRows, runPipelineScenario, writeResults } from "./rebuild.ts";
 
 export async function run(argv: string[]): Promise<void> {
   const options = parseOptions(argv, { sizes: [1000], smokeSizes: [10] });
@@ -22,6 +22,7 @@ export async function run(argv: string[]): Promise<void> {
     ["  endpoints / validate / publish", ...col((s) => `${s.build.warm.endpointsMs} / ${s.build.warm.validateMs} / ${s.build.warm.publishMs}`)],
     ["full rebuild warm CPU ms (median)", ...col((s) => `${s.build.warm.cpuMs}`)],
     ["full rebuild first ms (dag)", ...col((s) => `${s.build.first.totalMs} (${s.build.first.dagMs})`)],
+    ...editRows(results),
     ["rebuild into live store ms", ...col((s) => `${s.build.liveRepublish.totalMs}`)],
     ["RSS cache loaded / after 1st / steady", ...col((s) => `${s.build.memory.baselineRssMiB} / ${s.build.memory.firstRebuildRssMiB} / ${s.build.memory.steadyRssMiB}`)],
     ["peak RSS: rebuilds / +encode bench", ...col((s) => `${s.build.memory.maxRssRebuildsMiB} / ${s.build.memory.maxRssMiB}`)],

@@ -5,7 +5,7 @@
 // (and one EndpointSlice) delivered to N delta clients by the real agent.
 // Results: bench/results/httpproxy-<namespaces>.json and a printed table. See bench/README.md.
 import { parseOptions } from "./pipeline-report.ts";
-import { breakdown, printRows, runPipelineScenario, writeResults } from "./rebuild.ts";
+import { breakdown, editRows, printRows, runPipelineScenario, writeResults } from "./rebuild.ts";
 
 export async function run(argv: string[]): Promise<void> {
   const options = parseOptions(argv, { sizes: [1000], smokeSizes: [10] });
@@ -22,6 +22,7 @@ export async function run(argv: string[]): Promise<void> {
     ["  endpoints / validate / publish", ...col((s) => `${s.build.warm.endpointsMs} / ${s.build.warm.validateMs} / ${s.build.warm.publishMs}`)],
     ["  status.all() ms", ...col((s) => `${s.build.warm.statusAllMs}`)],
     ["full rebuild first ms (dag)", ...col((s) => `${s.build.first.totalMs} (${s.build.first.dagMs})`)],
+    ...editRows(results),
     ["rebuild into live store ms", ...col((s) => `${s.build.liveRepublish.totalMs}`)],
     ["encode alone: fromObject+encode ms", ...col((s) => `${s.build.encodeWarm.fromObjectEncodeMs}`)],
     ["rebuild / fromObject+encode", ...col((s) => `${s.build.ratios.warmRebuildVsFromObjectEncode}×`)],

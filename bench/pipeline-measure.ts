@@ -12,6 +12,7 @@ import { createSnapshotStore, type SnapshotStore } from "../src/xds/snapshot.ts"
 import { resourceTypes, type ResourceSet } from "../src/xds/types.ts";
 import type { ChildSpec } from "./pipeline-child.ts";
 import { benchDagOptions, generateCluster } from "./fixtures.ts";
+import { measureEdits, type EditRun } from "./incremental-measure.ts";
 
 export interface RebuildRun {
   dagMs: number;
@@ -67,6 +68,8 @@ export interface BuildMeasurements {
   /** With the cache and one snapshot held, after a full GC. */
   steadyRss: number;
   steadyHeap: number;
+  /** One object edited at a time: the incremental build against the full one (incremental-measure.ts). */
+  edits: EditRun[];
 }
 
 /** The JS heap now (process.memoryUsage().heapUsed is only refreshed once per event loop turn in Bun). */
@@ -183,6 +186,7 @@ export async function measureBuilds(spec: ChildSpec): Promise<BuildMeasurements>
   for (let i = 0; i < runs; i++) liveRepublish.push(rebuild(cache, store).run);
 
   const maxRssRebuilds = process.resourceUsage().maxRSS * 1024;
+  const edits = measureEdits(cache, { fixture: spec.fixture, size: spec.size, runs });
   const { result } = last;
   const prepared = prepare(result.resources, store);
   const encodeFirst = encodeAlone(prepared);
@@ -208,5 +212,6 @@ export async function measureBuilds(spec: ChildSpec): Promise<BuildMeasurements>
     maxRss: process.resourceUsage().maxRSS * 1024,
     steadyRss: steady.rss,
     steadyHeap: steady.heapUsed,
+    edits,
   };
 }

@@ -109,7 +109,25 @@ export function summarizeBuild(m: BuildMeasurements) {
       warmRebuildCpuVsEncodeStrictCpu: round(warm.cpuMs! / encodeWarm.encodeStrictCpuMs, 2),
       firstRebuildVsFirstFromObjectEncode: round(m.first.totalMs / m.encodeFirst.fromObjectEncodeMs, 2),
     },
+    edit: editFigures(m.edits),
     memory: { baselineRssMiB: mib(m.baselineRss), baselineHeapMiB: mib(m.baselineHeap), firstRebuildRssDeltaMiB: mib(m.first.rssDelta), firstRebuildHeapDeltaMiB: mib(m.first.heapDelta), firstRebuildRssMiB: mib(m.first.rss), maxRssRebuildsMiB: mib(m.maxRssRebuilds), maxRssMiB: mib(m.maxRss), steadyRssMiB: mib(m.steadyRss), steadyHeapMiB: mib(m.steadyHeap) },
+  };
+}
+
+/** Medians of the edit runs: CPU of the incremental and the full build, DAG stage and whole build, and their ratios. */
+function editFigures(edits: BuildMeasurements["edits"]) {
+  const med = (pick: (e: BuildMeasurements["edits"][number]) => number) => round(median(edits.map(pick)), 2);
+  const figures = {
+    incrementalDagCpuMs: med((e) => e.incrementalDagCpuMs),
+    fullDagCpuMs: med((e) => e.fullDagCpuMs),
+    incrementalBuildCpuMs: med((e) => e.incrementalBuildCpuMs),
+    fullBuildCpuMs: med((e) => e.fullBuildCpuMs),
+    modes: [...new Set(edits.map((e) => `${e.mode} (${e.rebuilt} units)`))],
+  };
+  return {
+    ...figures,
+    dagRatio: round(figures.fullDagCpuMs / Math.max(figures.incrementalDagCpuMs, 0.01), 1),
+    buildRatio: round(figures.fullBuildCpuMs / Math.max(figures.incrementalBuildCpuMs, 0.01), 1),
   };
 }
 

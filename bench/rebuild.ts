@@ -52,6 +52,16 @@ export function printRows(title: string, rows: Array<[string, ...string[]]>): vo
   for (const [label, ...values] of rows) console.log(`${label.padEnd(width)}  ${values.map((v) => v.padEnd(16)).join(" ")}`);
 }
 
+/** The rows comparing one edited object's incremental build with the full build (CPU, medians). */
+export function editRows(results: Summary[]): Array<[string, ...string[]]> {
+  const col = (pick: (s: Summary) => string) => results.map(pick);
+  return [
+    ["edit: DAG CPU ms incremental / full", ...col((s) => `${s.build.edit.incrementalDagCpuMs} / ${s.build.edit.fullDagCpuMs} (${s.build.edit.dagRatio}×)`)],
+    ["edit: build CPU ms incremental / full", ...col((s) => `${s.build.edit.incrementalBuildCpuMs} / ${s.build.edit.fullBuildCpuMs} (${s.build.edit.buildRatio}×)`)],
+    ["edit: DAG build", ...col((s) => s.build.edit.modes.join(", "))],
+  ];
+}
+
 export function breakdown(figures: Record<string, number> | undefined): string {
   return figures ? Object.values(figures).join(" / ") : "-";
 }
@@ -66,6 +76,7 @@ function printTable(results: Summary[]): void {
     ["  validate / publish+encode", ...col((s) => `${s.build.warm.validateMs} / ${s.build.warm.publishMs}`)],
     ["full rebuild warm CPU ms (median)", ...col((s) => `${s.build.warm.cpuMs}`)],
     ["full rebuild first ms", ...col((s) => `${s.build.first.totalMs}`)],
+    ...editRows(results),
     ["rebuild into live store ms", ...col((s) => `${s.build.liveRepublish.totalMs}`)],
     ["encode alone: fromObject+encode ms", ...col((s) => `${s.build.encodeWarm.fromObjectEncodeMs} (first ${s.build.encodeFirst.fromObjectEncodeMs})`)],
     ["encode alone: encodeStrict ms", ...col((s) => `${s.build.encodeWarm.encodeStrictMs}`)],

@@ -174,6 +174,8 @@ describe("kubernetes → pipeline → snapshot", () => {
     api.compact();
     await settled(agent);
     expect(served(agent.store)).toEqual(expectedFromServer());
+    // Those edits were followed by the incremental DAG build, not a full one.
+    expect(agent.pipeline.lastDagBuild?.mode).toBe("incremental");
     expect(agent.recorder.anomalies).toEqual([]);
   });
 

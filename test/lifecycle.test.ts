@@ -109,7 +109,7 @@ test("close order: not ready first, then xDS ended while the Lease is released, 
   });
   agent.attachStatusReporting({
     isLeader: () => true,
-    writer: { stats: () => ({ written: 2, skipped: 0, conflicts: 0, failed: 0, dropped: 0 }) },
+    writer: { stats: () => ({ written: 2, skipped: 0, unchanged: 0, conflicts: 0, failed: 0, dropped: 0 }) },
     async stop() {
       const readyz = await fetch(`http://127.0.0.1:${agent.observe.metricsPort}/readyz`);
       steps.push(`lease released (readyz ${readyz.status} ${(await readyz.text()).trim()})`);

@@ -199,7 +199,7 @@ describe("metrics", () => {
     const leader = await scrape();
     expect(sample(leader, "isobar_leader")).toBe(1);
     expect(sample(leader, "contour_httpproxy", { namespace: "proxy-root" })).toBeGreaterThan(0);
-    metrics.observeStatusWriter(() => ({ written: 3, skipped: 1, conflicts: 0, failed: 2, dropped: 0 }));
+    metrics.observeStatusWriter(() => ({ written: 3, skipped: 1, unchanged: 0, conflicts: 0, failed: 2, dropped: 0 }));
     const text = await scrape();
     expect(sample(text, "isobar_status_writes_total", { result: "written" })).toBe(3);
     expect(sample(text, "isobar_status_writes_total", { result: "failed" })).toBe(2);

@@ -56,12 +56,13 @@ describe("status writer", () => {
     api.create(proxy("child", false));
     const stale = { root: api.get("HTTPProxy", "default", "root")!, child: api.get("HTTPProxy", "default", "child")! };
     writer = createStatusWriter({ client, isLeader: () => true, loadBalancer: { ip: "192.0.2.10" }, logger: quiet, now: () => new Date("2026-01-02T03:04:05.678Z") });
-    const statuses = verdicts((r) => {
+    const judge = (r: StatusRecorder) => {
       track(r, "HTTPProxy", "root");
       track(r, "HTTPProxy", "child");
       r.warning(ref("HTTPProxy", "root"), { type: "RouteError", reason: "SlowTimeout", message: "timeout is long" });
       r.orphaned(ref("HTTPProxy", "child"), "this HTTPProxy is not part of a delegation chain from a root HTTPProxy");
-    });
+    };
+    const statuses = verdicts(judge);
     writer.update(statuses, fromServer);
     await writer.idle();
     expect(statusWrites()).toHaveLength(2);
@@ -88,13 +89,35 @@ describe("status writer", () => {
     });
     expect(api.get("HTTPProxy", "default", "child")!.status).not.toHaveProperty("loadBalancer");
 
-    // Same verdicts: from the updated objects, and from a cache that has not seen the writes yet.
-    writer.update(statuses, fromServer);
+    // Same verdicts (equal, made anew): from the updated objects, and from a cache that has not seen the writes yet.
+    writer.update(verdicts(judge), fromServer);
     await writer.idle();
-    writer.update(statuses, (r) => stale[r.name as "root" | "child"]);
+    writer.update(verdicts(judge), (r) => stale[r.name as "root" | "child"]);
     await writer.idle();
     expect(statusWrites()).toHaveLength(2);
     expect(writer.stats()).toMatchObject({ written: 2, conflicts: 0, failed: 0 });
+  });
+
+  test("the very status objects last found written are not looked at again (an incremental build hands them on); a new one is, and resync looks at all", async () => {
+    for (const name of ["a", "b", "c"]) api.create(proxy(name));
+    writer = createStatusWriter({ client, isLeader: () => true, logger: quiet, now: () => new Date("2026-01-02T03:04:05Z") });
+    const first = verdicts((r) => ["a", "b", "c"].forEach((name) => track(r, "HTTPProxy", name)));
+    let looked = 0;
+    const lookup = (r: ObjectRef) => (looked++, fromServer(r));
+    writer.update(first, lookup);
+    await writer.idle();
+    expect([looked, statusWrites().length]).toEqual([3, 3]);
+    // b's verdict is a new object (its unit was rebuilt) with a warning; a and c are the same objects.
+    const b = new StatusRecorder();
+    track(b, "HTTPProxy", "b");
+    b.warning(ref("HTTPProxy", "b"), { type: "RouteError", reason: "SlowTimeout", message: "timeout is long" });
+    writer.update([first[0]!, ...b.all(), first[2]!], lookup);
+    await writer.idle();
+    expect([looked, statusWrites().length]).toEqual([4, 4]);
+    expect(writer.stats()).toMatchObject({ written: 4, unchanged: 2 });
+    writer.resync(lookup);
+    await writer.idle();
+    expect([looked, statusWrites().length]).toEqual([7, 4]);
   });
 
   test("a real change is written once, stamped with the new generation; lastTransitionTime moves only when the condition flips", async () => {

@@ -30,7 +30,7 @@ export function buildDag(input: DagInput, options: DagOptions, processors: reado
 }
 
 /** Looks up the fallback certificate once, if a secure virtual host asked for it. */
-function attachFallbackCertificate(ctx: BuildContext): void {
+export function attachFallbackCertificate(ctx: BuildContext): void {
   const { dag, options } = ctx;
   const wanting = [...dag.secureVirtualHosts.values()].filter((v) => v.fallbackCertificate);
   if (wanting.length === 0 || dag.fallbackSecret) return;

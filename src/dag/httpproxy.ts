@@ -21,6 +21,25 @@ const label = "[a-z0-9_]([-a-z0-9_]*[a-z0-9_])?";
 const fqdnPattern = new RegExp(`^(\\*\\.)?${label}(\\.${label})*\\.?$`);
 
 export const httpProxyProcessor: Processor = (ctx) => {
+  reportDelegationProblems(ctx);
+  httpProxyTreesProcessor(ctx);
+};
+
+/** The TLSCertificateDelegations' own problems (schema, mistyped fields), as conditions on them. */
+export const reportDelegationProblems: Processor = (ctx) => {
+  for (const delegation of ctx.input.tlsCertificateDelegations()) {
+    const ref = { kind: "TLSCertificateDelegation", namespace: delegation.metadata.namespace ?? "default", name: delegation.metadata.name };
+    if (ctx.options.checkCrdSchema && !schemaValid(ctx, ref, delegation)) continue;
+    for (const problem of readDelegationSpec(delegation, ctx.cache).problems) addError(ctx, ref, ErrorType.spec, "SpecNotValid", `${problem}; the field is ignored`);
+  }
+};
+
+/**
+ * The HTTPProxies of the input: roots, their include trees, duplicates and orphans. Over any set of
+ * proxies closed under includes and shared fqdns it gives them what it gives them over all proxies
+ * (the incremental build runs it per such set).
+ */
+export const httpProxyTreesProcessor: Processor = (ctx) => {
   const walk: Walk = { ctx, proxies: new Map(), reached: new Set(), schemaInvalid: new Set() };
   const candidates = new Map<string, KubeObject[]>();
   const nonRoots: KubeObject[] = [];
@@ -33,11 +52,6 @@ export const httpProxyProcessor: Processor = (ctx) => {
     ctx.status.track(proxyRef(proxy), proxy.metadata.generation);
     walk.proxies.set(key, proxy);
     if (ctx.options.checkCrdSchema && !schemaValid(ctx, proxyRef(proxy), proxy)) walk.schemaInvalid.add(key);
-  }
-  for (const delegation of ctx.input.tlsCertificateDelegations()) {
-    const ref = { kind: "TLSCertificateDelegation", namespace: delegation.metadata.namespace ?? "default", name: delegation.metadata.name };
-    if (ctx.options.checkCrdSchema && !schemaValid(ctx, ref, delegation)) continue;
-    for (const problem of readDelegationSpec(delegation, ctx.cache).problems) addError(ctx, ref, ErrorType.spec, "SpecNotValid", `${problem}; the field is ignored`);
   }
   for (const proxy of sorted) {
     if (walk.schemaInvalid.has(keyOf(proxy))) continue;

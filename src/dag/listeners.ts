@@ -25,9 +25,26 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
 export function buildListeners(dag: Pick<Dag, "virtualHosts" | "secureVirtualHosts" | "fallbackSecret">, options: ListenerOptions = {}, status?: StatusRecorder): Listener[] {
   const { address, httpPort, httpsPort } = { ...defaultListenerOptions, ...withoutUndefined(options) };
   const plain = [...dag.virtualHosts.values()].filter((vhost) => vhost.routes.length > 0).sort(byName);
-  const http: Listener = { name: HTTP_LISTENER, protocol: "http", address, port: httpPort, routeConfigName: HTTP_ROUTE_CONFIG, virtualHosts: plain, filterChains: [] };
   const https = tlsListener({ name: HTTPS_LISTENER, address, port: httpsPort, chainName: secureRouteConfigName }, dag.secureVirtualHosts.values(), { fallbackSecret: dag.fallbackSecret, status });
-  return https ? [http, https] : [http];
+  return listenersOf({ plain, filterChains: https?.filterChains ?? [], fallback: https?.fallback }, { address, httpPort, httpsPort });
+}
+
+/** What the listeners serve, each list sorted by host name. */
+export interface ServedHosts {
+  plain: VirtualHost[];
+  filterChains: SecureFilterChain[];
+  fallback: FallbackFilterChain | undefined;
+}
+
+/** The listeners serving `served` (the HTTP one always, the TLS one when it has a chain): buildListeners' last step, shared with incremental-state.ts. */
+export function listenersOf(served: ServedHosts, options: ListenerOptions = {}): Listener[] {
+  const { address, httpPort, httpsPort } = { ...defaultListenerOptions, ...withoutUndefined(options) };
+  const { plain, filterChains, fallback } = served;
+  const http: Listener = { name: HTTP_LISTENER, protocol: "http", address, port: httpPort, routeConfigName: HTTP_ROUTE_CONFIG, virtualHosts: plain, filterChains: [] };
+  if (filterChains.length === 0 && !fallback) return [http];
+  const https: Listener = { name: HTTPS_LISTENER, protocol: "https", address, port: httpsPort, virtualHosts: [], filterChains };
+  if (fallback) https.fallback = fallback;
+  return [http, https];
 }
 
 /** Where a TLS listener listens and what its filter chains (and their route configurations) are called. */
@@ -96,6 +113,11 @@ function fallbackFilterChain(secret: Dag["fallbackSecret"], served: SecureVirtua
   if (!secret) return undefined;
   // A host that validates client certificates is never reachable without its own SNI chain.
   const virtualHosts = served.filter((vh) => vh.fallbackCertificate && !vh.passthrough && !vh.tcpProxy && !vh.downstreamValidation);
+  return fallbackChainOf(secret, virtualHosts);
+}
+
+/** The fallback certificate's chain for these (served, sorted) hosts; none without hosts. */
+export function fallbackChainOf(secret: Secret, virtualHosts: SecureVirtualHost[]): FallbackFilterChain | undefined {
   if (virtualHosts.length === 0) return undefined;
   return { name: FALLBACK_FILTER_CHAIN, secret, routeConfigName: FALLBACK_ROUTE_CONFIG, virtualHosts };
 }

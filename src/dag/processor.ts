@@ -18,6 +18,10 @@ export interface DagInput {
   secret(namespace: string, name: string): KubeObject | undefined;
   /** A ConfigMap (its `ca.crt` only: BackendTLSPolicy CA bundles); absent where an input holds none (tests). */
   configMap?(namespace: string, name: string): KubeObject | undefined;
+  /** One Ingress by name, where the input can find it without a scan (the incremental build asks). */
+  ingress?(namespace: string, name: string): KubeObject | undefined;
+  /** One HTTPProxy by name, likewise. */
+  httpProxy?(namespace: string, name: string): KubeObject | undefined;
   /** Gateway API objects and Namespaces (labels); absent where an input holds none (tests). */
   gatewayApi?(): GatewayApiObjects;
 }

@@ -3,6 +3,7 @@
 // Shape follows Contour's HTTPProxy status (currentStatus, description, a Valid condition with
 // errors and warnings), which the status writer turns into each kind's own status.
 import { compareStrings } from "../base/values.ts";
+import { CopyOnWriteMap } from "./cow-map.ts";
 
 export interface ObjectRef {
   kind: string; // "Ingress", "HTTPProxy", "Service", "Secret", "TLSCertificateDelegation"
@@ -77,7 +78,17 @@ export interface RouteParentStatus {
  * part of a delegation chain from a root HTTPProxy".
  */
 export class StatusRecorder {
-  readonly #statuses = new Map<string, ObjectStatus>();
+  readonly #statuses: Map<string, ObjectStatus>;
+  /**
+   * The statuses this recorder made: the others were adopted from an earlier build (incremental.ts)
+   * and are shared with it, so they are copied before their first change, never changed in place.
+   */
+  readonly #owned = new WeakSet<ObjectStatus>();
+
+  /** A recorder starting from `shared` (by refKey), statuses an earlier build made: see adopt. */
+  constructor(shared?: ReadonlyMap<string, ObjectStatus>) {
+    this.#statuses = shared ? CopyOnWriteMap.over(shared) : new Map();
+  }
 
   /** Registers an object so it gets a status even if nothing is wrong with it. */
   track(ref: ObjectRef, generation?: number): ObjectStatus {
@@ -85,11 +96,28 @@ export class StatusRecorder {
     let status = this.#statuses.get(key);
     if (!status) {
       status = { ref, generation, currentStatus: "valid", description: `Valid ${ref.kind}`, errors: [], warnings: [] };
+      this.#owned.add(status);
       this.#statuses.set(key, status);
-    } else if (generation !== undefined) {
-      status.generation = generation;
+      return status;
     }
+    if (!this.#owned.has(status)) {
+      status = copyStatus(status);
+      this.#owned.add(status);
+      this.#statuses.set(key, status);
+    }
+    if (generation !== undefined) status.generation = generation;
     return status;
+  }
+
+  /**
+   * Takes `status` as it is, shared with whoever made it: a later condition on its object goes to a
+   * copy. False (and nothing taken) when this recorder already has a status for the object.
+   */
+  adopt(status: ObjectStatus): boolean {
+    const key = refKey(status.ref);
+    if (this.#statuses.has(key)) return false;
+    this.#statuses.set(key, status);
+    return true;
   }
 
   error(ref: ObjectRef, condition: SubCondition): void {
@@ -135,4 +163,11 @@ export class StatusRecorder {
   all(): ObjectStatus[] {
     return [...this.#statuses.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, s]) => s);
   }
+}
+
+/** A copy of `status` whose lists can change without changing the original's. */
+function copyStatus(status: ObjectStatus): ObjectStatus {
+  const copy: ObjectStatus = { ...status, errors: [...status.errors], warnings: [...status.warnings] };
+  if (status.conditions) copy.conditions = [...status.conditions];
+  return copy;
 }

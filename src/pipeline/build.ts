@@ -2,7 +2,7 @@
 // validation. What the validator rejects is left out and becomes a condition on the objects that
 // produced it. Used by `agent serve` on every rebuild, by `agent validate`, golden tests and benchmarks.
 import { buildDag } from "../dag/builder.ts";
-import type { DagOptions } from "../dag/processor.ts";
+import type { DagInput, DagOptions } from "../dag/processor.ts";
 import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
 import type { Dag } from "../dag/types.ts";
 import { loadAssignments, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
@@ -18,6 +18,11 @@ export interface BuildOptions {
   translate?: TranslateOptions;
   /** Which EndpointSlice addresses are served (default: unicast addresses of other hosts only). */
   endpoints?: EndpointPolicy;
+  /**
+   * Builds the DAG (default: buildDag, the reference). The live pipeline passes its incremental
+   * builder (dag/incremental.ts), which must return what buildDag would.
+   */
+  buildDag?: (input: DagInput, options: DagOptions) => Dag;
 }
 
 export interface BuildResult {
@@ -38,7 +43,7 @@ export type BuildInput = Pick<ObjectCache, "ingresses" | "httpProxies" | "tlsCer
 
 export function buildResources(input: BuildInput, options: BuildOptions): BuildResult {
   const t0 = performance.now();
-  const dag = buildDag(input, options.dag);
+  const dag = (options.buildDag ?? buildDag)(input, options.dag);
   const t1 = performance.now();
   const translation = translate(dag, options.translate);
   const t2 = performance.now();

@@ -46,6 +46,11 @@ export interface ObjectCache extends DagInput {
   isReferenced(kind: "Secret" | "Service", namespace: string, name: string): boolean;
   /** Objects held per kind, for metrics and debug output. */
   counts(): Record<string, number>;
+  /**
+   * The `Kind namespace/name` keys of the objects added, changed or removed since the last call
+   * (every kind, referenced or not): what an incremental build (dag/incremental.ts) must redo.
+   */
+  takeChanges(): Set<string>;
   gatewayApi(): GatewayApiObjects;
 }
 
@@ -136,6 +141,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   const referenceCounts = new Map<ReferenceKey, number>();
   const referencesBy = new Map<string, ReferenceKey[]>(); // `Kind ns/name` of the referrer → what it names
   const slicesByService = new Map<string, Map<string, KubeObject>>();
+  let changes = new Set<string>();
 
   function count(key: ReferenceKey, delta: number): void {
     const next = (referenceCounts.get(key) ?? 0) + delta;
@@ -173,6 +179,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     const objects = stores.get(kind)!;
     if (next) objects.set(key, next);
     else objects.delete(key);
+    changes.add(key);
     sortedCache.delete(kind);
     const name = key.slice(kind.length + 1);
     const namespace = name.slice(0, name.indexOf("/"));
@@ -287,6 +294,8 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     service: (namespace, name) => lookup("Service", namespace, name),
     secret: (namespace, name) => lookup("Secret", namespace, name),
     configMap: (namespace, name) => lookup("ConfigMap", namespace, name),
+    ingress: (namespace, name) => lookup("Ingress", namespace, name),
+    httpProxy: (namespace, name) => lookup("HTTPProxy", namespace, name),
     endpointSlices(namespace, serviceName) {
       const slices = slicesByService.get(`${namespace}/${serviceName}`);
       if (!slices) return [];
@@ -311,6 +320,11 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
         backendTLSPolicies: typed("BackendTLSPolicy"),
         namespaces: sorted("Namespace").map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} })),
       };
+    },
+    takeChanges() {
+      const taken = changes;
+      changes = new Set();
+      return taken;
     },
     counts() {
       const counts: Record<string, number> = {};

@@ -1,9 +1,11 @@
-// The live pipeline: source events → object cache → (debounce) → full build → snapshot store, and
+// The live pipeline: source events → object cache → (debounce) → build → snapshot store, and
 // the endpoint fast path (an EndpointSlice change recomputes only its load assignments, never
 // waiting for a rebuild). Nothing is published before every source has synced once; a build that
-// fails or is inconsistent is logged and the last good snapshot keeps being served.
+// fails or is inconsistent is logged and the last good snapshot keeps being served. The DAG stage is
+// incremental (dag/incremental.ts): the cache's change set says which units to rebuild.
 import { consola } from "consola";
 import { createDagCache } from "../dag/cache.ts";
+import { createIncrementalDagBuilder, type IncrementalBuildReport } from "../dag/incremental.ts";
 import { edsTargetsByService, loadAssignmentFor, type EdsTarget, type EndpointProblem } from "../envoy/endpoint.ts";
 import type { ObjectCache } from "./cache.ts";
 import { createDebouncer } from "../sources/debounce.ts";
@@ -43,6 +45,8 @@ export interface Pipeline {
   /** The sources that have not synced yet (readiness reasons). */
   unsynced(): string[];
   readonly lastBuild: BuildResult | undefined;
+  /** How the last build made its DAG: incremental, or full and why. */
+  readonly lastDagBuild: IncrementalBuildReport | undefined;
   /** The last 100 source problems (a file that does not parse, a watch that failed), newest last. */
   problems(): SourceProblem[];
   onBuild(listener: (event: BuildEvent) => void): () => void;
@@ -70,12 +74,14 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
   // The DAG stage's memory of unchanged objects lives as long as the pipeline; reconfigure() replaces
   // the options the next builds use.
   let buildOptions: BuildOptions = { ...options, dag: { ...options.dag, cache: options.dag.cache ?? createDagCache() } };
+  const dagBuilder = createIncrementalDagBuilder();
+  const buildDag: BuildOptions["buildDag"] = (input, dagOptions) => dagBuilder.build(input, dagOptions, cache.takeChanges());
 
   const rebuild = () => {
     if (unsynced.size > 0) return;
     let result: BuildResult;
     try {
-      result = buildResources(cache, buildOptions);
+      result = buildResources(cache, { ...buildOptions, buildDag });
       if (options.beforePublish) result = options.beforePublish(result);
     } catch (error) {
       log.error(`build failed, still serving the last good snapshot: ${(error as Error).message}`);
@@ -93,7 +99,7 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
     servicesWithEndpointProblems = new Set(result.endpointProblems.map((p) => `${p.service.namespace}/${p.service.name}`));
     for (const problem of result.endpointProblems) log.warn(`Service ${problem.service.namespace}/${problem.service.name}: ${problem.message}`);
     if (!ready) log.info(`first snapshot published: ${summary(result)}`);
-    else if (changedTypes.size > 0) log.debug(`snapshot published: ${summary(result)}`);
+    else if (changedTypes.size > 0) log.debug(`snapshot published: ${summary(result)}; DAG ${describeDagBuild(dagBuilder.last)}`);
     ready = true;
     for (const rejected of result.rejected) log.warn(`left out ${resourceKind(rejected.typeUrl)} ${rejected.name}: ${rejected.errors[0]?.message ?? "invalid"}`);
     for (const listener of buildListeners) listener({ result, changedTypes });
@@ -154,6 +160,9 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
     get lastBuild() {
       return lastBuild;
     },
+    get lastDagBuild() {
+      return dagBuilder.last;
+    },
     problems: () => [...problems],
     onBuild(listener) {
       buildListeners.add(listener);
@@ -177,4 +186,9 @@ function summary(result: BuildResult): string {
   const r = result.resources;
   const invalid = result.statuses.filter((s) => s.currentStatus !== "valid").length;
   return `${r.listeners.length} listeners, ${r.routes.length} route configs, ${r.clusters.length} clusters, ${r.endpoints.length} load assignments, ${r.secrets.length} secrets; ${result.statuses.length} objects (${invalid} not valid) in ${result.timings.total.toFixed(0)} ms`;
+}
+
+function describeDagBuild(report: IncrementalBuildReport | undefined): string {
+  if (!report) return "not built";
+  return report.mode === "incremental" ? `incremental (${report.rebuilt} units rebuilt)` : `${report.mode} build (${report.reason ?? ""})`;
 }

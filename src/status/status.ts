@@ -43,6 +43,11 @@ export interface StatusWriterOptions {
 export interface StatusWriterStats {
   written: number;
   skipped: number;
+  /**
+   * Statuses not even looked at: the very objects last found written (an incremental build hands
+   * an unaffected object's status on unchanged).
+   */
+  unchanged: number;
   conflicts: number;
   failed: number;
   dropped: number;
@@ -107,7 +112,9 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
   const inFlight = new Set<string>();
   /** What this writer last wrote per object, so a cache that has not seen the write yet does not cause another. */
   const written = new Map<string, Written>();
-  const stats: StatusWriterStats = { written: 0, skipped: 0, conflicts: 0, failed: 0, dropped: 0 };
+  const stats: StatusWriterStats = { written: 0, skipped: 0, unchanged: 0, conflicts: 0, failed: 0, dropped: 0 };
+  /** Per object, the status found on it or written at the last look: the same object again needs no look. */
+  const settled = new Map<string, ObjectStatus>();
   let workers = 0;
   /** Set after a PATCH of status was forbidden: write with GET and PUT from then on. */
   let updateOnly = false;
@@ -128,9 +135,15 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
       if (!resources[status.ref.kind]) continue;
       const key = refKey(status.ref);
       keys.add(key);
+      if (settled.get(key) === status) {
+        stats.unchanged++;
+        queue.delete(key);
+        continue;
+      }
       queue.set(key, { status, objects });
     }
     for (const key of written.keys()) if (!keys.has(key)) written.delete(key);
+    for (const key of settled.keys()) if (!keys.has(key)) settled.delete(key);
     pump();
   }
 
@@ -173,6 +186,8 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
 
   async function write(key: string, pending: Pending): Promise<void> {
     const { status } = pending;
+    // Only an outcome that leaves the object with this status settles it again.
+    settled.delete(key);
     const resource = resources[status.ref.kind]!;
     let object = pending.objects(status.ref);
     // At the version the object was read at: TLSRoute is v1alpha2 in some clusters, v1 in others.
@@ -203,6 +218,7 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
       const desired = desiredStatus(object, status, { loadBalancer: loadBalancer(), now: now() });
       if (!desired || statusEqual(object.status, desired)) {
         stats.skipped++;
+        settled.set(key, status);
         return;
       }
       const desiredKey = JSON.stringify(desired, (k, v) => (k === "lastTransitionTime" ? undefined : v));
@@ -210,6 +226,7 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
       const version = object.metadata.resourceVersion;
       if (memo && memo.desired === desiredKey && (version === memo.before || version === memo.after)) {
         stats.skipped++;
+        settled.set(key, status);
         return;
       }
       if (attempt > 1 && !options.isLeader()) {
@@ -223,6 +240,7 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
           ? await client.request<KubeObject>("PATCH", `${path}/status`, { body: { metadata: { resourceVersion: version }, status: patch }, contentType: "application/merge-patch+json" })
           : await client.request<KubeObject>("PUT", `${path}/status`, { body: { ...object, status: patchedStatus(object.status, patch) } });
         written.set(key, { desired: desiredKey, before: version, after: result?.metadata?.resourceVersion });
+        settled.set(key, status);
         stats.written++;
         return;
       } catch (error) {
@@ -265,6 +283,7 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
   return {
     update,
     resync(objects) {
+      settled.clear();
       if (last) update(last.statuses, objects ?? last.objects);
     },
     idle() {
