@@ -5,6 +5,7 @@ import { TypeUrls, type ResourceSet } from "../src/xds/types.ts";
 import { perTypePaths, type DeltaRequestInit, type DeltaResponse, type RawStream } from "./helpers/ads-client.ts";
 import { edsCluster, listener, loadAssignment } from "./helpers/xds-resources.ts";
 import { startTestXds, type TestXds } from "./helpers/xds-server.ts";
+import { connectXds, resourceName } from "../src/xds/client.ts";
 
 const envoy = { id: "envoy-v", cluster: "edge", user_agent_name: "envoy" };
 let xds: TestXds;
@@ -108,5 +109,24 @@ describe("VHDS", () => {
     expect(xds.server.nacks.recent()[0]!.rejected.map((r) => r.name)).toEqual(["ingress_http/b.example.com"]);
     const again = await stream.next();
     expect(again.names).toEqual(["ingress_http/a.example.com"]);
+  });
+
+  test("the agent xds client with vhds subscribes as Envoy does: the shell, then every host", async () => {
+    xds = await startTestXds(set({ "a.example.com": "cluster-0", "b.example.com": "cluster-1" }));
+    const client = connectXds(`127.0.0.1:${xds.server.port}`, { node: { id: "bench", vhds: true }, delta: true, subscriptions: [{ typeUrl: TypeUrls.route, names: ["ingress_http"] }] });
+    try {
+      const rds = await client.next();
+      expect(rds.typeUrl).toBe(TypeUrls.route);
+      const vhds = await client.next();
+      expect(vhds.typeUrl).toBe(TypeUrls.virtualHost);
+      expect(vhds.resources.map((r) => resourceName(r.value)).sort()).toEqual(["ingress_http/a.example.com", "ingress_http/b.example.com"]);
+      // Without the flag the same client gets the classic route config and subscribes to no host.
+      const classic = connectXds(`127.0.0.1:${xds.server.port}`, { node: { id: "classic" }, delta: true, subscriptions: [{ typeUrl: TypeUrls.route, names: ["ingress_http"] }] });
+      const whole = await classic.next();
+      expect(whole.size).toBeGreaterThan(rds.size);
+      classic.close();
+    } finally {
+      client.close();
+    }
   });
 });
