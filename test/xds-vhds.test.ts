@@ -80,11 +80,33 @@ describe("VHDS", () => {
     expect(https.resources[0]!.resource).toEqual({ name: "https/s.example.com", virtual_hosts: [vhost("s.example.com")] });
   });
 
-  test("a VHDS namespace with no hosts is answered at once (Envoy's route config waits for it)", async () => {
+  test("a VHDS subscription is answered at once even with no hosts; a route config without hosts is sent whole", async () => {
     xds = await startTestXds(set({}));
     const stream = xds.client.delta();
-    const vhds = await ask(stream, { type_url: TypeUrls.virtualHost, resource_names_subscribe: ["ingress_http"] });
+    const vhds = await ask(stream, { type_url: TypeUrls.virtualHost });
     expect(vhds).toMatchObject({ type_url: TypeUrls.virtualHost, resources: [], removed_resources: [] });
+    // Envoy's VHDS of a route config is ready only once one of its hosts arrives: no empty shell.
+    const rds = await ask(stream, { type_url: TypeUrls.route, resource_names_subscribe: ["ingress_http"] });
+    expect(rds.resources[0]!.resource).toEqual({ name: "ingress_http" });
+  });
+
+  test("the hosts of a route config that becomes a shell are sent (again) after it", async () => {
+    xds = await startTestXds(set({ "a.example.com": "cluster-0" }));
+    const stream = xds.client.delta();
+    await acked(stream, await ask(stream, { type_url: TypeUrls.route, resource_names_subscribe: ["ingress_http"] }));
+    await acked(stream, await ask(stream, { type_url: TypeUrls.virtualHost }));
+    // A new route config with a host (and its listener) appears: its host is pushed before Envoy asks for the route config.
+    const next = set({ "a.example.com": "cluster-0" });
+    next.listeners.push(listener("other", "other"));
+    next.routes.push({ name: "other", virtual_hosts: [vhost("o.example.com")] });
+    xds.store.publish(next);
+    const early = await stream.next();
+    expect(early).toMatchObject({ type_url: TypeUrls.virtualHost, names: ["other/o.example.com"] });
+    await acked(stream, early);
+    const shell = await ask(stream, { type_url: TypeUrls.route, resource_names_subscribe: ["other"] });
+    expect(shell.resources[0]!.resource).toMatchObject({ name: "other", vhds: {} });
+    const again = await stream.next();
+    expect(again).toMatchObject({ type_url: TypeUrls.virtualHost, names: ["other/o.example.com"] });
   });
 
   test("a client that is not Envoy, a sotw stream and a per-type stream keep the classic route configuration", async () => {

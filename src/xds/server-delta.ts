@@ -14,7 +14,7 @@ import { deltaBody, maxSubscribedNames, responseWithNonce, type DeltaRequest, ty
 import type { CachedResource } from "./snapshot.ts";
 import { changeNames, emptySubscription, type Subscription } from "./subscription.ts";
 import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
-import { takesVhds } from "./vhds.ts";
+import { inNamespace, isShell, takesVhds } from "./vhds.ts";
 
 /** One type on one stream: the client's subscription (subscription.ts) and what it holds. */
 interface DeltaTypeState extends Subscription {
@@ -36,6 +36,8 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
   // Whether this client is served VHDS, decided once its node is known (its first request).
   let vhds: boolean | undefined;
   const servedVhds = () => (vhds ??= takesVhds(session.node, { delta: true, ads: fixedTypeUrl === undefined }));
+  // The route configs this client was sent as VHDS shells.
+  const shells = new Set<string>();
 
   const session = openStream(call, context, {
     fixedTypeUrl,
@@ -141,5 +143,27 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     // Envoy warms the clusters an update sent only on an EDS response naming their assignments.
     const eds = typeUrl === TypeUrls.cluster && !initial && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
     if (eds && forgetEndpointsOf(updates, eds.known)) respond(eds, false);
+    if (typeUrl === TypeUrls.route && servedVhds()) followShells(updates, removed);
+  }
+
+  /**
+   * Envoy takes the hosts of a route config's namespace only once it holds the route config as a
+   * shell (its VHDS watch starts then): hosts pushed before (a route config that appeared with its
+   * listener, or was whole before) were dropped. After a new shell, its hosts are sent again.
+   */
+  function followShells(updates: readonly CachedResource[], removed: readonly string[]): void {
+    const fresh: string[] = [];
+    for (const resource of updates) {
+      if (!isShell(resource.json)) shells.delete(resource.name);
+      else if (!shells.has(resource.name)) {
+        shells.add(resource.name);
+        fresh.push(resource.name);
+      }
+    }
+    for (const name of removed) shells.delete(name);
+    const hosts = states.get(TypeUrls.virtualHost);
+    if (!hosts || fresh.length === 0) return;
+    for (const name of hosts.known.names()) if (fresh.some((routeConfig) => inNamespace(name, routeConfig))) hosts.known.delete(name);
+    respond(hosts, false);
   }
 }

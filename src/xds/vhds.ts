@@ -20,13 +20,22 @@ export const VHDS_METADATA_KEY = "isobar.vhds";
 /**
  * Whether a route configuration is served per host: a shared one (its name has no `/`, so it is the
  * VHDS namespace of its hosts; the per-SNI `https/<fqdn>` ones hold one host each already) whose
- * virtual host names have no `/` either (Envoy takes the namespace up to the last `/`).
+ * virtual host names have no `/` either (Envoy takes the namespace up to the last `/`), with at least
+ * one host: Envoy's VHDS subscription of a route configuration is ready only once a host of its
+ * namespace arrives, so an empty shell would hold its listener back for initial_fetch_timeout (15 s).
  */
 export function servedPerHost(routeConfig: Json): boolean {
   const name = routeConfig.name;
   if (typeof name !== "string" || name === "" || name.includes("/")) return false;
-  return virtualHostsOf(routeConfig).every((vhost) => typeof vhost.name === "string" && vhost.name !== "" && !vhost.name.includes("/"));
+  const hosts = virtualHostsOf(routeConfig);
+  return hosts.length > 0 && hosts.every((vhost) => typeof vhost.name === "string" && vhost.name !== "" && !vhost.name.includes("/"));
 }
+
+/** Whether a route configuration as sent is a VHDS shell (its hosts come over VHDS). */
+export const isShell = (routeConfig: object): boolean => "vhds" in routeConfig;
+
+/** Whether VHDS resource `name` is a host of route configuration (namespace) `routeConfig`. */
+export const inNamespace = (name: string, routeConfig: string): boolean => name.length > routeConfig.length + 1 && name.startsWith(`${routeConfig}/`) && name.indexOf("/", routeConfig.length + 1) < 0;
 
 /** The VHDS resource name of virtual host `host` of route configuration `routeConfig`. */
 export const virtualHostResourceName = (routeConfig: string, host: string): string => `${routeConfig}/${host}`;

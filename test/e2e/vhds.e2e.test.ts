@@ -104,3 +104,15 @@ test("a state-of-the-world Envoy on the same agent keeps the classic route confi
   expect(config!.route_config.virtual_hosts!.map((vhost) => vhost.name)).toContain("one.example.com");
   expect(await sotw.stat("http.ingress_http.rds.vhds.ingress_http.config_reload")).toBeUndefined();
 });
+
+test("a route configuration that appears while Envoy runs gets its hosts (the first Ingress of an empty agent)", async () => {
+  const empty = await startStack({ manifests: { "svc.yaml": serviceFor("default", "a", [a]) }, listeners: [] });
+  try {
+    empty.write("one.yaml", ingress("one", "one.example.com", "a"));
+    await empty.envoy.ready(["ingress_http"]);
+    await eventually(async () => (await backendOf({ port: empty.httpPort }, "one.example.com")) === "a", { what: "one.example.com served by a" });
+    expect(await empty.envoy.stat("http.ingress_http.rds.vhds.ingress_http.init_fetch_timeout")).toBe(0);
+  } finally {
+    await empty.stop();
+  }
+}, 60_000);
