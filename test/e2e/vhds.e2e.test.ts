@@ -105,13 +105,21 @@ test("a state-of-the-world Envoy on the same agent keeps the classic route confi
   expect(await sotw.stat("http.ingress_http.rds.vhds.ingress_http.config_reload")).toBeUndefined();
 });
 
-test("a route configuration that appears while Envoy runs gets its hosts (the first Ingress of an empty agent)", async () => {
+test("a route configuration that gets its first host while Envoy runs serves it, and no host once the last is gone", async () => {
   const empty = await startStack({ manifests: { "svc.yaml": serviceFor("default", "a", [a]) }, listeners: [] });
   try {
     empty.write("one.yaml", ingress("one", "one.example.com", "a"));
     await empty.envoy.ready(["ingress_http"]);
     await eventually(async () => (await backendOf({ port: empty.httpPort }, "one.example.com")) === "a", { what: "one.example.com served by a" });
     expect(await empty.envoy.stat("http.ingress_http.rds.vhds.ingress_http.init_fetch_timeout")).toBe(0);
+    // The last host goes: the route config is whole (and empty) again, and Envoy serves no host.
+    empty.remove("one.yaml");
+    await eventually(async () => (await backendOf({ port: empty.httpPort }, "one.example.com")) === 404, { what: "one.example.com gone" });
+    const names = (await dumpedRoutes(empty.envoy)).flatMap((route) => route.route_config.virtual_hosts ?? []).map((vhost) => vhost.name);
+    expect(names).toEqual([]);
+    // And a host again: the route config is a shell again, its host served.
+    empty.write("two.yaml", ingress("two", "two.example.com", "a"));
+    await eventually(async () => (await backendOf({ port: empty.httpPort }, "two.example.com")) === "a", { what: "two.example.com served by a" });
   } finally {
     await empty.stop();
   }
