@@ -4,9 +4,11 @@
 // configuration as a shell (no virtual hosts, a `vhds` config source on ADS); Envoy then opens a VHDS
 // subscription that names nothing (it matches hosts to its route configurations by the namespace in
 // their names, `use_namespace_matching`, and leaves the namespace out of its requests), which is a
-// wildcard, and the server pushes every host up front: no request waits for a host to be fetched. A changed host then costs that host's bytes, not the whole route configuration's. Every
-// other client (state-of-the-world, per-type, delta ADS clients that are not Envoy) keeps the classic
-// route configuration: the store holds both forms, built from the same published route configs.
+// wildcard, and the server pushes every host up front: no request waits for a host to be fetched. A
+// changed host then costs that host's bytes, not the whole route configuration's. Every other client
+// (state-of-the-world, per-type, delta ADS clients that are not Envoy) keeps the classic route
+// configuration. The store derives the VirtualHost resources from the route configurations it
+// publishes (virtualHostResources); the server builds the shells (createVhdsViews).
 import { encodeVariant } from "./resource-encoding.ts";
 import type { CachedResource } from "./cached-resource.ts";
 import type { NamePool } from "./name-pool.ts";
@@ -35,7 +37,7 @@ export function servedPerHost(routeConfig: Json): boolean {
 export const isShell = (routeConfig: object): boolean => "vhds" in routeConfig;
 
 /** Whether VHDS resource `name` is a host of route configuration (namespace) `routeConfig`. */
-export const inNamespace = (name: string, routeConfig: string): boolean => name.length > routeConfig.length + 1 && name.startsWith(`${routeConfig}/`) && name.indexOf("/", routeConfig.length + 1) < 0;
+export const inNamespace = (name: string, routeConfig: string): boolean => parseVirtualHostName(name)?.routeConfig === routeConfig;
 
 /** The VHDS resource name of virtual host `host` of route configuration `routeConfig`. */
 export const virtualHostResourceName = (routeConfig: string, host: string): string => `${routeConfig}/${host}`;
