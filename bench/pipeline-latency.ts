@@ -116,8 +116,9 @@ export async function measureLatency(spec: ChildSpec, plan: LatencyPlan, agent?:
   for (let index = 0; index < plan.clients; index++) {
     const have = { cds: 0, eds: 0, lds: 0, rds: 0, sds: 0, vhds: 0 } as Record<string, number>;
     const group = groupOf(index);
-    // A changed Ingress reaches a VHDS client as its host, a classic one as the route configuration.
-    const waitingFor = () => (changeKind === "slice" ? "eds" : group === "vhds" ? "vhds" : "rds");
+    // A changed Ingress reaches a classic client as the route configuration; a VHDS client as its host,
+    // or as a route configuration where that is not served per host (a per-SNI one): the first of them.
+    const waitingFor = (type: string) => (changeKind === "slice" ? type === "eds" : type === "rds" || (group === "vhds" && type === "vhds"));
     let done = false;
     const onResponse = (response: XdsResponse) => {
       const type = shortType[response.typeUrl] ?? "other";
@@ -135,7 +136,7 @@ export async function measureLatency(spec: ChildSpec, plan: LatencyPlan, agent?:
         into.resources[type] = (into.resources[type] ?? 0) + response.resourceCount;
         into.bytes[type] = (into.bytes[type] ?? 0) + response.size;
       }
-      if (type === waitingFor() && response.resourceCount > 0 && !done) {
+      if (waitingFor(type) && response.resourceCount > 0 && !done) {
         done = true;
         lastAt = lastAtOf[group] = epochNow();
         if (--remaining === 0) wake();
