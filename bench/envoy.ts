@@ -28,17 +28,25 @@ interface EnvoyBenchOptions {
   changes: number;
   holdoffMs: number;
   label: string;
+  /** Envoys keep the classic route configuration (node metadata isobar.vhds: false) instead of VHDS. */
+  classic: boolean;
+}
+
+/** Keeps an Envoy on the classic route configuration: VHDS off in its node metadata (src/xds/vhds.ts). */
+function classicNode(bootstrap: Record<string, unknown>): void {
+  const node = bootstrap.node as { metadata?: Record<string, unknown> };
+  node.metadata = { ...node.metadata, "isobar.vhds": false };
 }
 
 function parseOptions(argv: string[]): EnvoyBenchOptions {
-  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean", default: false }, size: { type: "string" }, envoys: { type: "string" }, changes: { type: "string" }, holdoff: { type: "string" } } });
+  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean", default: false }, size: { type: "string" }, envoys: { type: "string" }, changes: { type: "string" }, holdoff: { type: "string" }, classic: { type: "boolean", default: false } } });
   const smoke = values.smoke || values.size === "smoke" || process.env.BENCH_SIZE === "smoke";
   const numbers = (text: string | undefined, fallback: number[]) => (text !== undefined && text !== "smoke" ? text.split(",").map(Number) : fallback);
   const sizes = numbers(values.size, smoke ? [50] : [1000, 10_000]);
   const envoys = numbers(values.envoys, [1, 4]);
   if (![...sizes, ...envoys].every((n) => Number.isInteger(n) && n > 0)) throw new Error("--size and --envoys want positive integers (comma separated)");
   const changes = Number(values.changes ?? (smoke ? 3 : 10));
-  return { smoke, sizes, envoys, changes, holdoffMs: Number(values.holdoff ?? 100), label: smoke && values.size === undefined ? "smoke" : sizes.join("-") };
+  return { smoke, sizes, envoys, changes, holdoffMs: Number(values.holdoff ?? 100), label: `${smoke && values.size === undefined ? "smoke" : sizes.join("-")}${values.classic ? "-classic" : ""}`, classic: values.classic === true };
 }
 
 /** The Ingress cluster with every EndpointSlice on echo `a`, and a Service bench-b on echo `b` in every namespace. */
@@ -173,7 +181,7 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
   const envoys: EnvoyProcess[] = [];
   try {
     const envoysStarted = performance.now();
-    for (let i = 0; i < envoyCount; i++) envoys.push(await startEnvoy({ xdsPort: agent.server.port, nodeId: `bench-envoy-${i}` }));
+    for (let i = 0; i < envoyCount; i++) envoys.push(await startEnvoy({ xdsPort: agent.server.port, nodeId: `bench-envoy-${i}`, edit: options.classic ? classicNode : undefined }));
     await Promise.all(envoys.map((envoy) => envoy.ready(["ingress_http"], 300_000)));
     const probes = await pinProbes(envoys, httpPort, "app-0.bench.example.com");
     const envoysReadyMs = performance.now() - envoysStarted;

@@ -223,7 +223,7 @@ async function agentMain(kubeconfigPath: string, apps: number): Promise<void> {
     port: agent.server.port,
     edsNames: [...store.resources(TypeUrls.endpoint).keys()],
     routeNames: [...store.resources(TypeUrls.route).keys()],
-    counts: Object.fromEntries([TypeUrls.listener, TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint].map((url) => [url.slice(url.lastIndexOf(".") + 1), store.resources(url).size])),
+    counts: Object.fromEntries([TypeUrls.listener, TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint, TypeUrls.virtualHost].map((url) => [url.slice(url.lastIndexOf(".") + 1), store.resources(url).size])),
   });
 }
 
@@ -242,7 +242,8 @@ async function agentRun(kubeconfigPath: string, size: number, clients: number): 
     return run;
   }
   const changes = [0, 1, 2].map((i) => ({ kind: "ingress" as const, index: (i * 7919 + 11) % size }));
-  const latency = await measureLatency({ fixture: "ingress", size }, { clients, holdoffMs: 100, changes }, { script: join(here, "kube.ts"), args });
+  // Half the clients keep the classic route configuration, half take VHDS: before and after in one run.
+  const latency = await measureLatency({ fixture: "ingress", size }, { clients, classicClients: Math.floor(clients / 2), holdoffMs: 100, changes }, { script: join(here, "kube.ts"), args });
   return { ...runFields(latency.agentReady), change: summarizeLatency(latency) };
 }
 
@@ -337,6 +338,9 @@ function printTable(result: { size: string; withUnrelated: KubeRun; withoutUnrel
     rows.push(["edited Ingress, after the holdoff", `${change.afterHoldoffMs} ms to ${result.withUnrelated.change!.clients} delta clients`]);
     rows.push(["  wait/build/store/notify/deliver", breakdown(change.breakdown)]);
     rows.push(["  agent CPU, per client bytes", `${change.cpuMs ?? "-"} ms, ${JSON.stringify(change.bytesPerClient ?? {})}`]);
+    for (const [group, sample] of Object.entries(change.groups ?? {})) {
+      rows.push([`  ${group} clients (${sample.clients})`, `${sample.afterHoldoffMs} ms after the holdoff, per client bytes ${JSON.stringify(sample.bytesPerClient)}`]);
+    }
   }
   const width = Math.max(...rows.map((r) => r[0]!.length));
   console.log(`\nkube (${result.size})  with unrelated Secrets${result.withoutUnrelated ? " | without" : ""}`);

@@ -100,7 +100,7 @@ async function serve(spec: ChildSpec): Promise<void> {
     buildTimings: agent.pipeline.lastBuild?.timings,
     edsNames: [...store.resources(TypeUrls.endpoint).keys()],
     routeNames: [...store.resources(TypeUrls.route).keys()],
-    counts: Object.fromEntries([TypeUrls.listener, TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint].map((url) => [url.slice(url.lastIndexOf(".") + 1), store.resources(url).size])),
+    counts: Object.fromEntries([TypeUrls.listener, TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint, TypeUrls.virtualHost].map((url) => [url.slice(url.lastIndexOf(".") + 1), store.resources(url).size])),
   });
 }
 

@@ -2,10 +2,13 @@
 // its debounce, the snapshot store and the xDS server) to N delta ADS clients in this process, each
 // its own TCP connection. One changed object at a time: the time from the child applying it to the
 // cache until the last client has the response that carries it, with the child's own breakdown
-// (applied → published, published → last client) and what each client received, per type.
+// (applied → published, published → last client) and what each client received, per type. Clients
+// take VHDS as Envoy on delta ADS does (the route configuration's hosts one by one), except the first
+// `classicClients`, which keep the classic route configuration: both measured in the same run.
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { connectXds, xdsTypes, type XdsClient, type XdsResponse } from "../src/xds/client.ts";
+import { TypeUrls } from "../src/xds/types.ts";
 import { startChild } from "./child.ts";
 import type { ChangeCommand, ChildSpec } from "./pipeline-child.ts";
 
@@ -37,6 +40,18 @@ export interface ChangeSample {
   /** Per client (all clients the same): resources and protobuf bytes received for this change, per type. */
   resourcesPerClient: Record<string, number>;
   bytesPerClient: Record<string, number>;
+  /** The same per group of clients: classic route configuration, or VHDS (as Envoy on delta ADS). */
+  groups: Partial<Record<ClientGroup, GroupSample>>;
+}
+
+export type ClientGroup = "classic" | "vhds";
+
+export interface GroupSample {
+  clients: number;
+  /** Until the last client of the group has it, minus the holdoff (DAG changes). */
+  afterHoldoffMs: number;
+  resourcesPerClient: Record<string, number>;
+  bytesPerClient: Record<string, number>;
 }
 
 export interface LatencyResult {
@@ -59,12 +74,14 @@ export interface LatencyResult {
 
 export interface LatencyPlan {
   clients: number;
+  /** How many of the clients keep the classic route configuration (default 0: all take VHDS). */
+  classicClients?: number;
   holdoffMs: number;
   /** The changes, in order; each waits until every client has the previous one. */
   changes: Array<Omit<ChangeCommand, "cmd" | "generation">>;
 }
 
-const shortType: Record<string, string> = { [xdsTypes.lds]: "lds", [xdsTypes.rds]: "rds", [xdsTypes.cds]: "cds", [xdsTypes.eds]: "eds", [xdsTypes.sds]: "sds" };
+const shortType: Record<string, string> = { [xdsTypes.lds]: "lds", [xdsTypes.rds]: "rds", [xdsTypes.cds]: "cds", [xdsTypes.eds]: "eds", [xdsTypes.sds]: "sds", [TypeUrls.virtualHost]: "vhds" };
 
 /**
  * `agent` names another agent process speaking the same protocol as pipeline-child.ts serve (its
@@ -79,44 +96,56 @@ export async function measureLatency(spec: ChildSpec, plan: LatencyPlan, agent?:
   const edsNames = ready.edsNames as string[];
   const routeNames = ready.routeNames as string[];
   const counts = ready.counts as Record<string, number>;
-  const full = { cds: counts.Cluster ?? 0, eds: edsNames.length, lds: counts.Listener ?? 0, rds: routeNames.length };
+  const full = { cds: counts.Cluster ?? 0, eds: edsNames.length, lds: counts.Listener ?? 0, rds: routeNames.length, vhds: counts.VirtualHost ?? 0 };
+  const classicClients = Math.min(plan.clients, plan.classicClients ?? 0);
+  const groupOf = (index: number): ClientGroup => (index < classicClients ? "classic" : "vhds");
+  const groupSizes: Record<ClientGroup, number> = { classic: classicClients, vhds: plan.clients - classicClients };
 
   let phase: "storm" | "change" = "storm";
-  let waitingFor = "rds";
+  let changeKind: ChangeCommand["kind"] = "ingress";
   let remaining = plan.clients;
   let lastAt = 0;
+  const lastAtOf: Record<ClientGroup, number> = { classic: 0, vhds: 0 };
   let wake = () => {};
   const received = { resources: {} as Record<string, number>, bytes: {} as Record<string, number> };
+  const receivedBy: Record<ClientGroup, typeof received> = { classic: { resources: {}, bytes: {} }, vhds: { resources: {}, bytes: {} } };
   let fullSetBytes = 0;
   const clients: XdsClient[] = [];
   const resetters: Array<() => void> = [];
   const stormStart = performance.now();
   for (let index = 0; index < plan.clients; index++) {
-    const have = { cds: 0, eds: 0, lds: 0, rds: 0, sds: 0 } as Record<string, number>;
+    const have = { cds: 0, eds: 0, lds: 0, rds: 0, sds: 0, vhds: 0 } as Record<string, number>;
+    const group = groupOf(index);
+    // A changed Ingress reaches a classic client as the route configuration; a VHDS client as its host,
+    // or as a route configuration where that is not served per host (a per-SNI one): the first of them.
+    const waitingFor = (type: string) => (changeKind === "slice" ? type === "eds" : type === "rds" || (group === "vhds" && type === "vhds"));
     let done = false;
     const onResponse = (response: XdsResponse) => {
       const type = shortType[response.typeUrl] ?? "other";
       if (phase === "storm") {
         fullSetBytes += response.size;
         have[type] = (have[type] ?? 0) + response.resourceCount;
-        if (!done && have.cds! >= full.cds && have.eds! >= full.eds && have.lds! >= full.lds && have.rds! >= full.rds) {
+        const hosts = group === "classic" || have.vhds! >= full.vhds;
+        if (!done && hosts && have.cds! >= full.cds && have.eds! >= full.eds && have.lds! >= full.lds && have.rds! >= full.rds) {
           done = true;
           if (--remaining === 0) wake();
         }
         return;
       }
-      received.resources[type] = (received.resources[type] ?? 0) + response.resourceCount;
-      received.bytes[type] = (received.bytes[type] ?? 0) + response.size;
-      if (type === waitingFor && response.resourceCount > 0 && !done) {
+      for (const into of [received, receivedBy[group]]) {
+        into.resources[type] = (into.resources[type] ?? 0) + response.resourceCount;
+        into.bytes[type] = (into.bytes[type] ?? 0) + response.size;
+      }
+      if (waitingFor(type) && response.resourceCount > 0 && !done) {
         done = true;
-        lastAt = epochNow();
+        lastAt = lastAtOf[group] = epochNow();
         if (--remaining === 0) wake();
       }
     };
     resetters.push(() => (done = false));
     clients.push(
       connectXds(address, {
-        node: { id: `bench-${index}`, cluster: "bench" },
+        node: { id: `bench-${index}`, cluster: "bench", vhds: group === "vhds" },
         delta: true,
         envelopeOnly: true,
         channelOptions: ownConnection,
@@ -143,10 +172,12 @@ export async function measureLatency(spec: ChildSpec, plan: LatencyPlan, agent?:
   for (const change of plan.changes) {
     generation++;
     for (const reset of resetters) reset();
-    received.resources = {};
-    received.bytes = {};
+    for (const into of [received, receivedBy.classic, receivedBy.vhds]) {
+      into.resources = {};
+      into.bytes = {};
+    }
     remaining = plan.clients;
-    waitingFor = change.kind === "slice" ? "eds" : "rds";
+    changeKind = change.kind;
     const all = until(limitMs, `${change.kind} change`, (resolve) => (wake = resolve));
     const answer = await child.request({ cmd: "change", ...change, generation });
     await all;
@@ -168,6 +199,20 @@ export async function measureLatency(spec: ChildSpec, plan: LatencyPlan, agent?:
       ...(typeof answer.cpuMs === "number" ? { cpuMs: answer.cpuMs } : {}),
       resourcesPerClient: perClient(received.resources, plan.clients),
       bytesPerClient: perClient(received.bytes, plan.clients),
+      groups: Object.fromEntries(
+        (["classic", "vhds"] as const)
+          .filter((group) => groupSizes[group] > 0)
+          .map((group) => {
+            const total = lastAtOf[group] - appliedAt;
+            const sample: GroupSample = {
+              clients: groupSizes[group],
+              afterHoldoffMs: change.kind === "slice" ? total : total - plan.holdoffMs,
+              resourcesPerClient: perClient(receivedBy[group].resources, groupSizes[group]),
+              bytesPerClient: perClient(receivedBy[group].bytes, groupSizes[group]),
+            };
+            return [group, sample];
+          }),
+      ),
     });
   }
   for (const client of clients) client.close();

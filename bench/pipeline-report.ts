@@ -150,6 +150,14 @@ export function summarizeLatency(l: LatencyResult) {
           samplesAfterHoldoffMs: samples.map((s) => round(s.afterHoldoffMs)),
           resourcesPerClient: samples.at(-1)?.resourcesPerClient,
           bytesPerClient: samples.at(-1)?.bytesPerClient,
+          // Classic route configuration vs VHDS clients, in the same run (pipeline-latency.ts).
+          groups: Object.fromEntries(
+            Object.keys(samples[0]!.groups ?? {}).map((group) => {
+              const of = (s: (typeof samples)[number]) => s.groups[group as keyof typeof s.groups]!;
+              const last = samples.at(-1)!;
+              return [group, { clients: of(last).clients, afterHoldoffMs: med((s) => of(s).afterHoldoffMs), resourcesPerClient: of(last).resourcesPerClient, bytesPerClient: of(last).bytesPerClient }];
+            }),
+          ),
         },
       ];
     }),

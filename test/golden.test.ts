@@ -35,7 +35,7 @@ describe("golden", () => {
       expect(loaded.problems.map((p) => p.message)).toEqual([]);
 
       // Whatever is published must encode strictly: the goldens never show a resource Envoy can't parse.
-      for (const info of resourceTypes) for (const resource of result.resources[info.kind]) encodeStrict(info.typeUrl, resource);
+      for (const info of resourceTypes) for (const resource of result.resources[info.kind] ?? []) encodeStrict(info.typeUrl, resource);
       // Every published secret is one a published listener or cluster fetches over SDS: SDS scoping serves it to the Envoy that needs it.
       const fetched = new Set([
         ...result.resources.listeners.flatMap((l) => findReferences(TypeUrls.listener, l).secrets),

@@ -94,8 +94,9 @@ function taken(seed: number, key: string, share: number): boolean {
 /** The resources of a build, each encoded, by type and name. */
 function encoded(result: BuildResult): Record<string, string[]> {
   const out: Record<string, string[]> = {};
+  // VirtualHosts (VHDS) are not built: the store derives them from the route configurations.
   for (const info of resourceTypes) {
-    out[info.kind] = (result.resources[info.kind] as Array<{ name?: string; cluster_name?: string }>).map(
+    out[info.kind] = ((result.resources[info.kind] ?? []) as Array<{ name?: string; cluster_name?: string }>).map(
       (resource) => `${resource.name ?? resource.cluster_name} ${Buffer.from(encodeStrict(info.typeUrl, resource)).toString("hex")}`,
     );
   }

@@ -31,7 +31,7 @@ function check(w: World): void {
   // The DAG and translator make only what Envoy accepts: the validator is a safety net, not a filter.
   if (result.rejected.length > 0) throw new Error(`rejected: ${JSON.stringify(result.rejected)}`);
   for (const info of resourceTypes) {
-    for (const resource of result.resources[info.kind]) {
+    for (const resource of result.resources[info.kind] ?? []) {
       encodeStrict(info.typeUrl, resource);
       expect(validateResource(info.typeUrl, resource)).toEqual([]);
     }
@@ -39,7 +39,7 @@ function check(w: World): void {
   expect(validateSnapshot(result.resources).rejected).toEqual([]);
   // What encodeStrict and Envoy's field rules do not catch: integers that wrap in 32 bits, and
   // Envoy's own check that a route's cluster weights add up within 32 bits.
-  for (const info of resourceTypes) for (const resource of result.resources[info.kind]) expect(integerProblems(resource)).toEqual([]);
+  for (const info of resourceTypes) for (const resource of result.resources[info.kind] ?? []) expect(integerProblems(resource)).toEqual([]);
 }
 
 function integerProblems(value: unknown, path = ""): string[] {

@@ -37,6 +37,9 @@ describe("resource ownership", () => {
     expect(owners.ofVirtualHost("ingress_http", "s.com")).toEqual([]);
     expect(owners.ofFilterChain("ingress_https", "https/s.com")).toEqual([root]);
     expect(owners.of(TypeUrls.route, "ingress_http")).toEqual([root]);
+    // A VHDS virtual host is owned as its virtual host of the route configuration.
+    expect(owners.of(TypeUrls.virtualHost, "ingress_http/a.com")).toEqual([root, child]);
+    expect(owners.of(TypeUrls.virtualHost, "ingress_http/s.com")).toEqual([]);
   });
 
   test("the client validation secret (the CA joined with the CRL) is owned by the TLS host that validates with it", () => {

@@ -6,10 +6,14 @@ import { walkServed } from "../dag/accessors.ts";
 import type { ObjectRef } from "../dag/status.ts";
 import type { Dag, VirtualHost } from "../dag/types.ts";
 import { TypeUrls } from "../xds/types.ts";
+import { parseVirtualHostName } from "../xds/vhds.ts";
 
 /** The objects behind what a translation serves. Every answer is a fresh array, empty when nothing is known. */
 export interface ResourceOwners {
-  /** Owners of a whole resource, by type URL and name (a load assignment by its cluster_name). */
+  /**
+   * Owners of a whole resource, by type URL and name (a load assignment by its cluster_name; a VHDS
+   * virtual host `<route config>/<host>` by its virtual host's).
+   */
   of(typeUrl: string, name: string): ObjectRef[];
   /** Owners of one virtual host of a route configuration. */
   ofVirtualHost(routeConfig: string, vhost: string): ObjectRef[];
@@ -31,7 +35,10 @@ export function resourceOwners(dag: Pick<Dag, "listeners">): ResourceOwners {
   let index: Index | undefined;
   const lookup = (key: string) => [...((index ??= indexOwners(dag)).get(key)?.values() ?? [])];
   return {
-    of: (typeUrl, name) => lookup(resourceKey(typeUrl, name)),
+    of(typeUrl, name) {
+      const vhds = typeUrl === TypeUrls.virtualHost ? parseVirtualHostName(name) : undefined;
+      return vhds ? lookup(partKey(TypeUrls.route, vhds.routeConfig, vhds.host)) : lookup(resourceKey(typeUrl, name));
+    },
     ofVirtualHost: (routeConfig, vhost) => lookup(partKey(TypeUrls.route, routeConfig, vhost)),
     ofFilterChain: (listener, chain) => lookup(partKey(TypeUrls.listener, listener, chain)),
   };

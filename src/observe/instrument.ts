@@ -39,7 +39,7 @@ export function instrumentPipeline(metrics: AgentMetrics, agent: { pipeline: Pip
     for (const rejection of result.rejected) rejected.set(rejection.typeUrl, (rejected.get(rejection.typeUrl) ?? 0) + 1);
     for (const info of resourceTypes) {
       const type = typeLabel(info.typeUrl);
-      metrics.resources.set({ type }, result.resources[info.kind].length);
+      metrics.resources.set({ type }, result.resources[info.kind]?.length ?? store.resources(info.typeUrl).size);
       metrics.rejectedResources.set({ type }, rejected.get(info.typeUrl) ?? 0);
     }
     if (changedTypes.size > 0) {

@@ -101,6 +101,20 @@ test("a route config NACK whose bad virtual host the server found is reported on
   expect(errorsOf(changed, proxy)).toEqual([]);
 });
 
+test("a NACKed VHDS host is reported on that virtual host's owner only, and ends when that host changes", () => {
+  const { publish, nack } = setup();
+  const clusters = [cluster("shop"), cluster("web")];
+  publish(set({ clusters, routes: [routeConfig({ "shop.test": "shop", "other.test": "web" })] }));
+  nack(TypeUrls.virtualHost, ["ingress_http/shop.test"], "virtual host ingress_http/shop.test: unsupported");
+  expect(feedback!.rejections().map((r) => [r.typeUrl, r.name, r.virtualHost])).toEqual([[TypeUrls.route, "ingress_http", "shop.test"]]);
+  const still = publish(set({ clusters, routes: [routeConfig({ "shop.test": "shop", "other.test": "shop" })] }));
+  expect(errorsOf(still, proxy)).toEqual([{ type: "EnvoyConfigError", reason: "ResourceNacked", message: 'Envoy rejected RouteConfiguration "ingress_http": virtual host ingress_http/shop.test: unsupported' }]);
+  expect(errorsOf(still, other)).toEqual([]);
+  const changed = publish(set({ clusters, routes: [routeConfig({ "shop.test": "web", "other.test": "shop" })] }));
+  expect(errorsOf(changed, proxy)).toEqual([]);
+  expect(feedback!.rejections()).toEqual([]);
+});
+
 test("a route config NACK with no bad virtual host found is reported on every owner of the route config", () => {
   const { publish, nack } = setup();
   const clusters = [cluster("shop"), cluster("web")];

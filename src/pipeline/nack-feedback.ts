@@ -15,7 +15,8 @@ import type { ObjectRef } from "../dag/status.ts";
 import type { NackRecord, RejectedResource } from "../xds/nacks.ts";
 import type { XdsEvent } from "../xds/server-common.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
-import { resourceKind, resourceTypes, typeInfo, type ResourceSet } from "../xds/types.ts";
+import { resourceKind, resourceTypes, typeInfo, TypeUrls, type ResourceSet } from "../xds/types.ts";
+import { parseVirtualHostName } from "../xds/vhds.ts";
 import type { BuildResult } from "./build.ts";
 
 /** One rejected part as reported: a whole resource, or one virtual host of a route configuration. */
@@ -157,9 +158,11 @@ type Part = Pick<Rejection, "typeUrl" | "name" | "virtualHost" | "content">;
 /**
  * The rejected parts of one bad resource: the virtual hosts the xDS server judged bad (those the
  * message names, or those changed since that client's last accepted version: route-holdback.ts), else
- * the whole resource.
+ * the whole resource. A rejected VHDS resource is the virtual host of its route configuration (vhds.ts).
  */
 function badParts(typeUrl: string, rejected: RejectedResource, json: object): Part[] {
+  const vhds = typeUrl === TypeUrls.virtualHost ? parseVirtualHostName(rejected.name) : undefined;
+  if (vhds) return [{ typeUrl: TypeUrls.route, name: vhds.routeConfig, virtualHost: vhds.host, content: contentText({ ...(json as Json), name: vhds.host }) }];
   const bad = new Set(rejected.virtualHosts ?? []);
   const vhosts = bad.size === 0 ? [] : ((json as { virtual_hosts?: Json[] }).virtual_hosts ?? []).filter((vhost) => bad.has(vhost.name as string));
   if (vhosts.length > 0) return vhosts.map((vhost) => ({ typeUrl, name: rejected.name, virtualHost: vhost.name as string, content: contentText(vhost) }));

@@ -9,6 +9,7 @@ import protobuf from "protobufjs";
 import { lookupType, typeUrl } from "./registry.ts";
 import { decodeToJson } from "./registry-decode.ts";
 import { TypeUrls } from "./types.ts";
+import { VHDS_METADATA_KEY } from "./vhds.ts";
 import { version } from "../base/version.ts";
 
 /** Short names of the resource types, as `agent xds --type` takes them. */
@@ -55,6 +56,11 @@ export function methodPath(options: { ads: boolean; delta: boolean; typeUrl?: st
 export interface XdsNode {
   id: string;
   cluster?: string;
+  /**
+   * Delta ADS: take VHDS as Envoy does (node metadata `isobar.vhds: true`; on the first route
+   * configurations received, a VHDS subscription naming nothing, so every host comes up front).
+   */
+  vhds?: boolean;
 }
 
 /** What to subscribe to: a type, and names (none: wildcard, for the types where that means anything). */
@@ -170,6 +176,15 @@ export function connectXds(address: string, options: XdsClientOptions): XdsClien
     else request(subscription.typeUrl, {});
   }
 
+  // VHDS: the shells of the route configurations are followed by their hosts, as Envoy subscribes to them.
+  let vhdsSubscribed = !(delta && ads && options.node.vhds);
+  const followRoutes = (response: XdsResponse) => {
+    if (vhdsSubscribed || response.typeUrl !== TypeUrls.route || response.resourceCount === 0) return;
+    vhdsSubscribed = true;
+    names.set(TypeUrls.virtualHost, []);
+    request(TypeUrls.virtualHost, { resource_names_subscribe: [] });
+  };
+
   call.on("data", (bytes: Buffer) => {
     const response = options.envelopeOnly ? readEnvelope(bytes, delta) : delta ? readDeltaResponse(bytes) : readResponse(bytes);
     nonces.set(response.typeUrl, response.nonce);
@@ -180,6 +195,7 @@ export function connectXds(address: string, options: XdsClientOptions): XdsClien
     } else {
       request(response.typeUrl, { response_nonce: response.nonce, error_detail: { code: grpc.status.INVALID_ARGUMENT, message: error } });
     }
+    if (error === undefined) followRoutes(response);
     options.onResponse?.(response);
     const waiter = waiters.shift();
     if (waiter) waiter.resolve(response);
@@ -264,7 +280,8 @@ function hostOf(address: string): string {
 }
 
 function nodeMessage(node: XdsNode): Record<string, unknown> {
-  return { id: node.id, cluster: node.cluster ?? "", user_agent_name: "isobar-agent-xds", user_agent_version: version };
+  const metadata = node.vhds ? { metadata: { fields: { [VHDS_METADATA_KEY]: { boolValue: true } } } } : {};
+  return { id: node.id, cluster: node.cluster ?? "", user_agent_name: "isobar-agent-xds", user_agent_version: version, ...metadata };
 }
 
 interface AnyMessage {

@@ -5,6 +5,14 @@ import { TypeUrls } from "./types.ts";
 const sds = (name: string) => ({ name, sds_config: { ads: {}, resource_api_version: "V3" } });
 
 describe("referencesOf", () => {
+  test("a VHDS virtual host names the clusters of its routes, as the route config's virtual host does", () => {
+    const vhost = { name: "ingress_http/a.com", domains: ["a.com"], routes: [{ match: { prefix: "/" }, route: { weighted_clusters: { clusters: [{ name: "c1", weight: 1 }] }, request_mirror_policies: [{ cluster: "m" }] } }] };
+    expect(referencesOf(TypeUrls.virtualHost, vhost)).toEqual([
+      { kind: "cluster", name: "m", path: "routes[0].route.request_mirror_policies[0].cluster" },
+      { kind: "cluster", name: "c1", path: "routes[0].route.weighted_clusters.clusters[0].name" },
+    ]);
+  });
+
   test("a listener names its RDS route config and its SDS secrets (certificates, CA and CRL contexts), with paths", () => {
     const listener = {
       name: "https",

@@ -113,12 +113,13 @@ type Json = Record<string, unknown>;
 /**
  * The top-level fields under which a resource can name another: a listener's filter chains (RDS,
  * TLS contexts, TCP proxies), a cluster's transport sockets (TLS contexts), a route config's virtual
- * hosts. The walk skips the rest of the resource, most of it by size.
+ * hosts (and a VHDS virtual host's routes). The walk skips the rest of the resource, most of it by size.
  */
 const referenceRoots: Record<string, readonly string[]> = {
   [TypeUrls.listener]: ["filter_chains", "default_filter_chain"],
   [TypeUrls.cluster]: ["transport_socket", "transport_socket_matches"],
   [TypeUrls.route]: ["virtual_hosts"],
+  [TypeUrls.virtualHost]: ["routes"],
 };
 
 // The walk keeps the path as a stack of segments and renders it only where it finds a reference:
@@ -147,7 +148,7 @@ function walk(value: unknown, path: Array<string | number>, out: ResourceReferen
     if (key === "rds" && typeUrl === TypeUrls.listener) {
       const name = (field as Json).route_config_name;
       if (typeof name === "string") out.push({ kind: "routeConfig", name, path: render(path, "route_config_name") });
-    } else if (key === "route" && typeUrl === TypeUrls.route) {
+    } else if (key === "route" && (typeUrl === TypeUrls.route || typeUrl === TypeUrls.virtualHost)) {
       // A route's RouteAction: one cluster, or weighted clusters, and its mirrors.
       const action = field as Json;
       if (typeof action.cluster === "string") out.push({ kind: "cluster", name: action.cluster, path: render(path, "cluster") });

@@ -13,6 +13,7 @@ import { createNamePool, createPlanner, type NamePool, type Planner } from "./se
 import { createBodyCache, maxSubscribedNames, nodeInfo, type OutgoingResponse } from "./server-wire.ts";
 import { findReferences } from "./references.ts";
 import { resourceTypes, TypeUrls, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
+import { createVhdsViews, type VhdsViews } from "./vhds.ts";
 
 export { createKnownVersions, type KnownVersions } from "./known-versions.ts";
 
@@ -43,6 +44,8 @@ export interface ServerContext {
   names: NamePool;
   /** Route configurations with virtual hosts held back from the clients that rejected them (route-holdback.ts). */
   variants: VariantCache;
+  /** Route configuration shells and VHDS subscriptions, as VHDS clients are served (vhds.ts). */
+  vhds: VhdsViews;
   emit(event: XdsEvent): void;
   /** Registers an open stream; returns its id and the function that forgets it. */
   register(close: () => void): { id: number; forget: () => void };
@@ -52,13 +55,15 @@ export function createServerContext(store: SnapshotStore, nacks: NackLog, option
   const listeners = new Set<(event: XdsEvent) => void>();
   const open = new Map<number, () => void>();
   let nextId = 1;
+  const names = createNamePool();
   const context: ServerContext = {
     store,
     nacks,
     cache: createBodyCache(),
     planner: createPlanner(store),
-    names: createNamePool(),
+    names,
     variants: createVariantCache(),
+    vhds: createVhdsViews(names),
     emit(event) {
       for (const listener of listeners) listener(event);
     },

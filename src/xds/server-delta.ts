@@ -3,7 +3,9 @@
 // sent), so a response carries only what changed and names what was removed. Each response is
 // acknowledged by its own nonce; a NACKed resource version is not sent again (to that stream: a NACK
 // changes nothing another stream is sent). The client keeps the version it held before; a route
-// config NACK naming virtual hosts holds back those virtual hosts only (route-holdback.ts).
+// config NACK naming virtual hosts holds back those virtual hosts only (route-holdback.ts), as a VHDS
+// NACK does its bad hosts. An Envoy on delta ADS is sent shared route configs as VHDS shells and their
+// hosts one by one (vhds.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
@@ -12,6 +14,7 @@ import { deltaBody, maxSubscribedNames, responseWithNonce, type DeltaRequest, ty
 import type { CachedResource } from "./snapshot.ts";
 import { changeNames, emptySubscription, type Subscription } from "./subscription.ts";
 import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
+import { inNamespace, isShell, takesVhds } from "./vhds.ts";
 
 /** One type on one stream: the client's subscription (subscription.ts) and what it holds. */
 interface DeltaTypeState extends Subscription {
@@ -30,6 +33,11 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
   const states = new Map<string, DeltaTypeState>();
   // Virtual hosts this client rejected, replaced in what it is sent (it alone).
   const routes = createRouteHoldback(context.variants);
+  // Whether this client is served VHDS, decided once its node is known (its first request).
+  let vhds: boolean | undefined;
+  const servedVhds = () => (vhds ??= takesVhds(session.node, { delta: true, ads: fixedTypeUrl === undefined }));
+  // The route configs this client was sent as VHDS shells.
+  const shells = new Set<string>();
 
   const session = openStream(call, context, {
     fixedTypeUrl,
@@ -50,7 +58,8 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
       const subscribed = changeNames(state, info, { subscribe, unsubscribe, first }, context.names, state.known);
       // Subscriptions add up over a delta stream: the limit holds for the sum too.
       if (state.names.size > maxSubscribedNames) return session.refuse(subscriptionLimit(info, state.names.size));
-      if (first || subscribed) respond(state, first);
+      // A VHDS namespace newly subscribed is answered even when empty: Envoy's route config waits for it.
+      if (first || subscribed) respond(state, first || (subscribed && info.typeUrl === TypeUrls.virtualHost));
     },
     onPush(typeUrl) {
       const state = states.get(typeUrl);
@@ -78,10 +87,37 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
       context.emit({ kind: "nack", ...event });
       // Held virtual hosts: the route config without them is sent at once.
       if (rejected.some((resource) => resource.virtualHosts)) respond(state, false);
+      // Envoy rejects a VHDS response as a whole: the hosts in it that were not bad are sent again.
+      else if (typeUrl === TypeUrls.virtualHost && resendGood(state, response.updates, rejected)) respond(state, false);
     } else {
       if (typeUrl === TypeUrls.route) routes.acked(nonce, true);
       context.emit({ kind: "ack", ...event });
     }
+  }
+
+  /** The subscription the planner reads: a VHDS one covers the hosts of the namespaces it names (vhds.ts). */
+  function subscriptionOf(state: DeltaTypeState): Pick<Subscription, "wildcard" | "names"> {
+    return state.info.typeUrl === TypeUrls.virtualHost ? context.vhds.selection(store.resources(TypeUrls.virtualHost), state) : state;
+  }
+
+  /** How this client is sent a type's resources: route configs as VHDS shells, with its held virtual hosts replaced. */
+  function viewOf(typeUrl: string): ((resource: CachedResource) => CachedResource) | undefined {
+    if (typeUrl !== TypeUrls.route) return undefined;
+    const shells = servedVhds() ? context.vhds.shell : undefined;
+    if (!routes.active) return shells;
+    return shells ? (resource) => routes.view(shells(resource)) : routes.view;
+  }
+
+  /** After a VHDS NACK: forgets that the client holds the hosts of the response that were not bad, so they are sent again. */
+  function resendGood(state: DeltaTypeState, updates: readonly CachedResource[], rejected: readonly RejectedResource[]): boolean {
+    const bad = new Set(rejected.map((resource) => resource.name));
+    let forgot = false;
+    for (const resource of updates) {
+      if (bad.has(resource.name) || state.known.get(resource.name) !== resource.version) continue;
+      state.known.delete(resource.name);
+      forgot = true;
+    }
+    return forgot;
   }
 
   function respond(state: DeltaTypeState, initial: boolean) {
@@ -89,10 +125,10 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     const { info, known } = state;
     const typeUrl = info.typeUrl;
     const version = store.version(typeUrl);
-    const plan = context.planner.plan(session.node, info, state, known, typeUrl === TypeUrls.route && routes.active ? routes.view : undefined);
+    const plan = context.planner.plan(session.node, info, subscriptionOf(state), known, viewOf(typeUrl));
     const { updates, removed } = plan;
     // A wildcard client is answered at once even when there is nothing, so it can finish starting.
-    if (updates.length === 0 && removed.length === 0 && !(initial && state.wildcard)) return;
+    if (updates.length === 0 && removed.length === 0 && !(initial && (state.wildcard || typeUrl === TypeUrls.virtualHost))) return;
     const build = () => deltaBody(typeUrl, version, updates, removed);
     const body = plan.shared
       ? (plan.shared.deltaBody ??= build())
@@ -107,5 +143,27 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     // Envoy warms the clusters an update sent only on an EDS response naming their assignments.
     const eds = typeUrl === TypeUrls.cluster && !initial && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
     if (eds && forgetEndpointsOf(updates, eds.known)) respond(eds, false);
+    if (typeUrl === TypeUrls.route && servedVhds()) followShells(updates, removed);
+  }
+
+  /**
+   * Envoy takes the hosts of a route config's namespace only once it holds the route config as a
+   * shell (its VHDS watch starts then): hosts pushed before (a route config that appeared with its
+   * listener, or was whole before) were dropped. After a new shell, its hosts are sent again.
+   */
+  function followShells(updates: readonly CachedResource[], removed: readonly string[]): void {
+    const fresh: string[] = [];
+    for (const resource of updates) {
+      if (!isShell(resource.json)) shells.delete(resource.name);
+      else if (!shells.has(resource.name)) {
+        shells.add(resource.name);
+        fresh.push(resource.name);
+      }
+    }
+    for (const name of removed) shells.delete(name);
+    const hosts = states.get(TypeUrls.virtualHost);
+    if (!hosts || fresh.length === 0) return;
+    for (const name of hosts.known.names()) if (fresh.some((routeConfig) => inNamespace(name, routeConfig))) hosts.known.delete(name);
+    respond(hosts, false);
   }
 }

@@ -145,7 +145,8 @@ describe("snapshot store", () => {
     store.publish(resourceSet(2));
     expect(heard.length).toBe(2);
     expect(new Set(heard[0])).toEqual(new Set(Object.values(TypeUrls)));
-    expect(heard[1]).toEqual([TypeUrls.route]);
+    // A changed host of a route config is also a changed VHDS resource (vhds.ts).
+    expect(heard[1]).toEqual([TypeUrls.route, TypeUrls.virtualHost]);
   });
 
   test("updateEndpoints changes only the named load assignments", () => {

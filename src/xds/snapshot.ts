@@ -9,6 +9,7 @@ import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type Resource
 import { flipVersion, type VersionMix } from "./type-version.ts";
 import { Snapshot } from "./snapshot-value.ts";
 import type { CachedResource } from "./cached-resource.ts";
+import { virtualHostResources } from "./vhds.ts";
 
 export type { CachedResource };
 
@@ -118,9 +119,11 @@ export function createSnapshotStore(): SnapshotStore {
     publish(set) {
       const updates = new Map<string, TypeUpdate>();
       const problems: string[] = [];
+      // VHDS: every host of a route configuration served per host is also a resource of its own (vhds.ts).
+      const input: ResourceSet = { ...set, virtualHosts: virtualHostResources(set.routes) };
       for (const info of resourceTypes) {
         const previous = current.resources(info.typeUrl);
-        const { map, touched } = buildTypeMap(info, set[info.kind] ?? [], previous, problems);
+        const { map, touched } = buildTypeMap(info, input[info.kind] ?? [], previous, problems);
         updates.set(info.typeUrl, nextState(previous, current.mix(info.typeUrl), { map, touched, removed: removedNames(previous, map, touched) }));
       }
       const candidate = current.with(updates);

@@ -1,6 +1,6 @@
 // One subscription model for state-of-the-world and delta streams (as go-control-plane's
 // stream/v3/subscription.go): what one client asked for of one type — a set of names, wildcard or
-// both — and the per-type rules, fixed once here. LDS and CDS are wildcard when the first request
+// both — and the per-type rules, fixed once here. LDS, CDS and VHDS are wildcard when the first request
 // names nothing (the legacy wildcard); RDS, EDS and SDS are by name only; "*" subscribes to everything
 // for any type. State-of-the-world requests replace the names; delta requests add and remove them
 // ("*" in unsubscribe ends wildcard). A name set is interned and replaced, never changed in place.
@@ -26,7 +26,7 @@ export function emptySubscription(): Subscription {
   return { wildcard: false, names: noNames, legacyWildcard: false, namesList: undefined };
 }
 
-/** Whether a type's first request naming `names` subscribes to everything: "*", or nothing named for LDS/CDS. */
+/** Whether a type's first request naming `names` subscribes to everything: "*", or nothing named for LDS/CDS/VHDS. */
 export function startsWildcard(info: ResourceTypeInfo, names: readonly string[]): boolean {
   return (info.wildcard && names.length === 0) || names.includes("*");
 }

@@ -8,13 +8,15 @@ export const TypeUrls = {
   cluster: "type.googleapis.com/envoy.config.cluster.v3.Cluster",
   endpoint: "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
   secret: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
+  virtualHost: "type.googleapis.com/envoy.config.route.v3.VirtualHost",
 } as const;
 
 export type TypeUrl = (typeof TypeUrls)[keyof typeof TypeUrls];
 
 /**
  * Resources in our JSON form (see registry.ts). Each names itself: Listener.name,
- * RouteConfiguration.name, Cluster.name, ClusterLoadAssignment.cluster_name, Secret.name.
+ * RouteConfiguration.name, Cluster.name, ClusterLoadAssignment.cluster_name, Secret.name,
+ * VirtualHost.name.
  */
 export interface ResourceSet {
   listeners: object[];
@@ -22,6 +24,11 @@ export interface ResourceSet {
   clusters: object[];
   endpoints: object[];
   secrets: object[];
+  /**
+   * VHDS: the virtual hosts of the route configurations served per host (vhds.ts), one resource each.
+   * The store derives them from `routes` on publish; a set never needs to carry them.
+   */
+  virtualHosts?: object[];
 }
 
 export type ResourceKind = keyof ResourceSet;
@@ -41,7 +48,10 @@ export interface ResourceTypeInfo {
   typeUrl: TypeUrl;
   /** The field of the resource that names it. */
   nameField: "name" | "cluster_name";
-  /** LDS and CDS: a client that names nothing gets everything (wildcard); the others are by name. */
+  /**
+   * LDS, CDS and VHDS: a client that names nothing gets everything (wildcard); the others are by name.
+   * (Envoy's VHDS subscription names nothing: it matches the hosts it gets to its route configs by namespace.)
+   */
   wildcard: boolean;
   /** Short name for logs and metrics: "LDS", "RDS", … */
   short: string;
@@ -49,13 +59,15 @@ export interface ResourceTypeInfo {
 
 /**
  * Ordered as ADS pushes them when several types change at once: clusters before the endpoints they
- * use, listeners before their route configs, secrets last (make before break).
+ * use, listeners before their route configs and those before their virtual hosts (VHDS), secrets
+ * last (make before break).
  */
 export const resourceTypes: readonly ResourceTypeInfo[] = [
   { kind: "clusters", typeUrl: TypeUrls.cluster, nameField: "name", wildcard: true, short: "CDS" },
   { kind: "endpoints", typeUrl: TypeUrls.endpoint, nameField: "cluster_name", wildcard: false, short: "EDS" },
   { kind: "listeners", typeUrl: TypeUrls.listener, nameField: "name", wildcard: true, short: "LDS" },
   { kind: "routes", typeUrl: TypeUrls.route, nameField: "name", wildcard: false, short: "RDS" },
+  { kind: "virtualHosts", typeUrl: TypeUrls.virtualHost, nameField: "name", wildcard: true, short: "VHDS" },
   { kind: "secrets", typeUrl: TypeUrls.secret, nameField: "name", wildcard: false, short: "SDS" },
 ];
 

@@ -35,7 +35,7 @@ export interface SotwRequestInit {
 }
 
 export interface DeltaRequestInit {
-  node?: { id: string; cluster?: string };
+  node?: { id: string; cluster?: string; user_agent_name?: string };
   type_url?: string;
   resource_names_subscribe?: string[];
   resource_names_unsubscribe?: string[];
