@@ -4,7 +4,7 @@
 // resource keeps its version and bytes across publishes and a delta client is sent only what changed.
 // A type's version is the XOR of its resources' versions, kept up to date on every insert and removal:
 // one changed load assignment costs the store O(1), not a pass over every name of every type.
-import { encodeResource, hash } from "./resource-encoding.ts";
+import { encodeResource, hash, jsonHashOf } from "./resource-encoding.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
 import { flipVersion, type VersionMix } from "./type-version.ts";
 import { Snapshot } from "./snapshot-value.ts";
@@ -221,6 +221,11 @@ function removedNames(previous: Map<string, CachedResource>, map: Map<string, Ca
   return removed;
 }
 
+function withoutType(raw: object): Record<string, unknown> {
+  const { "@type": _type, ...json } = raw as Record<string, unknown>;
+  return json;
+}
+
 const endpointUrl: TypeUrl = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 
 /**
@@ -236,7 +241,8 @@ function buildTypeMap(
   const out = new Map<string, CachedResource>();
   const touched: string[] = [];
   for (const raw of input) {
-    const { "@type": _type, ...json } = raw as Record<string, unknown>;
+    // The object itself when it has no "@type", so an unchanged translation (the same object) is found by identity.
+    const json = "@type" in raw ? withoutType(raw) : (raw as Record<string, unknown>);
     const name = json[info.nameField];
     if (typeof name !== "string" || name === "") {
       problems.push(`${info.short} resource without a ${info.nameField}`);
@@ -246,9 +252,13 @@ function buildTypeMap(
       problems.push(`${info.short} resource ${name} appears twice`);
       continue;
     }
-    const jsonHash = hash(JSON.stringify(json));
     const before = previous.get(name);
-    if (before && before.jsonHash === jsonHash) {
+    if (before && before.json === json) {
+      out.set(name, before);
+      continue;
+    }
+    const jsonHash = before ? hash(JSON.stringify(json)) : undefined;
+    if (before && jsonHashOf(before) === jsonHash) {
       out.set(name, before);
       continue;
     }
