@@ -8,6 +8,8 @@ import type { Dag } from "../dag/types.ts";
 import { loadAssignments, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
 import { resourceOwners, type ResourceOwners } from "../envoy/ownership.ts";
 import { translate, type TranslateOptions } from "../envoy/translate.ts";
+import { createTranslationMemo, type TranslationMemo } from "../envoy/translate-memo.ts";
+import { createValidationMemo, type ValidationMemo } from "../xds/validate-memo.ts";
 import type { ObjectCache } from "./cache.ts";
 import { resourceKind, TypeUrls, type ResourceSet } from "../xds/types.ts";
 import { validateSnapshot, type RejectedResource } from "../xds/validate-snapshot.ts";
@@ -15,6 +17,12 @@ import type { ValidationError } from "../xds/validate-scalar.ts";
 
 export interface BuildOptions {
   dag: DagOptions;
+  /**
+   * What earlier builds translated and validated, by DAG node and resource object (createBuildMemo):
+   * held by whoever runs the builds, so a rebuild's cost follows what changed. Without it every build
+   * translates and validates everything.
+   */
+  memo?: BuildMemo;
   translate?: TranslateOptions;
   /** Which EndpointSlice addresses are served (default: unicast addresses of other hosts only). */
   endpoints?: EndpointPolicy;
@@ -36,11 +44,20 @@ export interface BuildResult {
 
 export type BuildInput = Pick<ObjectCache, "ingresses" | "httpProxies" | "tlsCertificateDelegations" | "service" | "secret" | "endpointSlices"> & Partial<Pick<ObjectCache, "gatewayApi">>;
 
+export interface BuildMemo {
+  translation: TranslationMemo;
+  validation: ValidationMemo;
+}
+
+export function createBuildMemo(): BuildMemo {
+  return { translation: createTranslationMemo(), validation: createValidationMemo() };
+}
+
 export function buildResources(input: BuildInput, options: BuildOptions): BuildResult {
   const t0 = performance.now();
   const dag = buildDag(input, options.dag);
   const t1 = performance.now();
-  const translation = translate(dag, options.translate);
+  const translation = options.memo ? options.memo.translation.translate(dag, options.translate) : translate(dag, options.translate);
   const t2 = performance.now();
   const lookup: EndpointSliceLookup = (namespace, name) => input.endpointSlices(namespace, name);
   const endpointProblems: EndpointProblem[] = [];
@@ -52,7 +69,7 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
     },
   });
   const t3 = performance.now();
-  const { valid, rejected } = validateSnapshot({ ...translation, endpoints });
+  const { valid, rejected } = validateSnapshot({ ...translation, endpoints }, { memo: options.memo?.validation });
   const t4 = performance.now();
   const owners = resourceOwners(dag);
   recordRejections(dag, owners, rejected);
