@@ -7,6 +7,7 @@ import { encodeStrict, lookupType } from "./registry.ts";
 import type { CachedResource, EntryEncodings } from "./cached-resource.ts";
 import { typeInfo, type ResourceTypeInfo } from "./types.ts";
 import { createFieldReader, lengthDelimited } from "./wire-fields.ts";
+import type { WireEncoder } from "./wire-encode.ts";
 
 /**
  * A resource of `typeUrl` built from `json` outside any snapshot (a per-client variant of a served
@@ -15,13 +16,20 @@ import { createFieldReader, lengthDelimited } from "./wire-fields.ts";
 export function encodeVariant(typeUrl: string, json: object, before?: CachedResource): CachedResource {
   const info = typeInfo(typeUrl)!;
   const { "@type": _type, ...rest } = json as Record<string, unknown>;
-  const { bytes, entries } = encodeResource(info, rest, before);
+  const { bytes, entries } = encodeResource(info, rest, { before });
   return { name: String(rest[info.nameField]), version: hash(bytes), bytes, json: rest, entries };
 }
 
 /** The hash of a resource's JSON text, computed once (a fresh store never needs it: nothing to compare with). */
 export function jsonHashOf(resource: CachedResource): string {
   return (resource.jsonHash ??= hash(JSON.stringify(resource.json)));
+}
+
+export interface EncodeOptions {
+  /** The resource's previous version, whose entry encodings are reused. */
+  before?: CachedResource;
+  /** The fast encoder (wire-encode.ts); what it does not take, and everything without it, goes through encodeStrict. */
+  encoder?: WireEncoder;
 }
 
 export interface EncodedResource {
@@ -41,15 +49,17 @@ const entryEncodingMin = 32;
  * costs one virtual host's encoding. The bytes are the same as encoding the whole (protobufjs writes
  * fields in number order; an entry nested or alone encodes alike).
  */
-export function encodeResource(info: ResourceTypeInfo, json: Record<string, unknown>, before: CachedResource | undefined): EncodedResource {
+export function encodeResource(info: ResourceTypeInfo, json: Record<string, unknown>, options: EncodeOptions = {}): EncodedResource {
+  const { before, encoder } = options;
+  const encode = (messageType: protobuf.Type, value: object) => encoder?.encode(messageType, value) ?? encodeStrict(messageType, value);
   const type = lookupType(info.typeUrl);
   const field = type.fieldsArray.find((candidate) => {
     const list = json[candidate.name];
     return candidate.repeated && Array.isArray(list) && list.length >= entryEncodingMin && isMessageType(candidate.resolve().resolvedType);
   });
-  if (!field) return { bytes: encodeStrict(type, json), encodedEntries: 0 };
+  if (!field) return { bytes: encode(type, json), encodedEntries: 0 };
   const { [field.name]: list, ...rest } = json;
-  const head = encodeStrict(type, rest);
+  const head = encode(type, rest);
   const entryType = field.resolvedType as protobuf.Type;
   const items = list as object[];
   const previous = before?.entries;
@@ -71,7 +81,7 @@ export function encodeResource(info: ResourceTypeInfo, json: Record<string, unkn
       parts[i] = contentIndex(previous!).get(key);
     }
     if (parts[i]) return;
-    parts[i] = lengthDelimited(field.id, encodeStrict(entryType, entry));
+    parts[i] = lengthDelimited(field.id, encode(entryType, entry));
     encodedEntries++;
   });
   const at = fieldsBefore(head, field.id);

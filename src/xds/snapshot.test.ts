@@ -70,10 +70,10 @@ describe("snapshot store", () => {
     const second = publish("2s");
     expect(second.version).not.toBe(first.version);
     // The 39 unchanged hosts (equal JSON, other objects) are not encoded again; the same objects are found without hashing.
-    expect(encodeResource(typeInfo(TypeUrls.route)!, { name: "big", virtual_hosts: hosts("3s"), validate_clusters: false }, second).encodedEntries).toBe(1);
+    expect(encodeResource(typeInfo(TypeUrls.route)!, { name: "big", virtual_hosts: hosts("3s"), validate_clusters: false }, { before: second }).encodedEntries).toBe(1);
     const json = second.json as { virtual_hosts: object[] };
     const sameObjects = { ...json, virtual_hosts: json.virtual_hosts.map((vhost, i) => (i === 7 ? { ...vhost, name: "vh-7b" } : vhost)) };
-    expect(encodeResource(typeInfo(TypeUrls.route)!, sameObjects, second).encodedEntries).toBe(1);
+    expect(encodeResource(typeInfo(TypeUrls.route)!, sameObjects, { before: second }).encodedEntries).toBe(1);
   });
 
   test("a large resource with one entry that does not encode is refused, naming it", () => {

@@ -8,6 +8,7 @@ import { encodeResource, hash, jsonHashOf } from "./resource-encoding.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
 import { flipVersion, type VersionMix } from "./type-version.ts";
 import { Snapshot } from "./snapshot-value.ts";
+import { createWireEncoder, type WireEncoder } from "./wire-encode.ts";
 import type { CachedResource } from "./cached-resource.ts";
 
 export type { CachedResource };
@@ -96,6 +97,8 @@ export function createSnapshotStore(): SnapshotStore {
   let nodeView: NodeView | undefined;
   let viewTypes: Set<string> | undefined; // undefined: the view narrows every type
   let viewDependsOn: Set<string> | undefined; // undefined: the view may depend on any type
+  // The store's own fast encoder (its output buffer is reused from one resource to the next).
+  const encoder = createWireEncoder();
 
   /** Commits the given types' next states (the others stay as they are) and tells the listeners. */
   function commit(updates: Map<string, TypeUpdate>, forceAll: boolean): Set<string> {
@@ -120,7 +123,7 @@ export function createSnapshotStore(): SnapshotStore {
       const problems: string[] = [];
       for (const info of resourceTypes) {
         const previous = current.resources(info.typeUrl);
-        const { map, touched } = buildTypeMap(info, set[info.kind] ?? [], previous, problems);
+        const { map, touched } = buildTypeMap(info, set[info.kind] ?? [], previous, { problems, encoder });
         updates.set(info.typeUrl, nextState(previous, current.mix(info.typeUrl), { map, touched, removed: removedNames(previous, map, touched) }));
       }
       const candidate = current.with(updates);
@@ -134,7 +137,7 @@ export function createSnapshotStore(): SnapshotStore {
       const info = typeInfo(endpointUrl)!;
       const previous = current.resources(endpointUrl);
       const problems: string[] = [];
-      const { map: updated, touched } = buildTypeMap(info, changed, previous, problems);
+      const { map: updated, touched } = buildTypeMap(info, changed, previous, { problems, encoder });
       // A name removed twice is removed once (its version must leave the type's XOR once).
       const gone = [...new Set(removed)].filter((name) => previous.has(name) && !updated.has(name));
       const endpoints = new Map(previous);
@@ -236,8 +239,9 @@ function buildTypeMap(
   info: ResourceTypeInfo,
   input: object[],
   previous: Map<string, CachedResource>,
-  problems: string[],
+  context: { problems: string[]; encoder: WireEncoder },
 ): { map: Map<string, CachedResource>; touched: string[] } {
+  const { problems, encoder } = context;
   const out = new Map<string, CachedResource>();
   const touched: string[] = [];
   for (const raw of input) {
@@ -265,7 +269,7 @@ function buildTypeMap(
     touched.push(name);
     let encoded: ReturnType<typeof encodeResource>;
     try {
-      encoded = encodeResource(info, json, before);
+      encoded = encodeResource(info, json, { before, encoder });
     } catch (error) {
       problems.push(`${info.short} resource ${name} does not encode: ${(error as Error).message}`);
       continue;
