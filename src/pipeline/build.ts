@@ -5,10 +5,11 @@ import { buildDag } from "../dag/builder.ts";
 import type { DagOptions } from "../dag/processor.ts";
 import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
 import type { Dag } from "../dag/types.ts";
-import { loadAssignments, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
+import { loadAssignments, type EndpointOptions, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
 import { resourceOwners, type ResourceOwners } from "../envoy/ownership.ts";
 import { translate, type TranslateOptions } from "../envoy/translate.ts";
 import { createTranslationMemo, type TranslationMemo } from "../envoy/translate-memo.ts";
+import { createLoadAssignmentMemo, type LoadAssignmentMemo } from "../envoy/endpoint-memo.ts";
 import { createValidationMemo, type ValidationMemo } from "../xds/validate-memo.ts";
 import type { ObjectCache } from "./cache.ts";
 import { resourceKind, TypeUrls, type ResourceSet } from "../xds/types.ts";
@@ -18,7 +19,7 @@ import type { ValidationError } from "../xds/validate-scalar.ts";
 export interface BuildOptions {
   dag: DagOptions;
   /**
-   * What earlier builds translated and validated, by DAG node and resource object (createBuildMemo):
+   * What earlier builds translated, computed and validated, by DAG node, EndpointSlice and resource object (createBuildMemo):
    * held by whoever runs the builds, so a rebuild's cost follows what changed. Without it every build
    * translates and validates everything.
    */
@@ -46,11 +47,12 @@ export type BuildInput = Pick<ObjectCache, "ingresses" | "httpProxies" | "tlsCer
 
 export interface BuildMemo {
   translation: TranslationMemo;
+  endpoints: LoadAssignmentMemo;
   validation: ValidationMemo;
 }
 
 export function createBuildMemo(): BuildMemo {
-  return { translation: createTranslationMemo(), validation: createValidationMemo() };
+  return { translation: createTranslationMemo(), endpoints: createLoadAssignmentMemo(), validation: createValidationMemo() };
 }
 
 export function buildResources(input: BuildInput, options: BuildOptions): BuildResult {
@@ -61,13 +63,16 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
   const t2 = performance.now();
   const lookup: EndpointSliceLookup = (namespace, name) => input.endpointSlices(namespace, name);
   const endpointProblems: EndpointProblem[] = [];
-  const endpoints = loadAssignments(dag.clusters.values(), lookup, {
+  const endpointOptions: EndpointOptions = {
     policy: options.endpoints,
     report: (problem) => {
       endpointProblems.push(problem);
       dag.status.warning({ kind: "Service", ...problem.service }, { type: "EndpointError", reason: problem.reason, message: problem.message });
     },
-  });
+  };
+  const endpoints = options.memo
+    ? options.memo.endpoints.loadAssignments(dag.clusters.values(), lookup, endpointOptions)
+    : loadAssignments(dag.clusters.values(), lookup, endpointOptions);
   const t3 = performance.now();
   const { valid, rejected } = validateSnapshot({ ...translation, endpoints }, { memo: options.memo?.validation });
   const t4 = performance.now();
