@@ -7,10 +7,12 @@
 import type { Cluster } from "../dag/types.ts";
 import type { KubeObject } from "../sources/types.ts";
 import type { JsonObject } from "./common.ts";
-import { edsTargets, loadAssignmentFor, type EndpointOptions, type EndpointProblem, type EndpointSliceLookup } from "./endpoint.ts";
+import { edsTargets, loadAssignmentFor, type EdsTarget, type EndpointOptions, type EndpointProblem, type EndpointSliceLookup } from "./endpoint.ts";
 
 interface Remembered {
-  /** The target's Service port and health port, as text. */
+  /** The target's Service port and health port: the same objects, or the same as text. */
+  service: EdsTarget["service"];
+  healthPort: EdsTarget["healthPort"];
   target: string;
   slices: readonly KubeObject[];
   /** The policy, as text. */
@@ -36,12 +38,13 @@ export function createLoadAssignmentMemo(): LoadAssignmentMemo {
       computed = 0;
       const assignments = edsTargets(clusters).map((target) => {
         const slices = endpointSlices(target.service.namespace, target.service.name);
-        const key = JSON.stringify([target.service, target.healthPort ?? null]);
         let entry = remembered.get(target.edsServiceName);
+        const same = entry !== undefined && entry.service === target.service && entry.healthPort === target.healthPort;
+        const key = same ? entry!.target : targetText(target);
         if (!entry || entry.target !== key || entry.policy !== policy || !sameObjects(entry.slices, slices)) {
           const problems: EndpointProblem[] = [];
           const assignment = loadAssignmentFor(target, () => slices, { policy: options.policy, report: (problem) => problems.push(problem) });
-          entry = { target: key, slices, policy, problems, assignment };
+          entry = { service: target.service, healthPort: target.healthPort, target: key, slices, policy, problems, assignment };
           computed++;
         }
         for (const problem of entry.problems) options.report?.(problem);
@@ -55,6 +58,10 @@ export function createLoadAssignmentMemo(): LoadAssignmentMemo {
       return computed;
     },
   };
+}
+
+function targetText(target: EdsTarget): string {
+  return JSON.stringify([target.service, target.healthPort ?? null]);
 }
 
 function sameObjects(a: readonly object[], b: readonly object[]): boolean {

@@ -261,12 +261,12 @@ function buildTypeMap(
       out.set(name, before);
       continue;
     }
-    const jsonHash = before ? hash(JSON.stringify(json)) : undefined;
-    if (before && jsonHashOf(before) === jsonHash) {
+    // A large resource is not hashed whole: its entries are found by object (or content) while it is encoded.
+    const jsonHash = before && !before.entries ? hash(JSON.stringify(json)) : undefined;
+    if (before && jsonHash !== undefined && jsonHashOf(before) === jsonHash) {
       out.set(name, before);
       continue;
     }
-    touched.push(name);
     let encoded: ReturnType<typeof encodeResource>;
     try {
       encoded = encodeResource(info, json, { before, encoder });
@@ -276,6 +276,12 @@ function buildTypeMap(
     }
     const { bytes, entries } = encoded;
     const version = hash(bytes);
+    if (before && before.entries && before.version === version) {
+      // Equal entries given as other objects: the same resource, its next version finds them by content.
+      out.set(name, before);
+      continue;
+    }
+    touched.push(name);
     // Same bytes from differently written JSON: keep the old entry and its wire fragments.
     out.set(name, before && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries });
   }

@@ -7,6 +7,7 @@
 // exactly the plain validator's.
 import type { ResourceValidator, ValidationError } from "./validate.ts";
 import { TypeUrls } from "./types.ts";
+import { referencesOf, type ResourceReference } from "./references.ts";
 
 /**
  * The repeated fields judged entry by entry, per type. Neither has a rule of its own (min or max
@@ -22,6 +23,8 @@ const entryCheckMin = 8;
 export interface ValidationMemo {
   /** validator.validate(typeUrl, resource), or the verdict it gave before for the same object. */
   validate(validator: ResourceValidator, typeUrl: string, resource: object): ValidationError[];
+  /** referencesOf(typeUrl, resource), found once per resource object. */
+  references(typeUrl: string, resource: object): ResourceReference[];
   /** How many resources and entries the memo's validator was asked to check since created (what a change cost). */
   readonly checked: { resources: number; entries: number };
 }
@@ -31,6 +34,7 @@ export function createValidationMemo(): ValidationMemo {
   let verdicts = new Map<string, WeakMap<object, readonly ValidationError[]>>();
   let entryVerdicts = new Map<string, WeakMap<object, boolean>>();
   const checked = { resources: 0, entries: 0 };
+  const references = new Map<string, WeakMap<object, ResourceReference[]>>();
 
   const mapOf = <T,>(maps: Map<string, WeakMap<object, T>>, typeUrl: string): WeakMap<object, T> => {
     let map = maps.get(typeUrl);
@@ -77,6 +81,12 @@ export function createValidationMemo(): ValidationMemo {
       }
       // The caller adds its own errors to the list it is given.
       return [...verdict];
+    },
+    references(typeUrl, resource) {
+      const known = mapOf(references, typeUrl);
+      let found = known.get(resource);
+      if (!found) known.set(resource, (found = referencesOf(typeUrl, resource)));
+      return found;
     },
     checked,
   };

@@ -66,7 +66,7 @@ export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOpti
       const errors = check(stage.typeUrl, resource);
       if (seen.has(name)) errors.push({ path: "name", rule: "snapshot.unique_name", message: `another resource of this type is already named ${JSON.stringify(name)}` });
       seen.add(name);
-      if (stage.references) errors.push(...referenceErrors(referencesOf(stage.typeUrl, resource)));
+      if (stage.references) errors.push(...referenceErrors(memo ? memo.references(stage.typeUrl, resource) : referencesOf(stage.typeUrl, resource)));
       if (errors.length === 0) {
         kept.push(resource);
         names.add(name);
