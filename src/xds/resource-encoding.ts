@@ -81,7 +81,7 @@ export function encodeResource(info: ResourceTypeInfo, json: Record<string, unkn
       parts[i] = contentIndex(previous!).get(key);
     }
     if (parts[i]) return;
-    parts[i] = lengthDelimited(field.id, encode(entryType, entry));
+    parts[i] = encoder?.encodeField(field.id, entryType, entry) ?? lengthDelimited(field.id, encodeStrict(entryType, entry));
     encodedEntries++;
   });
   const at = fieldsBefore(head, field.id);

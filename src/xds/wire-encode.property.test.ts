@@ -65,6 +65,10 @@ describe("the fast wire encoder", () => {
       if (!bytes) continue;
       fast++;
       expect(Buffer.from(bytes).toString("hex")).toBe(strict(typeUrl, json) as string);
+      // As one entry of a resource: the field's tag and length, then the same bytes.
+      const field = Buffer.from(encoder.encodeField(5, lookupType(typeUrl), json)!);
+      expect(field.subarray(field.length - bytes.length).equals(Buffer.from(bytes))).toBe(true);
+      expect(field[0]).toBe((5 << 3) | 2);
     }
     expect(resources.length).toBeGreaterThan(300);
     // Nearly all take the fast path (the rest: a Struct in an access log format, …).
