@@ -29,7 +29,7 @@ export interface ChangeCommand {
   generation: number;
 }
 
-function changedObject(spec: ChildSpec, change: ChangeCommand): KubeObject {
+export function changedObject(spec: ChildSpec, change: Omit<ChangeCommand, "cmd">): KubeObject {
   if (spec.fixture === "ingress") {
     const namespaces = fixtures.ingressNamespaces({ ingresses: spec.size });
     return change.kind === "slice" ? fixtures.ingressEndpointSlice(change.index, { namespaces, generation: change.generation }) : fixtures.ingress(change.index, { namespaces, generation: change.generation });
@@ -131,7 +131,11 @@ if (import.meta.main) {
   const [mode, specText] = process.argv.slice(2);
   const spec = JSON.parse(specText ?? "{}") as ChildSpec;
   if (mode === "build") {
-    emit({ event: "done", ...(await measureBuilds(spec)) });
+    // The build-mode change: one Ingress, HTTPProxy leaf or HTTPRoute at a new generation.
+    const kind = ({ ingress: "ingress", httpproxy: "proxy", gateway: "route" } as const)[spec.fixture];
+    const objects = spec.fixture === "gateway" ? spec.size * fixtures.gatewayRoutesPerNamespace : spec.size;
+    const edit = (i: number): SourceEvent => ({ type: "upsert", object: changedObject(spec, { kind, index: (i * 7919) % objects, generation: 100 + i }) });
+    emit({ event: "done", ...(await measureBuilds(spec, edit)) });
     process.exit(0);
   } else if (mode === "serve") await serve(spec);
   else throw new Error(`unknown mode ${mode}: want build or serve`);

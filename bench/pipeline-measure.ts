@@ -13,6 +13,8 @@ import { resourceTypes, type ResourceSet } from "../src/xds/types.ts";
 import type { ChildSpec } from "./pipeline-child.ts";
 import { benchDagOptions, generateCluster } from "./fixtures.ts";
 import { measureEdits, type EditRun } from "./incremental-measure.ts";
+import { measureChanges, type ChangeMeasurements } from "./change-measure.ts";
+import type { SourceEvent } from "../src/sources/types.ts";
 
 export interface RebuildRun {
   dagMs: number;
@@ -59,6 +61,8 @@ export interface BuildMeasurements {
   warm: RebuildRun[];
   /** Rebuild into the live store with unchanged input (what a rebuild costs once warm). */
   liveRepublish: RebuildRun[];
+  /** One change with the build memo into a live store (change-measure.ts). */
+  changes: ChangeMeasurements;
   encodeFirst: EncodeRun;
   encodeWarm: EncodeRun[];
   /** Peak RSS of the whole process (getrusage), after the rebuilds (before encoding alone, whose prepared messages the bench holds). */
@@ -165,7 +169,7 @@ function encodeAlone(prepared: Prepared[]): EncodeRun {
   return { encodeStrictMs, fromObjectEncodeMs, encodeStrictCpuMs, fromObjectEncodeCpuMs, encodeOnlyMs, bytes, resources: prepared.length, heapDelta: heap() - heapBefore };
 }
 
-export async function measureBuilds(spec: ChildSpec): Promise<BuildMeasurements> {
+export async function measureBuilds(spec: ChildSpec, edit: (i: number) => SourceEvent): Promise<BuildMeasurements> {
   const runs = spec.runs ?? 5;
   const cache = createObjectCache({ ingressClassNames: [] });
   cache.applyAll(generateCluster(spec.fixture, spec.size).map((object) => ({ type: "upsert" as const, object })));
@@ -184,6 +188,8 @@ export async function measureBuilds(spec: ChildSpec): Promise<BuildMeasurements>
   }
   const liveRepublish: RebuildRun[] = [];
   for (let i = 0; i < runs; i++) liveRepublish.push(rebuild(cache, store).run);
+
+  const changes = measureChanges(cache, edit, runs);
 
   const maxRssRebuilds = process.resourceUsage().maxRSS * 1024;
   const edits = measureEdits(cache, { fixture: spec.fixture, size: spec.size, runs });
@@ -206,6 +212,7 @@ export async function measureBuilds(spec: ChildSpec): Promise<BuildMeasurements>
     first,
     warm,
     liveRepublish,
+    changes,
     encodeFirst,
     encodeWarm,
     maxRssRebuilds,

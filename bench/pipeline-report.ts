@@ -74,6 +74,12 @@ function medianRun(runs: RebuildRun[]): Record<string, number> {
   return Object.fromEntries(keys.map((key) => [key, key === "rss" || key.endsWith("Delta") ? mib(median(runs.map((r) => r[key]))) : round(median(runs.map((r) => r[key])))]));
 }
 
+function medianOf<T extends object>(runs: T[]): Record<string, number> {
+  if (runs.length === 0) return {};
+  const keys = Object.keys(runs[0]!) as Array<keyof T>;
+  return Object.fromEntries(keys.map((key) => [key, round(median(runs.map((r) => r[key] as number)))]));
+}
+
 function runFigures(run: RebuildRun): Record<string, number> {
   return Object.fromEntries(Object.entries(run).map(([key, value]) => [key, key === "rss" || key.endsWith("Delta") ? mib(value) : round(value)]));
 }
@@ -99,6 +105,8 @@ export function summarizeBuild(m: BuildMeasurements) {
     warm,
     warmRuns: m.warm.map((r) => round(r.totalMs)),
     liveRepublish: medianRun(m.liveRepublish),
+    editedWithMemo: medianOf(m.changes.edited),
+    reusedNodesWithMemo: medianOf(m.changes.reusedNodes),
     encodeFirst: { encodeStrictMs: round(m.encodeFirst.encodeStrictMs), fromObjectEncodeMs: round(m.encodeFirst.fromObjectEncodeMs), encodeOnlyMs: round(m.encodeFirst.encodeOnlyMs) },
     encodeWarm,
     ratios: {

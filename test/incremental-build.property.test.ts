@@ -3,7 +3,7 @@
 // TLSCertificateDelegations, Services, EndpointSlices, Secrets and Gateway API objects (BackendTLSPolicy
 // with a ConfigMap CA bundle too) go through one
 // object cache; after every step the live pipeline's path (buildResources with the incremental
-// builder and the cache's change set) must give what a full rebuild of the same cache gives: the
+// builder, the cache's change set and the build memo that remembers translation and validation by node) must give what a full rebuild of the same cache gives: the
 // DAG in its JSON form, every status condition by condition, every resource byte for byte once
 // encoded. Plus: after an unrelated change, an unchanged unit's nodes are the very same objects.
 import { beforeAll, describe, expect, test } from "bun:test";
@@ -15,7 +15,7 @@ import { simpleRoot } from "../src/dag/httpproxy-testing.ts";
 import type { DagOptions } from "../src/dag/processor.ts";
 import { ingress, rule, selfSignedCertificate, service, testOptions, tlsSecret } from "../src/dag/testing.ts";
 import type { Dag } from "../src/dag/types.ts";
-import { buildResources, type BuildResult } from "../src/pipeline/build.ts";
+import { buildResources, createBuildMemo, type BuildMemo, type BuildResult } from "../src/pipeline/build.ts";
 import { createObjectCache, type ObjectCache } from "../src/pipeline/cache.ts";
 import { kindKey, type KubeObject } from "../src/sources/types.ts";
 import { encodeStrict } from "../src/xds/registry.ts";
@@ -110,8 +110,14 @@ function expectSameBuild(incremental: BuildResult, reference: BuildResult): void
   expect(encoded(incremental)).toEqual(encoded(reference));
 }
 
+/** The build memo (translation, load assignments, validation by node identity) each builder's live path keeps, as the pipeline does. */
+const memos = new WeakMap<IncrementalDagBuilder, BuildMemo>();
+
+/** The live pipeline's build: the incremental DAG with the cache's change set, and the build memo over its reused nodes. */
 function liveBuild(cache: ObjectCache, builder: IncrementalDagBuilder, options: DagOptions): BuildResult {
-  return buildResources(cache, { dag: options, buildDag: (input, dagOptions) => builder.build(input, dagOptions, cache.takeChanges()) });
+  let memo = memos.get(builder);
+  if (!memo) memos.set(builder, (memo = createBuildMemo()));
+  return buildResources(cache, { dag: options, memo, buildDag: (input, dagOptions) => builder.build(input, dagOptions, cache.takeChanges()) });
 }
 
 describe("incremental build", () => {

@@ -21,11 +21,14 @@ const redirectCodes: Record<Redirect["statusCode"], string> = {
   308: "PERMANENT_REDIRECT",
 };
 
-/** The RouteConfiguration of one DAG route configuration; a TLS host's own one adds the 421 catch-all. */
-export function routeConfigurationOf(config: RouteConfigNode): JsonObject {
+/**
+ * The RouteConfiguration of one DAG route configuration; a TLS host's own one adds the 421 catch-all.
+ * `hostOf` translates each virtual host (a memo's, see translate-memo.ts).
+ */
+export function routeConfigurationOf(config: RouteConfigNode, hostOf: typeof virtualHost = virtualHost): JsonObject {
   const secure = config.protocol === "https";
   // The DAG's route configurations hold their virtual hosts sorted by name (dag/listeners.ts).
-  const hosts = config.virtualHosts.map((vh) => virtualHost(vh, { secure }));
+  const hosts = config.virtualHosts.map((vh) => hostOf(vh, { secure }));
   if (config.fetchedBy === "sni") hosts.push(misdirectedVirtualHost());
   return routeConfiguration(config.name, hosts);
 }

@@ -3,9 +3,9 @@
 // ownership.ts). It renders the DAG's listeners and what they reach, and decides nothing itself.
 // Pure and deterministic: everything is sorted, so the same DAG gives byte-identical JSON. Endpoints
 // are translated apart (endpoint.ts), without the DAG.
-import { routeConfigs } from "../dag/accessors.ts";
-import type { Dag } from "../dag/types.ts";
-import { adminCluster, cluster, clusterDefaults } from "./cluster.ts";
+import { routeConfigs, type RouteConfigNode } from "../dag/accessors.ts";
+import type { Cluster, Dag, Listener, Secret } from "../dag/types.ts";
+import { adminCluster, cluster, clusterDefaults, type ClusterDefaults } from "./cluster.ts";
 import { compareStrings, type JsonObject } from "./common.ts";
 import { listener, type ListenerSettings, statsListener } from "./listener.ts";
 import { routeConfigurationOf } from "./route.ts";
@@ -47,23 +47,46 @@ export const defaultTranslateOptions: Required<TranslateOptions> = {
   xdsConfigSource: { kind: "ads" },
 };
 
+/**
+ * How each DAG node becomes its Envoy JSON: the plain translators, or the same remembered per node
+ * by a TranslationMemo (translate-memo.ts). Either gives the same JSON.
+ */
+export interface NodeTranslators {
+  listener(node: Listener, settings: ListenerSettings): JsonObject;
+  routeConfiguration(config: RouteConfigNode): JsonObject;
+  cluster(node: Cluster, defaults: ClusterDefaults): JsonObject;
+  secret(node: Secret): JsonObject;
+}
+
+export const plainTranslators: NodeTranslators = {
+  listener,
+  routeConfiguration: (config) => routeConfigurationOf(config),
+  cluster,
+  secret,
+};
+
 /** Translates a DAG into Envoy resources (everything but load assignments). */
-export function translate(dag: Dag, options: TranslateOptions = {}): Translation {
-  const opts = { ...defaultTranslateOptions, ...withoutUndefined(options) };
+export function translate(dag: Dag, options: TranslateOptions = {}, translators: NodeTranslators = plainTranslators): Translation {
+  const opts = resolvedTranslateOptions(options);
   // Where Envoy fetches RDS, EDS and SDS: each translator writes it where it names a resource.
   const configSource = configSourceFor(opts.xdsConfigSource);
   const settings: ListenerSettings = { address: opts.address, accessLog: opts.accessLog, global: opts.global, configSource };
-  const listeners = [...dag.listeners.map((node) => listener(node, settings)), statsListener(opts.statsPort, settings)];
-  const routes = routeConfigs(dag).map(routeConfigurationOf);
+  const listeners = [...dag.listeners.map((node) => translators.listener(node, settings)), statsListener(opts.statsPort, settings)];
+  const routes = routeConfigs(dag).map((config) => translators.routeConfiguration(config));
   const defaults = { ...clusterDefaults(opts.global), configSource };
-  const clusters = [...[...dag.clusters.values()].map((c) => cluster(c, defaults)), adminCluster(opts.adminSocketPath)];
-  const secrets = [...dag.secrets.values()].map(secret);
+  const clusters = [...[...dag.clusters.values()].map((c) => translators.cluster(c, defaults)), adminCluster(opts.adminSocketPath)];
+  const secrets = [...dag.secrets.values()].map((s) => translators.secret(s));
   return {
     listeners: byName(listeners),
     routes: byName(routes),
     clusters: byName(clusters),
     secrets: byName(secrets),
   };
+}
+
+/** The options with Contour's defaults for what is not given. */
+export function resolvedTranslateOptions(options: TranslateOptions): Required<TranslateOptions> {
+  return { ...defaultTranslateOptions, ...withoutUndefined(options) };
 }
 
 function byName(resources: JsonObject[]): JsonObject[] {

@@ -5,9 +5,12 @@ import { buildDag } from "../dag/builder.ts";
 import type { DagInput, DagOptions } from "../dag/processor.ts";
 import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
 import type { Dag } from "../dag/types.ts";
-import { loadAssignments, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
+import { loadAssignments, type EndpointOptions, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
 import { resourceOwners, type ResourceOwners } from "../envoy/ownership.ts";
 import { translate, type TranslateOptions } from "../envoy/translate.ts";
+import { createTranslationMemo, type TranslationMemo } from "../envoy/translate-memo.ts";
+import { createLoadAssignmentMemo, type LoadAssignmentMemo } from "../envoy/endpoint-memo.ts";
+import { createValidationMemo, type ValidationMemo } from "../xds/validate-memo.ts";
 import type { ObjectCache } from "./cache.ts";
 import { resourceKind, TypeUrls, type ResourceSet } from "../xds/types.ts";
 import { validateSnapshot, type RejectedResource } from "../xds/validate-snapshot.ts";
@@ -15,6 +18,12 @@ import type { ValidationError } from "../xds/validate-scalar.ts";
 
 export interface BuildOptions {
   dag: DagOptions;
+  /**
+   * What earlier builds translated, computed and validated, by DAG node, EndpointSlice and resource object (createBuildMemo):
+   * held by whoever runs the builds, so a rebuild's cost follows what changed. Without it every build
+   * translates and validates everything.
+   */
+  memo?: BuildMemo;
   translate?: TranslateOptions;
   /** Which EndpointSlice addresses are served (default: unicast addresses of other hosts only). */
   endpoints?: EndpointPolicy;
@@ -41,23 +50,36 @@ export interface BuildResult {
 
 export type BuildInput = Pick<ObjectCache, "ingresses" | "httpProxies" | "tlsCertificateDelegations" | "service" | "secret" | "endpointSlices"> & Partial<Pick<ObjectCache, "gatewayApi">>;
 
+export interface BuildMemo {
+  translation: TranslationMemo;
+  endpoints: LoadAssignmentMemo;
+  validation: ValidationMemo;
+}
+
+export function createBuildMemo(): BuildMemo {
+  return { translation: createTranslationMemo(), endpoints: createLoadAssignmentMemo(), validation: createValidationMemo() };
+}
+
 export function buildResources(input: BuildInput, options: BuildOptions): BuildResult {
   const t0 = performance.now();
   const dag = (options.buildDag ?? buildDag)(input, options.dag);
   const t1 = performance.now();
-  const translation = translate(dag, options.translate);
+  const translation = options.memo ? options.memo.translation.translate(dag, options.translate) : translate(dag, options.translate);
   const t2 = performance.now();
   const lookup: EndpointSliceLookup = (namespace, name) => input.endpointSlices(namespace, name);
   const endpointProblems: EndpointProblem[] = [];
-  const endpoints = loadAssignments(dag.clusters.values(), lookup, {
+  const endpointOptions: EndpointOptions = {
     policy: options.endpoints,
     report: (problem) => {
       endpointProblems.push(problem);
       dag.status.warning({ kind: "Service", ...problem.service }, { type: "EndpointError", reason: problem.reason, message: problem.message });
     },
-  });
+  };
+  const endpoints = options.memo
+    ? options.memo.endpoints.loadAssignments(dag.clusters.values(), lookup, endpointOptions)
+    : loadAssignments(dag.clusters.values(), lookup, endpointOptions);
   const t3 = performance.now();
-  const { valid, rejected } = validateSnapshot({ ...translation, endpoints });
+  const { valid, rejected } = validateSnapshot({ ...translation, endpoints }, { memo: options.memo?.validation });
   const t4 = performance.now();
   const owners = resourceOwners(dag);
   recordRejections(dag, owners, rejected);

@@ -13,7 +13,7 @@ import type { SourceEvent, SourceHandler, SourceProblem } from "../sources/types
 import type { SnapshotStore } from "../xds/snapshot.ts";
 import { resourceKind, TypeUrls } from "../xds/types.ts";
 import { validateResource } from "../xds/validate.ts";
-import { buildResources, type BuildOptions, type BuildResult } from "./build.ts";
+import { buildResources, createBuildMemo, type BuildOptions, type BuildResult } from "./build.ts";
 
 const log = consola.withTag("pipeline");
 
@@ -71,9 +71,9 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
   // also rebuilds, so their status warnings follow the slices.
   let servicesWithEndpointProblems = new Set<string>();
   let ready = false;
-  // The DAG stage's memory of unchanged objects lives as long as the pipeline; reconfigure() replaces
-  // the options the next builds use.
-  let buildOptions: BuildOptions = { ...options, dag: { ...options.dag, cache: options.dag.cache ?? createDagCache() } };
+  // The DAG stage's memory of unchanged objects, and the translation and validation memo, live as
+  // long as the pipeline; reconfigure() replaces the options the next builds use.
+  let buildOptions: BuildOptions = { ...options, dag: { ...options.dag, cache: options.dag.cache ?? createDagCache() }, memo: options.memo ?? createBuildMemo() };
   const dagBuilder = createIncrementalDagBuilder();
   const buildDag: BuildOptions["buildDag"] = (input, dagOptions) => dagBuilder.build(input, dagOptions, cache.takeChanges());
 

@@ -16,12 +16,13 @@ const typeCache = new Map<string, protobuf.Type>();
 
 /** The message type for a full name (`envoy.config.cluster.v3.Cluster`) or a type URL. */
 export function lookupType(name: string): protobuf.Type {
+  // By the name as given first: a type URL is looked up for every resource encoded.
+  let type = typeCache.get(name);
+  if (type) return type;
   const full = name.startsWith("type.googleapis.com/") ? name.slice("type.googleapis.com/".length) : name;
-  let type = typeCache.get(full);
-  if (!type) {
-    type = root.lookupType(full);
-    typeCache.set(full, type);
-  }
+  type = typeCache.get(full) ?? root.lookupType(full);
+  typeCache.set(full, type);
+  typeCache.set(name, type);
   return type;
 }
 

@@ -4,9 +4,10 @@ import { hash as oneShotHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "./registry.ts";
-import type { CachedResource } from "./cached-resource.ts";
+import type { CachedResource, EntryEncodings } from "./cached-resource.ts";
 import { typeInfo, type ResourceTypeInfo } from "./types.ts";
 import { createFieldReader, lengthDelimited } from "./wire-fields.ts";
+import type { WireEncoder } from "./wire-encode.ts";
 
 /**
  * A resource of `typeUrl` built from `json` outside any snapshot (a per-client variant of a served
@@ -15,8 +16,27 @@ import { createFieldReader, lengthDelimited } from "./wire-fields.ts";
 export function encodeVariant(typeUrl: string, json: object, before?: CachedResource): CachedResource {
   const info = typeInfo(typeUrl)!;
   const { "@type": _type, ...rest } = json as Record<string, unknown>;
-  const { bytes, entries } = encodeResource(info, rest, before);
-  return { name: String(rest[info.nameField]), version: hash(bytes), bytes, json: rest, jsonHash: hash(JSON.stringify(rest)), entries };
+  const { bytes, entries } = encodeResource(info, rest, { before });
+  return { name: String(rest[info.nameField]), version: hash(bytes), bytes, json: rest, entries };
+}
+
+/** The hash of a resource's JSON text, computed once (a fresh store never needs it: nothing to compare with). */
+export function jsonHashOf(resource: CachedResource): string {
+  return (resource.jsonHash ??= hash(JSON.stringify(resource.json)));
+}
+
+export interface EncodeOptions {
+  /** The resource's previous version, whose entry encodings are reused. */
+  before?: CachedResource;
+  /** The fast encoder (wire-encode.ts); what it does not take, and everything without it, goes through encodeStrict. */
+  encoder?: WireEncoder;
+}
+
+export interface EncodedResource {
+  bytes: Uint8Array;
+  entries?: EntryEncodings;
+  /** How many entries were encoded anew (not reused from `before`). */
+  encodedEntries: number;
 }
 
 /** A resource with at least this many entries in a repeated message field is encoded entry by entry. */
@@ -25,35 +45,71 @@ const entryEncodingMin = 32;
 /**
  * Strictly encodes one resource. A large one (a route config of a thousand virtual hosts) is encoded
  * entry by entry of its first repeated message field that long, reusing the previous version's bytes
- * of every entry whose JSON is unchanged: one changed virtual host costs one virtual host's encoding.
- * The bytes are the same as encoding the whole (protobufjs writes fields in number order; an entry
- * nested or alone encodes alike).
+ * of every entry that is the same JSON object or has the same JSON text: one changed virtual host
+ * costs one virtual host's encoding. The bytes are the same as encoding the whole (protobufjs writes
+ * fields in number order; an entry nested or alone encodes alike).
  */
-export function encodeResource(info: ResourceTypeInfo, json: Record<string, unknown>, before: CachedResource | undefined): { bytes: Uint8Array; entries?: Map<string, Uint8Array> } {
+export function encodeResource(info: ResourceTypeInfo, json: Record<string, unknown>, options: EncodeOptions = {}): EncodedResource {
+  const { before, encoder } = options;
+  const encode = (messageType: protobuf.Type, value: object) => encoder?.encode(messageType, value) ?? encodeStrict(messageType, value);
   const type = lookupType(info.typeUrl);
   const field = type.fieldsArray.find((candidate) => {
     const list = json[candidate.name];
     return candidate.repeated && Array.isArray(list) && list.length >= entryEncodingMin && isMessageType(candidate.resolve().resolvedType);
   });
-  if (!field) return { bytes: encodeStrict(type, json) };
+  if (!field) return { bytes: encode(type, json), encodedEntries: 0 };
   const { [field.name]: list, ...rest } = json;
-  const head = encodeStrict(type, rest);
+  const head = encode(type, rest);
   const entryType = field.resolvedType as protobuf.Type;
-  const entries = new Map<string, Uint8Array>();
-  const parts: Uint8Array[] = [];
-  for (const entry of list as object[]) {
-    const key = entryKey(entry);
-    let bytes = entries.get(key) ?? before?.entries?.get(key);
-    bytes ??= lengthDelimited(field.id, encodeStrict(entryType, entry));
-    entries.set(key, bytes);
-    parts.push(bytes);
-  }
+  const items = list as object[];
+  const previous = before?.entries;
+  const parts: Array<Uint8Array | undefined> = items.map((entry) => previous?.byObject.get(entry));
+  // Entries the previous version does not hold as the same object are looked up by content only
+  // when many are new objects (a rebuilt DAG): a few are new content, cheaper to encode than to
+  // hash the previous version's every entry for.
+  let misses = 0;
+  for (const part of parts) if (!part) misses++;
+  const byContent = previous !== undefined && misses * 4 > items.length;
+  const keys: Array<string | undefined> = [];
+  let keyed = 0;
+  let encodedEntries = 0;
+  items.forEach((entry, i) => {
+    if (parts[i]) return;
+    if (byContent) {
+      const key = (keys[i] = entryKey(entry));
+      keyed++;
+      parts[i] = contentIndex(previous!).get(key);
+    }
+    if (parts[i]) return;
+    parts[i] = encoder?.encodeField(field.id, entryType, entry) ?? lengthDelimited(field.id, encodeStrict(entryType, entry));
+    encodedEntries++;
+  });
   const at = fieldsBefore(head, field.id);
-  return { bytes: Buffer.concat([head.subarray(0, at), ...parts, head.subarray(at)]), entries };
+  const bytes = Buffer.concat([head.subarray(0, at), ...(parts as Uint8Array[]), head.subarray(at)]);
+  // Each entry's bytes as a view into the whole, so no earlier buffer stays alive through them.
+  const entries: EntryEncodings = { byObject: new Map() };
+  const byKey = keyed === items.length ? new Map<string, Uint8Array>() : undefined;
+  let offset = at;
+  items.forEach((entry, i) => {
+    const view = bytes.subarray(offset, (offset += parts[i]!.length));
+    entries.byObject.set(entry, view);
+    byKey?.set(keys[i]!, view);
+  });
+  entries.byKey = byKey;
+  return { bytes, entries, encodedEntries };
+}
+
+/** The entries by the hash of their JSON text, hashed on the first call. */
+function contentIndex(entries: EntryEncodings): Map<string, Uint8Array> {
+  if (!entries.byKey) {
+    entries.byKey = new Map();
+    for (const [entry, bytes] of entries.byObject) entries.byKey.set(entryKey(entry), bytes);
+  }
+  return entries.byKey;
 }
 
 /**
- * An entry's key in `entries`: the SHA-256 of its JSON text (44 characters), not the text itself,
+ * An entry's key in `byKey`: the SHA-256 of its JSON text (44 characters), not the text itself,
  * which the map would keep for every virtual host or filter chain of the resource (hundreds of
  * bytes each; at 100k hosts, tens of MB).
  */

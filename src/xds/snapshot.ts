@@ -4,10 +4,11 @@
 // resource keeps its version and bytes across publishes and a delta client is sent only what changed.
 // A type's version is the XOR of its resources' versions, kept up to date on every insert and removal:
 // one changed load assignment costs the store O(1), not a pass over every name of every type.
-import { encodeResource, hash } from "./resource-encoding.ts";
+import { encodeResource, hash, jsonHashOf } from "./resource-encoding.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
 import { flipVersion, type VersionMix } from "./type-version.ts";
 import { Snapshot } from "./snapshot-value.ts";
+import { createWireEncoder, type WireEncoder } from "./wire-encode.ts";
 import type { CachedResource } from "./cached-resource.ts";
 import { virtualHostResources } from "./vhds.ts";
 
@@ -97,6 +98,8 @@ export function createSnapshotStore(): SnapshotStore {
   let nodeView: NodeView | undefined;
   let viewTypes: Set<string> | undefined; // undefined: the view narrows every type
   let viewDependsOn: Set<string> | undefined; // undefined: the view may depend on any type
+  // The store's own fast encoder (its output buffer is reused from one resource to the next).
+  const encoder = createWireEncoder();
 
   /** Commits the given types' next states (the others stay as they are) and tells the listeners. */
   function commit(updates: Map<string, TypeUpdate>, forceAll: boolean): Set<string> {
@@ -123,7 +126,7 @@ export function createSnapshotStore(): SnapshotStore {
       const input: ResourceSet = { ...set, virtualHosts: virtualHostResources(set.routes) };
       for (const info of resourceTypes) {
         const previous = current.resources(info.typeUrl);
-        const { map, touched } = buildTypeMap(info, input[info.kind] ?? [], previous, problems);
+        const { map, touched } = buildTypeMap(info, input[info.kind] ?? [], previous, { problems, encoder });
         updates.set(info.typeUrl, nextState(previous, current.mix(info.typeUrl), { map, touched, removed: removedNames(previous, map, touched) }));
       }
       const candidate = current.with(updates);
@@ -137,7 +140,7 @@ export function createSnapshotStore(): SnapshotStore {
       const info = typeInfo(endpointUrl)!;
       const previous = current.resources(endpointUrl);
       const problems: string[] = [];
-      const { map: updated, touched } = buildTypeMap(info, changed, previous, problems);
+      const { map: updated, touched } = buildTypeMap(info, changed, previous, { problems, encoder });
       // A name removed twice is removed once (its version must leave the type's XOR once).
       const gone = [...new Set(removed)].filter((name) => previous.has(name) && !updated.has(name));
       const endpoints = new Map(previous);
@@ -224,6 +227,11 @@ function removedNames(previous: Map<string, CachedResource>, map: Map<string, Ca
   return removed;
 }
 
+function withoutType(raw: object): Record<string, unknown> {
+  const { "@type": _type, ...json } = raw as Record<string, unknown>;
+  return json;
+}
+
 const endpointUrl: TypeUrl = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 
 /**
@@ -234,12 +242,14 @@ function buildTypeMap(
   info: ResourceTypeInfo,
   input: object[],
   previous: Map<string, CachedResource>,
-  problems: string[],
+  context: { problems: string[]; encoder: WireEncoder },
 ): { map: Map<string, CachedResource>; touched: string[] } {
+  const { problems, encoder } = context;
   const out = new Map<string, CachedResource>();
   const touched: string[] = [];
   for (const raw of input) {
-    const { "@type": _type, ...json } = raw as Record<string, unknown>;
+    // The object itself when it has no "@type", so an unchanged translation (the same object) is found by identity.
+    const json = "@type" in raw ? withoutType(raw) : (raw as Record<string, unknown>);
     const name = json[info.nameField];
     if (typeof name !== "string" || name === "") {
       problems.push(`${info.short} resource without a ${info.nameField}`);
@@ -249,22 +259,32 @@ function buildTypeMap(
       problems.push(`${info.short} resource ${name} appears twice`);
       continue;
     }
-    const jsonHash = hash(JSON.stringify(json));
     const before = previous.get(name);
-    if (before && before.jsonHash === jsonHash) {
+    if (before && before.json === json) {
       out.set(name, before);
       continue;
     }
-    touched.push(name);
+    // A large resource is not hashed whole: its entries are found by object (or content) while it is encoded.
+    const jsonHash = before && !before.entries ? hash(JSON.stringify(json)) : undefined;
+    if (before && jsonHash !== undefined && jsonHashOf(before) === jsonHash) {
+      out.set(name, before);
+      continue;
+    }
     let encoded: ReturnType<typeof encodeResource>;
     try {
-      encoded = encodeResource(info, json, before);
+      encoded = encodeResource(info, json, { before, encoder });
     } catch (error) {
       problems.push(`${info.short} resource ${name} does not encode: ${(error as Error).message}`);
       continue;
     }
     const { bytes, entries } = encoded;
     const version = hash(bytes);
+    if (before && before.entries && before.version === version) {
+      // Equal entries given as other objects: the same resource, its next version finds them by content.
+      out.set(name, before);
+      continue;
+    }
+    touched.push(name);
     // Same bytes from differently written JSON: keep the old entry and its wire fragments.
     out.set(name, before && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries });
   }

@@ -6,6 +6,7 @@
 import { missingReferences, referencedType, referencesOf, type ReferenceKind, type ResourceReference } from "./references.ts";
 import { type ResourceSet, TypeUrls } from "./types.ts";
 import { resourceValidator, type ValidateOptions, type ValidationError } from "./validate.ts";
+import type { ValidationMemo } from "./validate-memo.ts";
 
 export interface RejectedResource {
   typeUrl: string;
@@ -45,20 +46,27 @@ interface Stage {
   prunable?: string;
 }
 
+export interface SnapshotValidateOptions extends ValidateOptions {
+  /** Verdicts remembered from earlier builds (validate-memo.ts): an unchanged resource is not checked again. */
+  memo?: ValidationMemo;
+}
+
 /** Validates each resource of `set` and the references between them; see SnapshotValidation. */
-export function validateSnapshot(set: ResourceSet, options: ValidateOptions = {}): SnapshotValidation {
+export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOptions = {}): SnapshotValidation {
   const rejected: RejectedResource[] = [];
   const validator = resourceValidator(options);
+  const { memo } = options;
+  const check = (typeUrl: string, resource: object) => (memo ? memo.validate(validator, typeUrl, resource) : validator.validate(typeUrl, resource));
   const judge = (resources: object[], stage: Stage): { kept: object[]; names: Set<string> } => {
     const kept: object[] = [];
     const names = new Set<string>();
     const seen = new Set<string>();
     for (const resource of resources as Json[]) {
       const name = stage.nameOf(resource);
-      const errors = validator.validate(stage.typeUrl, resource);
+      const errors = check(stage.typeUrl, resource);
       if (seen.has(name)) errors.push({ path: "name", rule: "snapshot.unique_name", message: `another resource of this type is already named ${JSON.stringify(name)}` });
       seen.add(name);
-      if (stage.references) errors.push(...referenceErrors(referencesOf(stage.typeUrl, resource)));
+      if (stage.references) errors.push(...referenceErrors(memo ? memo.references(stage.typeUrl, resource) : referencesOf(stage.typeUrl, resource)));
       if (errors.length === 0) {
         kept.push(resource);
         names.add(name);

@@ -58,9 +58,24 @@ export function virtualHostResources(routes: readonly object[]): Json[] {
   for (const route of routes) {
     const config = route as Json;
     if (!servedPerHost(config)) continue;
-    for (const vhost of virtualHostsOf(config)) out.push({ ...vhost, name: virtualHostResourceName(config.name as string, vhost.name as string) });
+    for (const vhost of virtualHostsOf(config)) out.push(renamedHost(vhost, config.name as string));
   }
   return out;
+}
+
+/**
+ * A host's VHDS resource, the same object while the translated host is (the build memo hands an
+ * unchanged host over as the same object, never changed): the store then keeps its bytes without
+ * hashing them again.
+ */
+const renamed = new WeakMap<object, { routeConfig: string; resource: Json }>();
+
+function renamedHost(vhost: Json, routeConfig: string): Json {
+  const known = renamed.get(vhost);
+  if (known?.routeConfig === routeConfig) return known.resource;
+  const resource = { ...vhost, name: virtualHostResourceName(routeConfig, vhost.name as string) };
+  renamed.set(vhost, { routeConfig, resource });
+  return resource;
 }
 
 /**

@@ -1,0 +1,93 @@
+// Validation verdicts remembered by resource JSON object from one build to the next, held by whoever
+// runs the builds (the pipeline): a translation that did not change hands over the same object
+// (envoy/translate-memo.ts), so it is not checked again. A large resource is judged entry by entry
+// (the virtual hosts of a route config, the filter chains of a listener): when its other fields and
+// every entry pass, it passes, so one changed virtual host costs one virtual host's check. When
+// anything fails, the whole resource is checked the plain way, so the errors and their paths are
+// exactly the plain validator's.
+import type { ResourceValidator, ValidationError } from "./validate.ts";
+import { TypeUrls } from "./types.ts";
+import { referencesOf, type ResourceReference } from "./references.ts";
+
+/**
+ * The repeated fields judged entry by entry, per type. Neither has a rule of its own (min or max
+ * items) nor a load-time check across entries in validate-envoy.ts, so the resource passes exactly
+ * when it passes with the field empty and each entry passes alone; the route config's direct
+ * response body limit is checked per virtual host, so a route config that sets it is judged whole.
+ */
+const entryFields: Record<string, string> = { [TypeUrls.route]: "virtual_hosts", [TypeUrls.listener]: "filter_chains" };
+
+/** Fewer entries than this: the resource is judged whole. */
+const entryCheckMin = 8;
+
+export interface ValidationMemo {
+  /** validator.validate(typeUrl, resource), or the verdict it gave before for the same object. */
+  validate(validator: ResourceValidator, typeUrl: string, resource: object): ValidationError[];
+  /** referencesOf(typeUrl, resource), found once per resource object. */
+  references(typeUrl: string, resource: object): ResourceReference[];
+  /** How many resources and entries the memo's validator was asked to check since created (what a change cost). */
+  readonly checked: { resources: number; entries: number };
+}
+
+export function createValidationMemo(): ValidationMemo {
+  let validatorOf: ResourceValidator | undefined;
+  let verdicts = new Map<string, WeakMap<object, readonly ValidationError[]>>();
+  let entryVerdicts = new Map<string, WeakMap<object, boolean>>();
+  const checked = { resources: 0, entries: 0 };
+  const references = new Map<string, WeakMap<object, ResourceReference[]>>();
+
+  const mapOf = <T,>(maps: Map<string, WeakMap<object, T>>, typeUrl: string): WeakMap<object, T> => {
+    let map = maps.get(typeUrl);
+    if (!map) maps.set(typeUrl, (map = new WeakMap()));
+    return map;
+  };
+
+  function entriesPass(validator: ResourceValidator, typeUrl: string, resource: Record<string, unknown>): boolean {
+    const field = entryFields[typeUrl];
+    const list = field === undefined ? undefined : resource[field];
+    if (!field || !Array.isArray(list) || list.length < entryCheckMin) return false;
+    if (typeUrl === TypeUrls.route && resource.max_direct_response_body_size_bytes !== undefined) return false;
+    checked.resources++;
+    if (validator.validate(typeUrl, { ...resource, [field]: [] }).length > 0) return false;
+    const entries = mapOf(entryVerdicts, typeUrl);
+    for (const entry of list as object[]) {
+      let pass = entries.get(entry);
+      if (pass === undefined) {
+        checked.entries++;
+        pass = validator.validate(typeUrl, { [field]: [entry] }).length === 0;
+        entries.set(entry, pass);
+      }
+      if (!pass) return false;
+    }
+    return true;
+  }
+
+  return {
+    validate(validator, typeUrl, resource) {
+      if (validator !== validatorOf) {
+        validatorOf = validator;
+        verdicts = new Map();
+        entryVerdicts = new Map();
+      }
+      const known = mapOf(verdicts, typeUrl);
+      let verdict = known.get(resource);
+      if (!verdict) {
+        if (entriesPass(validator, typeUrl, resource as Record<string, unknown>)) verdict = [];
+        else {
+          checked.resources++;
+          verdict = validator.validate(typeUrl, resource);
+        }
+        known.set(resource, verdict);
+      }
+      // The caller adds its own errors to the list it is given.
+      return [...verdict];
+    },
+    references(typeUrl, resource) {
+      const known = mapOf(references, typeUrl);
+      let found = known.get(resource);
+      if (!found) known.set(resource, (found = referencesOf(typeUrl, resource)));
+      return found;
+    },
+    checked,
+  };
+}
