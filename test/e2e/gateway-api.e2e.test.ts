@@ -11,6 +11,7 @@ import { connect } from "node:http2";
 import { startTcpEcho, tcpExchange, type TcpEcho } from "./echo.ts";
 import { answeredBy, eventually, freePort, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 import { serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
+import { GATEWAY_HEAD } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backends: Record<string, EchoBackend>;
@@ -29,18 +30,7 @@ apiVersion: v1
 kind: Namespace
 metadata: { name: other }
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: contour }
-spec: { controllerName: projectcontour.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: infra }
-spec:
-  gatewayClassName: contour
-  listeners:
-    - name: http
+${GATEWAY_HEAD}    - name: http
       port: 80
       protocol: HTTP
       allowedRoutes: { namespaces: { from: Selector, selector: { matchLabels: { shop: "true" } } } }

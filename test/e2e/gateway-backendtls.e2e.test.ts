@@ -10,24 +10,14 @@ import { join } from "node:path";
 import { runAgent } from "../helpers/agent-binary.ts";
 import { eventually, send, serviceFor, startStack, type Stack } from "./harness.ts";
 import { serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
+import { GATEWAY_HEAD } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backend: TlsEcho;
 let ca: PemPair;
 let otherCa: PemPair;
 
-const gateway = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: contour }
-spec: { controllerName: projectcontour.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: infra }
-spec:
-  gatewayClassName: contour
-  listeners:
-    - { name: http, port: 80, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }
+const gateway = `${GATEWAY_HEAD}    - { name: http, port: 80, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }
     - { name: https, port: 443, protocol: HTTPS, hostname: tls.example.com, allowedRoutes: { namespaces: { from: All } }, tls: { certificateRefs: [{ name: listener-cert }] } }
 ---
 apiVersion: gateway.networking.k8s.io/v1

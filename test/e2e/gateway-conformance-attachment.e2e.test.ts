@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { runAgent } from "../helpers/agent-binary.ts";
 import { answeredBy, eventually, freePorts, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
+import { GATEWAY_HEAD } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backends: Record<string, EchoBackend>;
@@ -27,18 +28,7 @@ apiVersion: v1
 kind: Namespace
 metadata: { name: others, labels: { team: b } }
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: contour }
-spec: { controllerName: projectcontour.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: infra }
-spec:
-  gatewayClassName: contour
-  listeners:
-${http("empty-hostname")}
+${GATEWAY_HEAD}${http("empty-hostname")}
 ${http("wildcard-example-com", `, hostname: "*.example.com"`)}
 ${http("wildcard-foo-example-com", `, hostname: "*.foo.example.com"`)}
 ${http("abc-foo-example-com", ", hostname: abc.foo.example.com")}

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { websocketUpgrade } from "./clients.ts";
 import { answeredBy, eventually, freePort, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
+import { GATEWAY_HEAD } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backends: Record<string, EchoBackend>;
@@ -23,18 +24,7 @@ const modifyHeaders = `- type: RequestHeaderModifier
 
 const prefix = (path: string) => `matches: [{ path: { type: PathPrefix, value: ${path} } }]`;
 
-const gateway = (otherPort: number) => `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: contour }
-spec: { controllerName: projectcontour.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: infra }
-spec:
-  gatewayClassName: contour
-  listeners:
-    - { name: http, port: 80, protocol: HTTP }
+const gateway = (otherPort: number) => `${GATEWAY_HEAD}    - { name: http, port: 80, protocol: HTTP }
     - { name: other, port: ${otherPort}, protocol: HTTP }
 `;
 

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { runAgent } from "../helpers/agent-binary.ts";
 import { eventually, freePort, serviceFor, startStack, type Stack } from "./harness.ts";
 import { serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
+import { GATEWAY_HEAD } from "./gateway-fixtures.ts";
 
 const echoService = "gateway_api_conformance.echo_basic.grpcecho.GrpcEcho";
 /** Every method any test calls: each gRPC backend implements them all, answering with its own name. */
@@ -61,18 +62,7 @@ metadata: { name: ${name}, namespace: infra }
 spec:
 ${spec}`;
 
-const gateway = (otherPort: number) => `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: contour }
-spec: { controllerName: projectcontour.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: infra }
-spec:
-  gatewayClassName: contour
-  listeners:
-    - { name: http, port: 80, protocol: HTTP }
+const gateway = (otherPort: number) => `${GATEWAY_HEAD}    - { name: http, port: 80, protocol: HTTP }
     - { name: listener-1, port: ${otherPort}, protocol: HTTP, hostname: bar.com }
     - { name: listener-2, port: ${otherPort}, protocol: HTTP, hostname: foo.bar.com }
     - { name: listener-3, port: ${otherPort}, protocol: HTTP, hostname: "*.bar.com" }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startTcpEcho, tcpExchange, type TcpEcho } from "./echo.ts";
 import { answeredBy, freePorts, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 import { serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
+import { GATEWAY_HEAD } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backends: Record<string, EchoBackend> = {};
@@ -20,18 +21,7 @@ let backendCa: PemPair;
 let httpsEnvoyPort: number;
 let tlsEnvoyPort: number;
 
-const manifests = (httpsPort: number, tlsPort: number) => `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: contour }
-spec: { controllerName: projectcontour.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: infra }
-spec:
-  gatewayClassName: contour
-  listeners:
-    - { name: http, port: 80, protocol: HTTP }
+const manifests = (httpsPort: number, tlsPort: number) => `${GATEWAY_HEAD}    - { name: http, port: 80, protocol: HTTP }
     - { name: exact, port: ${httpsPort}, protocol: HTTPS, hostname: a.example.com, tls: { certificateRefs: [{ name: cert }] } }
     - { name: wild, port: ${httpsPort}, protocol: HTTPS, hostname: "*.example.com", tls: { certificateRefs: [{ name: cert }] } }
     - { name: pass, port: ${httpsPort}, protocol: TLS, hostname: "*.pass.test", tls: { mode: Passthrough } }
