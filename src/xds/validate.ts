@@ -7,6 +7,7 @@ import protobuf from "protobufjs";
 import rulesJson from "./generated/validate-rules.json" with { type: "json" };
 import { type CheckRe2Options, checkRe2 } from "../base/regex.ts";
 import { lookupType } from "./registry.ts";
+import { wrapperScalars } from "./wrappers.ts";
 import { envoyRules } from "./validate-envoy.ts";
 import type { ExtractedRules, RuleObject } from "./validate-rules-extract.ts";
 import { type Check, compileAnyTypeRules, compileDuration, compileEnum, compileScalar, fail, type ValidationError } from "./validate-scalar.ts";
@@ -24,17 +25,6 @@ const requiredOneofs = new Set(extracted.requiredOneofs);
 /** The fields whose value Envoy compiles as an RE2 regex. */
 const re2Fields = new Set(["envoy.type.matcher.v3.RegexMatcher.regex", "xds.type.matcher.v3.RegexMatcher.regex"]);
 
-const wrapperKinds: Record<string, string> = {
-  ".google.protobuf.DoubleValue": "double",
-  ".google.protobuf.FloatValue": "float",
-  ".google.protobuf.Int64Value": "int64",
-  ".google.protobuf.UInt64Value": "uint64",
-  ".google.protobuf.Int32Value": "int32",
-  ".google.protobuf.UInt32Value": "uint32",
-  ".google.protobuf.BoolValue": "bool",
-  ".google.protobuf.StringValue": "string",
-  ".google.protobuf.BytesValue": "bytes",
-};
 
 type MessageCheck = (value: Record<string, unknown>, errors: ValidationError[], isAny: boolean) => void;
 
@@ -239,7 +229,7 @@ function compileValue(compiler: Compiler, field: protobuf.FieldBase, rules: Rule
       return (value, errors) => checkAny(compiler, value, errors, typeRules);
     }
     if (resolved.fullName === ".google.protobuf.Duration") return compileDuration(rules?.duration as RuleObject | undefined);
-    const wrapped = wrapperKinds[resolved.fullName];
+    const wrapped = wrapperScalars[resolved.fullName];
     if (wrapped) {
       const inner = compileScalar(wrapped, rules?.[wrapped] as RuleObject | undefined, { sensitive });
       if (!inner) return undefined;

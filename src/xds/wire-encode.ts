@@ -9,7 +9,8 @@
 import { Buffer } from "node:buffer";
 import protobuf from "protobufjs";
 import { lookupType, parseDuration } from "./registry.ts";
-import { enumWriter, fail, integer, Output, scalarWriter, Unsupported, unsupported, wrapperScalars } from "./wire-output.ts";
+import { enumWriter, fail, integer, Output, scalarWriter, Unsupported, unsupported } from "./wire-output.ts";
+import { wrapperScalars } from "./wrappers.ts";
 
 type FieldWriter = (out: Output, value: unknown) => void;
 
@@ -221,7 +222,8 @@ export function createWireEncoder(): WireEncoder {
   };
   // Wrappers: `5` or `{value: 5}`, its one field written whenever given.
   for (const [name, scalarType] of Object.entries(wrapperScalars)) {
-    const scalar = scalarWriter(scalarType)!;
+    const scalar = scalarWriter(scalarType);
+    if (!scalar) continue; // BytesValue: not on the fast path
     wellKnown[name] = (o, value) => {
       let inner = value;
       if (value !== null && typeof value === "object") {

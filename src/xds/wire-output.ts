@@ -108,16 +108,6 @@ export class Output {
   }
 }
 
-export const wrapperScalars: Record<string, string> = {
-  ".google.protobuf.DoubleValue": "double",
-  ".google.protobuf.FloatValue": "float",
-  ".google.protobuf.Int64Value": "int64",
-  ".google.protobuf.UInt64Value": "uint64",
-  ".google.protobuf.Int32Value": "int32",
-  ".google.protobuf.UInt32Value": "uint32",
-  ".google.protobuf.BoolValue": "bool",
-  ".google.protobuf.StringValue": "string",
-};
 
 export interface ScalarWriter {
   wireType: number;
