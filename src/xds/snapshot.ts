@@ -50,8 +50,12 @@ export interface SnapshotStore {
    * the type's current one, when `from` is the map the current one replaced; undefined otherwise.
    */
   changedSince(typeUrl: string, from: Map<string, CachedResource>): readonly string[] | undefined;
-  /** Called after every change with the type URLs that changed. Returns the unsubscribe function. */
-  subscribe(listener: (changedTypes: Set<string>) => void): () => void;
+  /**
+   * Called after every change with the type URLs that changed. Returns the unsubscribe function. A
+   * listener may return the rest of its work (a function): it runs, still within the commit, after every
+   * listener's first part (an xDS stream's large write waits until the small ones are written).
+   */
+  subscribe(listener: (changedTypes: Set<string>) => unknown): () => void;
   /**
    * Installs the hook deciding which resource names one node may see; default: all. `types` lists the
    * types it narrows (default: every type); the others keep the whole-type fast paths.
@@ -93,7 +97,7 @@ interface TypeUpdate {
 export function createSnapshotStore(): SnapshotStore {
   let current = Snapshot.empty;
   const changes = new Map<string, TypeChange>();
-  const listeners = new Set<(changedTypes: Set<string>) => void>();
+  const listeners = new Set<(changedTypes: Set<string>) => unknown>();
   let published = false;
   let nodeView: NodeView | undefined;
   let viewTypes: Set<string> | undefined; // undefined: the view narrows every type
@@ -114,7 +118,14 @@ export function createSnapshotStore(): SnapshotStore {
     if (forceAll) for (const info of resourceTypes) changed.add(info.typeUrl);
     current = next;
     published = true;
-    if (changed.size > 0) for (const listener of [...listeners]) listener(changed);
+    if (changed.size > 0) {
+      const rest: Array<() => void> = [];
+      for (const listener of [...listeners]) {
+        const later = listener(changed);
+        if (typeof later === "function") rest.push(later as () => void);
+      }
+      for (const later of rest) later();
+    }
     return changed;
   }
 
