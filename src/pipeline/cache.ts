@@ -141,6 +141,8 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   const referenceCounts = new Map<ReferenceKey, number>();
   const referencesBy = new Map<string, ReferenceKey[]>(); // `Kind ns/name` of the referrer → what it names
   const slicesByService = new Map<string, Map<string, KubeObject>>();
+  // Each Service's slices in order, the same array until one of them changes (the build memo compares by identity).
+  const sortedSlices = new Map<string, readonly KubeObject[]>();
   let changes = new Set<string>();
 
   function count(key: ReferenceKey, delta: number): void {
@@ -164,6 +166,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     const service = sliceServiceKey(slice);
     if (service === undefined) return undefined;
     let slices = slicesByService.get(service);
+    sortedSlices.delete(service);
     if (add) {
       if (!slices) slicesByService.set(service, (slices = new Map()));
       slices.set(key, slice);
@@ -297,9 +300,15 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     ingress: (namespace, name) => lookup("Ingress", namespace, name),
     httpProxy: (namespace, name) => lookup("HTTPProxy", namespace, name),
     endpointSlices(namespace, serviceName) {
-      const slices = slicesByService.get(`${namespace}/${serviceName}`);
-      if (!slices) return [];
-      return [...slices].sort(byKey).map(([, slice]) => slice);
+      const service = `${namespace}/${serviceName}`;
+      let sorted = sortedSlices.get(service);
+      if (!sorted) {
+        const slices = slicesByService.get(service);
+        if (!slices) return [];
+        sorted = Object.freeze([...slices].sort(byKey).map(([, slice]) => slice));
+        sortedSlices.set(service, sorted);
+      }
+      return sorted as KubeObject[];
     },
     endpointSlicesAll: () => sorted("EndpointSlice"),
     endpointSliceServices: () => [...slicesByService.keys()].sort(),

@@ -135,13 +135,20 @@ export function createSnapshotStore(): SnapshotStore {
       const problems: string[] = [];
       // VHDS: every host of a route configuration served per host is also a resource of its own (vhds.ts).
       const input: ResourceSet = { ...set, virtualHosts: virtualHostResources(set.routes) };
+      const touchedByType = new Map<string, string[]>();
+      let removedAny = false;
       for (const info of resourceTypes) {
         const previous = current.resources(info.typeUrl);
         const { map, touched } = buildTypeMap(info, input[info.kind] ?? [], previous, { problems, encoder });
-        updates.set(info.typeUrl, nextState(previous, current.mix(info.typeUrl), { map, touched, removed: removedNames(previous, map, touched) }));
+        const removed = removedNames(previous, map, touched);
+        if (removed.length > 0) removedAny = true;
+        touchedByType.set(info.typeUrl, touched);
+        updates.set(info.typeUrl, nextState(previous, current.mix(info.typeUrl), { map, touched, removed }));
       }
       const candidate = current.with(updates);
-      problems.push(...candidate.dangling());
+      // The current snapshot is consistent: when no name went away, only the new and changed resources can dangle.
+      if (removedAny) problems.push(...candidate.dangling());
+      else for (const [typeUrl, touched] of touchedByType) for (const name of touched) problems.push(...candidate.danglingOf(typeUrl, updates.get(typeUrl)!.map.get(name)!));
       if (problems.length > 0) throw new SnapshotInconsistentError(problems);
       const changedTypes = commit(updates, !published);
       return { changedTypes, versions: Object.fromEntries(resourceTypes.map((info) => [info.typeUrl, current.version(info.typeUrl)])) };
