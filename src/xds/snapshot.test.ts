@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Buffer } from "node:buffer";
 import { createSnapshotStore, SnapshotInconsistentError } from "./snapshot.ts";
 import { encodeStrict, lookupType } from "./registry.ts";
 import { emptyResourceSet, typeInfo, TypeUrls, type ResourceSet } from "./types.ts";
@@ -74,6 +75,24 @@ describe("snapshot store", () => {
     const json = second.json as { virtual_hosts: object[] };
     const sameObjects = { ...json, virtual_hosts: json.virtual_hosts.map((vhost, i) => (i === 7 ? { ...vhost, name: "vh-7b" } : vhost)) };
     expect(encodeResource(typeInfo(TypeUrls.route)!, sameObjects, { before: second }).encodedEntries).toBe(1);
+  });
+
+  test("a large resource made anew of the very entries it had: the same bytes and version, not joined again; a changed field around them is encoded", () => {
+    const info = typeInfo(TypeUrls.route)!;
+    const virtual_hosts = Array.from({ length: 40 }, (_, i) => ({ name: `vh-${i}`, domains: [`h${i}`], routes: [] as object[] }));
+    const first = encodeResource(info, { name: "big", virtual_hosts, validate_clusters: false });
+    const before = { name: "big", version: "v", bytes: first.bytes, json: {}, entries: first.entries };
+    const again = encodeResource(info, { name: "big", virtual_hosts: [...virtual_hosts], validate_clusters: false }, { before });
+    expect(again.bytes).toBe(first.bytes);
+    const reordered = encodeResource(info, { name: "big", virtual_hosts: [...virtual_hosts].reverse(), validate_clusters: false }, { before });
+    const around = encodeResource(info, { name: "big", virtual_hosts: [...virtual_hosts], validate_clusters: true }, { before });
+    for (const [encoded, json] of [
+      [reordered, { name: "big", virtual_hosts: [...virtual_hosts].reverse(), validate_clusters: false }],
+      [around, { name: "big", virtual_hosts, validate_clusters: true }],
+    ] as const) {
+      expect(encoded.bytes).not.toBe(first.bytes);
+      expect(Buffer.from(encoded.bytes).equals(Buffer.from(encodeStrict(lookupType(info.typeUrl), json)))).toBe(true);
+    }
   });
 
   test("a large resource with one entry that does not encode is refused, naming it", () => {

@@ -357,7 +357,8 @@ function entryFor(
     return undefined;
   }
   const { bytes, entries } = encoded;
-  const version = hash(bytes);
+  // The previous bytes given back (every entry in its place, the rest the same): its version, not hashed again.
+  const version = bytes === before?.bytes ? before.version : hash(bytes);
   // Equal entries given as other objects: the same resource, its next version finds them by content.
   if (before && before.entries && before.version === version) return { resource: before, touched: false };
   // Same bytes from differently written JSON: keep the old entry and its wire fragments.
