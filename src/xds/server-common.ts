@@ -4,6 +4,7 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import { consola } from "consola";
+import { setImmediate } from "node:timers";
 import type { NackLog, NackRecord } from "./nacks.ts";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
 import { nodeIdentity, peerIdentity } from "./peer.ts";
@@ -133,7 +134,7 @@ export function openStream<Request extends { node?: unknown; type_url?: string; 
   const push = (untilHeavy = false) => {
     for (const typeUrl of pushOrder) {
       if (done || call.writableNeedDrain) return;
-      if (untilHeavy && waiting.has(typeUrl) && handlers.heavy?.(typeUrl)) return () => push();
+      if (untilHeavy && waiting.has(typeUrl) && handlers.heavy?.(typeUrl)) return () => void setImmediate(push);
       if (waiting.delete(typeUrl)) handlers.onPush(typeUrl);
     }
     return undefined;
@@ -144,7 +145,8 @@ export function openStream<Request extends { node?: unknown; type_url?: string; 
     // changed listener): then every type it scopes is re-diffed when a type the view depends on changed
     // (SDS scoping: not on an EDS-only change), and only real differences are sent.
     for (const typeUrl of pushOrder) if (changed.has(typeUrl) || context.store.viewAffected(typeUrl, changed)) waiting.add(typeUrl);
-    // A large push is the rest of the work: every other client's small one is written before it.
+    // A large push is the rest of the work: it waits for the next turn of the event loop, so every
+    // other client's small one is written and on its way first (writes leave once the commit returns).
     return push(true);
   });
   function finish(endCall: boolean) {
