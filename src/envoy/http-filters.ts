@@ -32,16 +32,31 @@ export interface FilterNeeds {
 export function filterNeeds(virtualHosts: Iterable<VirtualHost>): FilterNeeds {
   const needs: FilterNeeds = { cors: false, localRateLimit: false, rbac: false, cookieRewrite: false, statefulSession: false };
   for (const vhost of virtualHosts) {
-    if (vhost.cors) needs.cors = true;
-    if (vhost.rateLimit) needs.localRateLimit = true;
-    if (vhost.ipFilter) needs.rbac = true;
-    for (const route of vhost.routes) {
-      if (route.rateLimit) needs.localRateLimit = true;
-      if (route.ipFilter) needs.rbac = true;
-      if (hasCookieRewrites(route)) needs.cookieRewrite = true;
-      if (route.cors) needs.cors = true;
-      if (route.sessionPersistence) needs.statefulSession = true;
-    }
+    const own = hostNeeds(vhost);
+    for (const key of filterKeys) if (own[key]) needs[key] = true;
+  }
+  return needs;
+}
+
+const filterKeys = ["cors", "localRateLimit", "rbac", "cookieRewrite", "statefulSession"] as const;
+
+// DAG nodes are never changed once built: a host met again (an incremental build keeps unchanged ones) needs what it needed.
+const needsOfHost = new WeakMap<VirtualHost, FilterNeeds>();
+
+function hostNeeds(vhost: VirtualHost): FilterNeeds {
+  let needs = needsOfHost.get(vhost);
+  if (!needs) needsOfHost.set(vhost, (needs = hostNeedsOf(vhost)));
+  return needs;
+}
+
+function hostNeedsOf(vhost: VirtualHost): FilterNeeds {
+  const needs: FilterNeeds = { cors: Boolean(vhost.cors), localRateLimit: Boolean(vhost.rateLimit), rbac: Boolean(vhost.ipFilter), cookieRewrite: false, statefulSession: false };
+  for (const route of vhost.routes) {
+    if (route.rateLimit) needs.localRateLimit = true;
+    if (route.ipFilter) needs.rbac = true;
+    if (hasCookieRewrites(route)) needs.cookieRewrite = true;
+    if (route.cors) needs.cors = true;
+    if (route.sessionPersistence) needs.statefulSession = true;
   }
   return needs;
 }

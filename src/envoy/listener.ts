@@ -104,10 +104,16 @@ export function tcpProxyFilter(statPrefix: string, proxy: TcpProxy, settings: Li
   return { name: "envoy.filters.network.tcp_proxy", typed_config: any(TCP_PROXY, config) };
 }
 
+/**
+ * Remembers a TLS listener's filter chains by DAG chain (translate-memo.ts): a chain met again, with
+ * the same listener name, gives back the JSON it gave before. Must give what `make` gives.
+ */
+export type FilterChainMemo = (chain: SecureFilterChain, statPrefix: string, make: () => JsonObject) => JsonObject;
+
 /** The Envoy Listener of one DAG listener. */
-export function listener(node: Listener, settings: ListenerSettings): JsonObject {
+export function listener(node: Listener, settings: ListenerSettings, chains?: FilterChainMemo): JsonObject {
   if (node.protocol === "tcp") return tcpListener(node, settings);
-  return node.protocol === "http" ? httpListener(node, settings) : httpsListener(node, settings);
+  return node.protocol === "http" ? httpListener(node, settings) : httpsListener(node, settings, chains);
 }
 
 /** A plain TCP listener (a Gateway's TCP listener): one filter chain proxying every connection to its clusters. */
@@ -211,8 +217,9 @@ function fallbackFilterChain(fallback: FallbackFilterChain, statPrefix: string, 
 }
 
 /** The TLS listener (`ingress_https`): the TLS inspector, one chain per TLS virtual host, the fallback chain last. */
-function httpsListener(node: Listener, settings: ListenerSettings): JsonObject {
-  const chains = node.filterChains.map((chain) => secureFilterChain(chain, node.name, settings));
+function httpsListener(node: Listener, settings: ListenerSettings, memo?: FilterChainMemo): JsonObject {
+  const make = (chain: SecureFilterChain) => secureFilterChain(chain, node.name, settings);
+  const chains = node.filterChains.map((chain) => (memo ? memo(chain, node.name, () => make(chain)) : make(chain)));
   if (node.fallback) chains.push(fallbackFilterChain(node.fallback, node.name, settings));
   const tlsInspector = { name: "envoy.filters.listener.tls_inspector", typed_config: any("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector") };
   return { ...ingressListener(node, settings, [tlsInspector]), filter_chains: chains };

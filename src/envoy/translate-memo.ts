@@ -7,10 +7,10 @@
 // A route configuration whose virtual hosts are all the ones it had is the same JSON as well.
 // The memo's translators give exactly what the plain ones give (translate.ts).
 import type { RouteConfigNode } from "../dag/accessors.ts";
-import type { Cluster, Listener, Secret, VirtualHost } from "../dag/types.ts";
+import type { Cluster, Listener, SecureFilterChain, Secret, VirtualHost } from "../dag/types.ts";
 import { cluster, type ClusterDefaults } from "./cluster.ts";
 import type { JsonObject } from "./common.ts";
-import { listener, type ListenerSettings } from "./listener.ts";
+import { listener, type FilterChainMemo, type ListenerSettings } from "./listener.ts";
 import { routeConfigurationOf, virtualHost } from "./route.ts";
 import { secret } from "./secret.ts";
 import { resolvedTranslateOptions, translate, type NodeTranslators, type TranslateOptions, type Translation } from "./translate.ts";
@@ -31,6 +31,8 @@ interface Remembered {
   clusters: WeakMap<Cluster, JsonObject>;
   secrets: WeakMap<Secret, JsonObject>;
   listeners: WeakMap<Listener, JsonObject>;
+  /** A TLS listener's filter chains, by DAG chain, with the listener name they were made under. */
+  filterChains: WeakMap<SecureFilterChain, { statPrefix: string; json: JsonObject }>;
   /** By name, from the last build only. */
   routeConfigs: Map<string, RouteConfigEntry>;
 }
@@ -52,6 +54,7 @@ export function createTranslationMemo(): TranslationMemo {
     clusters: new WeakMap(),
     secrets: new WeakMap(),
     listeners: new WeakMap(),
+    filterChains: new WeakMap(),
     routeConfigs: new Map(),
   });
 
@@ -74,8 +77,16 @@ export function createTranslationMemo(): TranslationMemo {
       const hostOf = (vhost: VirtualHost, hostOptions: { secure: boolean }) =>
         once(hostOptions.secure ? memo.virtualHosts.secure : memo.virtualHosts.plain, vhost, "virtualHosts", () => virtualHost(vhost, hostOptions));
       const routeConfigs = new Map<string, RouteConfigEntry>();
+      // A listener made anew (any of its hosts changed) keeps the JSON of its unchanged chains.
+      const chainOf: FilterChainMemo = (chain, statPrefix, make) => {
+        const known = memo.filterChains.get(chain);
+        if (known && known.statPrefix === statPrefix) return known.json;
+        const json = make();
+        memo.filterChains.set(chain, { statPrefix, json });
+        return json;
+      };
       const translators: NodeTranslators = {
-        listener: (node: Listener, settings: ListenerSettings) => once(memo.listeners, node, "listeners", () => listener(node, settings)),
+        listener: (node: Listener, settings: ListenerSettings) => once(memo.listeners, node, "listeners", () => listener(node, settings, chainOf)),
         routeConfiguration(config) {
           const before = memo.routeConfigs.get(config.name);
           let entry = before;

@@ -141,6 +141,9 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   const referenceCounts = new Map<ReferenceKey, number>();
   const referencesBy = new Map<string, ReferenceKey[]>(); // `Kind ns/name` of the referrer → what it names
   const slicesByService = new Map<string, Map<string, KubeObject>>();
+  // Each Service's slices in order (namespace → name → slices), the same array until one of them changes
+  // (the build memo compares by identity); keyed without joining the names, as every build asks for every Service.
+  const sortedSlices = new Map<string, Map<string, readonly KubeObject[]>>();
   let changes = new Set<string>();
 
   function count(key: ReferenceKey, delta: number): void {
@@ -164,6 +167,8 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     const service = sliceServiceKey(slice);
     if (service === undefined) return undefined;
     let slices = slicesByService.get(service);
+    const at = service.indexOf("/");
+    sortedSlices.get(service.slice(0, at))?.delete(service.slice(at + 1));
     if (add) {
       if (!slices) slicesByService.set(service, (slices = new Map()));
       slices.set(key, slice);
@@ -297,9 +302,16 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     ingress: (namespace, name) => lookup("Ingress", namespace, name),
     httpProxy: (namespace, name) => lookup("HTTPProxy", namespace, name),
     endpointSlices(namespace, serviceName) {
-      const slices = slicesByService.get(`${namespace}/${serviceName}`);
-      if (!slices) return [];
-      return [...slices].sort(byKey).map(([, slice]) => slice);
+      let inNamespace = sortedSlices.get(namespace);
+      let sorted = inNamespace?.get(serviceName);
+      if (!sorted) {
+        const slices = slicesByService.get(`${namespace}/${serviceName}`);
+        if (!slices) return [];
+        sorted = Object.freeze([...slices].sort(byKey).map(([, slice]) => slice));
+        if (!inNamespace) sortedSlices.set(namespace, (inNamespace = new Map()));
+        inNamespace.set(serviceName, sorted);
+      }
+      return sorted as KubeObject[];
     },
     endpointSlicesAll: () => sorted("EndpointSlice"),
     endpointSliceServices: () => [...slicesByService.keys()].sort(),

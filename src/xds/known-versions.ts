@@ -20,19 +20,38 @@ export interface KnownVersions {
   rebase(resources: Map<string, CachedResource>): void;
   /** The snapshot map the client holds exactly (`emptySnapshot` when nothing), or undefined when it holds versions of its own. */
   exactBase(): Map<string, CachedResource> | undefined;
+  /**
+   * Notes that the client now holds exactly what the planner gave it for the snapshot map `all` under
+   * `basis` (its subscription and view): the next plan need look only at what changed since `all`.
+   * Any other change of what it holds (set, delete, clear, rebase) forgets it.
+   */
+  markPlanned(all: Map<string, CachedResource>, basis: PlanBasis): void;
+  planned(): { all: Map<string, CachedResource>; basis: PlanBasis } | undefined;
+}
+
+/** What a plan was made for besides the snapshot map: the subscription's names (interned), wildcard or not, and the view. */
+export interface PlanBasis {
+  readonly wildcard: boolean;
+  readonly names: ReadonlySet<string>;
+  readonly view: unknown;
 }
 
 export function createKnownVersions(initial: Record<string, string> = {}): KnownVersions {
   let base: Map<string, CachedResource> | undefined;
   // Overrides of `base`: a version, or null for "not held".
   const own = new Map<string, string | null>(Object.entries(initial));
+  let planned: { all: Map<string, CachedResource>; basis: PlanBasis } | undefined;
   return {
     get(name) {
       const override = own.get(name);
       return override === undefined ? base?.get(name)?.version : (override ?? undefined);
     },
-    set: (name, version) => void own.set(name, version),
+    set(name, version) {
+      planned = undefined;
+      own.set(name, version);
+    },
     delete(name) {
+      planned = undefined;
       if (base?.has(name)) own.set(name, null);
       else own.delete(name);
     },
@@ -42,13 +61,19 @@ export function createKnownVersions(initial: Record<string, string> = {}): Known
       return names;
     },
     clear() {
+      planned = undefined;
       base = undefined;
       own.clear();
     },
     rebase(resources) {
+      planned = undefined;
       base = resources;
       own.clear();
     },
     exactBase: () => (own.size === 0 ? (base ?? emptySnapshot) : undefined),
+    markPlanned(all, basis) {
+      planned = { all, basis };
+    },
+    planned: () => planned,
   };
 }

@@ -5,6 +5,26 @@ import { TypeUrls } from "./types.ts";
 const sds = (name: string) => ({ name, sds_config: { ads: {}, resource_api_version: "V3" } });
 
 describe("referencesOf", () => {
+  test("many filter chains or virtual hosts: each entry's references found once per entry object, with the paths of a whole walk", () => {
+    const chain = (i: number) => ({
+      name: `c${i}`,
+      filters: [{ name: "hcm", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", rds: { route_config_name: `https/h${i}` } } }],
+      transport_socket: { typed_config: { common_tls_context: { tls_certificate_sds_secret_configs: [sds(`cert${i}`)] } } },
+    });
+    const chains = Array.from({ length: 12 }, (_, i) => chain(i));
+    const expected = (list: Array<ReturnType<typeof chain>>) =>
+      list.flatMap((c, i) => [
+        { kind: "routeConfig" as const, name: c.filters[0]!.typed_config.rds.route_config_name, path: `filter_chains[${i}].filters[0].typed_config.rds.route_config_name` },
+        { kind: "secret" as const, name: c.transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0]!.name, path: `filter_chains[${i}].transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0].name` },
+      ]);
+    expect(referencesOf(TypeUrls.listener, { name: "https", filter_chains: chains })).toEqual(expected(chains));
+    // The same entries at other places, one replaced: paths follow the places, the new entry its own content.
+    const moved = [chain(99), ...chains.slice(1).reverse()];
+    expect(referencesOf(TypeUrls.listener, { name: "https", filter_chains: moved })).toEqual(expected(moved));
+    const hosts = Array.from({ length: 9 }, (_, i) => ({ name: `h${i}`, domains: [`h${i}`], routes: [{ match: { prefix: "/" }, route: { cluster: `k${i}` } }] }));
+    expect(referencesOf(TypeUrls.route, { name: "ingress_http", virtual_hosts: hosts })).toEqual(hosts.map((_, i) => ({ kind: "cluster" as const, name: `k${i}`, path: `virtual_hosts[${i}].routes[0].route.cluster` })));
+  });
+
   test("a VHDS virtual host names the clusters of its routes, as the route config's virtual host does", () => {
     const vhost = { name: "ingress_http/a.com", domains: ["a.com"], routes: [{ match: { prefix: "/" }, route: { weighted_clusters: { clusters: [{ name: "c1", weight: 1 }] }, request_mirror_policies: [{ cluster: "m" }] } }] };
     expect(referencesOf(TypeUrls.virtualHost, vhost)).toEqual([

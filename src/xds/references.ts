@@ -49,7 +49,8 @@ export function referencesOf(typeUrl: string, json: object): ResourceReference[]
   if (roots) {
     for (const root of roots) {
       const field = (json as Json)[root];
-      if (field !== null && typeof field === "object") walk(field, [root], out, typeUrl);
+      if (Array.isArray(field) && field.length >= entryMemoMin && entryFields.has(root)) entryReferences(field, root, out, typeUrl);
+      else if (field !== null && typeof field === "object") walk(field, [root], out, typeUrl);
     }
   }
   if (typeUrl === TypeUrls.cluster) {
@@ -121,6 +122,30 @@ const referenceRoots: Record<string, readonly string[]> = {
   [TypeUrls.route]: ["virtual_hosts"],
   [TypeUrls.virtualHost]: ["routes"],
 };
+
+// A listener's filter chains and a route config's virtual hosts: thousands in one resource, most of
+// them the same objects from one build to the next (the translation memo hands unchanged ones over),
+// so each entry's references are found once per entry object, with paths from the entry, and only
+// prefixed with the entry's place. Translated JSON is never changed once made.
+const entryFields = new Set(["filter_chains", "virtual_hosts"]);
+const entryMemoMin = 8;
+const entryRefs = new Map<string, WeakMap<object, ResourceReference[]>>();
+
+function entryReferences(list: unknown[], root: string, out: ResourceReference[], typeUrl: string): void {
+  let known = entryRefs.get(typeUrl);
+  if (!known) entryRefs.set(typeUrl, (known = new WeakMap()));
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    if (item === null || typeof item !== "object") continue;
+    let refs = known.get(item);
+    if (!refs) {
+      refs = [];
+      walk(item, [], refs, typeUrl);
+      known.set(item, refs);
+    }
+    for (const ref of refs) out.push({ kind: ref.kind, name: ref.name, path: `${root}[${i}].${ref.path}` });
+  }
+}
 
 // The walk keeps the path as a stack of segments and renders it only where it finds a reference:
 // most of a resource names nothing, and building every field's path string would cost more than the walk.

@@ -85,6 +85,8 @@ export function encodeResource(info: ResourceTypeInfo, json: Record<string, unkn
     encodedEntries++;
   });
   const at = fieldsBefore(head, field.id);
+  // Every entry the previous version's, in its place, and the rest the same: the previous bytes and entries, not joined again.
+  if (encodedEntries === 0 && before?.entries && laidOutAsBefore(before.bytes, head, at, parts as Uint8Array[])) return { bytes: before.bytes, entries: before.entries, encodedEntries: 0 };
   const bytes = Buffer.concat([head.subarray(0, at), ...(parts as Uint8Array[]), head.subarray(at)]);
   // Each entry's bytes as a view into the whole, so no earlier buffer stays alive through them.
   const entries: EntryEncodings = { byObject: new Map() };
@@ -97,6 +99,22 @@ export function encodeResource(info: ResourceTypeInfo, json: Record<string, unkn
   });
   entries.byKey = byKey;
   return { bytes, entries, encodedEntries };
+}
+
+/**
+ * Whether `previous` is exactly `head` with `parts` at `at`: each part is the view of `previous` at
+ * its place (an entry's bytes are views into the bytes they were joined into), and the fields around
+ * them are the same bytes.
+ */
+function laidOutAsBefore(previous: Uint8Array, head: Uint8Array, at: number, parts: Uint8Array[]): boolean {
+  let offset = previous.byteOffset + at;
+  for (const part of parts) {
+    if (part.buffer !== previous.buffer || part.byteOffset !== offset) return false;
+    offset += part.length;
+  }
+  const end = offset - previous.byteOffset;
+  if (previous.length !== end + (head.length - at)) return false;
+  return Buffer.compare(head.subarray(0, at), previous.subarray(0, at)) === 0 && Buffer.compare(head.subarray(at), previous.subarray(end)) === 0;
 }
 
 /** The entries by the hash of their JSON text, hashed on the first call. */

@@ -4,6 +4,7 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import { consola } from "consola";
+import { setImmediate } from "node:timers";
 import type { NackLog, NackRecord } from "./nacks.ts";
 import type { CachedResource, SnapshotStore } from "./snapshot.ts";
 import { nodeIdentity, peerIdentity } from "./peer.ts";
@@ -56,14 +57,17 @@ export function createServerContext(store: SnapshotStore, nacks: NackLog, option
   const open = new Map<number, () => void>();
   let nextId = 1;
   const names = createNamePool();
+  const planner = createPlanner(store);
+  const vhds = createVhdsViews(names);
+  planner.pureView(vhds.shell);
   const context: ServerContext = {
     store,
     nacks,
     cache: createBodyCache(),
-    planner: createPlanner(store),
+    planner,
     names,
     variants: createVariantCache(),
-    vhds: createVhdsViews(names),
+    vhds,
     emit(event) {
       for (const listener of listeners) listener(event);
     },
@@ -108,7 +112,14 @@ export interface StreamSession {
 export function openStream<Request extends { node?: unknown; type_url?: string; tooManyNames?: number }>(
   call: ServerDuplexStream<Request, OutgoingResponse>,
   context: ServerContext,
-  handlers: { delta: boolean; fixedTypeUrl?: string; onRequest(request: Request, info: ResourceTypeInfo): void; onPush(typeUrl: string): void },
+  handlers: {
+    delta: boolean;
+    fixedTypeUrl?: string;
+    onRequest(request: Request, info: ResourceTypeInfo): void;
+    onPush(typeUrl: string): void;
+    /** Whether this client's push of a type is large (a whole shared route configuration): it waits until the small pushes of the same change are written. */
+    heavy?(typeUrl: string): boolean;
+  },
 ): StreamSession {
   let done = false;
   let node: NodeInfo | undefined;
@@ -119,19 +130,24 @@ export function openStream<Request extends { node?: unknown; type_url?: string; 
   // Pushes wait while the client does not read (its write buffer is full); once it drains, each
   // waiting type is pushed once, from the state of that moment, instead of queueing every version.
   const waiting = new Set<string>();
-  const push = () => {
+  // `untilHeavy`: stop before the first large push (that type and the ones after it, in push order, wait).
+  const push = (untilHeavy = false) => {
     for (const typeUrl of pushOrder) {
       if (done || call.writableNeedDrain) return;
+      if (untilHeavy && waiting.has(typeUrl) && handlers.heavy?.(typeUrl)) return () => void setImmediate(push);
       if (waiting.delete(typeUrl)) handlers.onPush(typeUrl);
     }
+    return undefined;
   };
-  call.on("drain", push);
+  call.on("drain", () => push());
   const unsubscribe = context.store.subscribe((changed) => {
     // A node view may change what a client sees in a type that did not change itself (secrets of a
     // changed listener): then every type it scopes is re-diffed when a type the view depends on changed
     // (SDS scoping: not on an EDS-only change), and only real differences are sent.
     for (const typeUrl of pushOrder) if (changed.has(typeUrl) || context.store.viewAffected(typeUrl, changed)) waiting.add(typeUrl);
-    push();
+    // A large push is the rest of the work: it waits for the next turn of the event loop, so every
+    // other client's small one is written and on its way first (writes leave once the commit returns).
+    return push(true);
   });
   function finish(endCall: boolean) {
     if (done) return;

@@ -35,7 +35,7 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
   const routes = createRouteHoldback(context.variants);
   // Whether this client is served VHDS, decided once its node is known (its first request).
   let vhds: boolean | undefined;
-  const servedVhds = () => (vhds ??= takesVhds(session.node, { delta: true, ads: fixedTypeUrl === undefined }));
+  const servedVhds = (): boolean => (vhds ??= takesVhds(session.node, { delta: true, ads: fixedTypeUrl === undefined }));
   // The route configs this client was sent as VHDS shells.
   const shells = new Set<string>();
 
@@ -65,6 +65,8 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
       const state = states.get(typeUrl);
       if (state) respond(state, false);
     },
+    // The whole route configuration (not its hosts one by one) waits for the clients sent less.
+    heavy: (typeUrl) => typeUrl === TypeUrls.route && states.has(typeUrl) && !servedVhds(),
   });
   const stream = session.id;
 

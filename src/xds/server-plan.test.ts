@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createKnownVersions } from "./known-versions.ts";
 import { createNamePool, createPlanner, emptySnapshot, sameNames, sameOrder } from "./server-plan.ts";
-import { createSnapshotStore } from "./snapshot.ts";
+import { createSnapshotStore, type CachedResource } from "./snapshot.ts";
 import { installSdsScope } from "./sds-scope.ts";
 import { TypeUrls, typeInfo } from "./types.ts";
 import { loadAssignment, resourceSet } from "../../test/helpers/xds-resources.ts";
@@ -157,5 +157,46 @@ describe("plan", () => {
     const viewed = planner.plan(node, eds, { wildcard: true, names: pool.intern([]) }, createKnownVersions(), (r) => r);
     expect(viewed.shared).toBeUndefined();
     expect(viewed.everything).toBe(false);
+  });
+
+  test("a client with a pure view (VHDS shells) planned from what changed gets what the general path gives, step by step", () => {
+    const store = createSnapshotStore();
+    store.publish(resourceSet(6));
+    const pool = createNamePool();
+    const incremental = createPlanner(store);
+    const reference = createPlanner(store);
+    // Pure and deterministic per resource, as VHDS shells are: another object per resource, made once.
+    const made = new WeakMap<object, CachedResource>();
+    const view = (r: CachedResource): CachedResource => {
+      let v = made.get(r);
+      if (!v) made.set(r, (v = { ...r, version: `v-${r.version}` }));
+      return v;
+    };
+    incremental.pureView(view);
+    const fast = createKnownVersions();
+    const slow = createKnownVersions();
+    let subscription = { wildcard: true, names: pool.intern([]) };
+    let random = 7;
+    const next = (n: number) => ((random = (random * 1103515245 + 12345) % 2147483648), random % n);
+    for (let step = 0; step < 200; step++) {
+      const action = next(10);
+      if (action < 4) store.updateEndpoints([loadAssignment(`cluster-${next(6)}`, [9000 + next(50)])]);
+      else if (action === 4) store.publish(resourceSet(3 + next(4)));
+      else if (action === 5) {
+        // A NACK forgets a held resource in both.
+        const name = `cluster-${next(6)}`;
+        fast.delete(name);
+        slow.delete(name);
+      } else if (action === 6) subscription = next(2) === 0 ? { wildcard: true, names: pool.intern([]) } : { wildcard: false, names: pool.intern([`cluster-${next(6)}`, `cluster-${next(6)}`]) };
+      // Sometimes a generation goes by unplanned (a client that was not reading).
+      if (action === 7) continue;
+      const a = incremental.plan(node, eds, subscription, fast, view);
+      const b = reference.plan(node, eds, subscription, slow, view);
+      const sorted = (plan: typeof a) => [plan.updates.map((r) => `${r.name}@${r.version}`).sort(), [...plan.removed].sort()];
+      expect(sorted(a)).toEqual(sorted(b));
+      expect(fast.names().sort()).toEqual(slow.names().sort());
+      for (const name of slow.names()) expect(fast.get(name)).toBe(slow.get(name));
+    }
+    expect(fast.planned()).toBeDefined();
   });
 });

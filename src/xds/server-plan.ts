@@ -69,6 +69,8 @@ export interface Planner {
    * every such client shares. Both protocols send from it (sotw leaves the removals unsaid).
    */
   plan(node: NodeInfo, info: ResourceTypeInfo, subscription: Pick<Subscription, "wildcard" | "names">, held: KnownVersions, view?: (resource: CachedResource) => CachedResource): Plan;
+  /** Registers a view that is a pure function of the resource (VHDS shells): its clients' plans may follow only what changed. */
+  pureView(view: (resource: CachedResource) => CachedResource): void;
 }
 
 /** What one client is sent: see Planner.plan. */
@@ -86,6 +88,7 @@ export interface Plan {
 
 export function createPlanner(store: SnapshotStore): Planner {
   const byType = new Map<string, TypePlans>();
+  const pureViews = new WeakSet<(resource: CachedResource) => CachedResource>();
 
   function plansOf(typeUrl: string): TypePlans {
     const all = store.resources(typeUrl);
@@ -155,6 +158,10 @@ export function createPlanner(store: SnapshotStore): Planner {
         held.rebase(diff.to);
         return { ...diff, shared: diff, everything: false };
       }
+      // A client that holds exactly its last plan, when the store knows what changed since: only those names.
+      const incremental = view !== undefined && pureViews.has(view) && !store.viewScopes(typeUrl);
+      const since = incremental ? planSince(typeUrl, subscription, held, view) : undefined;
+      if (since) return since;
       // The general path: what this one client is missing and holds in excess, diffed on its own.
       const { whole } = selection;
       const resources = view ? selection.resources.map(view) : selection.resources;
@@ -168,10 +175,40 @@ export function createPlanner(store: SnapshotStore): Planner {
         for (const r of updates) held.set(r.name, r.version);
         for (const name of removed) held.delete(name);
       }
+      if (incremental) held.markPlanned(all, { wildcard: subscription.wildcard, names: subscription.names, view });
       const updateNames = updates.map((r) => r.name);
       return { updates, updateNames, removed, names: [...updateNames, ...removed], everything: whole && !view && updates.length === resources.length };
     },
+    pureView: (view) => void pureViews.add(view),
   };
+
+  /**
+   * The plan of a client with a view (VHDS shells) that holds exactly what its last plan gave it, for
+   * the same subscription and view, of the map the current one replaced: the names that changed are
+   * the only ones that can differ, so a changed host costs each such client O(changed), not a pass
+   * over every route configuration it subscribes to. Undefined when that is not known.
+   */
+  function planSince(typeUrl: string, subscription: Pick<Subscription, "wildcard" | "names">, held: KnownVersions, view: (resource: CachedResource) => CachedResource): Plan | undefined {
+    const last = held.planned();
+    if (!last || last.basis.view !== view || last.basis.wildcard !== subscription.wildcard || last.basis.names !== subscription.names) return undefined;
+    const all = store.resources(typeUrl);
+    const changed = last.all === all ? [] : store.changedSince(typeUrl, last.all);
+    if (!changed) return undefined;
+    const updates: CachedResource[] = [];
+    const removed: string[] = [];
+    for (const name of changed) {
+      const resource = subscription.wildcard || subscription.names.has(name) ? all.get(name) : undefined;
+      if (resource) {
+        const sent = view(resource);
+        if (held.get(name) !== sent.version) updates.push(sent);
+      } else if (held.get(name) !== undefined) removed.push(name);
+    }
+    for (const r of updates) held.set(r.name, r.version);
+    for (const name of removed) held.delete(name);
+    held.markPlanned(all, last.basis);
+    const updateNames = updates.map((r) => r.name);
+    return { updates, updateNames, removed, names: [...updateNames, ...removed], everything: false };
+  }
   return planner;
 }
 

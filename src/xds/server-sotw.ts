@@ -84,6 +84,8 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
       const state = states.get(typeUrl);
       if (state) respond(state, false);
     },
+    // The whole route configuration (not its hosts one by one) waits for the clients sent less.
+    heavy: (typeUrl) => typeUrl === TypeUrls.route,
   });
   const stream = session.id;
 

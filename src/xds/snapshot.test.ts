@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Buffer } from "node:buffer";
 import { createSnapshotStore, SnapshotInconsistentError } from "./snapshot.ts";
 import { encodeStrict, lookupType } from "./registry.ts";
 import { emptyResourceSet, typeInfo, TypeUrls, type ResourceSet } from "./types.ts";
@@ -74,6 +75,24 @@ describe("snapshot store", () => {
     const json = second.json as { virtual_hosts: object[] };
     const sameObjects = { ...json, virtual_hosts: json.virtual_hosts.map((vhost, i) => (i === 7 ? { ...vhost, name: "vh-7b" } : vhost)) };
     expect(encodeResource(typeInfo(TypeUrls.route)!, sameObjects, { before: second }).encodedEntries).toBe(1);
+  });
+
+  test("a large resource made anew of the very entries it had: the same bytes and version, not joined again; a changed field around them is encoded", () => {
+    const info = typeInfo(TypeUrls.route)!;
+    const virtual_hosts = Array.from({ length: 40 }, (_, i) => ({ name: `vh-${i}`, domains: [`h${i}`], routes: [] as object[] }));
+    const first = encodeResource(info, { name: "big", virtual_hosts, validate_clusters: false });
+    const before = { name: "big", version: "v", bytes: first.bytes, json: {}, entries: first.entries };
+    const again = encodeResource(info, { name: "big", virtual_hosts: [...virtual_hosts], validate_clusters: false }, { before });
+    expect(again.bytes).toBe(first.bytes);
+    const reordered = encodeResource(info, { name: "big", virtual_hosts: [...virtual_hosts].reverse(), validate_clusters: false }, { before });
+    const around = encodeResource(info, { name: "big", virtual_hosts: [...virtual_hosts], validate_clusters: true }, { before });
+    for (const [encoded, json] of [
+      [reordered, { name: "big", virtual_hosts: [...virtual_hosts].reverse(), validate_clusters: false }],
+      [around, { name: "big", virtual_hosts, validate_clusters: true }],
+    ] as const) {
+      expect(encoded.bytes).not.toBe(first.bytes);
+      expect(Buffer.from(encoded.bytes).equals(Buffer.from(encodeStrict(lookupType(info.typeUrl), json)))).toBe(true);
+    }
   });
 
   test("a large resource with one entry that does not encode is refused, naming it", () => {
@@ -270,5 +289,42 @@ describe("snapshot store", () => {
     const set = resourceSet(1);
     set.routes.push(route("unused", "cluster-0"));
     expect(createSnapshotStore().publish(set).versions[TypeUrls.route]).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe("one change into a live store", () => {
+  test("a live store that reuses unchanged entries holds what a fresh store makes of the same set: names, order, versions; a dangling new reference is still refused", () => {
+    const live = createSnapshotStore();
+    let random = 11;
+    const next = (n: number) => ((random = (random * 1103515245 + 12345) % 2147483648), random % n);
+    // Kept objects between sets, as the build memo hands unchanged translations over.
+    let set = resourceSet(6);
+    live.publish(set);
+    for (let step = 0; step < 60; step++) {
+      const n = next(3) === 0 ? 3 + next(5) : set.clusters.length;
+      const changed = next(n);
+      const fresh = resourceSet(n, { routeDomain: next(2) === 0 ? "a.example.com" : "b.example.com" });
+      set = {
+        ...fresh,
+        listeners: set.listeners,
+        clusters: fresh.clusters.map((c, i) => (i < set.clusters.length && i !== changed ? set.clusters[i]! : c)),
+        endpoints: fresh.endpoints.map((e, i) => (i < set.endpoints.length && i !== changed ? set.endpoints[i]! : i === changed ? loadAssignment(`cluster-${i}`, [9000 + next(9)]) : e)),
+      };
+      live.publish(set);
+      const reference = createSnapshotStore();
+      reference.publish(set);
+      for (const info of [TypeUrls.listener, TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint]) {
+        const entries = (store: typeof live) => [...store.resources(info)].map(([name, r]) => `${name}@${r.version}`);
+        expect(entries(live)).toEqual(entries(reference));
+        expect(live.version(info)).toBe(reference.version(info));
+      }
+    }
+    // Same names, one cluster now naming a load assignment that is not there: refused, nothing committed.
+    const before = live.snapshot();
+    const dangling = { ...set, clusters: set.clusters.map((c, i) => (i === 0 ? edsCluster("cluster-0", { timeout: "3s" }) : c)), endpoints: set.endpoints.filter((_, i) => i !== 0) };
+    expect(() => live.publish(dangling)).toThrow(SnapshotInconsistentError);
+    const renamed = { ...set, routes: [route("route-0", "no-such-cluster")], listeners: [listener("listener-0", "route-missing")] };
+    expect(() => live.publish(renamed)).toThrow(SnapshotInconsistentError);
+    expect(live.snapshot()).toBe(before);
   });
 });

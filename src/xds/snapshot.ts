@@ -50,8 +50,12 @@ export interface SnapshotStore {
    * the type's current one, when `from` is the map the current one replaced; undefined otherwise.
    */
   changedSince(typeUrl: string, from: Map<string, CachedResource>): readonly string[] | undefined;
-  /** Called after every change with the type URLs that changed. Returns the unsubscribe function. */
-  subscribe(listener: (changedTypes: Set<string>) => void): () => void;
+  /**
+   * Called after every change with the type URLs that changed. Returns the unsubscribe function. A
+   * listener may return the rest of its work (a function): it runs, still within the commit, after every
+   * listener's first part (an xDS stream's large write waits until the small ones are written).
+   */
+  subscribe(listener: (changedTypes: Set<string>) => unknown): () => void;
   /**
    * Installs the hook deciding which resource names one node may see; default: all. `types` lists the
    * types it narrows (default: every type); the others keep the whole-type fast paths.
@@ -93,7 +97,7 @@ interface TypeUpdate {
 export function createSnapshotStore(): SnapshotStore {
   let current = Snapshot.empty;
   const changes = new Map<string, TypeChange>();
-  const listeners = new Set<(changedTypes: Set<string>) => void>();
+  const listeners = new Set<(changedTypes: Set<string>) => unknown>();
   let published = false;
   let nodeView: NodeView | undefined;
   let viewTypes: Set<string> | undefined; // undefined: the view narrows every type
@@ -114,7 +118,14 @@ export function createSnapshotStore(): SnapshotStore {
     if (forceAll) for (const info of resourceTypes) changed.add(info.typeUrl);
     current = next;
     published = true;
-    if (changed.size > 0) for (const listener of [...listeners]) listener(changed);
+    if (changed.size > 0) {
+      const rest: Array<() => void> = [];
+      for (const listener of [...listeners]) {
+        const later = listener(changed);
+        if (typeof later === "function") rest.push(later as () => void);
+      }
+      for (const later of rest) later();
+    }
     return changed;
   }
 
@@ -124,13 +135,20 @@ export function createSnapshotStore(): SnapshotStore {
       const problems: string[] = [];
       // VHDS: every host of a route configuration served per host is also a resource of its own (vhds.ts).
       const input: ResourceSet = { ...set, virtualHosts: virtualHostResources(set.routes) };
+      const touchedByType = new Map<string, string[]>();
+      let removedAny = false;
       for (const info of resourceTypes) {
         const previous = current.resources(info.typeUrl);
         const { map, touched } = buildTypeMap(info, input[info.kind] ?? [], previous, { problems, encoder });
-        updates.set(info.typeUrl, nextState(previous, current.mix(info.typeUrl), { map, touched, removed: removedNames(previous, map, touched) }));
+        const removed = removedNames(previous, map, touched);
+        if (removed.length > 0) removedAny = true;
+        touchedByType.set(info.typeUrl, touched);
+        updates.set(info.typeUrl, nextState(previous, current.mix(info.typeUrl), { map, touched, removed }));
       }
       const candidate = current.with(updates);
-      problems.push(...candidate.dangling());
+      // The current snapshot is consistent: when no name went away, only the new and changed resources can dangle.
+      if (removedAny) problems.push(...candidate.dangling());
+      else for (const [typeUrl, touched] of touchedByType) for (const name of touched) problems.push(...candidate.danglingOf(typeUrl, updates.get(typeUrl)!.map.get(name)!));
       if (problems.length > 0) throw new SnapshotInconsistentError(problems);
       const changedTypes = commit(updates, !published);
       return { changedTypes, versions: Object.fromEntries(resourceTypes.map((info) => [info.typeUrl, current.version(info.typeUrl)])) };
@@ -244,12 +262,64 @@ function buildTypeMap(
   previous: Map<string, CachedResource>,
   context: { problems: string[]; encoder: WireEncoder },
 ): { map: Map<string, CachedResource>; touched: string[] } {
-  const { problems, encoder } = context;
+  return sameNamesChanged(info, input, previous, context) ?? everyEntry(info, input, previous, context);
+}
+
+/** The JSON of one input resource: the object itself when it has no "@type", so an unchanged translation (the same object) is found by identity. */
+function jsonOf(raw: object): Record<string, unknown> {
+  return "@type" in raw ? withoutType(raw) : (raw as Record<string, unknown>);
+}
+
+/**
+ * The common case of one change: the same names in the same order as the previous map, most of them
+ * the very objects it holds. The previous map is copied (natively) and only the other entries are
+ * looked at, so the map keeps its order and costs no insertion per unchanged resource. Undefined
+ * when the names or their order differ (everyEntry then builds the map).
+ */
+function sameNamesChanged(
+  info: ResourceTypeInfo,
+  input: object[],
+  previous: Map<string, CachedResource>,
+  context: { problems: string[]; encoder: WireEncoder },
+): { map: Map<string, CachedResource>; touched: string[] } | undefined {
+  if (input.length !== previous.size || input.length === 0) return undefined;
+  const others: number[] = [];
+  let index = 0;
+  for (const [name, before] of previous) {
+    const json = jsonOf(input[index]!);
+    if (json[info.nameField] !== name) return undefined;
+    if (before.json !== json) others.push(index);
+    index++;
+  }
+  const map = new Map(previous);
+  const touched: string[] = [];
+  const problemsBefore = context.problems.length;
+  for (const at of others) {
+    const json = jsonOf(input[at]!);
+    const name = json[info.nameField] as string;
+    const entry = entryFor(info, json, name, previous.get(name), context);
+    if (!entry) {
+      // everyEntry reports it, with the rest.
+      context.problems.length = problemsBefore;
+      return undefined;
+    }
+    map.set(name, entry.resource);
+    if (entry.touched) touched.push(name);
+  }
+  return { map, touched };
+}
+
+function everyEntry(
+  info: ResourceTypeInfo,
+  input: object[],
+  previous: Map<string, CachedResource>,
+  context: { problems: string[]; encoder: WireEncoder },
+): { map: Map<string, CachedResource>; touched: string[] } {
+  const { problems } = context;
   const out = new Map<string, CachedResource>();
   const touched: string[] = [];
   for (const raw of input) {
-    // The object itself when it has no "@type", so an unchanged translation (the same object) is found by identity.
-    const json = "@type" in raw ? withoutType(raw) : (raw as Record<string, unknown>);
+    const json = jsonOf(raw);
     const name = json[info.nameField];
     if (typeof name !== "string" || name === "") {
       problems.push(`${info.short} resource without a ${info.nameField}`);
@@ -259,35 +329,38 @@ function buildTypeMap(
       problems.push(`${info.short} resource ${name} appears twice`);
       continue;
     }
-    const before = previous.get(name);
-    if (before && before.json === json) {
-      out.set(name, before);
-      continue;
-    }
-    // A large resource is not hashed whole: its entries are found by object (or content) while it is encoded.
-    const jsonHash = before && !before.entries ? hash(JSON.stringify(json)) : undefined;
-    if (before && jsonHash !== undefined && jsonHashOf(before) === jsonHash) {
-      out.set(name, before);
-      continue;
-    }
-    let encoded: ReturnType<typeof encodeResource>;
-    try {
-      encoded = encodeResource(info, json, { before, encoder });
-    } catch (error) {
-      problems.push(`${info.short} resource ${name} does not encode: ${(error as Error).message}`);
-      continue;
-    }
-    const { bytes, entries } = encoded;
-    const version = hash(bytes);
-    if (before && before.entries && before.version === version) {
-      // Equal entries given as other objects: the same resource, its next version finds them by content.
-      out.set(name, before);
-      continue;
-    }
-    touched.push(name);
-    // Same bytes from differently written JSON: keep the old entry and its wire fragments.
-    out.set(name, before && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries });
+    const entry = entryFor(info, json, name, previous.get(name), context);
+    if (!entry) continue;
+    out.set(name, entry.resource);
+    if (entry.touched) touched.push(name);
   }
   return { map: out, touched };
 }
 
+/** One resource's entry: the previous one when its content is the same, else encoded anew (undefined, with a problem, when it does not encode). */
+function entryFor(
+  info: ResourceTypeInfo,
+  json: Record<string, unknown>,
+  name: string,
+  before: CachedResource | undefined,
+  context: { problems: string[]; encoder: WireEncoder },
+): { resource: CachedResource; touched: boolean } | undefined {
+  if (before && before.json === json) return { resource: before, touched: false };
+  // A large resource is not hashed whole: its entries are found by object (or content) while it is encoded.
+  const jsonHash = before && !before.entries ? hash(JSON.stringify(json)) : undefined;
+  if (before && jsonHash !== undefined && jsonHashOf(before) === jsonHash) return { resource: before, touched: false };
+  let encoded: ReturnType<typeof encodeResource>;
+  try {
+    encoded = encodeResource(info, json, { before, encoder: context.encoder });
+  } catch (error) {
+    context.problems.push(`${info.short} resource ${name} does not encode: ${(error as Error).message}`);
+    return undefined;
+  }
+  const { bytes, entries } = encoded;
+  // The previous bytes given back (every entry in its place, the rest the same): its version, not hashed again.
+  const version = bytes === before?.bytes ? before.version : hash(bytes);
+  // Equal entries given as other objects: the same resource, its next version finds them by content.
+  if (before && before.entries && before.version === version) return { resource: before, touched: false };
+  // Same bytes from differently written JSON: keep the old entry and its wire fragments.
+  return { resource: before && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries }, touched: true };
+}

@@ -27,6 +27,23 @@ export interface ValidationMemo {
   references(typeUrl: string, resource: object): ResourceReference[];
   /** How many resources and entries the memo's validator was asked to check since created (what a change cost). */
   readonly checked: { resources: number; entries: number };
+  /**
+   * The last outcome of each stage of validateSnapshot (by type URL), given back when the stage is
+   * given the very resources again, in order, and what it checks references against is the same.
+   */
+  stage<T>(validator: ResourceValidator, typeUrl: string, given: readonly object[], dependsOn: readonly unknown[], judge: () => T): T;
+}
+
+interface StageOutcome {
+  given: readonly object[];
+  dependsOn: readonly unknown[];
+  outcome: unknown;
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function createValidationMemo(): ValidationMemo {
@@ -35,6 +52,8 @@ export function createValidationMemo(): ValidationMemo {
   let entryVerdicts = new Map<string, WeakMap<object, boolean>>();
   const checked = { resources: 0, entries: 0 };
   const references = new Map<string, WeakMap<object, ResourceReference[]>>();
+  let stages = new Map<string, StageOutcome>();
+  let stagesValidator: ResourceValidator | undefined;
 
   const mapOf = <T,>(maps: Map<string, WeakMap<object, T>>, typeUrl: string): WeakMap<object, T> => {
     let map = maps.get(typeUrl);
@@ -89,5 +108,16 @@ export function createValidationMemo(): ValidationMemo {
       return found;
     },
     checked,
+    stage(validator, typeUrl, given, dependsOn, judge) {
+      if (validator !== stagesValidator) {
+        stagesValidator = validator;
+        stages = new Map();
+      }
+      const last = stages.get(typeUrl);
+      if (last && sameItems(last.given, given) && sameItems(last.dependsOn, dependsOn)) return last.outcome as ReturnType<typeof judge>;
+      const outcome = judge();
+      stages.set(typeUrl, { given: [...given], dependsOn, outcome });
+      return outcome;
+    },
   };
 }

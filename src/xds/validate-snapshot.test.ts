@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { findReferences } from "./references.ts";
 import { type ResourceSet, TypeUrls } from "./types.ts";
 import { validateSnapshot } from "./validate-snapshot.ts";
+import { createValidationMemo } from "./validate-memo.ts";
 import { edsCluster, httpListener, httpsListener, loadAssignment, routeConfig, tlsFilterChain, tlsSecret, virtualHost } from "./validate-testing.ts";
 
 /** A consistent set: both listeners, their route configs, two EDS clusters, their endpoints, two secrets. */
@@ -161,5 +162,32 @@ describe("validateSnapshot", () => {
       [TypeUrls.listener, "ingress_https", true],
     ]);
     expect(rejected[0]!.errors).toContainEqual({ path: "extra", rule: "field.known", message: "no such field in envoy.extensions.transport_sockets.tls.v3.Secret" });
+  });
+});
+
+describe("validateSnapshot with a memo", () => {
+  test("over a sequence of sets sharing resource objects (some broken), each outcome is the memo-less one", () => {
+    const memo = createValidationMemo();
+    const good = goodSet();
+    const badEndpoint = { ...(loadAssignment("default/web/80") as Json), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "10.0.0.1", port_value: 70000 } } } }] }] };
+    const badHost = routeConfig("ingress_http", 2);
+    ((badHost as Json).virtual_hosts as Json[])[1]!.domains = ["bad domain with spaces"];
+    const variants: Array<(set: ResourceSet) => ResourceSet> = [
+      (set) => set,
+      (set) => ({ ...set, endpoints: [badEndpoint, set.endpoints[1]!] }),
+      (set) => ({ ...set, endpoints: set.endpoints.slice(1) }),
+      (set) => ({ ...set, secrets: set.secrets.slice(0, 1) }),
+      (set) => ({ ...set, routes: [badHost, ...set.routes.slice(1)] }),
+      (set) => ({ ...set, clusters: [...set.clusters, set.clusters[0]!] }),
+    ];
+    let random = 5;
+    const next = (n: number) => ((random = (random * 1103515245 + 12345) % 2147483648), random % n);
+    for (let step = 0; step < 60; step++) {
+      // The same objects in new lists, as a build hands unchanged translations over.
+      let set: ResourceSet = { listeners: [...good.listeners], routes: [...good.routes], clusters: [...good.clusters], endpoints: [...good.endpoints], secrets: [...good.secrets] };
+      set = variants[next(variants.length)]!(set);
+      if (next(2) === 0) set = variants[next(variants.length)]!(set);
+      expect(validateSnapshot(set, { memo })).toEqual(validateSnapshot(set));
+    }
   });
 });

@@ -57,7 +57,17 @@ export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOpti
   const validator = resourceValidator(options);
   const { memo } = options;
   const check = (typeUrl: string, resource: object) => (memo ? memo.validate(validator, typeUrl, resource) : validator.validate(typeUrl, resource));
-  const judge = (resources: object[], stage: Stage): { kept: object[]; names: Set<string> } => {
+  // A stage given the very resources it judged last time, checking references against the same
+  // outcomes of the stages before it, has the same outcome (the memo's resources never change).
+  const judge = (resources: object[], stage: Stage, dependsOn: readonly unknown[] = []): { kept: object[]; names: Set<string> } => {
+    if (!memo) return judgeNow(resources, stage).outcome;
+    const { outcome, rejections } = memo.stage(validator, stage.typeUrl, resources, dependsOn, () => judgeNow(resources, stage));
+    rejected.push(...rejections);
+    // The caller owns the list it is given (the remembered one stays as it was).
+    return { kept: [...outcome.kept], names: outcome.names };
+  };
+  const judgeNow = (resources: object[], stage: Stage): { outcome: { kept: object[]; names: Set<string> }; rejections: RejectedResource[] } => {
+    const rejectedBefore = rejected.length;
     const kept: object[] = [];
     const names = new Set<string>();
     const seen = new Set<string>();
@@ -79,7 +89,9 @@ export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOpti
         names.add(name);
       }
     }
-    return { kept, names };
+    // Without a memo the rejections stay where they were pushed; with one, the caller adds them (again, when reused).
+    const rejections = memo ? rejected.splice(rejectedBefore) : [];
+    return { outcome: { kept, names }, rejections };
   };
 
   const secrets = judge(set.secrets, { typeUrl: TypeUrls.secret, nameOf: (r) => String(r.name ?? "") });
@@ -94,10 +106,10 @@ export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOpti
       const { given, nameField } = judged.get(referencedType[ref.kind])!;
       return missing(ref.path, referenceNames[ref.kind], ref.name, given, nameField);
     });
-  const clusters = judge(set.clusters, { typeUrl: TypeUrls.cluster, nameOf: (r) => String(r.name ?? ""), references: true });
+  const clusters = judge(set.clusters, { typeUrl: TypeUrls.cluster, nameOf: (r) => String(r.name ?? ""), references: true }, [secrets.names, endpoints.names]);
   const routes = judge(set.routes, { typeUrl: TypeUrls.route, nameOf: (r) => String(r.name ?? ""), prunable: "virtual_hosts" });
   judged.set(TypeUrls.route, { names: routes.names, given: set.routes, nameField: "name" });
-  const listeners = judge(set.listeners, { typeUrl: TypeUrls.listener, nameOf: (r) => String(r.name ?? ""), prunable: "filter_chains", references: true });
+  const listeners = judge(set.listeners, { typeUrl: TypeUrls.listener, nameOf: (r) => String(r.name ?? ""), prunable: "filter_chains", references: true }, [secrets.names, endpoints.names, routes.names]);
   return {
     valid: { listeners: listeners.kept, routes: routes.kept, clusters: clusters.kept, endpoints: endpoints.kept, secrets: secrets.kept },
     rejected,
