@@ -17,7 +17,7 @@ import { readIngressSpec } from "./ingress-spec.ts";
 import type { DagCache } from "./cache.ts";
 import type { DagInput, DagOptions, Processor } from "./processor.ts";
 import { reportShadowedRoutes } from "./shadowed-routes.ts";
-import { refKey, type ObjectStatus } from "./status.ts";
+import type { ObjectStatus } from "./status.ts";
 import type { Cluster, Listener, Secret, SecureVirtualHost, VirtualHost, WeightedCluster } from "./types.ts";
 
 // Reads of a whole list: a change to any object of the kind concerns the part.
@@ -48,23 +48,33 @@ export interface Part {
   objectKeys: string[];
   /** What links its objects to others (linksOf): a change linked to one rebuilds it. */
   links: string[];
-  /** `Service ns/name`, `Secret ns/name` and `ConfigMap ns/name` keys it looked up, found or not. */
-  reads: Set<string>;
+  /** `Service ns/name`, `Secret ns/name` and `ConfigMap ns/name` keys it looked up, found or not (each once). */
+  reads: readonly string[];
   /** Every virtual host it made, served or not (two units making one host are not independent). */
   virtualHosts: VirtualHost[];
   secureVirtualHosts: SecureVirtualHost[];
   /** What of it the listeners serve, as its own listener pass decided (sorted by host). */
   served: ServedHosts;
-  /** The clusters and SDS secrets its served hosts reach, by name. */
-  clusters: Map<string, Cluster>;
-  secrets: Map<string, Secret>;
-  /** The statuses of its objects, as its passes left them (never changed afterwards). */
-  statuses: Map<string, ObjectStatus>;
+  /** The clusters and SDS secrets its served hosts reach (each once; a unit of one Ingress has one or two). */
+  clusters: readonly Cluster[];
+  secrets: readonly Secret[];
+  /** The statuses of its objects, as its passes left them (never changed afterwards), and their refKeys. */
+  statuses: readonly ObjectStatus[];
+  statusKeys: readonly string[];
   /** Listeners a processor added (Gateway ports other than 80 and 443). */
   listeners: Listener[];
   /** The clock interval [from, until) in which its certificate checks give the same answers. */
   validFrom: number;
   validUntil: number;
+}
+
+// Most units are one Ingress: their empty lists are this one (never changed: lists are only read).
+const none: never[] = [];
+
+/** The items of `values` as an array; the shared empty one when there are none. */
+function listOf<T>(values: Iterable<T>): T[] {
+  const list = [...values];
+  return list.length === 0 ? none : list;
 }
 
 /** The `Kind namespace/name` key of an Ingress or HTTPProxy. */
@@ -147,7 +157,10 @@ const processorsOf: Record<UnitKind, Processor[]> = {
  * Builds one unit: a group of Ingresses or HTTPProxies (`objects`), the Gateway API or the
  * delegations. Its routes use the clusters of `known` where the name is the same (shareClusters).
  */
-export function buildPart(input: DagInput, unit: { options: DagOptions & { cache: DagCache; known: Map<string, Cluster> }; kind: UnitKind; objects?: KubeObject[] }): Part {
+export function buildPart(
+  input: DagInput,
+  unit: { options: DagOptions & { cache: DagCache; known: Map<string, Cluster> }; kind: UnitKind; objects?: KubeObject[]; linksOf?: (object: KubeObject) => string[] },
+): Part {
   const { options, kind } = unit;
   const objects = unit.objects ?? [];
   const reads = new Set<string>();
@@ -190,22 +203,29 @@ export function buildPart(input: DagInput, unit: { options: DagOptions & { cache
   // (the fallback chain is the union of the parts'), and it is the last to record a status.
   const listeners = buildListeners(ctx.dag, options.listeners, ctx.status);
   const https = listeners[1];
-  const served: ServedHosts = { plain: listeners[0]!.virtualHosts, filterChains: https?.filterChains ?? [], fallback: https?.fallback };
+  const chains = https?.filterChains;
+  const served: ServedHosts = { plain: listeners[0]!.virtualHosts, filterChains: chains && chains.length > 0 ? chains : none, fallback: https?.fallback };
   const { clusters, secrets } = reachable({ listeners: [...listeners, ...ctx.dag.listeners] });
-  const statuses = new Map<string, ObjectStatus>();
-  for (const status of ctx.status.all()) statuses.set(refKey(status.ref), status);
+  const statuses: ObjectStatus[] = [];
+  const statusKeys: string[] = [];
+  for (const [key, status] of ctx.status.entries()) {
+    statusKeys.push(key);
+    statuses.push(status);
+  }
+  const links = unit.linksOf ?? linksOf;
   const part: Part = {
     kind,
     objectKeys: objects.map(objectKey),
-    links: [...new Set(objects.flatMap(linksOf))],
-    reads,
-    virtualHosts: [...ctx.dag.virtualHosts.values()],
-    secureVirtualHosts: [...ctx.dag.secureVirtualHosts.values()],
+    links: objects.length === 1 ? links(objects[0]!) : [...new Set(objects.flatMap(links))],
+    reads: listOf(reads),
+    virtualHosts: listOf(ctx.dag.virtualHosts.values()),
+    secureVirtualHosts: listOf(ctx.dag.secureVirtualHosts.values()),
     served,
-    clusters,
-    secrets,
+    clusters: listOf(clusters.values()),
+    secrets: listOf(secrets.values()),
     statuses,
-    listeners: ctx.dag.listeners,
+    statusKeys,
+    listeners: ctx.dag.listeners.length === 0 ? none : ctx.dag.listeners,
     validFrom: -Infinity,
     validUntil: Infinity,
   };

@@ -22,7 +22,8 @@ export interface State {
   partOf: Map<string, Part>;
   /** The unit holding each link (linksOf). */
   partByLink: Map<string, Part>;
-  readers: Map<string, Set<Part>>;
+  /** The parts that read each key: one part alone (most keys), or several. */
+  readers: Map<string, Readers>;
   /** The part that made each virtual host, served or not. */
   plainMaker: Map<string, Part>;
   secureMaker: Map<string, Part>;
@@ -42,6 +43,30 @@ export interface State {
   validUntil: number;
   /** While true (a full build adding its parts), the sorted lists are sorted once at the end. */
   bulk: boolean;
+}
+
+/** A key's readers: most keys (a Service, a TLS Secret) have one, kept without a collection around it. */
+export type Readers = Part | Set<Part>;
+
+/** The parts of `readers` (none when undefined). */
+export function readersOf(readers: Readers | undefined): Iterable<Part> {
+  return readers === undefined ? [] : readers instanceof Set ? readers : [readers];
+}
+
+function addReader(map: Map<string, Readers>, key: string, part: Part): void {
+  const readers = map.get(key);
+  if (readers === undefined) map.set(key, part);
+  else if (readers instanceof Set) readers.add(part);
+  else if (readers !== part) map.set(key, new Set([readers, part]));
+}
+
+function removeReader(map: Map<string, Readers>, key: string, part: Part): void {
+  const readers = map.get(key);
+  if (readers === part) map.delete(key);
+  else if (readers instanceof Set) {
+    readers.delete(part);
+    if (readers.size === 1) map.set(key, readers.values().next().value!);
+  }
 }
 
 /** Values by name, with how many parts reach each. */
@@ -130,8 +155,9 @@ function withRemoved<T extends Sorted>(sorted: T[], items: readonly T[]): T[] {
   return sorted;
 }
 
-function count<T>(counted: Counted<T>, values: Map<string, T>, delta: 1 | -1): void {
-  for (const [name, value] of values) {
+function count<T extends { name: string }>(counted: Counted<T>, values: readonly T[], delta: 1 | -1): void {
+  for (const value of values) {
+    const name = value.name;
     const uses = (counted.uses.get(name) ?? 0) + delta;
     if (uses > 0) {
       counted.uses.set(name, uses);
@@ -157,9 +183,10 @@ export function addPart(state: State, part: Part): boolean {
     if (state.secureMaker.has(vhost.name)) return false;
     state.secureMaker.set(vhost.name, part);
   }
-  for (const [key, status] of part.statuses) {
+  for (let i = 0; i < part.statusKeys.length; i++) {
+    const key = part.statusKeys[i]!;
     if (state.statuses.has(key)) return false;
-    state.statuses.set(key, status);
+    state.statuses.set(key, part.statuses[i]!);
   }
   state.plain = withAdded(state.plain, part.served.plain, state.bulk);
   state.filterChains = withAdded(state.filterChains, part.served.filterChains, state.bulk);
@@ -174,11 +201,7 @@ export function addPart(state: State, part: Part): boolean {
   count(state.secrets, part.secrets, 1);
   for (const key of part.objectKeys) state.partOf.set(key, part);
   for (const link of part.links) state.partByLink.set(link, part);
-  for (const key of part.reads) {
-    const readers = state.readers.get(key);
-    if (readers) readers.add(part);
-    else state.readers.set(key, new Set([part]));
-  }
+  for (const key of part.reads) addReader(state.readers, key, part);
   state.validFrom = Math.max(state.validFrom, part.validFrom);
   state.validUntil = Math.min(state.validUntil, part.validUntil);
   return true;
@@ -188,7 +211,7 @@ export function addPart(state: State, part: Part): boolean {
 export function removePart(state: State, part: Part): void {
   for (const vhost of part.virtualHosts) state.plainMaker.delete(vhost.name);
   for (const vhost of part.secureVirtualHosts) state.secureMaker.delete(vhost.name);
-  for (const key of part.statuses.keys()) state.statuses.delete(key);
+  for (const key of part.statusKeys) state.statuses.delete(key);
   state.plain = withRemoved(state.plain, part.served.plain);
   state.filterChains = withRemoved(state.filterChains, part.served.filterChains);
   if (part.served.fallback) {
@@ -201,11 +224,7 @@ export function removePart(state: State, part: Part): void {
   count(state.secrets, part.secrets, -1);
   for (const key of part.objectKeys) if (state.partOf.get(key) === part) state.partOf.delete(key);
   for (const link of part.links) if (state.partByLink.get(link) === part) state.partByLink.delete(link);
-  for (const key of part.reads) {
-    const readers = state.readers.get(key);
-    readers?.delete(part);
-    if (readers?.size === 0) state.readers.delete(key);
-  }
+  for (const key of part.reads) removeReader(state.readers, key, part);
 }
 
 /** Starts a build from the state the last DAG was assembled from: its maps become views, the given ones stay as they are. */

@@ -23,7 +23,7 @@
 import { buildDag, defaultProcessors } from "./builder.ts";
 import { createDagCache, type DagCache } from "./cache.ts";
 import { buildPart, groupByLink, linksOf, objectKey, processorsCovered, readKeyOf, type Part, type UnitKind } from "./incremental-parts.ts";
-import { addPart, assemble, beginBuild, emptyState, endBulk, removePart, type State } from "./incremental-state.ts";
+import { addPart, assemble, beginBuild, emptyState, endBulk, readersOf, removePart, type State } from "./incremental-state.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
 import type { Dag } from "./types.ts";
 import type { KubeObject } from "../sources/types.ts";
@@ -75,8 +75,8 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     const parts = [gateway, delegations];
     const links = new Map<KubeObject, string[]>();
     const linked = (object: KubeObject) => links.get(object) ?? links.set(object, linksOf(object)).get(object)!;
-    for (const group of groupByLink(input.ingresses(), linked)) parts.push(buildPart(input, { options: effective, kind: "ingress", objects: group }));
-    for (const group of groupByLink(input.httpProxies(), linked)) parts.push(buildPart(input, { options: effective, kind: "httpproxy", objects: group }));
+    for (const group of groupByLink(input.ingresses(), linked)) parts.push(buildPart(input, { options: effective, kind: "ingress", objects: group, linksOf: linked }));
+    for (const group of groupByLink(input.httpProxies(), linked)) parts.push(buildPart(input, { options: effective, kind: "httpproxy", objects: group, linksOf: linked }));
     for (const part of parts) {
       if (!addPart(next, part)) return reference(input, options, entangledReason);
     }
@@ -112,7 +112,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
       }
       const read = readKeyOf(key);
       if (read === undefined) continue;
-      for (const part of current.readers.get(read) ?? []) affected.add(part);
+      for (const part of readersOf(current.readers.get(read))) affected.add(part);
     }
     const bundleVersion = current.options.gateway?.bundleVersion?.();
     if (bundleVersion !== current.bundleVersion) affected.add(current.gateway);
@@ -149,7 +149,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     for (const group of groupByLink(objects.filter((o) => o.kind === "HTTPProxy"), linked)) units.push({ kind: "httpproxy", objects: group });
     current.bundleVersion = bundleVersion;
     for (const unit of units) {
-      const part = buildPart(input, { options: current.effective, ...unit });
+      const part = buildPart(input, { options: current.effective, ...unit, linksOf: linked });
       if (unit.kind === "gateway") current.gateway = part;
       if (unit.kind === "delegations") current.delegations = part;
       if (!addPart(current, part)) return reference(input, current.options, entangledReason);

@@ -159,6 +159,11 @@ export class StatusRecorder {
     return this.#statuses.get(refKey(ref));
   }
 
+  /** Every status with its refKey, in no particular order. */
+  entries(): IterableIterator<[string, ObjectStatus]> {
+    return this.#statuses.entries();
+  }
+
   /** All statuses, sorted by key so output is deterministic. */
   all(): ObjectStatus[] {
     return [...this.#statuses.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, s]) => s);
