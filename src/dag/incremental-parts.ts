@@ -213,12 +213,20 @@ export function buildPart(
     statuses.push(status);
   }
   const links = unit.linksOf ?? linksOf;
+  // Each object has a status under the same key: that string is the one kept.
+  const keyStrings = objects.length === 1 ? undefined : new Map(statusKeys.map((key) => [key, key]));
+  const keyOf = (object: KubeObject) => {
+    const key = objectKey(object);
+    return (keyStrings ? keyStrings.get(key) : statusKeys.find((other) => other === key)) ?? key;
+  };
+  const made = ctx.dag.virtualHosts;
   const part: Part = {
     kind,
-    objectKeys: objects.map(objectKey),
+    objectKeys: objects.map(keyOf),
     links: objects.length === 1 ? links(objects[0]!) : [...new Set(objects.flatMap(links))],
     reads: listOf(reads),
-    virtualHosts: listOf(ctx.dag.virtualHosts.values()),
+    // Every host made is served (most units): one list for both.
+    virtualHosts: served.plain.length === made.size && served.plain.every((vhost) => made.get(vhost.name) === vhost) ? served.plain : listOf(made.values()),
     secureVirtualHosts: listOf(ctx.dag.secureVirtualHosts.values()),
     served,
     clusters: listOf(clusters.values()),
