@@ -101,6 +101,12 @@ for (let i = 0; i < 21; i++) {
   if (builder.last?.mode !== "incremental") throw new Error(`memory-stages: edit ${i} was built ${builder.last?.mode}`);
 }
 const editCpu = editCpus.sort((a, b) => a - b)[10]!;
-console.log(JSON.stringify({ apps, stages, editDagCpuMs: Math.round(editCpu * 10) / 10, rssMiB: mib(process.memoryUsage().rss), ...(showTypes ? { typeDeltas } : {}) }, null, showTypes ? 1 : 0));
+console.log(JSON.stringify({ apps, stages, editDagCpuMs: Math.round(editCpu * 10) / 10, ...endMemory(), ...(showTypes ? { typeDeltas } : {}) }, null, showTypes ? 1 : 0));
+/** The process at the end: RSS, and of the JS heap what is used, what it holds from the system, and what lives outside its cells (string contents, buffers). */
+function endMemory() {
+  Bun.gc(true);
+  const stats = heapStats();
+  return { rssMiB: mib(process.memoryUsage().rss), heapUsedMiB: mib(stats.heapSize), heapCapacityMiB: mib(stats.heapCapacity), extraMemoryMiB: mib(stats.extraMemorySize) };
+}
 void result;
 void store;
