@@ -41,40 +41,52 @@ export function readKeyOf(key: string): string | undefined {
 /** What a unit is made of: a group of Ingresses or HTTPProxies, or one of the two single units. */
 export type UnitKind = "ingress" | "httpproxy" | "gateway" | "delegations";
 
+/**
+ * One item or several. Most units are one Ingress, with one key, link, status or cluster of each
+ * kind: kept without an array around it (an array costs about 100 bytes, and 100k units hold
+ * several each). Never an array of arrays.
+ */
+export type Few<T> = T | readonly T[];
+
+// The empty Few (and list): one shared array, never changed (a unit's lists are only read).
+const none: never[] = [];
+
+/** The items as a Few: the item alone, or the shared empty array. */
+function fewOf<T>(values: Iterable<T>): Few<T> {
+  const list = [...values];
+  return list.length === 1 ? list[0]! : list.length === 0 ? none : list;
+}
+
+/** The items of a Few, as a list. */
+export function eachOf<T>(few: Few<T>): readonly T[] {
+  return Array.isArray(few) ? (few as readonly T[]) : [few as T];
+}
+
 /** What one unit contributed to a build, kept as it was made until one of its reads changes. */
 export interface Part {
   kind: UnitKind;
   /** `Ingress namespace/name` or `HTTPProxy namespace/name` of its objects. */
-  objectKeys: string[];
+  objectKeys: Few<string>;
   /** What links its objects to others (linksOf): a change linked to one rebuilds it. */
-  links: string[];
+  links: Few<string>;
   /** `Service ns/name`, `Secret ns/name` and `ConfigMap ns/name` keys it looked up, found or not (each once). */
-  reads: readonly string[];
+  reads: Few<string>;
   /** Every virtual host it made, served or not (two units making one host are not independent). */
-  virtualHosts: VirtualHost[];
-  secureVirtualHosts: SecureVirtualHost[];
+  virtualHosts: Few<VirtualHost>;
+  secureVirtualHosts: Few<SecureVirtualHost>;
   /** What of it the listeners serve, as its own listener pass decided (sorted by host). */
   served: ServedHosts;
-  /** The clusters and SDS secrets its served hosts reach (each once; a unit of one Ingress has one or two). */
-  clusters: readonly Cluster[];
-  secrets: readonly Secret[];
-  /** The statuses of its objects, as its passes left them (never changed afterwards), and their refKeys. */
-  statuses: readonly ObjectStatus[];
-  statusKeys: readonly string[];
+  /** The clusters and SDS secrets its served hosts reach (each once). */
+  clusters: Few<Cluster>;
+  secrets: Few<Secret>;
+  /** The statuses of its objects, as its passes left them (never changed afterwards), and their refKeys, in the same order. */
+  statuses: Few<ObjectStatus>;
+  statusKeys: Few<string>;
   /** Listeners a processor added (Gateway ports other than 80 and 443). */
   listeners: Listener[];
   /** The clock interval [from, until) in which its certificate checks give the same answers. */
   validFrom: number;
   validUntil: number;
-}
-
-// Most units are one Ingress: their empty lists are this one (never changed: lists are only read).
-const none: never[] = [];
-
-/** The items of `values` as an array; the shared empty one when there are none. */
-function listOf<T>(values: Iterable<T>): T[] {
-  const list = [...values];
-  return list.length === 0 ? none : list;
 }
 
 /** The `Kind namespace/name` key of an Ingress or HTTPProxy. */
@@ -220,19 +232,20 @@ export function buildPart(
     return (keyStrings ? keyStrings.get(key) : statusKeys.find((other) => other === key)) ?? key;
   };
   const made = ctx.dag.virtualHosts;
+  const allServed = served.plain.length === made.size && served.plain.every((vhost) => made.get(vhost.name) === vhost);
   const part: Part = {
     kind,
-    objectKeys: objects.map(keyOf),
-    links: objects.length === 1 ? links(objects[0]!) : [...new Set(objects.flatMap(links))],
-    reads: listOf(reads),
+    objectKeys: fewOf(objects.map(keyOf)),
+    links: objects.length === 1 ? fewOf(links(objects[0]!)) : fewOf(new Set(objects.flatMap(links))),
+    reads: fewOf(reads),
     // Every host made is served (most units): one list for both.
-    virtualHosts: served.plain.length === made.size && served.plain.every((vhost) => made.get(vhost.name) === vhost) ? served.plain : listOf(made.values()),
-    secureVirtualHosts: listOf(ctx.dag.secureVirtualHosts.values()),
+    virtualHosts: allServed ? (served.plain.length === 1 ? served.plain[0]! : served.plain) : fewOf(made.values()),
+    secureVirtualHosts: fewOf(ctx.dag.secureVirtualHosts.values()),
     served,
-    clusters: listOf(clusters.values()),
-    secrets: listOf(secrets.values()),
-    statuses,
-    statusKeys,
+    clusters: fewOf(clusters.values()),
+    secrets: fewOf(secrets.values()),
+    statuses: fewOf(statuses),
+    statusKeys: fewOf(statusKeys),
     listeners: ctx.dag.listeners.length === 0 ? none : ctx.dag.listeners,
     validFrom: -Infinity,
     validUntil: Infinity,

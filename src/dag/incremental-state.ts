@@ -5,7 +5,7 @@
 // never changed once given.
 import type { DagCache } from "./cache.ts";
 import { CopyOnWriteMap } from "./cow-map.ts";
-import type { Part } from "./incremental-parts.ts";
+import { eachOf, type Few, type Part } from "./incremental-parts.ts";
 import { fallbackChainOf, listenersOf } from "./listeners.ts";
 import type { DagOptions } from "./processor.ts";
 import { StatusRecorder, type ObjectStatus } from "./status.ts";
@@ -155,8 +155,8 @@ function withRemoved<T extends Sorted>(sorted: T[], items: readonly T[]): T[] {
   return sorted;
 }
 
-function count<T extends { name: string }>(counted: Counted<T>, values: readonly T[], delta: 1 | -1): void {
-  for (const value of values) {
+function count<T extends { name: string }>(counted: Counted<T>, values: Few<T>, delta: 1 | -1): void {
+  for (const value of eachOf(values)) {
     const name = value.name;
     const uses = (counted.uses.get(name) ?? 0) + delta;
     if (uses > 0) {
@@ -175,18 +175,20 @@ export function addPart(state: State, part: Part): boolean {
   // fallback certificate's chain of another unit: the listener pass must see both (the reference).
   if (part.served.fallback && state.servedSecure.has("*")) return false;
   if (state.fallbackParts.size > 0 && part.served.filterChains.some((chain) => chain.virtualHost.name === "*")) return false;
-  for (const vhost of part.virtualHosts) {
+  for (const vhost of eachOf(part.virtualHosts)) {
     if (state.plainMaker.has(vhost.name)) return false;
     state.plainMaker.set(vhost.name, part);
   }
-  for (const vhost of part.secureVirtualHosts) {
+  for (const vhost of eachOf(part.secureVirtualHosts)) {
     if (state.secureMaker.has(vhost.name)) return false;
     state.secureMaker.set(vhost.name, part);
   }
-  for (let i = 0; i < part.statusKeys.length; i++) {
-    const key = part.statusKeys[i]!;
+  const statusKeys = eachOf(part.statusKeys);
+  const statuses = eachOf(part.statuses);
+  for (let i = 0; i < statusKeys.length; i++) {
+    const key = statusKeys[i]!;
     if (state.statuses.has(key)) return false;
-    state.statuses.set(key, part.statuses[i]!);
+    state.statuses.set(key, statuses[i]!);
   }
   state.plain = withAdded(state.plain, part.served.plain, state.bulk);
   state.filterChains = withAdded(state.filterChains, part.served.filterChains, state.bulk);
@@ -199,9 +201,9 @@ export function addPart(state: State, part: Part): boolean {
   for (const chain of part.served.filterChains) state.servedSecure.set(chain.virtualHost.name, chain.virtualHost);
   count(state.clusters, part.clusters, 1);
   count(state.secrets, part.secrets, 1);
-  for (const key of part.objectKeys) state.partOf.set(key, part);
-  for (const link of part.links) state.partByLink.set(link, part);
-  for (const key of part.reads) addReader(state.readers, key, part);
+  for (const key of eachOf(part.objectKeys)) state.partOf.set(key, part);
+  for (const link of eachOf(part.links)) state.partByLink.set(link, part);
+  for (const key of eachOf(part.reads)) addReader(state.readers, key, part);
   state.validFrom = Math.max(state.validFrom, part.validFrom);
   state.validUntil = Math.min(state.validUntil, part.validUntil);
   return true;
@@ -209,9 +211,9 @@ export function addPart(state: State, part: Part): boolean {
 
 /** Takes a part out (only what it added; called for parts added whole). */
 export function removePart(state: State, part: Part): void {
-  for (const vhost of part.virtualHosts) state.plainMaker.delete(vhost.name);
-  for (const vhost of part.secureVirtualHosts) state.secureMaker.delete(vhost.name);
-  for (const key of part.statusKeys) state.statuses.delete(key);
+  for (const vhost of eachOf(part.virtualHosts)) state.plainMaker.delete(vhost.name);
+  for (const vhost of eachOf(part.secureVirtualHosts)) state.secureMaker.delete(vhost.name);
+  for (const key of eachOf(part.statusKeys)) state.statuses.delete(key);
   state.plain = withRemoved(state.plain, part.served.plain);
   state.filterChains = withRemoved(state.filterChains, part.served.filterChains);
   if (part.served.fallback) {
@@ -222,9 +224,9 @@ export function removePart(state: State, part: Part): void {
   for (const chain of part.served.filterChains) state.servedSecure.delete(chain.virtualHost.name);
   count(state.clusters, part.clusters, -1);
   count(state.secrets, part.secrets, -1);
-  for (const key of part.objectKeys) if (state.partOf.get(key) === part) state.partOf.delete(key);
-  for (const link of part.links) if (state.partByLink.get(link) === part) state.partByLink.delete(link);
-  for (const key of part.reads) removeReader(state.readers, key, part);
+  for (const key of eachOf(part.objectKeys)) if (state.partOf.get(key) === part) state.partOf.delete(key);
+  for (const link of eachOf(part.links)) if (state.partByLink.get(link) === part) state.partByLink.delete(link);
+  for (const key of eachOf(part.reads)) removeReader(state.readers, key, part);
 }
 
 /** Starts a build from the state the last DAG was assembled from: its maps become views, the given ones stay as they are. */

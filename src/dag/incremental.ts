@@ -22,7 +22,7 @@
 // runs instead, until a change to an Ingress, HTTPProxy or Gateway API object may have ended that.
 import { buildDag, defaultProcessors } from "./builder.ts";
 import { createDagCache, type DagCache } from "./cache.ts";
-import { buildPart, groupByLink, linksOf, objectKey, processorsCovered, readKeyOf, type Part, type UnitKind } from "./incremental-parts.ts";
+import { buildPart, eachOf, groupByLink, linksOf, objectKey, processorsCovered, readKeyOf, type Part, type UnitKind } from "./incremental-parts.ts";
 import { addPart, assemble, beginBuild, emptyState, endBulk, readersOf, removePart, type State } from "./incremental-state.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
 import type { Dag } from "./types.ts";
@@ -116,7 +116,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     }
     const bundleVersion = current.options.gateway?.bundleVersion?.();
     if (bundleVersion !== current.bundleVersion) affected.add(current.gateway);
-    for (const part of affected) for (const key of part.objectKeys) keys.add(key);
+    for (const part of affected) for (const key of eachOf(part.objectKeys)) keys.add(key);
     // The current objects of those parts and of every part linked to them.
     const find = objectLookup(input);
     const objects: KubeObject[] = [];
@@ -132,7 +132,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
         const part = current.partByLink.get(link);
         if (!part || affected.has(part)) continue;
         affected.add(part);
-        for (const other of part.objectKeys) {
+        for (const other of eachOf(part.objectKeys)) {
           if (keys.has(other)) continue;
           keys.add(other);
           queue.push(other);
