@@ -18,7 +18,7 @@ import type { DagCache } from "./cache.ts";
 import type { DagInput, DagOptions, Processor } from "./processor.ts";
 import { reportShadowedRoutes } from "./shadowed-routes.ts";
 import type { ObjectStatus } from "./status.ts";
-import type { Cluster, Listener, Secret, SecureVirtualHost, VirtualHost, WeightedCluster } from "./types.ts";
+import type { Cluster, FallbackFilterChain, Listener, Secret, SecureFilterChain, SecureVirtualHost, VirtualHost, WeightedCluster } from "./types.ts";
 
 // Reads of a whole list: a change to any object of the kind concerns the part.
 const everyDelegation = "TLSCertificateDelegation *";
@@ -74,8 +74,10 @@ export interface Part {
   /** Every virtual host it made, served or not (two units making one host are not independent). */
   virtualHosts: Few<VirtualHost>;
   secureVirtualHosts: Few<SecureVirtualHost>;
-  /** What of it the listeners serve, as its own listener pass decided (sorted by host). */
-  served: ServedHosts;
+  /** What of it the listeners serve, as its own listener pass decided (sorted by host): ServedHosts, each list a Few. */
+  plain: Few<VirtualHost>;
+  filterChains: Few<SecureFilterChain>;
+  fallback: FallbackFilterChain | undefined;
   /** The clusters and SDS secrets its served hosts reach (each once). */
   clusters: Few<Cluster>;
   secrets: Few<Secret>;
@@ -215,8 +217,7 @@ export function buildPart(
   // (the fallback chain is the union of the parts'), and it is the last to record a status.
   const listeners = buildListeners(ctx.dag, options.listeners, ctx.status);
   const https = listeners[1];
-  const chains = https?.filterChains;
-  const served: ServedHosts = { plain: listeners[0]!.virtualHosts, filterChains: chains && chains.length > 0 ? chains : none, fallback: https?.fallback };
+  const served: ServedHosts = { plain: listeners[0]!.virtualHosts, filterChains: https?.filterChains ?? none, fallback: https?.fallback };
   const { clusters, secrets } = reachable({ listeners: [...listeners, ...ctx.dag.listeners] });
   const statuses: ObjectStatus[] = [];
   const statusKeys: string[] = [];
@@ -232,6 +233,7 @@ export function buildPart(
     return (keyStrings ? keyStrings.get(key) : statusKeys.find((other) => other === key)) ?? key;
   };
   const made = ctx.dag.virtualHosts;
+  const plain = fewOf(served.plain);
   const allServed = served.plain.length === made.size && served.plain.every((vhost) => made.get(vhost.name) === vhost);
   const part: Part = {
     kind,
@@ -239,9 +241,11 @@ export function buildPart(
     links: objects.length === 1 ? fewOf(links(objects[0]!)) : fewOf(new Set(objects.flatMap(links))),
     reads: fewOf(reads),
     // Every host made is served (most units): one list for both.
-    virtualHosts: allServed ? (served.plain.length === 1 ? served.plain[0]! : served.plain) : fewOf(made.values()),
+    virtualHosts: allServed ? plain : fewOf(made.values()),
     secureVirtualHosts: fewOf(ctx.dag.secureVirtualHosts.values()),
-    served,
+    plain,
+    filterChains: fewOf(served.filterChains),
+    fallback: served.fallback,
     clusters: fewOf(clusters.values()),
     secrets: fewOf(secrets.values()),
     statuses: fewOf(statuses),

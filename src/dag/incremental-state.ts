@@ -173,8 +173,8 @@ function count<T extends { name: string }>(counted: Counted<T>, values: Few<T>, 
 export function addPart(state: State, part: Part): boolean {
   // A TLS chain for every SNI (`*`, a Gateway TLS listener without a hostname) leaves no room for the
   // fallback certificate's chain of another unit: the listener pass must see both (the reference).
-  if (part.served.fallback && state.servedSecure.has("*")) return false;
-  if (state.fallbackParts.size > 0 && part.served.filterChains.some((chain) => chain.virtualHost.name === "*")) return false;
+  if (part.fallback && state.servedSecure.has("*")) return false;
+  if (state.fallbackParts.size > 0 && eachOf(part.filterChains).some((chain) => chain.virtualHost.name === "*")) return false;
   for (const vhost of eachOf(part.virtualHosts)) {
     if (state.plainMaker.has(vhost.name)) return false;
     state.plainMaker.set(vhost.name, part);
@@ -190,15 +190,15 @@ export function addPart(state: State, part: Part): boolean {
     if (state.statuses.has(key)) return false;
     state.statuses.set(key, statuses[i]!);
   }
-  state.plain = withAdded(state.plain, part.served.plain, state.bulk);
-  state.filterChains = withAdded(state.filterChains, part.served.filterChains, state.bulk);
-  const fallback = part.served.fallback;
+  state.plain = withAdded(state.plain, eachOf(part.plain), state.bulk);
+  state.filterChains = withAdded(state.filterChains, eachOf(part.filterChains), state.bulk);
+  const fallback = part.fallback;
   if (fallback) {
     state.fallbackHosts = withAdded(state.fallbackHosts, fallback.virtualHosts, state.bulk);
     state.fallbackParts.add(part);
   }
-  for (const vhost of part.served.plain) state.servedPlain.set(vhost.name, vhost);
-  for (const chain of part.served.filterChains) state.servedSecure.set(chain.virtualHost.name, chain.virtualHost);
+  for (const vhost of eachOf(part.plain)) state.servedPlain.set(vhost.name, vhost);
+  for (const chain of eachOf(part.filterChains)) state.servedSecure.set(chain.virtualHost.name, chain.virtualHost);
   count(state.clusters, part.clusters, 1);
   count(state.secrets, part.secrets, 1);
   for (const key of eachOf(part.objectKeys)) state.partOf.set(key, part);
@@ -214,14 +214,14 @@ export function removePart(state: State, part: Part): void {
   for (const vhost of eachOf(part.virtualHosts)) state.plainMaker.delete(vhost.name);
   for (const vhost of eachOf(part.secureVirtualHosts)) state.secureMaker.delete(vhost.name);
   for (const key of eachOf(part.statusKeys)) state.statuses.delete(key);
-  state.plain = withRemoved(state.plain, part.served.plain);
-  state.filterChains = withRemoved(state.filterChains, part.served.filterChains);
-  if (part.served.fallback) {
-    state.fallbackHosts = withRemoved(state.fallbackHosts, part.served.fallback.virtualHosts);
+  state.plain = withRemoved(state.plain, eachOf(part.plain));
+  state.filterChains = withRemoved(state.filterChains, eachOf(part.filterChains));
+  if (part.fallback) {
+    state.fallbackHosts = withRemoved(state.fallbackHosts, part.fallback.virtualHosts);
     state.fallbackParts.delete(part);
   }
-  for (const vhost of part.served.plain) state.servedPlain.delete(vhost.name);
-  for (const chain of part.served.filterChains) state.servedSecure.delete(chain.virtualHost.name);
+  for (const vhost of eachOf(part.plain)) state.servedPlain.delete(vhost.name);
+  for (const chain of eachOf(part.filterChains)) state.servedSecure.delete(chain.virtualHost.name);
   count(state.clusters, part.clusters, -1);
   count(state.secrets, part.secrets, -1);
   for (const key of eachOf(part.objectKeys)) if (state.partOf.get(key) === part) state.partOf.delete(key);
@@ -258,7 +258,7 @@ export function endBulk(state: State): void {
 export function assemble(state: State): Dag {
   // Every part's fallback chain has the same Secret (the configured one): one chain serves all their hosts.
   const [withFallback] = state.fallbackParts;
-  const fallback = withFallback?.served.fallback && fallbackChainOf(withFallback.served.fallback.secret, state.fallbackHosts.slice());
+  const fallback = withFallback?.fallback && fallbackChainOf(withFallback.fallback.secret, state.fallbackHosts.slice());
   const served = { plain: state.plain.slice(), filterChains: state.filterChains.slice(), fallback };
   const listeners = [...listenersOf(served, state.effective.listeners), ...state.gateway.listeners];
   const dag: Dag = {
