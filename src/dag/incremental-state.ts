@@ -69,7 +69,7 @@ function removeReader(map: Map<string, Readers>, key: string, part: Part): void 
   }
 }
 
-/** Values by name, with how many parts reach each. */
+/** Values by name, with how many parts reach each: only counts over one are kept (most values have one part). */
 export interface Counted<T> {
   values: Map<string, T>;
   uses: Map<string, number>;
@@ -158,14 +158,13 @@ function withRemoved<T extends Sorted>(sorted: T[], items: readonly T[]): T[] {
 function count<T extends { name: string }>(counted: Counted<T>, values: Few<T>, delta: 1 | -1): void {
   for (const value of eachOf(values)) {
     const name = value.name;
-    const uses = (counted.uses.get(name) ?? 0) + delta;
-    if (uses > 0) {
-      counted.uses.set(name, uses);
+    const uses = counted.uses.get(name);
+    if (delta === 1) {
       if (!counted.values.has(name)) counted.values.set(name, value);
-    } else {
-      counted.uses.delete(name);
-      counted.values.delete(name);
-    }
+      else counted.uses.set(name, (uses ?? 1) + 1);
+    } else if (uses === undefined) counted.values.delete(name);
+    else if (uses > 2) counted.uses.set(name, uses - 1);
+    else counted.uses.delete(name);
   }
 }
 

@@ -22,6 +22,7 @@
 // runs instead, until a change to an Ingress, HTTPProxy or Gateway API object may have ended that.
 import { buildDag, defaultProcessors } from "./builder.ts";
 import { createDagCache, type DagCache } from "./cache.ts";
+import { CopyOnWriteMap } from "./cow-map.ts";
 import { buildPart, eachOf, groupByLink, linksOf, objectKey, processorsCovered, readKeyOf, type Part, type UnitKind } from "./incremental-parts.ts";
 import { addPart, assemble, beginBuild, emptyState, endBulk, readersOf, removePart, type State } from "./incremental-state.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
@@ -82,7 +83,8 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     }
     endBulk(next);
     // From now on only what is served is known by name.
-    next.effective.known = new Map(next.clusters.values);
+    // A view: the served clusters are never changed once a DAG has them (incremental-state.ts).
+    next.effective.known = CopyOnWriteMap.over(next.clusters.values);
     entangled = false;
     state = next;
     last = { mode: "full", reason, rebuilt: parts.length };
@@ -157,7 +159,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     last = { mode: "incremental", rebuilt: units.length };
     const dag = assemble(current);
     // Clusters no unit serves any more are forgotten now and then, so edits do not pile them up.
-    if (current.effective.known.size > 2 * dag.clusters.size + 1024) current.effective.known = new Map(dag.clusters);
+    if (current.effective.known.size > 2 * dag.clusters.size + 1024) current.effective.known = CopyOnWriteMap.over(dag.clusters);
     return dag;
   }
 
