@@ -17,8 +17,8 @@ import { readIngressSpec } from "./ingress-spec.ts";
 import type { DagCache } from "./cache.ts";
 import type { DagInput, DagOptions, Processor } from "./processor.ts";
 import { reportShadowedRoutes } from "./shadowed-routes.ts";
-import { refKey, type ObjectStatus } from "./status.ts";
-import type { Cluster, Listener, Secret, SecureVirtualHost, VirtualHost, WeightedCluster } from "./types.ts";
+import type { ObjectStatus } from "./status.ts";
+import type { Cluster, FallbackFilterChain, Listener, Secret, SecureFilterChain, SecureVirtualHost, VirtualHost, WeightedCluster } from "./types.ts";
 
 // Reads of a whole list: a change to any object of the kind concerns the part.
 const everyDelegation = "TLSCertificateDelegation *";
@@ -41,25 +41,49 @@ export function readKeyOf(key: string): string | undefined {
 /** What a unit is made of: a group of Ingresses or HTTPProxies, or one of the two single units. */
 export type UnitKind = "ingress" | "httpproxy" | "gateway" | "delegations";
 
+/**
+ * One item or several. Most units are one Ingress, with one key, link, status or cluster of each
+ * kind: kept without an array around it (an array costs about 100 bytes, and 100k units hold
+ * several each). Never an array of arrays.
+ */
+export type Few<T> = T | readonly T[];
+
+// The empty Few (and list): one shared array, never changed (a unit's lists are only read).
+const none: never[] = [];
+
+/** The items as a Few: the item alone, or the shared empty array. */
+function fewOf<T>(values: Iterable<T>): Few<T> {
+  const list = [...values];
+  return list.length === 1 ? list[0]! : list.length === 0 ? none : list;
+}
+
+/** The items of a Few, as a list. */
+export function eachOf<T>(few: Few<T>): readonly T[] {
+  return Array.isArray(few) ? (few as readonly T[]) : [few as T];
+}
+
 /** What one unit contributed to a build, kept as it was made until one of its reads changes. */
 export interface Part {
   kind: UnitKind;
   /** `Ingress namespace/name` or `HTTPProxy namespace/name` of its objects. */
-  objectKeys: string[];
+  objectKeys: Few<string>;
   /** What links its objects to others (linksOf): a change linked to one rebuilds it. */
-  links: string[];
-  /** `Service ns/name`, `Secret ns/name` and `ConfigMap ns/name` keys it looked up, found or not. */
-  reads: Set<string>;
+  links: Few<string>;
+  /** `Service ns/name`, `Secret ns/name` and `ConfigMap ns/name` keys it looked up, found or not (each once). */
+  reads: Few<string>;
   /** Every virtual host it made, served or not (two units making one host are not independent). */
-  virtualHosts: VirtualHost[];
-  secureVirtualHosts: SecureVirtualHost[];
-  /** What of it the listeners serve, as its own listener pass decided (sorted by host). */
-  served: ServedHosts;
-  /** The clusters and SDS secrets its served hosts reach, by name. */
-  clusters: Map<string, Cluster>;
-  secrets: Map<string, Secret>;
-  /** The statuses of its objects, as its passes left them (never changed afterwards). */
-  statuses: Map<string, ObjectStatus>;
+  virtualHosts: Few<VirtualHost>;
+  secureVirtualHosts: Few<SecureVirtualHost>;
+  /** What of it the listeners serve, as its own listener pass decided (sorted by host): ServedHosts, each list a Few. */
+  plain: Few<VirtualHost>;
+  filterChains: Few<SecureFilterChain>;
+  fallback: FallbackFilterChain | undefined;
+  /** The clusters and SDS secrets its served hosts reach (each once). */
+  clusters: Few<Cluster>;
+  secrets: Few<Secret>;
+  /** The statuses of its objects, as its passes left them (never changed afterwards), and their refKeys, in the same order. */
+  statuses: Few<ObjectStatus>;
+  statusKeys: Few<string>;
   /** Listeners a processor added (Gateway ports other than 80 and 443). */
   listeners: Listener[];
   /** The clock interval [from, until) in which its certificate checks give the same answers. */
@@ -147,7 +171,10 @@ const processorsOf: Record<UnitKind, Processor[]> = {
  * Builds one unit: a group of Ingresses or HTTPProxies (`objects`), the Gateway API or the
  * delegations. Its routes use the clusters of `known` where the name is the same (shareClusters).
  */
-export function buildPart(input: DagInput, unit: { options: DagOptions & { cache: DagCache; known: Map<string, Cluster> }; kind: UnitKind; objects?: KubeObject[] }): Part {
+export function buildPart(
+  input: DagInput,
+  unit: { options: DagOptions & { cache: DagCache; known: Map<string, Cluster> }; kind: UnitKind; objects?: KubeObject[]; linksOf?: (object: KubeObject) => string[] },
+): Part {
   const { options, kind } = unit;
   const objects = unit.objects ?? [];
   const reads = new Set<string>();
@@ -190,22 +217,40 @@ export function buildPart(input: DagInput, unit: { options: DagOptions & { cache
   // (the fallback chain is the union of the parts'), and it is the last to record a status.
   const listeners = buildListeners(ctx.dag, options.listeners, ctx.status);
   const https = listeners[1];
-  const served: ServedHosts = { plain: listeners[0]!.virtualHosts, filterChains: https?.filterChains ?? [], fallback: https?.fallback };
+  const served: ServedHosts = { plain: listeners[0]!.virtualHosts, filterChains: https?.filterChains ?? none, fallback: https?.fallback };
   const { clusters, secrets } = reachable({ listeners: [...listeners, ...ctx.dag.listeners] });
-  const statuses = new Map<string, ObjectStatus>();
-  for (const status of ctx.status.all()) statuses.set(refKey(status.ref), status);
+  const statuses: ObjectStatus[] = [];
+  const statusKeys: string[] = [];
+  for (const [key, status] of ctx.status.entries()) {
+    statusKeys.push(key);
+    statuses.push(status);
+  }
+  const links = unit.linksOf ?? linksOf;
+  // Each object has a status under the same key: that string is the one kept.
+  const keyStrings = objects.length === 1 ? undefined : new Map(statusKeys.map((key) => [key, key]));
+  const keyOf = (object: KubeObject) => {
+    const key = objectKey(object);
+    return (keyStrings ? keyStrings.get(key) : statusKeys.find((other) => other === key)) ?? key;
+  };
+  const made = ctx.dag.virtualHosts;
+  const plain = fewOf(served.plain);
+  const allServed = served.plain.length === made.size && served.plain.every((vhost) => made.get(vhost.name) === vhost);
   const part: Part = {
     kind,
-    objectKeys: objects.map(objectKey),
-    links: [...new Set(objects.flatMap(linksOf))],
-    reads,
-    virtualHosts: [...ctx.dag.virtualHosts.values()],
-    secureVirtualHosts: [...ctx.dag.secureVirtualHosts.values()],
-    served,
-    clusters,
-    secrets,
-    statuses,
-    listeners: ctx.dag.listeners,
+    objectKeys: fewOf(objects.map(keyOf)),
+    links: objects.length === 1 ? fewOf(links(objects[0]!)) : fewOf(new Set(objects.flatMap(links))),
+    reads: fewOf(reads),
+    // Every host made is served (most units): one list for both.
+    virtualHosts: allServed ? plain : fewOf(made.values()),
+    secureVirtualHosts: fewOf(ctx.dag.secureVirtualHosts.values()),
+    plain,
+    filterChains: fewOf(served.filterChains),
+    fallback: served.fallback,
+    clusters: fewOf(clusters.values()),
+    secrets: fewOf(secrets.values()),
+    statuses: fewOf(statuses),
+    statusKeys: fewOf(statusKeys),
+    listeners: ctx.dag.listeners.length === 0 ? none : ctx.dag.listeners,
     validFrom: -Infinity,
     validUntil: Infinity,
   };

@@ -5,7 +5,7 @@
 // never changed once given.
 import type { DagCache } from "./cache.ts";
 import { CopyOnWriteMap } from "./cow-map.ts";
-import type { Part } from "./incremental-parts.ts";
+import { eachOf, type Few, type Part } from "./incremental-parts.ts";
 import { fallbackChainOf, listenersOf } from "./listeners.ts";
 import type { DagOptions } from "./processor.ts";
 import { StatusRecorder, type ObjectStatus } from "./status.ts";
@@ -22,7 +22,8 @@ export interface State {
   partOf: Map<string, Part>;
   /** The unit holding each link (linksOf). */
   partByLink: Map<string, Part>;
-  readers: Map<string, Set<Part>>;
+  /** The parts that read each key: one part alone (most keys), or several. */
+  readers: Map<string, Readers>;
   /** The part that made each virtual host, served or not. */
   plainMaker: Map<string, Part>;
   secureMaker: Map<string, Part>;
@@ -44,7 +45,31 @@ export interface State {
   bulk: boolean;
 }
 
-/** Values by name, with how many parts reach each. */
+/** A key's readers: most keys (a Service, a TLS Secret) have one, kept without a collection around it. */
+export type Readers = Part | Set<Part>;
+
+/** The parts of `readers` (none when undefined). */
+export function readersOf(readers: Readers | undefined): Iterable<Part> {
+  return readers === undefined ? [] : readers instanceof Set ? readers : [readers];
+}
+
+function addReader(map: Map<string, Readers>, key: string, part: Part): void {
+  const readers = map.get(key);
+  if (readers === undefined) map.set(key, part);
+  else if (readers instanceof Set) readers.add(part);
+  else if (readers !== part) map.set(key, new Set([readers, part]));
+}
+
+function removeReader(map: Map<string, Readers>, key: string, part: Part): void {
+  const readers = map.get(key);
+  if (readers === part) map.delete(key);
+  else if (readers instanceof Set) {
+    readers.delete(part);
+    if (readers.size === 1) map.set(key, readers.values().next().value!);
+  }
+}
+
+/** Values by name, with how many parts reach each: only counts over one are kept (most values have one part). */
 export interface Counted<T> {
   values: Map<string, T>;
   uses: Map<string, number>;
@@ -130,16 +155,16 @@ function withRemoved<T extends Sorted>(sorted: T[], items: readonly T[]): T[] {
   return sorted;
 }
 
-function count<T>(counted: Counted<T>, values: Map<string, T>, delta: 1 | -1): void {
-  for (const [name, value] of values) {
-    const uses = (counted.uses.get(name) ?? 0) + delta;
-    if (uses > 0) {
-      counted.uses.set(name, uses);
+function count<T extends { name: string }>(counted: Counted<T>, values: Few<T>, delta: 1 | -1): void {
+  for (const value of eachOf(values)) {
+    const name = value.name;
+    const uses = counted.uses.get(name);
+    if (delta === 1) {
       if (!counted.values.has(name)) counted.values.set(name, value);
-    } else {
-      counted.uses.delete(name);
-      counted.values.delete(name);
-    }
+      else counted.uses.set(name, (uses ?? 1) + 1);
+    } else if (uses === undefined) counted.values.delete(name);
+    else if (uses > 2) counted.uses.set(name, uses - 1);
+    else counted.uses.delete(name);
   }
 }
 
@@ -147,38 +172,37 @@ function count<T>(counted: Counted<T>, values: Map<string, T>, delta: 1 | -1): v
 export function addPart(state: State, part: Part): boolean {
   // A TLS chain for every SNI (`*`, a Gateway TLS listener without a hostname) leaves no room for the
   // fallback certificate's chain of another unit: the listener pass must see both (the reference).
-  if (part.served.fallback && state.servedSecure.has("*")) return false;
-  if (state.fallbackParts.size > 0 && part.served.filterChains.some((chain) => chain.virtualHost.name === "*")) return false;
-  for (const vhost of part.virtualHosts) {
+  if (part.fallback && state.servedSecure.has("*")) return false;
+  if (state.fallbackParts.size > 0 && eachOf(part.filterChains).some((chain) => chain.virtualHost.name === "*")) return false;
+  for (const vhost of eachOf(part.virtualHosts)) {
     if (state.plainMaker.has(vhost.name)) return false;
     state.plainMaker.set(vhost.name, part);
   }
-  for (const vhost of part.secureVirtualHosts) {
+  for (const vhost of eachOf(part.secureVirtualHosts)) {
     if (state.secureMaker.has(vhost.name)) return false;
     state.secureMaker.set(vhost.name, part);
   }
-  for (const [key, status] of part.statuses) {
+  const statusKeys = eachOf(part.statusKeys);
+  const statuses = eachOf(part.statuses);
+  for (let i = 0; i < statusKeys.length; i++) {
+    const key = statusKeys[i]!;
     if (state.statuses.has(key)) return false;
-    state.statuses.set(key, status);
+    state.statuses.set(key, statuses[i]!);
   }
-  state.plain = withAdded(state.plain, part.served.plain, state.bulk);
-  state.filterChains = withAdded(state.filterChains, part.served.filterChains, state.bulk);
-  const fallback = part.served.fallback;
+  state.plain = withAdded(state.plain, eachOf(part.plain), state.bulk);
+  state.filterChains = withAdded(state.filterChains, eachOf(part.filterChains), state.bulk);
+  const fallback = part.fallback;
   if (fallback) {
     state.fallbackHosts = withAdded(state.fallbackHosts, fallback.virtualHosts, state.bulk);
     state.fallbackParts.add(part);
   }
-  for (const vhost of part.served.plain) state.servedPlain.set(vhost.name, vhost);
-  for (const chain of part.served.filterChains) state.servedSecure.set(chain.virtualHost.name, chain.virtualHost);
+  for (const vhost of eachOf(part.plain)) state.servedPlain.set(vhost.name, vhost);
+  for (const chain of eachOf(part.filterChains)) state.servedSecure.set(chain.virtualHost.name, chain.virtualHost);
   count(state.clusters, part.clusters, 1);
   count(state.secrets, part.secrets, 1);
-  for (const key of part.objectKeys) state.partOf.set(key, part);
-  for (const link of part.links) state.partByLink.set(link, part);
-  for (const key of part.reads) {
-    const readers = state.readers.get(key);
-    if (readers) readers.add(part);
-    else state.readers.set(key, new Set([part]));
-  }
+  for (const key of eachOf(part.objectKeys)) state.partOf.set(key, part);
+  for (const link of eachOf(part.links)) state.partByLink.set(link, part);
+  for (const key of eachOf(part.reads)) addReader(state.readers, key, part);
   state.validFrom = Math.max(state.validFrom, part.validFrom);
   state.validUntil = Math.min(state.validUntil, part.validUntil);
   return true;
@@ -186,26 +210,22 @@ export function addPart(state: State, part: Part): boolean {
 
 /** Takes a part out (only what it added; called for parts added whole). */
 export function removePart(state: State, part: Part): void {
-  for (const vhost of part.virtualHosts) state.plainMaker.delete(vhost.name);
-  for (const vhost of part.secureVirtualHosts) state.secureMaker.delete(vhost.name);
-  for (const key of part.statuses.keys()) state.statuses.delete(key);
-  state.plain = withRemoved(state.plain, part.served.plain);
-  state.filterChains = withRemoved(state.filterChains, part.served.filterChains);
-  if (part.served.fallback) {
-    state.fallbackHosts = withRemoved(state.fallbackHosts, part.served.fallback.virtualHosts);
+  for (const vhost of eachOf(part.virtualHosts)) state.plainMaker.delete(vhost.name);
+  for (const vhost of eachOf(part.secureVirtualHosts)) state.secureMaker.delete(vhost.name);
+  for (const key of eachOf(part.statusKeys)) state.statuses.delete(key);
+  state.plain = withRemoved(state.plain, eachOf(part.plain));
+  state.filterChains = withRemoved(state.filterChains, eachOf(part.filterChains));
+  if (part.fallback) {
+    state.fallbackHosts = withRemoved(state.fallbackHosts, part.fallback.virtualHosts);
     state.fallbackParts.delete(part);
   }
-  for (const vhost of part.served.plain) state.servedPlain.delete(vhost.name);
-  for (const chain of part.served.filterChains) state.servedSecure.delete(chain.virtualHost.name);
+  for (const vhost of eachOf(part.plain)) state.servedPlain.delete(vhost.name);
+  for (const chain of eachOf(part.filterChains)) state.servedSecure.delete(chain.virtualHost.name);
   count(state.clusters, part.clusters, -1);
   count(state.secrets, part.secrets, -1);
-  for (const key of part.objectKeys) if (state.partOf.get(key) === part) state.partOf.delete(key);
-  for (const link of part.links) if (state.partByLink.get(link) === part) state.partByLink.delete(link);
-  for (const key of part.reads) {
-    const readers = state.readers.get(key);
-    readers?.delete(part);
-    if (readers?.size === 0) state.readers.delete(key);
-  }
+  for (const key of eachOf(part.objectKeys)) if (state.partOf.get(key) === part) state.partOf.delete(key);
+  for (const link of eachOf(part.links)) if (state.partByLink.get(link) === part) state.partByLink.delete(link);
+  for (const key of eachOf(part.reads)) removeReader(state.readers, key, part);
 }
 
 /** Starts a build from the state the last DAG was assembled from: its maps become views, the given ones stay as they are. */
@@ -237,7 +257,7 @@ export function endBulk(state: State): void {
 export function assemble(state: State): Dag {
   // Every part's fallback chain has the same Secret (the configured one): one chain serves all their hosts.
   const [withFallback] = state.fallbackParts;
-  const fallback = withFallback?.served.fallback && fallbackChainOf(withFallback.served.fallback.secret, state.fallbackHosts.slice());
+  const fallback = withFallback?.fallback && fallbackChainOf(withFallback.fallback.secret, state.fallbackHosts.slice());
   const served = { plain: state.plain.slice(), filterChains: state.filterChains.slice(), fallback };
   const listeners = [...listenersOf(served, state.effective.listeners), ...state.gateway.listeners];
   const dag: Dag = {

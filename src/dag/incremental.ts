@@ -22,8 +22,9 @@
 // runs instead, until a change to an Ingress, HTTPProxy or Gateway API object may have ended that.
 import { buildDag, defaultProcessors } from "./builder.ts";
 import { createDagCache, type DagCache } from "./cache.ts";
-import { buildPart, groupByLink, linksOf, objectKey, processorsCovered, readKeyOf, type Part, type UnitKind } from "./incremental-parts.ts";
-import { addPart, assemble, beginBuild, emptyState, endBulk, removePart, type State } from "./incremental-state.ts";
+import { CopyOnWriteMap } from "./cow-map.ts";
+import { buildPart, eachOf, groupByLink, linksOf, objectKey, processorsCovered, readKeyOf, type Part, type UnitKind } from "./incremental-parts.ts";
+import { addPart, assemble, beginBuild, emptyState, endBulk, readersOf, removePart, type State } from "./incremental-state.ts";
 import type { DagInput, DagOptions } from "./processor.ts";
 import type { Dag } from "./types.ts";
 import type { KubeObject } from "../sources/types.ts";
@@ -75,14 +76,15 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     const parts = [gateway, delegations];
     const links = new Map<KubeObject, string[]>();
     const linked = (object: KubeObject) => links.get(object) ?? links.set(object, linksOf(object)).get(object)!;
-    for (const group of groupByLink(input.ingresses(), linked)) parts.push(buildPart(input, { options: effective, kind: "ingress", objects: group }));
-    for (const group of groupByLink(input.httpProxies(), linked)) parts.push(buildPart(input, { options: effective, kind: "httpproxy", objects: group }));
+    for (const group of groupByLink(input.ingresses(), linked)) parts.push(buildPart(input, { options: effective, kind: "ingress", objects: group, linksOf: linked }));
+    for (const group of groupByLink(input.httpProxies(), linked)) parts.push(buildPart(input, { options: effective, kind: "httpproxy", objects: group, linksOf: linked }));
     for (const part of parts) {
       if (!addPart(next, part)) return reference(input, options, entangledReason);
     }
     endBulk(next);
     // From now on only what is served is known by name.
-    next.effective.known = new Map(next.clusters.values);
+    // A view: the served clusters are never changed once a DAG has them (incremental-state.ts).
+    next.effective.known = CopyOnWriteMap.over(next.clusters.values);
     entangled = false;
     state = next;
     last = { mode: "full", reason, rebuilt: parts.length };
@@ -112,11 +114,11 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
       }
       const read = readKeyOf(key);
       if (read === undefined) continue;
-      for (const part of current.readers.get(read) ?? []) affected.add(part);
+      for (const part of readersOf(current.readers.get(read))) affected.add(part);
     }
     const bundleVersion = current.options.gateway?.bundleVersion?.();
     if (bundleVersion !== current.bundleVersion) affected.add(current.gateway);
-    for (const part of affected) for (const key of part.objectKeys) keys.add(key);
+    for (const part of affected) for (const key of eachOf(part.objectKeys)) keys.add(key);
     // The current objects of those parts and of every part linked to them.
     const find = objectLookup(input);
     const objects: KubeObject[] = [];
@@ -132,7 +134,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
         const part = current.partByLink.get(link);
         if (!part || affected.has(part)) continue;
         affected.add(part);
-        for (const other of part.objectKeys) {
+        for (const other of eachOf(part.objectKeys)) {
           if (keys.has(other)) continue;
           keys.add(other);
           queue.push(other);
@@ -149,7 +151,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     for (const group of groupByLink(objects.filter((o) => o.kind === "HTTPProxy"), linked)) units.push({ kind: "httpproxy", objects: group });
     current.bundleVersion = bundleVersion;
     for (const unit of units) {
-      const part = buildPart(input, { options: current.effective, ...unit });
+      const part = buildPart(input, { options: current.effective, ...unit, linksOf: linked });
       if (unit.kind === "gateway") current.gateway = part;
       if (unit.kind === "delegations") current.delegations = part;
       if (!addPart(current, part)) return reference(input, current.options, entangledReason);
@@ -157,7 +159,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     last = { mode: "incremental", rebuilt: units.length };
     const dag = assemble(current);
     // Clusters no unit serves any more are forgotten now and then, so edits do not pile them up.
-    if (current.effective.known.size > 2 * dag.clusters.size + 1024) current.effective.known = new Map(dag.clusters);
+    if (current.effective.known.size > 2 * dag.clusters.size + 1024) current.effective.known = CopyOnWriteMap.over(dag.clusters);
     return dag;
   }
 

@@ -12,10 +12,12 @@ export interface ServiceClusterMemo {
 
 /** A memo for one build (resolved Service ports are memoized per build, so they key it). */
 export function createServiceClusterMemo(): ServiceClusterMemo {
-  const byResolved = new WeakMap<ResolvedService, Map<string, Cluster>>();
+  // Made on first use: a build context per incremental unit, most never ask.
+  let byResolved: WeakMap<ResolvedService, Map<string, Cluster>> | undefined;
   return {
-    get: (resolved, key) => byResolved.get(resolved)?.get(key),
+    get: (resolved, key) => byResolved?.get(resolved)?.get(key),
     set(resolved, key, cluster) {
+      byResolved ??= new WeakMap();
       let byKey = byResolved.get(resolved);
       if (!byKey) byResolved.set(resolved, (byKey = new Map()));
       byKey.set(key, cluster);

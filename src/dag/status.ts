@@ -83,11 +83,14 @@ export class StatusRecorder {
    * The statuses this recorder made: the others were adopted from an earlier build (incremental.ts)
    * and are shared with it, so they are copied before their first change, never changed in place.
    */
-  readonly #owned = new WeakSet<ObjectStatus>();
+  // Only a recorder that may hold others' statuses (a shared start, adopt) keeps it: in one that
+  // never does (a build context's, one per incremental unit) every status is its own.
+  #owned: WeakSet<ObjectStatus> | undefined;
 
   /** A recorder starting from `shared` (by refKey), statuses an earlier build made: see adopt. */
   constructor(shared?: ReadonlyMap<string, ObjectStatus>) {
     this.#statuses = shared ? CopyOnWriteMap.over(shared) : new Map();
+    if (shared) this.#owned = new WeakSet();
   }
 
   /** Registers an object so it gets a status even if nothing is wrong with it. */
@@ -96,11 +99,11 @@ export class StatusRecorder {
     let status = this.#statuses.get(key);
     if (!status) {
       status = { ref, generation, currentStatus: "valid", description: `Valid ${ref.kind}`, errors: [], warnings: [] };
-      this.#owned.add(status);
+      this.#owned?.add(status);
       this.#statuses.set(key, status);
       return status;
     }
-    if (!this.#owned.has(status)) {
+    if (this.#owned && !this.#owned.has(status)) {
       status = copyStatus(status);
       this.#owned.add(status);
       this.#statuses.set(key, status);
@@ -116,6 +119,10 @@ export class StatusRecorder {
   adopt(status: ObjectStatus): boolean {
     const key = refKey(status.ref);
     if (this.#statuses.has(key)) return false;
+    if (!this.#owned) {
+      // Until now every status here was this recorder's own.
+      this.#owned = new WeakSet(this.#statuses.values());
+    }
     this.#statuses.set(key, status);
     return true;
   }
@@ -157,6 +164,11 @@ export class StatusRecorder {
 
   get(ref: ObjectRef): ObjectStatus | undefined {
     return this.#statuses.get(refKey(ref));
+  }
+
+  /** Every status with its refKey, in no particular order. */
+  entries(): IterableIterator<[string, ObjectStatus]> {
+    return this.#statuses.entries();
   }
 
   /** All statuses, sorted by key so output is deterministic. */

@@ -146,6 +146,25 @@ describe("object cache: what affects the output", () => {
     expect(cache.endpointSliceServices()).toEqual(["default/web"]);
   });
 
+  test("a Service's slices follow updates and removals from one slice to several and back", () => {
+    const cache = createObjectCache({ ingressClassNames: [] });
+    cache.apply(upsert(slice("web-b", "web", ["10.0.0.1"])));
+    cache.apply(upsert(slice("web-b", "web", ["10.0.0.9"])));
+    expect(cache.endpointSlices("default", "web").map((s) => s.endpoints)).toEqual([[{ addresses: ["10.0.0.9"] }]]);
+    cache.apply(upsert(slice("web-a", "web", ["10.0.0.2"])));
+    cache.apply(upsert(slice("web-c", "web", ["10.0.0.3"])));
+    expect(cache.endpointSlices("default", "web").map((s) => s.metadata.name)).toEqual(["web-a", "web-b", "web-c"]);
+    cache.apply(remove(slice("web-b", "web", [])));
+    cache.apply(remove(slice("web-a", "web", [])));
+    expect(cache.endpointSlices("default", "web").map((s) => s.metadata.name)).toEqual(["web-c"]);
+    cache.apply(upsert(slice("web-a", "web", ["10.0.0.2"])));
+    expect(cache.endpointSlices("default", "web").map((s) => s.metadata.name)).toEqual(["web-a", "web-c"]);
+    cache.apply(remove(slice("web-a", "web", [])));
+    cache.apply(remove(slice("web-c", "web", [])));
+    expect(cache.endpointSlices("default", "web")).toEqual([]);
+    expect(cache.endpointSliceServices()).toEqual([]);
+  });
+
   test("unchanged objects affect nothing: same resourceVersion, or equal content without one", () => {
     const cache = createObjectCache({ ingressClassNames: [] });
     const web = ingress("site", { defaultBackend: backend("web") });

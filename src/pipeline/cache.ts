@@ -130,6 +130,9 @@ function sliceServiceKey(slice: KubeObject): string | undefined {
   return service ? `${slice.metadata.namespace}/${service}` : undefined;
 }
 
+/** A stored slice's `namespace/name` (the cache sets its namespace). */
+const sliceKeyOf = (slice: KubeObject) => `${slice.metadata.namespace}/${slice.metadata.name}`;
+
 function byKey(a: [string, KubeObject], b: [string, KubeObject]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
@@ -140,7 +143,9 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   const sortedCache = new Map<StoredKind, KubeObject[]>();
   const referenceCounts = new Map<ReferenceKey, number>();
   const referencesBy = new Map<string, ReferenceKey[]>(); // `Kind ns/name` of the referrer → what it names
-  const slicesByService = new Map<string, Map<string, KubeObject>>();
+  // A Service's slices: the slice itself when it has one (most do; a Map each would cost ~100 B
+  // per Service at 100k), by `namespace/name` when several.
+  const slicesByService = new Map<string, KubeObject | Map<string, KubeObject>>();
   // Each Service's slices in order (namespace → name → slices), the same array until one of them changes
   // (the build memo compares by identity); keyed without joining the names, as every build asks for every Service.
   const sortedSlices = new Map<string, Map<string, readonly KubeObject[]>>();
@@ -166,16 +171,17 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   function indexSlice(slice: KubeObject, key: string, add: boolean): string | undefined {
     const service = sliceServiceKey(slice);
     if (service === undefined) return undefined;
-    let slices = slicesByService.get(service);
+    const slices = slicesByService.get(service);
     const at = service.indexOf("/");
     sortedSlices.get(service.slice(0, at))?.delete(service.slice(at + 1));
     if (add) {
-      if (!slices) slicesByService.set(service, (slices = new Map()));
-      slices.set(key, slice);
-    } else if (slices) {
+      if (slices === undefined || (!(slices instanceof Map) && sliceKeyOf(slices) === key)) slicesByService.set(service, slice);
+      else if (slices instanceof Map) slices.set(key, slice);
+      else slicesByService.set(service, new Map([[sliceKeyOf(slices), slices], [key, slice]]));
+    } else if (slices instanceof Map) {
       slices.delete(key);
-      if (slices.size === 0) slicesByService.delete(service);
-    }
+      if (slices.size === 1) slicesByService.set(service, slices.values().next().value!);
+    } else if (slices !== undefined && sliceKeyOf(slices) === key) slicesByService.delete(service);
     return service;
   }
 
@@ -307,7 +313,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
       if (!sorted) {
         const slices = slicesByService.get(`${namespace}/${serviceName}`);
         if (!slices) return [];
-        sorted = Object.freeze([...slices].sort(byKey).map(([, slice]) => slice));
+        sorted = Object.freeze(slices instanceof Map ? [...slices].sort(byKey).map(([, slice]) => slice) : [slices]);
         if (!inNamespace) sortedSlices.set(namespace, (inNamespace = new Map()));
         inNamespace.set(serviceName, sorted);
       }
