@@ -1,5 +1,5 @@
 // One resource as the snapshot store holds it: its bytes, its JSON, and what is derived from them once.
-import type { References } from "./references.ts";
+import { findReferences, type References } from "./references.ts";
 
 /**
  * The encodings of a large resource's entries (the virtual hosts of a route config, the filter
@@ -28,4 +28,9 @@ export interface CachedResource {
   readonly entries?: EntryEncodings;
   /** Wire fragments built from `bytes` on first use (see server-wire.ts), shared by all clients. */
   wire?: { sotw?: Uint8Array; delta?: Uint8Array };
+}
+
+/** The names a served resource of `typeUrl` points at, found once per version and kept on it (every reader shares the one walk). */
+export function referencesOfResource(typeUrl: string, resource: CachedResource): References {
+  return (resource.refs ??= findReferences(typeUrl, resource.json));
 }

@@ -1,8 +1,8 @@
 // SDS scoping: a node is sent only the secrets that the listeners and clusters in its own view fetch
 // over SDS (DownstreamTlsContext in filter chains, UpstreamTlsContext in clusters). A secret nobody in
 // that view references is never sent, even when asked for by name. Installed as the store's node view.
-import { findReferences } from "./references.ts";
-import type { CachedResource, NodeView, SnapshotStore } from "./snapshot.ts";
+import { referencesOfResource } from "./cached-resource.ts";
+import type { NodeView, SnapshotStore } from "./snapshot.ts";
 import { TypeUrls, type NodeInfo } from "./types.ts";
 
 const scopedBy = [TypeUrls.listener, TypeUrls.cluster] as const;
@@ -25,8 +25,6 @@ export function installSdsScope(store: SnapshotStore, options: { base?: NodeView
  * `nodeIdentity(node)` from peer.ts, so that in split mode the client certificate decides).
  */
 export function scopeSecrets(store: Pick<SnapshotStore, "resources" | "version">, base?: NodeView): NodeView {
-  // A resource's secret names, computed once per resource version (unchanged resources keep their object).
-  const secretsOf = new WeakMap<CachedResource, string[]>();
   // Per node (one NodeInfo object per stream): the referenced secrets at given LDS and CDS versions.
   const perNode = new WeakMap<NodeInfo, { key: string; secrets: Set<string> }>();
 
@@ -41,12 +39,8 @@ export function scopeSecrets(store: Pick<SnapshotStore, "resources" | "version">
       for (const name of base?.(node, typeUrl, names) ?? names) {
         const resource = all.get(name);
         if (!resource) continue;
-        let fetched = secretsOf.get(resource);
-        if (!fetched) {
-          fetched = findReferences(typeUrl, resource.json).secrets;
-          secretsOf.set(resource, fetched);
-        }
-        for (const secret of fetched) secrets.add(secret);
+        // Found once per resource version (the store has found most of them already, checking the set).
+        for (const secret of referencesOfResource(typeUrl, resource).secrets) secrets.add(secret);
       }
     }
     perNode.set(node, { key, secrets });

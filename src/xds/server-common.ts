@@ -12,7 +12,7 @@ import { createVariantCache, type VariantCache } from "./route-holdback.ts";
 import type { KnownVersions } from "./known-versions.ts";
 import { createNamePool, createPlanner, type NamePool, type Planner } from "./server-plan.ts";
 import { createBodyCache, maxSubscribedNames, nodeInfo, type OutgoingResponse } from "./server-wire.ts";
-import { findReferences } from "./references.ts";
+import { referencesOfResource } from "./cached-resource.ts";
 import { resourceTypes, TypeUrls, typeInfo, type NodeInfo, type ResourceTypeInfo } from "./types.ts";
 import { createVhdsViews, type VhdsViews } from "./vhds.ts";
 
@@ -269,7 +269,7 @@ function withIdentity<T extends NodeInfo | undefined>(node: T, identity: string 
 export function forgetEndpointsOf(clusters: Iterable<CachedResource>, held: KnownVersions): boolean {
   let forgot = false;
   for (const cluster of clusters) {
-    for (const name of (cluster.refs ??= findReferences(TypeUrls.cluster, cluster.json)).endpoints) {
+    for (const name of referencesOfResource(TypeUrls.cluster, cluster).endpoints) {
       if (held.get(name) === undefined) continue;
       held.delete(name);
       forgot = true;

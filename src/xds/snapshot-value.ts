@@ -1,8 +1,8 @@
 // A snapshot as a value (go-control-plane's cache/v3 Snapshot): each type's resources and version,
 // never changed once made; the next publish makes a new one beside it. `consistent()` says whether
 // every name one resource points at (references.ts) is in it: the store publishes nothing else.
-import { findReferences, missingOfReferences, namesRequired, type ReferenceKind } from "./references.ts";
-import type { CachedResource } from "./cached-resource.ts";
+import { missingOfReferences, namesRequired, type ReferenceKind } from "./references.ts";
+import { referencesOfResource, type CachedResource } from "./cached-resource.ts";
 import { emptyMix, mixVersion, type VersionMix } from "./type-version.ts";
 import { resourceTypes, typeInfo } from "./types.ts";
 
@@ -64,7 +64,7 @@ export class Snapshot {
   /** The names one resource of `typeUrl` points at that the snapshot does not hold. */
   danglingOf(typeUrl: string, resource: CachedResource): string[] {
     if (!namesRequired(typeUrl)) return [];
-    const refs = (resource.refs ??= findReferences(typeUrl, resource.json));
+    const refs = referencesOfResource(typeUrl, resource);
     const missing = missingOfReferences(refs, this.holds);
     if (missing.length === 0) return [];
     const short = typeInfo(typeUrl)?.short ?? typeUrl;
