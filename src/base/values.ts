@@ -1,5 +1,5 @@
 // Small helpers on plain values that every stage uses: the record guard for parsed YAML/JSON,
-// the string order of sorted output, structural equality of JSON-shaped values. One copy each.
+// the string order of sorted output, structural equality of JSON-shaped values, item-by-item identity of lists (the build memos' "same nodes as last time"). One copy each.
 
 /** A JSON object (not null, not an array). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -29,4 +29,11 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const aKeys = Object.keys(aRecord).filter((k) => aRecord[k] !== undefined);
   const bKeys = Object.keys(bRecord).filter((k) => bRecord[k] !== undefined);
   return aKeys.length === bKeys.length && aKeys.every((k) => deepEqual(aRecord[k], bRecord[k]));
+}
+
+/** Whether two lists hold the very same items (by identity), in the same order. */
+export function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

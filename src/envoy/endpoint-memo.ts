@@ -4,6 +4,7 @@
 // policy gives back the assignment it gave before, the same JSON object, which validation and
 // encoding then find by identity; the problems it reported are reported again. Gives exactly what
 // loadAssignments gives (endpoint.ts).
+import { sameItems } from "../base/values.ts";
 import type { Cluster } from "../dag/types.ts";
 import type { KubeObject } from "../sources/types.ts";
 import type { JsonObject } from "./common.ts";
@@ -41,7 +42,7 @@ export function createLoadAssignmentMemo(): LoadAssignmentMemo {
         let entry = remembered.get(target.edsServiceName);
         const same = entry !== undefined && entry.service === target.service && entry.healthPort === target.healthPort;
         const key = same ? entry!.target : targetText(target);
-        if (!entry || entry.target !== key || entry.policy !== policy || !sameObjects(entry.slices, slices)) {
+        if (!entry || entry.target !== key || entry.policy !== policy || !sameItems(entry.slices, slices)) {
           const problems: EndpointProblem[] = [];
           const assignment = loadAssignmentFor(target, () => slices, { policy: options.policy, report: (problem) => problems.push(problem) });
           entry = { service: target.service, healthPort: target.healthPort, target: key, slices, policy, problems, assignment };
@@ -62,10 +63,4 @@ export function createLoadAssignmentMemo(): LoadAssignmentMemo {
 
 function targetText(target: EdsTarget): string {
   return JSON.stringify([target.service, target.healthPort ?? null]);
-}
-
-function sameObjects(a: readonly object[], b: readonly object[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -6,6 +6,7 @@
 // JSON it gave before, the same object, which validation and encoding then also find by identity.
 // A route configuration whose virtual hosts are all the ones it had is the same JSON as well.
 // The memo's translators give exactly what the plain ones give (translate.ts).
+import { sameItems } from "../base/values.ts";
 import type { RouteConfigNode } from "../dag/accessors.ts";
 import type { Cluster, Listener, SecureFilterChain, Secret, VirtualHost } from "../dag/types.ts";
 import { cluster, type ClusterDefaults } from "./cluster.ts";
@@ -90,7 +91,7 @@ export function createTranslationMemo(): TranslationMemo {
         routeConfiguration(config) {
           const before = memo.routeConfigs.get(config.name);
           let entry = before;
-          if (!entry || entry.protocol !== config.protocol || entry.fetchedBy !== config.fetchedBy || !sameNodes(entry.virtualHosts, config.virtualHosts)) {
+          if (!entry || entry.protocol !== config.protocol || entry.fetchedBy !== config.fetchedBy || !sameItems(entry.virtualHosts, config.virtualHosts)) {
             entry = { protocol: config.protocol, fetchedBy: config.fetchedBy, virtualHosts: config.virtualHosts, json: routeConfigurationOf(config, hostOf) };
             counts.routeConfigs++;
           }
@@ -112,11 +113,5 @@ export function createTranslationMemo(): TranslationMemo {
 function sameOptions(a: Required<TranslateOptions>, b: Required<TranslateOptions>): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof TranslateOptions>;
   for (const key of keys) if (a[key] !== b[key]) return false;
-  return true;
-}
-
-function sameNodes(a: readonly VirtualHost[], b: readonly VirtualHost[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

@@ -6,6 +6,7 @@
 // anything fails, the whole resource is checked the plain way, so the errors and their paths are
 // exactly the plain validator's.
 import type { ResourceValidator, ValidationError } from "./validate.ts";
+import { sameItems } from "../base/values.ts";
 import { TypeUrls } from "./types.ts";
 import { referencesOf, type ResourceReference } from "./references.ts";
 
@@ -38,12 +39,6 @@ interface StageOutcome {
   given: readonly object[];
   dependsOn: readonly unknown[];
   outcome: unknown;
-}
-
-function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export function createValidationMemo(): ValidationMemo {
