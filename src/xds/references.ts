@@ -92,15 +92,14 @@ export function missingReferences<T extends { kind: ReferenceKind; name: string 
 /** `missingReferences` over a resource's References (names by kind, as the store caches them); allocates only on a miss. */
 export function missingOfReferences(refs: References, exists: (typeUrl: string, name: string) => boolean): Array<{ kind: ReferenceKind; name: string }> {
   let missing: Array<{ kind: ReferenceKind; name: string }> | undefined;
-  const check = (kind: ReferenceKind, names: readonly string[]) => {
-    if (!requiredKinds.has(kind)) return;
-    for (const name of names) if (!exists(referencedType[kind], name)) (missing ??= []).push({ kind, name });
-  };
-  check("routeConfig", refs.routes);
-  check("endpoint", refs.endpoints);
-  check("secret", refs.secrets);
+  for (const kind of requiredKinds) {
+    for (const name of refs[namesOfKind[kind]]) if (!exists(referencedType[kind], name)) (missing ??= []).push({ kind, name });
+  }
   return missing ?? noneMissing;
 }
+
+/** The field of References that holds the names of each kind. */
+const namesOfKind: Readonly<Record<ReferenceKind, keyof References>> = { routeConfig: "routes", cluster: "clusters", endpoint: "endpoints", secret: "secrets" };
 
 const noneMissing: Array<{ kind: ReferenceKind; name: string }> = [];
 
