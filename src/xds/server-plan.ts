@@ -171,13 +171,9 @@ export function createPlanner(store: SnapshotStore): Planner {
       const removed: string[] = [];
       for (const name of held.names()) if (!visible.has(name)) removed.push(name);
       if (!view && !store.viewScopes(typeUrl) && resources.length === all.size) held.rebase(all);
-      else {
-        for (const r of updates) held.set(r.name, r.version);
-        for (const name of removed) held.delete(name);
-      }
+      else applyTo(held, updates, removed);
       if (incremental) held.markPlanned(all, { wildcard: subscription.wildcard, names: subscription.names, view });
-      const updateNames = updates.map((r) => r.name);
-      return { updates, updateNames, removed, names: [...updateNames, ...removed], everything: whole && !view && updates.length === resources.length };
+      return { ...changeOf(updates, removed), everything: whole && !view && updates.length === resources.length };
     },
     pureView: (view) => void pureViews.add(view),
   };
@@ -203,11 +199,9 @@ export function createPlanner(store: SnapshotStore): Planner {
         if (held.get(name) !== sent.version) updates.push(sent);
       } else if (held.get(name) !== undefined) removed.push(name);
     }
-    for (const r of updates) held.set(r.name, r.version);
-    for (const name of removed) held.delete(name);
+    applyTo(held, updates, removed);
     held.markPlanned(all, last.basis);
-    const updateNames = updates.map((r) => r.name);
-    return { updates, updateNames, removed, names: [...updateNames, ...removed], everything: false };
+    return { ...changeOf(updates, removed), everything: false };
   }
   return planner;
 }
@@ -238,8 +232,7 @@ function diffSnapshots(from: Map<string, CachedResource>, to: Map<string, Cached
   for (const resource of to.values()) if (from.get(resource.name)?.version !== resource.version) updates.push(resource);
   const removed: string[] = [];
   for (const name of from.keys()) if (!to.has(name)) removed.push(name);
-  const updateNames = updates.map((r) => r.name);
-  return { to, updates, updateNames, removed, names: [...updateNames, ...removed] };
+  return { to, ...changeOf(updates, removed) };
 }
 
 /** The same difference when the store says which names changed from `from` to `to`: only those are looked at. */
@@ -252,6 +245,17 @@ function diffNames(from: Map<string, CachedResource>, to: Map<string, CachedReso
       if (from.get(name)?.version !== resource.version) updates.push(resource);
     } else if (from.has(name)) removed.push(name);
   }
+  return { to, ...changeOf(updates, removed) };
+}
+
+/** What a response carrying `updates` and `removed` names: the updates' names, then the removed ones. */
+function changeOf(updates: CachedResource[], removed: string[]): { updates: CachedResource[]; updateNames: string[]; removed: string[]; names: string[] } {
   const updateNames = updates.map((r) => r.name);
-  return { to, updates, updateNames, removed, names: [...updateNames, ...removed] };
+  return { updates, updateNames, removed, names: [...updateNames, ...removed] };
+}
+
+/** Notes in `held` that the client was sent `updates` and told `removed` are gone. */
+function applyTo(held: KnownVersions, updates: readonly CachedResource[], removed: readonly string[]): void {
+  for (const r of updates) held.set(r.name, r.version);
+  for (const name of removed) held.delete(name);
 }
