@@ -15,9 +15,19 @@ import type { WireEncoder } from "./wire-encode.ts";
  */
 export function encodeVariant(typeUrl: string, json: object, before?: CachedResource): CachedResource {
   const info = typeInfo(typeUrl)!;
-  const { "@type": _type, ...rest } = json as Record<string, unknown>;
+  const rest = jsonOf(json);
   const { bytes, entries } = encodeResource(info, rest, { before });
   return { name: String(rest[info.nameField]), version: hash(bytes), bytes, json: rest, entries };
+}
+
+/**
+ * The JSON of a resource as given (with or without the Any's "@type"): the object itself when it has
+ * no "@type", so an unchanged translation (the same object) is found by identity; else a copy without it.
+ */
+export function jsonOf(raw: object): Record<string, unknown> {
+  if (!("@type" in raw)) return raw as Record<string, unknown>;
+  const { "@type": _type, ...json } = raw as Record<string, unknown>;
+  return json;
 }
 
 /** The hash of a resource's JSON text, computed once (a fresh store never needs it: nothing to compare with). */

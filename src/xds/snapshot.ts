@@ -4,7 +4,7 @@
 // resource keeps its version and bytes across publishes and a delta client is sent only what changed.
 // A type's version is the XOR of its resources' versions, kept up to date on every insert and removal:
 // one changed load assignment costs the store O(1), not a pass over every name of every type.
-import { encodeResource, hash, jsonHashOf } from "./resource-encoding.ts";
+import { encodeResource, hash, jsonHashOf, jsonOf } from "./resource-encoding.ts";
 import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
 import { flipVersion, type VersionMix } from "./type-version.ts";
 import { Snapshot } from "./snapshot-value.ts";
@@ -245,11 +245,6 @@ function removedNames(previous: Map<string, CachedResource>, map: Map<string, Ca
   return removed;
 }
 
-function withoutType(raw: object): Record<string, unknown> {
-  const { "@type": _type, ...json } = raw as Record<string, unknown>;
-  return json;
-}
-
 const endpointUrl: TypeUrl = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 
 /**
@@ -263,11 +258,6 @@ function buildTypeMap(
   context: { problems: string[]; encoder: WireEncoder },
 ): { map: Map<string, CachedResource>; touched: string[] } {
   return sameNamesChanged(info, input, previous, context) ?? everyEntry(info, input, previous, context);
-}
-
-/** The JSON of one input resource: the object itself when it has no "@type", so an unchanged translation (the same object) is found by identity. */
-function jsonOf(raw: object): Record<string, unknown> {
-  return "@type" in raw ? withoutType(raw) : (raw as Record<string, unknown>);
 }
 
 /**
