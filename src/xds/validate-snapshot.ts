@@ -4,7 +4,7 @@
 // a route config loses only its broken virtual hosts and a listener only its broken filter chains
 // (one bad Ingress must not take every host down); any other broken resource is left out whole.
 import { missingReferences, referencedType, referencesOf, type ReferenceKind, type ResourceReference } from "./references.ts";
-import { type ResourceSet, TypeUrls } from "./types.ts";
+import { type ResourceSet, typeInfo, TypeUrls } from "./types.ts";
 import { resourceValidator, type ValidateOptions, type ValidationError } from "./validate.ts";
 import type { ValidationMemo } from "./validate-memo.ts";
 
@@ -39,7 +39,6 @@ type Json = Record<string, unknown>;
 
 interface Stage {
   typeUrl: string;
-  nameOf: (resource: Json) => string;
   /** Whether its references are checked against the resources judged before it. */
   references?: boolean;
   /** The repeated field whose broken items can be dropped, keeping the rest of the resource. */
@@ -71,8 +70,9 @@ export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOpti
     const kept: object[] = [];
     const names = new Set<string>();
     const seen = new Set<string>();
+    const nameField = typeInfo(stage.typeUrl)!.nameField;
     for (const resource of resources as Json[]) {
-      const name = stage.nameOf(resource);
+      const name = String(resource[nameField] ?? "");
       const errors = check(stage.typeUrl, resource);
       if (seen.has(name)) errors.push({ path: "name", rule: "snapshot.unique_name", message: `another resource of this type is already named ${JSON.stringify(name)}` });
       seen.add(name);
@@ -94,22 +94,22 @@ export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOpti
     return { outcome: { kept, names }, rejections };
   };
 
-  const secrets = judge(set.secrets, { typeUrl: TypeUrls.secret, nameOf: (r) => String(r.name ?? "") });
-  const endpoints = judge(set.endpoints, { typeUrl: TypeUrls.endpoint, nameOf: (r) => String(r.cluster_name ?? "") });
+  const secrets = judge(set.secrets, { typeUrl: TypeUrls.secret });
+  const endpoints = judge(set.endpoints, { typeUrl: TypeUrls.endpoint });
   // Judged in the order that puts what is named before what names it.
-  const judged = new Map<string, { names: Set<string>; given: object[]; nameField: string }>([
-    [TypeUrls.secret, { names: secrets.names, given: set.secrets, nameField: "name" }],
-    [TypeUrls.endpoint, { names: endpoints.names, given: set.endpoints, nameField: "cluster_name" }],
+  const judged = new Map<string, { names: Set<string>; given: object[] }>([
+    [TypeUrls.secret, { names: secrets.names, given: set.secrets }],
+    [TypeUrls.endpoint, { names: endpoints.names, given: set.endpoints }],
   ]);
   const referenceErrors = (references: ResourceReference[]): ValidationError[] =>
     missingReferences(references, (typeUrl, name) => judged.get(typeUrl)?.names.has(name) ?? true).map((ref) => {
-      const { given, nameField } = judged.get(referencedType[ref.kind])!;
-      return missing(ref.path, referenceNames[ref.kind], ref.name, given, nameField);
+      const typeUrl = referencedType[ref.kind];
+      return missing(ref.path, referenceNames[ref.kind], ref.name, judged.get(typeUrl)!.given, typeInfo(typeUrl)!.nameField);
     });
-  const clusters = judge(set.clusters, { typeUrl: TypeUrls.cluster, nameOf: (r) => String(r.name ?? ""), references: true }, [secrets.names, endpoints.names]);
-  const routes = judge(set.routes, { typeUrl: TypeUrls.route, nameOf: (r) => String(r.name ?? ""), prunable: "virtual_hosts" });
-  judged.set(TypeUrls.route, { names: routes.names, given: set.routes, nameField: "name" });
-  const listeners = judge(set.listeners, { typeUrl: TypeUrls.listener, nameOf: (r) => String(r.name ?? ""), prunable: "filter_chains", references: true }, [secrets.names, endpoints.names, routes.names]);
+  const clusters = judge(set.clusters, { typeUrl: TypeUrls.cluster, references: true }, [secrets.names, endpoints.names]);
+  const routes = judge(set.routes, { typeUrl: TypeUrls.route, prunable: "virtual_hosts" });
+  judged.set(TypeUrls.route, { names: routes.names, given: set.routes });
+  const listeners = judge(set.listeners, { typeUrl: TypeUrls.listener, prunable: "filter_chains", references: true }, [secrets.names, endpoints.names, routes.names]);
   return {
     valid: { listeners: listeners.kept, routes: routes.kept, clusters: clusters.kept, endpoints: endpoints.kept, secrets: secrets.kept },
     rejected,
