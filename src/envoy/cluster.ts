@@ -1,7 +1,7 @@
 // Envoy Clusters from the DAG: EDS clusters (endpoints arrive separately, by edsServiceName),
 // STRICT_DNS clusters for ExternalName Services, and the static `envoy-admin` cluster that the
 // stats/ready listener forwards to over Envoy's admin unix socket.
-import type { ClusterDnsLookupFamily, GlobalConfig } from "../config/types.ts";
+import type { ClusterDefaults as ClusterConfig, ClusterDnsLookupFamily, GlobalConfig } from "../config/types.ts";
 import type { CircuitBreakers, Cluster, LoadBalancerStrategy, SlowStart, TcpHealthCheckPolicy } from "../dag/types.ts";
 import { adsConfigSource, any, duration, type JsonObject } from "./common.ts";
 import { tlsTransportSocket, upstreamTlsContext } from "./tls.ts";
@@ -19,15 +19,9 @@ const lbPolicies: Record<LoadBalancerStrategy, string> = {
   RequestHash: "RING_HASH",
 };
 
-/** What the global configuration sets for every cluster. */
-export interface ClusterDefaults {
+/** What the global configuration sets for every cluster: its cluster section, the connect timeout and where EDS and SDS come from. */
+export interface ClusterDefaults extends ClusterConfig {
   connectTimeoutMs: number;
-  dnsLookupFamily: ClusterDnsLookupFamily;
-  /** Per limit: used where the Service's annotations set none. */
-  circuitBreakers?: CircuitBreakers;
-  maxRequestsPerConnection?: number;
-  perConnectionBufferLimitBytes?: number;
-  upstreamTls?: GlobalConfig["cluster"]["upstreamTls"];
   /** Where Envoy fetches EDS and SDS (config-source.ts); the ADS stream when absent. */
   configSource?: JsonObject;
 }
