@@ -21,14 +21,9 @@ export interface Selection {
  * What a client holding exactly the snapshot map `from` is missing of the current map `to`: the
  * resources that are new or differ, and the names that are gone. Bodies are built once, on first use.
  */
-export interface SnapshotDiff {
-  readonly to: Map<string, CachedResource>;
+export interface SnapshotDiff extends Change {
   // Shared by every client sent this diff (and handed to event listeners): never changed after creation.
-  readonly updates: readonly CachedResource[];
-  readonly updateNames: string[];
-  readonly removed: string[];
-  /** `updateNames` then `removed`: what a response carrying this diff names. */
-  readonly names: string[];
+  readonly to: Map<string, CachedResource>;
   deltaBody?: Buffer;
   sotwBody?: Buffer;
 }
@@ -73,13 +68,17 @@ export interface Planner {
   pureView(view: (resource: CachedResource) => CachedResource): void;
 }
 
-/** What one client is sent: see Planner.plan. */
-export interface Plan {
+/** Resources sent and names removed, as a response carries them. */
+interface Change {
   readonly updates: readonly CachedResource[];
   readonly updateNames: string[];
   readonly removed: string[];
-  /** `updateNames` then `removed`. */
+  /** `updateNames` then `removed`: what a response carrying the change names. */
   readonly names: string[];
+}
+
+/** What one client is sent: see Planner.plan. */
+export interface Plan extends Change {
   /** The shared diff the plan is (its bodies are cached on it), when the client held exactly a snapshot. */
   readonly shared?: SnapshotDiff;
   /** True when `updates` are the type's whole current content, unchanged by a view (a cache key for bodies). */
@@ -249,7 +248,7 @@ function diffNames(from: Map<string, CachedResource>, to: Map<string, CachedReso
 }
 
 /** What a response carrying `updates` and `removed` names: the updates' names, then the removed ones. */
-function changeOf(updates: CachedResource[], removed: string[]): { updates: CachedResource[]; updateNames: string[]; removed: string[]; names: string[] } {
+function changeOf(updates: CachedResource[], removed: string[]): Change {
   const updateNames = updates.map((r) => r.name);
   return { updates, updateNames, removed, names: [...updateNames, ...removed] };
 }
