@@ -7,7 +7,7 @@ import { loadManifests } from "../sources/manifests.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { ConfigError } from "./types.ts";
 
-export const contourConfigurationResource = { group: "projectcontour.io", version: "v1alpha1", plural: "contourconfigurations" };
+const contourConfigurationResource = { group: "projectcontour.io", version: "v1alpha1", plural: "contourconfigurations" };
 
 /** The namespace Contour reads its ContourConfiguration from: $CONTOUR_NAMESPACE, else the agent's own, else projectcontour. */
 export function contourConfigurationNamespace(own: string | undefined): string {

@@ -2,9 +2,9 @@
 // onto the same typed GlobalConfig as the configuration file. Unknown fields are errors naming
 // them; fields isobar does not implement are refused by name when set.
 import { checkShape, Reader, refused, type Shape } from "./read.ts";
-import { type ClusterDnsLookupFamily, ConfigError, type GlobalConfig, type ListenerAddress } from "./types.ts";
+import { ConfigError, type GlobalConfig, type ListenerAddress } from "./types.ts";
 import { defaultGlobalConfig } from "./defaults.ts";
-import { circuitBreakers, httpVersions, upstreamTls } from "./file.ts";
+import { clusterDefaults, httpVersions, listenerLimits, readTimeouts } from "./file.ts";
 import { checkFormatString, cipherSuites, defaultJsonFields, headersPolicy, jsonFieldMap, secretName, tlsVersions } from "./values.ts";
 
 const asFlag = (flags: string) => `give it as serve flags (${flags})`;
@@ -81,15 +81,7 @@ export function configFromSpec(spec: unknown): GlobalConfig {
   checkShape(spec, specShape, "spec");
   const r = new Reader({ spec });
   const config = defaultGlobalConfig();
-  const t = config.timeouts;
-  const timeout = (key: string, infinite = true) => r.duration(`spec.envoy.timeouts.${key}`, { infinite });
-  t.requestMs = timeout("requestTimeout") ?? t.requestMs;
-  t.connectionIdleMs = timeout("connectionIdleTimeout") ?? t.connectionIdleMs;
-  t.streamIdleMs = timeout("streamIdleTimeout") ?? t.streamIdleMs;
-  t.maxConnectionDurationMs = timeout("maxConnectionDuration") ?? t.maxConnectionDurationMs;
-  t.delayedCloseMs = timeout("delayedCloseTimeout") ?? t.delayedCloseMs;
-  t.connectionShutdownGracePeriodMs = timeout("connectionShutdownGracePeriod") ?? t.connectionShutdownGracePeriodMs;
-  t.connectMs = timeout("connectTimeout", false) ?? t.connectMs;
+  readTimeouts(r, "spec.envoy.timeouts", ["requestTimeout", "connectionIdleTimeout", "streamIdleTimeout", "maxConnectionDuration", "delayedCloseTimeout", "connectionShutdownGracePeriod", "connectTimeout"], config.timeouts);
 
   const logging = "spec.envoy.logging";
   const formatString = r.string(`${logging}.accessLogFormatString`);
@@ -118,25 +110,26 @@ export function configFromSpec(spec: unknown): GlobalConfig {
   config.serverHeaderTransformation = r.choice(`${l}.serverHeaderTransformation`, ["overwrite", "append_if_absent", "pass_through"] as const) ?? "overwrite";
   config.policy = { requestHeaders: headersPolicy(r, "spec.policy.requestHeaders"), responseHeaders: headersPolicy(r, "spec.policy.responseHeaders"), applyToIngress: r.bool("spec.policy.applyToIngress") ?? false };
   config.defaultHttpVersions = httpVersions(r, "spec.envoy.defaultHTTPVersions");
-  config.cluster = {
-    dnsLookupFamily: r.choice<ClusterDnsLookupFamily>("spec.envoy.cluster.dnsLookupFamily", ["auto", "v4", "v6", "all"]) ?? "auto",
-    maxRequestsPerConnection: r.count("spec.envoy.cluster.maxRequestsPerConnection"),
-    perConnectionBufferLimitBytes: r.count("spec.envoy.cluster.per-connection-buffer-limit-bytes"),
-    circuitBreakers: circuitBreakers(r, "spec.envoy.cluster.circuitBreakers", ["maxConnections", "maxPendingRequests", "maxRequests", "maxRetries", "perHostMaxConnections"]),
-    upstreamTls: upstreamTls(r, "spec.envoy.cluster.upstreamTLS", ["minimumProtocolVersion", "maximumProtocolVersion", "cipherSuites"]),
-  };
+  config.cluster = clusterDefaults(r, "spec.envoy.cluster", {
+    dnsLookupFamily: "dnsLookupFamily",
+    maxRequestsPerConnection: "maxRequestsPerConnection",
+    perConnectionBufferLimitBytes: "per-connection-buffer-limit-bytes",
+    circuitBreakers: ["circuitBreakers", ["maxConnections", "maxPendingRequests", "maxRequests", "maxRetries", "perHostMaxConnections"]],
+    upstreamTls: ["upstreamTLS", ["minimumProtocolVersion", "maximumProtocolVersion", "cipherSuites"]],
+  });
   config.numTrustedHops = r.int("spec.envoy.network.numTrustedHops", 0, 4294967295) ?? 0;
   config.stripTrailingHostDot = r.bool("spec.envoy.network.stripTrailingHostDot") ?? config.stripTrailingHostDot;
-  config.listener = {
-    useProxyProtocol: r.bool(`${l}.useProxyProtocol`) ?? false,
-    socketOptions: { tos: r.int(`${l}.socketOptions.tos`, 0, 255) ?? 0, trafficClass: r.int(`${l}.socketOptions.trafficClass`, 0, 255) ?? 0 },
-    maxRequestsPerConnection: r.count(`${l}.maxRequestsPerConnection`),
-    perConnectionBufferLimitBytes: r.count(`${l}.per-connection-buffer-limit-bytes`),
-    http2MaxConcurrentStreams: r.count(`${l}.httpMaxConcurrentStreams`),
-    maxConnectionsPerListener: r.count(`${l}.maxConnectionsPerListener`),
-    maxRequestsPerIoCycle: r.count(`${l}.maxRequestsPerIOCycle`),
-    connectionBalancer: r.choice(`${l}.connectionBalancer`, ["exact"] as const),
-  };
+  config.listener = listenerLimits(r, l, {
+    useProxyProtocol: "useProxyProtocol",
+    tos: "socketOptions.tos",
+    trafficClass: "socketOptions.trafficClass",
+    maxRequestsPerConnection: "maxRequestsPerConnection",
+    perConnectionBufferLimitBytes: "per-connection-buffer-limit-bytes",
+    http2MaxConcurrentStreams: "httpMaxConcurrentStreams",
+    maxConnectionsPerListener: "maxConnectionsPerListener",
+    maxRequestsPerIoCycle: "maxRequestsPerIOCycle",
+    connectionBalancer: "connectionBalancer",
+  });
   config.http = listenerAddress(r, "spec.envoy.http");
   config.https = listenerAddress(r, "spec.envoy.https");
   const health = listenerAddress(r, "spec.envoy.health");

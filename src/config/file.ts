@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { checkShape, Reader, refused, type Shape } from "./read.ts";
-import { type ClusterDnsLookupFamily, ConfigError, type GlobalConfig, type HttpVersion } from "./types.ts";
+import { type ClusterDefaults, type ClusterDnsLookupFamily, ConfigError, type GlobalConfig, type HttpVersion, type ListenerLimits, type Timeouts } from "./types.ts";
 import { defaultGlobalConfig } from "./defaults.ts";
 import { checkFormatString, cipherSuites, defaultJsonFields, headersPolicy, jsonFieldMap, secretName, tlsVersions } from "./values.ts";
 
@@ -128,14 +128,7 @@ export function configFromFile(document: unknown): LoadedConfig {
   checkShape(document, fileShape);
   const r = new Reader(document);
   const config = defaultGlobalConfig();
-  const t = config.timeouts;
-  t.requestMs = r.duration("timeouts.request-timeout", { infinite: true }) ?? t.requestMs;
-  t.connectionIdleMs = r.duration("timeouts.connection-idle-timeout", { infinite: true }) ?? t.connectionIdleMs;
-  t.streamIdleMs = r.duration("timeouts.stream-idle-timeout", { infinite: true }) ?? t.streamIdleMs;
-  t.maxConnectionDurationMs = r.duration("timeouts.max-connection-duration", { infinite: true }) ?? t.maxConnectionDurationMs;
-  t.delayedCloseMs = r.duration("timeouts.delayed-close-timeout", { infinite: true }) ?? t.delayedCloseMs;
-  t.connectionShutdownGracePeriodMs = r.duration("timeouts.connection-shutdown-grace-period", { infinite: true }) ?? t.connectionShutdownGracePeriodMs;
-  t.connectMs = r.duration("timeouts.connect-timeout", { infinite: false }) ?? t.connectMs;
+  readTimeouts(r, "timeouts", ["request-timeout", "connection-idle-timeout", "stream-idle-timeout", "max-connection-duration", "delayed-close-timeout", "connection-shutdown-grace-period", "connect-timeout"], config.timeouts);
 
   const format = r.choice("accesslog-format", ["envoy", "json"] as const) ?? "envoy";
   const formatString = r.string("accesslog-format-string");
@@ -164,26 +157,26 @@ export function configFromFile(document: unknown): LoadedConfig {
   if (serviceName !== undefined || serviceNamespace !== undefined) config.envoyService = { name: serviceName ?? "envoy", namespace: serviceNamespace ?? (process.env.CONTOUR_NAMESPACE || "projectcontour") };
   config.defaultHttpVersions = httpVersions(r, "default-http-versions");
 
-  config.cluster = {
-    dnsLookupFamily: r.choice<ClusterDnsLookupFamily>("cluster.dns-lookup-family", ["auto", "v4", "v6", "all"]) ?? "auto",
-    maxRequestsPerConnection: r.count("cluster.max-requests-per-connection"),
-    perConnectionBufferLimitBytes: r.count("cluster.per-connection-buffer-limit-bytes"),
-    circuitBreakers: circuitBreakers(r, "cluster.circuit-breakers", ["max-connections", "max-pending-requests", "max-requests", "max-retries", "per-host-max-connections"]),
-    upstreamTls: upstreamTls(r, "cluster.upstream-tls", ["minimum-protocol-version", "maximum-protocol-version", "cipher-suites"]),
-  };
+  config.cluster = clusterDefaults(r, "cluster", {
+    dnsLookupFamily: "dns-lookup-family",
+    maxRequestsPerConnection: "max-requests-per-connection",
+    perConnectionBufferLimitBytes: "per-connection-buffer-limit-bytes",
+    circuitBreakers: ["circuit-breakers", ["max-connections", "max-pending-requests", "max-requests", "max-retries", "per-host-max-connections"]],
+    upstreamTls: ["upstream-tls", ["minimum-protocol-version", "maximum-protocol-version", "cipher-suites"]],
+  });
   config.numTrustedHops = r.int("network.num-trusted-hops", 0, 4294967295) ?? 0;
   config.stripTrailingHostDot = r.bool("network.strip-trailing-host-dot") ?? config.stripTrailingHostDot;
-  config.listener = {
-    useProxyProtocol: false,
-    socketOptions: { tos: r.int("listener.socket-options.tos", 0, 255) ?? 0, trafficClass: r.int("listener.socket-options.traffic-class", 0, 255) ?? 0 },
-    maxRequestsPerConnection: r.count("listener.max-requests-per-connection"),
-    perConnectionBufferLimitBytes: r.count("listener.per-connection-buffer-limit-bytes"),
-    http2MaxConcurrentStreams: r.count("listener.http2-max-concurrent-streams"),
-    maxConnectionsPerListener: r.count("listener.max-connections-per-listener"),
-    maxRequestsPerIoCycle: r.count("listener.max-requests-per-io-cycle"),
-    maxConnectionsToAcceptPerSocketEvent: r.count("listener.max-connections-to-accept-per-socket-event"),
-    connectionBalancer: r.choice("listener.connection-balancer", ["exact"] as const),
-  };
+  config.listener = listenerLimits(r, "listener", {
+    tos: "socket-options.tos",
+    trafficClass: "socket-options.traffic-class",
+    maxRequestsPerConnection: "max-requests-per-connection",
+    perConnectionBufferLimitBytes: "per-connection-buffer-limit-bytes",
+    http2MaxConcurrentStreams: "http2-max-concurrent-streams",
+    maxConnectionsPerListener: "max-connections-per-listener",
+    maxRequestsPerIoCycle: "max-requests-per-io-cycle",
+    maxConnectionsToAcceptPerSocketEvent: "max-connections-to-accept-per-socket-event",
+    connectionBalancer: "connection-balancer",
+  });
   const ignored = ["kubernetesClientQPS", "kubernetesClientBurst"]
     .filter((key) => r.raw(key) !== undefined)
     .map((key) => `${key} is ignored: isobar's Kubernetes client has no client-side rate limit`);
@@ -210,4 +203,64 @@ export function upstreamTls(r: Reader, path: string, keys: [string, string, stri
   const [min, max, ciphers] = keys.map((key) => `${path}.${key}`) as [string, string, string];
   if (r.raw(min) === undefined && r.raw(max) === undefined && (r.strings(ciphers) ?? []).length === 0) return undefined;
   return { ...tlsVersions(r, min, max), cipherSuites: cipherSuites(ciphers, r.strings(ciphers) ?? []) };
+}
+
+const timeoutFields = ["requestMs", "connectionIdleMs", "streamIdleMs", "maxConnectionDurationMs", "delayedCloseMs", "connectionShutdownGracePeriodMs", "connectMs"] as const;
+
+/** Sets the timeouts the configuration gives; `keys` are the form's spellings of the seven, in the order of Timeouts (only the connect timeout cannot be infinite). */
+export function readTimeouts(r: Reader, path: string, keys: string[], timeouts: Timeouts): void {
+  timeoutFields.forEach((field, i) => {
+    timeouts[field] = r.duration(`${path}.${keys[i]}`, { infinite: field !== "connectMs" }) ?? timeouts[field];
+  });
+}
+
+/** The form's spellings of the cluster defaults under its cluster path (with those of the circuit breakers and upstream TLS). */
+export interface ClusterKeys {
+  dnsLookupFamily: string;
+  maxRequestsPerConnection: string;
+  perConnectionBufferLimitBytes: string;
+  circuitBreakers: [string, string[]];
+  upstreamTls: [string, [string, string, string]];
+}
+
+export function clusterDefaults(r: Reader, path: string, keys: ClusterKeys): ClusterDefaults {
+  const [breakers, breakerKeys] = keys.circuitBreakers;
+  const [tls, tlsKeys] = keys.upstreamTls;
+  return {
+    dnsLookupFamily: r.choice<ClusterDnsLookupFamily>(`${path}.${keys.dnsLookupFamily}`, ["auto", "v4", "v6", "all"]) ?? "auto",
+    maxRequestsPerConnection: r.count(`${path}.${keys.maxRequestsPerConnection}`),
+    perConnectionBufferLimitBytes: r.count(`${path}.${keys.perConnectionBufferLimitBytes}`),
+    circuitBreakers: circuitBreakers(r, `${path}.${breakers}`, breakerKeys),
+    upstreamTls: upstreamTls(r, `${path}.${tls}`, tlsKeys),
+  };
+}
+
+/** The form's spellings of the listener settings under its listener path; one the form lacks keeps its default. */
+export interface ListenerKeys {
+  useProxyProtocol?: string;
+  tos: string;
+  trafficClass: string;
+  maxRequestsPerConnection: string;
+  perConnectionBufferLimitBytes: string;
+  http2MaxConcurrentStreams: string;
+  maxConnectionsPerListener: string;
+  maxRequestsPerIoCycle: string;
+  maxConnectionsToAcceptPerSocketEvent?: string;
+  connectionBalancer: string;
+}
+
+export function listenerLimits(r: Reader, path: string, keys: ListenerKeys): ListenerLimits {
+  const at = (key: string) => `${path}.${key}`;
+  const limits: ListenerLimits = {
+    useProxyProtocol: keys.useProxyProtocol === undefined ? false : (r.bool(at(keys.useProxyProtocol)) ?? false),
+    socketOptions: { tos: r.int(at(keys.tos), 0, 255) ?? 0, trafficClass: r.int(at(keys.trafficClass), 0, 255) ?? 0 },
+    maxRequestsPerConnection: r.count(at(keys.maxRequestsPerConnection)),
+    perConnectionBufferLimitBytes: r.count(at(keys.perConnectionBufferLimitBytes)),
+    http2MaxConcurrentStreams: r.count(at(keys.http2MaxConcurrentStreams)),
+    maxConnectionsPerListener: r.count(at(keys.maxConnectionsPerListener)),
+    maxRequestsPerIoCycle: r.count(at(keys.maxRequestsPerIoCycle)),
+  };
+  if (keys.maxConnectionsToAcceptPerSocketEvent !== undefined) limits.maxConnectionsToAcceptPerSocketEvent = r.count(at(keys.maxConnectionsToAcceptPerSocketEvent));
+  limits.connectionBalancer = r.choice(at(keys.connectionBalancer), ["exact"] as const);
+  return limits;
 }

@@ -12,7 +12,7 @@ export interface Refused {
 export const refused = (why: string): Refused => ({ refused: why });
 
 /** Contour's zero value: a setting given as this sets nothing. */
-export function isEmpty(value: unknown): boolean {
+function isEmpty(value: unknown): boolean {
   if (value === null || value === undefined || value === "" || value === false || value === 0) return true;
   if (Array.isArray(value)) return value.length === 0;
   if (typeof value === "object") return Object.values(value as object).every(isEmpty);

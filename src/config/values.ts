@@ -54,7 +54,7 @@ const complexOperators: Record<string, { argsOptional: boolean; truncate: boolea
 };
 
 /** Checks the command operators of an access log format; throws naming the first bad one. */
-export function checkFormatOperators(path: string, format: string): void {
+function checkFormatOperators(path: string, format: string): void {
   for (const match of format.matchAll(/%(([A-Z_]+)(\([^)]+\)(:[0-9]+)?)?%)?/g)) {
     if (match[0] === "%") throw new ConfigError(`${path}: a lone "%" (write %% for a literal percent sign)`);
     const operator = match[2]!;

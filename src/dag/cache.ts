@@ -21,12 +21,16 @@ export interface DagCache {
   readonly schemaErrors: WeakMap<KubeObject, string[]>;
   /** readCrdSpec by object. */
   readonly specs: WeakMap<KubeObject, ReadSpec<unknown>>;
+  /** crdDefaulted by object: the same copy on every build, so what is remembered of the copy holds too. */
+  readonly defaulted: WeakMap<KubeObject, KubeObject>;
+  /** gatewayCrdChecked by object (Gateway API kinds). */
+  readonly gatewayChecked: WeakMap<KubeObject, { object: KubeObject; errors: string[] }>;
   /** validateSecret's clock-free checks by use and object. */
   readonly secrets: Record<"tls" | "ca" | "crl", WeakMap<KubeObject, CheckedSecret>>;
 }
 
 export function createDagCache(): DagCache {
-  return { schemaErrors: new WeakMap(), specs: new WeakMap(), secrets: { tls: new WeakMap(), ca: new WeakMap(), crl: new WeakMap() } };
+  return { schemaErrors: new WeakMap(), specs: new WeakMap(), defaulted: new WeakMap(), gatewayChecked: new WeakMap(), secrets: { tls: new WeakMap(), ca: new WeakMap(), crl: new WeakMap() } };
 }
 
 /** `compute(object)`, remembered in `map` when there is one. */

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { canonicalJson, createBuildContext } from "./context.ts";
+import { createBuildContext } from "./context.ts";
+import { canonicalJson } from "./cluster-key.ts";
 import type { Cluster } from "./types.ts";
 import { delegation, fakeInput, secret, selfSignedCertificate, service, testOptions, tlsSecret } from "./testing.ts";
 import type { TestCertificate } from "./testing.ts";

@@ -13,8 +13,6 @@ import { createDagCache } from "./cache.ts";
 import { createClusterKeys, type ClusterSettings } from "./cluster-key.ts";
 import { createServiceClusterMemo } from "./service-cluster-memo.ts";
 
-export { canonicalJson } from "./cluster-key.ts";
-
 /** An empty DAG with a fresh status recorder. */
 export function emptyDag(): Dag {
   return {

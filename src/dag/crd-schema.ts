@@ -21,34 +21,27 @@ export function crdSchemaErrors(kind: SchemaKind, object: KubeObject, cache?: Da
   return remembered(cache?.schemaErrors, object, (o) => schemaErrors(o, bySchema[kind], { skip: ["metadata", "status"] }));
 }
 
-const defaultedCache = new WeakMap<KubeObject, KubeObject>();
-
-/** `object` with its CRD schema's defaults applied, as the API server stores it (schema-defaults.ts); the same copy on every build. */
-export function crdDefaulted(kind: SchemaKind, object: KubeObject): KubeObject {
-  let defaulted = defaultedCache.get(object);
-  if (!defaulted) defaultedCache.set(object, (defaulted = withSchemaDefaults(object, bySchema[kind], ["metadata", "status"])));
-  return defaulted;
+/** `object` with its CRD schema's defaults applied, as the API server stores it (schema-defaults.ts); with a cache, the same copy on every build. */
+export function crdDefaulted(kind: SchemaKind, object: KubeObject, cache?: DagCache): KubeObject {
+  return remembered(cache?.defaulted, object, (o) => withSchemaDefaults(o, bySchema[kind], ["metadata", "status"]));
 }
 
 const byApiVersion = gatewayApiSchemas as unknown as Record<string, { bundleVersion: string; schema: StructuralSchema }>;
-const gatewayCache = new WeakMap<KubeObject, { object: KubeObject; errors: string[] }>();
 
 /**
  * A Gateway API object as an API server with its CRD would store it: the schema's defaults applied
  * (schema-defaults.ts), then checked against the schema of its own apiVersion (the upstream CRDs
  * vendored in examples/crds/gateway-api, embedded by its generate.ts); undefined for an apiVersion
- * and kind no embedded CRD serves.
+ * and kind no embedded CRD serves. With a cache, a rebuild re-checks only what changed.
  */
-export function gatewayCrdChecked<T extends KubeObject>(object: T): { object: T; errors: string[] } | undefined {
-  const cached = gatewayCache.get(object);
-  if (cached) return cached as { object: T; errors: string[] };
+export function gatewayCrdChecked<T extends KubeObject>(object: T, cache?: DagCache): { object: T; errors: string[] } | undefined {
   const entry = byApiVersion[`${object.apiVersion} ${object.kind}`];
   if (!entry) return undefined;
   const skip = ["metadata", "status"];
-  const defaulted = withSchemaDefaults(object, entry.schema, skip);
-  const checked = { object: defaulted, errors: schemaErrors(defaulted, entry.schema, { skip }) };
-  gatewayCache.set(object, checked);
-  return checked;
+  return remembered(cache?.gatewayChecked, object, (o) => {
+    const defaulted = withSchemaDefaults(o, entry.schema, skip);
+    return { object: defaulted, errors: schemaErrors(defaulted, entry.schema, { skip }) };
+  }) as { object: T; errors: string[] };
 }
 
 /** The Gateway API release whose CRDs Contour 1.33 (and so this agent's processing) is built against. */

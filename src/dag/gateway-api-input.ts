@@ -3,6 +3,7 @@
 // serves (gateway-select.ts), and the status that goes with that choice: GatewayClass Accepted
 // and SupportedVersion, Gateway Accepted (the processor, gateway-processor.ts, adds Programmed and
 // the listeners).
+import type { DagCache } from "./cache.ts";
 import { gatewayApiBundleVersion, gatewayCrdChecked } from "./crd-schema.ts";
 import type { Gateway, GatewayApiObjects, GatewayClass } from "./gateway-api-types.ts";
 import { defaultGatewayControllerName, selectGateway, type GatewaySelection } from "./gateway-select.ts";
@@ -26,11 +27,11 @@ function refOf(object: Checked): ObjectRef {
  * Manifests: the objects with their CRD's defaults applied (as an API server would have) whose
  * schema holds; each error on another is SpecNotValid naming the field.
  */
-function schemaValid<T extends Checked>(objects: T[], check: boolean, status: StatusRecorder): T[] {
+function schemaValid<T extends Checked>(objects: T[], check: boolean, { status, cache }: { status: StatusRecorder; cache: DagCache }): T[] {
   if (!check) return objects;
   const valid: T[] = [];
   for (const object of objects) {
-    const checked = gatewayCrdChecked(object as never) as { object: T; errors: string[] } | undefined;
+    const checked = gatewayCrdChecked(object as never, cache) as { object: T; errors: string[] } | undefined;
     for (const message of checked?.errors ?? []) status.error(refOf(object), { type: "SpecError", reason: "SpecNotValid", message });
     if (!checked) valid.push(object);
     else if (checked.errors.length === 0) valid.push(checked.object);
@@ -81,7 +82,7 @@ function recordSelection(selection: GatewaySelection, options: DagOptions, statu
  * Gateway API objects at all. Classes and Gateways of other controllers are not checked, selected
  * or given any status.
  */
-export function gatewayApiInput(ctx: Pick<BuildContext, "input" | "options" | "status">): GatewayApiInput | undefined {
+export function gatewayApiInput(ctx: Pick<BuildContext, "input" | "options" | "status" | "cache">): GatewayApiInput | undefined {
   const { input, options, status } = ctx;
   const all = input.gatewayApi?.();
   if (!all) return undefined;
@@ -89,17 +90,17 @@ export function gatewayApiInput(ctx: Pick<BuildContext, "input" | "options" | "s
   const controllerName = options.gateway?.controllerName ?? defaultGatewayControllerName;
   // Ours by name first (even when invalid), so only our Gateways are checked and reported.
   const oursByName = new Set(all.gatewayClasses.filter((c) => c.spec?.controllerName === controllerName).map((c) => c.metadata.name));
-  const gatewayClasses = schemaValid(all.gatewayClasses.filter((c) => oursByName.has(c.metadata.name)), check, status);
-  const gateways = schemaValid(all.gateways.filter((g) => oursByName.has(g.spec?.gatewayClassName)), check, status);
+  const gatewayClasses = schemaValid(all.gatewayClasses.filter((c) => oursByName.has(c.metadata.name)), check, ctx);
+  const gateways = schemaValid(all.gateways.filter((g) => oursByName.has(g.spec?.gatewayClassName)), check, ctx);
   const objects: GatewayApiObjects = {
     gatewayClasses,
     gateways,
-    httpRoutes: schemaValid(all.httpRoutes, check, status),
-    grpcRoutes: schemaValid(all.grpcRoutes, check, status),
-    tlsRoutes: schemaValid(all.tlsRoutes, check, status),
-    tcpRoutes: schemaValid(all.tcpRoutes, check, status),
-    referenceGrants: schemaValid(all.referenceGrants, check, status),
-    backendTLSPolicies: schemaValid(all.backendTLSPolicies, check, status),
+    httpRoutes: schemaValid(all.httpRoutes, check, ctx),
+    grpcRoutes: schemaValid(all.grpcRoutes, check, ctx),
+    tlsRoutes: schemaValid(all.tlsRoutes, check, ctx),
+    tcpRoutes: schemaValid(all.tcpRoutes, check, ctx),
+    referenceGrants: schemaValid(all.referenceGrants, check, ctx),
+    backendTLSPolicies: schemaValid(all.backendTLSPolicies, check, ctx),
     namespaces: all.namespaces,
   };
   const selection = selectGateway(gatewayClasses, gateways, { controllerName, gatewayRef: options.gateway?.gatewayRef });

@@ -32,8 +32,8 @@ interface Resolution {
   resolvedRefs: KubeCondition;
 }
 
-/** One build's view of the policies: by target, each target's policies oldest first. */
-interface PolicyState {
+/** One build's view of the policies (backendTlsPolicies): by target, each target's policies oldest first. */
+export interface BackendTlsPolicies {
   byTarget: Map<string, BackendTLSPolicy[]>;
   resolutions: Map<BackendTLSPolicy, Resolution>;
   /** Policies a route of the served Gateway sends through (winners), or would have (losers). */
@@ -42,18 +42,14 @@ interface PolicyState {
   conflicted: Map<BackendTLSPolicy, string>;
 }
 
-// Per build: `objects` is made afresh by every build (gateway-api-input.ts), so the state goes with it.
-const states = new WeakMap<GatewayApiObjects, PolicyState>();
-
 const targetKey = (namespace: string, service: string, sectionName: string) => `${namespace}/${service}\u0000${sectionName}`;
 const isCoreGroup = (group: string | undefined) => group === undefined || group === "" || group === "core";
 const refOf = (policy: BackendTLSPolicy): ObjectRef => ({ kind: "BackendTLSPolicy", namespace: policy.metadata.namespace ?? "", name: policy.metadata.name });
 const policyName = (policy: BackendTLSPolicy) => `${policy.metadata.namespace}/${policy.metadata.name}`;
 
-function stateOf(objects: GatewayApiObjects): PolicyState {
-  let state = states.get(objects);
-  if (state) return state;
-  state = { byTarget: new Map(), resolutions: new Map(), seen: new Set(), conflicted: new Map() };
+/** The index of one build's policies by target; what routes send through it is recorded in it for writeBackendTlsStatus. */
+export function backendTlsPolicies(objects: GatewayApiObjects): BackendTlsPolicies {
+  const state: BackendTlsPolicies = { byTarget: new Map(), resolutions: new Map(), seen: new Set(), conflicted: new Map() };
   for (const policy of [...objects.backendTLSPolicies].sort(byAge)) {
     for (const target of policy.spec?.targetRefs ?? []) {
       if (!isCoreGroup(target.group) || target.kind !== "Service") continue;
@@ -63,7 +59,6 @@ function stateOf(objects: GatewayApiObjects): PolicyState {
       state.byTarget.set(key, list);
     }
   }
-  states.set(objects, state);
   return state;
 }
 
@@ -71,8 +66,7 @@ function stateOf(objects: GatewayApiObjects): PolicyState {
  * The TLS a BackendTLSPolicy asks for on connections to Service `namespace/name`, port `portName`
  * (the policy naming that port first, else the one naming the Service); undefined when none does.
  */
-export function backendTlsFor(ctx: BuildContext, objects: GatewayApiObjects, service: { namespace: string; name: string; portName?: string }): BackendTlsResult | undefined {
-  const state = stateOf(objects);
+export function backendTlsFor(ctx: BuildContext, state: BackendTlsPolicies, service: { namespace: string; name: string; portName?: string }): BackendTlsResult | undefined {
   const byPort = service.portName ? state.byTarget.get(targetKey(service.namespace, service.name, service.portName)) : undefined;
   const section = byPort ? ` port ${service.portName}` : "";
   const policies = byPort ?? state.byTarget.get(targetKey(service.namespace, service.name, ""));
@@ -172,9 +166,8 @@ function resolve(ctx: BuildContext, policy: BackendTLSPolicy): Resolution {
  * sends to one of its targets (Accepted, ResolvedRefs), no ancestor of ours otherwise. Problems go
  * to the object's errors and warnings too, for `agent validate`.
  */
-export function writeBackendTlsStatus(ctx: BuildContext, objects: GatewayApiObjects, ancestor: { ancestorRef: PolicyAncestorStatus["ancestorRef"]; controllerName: string }): void {
-  const state = stateOf(objects);
-  for (const policy of objects.backendTLSPolicies) {
+export function writeBackendTlsStatus(ctx: BuildContext, state: BackendTlsPolicies, policies: BackendTLSPolicy[], ancestor: { ancestorRef: PolicyAncestorStatus["ancestorRef"]; controllerName: string }): void {
+  for (const policy of policies) {
     const ref = refOf(policy);
     const generation = policy.metadata.generation;
     if (!state.seen.has(policy)) {

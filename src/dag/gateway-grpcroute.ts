@@ -3,14 +3,15 @@
 // `/<service>/` prefix; method alone or RegularExpression → an RE2 regex over the path. Header
 // matches, header modifier and mirror filters, weights and the 500 of invalid backends are
 // HTTPRoute's (gateway-httproute.ts); backends are spoken to over HTTP/2 in cleartext.
-import type { GatewayApiObjects, GRPCRoute, GRPCRouteRule } from "./gateway-api-types.ts";
+import type { GRPCRoute, GRPCRouteRule } from "./gateway-api-types.ts";
+import type { BackendScope } from "./gateway-refs.ts";
 import { headerMatchesOf, ruleAction, type Action, type HTTPRouteRoutes } from "./gateway-httproute.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
 import type { PathMatch, Route } from "./types.ts";
 
 /** Builds the DAG routes of `route` (not yet attached to any virtual host). */
-export function grpcRouteRoutes(ctx: BuildContext, objects: GatewayApiObjects, route: GRPCRoute): HTTPRouteRoutes {
+export function grpcRouteRoutes(ctx: BuildContext, scope: BackendScope, route: GRPCRoute): HTTPRouteRoutes {
   const source: ObjectRef = { kind: "GRPCRoute", namespace: route.metadata.namespace ?? "", name: route.metadata.name };
   const out: HTTPRouteRoutes = { routes: [], unsupported: [], unresolved: [] };
   (route.spec.rules ?? []).forEach((rule: GRPCRouteRule, index) => {
@@ -18,7 +19,7 @@ export function grpcRouteRoutes(ctx: BuildContext, objects: GatewayApiObjects, r
     for (const filter of rule.filters ?? []) {
       if (!["RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror"].includes(filter.type)) problems.push(`filter ${filter.type} is not supported on GRPCRoutes`);
     }
-    const action: Action = ruleAction(ctx, objects, source, rule, { problems, out, grpc: true });
+    const action: Action = ruleAction(ctx, scope, source, rule, { problems, out, grpc: true });
     const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
     const routes = matches.map((match): Route => {
       const pathMatch = methodPath(ctx, match.method, problems);

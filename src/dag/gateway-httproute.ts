@@ -6,8 +6,8 @@
 // What a rule asks for that is not supported drops that rule (UnsupportedValue); a backend that
 // does not resolve is a ResolvedRefs reason, and the share of requests its weight asks for
 // answers 500, as does a rule left with no backend (the spec's rule).
-import type { GatewayApiObjects, HTTPHeaderFilter, HTTPHeaderMatch, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule } from "./gateway-api-types.ts";
-import { backendCluster } from "./gateway-refs.ts";
+import type { HTTPHeaderFilter, HTTPHeaderMatch, HTTPPathModifier, HTTPRoute, HTTPRouteFilter, HTTPRouteMatch, HTTPRouteRule } from "./gateway-api-types.ts";
+import { backendCluster, type BackendScope } from "./gateway-refs.ts";
 import { cookiePath, gatewayCorsPolicy, gatewayDuration, gatewaySessionPersistence } from "./gateway-route-policies.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef } from "./status.ts";
@@ -28,12 +28,12 @@ export type Action = Pick<
 export { gatewayDuration };
 
 /** Builds the DAG routes of `route` (not yet attached to any virtual host). */
-export function httpRouteRoutes(ctx: BuildContext, objects: GatewayApiObjects, route: HTTPRoute): HTTPRouteRoutes {
+export function httpRouteRoutes(ctx: BuildContext, scope: BackendScope, route: HTTPRoute): HTTPRouteRoutes {
   const source: ObjectRef = { kind: "HTTPRoute", namespace: route.metadata.namespace ?? "", name: route.metadata.name };
   const out: HTTPRouteRoutes = { routes: [], unsupported: [], unresolved: [] };
   (route.spec.rules ?? []).forEach((rule, index) => {
     const problems: string[] = [];
-    const action = ruleAction(ctx, objects, source, rule, { problems, out });
+    const action = ruleAction(ctx, scope, source, rule, { problems, out });
     if (rule.sessionPersistence) action.sessionPersistence = sessionPersistence(rule.sessionPersistence, `${source.namespace}/${source.name}/${rule.name ?? index}`, action, problems);
     const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
     const routes = matches.flatMap((match) => matchRoutes(ctx, match, action, source, problems));
@@ -60,14 +60,14 @@ function headersPolicy(filter: HTTPHeaderFilter | undefined): HeadersPolicy | un
 /** A rule's filters, backends and timeouts as the action of its routes; `grpc`: backends are spoken to over HTTP/2. */
 export function ruleAction(
   ctx: BuildContext,
-  objects: GatewayApiObjects,
+  scope: BackendScope,
   source: ObjectRef,
   rule: Pick<HTTPRouteRule, "filters" | "backendRefs" | "timeouts">,
   report: { problems: string[]; out: HTTPRouteRoutes; grpc?: boolean },
 ): Action {
   const { problems, out } = report;
   const action: Action = { clusters: [], mirrors: [] };
-  for (const filter of rule.filters ?? []) applyFilter(ctx, objects, source, filter, action, problems, out);
+  for (const filter of rule.filters ?? []) applyFilter(ctx, scope, source, filter, action, problems, out);
   const timeouts = rule.timeouts;
   if (timeouts) {
     const request = timeouts.request === undefined ? undefined : gatewayDuration(timeouts.request);
@@ -81,7 +81,7 @@ export function ruleAction(
   const weighted: Array<{ cluster?: WeightedCluster; weight: number }> = [];
   for (const ref of rule.backendRefs ?? []) {
     const weight = ref.weight ?? 1;
-    const resolved = backendCluster(ctx, objects, source, ref, report.grpc ? "h2c" : undefined);
+    const resolved = backendCluster(ctx, scope, source, ref, report.grpc ? "h2c" : undefined);
     if (!("ok" in resolved)) {
       if ("refused" in resolved) ctx.status.warning(source, backendTlsRefused(resolved.message));
       else out.unresolved.push({ reason: resolved.reason, message: resolved.message });
@@ -109,7 +109,7 @@ export function ruleAction(
   return action;
 }
 
-function applyFilter(ctx: BuildContext, objects: GatewayApiObjects, source: ObjectRef, filter: HTTPRouteFilter, action: Action, problems: string[], out: HTTPRouteRoutes): void {
+function applyFilter(ctx: BuildContext, scope: BackendScope, source: ObjectRef, filter: HTTPRouteFilter, action: Action, problems: string[], out: HTTPRouteRoutes): void {
   switch (filter.type) {
     case "RequestHeaderModifier":
       action.requestHeaders = { ...headersPolicy(filter.requestHeaderModifier)!, ...(action.requestHeaders?.hostRewrite ? { hostRewrite: action.requestHeaders.hostRewrite } : {}) };
@@ -142,7 +142,7 @@ function applyFilter(ctx: BuildContext, objects: GatewayApiObjects, source: Obje
     case "RequestMirror": {
       const spec = filter.requestMirror;
       if (!spec) return;
-      const resolved = backendCluster(ctx, objects, source, spec.backendRef);
+      const resolved = backendCluster(ctx, scope, source, spec.backendRef);
       if (!("ok" in resolved)) {
         if ("refused" in resolved) ctx.status.warning(source, backendTlsRefused(`RequestMirror: ${resolved.message}`));
         else out.unresolved.push({ reason: resolved.reason, message: `RequestMirror ${resolved.message}` });

@@ -5,7 +5,7 @@
 // attachedRoutes, each route's parents[] (Accepted, ResolvedRefs) under our controllerName, and each
 // BackendTLSPolicy's ancestors[] (gateway-backendtls.ts).
 import { gatewayApiInput } from "./gateway-api-input.ts";
-import { writeBackendTlsStatus } from "./gateway-backendtls.ts";
+import { backendTlsPolicies, writeBackendTlsStatus } from "./gateway-backendtls.ts";
 import type { Gateway, GatewayApiObjects, GRPCRoute, HTTPRoute, ParentReference, TCPRoute, TLSRoute } from "./gateway-api-types.ts";
 import { streamRouteBackends } from "./gateway-streamroute.ts";
 import { grpcRouteRoutes } from "./gateway-grpcroute.ts";
@@ -13,7 +13,7 @@ import { httpRouteRoutes, type HTTPRouteRoutes } from "./gateway-httproute.ts";
 import { addTcpListener, ownListenerNodes, ownListeners, ownSecureVirtualHost, ownVirtualHost, type OwnListeners } from "./gateway-own-listeners.ts";
 import { gatewayListeners, listenerConditions, type GatewayListenerState } from "./gateway-listeners.ts";
 import { byAge } from "./gateway-select.ts";
-import { GATEWAY_GROUP, intersectHostname, namespaceLabels, routeHostnames, selectorMatches } from "./gateway-refs.ts";
+import { GATEWAY_GROUP, intersectHostname, namespaceLabels, routeHostnames, selectorMatches, type BackendScope } from "./gateway-refs.ts";
 import type { BuildContext } from "./processor.ts";
 import type { KubeCondition, ObjectRef, RouteParentStatus } from "./status.ts";
 import type { Route, SecureVirtualHost, VirtualHost, WeightedCluster } from "./types.ts";
@@ -31,14 +31,16 @@ export function gatewayProcessor(ctx: BuildContext): void {
   const { objects, selection } = input;
   const listeners = gatewayListeners(ctx, objects, gateway);
   const own = ownListeners();
+  const scope: BackendScope = { objects, backendTls: backendTlsPolicies(objects) };
   // The spec's tie-break between equal matches: the oldest route first, then namespace/name.
   [...objects.httpRoutes, ...objects.grpcRoutes, ...objects.tlsRoutes, ...objects.tcpRoutes].sort(byAge).forEach((route: AnyRoute, precedence) => {
-    attachRoute(ctx, objects, gateway, listeners, route, { controllerName: selection.controllerName, own, precedence });
+    attachRoute(ctx, scope, gateway, listeners, route, { controllerName: selection.controllerName, own, precedence });
   });
   ctx.dag.listeners.push(...ownListenerNodes(ctx, own));
   writeGatewayStatus(ctx, gateway, listeners);
   const ancestorRef = { group: GATEWAY_GROUP, kind: "Gateway", namespace: gateway.metadata.namespace ?? "", name: gateway.metadata.name };
-  writeBackendTlsStatus(ctx, objects, { ancestorRef, controllerName: selection.controllerName });
+  // After the routes: a policy's ancestor is the Gateway when one of its routes sent through it.
+  writeBackendTlsStatus(ctx, scope.backendTls, objects.backendTLSPolicies, { ancestorRef, controllerName: selection.controllerName });
 }
 
 type Verdict = { listeners: Array<{ state: GatewayListenerState; hostnames: string[] }> } | { reason: string; message: string };
@@ -98,7 +100,7 @@ const isOurGateway = (ref: ParentReference, route: AnyRoute, gateway: Gateway) =
 
 function attachRoute(
   ctx: BuildContext,
-  objects: GatewayApiObjects,
+  scope: BackendScope,
   gateway: Gateway,
   listeners: GatewayListenerState[],
   route: AnyRoute,
@@ -108,7 +110,7 @@ function attachRoute(
   if (parentRefs.length === 0) return;
   const source: ObjectRef = { kind: route.kind, namespace: route.metadata.namespace ?? "", name: route.metadata.name };
   const built: HTTPRouteRoutes & { tcpProxy?: WeightedCluster[] } =
-    route.kind === "HTTPRoute" ? httpRouteRoutes(ctx, objects, route) : route.kind === "GRPCRoute" ? grpcRouteRoutes(ctx, objects, route) : streamRouteBackends(ctx, objects, route);
+    route.kind === "HTTPRoute" ? httpRouteRoutes(ctx, scope, route) : route.kind === "GRPCRoute" ? grpcRouteRoutes(ctx, scope, route) : streamRouteBackends(ctx, scope, route);
   // The older route first and, within one route, its first rule: a fraction below the next route's.
   built.routes.forEach((dagRoute, index) => (dagRoute.precedence = options.precedence + index / built.routes.length));
   const resolvedRefs: KubeCondition = built.unresolved[0]
@@ -118,7 +120,7 @@ function attachRoute(
   const parents: RouteParentStatus[] = [];
   const attachedTo = new Set<GatewayListenerState>();
   for (const parentRef of parentRefs) {
-    const verdict = attachment(objects, route, parentRef, { namespace: gateway.metadata.namespace ?? "", listeners });
+    const verdict = attachment(scope.objects, route, parentRef, { namespace: gateway.metadata.namespace ?? "", listeners });
     let accepted: KubeCondition;
     if ("reason" in verdict) {
       accepted = { type: "Accepted", status: "False", reason: verdict.reason, message: verdict.message };

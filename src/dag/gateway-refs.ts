@@ -4,7 +4,7 @@
 // the spec's ResolvedRefs reasons (BackendNotFound, RefNotPermitted, InvalidKind), with the upstream TLS
 // a BackendTLSPolicy asks for (gateway-backendtls.ts).
 import type { BackendRef, GatewayApiObjects, LabelSelector, ReferenceGrant } from "./gateway-api-types.ts";
-import { backendTlsFor } from "./gateway-backendtls.ts";
+import { backendTlsFor, type BackendTlsPolicies } from "./gateway-backendtls.ts";
 import type { BuildContext } from "./processor.ts";
 import type { Cluster } from "./types.ts";
 
@@ -83,14 +83,20 @@ export function routeHostnames(listenerHostname: string | undefined, routeHostna
  */
 export type BackendResult = { ok: Cluster; websocket?: true } | { reason: "BackendNotFound" | "RefNotPermitted" | "InvalidKind"; message: string } | { refused: true; message: string };
 
+/** What resolving a route's backends reads: the build's objects and its BackendTLSPolicy index. */
+export interface BackendScope {
+  objects: GatewayApiObjects;
+  backendTls: BackendTlsPolicies;
+}
+
 /** Resolves a backendRef of a route in `from.namespace` to an interned cluster (HTTP/2 in cleartext with `protocol` h2c: GRPCRoute's). */
-export function backendCluster(ctx: BuildContext, objects: GatewayApiObjects, from: { kind: string; namespace: string }, ref: BackendRef, protocol?: "h2c"): BackendResult {
+export function backendCluster(ctx: BuildContext, scope: BackendScope, from: { kind: string; namespace: string }, ref: BackendRef, protocol?: "h2c"): BackendResult {
   const group = ref.group ?? "";
   const kind = ref.kind ?? "Service";
   const namespace = ref.namespace ?? from.namespace;
   const text = `${namespace}/${ref.name}`;
   if ((group !== "" && group !== "core") || kind !== "Service") return { reason: "InvalidKind", message: `backendRef ${text}: ${group ? `${group}/` : ""}${kind} is not supported, only core Services` };
-  if (!referenceGranted(objects.referenceGrants, from, { kind: "Service", namespace, name: ref.name })) {
+  if (!referenceGranted(scope.objects.referenceGrants, from, { kind: "Service", namespace, name: ref.name })) {
     return { reason: "RefNotPermitted", message: `backendRef to Service ${text} is not permitted: no ReferenceGrant in namespace ${namespace} allows ${from.kind}s from namespace ${from.namespace}` };
   }
   if (ref.port === undefined) return { reason: "BackendNotFound", message: `backendRef to Service ${text}: a port is required` };
@@ -106,7 +112,7 @@ export function backendCluster(ctx: BuildContext, objects: GatewayApiObjects, fr
   if (resolved.externalName !== undefined) settings.externalName = resolved.externalName;
   if (resolved.circuitBreakers !== undefined) settings.circuitBreakers = resolved.circuitBreakers;
   // BackendTLSPolicy applies to the Services of HTTPRoutes and GRPCRoutes (and their mirrors), not to the raw streams of TLS and TCP routes.
-  const tls = from.kind === "HTTPRoute" || from.kind === "GRPCRoute" ? backendTlsFor(ctx, objects, { namespace, name: ref.name, portName: resolved.portName }) : undefined;
+  const tls = from.kind === "HTTPRoute" || from.kind === "GRPCRoute" ? backendTlsFor(ctx, scope.backendTls, { namespace, name: ref.name, portName: resolved.portName }) : undefined;
   if (tls && "refused" in tls) return { refused: true, message: tls.refused };
   if (tls) {
     settings.protocol = settings.protocol === "h2c" ? "h2" : "tls";

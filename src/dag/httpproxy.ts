@@ -44,7 +44,7 @@ export const httpProxyTreesProcessor: Processor = (ctx) => {
   const candidates = new Map<string, KubeObject[]>();
   const nonRoots: KubeObject[] = [];
   // Manifests never went through an API server: they get their CRD's defaults here, as it would set them.
-  const proxies = ctx.options.checkCrdSchema ? ctx.input.httpProxies().map((proxy) => crdDefaulted("HTTPProxy", proxy)) : ctx.input.httpProxies();
+  const proxies = ctx.options.checkCrdSchema ? ctx.input.httpProxies().map((proxy) => crdDefaulted("HTTPProxy", proxy, ctx.cache)) : ctx.input.httpProxies();
   const keyed = proxies.map((proxy) => ({ key: keyOf(proxy), proxy }));
   keyed.sort((a, b) => compareStrings(a.key, b.key));
   const sorted = keyed.map((k) => k.proxy);

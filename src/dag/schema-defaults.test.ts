@@ -3,6 +3,7 @@
 // nothing is mutated and an object with nothing to default is returned as is; and the Gateway API
 // CRDs' own defaults land where a cluster would put them.
 import { describe, expect, test } from "bun:test";
+import { createDagCache } from "./cache.ts";
 import { crdDefaulted, gatewayCrdChecked } from "./crd-schema.ts";
 import type { StructuralSchema } from "./schema.ts";
 import { withSchemaDefaults } from "./schema-defaults.ts";
@@ -133,9 +134,11 @@ test("HTTPProxy manifests get their CRD's defaults by the same walk (slow start 
       routes: [{ services: [{ name: "app", port: 80, slowStartPolicy: { window: "5s" } }] }],
     },
   };
-  const defaulted = crdDefaulted("HTTPProxy", proxy as unknown as KubeObject) as unknown as typeof proxy;
+  const cache = createDagCache();
+  const defaulted = crdDefaulted("HTTPProxy", proxy as unknown as KubeObject, cache) as unknown as typeof proxy;
   expect(defaulted.spec.routes[0]!.services[0]!.slowStartPolicy as unknown).toEqual({ window: "5s", aggression: "1.0", minWeightPercent: 10 });
   expect(defaulted.spec.virtualhost.authorization.withRequestBody).toMatchObject({ maxRequestBytes: 1024 });
-  expect(crdDefaulted("HTTPProxy", proxy as unknown as KubeObject)).toBe(defaulted as unknown as KubeObject);
+  // The build's cache keeps the copy, so every build gets the same one.
+  expect(crdDefaulted("HTTPProxy", proxy as unknown as KubeObject, cache)).toBe(defaulted as unknown as KubeObject);
   expect(proxy.spec.routes[0]!.services[0]!.slowStartPolicy).toEqual({ window: "5s" });
 });
