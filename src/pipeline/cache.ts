@@ -9,7 +9,7 @@ import type { DagInput } from "../dag/processor.ts";
 import { servesIngressClass } from "../sources/ingress-class.ts";
 import { configMapCaKey, keptSecretTypes } from "../sources/kube-transform.ts";
 import { configMapReference, objectReferences, secretReference, serviceReference, type ReferenceKey } from "../sources/references.ts";
-import { acceptedApiVersions, watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "../sources/types.ts";
+import { acceptedApiVersions, clusterScopedWatchedKinds, watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "../sources/types.ts";
 
 export interface ObjectCacheOptions {
   /** Ingress classes served (see ingress-class.ts); empty means Contour's default. */
@@ -71,8 +71,6 @@ const storedKinds: readonly StoredKind[] = [
   "Namespace",
   ...gatewayApiKinds,
 ];
-/** Kept without a namespace, whatever --watch-namespaces says. */
-const clusterScoped: ReadonlySet<string> = new Set(["Namespace", "GatewayClass"]);
 
 const apiVersionsOf = new Map<string, ReadonlySet<string>>(watchedKinds.map((k) => [k.kind, new Set(acceptedApiVersions(k))]));
 
@@ -249,7 +247,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     if (!raw || typeof raw !== "object" || !raw.metadata?.name) return nothing;
     const kind = raw.kind as StoredKind;
     if (!stores.has(kind) || !apiVersionsOf.get(kind)?.has(raw.apiVersion)) return nothing;
-    const scoped = clusterScoped.has(kind);
+    const scoped = clusterScopedWatchedKinds.has(kind); // kept without a namespace, whatever --watch-namespaces says
     const namespace = scoped ? "" : raw.metadata.namespace || "default";
     if (namespaces && !scoped && !namespaces.has(namespace)) return nothing;
     const key = scoped ? `${kind} ${raw.metadata.name}` : `${kind} ${namespace}/${raw.metadata.name}`;
