@@ -74,15 +74,7 @@ function mergedConditions(object: KubeObject, status: ObjectStatus, now: Date): 
   const current = Array.isArray(existing) ? (existing as Array<Record<string, unknown>>).filter((c) => typeof c === "object" && c !== null) : [];
   const ours = status.conditions ?? [];
   const kept = current.filter((c) => !ours.some((o) => o.type === c.type));
-  const observedGeneration = status.generation ?? object.metadata.generation;
-  return [
-    ...kept,
-    ...ours.map((condition) => {
-      const before = current.find((c) => c.type === condition.type);
-      const since = before?.status === condition.status && typeof before.lastTransitionTime === "string" ? before.lastTransitionTime : kubeTime(now);
-      return { ...condition, ...(observedGeneration === undefined ? {} : { observedGeneration }), lastTransitionTime: since };
-    }),
-  ];
+  return [...kept, ...stamped(ours, current, status.generation ?? object.metadata.generation, now)];
 }
 
 /** Conditions stamped with observedGeneration and a lastTransitionTime kept from `before` while the status holds. */
