@@ -95,8 +95,9 @@ const resources: Record<string, { group: string; version: string; plural: string
 /** An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses, Gateways, routes and BackendTLSPolicies, indexed once per call. */
 export function lookupFromCache(cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[]; gatewayApi?(): GatewayApiObjects }): ObjectLookup {
   const index = new Map<string, KubeObject>();
-  const gatewayApi = cache.gatewayApi?.();
-  const objects: KubeObject[] = [...cache.ingresses(), ...cache.httpProxies(), ...((gatewayApi?.gatewayClasses ?? []) as KubeObject[]), ...((gatewayApi?.gateways ?? []) as KubeObject[]), ...((gatewayApi?.httpRoutes ?? []) as KubeObject[]), ...((gatewayApi?.grpcRoutes ?? []) as KubeObject[]), ...((gatewayApi?.tlsRoutes ?? []) as KubeObject[]), ...((gatewayApi?.tcpRoutes ?? []) as KubeObject[]), ...((gatewayApi?.backendTLSPolicies ?? []) as KubeObject[])];
+  const api = cache.gatewayApi?.();
+  const gatewayApi = api ? [api.gatewayClasses, api.gateways, api.httpRoutes, api.grpcRoutes, api.tlsRoutes, api.tcpRoutes, api.backendTLSPolicies].flat() : [];
+  const objects = [...cache.ingresses(), ...cache.httpProxies(), ...(gatewayApi as unknown as KubeObject[])];
   for (const object of objects) index.set(refKey({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name }), object);
   return (ref) => index.get(refKey(ref));
 }
