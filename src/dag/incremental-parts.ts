@@ -4,11 +4,12 @@
 // processors and per-host passes as a full build, over an input that records every Service and
 // Secret it asked for (found or not), so a later change to one of those names only its readers.
 import { asRecord } from "../base/values.ts";
-import type { KubeObject } from "../sources/types.ts";
+import { watchedKinds, type KubeObject } from "../sources/types.ts";
 import { reachable } from "./accessors.ts";
 import { attachFallbackCertificate } from "./builder.ts";
 import { createBuildContext } from "./context.ts";
 import { gatewayProcessor } from "./gateway-processor.ts";
+import { GATEWAY_GROUP } from "./gateway-refs.ts";
 import { applyGlobalHeaders } from "./global-headers.ts";
 import { httpProxyProcessor, httpProxyTreesProcessor, reportDelegationProblems } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
@@ -23,7 +24,8 @@ import type { Cluster, FallbackFilterChain, Listener, Secret, SecureFilterChain,
 // Reads of a whole list: a change to any object of the kind concerns the part.
 const everyDelegation = "TLSCertificateDelegation *";
 const everyGatewayApiObject = "Gateway API *";
-const gatewayApiKinds = new Set(["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "ReferenceGrant", "BackendTLSPolicy", "Namespace"]);
+// Namespaces are read with the Gateway API objects (allowedRoutes selectors).
+const gatewayApiKinds: ReadonlySet<string> = new Set([...watchedKinds.filter((k) => k.group === GATEWAY_GROUP).map((k) => k.kind), "Namespace"]);
 
 /**
  * The read key a change to `key` (`Kind namespace/name`) concerns: its own for Services and
