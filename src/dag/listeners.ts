@@ -23,10 +23,10 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
 
 /** The listeners of `dag`, HTTP first; the TLS listener only when it has a filter chain. */
 export function buildListeners(dag: Pick<Dag, "virtualHosts" | "secureVirtualHosts" | "fallbackSecret">, options: ListenerOptions = {}, status?: StatusRecorder): Listener[] {
-  const { address, httpPort, httpsPort } = { ...defaultListenerOptions, ...withoutUndefined(options) };
+  const { address, httpsPort } = { ...defaultListenerOptions, ...withoutUndefined(options) };
   const plain = [...dag.virtualHosts.values()].filter((vhost) => vhost.routes.length > 0).sort(byName);
   const https = tlsListener({ name: HTTPS_LISTENER, address, port: httpsPort, chainName: secureRouteConfigName }, dag.secureVirtualHosts.values(), { fallbackSecret: dag.fallbackSecret, status });
-  return listenersOf({ plain, filterChains: https?.filterChains ?? [], fallback: https?.fallback }, { address, httpPort, httpsPort });
+  return listenersOf({ plain, filterChains: https?.filterChains ?? [], fallback: https?.fallback }, options);
 }
 
 /** What the listeners serve, each list sorted by host name. */
