@@ -5,6 +5,7 @@
 // incrementally per referring object, so applying one event never rescans the cache.
 import { deepEqual } from "../base/values.ts";
 import type { GatewayApiObjects } from "../dag/gateway-api-types.ts";
+import { GATEWAY_GROUP } from "../dag/gateway-refs.ts";
 import type { DagInput } from "../dag/processor.ts";
 import { servesIngressClass } from "../sources/ingress-class.ts";
 import { configMapCaKey, keptSecretTypes } from "../sources/kube-transform.ts";
@@ -57,8 +58,8 @@ export interface ObjectCache extends DagInput {
 export const serviceNameLabel = "kubernetes.io/service-name";
 export const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
 
-const gatewayApiKinds = ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "ReferenceGrant", "BackendTLSPolicy"] as const;
-type GatewayApiKind = (typeof gatewayApiKinds)[number];
+type GatewayApiKind = Extract<(typeof watchedKinds)[number], { group: typeof GATEWAY_GROUP }>["kind"];
+const gatewayApiKinds = watchedKinds.filter((k) => k.group === GATEWAY_GROUP).map((k) => k.kind as GatewayApiKind);
 type StoredKind = "Ingress" | "HTTPProxy" | "TLSCertificateDelegation" | "Service" | "Secret" | "ConfigMap" | "EndpointSlice" | "Namespace" | GatewayApiKind;
 const storedKinds: readonly StoredKind[] = [
   "Ingress",
