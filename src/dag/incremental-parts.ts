@@ -6,18 +6,16 @@
 import { asRecord } from "../base/values.ts";
 import { watchedKinds, type KubeObject } from "../sources/types.ts";
 import { reachable } from "./accessors.ts";
-import { attachFallbackCertificate } from "./builder.ts";
+import { finishVirtualHosts } from "./builder.ts";
 import { createBuildContext } from "./context.ts";
 import { gatewayProcessor } from "./gateway-processor.ts";
 import { GATEWAY_GROUP } from "./gateway-refs.ts";
-import { applyGlobalHeaders } from "./global-headers.ts";
 import { httpProxyProcessor, httpProxyTreesProcessor, reportDelegationProblems } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
 import { buildListeners, type ServedHosts } from "./listeners.ts";
 import { readIngressSpec } from "./ingress-spec.ts";
 import type { DagCache } from "./cache.ts";
 import type { DagInput, DagOptions, Processor } from "./processor.ts";
-import { reportShadowedRoutes } from "./shadowed-routes.ts";
 import type { ObjectStatus } from "./status.ts";
 import type { Cluster, FallbackFilterChain, Listener, Secret, SecureFilterChain, SecureVirtualHost, VirtualHost, WeightedCluster } from "./types.ts";
 
@@ -211,9 +209,7 @@ export function buildPart(
   }
   const ctx = createBuildContext(recording, options);
   for (const processor of processorsOf[kind]) processor(ctx);
-  reportShadowedRoutes(ctx);
-  applyGlobalHeaders(ctx);
-  attachFallbackCertificate(ctx);
+  finishVirtualHosts(ctx);
   shareClusters([...ctx.dag.virtualHosts.values(), ...ctx.dag.secureVirtualHosts.values()], options.known);
   // The listener pass over this part alone: whether a host is served depends on the host only
   // (the fallback chain is the union of the parts'), and it is the last to record a status.
