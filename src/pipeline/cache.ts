@@ -3,7 +3,7 @@
 // input, and `apply` tells the pipeline whether a change can affect the output at all: a Secret or
 // Service nobody names cannot, an EndpointSlice affects only endpoints. Reference counts are kept
 // incrementally per referring object, so applying one event never rescans the cache.
-import { deepEqual } from "../base/values.ts";
+import { compareStrings, deepEqual } from "../base/values.ts";
 import type { GatewayApiObjects } from "../dag/gateway-api-types.ts";
 import { GATEWAY_GROUP } from "../dag/gateway-refs.ts";
 import type { DagInput } from "../dag/processor.ts";
@@ -133,7 +133,7 @@ function sliceServiceKey(slice: KubeObject): string | undefined {
 const sliceKeyOf = (slice: KubeObject) => `${slice.metadata.namespace}/${slice.metadata.name}`;
 
 function byKey(a: [string, KubeObject], b: [string, KubeObject]): number {
-  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+  return compareStrings(a[0], b[0]);
 }
 
 export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
