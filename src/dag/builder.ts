@@ -16,7 +16,7 @@ import type { Dag, VirtualHost } from "./types.ts";
 /** The processors buildDag runs when none are given, in order. */
 export const defaultProcessors: readonly Processor[] = [ingressProcessor, httpProxyProcessor, gatewayProcessor];
 
-/** Runs `processors` (default: Ingress, HTTPProxy) over `input` and returns the pruned DAG. */
+/** Runs `processors` (default: Ingress, HTTPProxy, Gateway API) over `input` and returns the pruned DAG. */
 export function buildDag(input: DagInput, options: DagOptions, processors: readonly Processor[] = defaultProcessors): Dag {
   const ctx = createBuildContext(input, options);
   for (const processor of processors) processor(ctx);
