@@ -16,21 +16,30 @@ import type { Dag, VirtualHost } from "./types.ts";
 /** The processors buildDag runs when none are given, in order. */
 export const defaultProcessors: readonly Processor[] = [ingressProcessor, httpProxyProcessor, gatewayProcessor];
 
-/** Runs `processors` (default: Ingress, HTTPProxy) over `input` and returns the pruned DAG. */
+/** Runs `processors` (default: Ingress, HTTPProxy, Gateway API) over `input` and returns the pruned DAG. */
 export function buildDag(input: DagInput, options: DagOptions, processors: readonly Processor[] = defaultProcessors): Dag {
   const ctx = createBuildContext(input, options);
   for (const processor of processors) processor(ctx);
-  reportShadowedRoutes(ctx);
-  applyGlobalHeaders(ctx);
-  attachFallbackCertificate(ctx);
+  finishVirtualHosts(ctx);
   // A processor may add listeners of its own (Gateway ports other than 80 and 443): they are kept.
   ctx.dag.listeners = [...buildListeners(ctx.dag, options.listeners, ctx.status), ...ctx.dag.listeners];
   prune(ctx.dag);
   return ctx.dag;
 }
 
+/**
+ * The passes between the processors and the listeners, over the virtual hosts made: shadowed
+ * routes, global headers, the fallback certificate. An incremental unit (incremental-parts.ts) runs
+ * the same, so a pass added here is added to both.
+ */
+export function finishVirtualHosts(ctx: BuildContext): void {
+  reportShadowedRoutes(ctx);
+  applyGlobalHeaders(ctx);
+  attachFallbackCertificate(ctx);
+}
+
 /** Looks up the fallback certificate once, if a secure virtual host asked for it. */
-export function attachFallbackCertificate(ctx: BuildContext): void {
+function attachFallbackCertificate(ctx: BuildContext): void {
   const { dag, options } = ctx;
   const wanting = [...dag.secureVirtualHosts.values()].filter((v) => v.fallbackCertificate);
   if (wanting.length === 0 || dag.fallbackSecret) return;

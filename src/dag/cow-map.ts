@@ -94,11 +94,15 @@ export class CopyOnWriteMap<K, V> extends Map<K, V> {
   }
 
   override keys(): MapIterator<K> {
-    return this.#entries().map(([key]) => key)[Symbol.iterator]() as MapIterator<K>;
+    const keys: K[] = [];
+    this.forEach((_, key) => keys.push(key));
+    return keys[Symbol.iterator]() as MapIterator<K>;
   }
 
   override values(): MapIterator<V> {
-    return this.#entries().map(([, value]) => value)[Symbol.iterator]() as MapIterator<V>;
+    const values: V[] = [];
+    this.forEach((value) => values.push(value));
+    return values[Symbol.iterator]() as MapIterator<V>;
   }
 
   override [Symbol.iterator](): MapIterator<[K, V]> {

@@ -4,26 +4,26 @@
 // processors and per-host passes as a full build, over an input that records every Service and
 // Secret it asked for (found or not), so a later change to one of those names only its readers.
 import { asRecord } from "../base/values.ts";
-import type { KubeObject } from "../sources/types.ts";
+import { watchedKinds, type KubeObject } from "../sources/types.ts";
 import { reachable } from "./accessors.ts";
-import { attachFallbackCertificate } from "./builder.ts";
+import { finishVirtualHosts } from "./builder.ts";
 import { createBuildContext } from "./context.ts";
 import { gatewayProcessor } from "./gateway-processor.ts";
-import { applyGlobalHeaders } from "./global-headers.ts";
+import { GATEWAY_GROUP } from "./gateway-refs.ts";
 import { httpProxyProcessor, httpProxyTreesProcessor, reportDelegationProblems } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
 import { buildListeners, type ServedHosts } from "./listeners.ts";
 import { readIngressSpec } from "./ingress-spec.ts";
 import type { DagCache } from "./cache.ts";
 import type { DagInput, DagOptions, Processor } from "./processor.ts";
-import { reportShadowedRoutes } from "./shadowed-routes.ts";
 import type { ObjectStatus } from "./status.ts";
 import type { Cluster, FallbackFilterChain, Listener, Secret, SecureFilterChain, SecureVirtualHost, VirtualHost, WeightedCluster } from "./types.ts";
 
 // Reads of a whole list: a change to any object of the kind concerns the part.
 const everyDelegation = "TLSCertificateDelegation *";
 const everyGatewayApiObject = "Gateway API *";
-const gatewayApiKinds = new Set(["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "ReferenceGrant", "BackendTLSPolicy", "Namespace"]);
+// Namespaces are read with the Gateway API objects (allowedRoutes selectors).
+const gatewayApiKinds: ReadonlySet<string> = new Set([...watchedKinds.filter((k) => k.group === GATEWAY_GROUP).map((k) => k.kind), "Namespace"]);
 
 /**
  * The read key a change to `key` (`Kind namespace/name`) concerns: its own for Services and
@@ -209,9 +209,7 @@ export function buildPart(
   }
   const ctx = createBuildContext(recording, options);
   for (const processor of processorsOf[kind]) processor(ctx);
-  reportShadowedRoutes(ctx);
-  applyGlobalHeaders(ctx);
-  attachFallbackCertificate(ctx);
+  finishVirtualHosts(ctx);
   shareClusters([...ctx.dag.virtualHosts.values(), ...ctx.dag.secureVirtualHosts.values()], options.known);
   // The listener pass over this part alone: whether a host is served depends on the host only
   // (the fallback chain is the union of the parts'), and it is the last to record a status.

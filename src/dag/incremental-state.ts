@@ -3,6 +3,7 @@
 // parts come and go, so a DAG is assembled without walking the unchanged parts again. The maps a
 // DAG is given are views of the previous DAG's plus the changes (cow-map.ts): never copied whole,
 // never changed once given.
+import { compareStrings } from "../base/values.ts";
 import type { DagCache } from "./cache.ts";
 import { CopyOnWriteMap } from "./cow-map.ts";
 import { eachOf, type Few, type Part } from "./incremental-parts.ts";
@@ -239,11 +240,7 @@ export function beginBuild(state: State): void {
 
 /** Ends a bulk load: sorts the served lists once. */
 export function endBulk(state: State): void {
-  const byHost = (a: Sorted, b: Sorted) => {
-    const x = hostOf(a);
-    const y = hostOf(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  };
+  const byHost = (a: Sorted, b: Sorted) => compareStrings(hostOf(a), hostOf(b));
   state.plain.sort(byHost);
   state.filterChains.sort(byHost);
   state.fallbackHosts.sort(byHost);

@@ -3,6 +3,7 @@
 // `ingress_https` one filter chain per TLS virtual host that routes somewhere and either terminates
 // with a certificate or passes through to a TCP proxy, plus the fallback certificate's chain. A TLS
 // host it cannot serve is reported on its objects, never dropped in silence.
+import { compareStrings } from "../base/values.ts";
 import type { StatusRecorder } from "./status.ts";
 import type { Dag, DownstreamValidation, FallbackFilterChain, Listener, Secret, SecureFilterChain, SecureVirtualHost, VirtualHost } from "./types.ts";
 import { FALLBACK_FILTER_CHAIN, FALLBACK_ROUTE_CONFIG, HTTP_LISTENER, HTTP_ROUTE_CONFIG, HTTPS_LISTENER, secureRouteConfigName } from "./names.ts";
@@ -19,14 +20,14 @@ export interface ListenerOptions {
 
 export const defaultListenerOptions: Required<ListenerOptions> = { address: "0.0.0.0", httpPort: 8080, httpsPort: 8443 };
 
-const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byName = (a: { name: string }, b: { name: string }) => compareStrings(a.name, b.name);
 
 /** The listeners of `dag`, HTTP first; the TLS listener only when it has a filter chain. */
 export function buildListeners(dag: Pick<Dag, "virtualHosts" | "secureVirtualHosts" | "fallbackSecret">, options: ListenerOptions = {}, status?: StatusRecorder): Listener[] {
-  const { address, httpPort, httpsPort } = { ...defaultListenerOptions, ...withoutUndefined(options) };
+  const { address, httpsPort } = { ...defaultListenerOptions, ...withoutUndefined(options) };
   const plain = [...dag.virtualHosts.values()].filter((vhost) => vhost.routes.length > 0).sort(byName);
   const https = tlsListener({ name: HTTPS_LISTENER, address, port: httpsPort, chainName: secureRouteConfigName }, dag.secureVirtualHosts.values(), { fallbackSecret: dag.fallbackSecret, status });
-  return listenersOf({ plain, filterChains: https?.filterChains ?? [], fallback: https?.fallback }, { address, httpPort, httpsPort });
+  return listenersOf({ plain, filterChains: https?.filterChains ?? [], fallback: https?.fallback }, options);
 }
 
 /** What the listeners serve, each list sorted by host name. */

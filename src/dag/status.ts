@@ -80,14 +80,14 @@ export interface RouteParentStatus {
 export class StatusRecorder {
   readonly #statuses: Map<string, ObjectStatus>;
   /**
-   * The statuses this recorder made: the others were adopted from an earlier build (incremental.ts)
-   * and are shared with it, so they are copied before their first change, never changed in place.
+   * The statuses this recorder made: the others came with `shared` from an earlier build
+   * (incremental.ts) and are shared with it, so they are copied before their first change, never
+   * changed in place. Only a recorder started from shared statuses keeps it: in one that never is
+   * (a build context's, one per incremental unit) every status is its own.
    */
-  // Only a recorder that may hold others' statuses (a shared start, adopt) keeps it: in one that
-  // never does (a build context's, one per incremental unit) every status is its own.
   #owned: WeakSet<ObjectStatus> | undefined;
 
-  /** A recorder starting from `shared` (by refKey), statuses an earlier build made: see adopt. */
+  /** A recorder starting from `shared` (by refKey), statuses an earlier build made. */
   constructor(shared?: ReadonlyMap<string, ObjectStatus>) {
     this.#statuses = shared ? CopyOnWriteMap.over(shared) : new Map();
     if (shared) this.#owned = new WeakSet();
@@ -110,21 +110,6 @@ export class StatusRecorder {
     }
     if (generation !== undefined) status.generation = generation;
     return status;
-  }
-
-  /**
-   * Takes `status` as it is, shared with whoever made it: a later condition on its object goes to a
-   * copy. False (and nothing taken) when this recorder already has a status for the object.
-   */
-  adopt(status: ObjectStatus): boolean {
-    const key = refKey(status.ref);
-    if (this.#statuses.has(key)) return false;
-    if (!this.#owned) {
-      // Until now every status here was this recorder's own.
-      this.#owned = new WeakSet(this.#statuses.values());
-    }
-    this.#statuses.set(key, status);
-    return true;
   }
 
   error(ref: ObjectRef, condition: SubCondition): void {

@@ -3,13 +3,14 @@
 // input, and `apply` tells the pipeline whether a change can affect the output at all: a Secret or
 // Service nobody names cannot, an EndpointSlice affects only endpoints. Reference counts are kept
 // incrementally per referring object, so applying one event never rescans the cache.
-import { deepEqual } from "../base/values.ts";
+import { compareStrings, deepEqual } from "../base/values.ts";
 import type { GatewayApiObjects } from "../dag/gateway-api-types.ts";
+import { GATEWAY_GROUP } from "../dag/gateway-refs.ts";
 import type { DagInput } from "../dag/processor.ts";
 import { servesIngressClass } from "../sources/ingress-class.ts";
 import { configMapCaKey, keptSecretTypes } from "../sources/kube-transform.ts";
 import { configMapReference, objectReferences, secretReference, serviceReference, type ReferenceKey } from "../sources/references.ts";
-import { acceptedApiVersions, watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "../sources/types.ts";
+import { acceptedApiVersions, clusterScopedWatchedKinds, watchedKinds, type KubeObject, type ObjectMeta, type SourceEvent } from "../sources/types.ts";
 
 export interface ObjectCacheOptions {
   /** Ingress classes served (see ingress-class.ts); empty means Contour's default. */
@@ -57,8 +58,8 @@ export interface ObjectCache extends DagInput {
 export const serviceNameLabel = "kubernetes.io/service-name";
 export const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
 
-const gatewayApiKinds = ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "ReferenceGrant", "BackendTLSPolicy"] as const;
-type GatewayApiKind = (typeof gatewayApiKinds)[number];
+type GatewayApiKind = Extract<(typeof watchedKinds)[number], { group: typeof GATEWAY_GROUP }>["kind"];
+const gatewayApiKinds = watchedKinds.filter((k) => k.group === GATEWAY_GROUP).map((k) => k.kind as GatewayApiKind);
 type StoredKind = "Ingress" | "HTTPProxy" | "TLSCertificateDelegation" | "Service" | "Secret" | "ConfigMap" | "EndpointSlice" | "Namespace" | GatewayApiKind;
 const storedKinds: readonly StoredKind[] = [
   "Ingress",
@@ -71,8 +72,6 @@ const storedKinds: readonly StoredKind[] = [
   "Namespace",
   ...gatewayApiKinds,
 ];
-/** Kept without a namespace, whatever --watch-namespaces says. */
-const clusterScoped: ReadonlySet<string> = new Set(["Namespace", "GatewayClass"]);
 
 const apiVersionsOf = new Map<string, ReadonlySet<string>>(watchedKinds.map((k) => [k.kind, new Set(acceptedApiVersions(k))]));
 
@@ -134,7 +133,7 @@ function sliceServiceKey(slice: KubeObject): string | undefined {
 const sliceKeyOf = (slice: KubeObject) => `${slice.metadata.namespace}/${slice.metadata.name}`;
 
 function byKey(a: [string, KubeObject], b: [string, KubeObject]): number {
-  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+  return compareStrings(a[0], b[0]);
 }
 
 export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
@@ -249,7 +248,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     if (!raw || typeof raw !== "object" || !raw.metadata?.name) return nothing;
     const kind = raw.kind as StoredKind;
     if (!stores.has(kind) || !apiVersionsOf.get(kind)?.has(raw.apiVersion)) return nothing;
-    const scoped = clusterScoped.has(kind);
+    const scoped = clusterScopedWatchedKinds.has(kind); // kept without a namespace, whatever --watch-namespaces says
     const namespace = scoped ? "" : raw.metadata.namespace || "default";
     if (namespaces && !scoped && !namespaces.has(namespace)) return nothing;
     const key = scoped ? `${kind} ${raw.metadata.name}` : `${kind} ${namespace}/${raw.metadata.name}`;

@@ -73,15 +73,19 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
   let ready = false;
   // The DAG stage's memory of unchanged objects, and the translation and validation memo, live as
   // long as the pipeline; reconfigure() replaces the options the next builds use.
-  let buildOptions: BuildOptions = { ...options, dag: { ...options.dag, cache: options.dag.cache ?? createDagCache() }, memo: options.memo ?? createBuildMemo() };
   const dagBuilder = createIncrementalDagBuilder();
-  const buildDag: BuildOptions["buildDag"] = (input, dagOptions) => dagBuilder.build(input, dagOptions, cache.takeChanges());
+  let buildOptions: BuildOptions = {
+    ...options,
+    dag: { ...options.dag, cache: options.dag.cache ?? createDagCache() },
+    memo: options.memo ?? createBuildMemo(),
+    buildDag: (input, dagOptions) => dagBuilder.build(input, dagOptions, cache.takeChanges()),
+  };
 
   const rebuild = () => {
     if (unsynced.size > 0) return;
     let result: BuildResult;
     try {
-      result = buildResources(cache, { ...buildOptions, buildDag });
+      result = buildResources(cache, buildOptions);
       if (options.beforePublish) result = options.beforePublish(result);
     } catch (error) {
       log.error(`build failed, still serving the last good snapshot: ${(error as Error).message}`);

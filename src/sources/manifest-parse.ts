@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import { isRecord } from "../base/values.ts";
 import { Composer, isMap, isSeq, LineCounter, Parser, type Document } from "yaml";
 import { DocumentRefused, documentToJson, maxNestingDepth, yamlErrorReason } from "./manifest-yaml.ts";
-import { watchedKinds, type KubeObject, type SourceProblem } from "./types.ts";
+import { clusterScopedWatchedKinds, type KubeObject, type SourceProblem } from "./types.ts";
 
 export interface ParsedObject {
   object: KubeObject;
@@ -26,7 +26,7 @@ export const manifestSourceName = "manifests";
 
 /** Kinds that live outside namespaces: they get no default namespace. */
 export const clusterScopedKinds: ReadonlySet<string> = new Set([
-  ...watchedKinds.filter((k) => "clusterScoped" in k && k.clusterScoped).map((k) => k.kind),
+  ...clusterScopedWatchedKinds,
   "ClusterRole",
   "ClusterRoleBinding",
   "CustomResourceDefinition",

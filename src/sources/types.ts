@@ -47,6 +47,9 @@ export const watchedKinds = [
   { group: "gateway.networking.k8s.io", version: "v1", versions: ["v1", "v1alpha3"], kind: "BackendTLSPolicy", plural: "backendtlspolicies" },
 ] as const;
 
+/** The watched kinds that live outside namespaces. */
+export const clusterScopedWatchedKinds: ReadonlySet<string> = new Set(watchedKinds.filter((k) => "clusterScoped" in k && k.clusterScoped).map((k) => k.kind));
+
 /** Every apiVersion (`group/version`, or `v1` for the core group) accepted for a kind. */
 export function acceptedApiVersions(kind: (typeof watchedKinds)[number]): string[] {
   const versions: readonly string[] = "versions" in kind ? kind.versions : [kind.version];

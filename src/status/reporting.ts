@@ -5,7 +5,6 @@ import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { consola, type ConsolaInstance } from "consola";
 import type { ObjectStatus } from "../dag/status.ts";
-import type { KubeObject } from "../sources/types.ts";
 import { type KubeClient, createKubeClient } from "../k8s/client.ts";
 import { type LeaderElector, startLeaderElection } from "../k8s/leader.ts";
 import { slimObject } from "../sources/kube-transform.ts";
@@ -27,8 +26,8 @@ export interface StatusReportingOptions {
   client?: KubeClient;
   /** The pipeline's build events (src/pipeline/run.ts). */
   pipeline: { onBuild(listener: (event: { result: { statuses: ObjectStatus[] } }) => void): () => void; readonly lastBuild?: { statuses: ObjectStatus[] } };
-  /** The object cache, to find each object's current version. */
-  cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[] };
+  /** The object cache, to find each object's current version (its Gateway API objects too, when it has them). */
+  cache: Parameters<typeof lookupFromCache>[0];
   /** --ingress-status-address: fixed addresses; wins over envoyService. */
   loadBalancer?: LoadBalancerSetting;
   /** The Envoy Service whose load balancer address goes into status, watched for changes. */

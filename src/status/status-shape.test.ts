@@ -75,6 +75,26 @@ test("an HTTPRoute: our parents replace ours and keep other controllers' entries
   expect(desiredStatus(object, { ...status, parents: undefined }, { now })).toBeUndefined();
 });
 
+test("an HTTPRoute: our parent entry is matched by its parentRef whatever the order of its keys (the server's copy keeps its own)", () => {
+  const object: KubeObject = {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "r", namespace: "apps", generation: 5 },
+    status: { parents: [{ parentRef: { name: "web", namespace: "apps", group: "gateway.networking.k8s.io", kind: "Gateway" }, controllerName: "projectcontour.io/gateway-controller", conditions: [{ type: "Accepted", status: "True", lastTransitionTime: earlier }] }] },
+  };
+  const status: ObjectStatus = {
+    ref: { kind: "HTTPRoute", namespace: "apps", name: "r" },
+    currentStatus: "valid",
+    description: "",
+    errors: [],
+    warnings: [],
+    parents: [{ parentRef: { group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "apps", name: "web" }, controllerName: "projectcontour.io/gateway-controller", conditions: [{ type: "Accepted", status: "True", reason: "Accepted", message: "Accepted HTTPRoute" }] }],
+  };
+  const parents = desiredStatus(object, status, { now })!.parents as Array<{ conditions: Array<Record<string, unknown>> }>;
+  expect(parents).toHaveLength(1);
+  expect(parents[0]!.conditions[0]!.lastTransitionTime).toBe(earlier);
+});
+
 test("a BackendTLSPolicy: our ancestors after other controllers', taken back when it has none; no write when it never had ours", () => {
   const gateway = { group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "infra", name: "web" };
   const theirs = { ancestorRef: { ...gateway, name: "theirs" }, controllerName: "example.com/other", conditions: [{ type: "Accepted", status: "True" }] };

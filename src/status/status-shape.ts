@@ -3,6 +3,7 @@
 // as status.loadBalancer.ingress, GatewayClass and Gateway as status.conditions (a Gateway's listeners too), HTTPRoute, GRPCRoute, TLSRoute and TCPRoute as status.parents, BackendTLSPolicy as status.ancestors. Also the comparison that decides whether a write is needed: equal
 // when all that differs is lastTransitionTime (which is kept while the condition's status holds).
 import { isIP } from "node:net";
+import { deepEqual } from "../base/values.ts";
 import type { KubeCondition, ObjectStatus, SubCondition } from "../dag/status.ts";
 import type { KubeObject } from "../sources/types.ts";
 
@@ -74,15 +75,7 @@ function mergedConditions(object: KubeObject, status: ObjectStatus, now: Date): 
   const current = Array.isArray(existing) ? (existing as Array<Record<string, unknown>>).filter((c) => typeof c === "object" && c !== null) : [];
   const ours = status.conditions ?? [];
   const kept = current.filter((c) => !ours.some((o) => o.type === c.type));
-  const observedGeneration = status.generation ?? object.metadata.generation;
-  return [
-    ...kept,
-    ...ours.map((condition) => {
-      const before = current.find((c) => c.type === condition.type);
-      const since = before?.status === condition.status && typeof before.lastTransitionTime === "string" ? before.lastTransitionTime : kubeTime(now);
-      return { ...condition, ...(observedGeneration === undefined ? {} : { observedGeneration }), lastTransitionTime: since };
-    }),
-  ];
+  return [...kept, ...stamped(ours, current, status.generation ?? object.metadata.generation, now)];
 }
 
 /** Conditions stamped with observedGeneration and a lastTransitionTime kept from `before` while the status holds. */
@@ -117,12 +110,11 @@ function routeParents(object: KubeObject, status: ObjectStatus, now: Date): Reco
   const generation = status.generation ?? object.metadata.generation;
   const ours = status.parents ?? [];
   const controllers = new Set(ours.map((p) => p.controllerName));
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return [
     ...existing.filter((p) => !controllers.has(p.controllerName ?? "")),
     ...ours.map((parent) => ({
       ...parent,
-      conditions: stamped(parent.conditions, existing.find((p) => p.controllerName === parent.controllerName && same(p.parentRef, parent.parentRef))?.conditions, generation, now),
+      conditions: stamped(parent.conditions, existing.find((p) => p.controllerName === parent.controllerName && deepEqual(p.parentRef, parent.parentRef))?.conditions, generation, now),
     })),
   ];
 }
@@ -138,13 +130,12 @@ function policyAncestors(object: KubeObject, status: ObjectStatus, now: Date): R
   const theirs = existing.filter((a) => !controllers.has(a.controllerName ?? ""));
   if (ours.length === 0 && theirs.length === existing.length) return undefined;
   const generation = status.generation ?? object.metadata.generation;
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return {
     ancestors: [
       ...theirs,
       ...ours.map((ancestor) => ({
         ...ancestor,
-        conditions: stamped(ancestor.conditions, existing.find((a) => a.controllerName === ancestor.controllerName && same(a.ancestorRef, ancestor.ancestorRef))?.conditions, generation, now),
+        conditions: stamped(ancestor.conditions, existing.find((a) => a.controllerName === ancestor.controllerName && deepEqual(a.ancestorRef, ancestor.ancestorRef))?.conditions, generation, now),
       })),
     ],
   };

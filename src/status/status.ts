@@ -8,7 +8,7 @@
 // server holds it, read just before.
 import type { KubeConfig } from "@kubernetes/client-node";
 import { consola, type ConsolaInstance } from "consola";
-import type { GatewayApiObjects } from "../dag/gateway-api-types.ts";
+import type { DagInput } from "../dag/processor.ts";
 import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
 import { refKey } from "../dag/status.ts";
 import type { KubeObject } from "../sources/types.ts";
@@ -92,13 +92,28 @@ const resources: Record<string, { group: string; version: string; plural: string
   BackendTLSPolicy: { group: "gateway.networking.k8s.io", version: "v1alpha3", plural: "backendtlspolicies" },
 };
 
-/** An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses, Gateways, routes and BackendTLSPolicies, indexed once per call. */
-export function lookupFromCache(cache: { ingresses(): KubeObject[]; httpProxies(): KubeObject[]; gatewayApi?(): GatewayApiObjects }): ObjectLookup {
-  const index = new Map<string, KubeObject>();
-  const gatewayApi = cache.gatewayApi?.();
-  const objects: KubeObject[] = [...cache.ingresses(), ...cache.httpProxies(), ...((gatewayApi?.gatewayClasses ?? []) as KubeObject[]), ...((gatewayApi?.gateways ?? []) as KubeObject[]), ...((gatewayApi?.httpRoutes ?? []) as KubeObject[]), ...((gatewayApi?.grpcRoutes ?? []) as KubeObject[]), ...((gatewayApi?.tlsRoutes ?? []) as KubeObject[]), ...((gatewayApi?.tcpRoutes ?? []) as KubeObject[]), ...((gatewayApi?.backendTLSPolicies ?? []) as KubeObject[])];
-  for (const object of objects) index.set(refKey({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name }), object);
-  return (ref) => index.get(refKey(ref));
+/** What lookupFromCache reads: the object lists, and lookups by name where the cache has them. */
+export type StatusObjectSource = Pick<DagInput, "ingresses" | "httpProxies" | "ingress" | "httpProxy" | "gatewayApi">;
+
+/**
+ * An ObjectLookup over the object cache's Ingresses, HTTPProxies, GatewayClasses, Gateways, routes
+ * and BackendTLSPolicies: by name where the cache can, else from an index made at the first lookup
+ * that needs it (most builds write few statuses or none, so the lists are not walked every build).
+ */
+export function lookupFromCache(cache: StatusObjectSource): ObjectLookup {
+  let index: Map<string, KubeObject> | undefined;
+  const indexed = (): Map<string, KubeObject> => {
+    const api = cache.gatewayApi?.();
+    const gatewayApi = api ? [api.gatewayClasses, api.gateways, api.httpRoutes, api.grpcRoutes, api.tlsRoutes, api.tcpRoutes, api.backendTLSPolicies].flat() : [];
+    const objects = [...(cache.ingress ? [] : cache.ingresses()), ...(cache.httpProxy ? [] : cache.httpProxies()), ...(gatewayApi as unknown as KubeObject[])];
+    return new Map(objects.map((object) => [refKey({ kind: object.kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name }), object]));
+  };
+  return (ref) => {
+    const byName = ref.kind === "Ingress" ? cache.ingress : ref.kind === "HTTPProxy" ? cache.httpProxy : undefined;
+    if (byName) return byName.call(cache, ref.namespace, ref.name);
+    index ??= indexed();
+    return index.get(refKey(ref));
+  };
 }
 
 export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
