@@ -236,6 +236,10 @@ afterAll(async () => {
 
 const get = (host: string, path: string, options: Parameters<typeof send>[2] = {}) => send(stack.httpPort, path, { host, ...options });
 
+/** Every route Envoy is serving, from its config dump (all route configurations, all virtual hosts). */
+const servedRoutes = async (): Promise<any[]> =>
+  (await stack.envoy.configDump()).configs.flatMap((c: any) => c.dynamic_route_configs ?? []).flatMap((r: any) => r.route_config.virtual_hosts).flatMap((v: any) => v.routes);
+
 /** The requests `backend` received for exactly `path`. */
 const copiesOf = (backend: string, path: string) => backends[backend]!.received.filter((r) => r.path === path);
 
@@ -293,7 +297,7 @@ test("RequestMirror percent 20 and fraction 25/50: a share of the requests is co
   // Only the route's paths were copied.
   expect(backends["mirror-percent"]!.received.every((r) => r.path.startsWith("/percent-mirror/"))).toBe(true);
   // A fraction that is no whole percent reaches Envoy exactly, in millionths.
-  const routes = (await stack.envoy.configDump()).configs.flatMap((c: any) => c.dynamic_route_configs ?? []).flatMap((r: any) => r.route_config.virtual_hosts).flatMap((v: any) => v.routes);
+  const routes = await servedRoutes();
   const third = routes.find((r: any) => JSON.stringify(r.match).includes("/third-mirror"));
   expect(third.route.request_mirror_policies[0].runtime_fraction.default_value).toEqual({ numerator: 333333, denominator: "MILLION" });
 });
@@ -304,7 +308,7 @@ test("timeouts: a backend slower than request or backendRequest answers 504; 0s 
   expect(answeredBy(await get("timeout.example.com", "/disable-request-timeout"))).toBe("slow");
   expect(answeredBy(await get("timeout.example.com", "/disable-backend-timeout"))).toBe("slow");
   // Envoy's own default (15 s) would also let the slow backend answer: 0s must reach Envoy as "no timeout".
-  const routes = (await stack.envoy.configDump()).configs.flatMap((c: any) => c.dynamic_route_configs ?? []).flatMap((r: any) => r.route_config.virtual_hosts).flatMap((v: any) => v.routes);
+  const routes = await servedRoutes();
   const timeouts = routes.filter((r: any) => JSON.stringify(r.match).includes("timeout")).map((r: any) => `${JSON.stringify(r.match).match(/\/[a-z-]+timeout/)![0]} ${r.route.timeout}`);
   expect(timeouts.sort()).toEqual(["/backend-timeout 0.300s", "/disable-backend-timeout 0s", "/disable-request-timeout 0s", "/request-timeout 0.300s"]);
 });
