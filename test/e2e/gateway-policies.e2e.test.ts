@@ -5,21 +5,13 @@
 // orders them.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { answeredBy, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
+import { gatewayHead } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backends: Record<string, EchoBackend>;
 
-const manifests = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: contour }
-spec: { controllerName: projectcontour.io/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: apps }
-spec:
-  gatewayClassName: contour
-  listeners: [{ name: http, port: 80, protocol: HTTP }]
+// The Gateway is in apps, beside its routes: their parentRefs name no namespace.
+const manifests = `${gatewayHead("apps")}    - { name: http, port: 80, protocol: HTTP }
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
