@@ -15,3 +15,16 @@ spec:
 
 /** The head most files use: the Gateway infra/web. */
 export const GATEWAY_HEAD = gatewayHead("infra");
+
+/**
+ * An HTTPRoute's head, up to its rules (each file lists its own): `name` in `namespace`, attached
+ * to the Gateway by `parentRef` (a YAML flow map), for `hostname`.
+ */
+export const httpRouteHead = (route: { name: string; namespace: string; parentRef: string; hostname: string }) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${route.name}, namespace: ${route.namespace} }
+spec:
+  parentRefs: [${route.parentRef}]
+  hostnames: [${route.hostname}]
+  rules:
+`;
