@@ -29,7 +29,7 @@ const gateway = (otherPort: number) => `${GATEWAY_HEAD}    - { name: http, port:
 `;
 
 /** An HTTPRoute of infra on the Gateway's listener `section`, for `hostname`, up to its rules. */
-const route = (name: string, hostname: string, section = "http") => httpRouteHead({ name, namespace: "infra", parentRef: `{ name: web, sectionName: ${section} }`, hostname });
+const route = (name: string, hostname: string, section = "http") => httpRouteHead({ name, namespace: "infra", parentRefs: `{ name: web, sectionName: ${section} }`, hostnames: hostname });
 
 // Redirect status codes are 301 and 302 only: the v1.3.0 CRDs accept no others.
 const routes = `${route("mirrors", "mirror.example.com")}    - ${prefix("/mirror")}

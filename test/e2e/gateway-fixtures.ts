@@ -17,14 +17,14 @@ spec:
 export const GATEWAY_HEAD = gatewayHead("infra");
 
 /**
- * An HTTPRoute's head, up to its rules (each file lists its own): `name` in `namespace`, attached
- * to the Gateway by `parentRef` (a YAML flow map), for `hostname`.
+ * An HTTPRoute's head, up to its rules (each file lists its own): `name` in `namespace`, with
+ * `parentRefs` and `hostnames` the contents of those YAML flow lists.
  */
-export const httpRouteHead = (route: { name: string; namespace: string; parentRef: string; hostname: string }) => `apiVersion: gateway.networking.k8s.io/v1
+export const httpRouteHead = (route: { name: string; namespace: string; parentRefs: string; hostnames: string }) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: ${route.name}, namespace: ${route.namespace} }
 spec:
-  parentRefs: [${route.parentRef}]
-  hostnames: [${route.hostname}]
+  parentRefs: [${route.parentRefs}]
+  hostnames: [${route.hostnames}]
   rules:
 `;

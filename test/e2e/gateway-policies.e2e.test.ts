@@ -11,7 +11,7 @@ let stack: Stack;
 let backends: Record<string, EchoBackend>;
 
 /** An HTTPRoute of apps on the Gateway web beside it, for `hostname`, up to its rules. */
-const route = (name: string, hostname: string) => httpRouteHead({ name, namespace: "apps", parentRef: "{ name: web }", hostname });
+const route = (name: string, hostname: string) => httpRouteHead({ name, namespace: "apps", parentRefs: "{ name: web }", hostnames: hostname });
 
 // The Gateway is in apps, beside its routes: their parentRefs name no namespace.
 const manifests = `${gatewayHead("apps")}    - { name: http, port: 80, protocol: HTTP }
