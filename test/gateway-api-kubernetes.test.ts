@@ -65,6 +65,23 @@ function startSource(log: ReturnType<typeof logger>, watchNamespaces?: string[])
   return source;
 }
 
+/**
+ * Starts the cluster source, a pipeline over it and status reporting as the leader (no election);
+ * `since` counts the API server's requests before the source starts.
+ */
+async function startLeader() {
+  const log = logger();
+  const kubernetes = startSource(log);
+  const cache = createObjectCache({ ingressClassNames: [] });
+  const dag = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date(), gateway: { bundleVersion: kubernetes.gatewayApiBundleVersion } };
+  const pipeline = createPipeline(createSnapshotStore(), cache, { dag, holdoffMs: 5, maxDelayMs: 20, sources: ["kubernetes"] });
+  const { kubeConfig } = loadKubeConfig({ kubeconfig: api.kubeconfigPath });
+  const reporting = startStatusReporting({ kubeConfig, pipeline, cache, leaderElection: false, logger: log.log });
+  const since = api.requests.length;
+  await kubernetes.start(pipeline.handlerFor("kubernetes"));
+  return { log, cache, pipeline, reporting, since };
+}
+
 describe("Gateway API from a cluster", () => {
   test("every kind is listed and watched, each at a version the API server serves", async () => {
     api.setServedVersions("TLSRoute", ["v1alpha2"]);
@@ -127,15 +144,7 @@ describe("Gateway API from a cluster", () => {
   test("the leader writes GatewayClass and Gateway status with the CRDs' bundle version; other controllers' objects are not touched", async () => {
     api.create({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: `gatewayclasses.${group}`, annotations: { [`${group}/bundle-version`]: "v1.3.0" } }, spec: {} });
     for (const object of objects()) api.create(object);
-    const log = logger();
-    const kubernetes = startSource(log);
-    const cache = createObjectCache({ ingressClassNames: [] });
-    const dag = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date(), gateway: { bundleVersion: kubernetes.gatewayApiBundleVersion } };
-    const pipeline = createPipeline(createSnapshotStore(), cache, { dag, holdoffMs: 5, maxDelayMs: 20, sources: ["kubernetes"] });
-    const { kubeConfig } = loadKubeConfig({ kubeconfig: api.kubeconfigPath });
-    const reporting = startStatusReporting({ kubeConfig, pipeline, cache, leaderElection: false, logger: log.log });
-    const since = api.requests.length;
-    await kubernetes.start(pipeline.handlerFor("kubernetes"));
+    const { log, pipeline, reporting, since } = await startLeader();
     const patched = (plural: string, name: string) => (r: { verb: string; plural?: string; subresource?: string; path: string }) => r.verb === "patch" && r.plural === plural && r.subresource === "status" && r.path.endsWith(`/${name}/status`);
     await Promise.all([
       api.waitForRequest(patched("gatewayclasses", "contour"), since),
@@ -199,15 +208,7 @@ describe("Gateway API from a cluster", () => {
       { apiVersion: `${group}/v1`, kind: "HTTPRoute", metadata: { name: "secure", namespace: "infra" }, spec: { parentRefs, rules: [{ backendRefs: [{ name: "secure", port: 443 }] }] } },
       { apiVersion: `${group}/v1alpha3`, kind: "BackendTLSPolicy", metadata: { name: "secure", namespace: "infra" }, spec: { targetRefs: [{ group: "", kind: "Service", name: "secure" }], validation: { caCertificateRefs: [{ group: "", kind: "ConfigMap", name: "secure-ca" }], hostname: "secure.internal" } } },
     ] as KubeObject[]) api.create(object);
-    const log = logger();
-    const kubernetes = startSource(log);
-    const cache = createObjectCache({ ingressClassNames: [] });
-    const dag = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => new Date(), gateway: { bundleVersion: kubernetes.gatewayApiBundleVersion } };
-    const pipeline = createPipeline(createSnapshotStore(), cache, { dag, holdoffMs: 5, maxDelayMs: 20, sources: ["kubernetes"] });
-    const { kubeConfig } = loadKubeConfig({ kubeconfig: api.kubeconfigPath });
-    const reporting = startStatusReporting({ kubeConfig, pipeline, cache, leaderElection: false, logger: log.log });
-    const since = api.requests.length;
-    await kubernetes.start(pipeline.handlerFor("kubernetes"));
+    const { cache, pipeline, reporting, since } = await startLeader();
     const write = await api.waitForRequest((r) => r.verb === "patch" && r.plural === "backendtlspolicies" && r.subresource === "status", since);
     await reporting.stop();
     await pipeline.stop();

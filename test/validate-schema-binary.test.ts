@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureAgentBinary } from "./helpers/agent-binary.ts";
+import { ensureAgentBinary, runAgent } from "./helpers/agent-binary.ts";
 
 // Spawns processes: on a loaded 2-core machine they take seconds to start.
 setDefaultTimeout(30_000);
@@ -50,11 +50,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** `agent validate FILE` on a file of the temporary directory, run from there: the binary must not need the repository's files. */
+async function validateInDir(file: string) {
+  await ensureAgentBinary();
+  return runAgent(["validate", join(dir, file)], { cwd: dir, env: { NO_COLOR: "1" } });
+}
+
 test("the compiled binary refuses a misspelled HTTPProxy field, naming it", async () => {
-  const binary = await ensureAgentBinary();
-  // Run from the temporary directory: the binary must not need the repository's files.
-  const child = Bun.spawn([binary, "validate", join(dir, "typo.yaml")], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const { stdout, stderr, code } = await validateInDir("typo.yaml");
   expect(stderr).toBe("");
   expect(code).toBe(1);
   expect(stdout).toContain("HTTPProxy default/typo  invalid");
@@ -63,9 +66,7 @@ test("the compiled binary refuses a misspelled HTTPProxy field, naming it", asyn
 }, 240_000);
 
 test("the compiled binary checks Gateway API objects against the embedded upstream CRD schemas", async () => {
-  const binary = await ensureAgentBinary();
-  const child = Bun.spawn([binary, "validate", join(dir, "gateway.yaml")], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const { stdout, stderr, code } = await validateInDir("gateway.yaml");
   expect(stderr).toBe("");
   expect(code).toBe(1);
   expect(stdout).toContain(`HTTPRoute default/typo  invalid  ${join(dir, "gateway.yaml")}:2`);

@@ -152,10 +152,8 @@ spec:
 describe("serve --contour-config-name with a real Envoy", () => {
   test("the ContourConfiguration in the manifest directory configures Envoy (brotli, a response header)", async () => {
     const echo = await startEcho("echo");
-    const stack = await startStack({
-      manifests: {
-        ...proxies(echo),
-        "contour-config.yaml": `apiVersion: projectcontour.io/v1alpha1
+    // The ContourConfiguration served, with brotli compression and the given policy lines.
+    const contourConfig = (policy: string) => `apiVersion: projectcontour.io/v1alpha1
 kind: ContourConfiguration
 metadata: { name: contour, namespace: projectcontour }
 spec:
@@ -163,8 +161,12 @@ spec:
     listener:
       compression: { algorithm: brotli }
   policy:
-    responseHeaders: { set: { x-config: from-crd } }
-`,
+${policy}
+`;
+    const stack = await startStack({
+      manifests: {
+        ...proxies(echo),
+        "contour-config.yaml": contourConfig("    responseHeaders: { set: { x-config: from-crd } }"),
       },
       serveArgs: ["--contour-config-name", "contour"],
     });
@@ -183,21 +185,11 @@ spec:
       expect(JSON.parse(brotliDecompressSync(answer.bytes).toString("utf8")).backend).toBe("echo");
 
       // A bad edit is reported naming the field, and the last good configuration keeps being served.
-      const edited = (policy: string) => `apiVersion: projectcontour.io/v1alpha1
-kind: ContourConfiguration
-metadata: { name: contour, namespace: projectcontour }
-spec:
-  envoy:
-    listener:
-      compression: { algorithm: brotli }
-  policy:
-${policy}
-`;
-      stack.write("contour-config.yaml", edited("    responseHeaders: { set: { x-config: bad } }\n    requestHeaderz: {}"));
+      stack.write("contour-config.yaml", contourConfig("    responseHeaders: { set: { x-config: bad } }\n    requestHeaderz: {}"));
       await stack.agent.waitForLine(/ContourConfiguration projectcontour\/contour: unknown setting spec\.policy\.requestHeaderz; still serving the last good configuration/);
       expect((await send(stack.httpPort, "/", { host: "plain.example.com" })).headers["x-config"]).toBe("from-crd");
       // A good edit is applied without a restart.
-      stack.write("contour-config.yaml", edited("    responseHeaders: { set: { x-config: edited } }"));
+      stack.write("contour-config.yaml", contourConfig("    responseHeaders: { set: { x-config: edited } }"));
       await eventually(async () => (await send(stack.httpPort, "/", { host: "plain.example.com" })).headers["x-config"] === "edited", { what: "the edited ContourConfiguration served" });
     } finally {
       await stack.stop();

@@ -11,7 +11,7 @@ import { connect } from "node:http2";
 import { startTcpEcho, tcpExchange, type TcpEcho } from "./echo.ts";
 import { answeredBy, eventually, freePort, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
 import { serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
-import { GATEWAY_HEAD } from "./gateway-fixtures.ts";
+import { GATEWAY_HEAD, httpRouteHead } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backends: Record<string, EchoBackend>;
@@ -59,14 +59,7 @@ spec:
   to: [{ group: "", kind: Secret }]
 `;
 
-const routes = `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: store, namespace: shop }
-spec:
-  parentRefs: [{ name: web, namespace: infra }]
-  hostnames: [store.example.com]
-  rules:
-    - backendRefs: [{ name: app, port: 80 }]
+const routes = `${httpRouteHead({ name: "store", namespace: "shop", parentRefs: "{ name: web, namespace: infra }", hostnames: "store.example.com" })}    - backendRefs: [{ name: app, port: 80 }]
     - matches: [{ path: { type: PathPrefix, value: /api } }]
       backendRefs: [{ name: api, port: 80 }]
     - matches: [{ path: { type: Exact, value: /api/admin } }]
@@ -123,14 +116,7 @@ spec:
   parentRefs: [{ name: web, namespace: infra, sectionName: tcp }]
   rules: [{ backendRefs: [{ name: tcp-a, port: 7000, weight: 1 }, { name: tcp-b, port: 7000, weight: 1 }] }]
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: intruder, namespace: other }
-spec:
-  parentRefs: [{ name: web, namespace: infra, sectionName: http }]
-  hostnames: [intruder.example.com]
-  rules:
-    - backendRefs: [{ name: app, port: 80 }]
+${httpRouteHead({ name: "intruder", namespace: "other", parentRefs: "{ name: web, namespace: infra, sectionName: http }", hostnames: "intruder.example.com" })}    - backendRefs: [{ name: app, port: 80 }]
 `;
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { runAgent } from "../helpers/agent-binary.ts";
 import { eventually, send, serviceFor, startStack, type Stack } from "./harness.ts";
 import { serverCertificate, startTlsEcho, testCa, tlsRequest, tlsSecret, type PemPair, type TlsEcho } from "./pki.ts";
-import { GATEWAY_HEAD } from "./gateway-fixtures.ts";
+import { GATEWAY_HEAD, httpRouteHead } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backend: TlsEcho;
@@ -20,14 +20,7 @@ let otherCa: PemPair;
 const gateway = `${GATEWAY_HEAD}    - { name: http, port: 80, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }
     - { name: https, port: 443, protocol: HTTPS, hostname: tls.example.com, allowedRoutes: { namespaces: { from: All } }, tls: { certificateRefs: [{ name: listener-cert }] } }
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: app, namespace: apps }
-spec:
-  parentRefs: [{ name: web, namespace: infra }]
-  hostnames: [tls.example.com]
-  rules:
-${["good", "wrong-host", "wrong-ca", "missing-ca"].map((name) => `    - matches: [{ path: { type: Exact, value: /${name} } }]\n      backendRefs: [{ name: ${name}, port: 443 }]`).join("\n")}
+${httpRouteHead({ name: "app", namespace: "apps", parentRefs: "{ name: web, namespace: infra }", hostnames: "tls.example.com" })}${["good", "wrong-host", "wrong-ca", "missing-ca"].map((name) => `    - matches: [{ path: { type: Exact, value: /${name} } }]\n      backendRefs: [{ name: ${name}, port: 443 }]`).join("\n")}
 `;
 
 /** A BackendTLSPolicy on Service `name` (apiVersion v1, or v1alpha3 as Gateway API v1.3.0 serves it). */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { runAgent } from "../helpers/agent-binary.ts";
 import { answeredBy, eventually, freePorts, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
-import { GATEWAY_HEAD } from "./gateway-fixtures.ts";
+import { GATEWAY_HEAD, httpRouteHead } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backends: Record<string, EchoBackend>;
@@ -47,14 +47,12 @@ ${http("invalid-kinds", ", hostname: invalid-kinds.test, allowedRoutes: { kinds:
 ${extraListeners}`;
 
 const route = (namespace: string, name: string, parents: string[], hostnames: string[], rules: string) => `---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: ${name}, namespace: ${namespace} }
-spec:
-  parentRefs: [${parents.map((section) => `{ name: web, namespace: infra, sectionName: ${section} }`).join(", ")}]
-  hostnames: [${hostnames.map((h) => JSON.stringify(h)).join(", ")}]
-  rules:
-${rules}`;
+${httpRouteHead({
+  name,
+  namespace,
+  parentRefs: parents.map((section) => `{ name: web, namespace: infra, sectionName: ${section} }`).join(", "),
+  hostnames: hostnames.map((h) => JSON.stringify(h)).join(", "),
+})}${rules}`;
 
 const toBackend = (name: string, path?: string, namespace?: string) =>
   `    - ${path ? `matches: [{ path: { type: PathPrefix, value: ${path} } }]\n      ` : ""}backendRefs: [{ name: ${name}, port: 80${namespace ? `, namespace: ${namespace}` : ""} }]\n`;

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { websocketUpgrade } from "./clients.ts";
 import { answeredBy, eventually, freePort, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
-import { GATEWAY_HEAD } from "./gateway-fixtures.ts";
+import { GATEWAY_HEAD, httpRouteHead } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backends: Record<string, EchoBackend>;
@@ -28,15 +28,11 @@ const gateway = (otherPort: number) => `${GATEWAY_HEAD}    - { name: http, port:
     - { name: other, port: ${otherPort}, protocol: HTTP }
 `;
 
+/** An HTTPRoute of infra on the Gateway's listener `section`, for `hostname`, up to its rules. */
+const route = (name: string, hostname: string, section = "http") => httpRouteHead({ name, namespace: "infra", parentRefs: `{ name: web, sectionName: ${section} }`, hostnames: hostname });
+
 // Redirect status codes are 301 and 302 only: the v1.3.0 CRDs accept no others.
-const routes = `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: mirrors, namespace: infra }
-spec:
-  parentRefs: [{ name: web, sectionName: http }]
-  hostnames: [mirror.example.com]
-  rules:
-    - ${prefix("/mirror")}
+const routes = `${route("mirrors", "mirror.example.com")}    - ${prefix("/mirror")}
       filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: mirror-a, port: 80 } } }]
       backendRefs: [{ name: v1, port: 80 }]
     - ${prefix("/multi-mirror")}
@@ -59,14 +55,7 @@ spec:
       filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: mirror-fraction, port: 80 }, fraction: { numerator: 1, denominator: 3 } } }]
       backendRefs: [{ name: v1, port: 80 }]
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: timeouts, namespace: infra }
-spec:
-  parentRefs: [{ name: web, sectionName: http }]
-  hostnames: [timeout.example.com]
-  rules:
-    - ${prefix("/request-timeout")}
+${route("timeouts", "timeout.example.com")}    - ${prefix("/request-timeout")}
       backendRefs: [{ name: slow, port: 80 }]
       timeouts: { request: 300ms }
     - ${prefix("/disable-request-timeout")}
@@ -79,14 +68,7 @@ spec:
       backendRefs: [{ name: slow, port: 80 }]
       timeouts: { backendRequest: 0s }
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: rewrite-host, namespace: infra }
-spec:
-  parentRefs: [{ name: web, sectionName: http }]
-  hostnames: [rewrite.example]
-  rules:
-    - ${prefix("/one")}
+${route("rewrite-host", "rewrite.example")}    - ${prefix("/one")}
       filters: [{ type: URLRewrite, urlRewrite: { hostname: one.example.org } }]
       backendRefs: [{ name: v1, port: 80 }]
     - filters: [{ type: URLRewrite, urlRewrite: { hostname: example.org } }]
@@ -97,14 +79,7 @@ spec:
         ${modifyHeaders}
       backendRefs: [{ name: v2, port: 80 }]
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: rewrite-path, namespace: infra }
-spec:
-  parentRefs: [{ name: web, sectionName: http }]
-  hostnames: [rewrite-path.example]
-  rules:
-    - ${prefix("/prefix/one")}
+${route("rewrite-path", "rewrite-path.example")}    - ${prefix("/prefix/one")}
       filters: [{ type: URLRewrite, urlRewrite: { path: { type: ReplacePrefixMatch, replacePrefixMatch: /one } } }]
       backendRefs: [{ name: v1, port: 80 }]
     - ${prefix("/strip-prefix")}
@@ -124,14 +99,7 @@ spec:
         ${modifyHeaders}
       backendRefs: [{ name: v1, port: 80 }]
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: backend-filters, namespace: infra }
-spec:
-  parentRefs: [{ name: web, sectionName: http }]
-  hostnames: [weights.example]
-  rules:
-    - backendRefs:
+${route("backend-filters", "weights.example")}    - backendRefs:
         - name: v1
           port: 80
           weight: 10
@@ -143,14 +111,7 @@ spec:
           weight: 10
           filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: Backend, value: infra-backend-v2 }] } }]
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: redirects, namespace: infra }
-spec:
-  parentRefs: [{ name: web, sectionName: http }]
-  hostnames: [redirect.example]
-  rules:
-    - ${prefix("/original-prefix")}
+${route("redirects", "redirect.example")}    - ${prefix("/original-prefix")}
       filters: [{ type: RequestRedirect, requestRedirect: { path: { type: ReplacePrefixMatch, replacePrefixMatch: /replacement-prefix } } }]
     - ${prefix("/full")}
       filters: [{ type: RequestRedirect, requestRedirect: { path: { type: ReplaceFullPath, replaceFullPath: /full-path-replacement } } }]
@@ -175,14 +136,7 @@ spec:
     - ${prefix("/scheme-https-and-port-8443")}
       filters: [{ type: RequestRedirect, requestRedirect: { hostname: example.org, scheme: https, port: 8443, statusCode: 301 } }]
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: redirects-other-port, namespace: infra }
-spec:
-  parentRefs: [{ name: web, sectionName: other }]
-  hostnames: [redirect.example]
-  rules:
-    - ${prefix("/scheme-nil-and-port-nil")}
+${route("redirects-other-port", "redirect.example", "other")}    - ${prefix("/scheme-nil-and-port-nil")}
       filters: [{ type: RequestRedirect, requestRedirect: { hostname: example.org } }]
     - ${prefix("/scheme-nil-and-port-80")}
       filters: [{ type: RequestRedirect, requestRedirect: { hostname: example.org, port: 80 } }]
@@ -191,14 +145,7 @@ spec:
 
 
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: backend-protocols, namespace: infra }
-spec:
-  parentRefs: [{ name: web, sectionName: http }]
-  hostnames: [protocols.example]
-  rules:
-    - ${prefix("/h2c")}
+${route("backend-protocols", "protocols.example")}    - ${prefix("/h2c")}
       backendRefs: [{ name: h2c, port: 80 }]
     - ${prefix("/ws")}
       backendRefs: [{ name: ws, port: 80 }]
@@ -235,6 +182,10 @@ afterAll(async () => {
 });
 
 const get = (host: string, path: string, options: Parameters<typeof send>[2] = {}) => send(stack.httpPort, path, { host, ...options });
+
+/** Every route Envoy is serving, from its config dump (all route configurations, all virtual hosts). */
+const servedRoutes = async (): Promise<any[]> =>
+  (await stack.envoy.configDump()).configs.flatMap((c: any) => c.dynamic_route_configs ?? []).flatMap((r: any) => r.route_config.virtual_hosts).flatMap((v: any) => v.routes);
 
 /** The requests `backend` received for exactly `path`. */
 const copiesOf = (backend: string, path: string) => backends[backend]!.received.filter((r) => r.path === path);
@@ -293,7 +244,7 @@ test("RequestMirror percent 20 and fraction 25/50: a share of the requests is co
   // Only the route's paths were copied.
   expect(backends["mirror-percent"]!.received.every((r) => r.path.startsWith("/percent-mirror/"))).toBe(true);
   // A fraction that is no whole percent reaches Envoy exactly, in millionths.
-  const routes = (await stack.envoy.configDump()).configs.flatMap((c: any) => c.dynamic_route_configs ?? []).flatMap((r: any) => r.route_config.virtual_hosts).flatMap((v: any) => v.routes);
+  const routes = await servedRoutes();
   const third = routes.find((r: any) => JSON.stringify(r.match).includes("/third-mirror"));
   expect(third.route.request_mirror_policies[0].runtime_fraction.default_value).toEqual({ numerator: 333333, denominator: "MILLION" });
 });
@@ -304,7 +255,7 @@ test("timeouts: a backend slower than request or backendRequest answers 504; 0s 
   expect(answeredBy(await get("timeout.example.com", "/disable-request-timeout"))).toBe("slow");
   expect(answeredBy(await get("timeout.example.com", "/disable-backend-timeout"))).toBe("slow");
   // Envoy's own default (15 s) would also let the slow backend answer: 0s must reach Envoy as "no timeout".
-  const routes = (await stack.envoy.configDump()).configs.flatMap((c: any) => c.dynamic_route_configs ?? []).flatMap((r: any) => r.route_config.virtual_hosts).flatMap((v: any) => v.routes);
+  const routes = await servedRoutes();
   const timeouts = routes.filter((r: any) => JSON.stringify(r.match).includes("timeout")).map((r: any) => `${JSON.stringify(r.match).match(/\/[a-z-]+timeout/)![0]} ${r.route.timeout}`);
   expect(timeouts.sort()).toEqual(["/backend-timeout 0.300s", "/disable-backend-timeout 0s", "/disable-request-timeout 0s", "/request-timeout 0.300s"]);
 });

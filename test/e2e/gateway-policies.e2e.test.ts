@@ -5,30 +5,18 @@
 // orders them.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { answeredBy, eventually, send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
+import { gatewayHead, httpRouteHead } from "./gateway-fixtures.ts";
 
 let stack: Stack;
 let backends: Record<string, EchoBackend>;
 
-const manifests = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: contour }
-spec: { controllerName: projectcontour.io/gateway-controller }
+/** An HTTPRoute of apps on the Gateway web beside it, for `hostname`, up to its rules. */
+const route = (name: string, hostname: string) => httpRouteHead({ name, namespace: "apps", parentRefs: "{ name: web }", hostnames: hostname });
+
+// The Gateway is in apps, beside its routes: their parentRefs name no namespace.
+const manifests = `${gatewayHead("apps")}    - { name: http, port: 80, protocol: HTTP }
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: web, namespace: apps }
-spec:
-  gatewayClassName: contour
-  listeners: [{ name: http, port: 80, protocol: HTTP }]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: cors, namespace: apps }
-spec:
-  parentRefs: [{ name: web }]
-  hostnames: [cors.example.com]
-  rules:
-    - matches: [{ path: { type: PathPrefix, value: /cors-1 } }]
+${route("cors", "cors.example.com")}    - matches: [{ path: { type: PathPrefix, value: /cors-1 } }]
       filters:
         - type: CORS
           cors:
@@ -50,14 +38,7 @@ spec:
           cors: { allowOrigins: ["*"], allowMethods: ["*"], allowHeaders: ["*"], allowCredentials: true }
       backendRefs: [{ name: get, port: 80 }]
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: sessions, namespace: apps }
-spec:
-  parentRefs: [{ name: web }]
-  hostnames: [session.example.com]
-  rules:
-    - matches: [{ path: { type: PathPrefix, value: /cookie } }]
+${route("sessions", "session.example.com")}    - matches: [{ path: { type: PathPrefix, value: /cookie } }]
       sessionPersistence: { type: Cookie, sessionName: stay }
       backendRefs: [{ name: pair, port: 80 }]
     - matches: [{ path: { type: PathPrefix, value: /header } }]
@@ -66,14 +47,7 @@ spec:
     - matches: [{ path: { type: PathPrefix, value: /plain } }]
       backendRefs: [{ name: pair, port: 80 }]
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: methods, namespace: apps }
-spec:
-  parentRefs: [{ name: web }]
-  hostnames: [methods.example.com]
-  rules:
-    - matches: [{ path: { type: PathPrefix, value: /api }, headers: [{ name: x-a, value: "1" }, { name: x-b, value: "1" }] }]
+${route("methods", "methods.example.com")}    - matches: [{ path: { type: PathPrefix, value: /api }, headers: [{ name: x-a, value: "1" }, { name: x-b, value: "1" }] }]
       backendRefs: [{ name: headers, port: 80 }]
     - matches: [{ path: { type: PathPrefix, value: /api }, method: GET }]
       backendRefs: [{ name: get, port: 80 }]
