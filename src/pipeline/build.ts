@@ -14,6 +14,7 @@ import { createValidationMemo, type ValidationMemo } from "../xds/validate-memo.
 import type { ObjectCache } from "./cache.ts";
 import { resourceKind, TypeUrls, type ResourceSet } from "../xds/types.ts";
 import { validateSnapshot, type RejectedResource } from "../xds/validate-snapshot.ts";
+import type { ResourceDelta } from "../xds/resource-delta.ts";
 import type { ValidationError } from "../xds/validate-scalar.ts";
 
 export interface BuildOptions {
@@ -44,6 +45,11 @@ export interface BuildResult {
   statuses: ObjectStatus[];
   /** EndpointSlice addresses and ports left out (also warnings on their Services' statuses). */
   endpointProblems: EndpointProblem[];
+  /**
+   * How `resources` differs from the previous build's `resources` (the set `delta.base` is), when this
+   * build knows it; the store then looks only at those names.
+   */
+  delta?: ResourceDelta;
   /** Milliseconds per stage. */
   timings: { dag: number; translate: number; endpoints: number; validate: number; total: number };
 }

@@ -11,6 +11,7 @@ import { Snapshot } from "./snapshot-value.ts";
 import { createWireEncoder, type WireEncoder } from "./wire-encode.ts";
 import type { CachedResource } from "./cached-resource.ts";
 import { virtualHostResources } from "./vhds.ts";
+import type { ResourceDelta } from "./resource-delta.ts";
 
 export type { CachedResource };
 
@@ -30,8 +31,11 @@ interface TypeChange {
 }
 
 export interface SnapshotStore {
-  /** Replaces every resource atomically; throws SnapshotInconsistentError (naming what dangles) instead. */
-  publish(set: ResourceSet): PublishResult;
+  /**
+   * Replaces every resource atomically; throws SnapshotInconsistentError (naming what dangles) instead.
+   * `delta`: how `set` differs from the set last published (resource-delta.ts), when the caller knows.
+   */
+  publish(set: ResourceSet, delta?: ResourceDelta): PublishResult;
   /** EDS-only fast path: replaces the given load assignments and removes the named ones. */
   updateEndpoints(changed: object[], removed?: string[]): void;
   /** False until the first publish: nothing is served before it. */
