@@ -7,6 +7,7 @@
 // NACK does its bad hosts. An Envoy on delta ADS is sent shared route configs as VHDS shells and their
 // hosts one by one (vhds.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { createClusterWarming } from "./cluster-warming.ts";
 import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
 import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, subscriptionLimit, type KnownVersions, type ServerContext } from "./server-common.ts";
@@ -38,6 +39,9 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
   const servedVhds = (): boolean => (vhds ??= takesVhds(session.node, { delta: true, ads: fixedTypeUrl === undefined }));
   // The route configs this client was sent as VHDS shells.
   const shells = new Set<string>();
+  // On ADS: listeners and routes wait for the endpoints of the new clusters they may point at (cluster-warming.ts).
+  const warming = fixedTypeUrl === undefined ? createClusterWarming((typeUrl) => void (states.get(typeUrl) && respond(states.get(typeUrl)!, false))) : undefined;
+  for (const end of ["end", "cancelled", "error", "close"]) call.on(end, () => warming?.stop());
 
   const session = openStream(call, context, {
     fixedTypeUrl,
@@ -63,7 +67,7 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     },
     onPush(typeUrl) {
       const state = states.get(typeUrl);
-      if (state) respond(state, false);
+      if (state && !warming?.holds(typeUrl)) respond(state, false);
     },
     // The whole route configuration (not its hosts one by one) waits for the clients sent less.
     heavy: (typeUrl) => typeUrl === TypeUrls.route && states.has(typeUrl) && !servedVhds(),
@@ -145,6 +149,8 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     // Envoy warms the clusters an update sent only on an EDS response naming their assignments.
     const eds = typeUrl === TypeUrls.cluster && !initial && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
     if (eds && forgetEndpointsOf(updates, eds.known)) respond(eds, false);
+    if (typeUrl === TypeUrls.cluster && warming && states.has(TypeUrls.endpoint)) warming.clustersSent(updates, states.get(TypeUrls.endpoint)!.known);
+    if (typeUrl === TypeUrls.endpoint) warming?.endpointsSent(updates);
     if (typeUrl === TypeUrls.route && servedVhds()) followShells(updates, removed);
   }
 
