@@ -31,6 +31,8 @@ interface EnvoyBenchOptions {
   label: string;
   /** Envoys keep the classic route configuration (node metadata isobar.vhds: false) instead of VHDS. */
   classic: boolean;
+  /** Milliseconds between a request loop's requests (--poll-gap; 0: back to back). */
+  pollGapMs: number;
   /** Prints each Ingress change's timeline (build, the xDS responses and ACKs per Envoy, when it was served). */
   trace: boolean;
 }
@@ -42,14 +44,16 @@ function classicNode(bootstrap: Record<string, unknown>): void {
 }
 
 function parseOptions(argv: string[]): EnvoyBenchOptions {
-  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean", default: false }, size: { type: "string" }, envoys: { type: "string" }, changes: { type: "string" }, holdoff: { type: "string" }, classic: { type: "boolean", default: false }, trace: { type: "boolean", default: false } } });
+  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean", default: false }, size: { type: "string" }, envoys: { type: "string" }, changes: { type: "string" }, holdoff: { type: "string" }, classic: { type: "boolean", default: false }, trace: { type: "boolean", default: false }, "poll-gap": { type: "string" } } });
   const smoke = values.smoke || values.size === "smoke" || process.env.BENCH_SIZE === "smoke";
   const numbers = (text: string | undefined, fallback: number[]) => (text !== undefined && text !== "smoke" ? text.split(",").map(Number) : fallback);
   const sizes = numbers(values.size, smoke ? [50] : [1000, 10_000]);
   const envoys = numbers(values.envoys, [1, 4]);
   if (![...sizes, ...envoys].every((n) => Number.isInteger(n) && n > 0)) throw new Error("--size and --envoys want positive integers (comma separated)");
   const changes = Number(values.changes ?? (smoke ? 3 : 10));
-  return { smoke, sizes, envoys, changes, holdoffMs: Number(values.holdoff ?? 100), label: `${smoke && values.size === undefined ? "smoke" : sizes.join("-")}${values.classic ? "-classic" : ""}`, classic: values.classic === true, trace: values.trace === true };
+  const pollGapMs = Number(values["poll-gap"] ?? 2);
+  if (!(pollGapMs >= 0)) throw new Error("--poll-gap wants a number of milliseconds, 0 or more");
+  return { smoke, sizes, envoys, changes, holdoffMs: Number(values.holdoff ?? 100), label: `${smoke && values.size === undefined ? "smoke" : sizes.join("-")}${values.classic ? "-classic" : ""}`, classic: values.classic === true, trace: values.trace === true, pollGapMs };
 }
 
 /** The Ingress cluster with every EndpointSlice on echo `a`, and a Service bench-b on echo `b` in every namespace. */
@@ -132,8 +136,14 @@ interface Served {
   others: string[];
 }
 
-/** Asks through every probe until each sees `expected`; each request is sent as soon as the last one is answered. */
-async function untilServed(probes: Probe[], port: number, ask: { host: string; path: string; expected: string; previous?: string; since: number }): Promise<Served> {
+/**
+ * Asks through every probe until each sees `expected`, each request `gapMs` after the last one was
+ * answered. The time taken is when the first new answer arrived: never shorter than reality, and longer
+ * by at most one request's turn (`Served.requests` over the time says how long a turn was). Requests
+ * back to back would cost the CPU that Envoy's main thread and the agent (in this process, beside the
+ * echo backends) need on a small machine, and slow down what they measure.
+ */
+async function untilServed(probes: Probe[], port: number, ask: { host: string; path: string; expected: string; previous?: string; since: number }, gapMs: number): Promise<Served> {
   const served: Served = { perEnvoyMs: [], requests: 0, others: [] };
   served.perEnvoyMs = await Promise.all(
     probes.map(async (probe) => {
@@ -144,6 +154,7 @@ async function untilServed(probes: Probe[], port: number, ask: { host: string; p
         if (answer.backend === ask.expected) return performance.now() - ask.since;
         if (ask.previous !== undefined && answer.backend !== ask.previous) served.others.push(answer.backend ?? String(answer.status));
         if (performance.now() > deadline) throw new Error(`${ask.host}${ask.path} still answers ${answer.backend ?? answer.status} after 60 s`);
+        if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
       }
     }),
   );
@@ -173,6 +184,8 @@ interface Measurement {
       routeAckedMedianMs: number;
       /** Answers neither old nor new during the changes (e.g. a 503 while the new route's cluster warms). */
       otherAnswers: string[];
+      /** One request's turn in the loop that waits for the change: the figures are late by at most this. */
+      requestTurnMedianMs: number;
     };
     endpoint: ChangeFigures;
   };
@@ -233,21 +246,24 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
     });
     const ingressRuns: number[][] = [];
     const routeRuns: Array<{ writtenMs: number; ackedMs: number }> = [];
+    // Per Ingress change: the milliseconds of one request's turn in the loop (the measurement's granularity).
+    const turns: number[] = [];
     let otherAnswers: string[] = [];
     const buildRuns: Array<{ buildMs: number; publishedMs: number }> = [];
     const endpointRuns: number[][] = [];
     for (let change = 1; change <= options.changes; change++) {
       const k = (change * 7919) % size;
       const host = `app-${k}.bench.example.com`;
-      await untilServed(probes, httpPort, { host, path: `/changed-${change}/x`, expected: "a", since: performance.now() });
+      await untilServed(probes, httpPort, { host, path: `/changed-${change}/x`, expected: "a", since: performance.now() }, 0);
       builds.length = 0;
       routeWrites.clear();
       timeline.length = 0;
       const since = performance.now();
       changedAt = since;
       handler!.onEvents([{ type: "upsert", object: changedIngress(k, size, change) }]);
-      const served = await untilServed(probes, httpPort, { host, path: `/changed-${change}/x`, expected: "b", previous: "a", since });
+      const served = await untilServed(probes, httpPort, { host, path: `/changed-${change}/x`, expected: "b", previous: "a", since }, options.pollGapMs);
       ingressRuns.push(served.perEnvoyMs);
+      turns.push(Math.max(...served.perEnvoyMs) / (served.requests / probes.length));
       otherAnswers = otherAnswers.concat(served.others);
       // The ACK may come after the first request was served the new way: wait for it a little.
       for (let wait = 0; wait < 100 && [...routeWrites.values()].some((w) => w.ackedMs === undefined); wait++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -264,7 +280,7 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
       const target = before.backend === "b" ? a : b;
       const sliceSince = performance.now();
       handler!.onEvents([{ type: "upsert", object: onBackend(slice, target, change) }]);
-      endpointRuns.push((await untilServed(probes, httpPort, { host: sliceHost, path: "/", expected: target.name, since: sliceSince })).perEnvoyMs);
+      endpointRuns.push((await untilServed(probes, httpPort, { host: sliceHost, path: "/", expected: target.name, since: sliceSince }, options.pollGapMs)).perEnvoyMs);
     }
     offTrace();
     if (options.trace) for (const [i, envoy] of envoys.entries()) console.error(`Envoy ${i}, answers other than 200:\n${envoy.output().split("\n").filter((line) => /" [1-5]\d\d /.test(line) && !/" 200 /.test(line)).slice(0, 20).join("\n")}`);
@@ -290,6 +306,7 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
           routeWrittenMedianMs: round(median(routeRuns.map((r) => r.writtenMs))),
           routeAckedMedianMs: round(median(routeRuns.map((r) => r.ackedMs))),
           otherAnswers,
+          requestTurnMedianMs: round(median(turns)),
         },
         endpoint: figures(endpointRuns),
       },
@@ -312,6 +329,7 @@ function printTable(results: Measurement[]): void {
     ["  the rebuild / its publish returned at ms", ...results.map((r) => `${r.changes.ingress.buildMedianMs} / ${r.changes.ingress.publishedMedianMs}`)],
     ["  route update written / Envoy ACKed at ms", ...results.map((r) => `${r.changes.ingress.routeWrittenMedianMs} / ${r.changes.ingress.routeAckedMedianMs}`)],
     ["  answers neither old nor new", ...results.map((r) => String(r.changes.ingress.otherAnswers.length))],
+    ["  one request's turn (granularity) ms", ...results.map((r) => String(r.changes.ingress.requestTurnMedianMs))],
     ["endpoint change → all Envoys serve it ms", ...results.map((r) => String(r.changes.endpoint.medianMs))],
     ["  first Envoy ms", ...results.map((r) => String(r.changes.endpoint.firstEnvoyMedianMs))],
     ["Envoy RSS MiB", ...results.map((r) => r.envoyRssMiB.join(", "))],
