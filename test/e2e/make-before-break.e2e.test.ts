@@ -1,0 +1,69 @@
+// Make before break with a real Envoy (src/xds/cluster-warming.ts): an edited Ingress adds a path to a
+// Service no route used before, so its cluster is new to Envoy. Requests for that path, asked over and
+// over while the change travels, are answered by the old route (backend a) and then by the new one
+// (backend b), never by an error: Envoy gets the route only once the new cluster has its endpoints.
+// Before, the route came right behind the cluster and its path answered 503 (NC, no cluster) while
+// Envoy rebuilt its route table and only then asked for the endpoints; 2000 other hosts make that
+// rebuild long enough to be seen.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { send, serviceFor, startEcho, startStack, type EchoBackend, type Stack } from "./harness.ts";
+
+let stack: Stack;
+let a: EchoBackend;
+let b: EchoBackend;
+const others = 2000;
+
+const paths = (extra: string) => `
+          - { path: /static, pathType: Prefix, backend: { service: { name: a, port: { number: 80 } } } }
+          - { path: /api, pathType: Prefix, backend: { service: { name: a, port: { number: 80 } } } }${extra}
+          - { path: /, pathType: Prefix, backend: { service: { name: a, port: { number: 80 } } } }`;
+
+const ingress = (name: string, host: string, extra = "") => `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: ${name}, namespace: default }
+spec:
+  rules:
+    - host: ${host}
+      http:
+        paths:${paths(extra)}
+`;
+
+/** The edited Ingress: `/changed-<n>` goes to Service b<n> for each n up to `generation`. */
+const edited = (generation: number) =>
+  ingress("edited", "edited.example.com", Array.from({ length: generation }, (_, i) => `\n          - { path: /changed-${i + 1}, pathType: Prefix, backend: { service: { name: b${i + 1}, port: { number: 80 } } } }`).join(""));
+
+beforeAll(async () => {
+  [a, b] = [await startEcho("a"), await startEcho("b")];
+  const services = [serviceFor("default", "a", [a]), ...[1, 2, 3].map((n) => serviceFor("default", `b${n}`, [b]))];
+  stack = await startStack({
+    manifests: {
+      "svc.yaml": services.join("---\n"),
+      "others.yaml": Array.from({ length: others }, (_, i) => ingress(`other-${i}`, `other-${i}.example.com`)).join("---\n"),
+      "edited.yaml": edited(0),
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await Promise.all([a, b].map((backend) => backend?.close()));
+});
+
+const answerOf = async (path: string) => {
+  const response = await send(stack.httpPort, path, { host: "edited.example.com" });
+  return response.status === 200 ? (response.json().backend as string) : `<${response.status}> ${response.body.slice(0, 60)}`.trim();
+};
+
+test("a path to a Service no route used before is answered by the old route, then the new one, never an error", async () => {
+  expect(await answerOf("/")).toBe("a");
+  for (const generation of [1, 2, 3]) {
+    const path = `/changed-${generation}/x`;
+    expect(await answerOf(path)).toBe("a");
+    stack.write("edited.yaml", edited(generation));
+    const answers: string[] = [];
+    const deadline = performance.now() + 30_000;
+    while (answers.at(-1) !== "b" && performance.now() < deadline) answers.push(await answerOf(path));
+    expect(answers.at(-1)).toBe("b");
+    expect(answers.filter((answer) => answer !== "a" && answer !== "b")).toEqual([]);
+  }
+}, 120_000);
