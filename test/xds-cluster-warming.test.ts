@@ -1,10 +1,10 @@
-// Make before break on delta ADS (src/xds/cluster-warming.ts): a route that points at a new EDS cluster
+// Make before break on ADS, delta and state of the world (src/xds/cluster-warming.ts): a route that points at a new EDS cluster
 // is written only after the client was sent that cluster's load assignment, so Envoy never applies a
 // route whose cluster still warms (503 NC). Order is shown by what arrives: a later request's answer
 // arriving before the route proves the route waited.
 import { afterEach, expect, test } from "bun:test";
 import { TypeUrls } from "../src/xds/types.ts";
-import { perTypePaths, type DeltaRequestInit, type DeltaResponse, type RawStream } from "./helpers/ads-client.ts";
+import { perTypePaths, type DeltaRequestInit, type DeltaResponse, type RawStream, type SotwRequestInit, type SotwResponse } from "./helpers/ads-client.ts";
 import { edsCluster, loadAssignment, resourceSet, route } from "./helpers/xds-resources.ts";
 import { startTestXds, type TestXds } from "./helpers/xds-server.ts";
 
@@ -98,4 +98,32 @@ test("per-type streams are not held: a route stream knows nothing of clusters", 
   xds.store.publish(withNewCluster());
   const pushed = await routes.next();
   expect(pushed.names).toEqual(["route-0"]);
+});
+
+test("state of the world: a route pointing at a new cluster is written after that cluster's load assignment", async () => {
+  xds = await startTestXds(resourceSet(2));
+  const stream: RawStream<SotwRequestInit, SotwResponse> = xds.client.sotw();
+  const sotwAcked = async (request: SotwRequestInit) => {
+    stream.send({ node, ...request });
+    const response = await stream.next();
+    const judged = xds.nextEvent((e) => !e.delta && e.kind === "ack" && e.nonce === response.nonce);
+    stream.send({ type_url: response.type_url, version_info: response.version_info, response_nonce: response.nonce, resource_names: request.resource_names });
+    await judged;
+    return response;
+  };
+  await sotwAcked({ type_url: TypeUrls.cluster });
+  await sotwAcked({ type_url: TypeUrls.endpoint, resource_names: ["cluster-0", "cluster-1"] });
+  await sotwAcked({ type_url: TypeUrls.listener });
+  await sotwAcked({ type_url: TypeUrls.route, resource_names: ["route-0"] });
+  xds.store.publish(withNewCluster());
+  const clusters = await stream.next();
+  expect(clusters.type_url).toBe(TypeUrls.cluster);
+  expect(clusters.names).toContain("cluster-2");
+  stream.send({ type_url: TypeUrls.cluster, version_info: clusters.version_info, response_nonce: clusters.nonce });
+  stream.send({ type_url: TypeUrls.endpoint, resource_names: ["cluster-0", "cluster-1", "cluster-2"] });
+  const endpoints = await stream.next();
+  expect(endpoints.type_url).toBe(TypeUrls.endpoint);
+  expect(endpoints.names).toContain("cluster-2");
+  const routes = await stream.next();
+  expect([routes.type_url, routes.names]).toEqual([TypeUrls.route, ["route-0"]]);
 });

@@ -25,12 +25,13 @@ export interface ClusterWarming {
   endpointsSent(assignments: readonly CachedResource[]): void;
   /** Whether a push of `typeUrl` waits now (it is then pushed when the clusters are warm). */
   holds(typeUrl: string): boolean;
-  /** Releases nothing more: the stream ended. */
-  stop(): void;
 }
 
-/** `push(typeUrl)` writes a held type once its clusters are warm (in push order). */
-export function createClusterWarming(push: (typeUrl: string) => void, maxHoldMs = maxWarmingHoldMs): ClusterWarming {
+/**
+ * The warming state of one ADS stream: `push(typeUrl)` writes a held type once its clusters are warm
+ * (in push order); nothing is pushed after the stream ends.
+ */
+export function createClusterWarming(stream: { on(event: string, listener: () => void): unknown }, push: (typeUrl: string) => void, maxHoldMs = maxWarmingHoldMs): ClusterWarming {
   const awaited = new Set<string>();
   const held = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -43,6 +44,13 @@ export function createClusterWarming(push: (typeUrl: string) => void, maxHoldMs 
     if (stopped) return;
     for (const typeUrl of pointing) if (held.delete(typeUrl)) push(typeUrl);
   };
+
+  const stop = () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+  for (const end of ["end", "cancelled", "error", "close"]) stream.on(end, stop);
 
   return {
     clustersSent(clusters, endpointsHeld) {
@@ -60,11 +68,6 @@ export function createClusterWarming(push: (typeUrl: string) => void, maxHoldMs 
       held.add(typeUrl);
       timer ??= setTimeout(release, maxHoldMs);
       return true;
-    },
-    stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
     },
   };
 }

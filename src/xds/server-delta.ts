@@ -40,8 +40,7 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
   // The route configs this client was sent as VHDS shells.
   const shells = new Set<string>();
   // On ADS: listeners and routes wait for the endpoints of the new clusters they may point at (cluster-warming.ts).
-  const warming = fixedTypeUrl === undefined ? createClusterWarming((typeUrl) => void (states.get(typeUrl) && respond(states.get(typeUrl)!, false))) : undefined;
-  for (const end of ["end", "cancelled", "error", "close"]) call.on(end, () => warming?.stop());
+  const warming = fixedTypeUrl === undefined ? createClusterWarming(call, (typeUrl) => void (states.get(typeUrl) && respond(states.get(typeUrl)!, false))) : undefined;
 
   const session = openStream(call, context, {
     fixedTypeUrl,
