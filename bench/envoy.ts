@@ -11,7 +11,10 @@
 // smoke size (--smoke) a temporary directory (writeResultFile: CI must not touch tracked files). The
 // backends are on 127.0.0.1, so the agent allows loopback endpoints (`--allow-loopback-endpoints`).
 // See bench/README.md.
+import { writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { consola, LogLevels } from "consola";
 import type { KubeObject, Source, SourceEvent, SourceHandler } from "../src/sources/types.ts";
@@ -33,6 +36,8 @@ interface EnvoyBenchOptions {
   classic: boolean;
   /** Milliseconds between a request loop's requests (--poll-gap; 0: back to back). */
   pollGapMs: number;
+  /** Extra Envoy flags (`--envoy-args="--component-log-level config:debug,rds:debug"`). */
+  envoyArgs: string[];
   /** Prints each Ingress change's timeline (build, the xDS responses and ACKs per Envoy, when it was served). */
   trace: boolean;
 }
@@ -44,7 +49,7 @@ function classicNode(bootstrap: Record<string, unknown>): void {
 }
 
 function parseOptions(argv: string[]): EnvoyBenchOptions {
-  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean", default: false }, size: { type: "string" }, envoys: { type: "string" }, changes: { type: "string" }, holdoff: { type: "string" }, classic: { type: "boolean", default: false }, trace: { type: "boolean", default: false }, "poll-gap": { type: "string" } } });
+  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean", default: false }, size: { type: "string" }, envoys: { type: "string" }, changes: { type: "string" }, holdoff: { type: "string" }, classic: { type: "boolean", default: false }, trace: { type: "boolean", default: false }, "poll-gap": { type: "string" }, "envoy-args": { type: "string" } } });
   const smoke = values.smoke || values.size === "smoke" || process.env.BENCH_SIZE === "smoke";
   const numbers = (text: string | undefined, fallback: number[]) => (text !== undefined && text !== "smoke" ? text.split(",").map(Number) : fallback);
   const sizes = numbers(values.size, smoke ? [50] : [1000, 10_000]);
@@ -53,7 +58,7 @@ function parseOptions(argv: string[]): EnvoyBenchOptions {
   const changes = Number(values.changes ?? (smoke ? 3 : 10));
   const pollGapMs = Number(values["poll-gap"] ?? 2);
   if (!(pollGapMs >= 0)) throw new Error("--poll-gap wants a number of milliseconds, 0 or more");
-  return { smoke, sizes, envoys, changes, holdoffMs: Number(values.holdoff ?? 100), label: `${smoke && values.size === undefined ? "smoke" : sizes.join("-")}${values.classic ? "-classic" : ""}`, classic: values.classic === true, trace: values.trace === true, pollGapMs };
+  return { smoke, sizes, envoys, changes, holdoffMs: Number(values.holdoff ?? 100), label: `${smoke && values.size === undefined ? "smoke" : sizes.join("-")}${values.classic ? "-classic" : ""}`, classic: values.classic === true, trace: values.trace === true, pollGapMs, envoyArgs: values["envoy-args"]?.split(" ").filter((arg) => arg !== "") ?? [] };
 }
 
 /** The Ingress cluster with every EndpointSlice on echo `a`, and a Service bench-b on echo `b` in every namespace. */
@@ -222,7 +227,7 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
   const envoys: EnvoyProcess[] = [];
   try {
     const envoysStarted = performance.now();
-    for (let i = 0; i < envoyCount; i++) envoys.push(await startEnvoy({ xdsPort: agent.server.port, nodeId: `bench-envoy-${i}`, edit: options.classic ? classicNode : undefined }));
+    for (let i = 0; i < envoyCount; i++) envoys.push(await startEnvoy({ xdsPort: agent.server.port, nodeId: `bench-envoy-${i}`, edit: options.classic ? classicNode : undefined, envoyArgs: options.envoyArgs }));
     await Promise.all(envoys.map((envoy) => envoy.ready(["ingress_http"], 300_000)));
     const probes = await pinProbes(envoys, httpPort, "app-0.bench.example.com");
     const envoysReadyMs = performance.now() - envoysStarted;
@@ -283,7 +288,11 @@ async function measure(size: number, envoyCount: number, options: EnvoyBenchOpti
       endpointRuns.push((await untilServed(probes, httpPort, { host: sliceHost, path: "/", expected: target.name, since: sliceSince }, options.pollGapMs)).perEnvoyMs);
     }
     offTrace();
-    if (options.trace) for (const [i, envoy] of envoys.entries()) console.error(`Envoy ${i}, answers other than 200:\n${envoy.output().split("\n").filter((line) => /" [1-5]\d\d /.test(line) && !/" 200 /.test(line)).slice(0, 20).join("\n")}`);
+    for (const [i, envoy] of options.trace ? envoys.entries() : []) {
+      const log = join(tmpdir(), `isobar-bench-envoy-${size}-${i}.log`);
+      writeFileSync(log, envoy.output());
+      console.error(`Envoy ${i} (its output: ${log}), answers other than 200:\n${envoy.output().split("\n").filter((line) => /" [1-5]\d\d /.test(line) && !/" 200 /.test(line)).slice(0, 20).join("\n")}`);
+    }
     for (const probe of probes) probe.agent.destroy();
     const figures = (runs: number[][], holdoff?: number): ChangeFigures => {
       const last = runs.map((perEnvoy) => round(Math.max(...perEnvoy)));
