@@ -83,6 +83,27 @@ test("a route pointing at a changed cluster still follows at once (its endpoints
   ]);
 });
 
+test("a cluster and its load assignment that a change removes are removed after the route that stops pointing at them", async () => {
+  const stream = await subscribed();
+  // Route-0 points at cluster-1; then back at cluster-0, and cluster-1 goes away.
+  const before = resourceSet(2);
+  before.routes = [route("route-0", "cluster-1")];
+  xds.store.publish(before);
+  await acked(stream, await stream.next());
+  const after = resourceSet(1);
+  xds.store.publish(after);
+  const order: Array<[string, string[], string[]]> = [];
+  for (let i = 0; i < 3; i++) {
+    const response = await stream.next();
+    order.push([response.type_url, response.names, response.removed_resources]);
+  }
+  expect(order).toEqual([
+    [TypeUrls.route, ["route-0"], []],
+    [TypeUrls.cluster, [], ["cluster-1"]],
+    [TypeUrls.endpoint, [], ["cluster-1"]],
+  ]);
+});
+
 test("a client that never asks for the new cluster's endpoints still gets the route, after the wait's limit", async () => {
   const stream = await subscribed();
   xds.store.publish(withNewCluster());

@@ -58,7 +58,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
   // Virtual hosts this client rejected, replaced in what it is sent (it alone).
   const routes = createRouteHoldback(context.variants);
   // On ADS: listeners and routes wait for the endpoints of the new clusters they may point at (cluster-warming.ts).
-  const warming = fixedTypeUrl === undefined ? createClusterWarming(call, (typeUrl) => void (states.get(typeUrl) && respond(states.get(typeUrl)!, false))) : undefined;
+  const warming = fixedTypeUrl === undefined ? createClusterWarming(call, { push: (typeUrl) => void (states.get(typeUrl) && respond(states.get(typeUrl)!, false)) }) : undefined;
 
   const session = openStream(call, context, {
     fixedTypeUrl,
