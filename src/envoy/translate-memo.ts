@@ -6,15 +6,18 @@
 // JSON it gave before, the same object, which validation and encoding then also find by identity.
 // A route configuration whose virtual hosts are all the ones it had is the same JSON as well.
 // The memo's translators give exactly what the plain ones give (translate.ts).
+import { findSorted, putSorted } from "../base/sorted.ts";
 import { sameItems } from "../base/values.ts";
 import type { RouteConfigNode } from "../dag/accessors.ts";
+import type { DagChange } from "../dag/incremental.ts";
+import { FALLBACK_ROUTE_CONFIG, HTTP_ROUTE_CONFIG, secureRouteConfigName, STATS_LISTENER } from "../dag/names.ts";
 import type { Cluster, Listener, SecureFilterChain, Secret, VirtualHost } from "../dag/types.ts";
 import { cluster, type ClusterDefaults } from "./cluster.ts";
 import type { JsonObject } from "./common.ts";
 import { listener, type FilterChainMemo, type ListenerSettings } from "./listener.ts";
 import { routeConfigurationOf, virtualHost } from "./route.ts";
 import { secret } from "./secret.ts";
-import { resolvedTranslateOptions, translate, type NodeTranslators, type TranslateOptions, type Translation } from "./translate.ts";
+import { resolvedTranslateOptions, translate, translationSettings, type NodeTranslators, type TranslateOptions, type Translation } from "./translate.ts";
 import type { Dag } from "../dag/types.ts";
 
 /** One route configuration's last translation and the DAG virtual hosts it was made of. */
@@ -36,6 +39,18 @@ interface Remembered {
   filterChains: WeakMap<SecureFilterChain, { statPrefix: string; json: JsonObject }>;
   /** By name, from the last build only. */
   routeConfigs: Map<string, RouteConfigEntry>;
+  /** The last build's DAG and translation, which patch() starts from. */
+  last?: { dag: Dag; translation: Translation };
+}
+
+/** What patch() changed, by name per kind (a resource new, another object, or gone), and per virtual host of `ingress_http`. */
+export interface TranslationChange {
+  listeners: Set<string>;
+  routes: Set<string>;
+  clusters: Set<string>;
+  secrets: Set<string>;
+  /** The virtual hosts (by name) of `ingress_http` that are new, other objects or gone, when it changed only in those. */
+  httpVirtualHosts?: Set<string>;
 }
 
 export interface TranslationMemo {
@@ -43,7 +58,15 @@ export interface TranslationMemo {
   translate(dag: Dag, options?: TranslateOptions): Translation;
   /** How many nodes the last translate() translated anew, per kind (what a change cost). */
   readonly translated: Readonly<Record<"virtualHosts" | "clusters" | "secrets" | "listeners" | "routeConfigs", number>>;
+  /**
+   * The translation of `dag`, made from the last one by translating only what `change` names (and
+   * the few listeners): what translate() would give, or undefined when the last translation was not
+   * of `change.previous` under the same options.
+   */
+  patch(dag: Dag, change: DagChange, options?: TranslateOptions): { translation: Translation; changed: TranslationChange } | undefined;
 }
+
+const nameOf = (resource: JsonObject) => resource.name as string;
 
 export function createTranslationMemo(): TranslationMemo {
   let remembered: Remembered | undefined;
@@ -69,41 +92,117 @@ export function createTranslationMemo(): TranslationMemo {
     return json;
   }
 
+  function translatorsOf(memo: Remembered, routeConfigs: Map<string, RouteConfigEntry>) {
+    const hostOf = (vhost: VirtualHost, hostOptions: { secure: boolean }) =>
+      once(hostOptions.secure ? memo.virtualHosts.secure : memo.virtualHosts.plain, vhost, "virtualHosts", () => virtualHost(vhost, hostOptions));
+    // A listener made anew (any of its hosts changed) keeps the JSON of its unchanged chains.
+    const chainOf: FilterChainMemo = (chain, statPrefix, make) => {
+      const known = memo.filterChains.get(chain);
+      if (known && known.statPrefix === statPrefix) return known.json;
+      const json = make();
+      memo.filterChains.set(chain, { statPrefix, json });
+      return json;
+    };
+    const translators: NodeTranslators = {
+      listener: (node: Listener, settings: ListenerSettings) => once(memo.listeners, node, "listeners", () => listener(node, settings, chainOf)),
+      routeConfiguration(config) {
+        const before = memo.routeConfigs.get(config.name);
+        let entry = before;
+        if (!entry || entry.protocol !== config.protocol || entry.fetchedBy !== config.fetchedBy || !sameItems(entry.virtualHosts, config.virtualHosts)) {
+          entry = { protocol: config.protocol, fetchedBy: config.fetchedBy, virtualHosts: config.virtualHosts, json: routeConfigurationOf(config, hostOf) };
+          counts.routeConfigs++;
+        }
+        routeConfigs.set(config.name, entry);
+        return entry.json;
+      },
+      cluster: (node: Cluster, defaults: ClusterDefaults) => once(memo.clusters, node, "clusters", () => cluster(node, defaults)),
+      secret: (node: Secret) => once(memo.secrets, node, "secrets", () => secret(node)),
+    };
+    return { translators, hostOf };
+  }
+
+  const resetCounts = () => {
+    for (const kind of Object.keys(counts) as Array<keyof typeof counts>) counts[kind] = 0;
+  };
+
   return {
     translate(dag, options = {}) {
       const resolved = resolvedTranslateOptions(options);
       if (!remembered || !sameOptions(remembered.options, resolved)) remembered = fresh(resolved);
       const memo = remembered;
-      for (const kind of Object.keys(counts) as Array<keyof typeof counts>) counts[kind] = 0;
-      const hostOf = (vhost: VirtualHost, hostOptions: { secure: boolean }) =>
-        once(hostOptions.secure ? memo.virtualHosts.secure : memo.virtualHosts.plain, vhost, "virtualHosts", () => virtualHost(vhost, hostOptions));
+      resetCounts();
       const routeConfigs = new Map<string, RouteConfigEntry>();
-      // A listener made anew (any of its hosts changed) keeps the JSON of its unchanged chains.
-      const chainOf: FilterChainMemo = (chain, statPrefix, make) => {
-        const known = memo.filterChains.get(chain);
-        if (known && known.statPrefix === statPrefix) return known.json;
-        const json = make();
-        memo.filterChains.set(chain, { statPrefix, json });
-        return json;
-      };
-      const translators: NodeTranslators = {
-        listener: (node: Listener, settings: ListenerSettings) => once(memo.listeners, node, "listeners", () => listener(node, settings, chainOf)),
-        routeConfiguration(config) {
-          const before = memo.routeConfigs.get(config.name);
-          let entry = before;
-          if (!entry || entry.protocol !== config.protocol || entry.fetchedBy !== config.fetchedBy || !sameItems(entry.virtualHosts, config.virtualHosts)) {
-            entry = { protocol: config.protocol, fetchedBy: config.fetchedBy, virtualHosts: config.virtualHosts, json: routeConfigurationOf(config, hostOf) };
-            counts.routeConfigs++;
-          }
-          routeConfigs.set(config.name, entry);
-          return entry.json;
-        },
-        cluster: (node: Cluster, defaults: ClusterDefaults) => once(memo.clusters, node, "clusters", () => cluster(node, defaults)),
-        secret: (node: Secret) => once(memo.secrets, node, "secrets", () => secret(node)),
-      };
-      const translation = translate(dag, options, translators);
+      const translation = translate(dag, options, translatorsOf(memo, routeConfigs).translators);
       memo.routeConfigs = routeConfigs;
+      memo.last = { dag, translation };
       return translation;
+    },
+    patch(dag, change, options = {}) {
+      const memo = remembered;
+      if (!memo?.last || memo.last.dag !== change.previous || !sameOptions(memo.options, resolvedTranslateOptions(options))) return undefined;
+      resetCounts();
+      const previous = memo.last.translation;
+      // The route configurations patched in place keep their entries; the others stay as they were.
+      const { translators, hostOf } = translatorsOf(memo, memo.routeConfigs);
+      const { settings, defaults } = translationSettings(options);
+      const changed: TranslationChange = { listeners: new Set(), routes: new Set(), clusters: new Set(), secrets: new Set() };
+      const patched = <T extends Cluster | Secret>(list: JsonObject[], names: Set<string>, nodes: ReadonlyMap<string, T>, make: (node: T) => JsonObject, into: Set<string>) => {
+        if (names.size === 0) return list;
+        const out = list.slice();
+        for (const name of names) {
+          const node = nodes.get(name);
+          const json = node && make(node);
+          if (findSorted(out, name, nameOf) === json) continue;
+          putSorted(out, name, json, nameOf);
+          into.add(name);
+        }
+        return into.size > 0 ? out : list;
+      };
+      const clusters = patched(previous.clusters, change.clusters, dag.clusters, (node) => translators.cluster(node, defaults), changed.clusters);
+      const secrets = patched(previous.secrets, change.secrets, dag.secrets, (node) => translators.secret(node), changed.secrets);
+      // The listeners are few, and new nodes on every build: translated again (their chains are remembered); the stats listener is kept.
+      const listeners = [...dag.listeners.map((node) => translators.listener(node, settings)), findSorted(previous.listeners, STATS_LISTENER, nameOf)!].sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : 1));
+      for (const json of listeners) if (findSorted(previous.listeners, nameOf(json), nameOf) !== json) changed.listeners.add(nameOf(json));
+      for (const json of previous.listeners) if (!findSorted(listeners, nameOf(json), nameOf)) changed.listeners.add(nameOf(json));
+      const routes = previous.routes.slice();
+      const putRoute = (name: string, json: JsonObject | undefined) => {
+        if (findSorted(routes, name, nameOf) === json) return;
+        putSorted(routes, name, json, nameOf);
+        if (!json) memo.routeConfigs.delete(name);
+        changed.routes.add(name);
+      };
+      const [http, https] = dag.listeners;
+      if (change.virtualHosts.size > 0 && http?.routeConfigName === HTTP_ROUTE_CONFIG) {
+        const before = findSorted(routes, HTTP_ROUTE_CONFIG, nameOf)!;
+        const hosts = (before.virtual_hosts as JsonObject[]).slice();
+        const changedHosts = new Set<string>();
+        for (const name of change.virtualHosts) {
+          const vhost = dag.virtualHosts.get(name);
+          const json = vhost && hostOf(vhost, { secure: false });
+          if (findSorted(hosts, name, nameOf) === json) continue;
+          putSorted(hosts, name, json, nameOf);
+          changedHosts.add(name);
+        }
+        if (changedHosts.size > 0) {
+          const json = { ...before, virtual_hosts: hosts };
+          memo.routeConfigs.set(HTTP_ROUTE_CONFIG, { protocol: http.protocol, fetchedBy: "listener", virtualHosts: http.virtualHosts, json });
+          putRoute(HTTP_ROUTE_CONFIG, json);
+          changed.httpVirtualHosts = changedHosts;
+        }
+      }
+      const secure = https?.protocol === "https" && https.name !== http?.name ? https : undefined;
+      for (const name of change.secureVirtualHosts) {
+        const chain = secure && findSorted(secure.filterChains, name, (c) => c.virtualHost.name);
+        const config = chain?.routeConfigName;
+        putRoute(secureRouteConfigName(name), config ? translators.routeConfiguration({ name: config, listener: secure!, protocol: "https", fetchedBy: "sni", virtualHosts: [chain.virtualHost] }) : undefined);
+      }
+      if (change.fallback) {
+        const fallback = secure?.fallback;
+        putRoute(FALLBACK_ROUTE_CONFIG, fallback ? translators.routeConfiguration({ name: fallback.routeConfigName, listener: secure!, protocol: "https", fetchedBy: "fallback", virtualHosts: fallback.virtualHosts }) : undefined);
+      }
+      const translation: Translation = { listeners, routes: changed.routes.size > 0 ? routes : previous.routes, clusters, secrets };
+      memo.last = { dag, translation };
+      return { translation, changed };
     },
     translated: counts,
   };

@@ -13,7 +13,9 @@ import { createLoadAssignmentMemo, type LoadAssignmentMemo } from "../envoy/endp
 import { createValidationMemo, type ValidationMemo } from "../xds/validate-memo.ts";
 import type { ObjectCache } from "./cache.ts";
 import { resourceKind, TypeUrls, type ResourceSet } from "../xds/types.ts";
-import { validateSnapshot, type RejectedResource } from "../xds/validate-snapshot.ts";
+import { validateSnapshot, type RejectedResource, type SnapshotValidation } from "../xds/validate-snapshot.ts";
+import type { DagChange } from "../dag/incremental.ts";
+import { patchBuild, type LastBuild } from "./build-patch.ts";
 import type { ResourceDelta } from "../xds/resource-delta.ts";
 import type { ValidationError } from "../xds/validate-scalar.ts";
 
@@ -33,6 +35,16 @@ export interface BuildOptions {
    * builder (dag/incremental.ts), which must return what buildDag would.
    */
   buildDag?: (input: DagInput, options: DagOptions) => Dag;
+  /**
+   * How a DAG that buildDag just gave differs from the one before it (the incremental builder's
+   * changeOf), when it knows: with a memo, the later stages then redo only that (build-patch.ts).
+   */
+  dagChange?: (dag: Dag) => DagChange | undefined;
+  /**
+   * The Services (`namespace/name`) whose EndpointSlices changed since the last call (ObjectCache's
+   * takeEndpointChanges); called once per build with a memo. Without it no build is patched.
+   */
+  endpointChanges?: () => Iterable<string>;
 }
 
 export interface BuildResult {
@@ -60,6 +72,8 @@ export interface BuildMemo {
   translation: TranslationMemo;
   endpoints: LoadAssignmentMemo;
   validation: ValidationMemo;
+  /** The last build that completed, for the next one to patch. */
+  last?: LastBuild;
 }
 
 export function createBuildMemo(): BuildMemo {
@@ -67,11 +81,13 @@ export function createBuildMemo(): BuildMemo {
 }
 
 export function buildResources(input: BuildInput, options: BuildOptions): BuildResult {
+  const { memo } = options;
+  const last = memo?.last;
+  if (memo) memo.last = undefined;
   const t0 = performance.now();
   const dag = (options.buildDag ?? buildDag)(input, options.dag);
   const t1 = performance.now();
-  const translation = options.memo ? options.memo.translation.translate(dag, options.translate) : translate(dag, options.translate);
-  const t2 = performance.now();
+  const endpointServices = memo ? options.endpointChanges?.() : undefined;
   const lookup: EndpointSliceLookup = (namespace, name) => input.endpointSlices(namespace, name);
   const endpointProblems: EndpointProblem[] = [];
   const endpointOptions: EndpointOptions = {
@@ -81,23 +97,44 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
       dag.status.warning({ kind: "Service", ...problem.service }, { type: "EndpointError", reason: problem.reason, message: problem.message });
     },
   };
-  const endpoints = options.memo
-    ? options.memo.endpoints.loadAssignments(dag.clusters.values(), lookup, endpointOptions)
-    : loadAssignments(dag.clusters.values(), lookup, endpointOptions);
-  const t3 = performance.now();
-  const { valid, rejected } = validateSnapshot({ ...translation, endpoints }, { memo: options.memo?.validation });
+  const change = memo && last && endpointServices ? options.dagChange?.(dag) : undefined;
+  const patched = change && patchBuild(last!, dag, change, { memo: memo!, translate: options.translate, endpointServices: endpointServices!, endpointSlices: lookup, endpointOptions });
+  let given: ResourceSet;
+  let validation: SnapshotValidation;
+  let t2: number;
+  let t3: number;
+  if (patched) {
+    ({ given, validation } = patched);
+    ({ translated: t2, assigned: t3 } = patched.marks);
+  } else {
+    endpointProblems.length = 0;
+    const translation = memo ? memo.translation.translate(dag, options.translate) : translate(dag, options.translate);
+    t2 = performance.now();
+    const endpoints = memo ? memo.endpoints.loadAssignments(dag.clusters.values(), lookup, endpointOptions) : loadAssignments(dag.clusters.values(), lookup, endpointOptions);
+    t3 = performance.now();
+    given = { ...translation, endpoints };
+    validation = validateSnapshot(given, { memo: memo?.validation });
+  }
   const t4 = performance.now();
+  const { valid, rejected } = validation;
   const owners = resourceOwners(dag);
   recordRejections(dag, owners, rejected);
-  return {
+  if (memo) memo.last = { dag, given, validation, state: patched?.state };
+  let statuses: ObjectStatus[] | undefined;
+  const result: BuildResult = {
     dag,
     resources: valid,
     rejected,
     owners,
-    statuses: dag.status.all(),
+    // Sorted when first read: most consumers follow the status changes instead.
+    get statuses() {
+      return (statuses ??= dag.status.all());
+    },
     endpointProblems,
     timings: { dag: t1 - t0, translate: t2 - t1, endpoints: t3 - t2, validate: t4 - t3, total: t4 - t0 },
   };
+  if (patched) result.delta = patched.delta;
+  return result;
 }
 
 /** Puts each rejection on the objects behind it: the whole resource's owners, or the left-out virtual host's or filter chain's. */

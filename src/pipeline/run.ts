@@ -79,6 +79,8 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
     dag: { ...options.dag, cache: options.dag.cache ?? createDagCache() },
     memo: options.memo ?? createBuildMemo(),
     buildDag: (input, dagOptions) => dagBuilder.build(input, dagOptions, cache.takeChanges()),
+    dagChange: (dag) => dagBuilder.changeOf(dag),
+    endpointChanges: () => cache.takeEndpointChanges(),
   };
 
   const rebuild = () => {
