@@ -5,13 +5,15 @@
 // EndpointSlice changes); after every step the result must be a full rebuild's: resources byte for
 // byte once encoded, rejections, statuses, endpoint problems, and the owners of every resource,
 // virtual host and filter chain. Whenever it gives a delta, the delta describes the change from the
-// previous result exactly (deltaProblems), and the fast path must be taken in some steps.
+// previous result exactly (deltaProblems) and so do its status changes (changedStatuses); the fast
+// path must be taken in some steps.
 import { beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { createDagCache } from "../src/dag/cache.ts";
 import { createIncrementalDagBuilder } from "../src/dag/incremental.ts";
 import type { DagOptions } from "../src/dag/processor.ts";
-import { buildResources, createBuildMemo, type BuildResult } from "../src/pipeline/build.ts";
+import { refKey, type ObjectStatus } from "../src/dag/status.ts";
+import { buildResources, changedStatuses, createBuildMemo, type BuildResult } from "../src/pipeline/build.ts";
 import type { ObjectCache } from "../src/pipeline/cache.ts";
 import { deltaProblems } from "../src/xds/resource-delta.ts";
 import { resourceTypes, TypeUrls } from "../src/xds/types.ts";
@@ -35,6 +37,15 @@ function ownersOf(result: BuildResult): Record<string, string[]> {
     }
   }
   return out;
+}
+
+/** The statuses (by refKey) that are not the same objects in both lists; undefined for one gone. */
+function statusDiff(before: ObjectStatus[], after: ObjectStatus[]): Map<string, ObjectStatus | undefined> {
+  const was = new Map(before.map((status) => [refKey(status.ref), status]));
+  const is = new Map(after.map((status) => [refKey(status.ref), status]));
+  const diff = new Map<string, ObjectStatus | undefined>();
+  for (const key of new Set([...was.keys(), ...is.keys()])) if (was.get(key) !== is.get(key)) diff.set(key, is.get(key));
+  return diff;
 }
 
 function expectSameBuild(live: BuildResult, reference: BuildResult): void {
@@ -78,6 +89,7 @@ describe("build fast path", () => {
             patched++;
             expect(result.delta.base).toBe(previous.resources);
             expect(deltaProblems(result.resources, result.delta)).toEqual([]);
+            expect(changedStatuses(result)).toEqual(statusDiff(previous.statuses, result.statuses));
           }
           previous = result;
         }

@@ -3,7 +3,7 @@
 // produced it. Used by `agent serve` on every rebuild, by `agent validate`, golden tests and benchmarks.
 import { buildDag } from "../dag/builder.ts";
 import type { DagInput, DagOptions } from "../dag/processor.ts";
-import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
+import type { ObjectRef, ObjectStatus, StatusRecorder } from "../dag/status.ts";
 import type { Dag } from "../dag/types.ts";
 import { loadAssignments, type EndpointOptions, type EndpointPolicy, type EndpointProblem, type EndpointSliceLookup } from "../envoy/endpoint.ts";
 import { resourceOwners, type ResourceOwners } from "../envoy/ownership.ts";
@@ -62,6 +62,11 @@ export interface BuildResult {
    * build knows it; the store then looks only at those names.
    */
   delta?: ResourceDelta;
+  /**
+   * When this build patched the previous one (the fast path): the refKeys whose status the DAG
+   * changed, and the previous build's statuses. changedStatuses() reads which statuses differ.
+   */
+  statusChanges?: { previous: StatusRecorder; dag: ReadonlySet<string> };
   /** Milliseconds per stage. */
   timings: { dag: number; translate: number; endpoints: number; validate: number; total: number };
 }
@@ -133,8 +138,29 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
     endpointProblems,
     timings: { dag: t1 - t0, translate: t2 - t1, endpoints: t3 - t2, validate: t4 - t3, total: t4 - t0 },
   };
-  if (patched) result.delta = patched.delta;
+  if (patched) {
+    result.delta = patched.delta;
+    result.statusChanges = { previous: change!.previous.status, dag: change!.statuses };
+  }
   return result;
+}
+
+/**
+ * The statuses of `result` that differ from those of the build before it (by refKey; undefined for
+ * one gone), read now, so after every later change (NACK feedback's); undefined when the build does
+ * not know (a full build): then compare whole lists.
+ */
+export function changedStatuses(result: Pick<BuildResult, "dag" | "statusChanges">): Map<string, ObjectStatus | undefined> | undefined {
+  const changes = result.statusChanges;
+  if (!changes) return undefined;
+  const out = new Map<string, ObjectStatus | undefined>();
+  for (const keys of [changes.dag, changes.previous.written(), result.dag.status.written()]) {
+    for (const key of keys) {
+      const status = result.dag.status.byKey(key);
+      if (status !== changes.previous.byKey(key)) out.set(key, status);
+    }
+  }
+  return out;
 }
 
 /** Puts each rejection on the objects behind it: the whole resource's owners, or the left-out virtual host's or filter chain's. */
