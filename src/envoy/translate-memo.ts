@@ -13,6 +13,7 @@ import type { DagChange } from "../dag/incremental.ts";
 import { FALLBACK_ROUTE_CONFIG, HTTP_ROUTE_CONFIG, secureRouteConfigName, STATS_LISTENER } from "../dag/names.ts";
 import type { Cluster, Listener, SecureFilterChain, Secret, VirtualHost } from "../dag/types.ts";
 import { cluster, type ClusterDefaults } from "./cluster.ts";
+import { filterNeeds } from "./http-filters.ts";
 import type { JsonObject } from "./common.ts";
 import { listener, type FilterChainMemo, type ListenerSettings } from "./listener.ts";
 import { routeConfigurationOf, virtualHost } from "./route.ts";
@@ -41,6 +42,8 @@ interface Remembered {
   routeConfigs: Map<string, RouteConfigEntry>;
   /** The last build's DAG and translation, which patch() starts from. */
   last?: { dag: Dag; translation: Translation };
+  /** How many of the plaintext listener's virtual hosts need each HTTP filter (filterNeeds), for the listener it was counted for. */
+  httpNeeds?: { listener: Listener; counts: Map<string, number> };
 }
 
 /** What patch() changed, by name per kind (a resource new, another object, or gone), and per virtual host of `ingress_http`. */
@@ -160,6 +163,7 @@ export function createTranslationMemo(): TranslationMemo {
       };
       const clusters = patched(previous.clusters, change.clusters, dag.clusters, (node) => translators.cluster(node, defaults), changed.clusters);
       const secrets = patched(previous.secrets, change.secrets, dag.secrets, (node) => translators.secret(node), changed.secrets);
+      keepPlaintextListener(memo, dag, change);
       // The listeners are few, and new nodes on every build: translated again (their chains are remembered); the stats listener is kept.
       const listeners = [...dag.listeners.map((node) => translators.listener(node, settings)), findSorted(previous.listeners, STATS_LISTENER, nameOf)!].sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : 1));
       for (const json of listeners) if (findSorted(previous.listeners, nameOf(json), nameOf) !== json) changed.listeners.add(nameOf(json));
@@ -206,6 +210,36 @@ export function createTranslationMemo(): TranslationMemo {
     },
     translated: counts,
   };
+}
+
+/**
+ * The plaintext listener's JSON depends on its place and names and on which HTTP filters its virtual
+ * hosts need (filterNeeds), not on the hosts themselves: when those are as in the last build, the new
+ * listener node is given the last one's JSON, and the needs are counted from the changed hosts only.
+ */
+function keepPlaintextListener(memo: Remembered, dag: Dag, change: DagChange): void {
+  const [before] = change.previous.listeners;
+  const [after] = dag.listeners;
+  const json = before && memo.listeners.get(before);
+  if (!before || !after || !json || before.protocol !== "http" || after.protocol !== "http") return;
+  if (before.name !== after.name || before.address !== after.address || before.port !== after.port || before.routeConfigName !== after.routeConfigName) return;
+  if (memo.httpNeeds?.listener !== before) memo.httpNeeds = { listener: before, counts: needCounts(before.virtualHosts) };
+  const counts = memo.httpNeeds.counts;
+  const needed = [...counts].filter(([, count]) => count > 0).map(([key]) => key).sort().join();
+  for (const name of change.virtualHosts) {
+    for (const [vhost, delta] of [[change.previous.virtualHosts.get(name), -1], [dag.virtualHosts.get(name), 1]] as const) {
+      if (!vhost) continue;
+      for (const [key, need] of Object.entries(filterNeeds([vhost]))) if (need) counts.set(key, (counts.get(key) ?? 0) + delta);
+    }
+  }
+  memo.httpNeeds = { listener: after, counts };
+  if ([...counts].filter(([, count]) => count > 0).map(([key]) => key).sort().join() === needed) memo.listeners.set(after, json);
+}
+
+function needCounts(virtualHosts: Iterable<VirtualHost>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const vhost of virtualHosts) for (const [key, need] of Object.entries(filterNeeds([vhost]))) if (need) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return counts;
 }
 
 /** Options that translate alike: every field the same value (objects the same object). */
