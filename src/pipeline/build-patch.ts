@@ -15,6 +15,7 @@ import type { ResourceDelta, ChangedResources } from "../xds/resource-delta.ts";
 import type { ResourceSet } from "../xds/types.ts";
 import { patchValidation, validationState, type ValidationState } from "../xds/validate-patch.ts";
 import type { SnapshotValidation } from "../xds/validate-snapshot.ts";
+import type { EntryChange } from "../xds/validate-memo.ts";
 import type { BuildMemo } from "./build.ts";
 
 /** What the last build left for the next one to patch: its DAG, the set it validated, the outcome. */
@@ -57,7 +58,19 @@ export function patchBuild(
   const assignedAt = performance.now();
   const given: ResourceSet = { ...translated.translation, endpoints: endpoints.assignments };
   const { changed } = translated;
-  const patched = patchValidation(last.state, given, { listeners: changed.listeners, routes: changed.routes, clusters: changed.clusters, secrets: changed.secrets, endpoints: endpoints.changed }, { memo: memo.validation });
+  // The large route configuration changed in a few virtual hosts: those are all validation must look at.
+  const entryChanges = new Map<string, EntryChange>();
+  const httpBefore = changed.httpVirtualHosts && findSorted(last.given.routes, HTTP_ROUTE_CONFIG, byName);
+  const httpAfter = httpBefore && findSorted(given.routes, HTTP_ROUTE_CONFIG, byName);
+  if (httpBefore && httpAfter) {
+    const hosts = (httpAfter as JsonObject).virtual_hosts as JsonObject[];
+    const entries = [...changed.httpVirtualHosts!].flatMap((name): JsonObject[] => {
+      const host = findSorted(hosts, name, byName);
+      return host ? [host] : [];
+    });
+    entryChanges.set(HTTP_ROUTE_CONFIG, { previous: httpBefore, entries });
+  }
+  const patched = patchValidation(last.state, given, { listeners: changed.listeners, routes: changed.routes, clusters: changed.clusters, secrets: changed.secrets, endpoints: endpoints.changed }, { memo: memo.validation, entryChanges });
   const base = last.validation.valid;
   const next = patched.validation.valid;
   const delta: { base: ResourceSet; changed: ResourceDelta["changed"]; virtualHosts?: Map<string, ChangedResources> } = { base, changed: {} };

@@ -4,7 +4,7 @@ import { TypeUrls, type ResourceSet } from "./types.ts";
 import { createValidationMemo } from "./validate-memo.ts";
 import { patchValidation, validationState } from "./validate-patch.ts";
 import { validateSnapshot } from "./validate-snapshot.ts";
-import { edsCluster, httpConnectionManager, httpListener, loadAssignment, routeConfig, tlsFilterChain, tlsSecret } from "./validate-testing.ts";
+import { edsCluster, httpConnectionManager, httpListener, loadAssignment, routeConfig, tlsFilterChain, tlsSecret, virtualHost } from "./validate-testing.ts";
 
 type Kind = "secrets" | "endpoints" | "clusters" | "routes" | "listeners";
 type Json = Record<string, unknown>;
@@ -91,5 +91,27 @@ describe("patchValidation", () => {
       { typeUrl: TypeUrls.cluster, name: "c0", partial: false, errors: [{ path: "eds_cluster_config.service_name", rule: "snapshot.reference", message: 'load assignment "e0" is not in the snapshot' }] },
     ]);
     expect(patched.changed.clusters).toEqual(new Set(["c0"]));
+  });
+
+  test("a large route configuration changed in a few virtual hosts: only those are checked, and a broken one is still left out as the reference leaves it out", () => {
+    const memo = createValidationMemo();
+    const hosts = Array.from({ length: 12 }, (_, i) => virtualHost(`h${String(i).padStart(2, "0")}.example.com`, "default/web/80"));
+    const route = { ...(routeConfig("ingress_http", 1) as Json), virtual_hosts: hosts };
+    const set = (routes: object[]): ResourceSet => ({ secrets: [], endpoints: [loadAssignment("default/web/80")], clusters: [edsCluster("default/web/80")], routes, listeners: [httpListener()] });
+    const before = set([route]);
+    const state = validationState(before, validateSnapshot(before, { memo }))!;
+    const check = (host: object) => {
+      const changedRoute = { ...route, virtual_hosts: hosts.map((h, i) => (i === 3 ? host : h)) };
+      const after = set([changedRoute]);
+      const entriesBefore = memo.checked.entries;
+      const patched = patchValidation(state, after, { routes: new Set(["ingress_http"]) }, { memo, entryChanges: new Map([["ingress_http", { previous: route, entries: [host] }]]) });
+      expect(patched.validation).toEqual(validateSnapshot(after));
+      return memo.checked.entries - entriesBefore;
+    };
+    const good = virtualHost("h03.example.com", "default/api/80");
+    expect(check(good)).toBe(1);
+    const broken = virtualHost("h03.example.com", "default/web/80") as { routes: Json[] };
+    broken.routes[0] = { match: { safe_regex: { regex: "^/a(?=b)" } }, route: { cluster: "default/web/80" } };
+    check(broken);
   });
 });

@@ -8,7 +8,7 @@ import { findSorted, putSorted } from "../base/sorted.ts";
 import { referencedType } from "./references.ts";
 import { typeInfo, type ResourceSet } from "./types.ts";
 import { resourceValidator, type ValidateOptions } from "./validate.ts";
-import type { ValidationMemo } from "./validate-memo.ts";
+import type { EntryChange, ValidationMemo } from "./validate-memo.ts";
 import { judgeResource, snapshotStages, type JudgedLookup, type RejectedResource, type SnapshotValidation } from "./validate-snapshot.ts";
 
 type Kind = (typeof snapshotStages)[number]["kind"];
@@ -48,10 +48,16 @@ export function validationState(set: ResourceSet, outcome: SnapshotValidation): 
 
 /**
  * validateSnapshot(set) from `state`, the outcome of the set before it: `changed` names, per kind,
- * the resources of `set` that are new, other objects or gone. The state's reference index moves on
+ * the resources of `set` that are new, other objects or gone; `entryChanges`, per route configuration
+ * name, the virtual hosts a changed one has anew (only those are checked when the rest is the same). The state's reference index moves on
  * to the new outcome: only the returned state may be patched next.
  */
-export function patchValidation(state: ValidationState, set: ResourceSet, changed: Partial<Record<Kind, ReadonlySet<string>>>, options: ValidateOptions & { memo: ValidationMemo }): ValidationPatch {
+export function patchValidation(
+  state: ValidationState,
+  set: ResourceSet,
+  changed: Partial<Record<Kind, ReadonlySet<string>>>,
+  options: ValidateOptions & { memo: ValidationMemo; entryChanges?: ReadonlyMap<string, EntryChange> },
+): ValidationPatch {
   const { memo } = options;
   const validator = resourceValidator(options);
   const referrers = (state.referrers ??= indexReferrers(state, memo));
@@ -82,7 +88,8 @@ export function patchValidation(state: ValidationState, set: ResourceSet, change
     for (const name of toJudge) {
       const was = findSorted(before.given, name, nameOf);
       const resource = findSorted(given, name, nameOf);
-      const verdict = resource ? judgeResource(stage, resource, memo.validate(validator, stage.typeUrl, resource), stage.references ? memo.references(stage.typeUrl, resource) : undefined, lookup) : {};
+      const entryChange = stage.kind === "routes" && was ? options.entryChanges?.get(name) : undefined;
+      const verdict = resource ? judgeResource(stage, resource, memo.validate(validator, stage.typeUrl, resource, entryChange?.previous === was ? entryChange : undefined), stage.references ? memo.references(stage.typeUrl, resource) : undefined, lookup) : {};
       if (stage.references && was !== resource) {
         for (const ref of was ? memo.references(stage.typeUrl, was) : []) refer(index, ref, name, false);
         for (const ref of resource ? memo.references(stage.typeUrl, resource) : []) refer(index, ref, name, true);
