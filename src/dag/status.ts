@@ -88,6 +88,7 @@ export class StatusRecorder {
   #owned: WeakSet<ObjectStatus> | undefined;
   /** In a recorder started from shared statuses: the keys whose status it made or copied. */
   readonly #written = new Set<string>();
+  #revision = 0;
 
   /** A recorder starting from `shared` (by refKey), statuses an earlier build made. */
   constructor(shared?: ReadonlyMap<string, ObjectStatus>) {
@@ -97,6 +98,7 @@ export class StatusRecorder {
 
   /** Registers an object so it gets a status even if nothing is wrong with it. */
   track(ref: ObjectRef, generation?: number): ObjectStatus {
+    this.#revision++;
     const key = refKey(ref);
     let status = this.#statuses.get(key);
     if (!status) {
@@ -155,6 +157,11 @@ export class StatusRecorder {
 
   get(ref: ObjectRef): ObjectStatus | undefined {
     return this.#statuses.get(refKey(ref));
+  }
+
+  /** Changes with every condition recorded (what a sorted list of all() was made at). */
+  get revision(): number {
+    return this.#revision;
   }
 
   /** The status of the object with this refKey. */

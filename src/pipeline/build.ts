@@ -125,15 +125,15 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
   const owners = resourceOwners(dag);
   recordRejections(dag, owners, rejected);
   if (memo) memo.last = { dag, given, validation, state: patched?.state };
-  let statuses: ObjectStatus[] | undefined;
+  const statuses = statusesOf(dag.status);
   const result: BuildResult = {
     dag,
     resources: valid,
     rejected,
     owners,
-    // Sorted when first read: most consumers follow the status changes instead.
+    // Sorted when read (again after a later condition, NACK feedback's): most consumers follow the status changes instead.
     get statuses() {
-      return (statuses ??= dag.status.all());
+      return statuses();
     },
     endpointProblems,
     timings: { dag: t1 - t0, translate: t2 - t1, endpoints: t3 - t2, validate: t4 - t3, total: t4 - t0 },
@@ -143,6 +143,26 @@ export function buildResources(input: BuildInput, options: BuildOptions): BuildR
     result.statusChanges = { previous: change!.previous.status, dag: change!.statuses };
   }
   return result;
+}
+
+/** A recorder's statuses as all() sorts them, sorted again only when read after a change. */
+export function statusesOf(recorder: StatusRecorder): () => ObjectStatus[] {
+  let sorted: { revision: number; statuses: ObjectStatus[] } | undefined;
+  return () => {
+    if (sorted?.revision !== recorder.revision) sorted = { revision: recorder.revision, statuses: recorder.all() };
+    return sorted.statuses;
+  };
+}
+
+/**
+ * `result` with `changes` and its statuses read from its DAG's recorder when asked, never sorted
+ * here (a spread would read, and so sort, every status).
+ */
+export function resultWith(result: BuildResult, changes: Partial<Omit<BuildResult, "statuses">>): BuildResult {
+  const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(result)) as BuildResult;
+  const statuses = statusesOf(result.dag.status);
+  Object.defineProperty(copy, "statuses", { get: statuses, enumerable: true, configurable: true });
+  return Object.assign(copy, changes);
 }
 
 /**

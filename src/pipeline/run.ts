@@ -13,7 +13,7 @@ import type { SourceEvent, SourceHandler, SourceProblem } from "../sources/types
 import type { SnapshotStore } from "../xds/snapshot.ts";
 import { resourceKind, TypeUrls } from "../xds/types.ts";
 import { validateResource } from "../xds/validate.ts";
-import { buildResources, createBuildMemo, type BuildOptions, type BuildResult } from "./build.ts";
+import { buildResources, createBuildMemo, resultWith, type BuildOptions, type BuildResult } from "./build.ts";
 
 const log = consola.withTag("pipeline");
 
@@ -73,6 +73,7 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
   // also rebuilds, so their status warnings follow the slices.
   let servicesWithEndpointProblems = new Set<string>();
   let ready = false;
+  let previousRejected: readonly object[] = [];
   // The DAG stage's memory of unchanged objects, and the translation and validation memo, live as
   // long as the pipeline; reconfigure() replaces the options the next builds use.
   const dagBuilder = createIncrementalDagBuilder();
@@ -92,7 +93,7 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
       const built = buildResources(cache, buildOptions);
       result = options.beforePublish ? options.beforePublish(built) : built;
       // The delta describes the built set: one that beforePublish replaced is compared whole.
-      if (result.resources !== built.resources && result.delta) result = { ...result, delta: undefined };
+      if (result.resources !== built.resources && result.delta) result = resultWith(result, { delta: undefined });
     } catch (error) {
       log.error(`build failed, still serving the last good snapshot: ${(error as Error).message}`);
       return;
@@ -111,7 +112,10 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
     if (!ready) log.info(`first snapshot published: ${summary(result)}`);
     else if (changedTypes.size > 0 && log.level >= LogLevels.debug) log.debug(`snapshot published: ${summary(result)}; DAG ${describeDagBuild(dagBuilder.last)}`);
     ready = true;
-    for (const rejected of result.rejected) log.warn(`left out ${resourceKind(rejected.typeUrl)} ${rejected.name}: ${rejected.errors[0]?.message ?? "invalid"}`);
+    // A rejection a patched build kept as it was (the same object) was logged when it came.
+    const loggedBefore = new Set(result.delta ? previousRejected : []);
+    for (const rejected of result.rejected) if (!loggedBefore.has(rejected)) log.warn(`left out ${resourceKind(rejected.typeUrl)} ${rejected.name}: ${rejected.errors[0]?.message ?? "invalid"}`);
+    previousRejected = result.rejected;
     for (const listener of buildListeners) listener({ result, changedTypes });
   };
 
