@@ -15,8 +15,16 @@ import type { ResourceDelta, ChangedResources } from "../xds/resource-delta.ts";
 import type { ResourceSet } from "../xds/types.ts";
 import { patchValidation, validationState, type ValidationState } from "../xds/validate-patch.ts";
 import type { SnapshotValidation } from "../xds/validate-snapshot.ts";
-import type { EntryChange } from "../xds/validate-memo.ts";
-import type { BuildMemo } from "./build.ts";
+import type { LoadAssignmentMemo } from "../envoy/endpoint-memo.ts";
+import type { TranslationMemo } from "../envoy/translate-memo.ts";
+import type { EntryChange, ValidationMemo } from "../xds/validate-memo.ts";
+
+/** The memos of build.ts's BuildMemo that the patch moves on. */
+interface StageMemos {
+  translation: TranslationMemo;
+  endpoints: LoadAssignmentMemo;
+  validation: ValidationMemo;
+}
 
 /** What the last build left for the next one to patch: its DAG, the set it validated, the outcome. */
 export interface LastBuild {
@@ -44,7 +52,7 @@ export function patchBuild(
   last: LastBuild,
   dag: Dag,
   change: DagChange,
-  stages: { memo: BuildMemo; translate?: TranslateOptions; endpointServices: Iterable<string>; endpointSlices: EndpointSliceLookup; endpointOptions: EndpointOptions },
+  stages: { memo: StageMemos; translate?: TranslateOptions; endpointServices: Iterable<string>; endpointSlices: EndpointSliceLookup; endpointOptions: EndpointOptions },
 ): PatchedBuild | undefined {
   if (last.dag !== change.previous) return undefined;
   if (last.state === undefined) last.state = validationState(last.given, last.validation) ?? null;
