@@ -10,7 +10,7 @@ import { findSorted, putSorted } from "../base/sorted.ts";
 import { sameItems } from "../base/values.ts";
 import type { RouteConfigNode } from "../dag/accessors.ts";
 import type { DagChange } from "../dag/incremental.ts";
-import { FALLBACK_ROUTE_CONFIG, HTTP_ROUTE_CONFIG, secureRouteConfigName, STATS_LISTENER } from "../dag/names.ts";
+import { FALLBACK_ROUTE_CONFIG, HTTP_ROUTE_CONFIG, HTTPS_LISTENER, secureRouteConfigName, STATS_LISTENER } from "../dag/names.ts";
 import type { Cluster, Listener, SecureFilterChain, Secret, VirtualHost } from "../dag/types.ts";
 import { cluster, type ClusterDefaults } from "./cluster.ts";
 import { filterNeeds } from "./http-filters.ts";
@@ -164,6 +164,7 @@ export function createTranslationMemo(): TranslationMemo {
       const clusters = patched(previous.clusters, change.clusters, dag.clusters, (node) => translators.cluster(node, defaults), changed.clusters);
       const secrets = patched(previous.secrets, change.secrets, dag.secrets, (node) => translators.secret(node), changed.secrets);
       keepPlaintextListener(memo, dag, change);
+      keepTlsListener(memo, dag, change);
       // The listeners are few, and new nodes on every build: translated again (their chains are remembered); the stats listener is kept.
       const listeners = [...dag.listeners.map((node) => translators.listener(node, settings)), findSorted(previous.listeners, STATS_LISTENER, nameOf)!].sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : 1));
       for (const json of listeners) if (findSorted(previous.listeners, nameOf(json), nameOf) !== json) changed.listeners.add(nameOf(json));
@@ -175,7 +176,7 @@ export function createTranslationMemo(): TranslationMemo {
         if (!json) memo.routeConfigs.delete(name);
         changed.routes.add(name);
       };
-      const [http, https] = dag.listeners;
+      const [http] = dag.listeners;
       if (change.virtualHosts.size > 0 && http?.routeConfigName === HTTP_ROUTE_CONFIG) {
         const before = findSorted(routes, HTTP_ROUTE_CONFIG, nameOf)!;
         const hosts = (before.virtual_hosts as JsonObject[]).slice();
@@ -194,7 +195,7 @@ export function createTranslationMemo(): TranslationMemo {
           changed.httpVirtualHosts = changedHosts;
         }
       }
-      const secure = https?.protocol === "https" && https.name !== http?.name ? https : undefined;
+      const secure = dag.listeners.find((listener) => listener.name === HTTPS_LISTENER && listener.protocol === "https");
       for (const name of change.secureVirtualHosts) {
         const chain = secure && findSorted(secure.filterChains, name, (c) => c.virtualHost.name);
         const config = chain?.routeConfigName;
@@ -234,6 +235,21 @@ function keepPlaintextListener(memo: Remembered, dag: Dag, change: DagChange): v
   }
   memo.httpNeeds = { listener: after, counts };
   if ([...counts].filter(([, count]) => count > 0).map(([key]) => key).sort().join() === needed) memo.listeners.set(after, json);
+}
+
+/**
+ * The TLS listener's JSON depends on its place and its filter chains: when no TLS host and not the
+ * fallback chain changed, its chains are those it had (the served TLS hosts are the same nodes), and
+ * the new listener node is given the last one's JSON. A change of a TLS host translates it again.
+ */
+function keepTlsListener(memo: Remembered, dag: Dag, change: DagChange): void {
+  if (change.secureVirtualHosts.size > 0 || change.fallback) return;
+  const before = change.previous.listeners.find((listener) => listener.name === HTTPS_LISTENER);
+  const after = dag.listeners.find((listener) => listener.name === HTTPS_LISTENER);
+  const json = before && memo.listeners.get(before);
+  if (!before || !after || !json || before.protocol !== after.protocol || before.address !== after.address || before.port !== after.port) return;
+  if (before.filterChains.length !== after.filterChains.length || Boolean(before.fallback) !== Boolean(after.fallback)) return;
+  memo.listeners.set(after, json);
 }
 
 function needCounts(virtualHosts: Iterable<VirtualHost>): Map<string, number> {
