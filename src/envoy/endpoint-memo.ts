@@ -27,8 +27,10 @@ interface Remembered {
 interface LastCall {
   policy: string;
   entries: Map<string, Remembered>;
+  /** How many clusters name each target, for those more than one names (a target with an entry and none here has one). */
   users: Map<string, number>;
-  byService: Map<string, Set<string>>;
+  /** The targets of each Service (`namespace/name`): most have one, kept without a collection around it. */
+  byService: Map<string, string | Set<string>>;
   /** The targets whose entry has problems (reported again on every call). */
   withProblems: Set<string>;
   assignments: JsonObject[];
@@ -76,13 +78,14 @@ export function createLoadAssignmentMemo(): LoadAssignmentMemo {
       computed = 0;
       const all = [...clusters];
       for (const cluster of all) if (!cluster.externalName) next.users.set(cluster.edsServiceName, (next.users.get(cluster.edsServiceName) ?? 0) + 1);
+      for (const [edsServiceName, users] of next.users) if (users === 1) next.users.delete(edsServiceName);
       next.assignments = edsTargets(all).map((target) => {
         const entry = entryOf(target, last?.entries.get(target.edsServiceName), endpointSlices, options, policy);
         for (const problem of entry.problems) options.report?.(problem);
         if (entry.problems.length > 0) next.withProblems.add(target.edsServiceName);
         next.entries.set(target.edsServiceName, entry);
         const service = serviceKey(target);
-        (next.byService.get(service) ?? next.byService.set(service, new Set()).get(service)!).add(target.edsServiceName);
+        addTarget(next.byService, service, target.edsServiceName);
         return entry.assignment;
       });
       last = next;
@@ -95,34 +98,42 @@ export function createLoadAssignmentMemo(): LoadAssignmentMemo {
       computed = 0;
       // The targets to look at again, with the cluster that names each (when one of the changed does).
       const affected = new Map<string, Cluster | undefined>();
+      // How many clusters name each affected target after the change.
+      const users = new Map<string, number>();
+      const count = (edsServiceName: string, delta: number) => {
+        const known = users.get(edsServiceName) ?? state.users.get(edsServiceName) ?? (state.entries.has(edsServiceName) ? 1 : 0);
+        users.set(edsServiceName, known + delta);
+      };
       for (const name of change.changed) {
         const before = change.before.get(name);
         const after = change.clusters.get(name);
         if (before && !before.externalName) {
-          const users = state.users.get(before.edsServiceName)! - 1;
-          if (users > 0) state.users.set(before.edsServiceName, users);
-          else state.users.delete(before.edsServiceName);
+          count(before.edsServiceName, -1);
           if (!affected.has(before.edsServiceName)) affected.set(before.edsServiceName, undefined);
         }
         if (after && !after.externalName) {
-          state.users.set(after.edsServiceName, (state.users.get(after.edsServiceName) ?? 0) + 1);
+          count(after.edsServiceName, 1);
           affected.set(after.edsServiceName, after);
         }
       }
-      for (const service of change.services) for (const edsServiceName of state.byService.get(service) ?? []) if (!affected.has(edsServiceName)) affected.set(edsServiceName, undefined);
+      for (const [edsServiceName, count] of users) {
+        if (count > 1) state.users.set(edsServiceName, count);
+        else state.users.delete(edsServiceName);
+      }
+      for (const service of change.services) for (const edsServiceName of targetsIn(state.byService.get(service))) if (!affected.has(edsServiceName)) affected.set(edsServiceName, undefined);
       const assignments = state.assignments.slice();
       const changed = new Set<string>();
       for (const [edsServiceName, cluster] of affected) {
         const before = state.entries.get(edsServiceName);
         let entry: Remembered | undefined;
-        if (state.users.has(edsServiceName)) {
+        if ((users.get(edsServiceName) ?? 1) > 0) {
           const target = cluster ? edsTargets([cluster])[0]! : targetOf(edsServiceName, before!);
           entry = entryOf(target, before, endpointSlices, options, policy);
         }
-        if (before && (!entry || serviceKey(before) !== serviceKey(entry))) state.byService.get(serviceKey(before))?.delete(edsServiceName);
+        if (before && (!entry || serviceKey(before) !== serviceKey(entry))) removeTarget(state.byService, serviceKey(before), edsServiceName);
         if (entry) {
           state.entries.set(edsServiceName, entry);
-          (state.byService.get(serviceKey(entry)) ?? state.byService.set(serviceKey(entry), new Set()).get(serviceKey(entry))!).add(edsServiceName);
+          addTarget(state.byService, serviceKey(entry), edsServiceName);
           if (entry.problems.length > 0) state.withProblems.add(edsServiceName);
           else state.withProblems.delete(edsServiceName);
         } else {
@@ -138,12 +149,32 @@ export function createLoadAssignmentMemo(): LoadAssignmentMemo {
       return { assignments: state.assignments, changed };
     },
     targetsOf(service) {
-      return [...(last?.byService.get(service) ?? [])].sort().map((edsServiceName) => targetOf(edsServiceName, last!.entries.get(edsServiceName)!));
+      return [...targetsIn(last?.byService.get(service))].sort().map((edsServiceName) => targetOf(edsServiceName, last!.entries.get(edsServiceName)!));
     },
     get computed() {
       return computed;
     },
   };
+}
+
+function targetsIn(targets: string | Set<string> | undefined): Iterable<string> {
+  return targets === undefined ? [] : typeof targets === "string" ? [targets] : targets;
+}
+
+function addTarget(byService: Map<string, string | Set<string>>, service: string, edsServiceName: string): void {
+  const targets = byService.get(service);
+  if (targets === undefined) byService.set(service, edsServiceName);
+  else if (typeof targets !== "string") targets.add(edsServiceName);
+  else if (targets !== edsServiceName) byService.set(service, new Set([targets, edsServiceName]));
+}
+
+function removeTarget(byService: Map<string, string | Set<string>>, service: string, edsServiceName: string): void {
+  const targets = byService.get(service);
+  if (targets === edsServiceName) byService.delete(service);
+  else if (targets !== undefined && typeof targets !== "string") {
+    targets.delete(edsServiceName);
+    if (targets.size === 1) byService.set(service, targets.values().next().value!);
+  }
 }
 
 function targetText(target: EdsTarget): string {

@@ -21,10 +21,13 @@ interface StageState {
   rejections: RejectedResource[];
 }
 
+/** Who references one name: most names have one referrer, kept without a collection around it. */
+type Referrers = string | Set<string>;
+
 /** What the last outcome was made of, and which resources name which (by `typeUrl\0name`), made at the first patch. */
 export interface ValidationState {
   stages: Record<Kind, StageState>;
-  referrers?: Map<string, Set<string>>[];
+  referrers?: Map<string, Referrers>[];
 }
 
 export interface ValidationPatch {
@@ -80,7 +83,7 @@ export function patchValidation(
     // What references a name whose resource changed, was kept or left out anew, is judged again.
     const index = referrers[at]!;
     if (stage.references) {
-      for (const [typeUrl, names] of touched) for (const name of names) for (const referrer of index.get(`${typeUrl}\u0000${name}`) ?? []) toJudge.add(referrer);
+      for (const [typeUrl, names] of touched) for (const name of names) for (const referrer of referrersOf(index.get(`${typeUrl}\u0000${name}`))) toJudge.add(referrer);
     }
     const kept = toJudge.size > 0 ? before.kept.slice() : before.kept;
     const rejections = toJudge.size > 0 ? before.rejections.slice() : before.rejections;
@@ -117,9 +120,9 @@ export function patchValidation(
 }
 
 /** Per stage, who references each `typeUrl\0name` (empty for stages that check no references). */
-function indexReferrers(state: ValidationState, memo: ValidationMemo): Map<string, Set<string>>[] {
+function indexReferrers(state: ValidationState, memo: ValidationMemo): Map<string, Referrers>[] {
   return snapshotStages.map((stage) => {
-    const index = new Map<string, Set<string>>();
+    const index = new Map<string, Referrers>();
     if (!stage.references) return index;
     const nameField = typeInfo(stage.typeUrl)!.nameField;
     for (const resource of state.stages[stage.kind].given) {
@@ -130,16 +133,23 @@ function indexReferrers(state: ValidationState, memo: ValidationMemo): Map<strin
   });
 }
 
+function referrersOf(referrers: Referrers | undefined): Iterable<string> {
+  return referrers === undefined ? [] : typeof referrers === "string" ? [referrers] : referrers;
+}
+
 /** Adds or removes `referrer` under what `ref` names. */
-function refer(index: Map<string, Set<string>>, ref: { kind: keyof typeof referencedType; name: string }, referrer: string, add: boolean): void {
+function refer(index: Map<string, Referrers>, ref: { kind: keyof typeof referencedType; name: string }, referrer: string, add: boolean): void {
   const key = `${referencedType[ref.kind]}\u0000${ref.name}`;
-  const set = index.get(key);
+  const referrers = index.get(key);
   if (add) {
-    if (set) set.add(referrer);
-    else index.set(key, new Set([referrer]));
-  } else if (set) {
-    set.delete(referrer);
-    if (set.size === 0) index.delete(key);
+    if (referrers === undefined) index.set(key, referrer);
+    else if (typeof referrers === "string") {
+      if (referrers !== referrer) index.set(key, new Set([referrers, referrer]));
+    } else referrers.add(referrer);
+  } else if (referrers === referrer) index.delete(key);
+  else if (typeof referrers !== "string" && referrers !== undefined) {
+    referrers.delete(referrer);
+    if (referrers.size === 1) index.set(key, referrers.values().next().value!);
   }
 }
 
