@@ -38,5 +38,7 @@ for (let i = 0; i < edits; i++) {
 }
 const median = (key: string) => { const values = rows.slice(2).map((r) => r[key]!).sort((a, b) => a - b); return values[values.length >> 1]!; };
 console.log(["wall", "cpu", "dag", "translate", "endpoints", "validate", "total", "delta"].map((key) => `${key} ${median(key).toFixed(2)}`).join(" | "), `(median of ${rows.length - 2}, ms; mode ${agent.pipeline.lastDagBuild?.mode})`);
+Bun.gc(true);
+console.log(`rss after the edits ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`);
 await agent.close(100);
 process.exit(0);
