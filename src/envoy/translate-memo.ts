@@ -15,7 +15,7 @@ import type { Cluster, Listener, SecureFilterChain, Secret, VirtualHost } from "
 import { cluster, type ClusterDefaults } from "./cluster.ts";
 import { filterNeeds } from "./http-filters.ts";
 import type { JsonObject } from "./common.ts";
-import { listener, type FilterChainMemo, type ListenerSettings } from "./listener.ts";
+import { listener, secureFilterChain, type FilterChainMemo, type ListenerSettings } from "./listener.ts";
 import { routeConfigurationOf, virtualHost } from "./route.ts";
 import { secret } from "./secret.ts";
 import { resolvedTranslateOptions, translate, translationSettings, type NodeTranslators, type TranslateOptions, type Translation } from "./translate.ts";
@@ -54,6 +54,8 @@ export interface TranslationChange {
   secrets: Set<string>;
   /** The virtual hosts (by name) of `ingress_http` that are new, other objects or gone, when it changed only in those. */
   httpVirtualHosts?: Set<string>;
+  /** The TLS listener, when it changed only in some filter chains: its last JSON and its new chains. */
+  tlsChains?: { previous: JsonObject; entries: JsonObject[] };
 }
 
 export interface TranslationMemo {
@@ -98,14 +100,7 @@ export function createTranslationMemo(): TranslationMemo {
   function translatorsOf(memo: Remembered, routeConfigs: Map<string, RouteConfigEntry>) {
     const hostOf = (vhost: VirtualHost, hostOptions: { secure: boolean }) =>
       once(hostOptions.secure ? memo.virtualHosts.secure : memo.virtualHosts.plain, vhost, "virtualHosts", () => virtualHost(vhost, hostOptions));
-    // A listener made anew (any of its hosts changed) keeps the JSON of its unchanged chains.
-    const chainOf: FilterChainMemo = (chain, statPrefix, make) => {
-      const known = memo.filterChains.get(chain);
-      if (known && known.statPrefix === statPrefix) return known.json;
-      const json = make();
-      memo.filterChains.set(chain, { statPrefix, json });
-      return json;
-    };
+    const chainOf = chainMemo(memo);
     const translators: NodeTranslators = {
       listener: (node: Listener, settings: ListenerSettings) => once(memo.listeners, node, "listeners", () => listener(node, settings, chainOf)),
       routeConfiguration(config) {
@@ -164,7 +159,7 @@ export function createTranslationMemo(): TranslationMemo {
       const clusters = patched(previous.clusters, change.clusters, dag.clusters, (node) => translators.cluster(node, defaults), changed.clusters);
       const secrets = patched(previous.secrets, change.secrets, dag.secrets, (node) => translators.secret(node), changed.secrets);
       keepPlaintextListener(memo, dag, change);
-      keepTlsListener(memo, dag, change);
+      const tlsChains = keepTlsListener(memo, dag, change, settings);
       // The listeners are few, and new nodes on every build: translated again (their chains are remembered); the stats listener is kept.
       const listeners = [...dag.listeners.map((node) => translators.listener(node, settings)), findSorted(previous.listeners, STATS_LISTENER, nameOf)!].sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : 1));
       for (const json of listeners) if (findSorted(previous.listeners, nameOf(json), nameOf) !== json) changed.listeners.add(nameOf(json));
@@ -205,6 +200,7 @@ export function createTranslationMemo(): TranslationMemo {
         const fallback = secure?.fallback;
         putRoute(FALLBACK_ROUTE_CONFIG, fallback ? translators.routeConfiguration({ name: fallback.routeConfigName, listener: secure!, protocol: "https", fetchedBy: "fallback", virtualHosts: fallback.virtualHosts }) : undefined);
       }
+      if (tlsChains && changed.listeners.has(HTTPS_LISTENER)) changed.tlsChains = tlsChains;
       const translation: Translation = { listeners, routes: changed.routes.size > 0 ? routes : previous.routes, clusters, secrets };
       memo.last = { dag, translation };
       return { translation, changed };
@@ -237,19 +233,53 @@ function keepPlaintextListener(memo: Remembered, dag: Dag, change: DagChange): v
   if ([...counts].filter(([, count]) => count > 0).map(([key]) => key).sort().join() === needed) memo.listeners.set(after, json);
 }
 
+/** A listener made anew (any of its hosts changed) keeps the JSON of its unchanged chains. */
+function chainMemo(memo: Remembered): FilterChainMemo {
+  return (chain, statPrefix, make) => {
+    const known = memo.filterChains.get(chain);
+    if (known && known.statPrefix === statPrefix) return known.json;
+    const json = make();
+    memo.filterChains.set(chain, { statPrefix, json });
+    return json;
+  };
+}
+
 /**
- * The TLS listener's JSON depends on its place and its filter chains: when no TLS host and not the
- * fallback chain changed, its chains are those it had (the served TLS hosts are the same nodes), and
- * the new listener node is given the last one's JSON. A change of a TLS host translates it again.
+ * The TLS listener's JSON depends on its place and its filter chains (one per served TLS host, sorted,
+ * then the fallback chain): when only some TLS hosts changed, the new listener node is given the last
+ * JSON with those chains replaced, added or taken out; when none did, the last JSON itself. Returns the
+ * chains it made, for validation to judge only those; undefined when it left the listener to translate.
  */
-function keepTlsListener(memo: Remembered, dag: Dag, change: DagChange): void {
-  if (change.secureVirtualHosts.size > 0 || change.fallback) return;
+function keepTlsListener(memo: Remembered, dag: Dag, change: DagChange, settings: ListenerSettings): { previous: JsonObject; entries: JsonObject[] } | undefined {
+  if (change.fallback) return undefined;
   const before = change.previous.listeners.find((listener) => listener.name === HTTPS_LISTENER);
   const after = dag.listeners.find((listener) => listener.name === HTTPS_LISTENER);
   const json = before && memo.listeners.get(before);
-  if (!before || !after || !json || before.protocol !== after.protocol || before.address !== after.address || before.port !== after.port) return;
-  if (before.filterChains.length !== after.filterChains.length || Boolean(before.fallback) !== Boolean(after.fallback)) return;
-  memo.listeners.set(after, json);
+  if (!before || !after || !json || before.protocol !== after.protocol || before.address !== after.address || before.port !== after.port) return undefined;
+  if (Boolean(before.fallback) !== Boolean(after.fallback)) return undefined;
+  if (change.secureVirtualHosts.size === 0) {
+    if (before.filterChains.length !== after.filterChains.length) return undefined;
+    memo.listeners.set(after, json);
+    return { previous: json, entries: [] };
+  }
+  const all = json.filter_chains as JsonObject[];
+  const chains = before.fallback ? all.slice(0, -1) : all.slice();
+  const chainOf = chainMemo(memo);
+  const entries: JsonObject[] = [];
+  const byHost = (chain: SecureFilterChain) => chain.virtualHost.name;
+  for (const host of change.secureVirtualHosts) {
+    const chain = findSorted(after.filterChains, host, byHost);
+    const name = (chain ?? findSorted(before.filterChains, host, byHost))?.name;
+    if (name === undefined) continue;
+    const made = chain && chainOf(chain, after.name, () => secureFilterChain(chain, after.name, settings));
+    if (made) entries.push(made);
+    putSorted(chains, name, made, nameOf);
+  }
+  if (chains.length !== after.filterChains.length) return undefined;
+  if (before.fallback) chains.push(all[all.length - 1]!);
+  const patched = { ...json, filter_chains: chains };
+  memo.listeners.set(after, patched);
+  return { previous: json, entries };
 }
 
 function needCounts(virtualHosts: Iterable<VirtualHost>): Map<string, number> {
