@@ -6,7 +6,7 @@
 // two equal, resource by resource and status by status.
 import { findSorted } from "../base/sorted.ts";
 import type { DagChange } from "../dag/incremental.ts";
-import { HTTP_ROUTE_CONFIG } from "../dag/names.ts";
+import { HTTP_ROUTE_CONFIG, HTTPS_LISTENER } from "../dag/names.ts";
 import type { Dag } from "../dag/types.ts";
 import type { JsonObject } from "../envoy/common.ts";
 import type { EndpointOptions, EndpointSliceLookup } from "../envoy/endpoint.ts";
@@ -67,7 +67,7 @@ export function patchBuild(
   const given: ResourceSet = { ...translated.translation, endpoints: endpoints.assignments };
   const { changed } = translated;
   // The large route configuration changed in a few virtual hosts: those are all validation must look at.
-  const entryChanges = new Map<string, EntryChange>();
+  const routeEntries = new Map<string, EntryChange>();
   const httpBefore = changed.httpVirtualHosts && findSorted(last.given.routes, HTTP_ROUTE_CONFIG, byName);
   const httpAfter = httpBefore && findSorted(given.routes, HTTP_ROUTE_CONFIG, byName);
   if (httpBefore && httpAfter) {
@@ -76,8 +76,9 @@ export function patchBuild(
       const host = findSorted(hosts, name, byName);
       return host ? [host] : [];
     });
-    entryChanges.set(HTTP_ROUTE_CONFIG, { previous: httpBefore, entries });
+    routeEntries.set(HTTP_ROUTE_CONFIG, { previous: httpBefore, entries });
   }
+  const entryChanges = { routes: routeEntries, listeners: new Map(changed.tlsChains ? [[HTTPS_LISTENER, changed.tlsChains]] : []) };
   const patched = patchValidation(last.state, given, { listeners: changed.listeners, routes: changed.routes, clusters: changed.clusters, secrets: changed.secrets, endpoints: endpoints.changed }, { memo: memo.validation, entryChanges });
   const base = last.validation.valid;
   const next = patched.validation.valid;

@@ -94,7 +94,7 @@ export function createValidationMemo(): ValidationMemo {
     if (!field || mapOf(verdicts, typeUrl).get(previous)?.length !== 0) return false;
     const list = resource[field];
     const before = previous[field];
-    if (!Array.isArray(list) || !Array.isArray(before) || list.length < entryCheckMin || before.length < entryCheckMin) return false;
+    if (!Array.isArray(list) || !Array.isArray(before)) return false;
     if (typeUrl === TypeUrls.route && resource.max_direct_response_body_size_bytes !== undefined) return false;
     const keys = Object.keys(resource);
     if (keys.length !== Object.keys(previous).length || keys.some((key) => key !== field && resource[key] !== previous[key])) return false;

@@ -11,6 +11,7 @@ type Json = Record<string, unknown>;
 
 /** Two versions of each resource a set may hold, made once, so that two sets share the very objects they have in common. */
 function pool(): Record<Kind, Map<string, [object, object]>> {
+  const chainB = tlsFilterChain("b", "s1");
   const listener = (name: string, chains: object[]) => ({ ...(httpsLike as Json), name, filter_chains: chains });
   const httpsLike = { address: { socket_address: { address: "0.0.0.0", port_value: 8443 } }, listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector" } }] };
   return {
@@ -25,7 +26,8 @@ function pool(): Record<Kind, Map<string, [object, object]>> {
     ),
     routes: new Map(["https/a", "https/b", "ingress_http"].map((name) => [name, [routeConfig(name, 1), routeConfig(name, 2)]])),
     listeners: new Map([
-      ["l0", [listener("l0", [tlsFilterChain("a", "s0"), tlsFilterChain("b", "s1")]), listener("l0", [tlsFilterChain("a", "s2")])]],
+      // The second version keeps the first's chain for b (the same object) and has another for a.
+      ["l0", [listener("l0", [tlsFilterChain("a", "s0"), chainB]), listener("l0", [tlsFilterChain("a", "s2"), chainB])]],
       ["l1", [{ ...(httpListener() as Json), name: "l1" }, { ...(httpListener() as Json), name: "l1", filter_chains: [{ filters: [httpConnectionManager("https/b")] }] }]],
     ] as Array<[string, [object, object]]>),
   };
@@ -56,6 +58,18 @@ function changedNames(before: ResourceSet, after: ResourceSet): Record<Kind, Set
   return out;
 }
 
+/** For each listener in both sets as another object: the last one and the chains the new one has anew (their other fields are the same objects). */
+function chainChanges(before: ResourceSet, after: ResourceSet): Map<string, { previous: object; entries: object[] }> {
+  const out = new Map<string, { previous: object; entries: object[] }>();
+  for (const listener of after.listeners as Json[]) {
+    const previous = (before.listeners as Json[]).find((l) => l.name === listener.name);
+    if (!previous || previous === listener) continue;
+    const old = new Set(previous.filter_chains as object[]);
+    out.set(listener.name as string, { previous, entries: (listener.filter_chains as object[]).filter((chain) => !old.has(chain)) });
+  }
+  return out;
+}
+
 describe("patchValidation", () => {
   test("from the last outcome and the changed names, it gives validateSnapshot's outcome: dangling references caught, rejections as the reference words them", () => {
     fc.assert(
@@ -67,7 +81,7 @@ describe("patchValidation", () => {
         expect(state).toBeDefined();
         for (const step of steps) {
           const next = setOf(objects, step);
-          const patched = patchValidation(state, next, changedNames(set, next), { memo });
+          const patched = patchValidation(state, next, changedNames(set, next), { memo, entryChanges: { listeners: chainChanges(set, next) } });
           const reference = validateSnapshot(next);
           expect(patched.validation.valid).toEqual(reference.valid);
           expect(patched.validation.rejected).toEqual(reference.rejected);
@@ -104,7 +118,7 @@ describe("patchValidation", () => {
       const changedRoute = { ...route, virtual_hosts: hosts.map((h, i) => (i === 3 ? host : h)) };
       const after = set([changedRoute]);
       const entriesBefore = memo.checked.entries;
-      const patched = patchValidation(state, after, { routes: new Set(["ingress_http"]) }, { memo, entryChanges: new Map([["ingress_http", { previous: route, entries: [host] }]]) });
+      const patched = patchValidation(state, after, { routes: new Set(["ingress_http"]) }, { memo, entryChanges: { routes: new Map([["ingress_http", { previous: route, entries: [host] }]]) } });
       expect(patched.validation).toEqual(validateSnapshot(after));
       return memo.checked.entries - entriesBefore;
     };

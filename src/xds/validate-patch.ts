@@ -5,11 +5,11 @@
 // so a dangling reference is still caught. Lists are patched in place of a copy, by name: every list
 // of a set the translator gives is sorted by name with each name once, which the first outcome checks.
 import { findSorted, putSorted } from "../base/sorted.ts";
-import { referencedType } from "./references.ts";
+import { missingReferences, referencedType, referencesOf } from "./references.ts";
 import { typeInfo, type ResourceSet } from "./types.ts";
-import { resourceValidator, type ValidateOptions } from "./validate.ts";
+import { resourceValidator, type ResourceValidator, type ValidateOptions } from "./validate.ts";
 import type { EntryChange, ValidationMemo } from "./validate-memo.ts";
-import { judgeResource, snapshotStages, type JudgedLookup, type RejectedResource, type SnapshotValidation } from "./validate-snapshot.ts";
+import { judgeResource, snapshotStages, type JudgedLookup, type RejectedResource, type SnapshotValidation, type Stage } from "./validate-snapshot.ts";
 
 type Kind = (typeof snapshotStages)[number]["kind"];
 type Json = Record<string, unknown>;
@@ -59,7 +59,7 @@ export function patchValidation(
   state: ValidationState,
   set: ResourceSet,
   changed: Partial<Record<Kind, ReadonlySet<string>>>,
-  options: ValidateOptions & { memo: ValidationMemo; entryChanges?: ReadonlyMap<string, EntryChange> },
+  options: ValidateOptions & { memo: ValidationMemo; entryChanges?: Partial<Record<Kind, ReadonlyMap<string, EntryChange>>> },
 ): ValidationPatch {
   const { memo } = options;
   const validator = resourceValidator(options);
@@ -82,8 +82,15 @@ export function patchValidation(
     const toJudge = new Set(changed[stage.kind] ?? []);
     // What references a name whose resource changed, was kept or left out anew, is judged again.
     const index = referrers[at]!;
+    // Per referrer, the changed names it may name (the index holds every name it named, perhaps more).
+    const viaReference = new Map<string, Array<[string, string]>>();
     if (stage.references) {
-      for (const [typeUrl, names] of touched) for (const name of names) for (const referrer of referrersOf(index.get(`${typeUrl}\u0000${name}`))) toJudge.add(referrer);
+      for (const [typeUrl, names] of touched) {
+        for (const name of names) {
+          for (const referrer of referrersOf(index.get(`${typeUrl}\u0000${name}`))) (viaReference.get(referrer) ?? viaReference.set(referrer, []).get(referrer)!).push([typeUrl, name]);
+        }
+      }
+      for (const referrer of viaReference.keys()) toJudge.add(referrer);
     }
     const kept = toJudge.size > 0 ? before.kept.slice() : before.kept;
     const rejections = toJudge.size > 0 ? before.rejections.slice() : before.rejections;
@@ -91,8 +98,18 @@ export function patchValidation(
     for (const name of toJudge) {
       const was = findSorted(before.given, name, nameOf);
       const resource = findSorted(given, name, nameOf);
-      const entryChange = stage.kind === "routes" && was ? options.entryChanges?.get(name) : undefined;
-      const verdict = resource ? judgeResource(stage, resource, memo.validate(validator, stage.typeUrl, resource, entryChange?.previous === was ? entryChange : undefined), stage.references ? memo.references(stage.typeUrl, resource) : undefined, lookup) : {};
+      const entryChange = was && options.entryChanges?.[stage.kind]?.get(name);
+      const fromEntries = entryChange && entryChange.previous === was ? entryChange : undefined;
+      // A resource that passed whole and changed in a few entries, every changed name it may name still
+      // kept (its other entries then still find theirs): its new entries are all that is checked.
+      const namesKept = (viaReference.get(name) ?? []).every(([typeUrl, referenced]) => lookup(typeUrl)?.kept(referenced) ?? true);
+      if (resource && fromEntries && stage.references && namesKept && findSorted(before.kept, name, nameOf) === was && newEntriesPass(stage, resource, fromEntries, memo, validator, lookup)) {
+        for (const entry of fromEntries.entries) for (const ref of referencesOf(stage.typeUrl, { [stage.prunable!]: [entry] })) refer(index, ref, name, true);
+        putSorted(kept, name, resource, nameOf);
+        changedHere.add(name);
+        continue;
+      }
+      const verdict = resource ? judgeResource(stage, resource, memo.validate(validator, stage.typeUrl, resource, fromEntries), stage.references ? memo.references(stage.typeUrl, resource) : undefined, lookup) : {};
       if (stage.references && was !== resource) {
         for (const ref of was ? memo.references(stage.typeUrl, was) : []) refer(index, ref, name, false);
         for (const ref of resource ? memo.references(stage.typeUrl, resource) : []) refer(index, ref, name, true);
@@ -117,6 +134,20 @@ export function patchValidation(
   const valid = Object.fromEntries(snapshotStages.map((stage) => [stage.kind, next[stage.kind].kept])) as unknown as SnapshotValidation["valid"];
   const rejected = snapshotStages.flatMap((stage) => next[stage.kind].rejections);
   return { validation: { valid, rejected }, changed: keptChanged, state: { stages: next, referrers } };
+}
+
+/**
+ * Whether `resource` passes with only its new entries judged, their references against `judged`
+ * (the other entries and fields are those of `change.previous`, which passed and names nothing that
+ * changed). False means: judge it whole.
+ */
+function newEntriesPass(stage: Stage, resource: object, change: EntryChange, memo: ValidationMemo, validator: ResourceValidator, judged: JudgedLookup): boolean {
+  if (!stage.prunable || memo.validate(validator, stage.typeUrl, resource, change).length > 0) return false;
+  for (const entry of change.entries) {
+    const missing = missingReferences(referencesOf(stage.typeUrl, { [stage.prunable]: [entry] }), (typeUrl, name) => judged(typeUrl)?.kept(name) ?? true);
+    if (missing.length > 0) return false;
+  }
+  return true;
 }
 
 /** Per stage, who references each `typeUrl\0name` (empty for stages that check no references). */
