@@ -171,6 +171,8 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     for (const group of groupByLink(objects.filter((o) => o.kind === "Ingress"), linked)) units.push({ kind: "ingress", objects: group });
     for (const group of groupByLink(objects.filter((o) => o.kind === "HTTPProxy"), linked)) units.push({ kind: "httpproxy", objects: group });
     current.bundleVersion = bundleVersion;
+    // The Gateway API unit's own listeners come whole with it: a build that rebuilds it reports no change.
+    const gatewayRebuilt = affected.has(current.gateway);
     const added: Part[] = [];
     for (const unit of units) {
       const part = buildPart(input, { options: current.effective, ...unit, linksOf: linked });
@@ -182,7 +184,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     last = { mode: "incremental", rebuilt: units.length };
     const dag = assemble(current);
     const previous = lastDag;
-    if (previous && !affected.has(current.gateway)) lastChange = changeBetween(previous, before, current, [...affected, ...added]);
+    if (previous && !gatewayRebuilt) lastChange = changeBetween(previous, before, current, [...affected, ...added]);
     // Clusters no unit serves any more are forgotten now and then, so edits do not pile them up.
     if (current.effective.known.size > 2 * dag.clusters.size + 1024) current.effective.known = CopyOnWriteMap.over(dag.clusters);
     return dag;

@@ -24,7 +24,8 @@ const hosts = ["a.example.com", "b.example.com", "e.example.com", "g.example.com
 
 /** A Gateway API world: a class, a Gateway in default (HTTP, sometimes HTTPS with tls0), routes on the fuzz world's hosts. */
 export const gatewayWorld = fc.record({
-  gateway: fc.option(fc.record({ https: fc.boolean(), from: fc.constantFrom("All", "Same") }), { freq: 4, nil: undefined }),
+  // `other`: a listener on another port too, which the Gateway API unit serves on a listener of its own.
+  gateway: fc.option(fc.record({ https: fc.boolean(), from: fc.constantFrom("All", "Same"), other: fc.boolean() }), { freq: 4, nil: undefined }),
   routes: fc.uniqueArray(
     fc.record({
       namespace: fc.constantFrom("default", "team"),
@@ -46,6 +47,7 @@ export function gatewayObjects(w: typeof gatewayWorld extends fc.Arbitrary<infer
   const apiVersion = `${gatewayGroup}/v1`;
   objects.push({ apiVersion, kind: "GatewayClass", metadata: { name: "contour" }, spec: { controllerName: "projectcontour.io/gateway-controller" } });
   const listeners: unknown[] = [{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: w.gateway.from } } }];
+  if (w.gateway.other) listeners.push({ name: "other", port: 81, protocol: "HTTP", allowedRoutes: { namespaces: { from: w.gateway.from } } });
   if (w.gateway.https) listeners.push({ name: "https", port: 443, protocol: "HTTPS", hostname: "*.example.com", tls: { mode: "Terminate", certificateRefs: [{ name: "tls0" }] }, allowedRoutes: { namespaces: { from: w.gateway.from } } });
   objects.push({ apiVersion, kind: "Gateway", metadata: { namespace: "default", name: "gw" }, spec: { gatewayClassName: "contour", listeners } });
   if (w.backendTls) {
