@@ -57,16 +57,11 @@ export interface Reflector {
 }
 
 /**
- * What is remembered of each delivered object: enough to skip a repeat and to build its tombstone.
- * One flat record whose strings are the object's own (at 100k objects, three objects per entry
- * would cost tens of MB).
+ * What is remembered of each delivered object, by its `namespace/name` key: its resourceVersion,
+ * enough to skip a repeat; its tombstone is built from the key. One string per object, no record
+ * around it (at 100k objects a record each would cost tens of MB).
  */
-interface Known {
-  resourceVersion: string;
-  name: string;
-  namespace: string | undefined;
-  uid: string | undefined;
-}
+type Known = Map<string, string>;
 
 /** Starts the loop; it runs until stop(). */
 export function startReflector(options: ReflectorOptions): Reflector {
@@ -74,12 +69,14 @@ export function startReflector(options: ReflectorOptions): Reflector {
   const apiVersion = resource.group ? `${resource.group}/${resource.version}` : resource.version;
   const path = collectionPath(resource, options.namespace);
   const backoff = options.backoff ?? defaultBackoff;
-  const known = new Map<string, Known>();
+  const known: Known = new Map();
   const origin = { source: "kubernetes" };
 
-  /** What a delete event carries when the object itself is gone (a re-list no longer lists it): its identity only. */
-  function tombstoneOf({ name, namespace, uid }: Known): KubeObject {
-    return { apiVersion, kind: resource.kind, metadata: namespace === undefined ? { name, uid } : { name, namespace, uid } };
+  /** What a delete event carries when the object itself is gone (a re-list no longer lists it): its name only (objectKey's). */
+  function tombstoneOf(key: string): KubeObject {
+    const slash = key.indexOf("/");
+    const metadata = slash < 0 ? { name: key } : { name: key.slice(slash + 1), namespace: key.slice(0, slash) };
+    return { apiVersion, kind: resource.kind, metadata };
   }
   let stopped = false;
   let synced = false;
@@ -126,14 +123,13 @@ export function startReflector(options: ReflectorOptions): Reflector {
     const key = objectKey(raw);
     const before = known.get(key);
     if (deleted || !object) {
-      if (!before) return undefined;
+      if (before === undefined) return undefined;
       known.delete(key);
-      return { type: "delete", object: object ?? tombstoneOf(before), origin };
+      return { type: "delete", object: object ?? tombstoneOf(key), origin };
     }
     const resourceVersion = object.metadata.resourceVersion ?? "";
-    if (before && before.resourceVersion === resourceVersion) return undefined;
-    const { name, namespace, uid } = object.metadata;
-    known.set(key, { resourceVersion, name, namespace, uid });
+    if (before === resourceVersion) return undefined;
+    known.set(key, resourceVersion);
     return { type: "upsert", object, origin };
   }
 
@@ -167,10 +163,10 @@ export function startReflector(options: ReflectorOptions): Reflector {
 
   function forgetUnseen(seen: Set<string>): void {
     const events: SourceEvent[] = [];
-    for (const [key, entry] of known) {
+    for (const key of known.keys()) {
       if (seen.has(key)) continue;
       known.delete(key);
-      events.push({ type: "delete", object: tombstoneOf(entry), origin });
+      events.push({ type: "delete", object: tombstoneOf(key), origin });
     }
     if (events.length > 0) options.onEvents(events);
   }
