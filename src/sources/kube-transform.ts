@@ -6,6 +6,7 @@
 // objects) keep only the fields the build reads, and with a string pool their repeated values
 // (namespaces, paths, port lists, an Ingress's status) are one copy each: at 100k objects each
 // copy would cost tens of MB.
+import { deepFreeze, isRecord } from "../base/values.ts";
 import type { KubeObject } from "./types.ts";
 
 /** Secret types that can reach the cache. Helm releases and service-account tokens never do. */
@@ -53,24 +54,14 @@ export function createStringPool(limit = 10_000): StringPool {
       const known = values.get(key);
       if (known !== undefined) return known as T;
       if (values.size >= limit) return value;
-      const frozen = deepFrozen(JSON.parse(key)) as T;
+      const frozen = deepFreeze(JSON.parse(key)) as T;
       values.set(key, frozen);
       return frozen;
     },
   };
 }
 
-function deepFrozen(value: unknown): unknown {
-  if (value !== null && typeof value === "object") {
-    for (const item of Object.values(value)) deepFrozen(item);
-    Object.freeze(value);
-  }
-  return value;
-}
-
 type Fields = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Fields => value !== null && typeof value === "object" && !Array.isArray(value);
 
 /**
  * A Service as the build reads it: ports, type, externalName, and annotations (upstream protocols,
