@@ -35,6 +35,11 @@ export interface ValidationMemo {
   stage<T>(validator: ResourceValidator, typeUrl: string, given: readonly object[], dependsOn: readonly unknown[], judge: () => T): T;
 }
 
+// What most resources get: no errors, no references. One shared frozen list each instead of a fresh
+// empty array per resource (about 70 bytes each, at 100k resources several MB per kind).
+const noErrors: readonly ValidationError[] = Object.freeze([]);
+const noReferences: ResourceReference[] = Object.freeze([]) as unknown as ResourceReference[];
+
 interface StageOutcome {
   given: readonly object[];
   dependsOn: readonly unknown[];
@@ -86,10 +91,11 @@ export function createValidationMemo(): ValidationMemo {
       const known = mapOf(verdicts, typeUrl);
       let verdict = known.get(resource);
       if (!verdict) {
-        if (entriesPass(validator, typeUrl, resource as Record<string, unknown>)) verdict = [];
+        if (entriesPass(validator, typeUrl, resource as Record<string, unknown>)) verdict = noErrors;
         else {
           checked.resources++;
           verdict = validator.validate(typeUrl, resource);
+          if (verdict.length === 0) verdict = noErrors;
         }
         known.set(resource, verdict);
       }
@@ -99,7 +105,10 @@ export function createValidationMemo(): ValidationMemo {
     references(typeUrl, resource) {
       const known = mapOf(references, typeUrl);
       let found = known.get(resource);
-      if (!found) known.set(resource, (found = referencesOf(typeUrl, resource)));
+      if (!found) {
+        found = referencesOf(typeUrl, resource);
+        known.set(resource, found.length === 0 ? noReferences : found);
+      }
       return found;
     },
     checked,
