@@ -11,10 +11,9 @@ import type { JsonObject } from "./common.ts";
 import { edsTargets, loadAssignmentFor, type EdsTarget, type EndpointOptions, type EndpointProblem, type EndpointSliceLookup } from "./endpoint.ts";
 
 interface Remembered {
-  /** The target's Service port and health port: the same objects, or the same as text. */
+  /** The target's Service port and health port: the same objects, or the same as text (targetText, made only to compare). */
   service: EdsTarget["service"];
   healthPort: EdsTarget["healthPort"];
-  target: string;
   slices: readonly KubeObject[];
   /** The policy, as text. */
   policy: string;
@@ -29,6 +28,9 @@ export interface LoadAssignmentMemo {
   readonly computed: number;
 }
 
+// Most assignments report no problem: one shared frozen list, not an empty array each (100k at 100k Services).
+const noProblems: EndpointProblem[] = Object.freeze([]) as unknown as EndpointProblem[];
+
 export function createLoadAssignmentMemo(): LoadAssignmentMemo {
   let remembered = new Map<string, Remembered>();
   let computed = 0;
@@ -40,12 +42,11 @@ export function createLoadAssignmentMemo(): LoadAssignmentMemo {
       const assignments = edsTargets(clusters).map((target) => {
         const slices = endpointSlices(target.service.namespace, target.service.name);
         let entry = remembered.get(target.edsServiceName);
-        const same = entry !== undefined && entry.service === target.service && entry.healthPort === target.healthPort;
-        const key = same ? entry!.target : targetText(target);
-        if (!entry || entry.target !== key || entry.policy !== policy || !sameItems(entry.slices, slices)) {
+        const same = entry !== undefined && ((entry.service === target.service && entry.healthPort === target.healthPort) || targetText(entry) === targetText(target));
+        if (!entry || !same || entry.policy !== policy || !sameItems(entry.slices, slices)) {
           const problems: EndpointProblem[] = [];
           const assignment = loadAssignmentFor(target, () => slices, { policy: options.policy, report: (problem) => problems.push(problem) });
-          entry = { service: target.service, healthPort: target.healthPort, target: key, slices, policy, problems, assignment };
+          entry = { service: target.service, healthPort: target.healthPort, slices, policy, problems: problems.length === 0 ? noProblems : problems, assignment };
           computed++;
         }
         for (const problem of entry.problems) options.report?.(problem);
@@ -61,6 +62,6 @@ export function createLoadAssignmentMemo(): LoadAssignmentMemo {
   };
 }
 
-function targetText(target: EdsTarget): string {
+function targetText(target: Pick<EdsTarget, "service" | "healthPort">): string {
   return JSON.stringify([target.service, target.healthPort ?? null]);
 }
