@@ -3,8 +3,12 @@
 // stats/ready listener forwards to over Envoy's admin unix socket.
 import type { ClusterDefaults as ClusterConfig, ClusterDnsLookupFamily, GlobalConfig } from "../config/types.ts";
 import type { CircuitBreakers, Cluster, LoadBalancerStrategy, SlowStart, TcpHealthCheckPolicy } from "../dag/types.ts";
+import { deepFreeze } from "../base/values.ts";
 import { adsConfigSource, any, duration, type JsonObject } from "./common.ts";
 import { tlsTransportSocket, upstreamTlsContext } from "./tls.ts";
+
+/** The ADS config source of every EDS cluster: one frozen object shared by all (100k clusters at 100k Services). */
+const adsEdsConfig = deepFreeze(adsConfigSource());
 
 export const ADMIN_CLUSTER = "envoy-admin";
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
@@ -61,7 +65,7 @@ export function cluster(source: Cluster, global: ClusterDefaults = defaults): Js
     if (global.dnsLookupFamily !== "auto") out.dns_lookup_family = dnsLookupFamilies[global.dnsLookupFamily];
   } else {
     out.type = "EDS";
-    out.eds_cluster_config = { eds_config: global.configSource ?? adsConfigSource(), service_name: source.edsServiceName };
+    out.eds_cluster_config = { eds_config: global.configSource ?? adsEdsConfig, service_name: source.edsServiceName };
   }
   out.connect_timeout = duration(source.connectTimeoutMs ?? global.connectTimeoutMs);
   if (global.perConnectionBufferLimitBytes !== undefined) out.per_connection_buffer_limit_bytes = global.perConnectionBufferLimitBytes;
