@@ -139,9 +139,10 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   const sortedCache = new Map<StoredKind, KubeObject[]>();
   const referenceCounts = new Map<ReferenceKey, number>();
   const referencesBy = new Map<string, ReferenceKey[]>(); // `Kind ns/name` of the referrer → what it names
-  // Each Service's slices sorted by name (namespace → Service name → slices): one frozen array per
-  // Service, the same until one of its slices changes (the build memo compares by identity); keyed
-  // without joining the names (no key string per Service), as every build asks for every Service.
+  // Each Service's slices sorted by name (namespace → Service name → slices): one array per Service,
+  // never changed, replaced when one of its slices changes (the build memo compares by identity);
+  // keyed without joining the names (no key string per Service), as every build asks for every
+  // Service. Not frozen: a frozen array costs JSC about four times a plain one (216 bytes, not 56).
   const slicesByService = new Map<string, Map<string, readonly KubeObject[]>>();
   let changes = new Set<string>();
 
@@ -173,7 +174,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     const next = add ? [...others, slice].sort(byName) : others;
     if (next.length > 0) {
       if (!inNamespace) slicesByService.set(namespace, (inNamespace = new Map()));
-      inNamespace.set(service, Object.freeze(next));
+      inNamespace.set(service, next);
     } else if (inNamespace) {
       inNamespace.delete(service);
       if (inNamespace.size === 0) slicesByService.delete(namespace);
