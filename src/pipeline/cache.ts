@@ -124,6 +124,13 @@ function onlyStatusChanged(previous: KubeObject, next: KubeObject): boolean {
   return deepEqual(beforeRest, afterRest) && deepEqual(beforeMetadata, afterMetadata);
 }
 
+/** `previous` with `next`'s status and resourceVersion (the rest of the two is equal: onlyStatusChanged). */
+function withStatusOf(previous: KubeObject, next: KubeObject): KubeObject {
+  const { status: _previous, ...rest } = previous;
+  const metadata = { ...previous.metadata, resourceVersion: next.metadata.resourceVersion };
+  return next.status === undefined ? { ...rest, metadata } : { ...rest, metadata, status: next.status };
+}
+
 /** Slices of one Service (one namespace) in name order. */
 function byName(a: KubeObject, b: KubeObject): number {
   return compareStrings(a.metadata.name, b.metadata.name);
@@ -257,7 +264,10 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     if (!scoped && object.metadata.namespace !== namespace) object = { ...object, metadata: { ...object.metadata, namespace } };
     if (previous && unchanged(previous, object)) return nothing;
     if (previous && onlyStatusChanged(previous, object)) {
-      stores.get(kind)!.set(key, object); // kept current for the status writer; the output cannot change
+      // Kept current for the status writer; the output cannot change. The previous object's fields
+      // are kept, with the new status and resourceVersion: a status pass over 100k objects then
+      // keeps two small objects each, not a whole new copy of every spec.
+      stores.get(kind)!.set(key, withStatusOf(previous, object));
       sortedCache.delete(kind);
       return nothing;
     }
