@@ -9,6 +9,8 @@ import { tlsTransportSocket, upstreamTlsContext } from "./tls.ts";
 
 /** The ADS config source of every EDS cluster: one frozen object shared by all (100k clusters at 100k Services). */
 const adsEdsConfig = deepFreeze(adsConfigSource());
+/** Every cluster's common_lb_config (no panic mode, as Contour), shared likewise. */
+const noPanicThreshold = deepFreeze({ healthy_panic_threshold: { value: 0 } });
 
 export const ADMIN_CLUSTER = "envoy-admin";
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
@@ -76,7 +78,7 @@ export function cluster(source: Cluster, global: ClusterDefaults = defaults): Js
     if (source.loadBalancer === "WeightedLeastRequest") out.least_request_lb_config = { slow_start_config: slowStart };
   }
   // Contour disables panic mode: unhealthy endpoints are never sent traffic.
-  out.common_lb_config = { healthy_panic_threshold: { value: 0 } };
+  out.common_lb_config = noPanicThreshold;
 
   const protocolOptions = httpProtocolOptions(source, global.maxRequestsPerConnection);
   if (protocolOptions) out.typed_extension_protocol_options = { [HTTP_PROTOCOL_OPTIONS]: protocolOptions };

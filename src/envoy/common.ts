@@ -31,6 +31,18 @@ export function any(fullName: string, fields: JsonObject = {}): JsonObject {
 
 /** Milliseconds as a proto3 JSON duration: 1500 → "1.5s", 0 → "0s". */
 export function duration(ms: number): string {
+  let text = durations.get(ms);
+  if (text === undefined) {
+    text = durationText(ms);
+    // A few distinct values (the configured timeouts) serve every cluster and listener: one string each.
+    if (durations.size < 1000) durations.set(ms, text);
+  }
+  return text;
+}
+
+const durations = new Map<number, string>();
+
+function durationText(ms: number): string {
   const whole = Math.max(0, Math.round(ms));
   const seconds = Math.floor(whole / 1000);
   const millis = whole % 1000;
