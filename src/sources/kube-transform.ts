@@ -2,8 +2,8 @@
 // last-applied annotation go, Secrets of other types than TLS and Opaque are dropped, and a Secret
 // keeps only the data keys the DAG reads (an unreferenced Opaque Secret with a large payload then
 // costs a few hundred bytes, not its payload). A ConfigMap keeps only `ca.crt` (a BackendTLSPolicy's
-// CA bundle), whatever else it holds. Services, EndpointSlices and Secrets (most of a cluster's
-// objects) keep only the fields the build reads, and with a string pool their repeated values
+// CA bundle), whatever else it holds. No object keeps its uid (nothing reads it). Services,
+// EndpointSlices and Secrets (most of a cluster's objects) keep only the fields the build reads, and with a string pool their repeated values
 // (namespaces, paths, port lists, an Ingress's status) are one copy each: at 100k objects each
 // copy would cost tens of MB.
 import { deepFreeze, isRecord } from "../base/values.ts";
@@ -71,7 +71,6 @@ type Fields = Record<string, unknown>;
 function slimService(object: KubeObject, pool: StringPool): void {
   const { metadata } = object;
   delete metadata.labels;
-  delete metadata.uid;
   if (isRecord(object.spec)) {
     const { type, externalName, ports } = object.spec;
     const spec: Fields = {};
@@ -95,7 +94,6 @@ function slimEndpointSlice(object: KubeObject, pool: StringPool): void {
   if (service === undefined) delete metadata.labels;
   else metadata.labels = { [serviceNameLabel]: service };
   delete metadata.annotations;
-  delete metadata.uid;
   delete metadata.generation;
   for (const field of Object.keys(object)) {
     if (field !== "apiVersion" && field !== "kind" && field !== "metadata" && field !== "addressType" && field !== "ports" && field !== "endpoints") delete object[field];
@@ -150,6 +148,8 @@ export function slimObject(object: KubeObject, apiVersion: string, kind: string,
   const metadata = object.metadata as KubeObject["metadata"] & { managedFields?: unknown };
   if (!metadata || typeof metadata.name !== "string") return undefined;
   delete metadata.managedFields;
+  // Nothing reads an object's uid (the cache and the reflector go by namespace and name).
+  delete metadata.uid;
   if (metadata.annotations && lastApplied in metadata.annotations) {
     delete metadata.annotations[lastApplied];
   }
@@ -172,7 +172,6 @@ export function slimObject(object: KubeObject, apiVersion: string, kind: string,
     }
     delete object.stringData;
     delete metadata.labels;
-    delete metadata.uid;
   }
   if (kind === "ConfigMap") {
     delete metadata.labels;
