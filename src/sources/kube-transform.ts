@@ -105,7 +105,7 @@ function slimEndpointSlice(object: KubeObject, pool: StringPool): void {
     if (!isRecord(endpoint)) return endpoint;
     const slim: Fields = { addresses: endpoint.addresses };
     const conditions = endpoint.conditions;
-    if (isRecord(conditions)) slim.conditions = pool.json(conditions.ready === undefined ? {} : { ready: conditions.ready });
+    if (isRecord(conditions)) slim.conditions = conditions.ready === true ? ready : conditions.ready === false ? notReady : pool.json(conditions.ready === undefined ? {} : { ready: conditions.ready });
     else if (conditions !== undefined) slim.conditions = conditions;
     if (endpoint.zone !== undefined) slim.zone = typeof endpoint.zone === "string" ? pool.string(endpoint.zone) : endpoint.zone;
     return slim;
@@ -134,6 +134,10 @@ function slimIngress(object: KubeObject, pool: StringPool): void {
     }
   }
 }
+
+// The conditions of nearly every endpoint, shared without a pool lookup.
+const ready = deepFreeze({ ready: true });
+const notReady = deepFreeze({ ready: false });
 
 const withoutPool: StringPool = { string: (value) => value, json: (value) => value };
 
