@@ -18,6 +18,9 @@ import type { ObjectRef } from "./status.ts";
 import type { Cluster, PathMatch, Route, Secret } from "./types.ts";
 import { wildcardAuthorityMatch } from "./wildcard.ts";
 
+/** The empty list of every Ingress route that has none of a kind: frozen, never changed. */
+const noItems = Object.freeze([]) as unknown as never[];
+
 /** Who serves a path on one virtual host (plain or TLS), to detect the same path claimed twice. */
 interface PathClaim {
   ref: ObjectRef;
@@ -239,15 +242,16 @@ function addPath(ctx: BuildContext, input: PathInput): void {
   });
   if (targets.length > 0 && served.length === 0) return;
 
+  // An Ingress route has no query matches and no mirrors, and a header match only under a wildcard
+  // host: the shared empty list, not one each (an empty array costs about 70 bytes, at 100k routes MBs).
   const route: Route = {
     pathMatch: matched.ok,
-    headerMatches: [],
-    queryParamMatches: [],
+    headerMatches: host.startsWith("*.") ? [wildcardAuthorityMatch(host)] : noItems,
+    queryParamMatches: noItems,
     clusters: [],
-    mirrors: [],
+    mirrors: noItems,
     source: ref,
   };
-  if (host.startsWith("*.")) route.headerMatches.push(wildcardAuthorityMatch(host));
   const cluster = backendCluster(ctx, input, where);
   if (cluster) route.clusters.push({ cluster, weight: 1 });
   else route.directResponse = { statusCode: 503 };

@@ -163,6 +163,9 @@ function fieldsBefore(bytes: Uint8Array, fieldId: number): number {
 }
 
 // The one-shot hash is about twice as fast as createHash for the many small inputs of a publish.
+// The 16 hex digits are made from the digest's first 8 bytes, not sliced from the 64-digit text: a
+// slice keeps its whole parent string alive (120 bytes per version instead of 40, at 100k Ingresses
+// over half a million versions).
 export function hash(content: string | Uint8Array): string {
-  return oneShotHash("sha256", content, "hex").slice(0, 16);
+  return (oneShotHash("sha256", content, "buffer") as unknown as Buffer).toString("hex", 0, 8);
 }
