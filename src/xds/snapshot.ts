@@ -20,6 +20,8 @@ export interface PublishResult {
   /** Type URLs whose content changed with this publish (all of them on the first publish). */
   changedTypes: Set<string>;
   versions: Record<string, string>;
+  /** True when the delta path made it (the delta's base was the set last published and it could decide exactly). */
+  fromDelta: boolean;
 }
 
 export type NodeView = (node: NodeInfo, typeUrl: string, names: string[]) => string[] | undefined;
@@ -145,12 +147,13 @@ export function createSnapshotStore(): SnapshotStore {
 
   /** Commits a publish of `set` (the set the next delta's base must be). */
   function commitPublish(set: ResourceSet, updates: Map<string, TypeUpdate>, countChange: CountChange | undefined): PublishResult {
+    const fromDelta = countChange !== undefined;
     const forceAll = !published;
     if (counts) counts.apply(countChange ?? countChangeOf(counts, updates));
     const changedTypes = commit(updates, forceAll);
     lastSet = set;
     endpointDrift.clear();
-    return { changedTypes, versions: Object.fromEntries(resourceTypes.map((info) => [info.typeUrl, current.version(info.typeUrl)])) };
+    return { changedTypes, versions: Object.fromEntries(resourceTypes.map((info) => [info.typeUrl, current.version(info.typeUrl)])), fromDelta };
   }
 
   return {

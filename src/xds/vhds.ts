@@ -37,9 +37,16 @@ export function servedPerHost(routeConfig: Json): boolean {
   return served;
 }
 
-// Once per route configuration object (translated JSON is never changed once made): the shell and the
-// store's delta path ask again for every version, and a large one has 100k hosts to look at.
+// Once per route configuration object (translated JSON is never changed once made): a large one has
+// 100k hosts to look at. The store's whole-set path (the reference) reads only these.
 const servedByConfig = new WeakMap<object, boolean>();
+
+// What the store's delta path found for a route configuration from its previous version and its
+// changed hosts (virtualHostChanges), kept apart so that the reference never reads it.
+const servedByDelta = new WeakMap<object, boolean>();
+
+/** servedPerHost, taking what the delta path found for this object when it found it (the shell and the delta path ask). */
+const servedPerHostKnown = (routeConfig: Json): boolean => servedByDelta.get(routeConfig) ?? servedPerHost(routeConfig);
 
 const hostNamedForVhds = (vhost: Json | undefined): boolean => typeof vhost?.name === "string" && vhost.name !== "" && !vhost.name.includes("/");
 
@@ -82,12 +89,12 @@ export function virtualHostResources(routes: readonly object[]): Json[] {
  */
 export function virtualHostChanges(name: string, change: { before?: Json; after?: Json; hosts?: ChangedResources }, out: Map<string, Json | undefined>): boolean {
   const { before, after, hosts } = change;
-  const servedBefore = before !== undefined && servedPerHost(before);
+  const servedBefore = before !== undefined && servedPerHostKnown(before);
   if (hosts && servedBefore && after) {
     for (const [host, vhost] of hosts) if (vhost && (vhost as Json).name !== host) return false;
     let served = virtualHostsOf(after).length > 0;
     for (const vhost of hosts.values()) if (vhost && !hostNamedForVhds(vhost as Json)) served = false;
-    servedByConfig.set(after, served);
+    servedByDelta.set(after, served);
     if (served) {
       for (const [host, vhost] of hosts) out.set(virtualHostResourceName(name, host), vhost && renamedHost(vhost as Json, name));
       return true;
@@ -178,7 +185,7 @@ export function createVhdsViews(pool: NamePool): VhdsViews {
       let shell = shells.get(resource);
       if (!shell) {
         const json = resource.json as Json;
-        if (!servedPerHost(json)) shell = resource;
+        if (!servedPerHostKnown(json)) shell = resource;
         else {
           const { virtual_hosts: _hosts, ...rest } = json;
           shell = encodeVariant(TypeUrls.route, { ...rest, vhds: vhdsConfigSource });
