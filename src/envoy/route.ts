@@ -33,14 +33,16 @@ export function routeConfigurationOf(config: RouteConfigNode, hostOf: typeof vir
   return routeConfiguration(config.name, hosts);
 }
 
+// Contour's request start stamp, for queueing-time metrics upstream. A constant, not user input: one
+// object shared by every route configuration (translated JSON is never changed), so a route
+// configuration whose hosts alone changed keeps its other fields as the same values (resource-delta.ts).
+const requestStartHeader: JsonObject[] = [{ header: { key: "x-request-start", value: "t=%START_TIME(%s.%3f)%" }, append_action: "APPEND_IF_EXISTS_OR_ADD" }];
+
 function routeConfiguration(name: string, virtualHosts: JsonObject[]): JsonObject {
   return {
     name,
     virtual_hosts: virtualHosts,
-    // Contour's request start stamp, for queueing-time metrics upstream. A constant, not user input.
-    request_headers_to_add: [
-      { header: { key: "x-request-start", value: "t=%START_TIME(%s.%3f)%" }, append_action: "APPEND_IF_EXISTS_OR_ADD" },
-    ],
+    request_headers_to_add: requestStartHeader,
     // Host "foo.com:8443" still finds "foo.com", wildcards included.
     ignore_port_in_host_matching: true,
   };

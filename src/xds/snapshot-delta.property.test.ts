@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { createSnapshotStore, SnapshotInconsistentError, type CachedResource, type SnapshotStore } from "./snapshot.ts";
 import { deltaProblems, type ResourceDelta } from "./resource-delta.ts";
 import { resourceTypes, type ResourceSet } from "./types.ts";
+import { encodeStrict } from "./registry.ts";
 import { listener, loadAssignment } from "../../test/helpers/xds-resources.ts";
 
 type Json = Record<string, unknown>;
@@ -135,6 +136,8 @@ const entriesOf = (map: Map<string, CachedResource>) => [...map.values()].map((r
 function expectSameStores(withDelta: SnapshotStore, whole: SnapshotStore, before: { delta: Map<string, Map<string, CachedResource>>; whole: Map<string, Map<string, CachedResource>> }): void {
   for (const { typeUrl } of resourceTypes) {
     expect(entriesOf(withDelta.resources(typeUrl))).toEqual(entriesOf(whole.resources(typeUrl)));
+    // The bytes are the resource encoded whole, however they were made (per host, spliced, joined late).
+    for (const resource of withDelta.resources(typeUrl).values()) expect(Buffer.from(resource.bytes).equals(Buffer.from(encodeStrict(typeUrl, resource.json)))).toBe(true);
     expect(withDelta.version(typeUrl)).toBe(whole.version(typeUrl));
     const since = (store: SnapshotStore, from: Map<string, CachedResource>) => store.changedSince(typeUrl, from)?.slice().sort();
     expect(since(withDelta, before.delta.get(typeUrl)!)).toEqual(since(whole, before.whole.get(typeUrl)!));

@@ -56,7 +56,8 @@ export function updatesFromDelta(delta: ResourceDelta, state: DeltaState, contex
         state.counts.note(counts, info.typeUrl, before, undefined);
         continue;
       }
-      const entry = entryFor(info, json, name, before, { problems, encoder: context.encoder });
+      const hosts = info.typeUrl === TypeUrls.route ? delta.virtualHosts?.get(name) : undefined;
+      const entry = entryFor(info, json, name, before, { problems, encoder: context.encoder }, hosts);
       if (!entry) return undefined;
       if (!entry.touched) continue;
       (map ??= new Map(previous)).set(name, entry.resource);

@@ -6,6 +6,8 @@ import type { ResourceTypeInfo } from "./types.ts";
 import { flipVersion, type VersionMix } from "./type-version.ts";
 import type { WireEncoder } from "./wire-encode.ts";
 import type { CachedResource } from "./cached-resource.ts";
+import type { ChangedResources } from "./resource-delta.ts";
+import { encodeHosts, hostIndexable, hostIndexOf, spliceHosts } from "./host-encoding.ts";
 
 export interface EntryContext {
   problems: string[];
@@ -133,17 +135,31 @@ function everyEntry(
   return { map: out, touched };
 }
 
-/** One resource's entry: the previous one when its content is the same, else encoded anew (undefined, with a problem, when it does not encode). */
+/**
+ * One resource's entry: the previous one when its content is the same, else encoded anew (undefined,
+ * with a problem, when it does not encode). `hosts`: for a route configuration whose other fields are
+ * the previous one's, the hosts that differ (resource-delta.ts): when it is encoded per host
+ * (host-encoding.ts), only they are encoded and hashed.
+ */
 export function entryFor(
   info: ResourceTypeInfo,
   json: Record<string, unknown>,
   name: string,
   before: CachedResource | undefined,
   context: EntryContext,
+  hosts?: ChangedResources,
 ): { resource: CachedResource; touched: boolean } | undefined {
   if (before && before.json === json) return { resource: before, touched: false };
+  try {
+    const perHost = (hosts && before && spliceHosts(json, before, hosts, context.encoder)) || (hostIndexable(info.typeUrl, json) ? encodeHosts(json, before, context.encoder) : undefined);
+    if (perHost) return before && before.version === perHost.version ? { resource: before, touched: false } : { resource: perHost, touched: true };
+  } catch (error) {
+    context.problems.push(`${info.short} resource ${name} does not encode: ${(error as Error).message}`);
+    return undefined;
+  }
+  const wasPerHost = hostIndexOf(before) !== undefined;
   // A large resource is not hashed whole: its entries are found by object (or content) while it is encoded.
-  const jsonHash = before && !before.entries ? hash(JSON.stringify(json)) : undefined;
+  const jsonHash = before && !before.entries && !wasPerHost ? hash(JSON.stringify(json)) : undefined;
   if (before && jsonHash !== undefined && jsonHashOf(before) === jsonHash) return { resource: before, touched: false };
   let encoded: ReturnType<typeof encodeResource>;
   try {
@@ -154,9 +170,9 @@ export function entryFor(
   }
   const { bytes, entries } = encoded;
   // The previous bytes given back (every entry in its place, the rest the same): its version, not hashed again.
-  const version = bytes === before?.bytes ? before.version : hash(bytes);
+  const version = !wasPerHost && bytes === before?.bytes ? before.version : hash(bytes);
   // Equal entries given as other objects: the same resource, its next version finds them by content.
   if (before && before.entries && before.version === version) return { resource: before, touched: false };
   // Same bytes from differently written JSON: keep the old entry and its wire fragments.
-  return { resource: before && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries }, touched: true };
+  return { resource: before && !wasPerHost && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries }, touched: true };
 }
