@@ -212,5 +212,5 @@ describe("the snapshot store's delta path", () => {
     // Not vacuous: most publishes went through the delta path, and some were refused.
     expect(fromDelta).toBeGreaterThan(stats.steps / 2);
     expect(stats.refused).toBeGreaterThan(0);
-  });
+  }, 60_000);
 });

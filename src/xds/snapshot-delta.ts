@@ -14,6 +14,7 @@ import type { ResourceDelta } from "./resource-delta.ts";
 import { namesRequired } from "./references.ts";
 import { resourceTypes, TypeUrls } from "./types.ts";
 import { virtualHostChanges } from "./vhds.ts";
+import { mapWith } from "./layered-map.ts";
 
 type Json = Record<string, unknown>;
 
@@ -44,14 +45,12 @@ export function updatesFromDelta(delta: ResourceDelta, state: DeltaState, contex
     const changed = inputs.get(info.typeUrl);
     if (!changed || changed.size === 0) continue;
     const previous = current.resources(info.typeUrl);
-    let map: Map<string, CachedResource> | undefined;
-    const touched: string[] = [];
+    const set = new Map<string, CachedResource>();
     const removed: string[] = [];
     for (const [name, json] of changed) {
       const before = previous.get(name);
       if (json === undefined) {
         if (!before) continue;
-        (map ??= new Map(previous)).delete(name);
         removed.push(name);
         state.counts.note(counts, info.typeUrl, before, undefined);
         continue;
@@ -60,11 +59,12 @@ export function updatesFromDelta(delta: ResourceDelta, state: DeltaState, contex
       const entry = entryFor(info, json, name, before, { problems, encoder: context.encoder }, hosts);
       if (!entry) return undefined;
       if (!entry.touched) continue;
-      (map ??= new Map(previous)).set(name, entry.resource);
-      touched.push(name);
+      set.set(name, entry.resource);
       state.counts.note(counts, info.typeUrl, before, entry.resource);
     }
-    if (map) updates.set(info.typeUrl, nextState(previous, current.mix(info.typeUrl), { map, touched, removed }));
+    if (set.size === 0 && removed.length === 0) continue;
+    const map = mapWith(previous, set, removed);
+    updates.set(info.typeUrl, nextState(previous, current.mix(info.typeUrl), { map, touched: [...set.keys()], removed }));
   }
   const candidate = current.with(updates);
   for (const [typeUrl, update] of updates) {

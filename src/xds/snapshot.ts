@@ -9,6 +9,7 @@ import { Snapshot } from "./snapshot-value.ts";
 import { createWireEncoder } from "./wire-encode.ts";
 import { buildTypeMap, nextState, removedNames, type TypeUpdate } from "./snapshot-entries.ts";
 import { updatesFromDelta } from "./snapshot-delta.ts";
+import { mapWith } from "./layered-map.ts";
 import { countReferences, type CountChange, type ReferenceCounts } from "./reference-counts.ts";
 import type { CachedResource } from "./cached-resource.ts";
 import { virtualHostResources } from "./vhds.ts";
@@ -105,7 +106,7 @@ export function createSnapshotStore(): SnapshotStore {
   const encoder = createWireEncoder();
   // The delta path's state (snapshot-delta.ts): the set last published (a delta's base must be it),
   // what updateEndpoints changed since, and how many listeners and clusters name each required
-  // resource (built on the first delta, then kept up to date by every publish).
+  // resource (counted at the first publish, then kept up to date by every one).
   let lastSet: ResourceSet | undefined;
   const endpointDrift = new Map<string, object | undefined>();
   let counts: ReferenceCounts | undefined;
@@ -151,6 +152,8 @@ export function createSnapshotStore(): SnapshotStore {
     const forceAll = !published;
     if (counts) counts.apply(countChange ?? countChangeOf(counts, updates));
     const changedTypes = commit(updates, forceAll);
+    // Counted once, with the first snapshot (not when the first change comes); kept up to date since.
+    counts ??= countReferences((typeUrl) => current.resources(typeUrl));
     lastSet = set;
     endpointDrift.clear();
     return { changedTypes, versions: Object.fromEntries(resourceTypes.map((info) => [info.typeUrl, current.version(info.typeUrl)])), fromDelta };
@@ -159,8 +162,7 @@ export function createSnapshotStore(): SnapshotStore {
   return {
     publish(set, delta) {
       if (delta && published && delta.base === lastSet) {
-        counts ??= countReferences((typeUrl) => current.resources(typeUrl));
-        const fast = updatesFromDelta(delta, { current, counts, endpointDrift }, { problems: [], encoder });
+        const fast = updatesFromDelta(delta, { current, counts: counts!, endpointDrift }, { problems: [], encoder });
         if (fast) return commitPublish(set, fast.updates, fast.counts);
       }
       const updates = new Map<string, TypeUpdate>();
@@ -192,9 +194,7 @@ export function createSnapshotStore(): SnapshotStore {
       const { map: updated, touched } = buildTypeMap(info, changed, previous, { problems, encoder });
       // A name removed twice is removed once (its version must leave the type's XOR once).
       const gone = [...new Set(removed)].filter((name) => previous.has(name) && !updated.has(name));
-      const endpoints = new Map(previous);
-      for (const name of gone) endpoints.delete(name);
-      for (const name of touched) endpoints.set(name, updated.get(name)!);
+      const endpoints = mapWith(previous, new Map(touched.map((name) => [name, updated.get(name)!])), gone);
       const update = nextState(previous, current.mix(endpointUrl), { map: endpoints, touched, removed: gone });
       const next = current.with([[endpointUrl, update]]);
       // Only a removal can leave a cluster dangling (the reference counts, once kept, say whether one does); otherwise only the new resources' own references are new.
