@@ -8,7 +8,7 @@ import type { CachedResource, EntryEncodings } from "./cached-resource.ts";
 import { typeInfo, type ResourceTypeInfo } from "./types.ts";
 import { fieldsBefore, lengthDelimited } from "./wire-fields.ts";
 import type { WireEncoder } from "./wire-encode.ts";
-import { encodeHosts, hostIndexable } from "./host-encoding.ts";
+import { encodeIndexed, entryIndexable } from "./entry-index.ts";
 
 /**
  * A resource of `typeUrl` built from `json` outside any snapshot (a per-client variant of a served
@@ -17,7 +17,7 @@ import { encodeHosts, hostIndexable } from "./host-encoding.ts";
 export function encodeVariant(typeUrl: string, json: object, before?: CachedResource): CachedResource {
   const info = typeInfo(typeUrl)!;
   const rest = jsonOf(json);
-  if (hostIndexable(typeUrl, rest)) return encodeHosts(rest, before);
+  if (entryIndexable(typeUrl, rest)) return encodeIndexed(typeUrl, rest, before);
   const { bytes, entries } = encodeResource(info, rest, { before });
   return { name: String(rest[info.nameField]), version: hash(bytes), bytes, json: rest, entries };
 }

@@ -49,7 +49,8 @@ type Op =
   | { op: "host"; route: number; host: number; cluster: number; variant: number }
   | { op: "removeHost"; route: number; host: number }
   | { op: "remove"; kind: Kind; i: number }
-  | { op: "updateEndpoints"; i: number; variant: number; remove: boolean };
+  | { op: "updateEndpoints"; i: number; variant: number; remove: boolean }
+  | { op: "chains"; i: number; count: number; changed: number; variant: number };
 
 const index = fc.integer({ min: 0, max: 3 });
 const variant = fc.integer({ min: 0, max: 2 });
@@ -64,7 +65,24 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant("removeHost" as const), route: fc.integer({ min: 0, max: 2 }), host: fc.integer({ min: 0, max: 40 }) }), weight: 3 },
   fc.record({ op: fc.constant("remove" as const), kind: fc.constantFrom(...kinds), i: index }),
   fc.record({ op: fc.constant("updateEndpoints" as const), i: index, variant, remove: fc.boolean() }),
+  { arbitrary: fc.record({ op: fc.constant("chains" as const), i: fc.integer({ min: 0, max: 2 }), count: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 30, max: 36 })), changed: fc.integer({ min: 0, max: 36 }), variant }), weight: 3 },
 );
+
+/**
+ * A listener of `count` SNI filter chains (named, each its own route config's), the chain `changed`
+ * at `variant` and every other at 0: an unchanged chain is the same object from one version to the next.
+ */
+const chainObjects = new Map<string, Json>();
+function chain(k: number, variant: number): Json {
+  const key = `${k}/${variant}`;
+  let known = chainObjects.get(key);
+  if (!known) {
+    const base = (listener(`x`, routeNames[k % 2]!, { secret: `s${k % 3}` }) as { filter_chains: Json[] }).filter_chains[0]!;
+    known = { ...base, name: `fc${k}`, filter_chain_match: { server_names: [`h${k}-${variant}.example.com`] } };
+    chainObjects.set(key, known);
+  }
+  return known;
+}
 
 /** The input as the build would hold it: per kind, per name, the object (unchanged ones kept by identity). */
 type Model = Record<Kind, Map<string, Json>>;
@@ -95,6 +113,9 @@ function apply(model: Model, op: Op): void {
     else if (at >= 0) next[at] = host(hostName, op.cluster, op.variant);
     else next.push(host(hostName, op.cluster, op.variant));
     model.routes.set(name, { ...config, virtual_hosts: next });
+  } else if (op.op === "chains") {
+    const name = `l${op.i}`;
+    model.listeners.set(name, { name, address: { socket_address: { address: "0.0.0.0", port_value: 8443 + op.i } }, filter_chains: Array.from({ length: op.count }, (_, k) => chain(k, k === op.changed ? op.variant : 0)) });
   } else if (op.op === "remove") model[op.kind].delete(nameOf(op.kind, op.i));
 }
 
@@ -141,6 +162,18 @@ function expectSameStores(withDelta: SnapshotStore, whole: SnapshotStore, before
     expect(withDelta.version(typeUrl)).toBe(whole.version(typeUrl));
     const since = (store: SnapshotStore, from: Map<string, CachedResource>) => store.changedSince(typeUrl, from)?.slice().sort();
     expect(since(withDelta, before.delta.get(typeUrl)!)).toEqual(since(whole, before.whole.get(typeUrl)!));
+  }
+}
+
+function expectServes(store: SnapshotStore, set: ResourceSet): void {
+  for (const info of resourceTypes) {
+    if (info.kind === "virtualHosts") continue;
+    const served = store.resources(info.typeUrl);
+    expect(served.size).toBe((set[info.kind] ?? []).length);
+    for (const object of set[info.kind] ?? []) {
+      const name = (object as Json)[info.nameField] as string;
+      expect(Buffer.from(served.get(name)!.bytes).equals(Buffer.from(encodeStrict(info.typeUrl, object)))).toBe(true);
+    }
   }
 }
 
@@ -196,6 +229,8 @@ function checkDeltaPath(runs: number): number {
           if (resultA.fromDelta) fromDelta++;
         }
         expectSameStores(withDelta, whole, before);
+        // And both serve the set they took: each resource's bytes are its object's, encoded whole.
+        if (!a.error) expectServes(whole, nextSet);
         // The build passes the set it published last as the next base, whether or not it was taken.
         model = next;
         set = nextSet;

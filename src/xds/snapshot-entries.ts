@@ -7,7 +7,7 @@ import { flipVersion, type VersionMix } from "./type-version.ts";
 import type { WireEncoder } from "./wire-encode.ts";
 import type { CachedResource } from "./cached-resource.ts";
 import type { ChangedResources } from "./resource-delta.ts";
-import { encodeHosts, hostIndexable, hostIndexOf, spliceHosts } from "./host-encoding.ts";
+import { encodeIndexed, entryIndexable, entryIndexOf, spliceEntries } from "./entry-index.ts";
 
 export interface EntryContext {
   problems: string[];
@@ -139,7 +139,7 @@ function everyEntry(
  * One resource's entry: the previous one when its content is the same, else encoded anew (undefined,
  * with a problem, when it does not encode). `hosts`: for a route configuration whose other fields are
  * the previous one's, the hosts that differ (resource-delta.ts): when it is encoded per host
- * (host-encoding.ts), only they are encoded and hashed.
+ * (entry-index.ts), only they are encoded and hashed.
  */
 export function entryFor(
   info: ResourceTypeInfo,
@@ -151,15 +151,15 @@ export function entryFor(
 ): { resource: CachedResource; touched: boolean } | undefined {
   if (before && before.json === json) return { resource: before, touched: false };
   try {
-    const perHost = (hosts && before && spliceHosts(json, before, hosts, context.encoder)) || (hostIndexable(info.typeUrl, json) ? encodeHosts(json, before, context.encoder) : undefined);
-    if (perHost) return before && before.version === perHost.version ? { resource: before, touched: false } : { resource: perHost, touched: true };
+    const indexed = (hosts && before && spliceEntries(json, before, hosts, context.encoder)) || (entryIndexable(info.typeUrl, json) ? encodeIndexed(info.typeUrl, json, before, context.encoder) : undefined);
+    if (indexed) return before && before.version === indexed.version ? { resource: before, touched: false } : { resource: indexed, touched: true };
   } catch (error) {
     context.problems.push(`${info.short} resource ${name} does not encode: ${(error as Error).message}`);
     return undefined;
   }
-  const wasPerHost = hostIndexOf(before) !== undefined;
+  const wasIndexed = entryIndexOf(before) !== undefined;
   // A large resource is not hashed whole: its entries are found by object (or content) while it is encoded.
-  const jsonHash = before && !before.entries && !wasPerHost ? hash(JSON.stringify(json)) : undefined;
+  const jsonHash = before && !before.entries && !wasIndexed ? hash(JSON.stringify(json)) : undefined;
   if (before && jsonHash !== undefined && jsonHashOf(before) === jsonHash) return { resource: before, touched: false };
   let encoded: ReturnType<typeof encodeResource>;
   try {
@@ -170,9 +170,9 @@ export function entryFor(
   }
   const { bytes, entries } = encoded;
   // The previous bytes given back (every entry in its place, the rest the same): its version, not hashed again.
-  const version = !wasPerHost && bytes === before?.bytes ? before.version : hash(bytes);
+  const version = !wasIndexed && bytes === before?.bytes ? before.version : hash(bytes);
   // Equal entries given as other objects: the same resource, its next version finds them by content.
   if (before && before.entries && before.version === version) return { resource: before, touched: false };
   // Same bytes from differently written JSON: keep the old entry and its wire fragments.
-  return { resource: before && !wasPerHost && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries }, touched: true };
+  return { resource: before && !wasIndexed && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries }, touched: true };
 }

@@ -4,7 +4,7 @@ import { createSnapshotStore, SnapshotInconsistentError } from "./snapshot.ts";
 import { encodeStrict, lookupType } from "./registry.ts";
 import { emptyResourceSet, typeInfo, TypeUrls, type ResourceSet } from "./types.ts";
 import { encodeResource, encodeVariant } from "./resource-encoding.ts";
-import { hostIndexOf } from "./host-encoding.ts";
+import { entryIndexOf } from "./entry-index.ts";
 import { edsCluster, listener, loadAssignment, resourceSet, route, secret } from "../../test/helpers/xds-resources.ts";
 
 function inconsistency(set: ResourceSet): string[] {
@@ -71,9 +71,9 @@ describe("snapshot store", () => {
     const first = publish("1s");
     const second = publish("2s");
     expect(second.version).not.toBe(first.version);
-    // Encoded per host (host-encoding.ts): the 39 unchanged hosts (equal JSON, other objects) are not
+    // Encoded per host (entry-index.ts): the 39 unchanged hosts (equal JSON, other objects) are not
     // encoded again; the same objects are found without comparing their content.
-    const encodedHosts = (json: object) => hostIndexOf(encodeVariant(TypeUrls.route, json, second))!.encoded;
+    const encodedHosts = (json: object) => entryIndexOf(encodeVariant(TypeUrls.route, json, second))!.encoded;
     expect(encodedHosts({ name: "big", virtual_hosts: hosts("3s"), validate_clusters: false })).toBe(1);
     const json = second.json as { virtual_hosts: object[] };
     const sameObjects = { ...json, virtual_hosts: json.virtual_hosts.map((vhost, i) => (i === 7 ? { ...vhost, name: "vh-7b" } : vhost)) };
