@@ -12,7 +12,6 @@ import { hash as oneShotHash } from "node:crypto";
 import type protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "./registry.ts";
 import type { CachedResource } from "./cached-resource.ts";
-import type { ChangedResources } from "./resource-delta.ts";
 import { TypeUrls } from "./types.ts";
 import type { WireEncoder } from "./wire-encode.ts";
 import { fieldsBefore, lengthDelimited } from "./wire-fields.ts";
@@ -158,7 +157,7 @@ export function encodeIndexed(typeUrl: string, json: Json, before: CachedResourc
  * exactly (the other fields differ, an entry is not named as listed, it would no longer be encoded
  * per entry): encode it whole.
  */
-export function spliceEntries(json: Json, before: CachedResource, changed: ChangedResources, encoder?: WireEncoder): CachedResource | undefined {
+export function spliceEntries(json: Json, before: CachedResource, changed: ReadonlyMap<string, object | undefined>, encoder?: WireEncoder): CachedResource | undefined {
   const previous = entryIndexOf(before);
   if (!previous) return undefined;
   const { field } = previous;
