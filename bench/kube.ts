@@ -116,10 +116,10 @@ async function agentMain(kubeconfigPath: string, apps: number): Promise<void> {
   let publishMs = 0;
   let publishStartMs = 0;
   const publish = store.publish.bind(store);
-  store.publish = (set) => {
+  store.publish = (set, delta) => {
     const t0 = performance.now();
     try {
-      return publish(set);
+      return publish(set, delta);
     } finally {
       if (publishStartMs === 0) {
         publishStartMs = t0 - start;

@@ -34,8 +34,9 @@ export function routeConfigurationOf(config: RouteConfigNode, hostOf: typeof vir
   return routeConfiguration(config.name, hosts);
 }
 
-// Contour's request start stamp, for queueing-time metrics upstream. A constant, not user input:
-// one frozen list shared by every route configuration (one per TLS host).
+// Contour's request start stamp, for queueing-time metrics upstream. A constant, not user input: one
+// frozen list shared by every route configuration (translated JSON is never changed), so a route
+// configuration whose hosts alone changed keeps its other fields as the same values (resource-delta.ts).
 const requestStartHeader = deepFreeze([{ header: { key: "x-request-start", value: "t=%START_TIME(%s.%3f)%" }, append_action: "APPEND_IF_EXISTS_OR_ADD" }]);
 
 function routeConfiguration(name: string, virtualHosts: JsonObject[]): JsonObject {

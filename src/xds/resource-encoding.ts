@@ -6,8 +6,9 @@ import type protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "./registry.ts";
 import type { CachedResource, EntryEncodings } from "./cached-resource.ts";
 import { typeInfo, type ResourceTypeInfo } from "./types.ts";
-import { createFieldReader, lengthDelimited } from "./wire-fields.ts";
+import { fieldsBefore, lengthDelimited } from "./wire-fields.ts";
 import type { WireEncoder } from "./wire-encode.ts";
+import { encodeIndexed, entryIndexable } from "./entry-index.ts";
 
 /**
  * A resource of `typeUrl` built from `json` outside any snapshot (a per-client variant of a served
@@ -16,6 +17,7 @@ import type { WireEncoder } from "./wire-encode.ts";
 export function encodeVariant(typeUrl: string, json: object, before?: CachedResource): CachedResource {
   const info = typeInfo(typeUrl)!;
   const rest = jsonOf(json);
+  if (entryIndexable(typeUrl, rest)) return encodeIndexed(typeUrl, rest, before);
   const { bytes, entries } = encodeResource(info, rest, { before });
   return { name: String(rest[info.nameField]), version: hash(bytes), bytes, json: rest, entries };
 }
@@ -147,19 +149,6 @@ function entryKey(entry: object): string {
 
 function isMessageType(resolved: protobuf.ReflectionObject | null): boolean {
   return resolved !== null && "fieldsArray" in resolved;
-}
-
-/** The length of the run of top-level fields numbered below `fieldId` at the start of `bytes`. */
-function fieldsBefore(bytes: Uint8Array, fieldId: number): number {
-  const reader = createFieldReader();
-  let offset = 0;
-  while (offset < bytes.length) {
-    const next = reader.read(bytes, offset);
-    if (!next) throw new Error("cannot read the encoding it just wrote");
-    if (next.field > fieldId) return offset;
-    offset = next.end;
-  }
-  return bytes.length;
 }
 
 // The one-shot hash is about twice as fast as createHash for the many small inputs of a publish.
