@@ -3,9 +3,9 @@
 // or rebuilding them.
 
 /** Where `name` is, or would go, in `items` sorted by `nameOf`. */
-export function sortedIndex<T>(items: readonly T[], name: string, nameOf: (item: T) => string): number {
+export function sortedIndex<T>(items: readonly T[], name: string, nameOf: (item: T) => string, end = items.length): number {
   let low = 0;
-  let high = items.length;
+  let high = end;
   while (low < high) {
     const mid = (low + high) >>> 1;
     if (nameOf(items[mid]!) < name) low = mid + 1;
@@ -14,10 +14,10 @@ export function sortedIndex<T>(items: readonly T[], name: string, nameOf: (item:
   return low;
 }
 
-/** The item named `name` in `items` sorted by `nameOf`, or undefined. */
-export function findSorted<T>(items: readonly T[], name: string, nameOf: (item: T) => string): T | undefined {
-  const at = sortedIndex(items, name, nameOf);
-  const item = items[at];
+/** The item named `name` in `items` sorted by `nameOf` (its first `end` items, when given), or undefined. */
+export function findSorted<T>(items: readonly T[], name: string, nameOf: (item: T) => string, end = items.length): T | undefined {
+  const at = sortedIndex(items, name, nameOf, end);
+  const item = at < end ? items[at] : undefined;
   return item !== undefined && nameOf(item) === name ? item : undefined;
 }
 

@@ -55,7 +55,7 @@ export interface TranslationChange {
   /** The virtual hosts (by name) of `ingress_http` that are new, other objects or gone, when it changed only in those. */
   httpVirtualHosts?: Set<string>;
   /** The TLS listener, when it changed only in some filter chains: its last JSON and its new chains. */
-  tlsChains?: { previous: JsonObject; entries: JsonObject[] };
+  tlsChains?: { previous: JsonObject; entries: JsonObject[]; names: ReadonlySet<string> };
 }
 
 export interface TranslationMemo {
@@ -69,6 +69,11 @@ export interface TranslationMemo {
    * of `change.previous` under the same options.
    */
   patch(dag: Dag, change: DagChange, options?: TranslateOptions): { translation: Translation; changed: TranslationChange } | undefined;
+  /**
+   * Makes now what the next patch() from `dag` would otherwise make first (the count of HTTP filter
+   * needs over every plaintext host): called when the agent is idle after a full build.
+   */
+  prepare(dag: Dag): void;
 }
 
 const nameOf = (resource: JsonObject) => resource.name as string;
@@ -206,6 +211,12 @@ export function createTranslationMemo(): TranslationMemo {
       return { translation, changed };
     },
     translated: counts,
+    prepare(dag) {
+      const [http] = dag.listeners;
+      const memo = remembered;
+      if (!memo || !http || http.protocol !== "http" || memo.last?.dag !== dag || memo.httpNeeds?.listener === http) return;
+      memo.httpNeeds = { listener: http, counts: needCounts(http.virtualHosts) };
+    },
   };
 }
 
@@ -250,7 +261,7 @@ function chainMemo(memo: Remembered): FilterChainMemo {
  * JSON with those chains replaced, added or taken out; when none did, the last JSON itself. Returns the
  * chains it made, for validation to judge only those; undefined when it left the listener to translate.
  */
-function keepTlsListener(memo: Remembered, dag: Dag, change: DagChange, settings: ListenerSettings): { previous: JsonObject; entries: JsonObject[] } | undefined {
+function keepTlsListener(memo: Remembered, dag: Dag, change: DagChange, settings: ListenerSettings): { previous: JsonObject; entries: JsonObject[]; names: ReadonlySet<string> } | undefined {
   if (change.fallback) return undefined;
   const before = change.previous.listeners.find((listener) => listener.name === HTTPS_LISTENER);
   const after = dag.listeners.find((listener) => listener.name === HTTPS_LISTENER);
@@ -260,12 +271,14 @@ function keepTlsListener(memo: Remembered, dag: Dag, change: DagChange, settings
   if (change.secureVirtualHosts.size === 0) {
     if (before.filterChains.length !== after.filterChains.length) return undefined;
     memo.listeners.set(after, json);
-    return { previous: json, entries: [] };
+    return { previous: json, entries: [], names: new Set() };
   }
   const all = json.filter_chains as JsonObject[];
   const chains = before.fallback ? all.slice(0, -1) : all.slice();
   const chainOf = chainMemo(memo);
   const entries: JsonObject[] = [];
+  // The chains put (made anew or gone), by name: the listener's changed entries (resource-delta.ts).
+  const names = new Set<string>();
   const byHost = (chain: SecureFilterChain) => chain.virtualHost.name;
   for (const host of change.secureVirtualHosts) {
     const chain = findSorted(after.filterChains, host, byHost);
@@ -273,13 +286,14 @@ function keepTlsListener(memo: Remembered, dag: Dag, change: DagChange, settings
     if (name === undefined) continue;
     const made = chain && chainOf(chain, after.name, () => secureFilterChain(chain, after.name, settings));
     if (made) entries.push(made);
+    if (findSorted(chains, name, nameOf) !== made) names.add(name);
     putSorted(chains, name, made, nameOf);
   }
   if (chains.length !== after.filterChains.length) return undefined;
   if (before.fallback) chains.push(all[all.length - 1]!);
   const patched = { ...json, filter_chains: chains };
   memo.listeners.set(after, patched);
-  return { previous: json, entries };
+  return { previous: json, entries, names };
 }
 
 function needCounts(virtualHosts: Iterable<VirtualHost>): Map<string, number> {

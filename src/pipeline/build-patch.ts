@@ -82,7 +82,7 @@ export function patchBuild(
   const patched = patchValidation(last.state, given, { listeners: changed.listeners, routes: changed.routes, clusters: changed.clusters, secrets: changed.secrets, endpoints: endpoints.changed }, { memo: memo.validation, entryChanges });
   const base = last.validation.valid;
   const next = patched.validation.valid;
-  const delta: { base: ResourceSet; changed: ResourceDelta["changed"]; virtualHosts?: Map<string, ChangedResources> } = { base, changed: {} };
+  const delta: { base: ResourceSet; changed: ResourceDelta["changed"]; virtualHosts?: Map<string, ChangedResources>; filterChains?: Map<string, ChangedResources> } = { base, changed: {} };
   for (const [kind, names] of Object.entries(patched.changed) as Array<[keyof typeof patched.changed, Set<string>]>) {
     if (names.size === 0) continue;
     const nameField = kind === "endpoints" ? "cluster_name" : "name";
@@ -91,10 +91,39 @@ export function patchBuild(
   }
   const hosts = changed.httpVirtualHosts && patched.changed.routes.has(HTTP_ROUTE_CONFIG) ? hostChanges(base, next, changed.httpVirtualHosts, patched.validation.rejected, last.validation.rejected) : undefined;
   if (hosts) delta.virtualHosts = new Map([[HTTP_ROUTE_CONFIG, hosts]]);
+  const chains = changed.tlsChains && patched.changed.listeners.has(HTTPS_LISTENER) ? chainChanges(base, next, changed.tlsChains.names, patched.validation.rejected, last.validation.rejected) : undefined;
+  if (chains) delta.filterChains = new Map([[HTTPS_LISTENER, chains]]);
   return { given, validation: patched.validation, delta, state: patched.state, marks: { translated: translatedAt, assigned: assignedAt } };
 }
 
 const byName = (resource: object) => (resource as JsonObject).name as string;
+
+/**
+ * The filter chains of `ingress_https` that differ between the two published sets, when nothing else
+ * of it does: those the translation put (made anew or gone), and those left out (pruned) in either
+ * set. Its chains are sorted by name but for the fallback certificate's, which comes last.
+ */
+function chainChanges(base: ResourceSet, next: ResourceSet, translated: ReadonlySet<string>, rejected: SnapshotValidation["rejected"], rejectedBefore: SnapshotValidation["rejected"]): ChangedResources | undefined {
+  const before = findSorted(base.listeners, HTTPS_LISTENER, byName) as JsonObject | undefined;
+  const after = findSorted(next.listeners, HTTPS_LISTENER, byName) as JsonObject | undefined;
+  if (!before || !after) return undefined;
+  const keys = Object.keys(after);
+  if (keys.length !== Object.keys(before).length || keys.some((key) => key !== "filter_chains" && after[key] !== before[key])) return undefined;
+  const names = new Set(translated);
+  for (const rejection of [...rejected, ...rejectedBefore]) if (rejection.name === HTTPS_LISTENER) for (const part of rejection.parts ?? []) names.add(part.name);
+  const chainIn = (listener: JsonObject, name: string): JsonObject | undefined => {
+    const chains = listener.filter_chains as JsonObject[];
+    const last = chains[chains.length - 1];
+    if (last && last.name === name) return last;
+    return findSorted(chains, name, byName, chains.length - 1) as JsonObject | undefined;
+  };
+  const changed = new Map<string, object | undefined>();
+  for (const name of names) {
+    const chain = chainIn(after, name);
+    if (chain !== chainIn(before, name)) changed.set(name, chain);
+  }
+  return changed;
+}
 
 /**
  * The virtual hosts of `ingress_http` that differ between the two published sets, when nothing else

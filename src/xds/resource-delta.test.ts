@@ -47,12 +47,32 @@ describe("deltaProblems", () => {
       "route configuration ingress_http host h2: changed but not listed",
     ]);
     expect(deltaProblems(next, { base, changed: {}, virtualHosts: new Map([["ingress_http", new Map([["h2", h2b]])]]) })).toContain(
-      "route configuration ingress_http: virtual hosts listed but the configuration is not",
+      "route configuration ingress_http: virtual hosts listed but the route configuration is not",
     );
     const renamed = { name: "ingress_http", request_headers_to_add: [], virtual_hosts: [h1, h2b] };
     const withField = { ...base, routes: [{ ...base.routes[0]!, request_headers_to_add: [{ a: 1 }] }] } as ResourceSet;
     expect(deltaProblems({ ...next, routes: [renamed] }, { base: withField, changed: { routes: new Map([["ingress_http", renamed]]) }, virtualHosts: new Map([["ingress_http", new Map([["h2", h2b]])]]) })).toContain(
       "route configuration ingress_http: hosts listed but its field request_headers_to_add changed",
     );
+  });
+
+  test("a listener's filter chains are checked as a route configuration's hosts are", () => {
+    const chain = (name: string, sni: string) => ({ name, filter_chain_match: { server_names: [sni] } });
+    const a = chain("a", "a.example.com");
+    const b = chain("b", "b.example.com");
+    const address = { socket_address: { address: "0.0.0.0", port_value: 8443 } };
+    const https = { name: "ingress_https", address, filter_chains: [a, b] };
+    const base: ResourceSet = { listeners: [https], routes: [], clusters: [], endpoints: [], secrets: [] };
+    const b2 = chain("b", "b2.example.com");
+    const c = chain("c", "c.example.com");
+    const next: ResourceSet = { ...base, listeners: [{ name: "ingress_https", address, filter_chains: [b2, c] }] };
+    const listed = (chains: Array<[string, object | undefined]>): ResourceDelta => ({ base, changed: { listeners: new Map([["ingress_https", next.listeners[0]!]]) }, filterChains: new Map([["ingress_https", new Map(chains)]]) });
+    expect(deltaProblems(next, listed([["a", undefined], ["b", b2], ["c", c]]))).toEqual([]);
+    expect(deltaProblems(next, listed([["b", b2], ["c", c]]))).toEqual(["listener ingress_https filter chain a: gone but not listed as gone"]);
+    expect(deltaProblems(next, listed([["a", undefined], ["c", c]]))).toEqual(["listener ingress_https filter chain b: changed but not listed"]);
+    const moved = { ...next, listeners: [{ name: "ingress_https", address: { ...address }, filter_chains: [b2, c] }] };
+    expect(deltaProblems(moved, { ...listed([["a", undefined], ["b", b2], ["c", c]]), changed: { listeners: new Map([["ingress_https", moved.listeners[0]!]]) } })).toEqual([
+      "listener ingress_https: filter chains listed but its field address changed",
+    ]);
   });
 });

@@ -26,6 +26,11 @@ export interface ResourceDelta {
    * for `changed`. A changed route configuration not listed here may differ in any way.
    */
   readonly virtualHosts?: ReadonlyMap<string, ChangedResources>;
+  /**
+   * The same for listeners listed in `changed.listeners` whose other fields are unchanged: per
+   * listener name, its filter chains (by `name`) that are new, different objects or gone.
+   */
+  readonly filterChains?: ReadonlyMap<string, ChangedResources>;
 }
 
 const nameOf = (kind: ResourceKind, resource: object): string => jsonOf(resource)[resourceTypes.find((t) => t.kind === kind)!.nameField] as string;
@@ -55,26 +60,35 @@ export function deltaProblems(next: ResourceSet, delta: ResourceDelta): string[]
     for (const name of before.keys()) if (!after.has(name) && (!listed.has(name) || listed.get(name) !== undefined)) problems.push(`${kind} ${name}: gone but not listed as gone`);
     for (const name of listed.keys()) if (!before.has(name) && !after.has(name)) problems.push(`${kind} ${name}: listed but in neither set`);
   }
-  for (const [config, hosts] of delta.virtualHosts ?? []) {
-    if (!delta.changed.routes?.has(config)) {
-      problems.push(`route configuration ${config}: virtual hosts listed but the configuration is not`);
+  entryProblems(next, delta, { kind: "routes", field: "virtual_hosts", what: "route configuration", entry: "host", listed: delta.virtualHosts }, problems);
+  entryProblems(next, delta, { kind: "listeners", field: "filter_chains", what: "listener", entry: "filter chain", listed: delta.filterChains }, problems);
+  return problems;
+}
+
+/** deltaProblems for one kind's entry lists (a route configuration's virtual hosts, a listener's filter chains). */
+function entryProblems(
+  next: ResourceSet,
+  delta: ResourceDelta,
+  of: { kind: "routes" | "listeners"; field: string; what: string; entry: string; listed: ReadonlyMap<string, ChangedResources> | undefined },
+  problems: string[],
+): void {
+  const { kind, field, what, entry } = of;
+  for (const [name, entries] of of.listed ?? []) {
+    if (!delta.changed[kind]?.has(name)) {
+      problems.push(`${what} ${name}: ${field === "virtual_hosts" ? "virtual hosts" : "filter chains"} listed but the ${what} is not`);
       continue;
     }
-    const hostsOf = (set: ResourceSet) => {
-      const route = (set.routes ?? []).find((r) => nameOf("routes", r) === config);
-      return new Map(((jsonOf(route ?? {}).virtual_hosts as object[] | undefined) ?? []).map((h) => [jsonOf(h).name as string, h]));
-    };
-    const before = hostsOf(delta.base);
-    const after = hostsOf(next);
-    const fields = (set: ResourceSet) => Object.entries(jsonOf((set.routes ?? []).find((r) => nameOf("routes", r) === config) ?? {})).filter(([key]) => key !== "virtual_hosts");
-    const nextFields = new Map(fields(next));
-    for (const [key, value] of fields(delta.base)) if (nextFields.has(key) && nextFields.get(key) !== value) problems.push(`route configuration ${config}: hosts listed but its field ${key} changed`);
-    for (const [name, host] of after) {
-      const differs = before.get(name) !== host;
-      if (differs && hosts.get(name) !== host) problems.push(`route configuration ${config} host ${name}: changed but not listed`);
-      if (!differs && hosts.has(name)) problems.push(`route configuration ${config} host ${name}: listed but unchanged`);
+    const resourceIn = (set: ResourceSet) => jsonOf((set[kind] ?? []).find((r) => nameOf(kind, r) === name) ?? {});
+    const entriesOf = (set: ResourceSet) => new Map(((resourceIn(set)[field] as object[] | undefined) ?? []).map((e) => [jsonOf(e).name as string, e]));
+    const nextFields = new Map(Object.entries(resourceIn(next)).filter(([key]) => key !== field));
+    for (const [key, value] of Object.entries(resourceIn(delta.base))) if (key !== field && nextFields.has(key) && nextFields.get(key) !== value) problems.push(`${what} ${name}: ${entry}s listed but its field ${key} changed`);
+    const before = entriesOf(delta.base);
+    const after = entriesOf(next);
+    for (const [entryName, value] of after) {
+      const differs = before.get(entryName) !== value;
+      if (differs && entries.get(entryName) !== value) problems.push(`${what} ${name} ${entry} ${entryName}: changed but not listed`);
+      if (!differs && entries.has(entryName)) problems.push(`${what} ${name} ${entry} ${entryName}: listed but unchanged`);
     }
-    for (const name of before.keys()) if (!after.has(name) && (!hosts.has(name) || hosts.get(name) !== undefined)) problems.push(`route configuration ${config} host ${name}: gone but not listed as gone`);
+    for (const entryName of before.keys()) if (!after.has(entryName) && (!entries.has(entryName) || entries.get(entryName) !== undefined)) problems.push(`${what} ${name} ${entry} ${entryName}: gone but not listed as gone`);
   }
-  return problems;
 }

@@ -115,7 +115,9 @@ function apply(model: Model, op: Op): void {
     model.routes.set(name, { ...config, virtual_hosts: next });
   } else if (op.op === "chains") {
     const name = `l${op.i}`;
-    model.listeners.set(name, { name, address: { socket_address: { address: "0.0.0.0", port_value: 8443 + op.i } }, filter_chains: Array.from({ length: op.count }, (_, k) => chain(k, k === op.changed ? op.variant : 0)) });
+    // The listener's other fields stay the same values when it exists: a change of its chains alone.
+    const address = model.listeners.get(name)?.address ?? { socket_address: { address: "0.0.0.0", port_value: 8443 + op.i } };
+    model.listeners.set(name, { name, address, filter_chains: Array.from({ length: op.count }, (_, k) => chain(k, k === op.changed ? op.variant : 0)) });
   } else if (op.op === "remove") model[op.kind].delete(nameOf(op.kind, op.i));
 }
 
@@ -123,6 +125,7 @@ function apply(model: Model, op: Op): void {
 function deltaOf(baseSet: ResourceSet, base: Model, next: Model, ops: readonly Op[]): ResourceDelta {
   const changed: Partial<Record<Kind, Map<string, object | undefined>>> = {};
   const virtualHosts = new Map<string, Map<string, object | undefined>>();
+  const filterChains = new Map<string, Map<string, object | undefined>>();
   for (const kind of kinds) {
     const names = new Set([...base[kind].keys(), ...next[kind].keys()]);
     for (const name of names) {
@@ -130,6 +133,19 @@ function deltaOf(baseSet: ResourceSet, base: Model, next: Model, ops: readonly O
       const after = next[kind].get(name);
       if (before === after) continue;
       (changed[kind] ??= new Map()).set(name, after);
+      if (kind === "listeners" && before && after) {
+        const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+        keys.delete("filter_chains");
+        const named = (l: Json) => Array.isArray(l.filter_chains) && (l.filter_chains as Json[]).every((c) => typeof c.name === "string");
+        if (named(before) && named(after) && [...keys].every((key) => before[key] === after[key])) {
+          const chainsOf = (l: Json) => new Map((l.filter_chains as Json[]).map((c) => [c.name as string, c]));
+          const was = chainsOf(before);
+          const now = chainsOf(after);
+          const chains = new Map<string, object | undefined>();
+          for (const chainName of new Set([...was.keys(), ...now.keys()])) if (was.get(chainName) !== now.get(chainName)) chains.set(chainName, now.get(chainName));
+          filterChains.set(name, chains);
+        }
+      }
       const onlyHosts = kind === "routes" && before && after && !ops.some((op) => op.op === "routeConfig" && routeNames[op.i] === name);
       if (!onlyHosts) continue;
       const hostsOf = (config: Json) => new Map((config.virtual_hosts as Json[]).map((vhost) => [vhost.name as string, vhost]));
@@ -140,7 +156,7 @@ function deltaOf(baseSet: ResourceSet, base: Model, next: Model, ops: readonly O
       virtualHosts.set(name, hosts);
     }
   }
-  return { base: baseSet, changed, virtualHosts };
+  return { base: baseSet, changed, virtualHosts, filterChains };
 }
 
 function outcome(run: () => unknown): { error?: string[]; value?: unknown } {

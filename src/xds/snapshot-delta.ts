@@ -55,7 +55,8 @@ export function updatesFromDelta(delta: ResourceDelta, state: DeltaState, contex
         state.counts.note(counts, info.typeUrl, before, undefined);
         continue;
       }
-      const hosts = info.typeUrl === TypeUrls.route ? delta.virtualHosts?.get(name) : undefined;
+      // A route configuration's changed hosts, a listener's changed filter chains: only they are encoded.
+      const hosts = info.typeUrl === TypeUrls.route ? delta.virtualHosts?.get(name) : info.typeUrl === TypeUrls.listener ? delta.filterChains?.get(name) : undefined;
       const entry = entryFor(info, json, name, before, { problems, encoder: context.encoder }, hosts);
       if (!entry) return undefined;
       if (!entry.touched) continue;

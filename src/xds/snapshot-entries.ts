@@ -137,9 +137,9 @@ function everyEntry(
 
 /**
  * One resource's entry: the previous one when its content is the same, else encoded anew (undefined,
- * with a problem, when it does not encode). `hosts`: for a route configuration whose other fields are
- * the previous one's, the hosts that differ (resource-delta.ts): when it is encoded per host
- * (entry-index.ts), only they are encoded and hashed.
+ * with a problem, when it does not encode). `hosts`: for a route configuration (a listener) whose other
+ * fields are the previous one's, the hosts (filter chains) that differ (resource-delta.ts): when it is
+ * encoded per entry (entry-index.ts), only they are encoded and hashed.
  */
 export function entryFor(
   info: ResourceTypeInfo,
