@@ -13,7 +13,7 @@ import type { SourceEvent, SourceHandler, SourceProblem } from "../sources/types
 import type { SnapshotStore } from "../xds/snapshot.ts";
 import { resourceKind, TypeUrls } from "../xds/types.ts";
 import { validateResource } from "../xds/validate.ts";
-import { buildResources, createBuildMemo, resultWith, type BuildOptions, type BuildResult } from "./build.ts";
+import { buildResources, createBuildMemo, prepareNextBuild, resultWith, type BuildOptions, type BuildResult } from "./build.ts";
 
 const log = consola.withTag("pipeline");
 
@@ -117,6 +117,22 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
     for (const rejected of result.rejected) if (!loggedBefore.has(rejected)) log.warn(`left out ${resourceKind(rejected.typeUrl)} ${rejected.name}: ${rejected.errors[0]?.message ?? "invalid"}`);
     previousRejected = result.rejected;
     for (const listener of buildListeners) listener({ result, changedTypes });
+    // After a build that did not take the fast path, what the next one needs is made while idle.
+    if (!result.delta) schedulePrepare();
+  };
+
+  let prepareTimer: ReturnType<typeof setTimeout> | undefined;
+  const schedulePrepare = () => {
+    if (prepareTimer !== undefined) return;
+    prepareTimer = setTimeout(() => {
+      prepareTimer = undefined;
+      try {
+        prepareNextBuild(buildOptions.memo!);
+      } catch (error) {
+        log.debug(`preparing the next build failed (it will make what it needs itself): ${(error as Error).message}`);
+      }
+    }, 0);
+    (prepareTimer as { unref?: () => void }).unref?.();
   };
 
   const targetsFrom = (result: BuildResult): ((service: string) => EdsTarget[]) => {
@@ -202,7 +218,11 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
       debouncer.trigger();
     },
     flush: () => debouncer.flush(),
-    stop: () => debouncer.stop(),
+    stop: () => {
+      if (prepareTimer !== undefined) clearTimeout(prepareTimer);
+      prepareTimer = undefined;
+      return debouncer.stop();
+    },
   };
 }
 

@@ -49,6 +49,11 @@ export function validationState(set: ResourceSet, outcome: SnapshotValidation): 
   return { stages };
 }
 
+/** Makes the state's reference index now (patchValidation makes it at the first patch otherwise). */
+export function indexState(state: ValidationState, memo: ValidationMemo): void {
+  state.referrers ??= indexReferrers(state, memo);
+}
+
 /**
  * validateSnapshot(set) from `state`, the outcome of the set before it: `changed` names, per kind,
  * the resources of `set` that are new, other objects or gone; `entryChanges`, per route configuration
