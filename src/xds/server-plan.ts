@@ -124,7 +124,8 @@ export function createPlanner(store: SnapshotStore): Planner {
       const scoped = store.viewScopes(info.typeUrl);
       if (!scoped) {
         const plans = plansOf(info.typeUrl);
-        if (subscription.wildcard) return (plans.wildcard ??= { resources: [...plans.all.values()], whole: true });
+        // Listed on first use: a client holding exactly a snapshot is sent the shared diff, never the whole list.
+        if (subscription.wildcard) return (plans.wildcard ??= lazySelection(() => [...plans.all.values()], true));
         let plan = plans.named.get(subscription.names);
         if (!plan) {
           plan = namedPlan(info.typeUrl, plans, subscription.names);
