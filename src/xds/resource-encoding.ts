@@ -5,7 +5,7 @@ import { Buffer } from "node:buffer";
 import type protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "./registry.ts";
 import type { CachedResource, EntryEncodings } from "./cached-resource.ts";
-import { typeInfo, type ResourceTypeInfo } from "./types.ts";
+import { typeInfo, TypeUrls, type ResourceTypeInfo } from "./types.ts";
 import { createFieldReader, lengthDelimited } from "./wire-fields.ts";
 import type { WireEncoder } from "./wire-encode.ts";
 
@@ -63,11 +63,11 @@ export function encodeResource(info: ResourceTypeInfo, json: Record<string, unkn
   const { before, encoder } = options;
   const encode = (messageType: protobuf.Type, value: object) => encoder?.encode(messageType, value) ?? encodeStrict(messageType, value);
   const type = lookupType(info.typeUrl);
-  const field = type.fieldsArray.find((candidate) => {
+  const field = entryFieldsOf(type).find((candidate) => {
     const list = json[candidate.name];
-    return candidate.repeated && Array.isArray(list) && list.length >= entryEncodingMin && isMessageType(candidate.resolve().resolvedType);
+    return Array.isArray(list) && list.length >= entryEncodingMin;
   });
-  if (!field) return { bytes: encode(type, json), encodedEntries: 0 };
+  if (!field) return { bytes: (encoder && renamedHostBytes(info, json, encoder)) || encode(type, json), encodedEntries: 0 };
   const { [field.name]: list, ...rest } = json;
   const head = encode(type, rest);
   const entryType = field.resolvedType as protobuf.Type;
@@ -102,10 +102,12 @@ export function encodeResource(info: ResourceTypeInfo, json: Record<string, unkn
   const entries: EntryEncodings = { byObject: new Map() };
   const byKey = keyed === items.length ? new Map<string, Uint8Array>() : undefined;
   let offset = at;
+  const hostEntries = info.typeUrl === TypeUrls.route && field.name === "virtual_hosts" ? encoder?.hostEntries : undefined;
   items.forEach((entry, i) => {
     const view = bytes.subarray(offset, (offset += parts[i]!.length));
     entries.byObject.set(entry, view);
     byKey?.set(keys[i]!, view);
+    hostEntries?.set(entry, view);
   });
   entries.byKey = byKey;
   return { bytes, entries, encodedEntries };
@@ -147,6 +149,47 @@ function entryKey(entry: object): string {
 
 function isMessageType(resolved: protobuf.ReflectionObject | null): boolean {
   return resolved !== null && "fieldsArray" in resolved;
+}
+
+/** The repeated message fields of a type, the ones a large resource is encoded entry by entry of (once per type: every resource asks). */
+const entryFields = new WeakMap<protobuf.Type, protobuf.Field[]>();
+
+function entryFieldsOf(type: protobuf.Type): protobuf.Field[] {
+  let fields = entryFields.get(type);
+  if (!fields) {
+    fields = type.fieldsArray.filter((candidate) => candidate.repeated && isMessageType(candidate.resolve().resolvedType));
+    entryFields.set(type, fields);
+  }
+  return fields;
+}
+
+/** VHDS hosts (vhds.ts) and the route configuration's virtual host each is, under another name. */
+const renamedHosts = new WeakMap<object, object>();
+
+/** Records that `resource` is `host`, a route configuration's virtual host, with only its name changed. */
+export function recordRenamedHost(resource: object, host: object): void {
+  renamedHosts.set(resource, host);
+}
+
+/**
+ * A VHDS host's bytes from its route configuration's encoding of the same host: the host's fields
+ * come in number order, its name (field 1) first, so the rest of them are the same bytes behind
+ * another name. Undefined (the resource is encoded) when that encoding is not at hand or not of that form.
+ */
+function renamedHostBytes(info: ResourceTypeInfo, json: Record<string, unknown>, encoder: WireEncoder): Uint8Array | undefined {
+  const host = renamedHosts.get(json);
+  const entry = host && encoder.hostEntries.get(host);
+  const name = json[info.nameField];
+  if (!entry || typeof name !== "string" || info.typeUrl !== TypeUrls.virtualHost) return undefined;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) >= 0x80) return undefined;
+  const reader = createFieldReader();
+  const outer = reader.read(entry, 0);
+  if (!outer || outer.wireType !== 2 || outer.end !== entry.length) return undefined;
+  const first = reader.read(entry, outer.payload);
+  if (!first || first.field !== 1 || first.wireType !== 2) return undefined;
+  const rest = entry.subarray(first.end);
+  const nameField = lengthDelimited(1, Buffer.from(name, "latin1"));
+  return Buffer.concat([nameField, rest]);
 }
 
 /** The length of the run of top-level fields numbered below `fieldId` at the start of `bytes`. */

@@ -27,6 +27,11 @@ export interface WireEncoder {
   encode(type: protobuf.Type, json: object): Uint8Array | undefined;
   /** The same as field `fieldId` of a message (tag, length, bytes): one entry of a large resource. */
   encodeField(fieldId: number, type: protobuf.Type, json: object): Uint8Array | undefined;
+  /**
+   * The encodings (tag, length, bytes) of route configurations' virtual hosts, by host object, kept
+   * by encodeResource: a VHDS host, the same host under another name, is spliced from them.
+   */
+  readonly hostEntries: WeakMap<object, Uint8Array>;
 }
 
 /** An encoder with its own compiled plans and output buffer (encoding is synchronous: one at a time). */
@@ -248,6 +253,7 @@ export function createWireEncoder(): WireEncoder {
   }
 
   return {
+    hostEntries: new WeakMap(),
     encode: (type, json) => encodeWith(() => writerOf(type)(json)),
     encodeField: (fieldId, type, json) =>
       encodeWith(() => {
