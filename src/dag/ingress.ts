@@ -14,7 +14,8 @@ import type { IngressPolicy } from "./ingress-policy.ts";
 import { readIngressSpec } from "./ingress-spec.ts";
 import type { IngressPath, IngressRule, IngressSpec } from "./ingress-spec.ts";
 import type { BuildContext } from "./processor.ts";
-import type { ObjectRef } from "./status.ts";
+import type { ObjectRef, SubCondition } from "./status.ts";
+import { remembered, type ReadIngress } from "./cache.ts";
 import type { Cluster, PathMatch, Route, Secret } from "./types.ts";
 import { wildcardAuthorityMatch } from "./wildcard.ts";
 
@@ -67,21 +68,29 @@ export function sortIngresses(ingresses: KubeObject[]): KubeObject[] {
 /** Adds every served Ingress to the DAG; problems become conditions on the Ingress. */
 export function ingressProcessor(ctx: BuildContext): void {
   const ingresses = sortIngresses(ctx.input.ingresses());
-  const read = new Map<KubeObject, { spec: IngressSpec; policy: IngressPolicy }>();
+  const read = new Map<KubeObject, ReadIngress>();
   for (const ingress of ingresses) {
     const ref = ingressRef(ingress);
     ctx.status.track(ref, ingress.metadata.generation);
-    const { spec, problems } = readIngressSpec(ingress.spec);
-    for (const problem of problems) ctx.status.error(ref, { type: "SpecError", reason: "SpecNotValid", message: `${problem}; the field is ignored` });
-    read.set(ingress, { spec, policy: parseIngressPolicy(ctx, ingress) });
+    const known = remembered(ctx.cache.ingresses, ingress, readIngress);
+    for (const problem of known.problems) ctx.status.error(ref, { type: "SpecError", reason: "SpecNotValid", message: `${problem}; the field is ignored` });
+    for (const warning of known.policyWarnings) ctx.status.warning(ref, warning);
+    read.set(ingress, known);
   }
   // TLS first, so every Ingress's routes for a host reach its secure virtual host whichever
   // Ingress carried the certificate.
   const tlsClaims = new Map<string, TlsClaim>();
-  for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, ...(read.get(ingress) as { spec: IngressSpec; policy: IngressPolicy }) });
+  for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, ...read.get(ingress)! });
   const pathClaims = new Map<string, PathClaim>();
   const backends = new Map<string, Backend>();
-  for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, ...(read.get(ingress) as { spec: IngressSpec; policy: IngressPolicy }) });
+  for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, ...read.get(ingress)! });
+}
+
+/** An Ingress's typed spec and annotation policy, with what is wrong in them: a function of the object alone. */
+function readIngress(ingress: KubeObject): ReadIngress {
+  const { spec, problems } = readIngressSpec(ingress.spec);
+  const policyWarnings: SubCondition[] = [];
+  return { spec, problems, policy: parseIngressPolicy(ingress, policyWarnings), policyWarnings };
 }
 
 function secretRefOf(ingress: KubeObject, secretName: string): { namespace: string; name: string } {
