@@ -182,14 +182,42 @@ function renamedHostBytes(info: ResourceTypeInfo, json: Record<string, unknown>,
   const name = json[info.nameField];
   if (!entry || typeof name !== "string" || info.typeUrl !== TypeUrls.virtualHost) return undefined;
   for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) >= 0x80) return undefined;
-  const reader = createFieldReader();
-  const outer = reader.read(entry, 0);
-  if (!outer || outer.wireType !== 2 || outer.end !== entry.length) return undefined;
-  const first = reader.read(entry, outer.payload);
-  if (!first || first.field !== 1 || first.wireType !== 2) return undefined;
-  const rest = entry.subarray(first.end);
-  const nameField = lengthDelimited(1, Buffer.from(name, "latin1"));
-  return Buffer.concat([nameField, rest]);
+  // The entry: its tag (one byte: virtual_hosts is field 2), its length, then the host's name field (tag 0x0a, length, bytes).
+  const lengthEnd = varintEnd(entry, 1);
+  if (entry[0] !== 0x12 || lengthEnd < 0 || readVarint(entry, 1) !== entry.length - lengthEnd || entry[lengthEnd] !== 0x0a) return undefined;
+  const nameLengthEnd = varintEnd(entry, lengthEnd + 1);
+  if (nameLengthEnd < 0) return undefined;
+  const restAt = nameLengthEnd + readVarint(entry, lengthEnd + 1);
+  if (restAt > entry.length) return undefined;
+  let lengthBytes = 1;
+  for (let rest = name.length >>> 7; rest > 0; rest >>>= 7) lengthBytes++;
+  const bytes = Buffer.allocUnsafe(1 + lengthBytes + name.length + entry.length - restAt);
+  bytes[0] = 0x0a;
+  let at = 1;
+  let length = name.length;
+  for (; length > 0x7f; length >>>= 7) bytes[at++] = (length & 0x7f) | 0x80;
+  bytes[at++] = length;
+  for (let i = 0; i < name.length; i++) bytes[at++] = name.charCodeAt(i);
+  bytes.set(entry.subarray(restAt), at);
+  return bytes;
+}
+
+/** The offset after the varint at `offset`, or -1 when there is none (or it is longer than 4 bytes). */
+function varintEnd(bytes: Uint8Array, offset: number): number {
+  for (let i = offset; i < bytes.length && i < offset + 4; i++) if (bytes[i]! < 0x80) return i + 1;
+  return -1;
+}
+
+/** The value of the varint at `offset` (at most 4 bytes: varintEnd found its end). */
+function readVarint(bytes: Uint8Array, offset: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = offset; ; i++) {
+    const byte = bytes[i]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return value;
+    scale *= 128;
+  }
 }
 
 /** The length of the run of top-level fields numbered below `fieldId` at the start of `bytes`. */
