@@ -169,10 +169,8 @@ function addRules(
       ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field}.host ${quoteBounded(rule.host ?? "")} ${problem}` });
       continue;
     }
-    for (const [j, path] of rule.paths.entries()) {
-      const pathField = field === "spec.defaultBackend" ? field : `${field}.http.paths[${j}]`;
-      addPath(ctx, { ingress, ref, policy, host, path, field: pathField, claims, backends });
-    }
+    const paths = rule.paths;
+    for (let j = 0; j < paths.length; j++) addPath(ctx, { ingress, ref, policy, host, path: paths[j]!, ruleField: field, index: j, claims, backends });
   }
 }
 
@@ -182,7 +180,11 @@ interface PathInput {
   policy: IngressPolicy;
   host: string;
   path: IngressPath;
-  field: string;
+  /** Where the path is, for messages (spelt out only when one is written): its rule's field and its index there. */
+  ruleField: string;
+  index: number;
+  /** Its route match, once made. */
+  match?: PathMatch;
   claims: Map<string, PathClaim>;
   /** Clusters already made in this build, by namespace, Service and port as written. */
   backends: Map<string, Backend>;
@@ -219,6 +221,16 @@ function ingressPathMatch(ctx: BuildContext, path: string, pathType: string): { 
   }
 }
 
+/** The field of the path, as messages name it. */
+function pathField(input: PathInput): string {
+  return input.ruleField === "spec.defaultBackend" ? input.ruleField : `${input.ruleField}.http.paths[${input.index}]`;
+}
+
+/** The host and match of the path, as messages name them. */
+function whereOf(input: PathInput): string {
+  return `host "${input.host}" path ${describeMatch(input.match!)}`;
+}
+
 function describeMatch(match: PathMatch): string {
   // A string prefix of "/" matches what a Prefix "/" does: name it as the user most likely wrote it.
   const kind = match.kind === "exact" ? "Exact" : match.kind === "regex" ? "regex" : match.segment || match.value === "/" ? "Prefix" : "prefix";
@@ -226,27 +238,28 @@ function describeMatch(match: PathMatch): string {
 }
 
 function addPath(ctx: BuildContext, input: PathInput): void {
-  const { ref, policy, host, path, field } = input;
+  const { ref, policy, host, path } = input;
   const rawPath = path.path === undefined || path.path === "" ? "/" : path.path;
   const matched = ingressPathMatch(ctx, rawPath, path.pathType ?? "ImplementationSpecific");
   if ("error" in matched) {
-    ctx.status.error(ref, { type: "RouteError", reason: matched.error.reason, message: `${field}: ${matched.error.message}` });
+    ctx.status.error(ref, { type: "RouteError", reason: matched.error.reason, message: `${pathField(input)}: ${matched.error.message}` });
     return;
   }
-  const where = `host "${host}" path ${describeMatch(matched.ok)}`;
+  input.match = matched.ok;
   const matchKey = `${host}\u0000${matched.ok.kind}\u0000${matched.ok.value}\u0000${matched.ok.kind === "prefix" && matched.ok.segment}`;
   // Contour adds the route to the plaintext virtual host unless the Ingress serves HTTPS only, and to
   // the TLS one when the host has a certificate; each decides its duplicates on its own.
-  const targets: Array<{ secure: boolean; claimKey: string }> = [];
-  if (policy.tlsRequired || policy.httpAllowed) targets.push({ secure: false, claimKey: `plain\u0000${matchKey}` });
-  if (host !== "*" && ctx.dag.secureVirtualHosts.has(host)) targets.push({ secure: true, claimKey: `tls\u0000${matchKey}` });
-  const served = targets.filter(({ claimKey }) => {
+  let targets = 0;
+  const served: Array<{ secure: boolean; claimKey: string }> = [];
+  const target = (secure: boolean, claimKey: string) => {
+    targets++;
     const claim = input.claims.get(claimKey);
-    if (!claim || sameObject(claim.ref, ref)) return true;
-    reportDuplicate(ctx, where, claim.ref, ref);
-    return false;
-  });
-  if (targets.length > 0 && served.length === 0) return;
+    if (!claim || sameObject(claim.ref, ref)) served.push({ secure, claimKey });
+    else reportDuplicate(ctx, whereOf(input), claim.ref, ref);
+  };
+  if (policy.tlsRequired || policy.httpAllowed) target(false, `plain\u0000${matchKey}`);
+  if (host !== "*" && ctx.dag.secureVirtualHosts.has(host)) target(true, `tls\u0000${matchKey}`);
+  if (targets > 0 && served.length === 0) return;
 
   const route: Route = {
     pathMatch: matched.ok,
@@ -257,7 +270,7 @@ function addPath(ctx: BuildContext, input: PathInput): void {
     source: ref,
   };
   if (host.startsWith("*.")) route.headerMatches.push(wildcardAuthorityMatch(host));
-  const cluster = backendCluster(ctx, input, where);
+  const cluster = backendCluster(ctx, input);
   if (cluster) route.clusters.push({ cluster, weight: 1 });
   else route.directResponse = { statusCode: 503 };
   if (policy.websocketPaths.has(rawPath)) route.websocket = true;
@@ -265,9 +278,10 @@ function addPath(ctx: BuildContext, input: PathInput): void {
   if (policy.retry) route.retry = policy.retry;
 
   let redefined = false;
-  for (const { secure, claimKey } of served) {
+  for (const [i, { secure, claimKey }] of served.entries()) {
     const vhost = secure ? ctx.secureVirtualHost(host, ref) : ctx.virtualHost(host, ref);
-    const copy: Route = !secure && policy.tlsRequired ? { ...route, httpsRedirect: true } : { ...route };
+    // Each virtual host its own route: the last one takes `route` itself, which no other holds.
+    const copy: Route = !secure && policy.tlsRequired ? { ...route, httpsRedirect: true } : i === served.length - 1 ? route : { ...route };
     const earlier = input.claims.get(claimKey);
     input.claims.set(claimKey, { ref, route: copy });
     const at = earlier ? vhost.routes.indexOf(earlier.route) : -1;
@@ -278,7 +292,7 @@ function addPath(ctx: BuildContext, input: PathInput): void {
     vhost.routes[at] = copy;
     redefined = true;
   }
-  if (redefined) ctx.status.warning(ref, { type: "RouteError", reason: "DuplicatePath", message: `${where} is defined more than once in this Ingress; the last definition is used` });
+  if (redefined) ctx.status.warning(ref, { type: "RouteError", reason: "DuplicatePath", message: `${whereOf(input)} is defined more than once in this Ingress; the last definition is used` });
 }
 
 const sameObject = (a: ObjectRef, b: ObjectRef): boolean => a.namespace === b.namespace && a.name === b.name;
@@ -290,36 +304,36 @@ function reportDuplicate(ctx: BuildContext, where: string, winner: ObjectRef, lo
 }
 
 /** The cluster a path's backend sends to, or undefined (with a condition) when it cannot resolve. */
-function backendCluster(ctx: BuildContext, input: PathInput, where: string): Cluster | undefined {
-  const { ref, path, field } = input;
+function backendCluster(ctx: BuildContext, input: PathInput): Cluster | undefined {
+  const { ref, path } = input;
   const service = path.backend?.service;
   if (!service?.name) {
     const what = path.backend?.resource ? `resource backend (${path.backend.resource.kind}) is not supported` : "no service backend";
-    ctx.status.error(ref, { type: "ServiceError", reason: "BackendNotSupported", message: `${field} (${where}): ${what}; the route answers 503` });
+    ctx.status.error(ref, { type: "ServiceError", reason: "BackendNotSupported", message: `${pathField(input)} (${whereOf(input)}): ${what}; the route answers 503` });
     return undefined;
   }
   const port = service.port;
   if (port === undefined) {
-    ctx.status.error(ref, { type: "ServiceError", reason: "ServiceUnresolvedReference", message: `${field} (${where}): service "${ref.namespace}/${service.name}" has no port; the route answers 503` });
+    ctx.status.error(ref, { type: "ServiceError", reason: "ServiceUnresolvedReference", message: `${pathField(input)} (${whereOf(input)}): service "${ref.namespace}/${service.name}" has no port; the route answers 503` });
     return undefined;
   }
   const cacheKey = `${ref.namespace}\u0000${service.name}\u0000${port}`;
   const known = input.backends.get(cacheKey);
   if (known) {
-    warnServiceProblems(ctx, input, { where, name: service.name, problems: known.problems });
+    warnServiceProblems(ctx, input, { name: service.name, problems: known.problems });
     if (known.cluster.protocol === "tls") checkClientCertificate(ctx, ref);
     return known.cluster;
   }
   const lookup = ctx.lookupService(ref.namespace, service.name, port);
   if ("error" in lookup) {
     const cause = lookup.cause ?? lookup.error.message;
-    ctx.status.error(ref, { type: "ServiceError", reason: lookup.error.reason, message: `${field} (${where}): unresolved service reference: ${cause}; the route answers 503` });
+    ctx.status.error(ref, { type: "ServiceError", reason: lookup.error.reason, message: `${pathField(input)} (${whereOf(input)}): unresolved service reference: ${cause}; the route answers 503` });
     return undefined;
   }
   const { serviceProtocol, externalName, circuitBreakers, annotationProblems, appProtocolProblem, ...servicePort } = lookup.ok;
   const problems: ServiceProblem[] = (annotationProblems ?? []).map((p) => ({ reason: "AnnotationNotValid", text: `annotation ${p}; it is ignored` }));
   if (appProtocolProblem) problems.push({ reason: "AppProtocolNotSupported", text: appProtocolProblem });
-  warnServiceProblems(ctx, input, { where, name: service.name, problems });
+  warnServiceProblems(ctx, input, { name: service.name, problems });
   const protocol = serviceProtocol ?? "http1";
   const settings: Omit<Cluster, "name" | "edsServiceName"> = { service: servicePort, protocol, loadBalancer: "RoundRobin" };
   if (externalName !== undefined) settings.externalName = externalName;
@@ -335,9 +349,9 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
 }
 
 /** A warning on the Ingress for each Service annotation that did not parse (the default applies) and an unsupported appProtocol. */
-function warnServiceProblems(ctx: BuildContext, input: PathInput, options: { where: string; name: string; problems: ServiceProblem[] }): void {
+function warnServiceProblems(ctx: BuildContext, input: PathInput, options: { name: string; problems: ServiceProblem[] }): void {
   for (const problem of options.problems) {
-    const message = `${input.field} (${options.where}): service "${input.ref.namespace}/${options.name}" ${problem.text}`;
+    const message = `${pathField(input)} (${whereOf(input)}): service "${input.ref.namespace}/${options.name}" ${problem.text}`;
     ctx.status.warning(input.ref, { type: "ServiceError", reason: problem.reason, message });
   }
 }
