@@ -41,6 +41,7 @@ export function finishVirtualHosts(ctx: BuildContext): void {
 /** Looks up the fallback certificate once, if a secure virtual host asked for it. */
 function attachFallbackCertificate(ctx: BuildContext): void {
   const { dag, options } = ctx;
+  if (dag.secureVirtualHosts.size === 0) return;
   const wanting = [...dag.secureVirtualHosts.values()].filter((v) => v.fallbackCertificate);
   if (wanting.length === 0 || dag.fallbackSecret) return;
   const ref = options.fallbackCertificate;

@@ -11,9 +11,8 @@ import { createBuildContext } from "./context.ts";
 import { gatewayProcessor } from "./gateway-processor.ts";
 import { GATEWAY_GROUP } from "./gateway-refs.ts";
 import { httpProxyProcessor, httpProxyTreesProcessor, reportDelegationProblems } from "./httpproxy.ts";
-import { ingressProcessor } from "./ingress.ts";
+import { ingressProcessor, readIngressOf } from "./ingress.ts";
 import { buildListeners, type ServedHosts } from "./listeners.ts";
-import { readIngressSpec } from "./ingress-spec.ts";
 import type { DagCache } from "./cache.ts";
 import type { DagInput, DagOptions, Processor } from "./processor.ts";
 import type { ObjectStatus } from "./status.ts";
@@ -53,6 +52,8 @@ const none: never[] = [];
 
 /** The items as a Few: the item alone, or the shared empty array. */
 function fewOf<T>(values: Iterable<T>): Few<T> {
+  // Most lists of a unit hold one item or none: no copy of them.
+  if (Array.isArray(values) && values.length < 2) return values.length === 1 ? (values[0] as T) : none;
   const list = [...values];
   return list.length === 1 ? list[0]! : list.length === 0 ? none : list;
 }
@@ -102,10 +103,10 @@ export function objectKey(object: KubeObject): string {
  * includes (found or not: one appearing later joins) and its fqdn (duplicates are decided together).
  * Read loosely from the raw spec: a link too many only makes a unit larger.
  */
-export function linksOf(object: KubeObject): string[] {
+export function linksOf(object: KubeObject, cache?: DagCache): string[] {
   const links = new Set<string>();
   if (object.kind === "Ingress") {
-    const { spec } = readIngressSpec(object.spec);
+    const { spec } = readIngressOf(object, cache);
     if (spec.defaultBackend) links.add("host *");
     for (const rule of spec.rules) links.add(`host ${(rule.host ?? "").trim().toLowerCase() || "*"}`);
     for (const tls of spec.tls) for (const host of tls.hosts) links.add(`host ${host.trim().toLowerCase()}`);
@@ -223,7 +224,7 @@ export function buildPart(
     statusKeys.push(key);
     statuses.push(status);
   }
-  const links = unit.linksOf ?? linksOf;
+  const links = unit.linksOf ?? ((object: KubeObject) => linksOf(object, options.cache));
   // Each object has a status under the same key: that string is the one kept.
   const keyStrings = objects.length === 1 ? undefined : new Map(statusKeys.map((key) => [key, key]));
   const keyOf = (object: KubeObject) => {

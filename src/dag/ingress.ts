@@ -15,7 +15,7 @@ import { readIngressSpec } from "./ingress-spec.ts";
 import type { IngressPath, IngressRule, IngressSpec } from "./ingress-spec.ts";
 import type { BuildContext } from "./processor.ts";
 import type { ObjectRef, SubCondition } from "./status.ts";
-import { remembered, type ReadIngress } from "./cache.ts";
+import { remembered, type DagCache, type ReadIngress } from "./cache.ts";
 import type { Cluster, PathMatch, Route, Secret } from "./types.ts";
 import { wildcardAuthorityMatch } from "./wildcard.ts";
 
@@ -72,7 +72,7 @@ export function ingressProcessor(ctx: BuildContext): void {
   for (const ingress of ingresses) {
     const ref = ingressRef(ingress);
     ctx.status.track(ref, ingress.metadata.generation);
-    const known = remembered(ctx.cache.ingresses, ingress, readIngress);
+    const known = readIngressOf(ingress, ctx.cache);
     for (const problem of known.problems) ctx.status.error(ref, { type: "SpecError", reason: "SpecNotValid", message: `${problem}; the field is ignored` });
     for (const warning of known.policyWarnings) ctx.status.warning(ref, warning);
     read.set(ingress, known);
@@ -86,7 +86,12 @@ export function ingressProcessor(ctx: BuildContext): void {
   for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, ...read.get(ingress)! });
 }
 
-/** An Ingress's typed spec and annotation policy, with what is wrong in them: a function of the object alone. */
+/** An Ingress as its processor reads it, remembered in `cache` by object (a function of the object alone). */
+export function readIngressOf(ingress: KubeObject, cache: DagCache | undefined): ReadIngress {
+  return remembered(cache?.ingresses, ingress, readIngress);
+}
+
+/** An Ingress's typed spec and annotation policy, with what is wrong in them. */
 function readIngress(ingress: KubeObject): ReadIngress {
   const { spec, problems } = readIngressSpec(ingress.spec);
   const policyWarnings: SubCondition[] = [];
