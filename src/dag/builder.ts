@@ -87,7 +87,7 @@ function keepOnly(map: Map<string, VirtualHost>, served: VirtualHost[]): void {
  * endpoint stage measured slower).
  */
 function inBuildOrder<T>(made: Map<string, T>, kept: Map<string, T>): Map<string, T> {
-  if (made.size === kept.size && [...made.keys()].every((name) => kept.has(name))) return made;
+  if (made.size === kept.size && everyKeyIn(made, kept)) return made;
   const ordered = new Map<string, T>();
   for (const name of made.keys()) {
     const value = kept.get(name);
@@ -95,4 +95,9 @@ function inBuildOrder<T>(made: Map<string, T>, kept: Map<string, T>): Map<string
   }
   for (const [name, value] of kept) if (!ordered.has(name)) ordered.set(name, value);
   return ordered;
+}
+
+function everyKeyIn(map: Map<string, unknown>, other: Map<string, unknown>): boolean {
+  for (const name of map.keys()) if (!other.has(name)) return false;
+  return true;
 }
