@@ -255,11 +255,11 @@ function addPath(ctx: BuildContext, input: PathInput): void {
   // Contour adds the route to the plaintext virtual host unless the Ingress serves HTTPS only, and to
   // the TLS one when the host has a certificate; each decides its duplicates on its own.
   let targets = 0;
-  const served: Array<{ secure: boolean; claimKey: string }> = [];
+  const served: Array<{ secure: boolean; claimKey: string; earlier: PathClaim | undefined }> = [];
   const target = (secure: boolean, claimKey: string) => {
     targets++;
     const claim = input.claims.get(claimKey);
-    if (!claim || sameObject(claim.ref, ref)) served.push({ secure, claimKey });
+    if (!claim || sameObject(claim.ref, ref)) served.push({ secure, claimKey, earlier: claim });
     else reportDuplicate(ctx, whereOf(input), claim.ref, ref);
   };
   if (policy.tlsRequired || policy.httpAllowed) target(false, `plain\u0000${matchKey}`);
@@ -283,11 +283,10 @@ function addPath(ctx: BuildContext, input: PathInput): void {
   if (policy.retry) route.retry = policy.retry;
 
   let redefined = false;
-  for (const [i, { secure, claimKey }] of served.entries()) {
+  for (const [i, { secure, claimKey, earlier }] of served.entries()) {
     const vhost = secure ? ctx.secureVirtualHost(host, ref) : ctx.virtualHost(host, ref);
     // Each virtual host its own route: the last one takes `route` itself, which no other holds.
     const copy: Route = !secure && policy.tlsRequired ? { ...route, httpsRedirect: true } : i === served.length - 1 ? route : { ...route };
-    const earlier = input.claims.get(claimKey);
     input.claims.set(claimKey, { ref, route: copy });
     const at = earlier ? vhost.routes.indexOf(earlier.route) : -1;
     if (at < 0) {
