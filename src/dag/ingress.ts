@@ -18,13 +18,7 @@ import type { ObjectRef, SubCondition } from "./status.ts";
 import { remembered, type DagCache, type ReadIngress } from "./cache.ts";
 import type { Cluster, PathMatch, Route, Secret } from "./types.ts";
 import { wildcardAuthorityMatch } from "./wildcard.ts";
-
-/** Who serves a path on one virtual host (plain or TLS), to detect the same path claimed twice. */
-interface PathClaim {
-  ref: ObjectRef;
-  /** The route served for it, replaced in place when the same Ingress defines the path again. */
-  route: Route;
-}
+import { PathClaims, type PathClaim } from "./ingress-claims.ts";
 
 /** A cluster already made for a Service port, and what was wrong with that Service's annotations. */
 interface Backend {
@@ -81,7 +75,7 @@ export function ingressProcessor(ctx: BuildContext): void {
   // Ingress carried the certificate.
   const tlsClaims = new Map<string, TlsClaim>();
   for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, ...read.get(ingress)! });
-  const pathClaims = new Map<string, PathClaim>();
+  const pathClaims = new PathClaims();
   const backends = new Map<string, Backend>();
   for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, ...read.get(ingress)! });
 }
@@ -163,7 +157,7 @@ function rulesOf(spec: IngressSpec): Array<{ rule: IngressRule; field: string }>
 function addRules(
   ctx: BuildContext,
   ingress: KubeObject,
-  options: { claims: Map<string, PathClaim>; backends: Map<string, Backend>; spec: IngressSpec; policy: IngressPolicy },
+  options: { claims: PathClaims; backends: Map<string, Backend>; spec: IngressSpec; policy: IngressPolicy },
 ): void {
   const { claims, backends, spec, policy } = options;
   const ref = ingressRef(ingress);
@@ -190,7 +184,7 @@ interface PathInput {
   index: number;
   /** Its route match, once made. */
   match?: PathMatch;
-  claims: Map<string, PathClaim>;
+  claims: PathClaims;
   /** Clusters already made in this build, by namespace, Service and port as written. */
   backends: Map<string, Backend>;
 }
@@ -251,19 +245,18 @@ function addPath(ctx: BuildContext, input: PathInput): void {
     return;
   }
   input.match = matched.ok;
-  const matchKey = `${host}\u0000${matched.ok.kind}\u0000${matched.ok.value}\u0000${matched.ok.kind === "prefix" && matched.ok.segment}`;
   // Contour adds the route to the plaintext virtual host unless the Ingress serves HTTPS only, and to
   // the TLS one when the host has a certificate; each decides its duplicates on its own.
   let targets = 0;
-  const served: Array<{ secure: boolean; claimKey: string; earlier: PathClaim | undefined }> = [];
-  const target = (secure: boolean, claimKey: string) => {
+  const served: Array<{ secure: boolean; earlier: PathClaim | undefined }> = [];
+  const target = (secure: boolean) => {
     targets++;
-    const claim = input.claims.get(claimKey);
-    if (!claim || sameObject(claim.ref, ref)) served.push({ secure, claimKey, earlier: claim });
+    const claim = input.claims.get(host, secure, matched.ok);
+    if (!claim || sameObject(claim.ref, ref)) served.push({ secure, earlier: claim });
     else reportDuplicate(ctx, whereOf(input), claim.ref, ref);
   };
-  if (policy.tlsRequired || policy.httpAllowed) target(false, `plain\u0000${matchKey}`);
-  if (host !== "*" && ctx.dag.secureVirtualHosts.has(host)) target(true, `tls\u0000${matchKey}`);
+  if (policy.tlsRequired || policy.httpAllowed) target(false);
+  if (host !== "*" && ctx.dag.secureVirtualHosts.has(host)) target(true);
   if (targets > 0 && served.length === 0) return;
 
   const route: Route = {
@@ -283,11 +276,11 @@ function addPath(ctx: BuildContext, input: PathInput): void {
   if (policy.retry) route.retry = policy.retry;
 
   let redefined = false;
-  for (const [i, { secure, claimKey, earlier }] of served.entries()) {
+  for (const [i, { secure, earlier }] of served.entries()) {
     const vhost = secure ? ctx.secureVirtualHost(host, ref) : ctx.virtualHost(host, ref);
     // Each virtual host its own route: the last one takes `route` itself, which no other holds.
     const copy: Route = !secure && policy.tlsRequired ? { ...route, httpsRedirect: true } : i === served.length - 1 ? route : { ...route };
-    input.claims.set(claimKey, { ref, route: copy });
+    input.claims.set(host, secure, matched.ok, { ref, route: copy });
     const at = earlier ? vhost.routes.indexOf(earlier.route) : -1;
     if (at < 0) {
       vhost.routes.push(copy);
