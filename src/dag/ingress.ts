@@ -27,6 +27,28 @@ interface Backend {
   problems: ServiceProblem[];
 }
 
+/**
+ * Clusters already made in this build, by namespace, Service and port as written. An Ingress's paths
+ * mostly name one Service after another: the last one is found without a key.
+ */
+class Backends {
+  readonly #byKey = new Map<string, Backend>();
+  #last: { namespace: string; name: string; port: string | number; backend: Backend } | undefined;
+
+  get(namespace: string, name: string, port: string | number): Backend | undefined {
+    const last = this.#last;
+    if (last && last.port === port && last.name === name && last.namespace === namespace) return last.backend;
+    const backend = this.#byKey.get(`${namespace}\u0000${name}\u0000${port}`);
+    if (backend) this.#last = { namespace, name, port, backend };
+    return backend;
+  }
+
+  set(namespace: string, name: string, port: string | number, backend: Backend): void {
+    this.#byKey.set(`${namespace}\u0000${name}\u0000${port}`, backend);
+    this.#last = { namespace, name, port, backend };
+  }
+}
+
 interface ServiceProblem {
   reason: "AnnotationNotValid" | "AppProtocolNotSupported";
   text: string;
@@ -76,7 +98,7 @@ export function ingressProcessor(ctx: BuildContext): void {
   const tlsClaims = new Map<string, TlsClaim>();
   for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, ...read.get(ingress)! });
   const pathClaims = new PathClaims();
-  const backends = new Map<string, Backend>();
+  const backends = new Backends();
   for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, ...read.get(ingress)! });
 }
 
@@ -157,7 +179,7 @@ function rulesOf(spec: IngressSpec): Array<{ rule: IngressRule; field: string }>
 function addRules(
   ctx: BuildContext,
   ingress: KubeObject,
-  options: { claims: PathClaims; backends: Map<string, Backend>; spec: IngressSpec; policy: IngressPolicy },
+  options: { claims: PathClaims; backends: Backends; spec: IngressSpec; policy: IngressPolicy },
 ): void {
   const { claims, backends, spec, policy } = options;
   const ref = ingressRef(ingress);
@@ -185,8 +207,7 @@ interface PathInput {
   /** Its route match, once made. */
   match?: PathMatch;
   claims: PathClaims;
-  /** Clusters already made in this build, by namespace, Service and port as written. */
-  backends: Map<string, Backend>;
+  backends: Backends;
 }
 
 /** The route match for an Ingress path, or why there is none. */
@@ -314,8 +335,7 @@ function backendCluster(ctx: BuildContext, input: PathInput): Cluster | undefine
     ctx.status.error(ref, { type: "ServiceError", reason: "ServiceUnresolvedReference", message: `${pathField(input)} (${whereOf(input)}): service "${ref.namespace}/${service.name}" has no port; the route answers 503` });
     return undefined;
   }
-  const cacheKey = `${ref.namespace}\u0000${service.name}\u0000${port}`;
-  const known = input.backends.get(cacheKey);
+  const known = input.backends.get(ref.namespace, service.name, port);
   if (known) {
     warnServiceProblems(ctx, input, { name: service.name, problems: known.problems });
     if (known.cluster.protocol === "tls") checkClientCertificate(ctx, ref);
@@ -341,7 +361,7 @@ function backendCluster(ctx: BuildContext, input: PathInput): Cluster | undefine
     if (clientCertificate) settings.clientCertificate = clientCertificate;
   }
   const cluster = ctx.cluster(settings);
-  input.backends.set(cacheKey, { cluster, problems });
+  input.backends.set(ref.namespace, service.name, port, { cluster, problems });
   return cluster;
 }
 
