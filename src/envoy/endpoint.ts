@@ -120,14 +120,14 @@ export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSli
         }
         const socketAddress = { address: { socket_address: { address, port_value: port } } };
         // The same address in two slices (during a slice split) is one endpoint: the later one.
-        zone.set(`${address}|${port}`, { endpoint: healthCheck ? { ...socketAddress, health_check_config: { port_value: healthCheck } } : socketAddress });
+        zone.set(address, port, { endpoint: healthCheck ? { ...socketAddress, health_check_config: { port_value: healthCheck } } : socketAddress });
       }
     }
   }
   if (zones.length > 1) zones.sort((a, b) => compareStrings(a.zone, b.zone));
   const localities: JsonObject[] = [];
   for (const zone of zones) {
-    if (zone.keys.length === 0) continue;
+    if (zone.size === 0) continue;
     // The weight is the locality's endpoint count: Envoy ignores it unless locality-weighted
     // balancing is on, but proxyless gRPC clients send nothing to a locality without one.
     const lbEndpoints = zone.sorted();
@@ -137,41 +137,65 @@ export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSli
 }
 
 /**
- * One zone's endpoints by key (`address|port`), sorted by key on the way out. Zones hold a few
- * endpoints each: a key is found by scanning them, and through a Map only once they are many.
+ * One zone's endpoints by address and port, sorted on the way out as their keys `address|port` sort.
+ * Zones hold a few endpoints each: an endpoint is found by scanning them, and through a Map of its
+ * key only once they are many; the few are sorted without a key string each.
  */
 class ZoneEndpoints {
-  readonly keys: string[] = [];
+  private readonly addresses: string[] = [];
+  private readonly ports: number[] = [];
   private readonly entries: JsonObject[] = [];
   private index: Map<string, number> | undefined;
 
   constructor(readonly zone: string) {}
 
-  set(key: string, entry: JsonObject): void {
-    const at = this.find(key);
+  get size(): number {
+    return this.entries.length;
+  }
+
+  set(address: string, port: number, entry: JsonObject): void {
+    const at = this.find(address, port);
     if (at >= 0) {
       this.entries[at] = entry;
       return;
     }
-    this.index?.set(key, this.keys.length);
-    this.keys.push(key);
+    this.index?.set(`${address}|${port}`, this.entries.length);
+    this.addresses.push(address);
+    this.ports.push(port);
     this.entries.push(entry);
   }
 
-  private find(key: string): number {
-    const { keys } = this;
-    if (this.index) return this.index.get(key) ?? -1;
-    if (keys.length < 16) return keys.indexOf(key);
-    this.index = new Map(keys.map((k, i) => [k, i]));
-    return this.index.get(key) ?? -1;
+  private find(address: string, port: number): number {
+    const { addresses, ports } = this;
+    if (!this.index && addresses.length >= 16) this.index = new Map(addresses.map((a, i) => [`${a}|${ports[i]}`, i]));
+    if (this.index) return this.index.get(`${address}|${port}`) ?? -1;
+    for (let i = 0; i < addresses.length; i++) if (addresses[i] === address && ports[i] === port) return i;
+    return -1;
   }
 
   sorted(): JsonObject[] {
-    const { keys, entries } = this;
-    if (keys.length === 1) return [entries[0]!];
-    const order = keys.map((_, i) => i).sort((a, b) => compareStrings(keys[a]!, keys[b]!));
+    const { addresses, ports, entries } = this;
+    if (entries.length === 1) return [entries[0]!];
+    const order = entries.map((_, i) => i).sort((a, b) => compareEndpointKeys(addresses[a]!, ports[a]!, addresses[b]!, ports[b]!));
     return order.map((i) => entries[i]!);
   }
+}
+
+/**
+ * compareStrings(`${a}|${aPort}`, `${b}|${bPort}`) without writing either key: an IP address holds
+ * no `|`, so where one address is the start of the other, its `|` meets a character of the other.
+ */
+export function compareEndpointKeys(a: string, aPort: number, b: string, bPort: number): number {
+  if (a === b) return compareStrings(String(aPort), String(bPort));
+  const common = Math.min(a.length, b.length);
+  for (let i = 0; i < common; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  const bar = 0x7c; // "|"
+  if (a.length < b.length) return bar < b.charCodeAt(common) ? -1 : 1;
+  return a.charCodeAt(common) < bar ? -1 : 1;
 }
 
 function zoneIn(zones: ZoneEndpoints[], name: string): ZoneEndpoints {
