@@ -1,12 +1,13 @@
 // One change in build mode (pipeline-child.ts build), with the build memo the agent's pipeline holds
 // and a live snapshot store, stage by stage:
-// - "edited": one object of the fixture changed in the cache, then buildResources with the memo and a
-//   publish into the live store. Today's DAG is rebuilt whole, so every node is new: the memo and the
-//   store find unchanged translations by content.
+// - "edited": one object of the fixture changed in the cache, then buildResources as the pipeline
+//   runs it (the incremental DAG builder, the memo, the DAG's change and the EndpointSlice changes:
+//   the build's fast path) and a publish of the result and its delta into the live store.
 // - "reused nodes": what an incremental DAG hands over, the previous DAG with one virtual host
 //   replaced and every other node the same object, translated, given load assignments, validated and
 //   published with the memo: the cost of translation, validation and encoding for one change.
-import { buildResources, createBuildMemo, type BuildMemo } from "../src/pipeline/build.ts";
+import { createIncrementalDagBuilder } from "../src/dag/incremental.ts";
+import { buildResources, createBuildMemo, type BuildMemo, type BuildOptions } from "../src/pipeline/build.ts";
 import type { ObjectCache } from "../src/pipeline/cache.ts";
 import type { Dag, VirtualHost } from "../src/dag/types.ts";
 import { createSnapshotStore, type SnapshotStore } from "../src/xds/snapshot.ts";
@@ -61,8 +62,16 @@ function withOneHostChanged(dag: Dag, index: number, timeoutMs: number): Dag {
 export function measureChanges(cache: ObjectCache, edit: (i: number) => Parameters<ObjectCache["applyAll"]>[0][number], runs: number): ChangeMeasurements {
   const memo = createBuildMemo();
   const store: SnapshotStore = createSnapshotStore();
-  let result = buildResources(cache, { dag: benchDagOptions, memo });
-  store.publish(result.resources);
+  const builder = createIncrementalDagBuilder();
+  const live: BuildOptions = {
+    dag: benchDagOptions,
+    memo,
+    buildDag: (input, options) => builder.build(input, options, cache.takeChanges()),
+    dagChange: (dag) => builder.changeOf(dag),
+    endpointChanges: () => cache.takeEndpointChanges(),
+  };
+  let result = buildResources(cache, live);
+  store.publish(result.resources, result.delta);
   const edited: ChangeRun[] = [];
   for (let i = 0; i < runs; i++) {
     cache.applyAll([edit(i)]);
@@ -70,9 +79,9 @@ export function measureChanges(cache: ObjectCache, edit: (i: number) => Paramete
     const checked = { ...memo.validation.checked };
     const cpu = cpuNow();
     const start = performance.now();
-    result = buildResources(cache, { dag: benchDagOptions, memo });
+    result = buildResources(cache, live);
     const built = performance.now();
-    store.publish(result.resources);
+    store.publish(result.resources, result.delta);
     const end = performance.now();
     const t = result.timings;
     edited.push({ dagMs: t.dag, translateMs: t.translate, endpointsMs: t.endpoints, validateMs: t.validate, publishMs: end - built, totalMs: end - start, cpuMs: cpuNow() - cpu, ...counts(memo, checked) });

@@ -7,6 +7,7 @@ const scenarios: Record<string, () => Promise<{ run(argv: string[]): Promise<voi
   gateway: () => import("./gateway.ts"),
   kube: () => import("./kube.ts"),
   envoy: () => import("./envoy.ts"),
+  "envoy-routes": () => import("./envoy-routes.ts"),
 };
 
 const [scenario, ...argv] = process.argv.slice(2);

@@ -18,90 +18,10 @@ import type { Dag } from "../src/dag/types.ts";
 import { buildResources, createBuildMemo, type BuildMemo, type BuildResult } from "../src/pipeline/build.ts";
 import { createObjectCache, type ObjectCache } from "../src/pipeline/cache.ts";
 import { kindKey, type KubeObject } from "../src/sources/types.ts";
-import { encodeStrict } from "../src/xds/registry.ts";
-import { resourceTypes } from "../src/xds/types.ts";
-import { dagOptionsOf, loadSecretBodies, objectsOf, world } from "./helpers/fuzz-world.ts";
+import { dagOptionsOf, objectsOf, world } from "./helpers/fuzz-world.ts";
+import { encoded, gatewayObjects, gatewayWorld, loadWorldCertificates, step, taken } from "./helpers/incremental-world.ts";
 
-let backendCaPem = "";
-
-beforeAll(async () => {
-  await loadSecretBodies();
-  backendCaPem = (await selfSignedCertificate("backend-ca")).certificate;
-});
-
-const gatewayGroup = "gateway.networking.k8s.io";
-const hosts = ["a.example.com", "b.example.com", "e.example.com", "g.example.com", "*.example.com"];
-
-/** A Gateway API world: a class, a Gateway in default (HTTP, sometimes HTTPS with tls0), routes on the fuzz world's hosts. */
-const gatewayWorld = fc.record({
-  gateway: fc.option(fc.record({ https: fc.boolean(), from: fc.constantFrom("All", "Same") }), { freq: 4, nil: undefined }),
-  routes: fc.uniqueArray(
-    fc.record({
-      namespace: fc.constantFrom("default", "team"),
-      name: fc.constantFrom("r0", "r1", "r2"),
-      hostnames: fc.array(fc.constantFrom(...hosts), { maxLength: 2 }),
-      path: fc.constantFrom("/", "/a", "/g"),
-      backend: fc.constantFrom("s0", "s1", "gone"),
-      port: fc.constantFrom(80, 443),
-    }),
-    { maxLength: 3, selector: (r) => `${r.namespace}/${r.name}` },
-  ),
-  // A BackendTLSPolicy on a Service of default, its CA bundle a ConfigMap (a CA, garbage, or none).
-  backendTls: fc.option(fc.record({ target: fc.constantFrom("s0", "s1"), ca: fc.constantFrom("good", "bad", "none") }), { freq: 2, nil: undefined }),
-});
-
-function gatewayObjects(w: typeof gatewayWorld extends fc.Arbitrary<infer T> ? T : never): KubeObject[] {
-  const objects: KubeObject[] = [];
-  if (!w.gateway) return objects;
-  const apiVersion = `${gatewayGroup}/v1`;
-  objects.push({ apiVersion, kind: "GatewayClass", metadata: { name: "contour" }, spec: { controllerName: "projectcontour.io/gateway-controller" } });
-  const listeners: unknown[] = [{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: w.gateway.from } } }];
-  if (w.gateway.https) listeners.push({ name: "https", port: 443, protocol: "HTTPS", hostname: "*.example.com", tls: { mode: "Terminate", certificateRefs: [{ name: "tls0" }] }, allowedRoutes: { namespaces: { from: w.gateway.from } } });
-  objects.push({ apiVersion, kind: "Gateway", metadata: { namespace: "default", name: "gw" }, spec: { gatewayClassName: "contour", listeners } });
-  if (w.backendTls) {
-    objects.push({
-      apiVersion,
-      kind: "BackendTLSPolicy",
-      metadata: { namespace: "default", name: "tls", generation: 1 },
-      spec: { targetRefs: [{ group: "", kind: "Service", name: w.backendTls.target }], validation: { caCertificateRefs: [{ group: "", kind: "ConfigMap", name: "ca" }], hostname: "backend.example.com" } },
-    });
-    if (w.backendTls.ca !== "none") objects.push({ apiVersion: "v1", kind: "ConfigMap", metadata: { namespace: "default", name: "ca" }, data: { "ca.crt": w.backendTls.ca === "good" ? backendCaPem : "not a certificate" } });
-  }
-  for (const r of w.routes) {
-    objects.push({
-      apiVersion,
-      kind: "HTTPRoute",
-      metadata: { namespace: r.namespace, name: r.name, generation: 1 },
-      spec: {
-        parentRefs: [{ name: "gw", namespace: "default" }],
-        hostnames: r.hostnames,
-        rules: [{ matches: [{ path: { type: "PathPrefix", value: r.path } }], backendRefs: [{ name: r.backend, port: r.port }] }],
-      },
-    });
-  }
-  return objects;
-}
-
-/** One step: the objects of another random world, of which a pseudo-random few are taken (added, replaced or deleted). */
-const step = fc.record({ world, gateway: gatewayWorld, seed: fc.nat(), share: fc.constantFrom(2, 4, 8, 16) });
-
-function taken(seed: number, key: string, share: number): boolean {
-  let h = seed | 0;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-  return ((h >>> 0) % share) === 0;
-}
-
-/** The resources of a build, each encoded, by type and name. */
-function encoded(result: BuildResult): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  // VirtualHosts (VHDS) are not built: the store derives them from the route configurations.
-  for (const info of resourceTypes) {
-    out[info.kind] = ((result.resources[info.kind] ?? []) as Array<{ name?: string; cluster_name?: string }>).map(
-      (resource) => `${resource.name ?? resource.cluster_name} ${Buffer.from(encodeStrict(info.typeUrl, resource)).toString("hex")}`,
-    );
-  }
-  return out;
-}
+beforeAll(loadWorldCertificates);
 
 function expectSameBuild(incremental: BuildResult, reference: BuildResult): void {
   expect(dagJson(incremental.dag)).toEqual(dagJson(reference.dag));

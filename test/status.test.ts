@@ -120,6 +120,29 @@ describe("status writer", () => {
     expect([looked, statusWrites().length]).toEqual([7, 4]);
   });
 
+  test("an update with the changed statuses looks only at those (the whole list is not read); a status gone is forgotten", async () => {
+    for (const name of ["a", "b", "c"]) api.create(proxy(name));
+    writer = createStatusWriter({ client, isLeader: () => true, logger: quiet, now: () => new Date("2026-01-02T03:04:05Z") });
+    const first = verdicts((r) => ["a", "b", "c"].forEach((name) => track(r, "HTTPProxy", name)));
+    let looked = 0;
+    const lookup = (r: ObjectRef) => (looked++, fromServer(r));
+    writer.update(first, lookup);
+    await writer.idle();
+    expect([looked, statusWrites().length]).toEqual([3, 3]);
+    const b = new StatusRecorder();
+    track(b, "HTTPProxy", "b");
+    b.warning(ref("HTTPProxy", "b"), { type: "RouteError", reason: "SlowTimeout", message: "timeout is long" });
+    const next = [first[0]!, ...b.all()];
+    let read = 0;
+    writer.update(() => (read++, next), lookup, new Map([["HTTPProxy default/b", b.all()[0]], ["HTTPProxy default/c", undefined]]));
+    await writer.idle();
+    expect([looked, statusWrites().length, read]).toEqual([4, 4, 0]);
+    // resync reads the whole last list: a and b, not c.
+    writer.resync(lookup);
+    await writer.idle();
+    expect([looked, read]).toEqual([6, 1]);
+  });
+
   test("a real change is written once, stamped with the new generation; lastTransitionTime moves only when the condition flips", async () => {
     api.create(proxy("root"));
     let clock = new Date("2026-01-01T00:00:00Z");

@@ -38,6 +38,22 @@ export interface IncrementalBuildReport {
   rebuilt: number;
 }
 
+/**
+ * What an incremental build changed against the DAG before it, by name: every node (served plain
+ * virtual host, served TLS virtual host, cluster, secret, status) that is new, a different object or
+ * gone; the fallback chain when a unit with one came or went. The listeners are new objects on every
+ * build; the Gateway API unit's own listeners are the same (a build that rebuilds it has no change).
+ */
+export interface DagChange {
+  previous: Dag;
+  virtualHosts: Set<string>;
+  secureVirtualHosts: Set<string>;
+  clusters: Set<string>;
+  secrets: Set<string>;
+  statuses: Set<string>;
+  fallback: boolean;
+}
+
 export interface IncrementalDagBuilder {
   /**
    * The DAG of `input`. `changes`: the `Kind namespace/name` keys of the objects changed since the
@@ -45,6 +61,8 @@ export interface IncrementalDagBuilder {
    */
   build(input: DagInput, options: DagOptions, changes?: ReadonlySet<string>): Dag;
   readonly last: IncrementalBuildReport | undefined;
+  /** How `dag` differs from the DAG built before it, when `dag` is the last one built and was built incrementally. */
+  changeOf(dag: Dag): DagChange | undefined;
   /** Forget everything: the next build is full. */
   reset(): void;
 }
@@ -57,6 +75,8 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
   // Set while two units share a virtual host: builds are the reference's.
   let entangled = false;
   let ownCache: DagCache | undefined;
+  let lastDag: Dag | undefined;
+  let lastChange: DagChange | undefined;
 
   function reference(input: DagInput, options: DagOptions, reason: string): Dag {
     state = undefined;
@@ -145,6 +165,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
         }
       }
     }
+    const before: ServedMaps = { plain: current.servedPlain, secure: current.servedSecure, clusters: current.clusters.values, secrets: current.secrets.values, statuses: current.statuses };
     beginBuild(current);
     for (const part of affected) removePart(current, part);
     const units: Array<{ kind: UnitKind; objects?: KubeObject[] }> = [];
@@ -154,42 +175,87 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     for (const group of groupByLink(objects.filter((o) => o.kind === "Ingress"), linked)) units.push({ kind: "ingress", objects: group });
     for (const group of groupByLink(objects.filter((o) => o.kind === "HTTPProxy"), linked)) units.push({ kind: "httpproxy", objects: group });
     current.bundleVersion = bundleVersion;
+    // The Gateway API unit's own listeners come whole with it: a build that rebuilds it reports no change.
+    const gatewayRebuilt = affected.has(current.gateway);
+    const added: Part[] = [];
     for (const unit of units) {
       const part = buildPart(input, { options: current.effective, ...unit, linksOf: linked });
       if (unit.kind === "gateway") current.gateway = part;
       if (unit.kind === "delegations") current.delegations = part;
       if (!addPart(current, part)) return reference(input, current.options, entangledReason);
+      added.push(part);
     }
     last = { mode: "incremental", rebuilt: units.length };
     const dag = assemble(current);
+    const previous = lastDag;
+    if (previous && !gatewayRebuilt) lastChange = changeBetween(previous, before, current, [...affected, ...added]);
     // Clusters no unit serves any more are forgotten now and then, so edits do not pile them up.
     if (current.effective.known.size > 2 * dag.clusters.size + 1024) current.effective.known = CopyOnWriteMap.over(dag.clusters);
     return dag;
   }
 
+  function remembered(dag: Dag): Dag {
+    lastDag = dag;
+    return dag;
+  }
+
   return {
     build(input, options, changes) {
-      if (!defaultProcessors.every((processor) => processorsCovered.has(processor))) return reference(input, options, "a processor has no unit");
-      const reason = whyFull(state, options, changes);
-      try {
-        if (reason === undefined) return incremental(state!, input, changes!);
-        if (entangled && changes !== undefined && [...changes].every((key) => /^(Service|Secret|EndpointSlice|TLSCertificateDelegation) /.test(key))) {
-          return reference(input, options, entangledReason);
-        }
-        return full(input, options, reason);
-      } catch (error) {
-        state = undefined;
-        throw error;
-      }
+      lastChange = undefined;
+      return remembered(buildOnce(input, options, changes));
     },
+    changeOf: (dag) => (lastChange && dag === lastDag ? lastChange : undefined),
     get last() {
       return last;
     },
     reset() {
       state = undefined;
       entangled = false;
+      lastDag = undefined;
     },
   };
+
+  function buildOnce(input: DagInput, options: DagOptions, changes: ReadonlySet<string> | undefined): Dag {
+    if (!defaultProcessors.every((processor) => processorsCovered.has(processor))) return reference(input, options, "a processor has no unit");
+    const reason = whyFull(state, options, changes);
+    try {
+      if (reason === undefined) return incremental(state!, input, changes!);
+      if (entangled && changes !== undefined && [...changes].every((key) => /^(Service|Secret|EndpointSlice|TLSCertificateDelegation) /.test(key))) {
+        return reference(input, options, entangledReason);
+      }
+      return full(input, options, reason);
+    } catch (error) {
+      state = undefined;
+      lastDag = undefined;
+      throw error;
+    }
+  }
+}
+
+/** The maps of a state as one build left them. */
+interface ServedMaps {
+  plain: ReadonlyMap<string, unknown>;
+  secure: ReadonlyMap<string, unknown>;
+  clusters: ReadonlyMap<string, unknown>;
+  secrets: ReadonlyMap<string, unknown>;
+  statuses: ReadonlyMap<string, unknown>;
+}
+
+/** The names the parts taken out and put in touched whose node is not the one `before` had. */
+function changeBetween(previous: Dag, before: ServedMaps, after: State, parts: Part[]): DagChange {
+  const change: DagChange = { previous, virtualHosts: new Set(), secureVirtualHosts: new Set(), clusters: new Set(), secrets: new Set(), statuses: new Set(), fallback: false };
+  const note = (names: Set<string>, name: string, was: ReadonlyMap<string, unknown>, is: ReadonlyMap<string, unknown>) => {
+    if (was.get(name) !== is.get(name)) names.add(name);
+  };
+  for (const part of parts) {
+    for (const vhost of eachOf(part.plain)) note(change.virtualHosts, vhost.name, before.plain, after.servedPlain);
+    for (const chain of eachOf(part.filterChains)) note(change.secureVirtualHosts, chain.virtualHost.name, before.secure, after.servedSecure);
+    for (const cluster of eachOf(part.clusters)) note(change.clusters, cluster.name, before.clusters, after.clusters.values);
+    for (const secret of eachOf(part.secrets)) note(change.secrets, secret.name, before.secrets, after.secrets.values);
+    for (const key of eachOf(part.statusKeys)) note(change.statuses, key, before.statuses, after.statuses);
+    if (part.fallback) change.fallback = true;
+  }
+  return change;
 }
 
 /** Finds an Ingress or HTTPProxy by its `Kind namespace/name` key: by name where the input can, else from one scan. */

@@ -86,6 +86,9 @@ export class StatusRecorder {
    * (a build context's, one per incremental unit) every status is its own.
    */
   #owned: WeakSet<ObjectStatus> | undefined;
+  /** In a recorder started from shared statuses: the keys whose status it made or copied. */
+  readonly #written = new Set<string>();
+  #revision = 0;
 
   /** A recorder starting from `shared` (by refKey), statuses an earlier build made. */
   constructor(shared?: ReadonlyMap<string, ObjectStatus>) {
@@ -95,17 +98,22 @@ export class StatusRecorder {
 
   /** Registers an object so it gets a status even if nothing is wrong with it. */
   track(ref: ObjectRef, generation?: number): ObjectStatus {
+    this.#revision++;
     const key = refKey(ref);
     let status = this.#statuses.get(key);
     if (!status) {
       status = { ref, generation, currentStatus: "valid", description: `Valid ${ref.kind}`, errors: [], warnings: [] };
-      this.#owned?.add(status);
+      if (this.#owned) {
+        this.#owned.add(status);
+        this.#written.add(key);
+      }
       this.#statuses.set(key, status);
       return status;
     }
     if (this.#owned && !this.#owned.has(status)) {
       status = copyStatus(status);
       this.#owned.add(status);
+      this.#written.add(key);
       this.#statuses.set(key, status);
     }
     if (generation !== undefined) status.generation = generation;
@@ -149,6 +157,21 @@ export class StatusRecorder {
 
   get(ref: ObjectRef): ObjectStatus | undefined {
     return this.#statuses.get(refKey(ref));
+  }
+
+  /** Changes with every condition recorded (what a sorted list of all() was made at). */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** The status of the object with this refKey. */
+  byKey(key: string): ObjectStatus | undefined {
+    return this.#statuses.get(key);
+  }
+
+  /** In a recorder started from shared statuses: the refKeys whose status this recorder made or changed (the others are the shared ones). */
+  written(): ReadonlySet<string> {
+    return this.#written;
   }
 
   /** Every status with its refKey, in no particular order. */

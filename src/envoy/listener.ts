@@ -166,8 +166,8 @@ export function listenerTlsVersions(vhost: SecureVirtualHost, global: GlobalConf
   return { minVersion, maxVersion: lower < minVersion ? minVersion : lower };
 }
 
-/** The filter chain of one TLS virtual host, matched by SNI. */
-function secureFilterChain(chain: SecureFilterChain, statPrefix: string, settings: ListenerSettings): JsonObject {
+/** The filter chain of one TLS virtual host, matched by SNI (`statPrefix`: its listener's name). */
+export function secureFilterChain(chain: SecureFilterChain, statPrefix: string, settings: ListenerSettings): JsonObject {
   const vhost = chain.virtualHost;
   // `*` (a Gateway TLS listener without a hostname) takes every TLS connection no other chain's SNI name matches.
   const match = vhost.name === "*" ? { transport_protocol: "tls" } : { server_names: [vhost.name] };

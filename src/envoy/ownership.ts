@@ -3,8 +3,9 @@
 // (dag/accessors.ts) beside the translation. A resource the validator rejects, or one an Envoy
 // NACKs, is blamed by looking it up here, never by reading names back out of error paths.
 import { walkServed } from "../dag/accessors.ts";
-import type { ObjectRef } from "../dag/status.ts";
-import type { Dag, VirtualHost } from "../dag/types.ts";
+import { findSorted } from "../base/sorted.ts";
+import { refKey, type ObjectRef } from "../dag/status.ts";
+import type { Dag, Listener, VirtualHost } from "../dag/types.ts";
 import { TypeUrls } from "../xds/types.ts";
 import { parseVirtualHostName } from "../xds/vhds.ts";
 
@@ -32,6 +33,50 @@ const partKey = (typeUrl: string, name: string, part: string) => `${typeUrl}\u00
  * The DAG is not changed after the build, so the answer is the same either way.
  */
 export function resourceOwners(dag: Pick<Dag, "listeners">): ResourceOwners {
+  const indexed = indexedOwners(dag);
+  // A virtual host's or a filter chain's owners are its own: found on its node, without the index
+  // (a build whose rejected parts are a few hosts then never walks the DAG to blame them).
+  const ofVirtualHost = (routeConfig: string, name: string) => {
+    const vhost = servedHost(dag.listeners, routeConfig, name);
+    return vhost ? ownersOfHosts([vhost]) : indexed.ofVirtualHost(routeConfig, name);
+  };
+  return {
+    of(typeUrl, name) {
+      const vhds = typeUrl === TypeUrls.virtualHost ? parseVirtualHostName(name) : undefined;
+      return vhds ? ofVirtualHost(vhds.routeConfig, vhds.host) : indexed.of(typeUrl, name);
+    },
+    ofVirtualHost,
+    ofFilterChain(listenerName, name) {
+      const listener = dag.listeners.find((candidate) => candidate.name === listenerName);
+      const chain = listener && findSorted(listener.filterChains, name, (c) => c.name);
+      if (chain) return ownersOfHosts([chain.virtualHost]);
+      if (listener?.fallback?.name === name) return ownersOfHosts(listener.fallback.virtualHosts);
+      return indexed.ofFilterChain(listenerName, name);
+    },
+  };
+}
+
+/** The virtual host `name` of the route configuration `routeConfig` as the listeners serve it, when it is found by name (it is unique there). */
+function servedHost(listeners: readonly Listener[], routeConfig: string, name: string): VirtualHost | undefined {
+  const matches: VirtualHost[] = [];
+  for (const listener of listeners) {
+    if (listener.routeConfigName === routeConfig) matches.push(...[findSorted(listener.virtualHosts, name, (v) => v.name)].filter((v) => v !== undefined));
+    const chain = findSorted(listener.filterChains, routeConfig, (c) => c.name);
+    if (chain?.routeConfigName === routeConfig && chain.virtualHost.name === name) matches.push(chain.virtualHost);
+    if (listener.fallback?.routeConfigName === routeConfig) matches.push(...[findSorted(listener.fallback.virtualHosts, name, (v) => v.name)].filter((v) => v !== undefined));
+  }
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+/** The owners of these hosts, each once, in the order the index gives them. */
+function ownersOfHosts(virtualHosts: readonly VirtualHost[]): ObjectRef[] {
+  const refs = new Map<string, ObjectRef>();
+  for (const ref of virtualHosts.flatMap(vhostOwners)) if (!refs.has(refKey(ref))) refs.set(refKey(ref), ref);
+  return [...refs.values()];
+}
+
+/** resourceOwners answered from one index of the whole DAG, made at the first question: the reference. */
+export function indexedOwners(dag: Pick<Dag, "listeners">): ResourceOwners {
   let index: Index | undefined;
   const lookup = (key: string) => [...((index ??= indexOwners(dag)).get(key)?.values() ?? [])];
   return {
@@ -44,6 +89,9 @@ export function resourceOwners(dag: Pick<Dag, "listeners">): ResourceOwners {
   };
 }
 
+/** A virtual host (and the filter chain serving it) is owned by its own objects and by those whose routes it holds (included HTTPProxies). */
+const vhostOwners = (vhost: VirtualHost): ObjectRef[] => [...vhost.sources, ...vhost.routes.map((route) => route.source)];
+
 function indexOwners(dag: Pick<Dag, "listeners">): Index {
   const index: Index = new Map();
   const add = (key: string, refs: Iterable<ObjectRef>) => {
@@ -51,8 +99,6 @@ function indexOwners(dag: Pick<Dag, "listeners">): Index {
     if (!set) index.set(key, (set = new Map()));
     for (const ref of refs) set.set(`${ref.kind} ${ref.namespace}/${ref.name}`, ref);
   };
-  // A virtual host (and the filter chain serving it) is owned by its own objects and by those whose routes it holds (included HTTPProxies).
-  const vhostOwners = (vhost: VirtualHost): ObjectRef[] => [...vhost.sources, ...vhost.routes.map((route) => route.source)];
   walkServed(dag, {
     virtualHost(config, vhost) {
       add(resourceKey(TypeUrls.route, config.name), vhost.sources);

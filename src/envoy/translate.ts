@@ -67,13 +67,9 @@ export const plainTranslators: NodeTranslators = {
 
 /** Translates a DAG into Envoy resources (everything but load assignments). */
 export function translate(dag: Dag, options: TranslateOptions = {}, translators: NodeTranslators = plainTranslators): Translation {
-  const opts = resolvedTranslateOptions(options);
-  // Where Envoy fetches RDS, EDS and SDS: each translator writes it where it names a resource.
-  const configSource = configSourceFor(opts.xdsConfigSource);
-  const settings: ListenerSettings = { address: opts.address, accessLog: opts.accessLog, global: opts.global, configSource };
+  const { opts, settings, defaults } = translationSettings(options);
   const listeners = [...dag.listeners.map((node) => translators.listener(node, settings)), statsListener(opts.statsPort, settings)];
   const routes = routeConfigs(dag).map((config) => translators.routeConfiguration(config));
-  const defaults = { ...clusterDefaults(opts.global), configSource };
   const clusters = [...[...dag.clusters.values()].map((c) => translators.cluster(c, defaults)), adminCluster(opts.adminSocketPath)];
   const secrets = [...dag.secrets.values()].map((s) => translators.secret(s));
   return {
@@ -82,6 +78,15 @@ export function translate(dag: Dag, options: TranslateOptions = {}, translators:
     clusters: byName(clusters),
     secrets: byName(secrets),
   };
+}
+
+/** The resolved options and what the listener and cluster translators take from them. */
+export function translationSettings(options: TranslateOptions): { opts: Required<TranslateOptions>; settings: ListenerSettings; defaults: ClusterDefaults } {
+  const opts = resolvedTranslateOptions(options);
+  // Where Envoy fetches RDS, EDS and SDS: each translator writes it where it names a resource.
+  const configSource = configSourceFor(opts.xdsConfigSource);
+  const settings: ListenerSettings = { address: opts.address, accessLog: opts.accessLog, global: opts.global, configSource };
+  return { opts, settings, defaults: { ...clusterDefaults(opts.global), configSource } };
 }
 
 /** The options with Contour's defaults for what is not given. */

@@ -33,14 +33,17 @@ export interface BuildObservation {
   dagSeconds: number;
   /** Seconds spent turning the DAG into the published snapshot (Contour's xDS cache update). */
   updateSeconds: number;
-  httpProxies: HTTPProxyCounts;
+  /** Counted when a scrape first asks (most builds are never scraped, and counting walks every HTTPProxy). */
+  httpProxies: () => HTTPProxyCounts;
 }
 
 export type ContourMetrics = ReturnType<typeof createContourMetrics>;
 
 /** Registers Contour's series in `registers`; `isLeader` gates the HTTPProxy gauges at scrape time. */
 export function createContourMetrics(registers: Registry[], isLeader: () => boolean) {
-  let counts: HTTPProxyCounts | undefined;
+  let countsOf: (() => HTTPProxyCounts) | undefined;
+  let counted: HTTPProxyCounts | undefined;
+  const currentCounts = () => (counted ??= countsOf?.());
   let cacheCounts: (() => Record<string, number>) | undefined;
 
   new Gauge({ name: "contour_build_info", help: "Build information (isobar's version; branch and revision are not recorded).", labelNames: ["branch", "revision", "version"], registers }).set({ branch: "", revision: "", version }, 1);
@@ -57,7 +60,8 @@ export function createContourMetrics(registers: Registry[], isLeader: () => bool
       registers,
       collect() {
         this.reset();
-        if (!counts || !isLeader()) return;
+        const counts = isLeader() ? currentCounts() : undefined;
+        if (!counts) return;
         for (const [namespace, count] of pick(counts)) this.set({ namespace }, count);
       },
     });
@@ -69,7 +73,8 @@ export function createContourMetrics(registers: Registry[], isLeader: () => bool
       registers,
       collect() {
         this.reset();
-        if (!counts || !isLeader()) return;
+        const counts = isLeader() ? currentCounts() : undefined;
+        if (!counts) return;
         for (const { namespace, vhost, count } of pick(counts).values()) this.set({ namespace, vhost }, count);
       },
     });
@@ -98,7 +103,8 @@ export function createContourMetrics(registers: Registry[], isLeader: () => bool
       rebuildTotal.inc();
       rebuildSeconds.observe(observation.dagSeconds);
       updateSeconds.observe(observation.updateSeconds);
-      counts = observation.httpProxies;
+      countsOf = observation.httpProxies;
+      counted = undefined;
     },
     /** Call with the object cache's counts per kind; read at scrape time. */
     observeCache(list: () => Record<string, number>): void {

@@ -10,6 +10,7 @@ import type { SnapshotStore } from "../xds/snapshot.ts";
 import { resourceTypes, typeInfo } from "../xds/types.ts";
 import { countHTTPProxies } from "./contour-metrics.ts";
 import type { AgentMetrics } from "./metrics.ts";
+import type { ObjectStatus } from "../dag/status.ts";
 
 const objectStatuses = ["valid", "invalid", "orphaned"] as const;
 
@@ -23,18 +24,30 @@ export function instrumentPipeline(metrics: AgentMetrics, agent: { pipeline: Pip
   const { pipeline, store, cache } = agent;
   const kinds = new Set<string>();
   metrics.contour.observeCache(() => cache.counts());
+  // The objects gauge is read at scrape time from the last build's statuses, counted once per build.
+  let lastStatuses: (() => readonly ObjectStatus[]) | undefined;
+  let objectCounts: Map<string, number> | undefined;
+  metrics.observeObjects(() => {
+    if (!objectCounts && lastStatuses) {
+      const counts = new Map<string, number>();
+      for (const status of lastStatuses()) {
+        kinds.add(status.ref.kind);
+        const key = `${status.ref.kind}\u0000${status.currentStatus}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      // Every kind seen once keeps its series (at 0) so a vanished object reads as 0, not as stale.
+      for (const kind of kinds) for (const status of objectStatuses) if (!counts.has(`${kind}\u0000${status}`)) counts.set(`${kind}\u0000${status}`, 0);
+      objectCounts = counts;
+    }
+    return objectCounts ?? new Map();
+  });
   const onBuild = ({ result, changedTypes }: BuildEvent) => {
     metrics.rebuildDuration.observe(result.timings.total / 1000);
     const { dag, total } = result.timings;
-    metrics.contour.recordBuild({ dagSeconds: dag / 1000, updateSeconds: (total - dag) / 1000, httpProxies: countHTTPProxies(result.statuses, cache.httpProxies()) });
-    const counts = new Map<string, number>();
-    for (const status of result.statuses) {
-      kinds.add(status.ref.kind);
-      const key = `${status.ref.kind}\u0000${status.currentStatus}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    // Every kind seen once keeps its series (at 0) so a vanished object reads as 0, not as stale.
-    for (const kind of kinds) for (const status of objectStatuses) metrics.objects.set({ kind, status }, counts.get(`${kind}\u0000${status}`) ?? 0);
+    // Counting walks every status: left to the scrape that asks (statuses are sorted only when read).
+    metrics.contour.recordBuild({ dagSeconds: dag / 1000, updateSeconds: (total - dag) / 1000, httpProxies: () => countHTTPProxies(result.statuses, cache.httpProxies()) });
+    lastStatuses = () => result.statuses;
+    objectCounts = undefined;
     const rejected = new Map<string, number>();
     for (const rejection of result.rejected) rejected.set(rejection.typeUrl, (rejected.get(rejection.typeUrl) ?? 0) + 1);
     for (const info of resourceTypes) {

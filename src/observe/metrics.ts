@@ -30,6 +30,7 @@ export function createMetrics(options: MetricsOptions = {}) {
   let certificates = options.certificates;
   let leaderState: (() => boolean) | undefined;
   let statusStats: (() => StatusWriterStats) | undefined;
+  let objectCounts: (() => Map<string, number>) | undefined;
 
   const instruments = {
     registry,
@@ -39,7 +40,18 @@ export function createMetrics(options: MetricsOptions = {}) {
       buckets: latencyBuckets,
       registers,
     }),
-    objects: new Gauge({ name: "isobar_objects", help: "Source objects in the last build, by kind and status (valid, invalid, orphaned).", labelNames: ["kind", "status"], registers }),
+    objects: new Gauge({
+      name: "isobar_objects",
+      help: "Source objects in the last build, by kind and status (valid, invalid, orphaned).",
+      labelNames: ["kind", "status"],
+      registers,
+      collect() {
+        for (const [key, count] of objectCounts?.() ?? []) {
+          const [kind, status] = key.split("\u0000");
+          this.set({ kind: kind!, status: status! }, count);
+        }
+      },
+    }),
     resources: new Gauge({ name: "isobar_resources", help: "Envoy resources in the published snapshot, by xDS type.", labelNames: ["type"], registers }),
     rejectedResources: new Gauge({ name: "isobar_resources_rejected", help: "Envoy resources the validator left out of the last build, by xDS type.", labelNames: ["type"], registers }),
     snapshotGeneration: new Gauge({ name: "isobar_snapshot_generation", help: "Number of snapshots published with a change since start.", registers }),
@@ -74,6 +86,10 @@ export function createMetrics(options: MetricsOptions = {}) {
     /** Call with the certificates to report (certs/tls-server.ts certificateDaysLeft); read at scrape time. */
     observeCertificates(list: () => CertificateDaysLeft[]): void {
       certificates = list;
+    },
+    /** Call with the last build's object counts (by `kind\0status`); read at scrape time. */
+    observeObjects(counts: () => Map<string, number>): void {
+      objectCounts = counts;
     },
     /** Call with the status writer's stats; the counters are read at scrape time. */
     observeStatusWriter(stats: () => StatusWriterStats): void {

@@ -52,6 +52,8 @@ export interface ObjectCache extends DagInput {
    * (every kind, referenced or not): what an incremental build (dag/incremental.ts) must redo.
    */
   takeChanges(): Set<string>;
+  /** The Services (`namespace/name`) whose EndpointSlices were added, changed or removed since the last call. */
+  takeEndpointChanges(): Set<string>;
   gatewayApi(): GatewayApiObjects;
 }
 
@@ -149,6 +151,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   // (the build memo compares by identity); keyed without joining the names, as every build asks for every Service.
   const sortedSlices = new Map<string, Map<string, readonly KubeObject[]>>();
   let changes = new Set<string>();
+  let endpointChanges = new Set<string>();
 
   function count(key: ReferenceKey, delta: number): void {
     const next = (referenceCounts.get(key) ?? 0) + delta;
@@ -226,6 +229,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
           const service = indexSlice(next, sliceKey, true);
           if (service) services.add(service);
         }
+        for (const service of services) endpointChanges.add(service);
         return services.size === 0
           ? nothing
           : { affectsDag: false, affectsEndpoints: true, endpointServices: [...services].sort() };
@@ -337,6 +341,11 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
         backendTLSPolicies: typed("BackendTLSPolicy"),
         namespaces: sorted("Namespace").map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} })),
       };
+    },
+    takeEndpointChanges() {
+      const taken = endpointChanges;
+      endpointChanges = new Set();
+      return taken;
     },
     takeChanges() {
       const taken = changes;

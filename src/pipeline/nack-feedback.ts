@@ -15,9 +15,10 @@ import type { ObjectRef } from "../dag/status.ts";
 import type { NackRecord, RejectedResource } from "../xds/nacks.ts";
 import type { XdsEvent } from "../xds/server-common.ts";
 import type { SnapshotStore } from "../xds/snapshot.ts";
+import { findSorted } from "../base/sorted.ts";
 import { resourceKind, resourceTypes, typeInfo, TypeUrls, type ResourceSet } from "../xds/types.ts";
 import { parseVirtualHostName } from "../xds/vhds.ts";
-import type { BuildResult } from "./build.ts";
+import { resultWith, type BuildResult } from "./build.ts";
 
 /** One rejected part as reported: a whole resource, or one virtual host of a route configuration. */
 export interface Rejection {
@@ -119,7 +120,7 @@ export function createNackFeedback(store: SnapshotStore, options: NackFeedbackOp
         result.dag.status.error(ref, { type: "EnvoyConfigError", reason: "ResourceNacked", message });
       }
     }
-    return { ...result, statuses: result.dag.status.all() };
+    return resultWith(result, {});
   }
 
   return {
@@ -169,22 +170,16 @@ function badParts(typeUrl: string, rejected: RejectedResource, json: object): Pa
   return [{ typeUrl, name: rejected.name, content: contentText(json) }];
 }
 
-/** The built content of a part (as contentText writes it), undefined when it is not built. */
+/** The built content of a part (as contentText writes it), undefined when it is not built. Each list of a built set is sorted by name: found by halves. */
 function builtContent(set: ResourceSet): (part: Part) => string | undefined {
-  const byName = new Map<string, Map<string, Json>>();
-  const resourceOf = (typeUrl: string, name: string): Json | undefined => {
-    let names = byName.get(typeUrl);
-    if (!names) {
-      const info = resourceTypes.find((candidate) => candidate.typeUrl === typeUrl);
-      names = new Map(((info ? set[info.kind] : []) as Json[]).map((resource) => [resource[info!.nameField] as string, resource]));
-      byName.set(typeUrl, names);
-    }
-    return names.get(name);
-  };
   return (part) => {
-    const resource = resourceOf(part.typeUrl, part.name);
+    const info = resourceTypes.find((candidate) => candidate.typeUrl === part.typeUrl);
+    const resources = (info ? set[info.kind] : undefined) as Json[] | undefined;
+    const resource = resources && findSorted(resources, part.name, (r) => r[info!.nameField] as string);
     if (!resource || part.virtualHost === undefined) return resource && contentText(resource);
-    const vhost = ((resource.virtual_hosts as Json[] | undefined) ?? []).find((v) => v.name === part.virtualHost);
+    const vhosts = (resource.virtual_hosts as Json[] | undefined) ?? [];
+    // Sorted by name too, but for a TLS host's catch-all, last.
+    const vhost = findSorted(vhosts, part.virtualHost, (v) => v.name as string) ?? vhosts.find((v) => v.name === part.virtualHost);
     return vhost && contentText(vhost);
   };
 }

@@ -3,7 +3,7 @@
 // waiting for a rebuild). Nothing is published before every source has synced once; a build that
 // fails or is inconsistent is logged and the last good snapshot keeps being served. The DAG stage is
 // incremental (dag/incremental.ts): the cache's change set says which units to rebuild.
-import { consola } from "consola";
+import { consola, LogLevels } from "consola";
 import { createDagCache } from "../dag/cache.ts";
 import { createIncrementalDagBuilder, type IncrementalBuildReport } from "../dag/incremental.ts";
 import { edsTargetsByService, loadAssignmentFor, type EdsTarget, type EndpointProblem } from "../envoy/endpoint.ts";
@@ -13,7 +13,7 @@ import type { SourceEvent, SourceHandler, SourceProblem } from "../sources/types
 import type { SnapshotStore } from "../xds/snapshot.ts";
 import { resourceKind, TypeUrls } from "../xds/types.ts";
 import { validateResource } from "../xds/validate.ts";
-import { buildResources, createBuildMemo, type BuildOptions, type BuildResult } from "./build.ts";
+import { buildResources, createBuildMemo, resultWith, type BuildOptions, type BuildResult } from "./build.ts";
 
 const log = consola.withTag("pipeline");
 
@@ -66,11 +66,14 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
   const endpointListeners = new Set<(event: EndpointsEvent) => void>();
   const problems: SourceProblem[] = [];
   let lastBuild: BuildResult | undefined;
-  let targetsByService = new Map<string, EdsTarget[]>();
+  // The EDS targets of a Service in the published build: the load-assignment memo's, which follows
+  // the build's clusters change by change, while the memo's last build is the one published.
+  let targetsOf: (service: string) => EdsTarget[] = () => [];
   // Services whose slices had addresses or ports left out at the last build: a slice change there
   // also rebuilds, so their status warnings follow the slices.
   let servicesWithEndpointProblems = new Set<string>();
   let ready = false;
+  let previousRejected: readonly object[] = [];
   // The DAG stage's memory of unchanged objects, and the translation and validation memo, live as
   // long as the pipeline; reconfigure() replaces the options the next builds use.
   const dagBuilder = createIncrementalDagBuilder();
@@ -79,34 +82,51 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
     dag: { ...options.dag, cache: options.dag.cache ?? createDagCache() },
     memo: options.memo ?? createBuildMemo(),
     buildDag: (input, dagOptions) => dagBuilder.build(input, dagOptions, cache.takeChanges()),
+    dagChange: (dag) => dagBuilder.changeOf(dag),
+    endpointChanges: () => cache.takeEndpointChanges(),
   };
 
   const rebuild = () => {
     if (unsynced.size > 0) return;
     let result: BuildResult;
     try {
-      result = buildResources(cache, buildOptions);
-      if (options.beforePublish) result = options.beforePublish(result);
+      const built = buildResources(cache, buildOptions);
+      result = options.beforePublish ? options.beforePublish(built) : built;
+      // The delta describes the built set: one that beforePublish replaced is compared whole.
+      if (result.resources !== built.resources && result.delta) result = resultWith(result, { delta: undefined });
     } catch (error) {
       log.error(`build failed, still serving the last good snapshot: ${(error as Error).message}`);
       return;
     }
     let changedTypes = new Set<string>();
     try {
-      changedTypes = store.publish(result.resources).changedTypes;
+      changedTypes = store.publish(result.resources, result.delta).changedTypes;
     } catch (error) {
       log.error(`snapshot not published, still serving the last good one: ${(error as Error).message}`);
       return;
     }
     lastBuild = result;
-    targetsByService = edsTargetsByService(result.dag.clusters.values());
+    targetsOf = targetsFrom(result);
     servicesWithEndpointProblems = new Set(result.endpointProblems.map((p) => `${p.service.namespace}/${p.service.name}`));
     for (const problem of result.endpointProblems) log.warn(`Service ${problem.service.namespace}/${problem.service.name}: ${problem.message}`);
     if (!ready) log.info(`first snapshot published: ${summary(result)}`);
-    else if (changedTypes.size > 0) log.debug(`snapshot published: ${summary(result)}; DAG ${describeDagBuild(dagBuilder.last)}`);
+    else if (changedTypes.size > 0 && log.level >= LogLevels.debug) log.debug(`snapshot published: ${summary(result)}; DAG ${describeDagBuild(dagBuilder.last)}`);
     ready = true;
-    for (const rejected of result.rejected) log.warn(`left out ${resourceKind(rejected.typeUrl)} ${rejected.name}: ${rejected.errors[0]?.message ?? "invalid"}`);
+    // A rejection a patched build kept as it was (the same object) was logged when it came.
+    const loggedBefore = new Set(result.delta ? previousRejected : []);
+    for (const rejected of result.rejected) if (!loggedBefore.has(rejected)) log.warn(`left out ${resourceKind(rejected.typeUrl)} ${rejected.name}: ${rejected.errors[0]?.message ?? "invalid"}`);
+    previousRejected = result.rejected;
     for (const listener of buildListeners) listener({ result, changedTypes });
+  };
+
+  const targetsFrom = (result: BuildResult): ((service: string) => EdsTarget[]) => {
+    const memo = buildOptions.memo!;
+    let byService: Map<string, EdsTarget[]> | undefined;
+    return (service) => {
+      if (memo.last?.dag === result.dag) return memo.endpoints.targetsOf(service);
+      byService ??= edsTargetsByService(result.dag.clusters.values());
+      return byService.get(service) ?? [];
+    };
   };
 
   const debouncer = createDebouncer({ holdoffMs: options.holdoffMs, maxDelayMs: options.maxDelayMs, run: rebuild });
@@ -121,7 +141,7 @@ export function createPipeline(store: SnapshotStore, cache: ObjectCache, options
         problems++;
         log.warn(`Service ${service}: ${problem.message}`);
       };
-      for (const target of targetsByService.get(service) ?? []) {
+      for (const target of targetsOf(service)) {
         const assignment = loadAssignmentFor(target, (namespace, name) => cache.endpointSlices(namespace, name), { policy: options.endpoints, report });
         const errors = validateResource(TypeUrls.endpoint, assignment);
         if (errors.length > 0) log.warn(`load assignment ${target.edsServiceName} left unchanged: ${errors[0]!.path}: ${errors[0]!.message}`);

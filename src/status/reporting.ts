@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { consola, type ConsolaInstance } from "consola";
 import type { ObjectStatus } from "../dag/status.ts";
+import { changedStatuses, type BuildResult } from "../pipeline/build.ts";
 import { type KubeClient, createKubeClient } from "../k8s/client.ts";
 import { type LeaderElector, startLeaderElection } from "../k8s/leader.ts";
 import { slimObject } from "../sources/kube-transform.ts";
@@ -21,11 +22,14 @@ export interface LeaderElectionSettings {
   retryPeriodSeconds?: number;
 }
 
+/** What reporting reads of a build: its statuses, and how they changed when the build knows (pipeline/build.ts). */
+export type BuiltStatuses = { statuses: ObjectStatus[] } & Partial<Pick<BuildResult, "dag" | "statusChanges">>;
+
 export interface StatusReportingOptions {
   kubeConfig?: KubeConfig;
   client?: KubeClient;
   /** The pipeline's build events (src/pipeline/run.ts). */
-  pipeline: { onBuild(listener: (event: { result: { statuses: ObjectStatus[] } }) => void): () => void; readonly lastBuild?: { statuses: ObjectStatus[] } };
+  pipeline: { onBuild(listener: (event: { result: BuiltStatuses }) => void): () => void; readonly lastBuild?: { statuses: ObjectStatus[] } };
   /** The object cache, to find each object's current version (its Gateway API objects too, when it has them). */
   cache: Parameters<typeof lookupFromCache>[0];
   /** --ingress-status-address: fixed addresses; wins over envoyService. */
@@ -106,7 +110,14 @@ export function startStatusReporting(options: StatusReportingOptions): StatusRep
       onStoppedLeading: () => options.onStoppedLeading?.(),
     });
   }
-  const off = options.pipeline.onBuild(({ result }) => writer.update(result.statuses, lookupFromCache(options.cache)));
+  // A build that patched the one before says which statuses changed: only those are looked at, when
+  // the build before it is the one this writer was last given.
+  let lastRecorder: unknown;
+  const off = options.pipeline.onBuild(({ result }) => {
+    const changed = result.dag && result.statusChanges && result.statusChanges.previous === lastRecorder ? changedStatuses({ dag: result.dag, statusChanges: result.statusChanges }) : undefined;
+    lastRecorder = result.dag?.status;
+    writer.update(() => result.statuses, lookupFromCache(options.cache), changed);
+  });
   // Started after the first build (the agent attaches reporting once it runs): begin from that build.
   if (options.pipeline.lastBuild) writer.update(options.pipeline.lastBuild.statuses, lookupFromCache(options.cache));
   return {

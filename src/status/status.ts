@@ -54,8 +54,12 @@ export interface StatusWriterStats {
 }
 
 export interface StatusWriter {
-  /** The DAG's statuses from one build; `objects` finds each object's current state. */
-  update(statuses: ObjectStatus[], objects: ObjectLookup): void;
+  /**
+   * The DAG's statuses from one build; `objects` finds each object's current state. `changed`, when
+   * given, holds (by refKey) every status that differs from the last update's (undefined: gone),
+   * and `statuses` is read only when the whole list is needed.
+   */
+  update(statuses: ObjectStatus[] | (() => ObjectStatus[]), objects: ObjectLookup, changed?: ReadonlyMap<string, ObjectStatus | undefined>): void;
   /**
    * Re-queues the last update's statuses (on becoming leader, or when the load balancer address
    * changes), finding objects through `objects` when given: a fresh lookup avoids a conflict per
@@ -133,7 +137,7 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
   let workers = 0;
   /** Set after a PATCH of status was forbidden: write with GET and PUT from then on. */
   let updateOnly = false;
-  let last: { statuses: ObjectStatus[]; objects: ObjectLookup } | undefined;
+  let last: { statuses: () => ObjectStatus[]; objects: ObjectLookup } | undefined;
   let stopped = false;
   let idleWaiters: (() => void)[] = [];
 
@@ -142,24 +146,43 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
     return current === undefined ? undefined : Array.isArray(current) ? current : [current];
   }
 
-  function update(statuses: ObjectStatus[], objects: ObjectLookup): void {
+  function update(given: ObjectStatus[] | (() => ObjectStatus[]), objects: ObjectLookup, changed?: ReadonlyMap<string, ObjectStatus | undefined>): void {
+    const statuses = typeof given === "function" ? given : () => given;
+    const incremental = changed !== undefined && last !== undefined;
     last = { statuses, objects };
     if (stopped || !options.isLeader()) return;
+    if (incremental) {
+      for (const [key, status] of changed) {
+        if (status && resources[status.ref.kind]) consider(key, status, objects);
+        else {
+          queue.delete(key);
+          written.delete(key);
+          settled.delete(key);
+        }
+      }
+      pump();
+      return;
+    }
     const keys = new Set<string>();
-    for (const status of statuses) {
+    for (const status of statuses()) {
       if (!resources[status.ref.kind]) continue;
       const key = refKey(status.ref);
       keys.add(key);
-      if (settled.get(key) === status) {
-        stats.unchanged++;
-        queue.delete(key);
-        continue;
-      }
-      queue.set(key, { status, objects });
+      consider(key, status, objects);
     }
     for (const key of written.keys()) if (!keys.has(key)) written.delete(key);
     for (const key of settled.keys()) if (!keys.has(key)) settled.delete(key);
     pump();
+  }
+
+  /** Queues a status unless it is the very one found or written at the last look. */
+  function consider(key: string, status: ObjectStatus, objects: ObjectLookup): void {
+    if (settled.get(key) === status) {
+      stats.unchanged++;
+      queue.delete(key);
+      return;
+    }
+    queue.set(key, { status, objects });
   }
 
   function pump(): void {

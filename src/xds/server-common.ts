@@ -117,6 +117,8 @@ export function openStream<Request extends { node?: unknown; type_url?: string; 
     fixedTypeUrl?: string;
     onRequest(request: Request, info: ResourceTypeInfo): void;
     onPush(typeUrl: string): void;
+    /** Every type waiting for a push has been pushed (the end of one change, for this stream). */
+    afterPush?(): void;
     /** Whether this client's push of a type is large (a whole shared route configuration): it waits until the small pushes of the same change are written. */
     heavy?(typeUrl: string): boolean;
   },
@@ -137,6 +139,7 @@ export function openStream<Request extends { node?: unknown; type_url?: string; 
       if (untilHeavy && waiting.has(typeUrl) && handlers.heavy?.(typeUrl)) return () => void setImmediate(push);
       if (waiting.delete(typeUrl)) handlers.onPush(typeUrl);
     }
+    if (!done) handlers.afterPush?.();
     return undefined;
   };
   call.on("drain", () => push());

@@ -7,6 +7,7 @@
 // NACK does its bad hosts. An Envoy on delta ADS is sent shared route configs as VHDS shells and their
 // hosts one by one (vhds.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { createClusterWarming, pointingTypes } from "./cluster-warming.ts";
 import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
 import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, subscriptionLimit, type KnownVersions, type ServerContext } from "./server-common.ts";
@@ -38,6 +39,11 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
   const servedVhds = (): boolean => (vhds ??= takesVhds(session.node, { delta: true, ads: fixedTypeUrl === undefined }));
   // The route configs this client was sent as VHDS shells.
   const shells = new Set<string>();
+  // On ADS: listeners and routes wait for the endpoints of the new clusters they may point at, and
+  // clusters and load assignments are removed after them (cluster-warming.ts).
+  const warming = fixedTypeUrl === undefined ? createClusterWarming(call, { push: (typeUrl) => void (states.get(typeUrl) && respond(states.get(typeUrl)!, false)), remove: writeRemovals }) : undefined;
+  // Whether the response being made is a push of a change (not an answer to a request).
+  let pushing = false;
 
   const session = openStream(call, context, {
     fixedTypeUrl,
@@ -63,8 +69,15 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     },
     onPush(typeUrl) {
       const state = states.get(typeUrl);
-      if (state) respond(state, false);
+      if (!state || warming?.holds(typeUrl)) return;
+      pushing = true;
+      try {
+        respond(state, false);
+      } finally {
+        pushing = false;
+      }
     },
+    afterPush: () => warming?.pushed(),
     // The whole route configuration (not its hosts one by one) waits for the clients sent less.
     heavy: (typeUrl) => typeUrl === TypeUrls.route && states.has(typeUrl) && !servedVhds(),
   });
@@ -128,24 +141,51 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     const typeUrl = info.typeUrl;
     const version = store.version(typeUrl);
     const plan = context.planner.plan(session.node, info, subscriptionOf(state), known, viewOf(typeUrl));
-    const { updates, removed } = plan;
+    const { updates } = plan;
+    let { removed } = plan;
+    // Clusters and load assignments a push removes go after the listeners and routes that stop pointing at them.
+    const deferred = pushing && warming && removed.length > 0 && (typeUrl === TypeUrls.cluster || typeUrl === TypeUrls.endpoint) && pointingTypes.some((pointing) => states.has(pointing));
+    if (deferred) {
+      warming.deferRemovals(typeUrl, removed);
+      removed = [];
+    }
     // A wildcard client is answered at once even when there is nothing, so it can finish starting.
     if (updates.length === 0 && removed.length === 0 && !(initial && (state.wildcard || typeUrl === TypeUrls.virtualHost))) return;
     const build = () => deltaBody(typeUrl, version, updates, removed);
-    const body = plan.shared
-      ? (plan.shared.deltaBody ??= build())
-      : context.cache.get(typeUrl, version, `d:${plan.everything ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`, build);
-    const nonce = session.nextNonce();
-    state.pending.set(nonce, { version, names: plan.names, updates });
-    if (typeUrl === TypeUrls.route) routes.sent(nonce, updates);
-    if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
-    const message = responseWithNonce(body, nonce);
-    call.write(message);
-    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: plan.updateNames, removed, bytes: message.byteLength });
+    const body = deferred
+      ? build()
+      : plan.shared
+        ? (plan.shared.deltaBody ??= build())
+        : context.cache.get(typeUrl, version, `d:${plan.everything ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`, build);
+    write(state, version, body, { names: plan.names, updateNames: plan.updateNames, removed, updates });
     // Envoy warms the clusters an update sent only on an EDS response naming their assignments.
     const eds = typeUrl === TypeUrls.cluster && !initial && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
     if (eds && forgetEndpointsOf(updates, eds.known)) respond(eds, false);
+    if (typeUrl === TypeUrls.cluster && warming && states.has(TypeUrls.endpoint)) warming.clustersSent(updates, states.get(TypeUrls.endpoint)!.known);
+    if (typeUrl === TypeUrls.endpoint) warming?.endpointsSent(updates);
     if (typeUrl === TypeUrls.route && servedVhds()) followShells(updates, removed);
+  }
+
+  /** Writes one response of `state`'s type: `names` are what it carried (for the NACK record), `updates` the resources updated. */
+  function write(state: DeltaTypeState, version: string, body: Uint8Array, sent: { names: string[]; updateNames: string[]; removed: readonly string[]; updates: readonly CachedResource[] }) {
+    const typeUrl = state.info.typeUrl;
+    const nonce = session.nextNonce();
+    state.pending.set(nonce, { version, names: sent.names, updates: sent.updates });
+    if (typeUrl === TypeUrls.route) routes.sent(nonce, sent.updates);
+    if (state.pending.size > maxPending) state.pending.delete(state.pending.keys().next().value!);
+    const message = responseWithNonce(body, nonce);
+    call.write(message);
+    context.emit({ kind: "response", stream, delta: true, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: sent.updateNames, removed: [...sent.removed], bytes: message.byteLength });
+  }
+
+  /** The deferred removals of clusters or load assignments (cluster-warming.ts), of what the client has not been sent again since. */
+  function writeRemovals(typeUrl: string, names: string[]) {
+    const state = states.get(typeUrl);
+    if (!state || !store.published) return;
+    const gone = names.filter((name) => state.known.get(name) === undefined);
+    if (gone.length === 0) return;
+    const version = store.version(typeUrl);
+    write(state, version, deltaBody(typeUrl, version, [], gone), { names: gone, updateNames: [], removed: gone, updates: [] });
   }
 
   /**

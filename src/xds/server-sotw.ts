@@ -9,6 +9,7 @@
 // only (route-holdback.ts).
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
+import { createClusterWarming } from "./cluster-warming.ts";
 import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
 import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
@@ -56,6 +57,8 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
   const states = new Map<string, SotwTypeState>();
   // Virtual hosts this client rejected, replaced in what it is sent (it alone).
   const routes = createRouteHoldback(context.variants);
+  // On ADS: listeners and routes wait for the endpoints of the new clusters they may point at (cluster-warming.ts).
+  const warming = fixedTypeUrl === undefined ? createClusterWarming(call, { push: (typeUrl) => void (states.get(typeUrl) && respond(states.get(typeUrl)!, false)) }) : undefined;
 
   const session = openStream(call, context, {
     fixedTypeUrl,
@@ -82,7 +85,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     },
     onPush(typeUrl) {
       const state = states.get(typeUrl);
-      if (state) respond(state, false);
+      if (state && !warming?.holds(typeUrl)) respond(state, false);
     },
     // The whole route configuration (not its hosts one by one) waits for the clients sent less.
     heavy: (typeUrl) => typeUrl === TypeUrls.route,
@@ -175,7 +178,10 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     const previous = cds.sentClusters;
     cds.sentClusters = sent;
     const eds = previous && !fixedTypeUrl ? states.get(TypeUrls.endpoint) : undefined;
-    if (eds && forgetEndpointsOf(changedSince(previous!), eds.sent)) respond(eds, false);
+    if (!eds) return;
+    const changed = changedSince(previous!);
+    if (forgetEndpointsOf(changed, eds.sent)) respond(eds, false);
+    warming?.clustersSent(changed, eds.sent);
   }
 
   function send(state: SotwTypeState, version: string, names: string[], body: Buffer, resources?: readonly CachedResource[]) {
@@ -187,6 +193,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     state.sentNames = names;
     const message = responseWithNonce(body, nonce);
     call.write(message);
+    if (typeUrl === TypeUrls.endpoint && resources) warming?.endpointsSent(resources);
     context.emit({ kind: "response", stream, delta: false, typeUrl, nodeId: session.node.id, nonce, version, resourceNames: names, bytes: message.byteLength });
   }
 }

@@ -21,9 +21,20 @@ const entryFields: Record<string, string> = { [TypeUrls.route]: "virtual_hosts",
 /** Fewer entries than this: the resource is judged whole. */
 const entryCheckMin = 8;
 
+/** A resource made from an earlier one by replacing, adding or removing entries of its entry field (the virtual hosts of a route config). */
+export interface EntryChange {
+  previous: object;
+  /** The entries of the new resource that are not entries of `previous`. */
+  entries: Iterable<object>;
+}
+
 export interface ValidationMemo {
-  /** validator.validate(typeUrl, resource), or the verdict it gave before for the same object. */
-  validate(validator: ResourceValidator, typeUrl: string, resource: object): ValidationError[];
+  /**
+   * validator.validate(typeUrl, resource), or the verdict it gave before for the same object. With
+   * `change`: when `change.previous` passed and every field but the entries is the same, the
+   * resource passes when its new entries do (only those are checked).
+   */
+  validate(validator: ResourceValidator, typeUrl: string, resource: object, change?: EntryChange): ValidationError[];
   /** referencesOf(typeUrl, resource), found once per resource object. */
   references(typeUrl: string, resource: object): ResourceReference[];
   /** How many resources and entries the memo's validator was asked to check since created (what a change cost). */
@@ -76,8 +87,32 @@ export function createValidationMemo(): ValidationMemo {
     return true;
   }
 
+  /** Whether `resource` passes as `change.previous` did, judging only its new entries (entriesPass's rule). */
+  function changedEntriesPass(validator: ResourceValidator, typeUrl: string, resource: Record<string, unknown>, change: EntryChange): boolean {
+    const field = entryFields[typeUrl];
+    const previous = change.previous as Record<string, unknown>;
+    if (!field || mapOf(verdicts, typeUrl).get(previous)?.length !== 0) return false;
+    const list = resource[field];
+    const before = previous[field];
+    if (!Array.isArray(list) || !Array.isArray(before)) return false;
+    if (typeUrl === TypeUrls.route && resource.max_direct_response_body_size_bytes !== undefined) return false;
+    const keys = Object.keys(resource);
+    if (keys.length !== Object.keys(previous).length || keys.some((key) => key !== field && resource[key] !== previous[key])) return false;
+    const entries = mapOf(entryVerdicts, typeUrl);
+    for (const entry of change.entries) {
+      let pass = entries.get(entry);
+      if (pass === undefined) {
+        checked.entries++;
+        pass = validator.validate(typeUrl, { [field]: [entry] }).length === 0;
+        entries.set(entry, pass);
+      }
+      if (!pass) return false;
+    }
+    return true;
+  }
+
   return {
-    validate(validator, typeUrl, resource) {
+    validate(validator, typeUrl, resource, change) {
       if (validator !== validatorOf) {
         validatorOf = validator;
         verdicts = new Map();
@@ -86,7 +121,8 @@ export function createValidationMemo(): ValidationMemo {
       const known = mapOf(verdicts, typeUrl);
       let verdict = known.get(resource);
       if (!verdict) {
-        if (entriesPass(validator, typeUrl, resource as Record<string, unknown>)) verdict = [];
+        if (change && changedEntriesPass(validator, typeUrl, resource as Record<string, unknown>, change)) verdict = [];
+        else if (entriesPass(validator, typeUrl, resource as Record<string, unknown>)) verdict = [];
         else {
           checked.resources++;
           verdict = validator.validate(typeUrl, resource);

@@ -37,7 +37,7 @@ export interface SnapshotValidation {
 
 type Json = Record<string, unknown>;
 
-interface Stage {
+export interface Stage {
   typeUrl: string;
   /** Whether its references are checked against the resources judged before it. */
   references?: boolean;
@@ -45,9 +45,40 @@ interface Stage {
   prunable?: string;
 }
 
+/** The stages in the order that puts what is named before what names it (validateSnapshot, validate-patch.ts). */
+export const snapshotStages: ReadonlyArray<Stage & { kind: "secrets" | "endpoints" | "clusters" | "routes" | "listeners" }> = [
+  { kind: "secrets", typeUrl: TypeUrls.secret },
+  { kind: "endpoints", typeUrl: TypeUrls.endpoint },
+  { kind: "clusters", typeUrl: TypeUrls.cluster, references: true },
+  { kind: "routes", typeUrl: TypeUrls.route, prunable: "virtual_hosts" },
+  { kind: "listeners", typeUrl: TypeUrls.listener, prunable: "filter_chains", references: true },
+];
+
+/** What a stage's references are checked against: per type URL judged so far, whether a name was kept, and whether it was given. */
+export type JudgedLookup = (typeUrl: string) => { kept(name: string): boolean; given(name: string): boolean } | undefined;
+
 export interface SnapshotValidateOptions extends ValidateOptions {
   /** Verdicts remembered from earlier builds (validate-memo.ts): an unchanged resource is not checked again. */
   memo?: ValidationMemo;
+}
+
+/**
+ * One resource's verdict in its stage: `errors` (its own, as the validator gave them, plus any the
+ * caller adds) with the reference errors against `judged`; kept whole, kept pruned, or left out.
+ */
+export function judgeResource(stage: Stage, resource: object, errors: ValidationError[], references: ResourceReference[] | undefined, judged: JudgedLookup): { kept?: object; rejection?: RejectedResource } {
+  const json = resource as Json;
+  const name = String(json[typeInfo(stage.typeUrl)!.nameField] ?? "");
+  if (stage.references && references) {
+    for (const ref of missingReferences(references, (typeUrl, referenced) => judged(typeUrl)?.kept(referenced) ?? true)) {
+      const typeUrl = referencedType[ref.kind];
+      errors.push({ path: ref.path, rule: "snapshot.reference", message: `${referenceNames[ref.kind]} ${JSON.stringify(ref.name)} ${judged(typeUrl)!.given(ref.name) ? "was rejected" : "is not in the snapshot"}` });
+    }
+  }
+  if (errors.length === 0) return { kept: resource };
+  const pruned = stage.prunable ? prune(json, stage.prunable, errors) : undefined;
+  if (pruned) return { kept: pruned.resource, rejection: { typeUrl: stage.typeUrl, name, errors, partial: true, parts: pruned.parts } };
+  return { rejection: { typeUrl: stage.typeUrl, name, errors, partial: false } };
 }
 
 /** Validates each resource of `set` and the references between them; see SnapshotValidation. */
@@ -56,6 +87,13 @@ export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOpti
   const validator = resourceValidator(options);
   const { memo } = options;
   const check = (typeUrl: string, resource: object) => (memo ? memo.validate(validator, typeUrl, resource) : validator.validate(typeUrl, resource));
+  const judged = new Map<string, { names: Set<string>; given: object[] }>();
+  const lookup: JudgedLookup = (typeUrl) => {
+    const stage = judged.get(typeUrl);
+    if (!stage) return undefined;
+    const nameField = typeInfo(typeUrl)!.nameField;
+    return { kept: (name) => stage.names.has(name), given: (name) => stage.given.some((r) => (r as Json)[nameField] === name) };
+  };
   // A stage given the very resources it judged last time, checking references against the same
   // outcomes of the stages before it, has the same outcome (the memo's resources never change).
   const judge = (resources: object[], stage: Stage, dependsOn: readonly unknown[] = []): { kept: object[]; names: Set<string> } => {
@@ -76,16 +114,11 @@ export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOpti
       const errors = check(stage.typeUrl, resource);
       if (seen.has(name)) errors.push({ path: "name", rule: "snapshot.unique_name", message: `another resource of this type is already named ${JSON.stringify(name)}` });
       seen.add(name);
-      if (stage.references) errors.push(...referenceErrors(memo ? memo.references(stage.typeUrl, resource) : referencesOf(stage.typeUrl, resource)));
-      if (errors.length === 0) {
-        kept.push(resource);
-        names.add(name);
-        continue;
-      }
-      const pruned = stage.prunable ? prune(resource, stage.prunable, errors) : undefined;
-      rejected.push(pruned ? { typeUrl: stage.typeUrl, name, errors, partial: true, parts: pruned.parts } : { typeUrl: stage.typeUrl, name, errors, partial: false });
-      if (pruned) {
-        kept.push(pruned.resource);
+      const references = stage.references ? (memo ? memo.references(stage.typeUrl, resource) : referencesOf(stage.typeUrl, resource)) : undefined;
+      const verdict = judgeResource(stage, resource, errors, references, lookup);
+      if (verdict.rejection) rejected.push(verdict.rejection);
+      if (verdict.kept) {
+        kept.push(verdict.kept);
         names.add(name);
       }
     }
@@ -94,22 +127,15 @@ export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOpti
     return { outcome: { kept, names }, rejections };
   };
 
-  const secrets = judge(set.secrets, { typeUrl: TypeUrls.secret });
-  const endpoints = judge(set.endpoints, { typeUrl: TypeUrls.endpoint });
-  // Judged in the order that puts what is named before what names it.
-  const judged = new Map<string, { names: Set<string>; given: object[] }>([
-    [TypeUrls.secret, { names: secrets.names, given: set.secrets }],
-    [TypeUrls.endpoint, { names: endpoints.names, given: set.endpoints }],
-  ]);
-  const referenceErrors = (references: ResourceReference[]): ValidationError[] =>
-    missingReferences(references, (typeUrl, name) => judged.get(typeUrl)?.names.has(name) ?? true).map((ref) => {
-      const typeUrl = referencedType[ref.kind];
-      return missing(ref.path, referenceNames[ref.kind], ref.name, judged.get(typeUrl)!.given, typeInfo(typeUrl)!.nameField);
-    });
-  const clusters = judge(set.clusters, { typeUrl: TypeUrls.cluster, references: true }, [secrets.names, endpoints.names]);
-  const routes = judge(set.routes, { typeUrl: TypeUrls.route, prunable: "virtual_hosts" });
+  const [secretStage, endpointStage, clusterStage, routeStage, listenerStage] = snapshotStages;
+  const secrets = judge(set.secrets, secretStage!);
+  const endpoints = judge(set.endpoints, endpointStage!);
+  judged.set(TypeUrls.secret, { names: secrets.names, given: set.secrets });
+  judged.set(TypeUrls.endpoint, { names: endpoints.names, given: set.endpoints });
+  const clusters = judge(set.clusters, clusterStage!, [secrets.names, endpoints.names]);
+  const routes = judge(set.routes, routeStage!);
   judged.set(TypeUrls.route, { names: routes.names, given: set.routes });
-  const listeners = judge(set.listeners, { typeUrl: TypeUrls.listener, prunable: "filter_chains", references: true }, [secrets.names, endpoints.names, routes.names]);
+  const listeners = judge(set.listeners, listenerStage!, [secrets.names, endpoints.names, routes.names]);
   return {
     valid: { listeners: listeners.kept, routes: routes.kept, clusters: clusters.kept, endpoints: endpoints.kept, secrets: secrets.kept },
     rejected,
@@ -117,15 +143,6 @@ export function validateSnapshot(set: ResourceSet, options: SnapshotValidateOpti
 }
 
 const referenceNames: Record<ReferenceKind, string> = { routeConfig: "route config", cluster: "cluster", endpoint: "load assignment", secret: "secret" };
-
-function missing(path: string, what: string, name: string, given: object[], nameField: string): ValidationError {
-  const present = given.some((r) => (r as Json)[nameField] === name);
-  return {
-    path,
-    rule: "snapshot.reference",
-    message: `${what} ${JSON.stringify(name)} ${present ? "was rejected" : "is not in the snapshot"}`,
-  };
-}
 
 /**
  * The resource without the items of `field` that errors point into, with those items' names and

@@ -175,6 +175,8 @@ export interface EnvoyOptions {
   dir?: string;
   /** Changes the written bootstrap before Envoy reads it (e.g. to take a certificate away). */
   edit?: (bootstrap: Record<string, unknown>) => void;
+  /** Extra Envoy command-line flags (after the harness's own, which Envoy refuses to repeat; e.g. `--component-log-level rds:debug`). */
+  envoyArgs?: string[];
 }
 
 /** Envoy's words when a listener port picked by freePort() was taken by someone else meanwhile. */
@@ -193,7 +195,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
     options.edit(bootstrap);
     writeFileSync(bootstrapPath, JSON.stringify(bootstrap));
   }
-  const child = Bun.spawn([envoyBinary(), "-c", bootstrapPath, "--use-dynamic-base-id", "--log-level", "warning", "--drain-time-s", "1", "--parent-shutdown-time-s", "2"], { cwd: dir, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const child = Bun.spawn([envoyBinary(), "-c", bootstrapPath, "--use-dynamic-base-id", "--log-level", "warning", "--drain-time-s", "1", "--parent-shutdown-time-s", "2", ...(options.envoyArgs ?? [])], { cwd: dir, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const lines: string[] = [];
   const pumped = readLines([child.stdout, child.stderr], (line) => lines.push(line));
   const exited = child.exited.then(async (code) => (await pumped, code));
