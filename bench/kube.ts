@@ -31,6 +31,8 @@ export interface KubeBenchOptions {
   sizes?: number[];
   /** Delta clients for the edited Ingress (0: none). */
   clients?: number;
+  /** Of those, how many keep the classic route configuration (`--classic N`; default half); the others take VHDS, as Envoy on delta ADS does. */
+  classicClients?: number;
 }
 
 interface AgentRun {
@@ -116,10 +118,10 @@ async function agentMain(kubeconfigPath: string, apps: number): Promise<void> {
   let publishMs = 0;
   let publishStartMs = 0;
   const publish = store.publish.bind(store);
-  store.publish = (set) => {
+  store.publish = (set, delta) => {
     const t0 = performance.now();
     try {
-      return publish(set);
+      return publish(set, delta);
     } finally {
       if (publishStartMs === 0) {
         publishStartMs = t0 - start;
@@ -233,7 +235,7 @@ const runFields = (ready: Record<string, unknown>): AgentRun => {
 };
 
 /** One agent process on the API server; with clients, also one edited Ingress until every delta client has it. */
-async function agentRun(kubeconfigPath: string, size: number, clients: number): Promise<KubeRun> {
+async function agentRun(kubeconfigPath: string, size: number, clients: number, classicClients = Math.floor(clients / 2)): Promise<KubeRun> {
   const args = ["agent", kubeconfigPath, String(size)];
   if (clients === 0) {
     const agent = startChild(join(here, "kube.ts"), args);
@@ -242,8 +244,8 @@ async function agentRun(kubeconfigPath: string, size: number, clients: number): 
     return run;
   }
   const changes = [0, 1, 2].map((i) => ({ kind: "ingress" as const, index: (i * 7919 + 11) % size }));
-  // Half the clients keep the classic route configuration, half take VHDS: before and after in one run.
-  const latency = await measureLatency({ fixture: "ingress", size }, { clients, classicClients: Math.floor(clients / 2), holdoffMs: 100, changes }, { script: join(here, "kube.ts"), args });
+  // By default half the clients keep the classic route configuration, half take VHDS: both in one run.
+  const latency = await measureLatency({ fixture: "ingress", size }, { clients, classicClients: Math.min(clients, classicClients), holdoffMs: 100, changes }, { script: join(here, "kube.ts"), args });
   return { ...runFields(latency.agentReady), change: summarizeLatency(latency) };
 }
 
@@ -260,14 +262,14 @@ export async function runKube(options: KubeBenchOptions): Promise<object> {
   const results = [];
   // Each client's full set is held by the bench process while it arrives (tens of MB at 100k
   // objects): past 10k Ingresses the clients are capped so 100 of them do not take ~8 GiB here.
-  for (const apps of sizes) results.push(await runSize(apps, apps > 10_000 ? Math.min(clients, maxClientsPast10k) : clients));
+  for (const apps of sizes) results.push(await runSize(apps, apps > 10_000 ? Math.min(clients, maxClientsPast10k) : clients, options.classicClients));
   const out = results.length === 1 ? results[0]! : { scenario: "kube", sizes, clients, results };
   console.error(`wrote ${writeResultFile("kube", label, out)}`);
   return out;
 }
 
 /** One size: a fresh API server; the agent with the unrelated Secrets and (up to 10k) again without them. */
-async function runSize(apps: number, clients: number) {
+async function runSize(apps: number, clients: number, classicClients?: number) {
   // The unrelated Secrets measure a per-Secret cost: their count stops growing past 10k Ingresses
   // (at 100k, 50k Secrets of 16 KiB would be the API server's memory, not the agent's).
   const dataset = { apps, tlsSecrets: apps / 2, unrelatedSecrets: Math.min(apps / 2, 5000), unrelatedKiB: 16, helmReleases: Math.min(apps / 10, 1000) };
@@ -276,7 +278,7 @@ async function runSize(apps: number, clients: number) {
   const kubeconfigPath = ready.kubeconfigPath as string;
   try {
     console.error(`kube bench: ${apps} Ingresses, ${clients} delta clients`);
-    const withUnrelated = await agentRun(kubeconfigPath, apps, clients);
+    const withUnrelated = await agentRun(kubeconfigPath, apps, clients, classicClients);
     const written = await server.request({ cmd: "statusCount" });
     const serverMemory = await server.request({ cmd: "memory" });
     let withoutUnrelated: AgentRun | undefined;
@@ -307,11 +309,12 @@ async function runSize(apps: number, clients: number) {
 }
 
 function parseOptions(argv: string[]): KubeBenchOptions {
-  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean" }, size: { type: "string" }, clients: { type: "string" } }, allowPositionals: true, strict: false });
+  const { values } = parseArgs({ args: argv, options: { smoke: { type: "boolean" }, size: { type: "string" }, clients: { type: "string" }, classic: { type: "string" } }, allowPositionals: true, strict: false });
   const smoke = values.smoke === true || values.size === "smoke" || process.env.BENCH_SIZE === "smoke";
   const sizes = typeof values.size === "string" && values.size !== "smoke" ? values.size.split(",").map(Number) : undefined;
   const clients = typeof values.clients === "string" ? Number(values.clients) : undefined;
-  return { smoke, sizes, clients };
+  const classicClients = typeof values.classic === "string" ? Number(values.classic) : undefined;
+  return { smoke, sizes, clients, classicClients };
 }
 
 type KubeRun = AgentRun & { change?: ReturnType<typeof summarizeLatency> };

@@ -83,6 +83,7 @@ function printTable(results: Summary[]): void {
     ["  validate / publish+encode", ...col((s) => `${s.build.editedWithMemo.validateMs} / ${s.build.editedWithMemo.publishMs}`)],
     ["one host, nodes reused, memo ms", ...col((s) => `${s.build.reusedNodesWithMemo.totalMs} (CPU ${s.build.reusedNodesWithMemo.cpuMs})`)],
     ["  translate / endpoints / validate / publish", ...col((s) => { const r = s.build.reusedNodesWithMemo; return `${r.translateMs} / ${r.endpointsMs} / ${r.validateMs} / ${r.publishMs}`; })],
+    ["  publish: delta path / whole set", ...col((s) => { const r = s.build.reusedNodesWithMemo; return `${r.publishMs}${r.fromDelta === 1 ? "" : " (not taken)"} / ${r.publishWholeMs}`; })],
     ["  hosts translated / entries checked", ...col((s) => `${s.build.reusedNodesWithMemo.virtualHostsTranslated} / ${s.build.reusedNodesWithMemo.entriesChecked}`)],
     ["encode alone: fromObject+encode ms", ...col((s) => `${s.build.encodeWarm.fromObjectEncodeMs} (first ${s.build.encodeFirst.fromObjectEncodeMs})`)],
     ["encode alone: encodeStrict ms", ...col((s) => `${s.build.encodeWarm.encodeStrictMs}`)],

@@ -20,6 +20,9 @@ import type { Cluster, PathMatch, Route, Secret } from "./types.ts";
 import { wildcardAuthorityMatch } from "./wildcard.ts";
 import { PathClaims, type PathClaim } from "./ingress-claims.ts";
 
+/** The empty list of every Ingress route that has none of a kind: frozen, never changed. */
+const noItems = Object.freeze([]) as unknown as never[];
+
 /** A cluster already made for a Service port, and what was wrong with that Service's annotations. */
 interface Backend {
   cluster: Cluster;
@@ -280,15 +283,16 @@ function addPath(ctx: BuildContext, input: PathInput): void {
   if (host !== "*" && ctx.dag.secureVirtualHosts.has(host)) target(true);
   if (targets > 0 && served.length === 0) return;
 
+  // An Ingress route has no query matches and no mirrors, and a header match only under a wildcard
+  // host: the shared empty list, not one each (an empty array costs about 70 bytes, at 100k routes MBs).
   const route: Route = {
     pathMatch: matched.ok,
-    headerMatches: [],
-    queryParamMatches: [],
+    headerMatches: host.startsWith("*.") ? [wildcardAuthorityMatch(host)] : noItems,
+    queryParamMatches: noItems,
     clusters: [],
-    mirrors: [],
+    mirrors: noItems,
     source: ref,
   };
-  if (host.startsWith("*.")) route.headerMatches.push(wildcardAuthorityMatch(host));
   const cluster = backendCluster(ctx, input);
   if (cluster) route.clusters.push({ cluster, weight: 1 });
   else route.directResponse = { statusCode: 503 };

@@ -13,6 +13,18 @@ export interface ObjectRef {
 
 export const refKey = (ref: ObjectRef): string => `${ref.kind} ${ref.namespace}/${ref.name}`;
 
+// Most objects are valid, without errors or warnings: their status shares one frozen empty list
+// and one description string per kind (at 100k objects a fresh array and string each cost MBs).
+// The recorder replaces a list to add to it, never pushes.
+const emptyConditions: SubCondition[] = Object.freeze([]) as unknown as SubCondition[];
+const noConditions = (): SubCondition[] => emptyConditions;
+const validDescriptions = new Map<string, string>();
+function validDescription(kind: string): string {
+  let description = validDescriptions.get(kind);
+  if (description === undefined) validDescriptions.set(kind, (description = `Valid ${kind}`));
+  return description;
+}
+
 /** One error or warning: a machine-readable type and reason, a message a user can act on. */
 export interface SubCondition {
   type: string; // Contour's error types: "IncludeError", "ServiceError", "TLSError", "VirtualHostError", "RouteError", …
@@ -102,7 +114,7 @@ export class StatusRecorder {
     const key = refKey(ref);
     let status = this.#statuses.get(key);
     if (!status) {
-      status = { ref, generation, currentStatus: "valid", description: `Valid ${ref.kind}`, errors: [], warnings: [] };
+      status = { ref, generation, currentStatus: "valid", description: validDescription(ref.kind), errors: noConditions(), warnings: noConditions() };
       if (this.#owned) {
         this.#owned.add(status);
         this.#written.add(key);
@@ -122,14 +134,14 @@ export class StatusRecorder {
 
   error(ref: ObjectRef, condition: SubCondition): void {
     const status = this.track(ref);
-    if (!status.errors.some((e) => e.reason === condition.reason && e.message === condition.message)) status.errors.push(condition);
+    if (!status.errors.some((e) => e.reason === condition.reason && e.message === condition.message)) status.errors = [...status.errors, condition];
     status.currentStatus = "invalid";
     status.description = "At least one error present, see Errors for details";
   }
 
   warning(ref: ObjectRef, condition: SubCondition): void {
     const status = this.track(ref);
-    if (!status.warnings.some((e) => e.reason === condition.reason && e.message === condition.message)) status.warnings.push(condition);
+    if (!status.warnings.some((e) => e.reason === condition.reason && e.message === condition.message)) status.warnings = [...status.warnings, condition];
   }
 
   orphaned(ref: ObjectRef, message: string): void {
@@ -137,7 +149,7 @@ export class StatusRecorder {
     if (status.errors.length > 0) return;
     status.currentStatus = "orphaned";
     status.description = message;
-    if (!status.errors.some((e) => e.reason === "Orphaned")) status.errors.push({ type: "Orphaned", reason: "Orphaned", message });
+    if (!status.errors.some((e) => e.reason === "Orphaned")) status.errors = [...status.errors, { type: "Orphaned", reason: "Orphaned", message }];
   }
 
   /** Sets a Gateway API condition (replacing one of the same type); it does not make the object invalid. */

@@ -3,8 +3,14 @@
 // stats/ready listener forwards to over Envoy's admin unix socket.
 import type { ClusterDefaults as ClusterConfig, ClusterDnsLookupFamily, GlobalConfig } from "../config/types.ts";
 import type { CircuitBreakers, Cluster, LoadBalancerStrategy, SlowStart, TcpHealthCheckPolicy } from "../dag/types.ts";
+import { deepFreeze } from "../base/values.ts";
 import { adsConfigSource, any, duration, type JsonObject } from "./common.ts";
 import { tlsTransportSocket, upstreamTlsContext } from "./tls.ts";
+
+/** The ADS config source of every EDS cluster: one frozen object shared by all (100k clusters at 100k Services). */
+const adsEdsConfig = deepFreeze(adsConfigSource());
+/** Every cluster's common_lb_config (no panic mode, as Contour), shared likewise. */
+const noPanicThreshold = deepFreeze({ healthy_panic_threshold: { value: 0 } });
 
 export const ADMIN_CLUSTER = "envoy-admin";
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
@@ -61,7 +67,7 @@ export function cluster(source: Cluster, global: ClusterDefaults = defaults): Js
     if (global.dnsLookupFamily !== "auto") out.dns_lookup_family = dnsLookupFamilies[global.dnsLookupFamily];
   } else {
     out.type = "EDS";
-    out.eds_cluster_config = { eds_config: global.configSource ?? adsConfigSource(), service_name: source.edsServiceName };
+    out.eds_cluster_config = { eds_config: global.configSource ?? adsEdsConfig, service_name: source.edsServiceName };
   }
   out.connect_timeout = duration(source.connectTimeoutMs ?? global.connectTimeoutMs);
   if (global.perConnectionBufferLimitBytes !== undefined) out.per_connection_buffer_limit_bytes = global.perConnectionBufferLimitBytes;
@@ -72,7 +78,7 @@ export function cluster(source: Cluster, global: ClusterDefaults = defaults): Js
     if (source.loadBalancer === "WeightedLeastRequest") out.least_request_lb_config = { slow_start_config: slowStart };
   }
   // Contour disables panic mode: unhealthy endpoints are never sent traffic.
-  out.common_lb_config = { healthy_panic_threshold: { value: 0 } };
+  out.common_lb_config = noPanicThreshold;
 
   const protocolOptions = httpProtocolOptions(source, global.maxRequestsPerConnection);
   if (protocolOptions) out.typed_extension_protocol_options = { [HTTP_PROTOCOL_OPTIONS]: protocolOptions };

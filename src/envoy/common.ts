@@ -18,13 +18,31 @@ export const resourceTypes = {
   secrets: "envoy.extensions.transport_sockets.tls.v3.Secret",
 } as const;
 
+// One type URL string per message type (a few dozen), not a new one per Any: a TLS listener has
+// two Anys per filter chain, 50k chains at 100k Ingresses.
+const typeUrls = new Map<string, string>();
+
 /** An Any in our JSON form: `{"@type": url, ...fields}`. */
 export function any(fullName: string, fields: JsonObject = {}): JsonObject {
-  return { "@type": typeUrl(fullName), ...fields };
+  let url = typeUrls.get(fullName);
+  if (url === undefined) typeUrls.set(fullName, (url = typeUrl(fullName)));
+  return { "@type": url, ...fields };
 }
 
 /** Milliseconds as a proto3 JSON duration: 1500 → "1.5s", 0 → "0s". */
 export function duration(ms: number): string {
+  let text = durations.get(ms);
+  if (text === undefined) {
+    text = durationText(ms);
+    // A few distinct values (the configured timeouts) serve every cluster and listener: one string each.
+    if (durations.size < 1000) durations.set(ms, text);
+  }
+  return text;
+}
+
+const durations = new Map<number, string>();
+
+function durationText(ms: number): string {
   const whole = Math.max(0, Math.round(ms));
   const seconds = Math.floor(whole / 1000);
   const millis = whole % 1000;

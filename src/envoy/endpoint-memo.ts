@@ -12,10 +12,9 @@ import type { JsonObject } from "./common.ts";
 import { edsTargets, loadAssignmentFor, type EdsTarget, type EndpointOptions, type EndpointProblem, type EndpointSliceLookup } from "./endpoint.ts";
 
 interface Remembered {
-  /** The target's Service port and health port: the same objects, or the same as text. */
+  /** The target's Service port and health port: the same objects, or the same as text (targetText, made only to compare). */
   service: EdsTarget["service"];
   healthPort: EdsTarget["healthPort"];
-  target: string;
   slices: readonly KubeObject[];
   /** The policy, as text. */
   policy: string;
@@ -52,6 +51,9 @@ export interface LoadAssignmentMemo {
   readonly computed: number;
 }
 
+// Most assignments report no problem: one shared frozen list, not an empty array each (100k at 100k Services).
+const noProblems: EndpointProblem[] = Object.freeze([]) as unknown as EndpointProblem[];
+
 export function createLoadAssignmentMemo(): LoadAssignmentMemo {
   let last: LastCall | undefined;
   let computed = 0;
@@ -59,13 +61,12 @@ export function createLoadAssignmentMemo(): LoadAssignmentMemo {
   /** The entry of `target`: the remembered one when its target, policy and slices are the same. */
   function entryOf(target: EdsTarget, remembered: Remembered | undefined, endpointSlices: EndpointSliceLookup, options: EndpointOptions, policy: string): Remembered {
     const slices = endpointSlices(target.service.namespace, target.service.name);
-    const same = remembered !== undefined && remembered.service === target.service && remembered.healthPort === target.healthPort;
-    const key = same ? remembered!.target : targetText(target);
-    if (remembered && remembered.target === key && remembered.policy === policy && sameItems(remembered.slices, slices)) return remembered;
+    const same = remembered !== undefined && ((remembered.service === target.service && remembered.healthPort === target.healthPort) || targetText(remembered) === targetText(target));
+    if (remembered && same && remembered.policy === policy && sameItems(remembered.slices, slices)) return remembered;
     const problems: EndpointProblem[] = [];
     const assignment = loadAssignmentFor(target, () => slices, { policy: options.policy, report: (problem) => problems.push(problem) });
     computed++;
-    return { service: target.service, healthPort: target.healthPort, target: key, slices, policy, problems, assignment };
+    return { service: target.service, healthPort: target.healthPort, slices, policy, problems: problems.length === 0 ? noProblems : problems, assignment };
   }
 
   const serviceKey = (target: Pick<EdsTarget, "service">) => `${target.service.namespace}/${target.service.name}`;
@@ -177,6 +178,6 @@ function removeTarget(byService: Map<string, string | Set<string>>, service: str
   }
 }
 
-function targetText(target: EdsTarget): string {
+function targetText(target: Pick<EdsTarget, "service" | "healthPort">): string {
   return JSON.stringify([target.service, target.healthPort ?? null]);
 }

@@ -3,6 +3,7 @@
 // certificates by SDS, TLS passthrough and TCP proxying, a fallback-certificate chain for clients
 // without SNI), a Gateway's plain TCP listeners (one tcp_proxy chain each) and `stats-health`, which exposes only /ready and /stats of Envoy's admin interface.
 // What each listener serves was decided by the DAG (dag/listeners.ts); this only renders it.
+import { deepFreeze } from "../base/values.ts";
 import type { GlobalConfig, HttpVersion } from "../config/types.ts";
 import { STATS_LISTENER } from "../dag/names.ts";
 import type { DownstreamValidation, FallbackFilterChain, Listener, SecureFilterChain, SecureVirtualHost, TcpProxy, TlsVersion, VirtualHost } from "../dag/types.ts";
@@ -28,6 +29,24 @@ export interface ListenerSettings {
 
 const codecs: Record<string, string> = { "http/1.1": "HTTP1", "http/2": "HTTP2" };
 
+/**
+ * The parts of a connection manager and TLS context that depend on the settings alone (config
+ * source, HTTP filters for the same needs, protocol options, access log, ALPN): made once per
+ * settings and shared, frozen, by every filter chain. A TLS listener has one chain per TLS host (50k
+ * at 100k Ingresses); a copy each would cost over a kilobyte per chain. The JSON is the same.
+ */
+const sharedParts = new WeakMap<ListenerSettings, Map<string, unknown>>();
+
+function shared<T>(settings: ListenerSettings, key: string, make: () => T): T {
+  let parts = sharedParts.get(settings);
+  if (!parts) sharedParts.set(settings, (parts = new Map()));
+  if (!parts.has(key)) parts.set(key, deepFreeze(make()));
+  return parts.get(key) as T;
+}
+
+/** The config source RDS and SDS are fetched from: the configured one as it is, or one shared ADS source. */
+const configSourceOf = (settings: ListenerSettings): JsonObject => settings.configSource ?? shared(settings, "ads", adsConfigSource);
+
 /** Contour's default HTTP versions: the connection manager's codec (AUTO for both or none). */
 function codecType(versions: HttpVersion[]): string {
   return versions.length === 1 ? codecs[versions[0]!]! : "AUTO";
@@ -52,13 +71,14 @@ interface HcmOptions {
 export function httpConnectionManager(options: HcmOptions, settings: ListenerSettings): JsonObject {
   const { global } = settings;
   const { timeouts } = global;
+  const needs = filterNeeds(options.virtualHosts);
   const hcm: JsonObject = {
     stat_prefix: options.statPrefix,
-    rds: { route_config_name: options.routeConfigName, config_source: settings.configSource ?? adsConfigSource() },
-    http_filters: httpFilters(filterNeeds(options.virtualHosts), global.compression),
-    common_http_protocol_options: commonHttpProtocolOptions(global),
+    rds: { route_config_name: options.routeConfigName, config_source: configSourceOf(settings) },
+    http_filters: shared(settings, `http_filters ${JSON.stringify(needs)}`, () => httpFilters(needs, global.compression)),
+    common_http_protocol_options: shared(settings, "common_http_protocol_options", () => commonHttpProtocolOptions(global)),
     // HTTP/1.0 clients that send a Host header are served (Contour #537).
-    http_protocol_options: { accept_http_10: true, ...(global.allowChunkedLength ? { allow_chunked_length: true } : {}) },
+    http_protocol_options: shared(settings, "http_protocol_options", () => ({ accept_http_10: true, ...(global.allowChunkedLength ? { allow_chunked_length: true } : {}) })),
     stream_idle_timeout: duration(timeouts.streamIdleMs),
     request_timeout: duration(timeouts.requestMs),
     drain_timeout: duration(timeouts.connectionShutdownGracePeriodMs),
@@ -74,7 +94,7 @@ export function httpConnectionManager(options: HcmOptions, settings: ListenerSet
   if (global.serverHeaderTransformation !== "overwrite") hcm.server_header_transformation = serverHeaderTransformations[global.serverHeaderTransformation];
   if (global.listener.http2MaxConcurrentStreams !== undefined) hcm.http2_protocol_options = { max_concurrent_streams: global.listener.http2MaxConcurrentStreams };
   if (global.numTrustedHops > 0) hcm.xff_num_trusted_hops = global.numTrustedHops;
-  const logs = accessLogs(global.accessLog, settings.accessLog);
+  const logs = shared(settings, "access_log", () => accessLogs(global.accessLog, settings.accessLog));
   if (logs) hcm.access_log = logs;
   const forward = options.forwardClientCertificate;
   if (forward) {
@@ -182,10 +202,10 @@ export function secureFilterChain(chain: SecureFilterChain, statPrefix: string, 
       secret: vhost.secret!,
       ...listenerTlsVersions(vhost, settings.global),
       cipherSuites: settings.global.tls.cipherSuites,
-      alpn: tcp ? [] : alpnProtocols(settings.global.defaultHttpVersions),
+      alpn: tcp ? [] : shared(settings, "alpn", () => alpnProtocols(settings.global.defaultHttpVersions)),
       validation: vhost.downstreamValidation,
       validationSecret: chain.clientValidationSecret,
-      configSource: settings.configSource,
+      configSource: configSourceOf(settings),
     }),
   );
   out.filters = tcp

@@ -5,6 +5,7 @@
 // rules and reach another.
 import type { RouteConfigNode } from "../dag/accessors.ts";
 import type { HeaderValue, HeadersPolicy, Redirect, Route, VirtualHost, WeightedCluster } from "../dag/types.ts";
+import { deepFreeze } from "../base/values.ts";
 import { any, compareStrings, duration, type JsonObject, sortedBy } from "./common.ts";
 import { cookieRewriteMarker, cookieRewriteMetadata, hasCookieRewrites } from "./cookie-rewrite.ts";
 import { routeFilterConfig, virtualHostFilterConfig } from "./http-filters.ts";
@@ -29,18 +30,20 @@ export function routeConfigurationOf(config: RouteConfigNode, hostOf: typeof vir
   const secure = config.protocol === "https";
   // The DAG's route configurations hold their virtual hosts sorted by name (dag/listeners.ts).
   const hosts = config.virtualHosts.map((vh) => hostOf(vh, { secure }));
-  if (config.fetchedBy === "sni") hosts.push(misdirectedVirtualHost());
+  if (config.fetchedBy === "sni") hosts.push(misdirected);
   return routeConfiguration(config.name, hosts);
 }
+
+// Contour's request start stamp, for queueing-time metrics upstream. A constant, not user input: one
+// frozen list shared by every route configuration (translated JSON is never changed), so a route
+// configuration whose hosts alone changed keeps its other fields as the same values (resource-delta.ts).
+const requestStartHeader = deepFreeze([{ header: { key: "x-request-start", value: "t=%START_TIME(%s.%3f)%" }, append_action: "APPEND_IF_EXISTS_OR_ADD" }]);
 
 function routeConfiguration(name: string, virtualHosts: JsonObject[]): JsonObject {
   return {
     name,
     virtual_hosts: virtualHosts,
-    // Contour's request start stamp, for queueing-time metrics upstream. A constant, not user input.
-    request_headers_to_add: [
-      { header: { key: "x-request-start", value: "t=%START_TIME(%s.%3f)%" }, append_action: "APPEND_IF_EXISTS_OR_ADD" },
-    ],
+    request_headers_to_add: requestStartHeader,
     // Host "foo.com:8443" still finds "foo.com", wildcards included.
     ignore_port_in_host_matching: true,
   };
@@ -72,13 +75,12 @@ function withFilterConfig(route: JsonObject, config: JsonObject | undefined): Js
   return route;
 }
 
-function misdirectedVirtualHost(): JsonObject {
-  return {
-    name: "misdirected",
-    domains: ["*"],
-    routes: [{ match: { prefix: "/" }, direct_response: { status: 421, body: { inline_string: "misdirected request\n" } } }],
-  };
-}
+/** The 421 catch-all of every TLS host's route configuration: one frozen object shared by all of them. */
+const misdirected: JsonObject = deepFreeze({
+  name: "misdirected",
+  domains: ["*"],
+  routes: [{ match: { prefix: "/" }, direct_response: { status: 421, body: { inline_string: "misdirected request\n" } } }],
+});
 
 /** An Envoy Route: a redirect, a direct response, or a route to clusters. */
 export function envoyRoute(route: Route, options: { secure: boolean }): JsonObject {

@@ -126,13 +126,17 @@ function onlyStatusChanged(previous: KubeObject, next: KubeObject): boolean {
   return deepEqual(beforeRest, afterRest) && deepEqual(beforeMetadata, afterMetadata);
 }
 
-function sliceServiceKey(slice: KubeObject): string | undefined {
-  const service = slice.metadata.labels?.[serviceNameLabel];
-  return service ? `${slice.metadata.namespace}/${service}` : undefined;
+/** `previous` with `next`'s status and resourceVersion (the rest of the two is equal: onlyStatusChanged). */
+function withStatusOf(previous: KubeObject, next: KubeObject): KubeObject {
+  const { status: _previous, ...rest } = previous;
+  const metadata = { ...previous.metadata, resourceVersion: next.metadata.resourceVersion };
+  return next.status === undefined ? { ...rest, metadata } : { ...rest, metadata, status: next.status };
 }
 
-/** A stored slice's `namespace/name` (the cache sets its namespace). */
-const sliceKeyOf = (slice: KubeObject) => `${slice.metadata.namespace}/${slice.metadata.name}`;
+/** Slices of one Service (one namespace) in name order. */
+function byName(a: KubeObject, b: KubeObject): number {
+  return compareStrings(a.metadata.name, b.metadata.name);
+}
 
 function byKey(a: [string, KubeObject], b: [string, KubeObject]): number {
   return compareStrings(a[0], b[0]);
@@ -144,12 +148,11 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   const sortedCache = new Map<StoredKind, KubeObject[]>();
   const referenceCounts = new Map<ReferenceKey, number>();
   const referencesBy = new Map<string, ReferenceKey[]>(); // `Kind ns/name` of the referrer → what it names
-  // A Service's slices: the slice itself when it has one (most do; a Map each would cost ~100 B
-  // per Service at 100k), by `namespace/name` when several.
-  const slicesByService = new Map<string, KubeObject | Map<string, KubeObject>>();
-  // Each Service's slices in order (namespace → name → slices), the same array until one of them changes
-  // (the build memo compares by identity); keyed without joining the names, as every build asks for every Service.
-  const sortedSlices = new Map<string, Map<string, readonly KubeObject[]>>();
+  // Each Service's slices sorted by name (namespace → Service name → slices): one array per Service,
+  // never changed, replaced when one of its slices changes (the build memo compares by identity);
+  // keyed without joining the names (no key string per Service), as every build asks for every
+  // Service. Not frozen: a frozen array costs JSC about four times a plain one (216 bytes, not 56).
+  const slicesByService = new Map<string, Map<string, readonly KubeObject[]>>();
   let changes = new Set<string>();
   let endpointChanges = new Set<string>();
 
@@ -170,21 +173,23 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     else referencesBy.delete(referrer);
   }
 
-  function indexSlice(slice: KubeObject, key: string, add: boolean): string | undefined {
-    const service = sliceServiceKey(slice);
-    if (service === undefined) return undefined;
-    const slices = slicesByService.get(service);
-    const at = service.indexOf("/");
-    sortedSlices.get(service.slice(0, at))?.delete(service.slice(at + 1));
-    if (add) {
-      if (slices === undefined || (!(slices instanceof Map) && sliceKeyOf(slices) === key)) slicesByService.set(service, slice);
-      else if (slices instanceof Map) slices.set(key, slice);
-      else slicesByService.set(service, new Map([[sliceKeyOf(slices), slices], [key, slice]]));
-    } else if (slices instanceof Map) {
-      slices.delete(key);
-      if (slices.size === 1) slicesByService.set(service, slices.values().next().value!);
-    } else if (slices !== undefined && sliceKeyOf(slices) === key) slicesByService.delete(service);
-    return service;
+  /** Adds or removes a stored slice in its Service's list; the Service's `namespace/name`, or undefined when it names none. */
+  function indexSlice(slice: KubeObject, add: boolean): string | undefined {
+    const service = slice.metadata.labels?.[serviceNameLabel];
+    if (!service) return undefined;
+    const namespace = slice.metadata.namespace ?? "";
+    let inNamespace = slicesByService.get(namespace);
+    const name = slice.metadata.name;
+    const others = (inNamespace?.get(service) ?? []).filter((other) => other.metadata.name !== name);
+    const next = add ? [...others, slice].sort(byName) : others;
+    if (next.length > 0) {
+      if (!inNamespace) slicesByService.set(namespace, (inNamespace = new Map()));
+      inNamespace.set(service, next);
+    } else if (inNamespace) {
+      inNamespace.delete(service);
+      if (inNamespace.size === 0) slicesByService.delete(namespace);
+    }
+    return `${namespace}/${service}`;
   }
 
   /** What storing `next` (or removing, when undefined) under `key` means for the output. */
@@ -220,13 +225,12 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
         return { affectsDag: referenceCounts.has(configMapReference(namespace, objectName)), affectsEndpoints: false };
       case "EndpointSlice": {
         const services = new Set<string>();
-        const sliceKey = name;
         if (previous) {
-          const service = indexSlice(previous, sliceKey, false);
+          const service = indexSlice(previous, false);
           if (service) services.add(service);
         }
         if (next) {
-          const service = indexSlice(next, sliceKey, true);
+          const service = indexSlice(next, true);
           if (service) services.add(service);
         }
         for (const service of services) endpointChanges.add(service);
@@ -264,7 +268,10 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     if (!scoped && object.metadata.namespace !== namespace) object = { ...object, metadata: { ...object.metadata, namespace } };
     if (previous && unchanged(previous, object)) return nothing;
     if (previous && onlyStatusChanged(previous, object)) {
-      stores.get(kind)!.set(key, object); // kept current for the status writer; the output cannot change
+      // Kept current for the status writer; the output cannot change. The previous object's fields
+      // are kept, with the new status and resourceVersion: a status pass over 100k objects then
+      // keeps two small objects each, not a whole new copy of every spec.
+      stores.get(kind)!.set(key, withStatusOf(previous, object));
       sortedCache.delete(kind);
       return nothing;
     }
@@ -310,20 +317,9 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     configMap: (namespace, name) => lookup("ConfigMap", namespace, name),
     ingress: (namespace, name) => lookup("Ingress", namespace, name),
     httpProxy: (namespace, name) => lookup("HTTPProxy", namespace, name),
-    endpointSlices(namespace, serviceName) {
-      let inNamespace = sortedSlices.get(namespace);
-      let sorted = inNamespace?.get(serviceName);
-      if (!sorted) {
-        const slices = slicesByService.get(`${namespace}/${serviceName}`);
-        if (!slices) return [];
-        sorted = Object.freeze(slices instanceof Map ? [...slices].sort(byKey).map(([, slice]) => slice) : [slices]);
-        if (!inNamespace) sortedSlices.set(namespace, (inNamespace = new Map()));
-        inNamespace.set(serviceName, sorted);
-      }
-      return sorted as KubeObject[];
-    },
+    endpointSlices: (namespace, serviceName) => (slicesByService.get(namespace)?.get(serviceName) ?? []) as KubeObject[],
     endpointSlicesAll: () => sorted("EndpointSlice"),
-    endpointSliceServices: () => [...slicesByService.keys()].sort(),
+    endpointSliceServices: () => [...slicesByService].flatMap(([namespace, services]) => [...services.keys()].map((service) => `${namespace}/${service}`)).sort(),
     isReferenced(kind, namespace, name) {
       const key = kind === "Secret" ? secretReference(namespace, name) : serviceReference(namespace, name);
       return referenceCounts.has(key);

@@ -57,15 +57,35 @@ export interface Reflector {
 }
 
 /**
- * What is remembered of each delivered object: enough to skip a repeat and to build its tombstone.
- * One flat record whose strings are the object's own (at 100k objects, three objects per entry
- * would cost tens of MB).
+ * What is remembered of each delivered object: its resourceVersion, enough to skip a repeat, by
+ * namespace ("" for cluster-scoped) and name. The keys are the object's own strings and the value
+ * the object's resourceVersion, so remembering an object makes no string and no record (at 100k
+ * objects a joined key or a record each would cost tens of MB). A tombstone is built from the names.
  */
-interface Known {
-  resourceVersion: string;
-  name: string;
-  namespace: string | undefined;
-  uid: string | undefined;
+class KnownVersions {
+  readonly #byNamespace = new Map<string, Map<string, string>>();
+
+  get(namespace: string, name: string): string | undefined {
+    return this.#byNamespace.get(namespace)?.get(name);
+  }
+
+  set(namespace: string, name: string, resourceVersion: string): void {
+    let names = this.#byNamespace.get(namespace);
+    if (!names) this.#byNamespace.set(namespace, (names = new Map()));
+    names.set(name, resourceVersion);
+  }
+
+  delete(namespace: string, name: string): void {
+    const names = this.#byNamespace.get(namespace);
+    if (!names) return;
+    names.delete(name);
+    if (names.size === 0) this.#byNamespace.delete(namespace);
+  }
+
+  /** Every remembered namespace and name (deleting the current one while iterating is safe, as with a Map). */
+  *all(): Generator<[string, string]> {
+    for (const [namespace, names] of this.#byNamespace) for (const name of names.keys()) yield [namespace, name];
+  }
 }
 
 /** Starts the loop; it runs until stop(). */
@@ -74,12 +94,12 @@ export function startReflector(options: ReflectorOptions): Reflector {
   const apiVersion = resource.group ? `${resource.group}/${resource.version}` : resource.version;
   const path = collectionPath(resource, options.namespace);
   const backoff = options.backoff ?? defaultBackoff;
-  const known = new Map<string, Known>();
+  const known = new KnownVersions();
   const origin = { source: "kubernetes" };
 
-  /** What a delete event carries when the object itself is gone (a re-list no longer lists it): its identity only. */
-  function tombstoneOf({ name, namespace, uid }: Known): KubeObject {
-    return { apiVersion, kind: resource.kind, metadata: namespace === undefined ? { name, uid } : { name, namespace, uid } };
+  /** What a delete event carries when the object itself is gone (a re-list no longer lists it): its names only. */
+  function tombstoneOf(namespace: string, name: string): KubeObject {
+    return { apiVersion, kind: resource.kind, metadata: namespace === "" ? { name } : { name, namespace } };
   }
   let stopped = false;
   let synced = false;
@@ -123,17 +143,18 @@ export function startReflector(options: ReflectorOptions): Reflector {
   /** Builds the event for a received object, or nothing if it is already delivered or dropped. */
   function received(raw: KubeObject, deleted: boolean): SourceEvent | undefined {
     const object = options.transform(raw);
-    const key = objectKey(raw);
-    const before = known.get(key);
+    // The transformed object's strings when there is one (its namespace may be a pooled copy).
+    const { metadata } = object ?? raw;
+    const namespace = metadata.namespace || "";
+    const before = known.get(namespace, metadata.name);
     if (deleted || !object) {
-      if (!before) return undefined;
-      known.delete(key);
-      return { type: "delete", object: object ?? tombstoneOf(before), origin };
+      if (before === undefined) return undefined;
+      known.delete(namespace, metadata.name);
+      return { type: "delete", object: object ?? tombstoneOf(namespace, metadata.name), origin };
     }
     const resourceVersion = object.metadata.resourceVersion ?? "";
-    if (before && before.resourceVersion === resourceVersion) return undefined;
-    const { name, namespace, uid } = object.metadata;
-    known.set(key, { resourceVersion, name, namespace, uid });
+    if (before === resourceVersion) return undefined;
+    known.set(namespace, metadata.name, resourceVersion);
     return { type: "upsert", object, origin };
   }
 
@@ -167,10 +188,10 @@ export function startReflector(options: ReflectorOptions): Reflector {
 
   function forgetUnseen(seen: Set<string>): void {
     const events: SourceEvent[] = [];
-    for (const [key, entry] of known) {
-      if (seen.has(key)) continue;
-      known.delete(key);
-      events.push({ type: "delete", object: tombstoneOf(entry), origin });
+    for (const [namespace, name] of known.all()) {
+      if (seen.has(objectKey({ metadata: { namespace, name } }))) continue;
+      known.delete(namespace, name);
+      events.push({ type: "delete", object: tombstoneOf(namespace, name), origin });
     }
     if (events.length > 0) options.onEvents(events);
   }

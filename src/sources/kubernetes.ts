@@ -6,7 +6,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { consola, type ConsolaInstance } from "consola";
 import { createKubeClient, type KubeClient } from "../k8s/client.ts";
 import { loadKubeConfig } from "../k8s/kubeconfig.ts";
-import { slimObject, secretFieldSelector } from "./kube-transform.ts";
+import { createStringPool, slimObject, secretFieldSelector } from "./kube-transform.ts";
 import { startReflector, type Backoff, type InformerCounters, type Reflector } from "./kube-reflector.ts";
 import type { Source, SourceHandler, WatchedKind } from "./types.ts";
 import { watchedKinds } from "./types.ts";
@@ -125,6 +125,8 @@ export function createKubernetesSource(options: KubernetesSourceOptions = {}): K
       (scoped || namespaces.length === 0 ? [undefined] : namespaces).map((namespace) => ({ resource, namespace })),
     );
     let unsynced = plan.length;
+    // One copy of each namespace, protocol, port list… across every kind this source watches.
+    const pool = createStringPool();
     const reportedMissing = new Set<string>();
     reflectors = plan.map(({ resource, namespace }) => {
       const apiVersion = resource.group ? `${resource.group}/${resource.version}` : resource.version;
@@ -133,7 +135,7 @@ export function createKubernetesSource(options: KubernetesSourceOptions = {}): K
         resource,
         namespace,
         fieldSelector: resource.kind === "Secret" ? secretFieldSelector : undefined,
-        transform: (object) => slimObject(object, apiVersion, resource.kind),
+        transform: (object) => slimObject(object, apiVersion, resource.kind, pool),
         backoff: options.backoff,
         counters: options.counters,
         pageSize: options.pageSize,

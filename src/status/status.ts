@@ -11,6 +11,7 @@ import { consola, type ConsolaInstance } from "consola";
 import type { DagInput } from "../dag/processor.ts";
 import type { ObjectRef, ObjectStatus } from "../dag/status.ts";
 import { refKey } from "../dag/status.ts";
+import { createStringPool } from "../sources/kube-transform.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { type KubeClient, KubeApiError, createKubeClient, objectPath } from "../k8s/client.ts";
 import { type LoadBalancerAddress, desiredStatus, patchedStatus, statusEqual, statusPatch } from "./status-shape.ts";
@@ -134,6 +135,9 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
   const stats: StatusWriterStats = { written: 0, skipped: 0, unchanged: 0, conflicts: 0, failed: 0, dropped: 0 };
   /** Per object, the status found on it or written at the last look: the same object again needs no look. */
   const settled = new Map<string, ObjectStatus>();
+  // Most objects get one of a few desired statuses (every valid Ingress the same address): one copy
+  // of each text in `written`, not one per object.
+  const desiredTexts = createStringPool(1000);
   let workers = 0;
   /** Set after a PATCH of status was forbidden: write with GET and PUT from then on. */
   let updateOnly = false;
@@ -259,7 +263,7 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
         settled.set(key, status);
         return;
       }
-      const desiredKey = JSON.stringify(desired, (k, v) => (k === "lastTransitionTime" ? undefined : v));
+      const desiredKey = desiredTexts.string(JSON.stringify(desired, (k, v) => (k === "lastTransitionTime" ? undefined : v)));
       const memo = written.get(key);
       const version = object.metadata.resourceVersion;
       if (memo && memo.desired === desiredKey && (version === memo.before || version === memo.after)) {

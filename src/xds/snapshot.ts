@@ -4,11 +4,13 @@
 // resource keeps its version and bytes across publishes and a delta client is sent only what changed.
 // A type's version is the XOR of its resources' versions, kept up to date on every insert and removal:
 // one changed load assignment costs the store O(1), not a pass over every name of every type.
-import { encodeResource, hash, jsonHashOf, jsonOf } from "./resource-encoding.ts";
-import { resourceTypes, typeInfo, type NodeInfo, type ResourceSet, type ResourceTypeInfo, type TypeUrl } from "./types.ts";
-import { flipVersion, type VersionMix } from "./type-version.ts";
+import { resourceTypes, typeInfo, TypeUrls, type NodeInfo, type ResourceSet, type TypeUrl } from "./types.ts";
 import { Snapshot } from "./snapshot-value.ts";
-import { createWireEncoder, type WireEncoder } from "./wire-encode.ts";
+import { createWireEncoder } from "./wire-encode.ts";
+import { buildTypeMap, nextState, removedNames, type TypeUpdate } from "./snapshot-entries.ts";
+import { updatesFromDelta } from "./snapshot-delta.ts";
+import { mapWith } from "./layered-map.ts";
+import { countReferences, type CountChange, type ReferenceCounts } from "./reference-counts.ts";
 import type { CachedResource } from "./cached-resource.ts";
 import { virtualHostResources } from "./vhds.ts";
 import type { ResourceDelta } from "./resource-delta.ts";
@@ -19,6 +21,8 @@ export interface PublishResult {
   /** Type URLs whose content changed with this publish (all of them on the first publish). */
   changedTypes: Set<string>;
   versions: Record<string, string>;
+  /** True when the delta path made it (the delta's base was the set last published and it could decide exactly). */
+  fromDelta: boolean;
 }
 
 export type NodeView = (node: NodeInfo, typeUrl: string, names: string[]) => string[] | undefined;
@@ -90,14 +94,6 @@ export class SnapshotInconsistentError extends Error {
 }
 
 
-/** One type's next state, computed before anything is committed. */
-interface TypeUpdate {
-  map: Map<string, CachedResource>;
-  mix: VersionMix;
-  /** The names that differ from the current map (empty and `map` the current one when nothing does). */
-  names: string[];
-}
-
 export function createSnapshotStore(): SnapshotStore {
   let current = Snapshot.empty;
   const changes = new Map<string, TypeChange>();
@@ -108,6 +104,12 @@ export function createSnapshotStore(): SnapshotStore {
   let viewDependsOn: Set<string> | undefined; // undefined: the view may depend on any type
   // The store's own fast encoder (its output buffer is reused from one resource to the next).
   const encoder = createWireEncoder();
+  // The delta path's state (snapshot-delta.ts): the set last published (a delta's base must be it),
+  // what updateEndpoints changed since, and how many listeners and clusters name each required
+  // resource (counted at the first publish, then kept up to date by every one).
+  let lastSet: ResourceSet | undefined;
+  const endpointDrift = new Map<string, object | undefined>();
+  let counts: ReferenceCounts | undefined;
 
   /** Commits the given types' next states (the others stay as they are) and tells the listeners. */
   function commit(updates: Map<string, TypeUpdate>, forceAll: boolean): Set<string> {
@@ -133,8 +135,36 @@ export function createSnapshotStore(): SnapshotStore {
     return changed;
   }
 
+  /** The reference counts' change for committed `updates` (what the listed names replaced). */
+  function countChangeOf(into: ReferenceCounts, updates: Map<string, TypeUpdate>): CountChange {
+    const change: CountChange = new Map();
+    for (const typeUrl of [TypeUrls.listener, TypeUrls.cluster]) {
+      const update = updates.get(typeUrl);
+      const previous = current.resources(typeUrl);
+      if (update && update.map !== previous) for (const name of update.names) into.note(change, typeUrl, previous.get(name), update.map.get(name));
+    }
+    return change;
+  }
+
+  /** Commits a publish of `set` (the set the next delta's base must be). */
+  function commitPublish(set: ResourceSet, updates: Map<string, TypeUpdate>, countChange: CountChange | undefined): PublishResult {
+    const fromDelta = countChange !== undefined;
+    const forceAll = !published;
+    if (counts) counts.apply(countChange ?? countChangeOf(counts, updates));
+    const changedTypes = commit(updates, forceAll);
+    // Counted once, with the first snapshot (not when the first change comes); kept up to date since.
+    counts ??= countReferences((typeUrl) => current.resources(typeUrl));
+    lastSet = set;
+    endpointDrift.clear();
+    return { changedTypes, versions: Object.fromEntries(resourceTypes.map((info) => [info.typeUrl, current.version(info.typeUrl)])), fromDelta };
+  }
+
   return {
-    publish(set) {
+    publish(set, delta) {
+      if (delta && published && delta.base === lastSet) {
+        const fast = updatesFromDelta(delta, { current, counts: counts!, endpointDrift }, { problems: [], encoder });
+        if (fast) return commitPublish(set, fast.updates, fast.counts);
+      }
       const updates = new Map<string, TypeUpdate>();
       const problems: string[] = [];
       // VHDS: every host of a route configuration served per host is also a resource of its own (vhds.ts).
@@ -154,8 +184,7 @@ export function createSnapshotStore(): SnapshotStore {
       if (removedAny) problems.push(...candidate.dangling());
       else for (const [typeUrl, touched] of touchedByType) for (const name of touched) problems.push(...candidate.danglingOf(typeUrl, updates.get(typeUrl)!.map.get(name)!));
       if (problems.length > 0) throw new SnapshotInconsistentError(problems);
-      const changedTypes = commit(updates, !published);
-      return { changedTypes, versions: Object.fromEntries(resourceTypes.map((info) => [info.typeUrl, current.version(info.typeUrl)])) };
+      return commitPublish(set, updates, undefined);
     },
     updateEndpoints(changed, removed = []) {
       if (!published) throw new SnapshotInconsistentError(["endpoints updated before the first publish"]);
@@ -165,15 +194,14 @@ export function createSnapshotStore(): SnapshotStore {
       const { map: updated, touched } = buildTypeMap(info, changed, previous, { problems, encoder });
       // A name removed twice is removed once (its version must leave the type's XOR once).
       const gone = [...new Set(removed)].filter((name) => previous.has(name) && !updated.has(name));
-      const endpoints = new Map(previous);
-      for (const name of gone) endpoints.delete(name);
-      for (const name of touched) endpoints.set(name, updated.get(name)!);
+      const endpoints = mapWith(previous, new Map(touched.map((name) => [name, updated.get(name)!])), gone);
       const update = nextState(previous, current.mix(endpointUrl), { map: endpoints, touched, removed: gone });
       const next = current.with([[endpointUrl, update]]);
-      // Only a removal can leave a cluster dangling; otherwise only the new resources' own references are new.
-      if (gone.length > 0) problems.push(...next.dangling());
+      // Only a removal can leave a cluster dangling (the reference counts, once kept, say whether one does); otherwise only the new resources' own references are new.
+      if (gone.length > 0 && (!counts || gone.some((name) => counts!.named(endpointUrl, name, noChange)))) problems.push(...next.dangling());
       else for (const name of touched) problems.push(...next.danglingOf(endpointUrl, update.map.get(name)!));
       if (problems.length > 0) throw new SnapshotInconsistentError(problems);
+      for (const name of update.names) if (!endpointDrift.has(name)) endpointDrift.set(name, previous.get(name)?.json);
       commit(new Map([[endpointUrl, update]]), false);
     },
     get published() {
@@ -216,145 +244,7 @@ export function createSnapshotStore(): SnapshotStore {
   };
 }
 
-/**
- * A type's next state from its current map and mix: the mix updated by the touched and removed names
- * only. When nothing was touched or removed the current map is kept, so every cache keyed on it holds.
- */
-function nextState(
-  previous: Map<string, CachedResource>,
-  mix: VersionMix,
-  change: { map: Map<string, CachedResource>; touched: string[]; removed: string[] },
-): TypeUpdate {
-  const { map, touched, removed } = change;
-  if (touched.length === 0 && removed.length === 0 && map.size === previous.size) return { map: previous, mix, names: [] };
-  let next = mix;
-  const flip = (resource: CachedResource | undefined) => {
-    if (resource) next = flipVersion(next, resource.version);
-  };
-  for (const name of touched) {
-    flip(previous.get(name));
-    flip(map.get(name));
-  }
-  for (const name of removed) flip(previous.get(name));
-  return { map, mix: next, names: [...touched, ...removed] };
-}
-
-/** The names of `previous` that `map` no longer holds (a pass over `previous` only when some are gone). */
-function removedNames(previous: Map<string, CachedResource>, map: Map<string, CachedResource>, touched: string[]): string[] {
-  let added = 0;
-  for (const name of touched) if (!previous.has(name)) added++;
-  if (map.size - added === previous.size) return [];
-  const removed: string[] = [];
-  for (const name of previous.keys()) if (!map.has(name)) removed.push(name);
-  return removed;
-}
+const noChange: CountChange = new Map();
 
 const endpointUrl: TypeUrl = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 
-/**
- * Encodes the resources of one type, reusing the previous entry when the input is unchanged.
- * `touched`: the names whose entry is not the previous one (new, or changed in any way).
- */
-function buildTypeMap(
-  info: ResourceTypeInfo,
-  input: object[],
-  previous: Map<string, CachedResource>,
-  context: { problems: string[]; encoder: WireEncoder },
-): { map: Map<string, CachedResource>; touched: string[] } {
-  return sameNamesChanged(info, input, previous, context) ?? everyEntry(info, input, previous, context);
-}
-
-/**
- * The common case of one change: the same names in the same order as the previous map, most of them
- * the very objects it holds. The previous map is copied (natively) and only the other entries are
- * looked at, so the map keeps its order and costs no insertion per unchanged resource. Undefined
- * when the names or their order differ (everyEntry then builds the map).
- */
-function sameNamesChanged(
-  info: ResourceTypeInfo,
-  input: object[],
-  previous: Map<string, CachedResource>,
-  context: { problems: string[]; encoder: WireEncoder },
-): { map: Map<string, CachedResource>; touched: string[] } | undefined {
-  if (input.length !== previous.size || input.length === 0) return undefined;
-  const others: number[] = [];
-  let index = 0;
-  for (const [name, before] of previous) {
-    const json = jsonOf(input[index]!);
-    if (json[info.nameField] !== name) return undefined;
-    if (before.json !== json) others.push(index);
-    index++;
-  }
-  const map = new Map(previous);
-  const touched: string[] = [];
-  const problemsBefore = context.problems.length;
-  for (const at of others) {
-    const json = jsonOf(input[at]!);
-    const name = json[info.nameField] as string;
-    const entry = entryFor(info, json, name, previous.get(name), context);
-    if (!entry) {
-      // everyEntry reports it, with the rest.
-      context.problems.length = problemsBefore;
-      return undefined;
-    }
-    map.set(name, entry.resource);
-    if (entry.touched) touched.push(name);
-  }
-  return { map, touched };
-}
-
-function everyEntry(
-  info: ResourceTypeInfo,
-  input: object[],
-  previous: Map<string, CachedResource>,
-  context: { problems: string[]; encoder: WireEncoder },
-): { map: Map<string, CachedResource>; touched: string[] } {
-  const { problems } = context;
-  const out = new Map<string, CachedResource>();
-  const touched: string[] = [];
-  for (const raw of input) {
-    const json = jsonOf(raw);
-    const name = json[info.nameField];
-    if (typeof name !== "string" || name === "") {
-      problems.push(`${info.short} resource without a ${info.nameField}`);
-      continue;
-    }
-    if (out.has(name)) {
-      problems.push(`${info.short} resource ${name} appears twice`);
-      continue;
-    }
-    const entry = entryFor(info, json, name, previous.get(name), context);
-    if (!entry) continue;
-    out.set(name, entry.resource);
-    if (entry.touched) touched.push(name);
-  }
-  return { map: out, touched };
-}
-
-/** One resource's entry: the previous one when its content is the same, else encoded anew (undefined, with a problem, when it does not encode). */
-function entryFor(
-  info: ResourceTypeInfo,
-  json: Record<string, unknown>,
-  name: string,
-  before: CachedResource | undefined,
-  context: { problems: string[]; encoder: WireEncoder },
-): { resource: CachedResource; touched: boolean } | undefined {
-  if (before && before.json === json) return { resource: before, touched: false };
-  // A large resource is not hashed whole: its entries are found by object (or content) while it is encoded.
-  const jsonHash = before && !before.entries ? hash(JSON.stringify(json)) : undefined;
-  if (before && jsonHash !== undefined && jsonHashOf(before) === jsonHash) return { resource: before, touched: false };
-  let encoded: ReturnType<typeof encodeResource>;
-  try {
-    encoded = encodeResource(info, json, { before, encoder: context.encoder });
-  } catch (error) {
-    context.problems.push(`${info.short} resource ${name} does not encode: ${(error as Error).message}`);
-    return undefined;
-  }
-  const { bytes, entries } = encoded;
-  // The previous bytes given back (every entry in its place, the rest the same): its version, not hashed again.
-  const version = bytes === before?.bytes ? before.version : hash(bytes);
-  // Equal entries given as other objects: the same resource, its next version finds them by content.
-  if (before && before.entries && before.version === version) return { resource: before, touched: false };
-  // Same bytes from differently written JSON: keep the old entry and its wire fragments.
-  return { resource: before && before.version === version ? { ...before, jsonHash, json, entries } : { name, version, bytes, json, jsonHash, entries }, touched: true };
-}

@@ -46,6 +46,11 @@ export interface ValidationMemo {
   stage<T>(validator: ResourceValidator, typeUrl: string, given: readonly object[], dependsOn: readonly unknown[], judge: () => T): T;
 }
 
+// What most resources get: no errors, no references. One shared frozen list each instead of a fresh
+// empty array per resource (about 70 bytes each, at 100k resources several MB per kind).
+const noErrors: readonly ValidationError[] = Object.freeze([]);
+const noReferences: ResourceReference[] = Object.freeze([]) as unknown as ResourceReference[];
+
 interface StageOutcome {
   given: readonly object[];
   dependsOn: readonly unknown[];
@@ -121,11 +126,12 @@ export function createValidationMemo(): ValidationMemo {
       const known = mapOf(verdicts, typeUrl);
       let verdict = known.get(resource);
       if (!verdict) {
-        if (change && changedEntriesPass(validator, typeUrl, resource as Record<string, unknown>, change)) verdict = [];
-        else if (entriesPass(validator, typeUrl, resource as Record<string, unknown>)) verdict = [];
+        if (change && changedEntriesPass(validator, typeUrl, resource as Record<string, unknown>, change)) verdict = noErrors;
+        else if (entriesPass(validator, typeUrl, resource as Record<string, unknown>)) verdict = noErrors;
         else {
           checked.resources++;
           verdict = validator.validate(typeUrl, resource);
+          if (verdict.length === 0) verdict = noErrors;
         }
         known.set(resource, verdict);
       }
@@ -135,7 +141,10 @@ export function createValidationMemo(): ValidationMemo {
     references(typeUrl, resource) {
       const known = mapOf(references, typeUrl);
       let found = known.get(resource);
-      if (!found) known.set(resource, (found = referencesOf(typeUrl, resource)));
+      if (!found) {
+        found = referencesOf(typeUrl, resource);
+        known.set(resource, found.length === 0 ? noReferences : found);
+      }
       return found;
     },
     checked,

@@ -11,6 +11,7 @@
 // publishes (virtualHostResources); the server builds the shells (createVhdsViews).
 import { encodeVariant, recordRenamedHost } from "./resource-encoding.ts";
 import type { CachedResource } from "./cached-resource.ts";
+import type { ChangedResources } from "./resource-delta.ts";
 import type { NamePool } from "./name-pool.ts";
 import { TypeUrls, type NodeInfo } from "./types.ts";
 
@@ -27,11 +28,27 @@ export const VHDS_METADATA_KEY = "isobar.vhds";
  * namespace arrives, so an empty shell would hold its listener back for initial_fetch_timeout (15 s).
  */
 export function servedPerHost(routeConfig: Json): boolean {
-  const name = routeConfig.name;
-  if (typeof name !== "string" || name === "" || name.includes("/")) return false;
-  const hosts = virtualHostsOf(routeConfig);
-  return hosts.length > 0 && hosts.every((vhost) => typeof vhost.name === "string" && vhost.name !== "" && !vhost.name.includes("/"));
+  let served = servedByConfig.get(routeConfig);
+  if (served === undefined) {
+    const name = routeConfig.name;
+    served = typeof name === "string" && name !== "" && !name.includes("/") && virtualHostsOf(routeConfig).length > 0 && virtualHostsOf(routeConfig).every(hostNamedForVhds);
+    servedByConfig.set(routeConfig, served);
+  }
+  return served;
 }
+
+// Once per route configuration object (translated JSON is never changed once made): a large one has
+// 100k hosts to look at. The store's whole-set path (the reference) reads only these.
+const servedByConfig = new WeakMap<object, boolean>();
+
+// What the store's delta path found for a route configuration from its previous version and its
+// changed hosts (virtualHostChanges), kept apart so that the reference never reads it.
+const servedByDelta = new WeakMap<object, boolean>();
+
+/** servedPerHost, taking what the delta path found for this object when it found it (the shell and the delta path ask). */
+const servedPerHostKnown = (routeConfig: Json): boolean => servedByDelta.get(routeConfig) ?? servedPerHost(routeConfig);
+
+const hostNamedForVhds = (vhost: Json | undefined): boolean => typeof vhost?.name === "string" && vhost.name !== "" && !vhost.name.includes("/");
 
 /** Whether a route configuration as sent is a VHDS shell (its hosts come over VHDS). */
 export const isShell = (routeConfig: object): boolean => "vhds" in routeConfig;
@@ -61,6 +78,36 @@ export function virtualHostResources(routes: readonly object[]): Json[] {
     for (const vhost of virtualHostsOf(config)) out.push(renamedHost(vhost, config.name as string));
   }
   return out;
+}
+
+/**
+ * Adds to `out` the VHDS resources that change when route configuration `name` goes from `before` to
+ * `after` (either absent): per VHDS name, the new resource or undefined (gone). `hosts`, when given,
+ * are the only hosts that differ (resource-delta.ts, the rest of the configuration the same): while
+ * the configuration stays served per host, only they are looked at. False when a listed host is not
+ * named as listed (the caller then takes the whole set).
+ */
+export function virtualHostChanges(name: string, change: { before?: Json; after?: Json; hosts?: ChangedResources }, out: Map<string, Json | undefined>): boolean {
+  const { before, after, hosts } = change;
+  const servedBefore = before !== undefined && servedPerHostKnown(before);
+  if (hosts && servedBefore && after) {
+    for (const [host, vhost] of hosts) if (vhost && (vhost as Json).name !== host) return false;
+    let served = virtualHostsOf(after).length > 0;
+    for (const vhost of hosts.values()) if (vhost && !hostNamedForVhds(vhost as Json)) served = false;
+    servedByDelta.set(after, served);
+    if (served) {
+      for (const [host, vhost] of hosts) out.set(virtualHostResourceName(name, host), vhost && renamedHost(vhost as Json, name));
+      return true;
+    }
+  }
+  const next = new Map<string, Json>();
+  if (after && servedPerHost(after)) for (const vhost of virtualHostsOf(after)) next.set(virtualHostResourceName(name, vhost.name as string), renamedHost(vhost, name));
+  if (servedBefore) for (const vhost of virtualHostsOf(before)) {
+    const gone = virtualHostResourceName(name, vhost.name as string);
+    if (!next.has(gone)) out.set(gone, undefined);
+  }
+  for (const [host, resource] of next) out.set(host, resource);
+  return true;
 }
 
 /**
@@ -140,7 +187,7 @@ export function createVhdsViews(pool: NamePool): VhdsViews {
       let shell = shells.get(resource);
       if (!shell) {
         const json = resource.json as Json;
-        if (!servedPerHost(json)) shell = resource;
+        if (!servedPerHostKnown(json)) shell = resource;
         else {
           const { virtual_hosts: _hosts, ...rest } = json;
           shell = encodeVariant(TypeUrls.route, { ...rest, vhds: vhdsConfigSource });

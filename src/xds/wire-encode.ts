@@ -31,7 +31,7 @@ export interface WireEncoder {
    * The encodings (tag, length, bytes) of route configurations' virtual hosts, by host object, kept
    * by encodeResource: a VHDS host, the same host under another name, is spliced from them.
    */
-  readonly hostEntries: WeakMap<object, Uint8Array>;
+  readonly hostEntries: WeakMap<object, { readonly bytes: Uint8Array }>;
 }
 
 /** An encoder with its own compiled plans and output buffer (encoding is synchronous: one at a time). */

@@ -105,3 +105,16 @@ function varint(value: number): Uint8Array {
 export function lengthDelimited(field: number, payload: Uint8Array): Buffer {
   return Buffer.concat([varint((field << 3) | 2), varint(payload.length), payload]);
 }
+
+/** The length of the run of top-level fields numbered below `fieldId` at the start of `bytes` (where a field numbered `fieldId` goes). */
+export function fieldsBefore(bytes: Uint8Array, fieldId: number): number {
+  const reader = createFieldReader();
+  let offset = 0;
+  while (offset < bytes.length) {
+    const next = reader.read(bytes, offset);
+    if (!next) throw new Error("cannot read the encoding it just wrote");
+    if (next.field > fieldId) return offset;
+    offset = next.end;
+  }
+  return bytes.length;
+}

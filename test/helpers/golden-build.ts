@@ -13,6 +13,7 @@ import type { TranslateOptions } from "../../src/envoy/translate.ts";
 import { buildResources, type BuildResult } from "../../src/pipeline/build.ts";
 import { createObjectCache } from "../../src/pipeline/cache.ts";
 import { loadManifests, type LoadedManifests } from "../../src/sources/manifests.ts";
+import type { KubeObject } from "../../src/sources/types.ts";
 
 export const goldenRoot = join(import.meta.dir, "../testdata");
 /** Every golden is built at this instant, so certificate expiry is reproducible. */
@@ -26,8 +27,14 @@ export function goldenCases(): string[] {
     .sort();
 }
 
-/** Builds one case; `ports` are where its listeners listen (DagOptions.listeners) and the rest of the translate options. */
-export async function buildGolden(name: string, ports: { listeners?: ListenerOptions; translate?: TranslateOptions } = {}): Promise<{ loaded: LoadedManifests; result: BuildResult }> {
+/**
+ * Builds one case; `ports` are where its listeners listen (DagOptions.listeners) and the rest of the
+ * translate options; `transform`, when given, is applied to each object before the cache (as a source would).
+ */
+export async function buildGolden(
+  name: string,
+  ports: { listeners?: ListenerOptions; translate?: TranslateOptions; transform?: (object: KubeObject) => KubeObject | undefined } = {},
+): Promise<{ loaded: LoadedManifests; result: BuildResult }> {
   const dir = join(goldenRoot, name);
   const loaded = await loadManifests(join(dir, "input.yaml"));
   const extra = existsSync(join(dir, "options.json")) ? (JSON.parse(readFileSync(join(dir, "options.json"), "utf8")) as Partial<DagOptions>) : {};
@@ -40,6 +47,7 @@ export async function buildGolden(name: string, ports: { listeners?: ListenerOpt
   };
   const dagOptions: DagOptions = { ingressClassNames: [], rootNamespaces: [], enableExternalNameService: false, now: () => goldenNow, checkCrdSchema: true, ...fromConfig, ...extra, ...(ports.listeners ? { listeners: ports.listeners } : {}) };
   const cache = createObjectCache({ ingressClassNames: dagOptions.ingressClassNames, fallbackCertificate: dagOptions.fallbackCertificate, upstreamClientCertificate: dagOptions.upstreamClientCertificate });
-  cache.applyAll(loaded.objects.map(({ object }) => ({ type: "upsert" as const, object })));
+  const objects = loaded.objects.map(({ object }) => (ports.transform ? ports.transform(structuredClone(object)) : object));
+  cache.applyAll(objects.flatMap((object) => (object ? [{ type: "upsert" as const, object }] : [])));
   return { loaded, result: buildResources(cache, { dag: dagOptions, translate: { global, ...ports.translate } }) };
 }
