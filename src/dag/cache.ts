@@ -4,9 +4,6 @@
 // mutated, when they change, so an entry is never stale and goes with its object.
 import type { KubeObject } from "../sources/types.ts";
 import type { ReadSpec } from "./crd-reader.ts";
-import type { IngressPolicy } from "./ingress-policy.ts";
-import type { IngressSpec } from "./ingress-spec.ts";
-import type { SubCondition } from "./status.ts";
 
 /** A Secret's content after the checks that do not depend on the clock. */
 export interface ParsedSecret {
@@ -19,14 +16,6 @@ export interface ParsedSecret {
 
 export type CheckedSecret = { ok: ParsedSecret } | { error: string };
 
-/** An Ingress as its processor reads it: the typed spec and its problems, the annotations' policy and their warnings. */
-export interface ReadIngress {
-  spec: IngressSpec;
-  problems: string[];
-  policy: IngressPolicy;
-  policyWarnings: SubCondition[];
-}
-
 export interface DagCache {
   /** crdSchemaErrors by object. */
   readonly schemaErrors: WeakMap<KubeObject, string[]>;
@@ -38,12 +27,10 @@ export interface DagCache {
   readonly gatewayChecked: WeakMap<KubeObject, { object: KubeObject; errors: string[] }>;
   /** validateSecret's clock-free checks by use and object. */
   readonly secrets: Record<"tls" | "ca" | "crl", WeakMap<KubeObject, CheckedSecret>>;
-  /** readIngress by object. */
-  readonly ingresses: WeakMap<KubeObject, ReadIngress>;
 }
 
 export function createDagCache(): DagCache {
-  return { schemaErrors: new WeakMap(), specs: new WeakMap(), defaulted: new WeakMap(), gatewayChecked: new WeakMap(), secrets: { tls: new WeakMap(), ca: new WeakMap(), crl: new WeakMap() }, ingresses: new WeakMap() };
+  return { schemaErrors: new WeakMap(), specs: new WeakMap(), defaulted: new WeakMap(), gatewayChecked: new WeakMap(), secrets: { tls: new WeakMap(), ca: new WeakMap(), crl: new WeakMap() } };
 }
 
 /** `compute(object)`, remembered in `map` when there is one. */

@@ -11,7 +11,8 @@ import { createBuildContext } from "./context.ts";
 import { gatewayProcessor } from "./gateway-processor.ts";
 import { GATEWAY_GROUP } from "./gateway-refs.ts";
 import { httpProxyProcessor, httpProxyTreesProcessor, reportDelegationProblems } from "./httpproxy.ts";
-import { ingressProcessor, readIngressOf } from "./ingress.ts";
+import { ingressProcessor } from "./ingress.ts";
+import { readIngressSpec } from "./ingress-spec.ts";
 import { buildListeners, type ServedHosts } from "./listeners.ts";
 import type { DagCache } from "./cache.ts";
 import type { DagInput, DagOptions, Processor } from "./processor.ts";
@@ -103,10 +104,10 @@ export function objectKey(object: KubeObject): string {
  * includes (found or not: one appearing later joins) and its fqdn (duplicates are decided together).
  * Read loosely from the raw spec: a link too many only makes a unit larger.
  */
-export function linksOf(object: KubeObject, cache?: DagCache): string[] {
+export function linksOf(object: KubeObject): string[] {
   const links = new Set<string>();
   if (object.kind === "Ingress") {
-    const { spec } = readIngressOf(object, cache);
+    const { spec } = readIngressSpec(object.spec);
     if (spec.defaultBackend) links.add("host *");
     for (const rule of spec.rules) links.add(`host ${(rule.host ?? "").trim().toLowerCase() || "*"}`);
     for (const tls of spec.tls) for (const host of tls.hosts) links.add(`host ${host.trim().toLowerCase()}`);
@@ -224,7 +225,7 @@ export function buildPart(
     statusKeys.push(key);
     statuses.push(status);
   }
-  const links = unit.linksOf ?? ((object: KubeObject) => linksOf(object, options.cache));
+  const links = unit.linksOf ?? ((object: KubeObject) => linksOf(object));
   // Each object has a status under the same key: that string is the one kept.
   const keyStrings = objects.length === 1 ? undefined : new Map(statusKeys.map((key) => [key, key]));
   const keyOf = (object: KubeObject) => {

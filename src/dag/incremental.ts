@@ -99,7 +99,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     const next = emptyState({ options, effective, gateway, delegations });
     const parts = [gateway, delegations];
     const links = new Map<KubeObject, string[]>();
-    const linked = (object: KubeObject) => links.get(object) ?? links.set(object, linksOf(object, effective.cache)).get(object)!;
+    const linked = (object: KubeObject) => links.get(object) ?? links.set(object, linksOf(object)).get(object)!;
     for (const group of groupByLink(input.ingresses(), linked)) parts.push(buildPart(input, { options: building, kind: "ingress", objects: group, linksOf: linked }));
     for (const group of groupByLink(input.httpProxies(), linked)) parts.push(buildPart(input, { options: building, kind: "httpproxy", objects: group, linksOf: linked }));
     for (const part of parts) {
@@ -152,7 +152,7 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
       const object = find(key);
       if (!object) continue;
       objects.push(object);
-      const linked = linksOf(object, current.effective.cache);
+      const linked = linksOf(object);
       links.set(object, linked);
       for (const link of linked) {
         const part = current.partByLink.get(link);
