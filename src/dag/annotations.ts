@@ -7,7 +7,18 @@ export type Parsed<T> = { ok: T } | { error: string };
 
 /** The value of `projectcontour.io/<name>` on an object, if set. */
 export function contourAnnotation(annotations: Record<string, string> | undefined, name: string): string | undefined {
-  return annotationValue(annotations, `projectcontour.io/${name}`);
+  // Asked several times for every Service and Ingress of a build, most of them without annotations.
+  if (annotations === undefined || annotations === null) return undefined;
+  return annotationValue(annotations, contourKey(name));
+}
+
+// The annotation keys, written once each (the names are the code's own, a few dozen).
+const contourKeys = new Map<string, string>();
+
+function contourKey(name: string): string {
+  let key = contourKeys.get(name);
+  if (key === undefined) contourKeys.set(name, (key = `projectcontour.io/${name}`));
+  return key;
 }
 
 /**

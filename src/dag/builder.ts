@@ -41,6 +41,7 @@ export function finishVirtualHosts(ctx: BuildContext): void {
 /** Looks up the fallback certificate once, if a secure virtual host asked for it. */
 function attachFallbackCertificate(ctx: BuildContext): void {
   const { dag, options } = ctx;
+  if (dag.secureVirtualHosts.size === 0) return;
   const wanting = [...dag.secureVirtualHosts.values()].filter((v) => v.fallbackCertificate);
   if (wanting.length === 0 || dag.fallbackSecret) return;
   const ref = options.fallbackCertificate;
@@ -86,7 +87,7 @@ function keepOnly(map: Map<string, VirtualHost>, served: VirtualHost[]): void {
  * endpoint stage measured slower).
  */
 function inBuildOrder<T>(made: Map<string, T>, kept: Map<string, T>): Map<string, T> {
-  if (made.size === kept.size && [...made.keys()].every((name) => kept.has(name))) return made;
+  if (made.size === kept.size && everyKeyIn(made, kept)) return made;
   const ordered = new Map<string, T>();
   for (const name of made.keys()) {
     const value = kept.get(name);
@@ -94,4 +95,9 @@ function inBuildOrder<T>(made: Map<string, T>, kept: Map<string, T>): Map<string
   }
   for (const [name, value] of kept) if (!ordered.has(name)) ordered.set(name, value);
   return ordered;
+}
+
+function everyKeyIn(map: Map<string, unknown>, other: Map<string, unknown>): boolean {
+  for (const name of map.keys()) if (!other.has(name)) return false;
+  return true;
 }

@@ -12,8 +12,8 @@ import { gatewayProcessor } from "./gateway-processor.ts";
 import { GATEWAY_GROUP } from "./gateway-refs.ts";
 import { httpProxyProcessor, httpProxyTreesProcessor, reportDelegationProblems } from "./httpproxy.ts";
 import { ingressProcessor } from "./ingress.ts";
-import { buildListeners, type ServedHosts } from "./listeners.ts";
 import { readIngressSpec } from "./ingress-spec.ts";
+import { buildListeners, type ServedHosts } from "./listeners.ts";
 import type { DagCache } from "./cache.ts";
 import type { DagInput, DagOptions, Processor } from "./processor.ts";
 import type { ObjectStatus } from "./status.ts";
@@ -53,6 +53,8 @@ const none: never[] = [];
 
 /** The items as a Few: the item alone, or the shared empty array. */
 function fewOf<T>(values: Iterable<T>): Few<T> {
+  // Most lists of a unit hold one item or none: no copy of them.
+  if (Array.isArray(values) && values.length < 2) return values.length === 1 ? (values[0] as T) : none;
   const list = [...values];
   return list.length === 1 ? list[0]! : list.length === 0 ? none : list;
 }
@@ -223,7 +225,7 @@ export function buildPart(
     statusKeys.push(key);
     statuses.push(status);
   }
-  const links = unit.linksOf ?? linksOf;
+  const links = unit.linksOf ?? ((object: KubeObject) => linksOf(object));
   // Each object has a status under the same key: that string is the one kept.
   const keyStrings = objects.length === 1 ? undefined : new Map(statusKeys.map((key) => [key, key]));
   const keyOf = (object: KubeObject) => {

@@ -90,14 +90,18 @@ export function createIncrementalDagBuilder(): IncrementalDagBuilder {
     const known = new Map(state?.clusters.values);
     const effective = { ...options, cache: options.cache ?? (ownCache ??= createDagCache()), known };
     state = undefined;
-    const gateway = buildPart(input, { options: effective, kind: "gateway" });
-    const delegations = buildPart(input, { options: effective, kind: "delegations" });
+    // The clock read once for every unit, as the reference's one build context reads it (not once
+    // per unit: thousands of them); later builds read it anew through `effective`.
+    const at = options.now();
+    const building = { ...effective, now: () => at };
+    const gateway = buildPart(input, { options: building, kind: "gateway" });
+    const delegations = buildPart(input, { options: building, kind: "delegations" });
     const next = emptyState({ options, effective, gateway, delegations });
     const parts = [gateway, delegations];
     const links = new Map<KubeObject, string[]>();
     const linked = (object: KubeObject) => links.get(object) ?? links.set(object, linksOf(object)).get(object)!;
-    for (const group of groupByLink(input.ingresses(), linked)) parts.push(buildPart(input, { options: effective, kind: "ingress", objects: group, linksOf: linked }));
-    for (const group of groupByLink(input.httpProxies(), linked)) parts.push(buildPart(input, { options: effective, kind: "httpproxy", objects: group, linksOf: linked }));
+    for (const group of groupByLink(input.ingresses(), linked)) parts.push(buildPart(input, { options: building, kind: "ingress", objects: group, linksOf: linked }));
+    for (const group of groupByLink(input.httpProxies(), linked)) parts.push(buildPart(input, { options: building, kind: "httpproxy", objects: group, linksOf: linked }));
     for (const part of parts) {
       if (!addPart(next, part)) return reference(input, options, entangledReason);
     }

@@ -3,8 +3,7 @@
 // the default applies, so a typo in one annotation never takes the Ingress down.
 import type { KubeObject } from "../sources/types.ts";
 import { annotationValue, contourAnnotation, parseGoDuration, parseNumRetries, parseRetryOn, parseTimeout, parseTlsVersion, parseWebsocketRoutes } from "./annotations.ts";
-import type { BuildContext } from "./processor.ts";
-import type { ObjectRef } from "./status.ts";
+import type { ObjectRef, SubCondition } from "./status.ts";
 import type { RetryPolicy, TimeoutPolicy, TlsVersion } from "./types.ts";
 
 export interface IngressPolicy {
@@ -24,12 +23,14 @@ export function ingressRef(ingress: KubeObject): ObjectRef {
   return { kind: "Ingress", namespace: ingress.metadata.namespace ?? "", name: ingress.metadata.name };
 }
 
-/** Reads an Ingress's annotations, recording a warning (reason AnnotationNotValid) for each bad value. */
-export function parseIngressPolicy(ctx: BuildContext, ingress: KubeObject): IngressPolicy {
+/**
+ * Reads an Ingress's annotations, adding to `warnings` one condition (reason AnnotationNotValid) for
+ * each bad value: a function of the Ingress alone, so the processor remembers it by object.
+ */
+export function parseIngressPolicy(ingress: KubeObject, warnings: SubCondition[]): IngressPolicy {
   const annotations = ingress.metadata.annotations;
-  const ref = ingressRef(ingress);
   const warn = (name: string, why: string, fallback: string): void => {
-    ctx.status.warning(ref, { type: "AnnotationError", reason: "AnnotationNotValid", message: `annotation ${name}: ${why}; ${fallback}` });
+    warnings.push({ type: "AnnotationError", reason: "AnnotationNotValid", message: `annotation ${name}: ${why}; ${fallback}` });
   };
   const policy: IngressPolicy = {
     httpAllowed: annotationValue(annotations, "kubernetes.io/ingress.allow-http") !== "false",

@@ -14,25 +14,41 @@ import type { IngressPolicy } from "./ingress-policy.ts";
 import { readIngressSpec } from "./ingress-spec.ts";
 import type { IngressPath, IngressRule, IngressSpec } from "./ingress-spec.ts";
 import type { BuildContext } from "./processor.ts";
-import type { ObjectRef } from "./status.ts";
+import type { ObjectRef, SubCondition } from "./status.ts";
 import type { Cluster, PathMatch, Route, Secret } from "./types.ts";
 import { wildcardAuthorityMatch } from "./wildcard.ts";
+import { PathClaims, type PathClaim } from "./ingress-claims.ts";
 
 /** The empty list of every Ingress route that has none of a kind: frozen, never changed. */
 const noItems = Object.freeze([]) as unknown as never[];
-
-/** Who serves a path on one virtual host (plain or TLS), to detect the same path claimed twice. */
-interface PathClaim {
-  ref: ObjectRef;
-  /** The route served for it, replaced in place when the same Ingress defines the path again. */
-  route: Route;
-}
 
 /** A cluster already made for a Service port, and what was wrong with that Service's annotations. */
 interface Backend {
   cluster: Cluster;
   /** Warnings about the Service: what is wrong, and their reason. */
   problems: ServiceProblem[];
+}
+
+/**
+ * Clusters already made in this build, by namespace, Service and port as written. An Ingress's paths
+ * mostly name one Service after another: the last one is found without a key.
+ */
+class Backends {
+  readonly #byKey = new Map<string, Backend>();
+  #last: { namespace: string; name: string; port: string | number; backend: Backend } | undefined;
+
+  get(namespace: string, name: string, port: string | number): Backend | undefined {
+    const last = this.#last;
+    if (last && last.port === port && last.name === name && last.namespace === namespace) return last.backend;
+    const backend = this.#byKey.get(`${namespace}\u0000${name}\u0000${port}`);
+    if (backend) this.#last = { namespace, name, port, backend };
+    return backend;
+  }
+
+  set(namespace: string, name: string, port: string | number, backend: Backend): void {
+    this.#byKey.set(`${namespace}\u0000${name}\u0000${port}`, backend);
+    this.#last = { namespace, name, port, backend };
+  }
 }
 
 interface ServiceProblem {
@@ -70,21 +86,41 @@ export function sortIngresses(ingresses: KubeObject[]): KubeObject[] {
 /** Adds every served Ingress to the DAG; problems become conditions on the Ingress. */
 export function ingressProcessor(ctx: BuildContext): void {
   const ingresses = sortIngresses(ctx.input.ingresses());
-  const read = new Map<KubeObject, { spec: IngressSpec; policy: IngressPolicy }>();
+  const read = new Map<KubeObject, ReadIngress>();
   for (const ingress of ingresses) {
     const ref = ingressRef(ingress);
     ctx.status.track(ref, ingress.metadata.generation);
-    const { spec, problems } = readIngressSpec(ingress.spec);
-    for (const problem of problems) ctx.status.error(ref, { type: "SpecError", reason: "SpecNotValid", message: `${problem}; the field is ignored` });
-    read.set(ingress, { spec, policy: parseIngressPolicy(ctx, ingress) });
+    const known = readIngress(ingress);
+    for (const problem of known.problems) ctx.status.error(ref, { type: "SpecError", reason: "SpecNotValid", message: `${problem}; the field is ignored` });
+    for (const warning of known.policyWarnings) ctx.status.warning(ref, warning);
+    read.set(ingress, known);
   }
   // TLS first, so every Ingress's routes for a host reach its secure virtual host whichever
   // Ingress carried the certificate.
   const tlsClaims = new Map<string, TlsClaim>();
-  for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, ...(read.get(ingress) as { spec: IngressSpec; policy: IngressPolicy }) });
-  const pathClaims = new Map<string, PathClaim>();
-  const backends = new Map<string, Backend>();
-  for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, ...(read.get(ingress) as { spec: IngressSpec; policy: IngressPolicy }) });
+  for (const ingress of ingresses) addTlsHosts(ctx, ingress, { claims: tlsClaims, ...read.get(ingress)! });
+  const pathClaims = new PathClaims();
+  const backends = new Backends();
+  for (const ingress of ingresses) addRules(ctx, ingress, { claims: pathClaims, backends, ...read.get(ingress)! });
+}
+
+/** An Ingress as its processor reads it: the typed spec and its problems, the annotations' policy and their warnings. */
+export interface ReadIngress {
+  spec: IngressSpec;
+  problems: string[];
+  policy: IngressPolicy;
+  policyWarnings: SubCondition[];
+}
+
+/**
+ * An Ingress's typed spec and annotation policy, with what is wrong in them. Read anew on every build,
+ * not remembered by object as HTTPProxy specs are: about 1 KB per Ingress held for good (90+ MiB at
+ * 100k Ingresses) for some 50 ms of DAG CPU in a 10k-Ingress full rebuild that is not the first.
+ */
+function readIngress(ingress: KubeObject): ReadIngress {
+  const { spec, problems } = readIngressSpec(ingress.spec);
+  const policyWarnings: SubCondition[] = [];
+  return { spec, problems, policy: parseIngressPolicy(ingress, policyWarnings), policyWarnings };
 }
 
 function secretRefOf(ingress: KubeObject, secretName: string): { namespace: string; name: string } {
@@ -152,7 +188,7 @@ function rulesOf(spec: IngressSpec): Array<{ rule: IngressRule; field: string }>
 function addRules(
   ctx: BuildContext,
   ingress: KubeObject,
-  options: { claims: Map<string, PathClaim>; backends: Map<string, Backend>; spec: IngressSpec; policy: IngressPolicy },
+  options: { claims: PathClaims; backends: Backends; spec: IngressSpec; policy: IngressPolicy },
 ): void {
   const { claims, backends, spec, policy } = options;
   const ref = ingressRef(ingress);
@@ -163,10 +199,8 @@ function addRules(
       ctx.status.error(ref, { type: "VirtualHostError", reason: "HostNotValid", message: `${field}.host ${quoteBounded(rule.host ?? "")} ${problem}` });
       continue;
     }
-    for (const [j, path] of rule.paths.entries()) {
-      const pathField = field === "spec.defaultBackend" ? field : `${field}.http.paths[${j}]`;
-      addPath(ctx, { ingress, ref, policy, host, path, field: pathField, claims, backends });
-    }
+    const paths = rule.paths;
+    for (let j = 0; j < paths.length; j++) addPath(ctx, { ingress, ref, policy, host, path: paths[j]!, ruleField: field, index: j, claims, backends });
   }
 }
 
@@ -176,10 +210,13 @@ interface PathInput {
   policy: IngressPolicy;
   host: string;
   path: IngressPath;
-  field: string;
-  claims: Map<string, PathClaim>;
-  /** Clusters already made in this build, by namespace, Service and port as written. */
-  backends: Map<string, Backend>;
+  /** Where the path is, for messages (spelt out only when one is written): its rule's field and its index there. */
+  ruleField: string;
+  index: number;
+  /** Its route match, once made. */
+  match?: PathMatch;
+  claims: PathClaims;
+  backends: Backends;
 }
 
 /** The route match for an Ingress path, or why there is none. */
@@ -213,6 +250,16 @@ function ingressPathMatch(ctx: BuildContext, path: string, pathType: string): { 
   }
 }
 
+/** The field of the path, as messages name it. */
+function pathField(input: PathInput): string {
+  return input.ruleField === "spec.defaultBackend" ? input.ruleField : `${input.ruleField}.http.paths[${input.index}]`;
+}
+
+/** The host and match of the path, as messages name them. */
+function whereOf(input: PathInput): string {
+  return `host "${input.host}" path ${describeMatch(input.match!)}`;
+}
+
 function describeMatch(match: PathMatch): string {
   // A string prefix of "/" matches what a Prefix "/" does: name it as the user most likely wrote it.
   const kind = match.kind === "exact" ? "Exact" : match.kind === "regex" ? "regex" : match.segment || match.value === "/" ? "Prefix" : "prefix";
@@ -220,27 +267,27 @@ function describeMatch(match: PathMatch): string {
 }
 
 function addPath(ctx: BuildContext, input: PathInput): void {
-  const { ref, policy, host, path, field } = input;
+  const { ref, policy, host, path } = input;
   const rawPath = path.path === undefined || path.path === "" ? "/" : path.path;
   const matched = ingressPathMatch(ctx, rawPath, path.pathType ?? "ImplementationSpecific");
   if ("error" in matched) {
-    ctx.status.error(ref, { type: "RouteError", reason: matched.error.reason, message: `${field}: ${matched.error.message}` });
+    ctx.status.error(ref, { type: "RouteError", reason: matched.error.reason, message: `${pathField(input)}: ${matched.error.message}` });
     return;
   }
-  const where = `host "${host}" path ${describeMatch(matched.ok)}`;
-  const matchKey = `${host}\u0000${matched.ok.kind}\u0000${matched.ok.value}\u0000${matched.ok.kind === "prefix" && matched.ok.segment}`;
+  input.match = matched.ok;
   // Contour adds the route to the plaintext virtual host unless the Ingress serves HTTPS only, and to
   // the TLS one when the host has a certificate; each decides its duplicates on its own.
-  const targets: Array<{ secure: boolean; claimKey: string }> = [];
-  if (policy.tlsRequired || policy.httpAllowed) targets.push({ secure: false, claimKey: `plain\u0000${matchKey}` });
-  if (host !== "*" && ctx.dag.secureVirtualHosts.has(host)) targets.push({ secure: true, claimKey: `tls\u0000${matchKey}` });
-  const served = targets.filter(({ claimKey }) => {
-    const claim = input.claims.get(claimKey);
-    if (!claim || sameObject(claim.ref, ref)) return true;
-    reportDuplicate(ctx, where, claim.ref, ref);
-    return false;
-  });
-  if (targets.length > 0 && served.length === 0) return;
+  let targets = 0;
+  const served: Array<{ secure: boolean; earlier: PathClaim | undefined }> = [];
+  const target = (secure: boolean) => {
+    targets++;
+    const claim = input.claims.get(host, secure, matched.ok);
+    if (!claim || sameObject(claim.ref, ref)) served.push({ secure, earlier: claim });
+    else reportDuplicate(ctx, whereOf(input), claim.ref, ref);
+  };
+  if (policy.tlsRequired || policy.httpAllowed) target(false);
+  if (host !== "*" && ctx.dag.secureVirtualHosts.has(host)) target(true);
+  if (targets > 0 && served.length === 0) return;
 
   // An Ingress route has no query matches and no mirrors, and a header match only under a wildcard
   // host: the shared empty list, not one each (an empty array costs about 70 bytes, at 100k routes MBs).
@@ -252,7 +299,7 @@ function addPath(ctx: BuildContext, input: PathInput): void {
     mirrors: noItems,
     source: ref,
   };
-  const cluster = backendCluster(ctx, input, where);
+  const cluster = backendCluster(ctx, input);
   if (cluster) route.clusters.push({ cluster, weight: 1 });
   else route.directResponse = { statusCode: 503 };
   if (policy.websocketPaths.has(rawPath)) route.websocket = true;
@@ -260,11 +307,11 @@ function addPath(ctx: BuildContext, input: PathInput): void {
   if (policy.retry) route.retry = policy.retry;
 
   let redefined = false;
-  for (const { secure, claimKey } of served) {
+  for (const [i, { secure, earlier }] of served.entries()) {
     const vhost = secure ? ctx.secureVirtualHost(host, ref) : ctx.virtualHost(host, ref);
-    const copy: Route = !secure && policy.tlsRequired ? { ...route, httpsRedirect: true } : { ...route };
-    const earlier = input.claims.get(claimKey);
-    input.claims.set(claimKey, { ref, route: copy });
+    // Each virtual host its own route: the last one takes `route` itself, which no other holds.
+    const copy: Route = !secure && policy.tlsRequired ? { ...route, httpsRedirect: true } : i === served.length - 1 ? route : { ...route };
+    input.claims.set(host, secure, matched.ok, { ref, route: copy });
     const at = earlier ? vhost.routes.indexOf(earlier.route) : -1;
     if (at < 0) {
       vhost.routes.push(copy);
@@ -273,7 +320,7 @@ function addPath(ctx: BuildContext, input: PathInput): void {
     vhost.routes[at] = copy;
     redefined = true;
   }
-  if (redefined) ctx.status.warning(ref, { type: "RouteError", reason: "DuplicatePath", message: `${where} is defined more than once in this Ingress; the last definition is used` });
+  if (redefined) ctx.status.warning(ref, { type: "RouteError", reason: "DuplicatePath", message: `${whereOf(input)} is defined more than once in this Ingress; the last definition is used` });
 }
 
 const sameObject = (a: ObjectRef, b: ObjectRef): boolean => a.namespace === b.namespace && a.name === b.name;
@@ -285,36 +332,35 @@ function reportDuplicate(ctx: BuildContext, where: string, winner: ObjectRef, lo
 }
 
 /** The cluster a path's backend sends to, or undefined (with a condition) when it cannot resolve. */
-function backendCluster(ctx: BuildContext, input: PathInput, where: string): Cluster | undefined {
-  const { ref, path, field } = input;
+function backendCluster(ctx: BuildContext, input: PathInput): Cluster | undefined {
+  const { ref, path } = input;
   const service = path.backend?.service;
   if (!service?.name) {
     const what = path.backend?.resource ? `resource backend (${path.backend.resource.kind}) is not supported` : "no service backend";
-    ctx.status.error(ref, { type: "ServiceError", reason: "BackendNotSupported", message: `${field} (${where}): ${what}; the route answers 503` });
+    ctx.status.error(ref, { type: "ServiceError", reason: "BackendNotSupported", message: `${pathField(input)} (${whereOf(input)}): ${what}; the route answers 503` });
     return undefined;
   }
   const port = service.port;
   if (port === undefined) {
-    ctx.status.error(ref, { type: "ServiceError", reason: "ServiceUnresolvedReference", message: `${field} (${where}): service "${ref.namespace}/${service.name}" has no port; the route answers 503` });
+    ctx.status.error(ref, { type: "ServiceError", reason: "ServiceUnresolvedReference", message: `${pathField(input)} (${whereOf(input)}): service "${ref.namespace}/${service.name}" has no port; the route answers 503` });
     return undefined;
   }
-  const cacheKey = `${ref.namespace}\u0000${service.name}\u0000${port}`;
-  const known = input.backends.get(cacheKey);
+  const known = input.backends.get(ref.namespace, service.name, port);
   if (known) {
-    warnServiceProblems(ctx, input, { where, name: service.name, problems: known.problems });
+    warnServiceProblems(ctx, input, { name: service.name, problems: known.problems });
     if (known.cluster.protocol === "tls") checkClientCertificate(ctx, ref);
     return known.cluster;
   }
   const lookup = ctx.lookupService(ref.namespace, service.name, port);
   if ("error" in lookup) {
     const cause = lookup.cause ?? lookup.error.message;
-    ctx.status.error(ref, { type: "ServiceError", reason: lookup.error.reason, message: `${field} (${where}): unresolved service reference: ${cause}; the route answers 503` });
+    ctx.status.error(ref, { type: "ServiceError", reason: lookup.error.reason, message: `${pathField(input)} (${whereOf(input)}): unresolved service reference: ${cause}; the route answers 503` });
     return undefined;
   }
   const { serviceProtocol, externalName, circuitBreakers, annotationProblems, appProtocolProblem, ...servicePort } = lookup.ok;
   const problems: ServiceProblem[] = (annotationProblems ?? []).map((p) => ({ reason: "AnnotationNotValid", text: `annotation ${p}; it is ignored` }));
   if (appProtocolProblem) problems.push({ reason: "AppProtocolNotSupported", text: appProtocolProblem });
-  warnServiceProblems(ctx, input, { where, name: service.name, problems });
+  warnServiceProblems(ctx, input, { name: service.name, problems });
   const protocol = serviceProtocol ?? "http1";
   const settings: Omit<Cluster, "name" | "edsServiceName"> = { service: servicePort, protocol, loadBalancer: "RoundRobin" };
   if (externalName !== undefined) settings.externalName = externalName;
@@ -325,14 +371,14 @@ function backendCluster(ctx: BuildContext, input: PathInput, where: string): Clu
     if (clientCertificate) settings.clientCertificate = clientCertificate;
   }
   const cluster = ctx.cluster(settings);
-  input.backends.set(cacheKey, { cluster, problems });
+  input.backends.set(ref.namespace, service.name, port, { cluster, problems });
   return cluster;
 }
 
 /** A warning on the Ingress for each Service annotation that did not parse (the default applies) and an unsupported appProtocol. */
-function warnServiceProblems(ctx: BuildContext, input: PathInput, options: { where: string; name: string; problems: ServiceProblem[] }): void {
+function warnServiceProblems(ctx: BuildContext, input: PathInput, options: { name: string; problems: ServiceProblem[] }): void {
   for (const problem of options.problems) {
-    const message = `${input.field} (${options.where}): service "${input.ref.namespace}/${options.name}" ${problem.text}`;
+    const message = `${pathField(input)} (${whereOf(input)}): service "${input.ref.namespace}/${options.name}" ${problem.text}`;
     ctx.status.warning(input.ref, { type: "ServiceError", reason: problem.reason, message });
   }
 }

@@ -10,6 +10,8 @@ export const maxPathLength = 4096;
 
 /** Why `host` (lower-cased, `*.` wildcard allowed) breaks the length limits, or undefined. */
 export function hostLengthProblem(host: string): string | undefined {
+  // A host no longer than a label breaks neither limit (most hosts): nothing to split.
+  if (host.length <= maxLabelLength) return undefined;
   const name = host.replace(/\.$/, "");
   if (name.length > maxHostLength) return `longer than ${maxHostLength} characters (${name.length})`;
   const label = name.split(".").find((l) => l.length > maxLabelLength);

@@ -9,10 +9,16 @@ import type { HeaderMatch, QueryParamMatch, Route, VirtualHost } from "./types.t
 
 const canonical = (items: Array<HeaderMatch | QueryParamMatch>): string[] => items.map((item) => JSON.stringify(item)).sort();
 
+/** The kind of a route's path match as Envoy sees it (a segment prefix ending in `/` is a plain prefix). */
+function pathKind(route: Route): string {
+  const path = route.pathMatch;
+  return path.kind === "prefix" ? (path.segment && !path.value.endsWith("/") ? "segment" : "prefix") : path.kind;
+}
+
 /** Equal for two routes exactly when Envoy would see the same RouteMatch. */
 function matchKey(route: Route): string {
   const path = route.pathMatch;
-  const kind = path.kind === "prefix" ? (path.segment && !path.value.endsWith("/") ? "segment" : "prefix") : path.kind;
+  const kind = pathKind(route);
   // Most routes have no conditions: kind and path alone (a kind has no space; the value comes last).
   if (route.headerMatches.length === 0 && route.queryParamMatches.length === 0) return `${kind} ${path.value}`;
   return JSON.stringify([kind, path.value, canonical(route.headerMatches), canonical(route.queryParamMatches)]);
@@ -33,6 +39,7 @@ const objectName = (ref: ObjectRef): string => `${ref.kind} "${ref.namespace}/${
  * every object involved.
  */
 function reportShadowed(ctx: BuildContext, vhost: VirtualHost): void {
+  if (fewAndDistinct(vhost.routes)) return;
   const byMatch = new Map<string, Route[]>();
   for (const route of vhost.routes) {
     const key = matchKey(route);
@@ -59,6 +66,19 @@ function reportShadowed(ctx: BuildContext, vhost: VirtualHost): void {
       else ctx.status.warning(loser.source, { type: "RouteError", reason: "DuplicateRoute", message });
     }
   }
+}
+
+/**
+ * Whether a virtual host's routes are few, without header or query conditions, and of distinct
+ * matches: most hosts, told apart pairwise without a key per route.
+ */
+function fewAndDistinct(routes: Route[]): boolean {
+  if (routes.length > 8) return false;
+  for (const route of routes) if (route.headerMatches.length > 0 || route.queryParamMatches.length > 0) return false;
+  for (let i = 1; i < routes.length; i++) {
+    for (let j = 0; j < i; j++) if (routes[i]!.pathMatch.value === routes[j]!.pathMatch.value && pathKind(routes[i]!) === pathKind(routes[j]!)) return false;
+  }
+  return true;
 }
 
 /** Reports the routes no request can reach, on every virtual host, plain and TLS. */

@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { compareStrings } from "../base/values.ts";
 import type { KubeObject } from "../sources/types.ts";
 import { resourceTypes } from "./common.ts";
-import { edsTargets, edsTargetsByService, loadAssignmentFor, loadAssignments } from "./endpoint.ts";
+import { compareEndpointKeys, edsTargets, edsTargetsByService, loadAssignmentFor, loadAssignments } from "./endpoint.ts";
 import { expectEnvoyAccepts, testCluster } from "./testing.ts";
 
 type J = Record<string, any>;
@@ -130,4 +132,15 @@ describe("load assignments", () => {
     const fast = edsTargetsByService(clusters).get("default/echo")!.map((t) => loadAssignmentFor(t, lookup(slices), { policy: {} }));
     expect(JSON.stringify(fast)).toBe(JSON.stringify(full.filter((a) => a.cluster_name === "default/echo/http")));
   });
+});
+
+test("endpoints sort by address and port as their `address|port` keys sort, without writing the keys", () => {
+  const address = fc.oneof(fc.ipV4(), fc.ipV6(), fc.stringMatching(/^[0-9a-f.:]{0,12}$/));
+  const port = fc.integer({ min: 1, max: 65535 });
+  fc.assert(
+    fc.property(address, port, address, port, (a, aPort, b, bPort) => {
+      expect(Math.sign(compareEndpointKeys(a, aPort, b, bPort))).toBe(Math.sign(compareStrings(`${a}|${aPort}`, `${b}|${bPort}`)));
+    }),
+    { numRuns: 2000 },
+  );
 });

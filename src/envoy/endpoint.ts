@@ -92,53 +92,125 @@ export function loadAssignments(clusters: Iterable<Cluster>, endpointSlices: End
 
 /** The ClusterLoadAssignment of one EDS target from its Service's EndpointSlices. */
 export function loadAssignmentFor(target: EdsTarget, endpointSlices: EndpointSliceLookup, options: EndpointOptions = {}): JsonObject {
-  const byZone = new Map<string, Map<string, JsonObject>>();
+  // Run once per Service port on every full build: no closure, key list or copy per slice or endpoint
+  // that the common case (one slice, ready unicast addresses) does not need.
+  const zones: ZoneEndpoints[] = [];
   const { namespace, name } = target.service;
   for (const slice of endpointSlices(namespace, name)) {
     const addressType = slice.addressType as string | undefined;
     if (addressType === "FQDN") continue; // Envoy's EDS takes IP addresses only
-    const sliceName = `${namespace}/${String((slice.metadata as { name?: unknown } | undefined)?.name ?? "")}`;
-    const report = (reason: EndpointProblem["reason"], message: string) => options.report?.({ service: { namespace, name }, slice: sliceName, reason, message: `EndpointSlice ${sliceName}: ${message}` });
-    const port = resolvePort(target.service, (slice.ports as SlicePort[] | null | undefined) ?? []);
+    const ports = (slice.ports as SlicePort[] | null | undefined) ?? [];
+    const port = resolvePort(target.service, ports);
     if (port === undefined || port === null) continue;
     if (!validPort(port)) {
-      report("PortOutOfRange", `port ${JSON.stringify(port)} is not a port from 1 to 65535: its endpoints are not served`);
+      reportSlice(options, target, slice, "PortOutOfRange", `port ${JSON.stringify(port)} is not a port from 1 to 65535: its endpoints are not served`);
       continue;
     }
     // Contour: health checks go to the slice's port for the health port, when the slice has one.
-    const healthPort = target.healthPort ? resolvePort({ ...target.service, ...target.healthPort }, (slice.ports as SlicePort[] | null | undefined) ?? []) : undefined;
-    const healthCheckConfig = validPort(healthPort) ? { health_check_config: { port_value: healthPort } } : {};
+    const healthPort = target.healthPort ? resolvePort({ ...target.service, ...target.healthPort }, ports) : undefined;
+    const healthCheck = validPort(healthPort) ? healthPort : undefined;
     for (const endpoint of (slice.endpoints as SliceEndpoint[] | null | undefined) ?? []) {
       if (endpoint.conditions?.ready === false) continue;
-      const zone = endpoint.zone ?? "";
-      let endpoints = byZone.get(zone);
-      if (!endpoints) byZone.set(zone, (endpoints = new Map()));
+      const zone = zoneIn(zones, endpoint.zone ?? "");
       for (const address of endpoint.addresses ?? []) {
         const refused = refuseEndpointAddress(address, options.policy);
         if (refused) {
-          report(refused.reason, `address ${JSON.stringify(address)} ${refused.why}: not served`);
+          reportSlice(options, target, slice, refused.reason, `address ${JSON.stringify(address)} ${refused.why}: not served`);
           continue;
         }
-        // The same address in two slices (during a slice split) is one endpoint.
-        endpoints.set(`${address}|${port}`, {
-          endpoint: { address: { socket_address: { address, port_value: port } }, ...healthCheckConfig },
-        });
+        const socketAddress = { address: { socket_address: { address, port_value: port } } };
+        // The same address in two slices (during a slice split) is one endpoint: the later one.
+        zone.set(address, port, { endpoint: healthCheck ? { ...socketAddress, health_check_config: { port_value: healthCheck } } : socketAddress });
       }
     }
   }
-  const zones = [...byZone.keys()].sort(compareStrings);
-  return {
-    cluster_name: target.edsServiceName,
-    endpoints: zones
-      .map((zone) => {
-        const endpoints = byZone.get(zone)!;
-        const keys = [...endpoints.keys()].sort(compareStrings);
-        // The weight is the locality's endpoint count: Envoy ignores it unless locality-weighted
-        // balancing is on, but proxyless gRPC clients send nothing to a locality without one.
-        return { locality: { zone }, lb_endpoints: keys.map((key) => endpoints.get(key)!), load_balancing_weight: keys.length };
-      })
-      .filter((locality) => locality.lb_endpoints.length > 0),
-  };
+  if (zones.length > 1) zones.sort((a, b) => compareStrings(a.zone, b.zone));
+  const localities: JsonObject[] = [];
+  for (const zone of zones) {
+    if (zone.size === 0) continue;
+    // The weight is the locality's endpoint count: Envoy ignores it unless locality-weighted
+    // balancing is on, but proxyless gRPC clients send nothing to a locality without one.
+    const lbEndpoints = zone.sorted();
+    localities.push({ locality: { zone: zone.zone }, lb_endpoints: lbEndpoints, load_balancing_weight: lbEndpoints.length });
+  }
+  return { cluster_name: target.edsServiceName, endpoints: localities };
+}
+
+/**
+ * One zone's endpoints by address and port, sorted on the way out as their keys `address|port` sort.
+ * Zones hold a few endpoints each: an endpoint is found by scanning them, and through a Map of its
+ * key only once they are many; the few are sorted without a key string each.
+ */
+class ZoneEndpoints {
+  private readonly addresses: string[] = [];
+  private readonly ports: number[] = [];
+  private readonly entries: JsonObject[] = [];
+  private index: Map<string, number> | undefined;
+
+  constructor(readonly zone: string) {}
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  set(address: string, port: number, entry: JsonObject): void {
+    const at = this.find(address, port);
+    if (at >= 0) {
+      this.entries[at] = entry;
+      return;
+    }
+    this.index?.set(`${address}|${port}`, this.entries.length);
+    this.addresses.push(address);
+    this.ports.push(port);
+    this.entries.push(entry);
+  }
+
+  private find(address: string, port: number): number {
+    const { addresses, ports } = this;
+    if (!this.index && addresses.length >= 16) this.index = new Map(addresses.map((a, i) => [`${a}|${ports[i]}`, i]));
+    if (this.index) return this.index.get(`${address}|${port}`) ?? -1;
+    for (let i = 0; i < addresses.length; i++) if (addresses[i] === address && ports[i] === port) return i;
+    return -1;
+  }
+
+  sorted(): JsonObject[] {
+    const { addresses, ports, entries } = this;
+    if (entries.length === 1) return [entries[0]!];
+    const order = entries.map((_, i) => i).sort((a, b) => compareEndpointKeys(addresses[a]!, ports[a]!, addresses[b]!, ports[b]!));
+    return order.map((i) => entries[i]!);
+  }
+}
+
+/**
+ * compareStrings(`${a}|${aPort}`, `${b}|${bPort}`) without writing either key: an IP address holds
+ * no `|`, so where one address is the start of the other, its `|` meets a character of the other.
+ */
+export function compareEndpointKeys(a: string, aPort: number, b: string, bPort: number): number {
+  if (a === b) return compareStrings(String(aPort), String(bPort));
+  const common = Math.min(a.length, b.length);
+  for (let i = 0; i < common; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  const bar = 0x7c; // "|"
+  if (a.length < b.length) return bar < b.charCodeAt(common) ? -1 : 1;
+  return a.charCodeAt(common) < bar ? -1 : 1;
+}
+
+function zoneIn(zones: ZoneEndpoints[], name: string): ZoneEndpoints {
+  for (const zone of zones) if (zone.zone === name) return zone;
+  const zone = new ZoneEndpoints(name);
+  zones.push(zone);
+  return zone;
+}
+
+/** Reports an address or port of `slice` that is not served, naming the slice. */
+function reportSlice(options: EndpointOptions, target: EdsTarget, slice: KubeObject, reason: EndpointProblem["reason"], message: string): void {
+  if (!options.report) return;
+  const { namespace, name } = target.service;
+  const sliceName = `${namespace}/${String((slice.metadata as { name?: unknown } | undefined)?.name ?? "")}`;
+  options.report({ service: { namespace, name }, slice: sliceName, reason, message: `EndpointSlice ${sliceName}: ${message}` });
 }
 
 function validPort(port: unknown): port is number {
@@ -150,9 +222,15 @@ function validPort(port: unknown): port is number {
  * when the slice's port is unnamed and the Service's targetPort is a number, that number.
  */
 function resolvePort(service: ServicePortRef, ports: SlicePort[]): unknown {
-  const tcp = ports.filter((p) => (p.protocol ?? "TCP") === "TCP");
-  const named = tcp.find((p) => (p.name ?? "") === service.portName);
-  if (named?.port !== undefined) return named.port;
-  if (typeof service.targetPort === "number" && tcp.some((p) => !p.name)) return service.targetPort;
+  let unnamed = false;
+  for (const p of ports) {
+    if ((p.protocol ?? "TCP") !== "TCP") continue;
+    if ((p.name ?? "") === service.portName) {
+      if (p.port !== undefined) return p.port;
+      break; // the first TCP port of that name decides, as find() would
+    }
+    if (!p.name) unnamed = true;
+  }
+  if (typeof service.targetPort === "number" && (unnamed || ports.some((p) => (p.protocol ?? "TCP") === "TCP" && !p.name))) return service.targetPort;
   return undefined;
 }

@@ -73,11 +73,14 @@ function withIgnoreCase(matcher: JsonObject, ignoreCase: boolean | undefined): J
 const pathRank: Record<PathMatch["kind"], number> = { exact: 0, regex: 1, prefix: 2 };
 
 /** Header conditions in a stable order: by name, then by the rest of the condition. */
-function sortedHeaderMatches(headers: HeaderMatch[]): HeaderMatch[] {
+function sortedHeaderMatches(headers: HeaderMatch[]): readonly HeaderMatch[] {
+  // Most routes have no conditions: nothing to copy or sort (the callers only read the list).
+  if (headers.length < 2) return headers;
   return [...headers].sort((a, b) => compareStrings(a.name, b.name) || compareStrings(JSON.stringify(a), JSON.stringify(b)));
 }
 
-function sortedQueryMatches(queries: QueryParamMatch[]): QueryParamMatch[] {
+function sortedQueryMatches(queries: QueryParamMatch[]): readonly QueryParamMatch[] {
+  if (queries.length < 2) return queries;
   return [...queries].sort((a, b) => compareStrings(a.name, b.name) || compareStrings(JSON.stringify(a), JSON.stringify(b)));
 }
 

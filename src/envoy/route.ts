@@ -97,7 +97,8 @@ export function envoyRoute(route: Route, options: { secure: boolean }): JsonObje
 
   const out: JsonObject = { match, route: routeAction(route) };
   if (hasCookieRewrites(route)) out.metadata = cookieRewriteMetadata(route, sortedClusters(route.clusters));
-  Object.assign(out, headerMutations(route.requestHeaders, "request"), headerMutations(route.responseHeaders, "response"));
+  // Most routes change no header: nothing to merge.
+  if (route.requestHeaders || route.responseHeaders) Object.assign(out, headerMutations(route.requestHeaders, "request"), headerMutations(route.responseHeaders, "response"));
   return out;
 }
 

@@ -227,7 +227,10 @@ function encodeEntry(field: IndexedField, entry: Json, encoder: WireEncoder | un
   const entryType = field.field.resolvedType as protobuf.Type;
   const bytes = encoder?.encodeField(field.field.id, entryType, entry) ?? lengthDelimited(field.field.id, encodeStrict(entryType, entry));
   const digest = oneShotHash("sha256", bytes, "buffer") as unknown as Buffer;
-  return { object: entry, bytes, high: digest.readUInt32BE(0), low: digest.readUInt32BE(4) };
+  const encoding = { object: entry, bytes, high: digest.readUInt32BE(0), low: digest.readUInt32BE(4) };
+  // A route configuration's host: its VHDS resource is spliced from these bytes (resource-encoding.ts).
+  if (field.typeUrl === TypeUrls.route) encoder?.hostEntries.set(entry, encoding);
+  return encoding;
 }
 
 /** The version: a hash of the head and the entries' hash sums (16 hex digits, like every resource's). */

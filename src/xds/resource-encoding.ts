@@ -5,7 +5,7 @@ import { Buffer } from "node:buffer";
 import type protobuf from "protobufjs";
 import { encodeStrict, lookupType } from "./registry.ts";
 import type { CachedResource, EntryEncodings } from "./cached-resource.ts";
-import { typeInfo, type ResourceTypeInfo } from "./types.ts";
+import { typeInfo, TypeUrls, type ResourceTypeInfo } from "./types.ts";
 import { fieldsBefore, lengthDelimited } from "./wire-fields.ts";
 import type { WireEncoder } from "./wire-encode.ts";
 import { encodeIndexed, entryIndexable } from "./entry-index.ts";
@@ -65,11 +65,11 @@ export function encodeResource(info: ResourceTypeInfo, json: Record<string, unkn
   const { before, encoder } = options;
   const encode = (messageType: protobuf.Type, value: object) => encoder?.encode(messageType, value) ?? encodeStrict(messageType, value);
   const type = lookupType(info.typeUrl);
-  const field = type.fieldsArray.find((candidate) => {
+  const field = entryFieldsOf(type).find((candidate) => {
     const list = json[candidate.name];
-    return candidate.repeated && Array.isArray(list) && list.length >= entryEncodingMin && isMessageType(candidate.resolve().resolvedType);
+    return Array.isArray(list) && list.length >= entryEncodingMin;
   });
-  if (!field) return { bytes: encode(type, json), encodedEntries: 0 };
+  if (!field) return { bytes: (encoder && renamedHostBytes(info, json, encoder)) || encode(type, json), encodedEntries: 0 };
   const { [field.name]: list, ...rest } = json;
   const head = encode(type, rest);
   const entryType = field.resolvedType as protobuf.Type;
@@ -104,10 +104,12 @@ export function encodeResource(info: ResourceTypeInfo, json: Record<string, unkn
   const entries: EntryEncodings = { byObject: new Map() };
   const byKey = keyed === items.length ? new Map<string, Uint8Array>() : undefined;
   let offset = at;
+  const hostEntries = info.typeUrl === TypeUrls.route && field.name === "virtual_hosts" ? encoder?.hostEntries : undefined;
   items.forEach((entry, i) => {
     const view = bytes.subarray(offset, (offset += parts[i]!.length));
     entries.byObject.set(entry, view);
     byKey?.set(keys[i]!, view);
+    hostEntries?.set(entry, { bytes: view });
   });
   entries.byKey = byKey;
   return { bytes, entries, encodedEntries };
@@ -149,6 +151,75 @@ function entryKey(entry: object): string {
 
 function isMessageType(resolved: protobuf.ReflectionObject | null): boolean {
   return resolved !== null && "fieldsArray" in resolved;
+}
+
+/** The repeated message fields of a type, the ones a large resource is encoded entry by entry of (once per type: every resource asks). */
+const entryFields = new WeakMap<protobuf.Type, protobuf.Field[]>();
+
+function entryFieldsOf(type: protobuf.Type): protobuf.Field[] {
+  let fields = entryFields.get(type);
+  if (!fields) {
+    fields = type.fieldsArray.filter((candidate) => candidate.repeated && isMessageType(candidate.resolve().resolvedType));
+    entryFields.set(type, fields);
+  }
+  return fields;
+}
+
+/** VHDS hosts (vhds.ts) and the route configuration's virtual host each is, under another name. */
+const renamedHosts = new WeakMap<object, object>();
+
+/** Records that `resource` is `host`, a route configuration's virtual host, with only its name changed. */
+export function recordRenamedHost(resource: object, host: object): void {
+  renamedHosts.set(resource, host);
+}
+
+/**
+ * A VHDS host's bytes from its route configuration's encoding of the same host: the host's fields
+ * come in number order, its name (field 1) first, so the rest of them are the same bytes behind
+ * another name. Undefined (the resource is encoded) when that encoding is not at hand or not of that form.
+ */
+function renamedHostBytes(info: ResourceTypeInfo, json: Record<string, unknown>, encoder: WireEncoder): Uint8Array | undefined {
+  const host = renamedHosts.get(json);
+  const entry = host && encoder.hostEntries.get(host)?.bytes;
+  const name = json[info.nameField];
+  if (!entry || typeof name !== "string" || info.typeUrl !== TypeUrls.virtualHost) return undefined;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) >= 0x80) return undefined;
+  // The entry: its tag (one byte: virtual_hosts is field 2), its length, then the host's name field (tag 0x0a, length, bytes).
+  const lengthEnd = varintEnd(entry, 1);
+  if (entry[0] !== 0x12 || lengthEnd < 0 || readVarint(entry, 1) !== entry.length - lengthEnd || entry[lengthEnd] !== 0x0a) return undefined;
+  const nameLengthEnd = varintEnd(entry, lengthEnd + 1);
+  if (nameLengthEnd < 0) return undefined;
+  const restAt = nameLengthEnd + readVarint(entry, lengthEnd + 1);
+  if (restAt > entry.length) return undefined;
+  let lengthBytes = 1;
+  for (let rest = name.length >>> 7; rest > 0; rest >>>= 7) lengthBytes++;
+  const bytes = Buffer.allocUnsafe(1 + lengthBytes + name.length + entry.length - restAt);
+  bytes[0] = 0x0a;
+  let at = 1;
+  let length = name.length;
+  for (; length > 0x7f; length >>>= 7) bytes[at++] = (length & 0x7f) | 0x80;
+  bytes[at++] = length;
+  for (let i = 0; i < name.length; i++) bytes[at++] = name.charCodeAt(i);
+  bytes.set(entry.subarray(restAt), at);
+  return bytes;
+}
+
+/** The offset after the varint at `offset`, or -1 when there is none (or it is longer than 4 bytes). */
+function varintEnd(bytes: Uint8Array, offset: number): number {
+  for (let i = offset; i < bytes.length && i < offset + 4; i++) if (bytes[i]! < 0x80) return i + 1;
+  return -1;
+}
+
+/** The value of the varint at `offset` (at most 4 bytes: varintEnd found its end). */
+function readVarint(bytes: Uint8Array, offset: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = offset; ; i++) {
+    const byte = bytes[i]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return value;
+    scale *= 128;
+  }
 }
 
 // The one-shot hash is about twice as fast as createHash for the many small inputs of a publish.

@@ -16,21 +16,26 @@ function unmodifiable(name: unknown): boolean {
  * `:`-prefixed header or Host is refused (":-prefixed or host headers may not be modified/removed").
  */
 const headerMutations: MessageRule = (value, errors) => {
-  for (const field of ["request_headers_to_add", "response_headers_to_add"]) {
+  // Run on every route and virtual host: most have none of these fields.
+  for (const field of addedHeaderFields) {
     const options = value[field];
     if (!Array.isArray(options)) continue;
-    options.forEach((option: { header?: { key?: unknown } }, i) => {
+    for (let i = 0; i < options.length; i++) {
+      const option = options[i] as { header?: { key?: unknown } } | undefined;
       if (unmodifiable(option?.header?.key)) errors.push({ path: `${field}[${i}].header.key`, rule: "envoy.header_parser", message: ":-prefixed or host headers may not be modified" });
-    });
+    }
   }
-  for (const field of ["request_headers_to_remove", "response_headers_to_remove"]) {
+  for (const field of removedHeaderFields) {
     const names = value[field];
     if (!Array.isArray(names)) continue;
-    names.forEach((name, i) => {
-      if (unmodifiable(name)) errors.push({ path: `${field}[${i}]`, rule: "envoy.header_parser", message: ":-prefixed or host headers may not be removed" });
-    });
+    for (let i = 0; i < names.length; i++) {
+      if (unmodifiable(names[i])) errors.push({ path: `${field}[${i}]`, rule: "envoy.header_parser", message: ":-prefixed or host headers may not be removed" });
+    }
   }
 };
+
+const addedHeaderFields = ["request_headers_to_add", "response_headers_to_add"] as const;
+const removedHeaderFields = ["request_headers_to_remove", "response_headers_to_remove"] as const;
 
 const utf8 = new TextEncoder();
 

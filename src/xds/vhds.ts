@@ -9,7 +9,7 @@
 // (state-of-the-world, per-type, delta ADS clients that are not Envoy) keeps the classic route
 // configuration. The store derives the VirtualHost resources from the route configurations it
 // publishes (virtualHostResources); the server builds the shells (createVhdsViews).
-import { encodeVariant } from "./resource-encoding.ts";
+import { encodeVariant, recordRenamedHost } from "./resource-encoding.ts";
 import type { CachedResource } from "./cached-resource.ts";
 import type { ChangedResources } from "./resource-delta.ts";
 import type { NamePool } from "./name-pool.ts";
@@ -122,6 +122,8 @@ function renamedHost(vhost: Json, routeConfig: string): Json {
   if (known?.routeConfig === routeConfig) return known.resource;
   const resource = { ...vhost, name: virtualHostResourceName(routeConfig, vhost.name as string) };
   renamed.set(vhost, { routeConfig, resource });
+  // Its bytes are then the route configuration's encoding of the host under its new name.
+  recordRenamedHost(resource, vhost);
   return resource;
 }
 

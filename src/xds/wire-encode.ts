@@ -27,6 +27,11 @@ export interface WireEncoder {
   encode(type: protobuf.Type, json: object): Uint8Array | undefined;
   /** The same as field `fieldId` of a message (tag, length, bytes): one entry of a large resource. */
   encodeField(fieldId: number, type: protobuf.Type, json: object): Uint8Array | undefined;
+  /**
+   * The encodings (tag, length, bytes) of route configurations' virtual hosts, by host object, kept
+   * by encodeResource: a VHDS host, the same host under another name, is spliced from them.
+   */
+  readonly hostEntries: WeakMap<object, { readonly bytes: Uint8Array }>;
 }
 
 /** An encoder with its own compiled plans and output buffer (encoding is synchronous: one at a time). */
@@ -61,28 +66,32 @@ export function createWireEncoder(): WireEncoder {
   }
 
   function writeFields(plan: MessagePlan, value: Record<string, unknown>): void {
-    // Fields go out in number order: in one pass when the keys are in that order already.
+    // Fields go out in number order: written as the keys come while they are in that order (the
+    // common case), else everything written so far is dropped and the fields are sorted.
+    const start = out.pos;
     let last = 0;
-    let ordered = true;
     for (const key in value) {
       const field = plan[key];
       if (field === undefined) throw unsupported;
       const fieldValue = value[key];
       if (fieldValue === undefined || fieldValue === null) continue;
-      if (field.id < last) ordered = false;
-      last = field.id;
-    }
-    if (ordered) {
-      for (const key in value) {
-        const fieldValue = value[key];
-        if (fieldValue !== undefined && fieldValue !== null) plan[key]!.write(out, fieldValue);
+      if (field.id < last) {
+        out.pos = start;
+        writeSorted(plan, value);
+        return;
       }
-      return;
+      last = field.id;
+      field.write(out, fieldValue);
     }
+  }
+
+  function writeSorted(plan: MessagePlan, value: Record<string, unknown>): void {
     const present: Array<[FieldPlan, unknown]> = [];
     for (const key in value) {
+      const field = plan[key];
+      if (field === undefined) throw unsupported;
       const fieldValue = value[key];
-      if (fieldValue !== undefined && fieldValue !== null) present.push([plan[key]!, fieldValue]);
+      if (fieldValue !== undefined && fieldValue !== null) present.push([field, fieldValue]);
     }
     present.sort((a, b) => a[0].id - b[0].id);
     for (const [field, fieldValue] of present) field.write(out, fieldValue);
@@ -248,6 +257,7 @@ export function createWireEncoder(): WireEncoder {
   }
 
   return {
+    hostEntries: new WeakMap(),
     encode: (type, json) => encodeWith(() => writerOf(type)(json)),
     encodeField: (fieldId, type, json) =>
       encodeWith(() => {

@@ -58,6 +58,26 @@ export class Output {
   }
 
   string(text: string): void {
+    // ASCII (nearly every name and domain) in one pass, its length known up front; else both passes.
+    const start = this.pos;
+    const count = text.length;
+    this.varint(count);
+    this.reserve(count);
+    const out = this.bytes;
+    let at = this.pos;
+    for (let i = 0; i < count; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) {
+        this.pos = start;
+        this.utf8(text);
+        return;
+      }
+      out[at++] = code;
+    }
+    this.pos = at;
+  }
+
+  private utf8(text: string): void {
     let length = text.length;
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
