@@ -252,7 +252,7 @@ function checkDeltaPath(runs: number): number {
         set = nextSet;
       }
     }),
-    { numRuns: runs },
+    { numRuns: runs, includeErrorInReport: true },
   );
   return fromDelta;
 }

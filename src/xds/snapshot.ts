@@ -5,6 +5,7 @@
 // A type's version is the XOR of its resources' versions, kept up to date on every insert and removal:
 // one changed load assignment costs the store O(1), not a pass over every name of every type.
 import { resourceTypes, typeInfo, TypeUrls, type NodeInfo, type ResourceSet, type TypeUrl } from "./types.ts";
+import { compareStrings } from "../base/values.ts";
 import { Snapshot } from "./snapshot-value.ts";
 import { createWireEncoder } from "./wire-encode.ts";
 import { buildTypeMap, nextState, removedNames, type TypeUpdate } from "./snapshot-entries.ts";
@@ -89,6 +90,9 @@ export class SnapshotInconsistentError extends Error {
   override name = "SnapshotInconsistentError";
   readonly code = "SnapshotInconsistent";
   constructor(readonly dangling: string[]) {
+    // Sorted: what dangles is the same whatever order a type's map holds its names in (a map layered
+    // by the delta path keeps changed names last, the whole-set path keeps the set's order).
+    dangling = [...dangling].sort(compareStrings);
     super(`snapshot not published, it is inconsistent: ${dangling.join("; ")}`);
   }
 }
