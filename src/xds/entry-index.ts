@@ -92,6 +92,30 @@ class IndexedResource implements CachedResource {
   get bytes(): Uint8Array {
     return (this.#bytes ??= joinEntries(this.json, this.index, this.encoder));
   }
+
+  /** Takes `view` (the same bytes, in a wire fragment) as its bytes, its entries' encodings views into it. */
+  rebase(view: Uint8Array): void {
+    const joined = this.#bytes;
+    if (!joined || view.length !== joined.length) return;
+    for (const entry of entriesOf(this.json, this.index.field)) {
+      const known = lookup(this.index, entry.name as string);
+      const bytes = known?.object === entry ? known.bytes : undefined;
+      if (!bytes || bytes.buffer !== joined.buffer) continue;
+      const at = bytes.byteOffset - joined.byteOffset;
+      known!.bytes = view.subarray(at, at + bytes.length);
+    }
+    this.#bytes = view;
+  }
+}
+
+/**
+ * Makes a resource encoded per entry hold `view` (its joined bytes, copied into a wire fragment that
+ * is kept as long as it is served) instead of its own joined copy. False for any other resource.
+ */
+export function rebaseIndexed(resource: CachedResource, view: Uint8Array): boolean {
+  if (!(resource instanceof IndexedResource)) return false;
+  resource.rebase(view);
+  return true;
 }
 
 /** A resource with at least this many entries is encoded per entry (as resource-encoding.ts encodes others entry by entry). */

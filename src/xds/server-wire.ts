@@ -9,6 +9,7 @@ import { messageToJson } from "./registry-decode.ts";
 import type { CachedResource } from "./snapshot.ts";
 import type { NodeInfo } from "./types.ts";
 import { createFieldReader, type FieldReader, lengthDelimited } from "./wire-fields.ts";
+import { rebaseIndexed } from "./entry-index.ts";
 
 export const DiscoveryRequest = lookupType("envoy.service.discovery.v3.DiscoveryRequest");
 export const DiscoveryResponse = lookupType("envoy.service.discovery.v3.DiscoveryResponse");
@@ -185,14 +186,13 @@ function deltaFragment(typeUrl: string, resource: CachedResource): Uint8Array {
  * Makes a resource's bytes a view into the first wire fragment built from them, which ends with them
  * at `end` (the Any's value is its last field): the fragment is kept for as long as the resource
  * version is served, so its bytes are held once instead of twice (100k hosts, clusters and load
- * assignments sent to delta clients). Only a plain resource's own bytes are rebound (one whose bytes
- * are joined on read, entry-index.ts, keeps them).
+ * assignments sent to delta clients; a listener of 50k filter chains, its joined bytes and its
+ * entries' views into them, entry-index.ts).
  */
 function viewBytesIn(resource: CachedResource, fragment: Uint8Array, end: number): void {
-  const own = Object.getOwnPropertyDescriptor(resource, "bytes");
-  if (!own?.writable) return;
-  const bytes = resource.bytes;
-  (resource as { bytes: Uint8Array }).bytes = fragment.subarray(end - bytes.length, end);
+  const view = fragment.subarray(end - resource.bytes.length, end);
+  if (rebaseIndexed(resource, view)) return;
+  if (Object.getOwnPropertyDescriptor(resource, "bytes")?.writable) (resource as { bytes: Uint8Array }).bytes = view;
 }
 
 /** A DiscoveryResponse without its nonce (appended per client by `withNonce`). */
