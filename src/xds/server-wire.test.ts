@@ -13,6 +13,7 @@ import {
   nodeInfo,
   responseWithNonce,
   serializeResponse,
+  sharedBody,
   sotwBody,
   withNonce,
 } from "./server-wire.ts";
@@ -105,6 +106,17 @@ describe("response wire encoding", () => {
     const next = { ...config, virtual_hosts: config.virtual_hosts.map((h, i) => (i === 7 ? host(7, "other") : h)) };
     store.publish({ ...emptyResourceSet(), routes: [next] });
     expect(Buffer.from(store.resources(TypeUrls.route).get("big")!.bytes).equals(Buffer.from(encodeStrict(TypeUrls.route, next)))).toBe(true);
+  });
+
+  test("a shared body is built once while something holds it, and kept only weakly", () => {
+    const holder: { deltaBody?: WeakRef<Buffer> } = {};
+    let built = 0;
+    const build = () => (built++, Buffer.from("body"));
+    const first = sharedBody(holder, "deltaBody", build);
+    expect(sharedBody(holder, "deltaBody", build)).toBe(first);
+    expect(built).toBe(1);
+    expect(holder.deltaBody).toBeInstanceOf(WeakRef);
+    expect(holder.deltaBody!.deref()).toBe(first);
   });
 
   test("the body cache shares a body per type version and key, and forgets old versions", () => {

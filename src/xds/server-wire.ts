@@ -248,11 +248,27 @@ export function serializeResponse(response: Buffer | OutgoingResponse): Buffer {
 }
 
 /**
+ * A body shared through `holder[key]` while it is alive: held weakly, so that it lasts as long as a
+ * response in flight (or a client being sent it) holds it, and is built again for a later client
+ * once collected. A whole snapshot's body is a second copy of every resource's fragment (at 100k
+ * hosts, clusters, load assignments and secrets some 200 MB), not worth keeping once sent.
+ */
+export function sharedBody<K extends string>(holder: { [key in K]?: WeakRef<Buffer> }, key: K, build: () => Buffer): Buffer {
+  let body = holder[key]?.deref();
+  if (!body) {
+    body = build();
+    holder[key] = new WeakRef(body) as (typeof holder)[K];
+  }
+  return body;
+}
+
+/**
  * Response bodies shared by clients that are sent the same resources at the same type version
- * (every wildcard client, every client subscribed to the same names). Emptied when the version moves.
+ * (every wildcard client, every client subscribed to the same names), held weakly (sharedBody).
+ * Emptied when the version moves.
  */
 export function createBodyCache(limit = 64): { get(typeUrl: string, version: string, key: string, build: () => Buffer): Buffer } {
-  const perType = new Map<string, { version: string; bodies: Map<string, Buffer> }>();
+  const perType = new Map<string, { version: string; bodies: Map<string, WeakRef<Buffer>> }>();
   return {
     get(typeUrl, version, key, build) {
       let entry = perType.get(typeUrl);
@@ -260,11 +276,12 @@ export function createBodyCache(limit = 64): { get(typeUrl: string, version: str
         entry = { version, bodies: new Map() };
         perType.set(typeUrl, entry);
       }
-      let body = entry.bodies.get(key);
+      let body = entry.bodies.get(key)?.deref();
       if (!body) {
         body = build();
+        entry.bodies.delete(key);
         if (entry.bodies.size >= limit) entry.bodies.delete(entry.bodies.keys().next().value!);
-        entry.bodies.set(key, body);
+        entry.bodies.set(key, new WeakRef(body));
       }
       return body;
     },
