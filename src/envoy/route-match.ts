@@ -7,13 +7,18 @@ import { compareStrings, type JsonObject } from "./common.ts";
 
 /** The RouteMatch of a DAG route. */
 export function routeMatch(route: Route): JsonObject {
-  const match = pathMatch(route.pathMatch);
   const headers = sortedHeaderMatches(route.headerMatches);
-  if (headers.length > 0) match.headers = headers.map(headerMatcher);
   const queries = sortedQueryMatches(route.queryParamMatches);
+  const path = route.pathMatch;
+  if (headers.length === 0 && queries.length === 0 && path.kind === "prefix" && path.value === "/") return matchEverything;
+  const match = pathMatch(path);
+  if (headers.length > 0) match.headers = headers.map(headerMatcher);
   if (queries.length > 0) match.query_parameters = queries.map(queryParameterMatcher);
   return match;
 }
+
+/** The match of a route on `/` and nothing else (most hosts' only route): one frozen object shared by all (150k at 100k hosts). */
+const matchEverything: JsonObject = Object.freeze({ prefix: "/" });
 
 /** The path part of a RouteMatch. A segment prefix with no trailing slash matches by segments. */
 export function pathMatch(path: PathMatch): JsonObject {

@@ -43,8 +43,12 @@ function indexedField(typeUrl: string): IndexedField | undefined {
 /** One entry's encoding (the field's tag and length included) and the two halves of its hash. */
 interface EntryEncoding {
   readonly object: object;
-  /** Its own buffer, or a view into the joined resource once joined (the same bytes). */
-  bytes: Uint8Array;
+  /**
+   * Its own buffer, or a view into the joined resource once joined (the same bytes). Undefined for a
+   * virtual host never joined yet: a route configuration served per host (VHDS) may never be sent
+   * whole, so its 100k host encodings are hashed and dropped, and made again at its first join.
+   */
+  bytes: Uint8Array | undefined;
   readonly high: number;
   readonly low: number;
 }
@@ -92,6 +96,30 @@ class IndexedResource implements CachedResource {
   get bytes(): Uint8Array {
     return (this.#bytes ??= joinEntries(this.json, this.index, this.encoder));
   }
+
+  /** Takes `view` (the same bytes, in a wire fragment) as its bytes, its entries' encodings views into it. */
+  rebase(view: Uint8Array): void {
+    const joined = this.#bytes;
+    if (!joined || view.length !== joined.length) return;
+    for (const entry of entriesOf(this.json, this.index.field)) {
+      const known = lookup(this.index, entry.name as string);
+      const bytes = known?.object === entry ? known.bytes : undefined;
+      if (!bytes || bytes.buffer !== joined.buffer) continue;
+      const at = bytes.byteOffset - joined.byteOffset;
+      known!.bytes = view.subarray(at, at + bytes.length);
+    }
+    this.#bytes = view;
+  }
+}
+
+/**
+ * Makes a resource encoded per entry hold `view` (its joined bytes, copied into a wire fragment that
+ * is kept as long as it is served) instead of its own joined copy. False for any other resource.
+ */
+export function rebaseIndexed(resource: CachedResource, view: Uint8Array): boolean {
+  if (!(resource instanceof IndexedResource)) return false;
+  resource.rebase(view);
+  return true;
 }
 
 /** A resource with at least this many entries is encoded per entry (as resource-encoding.ts encodes others entry by entry). */
@@ -212,25 +240,35 @@ function lookup(index: EntryIndex, name: string): EntryEncoding | undefined {
 
 /** The resource's bytes: its head with every entry in its place; each entry's encoding then becomes a view into them. */
 function joinEntries(json: Json, index: EntryIndex, encoder: WireEncoder | undefined): Uint8Array {
-  const encodings = entriesOf(json, index.field).map((entry) => {
+  const parts = entriesOf(json, index.field).map((entry): [EntryEncoding | undefined, Uint8Array] => {
     const known = lookup(index, entry.name as string);
-    return known?.object === entry ? known : encodeEntry(index.field, entry, encoder);
+    if (known?.object !== entry) return [undefined, encodeEntry(index.field, entry, encoder, true).bytes!];
+    return [known, known.bytes ?? entryBytes(index.field, entry, encoder)];
   });
   const { head, at } = index;
-  const bytes = Buffer.concat([head.subarray(0, at), ...encodings.map((e) => e.bytes), head.subarray(at)]);
+  const bytes = Buffer.concat([head.subarray(0, at), ...parts.map(([, part]) => part), head.subarray(at)]);
   let offset = at;
-  for (const encoding of encodings) encoding.bytes = bytes.subarray(offset, (offset += encoding.bytes.length));
+  for (const [encoding, part] of parts) {
+    const view = bytes.subarray(offset, (offset += part.length));
+    if (encoding) encoding.bytes = view;
+  }
   return bytes;
 }
 
-function encodeEntry(field: IndexedField, entry: Json, encoder: WireEncoder | undefined): EntryEncoding {
-  const entryType = field.field.resolvedType as protobuf.Type;
-  const bytes = encoder?.encodeField(field.field.id, entryType, entry) ?? lengthDelimited(field.field.id, encodeStrict(entryType, entry));
+/** Encodes an entry; a virtual host's bytes are kept only when asked (`keep`: it is being joined). */
+function encodeEntry(field: IndexedField, entry: Json, encoder: WireEncoder | undefined, keep = false): EntryEncoding {
+  const bytes = entryBytes(field, entry, encoder);
   const digest = oneShotHash("sha256", bytes, "buffer") as unknown as Buffer;
-  const encoding = { object: entry, bytes, high: digest.readUInt32BE(0), low: digest.readUInt32BE(4) };
-  // A route configuration's host: its VHDS resource is spliced from these bytes (resource-encoding.ts).
-  if (field.typeUrl === TypeUrls.route) encoder?.hostEntries.set(entry, encoding);
-  return encoding;
+  // A route configuration's host: its VHDS resource, encoded next in the same publish, is spliced from
+  // these bytes (resource-encoding.ts), which takes them out of the encoder's map. Not when joining:
+  // the hosts' VHDS resources were made then already.
+  if (field.typeUrl === TypeUrls.route && !keep) encoder?.hostEntries.set(entry, { bytes });
+  return { object: entry, bytes: keep || field.typeUrl !== TypeUrls.route ? bytes : undefined, high: digest.readUInt32BE(0), low: digest.readUInt32BE(4) };
+}
+
+function entryBytes(field: IndexedField, entry: Json, encoder: WireEncoder | undefined): Uint8Array {
+  const entryType = field.field.resolvedType as protobuf.Type;
+  return encoder?.encodeField(field.field.id, entryType, entry) ?? lengthDelimited(field.field.id, encodeStrict(entryType, entry));
 }
 
 /** The version: a hash of the head and the entries' hash sums (16 hex digits, like every resource's). */

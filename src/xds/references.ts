@@ -76,8 +76,13 @@ export function findReferences(typeUrl: string, json: object): References {
   if (refs.length === 0) return noReferences;
   const sets = { routeConfig: new Set<string>(), cluster: new Set<string>(), endpoint: new Set<string>(), secret: new Set<string>() };
   for (const ref of refs) sets[ref.kind].add(ref.name);
-  return { routes: [...sets.routeConfig], clusters: [...sets.cluster], endpoints: [...sets.endpoint], secrets: [...sets.secret] };
+  return { routes: namesOf(sets.routeConfig), clusters: namesOf(sets.cluster), endpoints: namesOf(sets.endpoint), secrets: namesOf(sets.secret) };
 }
+
+// A kind a resource names nothing of shares one frozen empty list (an EDS cluster names one load
+// assignment and nothing else: three fresh empty arrays each, at 100k clusters about 20 MB).
+const noNames = frozenEmpty();
+const namesOf = (names: Set<string>): string[] => (names.size === 0 ? noNames : [...names]);
 
 /**
  * The consistency check: the references of `references` that must exist (requiredKinds) and for

@@ -181,6 +181,8 @@ export function recordRenamedHost(resource: object, host: object): void {
 function renamedHostBytes(info: ResourceTypeInfo, json: Record<string, unknown>, encoder: WireEncoder): Uint8Array | undefined {
   const host = renamedHosts.get(json);
   const entry = host && encoder.hostEntries.get(host)?.bytes;
+  // Taken once: the host's VHDS resource is encoded once, and the bytes are not kept for it after.
+  if (host) encoder.hostEntries.delete(host);
   const name = json[info.nameField];
   if (!entry || typeof name !== "string" || info.typeUrl !== TypeUrls.virtualHost) return undefined;
   for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) >= 0x80) return undefined;

@@ -11,7 +11,7 @@ import { createClusterWarming, pointingTypes } from "./cluster-warming.ts";
 import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
 import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, subscriptionLimit, type KnownVersions, type ServerContext } from "./server-common.ts";
-import { deltaBody, maxSubscribedNames, responseWithNonce, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
+import { deltaBody, maxSubscribedNames, responseWithNonce, sharedBody, type DeltaRequest, type OutgoingResponse } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
 import { changeNames, emptySubscription, type Subscription } from "./subscription.ts";
 import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
@@ -155,7 +155,7 @@ export function serveDeltaStream(call: ServerDuplexStream<DeltaRequest, Outgoing
     const body = deferred
       ? build()
       : plan.shared
-        ? (plan.shared.deltaBody ??= build())
+        ? sharedBody(plan.shared, "deltaBody", build)
         : context.cache.get(typeUrl, version, `d:${plan.everything ? "*" : contentKey(updates)}\u0001${removed.join("\n")}`, build);
     write(state, version, body, { names: plan.names, updateNames: plan.updateNames, removed, updates });
     // Envoy warms the clusters an update sent only on an EDS response naming their assignments.

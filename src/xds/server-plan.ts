@@ -24,8 +24,9 @@ export interface Selection {
 export interface SnapshotDiff extends Change {
   // Shared by every client sent this diff (and handed to event listeners): never changed after creation.
   readonly to: Map<string, CachedResource>;
-  deltaBody?: Buffer;
-  sotwBody?: Buffer;
+  /** Held weakly (sharedBody): a whole snapshot's body is as large as its resources' fragments together. */
+  deltaBody?: WeakRef<Buffer>;
+  sotwBody?: WeakRef<Buffer>;
 }
 
 export { emptySnapshot } from "./known-versions.ts";

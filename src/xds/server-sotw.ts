@@ -14,7 +14,7 @@ import { badResources, type RejectedResource } from "./nacks.ts";
 import { createRouteHoldback } from "./route-holdback.ts";
 import { contentKey, createKnownVersions, forgetEndpointsOf, nackRecord, openStream, type KnownVersions, type ServerContext } from "./server-common.ts";
 import { emptySnapshot } from "./server-plan.ts";
-import { responseWithNonce, sotwBody, type OutgoingResponse, type SotwRequest } from "./server-wire.ts";
+import { responseWithNonce, sharedBody, sotwBody, type OutgoingResponse, type SotwRequest } from "./server-wire.ts";
 import type { CachedResource } from "./snapshot.ts";
 import { emptySubscription, replaceNames, type Subscription } from "./subscription.ts";
 import { TypeUrls, type ResourceTypeInfo } from "./types.ts";
@@ -152,7 +152,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
       if (whole && !held) {
         const all = context.planner.diff(typeUrl, emptySnapshot);
         state.inFlight = all.to;
-        send(state, version, all.updateNames, (all.sotwBody ??= sotwBody(typeUrl, version, all.updates)));
+        send(state, version, all.updateNames, sharedBody(all, "sotwBody", () => sotwBody(typeUrl, version, all.updates)));
         if (typeUrl === TypeUrls.cluster) warmClusters(state, (previous) => context.planner.diff(typeUrl, previous).updates, all.to);
       } else {
         const resources = held ?? selection.resources;
@@ -168,7 +168,7 @@ export function serveSotwStream(call: ServerDuplexStream<SotwRequest, OutgoingRe
     const { updates } = plan;
     if (updates.length === 0) return;
     const body = plan.shared
-      ? (plan.shared.sotwBody ??= sotwBody(typeUrl, version, updates))
+      ? sharedBody(plan.shared, "sotwBody", () => sotwBody(typeUrl, version, updates))
       : context.cache.get(typeUrl, version, `s:${plan.everything ? "*" : contentKey(updates)}`, () => sotwBody(typeUrl, version, updates));
     send(state, version, plan.updateNames, body, updates);
   }

@@ -13,11 +13,13 @@ import {
   nodeInfo,
   responseWithNonce,
   serializeResponse,
+  sharedBody,
   sotwBody,
   withNonce,
 } from "./server-wire.ts";
 import { createSnapshotStore } from "./snapshot.ts";
-import { TypeUrls } from "./types.ts";
+import { emptyResourceSet, TypeUrls } from "./types.ts";
+import { encodeStrict } from "./registry.ts";
 import { resourceSet } from "../../test/helpers/xds-resources.ts";
 
 function clusters() {
@@ -79,6 +81,42 @@ describe("response wire encoding", () => {
     const fragment = resources[0]!.wire!.sotw;
     sotwBody(TypeUrls.cluster, "v2", resources);
     expect(resources[0]!.wire!.sotw).toBe(fragment!);
+  });
+
+  test("a resource's bytes become a view into its first fragment, the same bytes; a large one's entries too, and its next version still encodes right", () => {
+    const plain = [...clusters().values()];
+    const before = Buffer.from(plain[0]!.bytes);
+    deltaBody(TypeUrls.cluster, "v1", plain, []);
+    expect(Buffer.from(plain[0]!.bytes).equals(before)).toBe(true);
+    expect(plain[0]!.bytes.buffer).toBe(plain[0]!.wire!.delta!.buffer);
+    sotwBody(TypeUrls.cluster, "v1", plain);
+    expect(Buffer.from(plain[0]!.bytes).equals(before)).toBe(true);
+    // A route configuration of many hosts is encoded per host and joined on read.
+    const host = (i: number, cluster = `c${i}`) => ({ name: `h${i}`, domains: [`h${i}.example.com`], routes: [{ match: { prefix: "/" }, route: { cluster } }] });
+    const config = { name: "big", virtual_hosts: Array.from({ length: 40 }, (_, i) => host(i)) };
+    const store = createSnapshotStore();
+    store.publish({ ...emptyResourceSet(), routes: [config] });
+    const big = store.resources(TypeUrls.route).get("big")!;
+    const whole = Buffer.from(encodeStrict(TypeUrls.route, config));
+    const decoded = DeltaDiscoveryResponse.decode(withNonce(deltaBody(TypeUrls.route, "v1", [big], []), "1")) as unknown as { resources: { resource: { value: Uint8Array } }[] };
+    expect(Buffer.from(decoded.resources[0]!.resource.value).equals(whole)).toBe(true);
+    expect(big.bytes.buffer).toBe(big.wire!.delta!.buffer);
+    expect(Buffer.from(big.bytes).equals(whole)).toBe(true);
+    // Its next version, one host changed, reuses the other hosts' encodings (now views into the fragment).
+    const next = { ...config, virtual_hosts: config.virtual_hosts.map((h, i) => (i === 7 ? host(7, "other") : h)) };
+    store.publish({ ...emptyResourceSet(), routes: [next] });
+    expect(Buffer.from(store.resources(TypeUrls.route).get("big")!.bytes).equals(Buffer.from(encodeStrict(TypeUrls.route, next)))).toBe(true);
+  });
+
+  test("a shared body is built once while something holds it, and kept only weakly", () => {
+    const holder: { deltaBody?: WeakRef<Buffer> } = {};
+    let built = 0;
+    const build = () => (built++, Buffer.from("body"));
+    const first = sharedBody(holder, "deltaBody", build);
+    expect(sharedBody(holder, "deltaBody", build)).toBe(first);
+    expect(built).toBe(1);
+    expect(holder.deltaBody).toBeInstanceOf(WeakRef);
+    expect(holder.deltaBody!.deref()).toBe(first);
   });
 
   test("the body cache shares a body per type version and key, and forgets old versions", () => {

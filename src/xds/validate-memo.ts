@@ -51,6 +51,11 @@ export interface ValidationMemo {
 const noErrors: readonly ValidationError[] = Object.freeze([]);
 const noReferences: ResourceReference[] = Object.freeze([]) as unknown as ResourceReference[];
 
+interface EntryVerdicts {
+  passed: WeakSet<object>;
+  failed: WeakSet<object>;
+}
+
 interface StageOutcome {
   given: readonly object[];
   dependsOn: readonly unknown[];
@@ -59,10 +64,15 @@ interface StageOutcome {
 
 export function createValidationMemo(): ValidationMemo {
   let validatorOf: ResourceValidator | undefined;
+  // Most resources and entries pass: a pass is kept in a WeakSet (about half a WeakMap entry), only
+  // a failure's errors in a WeakMap.
+  let passed = new Map<string, WeakSet<object>>();
   let verdicts = new Map<string, WeakMap<object, readonly ValidationError[]>>();
-  let entryVerdicts = new Map<string, WeakMap<object, boolean>>();
+  let entryVerdicts = new Map<string, EntryVerdicts>();
   const checked = { resources: 0, entries: 0 };
   const references = new Map<string, WeakMap<object, ResourceReference[]>>();
+  // The resources that name nothing (load assignments, most secrets), kept apart as a pass is.
+  const namesNothing = new Map<string, WeakSet<object>>();
   let stages = new Map<string, StageOutcome>();
   let stagesValidator: ResourceValidator | undefined;
 
@@ -71,6 +81,29 @@ export function createValidationMemo(): ValidationMemo {
     if (!map) maps.set(typeUrl, (map = new WeakMap()));
     return map;
   };
+  const setOf = (sets: Map<string, WeakSet<object>>, typeUrl: string): WeakSet<object> => {
+    let set = sets.get(typeUrl);
+    if (!set) sets.set(typeUrl, (set = new WeakSet()));
+    return set;
+  };
+  const entryVerdictsOf = (typeUrl: string): EntryVerdicts => {
+    let known = entryVerdicts.get(typeUrl);
+    if (!known) entryVerdicts.set(typeUrl, (known = { passed: new WeakSet(), failed: new WeakSet() }));
+    return known;
+  };
+  /** Whether one entry passes alone, judged once per entry object. */
+  const entryPasses = (validator: ResourceValidator, typeUrl: string, field: string, entry: object): boolean => {
+    const known = entryVerdictsOf(typeUrl);
+    if (known.passed.has(entry)) return true;
+    if (known.failed.has(entry)) return false;
+    checked.entries++;
+    const pass = validator.validate(typeUrl, { [field]: [entry] }).length === 0;
+    (pass ? known.passed : known.failed).add(entry);
+    return pass;
+  };
+  /** The verdict given before for the same object, if any. */
+  const verdictOf = (typeUrl: string, resource: object): readonly ValidationError[] | undefined =>
+    setOf(passed, typeUrl).has(resource) ? noErrors : verdicts.get(typeUrl)?.get(resource);
 
   function entriesPass(validator: ResourceValidator, typeUrl: string, resource: Record<string, unknown>): boolean {
     const field = entryFields[typeUrl];
@@ -79,16 +112,7 @@ export function createValidationMemo(): ValidationMemo {
     if (typeUrl === TypeUrls.route && resource.max_direct_response_body_size_bytes !== undefined) return false;
     checked.resources++;
     if (validator.validate(typeUrl, { ...resource, [field]: [] }).length > 0) return false;
-    const entries = mapOf(entryVerdicts, typeUrl);
-    for (const entry of list as object[]) {
-      let pass = entries.get(entry);
-      if (pass === undefined) {
-        checked.entries++;
-        pass = validator.validate(typeUrl, { [field]: [entry] }).length === 0;
-        entries.set(entry, pass);
-      }
-      if (!pass) return false;
-    }
+    for (const entry of list as object[]) if (!entryPasses(validator, typeUrl, field, entry)) return false;
     return true;
   }
 
@@ -96,23 +120,14 @@ export function createValidationMemo(): ValidationMemo {
   function changedEntriesPass(validator: ResourceValidator, typeUrl: string, resource: Record<string, unknown>, change: EntryChange): boolean {
     const field = entryFields[typeUrl];
     const previous = change.previous as Record<string, unknown>;
-    if (!field || mapOf(verdicts, typeUrl).get(previous)?.length !== 0) return false;
+    if (!field || verdictOf(typeUrl, previous)?.length !== 0) return false;
     const list = resource[field];
     const before = previous[field];
     if (!Array.isArray(list) || !Array.isArray(before)) return false;
     if (typeUrl === TypeUrls.route && resource.max_direct_response_body_size_bytes !== undefined) return false;
     const keys = Object.keys(resource);
     if (keys.length !== Object.keys(previous).length || keys.some((key) => key !== field && resource[key] !== previous[key])) return false;
-    const entries = mapOf(entryVerdicts, typeUrl);
-    for (const entry of change.entries) {
-      let pass = entries.get(entry);
-      if (pass === undefined) {
-        checked.entries++;
-        pass = validator.validate(typeUrl, { [field]: [entry] }).length === 0;
-        entries.set(entry, pass);
-      }
-      if (!pass) return false;
-    }
+    for (const entry of change.entries) if (!entryPasses(validator, typeUrl, field, entry)) return false;
     return true;
   }
 
@@ -120,11 +135,11 @@ export function createValidationMemo(): ValidationMemo {
     validate(validator, typeUrl, resource, change) {
       if (validator !== validatorOf) {
         validatorOf = validator;
+        passed = new Map();
         verdicts = new Map();
         entryVerdicts = new Map();
       }
-      const known = mapOf(verdicts, typeUrl);
-      let verdict = known.get(resource);
+      let verdict = verdictOf(typeUrl, resource);
       if (!verdict) {
         if (change && changedEntriesPass(validator, typeUrl, resource as Record<string, unknown>, change)) verdict = noErrors;
         else if (entriesPass(validator, typeUrl, resource as Record<string, unknown>)) verdict = noErrors;
@@ -133,17 +148,24 @@ export function createValidationMemo(): ValidationMemo {
           verdict = validator.validate(typeUrl, resource);
           if (verdict.length === 0) verdict = noErrors;
         }
-        known.set(resource, verdict);
+        if (verdict.length === 0) setOf(passed, typeUrl).add(resource);
+        else mapOf(verdicts, typeUrl).set(resource, verdict);
       }
       // The caller adds its own errors to the list it is given.
       return [...verdict];
     },
     references(typeUrl, resource) {
+      const none = setOf(namesNothing, typeUrl);
+      if (none.has(resource)) return noReferences;
       const known = mapOf(references, typeUrl);
       let found = known.get(resource);
       if (!found) {
         found = referencesOf(typeUrl, resource);
-        known.set(resource, found.length === 0 ? noReferences : found);
+        if (found.length === 0) {
+          none.add(resource);
+          return noReferences;
+        }
+        known.set(resource, found);
       }
       return found;
     },

@@ -24,10 +24,17 @@ interface StageState {
 /** Who references one name: most names have one referrer, kept without a collection around it. */
 type Referrers = string | Set<string>;
 
-/** What the last outcome was made of, and which resources name which (by `typeUrl\0name`), made at the first patch. */
+/**
+ * Per referenced type URL, per name, who references it. Keyed by the names themselves (strings the
+ * resources hold already), not by a `typeUrl\0name` string made per name (at 100k clusters naming
+ * 100k load assignments, some 20 MB of keys).
+ */
+type ReferrerIndex = Map<string, Map<string, Referrers>>;
+
+/** What the last outcome was made of, and which resources name which, made at the first patch. */
 export interface ValidationState {
   stages: Record<Kind, StageState>;
-  referrers?: Map<string, Referrers>[];
+  referrers?: ReferrerIndex[];
 }
 
 export interface ValidationPatch {
@@ -92,7 +99,7 @@ export function patchValidation(
     if (stage.references) {
       for (const [typeUrl, names] of touched) {
         for (const name of names) {
-          for (const referrer of referrersOf(index.get(`${typeUrl}\u0000${name}`))) (viaReference.get(referrer) ?? viaReference.set(referrer, []).get(referrer)!).push([typeUrl, name]);
+          for (const referrer of referrersOf(index.get(typeUrl)?.get(name))) (viaReference.get(referrer) ?? viaReference.set(referrer, []).get(referrer)!).push([typeUrl, name]);
         }
       }
       for (const referrer of viaReference.keys()) toJudge.add(referrer);
@@ -156,9 +163,9 @@ function newEntriesPass(stage: Stage, resource: object, change: EntryChange, mem
 }
 
 /** Per stage, who references each `typeUrl\0name` (empty for stages that check no references). */
-function indexReferrers(state: ValidationState, memo: ValidationMemo): Map<string, Referrers>[] {
+function indexReferrers(state: ValidationState, memo: ValidationMemo): ReferrerIndex[] {
   return snapshotStages.map((stage) => {
-    const index = new Map<string, Referrers>();
+    const index: ReferrerIndex = new Map();
     if (!stage.references) return index;
     const nameField = typeInfo(stage.typeUrl)!.nameField;
     for (const resource of state.stages[stage.kind].given) {
@@ -174,18 +181,24 @@ function referrersOf(referrers: Referrers | undefined): Iterable<string> {
 }
 
 /** Adds or removes `referrer` under what `ref` names. */
-function refer(index: Map<string, Referrers>, ref: { kind: keyof typeof referencedType; name: string }, referrer: string, add: boolean): void {
-  const key = `${referencedType[ref.kind]}\u0000${ref.name}`;
-  const referrers = index.get(key);
+function refer(index: ReferrerIndex, ref: { kind: keyof typeof referencedType; name: string }, referrer: string, add: boolean): void {
+  const typeUrl = referencedType[ref.kind];
+  let byName = index.get(typeUrl);
+  if (!byName) {
+    if (!add) return;
+    index.set(typeUrl, (byName = new Map()));
+  }
+  const key = ref.name;
+  const referrers = byName.get(key);
   if (add) {
-    if (referrers === undefined) index.set(key, referrer);
+    if (referrers === undefined) byName.set(key, referrer);
     else if (typeof referrers === "string") {
-      if (referrers !== referrer) index.set(key, new Set([referrers, referrer]));
+      if (referrers !== referrer) byName.set(key, new Set([referrers, referrer]));
     } else referrers.add(referrer);
-  } else if (referrers === referrer) index.delete(key);
+  } else if (referrers === referrer) byName.delete(key);
   else if (typeof referrers !== "string" && referrers !== undefined) {
     referrers.delete(referrer);
-    if (referrers.size === 1) index.set(key, referrers.values().next().value!);
+    if (referrers.size === 1) byName.set(key, referrers.values().next().value!);
   }
 }
 
