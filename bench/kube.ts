@@ -64,6 +64,8 @@ interface AgentRun {
   firstSnapshotHeapUsedMiB: number;
   /** After the status pass, its watch events absorbed, and a full GC. */
   steadyRssMiB: number;
+  /** The steady RSS after idling until it stops falling (the allocator returning the first build's freed peak). */
+  settledRssMiB: number;
   steadyHeapUsedMiB: number;
   steadyArrayBuffersMiB: number;
   objects: Record<string, number>;
@@ -155,6 +157,15 @@ async function agentMain(kubeconfigPath: string, apps: number): Promise<void> {
   await pipeline.flush();
   Bun.gc(true);
   const memory = process.memoryUsage();
+  // Then idle: the allocator gives back what the first build's peak left free, over a few seconds.
+  // Sampled each second until it has not fallen for three samples (at most 15 s): what a running agent settles at.
+  let settled = memory.rss;
+  for (let waited = 0, still = 0; waited < 15 && still < 3; waited++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const rss = process.memoryUsage.rss();
+    still = rss < settled * 0.995 ? 0 : still + 1;
+    settled = Math.min(settled, rss);
+  }
   const buildMs = result.timings.total;
   const run: AgentRun = {
     syncMs: Math.round(syncMs),
@@ -176,6 +187,7 @@ async function agentMain(kubeconfigPath: string, apps: number): Promise<void> {
     firstSnapshotRssMiB: mib(afterSnapshot.rss),
     firstSnapshotHeapUsedMiB: mib(afterSnapshot.heapUsed),
     steadyRssMiB: mib(memory.rss),
+    settledRssMiB: mib(settled),
     steadyHeapUsedMiB: mib(memory.heapUsed),
     steadyArrayBuffersMiB: mib(memory.arrayBuffers),
     objects: cache.counts(),
@@ -335,6 +347,7 @@ function printTable(result: { size: string; withUnrelated: KubeRun; withoutUnrel
     row("RSS peak", (r) => `${r.peakRssMiB} MiB`),
     row("RSS at first snapshot (after GC)", (r) => `${r.firstSnapshotRssMiB} MiB`),
     row("RSS steady (after GC)", (r) => `${r.steadyRssMiB} MiB`),
+    row("RSS settled (then idle)", (r) => `${r.settledRssMiB} MiB`),
     row("JS heap steady", (r) => `${r.steadyHeapUsedMiB} MiB`),
   ];
   if (change) {
