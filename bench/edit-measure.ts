@@ -4,7 +4,6 @@
 // `tls`: every Ingress also terminates TLS for its host (one Secret per namespace), so every edit
 // changes one of `ingress_https`'s filter chains and one `https/<host>` route configuration.
 import { startAgent } from "../src/agent/agent.ts";
-import type { Source, SourceEvent, SourceHandler } from "../src/sources/types.ts";
 import { selfSignedCertificate, tlsSecret } from "../src/dag/testing.ts";
 import type { KubeObject } from "../src/sources/types.ts";
 import * as fixtures from "./fixtures.ts";
@@ -20,25 +19,15 @@ const withTls = (object: KubeObject): KubeObject => {
   const spec = object.spec as { rules: Array<{ host: string }> };
   return { ...object, spec: { ...spec, tls: [{ hosts: [spec.rules[0]!.host], secretName: "bench-tls" }] } };
 };
-let handler: SourceHandler | undefined;
 const generated = fixtures.generateCluster("ingress", size).map(withTls);
 if (cert) for (const namespace of new Set(generated.map((o) => o.metadata.namespace!))) generated.push(tlsSecret(namespace, "bench-tls", cert));
-const source: Source = {
-  name: "bench",
-  async start(h) {
-    handler = h;
-    h.onEvents(generated.map((object): SourceEvent => ({ type: "upsert", object })));
-    h.onSynced();
-  },
-  async stop() {},
-};
+const { source, handler } = fixtures.memorySource(generated);
 const started = performance.now();
 const agent = await startAgent({ address: "127.0.0.1", port: 0, sources: [source], dag: fixtures.benchDagOptions, holdoffMs: 1e9, maxDelayMs: 1e9 });
 if (!agent.pipeline.ready) await new Promise<void>((resolve) => { const off = agent.pipeline.onBuild(() => (off(), resolve())); });
 const served = agent.pipeline.lastBuild!.resources;
 const chains = (served.listeners as Array<{ filter_chains?: unknown[] }>).map((l) => l.filter_chains?.length ?? 0).join("+");
 console.log(`size ${size}: first snapshot ${(performance.now() - started).toFixed(0)} ms, rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB; ${served.routes.length} route configs, ${served.clusters.length} clusters, listener filter chains ${chains}`);
-generated.length = 0;
 // The agent is idle after its first snapshot: what it makes then for the next build (prepareNextBuild) is made.
 await new Promise((resolve) => setTimeout(resolve, 50));
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
@@ -47,7 +36,7 @@ for (let i = 0; i < edits; i++) {
   const object = withTls(changedObject({ fixture: "ingress", size }, { kind: "ingress", index: (i * 7919) % size, generation: 100 + i }));
   const c0 = cpu();
   const t0 = performance.now();
-  handler!.onEvents([{ type: "upsert", object }]);
+  handler().onEvents([{ type: "upsert", object }]);
   await agent.pipeline.flush();
   const wall = performance.now() - t0;
   const timings = agent.pipeline.lastBuild!.timings;

@@ -4,7 +4,7 @@
 // generation of one object (a new resourceVersion and different content), for the latency runs.
 import { createDagCache } from "../src/dag/cache.ts";
 import type { DagOptions } from "../src/dag/processor.ts";
-import type { KubeObject } from "../src/sources/types.ts";
+import type { KubeObject, Source, SourceHandler } from "../src/sources/types.ts";
 
 export type Fixture = "ingress" | "httpproxy" | "gateway";
 
@@ -254,4 +254,24 @@ export function gatewayCluster(options: { namespaces: number }): KubeObject[] {
     });
   }
   return objects;
+}
+
+/**
+ * A source that lists `objects` once and syncs (the agent fed without a cluster); `handler()` is the
+ * agent's handler once started, to feed it changes. `objects` is emptied once listed, so the bench
+ * does not hold them twice.
+ */
+export function memorySource(objects: KubeObject[]): { source: Source; handler: () => SourceHandler } {
+  let handler: SourceHandler | undefined;
+  const source: Source = {
+    name: "bench",
+    async start(h) {
+      handler = h;
+      h.onEvents(objects.map((object) => ({ type: "upsert" as const, object })));
+      objects.length = 0;
+      h.onSynced();
+    },
+    async stop() {},
+  };
+  return { source, handler: () => handler! };
 }

@@ -5,7 +5,7 @@
 //                                               answers `change`, `memory` and `exit` commands (child.ts)
 // spec: {"fixture": "ingress"|"httpproxy"|"gateway", "size": N, "runs": R, "holdoffMs": H}
 import { consola, LogLevels } from "consola";
-import type { KubeObject, Source, SourceEvent, SourceHandler } from "../src/sources/types.ts";
+import type { KubeObject, SourceEvent } from "../src/sources/types.ts";
 import type { SnapshotStore } from "../src/xds/snapshot.ts";
 import { emit, serveCommands } from "./child.ts";
 import { measureBuilds } from "./pipeline-measure.ts";
@@ -44,22 +44,11 @@ const epochNow = () => performance.timeOrigin + performance.now();
 async function serve(spec: ChildSpec): Promise<void> {
   const { startAgent } = await import("../src/agent/agent.ts");
   const { TypeUrls } = await import("../src/xds/types.ts");
-  let handler: SourceHandler | undefined;
-  const generated = fixtures.generateCluster(spec.fixture, spec.size);
-  const source: Source = {
-    name: "bench",
-    async start(h) {
-      handler = h;
-      h.onEvents(generated.map((object): SourceEvent => ({ type: "upsert", object })));
-      h.onSynced();
-    },
-    async stop() {},
-  };
+  const { source, handler } = fixtures.memorySource(fixtures.generateCluster(spec.fixture, spec.size));
   const started = performance.now();
   const agent = await startAgent({ address: "127.0.0.1", port: 0, sources: [source], dag: fixtures.benchDagOptions, holdoffMs: spec.holdoffMs ?? 100, maxDelayMs: 500 });
   if (!agent.pipeline.ready) await new Promise<void>((resolve) => { const off = agent.pipeline.onBuild(() => (off(), resolve())); });
   const firstSnapshotMs = performance.now() - started;
-  generated.length = 0;
   const marks = instrumentStore(agent.store);
   if (spec.withoutNodeView) agent.store.setNodeView(undefined as unknown as Parameters<SnapshotStore["setNodeView"]>[0]);
 
@@ -76,7 +65,7 @@ async function serve(spec: ChildSpec): Promise<void> {
           }
         });
         const appliedAt = epochNow();
-        handler!.onEvents([event]);
+        handler().onEvents([event]);
         return { event: "changed", appliedAt, ...(await done) };
       }
       case "memory": {

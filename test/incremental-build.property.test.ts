@@ -19,7 +19,7 @@ import { buildResources, createBuildMemo, type BuildMemo, type BuildResult } fro
 import { createObjectCache, type ObjectCache } from "../src/pipeline/cache.ts";
 import { kindKey, type KubeObject } from "../src/sources/types.ts";
 import { dagOptionsOf, objectsOf, world } from "./helpers/fuzz-world.ts";
-import { encoded, gatewayObjects, gatewayWorld, loadWorldCertificates, step, taken } from "./helpers/incremental-world.ts";
+import { applyStep, encoded, gatewayObjects, gatewayWorld, loadWorldCertificates, step } from "./helpers/incremental-world.ts";
 
 beforeAll(loadWorldCertificates);
 
@@ -52,22 +52,7 @@ describe("incremental build", () => {
         cache.applyAll([...current.values()].map((object) => ({ type: "upsert" as const, object })));
         expectSameBuild(liveBuild(cache, builder, options), buildResources(cache, { dag: options }));
         for (const { world: w, gateway, seed, share } of steps) {
-          const next = new Map([...objectsOf(w), ...gatewayObjects(gateway)].map((o) => [kindKey(o), o]));
-          const events = [];
-          const updated = new Map(current);
-          for (const key of new Set([...current.keys(), ...next.keys()])) {
-            if (!taken(seed, key, share)) continue;
-            const object = next.get(key);
-            if (object) {
-              updated.set(key, object);
-              events.push({ type: "upsert" as const, object });
-            } else if (current.has(key)) {
-              updated.delete(key);
-              events.push({ type: "delete" as const, object: current.get(key)! });
-            }
-          }
-          current = updated;
-          cache.applyAll(events);
+          current = applyStep(cache, current, new Map([...objectsOf(w), ...gatewayObjects(gateway)].map((o) => [kindKey(o), o])), seed, share);
           expectSameBuild(liveBuild(cache, builder, options), buildResources(cache, { dag: options }));
           const mode = builder.last!.mode;
           modes.set(mode, (modes.get(mode) ?? 0) + 1);

@@ -89,58 +89,48 @@ export function patchBuild(
     const of = (resource: object) => (resource as JsonObject)[nameField] as string;
     delta.changed[kind] = new Map([...names].map((name) => [name, findSorted(next[kind], name, of)]));
   }
-  const hosts = changed.httpVirtualHosts && patched.changed.routes.has(HTTP_ROUTE_CONFIG) ? hostChanges(base, next, changed.httpVirtualHosts, patched.validation.rejected, last.validation.rejected) : undefined;
+  const rejected = [...patched.validation.rejected, ...last.validation.rejected];
+  const hosts = changed.httpVirtualHosts && patched.changed.routes.has(HTTP_ROUTE_CONFIG) ? changedEntries({ base, next }, { kind: "routes", name: HTTP_ROUTE_CONFIG, field: "virtual_hosts", find: hostIn }, changed.httpVirtualHosts, rejected) : undefined;
   if (hosts) delta.virtualHosts = new Map([[HTTP_ROUTE_CONFIG, hosts]]);
-  const chains = changed.tlsChains && patched.changed.listeners.has(HTTPS_LISTENER) ? chainChanges(base, next, changed.tlsChains.names, patched.validation.rejected, last.validation.rejected) : undefined;
+  const chains = changed.tlsChains && patched.changed.listeners.has(HTTPS_LISTENER) ? changedEntries({ base, next }, { kind: "listeners", name: HTTPS_LISTENER, field: "filter_chains", find: chainIn }, changed.tlsChains.names, rejected) : undefined;
   if (chains) delta.filterChains = new Map([[HTTPS_LISTENER, chains]]);
   return { given, validation: patched.validation, delta, state: patched.state, marks: { translated: translatedAt, assigned: assignedAt } };
 }
 
 const byName = (resource: object) => (resource as JsonObject).name as string;
 
-/**
- * The filter chains of `ingress_https` that differ between the two published sets, when nothing else
- * of it does: those the translation put (made anew or gone), and those left out (pruned) in either
- * set. Its chains are sorted by name but for the fallback certificate's, which comes last.
- */
-function chainChanges(base: ResourceSet, next: ResourceSet, translated: ReadonlySet<string>, rejected: SnapshotValidation["rejected"], rejectedBefore: SnapshotValidation["rejected"]): ChangedResources | undefined {
-  const before = findSorted(base.listeners, HTTPS_LISTENER, byName) as JsonObject | undefined;
-  const after = findSorted(next.listeners, HTTPS_LISTENER, byName) as JsonObject | undefined;
-  if (!before || !after) return undefined;
-  const keys = Object.keys(after);
-  if (keys.length !== Object.keys(before).length || keys.some((key) => key !== "filter_chains" && after[key] !== before[key])) return undefined;
-  const names = new Set(translated);
-  for (const rejection of [...rejected, ...rejectedBefore]) if (rejection.name === HTTPS_LISTENER) for (const part of rejection.parts ?? []) names.add(part.name);
-  const chainIn = (listener: JsonObject, name: string): JsonObject | undefined => {
-    const chains = listener.filter_chains as JsonObject[];
-    const last = chains[chains.length - 1];
-    if (last && last.name === name) return last;
-    return findSorted(chains, name, byName, chains.length - 1) as JsonObject | undefined;
-  };
-  const changed = new Map<string, object | undefined>();
-  for (const name of names) {
-    const chain = chainIn(after, name);
-    if (chain !== chainIn(before, name)) changed.set(name, chain);
-  }
-  return changed;
+/** A route configuration's virtual host by name (they are sorted by name). */
+const hostIn = (hosts: JsonObject[], name: string) => findSorted(hosts, name, byName);
+
+/** A listener's filter chain by name: sorted by name but for the fallback certificate's, which comes last. */
+function chainIn(chains: JsonObject[], name: string): JsonObject | undefined {
+  const last = chains[chains.length - 1];
+  if (last && last.name === name) return last;
+  return findSorted(chains, name, byName, chains.length - 1);
 }
 
 /**
- * The virtual hosts of `ingress_http` that differ between the two published sets, when nothing else
- * of it does: those the translation changed, and those left out (pruned) in either set.
+ * The entries of one large resource (`ingress_http`'s virtual hosts, `ingress_https`'s filter chains)
+ * that differ between the two published sets, when nothing else of it does: those the translation put
+ * (made anew or gone), and those left out (pruned) in either set.
  */
-function hostChanges(base: ResourceSet, next: ResourceSet, translated: ReadonlySet<string>, rejected: SnapshotValidation["rejected"], rejectedBefore: SnapshotValidation["rejected"]): ChangedResources | undefined {
-  const before = findSorted(base.routes, HTTP_ROUTE_CONFIG, byName) as JsonObject | undefined;
-  const after = findSorted(next.routes, HTTP_ROUTE_CONFIG, byName) as JsonObject | undefined;
+function changedEntries(
+  sets: { base: ResourceSet; next: ResourceSet },
+  of: { kind: "routes" | "listeners"; name: string; field: "virtual_hosts" | "filter_chains"; find: (entries: JsonObject[], name: string) => JsonObject | undefined },
+  translated: ReadonlySet<string>,
+  rejected: SnapshotValidation["rejected"],
+): ChangedResources | undefined {
+  const before = findSorted(sets.base[of.kind], of.name, byName) as JsonObject | undefined;
+  const after = findSorted(sets.next[of.kind], of.name, byName) as JsonObject | undefined;
   if (!before || !after) return undefined;
   const keys = Object.keys(after);
-  if (keys.length !== Object.keys(before).length || keys.some((key) => key !== "virtual_hosts" && after[key] !== before[key])) return undefined;
+  if (keys.length !== Object.keys(before).length || keys.some((key) => key !== of.field && after[key] !== before[key])) return undefined;
   const names = new Set(translated);
-  for (const rejection of [...rejected, ...rejectedBefore]) if (rejection.name === HTTP_ROUTE_CONFIG) for (const part of rejection.parts ?? []) names.add(part.name);
-  const hosts = new Map<string, object | undefined>();
+  for (const rejection of rejected) if (rejection.name === of.name) for (const part of rejection.parts ?? []) names.add(part.name);
+  const changed = new Map<string, object | undefined>();
   for (const name of names) {
-    const host = findSorted(after.virtual_hosts as JsonObject[], name, byName);
-    if (host !== findSorted(before.virtual_hosts as JsonObject[], name, byName)) hosts.set(name, host);
+    const entry = of.find(after[of.field] as JsonObject[], name);
+    if (entry !== of.find(before[of.field] as JsonObject[], name)) changed.set(name, entry);
   }
-  return hosts;
+  return changed;
 }
