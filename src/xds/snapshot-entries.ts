@@ -152,7 +152,9 @@ export function entryFor(
   if (before && before.json === json) return { resource: before, touched: false };
   try {
     const indexed = (hosts && before && spliceEntries(json, before, hosts, context.encoder)) || (entryIndexable(info.typeUrl, json) ? encodeIndexed(info.typeUrl, json, before, context.encoder) : undefined);
-    if (indexed) return before && before.version === indexed.version ? { resource: before, touched: false } : { resource: indexed, touched: true };
+    // The same version is the same entries, perhaps in another order (a version does not depend on it):
+    // no client is sent it again, but the store holds the new one, so what it serves is the set it took.
+    if (indexed) return { resource: indexed, touched: true };
   } catch (error) {
     context.problems.push(`${info.short} resource ${name} does not encode: ${(error as Error).message}`);
     return undefined;
