@@ -34,18 +34,50 @@ export function envoyBinary(): string {
  */
 const handedOut = new Set<number>();
 
-/** Binds 127.0.0.1:0 and returns the server, still listening. */
-function bindAny(): Promise<ReturnType<typeof netServer>> {
+/** Binds 127.0.0.1:`port` (0: any) and returns the server, still listening. */
+function bind(port: number): Promise<ReturnType<typeof netServer>> {
   return new Promise((resolve, reject) => {
     const server = netServer();
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve(server));
+    server.listen(port, "127.0.0.1", () => resolve(server));
   });
+}
+
+/**
+ * The lowest port of the kernel's ephemeral range (what bind(0) and every outgoing connection of
+ * every process on the machine are given). A port handed out from it and released could be taken
+ * by any process's next outgoing connection before Envoy binds it ("cannot bind … Address already
+ * in use"); a port below it is taken only by a process that binds it by number.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+const firstPort = 10000;
+const lastPort = ephemeralLow() - 1;
+
+/** A free port below the ephemeral range, picked at random (other test processes pick too); bind(0) when there is no such range. */
+async function bindAny(): Promise<ReturnType<typeof netServer>> {
+  for (let attempt = 0; lastPort - firstPort > 1000 && attempt < 50; attempt++) {
+    const port = firstPort + Math.floor(Math.random() * (lastPort - firstPort + 1));
+    if (handedOut.has(port)) continue;
+    try {
+      return await bind(port);
+    } catch {
+      // Someone listens there: try another.
+    }
+  }
+  return bind(0);
 }
 
 const close = (server: ReturnType<typeof netServer>) => new Promise<void>((resolve) => server.close(() => resolve()));
 
-/** A free TCP port on 127.0.0.1 (bound and released; fine for tests on one machine), never one handed out before in this process. */
+/** A free TCP port on 127.0.0.1 below the ephemeral range (bound and released; fine for tests on one machine), never one handed out before in this process. */
 export async function freePort(): Promise<number> {
   return (await freePorts(1))[0]!;
 }
